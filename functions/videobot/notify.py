@@ -1,0 +1,52 @@
+"""Telling the user what happened. Each message is sent at most once per job and key, so a
+retried stage never repeats itself. Without a Telegram token the messages go to the log
+(the local runner shows them); the Telegram sender plugs in behind the same interface."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Protocol
+
+from videobot import db
+from videobot.observability import logger
+
+
+class Notifier(Protocol):
+    def send(self, job: dict, event: str, **details) -> None: ...
+
+
+class LogNotifier:
+    """Writes each user-facing event to the structured log."""
+
+    def send(self, job: dict, event: str, **details) -> None:
+        logger.info("notify", extra={"event": event, "job_id": job["id"], "chat_id": job["chat_id"],
+                                     **{k: v for k, v in details.items() if isinstance(v, (str, int, float))}})
+
+
+def claim(job_id: str, key: str) -> bool:
+    """True for exactly one caller per (job, key)."""
+    return db.execute("INSERT INTO ai_video_bot.notifications (job_id, key) VALUES (%s, %s)"
+                      " ON CONFLICT DO NOTHING", (job_id, key)) == 1
+
+
+def release(job_id: str, key: str) -> None:
+    db.execute("DELETE FROM ai_video_bot.notifications WHERE job_id = %s AND key = %s", (job_id, key))
+
+
+@lru_cache(maxsize=1)
+def get_notifier() -> Notifier:
+    return LogNotifier()
+
+
+def notify_once(job: dict, event: str, key: str | None = None, **details) -> bool:
+    """Send an event once per job. If sending fails the claim is released, so the stage's
+    retry sends it then."""
+    key = key or event
+    if not claim(job["id"], key):
+        return False
+    try:
+        get_notifier().send(job, event, **details)
+    except Exception:
+        release(job["id"], key)
+        raise
+    return True

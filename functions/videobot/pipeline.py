@@ -1,0 +1,357 @@
+"""The stage logic, one function per state of statemachine/video_pipeline.asl.json.
+
+Every function takes ids, reads and writes PostgreSQL and storage, and returns a small dict.
+Each is idempotent: a retried invocation finds its earlier work in the rows and does not
+call a vendor (or send a message) again.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from videobot import jobs, media, storage
+from videobot.config import get_settings
+from videobot.errors import ContentRefused, PollBudgetExceeded, VendorFailed
+from videobot.jobs import NOW
+from videobot.notify import notify_once
+from videobot.observability import logger
+from videobot.providers import get_clip_generator, get_image_generator, get_llm, get_speech
+from videobot.providers.base import (
+    CANCELLED, FAILED, SUCCEEDED, UNFINISHED, ClipRequest, ImageRequest, TaskState,
+)
+
+REFERENCE_SEGMENT = 0  # its image guides segments 1-9 (Runway referenceImages)
+
+
+def _expect(items: list[str], what: str) -> list[str]:
+    count = get_settings().segment_count
+    if len(items) != count or not all(isinstance(x, str) and x.strip() for x in items):
+        raise VendorFailed(f"the LLM returned {len(items)} {what}, expected {count} non-empty ones")
+    return [x.strip() for x in items]
+
+
+# ---- 2. script --------------------------------------------------------------------------
+
+def generate_script(job_id: str) -> dict:
+    job = jobs.get_job(job_id)
+    if job["script_segments"]:
+        return {"segments": len(jobs.script_segments(job))}
+    jobs.update_job(job_id, status="generating_script")
+    script = get_llm().write_script(job["prompt"], language=job["language"])
+    segments = _expect(script.segments, "script segments")
+    jobs.update_job(job_id, script_segments=segments, script_text="\n".join(segments),
+                    language=script.language, script_generated_at=NOW)
+    return {"segments": len(segments)}
+
+
+# ---- 3, 7, 10. approval gates -----------------------------------------------------------
+
+def request_approval(job_id: str, stage: str, task_token: str) -> dict:
+    """Store the gate's task token with the job, then ask the user (once)."""
+    if stage not in jobs.GATE_STAGES:
+        raise ValueError(f"unknown approval stage {stage!r}")
+    job = jobs.update_job(job_id, status=jobs.AWAITING_STATUS[stage])
+    jobs.open_gate(job_id, stage, task_token)
+    notify_once(job, f"{stage}_ready", key=f"gate:{stage}", stage=stage)
+    return {"stage": stage, "waiting": True}
+
+
+# ---- 4. segments ------------------------------------------------------------------------
+
+def split_into_segments(job_id: str) -> dict:
+    job = jobs.get_job(job_id)
+    texts = jobs.script_segments(job)
+    jobs.create_segments(job_id, texts, get_settings().segment_seconds)
+    return {"segment_indexes": list(range(len(texts)))}
+
+
+# ---- 5, 8. prompts ----------------------------------------------------------------------
+
+def write_image_prompts(job_id: str) -> dict:
+    job = jobs.update_job(job_id, status="generating_images")
+    segments = jobs.get_segments(job_id)
+    if all(s["image_prompt"] for s in segments):
+        return {"prompts": len(segments)}
+    prompts = _expect(get_llm().write_image_prompts(job["prompt"], [s["text"] for s in segments]),
+                      "image prompts")
+    for seg, prompt in zip(segments, prompts):
+        if not seg["image_prompt"]:
+            jobs.update_segment(job_id, seg["segment_index"], image_prompt=prompt,
+                                image_prompt_generated_at=NOW, status="image_prompt_ready")
+    return {"prompts": len(prompts)}
+
+
+def write_animation_prompts(job_id: str) -> dict:
+    job = jobs.update_job(job_id, status="generating_videos")
+    segments = jobs.get_segments(job_id)
+    if all(s["animation_prompt"] for s in segments):
+        return {"prompts": len(segments)}
+    prompts = _expect(get_llm().write_animation_prompts(
+        job["prompt"], [s["text"] for s in segments], [s["image_prompt"] for s in segments]),
+        "animation prompts")
+    for seg, prompt in zip(segments, prompts):
+        if not seg["animation_prompt"]:
+            jobs.update_segment(job_id, seg["segment_index"], animation_prompt=prompt,
+                                animation_prompt_generated_at=NOW, status="animation_prompt_ready")
+    return {"prompts": len(prompts)}
+
+
+# ---- 6, 9. vendor tasks: submit, then poll ----------------------------------------------
+
+def _image_extension(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    raise VendorFailed("the image vendor returned something that is not an image")
+
+
+class _MediaTask:
+    """The submit/poll/store cycle shared by images and clips. Columns: <kind>_path,
+    <kind>_runway_task_id, <kind>_generated_at, <kind>_submissions."""
+
+    kind: str          # "image" or "video"
+    folder: str        # storage folder
+    done_status: str
+
+    def generator(self):
+        raise NotImplementedError
+
+    def request(self, job: dict, seg: dict):
+        """The vendor request for this segment, or None while a prerequisite is missing."""
+        raise NotImplementedError
+
+    def store(self, job_id: str, index: int, data: bytes) -> dict:
+        raise NotImplementedError
+
+    def advance(self, job_id: str, index: int, attempt: int) -> dict:
+        """Submit if not yet submitted; otherwise poll once. Returns {"state", "attempt"}."""
+        seg = jobs.get_segment(job_id, index)
+        if seg[f"{self.kind}_path"]:
+            return {"state": "done", "attempt": attempt}
+        task_id = seg[f"{self.kind}_runway_task_id"]
+        if not task_id:
+            return self._submit(job_id, seg, attempt)
+        state = self.generator().get_task(task_id)
+        if state.status == SUCCEEDED:
+            data = self.generator().fetch_output(state.output_url)
+            self.store(job_id, index, data)
+            return {"state": "done", "attempt": attempt}
+        if state.status in UNFINISHED:
+            if attempt + 1 >= get_settings().max_poll_attempts:
+                raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
+                                         f"{attempt + 1} checks")
+            return {"state": "waiting", "attempt": attempt + 1}
+        return self._failed(job_id, seg, state, attempt)
+
+    def _submit(self, job_id: str, seg: dict, attempt: int) -> dict:
+        job = jobs.get_job(job_id)
+        request = self.request(job, seg)
+        if request is None:
+            return {"state": "waiting", "attempt": attempt}
+        # Count the submission before paying for it; store the task id right after, so a
+        # retried Lambda polls this task instead of paying for another one.
+        jobs.update_segment(job_id, seg["segment_index"],
+                            **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"] + 1})
+        task_id = self.generator().submit(request)
+        jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id})
+        logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
+        return self.advance(job_id, seg["segment_index"], attempt)  # a fast vendor may be done already
+
+    def _failed(self, job_id: str, seg: dict, state: TaskState, attempt: int) -> dict:
+        index = seg["segment_index"]
+        code = state.failure_code or ""
+        if state.status == FAILED and code.startswith("SAFETY"):
+            jobs.update_segment(job_id, index, status="failed", error_message=code)
+            raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
+                                 segment_index=index)
+        retriable = state.status == CANCELLED or code.startswith("INTERNAL")
+        if retriable and seg[f"{self.kind}_submissions"] <= get_settings().max_resubmits:
+            logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
+            jobs.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
+            return self._submit(job_id, jobs.get_segment(job_id, index), 0)
+        jobs.update_segment(job_id, index, status="failed", error_message=code or state.status)
+        raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")
+
+
+class _Images(_MediaTask):
+    kind, folder, done_status = "image", "images", "image_ready"
+
+    def generator(self):
+        return get_image_generator()
+
+    def request(self, job: dict, seg: dict) -> ImageRequest | None:
+        reference = None
+        if seg["segment_index"] != REFERENCE_SEGMENT:
+            ref = jobs.get_segment(job["id"], REFERENCE_SEGMENT)
+            if not ref["image_path"]:
+                return None  # wait for segment 0's image: it keeps the ten pictures consistent
+            reference = storage.get_storage().url(ref["image_path"])
+        return ImageRequest(prompt=seg["image_prompt"], ratio=job["aspect_ratio"], seed=seg["segment_index"],
+                            reference_image_url=reference)
+
+    def store(self, job_id: str, index: int, data: bytes) -> dict:
+        key = storage.segment_key(job_id, self.folder, index, _image_extension(data))
+        storage.get_storage().put_bytes(key, data)
+        return jobs.update_segment(job_id, index, image_path=key, image_generated_at=NOW, status=self.done_status)
+
+
+class _Clips(_MediaTask):
+    kind, folder, done_status = "video", "clips", "video_ready"
+
+    def generator(self):
+        return get_clip_generator()
+
+    def request(self, job: dict, seg: dict) -> ClipRequest:
+        return ClipRequest(prompt=seg["animation_prompt"], ratio=job["aspect_ratio"],
+                           image_url=storage.get_storage().url(seg["image_path"]),
+                           duration=int(get_settings().segment_seconds), seed=seg["segment_index"])
+
+    def store(self, job_id: str, index: int, data: bytes) -> dict:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "clip.mp4"
+            path.write_bytes(data)
+            info = media.probe(path)
+            if not info.has_video:
+                raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
+            key = storage.segment_key(job_id, self.folder, index, "mp4")
+            storage.get_storage().put_file(key, path)
+        return jobs.update_segment(job_id, index, video_path=key, video_duration=info.duration,
+                                   video_generated_at=NOW, status=self.done_status)
+
+
+IMAGES, CLIPS = _Images(), _Clips()
+
+
+def submit_image(job_id: str, index: int) -> dict:
+    return IMAGES.advance(job_id, index, 0)
+
+
+def check_image(job_id: str, index: int, attempt: int) -> dict:
+    return IMAGES.advance(job_id, index, attempt)
+
+
+def submit_clip(job_id: str, index: int) -> dict:
+    return CLIPS.advance(job_id, index, 0)
+
+
+def check_clip(job_id: str, index: int, attempt: int) -> dict:
+    return CLIPS.advance(job_id, index, attempt)
+
+
+# ---- 11. voice-over ---------------------------------------------------------------------
+
+def record_voiceover(job_id: str) -> dict:
+    """Speak each segment's narration, store it with its measured duration, then lay the ten
+    parts on one track, each at its segment's start (media.fit_narration)."""
+    job = jobs.get_job(job_id)
+    settings = get_settings()
+    store = storage.get_storage()
+    speech = get_speech()
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = []
+        for seg in jobs.get_segments(job_id):
+            index = seg["segment_index"]
+            if not seg["narration_path"]:
+                spoken = speech.synthesize(seg["text"], language=job["language"] or "ru")
+                path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
+                path.write_bytes(spoken.audio)
+                key = storage.segment_key(job_id, "narration", index, spoken.extension)
+                store.put_file(key, path)
+                seg = jobs.update_segment(job_id, index, narration_path=key,
+                                          narration_duration=media.media_duration(path))
+            path = Path(tmp) / Path(seg["narration_path"]).name
+            if not path.exists():
+                store.download(seg["narration_path"], path)
+            parts.append(path)
+        track = media.fit_narration(parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds)
+        key = storage.job_key(job_id, "voiceover.m4a")
+        store.put_file(key, track)
+        duration = media.media_duration(track)
+    jobs.update_job(job_id, audio_path=key, audio_duration=duration)
+    return {"audio_duration": duration}
+
+
+# ---- 12. assembly -----------------------------------------------------------------------
+
+def assemble_video(job_id: str) -> dict:
+    job = jobs.update_job(job_id, status="assembling")
+    store = storage.get_storage()
+    segments = jobs.get_segments(job_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = [store.download(s["video_path"], Path(tmp) / f"clip-{s['segment_index']:02d}.mp4")
+                 for s in segments]
+        narration = store.download(job["audio_path"], Path(tmp) / "voiceover.m4a")
+        out = media.assemble(clips, narration, Path(tmp) / "final.mp4", aspect_ratio=job["aspect_ratio"],
+                             clip_seconds=get_settings().segment_seconds)
+        info = media.probe(out)
+        size = out.stat().st_size
+        key = storage.job_key(job_id, "final.mp4")
+        store.put_file(key, out)
+    jobs.update_job(job_id, final_video_path=key, final_video_size_mb=round(size / 1_000_000, 2),
+                    final_video_duration=info.duration, status="delivering")
+    return {"final_video_path": key, "size_bytes": size, "duration": info.duration}
+
+
+# ---- 13. delivery -----------------------------------------------------------------------
+
+def deliver_video(job_id: str) -> dict:
+    job = jobs.get_job(job_id)
+    notify_once(job, "video_ready", video_path=job["final_video_path"])
+    jobs.finish_job(job_id, "completed", completed_at=NOW)
+    return {"delivered": True}
+
+
+# ---- the error paths --------------------------------------------------------------------
+
+def _error_message(error: dict | None) -> tuple[str, str]:
+    """(error type, message) from a Catch's {"Error", "Cause"}; Lambda causes are JSON."""
+    error = error or {}
+    kind = error.get("Error") or "Unknown"
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            kind = parsed.get("errorType") or kind
+            cause = parsed.get("errorMessage") or cause
+    except (TypeError, ValueError):
+        pass
+    return kind, str(cause)[:1000]
+
+
+def cancel_job(job_id: str, error: dict | None = None) -> dict:
+    """Rejected (or cancelled): end the job, delete its stored media, clear its rows."""
+    gate = next((g for g in (jobs.get_gate(job_id, s) for s in jobs.GATE_STAGES)
+                 if g and g["decision"] == "rejected"), None)
+    stage = gate["stage"] if gate else None
+    fields = {"script_approved": -1} if stage == "script" else {}
+    job = jobs.finish_job(job_id, "cancelled", completed_at=NOW,
+                          error_message=f"rejected at the {stage} approval" if stage else "cancelled by the user",
+                          **fields) or jobs.get_job(job_id)
+    deleted = storage.get_storage().delete_prefix(storage.job_prefix(job_id))
+    jobs.clear_job(job_id)
+    notify_once(job, "job_cancelled", stage=stage or "")
+    return {"cancelled": True, "deleted_files": deleted}
+
+
+def record_approval_timeout(job_id: str, error: dict | None = None) -> dict:
+    gate = jobs.open_gate_for_job(job_id)
+    stage = gate["stage"] if gate else ""
+    jobs.close_open_gates(job_id, "timed_out")
+    job = jobs.finish_job(job_id, "timed_out", completed_at=NOW,
+                          error_message=f"no answer at the {stage} approval in time") or jobs.get_job(job_id)
+    notify_once(job, "approval_timed_out", stage=stage)
+    return {"timed_out": True, "stage": stage}
+
+
+def record_failure(job_id: str, error: dict | None = None) -> dict:
+    kind, message = _error_message(error)
+    jobs.close_open_gates(job_id, "abandoned")
+    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
+    job = job or jobs.get_job(job_id)
+    notify_once(job, "job_failed", error_type=kind, reason=message)
+    return {"failed": True, "error_type": kind}

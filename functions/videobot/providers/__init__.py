@@ -1,0 +1,59 @@
+"""Provider selection: offline unless a vendor key is set; LLM_PROVIDER, IMAGE_PROVIDER,
+VIDEO_PROVIDER and TTS_PROVIDER override. Code never asks whether it runs in a test."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from videobot.config import get_settings
+from videobot.errors import ConfigurationError
+from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSynthesizer
+
+
+def _unknown(capability: str, name: str) -> ConfigurationError:
+    return ConfigurationError(f"no {capability} provider named {name!r}")
+
+
+@lru_cache(maxsize=1)
+def get_llm() -> LLM:
+    name = get_settings().llm_provider
+    if name == "offline":
+        from videobot.providers.offline import OfflineLLM
+
+        return OfflineLLM()
+    raise _unknown("LLM", name)
+
+
+@lru_cache(maxsize=1)
+def get_image_generator() -> ImageGenerator:
+    settings = get_settings()
+    if settings.image_provider == "offline":
+        from videobot.providers.offline import OfflineImageGenerator
+
+        return OfflineImageGenerator(settings.offline_spool_dir)
+    raise _unknown("image", settings.image_provider)
+
+
+@lru_cache(maxsize=1)
+def get_clip_generator() -> ClipGenerator:
+    settings = get_settings()
+    if settings.video_provider == "offline":
+        from videobot.providers.offline import OfflineClipGenerator
+
+        return OfflineClipGenerator(settings.offline_spool_dir)
+    raise _unknown("video", settings.video_provider)
+
+
+@lru_cache(maxsize=1)
+def get_speech() -> SpeechSynthesizer:
+    name = get_settings().tts_provider
+    if name == "offline":
+        from videobot.providers.offline import OfflineSpeech
+
+        return OfflineSpeech()
+    raise _unknown("speech", name)
+
+
+def reset_providers() -> None:
+    for fn in (get_llm, get_image_generator, get_clip_generator, get_speech):
+        fn.cache_clear()

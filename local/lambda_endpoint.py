@@ -1,0 +1,96 @@
+"""A loopback HTTP server speaking the Lambda Invoke API, so moto's Step Functions
+interpreter reaches our handlers in-process (AWS_ENDPOINT_URL_LAMBDA points here)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import unquote
+
+Handler = Callable[[dict, object], object]
+
+
+class LambdaContext:
+    def __init__(self, function_name: str, timeout_s: float = 900):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_name
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def import_handler(path: str) -> Handler:
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+class LambdaEndpoint:
+    """Maps function names (or ARNs) to handler callables and serves Invoke on 127.0.0.1."""
+
+    def __init__(self, handlers: dict[str, Handler]):
+        self.handlers = handlers
+        self.invocations: list[str] = []
+        self._lock = threading.Lock()
+        endpoint = self
+
+        class _Request(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                parts = self.path.split("?")[0].split("/")
+                if len(parts) < 5 or parts[2] != "functions" or parts[4] != "invocations":
+                    return self._reply(404, {"Type": "User", "message": "unknown path"})
+                name = unquote(parts[3]).split(":function:")[-1].split(":")[0]
+                handler = endpoint.handlers.get(name)
+                if handler is None:
+                    return self._reply(404, {"Type": "User", "message": f"Function not found: {name}"},
+                                       {"x-amzn-ErrorType": "ResourceNotFoundException"})
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                event = json.loads(raw) if raw else {}
+                with endpoint._lock:
+                    endpoint.invocations.append(name)
+                try:
+                    result = handler(event, LambdaContext(name))
+                except Exception as exc:  # reported the way Lambda reports an unhandled error
+                    body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
+                            "stackTrace": traceback.format_exception(exc)[-3:]}
+                    return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
+                return self._reply(200, result)
+
+            def _reply(self, status: int, body, headers: dict | None = None):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Amz-Executed-Version", "$LATEST")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Request)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)
+
+    def start(self) -> "LambdaEndpoint":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,210 @@
+"""Run the whole pipeline on this machine: embedded PostgreSQL (or DATABASE_URL), media in a
+local folder (or S3 when MEDIA_BUCKET is set), the ASL from statemachine/ executed by moto's
+interpreter, and every Task reaching its handler in-process through LambdaEndpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from local.lambda_endpoint import LambdaEndpoint, import_handler
+from local.template import ROOT, load_template, render_definition, state_machine
+from local import template as tpl
+
+FUNCTIONS_DIR = ROOT / "functions"
+DEFAULT_DATA_DIR = ROOT / ".local"
+
+# A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
+Decider = Callable[[dict, dict], "bool | None"]
+
+
+def approve_all(job: dict, gate: dict) -> bool:
+    return True
+
+
+def _reset_caches() -> None:
+    from videobot import config, media, notify, providers, storage
+
+    config.reload_settings()
+    storage.get_storage.cache_clear()
+    providers.reset_providers()
+    media.ffmpeg_exe.cache_clear()
+    notify.get_notifier.cache_clear()
+
+
+def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
+    import pgserver
+
+    pgdata = data_dir / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(pgdata))
+    return server, server.get_uri()
+
+
+@dataclass
+class JobOutcome:
+    job: dict
+    execution_status: str
+    history: list[dict] = field(default_factory=list)
+
+
+class LocalPipeline:
+    """`with LocalPipeline() as p: p.run_job("Реклама кофе")`"""
+
+    def __init__(self, data_dir: str | Path | None = None, env: dict[str, str] | None = None):
+        self.data_dir = Path(data_dir or os.environ.get("LOCAL_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+        self.env = env or {}
+        self._saved_env: dict[str, str | None] = {}
+        self._pg = None
+        self.endpoint: LambdaEndpoint | None = None
+        self._mock = None
+        self.sfn = None
+        self.state_machine_arn: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _setenv(self, key: str, value: str) -> None:
+        if key not in self._saved_env:
+            self._saved_env[key] = os.environ.get(key)
+        os.environ[key] = value
+
+    def start(self) -> "LocalPipeline":
+        if str(FUNCTIONS_DIR) not in sys.path:  # the Lambda CodeUri, as on AWS
+            sys.path.insert(0, str(FUNCTIONS_DIR))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for key, value in self.env.items():
+            self._setenv(key, value)
+        if not os.environ.get("DATABASE_URL"):
+            self._pg, url = start_embedded_postgres(self.data_dir)
+            self._setenv("DATABASE_URL", url)
+        if not os.environ.get("MEDIA_BUCKET"):
+            self._setenv("MEDIA_DIR", os.environ.get("MEDIA_DIR") or str(self.data_dir / "media"))
+        self._setenv("OFFLINE_SPOOL_DIR", os.environ.get("OFFLINE_SPOOL_DIR") or str(self.data_dir / "offline-tasks"))
+        for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                           "AWS_DEFAULT_REGION": tpl.REGION, "AWS_REGION": tpl.REGION}.items():
+            self._setenv(key, value)
+        self._setenv("POWERTOOLS_TRACE_DISABLED", "1")
+        _reset_caches()
+
+        from videobot.migrate import migrate
+
+        migrate()
+
+        template = load_template()
+        handlers = {name: import_handler(path) for name, path in tpl.functions(template).items()}
+        self.endpoint = LambdaEndpoint(handlers).start()
+        self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
+
+        from moto import mock_aws
+        import boto3
+
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        if os.environ.get("MEDIA_BUCKET") and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+            boto3.client("s3").create_bucket(Bucket=os.environ["MEDIA_BUCKET"])
+        self.sfn = boto3.client("stepfunctions")
+        spec = state_machine(template)
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name="VideoPipeline", definition=render_definition(spec), type="STANDARD",
+            roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
+        )["stateMachineArn"]
+        self._setenv("STATE_MACHINE_ARN", self.state_machine_arn)
+        _reset_caches()
+        return self
+
+    def stop(self) -> None:
+        if self._mock:
+            self._mock.stop()
+            self._mock = None
+        if self.endpoint:
+            self.endpoint.stop()
+            self.endpoint = None
+        from videobot import db
+
+        db.close_pools()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        _reset_caches()
+        if self._pg is not None:
+            self._pg.cleanup()
+            self._pg = None
+
+    def __enter__(self) -> "LocalPipeline":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, aspect_ratio: str | None = None,
+                  source_update_id: int | None = None) -> dict:
+        from videobot import control
+
+        job, _ = control.start_job(user_id=user_id, chat_id=chat_id, prompt=topic, aspect_ratio=aspect_ratio,
+                                   source_update_id=source_update_id)
+        return job
+
+    def execution(self, job: dict) -> dict:
+        return self.sfn.describe_execution(executionArn=job["execution_arn"])
+
+    def history(self, job: dict) -> list[dict]:
+        events, token = [], None
+        while True:
+            kwargs = {"executionArn": job["execution_arn"], "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = self.sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def wait(self, job_id: str, decider: Decider | None = approve_all, *, timeout: float = 600,
+             on_tick: Callable[[dict], None] | None = None, interval: float = 0.2) -> JobOutcome:
+        """Drive a job to its end, answering each approval gate with `decider`."""
+        from videobot import control, jobs
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = jobs.get_job(job_id)
+            if on_tick:
+                on_tick(job)
+            status = self.execution(job)["status"]
+            if status != "RUNNING":
+                return JobOutcome(jobs.get_job(job_id), status, self.history(job))
+            gate = jobs.open_gate_for_job(job_id)
+            if gate and decider is not None:
+                verdict = decider(job, gate)
+                if verdict is not None:
+                    control.decide(job_id, gate["stage"], approve=bool(verdict))
+            time.sleep(interval)
+        raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+    def run_job(self, topic: str, decider: Decider | None = approve_all, **kwargs) -> JobOutcome:
+        timeout = kwargs.pop("timeout", 600)
+        job = self.start_job(topic, **kwargs)
+        return self.wait(job["id"], decider, timeout=timeout)
+
+
+def execution_events(outcome: JobOutcome) -> list[str]:
+    """Names of the states entered, in order (for tests and the demo's summary)."""
+    names = []
+    for event in outcome.history:
+        details = event.get("stateEnteredEventDetails")
+        if details:
+            names.append(details["name"])
+    return names
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)

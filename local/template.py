@@ -1,0 +1,77 @@
+"""Read what the local runner needs from template.yaml, so local and AWS cannot drift:
+the functions (logical id -> handler) and the state machine's DefinitionSubstitutions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that keeps CloudFormation's short tags (!Ref, !GetAtt, ...) as dicts."""
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    if name == "Fn::GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+def function_arn(logical_id: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}"
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    definition_path: Path
+    substitutions: dict[str, str]
+
+
+def functions(template: dict) -> dict[str, str]:
+    """Logical id -> module-path handler, for every function in the template."""
+    return {name: res["Properties"]["Handler"] for name, res in template["Resources"].items()
+            if res["Type"] == "AWS::Serverless::Function"}
+
+
+def state_machine(template: dict, logical_id: str = "VideoPipelineStateMachine") -> StateMachineSpec:
+    props = template["Resources"][logical_id]["Properties"]
+    subs = {}
+    for key, value in props.get("DefinitionSubstitutions", {}).items():
+        if isinstance(value, dict) and "Fn::GetAtt" in value and value["Fn::GetAtt"][1] == "Arn":
+            subs[key] = function_arn(value["Fn::GetAtt"][0])
+        elif isinstance(value, (str, int, float)):
+            subs[key] = str(value)
+        else:
+            raise ValueError(f"the local runner cannot resolve substitution {key}: {value!r}")
+    return StateMachineSpec(logical_id, ROOT / props["DefinitionUri"], subs)
+
+
+def render_definition(spec: StateMachineSpec) -> str:
+    text = spec.definition_path.read_text(encoding="utf-8")
+    for key, value in spec.substitutions.items():
+        text = text.replace("${%s}" % key, value)
+    json.loads(text)  # still valid JSON
+    return text

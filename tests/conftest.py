@@ -1,0 +1,66 @@
+"""Shared fixtures: one embedded PostgreSQL for the session (or TEST_DATABASE_URL), migrated
+from the same SQL files as production, and a media folder per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reset_caches() -> None:
+    from local.runner import _reset_caches as reset
+
+    reset()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    import pgserver
+
+    pgdata = ROOT / ".local" / "test-pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(pgdata))
+    yield server.get_uri()
+    from videobot import db
+
+    db.close_pools()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("videobot")
+    os.environ.update({
+        "DATABASE_URL": database_url,
+        "MEDIA_DIR": str(work / "media"),
+        "OFFLINE_SPOOL_DIR": str(work / "offline-tasks"),
+        "POLL_INTERVAL_SECONDS": "0",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    })
+    for key in ("OPENAI_API_KEY", "RUNWAYML_API_SECRET", "MEDIA_BUCKET", "STATE_MACHINE_ARN",
+                "LLM_PROVIDER", "IMAGE_PROVIDER", "VIDEO_PROVIDER", "TTS_PROVIDER", "TELEGRAM_BOT_TOKEN"):
+        os.environ.pop(key, None)
+    _reset_caches()
+    from videobot.migrate import migrate
+
+    migrate()
+    yield work
+
+
+@pytest.fixture
+def reset_caches():
+    """For tests that change the environment: settings and providers are read again."""
+    _reset_caches()
+    yield
+    _reset_caches()
