@@ -146,12 +146,11 @@ class LocalPipeline:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, aspect_ratio: str | None = None,
-                  source_update_id: int | None = None) -> dict:
+    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, **kwargs) -> dict:
+        """kwargs: aspect_ratio, source_update_id, job_id, overrides (see control.start_job)."""
         from videobot import control
 
-        job, _ = control.start_job(user_id=user_id, chat_id=chat_id, prompt=topic, aspect_ratio=aspect_ratio,
-                                   source_update_id=source_update_id)
+        job, _ = control.start_job(user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
         return job
 
     def execution(self, job: dict) -> dict:

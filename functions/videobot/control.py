@@ -22,25 +22,27 @@ def _sfn():
     return boto3.client("stepfunctions")
 
 
-def execution_input(job_id: str) -> dict:
-    return {"job_id": job_id, "settings": get_settings().execution_settings()}
+def execution_input(job_id: str, overrides: dict | None = None) -> dict:
+    return {"job_id": job_id, "settings": {**get_settings().execution_settings(), **(overrides or {})}}
 
 
 def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | None = None,
-              language: str | None = None, source_update_id: int | None = None) -> tuple[dict, bool]:
+              language: str | None = None, source_update_id: int | None = None, job_id: str | None = None,
+              overrides: dict | None = None) -> tuple[dict, bool]:
     """Create the job row and start its execution, named after the job, so a retried update
-    can never start two. Returns (job, created)."""
+    can never start two. Returns (job, created). `overrides` adjust this execution's settings
+    (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
     settings = get_settings()
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
     job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
                                    aspect_ratio=aspect_ratio or settings.aspect_ratio, language=language,
-                                   source_update_id=source_update_id)
+                                   source_update_id=source_update_id, job_id=job_id)
     if job["execution_arn"]:
         return job, created
     try:
         arn = _sfn().start_execution(stateMachineArn=settings.state_machine_arn, name=job["id"],
-                                     input=json.dumps(execution_input(job["id"])))["executionArn"]
+                                     input=json.dumps(execution_input(job["id"], overrides)))["executionArn"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
             raise

@@ -141,6 +141,14 @@ def clear_job(job_id: str) -> None:
             " final_video_path = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
 
 
+def delete_job(job_id: str) -> bool:
+    """Remove a job and everything that hangs off it (segments and gates cascade)."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM ai_video_bot.notifications WHERE job_id = %s", (job_id,))
+        cur.execute(f"DELETE FROM {JOBS} WHERE id = %s", (job_id,))
+        return cur.rowcount == 1
+
+
 # ---- segments ---------------------------------------------------------------------------
 
 def create_segments(job_id: str, texts: list[str], seconds: float) -> None:

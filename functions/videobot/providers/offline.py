@@ -66,16 +66,16 @@ _SCENES = [
     "dynamic hero shot", "friends sharing the moment", "elegant product still life", "warm closing panorama",
 ]
 _MOTIONS = [
-    "Slow dolly in toward the subject, soft light flicker",
-    "Gentle pan left to right across the scene",
-    "Camera slowly rises, revealing the setting",
-    "Subtle handheld drift, steam and dust in the air",
-    "Smooth orbit around the subject, shallow focus",
-    "Slow zoom out, warm light shifting gently",
-    "Push in with a light rack focus on details",
-    "Gentle tilt up, people move naturally",
-    "Slow parallax slide past the objects",
-    "Calm pull back, golden light fading softly",
+    "Slow dolly in toward the subject, soft light flickering gently",
+    "Gentle pan from left to right across the scene, smooth and steady",
+    "Camera slowly rises, revealing the whole setting in warm light",
+    "Subtle handheld drift, steam and dust floating in the air",
+    "Smooth orbit around the subject with a shallow, dreamy focus",
+    "Slow zoom out while the warm light shifts gently across",
+    "Steady push in with a light rack focus onto the fine details",
+    "Gentle tilt up as people move naturally through the frame",
+    "Slow parallax slide past the objects in the foreground",
+    "Calm pull back as the golden light fades softly to the end",
 ]
 
 

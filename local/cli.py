@@ -1,0 +1,175 @@
+"""`python -m local demo|migrate|queries`: the local runner's command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from local.runner import LocalPipeline, execution_events
+
+SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
+FROM ai_video_bot.video_jobs_enhanced
+ORDER BY created_at DESC
+LIMIT 10;"""
+
+SEED_QUERY_SEGMENTS = """SELECT
+    segment_index,
+    CASE WHEN image_prompt IS NOT NULL THEN '✅' ELSE '⏳' END as img_prompt,
+    CASE WHEN image_path IS NOT NULL THEN '✅' ELSE '⏳' END as image,
+    CASE WHEN animation_prompt IS NOT NULL THEN '✅' ELSE '⏳' END as anim_prompt,
+    CASE WHEN video_path IS NOT NULL THEN '✅' ELSE '⏳' END as video,
+    status
+FROM ai_video_bot.video_segments_enhanced
+WHERE job_id = 'abc-123'
+ORDER BY segment_index;"""
+
+
+class Progress:
+    """A tqdm bar per stage, and per segment count, fed from the job's rows."""
+
+    STAGES = [("script", "Сценарий", 1), ("image_prompts", "Промпты изображений", 10), ("images", "Изображения", 10),
+              ("animation_prompts", "Промпты анимации", 10), ("videos", "Видео", 10),
+              ("narrations", "Озвучка", 10), ("final", "Сборка", 1)]
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, job: dict) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        from videobot import jobs
+
+        counts = dict(jobs.segment_counts(job["id"]))
+        counts["script"] = 1 if job["script_text"] else 0
+        counts["final"] = 1 if job["final_video_path"] else 0
+        for key, label, total in self.STAGES:
+            value = counts.get(key, 0)
+            bar = self.bars.get(key)
+            if bar is None and (value or key == "script"):
+                bar = self.bars[key] = tqdm(total=total, desc=f"{label:<20}", position=len(self.bars),
+                                            bar_format="{desc} {bar:30} {n_fmt}/{total_fmt}", leave=True)
+            if bar is not None and value > bar.n:
+                bar.update(value - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        if self.bars:
+            print()
+
+
+def ask_in_terminal(job: dict, gate: dict) -> bool:
+    """INTERACTIVE=1: show what is being approved and ask."""
+    from videobot import jobs, storage
+
+    store = storage.get_storage()
+    print(f"\n\n=== Approval: {gate['stage']} (job {job['id']}) ===")
+    if gate["stage"] == "script":
+        for i, text in enumerate(jobs.script_segments(job)):
+            print(f"  {i + 1:2d}. {text}")
+    else:
+        column = "image_path" if gate["stage"] == "images" else "video_path"
+        for seg in jobs.get_segments(job["id"]):
+            path = store.local_path(seg[column]) or store.url(seg[column])
+            print(f"  {seg['segment_index'] + 1:2d}. {path}")
+    while True:
+        answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()
+        if answer in ("y", "yes", "д", "да", ""):
+            return True
+        if answer in ("n", "no", "н", "нет"):
+            return False
+
+
+def demo(args: argparse.Namespace) -> int:
+    env = {"POLL_INTERVAL_SECONDS": os.environ.get("POLL_INTERVAL_SECONDS", "1")}
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    started = time.monotonic()
+    with LocalPipeline(env=env) as pipeline:
+        if args.job_id:
+            from videobot import jobs, storage
+
+            if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
+                storage.get_storage().delete_prefix(storage.job_prefix(args.job_id))
+                jobs.delete_job(args.job_id)
+        job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
+        print(f"✅ Запрос принят! ID: {job['id']}  (topic: {args.topic!r})")
+        progress = Progress(enabled=not args.quiet)
+        try:
+            outcome = pipeline.wait(job["id"], ask_in_terminal if args.interactive else (lambda j, g: True),
+                                    timeout=args.timeout, on_tick=progress)
+        finally:
+            progress.close()
+        job = outcome.job
+        print(f"Job {job['id']}: {job['status']} (execution {outcome.execution_status}) "
+              f"in {time.monotonic() - started:.1f} s")
+        if args.verbose:
+            print(" → ".join(dict.fromkeys(execution_events(outcome))))
+        if job["status"] != "completed":
+            print(f"Reason: {job['error_message']}")
+            return 1
+        from videobot import storage
+
+        store = storage.get_storage()
+        path = store.local_path(job["final_video_path"]) or store.url(job["final_video_path"])
+        print(f"Final video: {job['final_video_duration']:.1f} s, {job['final_video_size_mb']:.2f} MB")
+        print(f"MP4: {path}")
+        if args.job_id:
+            print_seed_queries(args.job_id)
+    return 0
+
+
+def print_seed_queries(job_id: str) -> None:
+    """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
+    from videobot import db
+
+    for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
+        rows = db.query(sql)
+        print("\n" + sql)
+        if rows:
+            print(" | ".join(rows[0]))
+            for row in rows:
+                print(" | ".join(str(v) for v in row.values()))
+        else:
+            print("(no rows)")
+
+
+def migrate(args: argparse.Namespace) -> int:
+    if os.environ.get("DATABASE_URL"):
+        from videobot.migrate import migrate as run
+
+        print("applied:", run() or "nothing new")
+        return 0
+    with LocalPipeline():
+        print("migrations applied to the embedded PostgreSQL")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="make one video offline, approving each gate")
+    p.add_argument("--topic", default="Реклама кофе")
+    p.add_argument("--ratio", choices=["16:9", "9:16"], default=None)
+    p.add_argument("--interactive", action="store_true", help="ask Approve/Reject at each gate")
+    p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="print the states the execution went through")
+    p.add_argument("--job-id", default=None,
+                   help="use this job id (e.g. abc-123, which the seed's segment query names) and print "
+                        "the seed's two monitoring queries at the end")
+    p.set_defaults(fn=demo)
+    p = sub.add_parser("migrate", help="apply the SQL migrations")
+    p.set_defaults(fn=migrate)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

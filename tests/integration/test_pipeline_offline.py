@@ -1,0 +1,158 @@
+"""The whole state machine offline: the same ASL file, moto's interpreter, the handlers
+in-process, real PostgreSQL and real media."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.runner import execution_events
+from videobot import control, db, jobs, media, storage
+
+ALL_STAGE_STATES = [
+    "GenerateScript", "AwaitScriptApproval", "SplitIntoSegments", "ProduceClipsAndVoiceover",
+    "WriteImagePrompts", "GenerateImages", "SubmitImage", "AwaitImageApproval", "WriteAnimationPrompts",
+    "AnimateClips", "SubmitClip", "AwaitVideoApproval", "RecordVoiceover", "AssembleVideo", "DeliverVideo",
+    "VideoDelivered",
+]
+
+
+def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
+    seen: dict[str, dict] = {}
+
+    def approve_and_record(job: dict, gate: dict) -> bool:
+        # Given the job waits at a gate, the rows show exactly what is being approved.
+        seen[gate["stage"]] = {"status": job["status"], "segments": jobs.get_segments(job["id"])}
+        return True
+
+    outcome = pipeline.run_job("Реклама кофе", approve_and_record, timeout=300)
+    job = outcome.job
+
+    assert outcome.execution_status == "SUCCEEDED"
+    assert job["status"] == "completed" and job["script_approved"] == 1 and job["completed_at"]
+    assert seen["script"]["status"] == "awaiting_script_approval" and seen["script"]["segments"] == []
+    assert seen["images"]["status"] == "awaiting_image_approval"
+    assert [s["status"] for s in seen["images"]["segments"]] == ["image_ready"] * 10
+    assert seen["videos"]["status"] == "awaiting_video_approval"
+    assert {s["status"] for s in seen["videos"]["segments"]} == {"video_ready"}
+
+    states = execution_events(outcome)
+    assert set(ALL_STAGE_STATES) <= set(states)
+    assert states.index("AwaitScriptApproval") < states.index("SplitIntoSegments") < states.index("AssembleVideo")
+
+    segments = jobs.get_segments(job["id"])
+    assert [s["status"] for s in segments] == ["video_ready"] * 10
+    assert all(s["image_path"] and s["video_path"] and s["narration_path"] for s in segments)
+    assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
+
+    path = storage.get_storage().local_path(job["final_video_path"])
+    info = media.probe(path)
+    assert info.has_video and info.has_audio
+    assert info.duration == pytest.approx(50.0, abs=0.5)
+    assert path.stat().st_size <= 50_000_000
+    assert job["final_video_duration"] == pytest.approx(info.duration, abs=0.01)
+    assert job["final_video_size_mb"] == pytest.approx(path.stat().st_size / 1e6, abs=0.01)
+
+    # The seed's second monitoring query, for this job: every segment ✅ and video_ready.
+    rows = db.query(
+        "SELECT segment_index,"
+        " CASE WHEN image_prompt IS NOT NULL THEN '✅' ELSE '⏳' END as img_prompt,"
+        " CASE WHEN image_path IS NOT NULL THEN '✅' ELSE '⏳' END as image,"
+        " CASE WHEN animation_prompt IS NOT NULL THEN '✅' ELSE '⏳' END as anim_prompt,"
+        " CASE WHEN video_path IS NOT NULL THEN '✅' ELSE '⏳' END as video, status"
+        " FROM ai_video_bot.video_segments_enhanced WHERE job_id = %s ORDER BY segment_index", (job["id"],))
+    assert all(list(r.values())[1:] == ["✅", "✅", "✅", "✅", "video_ready"] for r in rows) and len(rows) == 10
+
+
+@pytest.mark.parametrize("stage", ["script", "images", "videos"])
+def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, stage):
+    outcome = pipeline.run_job("Реклама кофе", lambda job, gate: gate["stage"] != stage, timeout=300)
+    job = outcome.job
+
+    assert outcome.execution_status == "FAILED"
+    assert "CancelJob" in execution_events(outcome) and "JobCancelled" in execution_events(outcome)
+    assert job["status"] == "cancelled"
+    assert job["script_approved"] == (-1 if stage == "script" else 1)
+    assert job["script_text"] is None and job["final_video_path"] is None
+    assert jobs.get_segments(job["id"]) == []
+    assert db.query("SELECT * FROM ai_video_bot.approval_gates WHERE job_id = %s", (job["id"],)) == []
+    assert not storage.get_storage().local_path(storage.job_prefix(job["id"])).exists()
+
+
+def test_approval_timeout_records_the_outcome(pipeline):
+    job = pipeline.start_job("Реклама кофе", overrides={"approval_timeout_seconds": 1})
+    outcome = pipeline.wait(job["id"], decider=None, timeout=120)
+
+    assert outcome.execution_status == "FAILED"
+    assert "RecordApprovalTimeout" in execution_events(outcome)
+    assert outcome.job["status"] == "timed_out"
+    assert jobs.get_gate(job["id"], "script")["decision"] == "timed_out"
+
+
+def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
+    job = pipeline.start_job("Реклама кофе")
+    answers = []
+
+    def tap_twice(j: dict, gate: dict):
+        if gate["stage"] == "script":
+            answers.append(control.decide(j["id"], "script", approve=True))
+            answers.append(control.decide(j["id"], "script", approve=True))   # double tap
+            answers.append(control.decide(j["id"], "videos", approve=True))   # a button of a later stage
+            return None
+        if gate["stage"] == "images":
+            answers.append(control.decide(j["id"], "script", approve=False))  # stale: script already approved
+            return False
+        return True
+
+    outcome = pipeline.wait(job["id"], tap_twice, timeout=300)
+    assert [a.reason for a in answers] == ["approved", "not_waiting", "not_waiting", "not_waiting"]
+    assert outcome.job["status"] == "cancelled"
+
+
+def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
+    from videobot.providers import base
+
+    class Refusing:
+        def submit(self, request):
+            return "refused-task"
+
+        def get_task(self, task_id):
+            return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
+
+        def fetch_output(self, url):
+            raise AssertionError("never fetched")
+
+    monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: Refusing())
+    outcome = pipeline.run_job("Реклама кофе", timeout=300)
+
+    assert outcome.execution_status == "FAILED"
+    assert "RecordFailure" in execution_events(outcome)
+    assert outcome.job["status"] == "failed"
+    assert outcome.job["error_message"].startswith("ContentRefused: segment 1")
+
+
+def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, monkeypatch):
+    from videobot.providers import base
+
+    class Slow:  # images that never finish, so the job is surely between gates
+        def submit(self, request):
+            return "slow-task"
+
+        def get_task(self, task_id):
+            return base.TaskState("RUNNING", progress=0.5)
+
+    monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: Slow())
+    job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
+    cancelled = []
+
+    def cancel_while_generating(j: dict) -> None:
+        if j["status"] == "generating_images" and not cancelled and jobs.get_segment(j["id"], 0)["image_runway_task_id"]:
+            cancelled.append(control.cancel(j["id"]))
+
+    outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)
+    assert cancelled and cancelled[0].done
+    # AWS reports ABORTED; moto's interpreter, stopped inside a Map, ends the run as FAILED.
+    assert outcome.execution_status in ("ABORTED", "FAILED")
+    assert "JobFailed" not in execution_events(outcome)  # no failure path ran over the cancel
+    assert outcome.job["status"] == "cancelled"
+    assert jobs.get_segments(job["id"]) == []
+    assert not storage.get_storage().local_path(storage.job_prefix(job["id"])).exists()

@@ -1,0 +1,286 @@
+"""Each stage handler against real PostgreSQL and the offline providers: what it writes, and
+that a retried invocation repeats nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import new_job
+from videobot import db, jobs, media, storage
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
+from videobot.providers import base
+
+import assemble_video.app as assemble_video
+import cancel_job.app as cancel_job
+import check_clip.app as check_clip
+import check_image.app as check_image
+import deliver_video.app as deliver_video
+import generate_script.app as generate_script
+import record_approval_timeout.app as record_approval_timeout
+import record_failure.app as record_failure
+import record_voiceover.app as record_voiceover
+import request_approval.app as request_approval
+import split_into_segments.app as split_into_segments
+import submit_clip.app as submit_clip
+import submit_image.app as submit_image
+import write_animation_prompts.app as write_animation_prompts
+import write_image_prompts.app as write_image_prompts
+
+
+def _notifications(job_id: str) -> list[str]:
+    return [r["key"] for r in db.query("SELECT key FROM ai_video_bot.notifications WHERE job_id = %s"
+                                       " ORDER BY sent_at, key", (job_id,))]
+
+
+def _event(job: dict, **extra) -> dict:
+    return {"job_id": job["id"], **extra}
+
+
+@pytest.fixture
+def scripted_job() -> dict:
+    job = new_job()
+    generate_script.lambda_handler(_event(job))
+    split_into_segments.lambda_handler(_event(job))
+    return jobs.get_job(job["id"])
+
+
+def _images_done(job: dict) -> None:
+    write_image_prompts.lambda_handler(_event(job))
+    for i in range(10):
+        assert submit_image.lambda_handler(_event(job, segment_index=i))["state"] == "done"
+
+
+def test_generate_script_writes_ten_parts_in_the_topic_language():
+    job = new_job("Реклама кофе")
+    result = generate_script.lambda_handler(_event(job))
+    row = jobs.get_job(job["id"])
+    assert result == {"segments": 10}
+    assert row["language"] == "ru"
+    assert len(jobs.script_segments(row)) == 10
+    assert row["script_text"].splitlines() == jobs.script_segments(row)
+    assert "Реклама кофе" in row["script_text"]
+    assert row["script_generated_at"] is not None and row["status"] == "generating_script"
+
+    # A retry keeps the first script.
+    generate_script.lambda_handler(_event(job))
+    assert jobs.get_job(job["id"])["script_generated_at"] == row["script_generated_at"]
+
+
+def test_english_topic_gets_an_english_script():
+    job = new_job("Coffee advert")
+    generate_script.lambda_handler(_event(job))
+    row = jobs.get_job(job["id"])
+    assert row["language"] == "en" and row["script_text"].startswith("Coffee advert")
+
+
+def test_request_approval_stores_the_token_and_asks_once(scripted_job):
+    job = scripted_job
+    request_approval.lambda_handler(_event(job, stage="script", task_token="token-1"))
+    # Lambda retried: a new token replaces the old one, the user is not asked twice.
+    request_approval.lambda_handler(_event(job, stage="script", task_token="token-2"))
+    gate = jobs.get_gate(job["id"], "script")
+    assert gate["task_token"] == "token-2" and gate["decided_at"] is None
+    assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
+    assert _notifications(job["id"]) == ["gate:script"]
+
+
+def test_split_into_segments_makes_ten_timed_rows_once(scripted_job):
+    split_into_segments.lambda_handler(_event(scripted_job))  # retried
+    segs = jobs.get_segments(scripted_job["id"])
+    assert [s["segment_index"] for s in segs] == list(range(10))
+    assert [(s["start_time"], s["end_time"]) for s in segs] == [(i * 5.0, i * 5.0 + 5.0) for i in range(10)]
+    assert all(s["status"] == "pending" for s in segs)
+    assert [s["text"] for s in segs] == jobs.script_segments(scripted_job)
+
+
+def test_image_prompts_then_images(scripted_job):
+    job = scripted_job
+    write_image_prompts.lambda_handler(_event(job))
+    segs = jobs.get_segments(job["id"])
+    assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
+    assert jobs.get_job(job["id"])["status"] == "generating_images"
+
+    # Segment 1 waits for segment 0's image: it is the reference for the other nine.
+    assert submit_image.lambda_handler(_event(job, segment_index=1))["state"] == "waiting"
+    assert jobs.get_segment(job["id"], 1)["image_runway_task_id"] is None
+    assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
+    assert check_image.lambda_handler(_event(job, segment_index=1, attempt=1))["state"] == "done"
+
+    seg = jobs.get_segment(job["id"], 0)
+    assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
+    assert storage.get_storage().get_bytes(seg["image_path"]).startswith(b"\x89PNG")
+    # A retried submit after success neither resubmits nor rewrites.
+    task = seg["image_runway_task_id"]
+    assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
+    assert jobs.get_segment(job["id"], 0)["image_runway_task_id"] == task
+    assert jobs.get_segment(job["id"], 0)["image_submissions"] == 1
+
+
+def test_animation_prompts_then_clips(scripted_job):
+    job = scripted_job
+    _images_done(job)
+    write_animation_prompts.lambda_handler(_event(job))
+    assert jobs.get_job(job["id"])["status"] == "generating_videos"
+    assert submit_clip.lambda_handler(_event(job, segment_index=3))["state"] == "done"
+    assert check_clip.lambda_handler(_event(job, segment_index=3, attempt=0))["state"] == "done"
+    seg = jobs.get_segment(job["id"], 3)
+    assert seg["status"] == "video_ready" and 50 <= len(seg["animation_prompt"]) <= 100
+    assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
+    info = media.probe(storage.get_storage().local_path(seg["video_path"]))
+    assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
+
+
+class ScriptedGenerator:
+    """An ImageGenerator whose tasks answer with a scripted list of states."""
+
+    def __init__(self, states: list[base.TaskState]):
+        self.states = list(states)
+        self.submitted: list[base.ImageRequest] = []
+
+    def submit(self, request):
+        self.submitted.append(request)
+        return f"task-{len(self.submitted)}"
+
+    def get_task(self, task_id):
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+    def fetch_output(self, url):
+        from videobot.providers.offline import render_slide
+
+        return render_slide("scripted", seed=1)
+
+
+@pytest.fixture
+def scripted_images(monkeypatch):
+    def install(states):
+        gen = ScriptedGenerator(states)
+        monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: gen)
+        return gen
+    return install
+
+
+def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images):
+    gen = scripted_images([base.TaskState("THROTTLED"), base.TaskState("RUNNING"),
+                           base.TaskState("SUCCEEDED", output_url="https://vendor/out.png")])
+    write_image_prompts.lambda_handler(_event(scripted_job))
+    first = submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    assert first == {"state": "waiting", "attempt": 1}
+    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=1))["state"] == "waiting"
+    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2))["state"] == "done"
+    assert len(gen.submitted) == 1
+    assert jobs.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
+
+
+def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images):
+    gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
+    write_image_prompts.lambda_handler(_event(scripted_job))
+    with pytest.raises(ContentRefused, match="segment 1"):
+        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    seg = jobs.get_segment(scripted_job["id"], 0)
+    assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
+    assert len(gen.submitted) == 1
+
+
+def test_internal_failure_is_resubmitted_a_bounded_number_of_times(scripted_job, scripted_images):
+    gen = scripted_images([base.TaskState("FAILED", failure_code="INTERNAL.BAD_OUTPUT.CODE01")])
+    write_image_prompts.lambda_handler(_event(scripted_job))
+    with pytest.raises(VendorFailed, match="INTERNAL.BAD_OUTPUT"):
+        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    assert len(gen.submitted) == 3  # the first try and MAX_RESUBMITS=2 more
+
+
+def test_poll_budget(scripted_job, scripted_images, monkeypatch, reset_caches):
+    monkeypatch.setenv("MAX_POLL_ATTEMPTS", "3")
+    from videobot.config import reload_settings
+
+    reload_settings()
+    scripted_images([base.TaskState("PENDING")])
+    write_image_prompts.lambda_handler(_event(scripted_job))
+    submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    with pytest.raises(PollBudgetExceeded):
+        check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2))
+
+
+def test_voiceover_lays_each_part_on_its_segment(scripted_job):
+    result = record_voiceover.lambda_handler(_event(scripted_job))
+    assert result["audio_duration"] == pytest.approx(50.0, abs=0.1)
+    segs = jobs.get_segments(scripted_job["id"])
+    assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
+    job = jobs.get_job(scripted_job["id"])
+    info = media.probe(storage.get_storage().local_path(job["audio_path"]))
+    assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
+    # Retried: the speech is not synthesised again.
+    before = [s["narration_path"] for s in segs]
+    record_voiceover.lambda_handler(_event(scripted_job))
+    assert [s["narration_path"] for s in jobs.get_segments(scripted_job["id"])] == before
+
+
+def test_assemble_and_deliver(scripted_job):
+    job = scripted_job
+    _images_done(job)
+    write_animation_prompts.lambda_handler(_event(job))
+    for i in range(10):
+        submit_clip.lambda_handler(_event(job, segment_index=i))
+    record_voiceover.lambda_handler(_event(job))
+    result = assemble_video.lambda_handler(_event(job))
+    row = jobs.get_job(job["id"])
+    assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
+    info = media.probe(storage.get_storage().local_path(row["final_video_path"]))
+    assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
+    assert info.duration == pytest.approx(50.0, abs=0.5) and result["size_bytes"] <= 50_000_000
+
+    deliver_video.lambda_handler(_event(job))
+    deliver_video.lambda_handler(_event(job))  # retried: one message
+    row = jobs.get_job(job["id"])
+    assert row["status"] == "completed" and row["completed_at"] is not None
+    assert _notifications(job["id"]).count("video_ready") == 1
+
+
+def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
+    job = scripted_job
+    _images_done(job)
+    request_approval.lambda_handler(_event(job, stage="images", task_token="t"))
+    db.execute(f"UPDATE {jobs.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
+    folder = storage.get_storage().local_path(storage.job_prefix(job["id"]))
+    assert folder.exists()
+
+    result = cancel_job.lambda_handler(_event(job, error={"Error": "Rejected", "Cause": "rejected at the images"}))
+
+    row = jobs.get_job(job["id"])
+    assert result["cancelled"] and result["deleted_files"] >= 10
+    assert row["status"] == "cancelled" and row["script_text"] is None and row["script_approved"] == 0
+    assert jobs.get_segments(job["id"]) == [] and jobs.get_gate(job["id"], "images") is None
+    assert not folder.exists()
+    # A late stage cannot bring it back.
+    with pytest.raises(JobCancelled):
+        jobs.update_job(job["id"], status="assembling")
+    assert jobs.get_job(job["id"])["status"] == "cancelled"
+
+
+def test_reject_at_script_marks_script_rejected(scripted_job):
+    job = scripted_job
+    request_approval.lambda_handler(_event(job, stage="script", task_token="t"))
+    db.execute(f"UPDATE {jobs.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
+    cancel_job.lambda_handler(_event(job, error={"Error": "Rejected"}))
+    assert jobs.get_job(job["id"])["script_approved"] == -1
+
+
+def test_failure_records_the_reason_in_plain_words(scripted_job):
+    cause = json.dumps({"errorType": "ContentRefused", "errorMessage": "segment 3: the image was refused"})
+    request_approval.lambda_handler(_event(scripted_job, stage="images", task_token="t"))
+    result = record_failure.lambda_handler(_event(scripted_job, error={"Error": "ContentRefused", "Cause": cause}))
+    row = jobs.get_job(scripted_job["id"])
+    assert result["error_type"] == "ContentRefused"
+    assert row["status"] == "failed" and row["error_message"] == "ContentRefused: segment 3: the image was refused"
+    assert jobs.get_gate(scripted_job["id"], "images")["decision"] == "abandoned"
+    assert "job_failed" in _notifications(scripted_job["id"])
+
+
+def test_timeout_is_recorded(scripted_job):
+    request_approval.lambda_handler(_event(scripted_job, stage="script", task_token="t"))
+    record_approval_timeout.lambda_handler(_event(scripted_job, error={"Error": "States.Timeout"}))
+    row = jobs.get_job(scripted_job["id"])
+    assert row["status"] == "timed_out" and "script" in row["error_message"]
+    assert jobs.get_gate(scripted_job["id"], "script")["decision"] == "timed_out"
