@@ -28,9 +28,10 @@ def approve_all(job: dict, gate: dict) -> bool:
 
 
 def _reset_caches() -> None:
-    from videobot import config, media, notify, providers, storage
+    from videobot import config, control, media, notify, providers, storage
 
     config.reload_settings()
+    control._sfn.cache_clear()
     storage.get_storage.cache_clear()
     providers.reset_providers()
     media.ffmpeg_exe.cache_clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from botocore.exceptions import ClientError
 
@@ -16,6 +17,7 @@ from videobot.observability import logger
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
+@lru_cache(maxsize=1)
 def _sfn():
     import boto3
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from videobot import jobs, media, storage
 from videobot.config import get_settings
-from videobot.errors import ContentRefused, PollBudgetExceeded, VendorFailed
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
 from videobot.jobs import NOW
 from videobot.notify import notify_once
 from videobot.observability import logger
@@ -23,6 +23,22 @@ from videobot.providers.base import (
 )
 
 REFERENCE_SEGMENT = 0  # its image guides segments 1-9 (Runway referenceImages)
+
+
+def _save(job_id: str, key: str, source: bytes | Path) -> str:
+    """Store one of the job's media files. A stage still running when the job is cancelled
+    (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
+    write after CancelJob deleted the job's media, so check afterwards and delete again."""
+    store = storage.get_storage()
+    if isinstance(source, bytes):
+        store.put_bytes(key, source)
+    else:
+        store.put_file(key, source)
+    job = jobs.get_job(job_id)
+    if job["status"] == "cancelled":
+        store.delete_prefix(storage.job_prefix(job_id))
+        raise JobCancelled(f"job {job_id} is cancelled")
+    return key
 
 
 def _expect(items: list[str], what: str) -> list[str]:
@@ -196,7 +212,7 @@ class _Images(_MediaTask):
 
     def store(self, job_id: str, index: int, data: bytes) -> dict:
         key = storage.segment_key(job_id, self.folder, index, _image_extension(data))
-        storage.get_storage().put_bytes(key, data)
+        _save(job_id, key, data)
         return jobs.update_segment(job_id, index, image_path=key, image_generated_at=NOW, status=self.done_status)
 
 
@@ -219,7 +235,7 @@ class _Clips(_MediaTask):
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
             key = storage.segment_key(job_id, self.folder, index, "mp4")
-            storage.get_storage().put_file(key, path)
+            _save(job_id, key, path)
         return jobs.update_segment(job_id, index, video_path=key, video_duration=info.duration,
                                    video_generated_at=NOW, status=self.done_status)
 
@@ -261,7 +277,7 @@ def record_voiceover(job_id: str) -> dict:
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)
                 key = storage.segment_key(job_id, "narration", index, spoken.extension)
-                store.put_file(key, path)
+                _save(job_id, key, path)
                 seg = jobs.update_segment(job_id, index, narration_path=key,
                                           narration_duration=media.media_duration(path))
             path = Path(tmp) / Path(seg["narration_path"]).name
@@ -270,7 +286,7 @@ def record_voiceover(job_id: str) -> dict:
             parts.append(path)
         track = media.fit_narration(parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds)
         key = storage.job_key(job_id, "voiceover.m4a")
-        store.put_file(key, track)
+        _save(job_id, key, track)
         duration = media.media_duration(track)
     jobs.update_job(job_id, audio_path=key, audio_duration=duration)
     return {"audio_duration": duration}
@@ -291,7 +307,7 @@ def assemble_video(job_id: str) -> dict:
         info = media.probe(out)
         size = out.stat().st_size
         key = storage.job_key(job_id, "final.mp4")
-        store.put_file(key, out)
+        _save(job_id, key, out)
     jobs.update_job(job_id, final_video_path=key, final_video_size_mb=round(size / 1_000_000, 2),
                     final_video_duration=info.duration, status="delivering")
     return {"final_video_path": key, "size_bytes": size, "duration": info.duration}

@@ -73,7 +73,10 @@ class LocalStorage:
         if not folder.exists():
             return 0
         count = sum(1 for p in folder.rglob("*") if p.is_file())
-        shutil.rmtree(folder)
+        for _ in range(3):  # a stage writing into the folder at this moment makes rmtree fail
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                break
         return count
 
     def url(self, key: str) -> str:

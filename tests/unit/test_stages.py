@@ -259,6 +259,26 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
     assert jobs.get_job(job["id"])["status"] == "cancelled"
 
 
+def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripted_job, monkeypatch):
+    """The voice-over runs beside the gates; a reject can land while it is speaking."""
+    job = scripted_job
+    folder = storage.get_storage().local_path(storage.job_prefix(job["id"]))
+    speech = record_voiceover.pipeline.get_speech()
+    original = speech.synthesize
+
+    def cancel_midway(text, **kwargs):
+        spoken = original(text, **kwargs)
+        if folder.exists():  # the first part is stored: now the user rejects
+            cancel_job.lambda_handler(_event(job))
+        return spoken
+
+    monkeypatch.setattr(speech, "synthesize", cancel_midway)
+    with pytest.raises(JobCancelled):
+        record_voiceover.lambda_handler(_event(job))
+    assert jobs.get_job(job["id"])["status"] == "cancelled"
+    assert not folder.exists()
+
+
 def test_reject_at_script_marks_script_rejected(scripted_job):
     job = scripted_job
     request_approval.lambda_handler(_event(job, stage="script", task_token="t"))
