@@ -30,10 +30,17 @@ class Settings(BaseModel):
     openai_api_key: str | None = Field(None, repr=False)
     runwayml_api_secret: str | None = Field(None, repr=False)
     offline_spool_dir: str = ".local/offline-tasks"
+    # Offline vendors answer at once; a scale > 0 makes them take the seed's vendor times
+    # multiplied by it (bench/pipeline). 1.0 is real time.
+    offline_latency_scale: float = Field(0.0, ge=0.0, le=10.0)
 
     # Pipeline knobs, passed into each execution's input.
     approval_timeout_seconds: int = Field(600, ge=1)
     poll_interval_seconds: int = Field(10, ge=0)
+    # The first check of a vendor task waits about the vendor's usual time (Runway: images
+    # 12-30 s, clips 30-60 s); checking earlier only adds state transitions.
+    image_first_poll_seconds: int = Field(20, ge=0)
+    clip_first_poll_seconds: int = Field(40, ge=0)
     max_poll_attempts: int = Field(90, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
@@ -62,6 +69,8 @@ class Settings(BaseModel):
         return {
             "approval_timeout_seconds": self.approval_timeout_seconds,
             "poll_interval_seconds": self.poll_interval_seconds,
+            "image_first_poll_seconds": self.image_first_poll_seconds,
+            "clip_first_poll_seconds": self.clip_first_poll_seconds,
             "max_poll_attempts": self.max_poll_attempts,
             "max_concurrency": self.map_max_concurrency,
         }

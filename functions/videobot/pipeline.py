@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from videobot import jobs, media, storage
@@ -126,6 +127,20 @@ def _image_extension(data: bytes) -> str:
     raise VendorFailed("the image vendor returned something that is not an image")
 
 
+@dataclass(frozen=True)
+class PollWaits:
+    """How long the state machine waits between checks of a vendor task (execution input):
+    `first` after a submission (about the vendor's usual time), then `interval`."""
+
+    interval: int = 0
+    first: int = 0
+
+    @classmethod
+    def from_event(cls, event: dict) -> "PollWaits":
+        return cls(interval=int(event.get("poll_interval_seconds") or 0),
+                   first=int(event.get("first_poll_seconds") or 0))
+
+
 class _MediaTask:
     """The submit/poll/store cycle shared by images and clips. Columns: <kind>_path,
     <kind>_runway_task_id, <kind>_generated_at, <kind>_submissions."""
@@ -144,31 +159,33 @@ class _MediaTask:
     def store(self, job_id: str, index: int, data: bytes) -> dict:
         raise NotImplementedError
 
-    def advance(self, job_id: str, index: int, attempt: int) -> dict:
-        """Submit if not yet submitted; otherwise poll once. Returns {"state", "attempt"}."""
+    def advance(self, job_id: str, index: int, attempt: int, waits: "PollWaits") -> dict:
+        """Submit if not yet submitted; otherwise poll once.
+        Returns {"state": "done" | "waiting", "attempt", "wait_seconds"}: the state machine's
+        Wait state sleeps wait_seconds before the next check."""
         seg = jobs.get_segment(job_id, index)
         if seg[f"{self.kind}_path"]:
-            return {"state": "done", "attempt": attempt}
+            return {"state": "done", "attempt": attempt, "wait_seconds": 0}
         task_id = seg[f"{self.kind}_runway_task_id"]
         if not task_id:
-            return self._submit(job_id, seg, attempt)
+            return self._submit(job_id, seg, attempt, waits)
         state = self.generator().get_task(task_id)
         if state.status == SUCCEEDED:
             data = self.generator().fetch_output(state.output_url)
             self.store(job_id, index, data)
-            return {"state": "done", "attempt": attempt}
+            return {"state": "done", "attempt": attempt, "wait_seconds": 0}
         if state.status in UNFINISHED:
             if attempt + 1 >= get_settings().max_poll_attempts:
                 raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
                                          f"{attempt + 1} checks")
-            return {"state": "waiting", "attempt": attempt + 1}
-        return self._failed(job_id, seg, state, attempt)
+            return {"state": "waiting", "attempt": attempt + 1, "wait_seconds": waits.interval}
+        return self._failed(job_id, seg, state, attempt, waits)
 
-    def _submit(self, job_id: str, seg: dict, attempt: int) -> dict:
+    def _submit(self, job_id: str, seg: dict, attempt: int, waits: "PollWaits") -> dict:
         job = jobs.get_job(job_id)
         request = self.request(job, seg)
-        if request is None:
-            return {"state": "waiting", "attempt": attempt}
+        if request is None:  # a prerequisite (segment 0's image) is still being made
+            return {"state": "waiting", "attempt": attempt, "wait_seconds": waits.first}
         # Count the submission before paying for it; store the task id right after, so a
         # retried Lambda polls this task instead of paying for another one.
         jobs.update_segment(job_id, seg["segment_index"],
@@ -176,9 +193,13 @@ class _MediaTask:
         task_id = self.generator().submit(request)
         jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id})
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
-        return self.advance(job_id, seg["segment_index"], attempt)  # a fast vendor may be done already
+        result = self.advance(job_id, seg["segment_index"], attempt, waits)  # a fast vendor may be done
+        if result["state"] == "waiting":
+            # A vendor task takes about waits.first: polling earlier only costs transitions.
+            result["wait_seconds"] = max(waits.first, waits.interval)
+        return result
 
-    def _failed(self, job_id: str, seg: dict, state: TaskState, attempt: int) -> dict:
+    def _failed(self, job_id: str, seg: dict, state: TaskState, attempt: int, waits: "PollWaits") -> dict:
         index = seg["segment_index"]
         code = state.failure_code or ""
         if state.status == FAILED and code.startswith("SAFETY"):
@@ -189,7 +210,7 @@ class _MediaTask:
         if retriable and seg[f"{self.kind}_submissions"] <= get_settings().max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
             jobs.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
-            return self._submit(job_id, jobs.get_segment(job_id, index), 0)
+            return self._submit(job_id, jobs.get_segment(job_id, index), 0, waits)
         jobs.update_segment(job_id, index, status="failed", error_message=code or state.status)
         raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")
 
@@ -243,20 +264,20 @@ class _Clips(_MediaTask):
 IMAGES, CLIPS = _Images(), _Clips()
 
 
-def submit_image(job_id: str, index: int) -> dict:
-    return IMAGES.advance(job_id, index, 0)
+def submit_image(job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
+    return IMAGES.advance(job_id, index, 0, waits)
 
 
-def check_image(job_id: str, index: int, attempt: int) -> dict:
-    return IMAGES.advance(job_id, index, attempt)
+def check_image(job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
+    return IMAGES.advance(job_id, index, attempt, waits)
 
 
-def submit_clip(job_id: str, index: int) -> dict:
-    return CLIPS.advance(job_id, index, 0)
+def submit_clip(job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
+    return CLIPS.advance(job_id, index, 0, waits)
 
 
-def check_clip(job_id: str, index: int, attempt: int) -> dict:
-    return CLIPS.advance(job_id, index, attempt)
+def check_clip(job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
+    return CLIPS.advance(job_id, index, attempt, waits)
 
 
 # ---- 11. voice-over ---------------------------------------------------------------------

@@ -165,10 +165,14 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
     gen = scripted_images([base.TaskState("THROTTLED"), base.TaskState("RUNNING"),
                            base.TaskState("SUCCEEDED", output_url="https://vendor/out.png")])
     write_image_prompts.lambda_handler(_event(scripted_job))
-    first = submit_image.lambda_handler(_event(scripted_job, segment_index=0))
-    assert first == {"state": "waiting", "attempt": 1}
-    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=1))["state"] == "waiting"
-    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2))["state"] == "done"
+    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 20}
+    first = submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))
+    # Right after a submission the state machine waits the vendor's usual time...
+    assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 20}
+    # ...then the poll interval between checks.
+    second = check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=1, **waits))
+    assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
+    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
     assert len(gen.submitted) == 1
     assert jobs.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 

@@ -20,7 +20,7 @@ def get_llm() -> LLM:
     if name == "offline":
         from videobot.providers.offline import OfflineLLM
 
-        return OfflineLLM()
+        return OfflineLLM(get_settings().offline_latency_scale)
     raise _unknown("LLM", name)
 
 
@@ -30,7 +30,7 @@ def get_image_generator() -> ImageGenerator:
     if settings.image_provider == "offline":
         from videobot.providers.offline import OfflineImageGenerator
 
-        return OfflineImageGenerator(settings.offline_spool_dir)
+        return OfflineImageGenerator(settings.offline_spool_dir, settings.offline_latency_scale)
     raise _unknown("image", settings.image_provider)
 
 
@@ -40,7 +40,7 @@ def get_clip_generator() -> ClipGenerator:
     if settings.video_provider == "offline":
         from videobot.providers.offline import OfflineClipGenerator
 
-        return OfflineClipGenerator(settings.offline_spool_dir)
+        return OfflineClipGenerator(settings.offline_spool_dir, settings.offline_latency_scale)
     raise _unknown("video", settings.video_provider)
 
 
@@ -50,7 +50,7 @@ def get_speech() -> SpeechSynthesizer:
     if name == "offline":
         from videobot.providers.offline import OfflineSpeech
 
-        return OfflineSpeech()
+        return OfflineSpeech(get_settings().offline_latency_scale)
     raise _unknown("speech", name)
 
 

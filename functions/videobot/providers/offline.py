@@ -1,22 +1,48 @@
 """Offline providers that make real media with no network: a deterministic script writer,
 Pillow slides, FFmpeg Ken Burns clips, and espeak-ng speech.
 
-They keep the vendors' task shape (submit, then poll), finishing at once: a submitted task's
-output is written to a spool folder and its "URL" is a file:// URL.
+They keep the vendors' task shape (submit, then poll): a submitted task's output is written
+to a spool folder and its "URL" is a file:// URL. They finish at once, unless a latency
+scale is set (OFFLINE_LATENCY_SCALE): then every call takes the seed's vendor time for it,
+multiplied by the scale, as bench/pipeline needs.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from videobot.providers.base import (
-    FAILED, SUCCEEDED, ClipRequest, ImageRequest, Script, Speech, TaskState,
+    FAILED, RUNNING, SUCCEEDED, ClipRequest, ImageRequest, Script, Speech, TaskState,
 )
+
+# The seed's vendor times in seconds, (shortest, longest) per call. "prompts" is one call
+# that writes all ten prompts of a kind with the whole script in view (our design; the
+# seed made ten calls of "image_prompt" or "animation_prompt" each); its output is ten
+# times longer, so it is modelled as one call plus token time. "speech" is the whole
+# narration; spoken segment by segment, each part takes a tenth of it plus 0.3 s.
+VENDOR_SECONDS = {
+    "script": (10, 20), "image_prompt": (3, 6), "animation_prompt": (3, 6), "prompts": (6, 10),
+    "image": (12, 30), "clip": (30, 60), "speech": (5, 10),
+}
+
+
+def vendor_seconds(kind: str, key: object = 0) -> float:
+    """A deterministic draw from VENDOR_SECONDS[kind] for one call (key: the segment)."""
+    low, high = VENDOR_SECONDS[kind]
+    digest = hashlib.sha256(f"{kind}:{key}".encode()).digest()
+    return low + (high - low) * int.from_bytes(digest[:4], "big") / 2**32
+
+
+def segment_speech_seconds() -> float:
+    return vendor_seconds("speech") / 10 + 0.3
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -80,18 +106,28 @@ _MOTIONS = [
 
 
 class OfflineLLM:
+    def __init__(self, latency_scale: float = 0.0):
+        self.latency_scale = latency_scale
+
+    def _take(self, seconds: float) -> None:
+        if self.latency_scale:
+            time.sleep(seconds * self.latency_scale)
+
     def write_script(self, topic: str, *, language: str | None = None) -> Script:
+        self._take(vendor_seconds("script"))
         language = language or detect_language(topic)
         lines = _SCRIPT["ru" if language == "ru" else "en"]
         segments = [line.format(topic=short_topic(topic)) for line in lines]
         return Script(language=language, segments=segments)
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]:
+        self._take(vendor_seconds("prompts", "image"))
         subject = short_topic(topic, 5)
         return [f"Cinematic photo for \u00ab{subject}\u00bb, {_SCENES[i % 10]}, soft golden light, "
                 f"shallow depth of field, rich colour, high detail, no text" for i in range(len(segments))]
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> list[str]:
+        self._take(vendor_seconds("prompts", "animation"))
         return [_MOTIONS[i % 10] for i in range(len(segments))]
 
 
@@ -105,21 +141,37 @@ def _read_url(url: str) -> bytes:
 
 
 class _SpoolTasks:
-    """A vendor-like task store on disk: submit writes the output, get_task reports it."""
+    """A vendor-like task store on disk: submit makes the output, get_task reports it. With a
+    latency scale the output is made in the background and the task stays RUNNING until the
+    vendor's (scaled) time has passed, as a real vendor's would."""
 
     kind = "task"
     ext = "bin"
 
-    def __init__(self, spool_dir: str | Path):
+    def __init__(self, spool_dir: str | Path, latency_scale: float = 0.0):
         self.spool = Path(spool_dir)
         self.spool.mkdir(parents=True, exist_ok=True)
+        self.latency_scale = latency_scale
 
-    def _new_task(self) -> tuple[str, Path]:
+    def _submit(self, make, key: int) -> str:
+        """make(path) writes the output to path."""
         task_id = f"offline-{self.kind}-{uuid.uuid4()}"
-        return task_id, self.spool / f"{task_id}.{self.ext}"
+        path = self.spool / f"{task_id}.{self.ext}"
+        if not self.latency_scale:
+            make(path)
+            return task_id
+        ready_at = time.time() + vendor_seconds(self.kind, key) * self.latency_scale
+        (self.spool / f"{task_id}.json").write_text(json.dumps({"ready_at": ready_at}))
+        threading.Thread(target=make, args=(path,), daemon=True).start()
+        return task_id
 
     def get_task(self, task_id: str) -> TaskState:
         path = self.spool / f"{task_id}.{self.ext}"
+        timing = self.spool / f"{task_id}.json"
+        if timing.exists():
+            ready_at = json.loads(timing.read_text())["ready_at"]
+            if time.time() < ready_at or not path.exists():
+                return TaskState(status=RUNNING)
         if path.exists():
             return TaskState(status=SUCCEEDED, output_url=path.resolve().as_uri(), progress=1.0)
         return TaskState(status=FAILED, failure="task output is missing", failure_code="INTERNAL.OFFLINE_MISSING")
@@ -132,34 +184,46 @@ class OfflineImageGenerator(_SpoolTasks):
     kind, ext = "image", "png"
 
     def submit(self, request: ImageRequest) -> str:
-        task_id, path = self._new_task()
-        path.write_bytes(render_slide(request.prompt, ratio=request.ratio, seed=request.seed))
-        return task_id
+        def make(path: Path) -> None:
+            part = path.with_suffix(".part.png")
+            part.write_bytes(render_slide(request.prompt, ratio=request.ratio, seed=request.seed))
+            part.rename(path)
+
+        return self._submit(make, request.seed)
 
 
 class OfflineClipGenerator(_SpoolTasks):
     kind, ext = "clip", "mp4"
 
     def submit(self, request: ClipRequest) -> str:
-        from videobot import media
+        source = _read_url(request.image_url)  # read now: a vendor fetches the image at once
 
-        task_id, path = self._new_task()
-        still = path.with_suffix(".src.png")
-        still.write_bytes(_read_url(request.image_url))
-        try:
-            media.ken_burns_clip(still, path.with_suffix(".part.mp4"), seconds=request.duration,
-                                 size=media.SIZES[request.ratio], variant=request.seed)
-            path.with_suffix(".part.mp4").rename(path)
-        finally:
-            still.unlink(missing_ok=True)
-        return task_id
+        def make(path: Path) -> None:
+            from videobot import media
+
+            still = path.with_suffix(".src.png")
+            still.write_bytes(source)
+            try:
+                media.ken_burns_clip(still, path.with_suffix(".part.mp4"), seconds=request.duration,
+                                     size=media.SIZES[request.ratio], variant=request.seed)
+                path.with_suffix(".part.mp4").rename(path)
+            finally:
+                still.unlink(missing_ok=True)
+
+        return self._submit(make, request.seed)
 
 
 class OfflineSpeech:
     VOICES = {"ru": "ru", "en": "en-us"}
 
+    def __init__(self, latency_scale: float = 0.0):
+        self.latency_scale = latency_scale
+
     def synthesize(self, text: str, *, language: str) -> Speech:
         from videobot.providers.espeak import speak_wav
+
+        if self.latency_scale:
+            time.sleep(segment_speech_seconds() * self.latency_scale)
 
         audio = speak_wav(text, voice=self.VOICES.get(language, "en-us"), words_per_minute=160)
         return Speech(audio=audio, extension="wav", characters=len(text))
