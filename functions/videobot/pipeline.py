@@ -8,8 +8,10 @@ call a vendor (or send a message) again.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from videobot import jobs, media, storage
@@ -159,6 +161,9 @@ class _MediaTask:
     def store(self, job_id: str, index: int, data: bytes) -> dict:
         raise NotImplementedError
 
+    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+        return waits.first
+
     def advance(self, job_id: str, index: int, attempt: int, waits: "PollWaits") -> dict:
         """Submit if not yet submitted; otherwise poll once.
         Returns {"state": "done" | "waiting", "attempt", "wait_seconds"}: the state machine's
@@ -185,13 +190,14 @@ class _MediaTask:
         job = jobs.get_job(job_id)
         request = self.request(job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
-            return {"state": "waiting", "attempt": attempt, "wait_seconds": waits.first}
+            return {"state": "waiting", "attempt": attempt, "wait_seconds": self.prerequisite_wait(job_id, waits)}
         # Count the submission before paying for it; store the task id right after, so a
         # retried Lambda polls this task instead of paying for another one.
         jobs.update_segment(job_id, seg["segment_index"],
                             **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"] + 1})
         task_id = self.generator().submit(request)
-        jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id})
+        jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id,
+                                                              f"{self.kind}_submitted_at": NOW})
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(job_id, seg["segment_index"], attempt, waits)  # a fast vendor may be done
         if result["state"] == "waiting":
@@ -230,6 +236,16 @@ class _Images(_MediaTask):
             reference = storage.get_storage().url(ref["image_path"])
         return ImageRequest(prompt=seg["image_prompt"], ratio=job["aspect_ratio"], seed=seg["segment_index"],
                             reference_image_url=reference)
+
+    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+        """Segments 1-9 wait for segment 0's image: check again just after its own first
+        check, instead of polling it blindly (fewer transitions, an earlier start)."""
+        submitted = jobs.get_segment(job_id, REFERENCE_SEGMENT)["image_submitted_at"]
+        if not waits.first or submitted is None:
+            return waits.first
+        elapsed = (datetime.now(timezone.utc).replace(tzinfo=None) - submitted).total_seconds()
+        remaining = waits.first - elapsed
+        return math.ceil(remaining) + 1 if remaining > 0 else max(1, waits.interval)
 
     def store(self, job_id: str, index: int, data: bytes) -> dict:
         key = storage.segment_key(job_id, self.folder, index, _image_extension(data))

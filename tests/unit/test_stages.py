@@ -177,6 +177,19 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
     assert jobs.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
+def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_job, scripted_images):
+    scripted_images([base.TaskState("RUNNING")] * 3)
+    write_image_prompts.lambda_handler(_event(scripted_job))
+    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 20}
+    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 20
+    # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
+    # checks again one second after segment 0's first check.
+    second = submit_image.lambda_handler(_event(scripted_job, segment_index=1, **waits))
+    assert second["state"] == "waiting" and second["attempt"] == 0
+    assert 19 <= second["wait_seconds"] <= 21
+    assert jobs.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
+
+
 def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images):
     gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
     write_image_prompts.lambda_handler(_event(scripted_job))
