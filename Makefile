@@ -36,3 +36,7 @@ migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the 
 .PHONY: clean
 clean: ## Remove local data (embedded PostgreSQL, media)
 	rm -rf .local
+
+.PHONY: bench-pipeline
+bench-pipeline: $(VENV)/.installed ## Wall time vs critical path, transitions and cost per video (SCALE=1 RUNS=3; docs/benchmarks.md)
+	$(BIN)/python -m bench.pipeline.run --scale $(or $(SCALE),1) --runs $(or $(RUNS),3)
