@@ -64,7 +64,8 @@ class Decision:
 def decide(job_id: str, stage: str, approve: bool) -> Decision:
     """Approve or reject the gate `stage` of `job_id`, once. A second tap, a stale button or
     another stage's button finds the gate already decided (or never opened) and changes
-    nothing. The claim and the Step Functions call commit together."""
+    nothing. The claim commits before Step Functions hears of it, so the stage that runs
+    next (or CancelJob) always reads the decision; if the call fails, the gate reopens."""
     from psycopg2.extras import RealDictCursor
 
     from videobot import db
@@ -74,22 +75,24 @@ def decide(job_id: str, stage: str, approve: bool) -> Decision:
         token = jobs.claim_gate(cur, job_id, stage, decision)
         if token is None:
             return Decision(False, "not_waiting", stage)
-        try:
-            if approve:
-                _sfn().send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))
-                cur.execute(
-                    f"UPDATE {jobs.JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
-                    + (", script_approved = 1" if stage == "script" else "")
-                    + " WHERE id = %s AND status <> ALL(%s)",
-                    (jobs.APPROVED_STATUS[stage], job_id, list(jobs.TERMINAL_STATUSES)))
-            else:
-                _sfn().send_task_failure(taskToken=token, error="Rejected", cause=f"rejected at the {stage} approval")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in _DEAD_TOKEN_ERRORS:
-                raise
-            cur.execute(f"UPDATE {jobs.GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s",
-                        (job_id, stage))
+        if approve:
+            cur.execute(
+                f"UPDATE {jobs.JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
+                + (", script_approved = 1" if stage == "script" else "")
+                + " WHERE id = %s AND status <> ALL(%s)",
+                (jobs.APPROVED_STATUS[stage], job_id, list(jobs.TERMINAL_STATUSES)))
+    try:
+        if approve:
+            _sfn().send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))
+        else:
+            _sfn().send_task_failure(taskToken=token, error="Rejected", cause=f"rejected at the {stage} approval")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
+            db.execute(f"UPDATE {jobs.GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s",
+                       (job_id, stage))
             return Decision(False, "expired", stage)
+        jobs.reopen_gate(job_id, stage, decision)  # e.g. throttled: the user can press again
+        raise
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
     return Decision(True, decision, stage)
 

@@ -235,6 +235,17 @@ def claim_gate(cur: RealDictCursor, job_id: str, stage: str, decision: str) -> s
     return row["task_token"] if row else None
 
 
+def reopen_gate(job_id: str, stage: str, decision: str) -> None:
+    """Undo a claim whose Step Functions call failed: the gate waits again, as does the job."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
+                    " WHERE job_id = %s AND stage = %s AND decision = %s", (job_id, stage, decision))
+        if cur.rowcount and decision == "approved":
+            cur.execute(f"UPDATE {JOBS} SET status = %s" + (", script_approved = 0" if stage == "script" else "")
+                        + " WHERE id = %s AND status = %s",
+                        (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]))
+
+
 def script_segments(job: dict) -> list[str]:
     value = job.get("script_segments")
     if isinstance(value, str):
