@@ -32,7 +32,7 @@ class PollySpeech:
             raise VendorFailed(f"Polly input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
         try:
             reply = self.client.synthesize_speech(Text=text, TextType="text", OutputFormat="mp3",
-                                                  SampleRate="24000", VoiceId=self.voice_for(language),
+                                                  SampleRate="22050", VoiceId=self.voice_for(language),
                                                   Engine=self.settings.polly_engine)
             audio = reply["AudioStream"].read()
         except ClientError as exc:
