@@ -16,7 +16,9 @@ INSTRUCTABLE_MODELS = ("gpt-4o-mini-tts",)   # tts-1 and tts-1-hd take no instru
 def looks_like(data: bytes, fmt: str) -> bool:
     """The bytes really are the format asked for (the original bot wrote AAC into .mp3)."""
     if fmt == "mp3":
-        return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0)
+        # an ID3 tag, or an MPEG audio frame header whose layer is not "reserved" (which ADTS AAC has)
+        return data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0
+                                      and (data[1] >> 1) & 0x03 != 0)
     if fmt == "wav":
         return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
     if fmt == "flac":
