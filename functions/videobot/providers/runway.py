@@ -111,7 +111,9 @@ class _RunwayTasks:
             except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
                 if attempt + 1 >= attempts:
                     raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries") from None
-                delay = _retry_after(exc) or min(8.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = min(8.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
                 logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
                 time.sleep(delay)
             except runwayml.APITimeoutError:
@@ -217,11 +219,16 @@ class RunwayClipGenerator(_RunwayTasks):
 
 
 def _retry_after(exc) -> float | None:
-    try:
-        value = float(exc.response.headers.get("retry-after", ""))
-        return value if 0 <= value <= 30 else None
-    except (AttributeError, TypeError, ValueError):
-        return None
+    """The server's Retry-After (seconds) or retry-after-ms, when sane."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(name, "")) * scale
+        except (TypeError, ValueError):
+            continue
+        if 0 <= value <= 30:
+            return value
+    return None
 
 
 def _message(exc) -> str:
