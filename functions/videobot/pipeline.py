@@ -13,7 +13,7 @@ from pathlib import Path
 
 from videobot import jobs, media, storage, usage
 from videobot.config import get_settings
-from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.jobs import NOW
 from videobot.notify import notify_once
 from videobot.observability import logger
@@ -183,7 +183,12 @@ class _MediaTask:
         # retried Lambda polls this task instead of paying for another one.
         jobs.update_segment(job_id, seg["segment_index"],
                             **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"] + 1})
-        task_id = self.generator().submit(request)
+        try:
+            task_id = self.generator().submit(request)
+        except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
+            jobs.update_segment(job_id, seg["segment_index"],
+                                **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"]})
+            raise
         jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id})
         usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id, self.generator(), request)
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})

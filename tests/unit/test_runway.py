@@ -211,3 +211,14 @@ def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times
         _run_image(job_id, 5)
     assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3  # 1 + MAX_RESUBMITS
     assert usage.summary(job_id)["runway_tasks"] == 1 + 2 + 3
+
+
+def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.fail("POST /v1/text_to_image", 429, times=4, body={"error": "Daily task limit reached"},
+                    headers={"Retry-After": "0"})
+    with pytest.raises(VendorUnavailable):
+        pipeline.submit_image(job_id, 0)        # the state machine retries the stage later
+    assert jobs.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
+    assert _run_image(job_id, 0)["state"] == "done"
+    assert jobs.get_segment(job_id, 0)["image_submissions"] == 1
