@@ -36,3 +36,11 @@ migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the 
 .PHONY: clean
 clean: ## Remove local data (embedded PostgreSQL, media)
 	rm -rf .local
+
+.PHONY: demo-vendors
+demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients against local fake vendors (no keys, no cost)
+	$(BIN)/python -m tests.fakes --topic "$(TOPIC)" $(if $(RATIO),--ratio $(RATIO),)
+
+.PHONY: test-vendors
+test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)
+	$(BIN)/python -m pytest tests/unit/test_openai_llm.py tests/unit/test_openai_speech.py tests/unit/test_runway.py tests/unit/test_polly.py tests/integration/test_pipeline_vendors.py -q
