@@ -98,8 +98,9 @@ def write_image_prompts(job_id: str) -> dict:
     drafts = getattr(written, "animation", None) or [None] * len(prompts)
     for seg, prompt, draft in zip(segments, prompts, drafts):
         if not seg["image_prompt"]:
-            jobs.update_segment(job_id, seg["segment_index"], image_prompt=prompt, animation_prompt_draft=draft,
-                                image_prompt_generated_at=NOW, status="image_prompt_ready")
+            jobs.update_segment(job_id, seg["segment_index"], image_prompt=prompt,
+                                animation_prompt_draft=draft, image_prompt_generated_at=NOW,
+                                status="image_prompt_ready")
     return {"prompts": len(prompts)}
 
 
@@ -190,7 +191,8 @@ class _MediaTask:
                                 **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"]})
             raise
         jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id})
-        usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id, self.generator(), request)
+        usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id,
+                          self.generator(), request)
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         return self.advance(job_id, seg["segment_index"], attempt)  # a fast vendor may be done already
 

@@ -15,12 +15,20 @@ def main(argv: list[str]) -> int:
 
     openai, runway = FakeOpenAI().start(), FakeRunway().start()
     try:
-        os.environ.update({"OPENAI_API_KEY": "sk-test-fake-openai", "OPENAI_BASE_URL": f"{openai.url}/v1",
-                           "RUNWAYML_API_SECRET": "key_test_fake_runway", "RUNWAYML_BASE_URL": runway.url})
+        os.environ.update(
+            {
+                "OPENAI_API_KEY": "sk-test-fake-openai",
+                "OPENAI_BASE_URL": f"{openai.url}/v1",
+                "RUNWAYML_API_SECRET": "key_test_fake_runway",
+                "RUNWAYML_BASE_URL": runway.url,
+            }
+        )
         print(f"Fake OpenAI at {openai.url}, fake Runway at {runway.url}")
         code = cli_main(["demo", *argv])
-        print(f"Requests: OpenAI {len(openai.requests)}, Runway {len(runway.requests)} "
-              f"({len(runway.tasks)} tasks created)")
+        print(
+            f"Requests: OpenAI {len(openai.requests)}, Runway {len(runway.requests)} "
+            f"({len(runway.tasks)} tasks created)"
+        )
         return code
     finally:
         openai.stop()

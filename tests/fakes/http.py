@@ -28,8 +28,8 @@ class Request:
 
 @dataclass
 class Fault:
-    route: str                  # "POST /v1/responses", wildcards allowed: "GET /v1/tasks/*"
-    status: int | None          # None: only delay, then answer normally
+    route: str  # "POST /v1/responses", wildcards allowed: "GET /v1/tasks/*"
+    status: int | None  # None: only delay, then answer normally
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -55,12 +55,21 @@ class FakeServer:
 
     # -- faults -------------------------------------------------------------------------------
 
-    def fail(self, route: str, status: int, *, times: int = 1, body=None, headers: dict | None = None,
-             delay: float = 0.0) -> None:
+    def fail(
+        self,
+        route: str,
+        status: int,
+        *,
+        times: int = 1,
+        body=None,
+        headers: dict | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Answer the next `times` requests on `route` with `status` (a dict/list body is JSON)."""
         raw = body if isinstance(body, bytes) else json.dumps(body if body is not None else {}).encode()
-        self.faults.append(Fault(route, status, raw, {"Content-Type": "application/json", **(headers or {})},
-                                 delay, times))
+        self.faults.append(
+            Fault(route, status, raw, {"Content-Type": "application/json", **(headers or {})}, delay, times)
+        )
 
     def malformed(self, route: str, *, times: int = 1, status: int = 200) -> None:
         """Answer with a truncated JSON body."""
@@ -106,8 +115,12 @@ class FakeServer:
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = Request(self.command, self.path.split("?", 1)[0],
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(
+                    self.command,
+                    self.path.split("?", 1)[0],
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 try:
                     status, headers, payload = fake._dispatch(request)
                 except Exception as exc:  # a bug in the fake: make it loud, as a 500

@@ -23,14 +23,31 @@ from tests.fakes.http import FakeServer, Request, Reply, json_reply
 
 API_KEY = "sk-test-fake-openai"
 TTS_MODELS = {"gpt-4o-mini-tts", "tts-1", "tts-1-hd"}
-VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
-          "marin", "cedar"}
+VOICES = {
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+}
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
-RU_WORDS = ("утро начинается с чашки ароматного кофе и тёплого света на кухне "
-            "зёрна обжаривают бережно чтобы раскрыть вкус и насыщенный глубокий аромат").split()
-EN_WORDS = ("morning starts with a cup of fragrant coffee and warm light in the kitchen "
-            "the beans are roasted with care to bring out a deep rich taste").split()
+RU_WORDS = (
+    "утро начинается с чашки ароматного кофе и тёплого света на кухне "
+    "зёрна обжаривают бережно чтобы раскрыть вкус и насыщенный глубокий аромат"
+).split()
+EN_WORDS = (
+    "morning starts with a cup of fragrant coffee and warm light in the kitchen "
+    "the beans are roasted with care to bring out a deep rich taste"
+).split()
 
 
 def error(status: int, message: str, code: str | None = None, kind: str = "invalid_request_error") -> Reply:
@@ -62,7 +79,7 @@ def _is_cyrillic(text: str) -> bool:
 class FakeOpenAI(FakeServer):
     def __init__(self):
         super().__init__()
-        self.replies: list = []       # queued output_text payloads (dict/list -> JSON, str -> raw)
+        self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
 
     def reply_next(self, payload, *, status: str = "completed") -> None:
         """The next /v1/responses call answers with this content instead of a generated one."""
@@ -98,8 +115,11 @@ class FakeOpenAI(FakeServer):
             return error(400, "this fake expects strict structured output", "invalid_value")
         problems = strict_schema_problems(fmt["schema"])
         if problems:
-            return error(400, f"Invalid schema for response_format '{fmt['name']}': {problems[0]}",
-                         "invalid_json_schema")
+            return error(
+                400,
+                f"Invalid schema for response_format '{fmt['name']}': {problems[0]}",
+                "invalid_json_schema",
+            )
         text = user_input if isinstance(user_input, str) else json.dumps(user_input, ensure_ascii=False)
         if self.replies:
             payload, status = self.replies.pop(0)
@@ -112,21 +132,44 @@ class FakeOpenAI(FakeServer):
         input_tokens = len(text) // 4 + len(body.get("instructions") or "") // 4
         output_tokens = max(1, len(output_text) // 4)
         return {
-            "id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
-            "status": status, "error": None,
+            "id": f"resp_{uuid.uuid4().hex}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status,
+            "error": None,
             "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
-            "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
-            "model": body["model"] + "-2026-03-17", "parallel_tool_calls": True, "previous_response_id": None,
-            "reasoning": body.get("reasoning") or {"effort": None, "summary": None}, "store": body.get("store", True),
-            "temperature": 1.0, "text": body["text"], "tool_choice": "auto", "tools": [], "top_p": 1.0,
-            "truncation": "disabled", "metadata": body.get("metadata") or {},
-            "output": [{
-                "type": "message", "id": f"msg_{uuid.uuid4().hex}", "status": "completed", "role": "assistant",
-                "content": [{"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}],
-            }],
-            "usage": {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
-                      "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
-                      "total_tokens": input_tokens + output_tokens},
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "model": body["model"] + "-2026-03-17",
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": 1.0,
+            "text": body["text"],
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "metadata": body.get("metadata") or {},
+            "output": [
+                {
+                    "type": "message",
+                    "id": f"msg_{uuid.uuid4().hex}",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}
+                    ],
+                }
+            ],
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": input_tokens + output_tokens,
+            },
         }
 
     def _generate(self, name: str, text: str):
@@ -141,13 +184,23 @@ class FakeOpenAI(FakeServer):
             segments[0] = f"{topic}: " + segments[0]
             return {"language": "ru" if russian else "en", "segments": segments}
         if name == "visual_prompts":
-            return {"visual_style": "warm cinematic morning light, amber and cream palette",
-                    "shots": [{"image_prompt": f"Shot {i + 1}: a cosy cafe counter with fresh coffee, warm morning "
-                                               f"light, cinematic, high detail, no text",
-                               "animation_prompt": f"Slow dolly in, steam rising gently, shot {i + 1}"}
-                              for i in range(10)]}
+            return {
+                "visual_style": "warm cinematic morning light, amber and cream palette",
+                "shots": [
+                    {
+                        "image_prompt": f"Shot {i + 1}: a cosy cafe counter with fresh coffee, warm morning "
+                        f"light, cinematic, high detail, no text",
+                        "animation_prompt": f"Slow dolly in, steam rising gently, shot {i + 1}",
+                    }
+                    for i in range(10)
+                ],
+            }
         if name == "animation_prompts":
-            return {"animation_prompts": [f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)]}
+            return {
+                "animation_prompts": [
+                    f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)
+                ]
+            }
         return {}
 
     # -- /v1/audio/speech ---------------------------------------------------------------------
@@ -192,6 +245,9 @@ def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.wav", Path(tmp) / f"out.{fmt}"
         src.write_bytes(buf.getvalue())
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), str(out)],
-                       check=True, timeout=60)
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), str(out)],
+            check=True,
+            timeout=60,
+        )
         return out.read_bytes()

@@ -24,9 +24,26 @@ from tests.fakes.http import FakeServer, Request, Reply, json_reply
 
 API_KEY = "key_test_fake_runway"
 VERSION = "2024-11-06"
-IMAGE_RATIOS = {"gen4_image": {"1024:1024", "1080:1080", "1168:880", "1360:768", "1440:1080", "1080:1440",
-                               "1808:768", "1920:1080", "1080:1920", "2112:912", "1280:720", "720:1280",
-                               "720:720", "960:720", "720:960", "1680:720"}}
+IMAGE_RATIOS = {
+    "gen4_image": {
+        "1024:1024",
+        "1080:1080",
+        "1168:880",
+        "1360:768",
+        "1440:1080",
+        "1080:1440",
+        "1808:768",
+        "1920:1080",
+        "1080:1920",
+        "2112:912",
+        "1280:720",
+        "720:1280",
+        "720:720",
+        "960:720",
+        "720:960",
+        "1680:720",
+    }
+}
 VIDEO_RATIOS = {"gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}}
 VIDEO_DURATIONS = {"gen4_turbo": {5, 10}}
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
@@ -38,9 +55,9 @@ _clip_lock = threading.Lock()
 
 @dataclass
 class Plan:
-    kind: str                         # "text_to_image" or "image_to_video"
+    kind: str  # "text_to_image" or "image_to_video"
     statuses: list[str]
-    seed: int | None = None           # which request it applies to (None: the next one)
+    seed: int | None = None  # which request it applies to (None: the next one)
     failure_code: str | None = None
     times: int = 1
 
@@ -95,7 +112,7 @@ def _image_problem(uri, what: str) -> str | None:
         return f"{what}: URLs must be at most 2048 characters"
     if uri.startswith("https://"):
         return None
-    m = re.match(r"^data:image/(png|jpeg|webp);base64,(.+)$", uri, re.S)
+    m = re.match(r"^data:image/(png|jpeg|webp);base64,(.+)$", uri, re.DOTALL)
     if not m:
         return f"{what} must be an HTTPS URL or a data URI (got {uri.split(':', 1)[0]}:)"
     if len(uri) > MAX_DATA_URI:
@@ -115,8 +132,15 @@ class FakeRunway(FakeServer):
         self.tasks: dict[str, Task] = {}
         self.plans: list[Plan] = []
 
-    def plan(self, kind: str, statuses: list[str], *, seed: int | None = None, failure_code: str | None = None,
-             times: int = 1) -> None:
+    def plan(
+        self,
+        kind: str,
+        statuses: list[str],
+        *,
+        seed: int | None = None,
+        failure_code: str | None = None,
+        times: int = 1,
+    ) -> None:
         self.plans.append(Plan(kind, statuses, seed, failure_code, times))
 
     def created(self, kind: str) -> list[Task]:
@@ -167,11 +191,15 @@ class FakeRunway(FakeServer):
         if not isinstance(refs, list) or len(refs) > 3:
             return "referenceImages: at most 3"
         for i, ref in enumerate(refs):
-            problem = _image_problem(ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri")
+            problem = _image_problem(
+                ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri"
+            )
             if problem:
                 return problem
             if "tag" in ref and not TAG.match(str(ref["tag"])):
-                return f"referenceImages[{i}].tag: 3-16 letters, digits or underscores, starting with a letter"
+                return (
+                    f"referenceImages[{i}].tag: 3-16 letters, digits or underscores, starting with a letter"
+                )
         return self._check_prompt(body, required=True) or self._check_seed(body)
 
     def _check_video(self, body: dict) -> str | None:
@@ -182,8 +210,11 @@ class FakeRunway(FakeServer):
             return f"ratio: invalid value {body.get('ratio')!r} for {model}"
         if "duration" in body and body["duration"] not in VIDEO_DURATIONS[model]:
             return f"duration: must be one of {sorted(VIDEO_DURATIONS[model])}"
-        return (_image_problem(body.get("promptImage"), "promptImage") or self._check_prompt(body, required=False)
-                or self._check_seed(body))
+        return (
+            _image_problem(body.get("promptImage"), "promptImage")
+            or self._check_prompt(body, required=False)
+            or self._check_seed(body)
+        )
 
     @staticmethod
     def _check_seed(body: dict) -> str | None:
@@ -203,9 +234,14 @@ class FakeRunway(FakeServer):
         if problem:
             return json_reply(400, {"error": "Validation of body failed", "issues": [{"message": problem}]})
         plan = self._take_plan(kind, body.get("seed"))
-        task = Task(str(uuid.uuid4()), kind, body, plan.statuses if plan else ["RUNNING", "SUCCEEDED"],
-                    plan.failure_code if plan else None,
-                    datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        task = Task(
+            str(uuid.uuid4()),
+            kind,
+            body,
+            plan.statuses if plan else ["RUNNING", "SUCCEEDED"],
+            plan.failure_code if plan else None,
+            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        )
         self.tasks[task.id] = task
         return json_reply(200, {"id": task.id})
 
@@ -236,8 +272,11 @@ class FakeRunway(FakeServer):
             ext = "png" if task.kind == "text_to_image" else "mp4"
             obj.update(cost={"credits": self.credits(task)}, output=[f"{self.url}/outputs/{task.id}.{ext}"])
         elif status == "FAILED":
-            obj.update(cost={"credits": 0}, failure="The generation failed.",
-                       failureCode=task.failure_code or "INTERNAL.BAD_OUTPUT.CODE01")
+            obj.update(
+                cost={"credits": 0},
+                failure="The generation failed.",
+                failureCode=task.failure_code or "INTERNAL.BAD_OUTPUT.CODE01",
+            )
         else:  # CANCELLED
             obj["cost"] = {"credits": 0}
         return json_reply(200, obj)

@@ -11,13 +11,20 @@ from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
 from videobot import jobs, media, storage, usage
 
 
-def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pipeline, fake_openai, fake_runway):
+def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
+    pipeline, fake_openai, fake_runway
+):
     # Given vendors that rate-limit, throttle, fail internally and cancel now and then
-    fake_openai.fail("POST /v1/responses", 429, body={"error": {"message": "Rate limit"}},
-                     headers={"retry-after-ms": "10"})
+    fake_openai.fail(
+        "POST /v1/responses", 429, body={"error": {"message": "Rate limit"}}, headers={"retry-after-ms": "10"}
+    )
     fake_openai.fail("POST /v1/audio/speech", 500, headers={"retry-after-ms": "10"})
-    fake_runway.fail("POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"})
-    fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code="INTERNAL.BAD_OUTPUT.CODE01")
+    fake_runway.fail(
+        "POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"}
+    )
+    fake_runway.plan(
+        "text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code="INTERNAL.BAD_OUTPUT.CODE01"
+    )
     fake_runway.plan("image_to_video", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=4)
     fake_runway.plan("image_to_video", ["CANCELLED"], seed=2)
 
@@ -54,7 +61,7 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pip
     assert totals["llm_calls"] == 2 and totals["llm_output_tokens"] > 0
     assert totals["tts_characters"] == sum(len(" ".join(s["text"].split())) for s in segments)
     assert totals["runway_tasks"] == 22
-    assert totals["runway_credits"] == 10 * 5 + 10 * 25            # failed and cancelled tasks cost 0
+    assert totals["runway_credits"] == 10 * 5 + 10 * 25  # failed and cancelled tasks cost 0
     assert totals["runway_seconds"] == 11 * 5
     assert totals["estimated_usd"] == pytest.approx(3.0, abs=0.1)
 

@@ -21,17 +21,25 @@ def test_speech_request_and_a_real_mp3_back(openai_env, tmp_path):
     [call] = openai_env.calls("POST /v1/audio/speech")
     body = call.json()
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
-    assert body["model"] == "gpt-4o-mini-tts" and body["voice"] == "coral" and body["response_format"] == "mp3"
+    assert (
+        body["model"] == "gpt-4o-mini-tts" and body["voice"] == "coral" and body["response_format"] == "mp3"
+    )
     assert body["input"] == "Утро начинается с чашки ароматного кофе." and "narrator" in body["instructions"]
     assert spoken.extension == "mp3" and spoken.vendor == "openai" and spoken.characters == len(body["input"])
     path = tmp_path / "speech.mp3"
     path.write_bytes(spoken.audio)
-    assert media.media_duration(path) == pytest.approx(6 / 2.6, abs=0.15)   # the fake's 6 words
+    assert media.media_duration(path) == pytest.approx(6 / 2.6, abs=0.15)  # the fake's 6 words
 
 
 def test_voice_format_and_model_are_settings_and_tts_1_gets_no_instructions(fake_openai):
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_TTS_MODEL": "tts-1", "OPENAI_TTS_VOICE": "onyx",
-                     "OPENAI_TTS_FORMAT": "wav"}):
+    with vendor_env(
+        {
+            **openai_vars(fake_openai),
+            "OPENAI_TTS_MODEL": "tts-1",
+            "OPENAI_TTS_VOICE": "onyx",
+            "OPENAI_TTS_FORMAT": "wav",
+        }
+    ):
         spoken = get_speech().synthesize("Coffee time.", language="en")
     body = fake_openai.calls("POST /v1/audio/speech")[0].json()
     assert body["model"] == "tts-1" and body["voice"] == "onyx" and "instructions" not in body
@@ -54,8 +62,12 @@ def test_5xx_is_retried_then_unavailable(openai_env):
 
 
 def test_a_reply_that_is_not_the_asked_format_is_refused(openai_env):
-    openai_env.fail("POST /v1/audio/speech", 200, body=b"\xff\xf1 this is AAC, not MP3",
-                    headers={"Content-Type": "audio/mpeg"})
+    openai_env.fail(
+        "POST /v1/audio/speech",
+        200,
+        body=b"\xff\xf1 this is AAC, not MP3",
+        headers={"Content-Type": "audio/mpeg"},
+    )
     with pytest.raises(VendorFailed, match="not mp3"):
         get_speech().synthesize("Coffee time.", language="en")
 

@@ -24,8 +24,9 @@ def polly():
 def test_tts_provider_polly_speaks_russian_with_tatyana(polly):
     assert isinstance(polly, PollySpeech)
     calls = []
-    polly.client.meta.events.register("provide-client-params.polly.SynthesizeSpeech",
-                                      lambda params, **_: calls.append(dict(params)))
+    polly.client.meta.events.register(
+        "provide-client-params.polly.SynthesizeSpeech", lambda params, **_: calls.append(dict(params))
+    )
 
     spoken = polly.synthesize("Утро начинается с кофе.", language="ru")
 
@@ -40,10 +41,15 @@ def test_an_english_script_gets_the_english_voice(polly):
     assert polly.synthesize("Coffee time.", language="en").model == "standard:Joanna"
 
 
-@pytest.mark.parametrize("code, error", [("ThrottlingException", VendorUnavailable),
-                                         ("ServiceFailureException", VendorUnavailable),
-                                         ("TextLengthExceededException", VendorFailed),
-                                         ("InvalidSampleRateException", VendorFailed)])
+@pytest.mark.parametrize(
+    "code, error",
+    [
+        ("ThrottlingException", VendorUnavailable),
+        ("ServiceFailureException", VendorUnavailable),
+        ("TextLengthExceededException", VendorFailed),
+        ("InvalidSampleRateException", VendorFailed),
+    ],
+)
 def test_polly_errors(code, error):
     client = boto3.client("polly", region_name="us-east-1")
     stub = Stubber(client)

@@ -22,7 +22,9 @@ import split_into_segments.app as split_into_segments
 import write_image_prompts.app as write_image_prompts
 
 FAST_RETRY = {"retry-after-ms": "10"}
-PNG_1x1 = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture
@@ -42,12 +44,17 @@ def test_image_requests_carry_the_documented_headers_ratio_and_reference(runway_
     a, b = runway_env.calls("POST /v1/text_to_image")
     assert a.headers["authorization"] == "Bearer key_test_fake_runway"
     assert a.headers["x-runway-version"] == "2024-11-06"
-    assert a.json() == {"model": "gen4_image", "promptText": "A cup of coffee, warm light, no text",
-                        "ratio": "1280:720", "seed": 0}
+    assert a.json() == {
+        "model": "gen4_image",
+        "promptText": "A cup of coffee, warm light, no text",
+        "ratio": "1280:720",
+        "seed": 0,
+    }
     body = b.json()
     assert body["ratio"] == "720:1280" and body["seed"] == 3
-    assert body["referenceImages"] == [{"uri": "data:image/png;base64," + base64.b64encode(PNG_1x1).decode(),
-                                        "tag": "opening"}]
+    assert body["referenceImages"] == [
+        {"uri": "data:image/png;base64," + base64.b64encode(PNG_1x1).decode(), "tag": "opening"}
+    ]
     assert body["promptText"].startswith("Same subject, palette and style as @opening.")
     assert runway_env.tasks[first].kind == "text_to_image"
 
@@ -57,11 +64,23 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
     assert isinstance(clips, RunwayClipGenerator)
 
     clips.submit(ClipRequest(prompt="Slow dolly in", ratio="16:9", image_url=still, duration=5, seed=2))
-    clips.submit(ClipRequest(prompt="Pan left", ratio="9:16", image_url="https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc"))
+    clips.submit(
+        ClipRequest(
+            prompt="Pan left",
+            ratio="9:16",
+            image_url="https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc",
+        )
+    )
 
     a, b = (c.json() for c in runway_env.calls("POST /v1/image_to_video"))
-    assert a == {"model": "gen4_turbo", "promptImage": image_input(still), "promptText": "Slow dolly in",
-                 "ratio": "1280:720", "duration": 5, "seed": 2}
+    assert a == {
+        "model": "gen4_turbo",
+        "promptImage": image_input(still),
+        "promptText": "Slow dolly in",
+        "ratio": "1280:720",
+        "duration": 5,
+        "seed": 2,
+    }
     assert a["promptImage"].startswith("data:image/png;base64,")
     assert b["promptImage"] == "https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc"  # presigned, as is
     assert b["ratio"] == "720:1280"
@@ -83,22 +102,33 @@ def test_task_states_are_read_in_runways_shapes(runway_env):
 
 
 def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(runway_env):
-    runway_env.fail("POST /v1/text_to_image", 429, times=2, body={"error": "Daily task limit reached"},
-                    headers={"Retry-After": "0"})
+    runway_env.fail(
+        "POST /v1/text_to_image",
+        429,
+        times=2,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
     get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     assert len(runway_env.calls("POST /v1/text_to_image")) == 3 and len(runway_env.tasks) == 1
 
 
 def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
-    runway_env.fail("POST /v1/image_to_video", 429, times=10, body={"error": "Daily task limit reached"},
-                    headers={"Retry-After": "0"})
+    runway_env.fail(
+        "POST /v1/image_to_video",
+        429,
+        times=10,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
     with pytest.raises(VendorUnavailable, match="HTTP 429"):
         get_clip_generator().submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
     assert len(runway_env.calls("POST /v1/image_to_video")) == 4 and runway_env.tasks == {}
 
 
-@pytest.mark.parametrize("status, message", [(400, "HTTP 400 Validation of body failed"),
-                                             (401, "HTTP 401 Invalid API key")])
+@pytest.mark.parametrize(
+    "status, message", [(400, "HTTP 400 Validation of body failed"), (401, "HTTP 401 Invalid API key")]
+)
 def test_400_and_401_on_create_fail_without_a_retry(runway_env, status, message):
     body = {"error": "Validation of body failed" if status == 400 else "Invalid API key"}
     runway_env.fail("POST /v1/text_to_image", status, body=body)
@@ -113,7 +143,9 @@ def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
             get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen3a_turbo"}):
         with pytest.raises(VendorFailed, match="HTTP 400"):
-            get_clip_generator().submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
+            get_clip_generator().submit(
+                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png")
+            )
     assert fake_runway.tasks == {}
 
 
@@ -149,6 +181,7 @@ def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
 
 # ---- through the stages ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def prompted_job(runway_env) -> dict:
     job = new_job()
@@ -170,9 +203,9 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=1)
 
     assert _run_image(job_id, 0)["state"] == "done"
-    first = pipeline.submit_image(job_id, 1)                 # THROTTLED means waiting
+    first = pipeline.submit_image(job_id, 1)  # THROTTLED means waiting
     assert first == {"state": "waiting", "attempt": 1}
-    assert pipeline.submit_image(job_id, 1)["state"] == "waiting"   # a retried submit polls, never pays
+    assert pipeline.submit_image(job_id, 1)["state"] == "waiting"  # a retried submit polls, never pays
     assert _run_image(job_id, 1)["state"] == "done"
 
     assert len(runway_env.created("text_to_image")) == 2
@@ -182,7 +215,9 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     assert "referenceImages" not in runway_env.tasks[seg0["image_runway_task_id"]].body
     rows = usage.rows(job_id)
     assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
-        (0, "gen4_image", 5, True), (1, "gen4_image", 5, True)]
+        (0, "gen4_image", 5, True),
+        (1, "gen4_image", 5, True),
+    ]
 
 
 def test_safety_failure_fails_the_job_naming_the_segment_and_is_not_resubmitted(prompted_job, runway_env):
@@ -197,28 +232,38 @@ def test_safety_failure_fails_the_job_naming_the_segment_and_is_not_resubmitted(
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
 
 
-@pytest.mark.parametrize("statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)])
+@pytest.mark.parametrize(
+    "statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)]
+)
 def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times(
-        prompted_job, runway_env, statuses, code):
+    prompted_job, runway_env, statuses, code
+):
     job_id = prompted_job["id"]
     _run_image(job_id, 0)
     runway_env.plan("text_to_image", statuses, seed=2, failure_code=code, times=1)
-    assert _run_image(job_id, 2)["state"] == "done"            # one resubmit, then success
+    assert _run_image(job_id, 2)["state"] == "done"  # one resubmit, then success
     assert jobs.get_segment(job_id, 2)["image_submissions"] == 2
 
     runway_env.plan("text_to_image", statuses, seed=5, failure_code=code, times=10)
     with pytest.raises(VendorFailed, match="segment 6"):
         _run_image(job_id, 5)
-    assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3  # 1 + MAX_RESUBMITS
+    assert (
+        len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3
+    )  # 1 + MAX_RESUBMITS
     assert usage.summary(job_id)["runway_tasks"] == 1 + 2 + 3
 
 
 def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, runway_env):
     job_id = prompted_job["id"]
-    runway_env.fail("POST /v1/text_to_image", 429, times=4, body={"error": "Daily task limit reached"},
-                    headers={"Retry-After": "0"})
+    runway_env.fail(
+        "POST /v1/text_to_image",
+        429,
+        times=4,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
     with pytest.raises(VendorUnavailable):
-        pipeline.submit_image(job_id, 0)        # the state machine retries the stage later
+        pipeline.submit_image(job_id, 0)  # the state machine retries the stage later
     assert jobs.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
     assert _run_image(job_id, 0)["state"] == "done"
     assert jobs.get_segment(job_id, 0)["image_submissions"] == 1

@@ -16,8 +16,12 @@ def make_client(settings: Settings):
 
     if not settings.openai_api_key:
         raise ConfigurationError("OPENAI_API_KEY is not set")
-    return openai.OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
-                         timeout=settings.openai_timeout_seconds, max_retries=settings.openai_max_retries)
+    return openai.OpenAI(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url or None,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=settings.openai_max_retries,
+    )
 
 
 def vendor_error(exc: Exception, what: str) -> Exception:

@@ -25,9 +25,9 @@ from videobot.providers.openai_common import make_client, vendor_error
 
 PROMPT_VERSION = "v1"
 SEGMENTS = 10
-MIN_WORDS, MAX_WORDS = 6, 18       # about 5 s of speech: 1.2-3.6 words a second
-TARGET_WORDS = "9-13"              # what the prompt asks for
-MAX_PROMPT_CHARS = 1000            # Runway's promptText limit
+MIN_WORDS, MAX_WORDS = 6, 18  # about 5 s of speech: 1.2-3.6 words a second
+TARGET_WORDS = "9-13"  # what the prompt asks for
+MAX_PROMPT_CHARS = 1000  # Runway's promptText limit
 
 
 def role_prompt(name: str, version: str = PROMPT_VERSION) -> str:
@@ -53,7 +53,9 @@ VISUALS_SCHEMA = {
     "properties": {
         "visual_style": {"type": "string", "description": "the one look shared by all ten shots"},
         "shots": {
-            "type": "array", "minItems": SEGMENTS, "maxItems": SEGMENTS,
+            "type": "array",
+            "minItems": SEGMENTS,
+            "maxItems": SEGMENTS,
             "items": {
                 "type": "object",
                 "properties": {"image_prompt": {"type": "string"}, "animation_prompt": {"type": "string"}},
@@ -85,8 +87,9 @@ def script_problems(segments, topic: str, language: str | None = None) -> list[s
         if not text.strip():
             problems.append(f"segment {i} is empty")
         elif not MIN_WORDS <= words <= MAX_WORDS:
-            problems.append(f"segment {i} has {words} words; it must be spoken in about 5 seconds "
-                            f"({TARGET_WORDS} words)")
+            problems.append(
+                f"segment {i} has {words} words; it must be spoken in about 5 seconds ({TARGET_WORDS} words)"
+            )
     expected = language if language in ("ru", "en") else detect_language(topic)
     if segments and detect_language(" ".join(segments)) != expected:
         problems.append(f"the script must be written in the topic's language ({expected})")
@@ -126,7 +129,9 @@ class OpenAILLM:
                 model=s.openai_model,
                 instructions=role_prompt(role),
                 input=user_input,
-                text={"format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}},
+                text={
+                    "format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}
+                },
                 max_output_tokens=s.openai_max_output_tokens,
                 store=False,
                 metadata={"role": role, "prompt_version": PROMPT_VERSION},
@@ -134,7 +139,7 @@ class OpenAILLM:
             )
         except openai.OpenAIError as exc:
             raise vendor_error(exc, f"{role} call") from None
-        except ValueError as exc:   # a 200 whose body is not JSON
+        except ValueError as exc:  # a 200 whose body is not JSON
             raise vendor_error(exc, f"{role} call") from None
         usage = _usage(response, s.openai_model)
         for item in getattr(response, "output", None) or []:
@@ -160,13 +165,18 @@ class OpenAILLM:
             data, usage = self._call("script", "video_script", SCRIPT_SCHEMA, user_input)
             calls.append(usage)
             segments = data.get("segments") if isinstance(data, dict) else None
-            problems = [data.reason] if isinstance(data, _Broken) else script_problems(segments, topic, language)
+            problems = (
+                [data.reason] if isinstance(data, _Broken) else script_problems(segments, topic, language)
+            )
             if not problems:
                 break
             logger.warning("script breaks the rules", extra={"attempt": attempt, "problems": problems})
             if attempt == 1:
-                user_input = (base + "\n\nYour previous script broke these rules; write it again:\n- "
-                              + "\n- ".join(problems))
+                user_input = (
+                    base
+                    + "\n\nYour previous script broke these rules; write it again:\n- "
+                    + "\n- ".join(problems)
+                )
         if isinstance(data, _Broken) or _hard(problems):
             raise VendorFailed("the script broke the rules twice: " + "; ".join(problems))
         lang = str(data.get("language") or "").strip().lower()[:8]
@@ -176,23 +186,43 @@ class OpenAILLM:
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts:
         """The image prompts, with the animation prompts written in the same call."""
-        data, usage = self._call("image_prompts", "visual_prompts", VISUALS_SCHEMA, _visual_input(topic, segments))
+        data, usage = self._call(
+            "image_prompts", "visual_prompts", VISUALS_SCHEMA, _visual_input(topic, segments)
+        )
         shots = data.get("shots") if isinstance(data, dict) else None
-        if not isinstance(shots, list) or len(shots) != len(segments) or not all(
-                isinstance(x, dict) and str(x.get("image_prompt", "")).strip()
-                and str(x.get("animation_prompt", "")).strip() for x in shots):
-            raise VendorFailed(f"the visual prompts did not match the schema ({getattr(data, 'reason', 'shots')})")
-        return Prompts([_trim(x["image_prompt"]) for x in shots], usage=_sum([usage]),
-                       animation=[_trim(x["animation_prompt"]) for x in shots])
+        if (
+            not isinstance(shots, list)
+            or len(shots) != len(segments)
+            or not all(
+                isinstance(x, dict)
+                and str(x.get("image_prompt", "")).strip()
+                and str(x.get("animation_prompt", "")).strip()
+                for x in shots
+            )
+        ):
+            raise VendorFailed(
+                f"the visual prompts did not match the schema ({getattr(data, 'reason', 'shots')})"
+            )
+        return Prompts(
+            [_trim(x["image_prompt"]) for x in shots],
+            usage=_sum([usage]),
+            animation=[_trim(x["animation_prompt"]) for x in shots],
+        )
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
         """Used only when the image-prompt call did not write them (e.g. another LLM did)."""
-        user_input = _visual_input(topic, segments) + "\n\nImage prompts:\n" + "\n".join(
-            f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
+        user_input = (
+            _visual_input(topic, segments)
+            + "\n\nImage prompts:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
+        )
         data, usage = self._call("animation_prompts", "animation_prompts", ANIMATION_SCHEMA, user_input)
         prompts = data.get("animation_prompts") if isinstance(data, dict) else None
-        if not isinstance(prompts, list) or len(prompts) != len(segments) or not all(
-                isinstance(p, str) and p.strip() for p in prompts):
+        if (
+            not isinstance(prompts, list)
+            or len(prompts) != len(segments)
+            or not all(isinstance(p, str) and p.strip() for p in prompts)
+        ):
             raise VendorFailed("the animation prompts did not match the schema")
         return Prompts([_trim(p) for p in prompts], usage=_sum([usage]))
 
@@ -204,19 +234,29 @@ class _Broken:
 
 def _visual_input(topic: str, segments: list[str]) -> str:
     script = "\n".join(f"{i}. {text}" for i, text in enumerate(segments, 1))
-    return (f"Topic: {topic}\n\nThe whole script, segment by segment:\n{script}\n\n"
-            f"For every segment write the image prompt (image_prompts role) and how that still "
-            f"moves in its 5-second clip (animation_prompts role):\n\n" + role_prompt("animation_prompts"))
+    return (
+        f"Topic: {topic}\n\nThe whole script, segment by segment:\n{script}\n\n"
+        f"For every segment write the image prompt (image_prompts role) and how that still "
+        f"moves in its 5-second clip (animation_prompts role):\n\n" + role_prompt("animation_prompts")
+    )
 
 
 def _usage(response, model: str) -> dict:
     u = getattr(response, "usage", None)
-    return {"vendor": "openai", "model": getattr(response, "model", None) or model, "calls": 1,
-            "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
-            "output_tokens": int(getattr(u, "output_tokens", 0) or 0)}
+    return {
+        "vendor": "openai",
+        "model": getattr(response, "model", None) or model,
+        "calls": 1,
+        "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
+        "output_tokens": int(getattr(u, "output_tokens", 0) or 0),
+    }
 
 
 def _sum(calls: list[dict]) -> dict:
-    return {"vendor": "openai", "model": calls[-1]["model"], "calls": len(calls),
-            "input_tokens": sum(c["input_tokens"] for c in calls),
-            "output_tokens": sum(c["output_tokens"] for c in calls)}
+    return {
+        "vendor": "openai",
+        "model": calls[-1]["model"],
+        "calls": len(calls),
+        "input_tokens": sum(c["input_tokens"] for c in calls),
+        "output_tokens": sum(c["output_tokens"] for c in calls),
+    }

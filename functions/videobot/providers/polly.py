@@ -7,9 +7,14 @@ from videobot.config import Settings, get_settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.base import Speech
 
-MAX_INPUT_CHARS = 3000        # Polly's limit for billed characters per request
-_RETRIABLE = {"ThrottlingException", "ServiceFailureException", "ServiceUnavailableException",
-              "TooManyRequestsException", "RequestTimeout"}
+MAX_INPUT_CHARS = 3000  # Polly's limit for billed characters per request
+_RETRIABLE = {
+    "ThrottlingException",
+    "ServiceFailureException",
+    "ServiceUnavailableException",
+    "TooManyRequestsException",
+    "RequestTimeout",
+}
 
 
 class PollySpeech:
@@ -31,19 +36,31 @@ class PollySpeech:
         if not text or len(text) > MAX_INPUT_CHARS:
             raise VendorFailed(f"Polly input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
         try:
-            reply = self.client.synthesize_speech(Text=text, TextType="text", OutputFormat="mp3",
-                                                  SampleRate="22050", VoiceId=self.voice_for(language),
-                                                  Engine=self.settings.polly_engine)
+            reply = self.client.synthesize_speech(
+                Text=text,
+                TextType="text",
+                OutputFormat="mp3",
+                SampleRate="22050",
+                VoiceId=self.voice_for(language),
+                Engine=self.settings.polly_engine,
+            )
             audio = reply["AudioStream"].read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _RETRIABLE or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
                 raise VendorUnavailable(f"Polly: {code}") from None
-            raise VendorFailed(f"Polly: {code} {exc.response.get('Error', {}).get('Message', '')}"[:300]) from None
+            raise VendorFailed(
+                f"Polly: {code} {exc.response.get('Error', {}).get('Message', '')}"[:300]
+            ) from None
         except BotoCoreError as exc:
             raise VendorUnavailable(f"Polly: {type(exc).__name__}") from None
         if not audio:
             raise VendorFailed("Polly returned no audio")
         characters = int(reply.get("RequestCharacters") or len(text))
-        return Speech(audio=audio, extension="mp3", characters=characters, vendor="polly",
-                      model=f"{self.settings.polly_engine}:{self.voice_for(language)}")
+        return Speech(
+            audio=audio,
+            extension="mp3",
+            characters=characters,
+            vendor="polly",
+            model=f"{self.settings.polly_engine}:{self.voice_for(language)}",
+        )

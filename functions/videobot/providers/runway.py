@@ -23,7 +23,7 @@ from videobot.observability import logger
 from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 
 RATIOS = {"16:9": "1280:720", "9:16": "720:1280"}
-REFERENCE_TAG = "opening"                     # segment 0's image, cited as @opening
+REFERENCE_TAG = "opening"  # segment 0's image, cited as @opening
 MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
@@ -37,9 +37,13 @@ def _client(settings: Settings):
 
     if not settings.runwayml_api_secret:
         raise ConfigurationError("RUNWAYML_API_SECRET is not set")
-    return runwayml.RunwayML(api_key=settings.runwayml_api_secret, base_url=settings.runwayml_base_url or None,
-                             runway_version=settings.runway_api_version, timeout=settings.runway_timeout_seconds,
-                             max_retries=settings.runway_max_retries)
+    return runwayml.RunwayML(
+        api_key=settings.runwayml_api_secret,
+        base_url=settings.runwayml_base_url or None,
+        runway_version=settings.runway_api_version,
+        timeout=settings.runway_timeout_seconds,
+        max_retries=settings.runway_max_retries,
+    )
 
 
 def _sniff_mime(data: bytes) -> str:
@@ -110,15 +114,18 @@ class _RunwayTasks:
                 return task_id
             except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
                 if attempt + 1 >= attempts:
-                    raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries") from None
+                    raise VendorUnavailable(
+                        f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries"
+                    ) from None
                 delay = _retry_after(exc)
                 if delay is None:
-                    delay = min(8.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                    delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
                 logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
                 time.sleep(delay)
             except runwayml.APITimeoutError:
-                raise VendorFailed(f"Runway {self.kind}: the create timed out; not repeated, it may have "
-                                   f"started a task") from None
+                raise VendorFailed(
+                    f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
+                ) from None
             except runwayml.APIConnectionError:
                 raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
             except runwayml.APIStatusError as exc:
@@ -138,7 +145,7 @@ class _RunwayTasks:
             raise VendorUnavailable(f"Runway poll: {type(exc).__name__} after retries") from None
         except runwayml.APIStatusError as exc:
             raise VendorFailed(f"Runway poll: HTTP {exc.status_code} {_message(exc)}") from None
-        except (runwayml.RunwayMLError, ValueError) as exc:   # a malformed reply: polling again is free
+        except (runwayml.RunwayMLError, ValueError) as exc:  # a malformed reply: polling again is free
             raise VendorUnavailable(f"Runway poll: malformed reply ({type(exc).__name__})") from None
         status = getattr(task, "status", None)
         if status not in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"):
@@ -147,10 +154,14 @@ class _RunwayTasks:
         if status == "SUCCEEDED" and not output:
             raise VendorFailed(f"Runway {self.kind}: succeeded without an output")
         cost = getattr(task, "cost", None) or getattr(task, "estimated_cost", None)
-        return TaskState(status=status, output_url=output[0] if output else None,
-                         failure=getattr(task, "failure", None), failure_code=getattr(task, "failure_code", None),
-                         progress=getattr(task, "progress", None),
-                         credits=getattr(cost, "credits", None) if cost is not None else None)
+        return TaskState(
+            status=status,
+            output_url=output[0] if output else None,
+            failure=getattr(task, "failure", None),
+            failure_code=getattr(task, "failure_code", None),
+            progress=getattr(task, "progress", None),
+            credits=getattr(cost, "credits", None) if cost is not None else None,
+        )
 
     def fetch_output(self, url: str) -> bytes:
         """Download an output at once: Runway's URLs expire in 24-48 h. The URL is never logged."""
@@ -187,14 +198,20 @@ class RunwayImageGenerator(_RunwayTasks):
 
     def submit(self, request: ImageRequest) -> str:
         s = self.settings
-        params = {"model": s.runway_image_model, "prompt_text": request.prompt[:1000],
-                  "ratio": RATIOS[request.ratio], "seed": request.seed}
+        params = {
+            "model": s.runway_image_model,
+            "prompt_text": request.prompt[:1000],
+            "ratio": RATIOS[request.ratio],
+            "seed": request.seed,
+        }
         if request.reference_image_url:
             prompt = request.prompt
             if f"@{REFERENCE_TAG}" not in prompt:
                 prompt = f"Same subject, palette and style as @{REFERENCE_TAG}. {prompt}"
             params["prompt_text"] = prompt[:1000]
-            params["reference_images"] = [{"uri": image_input(request.reference_image_url), "tag": REFERENCE_TAG}]
+            params["reference_images"] = [
+                {"uri": image_input(request.reference_image_url), "tag": REFERENCE_TAG}
+            ]
         return self._create("text_to_image", **params)
 
     def estimate(self, request: ImageRequest) -> dict:
@@ -208,14 +225,24 @@ class RunwayClipGenerator(_RunwayTasks):
 
     def submit(self, request: ClipRequest) -> str:
         s = self.settings
-        return self._create("image_to_video", model=s.runway_video_model,
-                            prompt_image=image_input(request.image_url), prompt_text=request.prompt[:1000],
-                            ratio=RATIOS[request.ratio], duration=int(request.duration), seed=request.seed)
+        return self._create(
+            "image_to_video",
+            model=s.runway_video_model,
+            prompt_image=image_input(request.image_url),
+            prompt_text=request.prompt[:1000],
+            ratio=RATIOS[request.ratio],
+            duration=int(request.duration),
+            seed=request.seed,
+        )
 
     def estimate(self, request: ClipRequest) -> dict:
         model = self.settings.runway_video_model
-        return {"vendor": "runway", "model": model, "seconds": int(request.duration),
-                "credits": VIDEO_CREDITS_PER_SECOND.get(model, 0) * int(request.duration)}
+        return {
+            "vendor": "runway",
+            "model": model,
+            "seconds": int(request.duration),
+            "credits": VIDEO_CREDITS_PER_SECOND.get(model, 0) * int(request.duration),
+        }
 
 
 def _retry_after(exc) -> float | None:
