@@ -75,31 +75,33 @@ ANIMATION_SCHEMA = {
 }
 
 
-def script_problems(segments, topic: str, language: str | None = None) -> list[str]:
-    """What is wrong with a script, in words the model can act on; [] when it is fine."""
+def check_script(segments, topic: str, language: str | None = None) -> tuple[list[str], list[str]]:
+    """(hard, soft) problems of a script, in words the model can act on. Hard ones (the wrong
+    count, empty parts, the wrong language) the pipeline cannot live with; soft ones (a part a
+    little long or short for 5 s) the voice-over fits by tempo and padding."""
     if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
-        return ["`segments` must be a list of strings"]
-    problems = []
+        return ["`segments` must be a list of strings"], []
+    hard, soft = [], []
     if len(segments) != SEGMENTS:
-        problems.append(f"there must be exactly {SEGMENTS} segments, not {len(segments)}")
+        hard.append(f"there must be exactly {SEGMENTS} segments, not {len(segments)}")
     for i, text in enumerate(segments, 1):
         words = len(text.split())
         if not text.strip():
-            problems.append(f"segment {i} is empty")
+            hard.append(f"segment {i} is empty")
         elif not MIN_WORDS <= words <= MAX_WORDS:
-            problems.append(
+            soft.append(
                 f"segment {i} has {words} words; it must be spoken in about 5 seconds ({TARGET_WORDS} words)"
             )
     expected = language if language in ("ru", "en") else detect_language(topic)
     if segments and detect_language(" ".join(segments)) != expected:
-        problems.append(f"the script must be written in the topic's language ({expected})")
-    return problems
+        hard.append(f"the script must be written in the topic's language ({expected})")
+    return hard, soft
 
 
-def _hard(problems: list[str]) -> list[str]:
-    """Problems the pipeline cannot live with (the wrong count, empty parts, the wrong
-    language); a segment a little long or short is fitted by the voice-over instead."""
-    return [p for p in problems if "words;" not in p]
+def script_problems(segments, topic: str, language: str | None = None) -> list[str]:
+    """Every problem of a script; [] when it follows the rules."""
+    hard, soft = check_script(segments, topic, language)
+    return hard + soft
 
 
 def _trim(prompt: str, limit: int = MAX_PROMPT_CHARS) -> str:
@@ -165,9 +167,10 @@ class OpenAILLM:
             data, usage = self._call("script", "video_script", SCRIPT_SCHEMA, user_input)
             calls.append(usage)
             segments = data.get("segments") if isinstance(data, dict) else None
-            problems = (
-                [data.reason] if isinstance(data, _Broken) else script_problems(segments, topic, language)
+            hard, soft = (
+                ([data.reason], []) if isinstance(data, _Broken) else check_script(segments, topic, language)
             )
+            problems = hard + soft
             if not problems:
                 break
             logger.warning("script breaks the rules", extra={"attempt": attempt, "problems": problems})
@@ -177,8 +180,8 @@ class OpenAILLM:
                     + "\n\nYour previous script broke these rules; write it again:\n- "
                     + "\n- ".join(problems)
                 )
-        if isinstance(data, _Broken) or _hard(problems):
-            raise VendorFailed("the script broke the rules twice: " + "; ".join(problems))
+        if hard:
+            raise VendorFailed("the script broke the rules twice: " + "; ".join(hard))
         lang = str(data.get("language") or "").strip().lower()[:8]
         if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", lang):
             lang = language or detect_language(topic)
