@@ -267,3 +267,44 @@ def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, 
     assert jobs.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
     assert _run_image(job_id, 0)["state"] == "done"
     assert jobs.get_segment(job_id, 0)["image_submissions"] == 1
+
+
+def test_cancel_deletes_the_task_at_runway(runway_env):
+    images = get_image_generator()
+    task = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    images.cancel(task)
+    assert runway_env.calls("DELETE /v1/tasks/*")[0].path == f"/v1/tasks/{task}"
+    assert images.get_task(task).status == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL or a data URI"),
+        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL or a data URI"),
+        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "at most 5MB"),
+        ({"duration": 7}, "duration"),
+        ({"ratio": "1920:1080"}, "ratio"),
+        ({"promptText": "x" * 1001}, "promptText"),
+    ],
+)
+def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
+    import requests
+
+    body = {
+        "model": "gen4_turbo",
+        "promptImage": "https://x.test/a.png",
+        "ratio": "1280:720",
+        "duration": 5,
+        **change,
+    }
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
+    wrong_key = {**headers, "Authorization": "Bearer wrong"}
+    assert (
+        requests.post(
+            f"{fake_runway.url}/v1/image_to_video", json=body, headers=wrong_key, timeout=10
+        ).status_code
+        == 401
+    )
