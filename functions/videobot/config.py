@@ -47,7 +47,7 @@ class Settings(BaseModel):
     openai_model: str = "gpt-5.4-mini"
     openai_reasoning_effort: str = "low"              # "default": send none, use the model's
     openai_max_output_tokens: int = Field(6000, ge=500)
-    openai_timeout_seconds: float = Field(30.0, gt=0)
+    openai_timeout_seconds: float = Field(25.0, gt=0)  # per request; see the Lambda timeouts
     openai_max_retries: int = Field(2, ge=0, le=5)     # the SDK's backoff on 429/5xx, never 400
     openai_tts_model: str = "gpt-4o-mini-tts"
     openai_tts_voice: str = "coral"
@@ -58,8 +58,8 @@ class Settings(BaseModel):
     runway_api_version: str = "2024-11-06"
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
-    runway_timeout_seconds: float = Field(60.0, gt=0)
-    runway_max_retries: int = Field(3, ge=0, le=6)     # 429/502/503/504 on create, 429/5xx on polls
+    runway_timeout_seconds: float = Field(20.0, gt=0)
+    runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike
     polly_voice_ru: str = "Tatyana"
     polly_voice_en: str = "Joanna"
     polly_engine: Literal["standard", "neural"] = "standard"  # Tatyana is a standard voice
