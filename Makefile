@@ -40,3 +40,11 @@ clean: ## Remove local data (embedded PostgreSQL, media)
 .PHONY: bench-pipeline
 bench-pipeline: $(VENV)/.installed ## Wall time vs critical path, transitions and cost per video (SCALE=1 RUNS=3; docs/benchmarks.md)
 	$(BIN)/python -m bench.pipeline.run --scale $(or $(SCALE),1) --runs $(or $(RUNS),3)
+
+.PHONY: demo-vendors
+demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients against local fake vendors (no keys, no cost)
+	$(BIN)/python -m tests.fakes --topic "$(TOPIC)" $(if $(RATIO),--ratio $(RATIO),)
+
+.PHONY: test-vendors
+test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)
+	$(BIN)/python -m pytest tests/unit/test_openai_llm.py tests/unit/test_openai_speech.py tests/unit/test_runway.py tests/unit/test_polly.py tests/integration/test_pipeline_vendors.py -q

@@ -120,6 +120,12 @@ def demo(args: argparse.Namespace) -> int:
         path = store.local_path(job["final_video_path"]) or store.url(job["final_video_path"])
         print(f"Final video: {job['final_video_duration']:.1f} s, {job['final_video_size_mb']:.2f} MB")
         print(f"MP4: {path}")
+        from videobot import usage
+
+        spent = usage.summary(job["id"])
+        print(f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
+              f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
+              f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}")
         if args.job_id:
             print_seed_queries(args.job_id)
     return 0

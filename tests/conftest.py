@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes: fake_openai, fake_runway, *_env
+
 
 def _reset_caches() -> None:
     from local.runner import _reset_caches as reset

@@ -48,6 +48,29 @@ class Settings(BaseModel):
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
 
+    # ---- Vendors (issue 4: OpenAI Responses + speech, Runway, Polly) ----
+    # Base URLs: unset means the vendor's public API; tests point them at local fakes.
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-5.4-mini"
+    openai_reasoning_effort: str = "low"              # "default": send none, use the model's
+    openai_max_output_tokens: int = Field(6000, ge=500)
+    openai_timeout_seconds: float = Field(25.0, gt=0)  # per request; see the Lambda timeouts
+    openai_max_retries: int = Field(2, ge=0, le=5)     # the SDK's backoff on 429/5xx, never 400
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_tts_voice: str = "coral"
+    openai_tts_instructions: str = ("Speak like a warm, lively narrator of a short advert: clear, "
+                                    "friendly, at an even pace.")
+    openai_tts_format: Literal["mp3", "wav", "aac", "flac", "opus"] = "mp3"
+    runwayml_base_url: str | None = None
+    runway_api_version: str = "2024-11-06"
+    runway_image_model: str = "gen4_image"
+    runway_video_model: str = "gen4_turbo"
+    runway_timeout_seconds: float = Field(20.0, gt=0)
+    runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike
+    polly_voice_ru: str = "Tatyana"
+    polly_voice_en: str = "Joanna"
+    polly_engine: Literal["standard", "neural"] = "standard"  # Tatyana is a standard voice
+
     # AWS.
     state_machine_arn: str | None = None
 

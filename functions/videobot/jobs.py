@@ -41,7 +41,7 @@ _SEGMENT_COLUMNS = {
     "image_generated_at", "animation_prompt", "animation_prompt_generated_at", "video_path",
     "video_runway_task_id", "video_duration", "video_generated_at", "status", "narration_path",
     "narration_duration", "image_submissions", "video_submissions", "error_message",
-    "image_submitted_at", "video_submitted_at",
+    "image_submitted_at", "video_submitted_at", "animation_prompt_draft",
 }
 NOW = object()  # sentinel: set the column to the current UTC time
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from videobot import jobs, media, storage
+from videobot import jobs, media, storage, usage
 from videobot.config import get_settings
-from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.jobs import NOW
 from videobot.notify import notify_once
 from videobot.observability import logger
@@ -59,6 +59,7 @@ def generate_script(job_id: str) -> dict:
         return {"segments": len(jobs.script_segments(job))}
     jobs.update_job(job_id, status="generating_script")
     script = get_llm().write_script(job["prompt"], language=job["language"])
+    usage.record_llm(job_id, "generate_script", script.usage)
     segments = _expect(script.segments, "script segments")
     jobs.update_job(job_id, script_segments=segments, script_text="\n".join(segments),
                     language=script.language, script_generated_at=NOW)
@@ -93,12 +94,16 @@ def write_image_prompts(job_id: str) -> dict:
     segments = jobs.get_segments(job_id)
     if all(s["image_prompt"] for s in segments):
         return {"prompts": len(segments)}
-    prompts = _expect(get_llm().write_image_prompts(job["prompt"], [s["text"] for s in segments]),
-                      "image prompts")
-    for seg, prompt in zip(segments, prompts):
+    written = get_llm().write_image_prompts(job["prompt"], [s["text"] for s in segments])
+    usage.record_llm(job_id, "write_image_prompts", getattr(written, "usage", None))
+    prompts = _expect(written, "image prompts")
+    # A real LLM writes the animation prompts in the same call; they wait for stage 8.
+    drafts = getattr(written, "animation", None) or [None] * len(prompts)
+    for seg, prompt, draft in zip(segments, prompts, drafts):
         if not seg["image_prompt"]:
             jobs.update_segment(job_id, seg["segment_index"], image_prompt=prompt,
-                                image_prompt_generated_at=NOW, status="image_prompt_ready")
+                                animation_prompt_draft=draft, image_prompt_generated_at=NOW,
+                                status="image_prompt_ready")
     return {"prompts": len(prompts)}
 
 
@@ -107,9 +112,13 @@ def write_animation_prompts(job_id: str) -> dict:
     segments = jobs.get_segments(job_id)
     if all(s["animation_prompt"] for s in segments):
         return {"prompts": len(segments)}
-    prompts = _expect(get_llm().write_animation_prompts(
-        job["prompt"], [s["text"] for s in segments], [s["image_prompt"] for s in segments]),
-        "animation prompts")
+    if all(s["animation_prompt_draft"] for s in segments):
+        prompts = [s["animation_prompt_draft"] for s in segments]  # written with the image prompts
+    else:
+        written = get_llm().write_animation_prompts(
+            job["prompt"], [s["text"] for s in segments], [s["image_prompt"] for s in segments])
+        usage.record_llm(job_id, "write_animation_prompts", getattr(written, "usage", None))
+        prompts = _expect(written, "animation prompts")
     for seg, prompt in zip(segments, prompts):
         if not seg["animation_prompt"]:
             jobs.update_segment(job_id, seg["segment_index"], animation_prompt=prompt,
@@ -175,6 +184,8 @@ class _MediaTask:
         if not task_id:
             return self._submit(job_id, seg, attempt, waits)
         state = self.generator().get_task(task_id)
+        if state.status not in UNFINISHED:
+            usage.settle_task(task_id, state.credits)
         if state.status == SUCCEEDED:
             data = self.generator().fetch_output(state.output_url)
             self.store(job_id, index, data)
@@ -195,9 +206,16 @@ class _MediaTask:
         # retried Lambda polls this task instead of paying for another one.
         jobs.update_segment(job_id, seg["segment_index"],
                             **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"] + 1})
-        task_id = self.generator().submit(request)
+        try:
+            task_id = self.generator().submit(request)
+        except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
+            jobs.update_segment(job_id, seg["segment_index"],
+                                **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"]})
+            raise
         jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id,
                                                               f"{self.kind}_submitted_at": NOW})
+        usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id,
+                          self.generator(), request)
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(job_id, seg["segment_index"], attempt, waits)  # a fast vendor may be done
         if result["state"] == "waiting":
@@ -311,6 +329,7 @@ def record_voiceover(job_id: str) -> dict:
             index = seg["segment_index"]
             if not seg["narration_path"]:
                 spoken = speech.synthesize(seg["text"], language=job["language"] or "ru")
+                usage.record_speech(job_id, index, spoken)
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)
                 key = storage.segment_key(job_id, "narration", index, spoken.extension)

@@ -1,5 +1,6 @@
-"""Provider selection: offline unless a vendor key is set; LLM_PROVIDER, IMAGE_PROVIDER,
-VIDEO_PROVIDER and TTS_PROVIDER override. Code never asks whether it runs in a test."""
+"""Provider selection: offline unless a vendor key is set; LLM_PROVIDER (offline, openai),
+IMAGE_PROVIDER and VIDEO_PROVIDER (offline, runway) and TTS_PROVIDER (offline, openai, polly)
+override. Code never asks whether it runs in a test."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ def get_llm() -> LLM:
         from videobot.providers.offline import OfflineLLM
 
         return OfflineLLM(get_settings().offline_latency_scale)
+    if name == "openai":
+        from videobot.providers.openai_llm import OpenAILLM
+
+        return OpenAILLM()
     raise _unknown("LLM", name)
 
 
@@ -31,6 +36,10 @@ def get_image_generator() -> ImageGenerator:
         from videobot.providers.offline import OfflineImageGenerator
 
         return OfflineImageGenerator(settings.offline_spool_dir, settings.offline_latency_scale)
+    if settings.image_provider == "runway":
+        from videobot.providers.runway import RunwayImageGenerator
+
+        return RunwayImageGenerator(settings)
     raise _unknown("image", settings.image_provider)
 
 
@@ -41,6 +50,10 @@ def get_clip_generator() -> ClipGenerator:
         from videobot.providers.offline import OfflineClipGenerator
 
         return OfflineClipGenerator(settings.offline_spool_dir, settings.offline_latency_scale)
+    if settings.video_provider == "runway":
+        from videobot.providers.runway import RunwayClipGenerator
+
+        return RunwayClipGenerator(settings)
     raise _unknown("video", settings.video_provider)
 
 
@@ -51,6 +64,14 @@ def get_speech() -> SpeechSynthesizer:
         from videobot.providers.offline import OfflineSpeech
 
         return OfflineSpeech(get_settings().offline_latency_scale)
+    if name == "openai":
+        from videobot.providers.openai_speech import OpenAISpeech
+
+        return OpenAISpeech()
+    if name == "polly":
+        from videobot.providers.polly import PollySpeech
+
+        return PollySpeech()
     raise _unknown("speech", name)
 
 

@@ -11,7 +11,17 @@ from typing import Protocol
 class Script:
     language: str                 # "ru" or "en": the topic's language
     segments: list[str]           # exactly 10 narration parts, each about 5 s of speech
-    usage: dict = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)   # LLM usage (see videobot.usage.llm_usage)
+
+
+class Prompts(list):
+    """A list of prompts (what every LLM returns for segments), which a real LLM annotates
+    with its usage and, for image prompts, the animation prompts written in the same call."""
+
+    def __init__(self, items=(), *, usage: dict | None = None, animation: list[str] | None = None):
+        super().__init__(items)
+        self.usage = usage or {}
+        self.animation = animation
 
 
 class LLM(Protocol):
@@ -37,6 +47,7 @@ class TaskState:
     failure: str | None = None
     failure_code: str | None = None
     progress: float | None = None
+    credits: float | None = None       # Runway's cost (final) or estimatedCost, when reported
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class Speech:
     audio: bytes
     extension: str                     # "wav", "mp3", ...
     characters: int
+    vendor: str = "offline"
+    model: str = ""
 
 
 class SpeechSynthesizer(Protocol):

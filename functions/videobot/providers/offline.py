@@ -179,6 +179,11 @@ class _SpoolTasks:
     def fetch_output(self, url: str) -> bytes:
         return _read_url(url)
 
+    def estimate(self, request) -> dict:
+        """What the task costs (videobot.usage records it): nothing, offline."""
+        return {"vendor": "offline", "model": f"offline-{self.kind}",
+                "seconds": getattr(request, "duration", 0), "credits": 0}
+
 
 class OfflineImageGenerator(_SpoolTasks):
     kind, ext = "image", "png"

@@ -1,0 +1,265 @@
+"""The seed's three roles on the OpenAI Responses API (`POST /v1/responses`) with structured
+output (a strict JSON schema). The roles' instructions are versioned files in
+videobot/prompts/, never stored prompt objects or assistant ids (both are retired).
+
+Calls per video: one for the script (a second only if the first breaks the rules), and one
+that writes the ten image prompts and the ten animation prompts together, with the whole
+script in view, so the shots tell one story. That is 2 calls, 3 at most. The animation
+prompts wait in the segment rows until the images are approved (see pipeline). One call for
+all ten segments is also faster than ten parallel ones: the model plans the story once, and
+there is no tail of the slowest of ten requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+from videobot.config import Settings, get_settings
+from videobot.errors import ContentRefused, VendorFailed
+from videobot.observability import logger
+from videobot.providers.base import Prompts, Script
+from videobot.providers.offline import detect_language
+from videobot.providers.openai_common import make_client, vendor_error
+
+PROMPT_VERSION = "v1"
+SEGMENTS = 10
+MIN_WORDS, MAX_WORDS = 6, 18  # about 5 s of speech: 1.2-3.6 words a second
+TARGET_WORDS = "9-13"  # what the prompt asks for
+MAX_PROMPT_CHARS = 1000  # Runway's promptText limit
+
+
+def role_prompt(name: str, version: str = PROMPT_VERSION) -> str:
+    """The instructions of one role: videobot/prompts/<name>.<version>.md."""
+    return (resources.files("videobot") / "prompts" / f"{name}.{version}.md").read_text(encoding="utf-8")
+
+
+def _strings(min_items: int = SEGMENTS) -> dict:
+    return {"type": "array", "items": {"type": "string"}, "minItems": min_items, "maxItems": min_items}
+
+
+SCRIPT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "language": {"type": "string", "description": "ISO 639-1 code of the topic's language"},
+        "segments": {**_strings(), "description": "the 10 narration parts, about 5 s of speech each"},
+    },
+    "required": ["language", "segments"],
+    "additionalProperties": False,
+}
+VISUALS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "visual_style": {"type": "string", "description": "the one look shared by all ten shots"},
+        "shots": {
+            "type": "array",
+            "minItems": SEGMENTS,
+            "maxItems": SEGMENTS,
+            "items": {
+                "type": "object",
+                "properties": {"image_prompt": {"type": "string"}, "animation_prompt": {"type": "string"}},
+                "required": ["image_prompt", "animation_prompt"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["visual_style", "shots"],
+    "additionalProperties": False,
+}
+ANIMATION_SCHEMA = {
+    "type": "object",
+    "properties": {"animation_prompts": _strings()},
+    "required": ["animation_prompts"],
+    "additionalProperties": False,
+}
+
+
+def check_script(segments, topic: str, language: str | None = None) -> tuple[list[str], list[str]]:
+    """(hard, soft) problems of a script, in words the model can act on. Hard ones (the wrong
+    count, empty parts, the wrong language) the pipeline cannot live with; soft ones (a part a
+    little long or short for 5 s) the voice-over fits by tempo and padding."""
+    if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
+        return ["`segments` must be a list of strings"], []
+    hard, soft = [], []
+    if len(segments) != SEGMENTS:
+        hard.append(f"there must be exactly {SEGMENTS} segments, not {len(segments)}")
+    for i, text in enumerate(segments, 1):
+        words = len(text.split())
+        if not text.strip():
+            hard.append(f"segment {i} is empty")
+        elif not MIN_WORDS <= words <= MAX_WORDS:
+            soft.append(
+                f"segment {i} has {words} words; it must be spoken in about 5 seconds ({TARGET_WORDS} words)"
+            )
+    expected = language if language in ("ru", "en") else detect_language(topic)
+    if segments and detect_language(" ".join(segments)) != expected:
+        hard.append(f"the script must be written in the topic's language ({expected})")
+    return hard, soft
+
+
+def script_problems(segments, topic: str, language: str | None = None) -> list[str]:
+    """Every problem of a script; [] when it follows the rules."""
+    hard, soft = check_script(segments, topic, language)
+    return hard + soft
+
+
+def _trim(prompt: str, limit: int = MAX_PROMPT_CHARS) -> str:
+    prompt = " ".join(prompt.split())
+    if len(prompt) <= limit:
+        return prompt
+    return prompt[:limit].rsplit(" ", 1)[0]
+
+
+class OpenAILLM:
+    def __init__(self, settings: Settings | None = None, client=None):
+        self.settings = settings or get_settings()
+        self.client = client or make_client(self.settings)
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def _call(self, role: str, schema_name: str, schema: dict, user_input: str) -> tuple[object, dict]:
+        """One Responses API call. Returns (the parsed JSON, the call's usage)."""
+        import openai
+
+        s = self.settings
+        kwargs = {}
+        if s.openai_reasoning_effort and s.openai_reasoning_effort != "default":
+            kwargs["reasoning"] = {"effort": s.openai_reasoning_effort}
+        try:
+            response = self.client.responses.create(
+                model=s.openai_model,
+                instructions=role_prompt(role),
+                input=user_input,
+                text={
+                    "format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}
+                },
+                max_output_tokens=s.openai_max_output_tokens,
+                store=False,
+                metadata={"role": role, "prompt_version": PROMPT_VERSION},
+                **kwargs,
+            )
+        except openai.OpenAIError as exc:
+            raise vendor_error(exc, f"{role} call") from None
+        except ValueError as exc:  # a 200 whose body is not JSON
+            raise vendor_error(exc, f"{role} call") from None
+        usage = _usage(response, s.openai_model)
+        for item in getattr(response, "output", None) or []:
+            for content in getattr(item, "content", None) or []:
+                if getattr(content, "type", None) == "refusal":
+                    raise ContentRefused(f"the language model refused the topic: {content.refusal}"[:300])
+        if getattr(response, "status", "completed") != "completed":
+            reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+            return _Broken(f"the reply was {response.status} ({reason})"), usage
+        try:
+            return json.loads(response.output_text), usage
+        except (TypeError, ValueError):
+            return _Broken("the reply was not the JSON the schema asks for"), usage
+
+    # -- the three roles --------------------------------------------------------------------
+
+    def write_script(self, topic: str, *, language: str | None = None) -> Script:
+        base = f"Topic: {topic}"
+        if language:
+            base += f"\nLanguage: {language}"
+        user_input, calls = base, []
+        for attempt in (1, 2):
+            data, usage = self._call("script", "video_script", SCRIPT_SCHEMA, user_input)
+            calls.append(usage)
+            segments = data.get("segments") if isinstance(data, dict) else None
+            hard, soft = (
+                ([data.reason], []) if isinstance(data, _Broken) else check_script(segments, topic, language)
+            )
+            problems = hard + soft
+            if not problems:
+                break
+            logger.warning("script breaks the rules", extra={"attempt": attempt, "problems": problems})
+            if attempt == 1:
+                user_input = (
+                    base
+                    + "\n\nYour previous script broke these rules; write it again:\n- "
+                    + "\n- ".join(problems)
+                )
+        if hard:
+            raise VendorFailed("the script broke the rules twice: " + "; ".join(hard))
+        lang = str(data.get("language") or "").strip().lower()[:8]
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", lang):
+            lang = language or detect_language(topic)
+        return Script(language=lang, segments=[" ".join(s.split()) for s in segments], usage=_sum(calls))
+
+    def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts:
+        """The image prompts, with the animation prompts written in the same call."""
+        data, usage = self._call(
+            "image_prompts", "visual_prompts", VISUALS_SCHEMA, _visual_input(topic, segments)
+        )
+        shots = data.get("shots") if isinstance(data, dict) else None
+        if (
+            not isinstance(shots, list)
+            or len(shots) != len(segments)
+            or not all(
+                isinstance(x, dict)
+                and str(x.get("image_prompt", "")).strip()
+                and str(x.get("animation_prompt", "")).strip()
+                for x in shots
+            )
+        ):
+            raise VendorFailed(
+                f"the visual prompts did not match the schema ({getattr(data, 'reason', 'shots')})"
+            )
+        return Prompts(
+            [_trim(x["image_prompt"]) for x in shots],
+            usage=_sum([usage]),
+            animation=[_trim(x["animation_prompt"]) for x in shots],
+        )
+
+    def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
+        """Used only when the image-prompt call did not write them (e.g. another LLM did)."""
+        user_input = (
+            _visual_input(topic, segments)
+            + "\n\nImage prompts:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
+        )
+        data, usage = self._call("animation_prompts", "animation_prompts", ANIMATION_SCHEMA, user_input)
+        prompts = data.get("animation_prompts") if isinstance(data, dict) else None
+        if (
+            not isinstance(prompts, list)
+            or len(prompts) != len(segments)
+            or not all(isinstance(p, str) and p.strip() for p in prompts)
+        ):
+            raise VendorFailed("the animation prompts did not match the schema")
+        return Prompts([_trim(p) for p in prompts], usage=_sum([usage]))
+
+
+class _Broken:
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _visual_input(topic: str, segments: list[str]) -> str:
+    script = "\n".join(f"{i}. {text}" for i, text in enumerate(segments, 1))
+    return (
+        f"Topic: {topic}\n\nThe whole script, segment by segment:\n{script}\n\n"
+        f"For every segment write the image prompt (image_prompts role) and how that still "
+        f"moves in its 5-second clip (animation_prompts role):\n\n" + role_prompt("animation_prompts")
+    )
+
+
+def _usage(response, model: str) -> dict:
+    u = getattr(response, "usage", None)
+    return {
+        "vendor": "openai",
+        "model": getattr(response, "model", None) or model,
+        "calls": 1,
+        "input_tokens": int(getattr(u, "input_tokens", 0) or 0),
+        "output_tokens": int(getattr(u, "output_tokens", 0) or 0),
+    }
+
+
+def _sum(calls: list[dict]) -> dict:
+    return {
+        "vendor": "openai",
+        "model": calls[-1]["model"],
+        "calls": len(calls),
+        "input_tokens": sum(c["input_tokens"] for c in calls),
+        "output_tokens": sum(c["output_tokens"] for c in calls),
+    }

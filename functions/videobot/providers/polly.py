@@ -1,0 +1,66 @@
+"""Speech from Amazon Polly through boto3: the AWS-native second voice. Russian uses Tatyana
+(a standard voice: Polly has no neural Russian voice), English Joanna; both are settings."""
+
+from __future__ import annotations
+
+from videobot.config import Settings, get_settings
+from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.providers.base import Speech
+
+MAX_INPUT_CHARS = 3000  # Polly's limit for billed characters per request
+_RETRIABLE = {
+    "ThrottlingException",
+    "ServiceFailureException",
+    "ServiceUnavailableException",
+    "TooManyRequestsException",
+    "RequestTimeout",
+}
+
+
+class PollySpeech:
+    def __init__(self, settings: Settings | None = None, client=None):
+        self.settings = settings or get_settings()
+        if client is None:
+            import boto3  # provided by the Lambda runtime
+
+            client = boto3.client("polly")
+        self.client = client
+
+    def voice_for(self, language: str) -> str:
+        return self.settings.polly_voice_ru if language.startswith("ru") else self.settings.polly_voice_en
+
+    def synthesize(self, text: str, *, language: str) -> Speech:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        text = " ".join(text.split())
+        if not text or len(text) > MAX_INPUT_CHARS:
+            raise VendorFailed(f"Polly input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
+        try:
+            reply = self.client.synthesize_speech(
+                Text=text,
+                TextType="text",
+                OutputFormat="mp3",
+                SampleRate="22050",
+                VoiceId=self.voice_for(language),
+                Engine=self.settings.polly_engine,
+            )
+            audio = reply["AudioStream"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _RETRIABLE or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                raise VendorUnavailable(f"Polly: {code}") from None
+            raise VendorFailed(
+                f"Polly: {code} {exc.response.get('Error', {}).get('Message', '')}"[:300]
+            ) from None
+        except BotoCoreError as exc:
+            raise VendorUnavailable(f"Polly: {type(exc).__name__}") from None
+        if not audio:
+            raise VendorFailed("Polly returned no audio")
+        characters = int(reply.get("RequestCharacters") or len(text))
+        return Speech(
+            audio=audio,
+            extension="mp3",
+            characters=characters,
+            vendor="polly",
+            model=f"{self.settings.polly_engine}:{self.voice_for(language)}",
+        )

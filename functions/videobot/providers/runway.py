@@ -1,0 +1,265 @@
+"""Runway's developer API through the official `runwayml` SDK: gen4_image stills
+(`POST /v1/text_to_image`), gen4_turbo clips (`POST /v1/image_to_video`) and task polls
+(`GET /v1/tasks/{id}`). The SDK sends `Authorization: Bearer` and `X-Runway-Version`.
+
+Never paying twice:
+- A create is retried here only when Runway surely did not start a task: 429 (over the rate
+  or the daily cap) and 5xx, with backoff. A create that timed out may have started one, so
+  it is not repeated (VendorFailed); the pipeline stores the task id before it polls.
+- Polls are free and idempotent: the SDK retries them, and the state machine retries the
+  stage on VendorUnavailable.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import time
+from urllib.parse import unquote, urlparse
+
+from videobot.config import Settings, get_settings
+from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
+from videobot.observability import logger
+from videobot.providers.base import ClipRequest, ImageRequest, TaskState
+
+RATIOS = {"16:9": "1280:720", "9:16": "720:1280"}
+REFERENCE_TAG = "opening"  # segment 0's image, cited as @opening
+MAX_DATA_URI_BYTES = 5 * 1024 * 1024
+MAX_OUTPUT_BYTES = 300 * 1024 * 1024
+# Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
+# time; the task's reported cost replaces it when the task ends.
+IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8}}
+VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5}
+
+
+def _client(settings: Settings):
+    import runwayml
+
+    if not settings.runwayml_api_secret:
+        raise ConfigurationError("RUNWAYML_API_SECRET is not set")
+    return runwayml.RunwayML(
+        api_key=settings.runwayml_api_secret,
+        base_url=settings.runwayml_base_url or None,
+        runway_version=settings.runway_api_version,
+        timeout=settings.runway_timeout_seconds,
+        max_retries=settings.runway_max_retries,
+    )
+
+
+def _sniff_mime(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise VendorFailed("the image to send to Runway is not a PNG, JPEG or WebP")
+
+
+def data_uri(data: bytes) -> str:
+    """A base64 data URI of an image, re-encoded as JPEG when it would pass Runway's 5 MB."""
+    mime = _sniff_mime(data)
+    uri = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+    if len(uri) <= MAX_DATA_URI_BYTES:
+        return uri
+    import io
+
+    from PIL import Image  # local runs only: on AWS images go by presigned HTTPS URL
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").save(out, format="JPEG", quality=88)
+    uri = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+    if len(uri) > MAX_DATA_URI_BYTES:
+        raise VendorFailed("the image is over Runway's 5 MB data URI limit")
+    return uri
+
+
+def image_input(url: str) -> str:
+    """What Runway accepts as an image: an HTTPS URL (a presigned S3 GET on AWS) or a data
+    URI. Local storage hands out file:// URLs, which become data URIs here."""
+    scheme = urlparse(url).scheme
+    if scheme in ("https", "data"):
+        return url
+    if scheme == "file":
+        with open(unquote(urlparse(url).path), "rb") as fh:
+            return data_uri(fh.read())
+    if scheme == "http":  # e.g. a local S3 endpoint: Runway only takes HTTPS, so inline it
+        import requests
+
+        reply = requests.get(url, timeout=30)
+        reply.raise_for_status()
+        return data_uri(reply.content)
+    raise VendorFailed(f"Runway cannot read a {scheme}:// image")
+
+
+class _RunwayTasks:
+    kind = "task"
+
+    def __init__(self, settings: Settings | None = None, client=None):
+        self.settings = settings or get_settings()
+        self.client = client or _client(self.settings)
+
+    def _create(self, resource: str, **params) -> str:
+        """Start a task; retry only where Runway surely started nothing (429, 5xx)."""
+        import runwayml
+
+        attempts = self.settings.runway_max_retries + 1
+        creator = getattr(self.client.with_options(max_retries=0), resource)
+        for attempt in range(attempts):
+            try:
+                task = creator.create(**params)
+                task_id = getattr(task, "id", None)
+                if not task_id:
+                    raise VendorFailed(f"Runway {self.kind}: the reply has no task id")
+                return task_id
+            except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
+                if attempt + 1 >= attempts:
+                    raise VendorUnavailable(
+                        f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries"
+                    ) from None
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+                logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
+                time.sleep(delay)
+            except runwayml.APITimeoutError:
+                raise VendorFailed(
+                    f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
+                ) from None
+            except runwayml.APIConnectionError:
+                raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
+            except runwayml.APIStatusError as exc:
+                raise VendorFailed(f"Runway {self.kind}: HTTP {exc.status_code} {_message(exc)}") from None
+            except (runwayml.RunwayMLError, ValueError) as exc:
+                raise VendorFailed(f"Runway {self.kind}: malformed reply ({type(exc).__name__})") from None
+        raise AssertionError("unreachable")
+
+    def get_task(self, task_id: str) -> TaskState:
+        import runwayml
+
+        try:
+            task = self.client.tasks.retrieve(task_id)
+        except runwayml.NotFoundError:
+            raise VendorFailed(f"Runway {self.kind}: task not found") from None
+        except (runwayml.RateLimitError, runwayml.InternalServerError, runwayml.APIConnectionError) as exc:
+            raise VendorUnavailable(f"Runway poll: {type(exc).__name__} after retries") from None
+        except runwayml.APIStatusError as exc:
+            raise VendorFailed(f"Runway poll: HTTP {exc.status_code} {_message(exc)}") from None
+        except (runwayml.RunwayMLError, ValueError) as exc:  # a malformed reply: polling again is free
+            raise VendorUnavailable(f"Runway poll: malformed reply ({type(exc).__name__})") from None
+        status = getattr(task, "status", None)
+        if status not in ("PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"):
+            raise VendorUnavailable(f"Runway poll: unknown status {status!r}")
+        output = getattr(task, "output", None) or []
+        if status == "SUCCEEDED" and not output:
+            raise VendorFailed(f"Runway {self.kind}: succeeded without an output")
+        cost = getattr(task, "cost", None) or getattr(task, "estimated_cost", None)
+        return TaskState(
+            status=status,
+            output_url=output[0] if output else None,
+            failure=getattr(task, "failure", None),
+            failure_code=getattr(task, "failure_code", None),
+            progress=getattr(task, "progress", None),
+            credits=getattr(cost, "credits", None) if cost is not None else None,
+        )
+
+    def fetch_output(self, url: str) -> bytes:
+        """Download an output at once: Runway's URLs expire in 24-48 h. The URL is never logged."""
+        import requests
+
+        try:
+            with requests.get(url, timeout=(10, 120), stream=True) as reply:
+                if reply.status_code >= 500 or reply.status_code == 429:
+                    raise VendorUnavailable(f"Runway output: HTTP {reply.status_code}")
+                if reply.status_code != 200:
+                    raise VendorFailed(f"Runway output: HTTP {reply.status_code}")
+                chunks, size = [], 0
+                for chunk in reply.iter_content(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_OUTPUT_BYTES:
+                        raise VendorFailed("Runway output is too large")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.RequestException as exc:
+            raise VendorUnavailable(f"Runway output: {type(exc).__name__}") from None
+
+    def cancel(self, task_id: str) -> None:
+        """`DELETE /v1/tasks/{id}`: cancel a running task, or delete a finished one."""
+        import runwayml
+
+        try:
+            self.client.tasks.delete(task_id)
+        except runwayml.NotFoundError:
+            pass
+
+
+class RunwayImageGenerator(_RunwayTasks):
+    kind = "image"
+
+    def submit(self, request: ImageRequest) -> str:
+        s = self.settings
+        params = {
+            "model": s.runway_image_model,
+            "prompt_text": request.prompt[:1000],
+            "ratio": RATIOS[request.ratio],
+            "seed": request.seed,
+        }
+        if request.reference_image_url:
+            prompt = request.prompt
+            if f"@{REFERENCE_TAG}" not in prompt:
+                prompt = f"Same subject, palette and style as @{REFERENCE_TAG}. {prompt}"
+            params["prompt_text"] = prompt[:1000]
+            params["reference_images"] = [
+                {"uri": image_input(request.reference_image_url), "tag": REFERENCE_TAG}
+            ]
+        return self._create("text_to_image", **params)
+
+    def estimate(self, request: ImageRequest) -> dict:
+        model = self.settings.runway_image_model
+        credits = IMAGE_CREDITS.get(model, {}).get(min(int(x) for x in RATIOS[request.ratio].split(":")), 0)
+        return {"vendor": "runway", "model": model, "seconds": 0, "credits": credits}
+
+
+class RunwayClipGenerator(_RunwayTasks):
+    kind = "video"
+
+    def submit(self, request: ClipRequest) -> str:
+        s = self.settings
+        return self._create(
+            "image_to_video",
+            model=s.runway_video_model,
+            prompt_image=image_input(request.image_url),
+            prompt_text=request.prompt[:1000],
+            ratio=RATIOS[request.ratio],
+            duration=int(request.duration),
+            seed=request.seed,
+        )
+
+    def estimate(self, request: ClipRequest) -> dict:
+        model = self.settings.runway_video_model
+        return {
+            "vendor": "runway",
+            "model": model,
+            "seconds": int(request.duration),
+            "credits": VIDEO_CREDITS_PER_SECOND.get(model, 0) * int(request.duration),
+        }
+
+
+def _retry_after(exc) -> float | None:
+    """The server's Retry-After (seconds) or retry-after-ms, when sane."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(name, "")) * scale
+        except (TypeError, ValueError):
+            continue
+        if 0 <= value <= 30:
+            return value
+    return None
+
+
+def _message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"])[:300]
+    return ""

@@ -1,0 +1,146 @@
+"""What each job spent at the vendors: LLM tokens, speech characters, Runway credits by model
+and seconds (table ai_video_bot.vendor_usage, migration 0003). Status shows `summary()`.
+
+The dollar figure is an estimate from the list prices below (checked November 2026; the
+vendors' pricing pages win). Runway's own reported credits replace the estimate per task.
+"""
+
+from __future__ import annotations
+
+from videobot import db
+
+TABLE = "ai_video_bot.vendor_usage"
+
+USD_PER_RUNWAY_CREDIT = 0.01
+# USD per million tokens (input, output). Unknown models use the fallback.
+LLM_USD_PER_MTOK = {"gpt-5.4-mini": (0.75, 4.50), "gpt-4.1-mini": (0.40, 1.60)}
+LLM_USD_PER_MTOK_FALLBACK = (1.25, 10.0)
+# USD per million characters of speech. gpt-4o-mini-tts bills tokens (about 0.015 USD a
+# minute); per character that is about 20 USD per million.
+TTS_USD_PER_MCHAR = {
+    "gpt-4o-mini-tts": 20.0,
+    "tts-1": 15.0,
+    "tts-1-hd": 30.0,
+    "polly:standard": 4.0,
+    "polly:neural": 16.0,
+    "offline": 0.0,
+}
+
+
+def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
+    """Record one stage's LLM calls (a Script's or Prompts' `usage`); nothing for offline."""
+    if not usage or not usage.get("calls"):
+        return
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            job_id,
+            stage,
+            usage.get("vendor", "openai"),
+            usage.get("model", ""),
+            int(usage["calls"]),
+            int(usage.get("input_tokens", 0)),
+            int(usage.get("output_tokens", 0)),
+        ),
+    )
+
+
+def record_speech(job_id: str, segment_index: int, speech) -> None:
+    """Record one synthesized narration part (a providers.base.Speech)."""
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
+        " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)",
+        (
+            job_id,
+            segment_index,
+            getattr(speech, "vendor", "offline"),
+            getattr(speech, "model", "") or "",
+            int(speech.characters),
+        ),
+    )
+
+
+def record_task(job_id: str, stage: str, segment_index: int, task_id: str, generator, request) -> None:
+    """Record a submitted vendor task once (its id is unique), with the estimated credits."""
+    estimate = generator.estimate(request) if hasattr(generator, "estimate") else {}
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
+        (
+            job_id,
+            stage,
+            segment_index,
+            estimate.get("vendor", "unknown"),
+            estimate.get("model", "unknown"),
+            float(estimate.get("seconds", 0)),
+            float(estimate.get("credits", 0)),
+            task_id,
+        ),
+    )
+
+
+def settle_task(task_id: str, credits: float | None) -> None:
+    """Replace the estimate with the cost the vendor reported when the task ended."""
+    if credits is None:
+        return
+    db.execute(
+        f"UPDATE {TABLE} SET credits = %s, credits_final = true WHERE task_id = %s AND NOT credits_final",
+        (float(credits), task_id),
+    )
+
+
+def rows(job_id: str) -> list[dict]:
+    return db.query(f"SELECT * FROM {TABLE} WHERE job_id = %s ORDER BY id", (job_id,))
+
+
+def _tts_price(vendor: str, model: str) -> float:
+    if vendor == "polly":
+        return TTS_USD_PER_MCHAR["polly:" + model.split(":", 1)[0]] if ":" in model else 4.0
+    return TTS_USD_PER_MCHAR.get(model, 0.0 if vendor == "offline" else 20.0)
+
+
+def summary(job_id: str) -> dict:
+    """Totals for one job, and the estimated cost in USD."""
+    totals = {
+        "llm_calls": 0,
+        "llm_input_tokens": 0,
+        "llm_output_tokens": 0,
+        "tts_characters": 0,
+        "runway_tasks": 0,
+        "runway_credits": 0.0,
+        "runway_seconds": 0.0,
+        "by_model": {},
+        "estimated_usd": 0.0,
+    }
+    usd = 0.0
+    for r in rows(job_id):
+        model = totals["by_model"].setdefault(
+            f"{r['vendor']}:{r['model']}",
+            {"calls": 0, "credits": 0.0, "seconds": 0.0, "tokens": 0, "characters": 0},
+        )
+        model["calls"] += r["calls"]
+        if r["task_id"]:
+            model["credits"] += r["credits"]
+            model["seconds"] += r["seconds"]
+            if r["vendor"] == "runway":
+                totals["runway_tasks"] += 1
+                totals["runway_credits"] += r["credits"]
+                totals["runway_seconds"] += r["seconds"]
+                usd += r["credits"] * USD_PER_RUNWAY_CREDIT
+        elif r["stage"] == "record_voiceover":
+            totals["tts_characters"] += r["characters"]
+            model["characters"] += r["characters"]
+            usd += r["characters"] * _tts_price(r["vendor"], r["model"]) / 1e6
+        else:
+            totals["llm_calls"] += r["calls"]
+            totals["llm_input_tokens"] += r["input_tokens"]
+            totals["llm_output_tokens"] += r["output_tokens"]
+            model["tokens"] += r["input_tokens"] + r["output_tokens"]
+            price_in, price_out = next(
+                (v for k, v in LLM_USD_PER_MTOK.items() if r["model"].startswith(k)),
+                LLM_USD_PER_MTOK_FALLBACK,
+            )
+            usd += (r["input_tokens"] * price_in + r["output_tokens"] * price_out) / 1e6
+    totals["estimated_usd"] = round(usd, 4)
+    return totals

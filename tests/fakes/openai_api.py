@@ -1,0 +1,253 @@
+"""A fake OpenAI API: `POST /v1/responses` (structured output) and `POST /v1/audio/speech`.
+
+It checks what the real API checks (the bearer key, the model, a strict JSON schema, the
+speech parameters) and answers in the documented shapes: a Response object with `output`
+messages of `output_text` and `usage`, and raw audio bytes of the asked format.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import struct
+import subprocess
+import tempfile
+import time
+import uuid
+import wave
+from pathlib import Path
+
+from tests.fakes.http import FakeServer, Request, Reply, json_reply
+
+API_KEY = "sk-test-fake-openai"
+TTS_MODELS = {"gpt-4o-mini-tts", "tts-1", "tts-1-hd"}
+VOICES = {
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
+}
+AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
+
+RU_WORDS = (
+    "утро начинается с чашки ароматного кофе и тёплого света на кухне "
+    "зёрна обжаривают бережно чтобы раскрыть вкус и насыщенный глубокий аромат"
+).split()
+EN_WORDS = (
+    "morning starts with a cup of fragrant coffee and warm light in the kitchen "
+    "the beans are roasted with care to bring out a deep rich taste"
+).split()
+
+
+def error(status: int, message: str, code: str | None = None, kind: str = "invalid_request_error") -> Reply:
+    return json_reply(status, {"error": {"message": message, "type": kind, "param": None, "code": code}})
+
+
+def strict_schema_problems(schema, where: str = "schema") -> list[str]:
+    """What strict structured output rejects: every object needs additionalProperties false
+    and every property listed in required."""
+    problems = []
+    if isinstance(schema, dict):
+        if schema.get("type") == "object":
+            props = schema.get("properties", {})
+            if schema.get("additionalProperties") is not False:
+                problems.append(f"{where}: additionalProperties must be false")
+            if sorted(schema.get("required", [])) != sorted(props):
+                problems.append(f"{where}: every property must be required")
+            for name, sub in props.items():
+                problems += strict_schema_problems(sub, f"{where}.{name}")
+        if "items" in schema:
+            problems += strict_schema_problems(schema["items"], f"{where}[]")
+    return problems
+
+
+def _is_cyrillic(text: str) -> bool:
+    return len(re.findall(r"[\u0400-\u04FF]", text)) >= max(1, len(re.findall(r"[A-Za-z]", text)))
+
+
+class FakeOpenAI(FakeServer):
+    def __init__(self):
+        super().__init__()
+        self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
+
+    def reply_next(self, payload, *, status: str = "completed") -> None:
+        """The next /v1/responses call answers with this content instead of a generated one."""
+        self.replies.append((payload, status))
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {API_KEY}":
+            return error(401, "Incorrect API key provided.", "invalid_api_key")
+        if request.route == "POST /v1/responses":
+            return self._responses(request)
+        if request.route == "POST /v1/audio/speech":
+            return self._speech(request)
+        return error(404, f"Unknown request URL: {request.route}", "unknown_url")
+
+    # -- /v1/responses ------------------------------------------------------------------------
+
+    def _responses(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            return error(400, "We could not parse the JSON body of your request.")
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            return error(400, "Missing required parameter: 'model'.", "missing_required_parameter")
+        user_input = body.get("input")
+        if not isinstance(user_input, (str, list)) or not user_input:
+            return error(400, "Missing required parameter: 'input'.", "missing_required_parameter")
+        fmt = (body.get("text") or {}).get("format") or {}
+        if fmt.get("type") != "json_schema" or not fmt.get("name") or not isinstance(fmt.get("schema"), dict):
+            return error(400, "text.format must be a json_schema with a name and a schema", "invalid_value")
+        if fmt.get("strict") is not True:
+            return error(400, "this fake expects strict structured output", "invalid_value")
+        problems = strict_schema_problems(fmt["schema"])
+        if problems:
+            return error(
+                400,
+                f"Invalid schema for response_format '{fmt['name']}': {problems[0]}",
+                "invalid_json_schema",
+            )
+        text = user_input if isinstance(user_input, str) else json.dumps(user_input, ensure_ascii=False)
+        if self.replies:
+            payload, status = self.replies.pop(0)
+        else:
+            payload, status = self._generate(fmt["name"], text), "completed"
+        output_text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        return json_reply(200, self._response_object(body, text, output_text, status))
+
+    def _response_object(self, body: dict, text: str, output_text: str, status: str) -> dict:
+        input_tokens = len(text) // 4 + len(body.get("instructions") or "") // 4
+        output_tokens = max(1, len(output_text) // 4)
+        return {
+            "id": f"resp_{uuid.uuid4().hex}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status,
+            "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "model": body["model"] + "-2026-03-17",
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": 1.0,
+            "text": body["text"],
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "metadata": body.get("metadata") or {},
+            "output": [
+                {
+                    "type": "message",
+                    "id": f"msg_{uuid.uuid4().hex}",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}
+                    ],
+                }
+            ],
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": input_tokens + output_tokens,
+            },
+        }
+
+    def _generate(self, name: str, text: str):
+        topic = text.split("Topic:", 1)[-1].split("\n", 1)[0].strip() if "Topic:" in text else text[:60]
+        russian = _is_cyrillic(topic)
+        if name == "video_script":
+            words = RU_WORDS if russian else EN_WORDS
+            segments = []
+            for i in range(10):
+                chunk = [words[(i * 3 + k) % len(words)] for k in range(10)]
+                segments.append(" ".join(chunk).capitalize() + ".")
+            segments[0] = f"{topic}: " + segments[0]
+            return {"language": "ru" if russian else "en", "segments": segments}
+        if name == "visual_prompts":
+            return {
+                "visual_style": "warm cinematic morning light, amber and cream palette",
+                "shots": [
+                    {
+                        "image_prompt": f"Shot {i + 1}: a cosy cafe counter with fresh coffee, warm morning "
+                        f"light, cinematic, high detail, no text",
+                        "animation_prompt": f"Slow dolly in, steam rising gently, shot {i + 1}",
+                    }
+                    for i in range(10)
+                ],
+            }
+        if name == "animation_prompts":
+            return {
+                "animation_prompts": [
+                    f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)
+                ]
+            }
+        return {}
+
+    # -- /v1/audio/speech ---------------------------------------------------------------------
+
+    def _speech(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            return error(400, "We could not parse the JSON body of your request.")
+        if body.get("model") not in TTS_MODELS:
+            return error(400, f"Invalid model: {body.get('model')!r}", "invalid_value")
+        if body.get("voice") not in VOICES:
+            return error(400, f"Invalid voice: {body.get('voice')!r}", "invalid_value")
+        text = body.get("input")
+        if not isinstance(text, str) or not 1 <= len(text) <= 4096:
+            return error(400, "input must be 1-4096 characters", "string_above_max_length")
+        if body.get("instructions") and body["model"] != "gpt-4o-mini-tts":
+            return error(400, "instructions are not supported for this model", "unsupported_parameter")
+        fmt = body.get("response_format", "mp3")
+        if fmt not in AUDIO_TYPES:
+            return error(400, f"this fake speaks {sorted(AUDIO_TYPES)}, not {fmt!r}", "invalid_value")
+        seconds = min(6.0, max(0.8, len(text.split()) / 2.6))
+        return 200, {"Content-Type": AUDIO_TYPES[fmt]}, tone(seconds, fmt)
+
+
+def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:
+    """A soft tone standing in for speech: 16-bit mono PCM, as WAV, raw PCM, or via ffmpeg."""
+    n = int(seconds * rate)
+    pcm = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(n))
+    if fmt == "pcm":
+        return pcm
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    if fmt == "wav":
+        return buf.getvalue()
+    import imageio_ffmpeg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "in.wav", Path(tmp) / f"out.{fmt}"
+        src.write_bytes(buf.getvalue())
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), str(out)],
+            check=True,
+            timeout=60,
+        )
+        return out.read_bytes()

@@ -1,0 +1,292 @@
+"""A fake Runway developer API: `POST /v1/text_to_image`, `POST /v1/image_to_video`,
+`GET /v1/tasks/{id}`, `DELETE /v1/tasks/{id}`, plus the output files the tasks point at.
+
+It checks the bearer key, `X-Runway-Version`, the model, the ratio, the duration, the
+prompt and the image inputs (HTTPS URL or a data URI of at most 5 MB; up to three tagged
+reference images), and walks each task through planned statuses: by default RUNNING, then
+SUCCEEDED. `plan()` makes chosen tasks THROTTLED for a while, FAILED with a failureCode, or
+CANCELLED.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tests.fakes.http import FakeServer, Request, Reply, json_reply
+
+API_KEY = "key_test_fake_runway"
+VERSION = "2024-11-06"
+IMAGE_RATIOS = {
+    "gen4_image": {
+        "1024:1024",
+        "1080:1080",
+        "1168:880",
+        "1360:768",
+        "1440:1080",
+        "1080:1440",
+        "1808:768",
+        "1920:1080",
+        "1080:1920",
+        "2112:912",
+        "1280:720",
+        "720:1280",
+        "720:720",
+        "960:720",
+        "720:960",
+        "1680:720",
+    }
+}
+VIDEO_RATIOS = {"gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}}
+VIDEO_DURATIONS = {"gen4_turbo": {5, 10}}
+TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
+MAX_DATA_URI = 5 * 1024 * 1024
+
+_clip_cache: dict[str, bytes] = {}
+_clip_lock = threading.Lock()
+
+
+@dataclass
+class Plan:
+    kind: str  # "text_to_image" or "image_to_video"
+    statuses: list[str]
+    seed: int | None = None  # which request it applies to (None: the next one)
+    failure_code: str | None = None
+    times: int = 1
+
+
+@dataclass
+class Task:
+    id: str
+    kind: str
+    body: dict
+    statuses: list[str]
+    failure_code: str | None
+    created_at: str
+    polls: int = 0
+    history: list[str] = field(default_factory=list)
+
+
+def error(status: int, message: str) -> Reply:
+    return json_reply(status, {"error": message})
+
+
+def png(ratio: str, seed: int = 0) -> bytes:
+    from PIL import Image, ImageDraw
+
+    w, h = (int(x) for x in ratio.split(":"))
+    img = Image.new("RGB", (w, h), (60 + seed * 17 % 150, 90, 140 - seed * 9 % 90))
+    ImageDraw.Draw(img).ellipse([w // 4, h // 4, 3 * w // 4, 3 * h // 4], fill=(230, 200, 150))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def mp4(ratio: str) -> bytes:
+    """A real 5-second H.264 clip (made once per ratio with the project's own FFmpeg helper)."""
+    with _clip_lock:
+        if ratio not in _clip_cache:
+            from videobot import media
+
+            w, h = (int(x) for x in ratio.split(":"))
+            with tempfile.TemporaryDirectory() as tmp:
+                still = Path(tmp) / "still.png"
+                still.write_bytes(png(ratio))
+                out = Path(tmp) / "clip.mp4"
+                media.ken_burns_clip(still, out, seconds=5, size=(w, h))
+                _clip_cache[ratio] = out.read_bytes()
+        return _clip_cache[ratio]
+
+
+def _image_problem(uri, what: str) -> str | None:
+    if not isinstance(uri, str) or not uri:
+        return f"{what} must be a string"
+    if len(uri) > 2048 and not uri.startswith("data:"):
+        return f"{what}: URLs must be at most 2048 characters"
+    if uri.startswith("https://"):
+        return None
+    m = re.match(r"^data:image/(png|jpeg|webp);base64,(.+)$", uri, re.DOTALL)
+    if not m:
+        return f"{what} must be an HTTPS URL or a data URI (got {uri.split(':', 1)[0]}:)"
+    if len(uri) > MAX_DATA_URI:
+        return f"{what}: data URIs must be at most 5MB"
+    try:
+        data = base64.b64decode(m.group(2), validate=True)
+    except ValueError:
+        return f"{what}: invalid base64"
+    if not (data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8") or data[8:12] == b"WEBP"):
+        return f"{what}: not an image"
+    return None
+
+
+class FakeRunway(FakeServer):
+    def __init__(self):
+        super().__init__()
+        self.tasks: dict[str, Task] = {}
+        self.plans: list[Plan] = []
+
+    def plan(
+        self,
+        kind: str,
+        statuses: list[str],
+        *,
+        seed: int | None = None,
+        failure_code: str | None = None,
+        times: int = 1,
+    ) -> None:
+        self.plans.append(Plan(kind, statuses, seed, failure_code, times))
+
+    def created(self, kind: str) -> list[Task]:
+        return [t for t in self.tasks.values() if t.kind == kind]
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        if request.path.startswith("/outputs/"):
+            return self._output(request)
+        if request.headers.get("authorization") != f"Bearer {API_KEY}":
+            return error(401, "Invalid API key")
+        if request.headers.get("x-runway-version") != VERSION:
+            return error(400, f"X-Runway-Version header must be set to {VERSION}")
+        if request.route == "POST /v1/text_to_image":
+            return self._create(request, "text_to_image", self._check_image)
+        if request.route == "POST /v1/image_to_video":
+            return self._create(request, "image_to_video", self._check_video)
+        m = re.fullmatch(r"/v1/tasks/([0-9a-f-]{36})", request.path)
+        if m and request.method == "GET":
+            return self._get(m.group(1))
+        if m and request.method == "DELETE":
+            task = self.tasks.get(m.group(1))
+            if not task:
+                return error(404, "Task not found")
+            task.statuses, task.polls = ["CANCELLED"], 0
+            return 204, {}, b""
+        return error(404, "Not found")
+
+    # -- validation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_prompt(body: dict, required: bool) -> str | None:
+        text = body.get("promptText")
+        if text is None and not required:
+            return None
+        if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= 1000:
+            return "promptText must be a non-empty string of at most 1000 characters"
+        return None
+
+    def _check_image(self, body: dict) -> str | None:
+        model = body.get("model")
+        if model not in IMAGE_RATIOS:
+            return f"model: invalid value {model!r}"
+        if body.get("ratio") not in IMAGE_RATIOS[model]:
+            return f"ratio: invalid value {body.get('ratio')!r} for {model}"
+        refs = body.get("referenceImages", [])
+        if not isinstance(refs, list) or len(refs) > 3:
+            return "referenceImages: at most 3"
+        for i, ref in enumerate(refs):
+            problem = _image_problem(
+                ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri"
+            )
+            if problem:
+                return problem
+            if "tag" in ref and not TAG.match(str(ref["tag"])):
+                return (
+                    f"referenceImages[{i}].tag: 3-16 letters, digits or underscores, starting with a letter"
+                )
+        return self._check_prompt(body, required=True) or self._check_seed(body)
+
+    def _check_video(self, body: dict) -> str | None:
+        model = body.get("model")
+        if model not in VIDEO_RATIOS:
+            return f"model: invalid value {model!r}"
+        if body.get("ratio") not in VIDEO_RATIOS[model]:
+            return f"ratio: invalid value {body.get('ratio')!r} for {model}"
+        if "duration" in body and body["duration"] not in VIDEO_DURATIONS[model]:
+            return f"duration: must be one of {sorted(VIDEO_DURATIONS[model])}"
+        return (
+            _image_problem(body.get("promptImage"), "promptImage")
+            or self._check_prompt(body, required=False)
+            or self._check_seed(body)
+        )
+
+    @staticmethod
+    def _check_seed(body: dict) -> str | None:
+        seed = body.get("seed", 0)
+        if not isinstance(seed, int) or not 0 <= seed <= 4294967295:
+            return "seed: an integer from 0 to 4294967295"
+        return None
+
+    # -- tasks --------------------------------------------------------------------------------
+
+    def _create(self, request: Request, kind: str, check) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            return error(400, "Invalid JSON body")
+        problem = check(body) if isinstance(body, dict) else "body must be an object"
+        if problem:
+            return json_reply(400, {"error": "Validation of body failed", "issues": [{"message": problem}]})
+        plan = self._take_plan(kind, body.get("seed"))
+        task = Task(
+            str(uuid.uuid4()),
+            kind,
+            body,
+            plan.statuses if plan else ["RUNNING", "SUCCEEDED"],
+            plan.failure_code if plan else None,
+            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        )
+        self.tasks[task.id] = task
+        return json_reply(200, {"id": task.id})
+
+    def _take_plan(self, kind: str, seed) -> Plan | None:
+        with self._lock:
+            for plan in self.plans:
+                if plan.kind == kind and plan.times > 0 and plan.seed in (None, seed):
+                    plan.times -= 1
+                    return plan
+        return None
+
+    def credits(self, task: Task) -> int:
+        return 5 if task.kind == "text_to_image" else 5 * int(task.body.get("duration", 5))
+
+    def _get(self, task_id: str) -> Reply:
+        task = self.tasks.get(task_id)
+        if not task:
+            return error(404, "Task not found")
+        status = task.statuses[min(task.polls, len(task.statuses) - 1)]
+        task.polls += 1
+        task.history.append(status)
+        obj = {"id": task.id, "createdAt": task.created_at, "status": status}
+        if status in ("PENDING", "THROTTLED", "RUNNING"):
+            obj["estimatedCost"] = {"credits": self.credits(task)}
+            if status == "RUNNING":
+                obj["progress"] = 0.5
+        elif status == "SUCCEEDED":
+            ext = "png" if task.kind == "text_to_image" else "mp4"
+            obj.update(cost={"credits": self.credits(task)}, output=[f"{self.url}/outputs/{task.id}.{ext}"])
+        elif status == "FAILED":
+            obj.update(
+                cost={"credits": 0},
+                failure="The generation failed.",
+                failureCode=task.failure_code or "INTERNAL.BAD_OUTPUT.CODE01",
+            )
+        else:  # CANCELLED
+            obj["cost"] = {"credits": 0}
+        return json_reply(200, obj)
+
+    def _output(self, request: Request) -> Reply:
+        m = re.fullmatch(r"/outputs/([0-9a-f-]{36})\.(png|mp4)", request.path)
+        task = self.tasks.get(m.group(1)) if m else None
+        if not task:
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        ratio = task.body["ratio"]
+        if m.group(2) == "png":
+            return 200, {"Content-Type": "image/png"}, png(ratio, int(task.body.get("seed", 0)))
+        return 200, {"Content-Type": "video/mp4"}, mp4(ratio)

@@ -1,0 +1,79 @@
+"""The whole state machine with the real OpenAI and Runway clients pointed at the local fakes
+(OPENAI_BASE_URL, RUNWAYML_BASE_URL), with vendor faults on the way: it still makes the
+video, pays for each task once, and records what the job spent."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.runner import execution_events
+from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
+from videobot import jobs, media, storage, usage
+
+
+def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
+    pipeline, fake_openai, fake_runway
+):
+    # Given vendors that rate-limit, throttle, fail internally and cancel now and then
+    fake_openai.fail(
+        "POST /v1/responses", 429, body={"error": {"message": "Rate limit"}}, headers={"retry-after-ms": "10"}
+    )
+    fake_openai.fail("POST /v1/audio/speech", 500, headers={"retry-after-ms": "10"})
+    fake_runway.fail(
+        "POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"}
+    )
+    fake_runway.plan(
+        "text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code="INTERNAL.BAD_OUTPUT.CODE01"
+    )
+    fake_runway.plan("image_to_video", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=4)
+    fake_runway.plan("image_to_video", ["CANCELLED"], seed=2)
+
+    # When a job runs with the real clients
+    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway)}):
+        outcome = pipeline.run_job("Реклама кофе", timeout=300)
+    job = outcome.job
+
+    # Then the video is made
+    assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
+    assert job["status"] == "completed" and job["language"] == "ru"
+    path = storage.get_storage().local_path(job["final_video_path"])
+    info = media.probe(path)
+    assert info.has_video and info.has_audio and info.duration == pytest.approx(50.0, abs=0.5)
+    segments = jobs.get_segments(job["id"])
+    assert all(s["status"] == "video_ready" and s["narration_duration"] > 0 for s in segments)
+
+    # ... from two LLM calls (one more request was the 429), ten speech parts and one task per
+    # segment and stage, plus exactly one resubmit for the INTERNAL failure and the cancel
+    assert len(fake_openai.calls("POST /v1/responses")) == 3
+    assert len(fake_openai.calls("POST /v1/audio/speech")) == 11
+    images, clips = fake_runway.created("text_to_image"), fake_runway.created("image_to_video")
+    assert sorted(t.body["seed"] for t in images) == sorted([*range(10), 7])
+    assert sorted(t.body["seed"] for t in clips) == sorted([*range(10), 2])
+    assert {s["image_runway_task_id"] for s in segments} <= set(fake_runway.tasks)
+    assert all(t.body["ratio"] == "1280:720" for t in images + clips)
+    assert all(t.body["referenceImages"][0]["tag"] == "opening" for t in images if t.body["seed"] != 0)
+    assert all(t.body["promptImage"].startswith("data:image/png;base64,") for t in clips)
+    throttled = fake_runway.tasks[segments[4]["video_runway_task_id"]]
+    assert throttled.history == ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"]
+
+    # ... and the job's vendor usage is recorded
+    totals = usage.summary(job["id"])
+    assert totals["llm_calls"] == 2 and totals["llm_output_tokens"] > 0
+    assert totals["tts_characters"] == sum(len(" ".join(s["text"].split())) for s in segments)
+    assert totals["runway_tasks"] == 22
+    assert totals["runway_credits"] == 10 * 5 + 10 * 25  # failed and cancelled tasks cost 0
+    assert totals["runway_seconds"] == 11 * 5
+    assert totals["estimated_usd"] == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_openai, fake_runway):
+    fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
+
+    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway)}):
+        outcome = pipeline.run_job("Реклама кофе", timeout=300)
+
+    assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
+    assert outcome.job["status"] == "failed"
+    assert outcome.job["error_message"].startswith("ContentRefused: segment 4:")
+    assert "SAFETY.INPUT.TEXT" in outcome.job["error_message"]
+    assert len([t for t in fake_runway.created("text_to_image") if t.body["seed"] == 3]) == 1

@@ -1,0 +1,310 @@
+"""The Runway client against the fake Runway API: the requests (key, X-Runway-Version, model,
+ratio, duration, reference image, data URIs), task statuses, errors, and through the stages:
+THROTTLED waits, SAFETY.* fails the job naming the segment, INTERNAL.* and CANCELLED are
+resubmitted a bounded number of times, and no task is ever paid for twice."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.fakes.fixtures import runway_vars, vendor_env
+from tests.helpers import new_job
+from videobot import jobs, pipeline, storage, usage
+from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
+from videobot.providers import get_clip_generator, get_image_generator
+from videobot.providers.base import ClipRequest, ImageRequest
+from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
+
+import generate_script.app as generate_script
+import split_into_segments.app as split_into_segments
+import write_image_prompts.app as write_image_prompts
+
+FAST_RETRY = {"retry-after-ms": "10"}
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def still(tmp_path):
+    path = tmp_path / "still.png"
+    path.write_bytes(PNG_1x1)
+    return path.as_uri()
+
+
+def test_image_requests_carry_the_documented_headers_ratio_and_reference(runway_env, still):
+    images = get_image_generator()
+    assert isinstance(images, RunwayImageGenerator)
+
+    first = images.submit(ImageRequest(prompt="A cup of coffee, warm light, no text", ratio="16:9", seed=0))
+    images.submit(ImageRequest(prompt="Beans on a table", ratio="9:16", seed=3, reference_image_url=still))
+
+    a, b = runway_env.calls("POST /v1/text_to_image")
+    assert a.headers["authorization"] == "Bearer key_test_fake_runway"
+    assert a.headers["x-runway-version"] == "2024-11-06"
+    assert a.json() == {
+        "model": "gen4_image",
+        "promptText": "A cup of coffee, warm light, no text",
+        "ratio": "1280:720",
+        "seed": 0,
+    }
+    body = b.json()
+    assert body["ratio"] == "720:1280" and body["seed"] == 3
+    assert body["referenceImages"] == [
+        {"uri": "data:image/png;base64," + base64.b64encode(PNG_1x1).decode(), "tag": "opening"}
+    ]
+    assert body["promptText"].startswith("Same subject, palette and style as @opening.")
+    assert runway_env.tasks[first].kind == "text_to_image"
+
+
+def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway_env, still):
+    clips = get_clip_generator()
+    assert isinstance(clips, RunwayClipGenerator)
+
+    clips.submit(ClipRequest(prompt="Slow dolly in", ratio="16:9", image_url=still, duration=5, seed=2))
+    clips.submit(
+        ClipRequest(
+            prompt="Pan left",
+            ratio="9:16",
+            image_url="https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc",
+        )
+    )
+
+    a, b = (c.json() for c in runway_env.calls("POST /v1/image_to_video"))
+    assert a == {
+        "model": "gen4_turbo",
+        "promptImage": image_input(still),
+        "promptText": "Slow dolly in",
+        "ratio": "1280:720",
+        "duration": 5,
+        "seed": 2,
+    }
+    assert a["promptImage"].startswith("data:image/png;base64,")
+    assert b["promptImage"] == "https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc"  # presigned, as is
+    assert b["ratio"] == "720:1280"
+
+
+def test_task_states_are_read_in_runways_shapes(runway_env):
+    runway_env.plan("text_to_image", ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"])
+    runway_env.plan("text_to_image", ["FAILED"], failure_code="SAFETY.INPUT.TEXT")
+    images = get_image_generator()
+    ok = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    refused = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+
+    states = [images.get_task(ok) for _ in range(4)]
+    assert [s.status for s in states] == ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"]
+    assert states[2].progress == 0.5 and states[0].credits == 5 and states[3].credits == 5
+    assert images.fetch_output(states[3].output_url).startswith(b"\x89PNG")
+    failed = images.get_task(refused)
+    assert (failed.status, failed.failure_code, failed.credits) == ("FAILED", "SAFETY.INPUT.TEXT", 0)
+
+
+def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(runway_env):
+    runway_env.fail(
+        "POST /v1/text_to_image",
+        429,
+        times=2,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
+    get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    assert len(runway_env.calls("POST /v1/text_to_image")) == 3 and len(runway_env.tasks) == 1
+
+
+def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
+    runway_env.fail(
+        "POST /v1/image_to_video",
+        429,
+        times=10,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
+    with pytest.raises(VendorUnavailable, match="HTTP 429"):
+        get_clip_generator().submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
+    assert len(runway_env.calls("POST /v1/image_to_video")) == 4 and runway_env.tasks == {}
+
+
+@pytest.mark.parametrize(
+    "status, message", [(400, "HTTP 400 Validation of body failed"), (401, "HTTP 401 Invalid API key")]
+)
+def test_400_and_401_on_create_fail_without_a_retry(runway_env, status, message):
+    body = {"error": "Validation of body failed" if status == 400 else "Invalid API key"}
+    runway_env.fail("POST /v1/text_to_image", status, body=body)
+    with pytest.raises(VendorFailed, match=message):
+        get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    assert len(runway_env.calls("POST /v1/text_to_image")) == 1
+
+
+def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_API_VERSION": "2023-01-01"}):
+        with pytest.raises(VendorFailed, match="HTTP 400 X-Runway-Version"):
+            get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen3a_turbo"}):
+        with pytest.raises(VendorFailed, match="HTTP 400"):
+            get_clip_generator().submit(
+                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png")
+            )
+    assert fake_runway.tasks == {}
+
+
+def test_a_create_that_times_out_is_not_repeated(fake_runway):
+    fake_runway.slow("POST /v1/text_to_image", 1.5)
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "0.3"}):
+        with pytest.raises(VendorFailed, match="timed out"):
+            get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    assert len(fake_runway.calls("POST /v1/text_to_image")) == 1
+
+
+def test_poll_faults_are_retried_and_a_malformed_poll_is_vendor_unavailable(runway_env):
+    images = get_image_generator()
+    task = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    runway_env.fail("GET /v1/tasks/*", 500, headers=FAST_RETRY)
+    assert images.get_task(task).status == "RUNNING"
+    runway_env.malformed("GET /v1/tasks/*", times=10)
+    with pytest.raises(VendorUnavailable, match="malformed"):
+        images.get_task(task)
+
+
+def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
+    import os
+
+    from PIL import Image
+
+    path = tmp_path / "noise.png"
+    Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3)).save(path)
+    assert path.stat().st_size > 5 * 1024 * 1024
+    uri = image_input(path.as_uri())
+    assert uri.startswith("data:image/jpeg;base64,") and len(uri) <= 5 * 1024 * 1024
+
+
+# ---- through the stages ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def prompted_job(runway_env) -> dict:
+    job = new_job()
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler({"job_id": job["id"]})
+    return jobs.get_job(job["id"])
+
+
+def _run_image(job_id: str, index: int, max_checks: int = 10) -> dict:
+    result = pipeline.submit_image(job_id, index)
+    while result["state"] != "done" and max_checks:
+        result = pipeline.check_image(job_id, index, result["attempt"])
+        max_checks -= 1
+    return result
+
+
+def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=1)
+
+    assert _run_image(job_id, 0)["state"] == "done"
+    first = pipeline.submit_image(job_id, 1)  # THROTTLED means waiting
+    assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 0}  # no waits set: check at once
+    assert pipeline.submit_image(job_id, 1)["state"] == "waiting"  # a retried submit polls, never pays
+    assert _run_image(job_id, 1)["state"] == "done"
+
+    assert len(runway_env.created("text_to_image")) == 2
+    seg0, seg1 = jobs.get_segment(job_id, 0), jobs.get_segment(job_id, 1)
+    assert storage.get_storage().get_bytes(seg1["image_path"]).startswith(b"\x89PNG")
+    assert runway_env.tasks[seg1["image_runway_task_id"]].body["referenceImages"][0]["tag"] == "opening"
+    assert "referenceImages" not in runway_env.tasks[seg0["image_runway_task_id"]].body
+    rows = usage.rows(job_id)
+    assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
+        (0, "gen4_image", 5, True),
+        (1, "gen4_image", 5, True),
+    ]
+
+
+def test_safety_failure_fails_the_job_naming_the_segment_and_is_not_resubmitted(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
+    _run_image(job_id, 0)
+
+    with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
+        _run_image(job_id, 3)
+    assert refused.value.segment_index == 3
+    assert jobs.get_segment(job_id, 3)["status"] == "failed"
+    assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
+
+
+@pytest.mark.parametrize(
+    "statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)]
+)
+def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times(
+    prompted_job, runway_env, statuses, code
+):
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    runway_env.plan("text_to_image", statuses, seed=2, failure_code=code, times=1)
+    assert _run_image(job_id, 2)["state"] == "done"  # one resubmit, then success
+    assert jobs.get_segment(job_id, 2)["image_submissions"] == 2
+
+    runway_env.plan("text_to_image", statuses, seed=5, failure_code=code, times=10)
+    with pytest.raises(VendorFailed, match="segment 6"):
+        _run_image(job_id, 5)
+    assert (
+        len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3
+    )  # 1 + MAX_RESUBMITS
+    assert usage.summary(job_id)["runway_tasks"] == 1 + 2 + 3
+
+
+def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.fail(
+        "POST /v1/text_to_image",
+        429,
+        times=4,
+        body={"error": "Daily task limit reached"},
+        headers={"Retry-After": "0"},
+    )
+    with pytest.raises(VendorUnavailable):
+        pipeline.submit_image(job_id, 0)  # the state machine retries the stage later
+    assert jobs.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
+    assert _run_image(job_id, 0)["state"] == "done"
+    assert jobs.get_segment(job_id, 0)["image_submissions"] == 1
+
+
+def test_cancel_deletes_the_task_at_runway(runway_env):
+    images = get_image_generator()
+    task = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    images.cancel(task)
+    assert runway_env.calls("DELETE /v1/tasks/*")[0].path == f"/v1/tasks/{task}"
+    assert images.get_task(task).status == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL or a data URI"),
+        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL or a data URI"),
+        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "at most 5MB"),
+        ({"duration": 7}, "duration"),
+        ({"ratio": "1920:1080"}, "ratio"),
+        ({"promptText": "x" * 1001}, "promptText"),
+    ],
+)
+def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
+    import requests
+
+    body = {
+        "model": "gen4_turbo",
+        "promptImage": "https://x.test/a.png",
+        "ratio": "1280:720",
+        "duration": 5,
+        **change,
+    }
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
+    wrong_key = {**headers, "Authorization": "Bearer wrong"}
+    assert (
+        requests.post(
+            f"{fake_runway.url}/v1/image_to_video", json=body, headers=wrong_key, timeout=10
+        ).status_code
+        == 401
+    )
