@@ -36,3 +36,7 @@ migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the 
 .PHONY: clean
 clean: ## Remove local data (embedded PostgreSQL, media)
 	rm -rf .local
+
+.PHONY: serve
+serve: $(VENV)/.installed ## Run the Telegram bot locally: POST /webhook on 127.0.0.1:$(PORT) (default 8080), MODE=polling to long-poll; needs TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_WEBHOOK_SECRET
+	$(BIN)/python -m local.serve $(if $(MODE),--mode $(MODE),) --port $(or $(PORT),8080)

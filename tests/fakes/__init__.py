@@ -1,0 +1,1 @@
+"""Local fake HTTP servers that follow vendors' documented request/response shapes."""
