@@ -38,6 +38,7 @@ class Call:
     params: dict
     files: dict = field(default_factory=dict)   # field name -> {"filename", "size", "content_type"}
     result: object = None
+    error_code: int | None = None   # set when the fake answered this call with an error
 
     def text(self) -> str:
         return self.params.get("text") or self.params.get("caption") or ""
@@ -126,9 +127,10 @@ class FakeTelegram:
             self.updates.append(update)
             self._lock.notify_all()
 
-    def calls_to(self, *methods: str, chat_id: int | None = None) -> list[Call]:
+    def calls_to(self, *methods: str, chat_id: int | None = None, failed: bool = False) -> list[Call]:
+        """Calls the fake answered with ok (or, with failed=True, with an error)."""
         with self._lock:
-            return [c for c in self.calls if c.method in methods
+            return [c for c in self.calls if c.method in methods and (c.error_code is not None) == failed
                     and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))]
 
     def wait_for(self, predicate, timeout: float = 60, what: str = "a call") -> Call:
@@ -137,7 +139,7 @@ class FakeTelegram:
         with self._lock:
             while True:
                 for c in self.calls:
-                    if predicate(c):
+                    if c.error_code is None and predicate(c):
                         return c
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -158,7 +160,7 @@ class FakeTelegram:
             for i, (name, code, description, retry_after) in enumerate(self._failures):
                 if name == method:
                     del self._failures[i]
-                    self.calls.append(Call(method, params, files, result={"error_code": code}))
+                    self.calls.append(Call(method, params, files, error_code=code))
                     self._lock.notify_all()
                     raise BotApiError(code, description, retry_after)
         if method == "getUpdates":

@@ -4,6 +4,8 @@ answers read from a fake Bot API, the real state machine running offline behind 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from local.serve import WebhookServer
@@ -32,6 +34,13 @@ def user(bot, fake_telegram):
 
 def _job_id(accepted_text: str) -> str:
     return accepted_text.split("ID: ", 1)[1].split()[0]
+
+
+def _wait_until(condition, timeout: float = GATE_TIMEOUT, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
 
 
 def _question(user: TelegramUser, fragment: str):
@@ -90,14 +99,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     upload = video.files["video"]
     assert 0 < upload["size"] <= 50 * 1024 * 1024 and upload["data"][4:8] == b"ftyp"
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
-    user.fake.wait_for(lambda c: False, timeout=0.5) if False else None
-    job = jobs.get_job(job_id)
-    for _ in range(50):
-        if job["status"] == "completed":
-            break
-        job = jobs.get_job(job_id)
-        import time; time.sleep(0.1)  # noqa: E702
-    assert job["status"] == "completed"
+    _wait_until(lambda: jobs.get_job(job_id)["status"] == "completed", 10, "the job to complete")
 
     # Status, in the seed's format, from PostgreSQL
     assert user.say("📊 Статус") == 200
@@ -125,40 +127,36 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
 
     # A new job; the old job's button gets a clear answer and changes nothing
     assert user.say("Реклама сока") == 200
-    second = _job_id(user.wait_for_text(f"✅ Запрос принят! ID: ", after=len(user.fake.calls) - 1).params["text"]) \
-        if False else _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
+    second = _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
     assert second != first
     assert user.press(approve, sent_message(script)) == 200
     assert user.callback_answers()[-1] == f"Эта кнопка от предыдущей задачи. Действует только последняя: {second}."
 
     # The keyboard's ❌ rejects whatever the newest job is doing
-    user.wait_for_text("📝 Сценарий готов!\n", timeout=GATE_TIMEOUT) if False else None
     assert user.say("❌ Отклонить") == 200
     user.wait_for_text(f"❌ Задача {second} отменена", timeout=GATE_TIMEOUT)
     assert jobs.get_job(second)["status"] == "cancelled"
     assert jobs.get_segments(second) == []
 
 
-@pytest.mark.parametrize("stage", ["images", "videos"])
-def test_reject_at_the_later_gates_clears_rows_and_media(user, stage):
+def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
+    # (Rejecting at the clips gate is the same callback on the same code path; the offline
+    # pipeline tests reject at every gate. A Telegram run to the clips gate costs ~50 s.)
     assert user.say("Реклама кофе") == 200
     job_id = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, approve, _ = _question(user, "📝 Сценарий готов!")
     user.press(approve, sent_message(script))
-    question, approve_images, reject_images = _question(user, "🖼 Изображения готовы")
-    if stage == "videos":
-        user.press(approve_images, sent_message(question))
-        question, _, reject_clips = _question(user, "🎞 Клипы готовы")
-        user.press(reject_clips, sent_message(question))
-        where = "клипы"
-    else:
-        user.press(reject_images, sent_message(question))
-        where = "изображения"
+    question, _, reject_images = _question(user, "🖼 Изображения готовы")
+    assert user.press(reject_images, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
-    user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «{where}»", timeout=GATE_TIMEOUT)
+    user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «изображения»", timeout=GATE_TIMEOUT)
     job = jobs.get_job(job_id)
-    assert job["status"] == "cancelled" and jobs.get_segments(job_id) == []
+    _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
+    assert jobs.get_job(job_id)["status"] == "cancelled" and jobs.get_segments(job_id) == []
     assert not storage.get_storage().local_path(storage.job_prefix(job_id)).exists()
+    # Pressing the rejected question's button again is answered and changes nothing
+    assert user.press(reject_images, sent_message(question)) == 200
+    assert user.callback_answers()[-1] == "Эта задача уже завершена (статус: Отменено). Кнопка больше не действует."
 
 
 def test_wrong_or_missing_secret_is_refused_and_does_nothing(user, fake_telegram):

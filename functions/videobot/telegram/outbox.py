@@ -127,7 +127,7 @@ async def _video_ready(bot: Bot, job: dict, lang: str, details: dict, once: Part
         size_mb = f"{size / 1_000_000:.1f}"
         if size > limit:
             await _text(bot, job["chat_id"], texts.text(lang, "video_too_big", size_mb=size_mb,
-                                                        limit_mb=f"{limit / 1_000_000:.0f}", job_id=job["id"]),
+                                                        limit_mb=f"{limit / 1_000_000:g}", job_id=job["id"]),
                         ui.main_keyboard())
             return
         created = job["created_at"].replace(tzinfo=timezone.utc)
