@@ -125,15 +125,32 @@ class Poller:
         self._stop.set()
 
 
+def set_webhook(url: str) -> bool:
+    """Register `url` with the Bot API, with TELEGRAM_WEBHOOK_SECRET as the secret token
+    Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
+    from videobot.config import get_settings
+    from videobot.telegram import bot
+
+    secret = get_settings().telegram_webhook_secret
+    if not secret:
+        raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 characters: A-Z, a-z, 0-9, _ and -).")
+    return bot.run(lambda b: b.set_webhook(url, secret_token=secret,
+                                           allowed_updates=["message", "edited_message", "callback_query"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["webhook", "polling"], default=os.environ.get("MODE") or "webhook")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
+    parser.add_argument("--set-webhook", metavar="URL", help="register URL as the bot's webhook, then exit")
     args = parser.parse_args(argv)
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         print("Set TELEGRAM_BOT_TOKEN (a real token, or the fake's) and TELEGRAM_API_BASE_URL.", file=sys.stderr)
         return 2
+    if args.set_webhook:
+        print("webhook set:", set_webhook(args.set_webhook))
+        return 0
     if not os.environ.get("TELEGRAM_WEBHOOK_SECRET"):
         os.environ["TELEGRAM_WEBHOOK_SECRET"] = secrets.token_urlsafe(24)
         if args.mode == "webhook":

@@ -71,6 +71,15 @@ def get_notifier() -> Notifier:
     return TelegramNotifier() if get_settings().telegram_bot_token else LogNotifier()
 
 
+def progress(job: dict, stage: str, done: int, total: int) -> None:
+    """Report a stage's progress (images, videos, voiceover, assembly: done of total). Best
+    effort: a progress bar never fails a stage."""
+    try:
+        get_notifier().send(job, "progress", stage=stage, done=done, total=total)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("progress not sent", extra={"job_id": job["id"], "stage": stage, "error": str(exc)})
+
+
 def notify_once(job: dict, event: str, key: str | None = None, **details) -> bool:
     """Send an event once per job. If sending fails the claim is released, so the stage's
     retry sends it then."""

@@ -337,3 +337,40 @@ def test_long_polling_feeds_updates_through_the_same_handler(user):
     poller.offset = 0
     poller.poll_once()
     assert len(user.texts()) == 1
+
+
+def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(user):
+    from videobot.telegram import outbox
+
+    job = _job_for(user)
+    assert outbox.progress_bar(7, 10) == "▓▓▓▓▓▓▓░░░" and outbox.progress_bar(0, 10) == "░" * 10
+    notify.progress(job, "images", 1, 10)
+    notify.progress(job, "images", 2, 10)  # within the edit interval: skipped
+    notify.progress(job, "images", 10, 10)  # the last step is always shown
+    notify.progress(job, "images", 9, 10)  # late and lower: ignored
+    notify.progress(job, "voiceover", 3, 10)
+
+    first, second = user.sent("sendMessage")
+    assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"
+    assert second.params["text"] == "Озвучка: 3/10 ▓▓▓░░░░░░░"
+    edits = user.sent("editMessageText")
+    assert [(e.params["text"], int(e.params["message_id"])) for e in edits] == [
+        ("Изображения: 10/10 ▓▓▓▓▓▓▓▓▓▓", first.result["message_id"])]
+
+
+def test_progress_never_fails_the_stage(user):
+    job = _job_for(user)
+    for _ in range(3):
+        user.fake.fail_next("sendMessage", 502)
+    notify.progress(job, "assembly", 1, 1)  # logged, not raised
+    notify.progress(job, "assembly", 1, 1)  # the failed first message was forgotten: sent now
+    assert user.texts() == ["Сборка ролика: 1/1 ▓▓▓▓▓▓▓▓▓▓"]
+
+
+def test_set_webhook_registers_the_secret_token(telegram):
+    from local.serve import set_webhook
+
+    assert set_webhook("https://example.execute-api.us-east-1.amazonaws.com/webhook") is True
+    call = telegram.calls_to("setWebhook")[0]
+    assert call.params["secret_token"] == SECRET and call.params["url"].endswith("/webhook")
+    assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query"]

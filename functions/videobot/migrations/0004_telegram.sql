@@ -15,3 +15,16 @@ CREATE TABLE ai_video_bot.telegram_chats (
     language_code VARCHAR(16),
     updated_at    TIMESTAMP   NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
 );
+
+-- One progress message per job and stage ("Изображения: 7/10 ▓▓▓▓▓▓▓░░░"), edited in place.
+-- A Map's ten iterations report at once: the row elects who sends the first message and
+-- who edits it, and keeps edits under Telegram's per-chat rate.
+CREATE TABLE ai_video_bot.telegram_progress (
+    job_id     VARCHAR(64) NOT NULL,
+    stage      VARCHAR(32) NOT NULL,
+    message_id BIGINT,
+    done       INTEGER     NOT NULL DEFAULT 0,
+    total      INTEGER     NOT NULL,
+    edited_at  TIMESTAMP   NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+    PRIMARY KEY (job_id, stage)
+);

@@ -130,7 +130,7 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
     job, created = await asyncio.to_thread(
         control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
         source_update_id=update_id)
-    logger.info("topic accepted", extra={"job_id": job["id"], "created": created})
+    logger.info("topic accepted", extra={"job_id": job["id"], "new_job": created})
     await _reply(bot, message.chat_id, lang, "accepted", job_id=job["id"])
 
 

@@ -177,6 +177,56 @@ async def _job_failed(bot: Bot, job: dict, lang: str, details: dict, once: Parts
                 ui.main_keyboard())
 
 
+# ---- progress: one message per stage, edited in place ----------------------------------------
+
+PROGRESS_STAGES = ("images", "videos", "voiceover", "assembly")
+PROGRESS_LABELS = {
+    "ru": {"images": "Изображения", "videos": "Клипы", "voiceover": "Озвучка", "assembly": "Сборка ролика"},
+    "en": {"images": "Images", "videos": "Clips", "voiceover": "Voice-over", "assembly": "Assembling the video"},
+}
+PROGRESS_MIN_EDIT_SECONDS = 3  # Telegram allows about one message (or edit) per second per chat
+_PROGRESS = "ai_video_bot.telegram_progress"
+
+
+def progress_bar(done: int, total: int, cells: int = 10) -> str:
+    filled = round(cells * min(done, total) / total) if total else cells
+    return "▓" * filled + "░" * (cells - filled)
+
+
+def progress_text(lang: str, stage: str, done: int, total: int) -> str:
+    return f"{PROGRESS_LABELS.get(lang, PROGRESS_LABELS['ru'])[stage]}: {done}/{total} {progress_bar(done, total)}"
+
+
+async def _progress(bot: Bot, job: dict, lang: str, details: dict, once: Parts) -> None:
+    """The first report of a stage sends its message; later ones edit it, at most every few
+    seconds (always for the last step), and never backwards."""
+    from videobot import db
+
+    stage, done, total = details["stage"], int(details["done"]), int(details["total"])
+    if stage not in PROGRESS_STAGES or total <= 0:
+        raise ValueError(f"unknown progress stage {stage!r} or total {total}")
+    message = progress_text(lang, stage, done, total)
+    first = db.query_one(f"INSERT INTO {_PROGRESS} (job_id, stage, done, total) VALUES (%s, %s, %s, %s)"
+                         " ON CONFLICT DO NOTHING RETURNING job_id", (job["id"], stage, done, total))
+    if first:
+        try:
+            sent = await _text(bot, job["chat_id"], message)
+        except Exception:
+            db.execute(f"DELETE FROM {_PROGRESS} WHERE job_id = %s AND stage = %s", (job["id"], stage))
+            raise
+        db.execute(f"UPDATE {_PROGRESS} SET message_id = %s WHERE job_id = %s AND stage = %s",
+                   (sent.message_id, job["id"], stage))
+        return
+    row = db.query_one(
+        f"UPDATE {_PROGRESS} SET done = %s, edited_at = (now() AT TIME ZONE 'utc')"
+        " WHERE job_id = %s AND stage = %s AND message_id IS NOT NULL AND done < %s"
+        " AND (%s OR edited_at <= (now() AT TIME ZONE 'utc') - make_interval(secs => %s)) RETURNING message_id",
+        (done, job["id"], stage, done, done >= total, PROGRESS_MIN_EDIT_SECONDS))
+    if row:
+        await call(lambda: bot.edit_message_text(message, chat_id=job["chat_id"], message_id=row["message_id"]),
+                   "editMessageText")
+
+
 _EVENTS = {
     "script_ready": _script_ready,
     "images_ready": _images_ready,
@@ -185,4 +235,5 @@ _EVENTS = {
     "job_cancelled": _job_cancelled,
     "approval_timed_out": _approval_timed_out,
     "job_failed": _job_failed,
+    "progress": _progress,
 }
