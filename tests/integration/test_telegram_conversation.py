@@ -176,3 +176,18 @@ def test_allowlist_refuses_politely_and_starts_nothing(bot, fake_telegram):
         assert stranger.say("📊 Статус") == 200
     assert stranger.texts() == ["🔒 Извините, этот бот работает только для приглашённых пользователей."] * 2
     assert jobs.latest_job_for_chat(stranger.chat_id) is None
+
+
+def test_two_topics_delivered_in_parallel_start_one_job(user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Given Telegram delivers two topics of one chat over two connections at once
+    updates = [user.message_update("Реклама кофе"), user.message_update("Реклама чая")]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(user.post, updates)) == [200, 200]
+    # Then one job starts and the other topic is told what to do
+    replies = sorted(t.split("!")[0].split(" (")[0] for t in user.texts())
+    assert replies == ["⏳ У вас уже есть задача в работе", "✅ Запрос принят"]
+    assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))) == 1
+    assert user.say("❌ Отклонить") == 200
+    user.wait_for_text("❌ Задача", timeout=GATE_TIMEOUT)

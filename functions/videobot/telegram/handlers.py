@@ -119,17 +119,21 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
     if len(topic) > settings.max_topic_chars:
         await _reply(bot, message.chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.max_topic_chars)
         return
-    # A redelivered update finds the job it created; it never starts a second one.
-    existing = db.query_one(f"SELECT * FROM {jobs.JOBS} WHERE source_update_id = %s", (update_id,))
-    if existing is None:
-        active = jobs.active_job_for_chat(message.chat_id)
-        if active is not None:
-            await _reply(bot, message.chat_id, lang, "busy", job_id=active["id"],
-                         status=texts.status_name(lang, active["status"]))
-            return
-    job, created = await asyncio.to_thread(
-        control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
-        source_update_id=update_id)
+    # One topic at a time per chat: Telegram may deliver a chat's updates in parallel, so the
+    # check and the start run under a per-chat advisory lock (held by this transaction).
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"telegram-chat:{message.chat_id}",))
+        # A redelivered update finds the job it created; it never starts a second one.
+        cur.execute(f"SELECT 1 FROM {jobs.JOBS} WHERE source_update_id = %s", (update_id,))
+        active = None if cur.fetchone() else jobs.active_job_for_chat(message.chat_id)
+        if active is None:
+            job, created = await asyncio.to_thread(
+                control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
+                source_update_id=update_id)
+    if active is not None:
+        await _reply(bot, message.chat_id, lang, "busy", job_id=active["id"],
+                     status=texts.status_name(lang, active["status"]))
+        return
     logger.info("topic accepted", extra={"job_id": job["id"], "new_job": created})
     await _reply(bot, message.chat_id, lang, "accepted", job_id=job["id"])
 
