@@ -80,7 +80,7 @@ class WebhookServer:
         self.url = f"http://{host}:{self.server.server_address[1]}{WEBHOOK_PATH}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="webhook", daemon=True)
 
-    def start(self) -> "WebhookServer":
+    def start(self) -> WebhookServer:
         self._thread.start()
         return self
 

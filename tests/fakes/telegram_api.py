@@ -100,7 +100,7 @@ class FakeTelegram:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> "FakeTelegram":
+    def start(self) -> FakeTelegram:
         self._thread.start()
         return self
 
@@ -215,7 +215,7 @@ class FakeTelegram:
         if isinstance(value, str) and value.startswith("attach://"):
             value = files.get(value[len("attach://"):])
             if value is None:
-                raise BotApiError(400, f"Bad Request: wrong file identifier/HTTP URL specified")
+                raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         return value if isinstance(value, dict) else {"file_id": value, "size": 0}
 
     def _m_sendPhoto(self, params, files):

@@ -181,7 +181,7 @@ async def on_callback(bot: Bot, query: CallbackQuery) -> None:
 
 
 async def _decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
-    t = lambda key, **kw: texts.text(lang, key, **kw)  # noqa: E731
+    t = lambda key, **kw: texts.text(lang, key, **kw)
     if not _allowed(query.from_user.id if query.from_user else None):
         return t("not_allowed")
     parsed = ui.parse_callback(query.data)

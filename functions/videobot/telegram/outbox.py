@@ -5,7 +5,7 @@ ways a job ends."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -130,8 +130,8 @@ async def _video_ready(bot: Bot, job: dict, lang: str, details: dict, once: Part
                                                         limit_mb=f"{limit / 1_000_000:g}", job_id=job["id"]),
                         ui.main_keyboard())
             return
-        created = job["created_at"].replace(tzinfo=timezone.utc)
-        minutes = max(1, round((datetime.now(timezone.utc) - created).total_seconds() / 60))
+        created = job["created_at"].replace(tzinfo=UTC)
+        minutes = max(1, round((datetime.now(UTC) - created).total_seconds() / 60))
         caption = texts.text(lang, "video_caption", minutes=minutes, size_mb=size_mb,
                              duration=f"{job['final_video_duration'] or 0:.0f}")
         duration = int(job["final_video_duration"]) if job["final_video_duration"] else None

@@ -65,7 +65,7 @@ def script_state(job: dict) -> tuple[str, str]:
 
 def status_text(lang: str, job: dict, counts: dict, total: int) -> str:
     """The seed's Status view, from the job row and its segment counts."""
-    t = lambda key, **kw: texts.text(lang, key, **kw)  # noqa: E731
+    t = lambda key, **kw: texts.text(lang, key, **kw)
     icon, state = script_state(job)
     lines = [
         t("status_title"),

@@ -7,13 +7,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from videobot import db, jobs, storage
 
 from local.serve import WebhookServer
-from tests.fakes.telegram_fixtures import (  # noqa: F401 - fixtures
-    SECRET, TelegramUser, fake_telegram, http_poster, inline_buttons, sent_message, telegram_environment,
+from tests.fakes.telegram_fixtures import (
+    TelegramUser,
+    http_poster,
+    inline_buttons,
+    sent_message,
+    telegram_environment,
     use_environment,
 )
-from videobot import db, jobs, storage
 
 GATE_TIMEOUT = 120
 

@@ -7,16 +7,21 @@ import json
 import time
 
 import pytest
-
-from tests.fakes.telegram_fixtures import (  # noqa: F401 - fixtures
-    SECRET, TelegramUser, event, fake_telegram, lambda_poster, new_chat_id, telegram, use_environment,
-)
-from tests.helpers import new_job
 from videobot import jobs, notify, storage
 from videobot.errors import VendorUnavailable
 from videobot.jobs import NOW
 from videobot.telegram import texts, ui
 from videobot.telegram.webhook import handle_event
+
+from tests.fakes.telegram_fixtures import (
+    SECRET,
+    TelegramUser,
+    event,
+    lambda_poster,
+    new_chat_id,
+    use_environment,
+)
+from tests.helpers import new_job
 
 
 @pytest.fixture
@@ -52,7 +57,7 @@ def test_the_keyboard_is_the_seeds_four_buttons():
 def test_both_languages_have_every_text_with_the_same_placeholders():
     import string
 
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}
     assert texts.RU.keys() == texts.EN.keys() and texts.STATUS_RU.keys() == texts.STATUS_EN.keys()
     assert set(texts.STATUS_RU) == set(jobs.JOB_STATUSES)
     for key in texts.RU:
