@@ -8,7 +8,7 @@ import base64
 import hmac
 import json
 
-from telegram.error import NetworkError, TelegramError
+from telegram.error import NetworkError
 
 from videobot.config import get_settings
 from videobot.errors import DatabaseUnavailable, VendorUnavailable
@@ -76,7 +76,7 @@ def handle_event(event: dict) -> dict:
             store.release_update(update_id)
             logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
             return _response(500, {"ok": False})
-        except (TelegramError, Exception) as exc:  # noqa: BLE001 - a redelivery would fail the same way
+        except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
             logger.exception("update failed", extra={"error_type": type(exc).__name__})
         store.finish_update(update_id)
         return _response(200, {"ok": True})
