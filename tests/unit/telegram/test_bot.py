@@ -379,3 +379,15 @@ def test_set_webhook_registers_the_secret_token(telegram):
     call = telegram.calls_to("setWebhook")[0]
     assert call.params["secret_token"] == SECRET and call.params["url"].endswith("/webhook")
     assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query"]
+
+
+def test_telegram_settings_are_validated_once():
+    from videobot.config import _from_env
+    from videobot.errors import ConfigurationError
+
+    settings = _from_env({"ALLOWED_USER_IDS": "5000000042, 7;9", "TELEGRAM_BOT_TOKEN": "1:x"})
+    assert settings.allowed_user_id_set == {5000000042, 7, 9}
+    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert "1:x" not in repr(settings)
+    with pytest.raises(ConfigurationError, match="ALLOWED_USER_IDS"):
+        _from_env({"ALLOWED_USER_IDS": "anna"})
