@@ -48,3 +48,12 @@ demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients
 .PHONY: test-vendors
 test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)
 	$(BIN)/python -m pytest tests/unit/test_openai_llm.py tests/unit/test_openai_speech.py tests/unit/test_runway.py tests/unit/test_polly.py tests/integration/test_pipeline_vendors.py -q
+
+.PHONY: serve
+serve: $(VENV)/.installed ## Run the Telegram bot locally: POST /webhook on 127.0.0.1:$(PORT) (default 8080), MODE=polling to long-poll; needs TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_WEBHOOK_SECRET
+	$(BIN)/python -m local.serve $(if $(MODE),--mode $(MODE),) --port $(or $(PORT),8080)
+
+.PHONY: set-webhook
+set-webhook: $(VENV)/.installed ## Register WEBHOOK_URL (e.g. the stack's WebhookUrl output) with Telegram, using TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET
+	@test -n "$(WEBHOOK_URL)" || { echo "WEBHOOK_URL is required"; exit 2; }
+	$(BIN)/python -m local.serve --set-webhook "$(WEBHOOK_URL)"

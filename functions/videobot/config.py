@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from videobot.errors import ConfigurationError
 
@@ -76,6 +76,30 @@ class Settings(BaseModel):
 
     # FFmpeg: FFMPEG_PATH, else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg.
     ffmpeg_path: str | None = None
+
+    # ---- Telegram bot (functions/webhook, videobot/telegram, TelegramNotifier) ----
+    # Without TELEGRAM_BOT_TOKEN the pipeline's messages go to the log (LogNotifier).
+    telegram_bot_token: str | None = Field(None, repr=False)
+    telegram_webhook_secret: str | None = Field(None, repr=False)
+    telegram_api_base_url: str = "https://api.telegram.org"
+    # Comma-separated Telegram user ids; empty means everyone may use the bot.
+    allowed_user_ids: str | None = None
+    max_topic_chars: int = Field(1000, ge=1, le=4000)
+    telegram_upload_limit_bytes: int = Field(50_000_000, ge=1)  # sendVideo by multipart upload
+    telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
+
+    @field_validator("allowed_user_ids")
+    @classmethod
+    def _user_ids_are_numbers(cls, value: str | None) -> str | None:
+        for part in (value or "").replace(";", ",").replace(" ", ",").split(","):
+            if part.strip() and not part.strip().lstrip("-").isdigit():
+                raise ValueError("must be Telegram user ids separated by commas")
+        return value
+
+    @property
+    def allowed_user_id_set(self) -> frozenset[int]:
+        raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
+        return frozenset(int(part) for part in raw.split(",") if part.strip())
 
     @model_validator(mode="after")
     def _resolve_providers(self) -> "Settings":

@@ -1,6 +1,6 @@
 """Telling the user what happened. Each message is sent at most once per job and key, so a
 retried stage never repeats itself. Without a Telegram token the messages go to the log
-(the local runner shows them); the Telegram sender plugs in behind the same interface."""
+(the local runner shows them); with one, TelegramNotifier sends them to the job's chat."""
 
 from __future__ import annotations
 
@@ -23,6 +23,37 @@ class LogNotifier:
                                      **{k: v for k, v in details.items() if isinstance(v, (str, int, float))}})
 
 
+class TelegramNotifier:
+    """Sends each event to the job's chat (videobot.telegram.outbox). Telegram's 429 with a
+    short retry_after is waited out; a long one, or a 5xx/network failure, raises
+    VendorUnavailable so the stage's Retry sends again. Parts of an event already delivered
+    (an album before its question) are claimed separately and not sent twice. A user who
+    blocked the bot is logged, not retried."""
+
+    def send(self, job: dict, event: str, **details) -> None:
+        from telegram.error import Forbidden
+
+        from videobot.telegram import bot, outbox
+
+        parts = _EventParts(job["id"], event)
+        try:
+            bot.run(lambda b: outbox.send_event(b, job, event, details, parts))
+        except Forbidden as exc:
+            logger.warning("telegram refused the message", extra={"job_id": job["id"], "event": event,
+                                                                  "error": str(exc)})
+
+
+class _EventParts:
+    def __init__(self, job_id: str, event: str):
+        self.job_id, self.event = job_id, event
+
+    def claim(self, part: str) -> bool:
+        return claim(self.job_id, f"{self.event}:{part}")
+
+    def release(self, part: str) -> None:
+        release(self.job_id, f"{self.event}:{part}")
+
+
 def claim(job_id: str, key: str) -> bool:
     """True for exactly one caller per (job, key)."""
     return db.execute("INSERT INTO ai_video_bot.notifications (job_id, key) VALUES (%s, %s)"
@@ -35,7 +66,18 @@ def release(job_id: str, key: str) -> None:
 
 @lru_cache(maxsize=1)
 def get_notifier() -> Notifier:
-    return LogNotifier()
+    from videobot.config import get_settings
+
+    return TelegramNotifier() if get_settings().telegram_bot_token else LogNotifier()
+
+
+def progress(job: dict, stage: str, done: int, total: int) -> None:
+    """Report a stage's progress (images, videos, voiceover, assembly: done of total). Best
+    effort: a progress bar never fails a stage."""
+    try:
+        get_notifier().send(job, "progress", stage=stage, done=done, total=total)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("progress not sent", extra={"job_id": job["id"], "stage": stage, "error": str(exc)})
 
 
 def notify_once(job: dict, event: str, key: str | None = None, **details) -> bool:

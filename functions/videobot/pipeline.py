@@ -18,7 +18,7 @@ from videobot import jobs, media, storage, usage
 from videobot.config import get_settings
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.jobs import NOW
-from videobot.notify import notify_once
+from videobot.notify import notify_once, progress
 from videobot.observability import logger
 from videobot.providers import get_clip_generator, get_image_generator, get_llm, get_speech
 from videobot.providers.base import (
@@ -158,6 +158,7 @@ class _MediaTask:
 
     kind: str          # "image" or "video"
     folder: str        # storage folder
+    gate: str          # the approval stage it leads to: "images" or "videos"
     done_status: str
 
     def generator(self):
@@ -189,6 +190,8 @@ class _MediaTask:
         if state.status == SUCCEEDED:
             data = self.generator().fetch_output(state.output_url)
             self.store(job_id, index, data)
+            counts = jobs.segment_counts(job_id)
+            progress(jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"])
             return {"state": "done", "attempt": attempt, "wait_seconds": 0}
         if state.status in UNFINISHED:
             if attempt + 1 >= get_settings().max_poll_attempts:
@@ -240,7 +243,7 @@ class _MediaTask:
 
 
 class _Images(_MediaTask):
-    kind, folder, done_status = "image", "images", "image_ready"
+    kind, folder, gate, done_status = "image", "images", "images", "image_ready"
 
     def generator(self):
         return get_image_generator()
@@ -272,7 +275,7 @@ class _Images(_MediaTask):
 
 
 class _Clips(_MediaTask):
-    kind, folder, done_status = "video", "clips", "video_ready"
+    kind, folder, gate, done_status = "video", "clips", "videos", "video_ready"
 
     def generator(self):
         return get_clip_generator()

@@ -1,0 +1,83 @@
+"""The python-telegram-bot v22 Bot, without an updater: built per call (an initialised Bot
+must not outlive its event loop), pointed at TELEGRAM_API_BASE_URL, with Telegram's 429
+retry_after honoured and its outages turned into VendorUnavailable (the ASL retries it)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
+
+from videobot.config import Settings, get_settings
+from videobot.errors import ConfigurationError, VendorUnavailable
+from videobot.observability import logger
+
+T = TypeVar("T")
+ATTEMPTS = 3
+
+
+def make_bot(settings: Settings | None = None) -> Bot:
+    settings = settings or get_settings()
+    if not settings.telegram_bot_token:
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
+    base = settings.telegram_api_base_url.rstrip("/")
+    return Bot(
+        settings.telegram_bot_token,
+        base_url=f"{base}/bot{{token}}",
+        base_file_url=f"{base}/file/bot{{token}}",
+        request=HTTPXRequest(connect_timeout=10, read_timeout=30, write_timeout=30, media_write_timeout=180),
+        get_updates_request=HTTPXRequest(connect_timeout=10, read_timeout=60),
+    )
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
+    """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
+    short is waited out and retried; a longer one, or a network/5xx failure that persists,
+    raises VendorUnavailable so the stage's Retry sends again later."""
+    limit = get_settings().telegram_max_retry_after_seconds
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await fn()
+        except RetryAfter as exc:
+            wait = retry_after_seconds(exc)
+            logger.warning("telegram flood control", extra={"method": what, "retry_after": wait})
+            if wait > limit or attempt == ATTEMPTS:
+                raise VendorUnavailable(f"Telegram asked to wait {wait:.0f} s before {what}") from None
+            await asyncio.sleep(wait)
+        except (BadRequest, Forbidden):
+            raise
+        except (TimedOut, NetworkError) as exc:
+            logger.warning("telegram unavailable", extra={"method": what, "error": str(exc)})
+            if attempt == ATTEMPTS:
+                raise VendorUnavailable(f"Telegram failed during {what}: {exc}") from None
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
+def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run `work(bot)` on a fresh event loop with a fresh Bot (Lambda and handler threads)."""
+
+    async def main() -> T:
+        bot = make_bot(settings)
+        try:
+            await call(bot.initialize, "getMe")
+            return await work(bot)
+        finally:
+            await bot.shutdown()
+
+    started = time.monotonic()
+    try:
+        return asyncio.run(main())
+    finally:
+        logger.debug("telegram work done", extra={"seconds": round(time.monotonic() - started, 3)})

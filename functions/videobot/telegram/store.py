@@ -1,0 +1,36 @@
+"""The bot's rows: handled update ids (Telegram redelivers until it gets a 2xx) and each
+chat's interface language (the pipeline's messages use it)."""
+
+from __future__ import annotations
+
+from videobot import db
+
+UPDATES = "ai_video_bot.telegram_updates"
+CHATS = "ai_video_bot.telegram_chats"
+
+
+def claim_update(update_id: int) -> bool:
+    """True for exactly one handler of this update id."""
+    return db.execute(f"INSERT INTO {UPDATES} (update_id) VALUES (%s) ON CONFLICT DO NOTHING", (update_id,)) == 1
+
+
+def finish_update(update_id: int) -> None:
+    db.execute(f"UPDATE {UPDATES} SET handled_at = (now() AT TIME ZONE 'utc') WHERE update_id = %s", (update_id,))
+
+
+def release_update(update_id: int) -> None:
+    """Handling failed: forget the claim so Telegram's redelivery is handled."""
+    db.execute(f"DELETE FROM {UPDATES} WHERE update_id = %s AND handled_at IS NULL", (update_id,))
+
+
+def remember_chat(chat_id: int, user_id: int | None, language_code: str | None) -> None:
+    db.execute(
+        f"INSERT INTO {CHATS} (chat_id, user_id, language_code) VALUES (%s, %s, %s)"
+        " ON CONFLICT (chat_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
+        " language_code = EXCLUDED.language_code, updated_at = (now() AT TIME ZONE 'utc')",
+        (chat_id, user_id, language_code))
+
+
+def chat_language(chat_id: int) -> str | None:
+    row = db.query_one(f"SELECT language_code FROM {CHATS} WHERE chat_id = %s", (chat_id,))
+    return row["language_code"] if row else None

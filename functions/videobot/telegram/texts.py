@@ -1,0 +1,254 @@
+"""Every text the bot shows, in one catalogue: Russian (the seed's texts) by default, English
+when the user's language_code starts with "en". Messages are sent without a parse mode, so a
+user's underscores and asterisks can never break them."""
+
+from __future__ import annotations
+
+BTN_STATUS = "📊 Статус"
+BTN_APPROVE = "✅ Подтвердить"
+BTN_REJECT = "❌ Отклонить"
+BTN_START = "🔄 Старт"
+KEYBOARD_BUTTONS = (BTN_STATUS, BTN_APPROVE, BTN_REJECT, BTN_START)
+
+TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
+
+RU = {
+    "welcome": (
+        "👋 Привет, {name}!\n\n"
+        "Я делаю 50-секундные видеоролики по вашему описанию: сценарий, 10 изображений, "
+        "10 анимированных клипов, озвучка и монтаж.\n\n"
+        "Этапы (три из них вы утверждаете):\n"
+        "1. 📝 Сценарий — утверждение\n"
+        "2. 🖼 10 изображений — утверждение\n"
+        "3. 🎞 10 клипов — утверждение\n"
+        "4. 🎙 Озвучка и 🎬 сборка ролика\n\n"
+        "⏱ Обычно это занимает 15-20 минут.\n\n"
+        "Кнопки:\n"
+        "📊 Статус — показывает текущий прогресс\n"
+        "✅ Подтвердить — утверждает текущий этап\n"
+        "❌ Отклонить — отменяет задачу и очищает данные\n"
+        "🔄 Старт — показывает это приветствие\n\n"
+        "✍️ Отправьте описание ролика, например: Реклама кофе"
+    ),
+    "help": (
+        "ℹ️ Как пользоваться ботом\n\n"
+        "Отправьте описание ролика обычным сообщением (до {max_chars} символов).\n"
+        "Я пришлю сценарий, затем изображения и клипы — каждый этап нужно утвердить "
+        "(✅ Подтвердить) или отменить (❌ Отклонить). На ответ есть {minutes} мин.\n\n"
+        "/start — приветствие\n/status — прогресс текущей задачи\n/help — эта справка"
+    ),
+    "accepted": (
+        "✅ Запрос принят! ID: {job_id}\n\n"
+        "⏱ Ролик будет готов примерно через 15-20 минут.\n"
+        "📊 Статус — посмотреть прогресс\n"
+        "✅ Подтвердить — утвердить текущий этап\n"
+        "❌ Отклонить — отменить задачу"
+    ),
+    "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
+             "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
+    "script_ready": "📝 Сценарий готов!\n\n{script}",
+    "images_ready": "🖼 Изображения готовы (10 шт.). Выберите действие:",
+    "videos_ready": "🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:",
+    "images_album_caption": "🖼 Изображения для ролика «{topic}»",
+    "videos_album_caption": "🎞 Первые {shown} клипа из 10",
+    "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
+    "approved_images": "✅ Изображения утверждены! Анимирую клипы...",
+    "approved_videos": "✅ Клипы утверждены! Записываю озвучку и собираю ролик...",
+    "cb_approved": "✅ Утверждено",
+    "cb_rejected": "❌ Отклоняю задачу...",
+    "already_decided": "Этот этап уже {decision}. Повторное нажатие ничего не меняет.",
+    "decision_approved": "утверждён",
+    "decision_rejected": "отклонён",
+    "decision_timed_out": "закрыт: время на ответ истекло",
+    "decision_abandoned": "закрыт",
+    "not_at_this_stage": "Эта кнопка устарела: задача сейчас не ждёт решения на этом этапе.",
+    "job_over": "Эта задача уже завершена (статус: {status}). Кнопка больше не действует.",
+    "older_job": "Эта кнопка от предыдущей задачи. Действует только последняя: {job_id}.",
+    "expired": "⌛ Время на подтверждение истекло, задача остановлена.",
+    "nothing_to_approve": "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
+    "nothing_to_reject": "Нет активной задачи, которую можно отменить.",
+    "no_job": "У вас пока нет задач. Отправьте описание ролика, чтобы начать.",
+    "cancelled": "❌ Задача {job_id} отменена{where}. Все её данные и файлы удалены.",
+    "cancelled_at": " на этапе «{stage}»",
+    "timed_out": ("⌛ Вы не ответили на этапе «{stage}» вовремя, поэтому задача {job_id} остановлена. "
+                  "Отправьте описание снова, чтобы начать заново."),
+    "failed_refused": ("🚫 Сервис генерации отказался создавать материал для этого описания "
+                       "(модерация). Задача {job_id} остановлена. Попробуйте сформулировать тему иначе."),
+    "failed_outage": ("⚠️ Сервис генерации сейчас недоступен, задача {job_id} остановлена. "
+                      "Попробуйте ещё раз чуть позже."),
+    "failed_generic": "⚠️ Не удалось сделать ролик: задача {job_id} остановлена из-за ошибки. Попробуйте ещё раз.",
+    "video_caption": "🎬 Ваш ролик готов!\n⏱ Создан за {minutes} мин. • 📦 {size_mb} МБ • {duration} сек",
+    "video_too_big": ("🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
+                      "{limit_mb} МБ. Задача {job_id}."),
+    "not_allowed": "🔒 Извините, этот бот работает только для приглашённых пользователей.",
+    "private_only": "Я работаю только в личных сообщениях. Напишите мне напрямую.",
+    "empty_topic": "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
+    "topic_too_long": "Описание слишком длинное ({length} символов). Уложитесь в {max_chars}.",
+    "unsupported_message": "Я понимаю только текст: напишите описание ролика сообщением.",
+    "voice_unsupported": "Голосовые сообщения пока не поддерживаются. Напишите описание текстом.",
+    "edited_ignored": "Изменения сообщений не учитываются. Отправьте описание новым сообщением.",
+    "unknown_command": "Неизвестная команда. /help — список команд.",
+    "unknown_button": "Неизвестная кнопка.",
+    "error": "⚠️ Что-то пошло не так. Попробуйте ещё раз через минуту.",
+    # Status
+    "status_title": "📊 Статус задачи",
+    "status_id": "🆔 ID: {job_id}",
+    "status_status": "📊 Статус: {status}",
+    "status_prompt": "💬 Описание: {prompt}",
+    "status_script": "{icon} Сценарий: {state}",
+    "status_segments": "📊 Сегменты ({count} шт.):",
+    "status_image_prompts": "• Промпты для изображений: {n}/{total}",
+    "status_images": "• Изображения: {n}/{total}",
+    "status_animation_prompts": "• Промпты для анимации: {n}/{total}",
+    "status_videos": "• Видео: {n}/{total}",
+    "status_audio": "🎙 Озвучка: {duration} сек",
+    "status_audio_none": "🎙 Озвучка: ещё нет",
+    "status_video": "🎬 Финальное видео: {size_mb} МБ, {duration} сек",
+    "status_video_none": "🎬 Финальное видео: ещё нет",
+    "status_created": "🕐 Создана: {at}",
+    "status_completed": "🏁 Завершена: {at}",
+    "status_error": "⚠️ Причина: {error}",
+    "script_waiting": "ожидание",
+    "script_generated": "сгенерирован, ждёт утверждения",
+    "script_approved": "утверждён",
+    "script_rejected": "отклонён",
+    "stage_script": "сценарий",
+    "stage_images": "изображения",
+    "stage_videos": "клипы",
+}
+
+STATUS_RU = {
+    "pending": "В очереди", "generating_script": "Пишу сценарий",
+    "awaiting_script_approval": "Ожидает утверждения сценария", "script_approved": "Сценарий утверждён",
+    "generating_images": "Генерирую изображения", "awaiting_image_approval": "Ожидает утверждения изображений",
+    "images_approved": "Изображения утверждены", "generating_videos": "Анимирую клипы",
+    "awaiting_video_approval": "Ожидает утверждения видео", "videos_approved": "Видео утверждены",
+    "assembling": "Собираю ролик", "delivering": "Отправляю ролик", "completed": "Завершено",
+    "cancelled": "Отменено", "failed": "Ошибка", "timed_out": "Время ожидания истекло",
+}
+
+EN = {
+    "welcome": (
+        "👋 Hi, {name}!\n\n"
+        "I make 50-second videos from your description: a script, 10 images, 10 animated clips, "
+        "a voice-over and the final edit.\n\n"
+        "Stages (you approve three of them):\n"
+        "1. 📝 Script — approval\n2. 🖼 10 images — approval\n3. 🎞 10 clips — approval\n"
+        "4. 🎙 Voice-over and 🎬 assembly\n\n"
+        "⏱ It usually takes 15-20 minutes.\n\n"
+        "Buttons:\n📊 Статус — shows the progress\n✅ Подтвердить — approves the current stage\n"
+        "❌ Отклонить — cancels the job and clears its data\n🔄 Старт — shows this greeting\n\n"
+        "✍️ Send a description, for example: Coffee commercial"
+    ),
+    "help": (
+        "ℹ️ How to use the bot\n\n"
+        "Send a description of the video as a plain message (up to {max_chars} characters).\n"
+        "I will send the script, then the images and the clips; approve each stage (✅) or cancel "
+        "(❌). You have {minutes} min to answer.\n\n"
+        "/start — greeting\n/status — progress of the current job\n/help — this help"
+    ),
+    "accepted": (
+        "✅ Request accepted! ID: {job_id}\n\n⏱ The video will be ready in about 15-20 minutes.\n"
+        "📊 Статус — see the progress\n✅ Подтвердить — approve the current stage\n❌ Отклонить — cancel the job"
+    ),
+    "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
+             "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
+    "script_ready": "📝 The script is ready!\n\n{script}",
+    "images_ready": "🖼 The images are ready (10). Choose an action:",
+    "videos_ready": "🎞 The clips are ready (10), the first {shown} are above. Choose an action:",
+    "images_album_caption": "🖼 Images for “{topic}”",
+    "videos_album_caption": "🎞 The first {shown} of 10 clips",
+    "approved_script": "✅ Script approved! Starting the generation...",
+    "approved_images": "✅ Images approved! Animating the clips...",
+    "approved_videos": "✅ Clips approved! Recording the voice-over and assembling the video...",
+    "cb_approved": "✅ Approved",
+    "cb_rejected": "❌ Cancelling the job...",
+    "already_decided": "This stage is already {decision}. Tapping again changes nothing.",
+    "decision_approved": "approved",
+    "decision_rejected": "rejected",
+    "decision_timed_out": "closed: the time to answer ran out",
+    "decision_abandoned": "closed",
+    "not_at_this_stage": "This button is out of date: the job is not waiting for a decision at this stage.",
+    "job_over": "This job is already over (status: {status}). The button no longer works.",
+    "older_job": "This button belongs to an earlier job. Only the latest one counts: {job_id}.",
+    "expired": "⌛ The time to approve ran out, the job has stopped.",
+    "nothing_to_approve": "There is nothing to approve right now. 📊 Статус shows what is going on.",
+    "nothing_to_reject": "There is no active job to cancel.",
+    "no_job": "You have no jobs yet. Send a description to start one.",
+    "cancelled": "❌ Job {job_id} is cancelled{where}. All its data and files are deleted.",
+    "cancelled_at": " at the “{stage}” stage",
+    "timed_out": ("⌛ There was no answer at the “{stage}” stage in time, so job {job_id} has stopped. "
+                  "Send the description again to start over."),
+    "failed_refused": ("🚫 The generation service refused to make material for this description "
+                       "(moderation). Job {job_id} has stopped. Try wording the topic differently."),
+    "failed_outage": "⚠️ The generation service is unavailable right now, job {job_id} has stopped. Try again later.",
+    "failed_generic": "⚠️ The video could not be made: job {job_id} stopped because of an error. Please try again.",
+    "video_caption": "🎬 Your video is ready!\n⏱ Made in {minutes} min • 📦 {size_mb} MB • {duration} s",
+    "video_too_big": ("🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
+                      "from bots. Job {job_id}."),
+    "not_allowed": "🔒 Sorry, this bot is for invited users only.",
+    "private_only": "I only work in private chats. Message me directly.",
+    "empty_topic": "The description is empty. Write what the video should be about, e.g. Coffee commercial",
+    "topic_too_long": "The description is too long ({length} characters). Keep it within {max_chars}.",
+    "unsupported_message": "I only understand text: send the video's description as a message.",
+    "voice_unsupported": "Voice messages are not supported yet. Please type the description.",
+    "edited_ignored": "Edited messages are not used. Send the description as a new message.",
+    "unknown_command": "Unknown command. /help lists the commands.",
+    "unknown_button": "Unknown button.",
+    "error": "⚠️ Something went wrong. Please try again in a minute.",
+    "status_title": "📊 Job status",
+    "status_id": "🆔 ID: {job_id}",
+    "status_status": "📊 Status: {status}",
+    "status_prompt": "💬 Description: {prompt}",
+    "status_script": "{icon} Script: {state}",
+    "status_segments": "📊 Segments ({count}):",
+    "status_image_prompts": "• Image prompts: {n}/{total}",
+    "status_images": "• Images: {n}/{total}",
+    "status_animation_prompts": "• Animation prompts: {n}/{total}",
+    "status_videos": "• Videos: {n}/{total}",
+    "status_audio": "🎙 Voice-over: {duration} s",
+    "status_audio_none": "🎙 Voice-over: not yet",
+    "status_video": "🎬 Final video: {size_mb} MB, {duration} s",
+    "status_video_none": "🎬 Final video: not yet",
+    "status_created": "🕐 Created: {at}",
+    "status_completed": "🏁 Completed: {at}",
+    "status_error": "⚠️ Reason: {error}",
+    "script_waiting": "waiting",
+    "script_generated": "generated, waiting for approval",
+    "script_approved": "approved",
+    "script_rejected": "rejected",
+    "stage_script": "script",
+    "stage_images": "images",
+    "stage_videos": "clips",
+}
+
+STATUS_EN = {
+    "pending": "Queued", "generating_script": "Writing the script",
+    "awaiting_script_approval": "Waiting for script approval", "script_approved": "Script approved",
+    "generating_images": "Generating images", "awaiting_image_approval": "Waiting for image approval",
+    "images_approved": "Images approved", "generating_videos": "Animating clips",
+    "awaiting_video_approval": "Waiting for clip approval", "videos_approved": "Clips approved",
+    "assembling": "Assembling the video", "delivering": "Sending the video", "completed": "Completed",
+    "cancelled": "Cancelled", "failed": "Failed", "timed_out": "Approval timed out",
+}
+
+CATALOGUE = {"ru": RU, "en": EN}
+STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}
+
+
+def language_of(language_code: str | None) -> str:
+    return "en" if (language_code or "").lower().startswith("en") else "ru"
+
+
+def text(lang: str, key: str, **values) -> str:
+    return CATALOGUE.get(lang, RU)[key].format(**values)
+
+
+def status_name(lang: str, status: str) -> str:
+    return STATUS_NAMES.get(lang, STATUS_RU).get(status, status)
+
+
+def clip(value: str, limit: int) -> str:
+    """Trim to Telegram's limit, marking the cut."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -1,0 +1,92 @@
+"""Keyboards, callback data and the Status view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from videobot.telegram import texts
+
+# callback_data is 1-64 bytes and never carries the task token: "<a|r>:<job_id>:<s|i|v>".
+_STAGE_CODES = {"script": "s", "images": "i", "videos": "v"}
+_CODE_STAGES = {v: k for k, v in _STAGE_CODES.items()}
+CALLBACK_LIMIT = 64
+
+
+def main_keyboard() -> ReplyKeyboardMarkup:
+    """The seed's persistent buttons: row 1 Статус, Старт; row 2 Подтвердить, Отклонить."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(texts.BTN_STATUS), KeyboardButton(texts.BTN_START)],
+         [KeyboardButton(texts.BTN_APPROVE), KeyboardButton(texts.BTN_REJECT)]],
+        resize_keyboard=True, is_persistent=True)
+
+
+def callback_data(approve: bool, job_id: str, stage: str) -> str:
+    data = f"{'a' if approve else 'r'}:{job_id}:{_STAGE_CODES[stage]}"
+    if not 1 <= len(data.encode()) <= CALLBACK_LIMIT:
+        raise ValueError(f"callback data for job {job_id!r} exceeds {CALLBACK_LIMIT} bytes")
+    return data
+
+
+def parse_callback(data: str | None) -> tuple[bool, str, str] | None:
+    """(approve, job_id, stage), or None for anything this bot did not make."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] not in ("a", "r") or parts[2] not in _CODE_STAGES or not parts[1]:
+        return None
+    return parts[0] == "a", parts[1], _CODE_STAGES[parts[2]]
+
+
+def approval_keyboard(job_id: str, stage: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage)),
+        InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage)),
+    ]])
+
+
+def _number(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "?"
+
+
+def _time(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def script_state(job: dict) -> tuple[str, str]:
+    """(icon, catalogue key) of the script's state: approved, rejected, generated or waiting."""
+    if job["script_approved"] == 1:
+        return "✅", "script_approved"
+    if job["script_approved"] == -1:
+        return "❌", "script_rejected"
+    if job["script_text"] or job.get("script_generated_at"):
+        return "📝", "script_generated"
+    return "⏳", "script_waiting"
+
+
+def status_text(lang: str, job: dict, counts: dict, total: int) -> str:
+    """The seed's Status view, from the job row and its segment counts."""
+    t = lambda key, **kw: texts.text(lang, key, **kw)
+    icon, state = script_state(job)
+    lines = [
+        t("status_title"),
+        t("status_id", job_id=job["id"]),
+        t("status_status", status=texts.status_name(lang, job["status"])),
+        t("status_prompt", prompt=texts.clip(job["prompt"], 100)),
+        t("status_script", icon=icon, state=t(state)),
+        t("status_segments", count=total),
+        t("status_image_prompts", n=counts.get("image_prompts") or 0, total=total),
+        t("status_images", n=counts.get("images") or 0, total=total),
+        t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
+        t("status_videos", n=counts.get("videos") or 0, total=total),
+        t("status_audio", duration=_number(job["audio_duration"])) if job["audio_duration"]
+        else t("status_audio_none"),
+        t("status_video", size_mb=_number(job["final_video_size_mb"]),
+          duration=_number(job["final_video_duration"])) if job["final_video_size_mb"]
+        else t("status_video_none"),
+        t("status_created", at=_time(job["created_at"])),
+    ]
+    if job["completed_at"]:
+        lines.append(t("status_completed", at=_time(job["completed_at"])))
+    if job["status"] in ("failed", "timed_out") and job.get("error_message"):
+        lines.append(t("status_error", error=texts.clip(job["error_message"], 300)))
+    return texts.clip("\n".join(lines), texts.TELEGRAM_TEXT_LIMIT)

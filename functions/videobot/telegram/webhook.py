@@ -1,0 +1,84 @@
+"""The webhook behind API Gateway (HTTP API, payload v2): check Telegram's secret header in
+constant time, claim the update_id once in PostgreSQL, answer the update, reply 200.
+Long work belongs to the state machine; this only starts executions and resumes gates."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+
+from telegram.error import NetworkError
+
+from videobot.config import get_settings
+from videobot.errors import DatabaseUnavailable, VendorUnavailable
+from videobot.observability import logger
+from videobot.telegram import bot, handlers, store
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+# Worth a non-2xx, so Telegram redelivers the update later; anything else is answered 200
+# (a redelivery would fail the same way).
+TRANSIENT = (DatabaseUnavailable, VendorUnavailable, NetworkError)
+
+
+def _response(status: int, body: dict | None = None) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body or {})}
+
+
+def verify_secret(headers: dict | None) -> int | None:
+    """None when the secret matches; else the HTTP status to refuse with (401 missing, 403 wrong)."""
+    expected = get_settings().telegram_webhook_secret
+    if not expected:
+        logger.error("TELEGRAM_WEBHOOK_SECRET is not set: refusing every update")
+        return 403
+    given = {str(k).lower(): v for k, v in (headers or {}).items()}.get(SECRET_HEADER)
+    if not given:
+        return 401
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return 403
+    return None
+
+
+def parse_body(event: dict) -> dict | None:
+    body = event.get("body") or ""
+    try:
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    return data
+
+
+def handle_event(event: dict) -> dict:
+    refused = verify_secret(event.get("headers"))
+    if refused:
+        logger.warning("webhook call refused", extra={"status": refused})
+        return _response(refused, {"ok": False})
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
+    if method != "POST":
+        return _response(405, {"ok": False})
+    data = parse_body(event)
+    if data is None:
+        return _response(400, {"ok": False})
+    update_id = data["update_id"]
+    logger.thread_safe_append_keys(update_id=update_id)
+    try:
+        if not store.claim_update(update_id):
+            logger.info("duplicate update ignored")
+            return _response(200, {"ok": True, "duplicate": True})
+        try:
+            bot.run(lambda b: handlers.handle_update(b, data))
+        except TRANSIENT as exc:
+            store.release_update(update_id)
+            logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
+            return _response(500, {"ok": False})
+        except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
+            logger.exception("update failed", extra={"error_type": type(exc).__name__})
+        store.finish_update(update_id)
+        return _response(200, {"ok": True})
+    finally:
+        logger.thread_safe_remove_keys(["update_id"])

@@ -1,0 +1,7 @@
+"""WebhookFunction: Telegram -> API Gateway HTTP API (payload v2) -> the bot."""
+
+from videobot.telegram.webhook import handle_event
+
+
+def lambda_handler(event: dict, context=None) -> dict:
+    return handle_event(event)

@@ -1,0 +1,183 @@
+"""Fixtures for the Telegram bot's tests: the fake Bot API, the environment pointing the bot
+at it, and a driver that speaks only Telegram's protocol (Update JSON in, Bot API calls out).
+Test modules import what they use from here."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+SECRET = "local-webhook-secret_0123456789"
+_update_ids = itertools.count(random.randint(10**9, 2 * 10**9))
+
+
+def event(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def new_chat_id() -> int:
+    return random.randint(6 * 10**9, 9 * 10**9)
+
+
+def telegram_environment(fake: FakeTelegram, **extra: str) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET, **extra}
+
+
+class use_environment:
+    """Set environment variables (and re-read the settings) for a block; restore afterwards."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        from local.runner import _reset_caches
+
+        self.saved = {k: os.environ.get(k) for k in self.values}
+        os.environ.update(self.values)
+        _reset_caches()
+        return self
+
+    def __exit__(self, *exc):
+        from local.runner import _reset_caches
+
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _reset_caches()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram():
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def telegram(fake_telegram):
+    """The fake Bot API, emptied, with the bot configured to call it."""
+    fake_telegram.reset()
+    with use_environment(telegram_environment(fake_telegram)):
+        yield fake_telegram
+
+
+class TelegramUser:
+    """One person in a private chat, speaking to the bot only through Telegram's protocol:
+    Update JSON POSTed to the webhook with Telegram's secret header, answers read from the
+    fake Bot API's recorded calls."""
+
+    def __init__(self, fake: FakeTelegram, post, *, user_id: int | None = None, language_code: str = "ru",
+                 first_name: str = "Анна"):
+        self.fake, self._post = fake, post
+        self.user_id = user_id or new_chat_id()
+        self.chat_id = self.user_id
+        self.language_code, self.first_name = language_code, first_name
+        self.message_ids = itertools.count(1)
+
+    def _user(self) -> dict:
+        return {"id": self.user_id, "is_bot": False, "first_name": self.first_name,
+                "language_code": self.language_code}
+
+    def message_update(self, text: str | None = None, template: str = "telegram_message_text") -> dict:
+        update = event(template)
+        update["update_id"] = next(_update_ids)
+        body = update.get("message") or update.get("edited_message")
+        body.update({"message_id": next(self.message_ids), "from": self._user()})
+        if body["chat"]["type"] == "private":
+            body["chat"] = {"id": self.chat_id, "first_name": self.first_name, "type": "private"}
+        if text is not None:
+            body["text"] = text
+            body.pop("entities", None)
+            if text.startswith("/"):
+                body["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
+        return update
+
+    def callback_update(self, data: str, message: dict | None = None) -> dict:
+        update = event("telegram_callback_query")
+        update["update_id"] = next(_update_ids)
+        query = update["callback_query"]
+        query.update({"id": str(next(_update_ids)), "from": self._user(), "data": data})
+        query["message"]["chat"] = {"id": self.chat_id, "first_name": self.first_name, "type": "private"}
+        if message:
+            query["message"].update({"message_id": message["message_id"], "text": message.get("text", "…")})
+        return update
+
+    def post(self, update: dict, secret: str | None = SECRET) -> int:
+        return self._post(update, secret)
+
+    def say(self, text: str) -> int:
+        return self.post(self.message_update(text))
+
+    def press(self, button: dict, message: dict | None = None) -> int:
+        return self.post(self.callback_update(button["callback_data"], message))
+
+    # -- what the bot sent to this chat --------------------------------------------------------
+
+    def sent(self, *methods: str) -> list[Call]:
+        return self.fake.calls_to(*(methods or ("sendMessage",)), chat_id=self.chat_id)
+
+    def texts(self) -> list[str]:
+        return [c.params["text"] for c in self.sent("sendMessage")]
+
+    def wait_for_text(self, fragment: str, timeout: float = 60, after: int = 0) -> Call:
+        return self.fake.wait_for(
+            lambda c: c.method == "sendMessage" and str(c.params.get("chat_id")) == str(self.chat_id)
+            and fragment in c.params.get("text", "") and self.fake.calls.index(c) >= after,
+            timeout, f"a message with {fragment!r}")
+
+    def wait_for_method(self, method: str, timeout: float = 60) -> Call:
+        return self.fake.wait_for(lambda c: c.method == method and str(c.params.get("chat_id")) == str(self.chat_id),
+                                  timeout, method)
+
+    def callback_answers(self) -> list[str]:
+        return [c.params.get("text", "") for c in self.fake.calls_to("answerCallbackQuery")]
+
+
+def inline_buttons(call: Call) -> list[dict]:
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def sent_message(call: Call) -> dict:
+    return copy.deepcopy(call.result)
+
+
+def http_poster(url: str):
+    """POST an update to the local webhook server like Telegram does."""
+
+    def post(update: dict, secret: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        return requests.post(url, data=json.dumps(update), headers=headers, timeout=60).status_code
+
+    return post
+
+
+def lambda_poster():
+    """Call the webhook Lambda handler directly with an API Gateway v2 event."""
+    from webhook.app import lambda_handler
+
+    def post(update: dict, secret: str | None) -> int:
+        api_event = event("apigw_http_v2_webhook")
+        api_event["body"] = json.dumps(update)
+        if secret is None:
+            del api_event["headers"]["x-telegram-bot-api-secret-token"]
+        else:
+            api_event["headers"]["x-telegram-bot-api-secret-token"] = secret
+        return lambda_handler(api_event, None)["statusCode"]
+
+    return post

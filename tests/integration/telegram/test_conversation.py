@@ -1,0 +1,197 @@
+"""The whole conversation, spoken only in Telegram's protocol: Update JSON POSTed to the
+local webhook (`make serve`'s endpoint, the same handler API Gateway calls), the bot's
+answers read from a fake Bot API, the real state machine running offline behind it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from videobot import db, jobs, storage
+
+from local.serve import WebhookServer
+from tests.fakes.telegram_fixtures import (
+    TelegramUser,
+    http_poster,
+    inline_buttons,
+    sent_message,
+    telegram_environment,
+    use_environment,
+)
+
+GATE_TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def bot(pipeline, fake_telegram):
+    """`make serve` in-process: the webhook server on a free port, the bot pointed at the fake."""
+    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
+        server = WebhookServer(port=0).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def user(bot, fake_telegram):
+    return TelegramUser(fake_telegram, http_poster(bot.url))
+
+
+def _job_id(accepted_text: str) -> str:
+    return accepted_text.split("ID: ", 1)[1].split()[0]
+
+
+def _wait_until(condition, timeout: float = GATE_TIMEOUT, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _question(user: TelegramUser, fragment: str):
+    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT)
+    approve, reject = inline_buttons(call)
+    return call, approve, reject
+
+
+def test_from_start_to_the_delivered_video(user, fake_telegram):
+    # Given a new user greets the bot
+    assert user.say("/start") == 200
+    assert "Привет, Анна" in user.wait_for_text("Привет").params["text"]
+
+    # When they send a topic, then Telegram redelivers the same update
+    topic = user.message_update("Реклама кофе")
+    assert user.post(topic) == 200
+    accepted = user.wait_for_text("✅ Запрос принят! ID: ")
+    assert user.post(topic) == 200
+    job_id = _job_id(accepted.params["text"])
+    # Then exactly one job and one execution exist
+    assert [j["id"] for j in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))] == [job_id]
+    assert len([t for t in user.texts() if t.startswith("✅ Запрос принят!")]) == 1
+
+    # The script comes with inline ✅/❌ whose data is short and holds no task token
+    script, approve, reject = _question(user, "📝 Сценарий готов!")
+    assert approve["callback_data"] == f"a:{job_id}:s" and reject["callback_data"] == f"r:{job_id}:s"
+    assert jobs.get_gate(job_id, "script")["task_token"] not in approve["callback_data"]
+    assert user.press(approve, sent_message(script)) == 200
+    user.wait_for_text("✅ Сценарий утверждён!")
+    # A double tap changes nothing and is answered
+    assert user.press(approve, sent_message(script)) == 200
+    answers = user.callback_answers()
+    assert answers[-2:] == ["✅ Утверждено", "Этот этап уже утверждён. Повторное нажатие ничего не меняет."]
+
+    # All 10 images come as one album, then the question; the keyboard's ✅ approves it
+    question, approve_images, _ = _question(user, "🖼 Изображения готовы")
+    albums = user.sent("sendMediaGroup")
+    assert len(albums) == 1 and [m["type"] for m in albums[0].params["media"]] == ["photo"] * 10
+    # A stale button from the script stage changes nothing
+    assert user.press(approve, sent_message(script)) == 200
+    assert jobs.get_job(job_id)["status"] == "awaiting_image_approval"
+    assert user.say("✅ Подтвердить") == 200
+    user.wait_for_text("✅ Изображения утверждены!")
+
+    # The first 3 clips come as one album, then the question
+    clips, approve_clips, _ = _question(user, "🎞 Клипы готовы")
+    albums = user.sent("sendMediaGroup")
+    assert len(albums) == 2 and [m["type"] for m in albums[1].params["media"]] == ["video"] * 3
+    # The images question's button, pressed late, is answered and changes nothing
+    assert user.press(approve_images, sent_message(question)) == 200
+    assert user.callback_answers()[-1].startswith("Этот этап уже утверждён")
+    assert user.press(approve_clips, sent_message(clips)) == 200
+
+    # The finished video arrives as a multipart upload under 50 MB, with a caption
+    video = user.wait_for_method("sendVideo", timeout=GATE_TIMEOUT)
+    upload = video.files["video"]
+    assert 0 < upload["size"] <= 50 * 1024 * 1024 and upload["data"][4:8] == b"ftyp"
+    assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
+    _wait_until(lambda: jobs.get_job(job_id)["status"] == "completed", 10, "the job to complete")
+
+    # Status, in the seed's format, from PostgreSQL
+    assert user.say("📊 Статус") == 200
+    status = user.wait_for_text("📊 Статус задачи").params["text"].splitlines()
+    assert status[:3] == ["📊 Статус задачи", f"🆔 ID: {job_id}", "📊 Статус: Завершено"]
+    assert "✅ Сценарий: утверждён" in status and "📊 Сегменты (10 шт.):" in status
+    assert "• Изображения: 10/10" in status and "• Видео: 10/10" in status
+    # Every callback query got its answer
+    assert len(user.fake.calls_to("answerCallbackQuery")) == 5
+
+
+def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
+    assert user.say("Реклама чая") == 200
+    first = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    script, approve, reject = _question(user, "📝 Сценарий готов!")
+    # One active job per chat: a second topic is told what to do, and starts nothing
+    assert user.say("Реклама сока") == 200
+    assert "❌ Отклонить" in user.wait_for_text("У вас уже есть задача в работе").params["text"]
+
+    assert user.press(reject, sent_message(script)) == 200
+    confirmation = user.wait_for_text(f"❌ Задача {first} отменена", timeout=GATE_TIMEOUT)
+    assert "на этапе «сценарий»" in confirmation.params["text"]
+    job = jobs.get_job(first)
+    assert job["status"] == "cancelled" and job["script_text"] is None and job["script_approved"] == -1
+
+    # A new job; the old job's button gets a clear answer and changes nothing
+    assert user.say("Реклама сока") == 200
+    second = _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
+    assert second != first
+    assert user.press(approve, sent_message(script)) == 200
+    assert user.callback_answers()[-1] == f"Эта кнопка от предыдущей задачи. Действует только последняя: {second}."
+
+    # The keyboard's ❌ rejects whatever the newest job is doing
+    assert user.say("❌ Отклонить") == 200
+    user.wait_for_text(f"❌ Задача {second} отменена", timeout=GATE_TIMEOUT)
+    assert jobs.get_job(second)["status"] == "cancelled"
+    assert jobs.get_segments(second) == []
+
+
+def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
+    # (Rejecting at the clips gate is the same callback on the same code path; the offline
+    # pipeline tests reject at every gate. A Telegram run to the clips gate costs ~50 s.)
+    assert user.say("Реклама кофе") == 200
+    job_id = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    script, approve, _ = _question(user, "📝 Сценарий готов!")
+    user.press(approve, sent_message(script))
+    question, _, reject_images = _question(user, "🖼 Изображения готовы")
+    assert user.press(reject_images, sent_message(question)) == 200
+    assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
+    user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «изображения»", timeout=GATE_TIMEOUT)
+    job = jobs.get_job(job_id)
+    _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
+    assert jobs.get_job(job_id)["status"] == "cancelled" and jobs.get_segments(job_id) == []
+    assert not storage.get_storage().local_path(storage.job_prefix(job_id)).exists()
+    # Pressing the rejected question's button again is answered and changes nothing
+    assert user.press(reject_images, sent_message(question)) == 200
+    assert user.callback_answers()[-1] == "Эта задача уже завершена (статус: Отменено). Кнопка больше не действует."
+
+
+def test_wrong_or_missing_secret_is_refused_and_does_nothing(user, fake_telegram):
+    update = user.message_update("Реклама кофе")
+    assert user.post(update, secret="not-the-secret") == 403
+    assert user.post(update, secret=None) == 401
+    assert user.sent() == [] and jobs.latest_job_for_chat(user.chat_id) is None
+    # The real delivery of the same update is still handled (the refusals claimed nothing)
+    assert user.post(user.message_update("/help")) == 200
+    assert user.wait_for_text("ℹ️")
+
+
+def test_allowlist_refuses_politely_and_starts_nothing(bot, fake_telegram):
+    stranger = TelegramUser(fake_telegram, http_poster(bot.url))
+    with use_environment({"ALLOWED_USER_IDS": "42,43"}):
+        assert stranger.say("Реклама кофе") == 200
+        assert stranger.say("📊 Статус") == 200
+    assert stranger.texts() == ["🔒 Извините, этот бот работает только для приглашённых пользователей."] * 2
+    assert jobs.latest_job_for_chat(stranger.chat_id) is None
+
+
+def test_two_topics_delivered_in_parallel_start_one_job(user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Given Telegram delivers two topics of one chat over two connections at once
+    updates = [user.message_update("Реклама кофе"), user.message_update("Реклама чая")]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(user.post, updates)) == [200, 200]
+    # Then one job starts and the other topic is told what to do
+    replies = sorted(t.split("!")[0].split(" (")[0] for t in user.texts())
+    assert replies == ["⏳ У вас уже есть задача в работе", "✅ Запрос принят"]
+    assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))) == 1
+    assert user.say("❌ Отклонить") == 200
+    user.wait_for_text("❌ Задача", timeout=GATE_TIMEOUT)

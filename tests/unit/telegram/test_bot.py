@@ -1,0 +1,393 @@
+"""The bot's handlers, texts and Status view, the webhook's checks, and the TelegramNotifier,
+against the fake Bot API (no state machine needed: nothing here starts a job)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from videobot import jobs, notify, storage
+from videobot.errors import VendorUnavailable
+from videobot.jobs import NOW
+from videobot.telegram import texts, ui
+from videobot.telegram.webhook import handle_event
+
+from tests.fakes.telegram_fixtures import (
+    SECRET,
+    TelegramUser,
+    event,
+    lambda_poster,
+    new_chat_id,
+    use_environment,
+)
+from tests.helpers import new_job
+
+
+@pytest.fixture
+def user(telegram):
+    return TelegramUser(telegram, lambda_poster())
+
+
+def _job_for(user: TelegramUser, **fields) -> dict:
+    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    return jobs.update_job(job["id"], **fields) if fields else job
+
+
+# ---- texts, buttons, Status ---------------------------------------------------------------
+
+def test_callback_data_is_short_round_trips_and_never_carries_a_token():
+    data = ui.callback_data(True, "0123456789abcdef", "videos")
+    assert data == "a:0123456789abcdef:v" and len(data.encode()) <= 64
+    assert ui.parse_callback(data) == (True, "0123456789abcdef", "videos")
+    assert ui.parse_callback(ui.callback_data(False, "abc-123", "script")) == (False, "abc-123", "script")
+    for garbage in (None, "", "x:abc:s", "a:abc:q", "a::s", "a:abc:s:extra"):
+        assert ui.parse_callback(garbage) is None
+    with pytest.raises(ValueError):
+        ui.callback_data(True, "j" * 61, "script")
+
+
+def test_the_keyboard_is_the_seeds_four_buttons():
+    keyboard = ui.main_keyboard().to_dict()
+    assert [[b["text"] for b in row] for row in keyboard["keyboard"]] == [["📊 Статус", "🔄 Старт"],
+                                                                          ["✅ Подтвердить", "❌ Отклонить"]]
+    assert keyboard["is_persistent"] and keyboard["resize_keyboard"]
+
+
+def test_both_languages_have_every_text_with_the_same_placeholders():
+    import string
+
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}
+    assert texts.RU.keys() == texts.EN.keys() and texts.STATUS_RU.keys() == texts.STATUS_EN.keys()
+    assert set(texts.STATUS_RU) == set(jobs.JOB_STATUSES)
+    for key in texts.RU:
+        assert fields(texts.RU[key]) == fields(texts.EN[key]), key
+    assert texts.language_of("en-GB") == "en" and texts.language_of("de") == "ru" and texts.language_of(None) == "ru"
+
+
+def test_status_follows_the_seeds_format():
+    job = new_job("Реклама кофе " + "очень " * 30)
+    jobs.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    for i in range(7):
+        jobs.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
+    for i in range(3):
+        jobs.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready")
+    job = jobs.update_job(job["id"], status="generating_images", script_text="…", script_approved=1,
+                          script_generated_at=NOW)
+
+    lines = ui.status_text("ru", job, jobs.segment_counts(job["id"]), 10).splitlines()
+
+    assert lines[:3] == ["📊 Статус задачи", f"🆔 ID: {job['id']}", "📊 Статус: Генерирую изображения"]
+    assert lines[3].startswith("💬 Описание: Реклама кофе очень") and len(lines[3]) <= len("💬 Описание: ") + 100
+    assert lines[4:10] == ["✅ Сценарий: утверждён", "📊 Сегменты (10 шт.):", "• Промпты для изображений: 7/10",
+                           "• Изображения: 3/10", "• Промпты для анимации: 0/10", "• Видео: 0/10"]
+    assert lines[10:12] == ["🎙 Озвучка: ещё нет", "🎬 Финальное видео: ещё нет"]
+    assert lines[12].startswith("🕐 Создана: ") and lines[12].endswith(" UTC")
+
+    done = jobs.update_job(job["id"], audio_duration=49.96, final_video_size_mb=12.53, final_video_duration=50.0,
+                           completed_at=NOW, status="completed")
+    lines = ui.status_text("en", done, jobs.segment_counts(job["id"]), 10).splitlines()
+    assert "🎙 Voice-over: 50.0 s" in lines and "🎬 Final video: 12.5 MB, 50.0 s" in lines
+    assert lines[2] == "📊 Status: Completed" and lines[-1].startswith("🏁 Completed: ")
+
+
+# ---- the webhook ------------------------------------------------------------------------
+
+def _api_event(body: str, secret: str | None = SECRET, method: str = "POST") -> dict:
+    api = event("apigw_http_v2_webhook")
+    api["body"] = body
+    api["requestContext"]["http"]["method"] = method
+    if secret is None:
+        del api["headers"]["x-telegram-bot-api-secret-token"]
+    else:
+        api["headers"]["x-telegram-bot-api-secret-token"] = secret
+    return api
+
+
+def test_webhook_refuses_wrong_or_missing_secret_and_bad_requests(user):
+    body = json.dumps(user.message_update("/start"))
+    assert handle_event(_api_event(body, "wrong"))["statusCode"] == 403
+    assert handle_event(_api_event(body, SECRET + "x"))["statusCode"] == 403
+    assert handle_event(_api_event(body, None))["statusCode"] == 401
+    assert handle_event(_api_event(body, method="GET"))["statusCode"] == 405
+    assert handle_event(_api_event("{not json"))["statusCode"] == 400
+    assert handle_event(_api_event(json.dumps({"message": {}})))["statusCode"] == 400
+    with use_environment({"TELEGRAM_WEBHOOK_SECRET": ""}):
+        assert handle_event(_api_event(body, ""))["statusCode"] == 403
+    assert user.fake.calls == []
+    # The refused update was never claimed: its genuine delivery is handled
+    assert handle_event(_api_event(body))["statusCode"] == 200
+    assert user.texts()[0].startswith("👋 Привет, Анна!")
+
+
+def test_a_redelivered_update_is_answered_once(user):
+    update = user.message_update("/help")
+    assert user.post(update) == 200 and user.post(update) == 200
+    assert len(user.texts()) == 1 and user.texts()[0].startswith("ℹ️")
+
+
+def test_a_telegram_outage_returns_500_so_telegram_redelivers(user):
+    update = user.message_update("📊 Статус")
+    for _ in range(3):
+        user.fake.fail_next("sendMessage", 502)
+    assert user.post(update) == 500
+    assert user.post(update) == 200
+    assert user.texts() == ["У вас пока нет задач. Отправьте описание ролика, чтобы начать."]
+
+
+# ---- commands, keyboard, bad input --------------------------------------------------------
+
+def test_commands_and_their_keyboard_buttons_answer_the_same(user):
+    for said in ("/start", "🔄 Старт", "/status", "📊 Статус", "/help", "/start@fake_video_bot"):
+        assert user.say(said) == 200
+    sent = user.texts()
+    assert sent[0] == sent[1] == sent[5] and sent[0].startswith("👋 Привет, Анна!")
+    assert sent[2] == sent[3] == "У вас пока нет задач. Отправьте описание ролика, чтобы начать."
+    assert sent[4].startswith("ℹ️ Как пользоваться ботом")
+    # Every answer carries the persistent keyboard
+    assert all(c.params["reply_markup"]["keyboard"] for c in user.sent())
+
+
+def test_status_reads_the_newest_job_from_postgresql(user):
+    job = _job_for(user, status="awaiting_script_approval", script_text="Текст", script_generated_at=NOW)
+    assert user.say("📊 Статус") == 200
+    lines = user.texts()[-1].splitlines()
+    assert lines[1] == f"🆔 ID: {job['id']}" and "📝 Сценарий: сгенерирован, ждёт утверждения" in lines
+
+
+def test_english_speakers_get_english(telegram):
+    user = TelegramUser(telegram, lambda_poster(), language_code="en-US", first_name="Ann")
+    user.say("/start")
+    user.say("/nope")
+    assert user.texts()[0].startswith("👋 Hi, Ann!")
+    assert user.texts()[1] == "Unknown command. /help lists the commands."
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("telegram_message_sticker", "Я понимаю только текст: напишите описание ролика сообщением."),
+    ("telegram_message_voice", "Голосовые сообщения пока не поддерживаются. Напишите описание текстом."),
+    ("telegram_edited_message", "Изменения сообщений не учитываются. Отправьте описание новым сообщением."),
+    ("telegram_group_message", "Я работаю только в личных сообщениях. Напишите мне напрямую."),
+])
+def test_what_is_not_a_topic_gets_a_clear_reply_and_starts_nothing(user, template, expected):
+    update = user.message_update(template=template)
+    assert user.post(update) == 200
+    chat_id = (update.get("message") or update.get("edited_message"))["chat"]["id"]
+    answers = [c.params["text"] for c in user.fake.calls_to("sendMessage", chat_id=chat_id)]
+    assert answers == [expected]
+    assert jobs.latest_job_for_chat(user.chat_id) is None
+
+
+def test_empty_or_overlong_topics_start_nothing(user):
+    user.say("   ")
+    user.say("кофе " * 300)
+    assert user.texts() == ["Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
+                            "Описание слишком длинное (1499 символов). Уложитесь в 1000."]
+    assert jobs.latest_job_for_chat(user.chat_id) is None
+
+
+def test_approve_and_reject_with_nothing_waiting(user):
+    user.say("✅ Подтвердить")
+    user.say("❌ Отклонить")
+    _job_for(user, status="generating_images")
+    user.say("✅ Подтвердить")
+    assert user.texts() == ["Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
+                            "Нет активной задачи, которую можно отменить.",
+                            "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит."]
+
+
+def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
+    old = _job_for(user, status="awaiting_script_approval")
+    jobs.open_gate(old["id"], "script", "token-" + "x" * 500)
+    newest = _job_for(user)
+    someone_else = new_job("Чужая задача", chat_id=new_chat_id())
+
+    user.press({"callback_data": "nonsense"})
+    user.press({"callback_data": ui.callback_data(True, someone_else["id"], "script")})
+    user.press({"callback_data": ui.callback_data(True, old["id"], "script")})
+    jobs.finish_job(newest["id"], "completed", completed_at=NOW)
+    user.press({"callback_data": ui.callback_data(False, newest["id"], "videos")})
+
+    assert user.callback_answers() == [
+        "Неизвестная кнопка.",
+        "Эта кнопка устарела: задача сейчас не ждёт решения на этом этапе.",
+        f"Эта кнопка от предыдущей задачи. Действует только последняя: {newest['id']}.",
+        "Эта задача уже завершена (статус: Завершено). Кнопка больше не действует.",
+    ]
+    assert jobs.get_gate(old["id"], "script")["decided_at"] is None
+    assert user.texts() == []
+
+
+def test_the_allowlist_refuses_strangers_politely(user):
+    with use_environment({"ALLOWED_USER_IDS": f"1, {user.user_id + 1}"}):
+        user.say("/start")
+        user.press({"callback_data": "a:abc:s"})
+    with use_environment({"ALLOWED_USER_IDS": str(user.user_id)}):
+        user.say("/help")
+    assert user.texts()[0] == "🔒 Извините, этот бот работает только для приглашённых пользователей."
+    assert "reply_markup" not in user.sent()[0].params
+    assert user.callback_answers() == ["🔒 Извините, этот бот работает только для приглашённых пользователей."]
+    assert user.texts()[1].startswith("ℹ️")
+
+
+# ---- the pipeline's messages: TelegramNotifier ------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
+
+
+def _job_with_media(user: TelegramUser) -> dict:
+    job = _job_for(user, script_text="Первая фраза.\nВторая фраза.", script_segments=["a"] * 10)
+    jobs.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    store = storage.get_storage()
+    for i in range(10):
+        image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG)
+        clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4)
+        jobs.update_segment(job["id"], i, image_path=image, video_path=clip, status="video_ready")
+    final = store.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 100)
+    return jobs.update_job(job["id"], final_video_path=final, final_video_size_mb=0.01, final_video_duration=50.0)
+
+
+def test_the_notifier_is_telegram_when_a_token_is_set(telegram):
+    assert isinstance(notify.get_notifier(), notify.TelegramNotifier)
+    with use_environment({"TELEGRAM_BOT_TOKEN": ""}):
+        assert isinstance(notify.get_notifier(), notify.LogNotifier)
+
+
+def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
+    job = _job_with_media(user)
+    for stage in jobs.GATE_STAGES:
+        assert notify.notify_once(job, f"{stage}_ready", key=f"gate:{stage}", stage=stage)
+    assert not notify.notify_once(job, "script_ready", key="gate:script", stage="script")
+
+    questions = user.sent("sendMessage")
+    assert [q.params["text"].split("\n")[0] for q in questions] == [
+        "📝 Сценарий готов!", "🖼 Изображения готовы (10 шт.). Выберите действие:",
+        "🎞 Клипы готовы (10 шт.), выше первые 3. Выберите действие:"]
+    assert "Первая фраза.\nВторая фраза." in questions[0].params["text"]
+    for question, code in zip(questions, "siv"):
+        buttons = question.params["reply_markup"]["inline_keyboard"][0]
+        assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:{code}", f"r:{job['id']}:{code}"]
+    images, clips = user.sent("sendMediaGroup")
+    assert [m["type"] for m in images.params["media"]] == ["photo"] * 10 and len(images.files) == 10
+    assert [m["type"] for m in clips.params["media"]] == ["video"] * 3 and len(clips.files) == 3
+    assert images.params["media"][0]["caption"].startswith("🖼 Изображения для ролика «Реклама кофе»")
+
+
+def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(user):
+    job = _job_with_media(user)
+    notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+    video = user.sent("sendVideo")[0]
+    assert video.files["video"]["size"] == len(MP4) * 100
+    assert video.params["caption"].startswith("🎬 Ваш ролик готов!\n⏱ Создан за 1 мин.")
+    assert video.params["supports_streaming"] in (True, "true", "True")
+
+    with use_environment({"TELEGRAM_UPLOAD_LIMIT_BYTES": "1000"}):
+        notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+    assert len(user.sent("sendVideo")) == 1
+    assert user.texts()[-1] == (f"🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше "
+                                f"0.001 МБ. Задача {job['id']}.")
+
+
+@pytest.mark.parametrize("event_name, details, expected", [
+    ("job_cancelled", {"stage": "images"}, "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
+    ("job_cancelled", {"stage": ""}, "❌ Задача {id} отменена. Все её данные и файлы удалены."),
+    ("approval_timed_out", {"stage": "script"}, "⌛ Вы не ответили на этапе «сценарий» вовремя"),
+    ("job_failed", {"error_type": "ContentRefused", "reason": "SAFETY.INPUT.TEXT"}, "🚫 Сервис генерации отказался"),
+    ("job_failed", {"error_type": "VendorUnavailable", "reason": "503"}, "⚠️ Сервис генерации сейчас недоступен"),
+    ("job_failed", {"error_type": "MediaError", "reason": "ffmpeg"}, "⚠️ Не удалось сделать ролик"),
+])
+def test_how_a_job_ends_reaches_the_user_in_plain_words(user, event_name, details, expected):
+    job = _job_for(user)
+    notify.get_notifier().send(job, event_name, **details)
+    assert user.texts()[-1].startswith(expected.format(id=job["id"]))
+    assert "SAFETY" not in user.texts()[-1]
+
+
+def test_a_short_429_is_waited_out_and_a_long_one_raises_for_the_stage_retry(user):
+    job = _job_with_media(user)
+    user.fake.fail_next("sendMessage", 429, retry_after=1)
+    started = time.monotonic()
+    assert notify.notify_once(job, "script_ready", key="gate:script", stage="script")
+    assert time.monotonic() - started >= 1 and len(user.sent()) == 1
+
+    # The album goes through, the question hits a long flood wait: the stage must retry...
+    user.fake.fail_next("sendMessage", 429, retry_after=60)
+    with pytest.raises(VendorUnavailable):
+        notify.notify_once(job, "images_ready", key="gate:images", stage="images")
+    # ...and the retry sends only the question, not the album again.
+    assert notify.notify_once(job, "images_ready", key="gate:images", stage="images")
+    assert len(user.sent("sendMediaGroup")) == 1
+    assert user.texts()[-1].startswith("🖼 Изображения готовы")
+
+
+def test_a_5xx_is_retried(user):
+    job = _job_for(user)
+    user.fake.fail_next("sendMessage", 500)
+    user.fake.fail_next("sendMessage", 502)
+    notify.get_notifier().send(job, "job_failed", error_type="VendorFailed")
+    assert len(user.sent()) == 1
+
+
+def test_long_polling_feeds_updates_through_the_same_handler(user):
+    from local.serve import Poller
+
+    update = user.message_update("/help")
+    user.fake.push_update(update)
+    poller = Poller(timeout=0)
+    assert poller.poll_once() == 1
+    assert poller.offset == update["update_id"] + 1
+    assert user.texts()[0].startswith("ℹ️")
+    user.fake.push_update(update)  # served again (as if our offset were lost): handled once
+    poller.offset = 0
+    poller.poll_once()
+    assert len(user.texts()) == 1
+
+
+def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(user):
+    from videobot.telegram import outbox
+
+    job = _job_for(user)
+    assert outbox.progress_bar(7, 10) == "▓▓▓▓▓▓▓░░░" and outbox.progress_bar(0, 10) == "░" * 10
+    notify.progress(job, "images", 1, 10)
+    notify.progress(job, "images", 2, 10)  # within the edit interval: skipped
+    notify.progress(job, "images", 10, 10)  # the last step is always shown
+    notify.progress(job, "images", 9, 10)  # late and lower: ignored
+    notify.progress(job, "voiceover", 3, 10)
+
+    first, second = user.sent("sendMessage")
+    assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"
+    assert second.params["text"] == "Озвучка: 3/10 ▓▓▓░░░░░░░"
+    edits = user.sent("editMessageText")
+    assert [(e.params["text"], int(e.params["message_id"])) for e in edits] == [
+        ("Изображения: 10/10 ▓▓▓▓▓▓▓▓▓▓", first.result["message_id"])]
+
+
+def test_progress_never_fails_the_stage(user):
+    job = _job_for(user)
+    for _ in range(3):
+        user.fake.fail_next("sendMessage", 502)
+    notify.progress(job, "assembly", 1, 1)  # logged, not raised
+    notify.progress(job, "assembly", 1, 1)  # the failed first message was forgotten: sent now
+    assert user.texts() == ["Сборка ролика: 1/1 ▓▓▓▓▓▓▓▓▓▓"]
+
+
+def test_set_webhook_registers_the_secret_token(telegram):
+    from local.serve import set_webhook
+
+    assert set_webhook("https://example.execute-api.us-east-1.amazonaws.com/webhook") is True
+    call = telegram.calls_to("setWebhook")[0]
+    assert call.params["secret_token"] == SECRET and call.params["url"].endswith("/webhook")
+    assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query"]
+
+
+def test_telegram_settings_are_validated_once():
+    from videobot.config import _from_env
+    from videobot.errors import ConfigurationError
+
+    settings = _from_env({"ALLOWED_USER_IDS": "5000000042, 7;9", "TELEGRAM_BOT_TOKEN": "1:x"})
+    assert settings.allowed_user_id_set == {5000000042, 7, 9}
+    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert "1:x" not in repr(settings)
+    with pytest.raises(ConfigurationError, match="ALLOWED_USER_IDS"):
+        _from_env({"ALLOWED_USER_IDS": "anna"})
