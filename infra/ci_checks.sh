@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline proof of the deployment, run by `make test` (and `make lint`):
-#   1. sam validate --lint on template.yaml, cfn-lint on the nested stacks in infra/
+#   1. sam validate --lint on template.yaml, cfn-lint on the nested stacks in infra/, and
+#      no wildcard IAM action once SAM has expanded its policy templates (infra/check_iam.py)
 #   2. asl-validator on the state machine definition (cfn-lint does not look inside it)
 #   3. sam build of the layer and the functions (no Docker; needs python3.12 and make)
 # The Python-level checks (substitutions, invoke permissions, no wildcard actions, functions
@@ -28,6 +29,9 @@ fi
 
 step "sam validate --lint"
 "$SAM_VENV/bin/sam" validate --lint --template-file template.yaml --region "$AWS_DEFAULT_REGION"
+
+step "IAM after SAM's policy-template expansion: no wildcard action"
+"$SAM_VENV/bin/python" infra/check_iam.py
 
 step "cfn-lint on the nested stacks"
 "$SAM_VENV/bin/cfn-lint" infra/network.yaml infra/database.yaml
