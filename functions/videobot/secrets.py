@@ -7,7 +7,7 @@ RUNWAYML_API_SECRET, DATABASE_URL, ...):
 - ``APP_SECRETS_ARN``: one JSON secret whose keys are setting names. Empty values count as unset.
 - ``<NAME>_SECRET_ARN``: a secret holding the one setting NAME, as a plain string or as JSON
   with a NAME key (e.g. ``TELEGRAM_WEBHOOK_SECRET_SECRET_ARN``).
-- ``DATABASE_SECRET_ARN``: an RDS-managed secret ``{"username", "password"[, "host", "port",
+- ``DATABASE_SECRET_ARN``: an RDS-style secret ``{"username", "password"[, "host", "port",
   "dbname"]}``; ``DATABASE_HOST``, ``DATABASE_PORT`` and ``DATABASE_NAME`` fill what it lacks.
   It becomes ``DATABASE_URL`` (with ``sslmode=require``).
 

@@ -222,7 +222,7 @@ def test_database_is_private_and_optional(template, resources):
     db = tpl.load_template(ROOT / "infra" / "database.yaml")["Resources"]["Instance"]
     assert db["Properties"]["PubliclyAccessible"] is False
     assert db["Properties"]["StorageEncrypted"] is True
-    assert db["Properties"]["ManageMasterUserPassword"] is True
+    assert "{{resolve:secretsmanager:${Secret}" in db["Properties"]["MasterUserPassword"]["Fn::Sub"]
     assert db["DeletionPolicy"] == "Snapshot"
     network = tpl.load_template(ROOT / "infra" / "network.yaml")["Resources"]
     assert of_type(network, "AWS::EC2::NatGateway")
