@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -134,24 +135,26 @@ def test_set_webhook_reports_telegram_errors(server):
 
 
 def test_stack_outputs_secrets_and_bucket_emptying_against_moto():
+    suffix = uuid.uuid4().hex[:8]  # moto's state outlives a nested mock_aws when another mock is active
+    bucket, stack_name = f"media-{suffix}", f"bot-{suffix}"
     with mock_aws():
         sm = boto3.client("secretsmanager", region_name="us-east-1")
-        app = sm.create_secret(Name="app", SecretString=json.dumps({"TELEGRAM_BOT_TOKEN": "123:ABC"}))["ARN"]
-        hook = sm.create_secret(Name="hook", SecretString="generated-secret")["ARN"]
+        app = sm.create_secret(Name=f"app-{suffix}", SecretString=json.dumps({"TELEGRAM_BOT_TOKEN": "123:ABC"}))["ARN"]
+        hook = sm.create_secret(Name=f"hook-{suffix}", SecretString="generated-secret")["ARN"]
         s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="media")
+        s3.create_bucket(Bucket=bucket)
         for i in range(3):
-            s3.put_object(Bucket="media", Key=f"jobs/j1/clips/{i:02d}.mp4", Body=b"x")
+            s3.put_object(Bucket=bucket, Key=f"jobs/j1/clips/{i:02d}.mp4", Body=b"x")
         cfn = boto3.client("cloudformation", region_name="us-east-1")
-        cfn.create_stack(StackName="bot", TemplateBody=json.dumps({
+        cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps({
             "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
             "Outputs": {"AppSecretsArn": {"Value": app}, "WebhookSecretArn": {"Value": hook},
-                        "MediaBucketName": {"Value": "media"}},
+                        "MediaBucketName": {"Value": bucket}},
         }))
-        outputs = stack.stack_outputs(cfn, "bot")
+        outputs = stack.stack_outputs(cfn, stack_name)
         assert stack.read_bot_secrets(sm, outputs) == ("123:ABC", "generated-secret")
         assert stack.empty_bucket(s3, outputs["MediaBucketName"]) == 3
-        assert s3.list_objects_v2(Bucket="media").get("KeyCount") == 0
+        assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
 def test_stack_name_comes_from_samconfig():

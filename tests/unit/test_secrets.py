@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlsplit, unquote
 
 import boto3
@@ -27,16 +28,21 @@ def sm():
         parameters.clear_caches()
 
 
+def _name(label: str) -> str:
+    """Unique per test: moto's state outlives a nested mock_aws when another mock is active."""
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
 def _app_secret(sm, **overrides) -> str:
     body = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "OPENAI_API_KEY": OPENAI_KEY, "RUNWAYML_API_SECRET": RUNWAY_KEY,
             "DATABASE_URL": ""}
     body.update(overrides)
-    return sm.create_secret(Name="app", SecretString=json.dumps(body))["ARN"]
+    return sm.create_secret(Name=_name("app"), SecretString=json.dumps(body))["ARN"]
 
 
 def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
     app_arn = _app_secret(sm)
-    hook_arn = sm.create_secret(Name="hook", SecretString=WEBHOOK_SECRET)["ARN"]
+    hook_arn = sm.create_secret(Name=_name("hook"), SecretString=WEBHOOK_SECRET)["ARN"]
     env = {"APP_SECRETS_ARN": app_arn, "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": hook_arn,
            "DATABASE_URL": "postgresql://u:p@h/db"}
 
@@ -67,13 +73,13 @@ def test_without_secret_arns_nothing_touches_aws():
 
 
 def test_a_json_secret_per_setting_is_read_by_its_name(sm):
-    arn = sm.create_secret(Name="one", SecretString=json.dumps({"OPENAI_API_KEY": OPENAI_KEY, "other": "x"}))["ARN"]
+    arn = sm.create_secret(Name=_name("one"), SecretString=json.dumps({"OPENAI_API_KEY": OPENAI_KEY, "other": "x"}))["ARN"]
     assert secrets.resolve_secret_settings({"OPENAI_API_KEY_SECRET_ARN": arn}) == {"OPENAI_API_KEY": OPENAI_KEY}
 
 
 def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
     password = "p@ss:w/rd?#%"
-    arn = sm.create_secret(Name="rds", SecretString=json.dumps({"username": "videobot", "password": password}))["ARN"]
+    arn = sm.create_secret(Name=_name("rds"), SecretString=json.dumps({"username": "videobot", "password": password}))["ARN"]
     env = {"DATABASE_SECRET_ARN": arn, "DATABASE_HOST": "db.internal", "DATABASE_PORT": "5432",
            "DATABASE_NAME": "videobot"}
     url = config._from_env(env).database_url
@@ -103,11 +109,11 @@ def test_errors_name_the_variable_never_a_value(sm):
     missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"
     with pytest.raises(ConfigurationError, match="APP_SECRETS_ARN"):
         secrets.resolve_secret_settings({"APP_SECRETS_ARN": missing})
-    not_json = sm.create_secret(Name="plain", SecretString=BOT_TOKEN)["ARN"]
+    not_json = sm.create_secret(Name=_name("plain"), SecretString=BOT_TOKEN)["ARN"]
     with pytest.raises(ConfigurationError) as excinfo:
         secrets.resolve_secret_settings({"APP_SECRETS_ARN": not_json})
     assert BOT_TOKEN not in str(excinfo.value)
-    rds = sm.create_secret(Name="rds-bad", SecretString=json.dumps({"username": "u", "password": "hunter2"}))["ARN"]
+    rds = sm.create_secret(Name=_name("rds-bad"), SecretString=json.dumps({"username": "u", "password": "hunter2"}))["ARN"]
     with pytest.raises(ConfigurationError) as excinfo:
         secrets.resolve_secret_settings({"DATABASE_SECRET_ARN": rds})  # no host anywhere
     assert "hunter2" not in str(excinfo.value)
