@@ -58,4 +58,19 @@ else
   "$SAM_VENV/bin/sam" build --cached --build-dir "$BUILD_DIR" GenerateScriptFunction
 fi
 test -f "$BUILD_DIR/template.yaml"
+
+step "Lambda size limit: a function and its layers stay under 250 MB unzipped"
+layer_bytes=0
+[[ -d "$BUILD_DIR/FfmpegLayer" ]] && layer_bytes=$(du -sb "$BUILD_DIR/FfmpegLayer" | cut -f1)
+for fn in "$BUILD_DIR"/*Function; do
+  [[ -d "$fn" ]] || continue
+  bytes=$(du -sb "$fn" | cut -f1)
+  case "$(basename "$fn")" in
+    SubmitClipFunction|CheckClipFunction|RecordVoiceoverFunction|AssembleVideoFunction) bytes=$((bytes + layer_bytes));;
+  esac
+  if (( bytes >= 262144000 )); then
+    echo "$(basename "$fn") needs $((bytes / 1048576)) MB unzipped: over Lambda's 250 MB" >&2; exit 1
+  fi
+  echo "$(basename "$fn"): $((bytes / 1048576)) MB"
+done
 echo "deployment checks passed in $((SECONDS - started)) s"
