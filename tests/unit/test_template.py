@@ -254,3 +254,14 @@ def test_samconfig_has_dev_default_and_prod():
         assert "CAPABILITY_AUTO_EXPAND" in config[env]["deploy"]["parameters"]["capabilities"]
     assert config["default"]["global"]["parameters"]["stack_name"].endswith("-dev")
     assert config["prod"]["global"]["parameters"]["stack_name"].endswith("-prod")
+
+
+def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resources):
+    def polly_actions(res) -> set[str]:
+        return {a for s in _statements(res["Properties"]["Policies"]) for a in s["Action"] if a.startswith("polly:")}
+
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert polly_actions(functions["RecordVoiceoverFunction"]) == {"polly:SynthesizeSpeech"}
+    assert all(not polly_actions(res) for name, res in functions.items() if name != "RecordVoiceoverFunction")
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["TTS_PROVIDER"] == {"Fn::If": ["AutoTts", {"Ref": "AWS::NoValue"}, {"Ref": "TtsProvider"}]}
