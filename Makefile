@@ -28,6 +28,7 @@ demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Рекл�
 .PHONY: test
 test: $(VENV)/.installed ## Run the unit and integration tests (tests/aws runs only with AWS_SAM_STACK_NAME)
 	$(BIN)/python -m pytest tests -q
+	bash infra/ci_checks.sh
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
@@ -53,7 +54,47 @@ test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, 
 serve: $(VENV)/.installed ## Run the Telegram bot locally: POST /webhook on 127.0.0.1:$(PORT) (default 8080), MODE=polling to long-poll; needs TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_WEBHOOK_SECRET
 	$(BIN)/python -m local.serve $(if $(MODE),--mode $(MODE),) --port $(or $(PORT),8080)
 
+# ---------------------------------------------------------------- AWS (docs/deploy.md)
+# ENV=dev (default) or ENV=prod picks the samconfig.toml environment.
+ENV ?= default
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
+$(SAM_VENV)/.installed: infra/requirements-ci.txt
+	$(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -q -r infra/requirements-ci.txt
+	cp infra/requirements-ci.txt $@
+
+.PHONY: lint
+lint: ## Offline deployment checks: sam validate --lint, cfn-lint, asl-validator, sam build
+	bash infra/ci_checks.sh
+
+.PHONY: build
+build: $(SAM_VENV)/.installed ## sam build (cached, parallel; no Docker, needs python3.12 on PATH)
+	$(SAM) build --config-env $(ENV)
+
+.PHONY: deploy
+deploy: build ## Deploy: GUIDED=1 the first time (asks for the bot token and keys), ENV=prod for prod
+	$(SAM) deploy --config-env $(ENV) $(if $(GUIDED),--guided,)
+
 .PHONY: set-webhook
-set-webhook: $(VENV)/.installed ## Register WEBHOOK_URL (e.g. the stack's WebhookUrl output) with Telegram, using TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET
-	@test -n "$(WEBHOOK_URL)" || { echo "WEBHOOK_URL is required"; exit 2; }
-	$(BIN)/python -m local.serve --set-webhook "$(WEBHOOK_URL)"
+set-webhook: $(VENV)/.installed ## Register the deployed webhook URL and its secret token with Telegram
+	$(BIN)/python -m infra.stack set-webhook --config-env $(ENV)
+
+.PHONY: outputs
+outputs: $(VENV)/.installed ## Print the deployed stack's outputs (webhook URL, state machine, bucket)
+	$(BIN)/python -m infra.stack outputs --config-env $(ENV)
+
+.PHONY: logs
+logs: $(SAM_VENV)/.installed ## Tail the stack's logs; FUNCTION=AssembleVideoFunction for one function
+	$(SAM) logs --config-env $(ENV) $(if $(FUNCTION),--name $(FUNCTION),) --tail
+
+.PHONY: delete
+delete: $(VENV)/.installed $(SAM_VENV)/.installed ## Empty the media bucket and delete the stack (RDS leaves a final snapshot)
+	$(BIN)/python -m infra.stack empty-bucket --config-env $(ENV)
+	$(SAM) delete --config-env $(ENV)
+
+.PHONY: test-aws
+test-aws: $(VENV)/.installed ## Tests against a deployed stack: AWS_SAM_STACK_NAME=ai-video-bot-dev
+	$(BIN)/python -m pytest tests/aws -q -m aws

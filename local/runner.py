@@ -97,7 +97,7 @@ class LocalPipeline:
         migrate()
 
         template = load_template()
-        handlers = {name: import_handler(path) for name, path in tpl.functions(template).items()}
+        handlers = {name: import_handler(path) for name, path in tpl.pipeline_functions(template).items()}
         self.endpoint = LambdaEndpoint(handlers).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
 

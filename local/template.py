@@ -56,6 +56,15 @@ def functions(template: dict) -> dict[str, str]:
             if res["Type"] == "AWS::Serverless::Function"}
 
 
+def pipeline_functions(template: dict, logical_id: str = "VideoPipelineStateMachine") -> dict[str, str]:
+    """Logical id -> handler, for the functions the state machine invokes (its
+    DefinitionSubstitutions' GetAtt targets), leaving out the webhook and the deploy hooks."""
+    props = template["Resources"][logical_id]["Properties"]
+    invoked = {value["Fn::GetAtt"][0] for value in props.get("DefinitionSubstitutions", {}).values()
+               if isinstance(value, dict) and "Fn::GetAtt" in value}
+    return {name: handler for name, handler in functions(template).items() if name in invoked}
+
+
 def state_machine(template: dict, logical_id: str = "VideoPipelineStateMachine") -> StateMachineSpec:
     props = template["Resources"][logical_id]["Properties"]
     subs = {}

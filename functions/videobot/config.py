@@ -125,6 +125,10 @@ class Settings(BaseModel):
 
 def _from_env(environ: os._Environ | dict) -> Settings:
     fields = Settings.model_fields
+    # Deploy (secrets): on AWS the keys come from Secrets Manager; a plain env value wins.
+    from videobot.secrets import resolve_secret_settings
+
+    environ = {**resolve_secret_settings(environ), **{k: v for k, v in environ.items() if v not in (None, "")}}
     values = {name: environ[name.upper()] for name in fields if environ.get(name.upper()) not in (None, "")}
     try:
         return Settings(**values)

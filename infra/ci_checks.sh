@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Offline proof of the deployment, run by `make test` (and `make lint`):
+#   1. sam validate --lint on template.yaml, cfn-lint on the nested stacks in infra/, and
+#      no wildcard IAM action once SAM has expanded its policy templates (infra/check_iam.py)
+#   2. asl-validator on the state machine definition (cfn-lint does not look inside it)
+#   3. sam build of the layer and the functions (no Docker; needs python3.12 and make)
+# The Python-level checks (substitutions, invoke permissions, no wildcard actions, functions
+# vs folders) are in tests/unit/test_template.py. Installs what it needs on a fresh clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+PY="${PY:-python3}"
+SAM_VENV="$ROOT/.venv-sam"
+step() { printf '\n== %s\n' "$*"; }
+started=$SECONDS
+
+step "tools"
+if [[ ! -f "$SAM_VENV/.installed" ]] || ! cmp -s infra/requirements-ci.txt "$SAM_VENV/.installed"; then
+  "$PY" -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/python" -m pip install -q --upgrade pip
+  "$SAM_VENV/bin/python" -m pip install -q -r infra/requirements-ci.txt
+  cp infra/requirements-ci.txt "$SAM_VENV/.installed"
+fi
+if [[ ! -x infra/node_modules/.bin/asl-validator ]]; then
+  (cd infra && npm ci --no-audit --no-fund --loglevel=error)
+fi
+"$SAM_VENV/bin/sam" --version
+
+step "sam validate --lint"
+"$SAM_VENV/bin/sam" validate --lint --template-file template.yaml --region "$AWS_DEFAULT_REGION"
+
+step "IAM after SAM's policy-template expansion: no wildcard action"
+"$SAM_VENV/bin/python" infra/check_iam.py
+
+step "cfn-lint on the nested stacks"
+"$SAM_VENV/bin/cfn-lint" infra/network.yaml infra/database.yaml
+echo "infra/network.yaml and infra/database.yaml are valid"
+
+step "asl-validator"
+infra/node_modules/.bin/asl-validator --json-path statemachine/video_pipeline.asl.json
+
+step "sam build"
+# The Lambda runtime's python must be on PATH (pyenv keeps one on these machines).
+# A pyenv shim answers `command -v` even when it cannot run, so try to run it.
+if ! python3.12 -c '' 2>/dev/null; then
+  for dir in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.12*/bin /usr/local/bin; do
+    if [[ -x "$dir/python3.12" ]]; then export PATH="$dir:$PATH"; break; fi
+  done
+fi
+python3.12 -c '' 2>/dev/null || { echo "sam build needs python3.12 on PATH" >&2; exit 1; }
+BUILD_DIR="$ROOT/.aws-sam/build"
+if [[ -f layers/ffmpeg/Makefile ]]; then
+  "$SAM_VENV/bin/sam" build --cached --parallel --build-dir "$BUILD_DIR"
+else
+  # Until layers/ffmpeg lands, build the shared function code alone (every function shares it).
+  echo "layers/ffmpeg/Makefile is missing: building the functions without the FfmpegLayer"
+  "$SAM_VENV/bin/sam" build --cached --build-dir "$BUILD_DIR" GenerateScriptFunction
+fi
+test -f "$BUILD_DIR/template.yaml"
+
+step "Lambda size limit: a function and its layers stay under 250 MB unzipped"
+layer_bytes=0
+[[ -d "$BUILD_DIR/FfmpegLayer" ]] && layer_bytes=$(du -sb "$BUILD_DIR/FfmpegLayer" | cut -f1)
+for fn in "$BUILD_DIR"/*Function; do
+  [[ -d "$fn" ]] || continue
+  bytes=$(du -sb "$fn" | cut -f1)
+  case "$(basename "$fn")" in
+    SubmitClipFunction|CheckClipFunction|RecordVoiceoverFunction|AssembleVideoFunction) bytes=$((bytes + layer_bytes));;
+  esac
+  if (( bytes >= 262144000 )); then
+    echo "$(basename "$fn") needs $((bytes / 1048576)) MB unzipped: over Lambda's 250 MB" >&2; exit 1
+  fi
+  echo "$(basename "$fn"): $((bytes / 1048576)) MB"
+done
+echo "deployment checks passed in $((SECONDS - started)) s"

@@ -1,0 +1,267 @@
+"""The deployment template, checked offline: what cfn-lint cannot see (ASL substitutions,
+invoke permissions, wildcard actions, functions vs folders) and what the issue asks of it.
+`make test` also runs infra/ci_checks.sh (sam validate --lint, asl-validator, sam build)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from local import template as tpl
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
+FFMPEG_FUNCTIONS = {"SubmitClipFunction", "CheckClipFunction", "RecordVoiceoverFunction", "AssembleVideoFunction"}
+# Written by another change in parallel; checked as soon as its folder exists.
+PARALLEL_FUNCTIONS = {"WebhookFunction": "webhook"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return tpl.load_template()
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict:
+    return template["Resources"]
+
+
+def of_type(resources: dict, kind: str) -> dict:
+    return {name: res for name, res in resources.items() if res["Type"] == kind}
+
+
+def machine_props(resources) -> dict:
+    return resources["VideoPipelineStateMachine"]["Properties"]
+
+
+def test_every_asl_placeholder_is_a_substitution_and_every_substitution_is_used(resources):
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", ASL.read_text(encoding="utf-8")))
+    keys = set(machine_props(resources)["DefinitionSubstitutions"])
+    assert used, "the ASL has no placeholders: the check would prove nothing"
+    assert used - keys == set(), "placeholders without a DefinitionSubstitutions key"
+    assert keys - used == set(), "DefinitionSubstitutions keys the ASL never uses"
+
+
+def _invoked_functions(resources) -> set[str]:
+    subs = machine_props(resources)["DefinitionSubstitutions"]
+    text = ASL.read_text(encoding="utf-8")
+    invoked = set()
+    for state in _task_states(json.loads(text)["States"]):
+        name = state.get("Parameters", {}).get("FunctionName", "")
+        match = re.fullmatch(r"\$\{([A-Za-z0-9_]+)\}", name)
+        assert match, f"task {state} names its function without a substitution"
+        target = subs[match.group(1)]
+        assert "Fn::GetAtt" in target and target["Fn::GetAtt"][1] == "Arn"
+        invoked.add(target["Fn::GetAtt"][0])
+    return invoked
+
+
+def _task_states(states: dict):
+    for state in states.values():
+        if state["Type"] == "Task":
+            yield state
+        for branch in state.get("Branches", []):
+            yield from _task_states(branch["States"])
+        if "ItemProcessor" in state:
+            yield from _task_states(state["ItemProcessor"]["States"])
+
+
+def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
+    invoked = _invoked_functions(resources)
+    assert len(invoked) == 15
+    functions = of_type(resources, "AWS::Serverless::Function")
+    permitted = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+                 for p in machine_props(resources)["Policies"] if "LambdaInvokePolicy" in p}
+    assert invoked <= set(functions)
+    assert invoked - permitted == set(), "invoked without a LambdaInvokePolicy"
+    assert permitted - invoked == set(), "invoke permission the state machine does not need"
+
+
+def _statements(node):
+    """Every IAM-like statement anywhere in a template (inline policies, bucket policies)."""
+    if isinstance(node, dict):
+        if "Effect" in node and ("Action" in node or "NotAction" in node):
+            yield node
+        for value in node.values():
+            yield from _statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _statements(value)
+
+
+@pytest.mark.parametrize("path", ["template.yaml", "infra/network.yaml", "infra/database.yaml"])
+def test_no_wildcard_action_anywhere(path):
+    statements = list(_statements(tpl.load_template(ROOT / path)))
+    if path == "template.yaml":
+        assert len(statements) >= 4  # the checker does see the inline statements
+    for statement in statements:
+        assert "NotAction" not in statement
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert isinstance(action, str) and "*" not in action, f"wildcard action {action!r} in {path}"
+
+
+def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(resources):
+    allowed_templates = {"S3CrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "LambdaInvokePolicy",
+                         "StepFunctionsExecutionPolicy", "Statement"}
+    for name, res in {**of_type(resources, "AWS::Serverless::Function"),
+                      **of_type(resources, "AWS::Serverless::StateMachine")}.items():
+        policies = res["Properties"]["Policies"]
+        for policy in policies:
+            if "Fn::If" in policy:
+                policy = policy["Fn::If"][1]
+            assert isinstance(policy, dict), f"{name} uses a managed policy by name: {policy}"
+            assert set(policy) <= allowed_templates, f"{name}: {set(policy)}"
+    assert not of_type(resources, "AWS::IAM::Role"), "roles come from SAM policy templates"
+
+
+def test_functions_match_the_function_folders(resources):
+    handlers = tpl.functions({"Resources": resources})
+    modules = {name: handler.split(".")[0] for name, handler in handlers.items()}
+    for name, handler in handlers.items():
+        assert re.fullmatch(r"[a-z_]+\.app\.lambda_handler", handler), handler
+        folder = ROOT / "functions" / modules[name]
+        if name in PARALLEL_FUNCTIONS and not folder.exists():
+            continue
+        assert (folder / "app.py").is_file(), f"{name}: no functions/{modules[name]}/app.py"
+    folders = {p.parent.name for p in (ROOT / "functions").glob("*/app.py")}
+    assert folders - set(modules.values()) == set(), "function folders without a template function"
+
+
+def test_pipeline_functions_are_the_invoked_ones(resources):
+    template = {"Resources": resources}
+    pipeline = tpl.pipeline_functions(template)
+    assert set(pipeline) == _invoked_functions(resources)
+    assert "WebhookFunction" not in pipeline and "MigrateDatabaseFunction" not in pipeline
+
+
+def test_ffmpeg_functions_carry_the_layer_and_enough_memory_and_time(resources):
+    functions = of_type(resources, "AWS::Serverless::Function")
+    for name, res in functions.items():
+        props = res["Properties"]
+        has_layer = {"Ref": "FfmpegLayer"} in props.get("Layers", [])
+        assert has_layer == (name in FFMPEG_FUNCTIONS), name
+        if has_layer:
+            assert 1024 <= props["MemorySize"] <= 2048
+            assert props["Environment"]["Variables"]["FFMPEG_PATH"] == "/opt/bin/ffmpeg"
+        assert props["Timeout"] <= 900
+    assert functions["AssembleVideoFunction"]["Properties"]["Timeout"] == 900
+    assert functions["AssembleVideoFunction"]["Properties"]["MemorySize"] == 2048
+    assert functions["WebhookFunction"]["Properties"]["Timeout"] < 30  # HTTP API's limit
+    layer = resources["FfmpegLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["ContentUri"] == "layers/ffmpeg/"
+
+
+def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, resources):
+    functions = of_type(resources, "AWS::Serverless::Function")
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    logged = {g["Properties"]["LogGroupName"]["Fn::Sub"].split("${")[1].rstrip("}")
+              for g in groups.values() if "LogGroupName" in g["Properties"]
+              and g["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/")}
+    assert logged == set(functions)
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    watched = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
+               if a["Properties"].get("MetricName") == "Errors"}
+    assert watched == set(functions) - {"MigrateDatabaseFunction"}
+    failed = alarms["ExecutionsFailedAlarm"]["Properties"]
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Metrics"] if "MetricStat" in m} == {
+        "ExecutionsFailed", "ExecutionsTimedOut"}
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+
+
+def test_tracing_is_on_everywhere(template, resources):
+    assert template["Globals"]["Function"]["Tracing"] == "Active"
+    props = machine_props(resources)
+    assert props["Type"] == "STANDARD"  # .waitForTaskToken needs it
+    assert props["Tracing"] == {"Enabled": True}
+    assert props["Logging"]["Level"] in {"ERROR", "ALL"}
+
+
+def test_media_bucket_is_private_encrypted_and_expires_media(template, resources):
+    props = resources["MediaBucket"]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-job-media"]["Prefix"] == "jobs/"  # videobot.storage.job_prefix
+    assert rules["expire-job-media"]["ExpirationInDays"] == {"Ref": "MediaRetentionDays"}
+    assert int(template["Globals"]["Function"]["Environment"]["Variables"]["PRESIGN_SECONDS"]) <= 3600
+
+
+def test_keys_are_secrets_never_plain_environment(template, resources):
+    params = template["Parameters"]
+    for key in ("TelegramBotToken", "OpenAIApiKey", "RunwayApiSecret", "ExistingDatabaseUrl"):
+        assert params[key]["NoEcho"] is True
+        assert params[key].get("Default", "") == ""
+    plain = {"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "OPENAI_API_KEY", "RUNWAYML_API_SECRET",
+             "DATABASE_URL"}
+    env_names = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for res in of_type(resources, "AWS::Serverless::Function").values():
+        env_names |= set(res["Properties"].get("Environment", {}).get("Variables", {}))
+    assert env_names & plain == set()
+    assert {"APP_SECRETS_ARN", "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN", "DATABASE_SECRET_ARN"} <= env_names
+    secret_string = resources["AppSecrets"]["Properties"]["SecretString"]["Fn::Sub"][0]
+    assert set(json.loads(re.sub(r"\$\{[A-Za-z]+\}", "x", secret_string))) == {
+        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "RUNWAYML_API_SECRET", "DATABASE_URL"}
+    generated = resources["WebhookSecret"]["Properties"]["GenerateSecretString"]
+    assert generated["ExcludePunctuation"] is True  # Telegram allows A-Z a-z 0-9 _ - only
+    assert 1 <= generated["PasswordLength"] <= 256
+
+
+def test_database_is_private_and_optional(template, resources):
+    assert template["Conditions"]["CreateDatabase"] == {"Fn::Equals": [{"Ref": "ExistingDatabaseUrl"}, ""]}
+    for name in ("Network", "Database"):
+        assert resources[name]["Condition"] == "CreateDatabase"
+    db = tpl.load_template(ROOT / "infra" / "database.yaml")["Resources"]["Instance"]
+    assert db["Properties"]["PubliclyAccessible"] is False
+    assert db["Properties"]["StorageEncrypted"] is True
+    assert "{{resolve:secretsmanager:${Secret}" in db["Properties"]["MasterUserPassword"]["Fn::Sub"]
+    assert db["DeletionPolicy"] == "Snapshot"
+    network = tpl.load_template(ROOT / "infra" / "network.yaml")["Resources"]
+    assert of_type(network, "AWS::EC2::NatGateway")
+    assert network["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
+
+
+def test_migrations_run_on_every_code_change(resources):
+    custom = resources["DatabaseMigrations"]["Properties"]
+    assert custom["ServiceToken"] == {"Fn::GetAtt": ["MigrateDatabaseFunction", "Arn"]}
+    assert custom["CodeVersion"] == {"Ref": "MigrateDatabaseFunction.Version"}
+    assert resources["MigrateDatabaseFunction"]["Properties"]["AutoPublishAlias"]
+
+
+def test_webhook_route_and_outputs(template, resources):
+    event = resources["WebhookFunction"]["Properties"]["Events"]["Telegram"]
+    assert event["Type"] == "HttpApi" and event["Properties"]["Method"] == "POST"
+    outputs = template["Outputs"]
+    assert event["Properties"]["Path"] in outputs["WebhookUrl"]["Value"]["Fn::Sub"]
+    assert {"WebhookUrl", "StateMachineArn", "MediaBucketName", "AppSecretsArn", "WebhookSecretArn"} <= set(outputs)
+    env = resources["WebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["STATE_MACHINE_ARN"] == {"Ref": "VideoPipelineStateMachine"}
+
+
+def test_samconfig_has_dev_default_and_prod():
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    for env in ("default", "prod"):
+        assert config[env]["build"]["parameters"] == {"cached": True, "parallel": True}
+        assert config[env]["validate"]["parameters"]["lint"] is True
+        assert "CAPABILITY_AUTO_EXPAND" in config[env]["deploy"]["parameters"]["capabilities"]
+    assert config["default"]["global"]["parameters"]["stack_name"].endswith("-dev")
+    assert config["prod"]["global"]["parameters"]["stack_name"].endswith("-prod")
+
+
+def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resources):
+    def polly_actions(res) -> set[str]:
+        return {a for s in _statements(res["Properties"]["Policies"]) for a in s["Action"] if a.startswith("polly:")}
+
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert polly_actions(functions["RecordVoiceoverFunction"]) == {"polly:SynthesizeSpeech"}
+    assert all(not polly_actions(res) for name, res in functions.items() if name != "RecordVoiceoverFunction")
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["TTS_PROVIDER"] == {"Fn::If": ["AutoTts", {"Ref": "AWS::NoValue"}, {"Ref": "TtsProvider"}]}
