@@ -44,11 +44,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], *, timeout: float = 600) -> str:
+def run_ffmpeg(args: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> str:
     """Run ffmpeg; return its stderr (where it reports). Raise MediaError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired:
         raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
@@ -182,14 +183,23 @@ _EBU_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
 _EBU_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
 
 
-def measure_loudness(path: str | Path) -> Loudness:
-    """Integrated loudness, true peak and range of a file's audio, read with ebur128 (EBU R128)."""
-    err = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
+def measure_loudness(path: str | Path, *, seconds: float | None = None) -> Loudness:
+    """Integrated loudness, true peak and range of a file's audio (its first `seconds` if
+    given), read with ebur128 (EBU R128)."""
+    limit = ["-t", f"{seconds}"] if seconds else []
+    err = run_ffmpeg([*limit, "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
     summary = err[err.rfind("Summary:"):]
     i, tp, lra = _EBU_I.search(summary), _EBU_TP.search(summary), _EBU_LRA.search(summary)
     if not (i and tp and lra):
         raise MediaError("ebur128 printed no summary")
     return Loudness(float(i.group(1)), float(tp.group(1)), float(lra.group(1)))
+
+
+def _gain_to(measured: Loudness, target_lufs: float) -> float:
+    """dB that bring a measurement to the target; silence (ebur128 says -70) gets no boost."""
+    if measured.integrated <= -69:
+        return 0.0
+    return max(-40.0, min(40.0, target_lufs - measured.integrated))
 
 
 def master_audio(narration: str | Path, out: str | Path, *, duration: float, music: str | Path | None = None,
@@ -202,15 +212,19 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
     Output: AAC 48 kHz stereo, exactly `duration` seconds."""
     out = Path(out)
     inputs = ["-i", str(narration)]
-    voice = (f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+    # The voice at the target level first, so the ducking keys on a known level.
+    voice_gain = _gain_to(measure_loudness(narration), target_lufs)
+    voice = (f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
              f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB")
     if music:
+        # The bed music_gain_db under the voice, whatever level the user's file has.
+        bed_gain = _gain_to(measure_loudness(music, seconds=duration), target_lufs + music_gain_db)
         inputs += ["-stream_loop", "-1", "-i", str(music)]
         fade = min(2.0, duration / 4)
         graph = (f"{voice},asplit=2[voice][key];"
                  f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
-                 f"asetpts=N/SR/TB,volume={music_gain_db}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
-                 f"[bed][key]sidechaincompress=threshold=0.02:ratio=10:attack=15:release=350[ducked];"
+                 f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
+                 f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
                  f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]")
     else:
         graph = f"{voice}[mix]"
@@ -218,7 +232,7 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
         mix = Path(tmp) / "mix.wav"
         run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", str(mix)])
         measured = measure_loudness(mix)
-        gain = max(-30.0, min(30.0, target_lufs - measured.integrated))
+        gain = _gain_to(measured, target_lufs)
         ceiling = true_peak - 0.5  # AAC and inter-sample peaks add a little
         for _ in range(3):
             af = f"volume={gain:.2f}dB"
@@ -230,7 +244,7 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
             result = measure_loudness(out)
             if result.true_peak <= true_peak and abs(result.integrated - target_lufs) <= 0.6:
                 break
-            gain = max(-30.0, min(30.0, gain + target_lufs - result.integrated))
+            gain = max(-40.0, min(40.0, gain + target_lufs - result.integrated))
             if result.true_peak > true_peak:
                 ceiling -= result.true_peak - true_peak + 0.3
     return out
@@ -300,21 +314,41 @@ def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspe
     with tempfile.TemporaryDirectory() as tmp:
         vf = (f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
               f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS")
+        env, log = None, []
         if text and text.strip():
             ass = Path(tmp) / "subtitle.ass"
             ass.write_text(subtitle_ass(text, aspect_ratio=aspect_ratio, seconds=seconds), encoding="utf-8")
-            vf += f",subtitles=filename='{_filter_path(ass)}':fontsdir='{_filter_path(FONT_DIR)}'"
+            vf += f",subtitles=filename='{_filter_path(ass)}'"
+            env, log = {"FONTCONFIG_FILE": str(_fontconfig(Path(tmp)))}, ["-loglevel", "verbose"]
         if fade > 0:
             vf += f",fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:.3f}:d={fade}"
         vf += ",format=yuv420p"
         for _ in range(3):
-            run_ffmpeg(["-i", str(clip), "-vf", vf, "-frames:v", str(frames), "-an", *_x264(bitrate),
-                        "-movflags", "+faststart", str(out)])
+            err = run_ffmpeg([*log, "-i", str(clip), "-vf", vf, "-frames:v", str(frames), "-an", *_x264(bitrate),
+                              "-movflags", "+faststart", str(out)], env=env)
+            if env:
+                _check_subtitle_font(err)
             size = out.stat().st_size
             if not max_bytes or size <= max_bytes:
                 return out
             bitrate = int(bitrate * max_bytes / size * 0.85)
     raise MediaError(f"could not bring the segment under {max_bytes} bytes")
+
+
+def _fontconfig(folder: Path) -> Path:
+    """A fontconfig file that knows only the shipped fonts: the same font on a laptop and on
+    Lambda (which has no system fonts), and no silent fallback to another font."""
+    conf = folder / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+                    f"<dir>{FONT_DIR}</dir><cachedir>{folder / 'fontconfig-cache'}</cachedir></fontconfig>\n",
+                    encoding="utf-8")
+    return conf
+
+
+def _check_subtitle_font(ffmpeg_log: str) -> None:
+    chosen = re.findall(r"fontselect: \(([^)]*)\) -> ([^,]+),", ffmpeg_log)
+    if not chosen or any(not path.startswith(str(FONT_DIR)) for _, path in chosen):
+        raise MediaError(f"the subtitles did not use the shipped font: {chosen or 'no font selected'}")
 
 
 def concat_segments(segments: list[str | Path], audio: str | Path, out: str | Path) -> Path:
