@@ -36,3 +36,12 @@ migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the 
 .PHONY: clean
 clean: ## Remove local data (embedded PostgreSQL, media)
 	rm -rf .local
+
+bench/.venv-moviepy/.installed: bench/requirements.txt
+	$(PY) -m venv bench/.venv-moviepy
+	bench/.venv-moviepy/bin/python -m pip install -q -r bench/requirements.txt
+	touch $@
+
+.PHONY: bench-assembly
+bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark assembly: ours vs MoviePy vs one bare ffmpeg pass (RUNS=3), into docs/benchmarks.md
+	$(BIN)/python -m bench.assembly.bench --runs $(or $(RUNS),3) --write docs/benchmarks.md

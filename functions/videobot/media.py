@@ -213,7 +213,8 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
     out = Path(out)
     inputs = ["-i", str(narration)]
     # The voice at the target level first, so the ducking keys on a known level.
-    voice_gain = _gain_to(measure_loudness(narration), target_lufs)
+    spoken = measure_loudness(narration)
+    voice_gain = _gain_to(spoken, target_lufs)
     voice = (f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
              f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB")
     if music:
@@ -231,7 +232,10 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
     with tempfile.TemporaryDirectory() as tmp:
         mix = Path(tmp) / "mix.wav"
         run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", str(mix)])
-        measured = measure_loudness(mix)
+        if music:
+            measured = measure_loudness(mix)
+        else:  # the mix is the voice alone: its measurement, shifted by the gain
+            measured = Loudness(spoken.integrated + voice_gain, spoken.true_peak + voice_gain, spoken.lra)
         gain = _gain_to(measured, target_lufs)
         ceiling = true_peak - 0.5  # AAC and inter-sample peaks add a little
         for _ in range(3):
