@@ -186,6 +186,7 @@ def report(runs: list[dict], work: Path) -> str:
         return (statistics.median(r[key][0] for r in runs), statistics.median(r[key][1] for r in runs))
 
     moviepy = med("moviepy")[0]
+    per_run = ", ".join(f"{r['moviepy'][0] / r['ours_critical'][0]:.1f}x" for r in runs)
     rows = [
         ("**ours**, as the pipeline runs it: one segment's preparation (the ten run in parallel in "
          "the Map) + AssembleVideo", "ours_critical"),
@@ -226,11 +227,14 @@ def report(runs: list[dict], work: Path) -> str:
         "",
         f"Targets: at least 5x faster than MoviePy on the same machine and inputs: "
         f"{moviepy / med('ours_critical')[0]:.1f}x as the pipeline runs it "
-        f"({moviepy / med('ours_serial')[0]:.1f}x even with the ten preparations run one after another "
-        f"here); peak RSS at most 512 MB: {max(med('ours_critical')[1], med('ours_assemble')[1]):.0f} MB "
-        f"(one Python process plus one ffmpeg at a time). MoviePy's captions are composited frame by "
-        f"frame in Python, which is where its time and memory go; ours encodes each segment once, "
-        f"alone, with the caption burned in by libass, and joins them by stream copy.",
+        f"({moviepy / med('ours_serial')[0]:.1f}x with the ten preparations run one after another "
+        f"here; per run, as the pipeline runs it: "
+        f"{per_run}); peak RSS at most 512 MB: {max(med('ours_critical')[1], med('ours_assemble')[1]):.0f} MB "
+        f"(one Python process plus one ffmpeg at a time). MoviePy keeps an ffmpeg reader per clip, "
+        f"brings every frame into Python and composites the captions and fades there; ours encodes "
+        f"each segment once, alone, with the caption burned in by libass, and joins them by stream "
+        f"copy. The issue's earlier figure (MoviePy about 81 s) was a plain concat and write, without "
+        f"captions or fades; the job measured here is the same for both, so MoviePy does more.",
         "",
     ]
     return "\n".join(lines)
@@ -258,7 +262,15 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", type=Path, help="replace the Assembly section of this Markdown file")
+    parser.add_argument("--from-json", type=Path, help="only render the report from a saved runs.json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        runs = json.loads(args.from_json.read_text())
+        section = report(runs, WORK)
+        print(section)
+        if args.write:
+            write_section(args.write, section)
+        return
     if not MOVIEPY_PYTHON.exists():
         sys.exit("bench/.venv-moviepy is missing: run `make bench-assembly` (it installs bench/requirements.txt)")
     make_inputs(WORK)
@@ -267,6 +279,7 @@ def main(argv: list[str]) -> None:
         runs.append(run_once(WORK, run))
         print(f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v[0]:.1f} s {v[1]:.0f} MB"
                                                            for k, v in runs[-1].items()), flush=True)
+    (WORK / "runs.json").write_text(json.dumps(runs, indent=1))
     section = report(runs, WORK)
     print(section)
     if args.write:

@@ -243,3 +243,13 @@ def test_full_length_budget_fits_telegram():
     bitrate = media.video_bitrate_for(50.0)
     assert (bitrate + media.AUDIO_BITRATE) * 50.0 / 8 <= 50_000_000
     assert media.video_bitrate_for(50.0, ceiling=10**9) > media.video_bitrate_for(50.0)  # 4 Mb/s ceiling applies
+
+
+def test_a_short_clip_of_the_other_shape_still_fills_its_slot(tmp_path):
+    # A 1.2 s landscape clip for a 9:16 video: filled (centre crop), the last frame held to 2 s.
+    clip = runway_like_clip(tmp_path / "short.mp4", "red", seconds=1.2)
+    seg = media.prepare_segment(clip, tmp_path / "seg.mp4", text=None, aspect_ratio="9:16", seconds=SLOT)
+    info = media.probe(seg)
+    assert (info.width, info.height, info.pix_fmt) == (720, 1280, "yuv420p")
+    assert info.duration == pytest.approx(SLOT, abs=0.01)
+    assert len(frame_colours(seg)) == int(SLOT * media.FPS)
