@@ -127,10 +127,31 @@ def to_wav(data_path: str | Path, out: str | Path) -> Path:
 #      max_tempo (1.25x by default: faster than that sounds rushed);
 #   3. what still overflows is cut, with a short fade-out so the cut does not click;
 #   4. a shorter part is padded with silence to exactly the slot.
+# Before that, the silence a TTS engine puts before and after the speech is trimmed (keeping
+# SPEECH_MARGIN), so that it neither delays the start nor counts as length to fit.
 # Segment i's narration therefore always starts at i * slot, like its clip.
 
 NARRATION_TAIL = 0.10
 CUT_FADE = 0.12
+SPEECH_MARGIN = 0.03
+_SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
+_SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
+
+
+def speech_span(path: str | Path, *, threshold_db: float = -50.0) -> tuple[float, float]:
+    """(start, end) of the speech in a file: its leading and trailing silence left out."""
+    duration = media_duration(path)
+    err = run_ffmpeg(["-i", str(path), "-af", f"silencedetect=noise={threshold_db}dB:d=0.05", "-f", "null", "-"])
+    starts = [float(x) for x in _SILENCE_START.findall(err)]
+    ends = [float(x) for x in _SILENCE_END.findall(err)]
+    start, end = 0.0, duration
+    if starts and starts[0] <= 0.01:
+        start = ends[0] if ends else duration   # silent from 0 until the first silence_end
+    if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
+        end = starts[-1]                       # a silence that runs to the end
+    if end <= start:                           # all silence: keep the file as it is
+        return 0.0, duration
+    return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -156,8 +177,10 @@ def fit_narration(parts: list[str | Path], out: str | Path, *, slot: float = 5.0
     chains: list[str] = []
     for i, part in enumerate(parts):
         inputs += ["-i", str(part)]
-        fit = narration_fit(media_duration(part), slot, max_tempo)
-        chain = f"[{i}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+        start, end = speech_span(part)
+        fit = narration_fit(end - start, slot, max_tempo)
+        chain = (f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
+                 f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo")
         if fit.tempo > 1.0005:
             chain += f",atempo={fit.tempo:.4f}"
         if fit.cut:

@@ -109,7 +109,8 @@ def assembled(tmp_path_factory) -> dict:
     segments = [media.prepare_segment(runway_like_clip(tmp / f"clip{i}.mp4", c), tmp / f"seg{i}.mp4", text=texts[i],
                                       seconds=SLOT, bitrate=media.video_bitrate_for(3 * SLOT))
                 for i, c in enumerate(COLOURS)]
-    parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 3.5), tone(tmp / "n2.wav", 1.2)]
+    # Part 2 starts with 0.4 s of silence, as TTS output often does: it is trimmed.
+    parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 3.5), tone(tmp / "n2.wav", 1.2, lead=0.4)]
     narration = media.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
     out = media.assemble(segments, narration, tmp / "final.mp4", clip_seconds=SLOT)
     return {"out": out, "narration": narration, "segments": segments, "tmp": tmp}
@@ -155,6 +156,17 @@ def test_long_narration_is_sped_up_then_cut_and_short_is_padded(assembled):
     assert loud_between(SLOT, 2 * SLOT) == pytest.approx(SLOT - media.NARRATION_TAIL, abs=0.08)
     assert loud_between(2 * SLOT - 0.06, 2 * SLOT) == 0
     assert media.media_duration(assembled["narration"]) == pytest.approx(3 * SLOT, abs=0.03)
+
+
+def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
+    part = tmp_path / "part.wav"
+    media.run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=500:duration=1.5", "-af", "adelay=300,apad=pad_dur=0.7",
+                      "-ac", "1", str(part)])
+    start, end = media.speech_span(part)
+    assert start == pytest.approx(0.3 - media.SPEECH_MARGIN, abs=0.03)
+    assert end == pytest.approx(1.8 + media.SPEECH_MARGIN, abs=0.03)
+    # 2.5 s in the file, 1.56 s of it speech: nothing to speed up in a 2 s slot.
+    assert media.narration_fit(end - start, slot=2.0).tempo == 1.0
 
 
 @pytest.mark.parametrize("duration, tempo, cut", [
