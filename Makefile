@@ -98,3 +98,12 @@ delete: $(VENV)/.installed $(SAM_VENV)/.installed ## Empty the media bucket and 
 .PHONY: test-aws
 test-aws: $(VENV)/.installed ## Tests against a deployed stack: AWS_SAM_STACK_NAME=ai-video-bot-dev
 	$(BIN)/python -m pytest tests/aws -q -m aws
+
+bench/.venv-moviepy/.installed: bench/requirements.txt
+	$(PY) -m venv bench/.venv-moviepy
+	bench/.venv-moviepy/bin/python -m pip install -q -r bench/requirements.txt
+	touch $@
+
+.PHONY: bench-assembly
+bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark assembly: ours vs MoviePy vs one bare ffmpeg pass (RUNS=3), into docs/benchmarks.md
+	$(BIN)/python -m bench.assembly.bench --runs $(or $(RUNS),3) --write docs/benchmarks.md

@@ -101,6 +101,17 @@ class Settings(BaseModel):
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         return frozenset(int(part) for part in raw.split(",") if part.strip())
 
+    # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap.: narration fitting, subtitles, transitions, loudness, music, size cap.
+    music_path: str | None = None                                # optional bed, looped and ducked
+    music_gain_db: float = Field(-8.0, ge=-40, le=0)             # the bed's level before ducking
+    narration_max_tempo: float = Field(1.25, ge=1.0, le=2.0)     # speed-up limit before a cut
+    subtitles: bool = True                                       # burn the segment texts in
+    fade_seconds: float = Field(0.25, ge=0, le=1.0)              # per-clip fade from/to black
+    target_lufs: float = Field(-16.0, ge=-30, le=-9)             # integrated loudness
+    true_peak_db: float = Field(-1.5, ge=-9, le=-1)              # ceiling, dBTP
+    max_video_bytes: int = Field(50_000_000, ge=1_000_000, le=50_000_000)  # Telegram's sendVideo cap
+    max_video_bitrate: int = Field(4_000_000, ge=300_000)        # bit/s; lowered further to fit the cap
+
     @model_validator(mode="after")
     def _resolve_providers(self) -> "Settings":
         has_openai = bool(self.openai_api_key)

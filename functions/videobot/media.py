@@ -5,10 +5,12 @@ On AWS the binary comes from layers/ffmpeg at /opt/bin/ffmpeg; locally from imag
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +23,8 @@ TELEGRAM_MAX_BYTES = 50 * 1000 * 1000  # Telegram's sendVideo upload cap (50 MB)
 AUDIO_BITRATE = 128_000
 FPS = 24
 SIZES = {"16:9": (1280, 720), "9:16": (720, 1280)}
+FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"  # DejaVu: Cyrillic and Latin
+SUBTITLE_FONT = "DejaVu Sans"
 
 
 @lru_cache(maxsize=1)
@@ -40,11 +44,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], *, timeout: float = 600) -> str:
+def run_ffmpeg(args: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> str:
     """Run ffmpeg; return its stderr (where it reports). Raise MediaError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired:
         raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
@@ -114,55 +119,311 @@ def to_wav(data_path: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
+# ---- narration ----------------------------------------------------------------------------
+#
+# The policy for a part that is longer than its slot (documented in the README):
+#   1. it may end up to NARRATION_TAIL before the next segment starts (a breath between parts);
+#   2. if longer, it is sped up with atempo (pitch kept) just enough to fit, but never past
+#      max_tempo (1.25x by default: faster than that sounds rushed);
+#   3. what still overflows is cut, with a short fade-out so the cut does not click;
+#   4. a shorter part is padded with silence to exactly the slot.
+# Before that, the silence a TTS engine puts before and after the speech is trimmed (keeping
+# SPEECH_MARGIN), so that it neither delays the start nor counts as length to fit.
+# Segment i's narration therefore always starts at i * slot, like its clip.
+
+NARRATION_TAIL = 0.10
+CUT_FADE = 0.12
+SPEECH_MARGIN = 0.03
+_SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
+_SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
+
+
+def speech_span(path: str | Path, *, threshold_db: float = -50.0) -> tuple[float, float]:
+    """(start, end) of the speech in a file: its leading and trailing silence left out."""
+    duration = media_duration(path)
+    err = run_ffmpeg(["-i", str(path), "-af", f"silencedetect=noise={threshold_db}dB:d=0.05", "-f", "null", "-"])
+    starts = [float(x) for x in _SILENCE_START.findall(err)]
+    ends = [float(x) for x in _SILENCE_END.findall(err)]
+    start, end = 0.0, duration
+    if starts and starts[0] <= 0.01:
+        start = ends[0] if ends else duration   # silent from 0 until the first silence_end
+    if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
+        end = starts[-1]                       # a silence that runs to the end
+    if end <= start:                           # all silence: keep the file as it is
+        return 0.0, duration
+    return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
+
+
+@dataclass(frozen=True)
+class NarrationFit:
+    tempo: float      # 1.0 = unchanged
+    cut: bool         # True when the sped-up part still overflowed and was cut
+    spoken: float     # seconds of speech left in the slot
+
+
+def narration_fit(duration: float, slot: float = 5.0, max_tempo: float = 1.25) -> NarrationFit:
+    usable = slot - NARRATION_TAIL
+    if duration <= usable:
+        return NarrationFit(1.0, False, duration)
+    tempo = min(duration / usable, max_tempo)
+    spoken = duration / tempo
+    return NarrationFit(tempo, spoken > usable + 1e-6, min(spoken, usable))
+
+
 def fit_narration(parts: list[str | Path], out: str | Path, *, slot: float = 5.0, max_tempo: float = 1.25) -> Path:
-    """Lay segment i's narration at i*slot: speed up an overlong part up to max_tempo, cut
-    what still overflows, pad the rest with silence. Output: AAC 48 kHz stereo, len(parts)*slot s."""
+    """Lay segment i's narration at i*slot following the policy above. Output: AAC 48 kHz
+    stereo, exactly len(parts)*slot seconds."""
     inputs: list[str] = []
     chains: list[str] = []
     for i, part in enumerate(parts):
         inputs += ["-i", str(part)]
-        tempo = min(max(media_duration(part) / slot, 1.0), max_tempo)
-        tempo_filter = f"atempo={tempo:.4f}," if tempo > 1.001 else ""
-        chains.append(f"[{i}:a]aresample=48000,aformat=channel_layouts=stereo,{tempo_filter}"
-                      f"afade=t=out:st={slot - 0.08:.2f}:d=0.08,apad=whole_dur={slot},atrim=0:{slot},"
-                      f"asetpts=N/SR/TB[a{i}]")
+        start, end = speech_span(part)
+        fit = narration_fit(end - start, slot, max_tempo)
+        chain = (f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
+                 f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo")
+        if fit.tempo > 1.0005:
+            chain += f",atempo={fit.tempo:.4f}"
+        if fit.cut:
+            chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
+        chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
     concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
     run_ffmpeg([*inputs, "-filter_complex", ";".join(chains + [concat]), "-map", "[out]",
-                "-c:a", "aac", "-b:a", "128k", "-ar", "48000", str(out)])
+                "-c:a", "aac", "-b:a", "192k", "-ar", "48000", str(out)])
     return Path(out)
 
 
-def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_MAX_BYTES, headroom: float = 0.9) -> int:
-    """The highest video bitrate (bit/s) that keeps the file under max_bytes for this duration."""
+# ---- loudness -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated: float   # LUFS
+    true_peak: float    # dBTP
+    lra: float          # LU
+
+
+_EBU_I = re.compile(r"Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
+_EBU_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
+_EBU_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
+
+
+def measure_loudness(path: str | Path, *, seconds: float | None = None) -> Loudness:
+    """Integrated loudness, true peak and range of a file's audio (its first `seconds` if
+    given), read with ebur128 (EBU R128)."""
+    limit = ["-t", f"{seconds}"] if seconds else []
+    err = run_ffmpeg([*limit, "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
+    summary = err[err.rfind("Summary:"):]
+    i, tp, lra = _EBU_I.search(summary), _EBU_TP.search(summary), _EBU_LRA.search(summary)
+    if not (i and tp and lra):
+        raise MediaError("ebur128 printed no summary")
+    return Loudness(float(i.group(1)), float(tp.group(1)), float(lra.group(1)))
+
+
+def _gain_to(measured: Loudness, target_lufs: float) -> float:
+    """dB that bring a measurement to the target; silence (ebur128 says -70) gets no boost."""
+    if measured.integrated <= -69:
+        return 0.0
+    return max(-40.0, min(40.0, target_lufs - measured.integrated))
+
+
+def master_audio(narration: str | Path, out: str | Path, *, duration: float, music: str | Path | None = None,
+                 music_gain_db: float = -8.0, target_lufs: float = -16.0, true_peak: float = -1.5) -> Path:
+    """The final soundtrack: the narration, an optional music bed (looped, ducked under the
+    voice by a sidechain compressor keyed on the voice, faded out at the end), brought to
+    target_lufs integrated with the true peak at most true_peak: measure with ebur128, apply
+    the gain with a look-ahead limiter below the ceiling, encode, measure the AAC result and
+    correct if needed (loudnorm's two passes took several times longer here).
+    Output: AAC 48 kHz stereo, exactly `duration` seconds."""
+    out = Path(out)
+    inputs = ["-i", str(narration)]
+    # The voice at the target level first, so the ducking keys on a known level.
+    spoken = measure_loudness(narration)
+    voice_gain = _gain_to(spoken, target_lufs)
+    voice = (f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
+             f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB")
+    if music:
+        # The bed music_gain_db under the voice, whatever level the user's file has.
+        bed_gain = _gain_to(measure_loudness(music, seconds=duration), target_lufs + music_gain_db)
+        inputs += ["-stream_loop", "-1", "-i", str(music)]
+        fade = min(2.0, duration / 4)
+        graph = (f"{voice},asplit=2[voice][key];"
+                 f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
+                 f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
+                 f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
+                 f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]")
+    else:
+        graph = f"{voice}[mix]"
+    with tempfile.TemporaryDirectory() as tmp:
+        mix = Path(tmp) / "mix.wav"
+        run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", str(mix)])
+        if music:
+            measured = measure_loudness(mix)
+        else:  # the mix is the voice alone: its measurement, shifted by the gain
+            measured = Loudness(spoken.integrated + voice_gain, spoken.true_peak + voice_gain, spoken.lra)
+        gain = _gain_to(measured, target_lufs)
+        ceiling = true_peak - 0.5  # AAC and inter-sample peaks add a little
+        for _ in range(3):
+            af = f"volume={gain:.2f}dB"
+            if measured.true_peak + gain > ceiling:
+                af += (f",alimiter=limit={10 ** (ceiling / 20):.4f}:attack=5:release=80"
+                       f":level=false:latency=true")
+            run_ffmpeg(["-i", str(mix), "-af", f"{af},atrim=0:{duration}", "-c:a", "aac",
+                        "-b:a", f"{AUDIO_BITRATE // 1000}k", "-ar", "48000", "-ac", "2", str(out)])
+            result = measure_loudness(out)
+            if result.true_peak <= true_peak and abs(result.integrated - target_lufs) <= 0.6:
+                break
+            gain = max(-40.0, min(40.0, gain + target_lufs - result.integrated))
+            if result.true_peak > true_peak:
+                ceiling -= result.true_peak - true_peak + 0.3
+    return out
+
+
+# ---- video --------------------------------------------------------------------------------
+
+def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_MAX_BYTES, headroom: float = 0.9,
+                      ceiling: int = 4_000_000) -> int:
+    """The video bitrate (bit/s) that keeps a file of this duration under max_bytes with its
+    AAC track: (max_bytes * 8 * headroom / duration) minus the audio, at most `ceiling`."""
     total = max_bytes * 8 * headroom / max(duration, 1.0)
-    return int(total - AUDIO_BITRATE)
+    return max(100_000, min(int(total - AUDIO_BITRATE), ceiling))
 
 
-def assemble(clips: list[str | Path], narration: str | Path, out: str | Path, *, aspect_ratio: str = "16:9",
-             clip_seconds: float = 5.0, max_bytes: int = TELEGRAM_MAX_BYTES) -> Path:
-    """Join the clips (each fitted to exactly clip_seconds and the target frame) under the
-    narration: H.264 yuv420p + AAC 48 kHz, +faststart, never over max_bytes."""
+def _ass_time(seconds: float) -> str:
+    cs = int(round(seconds * 100))
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def subtitle_ass(text: str, *, aspect_ratio: str, seconds: float) -> str:
+    """One segment's subtitle as an ASS script laid out for the frame: DejaVu Sans Bold (ships in
+    assets/fonts, covers Cyrillic and Latin), white with a dark outline, wrapped by libass.
+    In 9:16 it sits higher, above the caption and buttons Reels/Shorts draw at the bottom."""
     w, h = SIZES[aspect_ratio]
-    duration = clip_seconds * len(clips)
-    inputs: list[str] = []
-    chains: list[str] = []
-    for i, clip in enumerate(clips):
-        inputs += ["-i", str(clip)]
-        chains.append(f"[{i}:v]scale={w}:{h}:force_original_aspect_ratio=decrease,"
-                      f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={FPS},"
-                      f"tpad=stop_mode=clone:stop_duration={clip_seconds},trim=0:{clip_seconds},"
-                      f"setpts=PTS-STARTPTS,format=yuv420p[v{i}]")
-    inputs += ["-i", str(narration)]
-    concat = "".join(f"[v{i}]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=1:a=0[v]"
-    bitrate = min(video_bitrate_for(duration, max_bytes), 4_000_000)
-    for attempt in range(3):
-        run_ffmpeg([*inputs, "-filter_complex", ";".join(chains + [concat]),
-                    "-map", "[v]", "-map", f"{len(clips)}:a", "-t", f"{duration}",
-                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "21",
-                    "-maxrate", str(bitrate), "-bufsize", str(bitrate * 2), "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-movflags", "+faststart", str(out)])
-        size = Path(out).stat().st_size
+    size, margin_v = (46, 56) if aspect_ratio == "16:9" else (44, 300)
+    margin_lr = int(w * 0.06)
+    clean = " ".join(text.replace("{", "(").replace("}", ")").replace("\\", "/").split())
+    return (
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\nScaledBorderAndShadow: yes\n"
+        f"PlayResX: {w}\nPlayResY: {h}\n\n"
+        "[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, "
+        "Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, "
+        "MarginL, MarginR, MarginV, Encoding\n"
+        f"Style: Default,{SUBTITLE_FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,-1,0,0,0,100,100,0,0,"
+        f"1,3,1,2,{margin_lr},{margin_lr},{margin_v},1\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        f"Dialogue: 0,{_ass_time(0)},{_ass_time(seconds)},Default,,0,0,0,,{clean}\n"
+    )
+
+
+def _filter_path(path: str | Path) -> str:
+    """A path quoted for an ffmpeg filter option."""
+    return str(path).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
+
+
+def _x264(bitrate: int) -> list[str]:
+    """One encoder setting for every segment, so the segments concatenate by stream copy."""
+    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-maxrate", str(bitrate),
+            "-bufsize", str(bitrate * 2), "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(FPS * 2),
+            "-video_track_timescale", str(FPS * 1000)]
+
+
+def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspect_ratio: str = "16:9",
+                    seconds: float = 5.0, bitrate: int | None = None, fade: float = 0.25,
+                    max_bytes: int | None = None) -> Path:
+    """One segment ready to be joined: the clip filled to the frame (scale + centre crop),
+    24 fps, exactly `seconds` long (the last frame held if the clip is short), its text burned
+    in as a subtitle, a short fade from and to black inside the segment (the timeline never
+    shifts), H.264 yuv420p at a bitrate derived from the whole video's duration, no audio.
+    If the result is over its share of the size cap (max_bytes), it is encoded again lower."""
+    w, h = SIZES[aspect_ratio]
+    frames = int(round(seconds * FPS))
+    bitrate = bitrate or video_bitrate_for(seconds)
+    out = Path(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        vf = (f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
+              f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS")
+        env, log = None, []
+        if text and text.strip():
+            ass = Path(tmp) / "subtitle.ass"
+            ass.write_text(subtitle_ass(text, aspect_ratio=aspect_ratio, seconds=seconds), encoding="utf-8")
+            vf += f",subtitles=filename='{_filter_path(ass)}'"
+            env, log = {"FONTCONFIG_FILE": str(_fontconfig(Path(tmp)))}, ["-loglevel", "verbose"]
+        if fade > 0:
+            vf += f",fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:.3f}:d={fade}"
+        vf += ",format=yuv420p"
+        for _ in range(3):
+            err = run_ffmpeg([*log, "-i", str(clip), "-vf", vf, "-frames:v", str(frames), "-an", *_x264(bitrate),
+                              "-movflags", "+faststart", str(out)], env=env)
+            if env:
+                _check_subtitle_font(err)
+            size = out.stat().st_size
+            if not max_bytes or size <= max_bytes:
+                return out
+            bitrate = int(bitrate * max_bytes / size * 0.85)
+    raise MediaError(f"could not bring the segment under {max_bytes} bytes")
+
+
+def _fontconfig(folder: Path) -> Path:
+    """A fontconfig file that knows only the shipped fonts: the same font on a laptop and on
+    Lambda (which has no system fonts), and no silent fallback to another font."""
+    conf = folder / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+                    f"<dir>{FONT_DIR}</dir><cachedir>{folder / 'fontconfig-cache'}</cachedir></fontconfig>\n",
+                    encoding="utf-8")
+    return conf
+
+
+def _check_subtitle_font(ffmpeg_log: str) -> None:
+    chosen = re.findall(r"fontselect: \(([^)]*)\) -> ([^,]+),", ffmpeg_log)
+    if not chosen or any(not path.startswith(str(FONT_DIR)) for _, path in chosen):
+        raise MediaError(f"the subtitles did not use the shipped font: {chosen or 'no font selected'}")
+
+
+def concat_segments(segments: list[str | Path], audio: str | Path, out: str | Path) -> Path:
+    """Join prepared segments by stream copy (no re-encode) and mux the finished soundtrack."""
+    out = Path(out)
+    listing = out.with_suffix(".txt")
+    quoted = (Path(s).resolve().as_posix().replace("'", "'\\''") for s in segments)
+    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
+    try:
+        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
+                    "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", str(out)])
+    finally:
+        listing.unlink(missing_ok=True)
+    return out
+
+
+def shrink(path: str | Path, max_bytes: int) -> Path:
+    """Encode the video again at a lower bitrate until the file is under max_bytes (audio copied)."""
+    path = Path(path)
+    duration = media_duration(path)
+    bitrate = video_bitrate_for(duration, max_bytes)
+    for _ in range(3):
+        size = path.stat().st_size
         if size <= max_bytes:
-            return Path(out)
-        bitrate = int(bitrate * max_bytes / size * 0.85)  # re-encode lower, and check again
-    raise MediaError(f"could not bring the video under {max_bytes} bytes")
+            return path
+        bitrate = min(bitrate, int(bitrate * max_bytes / size * 0.85))
+        tmp = path.with_name(path.stem + ".shrink.mp4")
+        run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-map", "0:a:0", *_x264(bitrate), "-crf", "28",
+                    "-c:a", "copy", "-movflags", "+faststart", str(tmp)])
+        os.replace(tmp, path)
+    if path.stat().st_size > max_bytes:
+        raise MediaError(f"could not bring the video under {max_bytes} bytes")
+    return path
+
+
+def assemble(segments: list[str | Path], narration: str | Path, out: str | Path, *, clip_seconds: float = 5.0,
+             music: str | Path | None = None, music_gain_db: float = -8.0, target_lufs: float = -16.0,
+             true_peak: float = -1.5, max_bytes: int = TELEGRAM_MAX_BYTES) -> Path:
+    """The final MP4 from prepared segments (prepare_segment) and the fitted narration: the
+    soundtrack mastered (music, loudness), the video joined by stream copy, +faststart; never
+    over max_bytes (encoded again lower if it is)."""
+    out = Path(out)
+    duration = clip_seconds * len(segments)
+    audio = out.with_name(out.stem + ".audio.m4a")
+    try:
+        master_audio(narration, audio, duration=duration, music=music, music_gain_db=music_gain_db,
+                     target_lufs=target_lufs, true_peak=true_peak)
+        concat_segments(segments, audio, out)
+    finally:
+        audio.unlink(missing_ok=True)
+    return shrink(out, max_bytes)

@@ -286,6 +286,9 @@ class _Clips(_MediaTask):
                            duration=int(get_settings().segment_seconds), seed=seg["segment_index"])
 
     def store(self, job_id: str, index: int, data: bytes) -> dict:
+        """Keep the vendor's clip, then do this segment's share of the assembly right here, so
+        the ten run in parallel in the Map: sized, captioned, faded, encoded (media.prepare_segment).
+        AssembleVideo then only joins them by stream copy under the soundtrack."""
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.mp4"
             path.write_bytes(data)
@@ -294,8 +297,31 @@ class _Clips(_MediaTask):
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
             key = storage.segment_key(job_id, self.folder, index, "mp4")
             _save(job_id, key, path)
+            prepared = _prepare_segment(jobs.get_job(job_id), jobs.get_segment(job_id, index), path,
+                                        Path(tmp) / "segment.mp4")
+            _save(job_id, _prepared_key(job_id, index), prepared)
         return jobs.update_segment(job_id, index, video_path=key, video_duration=info.duration,
                                    video_generated_at=NOW, status=self.done_status)
+
+
+def _prepared_key(job_id: str, index: int) -> str:
+    return storage.segment_key(job_id, "segments", index, "mp4")
+
+
+def _video_budget() -> tuple[int, int]:
+    """(video bit/s, bytes per segment) that keep the whole video under the size cap."""
+    s = get_settings()
+    total = s.segment_count * s.segment_seconds
+    share = media.video_bitrate_for(total, s.max_video_bytes, ceiling=10**9) * s.segment_seconds / 8
+    return media.video_bitrate_for(total, s.max_video_bytes, ceiling=s.max_video_bitrate), int(share)
+
+
+def _prepare_segment(job: dict, seg: dict, clip: Path, out: Path) -> Path:
+    s = get_settings()
+    bitrate, max_bytes = _video_budget()
+    return media.prepare_segment(clip, out, text=seg["text"] if s.subtitles else None,
+                                 aspect_ratio=job["aspect_ratio"], seconds=s.segment_seconds,
+                                 bitrate=bitrate, fade=s.fade_seconds, max_bytes=max_bytes)
 
 
 IMAGES, CLIPS = _Images(), _Clips()
@@ -328,7 +354,8 @@ def record_voiceover(job_id: str) -> dict:
     speech = get_speech()
     with tempfile.TemporaryDirectory() as tmp:
         parts = []
-        for seg in jobs.get_segments(job_id):
+        segments = jobs.get_segments(job_id)
+        for seg in segments:
             index = seg["segment_index"]
             if not seg["narration_path"]:
                 spoken = speech.synthesize(seg["text"], language=job["language"] or "ru")
@@ -339,11 +366,13 @@ def record_voiceover(job_id: str) -> dict:
                 _save(job_id, key, path)
                 seg = jobs.update_segment(job_id, index, narration_path=key,
                                           narration_duration=media.media_duration(path))
+                progress(job, "voiceover", index + 1, len(segments))
             path = Path(tmp) / Path(seg["narration_path"]).name
             if not path.exists():
                 store.download(seg["narration_path"], path)
             parts.append(path)
-        track = media.fit_narration(parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds)
+        track = media.fit_narration(parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds,
+                                    max_tempo=settings.narration_max_tempo)
         key = storage.job_key(job_id, "voiceover.m4a")
         _save(job_id, key, track)
         duration = media.media_duration(track)
@@ -353,22 +382,48 @@ def record_voiceover(job_id: str) -> dict:
 
 # ---- 12. assembly -----------------------------------------------------------------------
 
+def _music(tmp: Path) -> Path | None:
+    """MUSIC_PATH: a file on this machine, or else a key in the media storage (S3 on AWS)."""
+    name = get_settings().music_path
+    if not name:
+        return None
+    if Path(name).is_file():
+        return Path(name)
+    return storage.get_storage().download(name, tmp / f"music{Path(name).suffix}")
+
+
 def assemble_video(job_id: str) -> dict:
+    """Join the segments CheckClip/SubmitClip prepared (prepared here only if one is missing)
+    by stream copy, under the mastered soundtrack: music, loudness, then the size cap."""
     job = jobs.update_job(job_id, status="assembling")
+    progress(job, "assembly", 0, 1)
+    settings = get_settings()
     store = storage.get_storage()
-    segments = jobs.get_segments(job_id)
     with tempfile.TemporaryDirectory() as tmp:
-        clips = [store.download(s["video_path"], Path(tmp) / f"clip-{s['segment_index']:02d}.mp4")
-                 for s in segments]
-        narration = store.download(job["audio_path"], Path(tmp) / "voiceover.m4a")
-        out = media.assemble(clips, narration, Path(tmp) / "final.mp4", aspect_ratio=job["aspect_ratio"],
-                             clip_seconds=get_settings().segment_seconds)
+        tmp = Path(tmp)
+        prepared = []
+        for seg in jobs.get_segments(job_id):
+            index = seg["segment_index"]
+            path = tmp / f"segment-{index:02d}.mp4"
+            try:
+                store.download(_prepared_key(job_id, index), path)
+            except Exception:  # noqa: BLE001 - not stored (a clip stored before this step existed)
+                logger.warning("prepared segment missing, preparing it now", extra={"segment_index": index})
+                clip = store.download(seg["video_path"], tmp / f"clip-{index:02d}.mp4")
+                _prepare_segment(job, seg, clip, path)
+            prepared.append(path)
+        narration = store.download(job["audio_path"], tmp / "voiceover.m4a")
+        out = media.assemble(prepared, narration, tmp / "final.mp4", clip_seconds=settings.segment_seconds,
+                             music=_music(tmp), music_gain_db=settings.music_gain_db,
+                             target_lufs=settings.target_lufs, true_peak=settings.true_peak_db,
+                             max_bytes=settings.max_video_bytes)
         info = media.probe(out)
         size = out.stat().st_size
         key = storage.job_key(job_id, "final.mp4")
         _save(job_id, key, out)
     jobs.update_job(job_id, final_video_path=key, final_video_size_mb=round(size / 1_000_000, 2),
                     final_video_duration=info.duration, status="delivering")
+    progress(job, "assembly", 1, 1)
     return {"final_video_path": key, "size_bytes": size, "duration": info.duration}
 
 

@@ -47,8 +47,11 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
     path = storage.get_storage().local_path(job["final_video_path"])
     info = media.probe(path)
     assert info.has_video and info.has_audio
-    assert info.duration == pytest.approx(50.0, abs=0.5)
+    assert info.duration == pytest.approx(50.0, abs=0.2)
     assert path.stat().st_size <= 50_000_000
+    assert (info.video_codec, info.pix_fmt, info.audio_codec, info.sample_rate) == ("h264", "yuv420p", "aac", 48000)
+    loudness = media.measure_loudness(path)
+    assert -17.5 <= loudness.integrated <= -14.5 and loudness.true_peak <= -1.0
     assert job["final_video_duration"] == pytest.approx(info.duration, abs=0.01)
     assert job["final_video_size_mb"] == pytest.approx(path.stat().st_size / 1e6, abs=0.01)
 

@@ -130,6 +130,10 @@ def test_animation_prompts_then_clips(scripted_job):
     assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
     info = media.probe(storage.get_storage().local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
+    # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
+    prepared = media.probe(storage.get_storage().local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
+    assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
 
 class ScriptedGenerator:
