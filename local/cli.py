@@ -9,6 +9,7 @@ import sys
 import time
 
 from local.runner import LocalPipeline, execution_events
+from local import load_dotenv_file
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -158,6 +159,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_dotenv_file()
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="make one video offline, approving each gate")

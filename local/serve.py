@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from local.lambda_endpoint import LambdaContext
 from local.runner import LocalPipeline
+from local import load_dotenv_file
 
 WEBHOOK_PATH = "/webhook"
 
@@ -52,6 +53,7 @@ class WebhookServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 8080):
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
 
             def log_message(self, *args):
                 pass
@@ -139,6 +141,7 @@ def set_webhook(url: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_dotenv_file()
     parser = argparse.ArgumentParser(prog="python -m local.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=["webhook", "polling"], default=os.environ.get("MODE") or "webhook")
     parser.add_argument("--host", default="127.0.0.1")

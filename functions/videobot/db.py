@@ -18,6 +18,7 @@ import psycopg2.pool
 from videobot.config import get_settings
 from videobot.errors import ConfigurationError, DatabaseUnavailable
 
+KEEP_IDLE = 4  # connections kept open between calls (a warm Lambda needs one)
 _pools: dict[str, psycopg2.pool.ThreadedConnectionPool] = {}
 _pools_lock = threading.Lock()
 
@@ -34,6 +35,9 @@ def _pool(url: str) -> psycopg2.pool.ThreadedConnectionPool:
         pool = _pools.get(url)
         if pool is None:
             pool = psycopg2.pool.ThreadedConnectionPool(0, 32, dsn=url, connect_timeout=10)
+            # psycopg2 closes a returned connection once `minconn` are idle, and its
+            # constructor opens `minconn` at once; so open none eagerly, then keep a few.
+            pool.minconn = KEEP_IDLE
             _pools[url] = pool
         return pool
 

@@ -111,6 +111,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)

@@ -56,6 +56,7 @@ class FakeTelegram:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
 
             def log_message(self, *args):
                 pass

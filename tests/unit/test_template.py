@@ -264,4 +264,5 @@ def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resourc
     assert polly_actions(functions["RecordVoiceoverFunction"]) == {"polly:SynthesizeSpeech"}
     assert all(not polly_actions(res) for name, res in functions.items() if name != "RecordVoiceoverFunction")
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert env["TTS_PROVIDER"] == {"Fn::If": ["AutoTts", {"Ref": "AWS::NoValue"}, {"Ref": "TtsProvider"}]}
+    assert env["TTS_PROVIDER"] == {"Ref": "TtsProvider"}
+    assert template["Parameters"]["TtsProvider"]["AllowedValues"] == ["openai", "polly"]

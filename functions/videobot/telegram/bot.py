@@ -1,10 +1,17 @@
-"""The python-telegram-bot v22 Bot, without an updater: built per call (an initialised Bot
-must not outlive its event loop), pointed at TELEGRAM_API_BASE_URL, with Telegram's 429
-retry_after honoured and its outages turned into VendorUnavailable (the ASL retries it)."""
+"""The python-telegram-bot v22 Bot, without an updater, pointed at TELEGRAM_API_BASE_URL,
+with Telegram's 429 retry_after honoured and its outages turned into VendorUnavailable (the
+ASL retries it).
+
+Each thread keeps one event loop and one initialised Bot per token and base URL: a warm
+Lambda reuses its Bot, its TLS context and its connections instead of paying for them (and
+for a getMe) on every update. Per thread, not per process, because handlers make blocking
+PostgreSQL calls (and take row locks) between their awaits: two updates sharing one loop
+could wait on each other forever."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -65,19 +72,37 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")
 
 
+class _Runtime:
+    """A thread's event loop and the Bots initialised on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.bots: dict[tuple[str, str], Bot] = {}
+
+    async def bot(self, settings: Settings) -> Bot:
+        key = (settings.telegram_bot_token or "", settings.telegram_api_base_url)
+        if key not in self.bots:
+            bot = make_bot(settings)
+            await call(bot.initialize, "getMe")
+            self.bots[key] = bot
+        return self.bots[key]
+
+
+_local = threading.local()
+
+
 def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run `work(bot)` on a fresh event loop with a fresh Bot (Lambda and handler threads)."""
+    """Run `work(bot)` on this thread's loop, with its Bot."""
+    settings = settings or get_settings()
+    runtime = getattr(_local, "runtime", None)
+    if runtime is None:
+        runtime = _local.runtime = _Runtime()
 
     async def main() -> T:
-        bot = make_bot(settings)
-        try:
-            await call(bot.initialize, "getMe")
-            return await work(bot)
-        finally:
-            await bot.shutdown()
+        return await work(await runtime.bot(settings))
 
     started = time.monotonic()
     try:
-        return asyncio.run(main())
+        return runtime.loop.run_until_complete(main())
     finally:
         logger.debug("telegram work done", extra={"seconds": round(time.monotonic() - started, 3)})
