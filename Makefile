@@ -107,3 +107,7 @@ bench/.venv-moviepy/.installed: bench/requirements.txt
 .PHONY: bench-assembly
 bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark assembly: ours vs MoviePy vs one bare ffmpeg pass (RUNS=3), into docs/benchmarks.md
 	$(BIN)/python -m bench.assembly.bench --runs $(or $(RUNS),3) --write docs/benchmarks.md
+
+.PHONY: bench-webhook
+bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
+	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
