@@ -25,6 +25,18 @@ FPS = 24
 SIZES = {"16:9": (1280, 720), "9:16": (720, 1280)}
 FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"  # DejaVu: Cyrillic and Latin
 SUBTITLE_FONT = "DejaVu Sans"
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+def image_type(data: bytes) -> str | None:
+    """"png", "jpg" or "webp" from the file's first bytes; None for anything else."""
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
 
 
 @lru_cache(maxsize=1)

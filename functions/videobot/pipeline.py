@@ -129,13 +129,10 @@ def write_animation_prompts(job_id: str) -> dict:
 # ---- 6, 9. vendor tasks: submit, then poll ----------------------------------------------
 
 def _image_extension(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    raise VendorFailed("the image vendor returned something that is not an image")
+    kind = media.image_type(data)
+    if kind is None:
+        raise VendorFailed("the image vendor returned something that is not an image")
+    return kind
 
 
 @dataclass(frozen=True)

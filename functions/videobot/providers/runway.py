@@ -17,6 +17,7 @@ import random
 import time
 from urllib.parse import unquote, urlparse
 
+from videobot import media
 from videobot.config import Settings, get_settings
 from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 from videobot.observability import logger
@@ -47,13 +48,10 @@ def _client(settings: Settings):
 
 
 def _sniff_mime(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    raise VendorFailed("the image to send to Runway is not a PNG, JPEG or WebP")
+    kind = media.image_type(data)
+    if kind is None:
+        raise VendorFailed("the image to send to Runway is not a PNG, JPEG or WebP")
+    return media.IMAGE_TYPES[kind]
 
 
 def data_uri(data: bytes) -> str:
