@@ -22,7 +22,7 @@ SEGMENTS = 10
 # OpenAI: the LLM (gpt-4.1-mini list price per 1M tokens) and gpt-4o-mini-tts (per minute).
 LLM_INPUT_PER_MTOK = 0.40
 LLM_OUTPUT_PER_MTOK = 1.60
-LLM_TOKENS_PER_VIDEO = (6_000, 3_000)              # input, output over the 3 calls
+LLM_TOKENS_PER_VIDEO = (6_000, 3_000)              # input, output over the calls
 TTS_PER_MINUTE = 0.015
 NARRATION_MINUTES = 50 / 60
 
@@ -36,7 +36,7 @@ def cost_per_video(*, transitions: float, invocations: float, gb_seconds: float)
         "S3 storage (one month)": MEDIA_GB_PER_VIDEO * S3_PER_GB_MONTH,
         "Runway images (10 × gen4_image)": SEGMENTS * RUNWAY_IMAGE_CREDITS * RUNWAY_CREDIT,
         "Runway clips (10 × 5 s gen4_turbo)": SEGMENTS * CLIP_SECONDS * RUNWAY_CLIP_CREDITS_PER_SECOND * RUNWAY_CREDIT,
-        "OpenAI LLM (3 calls)": (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,
+        "OpenAI LLM (2 calls, 3 at most)": (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,
         "OpenAI speech (50 s)": NARRATION_MINUTES * TTS_PER_MINUTE,
     }
     return {"items": items, "total": sum(items.values())}
