@@ -280,7 +280,7 @@ def render_slide(prompt: str, *, ratio: str = "16:9", seed: int = 0) -> bytes:
     body_font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans.ttf"), size=w // 32)
     draw.text((w // 16, h // 12), f"{seed + 1:02d}", font=title_font, fill=(255, 255, 255))
     lines = _wrap(draw, prompt, body_font, int(w * 0.85))[:8]
-    y = h - h // 12 - len(lines) * int(body_font.size * 1.3)
+    y = h // 12 + int(title_font.size * 1.4)  # under the number: the bottom is the subtitles' place
     for line in lines:
         draw.text((w // 16 + 2, y + 2), line, font=body_font, fill=(0, 0, 0))
         draw.text((w // 16, y), line, font=body_font, fill=(255, 255, 255))
