@@ -34,12 +34,16 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
     """Create the job row and start its execution, named after the job, so a retried update
     can never start two. Returns (job, created). `overrides` adjust this execution's settings
     (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
+    from videobot import preferences
+
     settings = get_settings()
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
+    chosen = preferences.get(user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
-                                   aspect_ratio=aspect_ratio or settings.aspect_ratio, language=language,
-                                   source_update_id=source_update_id, job_id=job_id)
+                                   aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
+                                   language=language or chosen.job_language, source_update_id=source_update_id,
+                                   job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles)
     if job["execution_arn"]:
         return job, created
     try:

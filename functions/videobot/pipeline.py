@@ -316,7 +316,8 @@ def _video_budget() -> tuple[int, int]:
 def _prepare_segment(job: dict, seg: dict, clip: Path, out: Path) -> Path:
     s = get_settings()
     bitrate, max_bytes = _video_budget()
-    return media.prepare_segment(clip, out, text=seg["text"] if s.subtitles else None,
+    subtitles = s.subtitles if job.get("subtitles") is None else job["subtitles"]  # the user's /settings
+    return media.prepare_segment(clip, out, text=seg["text"] if subtitles else None,
                                  aspect_ratio=job["aspect_ratio"], seconds=s.segment_seconds,
                                  bitrate=bitrate, fade=s.fade_seconds, max_bytes=max_bytes)
 
@@ -355,7 +356,7 @@ def record_voiceover(job_id: str) -> dict:
         for seg in segments:
             index = seg["segment_index"]
             if not seg["narration_path"]:
-                spoken = speech.synthesize(seg["text"], language=job["language"] or "ru")
+                spoken = speech.synthesize(seg["text"], language=job["language"] or "ru", voice=job.get("voice"))
                 usage.record_speech(job_id, index, spoken)
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)

@@ -14,7 +14,7 @@ from telegram import Bot, InputMediaPhoto, InputMediaVideo
 from videobot import jobs, storage
 from videobot.config import get_settings
 from videobot.observability import logger
-from videobot.telegram import store, texts, ui
+from videobot.telegram import steering, store, texts, ui
 from videobot.telegram.bot import call
 
 ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
@@ -134,6 +134,7 @@ async def _video_ready(bot: Bot, job: dict, lang: str, details: dict, once: Part
         minutes = max(1, round((datetime.now(UTC) - created).total_seconds() / 60))
         caption = texts.text(lang, "video_caption", minutes=minutes, size_mb=size_mb,
                              duration=f"{job['final_video_duration'] or 0:.0f}")
+        caption += "\n" + steering.cost_line(lang, job["id"])  # what this video cost
         duration = int(job["final_video_duration"]) if job["final_video_duration"] else None
 
         async def send():
