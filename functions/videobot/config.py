@@ -116,6 +116,7 @@ class Settings(BaseModel):
     openai_transcribe_model: str = "gpt-4o-mini-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
     max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
     history_jobs: int = Field(5, ge=1, le=10)                  # jobs /history lists
+    max_gate_revisions: int = Field(5, ge=0, le=20)            # feedback rounds per gate and job
 
     @model_validator(mode="after")
     def _resolve_providers(self) -> "Settings":

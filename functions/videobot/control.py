@@ -101,6 +101,43 @@ def decide(job_id: str, stage: str, approve: bool) -> Decision:
     return Decision(True, decision, stage)
 
 
+def revise(job_id: str, stage: str, *, feedback: str | None = None,
+           segments: list[int] | None = None) -> Decision:
+    """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
+    {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
+    back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
+    from psycopg2.extras import RealDictCursor
+
+    from videobot import db
+
+    limit = get_settings().max_gate_revisions
+    with db.connect() as conn, conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(f"SELECT revisions FROM {jobs.GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL"
+                    " FOR UPDATE", (job_id, stage))
+        gate = cur.fetchone()
+        if gate is None:
+            return Decision(False, "not_waiting", stage)
+        if gate["revisions"] >= limit:
+            return Decision(False, "limit", stage)
+        token = jobs.claim_gate(cur, job_id, stage, "revised")
+        cur.execute(f"UPDATE {jobs.GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
+                    " WHERE job_id = %s AND stage = %s", (feedback, segments or None, job_id, stage))
+    output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
+    try:
+        _sfn().send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
+            db.execute(f"UPDATE {jobs.GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s",
+                       (job_id, stage))
+            return Decision(False, "expired", stage)
+        db.execute(f"UPDATE {jobs.GATES} SET revisions = revisions - 1 WHERE job_id = %s AND stage = %s"
+                   " AND decision = 'revised'", (job_id, stage))
+        jobs.reopen_gate(job_id, stage, "revised")
+        raise
+    logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})
+    return Decision(True, "revised", stage)
+
+
 def cancel(job_id: str) -> Decision:
     """Reject whatever the job is doing. At a gate: fail its token (the state machine's
     CancelJob path clears the job). Between gates: stop the execution and clear it here."""

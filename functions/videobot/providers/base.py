@@ -27,7 +27,8 @@ class Prompts(list):
 class LLM(Protocol):
     """The seed's three roles: script writer, image-prompt writer, animation-prompt writer."""
 
-    def write_script(self, topic: str, *, language: str | None = None) -> Script: ...
+    def write_script(self, topic: str, *, language: str | None = None,
+                     feedback: str | None = None, previous: list[str] | None = None) -> Script: ...
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]: ...
 

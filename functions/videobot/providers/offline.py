@@ -113,11 +113,13 @@ class OfflineLLM:
         if self.latency_scale:
             time.sleep(seconds * self.latency_scale)
 
-    def write_script(self, topic: str, *, language: str | None = None) -> Script:
+    def write_script(self, topic: str, *, language: str | None = None,
+                     feedback: str | None = None, previous: list[str] | None = None) -> Script:
         self._take(vendor_seconds("script"))
         language = language or detect_language(topic)
         lines = _SCRIPT["ru" if language == "ru" else "en"]
-        segments = [line.format(topic=short_topic(topic)) for line in lines]
+        # Offline, a revision can only follow feedback literally: it becomes the subject.
+        segments = [line.format(topic=short_topic(feedback or topic)) for line in lines]
         return Script(language=language, segments=segments)
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]:

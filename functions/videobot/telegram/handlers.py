@@ -90,6 +90,8 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
     if text in buttons:
         await buttons[text](bot, message, lang)
         return
+    if await steering.gate_feedback(bot, message, lang, text):  # feedback at an open gate
+        return
     await _topic(bot, message, lang, text, update_id)
 
 

@@ -107,7 +107,9 @@ async def _images_ready(bot: Bot, job: dict, lang: str, details: dict, once: Par
 
 async def _videos_ready(bot: Bot, job: dict, lang: str, details: dict, once: Parts) -> None:
     store_ = storage.get_storage()
-    segments = [s for s in jobs.get_segments(job["id"]) if s["video_path"]][:CLIPS_SHOWN]
+    redone = set(details.get("segments") or [])  # after "redo 3 5": show the clips made again
+    segments = [s for s in jobs.get_segments(job["id"])
+                if s["video_path"] and (not redone or s["segment_index"] in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
     items = []
     for seg in segments:
         caption = texts.text(lang, "videos_album_caption", shown=len(segments)) if not items else None

@@ -48,9 +48,11 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "script_ready": "📝 Сценарий готов!\n\n{script}",
-    "images_ready": "🖼 Изображения готовы (10 шт.). Выберите действие:",
-    "videos_ready": "🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:",
+    "script_ready": "📝 Сценарий готов!\n\n{script}\n\n💬 Или ответьте, что изменить, и я перепишу сценарий.",
+    "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
+    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
     "videos_album_caption": "🎞 Первые {shown} клипа из 10",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
@@ -156,9 +158,11 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "script_ready": "📝 The script is ready!\n\n{script}",
-    "images_ready": "🖼 The images are ready (10). Choose an action:",
-    "videos_ready": "🎞 The clips are ready (10), the first {shown} are above. Choose an action:",
+    "script_ready": "📝 The script is ready!\n\n{script}\n\n💬 Or reply with what to change and I will rewrite it.",
+    "images_ready": ("🖼 The images are ready (10). Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
+    "videos_ready": ("🎞 The clips are ready (10), the first {shown} are above. Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
     "images_album_caption": "🖼 Images for “{topic}”",
     "videos_album_caption": "🎞 The first {shown} of 10 clips",
     "approved_script": "✅ Script approved! Starting the generation...",
@@ -260,6 +264,15 @@ RU.update({
     "history_caption": "🎬 Ролик «{prompt}» ещё раз",
     "history_sent": "🎬 Отправляю ролик",
     "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
+    "decision_revised": "отправлен на доработку",
+    "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Потрачено: ≈ ${usd}",
+    "revising_images": ("🔄 Делаю заново изображения {numbers} (правка {n} из {limit}), остальные не трогаю. "
+                        "Потрачено: ≈ ${usd}"),
+    "revising_videos": ("🔄 Делаю заново клипы {numbers} (правка {n} из {limit}), остальные не трогаю. "
+                        "Потрачено: ≈ ${usd}"),
+    "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
+    "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
+                  "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -285,6 +298,15 @@ EN.update({
     "history_caption": "🎬 “{prompt}” once more",
     "history_sent": "🎬 Sending the video",
     "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
+    "decision_revised": "sent back for a revision",
+    "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). Spent: ≈ ${usd}",
+    "revising_images": ("🔄 Making images {numbers} again (revision {n} of {limit}), keeping the rest. "
+                        "Spent: ≈ ${usd}"),
+    "revising_videos": ("🔄 Making clips {numbers} again (revision {n} of {limit}), keeping the rest. "
+                        "Spent: ≈ ${usd}"),
+    "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
+    "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
+                  "Or ✅ approve / ❌ reject."),
 })
 
 CATALOGUE = {"ru": RU, "en": EN}

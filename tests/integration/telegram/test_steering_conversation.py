@@ -122,3 +122,59 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     assert all("Отменено · 💰 ≈ $0.00" in line for line in history[1:])
     count = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))["n"]
     assert count == 2
+
+
+def _entered(pipeline, job_id: str) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(jobs.get_job(job_id))
+            if e.get("stateEnteredEventDetails")]
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline):
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама кофе") == 200
+    job_id = _job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+    first_script, _, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    before = jobs.get_job(job_id)["script_text"]
+
+    # A text reply at the script gate is feedback: the script is rewritten and asked about again
+    mark = len(fake_telegram.calls)
+    assert user.say("Про зелёный чай с жасмином") == 200
+    revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
+    assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
+    script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    after = jobs.get_job(job_id)["script_text"]
+    assert after != before and "Про зелёный чай с жасмином" in after and after in script.params["text"]
+    assert jobs.get_job(job_id)["status"] == "awaiting_script_approval"
+    # The old question's button is for the same gate, reopened: either copy approves it
+    assert user.press(approve, sent_message(script)) == 200
+    user.wait_for_text("✅ Сценарий утверждён!", after=mark)
+
+    # At the image gate, "переделай 3" makes segment 3 again and leaves the other nine alone
+    images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
+    _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
+    rows = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    albums = len(user.sent("sendMediaGroup"))
+    mark = len(fake_telegram.calls)
+    assert user.say("переделай 3") == 200
+    assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
+    question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
+    again = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    assert {i for i in range(10) if again[i] != rows[i]} == {2}
+    assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
+    assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
+    assert len(user.sent("sendMediaGroup")) == albums + 1  # the images are shown again
+    assert jobs.get_gate(job_id, "images")["revisions"] == 1
+
+    # A person watching the execution sees the loops
+    entered = _entered(pipeline, job_id)
+    assert entered.count("AwaitScriptApproval") == 2 and "ReviseScript" in entered
+    assert entered.count("AwaitImageApproval") == 2 and "RedoImages" in entered
+    assert entered.count("GenerateImages") == 2
+    _reject_and_wait(user, pipeline, job_id, question, reject)
