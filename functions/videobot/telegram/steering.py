@@ -237,6 +237,8 @@ async def on_callback(bot: Bot, query: CallbackQuery, lang: str) -> str:
 # ---- feedback at a gate -----------------------------------------------------------------
 
 _REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
+_REWRITE = re.compile(r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$",
+                      re.IGNORECASE | re.DOTALL)
 _NUMBERS = re.compile(r"^\s*((?:\d+\s*(?:,|и|and)?\s*)+)(.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -254,8 +256,10 @@ def parse_redo(text: str, count: int) -> tuple[list[int], str] | None:
 
 
 async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> bool:
-    """A text while a gate is open is feedback: at the script gate, what to change; at the
-    image and clip gates, "переделай 3 5". True when the message was taken as feedback."""
+    """A text while a gate is open is feedback: at the script gate, a reply to one of the bot's
+    messages (or "перепиши: …"), saying what to change; at the image and clip gates,
+    "переделай 3 5". A plain new text at the script gate is still a (refused) second topic.
+    True when the message was taken as feedback."""
     from videobot import control
     from videobot.telegram import handlers
 
@@ -266,7 +270,11 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
     settings = get_settings()
     stage, chat_id = gate["stage"], message.chat_id
     if stage == "script":
-        result = await asyncio.to_thread(lambda: control.revise(job["id"], stage, feedback=text))
+        keyword = _REWRITE.match(text)
+        if not keyword and message.reply_to_message is None:
+            return False
+        feedback = keyword.group(1).strip() if keyword else text
+        result = await asyncio.to_thread(lambda: control.revise(job["id"], stage, feedback=feedback))
         numbers = ""
     else:
         parsed = parse_redo(text, settings.segment_count)

@@ -48,7 +48,8 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "script_ready": "📝 Сценарий готов!\n\n{script}\n\n💬 Или ответьте, что изменить, и я перепишу сценарий.",
+    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
+                     "своими пожеланиями или напишите «перепиши: …»."),
     "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
                      "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
     "videos_ready": ("🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:\n"
@@ -158,7 +159,8 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "script_ready": "📝 The script is ready!\n\n{script}\n\n💬 Or reply with what to change and I will rewrite it.",
+    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "
+                     "you want, or write “rewrite: …”."),
     "images_ready": ("🖼 The images are ready (10). Choose an action:\n"
                      "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
     "videos_ready": ("🎞 The clips are ready (10), the first {shown} are above. Choose an action:\n"

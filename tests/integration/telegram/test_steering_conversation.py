@@ -143,9 +143,11 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     first_script, _, _ = _question(user, "📝 Сценарий готов!", after=mark)
     before = jobs.get_job(job_id)["script_text"]
 
-    # A text reply at the script gate is feedback: the script is rewritten and asked about again
+    # A reply to the script is feedback: the script is rewritten and asked about again
     mark = len(fake_telegram.calls)
-    assert user.say("Про зелёный чай с жасмином") == 200
+    feedback = user.message_update("Про зелёный чай с жасмином")
+    feedback["message"]["reply_to_message"] = sent_message(first_script)
+    assert user.post(feedback) == 200
     revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
     assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)

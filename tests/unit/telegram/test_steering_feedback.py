@@ -43,7 +43,7 @@ def _job_at_gate(user: TelegramUser, stage: str, revisions: int = 0) -> dict:
 
 def test_revisions_are_bounded_per_gate(user):
     job = _job_at_gate(user, "script", revisions=5)
-    assert user.say("Сделай веселее") == 200
+    assert user.say("перепиши: сделай веселее") == 200
     assert user.texts() == [texts.text("ru", "revise_limit", limit=5)]
     gate = jobs.get_gate(job["id"], "script")
     assert gate["decided_at"] is None and gate["revisions"] == 5  # still waiting for ✅ or ❌
@@ -114,3 +114,10 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
         assert states[decision]["Default"] == approved
         assert states[revise]["Parameters"]["FunctionName"] == "${ReviseStageFunctionArn}"
         assert states[revise]["Next"] == back
+
+
+def test_a_plain_text_at_the_script_gate_is_still_a_second_topic(user):
+    job = _job_at_gate(user, "script")
+    assert user.say("Реклама сока") == 200
+    assert user.texts()[-1].startswith("⏳ У вас уже есть задача в работе")
+    assert jobs.get_gate(job["id"], "script")["revisions"] == 0
