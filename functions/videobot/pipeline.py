@@ -102,6 +102,8 @@ def revise_stage(job_id: str, stage: str) -> dict:
         raise ValueError(f"no revision was asked for at the {stage} gate of job {job_id}")
     job = jobs.get_job(job_id)
     if stage == "script":
+        if job["script_generated_at"] and gate["decided_at"] and job["script_generated_at"] > gate["decided_at"]:
+            return {"stage": stage, "revision": gate["revisions"]}  # a retry: already rewritten
         jobs.update_job(job_id, status="generating_script")
         previous = jobs.script_segments(job)
         script = get_llm().write_script(job["prompt"], language=job["language"], feedback=gate["feedback"],

@@ -121,3 +121,14 @@ def test_a_plain_text_at_the_script_gate_is_still_a_second_topic(user):
     assert user.say("Реклама сока") == 200
     assert user.texts()[-1].startswith("⏳ У вас уже есть задача в работе")
     assert jobs.get_gate(job["id"], "script")["revisions"] == 0
+
+
+def test_a_retried_revise_script_does_not_rewrite_twice():
+    job = new_job("Реклама кофе")
+    pipeline.generate_script(job["id"])
+    jobs.open_gate(job["id"], "script", "token")
+    _revised(job["id"], "script", "Зелёный чай")
+    pipeline.revise_stage(job["id"], "script")
+    first = jobs.get_job(job["id"])
+    pipeline.revise_stage(job["id"], "script")
+    assert jobs.get_job(job["id"])["script_generated_at"] == first["script_generated_at"]
