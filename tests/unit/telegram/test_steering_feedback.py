@@ -132,3 +132,72 @@ def test_a_retried_revise_script_does_not_rewrite_twice():
     first = jobs.get_job(job["id"])
     pipeline.revise_stage(job["id"], "script")
     assert jobs.get_job(job["id"])["script_generated_at"] == first["script_generated_at"]
+
+
+class _StepFunctions:
+    """Stands in for the boto3 client: records calls, reading the gate as the next Lambda would."""
+
+    def __init__(self, job_id: str, error_code: str | None = None):
+        self.job_id, self.error_code, self.calls = job_id, error_code, []
+
+    def send_task_success(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        self.calls.append({**kwargs, "gate": jobs.get_gate(self.job_id, "images")})
+        if self.error_code:
+            raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, "SendTaskSuccess")
+        return {}
+
+
+def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(user, monkeypatch):
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from videobot import control
+
+    job = _job_at_gate(user, "images")
+    failing = _StepFunctions(job["id"], "ThrottlingException")
+    monkeypatch.setattr(control, "_sfn", lambda: failing)
+    with pytest.raises(ClientError):
+        control.revise(job["id"], "images", segments=[2])
+    gate = jobs.get_gate(job["id"], "images")
+    assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
+
+    sfn = _StepFunctions(job["id"])
+    monkeypatch.setattr(control, "_sfn", lambda: sfn)
+    assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
+    [call] = sfn.calls
+    assert call["taskToken"] == "token-" + job["id"]
+    assert json.loads(call["output"]) == {"approved": False, "stage": "images",
+                                          "revise": {"feedback": "светлее", "segments": [2, 4]}}
+    assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
+    # A second message changes nothing until the gate opens again
+    assert control.revise(job["id"], "images", segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
+
+
+def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
+    import os
+
+    from videobot import control, preferences
+    from videobot.config import reload_settings
+
+    class Starter:
+        def start_execution(self, **kwargs):
+            return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
+
+    monkeypatch.setattr(control, "_sfn", lambda: Starter())
+    for field, value in (("aspect_ratio", "9:16"), ("voice", "male"), ("narration_language", "en"),
+                         ("subtitles", False)):
+        preferences.choose(user.user_id, field, value)
+    os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
+    reload_settings()
+    try:
+        job, created = control.start_job(user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
+        other, _ = control.start_job(user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
+    finally:
+        os.environ.pop("STATE_MACHINE_ARN")
+        reload_settings()
+    assert created
+    assert (job["aspect_ratio"], job["voice"], job["language"], job["subtitles"]) == ("9:16", "male", "en", False)
+    assert (other["aspect_ratio"], other["voice"], other["language"], other["subtitles"]) == ("16:9", None, None, None)
