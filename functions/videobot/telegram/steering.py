@@ -89,6 +89,8 @@ async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> 
         await handlers._reply(bot, chat_id, lang, "voice_empty")
         return
     await handlers._reply(bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
+    if await gate_feedback(bot, message, lang, transcript.text):  # spoken feedback at an open gate
+        return
     await handlers._topic(bot, message, lang, transcript.text, update_id)
     job = db.query_one(f"SELECT id FROM {jobs.JOBS} WHERE source_update_id = %s", (update_id,))
     if job:  # the transcription is part of what this job cost

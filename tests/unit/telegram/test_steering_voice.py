@@ -95,3 +95,18 @@ def test_a_failed_or_empty_transcription_starts_nothing(user, fake_openai, fault
     assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
     assert user.texts() == [texts.text("ru", expected)]
     assert jobs.latest_job_for_chat(user.chat_id) is None
+
+
+def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_openai):
+    from tests.helpers import new_job
+
+    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(job["id"], status="awaiting_image_approval")
+    jobs.open_gate(job["id"], "images", "token-" + job["id"])
+    user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
+    fake_openai.transcribe_next("переделай сорок два")
+    with vendor_env(openai_vars(fake_openai)):
+        assert user.post(voice_update(user)) == 200
+    assert user.texts() == ["🎙 Распознано: «переделай сорок два»",
+                            texts.text("ru", "redo_hint", what="изображения", count=10)]
+    assert jobs.get_gate(job["id"], "images")["decided_at"] is None
