@@ -112,6 +112,12 @@ class Settings(BaseModel):
     max_video_bytes: int = Field(50_000_000, ge=1_000_000, le=50_000_000)  # Telegram's sendVideo cap
     max_video_bitrate: int = Field(4_000_000, ge=300_000)        # bit/s; lowered further to fit the cap
 
+    # ---- Steering (issue 9): voice topics, per-user settings, gate feedback ----
+    openai_transcribe_model: str = "gpt-4o-mini-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
+    max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
+    history_jobs: int = Field(5, ge=1, le=10)                  # jobs /history lists
+    max_gate_revisions: int = Field(5, ge=0, le=20)            # feedback rounds per gate and job
+
     @model_validator(mode="after")
     def _resolve_providers(self) -> "Settings":
         has_openai = bool(self.openai_api_key)

@@ -34,12 +34,16 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
     """Create the job row and start its execution, named after the job, so a retried update
     can never start two. Returns (job, created). `overrides` adjust this execution's settings
     (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
+    from videobot import preferences
+
     settings = get_settings()
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
+    chosen = preferences.get(user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
-                                   aspect_ratio=aspect_ratio or settings.aspect_ratio, language=language,
-                                   source_update_id=source_update_id, job_id=job_id)
+                                   aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
+                                   language=language or chosen.job_language, source_update_id=source_update_id,
+                                   job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles)
     if job["execution_arn"]:
         return job, created
     try:
@@ -95,6 +99,43 @@ def decide(job_id: str, stage: str, approve: bool) -> Decision:
         raise
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
     return Decision(True, decision, stage)
+
+
+def revise(job_id: str, stage: str, *, feedback: str | None = None,
+           segments: list[int] | None = None) -> Decision:
+    """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
+    {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
+    back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
+    from psycopg2.extras import RealDictCursor
+
+    from videobot import db
+
+    limit = get_settings().max_gate_revisions
+    with db.connect() as conn, conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(f"SELECT revisions FROM {jobs.GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL"
+                    " FOR UPDATE", (job_id, stage))
+        gate = cur.fetchone()
+        if gate is None:
+            return Decision(False, "not_waiting", stage)
+        if gate["revisions"] >= limit:
+            return Decision(False, "limit", stage)
+        token = jobs.claim_gate(cur, job_id, stage, "revised")
+        cur.execute(f"UPDATE {jobs.GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
+                    " WHERE job_id = %s AND stage = %s", (feedback, segments or None, job_id, stage))
+    output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
+    try:
+        _sfn().send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
+            db.execute(f"UPDATE {jobs.GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s",
+                       (job_id, stage))
+            return Decision(False, "expired", stage)
+        db.execute(f"UPDATE {jobs.GATES} SET revisions = revisions - 1 WHERE job_id = %s AND stage = %s"
+                   " AND decision = 'revised'", (job_id, stage))
+        jobs.reopen_gate(job_id, stage, "revised")
+        raise
+    logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})
+    return Decision(True, "revised", stage)
 
 
 def cancel(job_id: str) -> Decision:

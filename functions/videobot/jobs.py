@@ -34,7 +34,7 @@ APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "vi
 _JOB_COLUMNS = {
     "status", "script_text", "script_approved", "audio_path", "final_video_path", "completed_at",
     "language", "aspect_ratio", "script_segments", "script_generated_at", "audio_duration",
-    "final_video_size_mb", "final_video_duration", "execution_arn", "error_message",
+    "final_video_size_mb", "final_video_duration", "execution_arn", "error_message", "voice", "subtitles",
 }
 _SEGMENT_COLUMNS = {
     "image_prompt", "image_prompt_generated_at", "image_path", "image_runway_task_id",
@@ -69,14 +69,15 @@ def _assignments(fields: dict[str, Any], allowed: set[str]) -> tuple[str, list]:
 
 def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "16:9",
                language: str | None = None, source_update_id: int | None = None,
-               job_id: str | None = None) -> tuple[dict, bool]:
+               job_id: str | None = None, voice: str | None = None,
+               subtitles: bool | None = None) -> tuple[dict, bool]:
     """Insert a job. Returns (job, created); a repeated source_update_id returns the first job."""
     job_id = job_id or new_job_id()
     row = db.query_one(
-        f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id,"
+        " voice, subtitles) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (source_update_id) DO NOTHING RETURNING *",
-        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id),
+        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles),
     )
     if row:
         return row, True

@@ -35,7 +35,8 @@ class TelegramNotifier:
 
         from videobot.telegram import bot, outbox
 
-        parts = _EventParts(job["id"], event)
+        # a gate asked again after a revision sends its album again: its parts are per round
+        parts = _EventParts(job["id"], f"{event}:r{details['round']}" if details.get("round") else event)
         try:
             bot.run(lambda b: outbox.send_event(b, job, event, details, parts))
         except Forbidden as exc:

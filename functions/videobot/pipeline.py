@@ -73,9 +73,57 @@ def request_approval(job_id: str, stage: str, task_token: str) -> dict:
     if stage not in jobs.GATE_STAGES:
         raise ValueError(f"unknown approval stage {stage!r}")
     job = jobs.update_job(job_id, status=jobs.AWAITING_STATUS[stage])
-    jobs.open_gate(job_id, stage, task_token)
-    notify_once(job, f"{stage}_ready", key=f"gate:{stage}", stage=stage)
+    gate = jobs.open_gate(job_id, stage, task_token)
+    # After a revision (ReviseScript, RedoImages, RedoClips) the gate asks again, once per round.
+    rounds = gate["revisions"]
+    notify_once(job, f"{stage}_ready", key=f"gate:{stage}" + (f":r{rounds}" if rounds else ""), stage=stage,
+                round=rounds, segments=list(gate["redo_segments"] or []) if rounds else [])
     return {"stage": stage, "waiting": True}
+
+
+# ---- 3, 7, 10. revisions asked for at a gate (ReviseScript, RedoImages, RedoClips) ------
+
+_REDO_FIELDS = {
+    "images": dict(image_path=None, image_runway_task_id=None, image_generated_at=None, image_submissions=0,
+                   image_submitted_at=None, status="image_prompt_ready", error_message=None),
+    "videos": dict(video_path=None, video_runway_task_id=None, video_generated_at=None, video_duration=None,
+                   video_submissions=0, video_submitted_at=None, status="animation_prompt_ready",
+                   error_message=None),
+}
+
+
+def revise_stage(job_id: str, stage: str) -> dict:
+    """The user answered a gate with feedback (control.revise). The script is rewritten with
+    it here, then asked about again; for images or clips only the named segments are cleared,
+    and the state machine's loop back into the Map makes exactly those again (the others are
+    done and return at once). Idempotent: a retry finds the work done or the rows cleared."""
+    gate = jobs.get_gate(job_id, stage)
+    if gate is None or gate["decision"] != "revised":
+        raise ValueError(f"no revision was asked for at the {stage} gate of job {job_id}")
+    job = jobs.get_job(job_id)
+    if stage == "script":
+        if job["script_generated_at"] and gate["decided_at"] and job["script_generated_at"] > gate["decided_at"]:
+            return {"stage": stage, "revision": gate["revisions"]}  # a retry: already rewritten
+        jobs.update_job(job_id, status="generating_script")
+        previous = jobs.script_segments(job)
+        script = get_llm().write_script(job["prompt"], language=job["language"], feedback=gate["feedback"],
+                                        previous=previous)
+        usage.record_llm(job_id, "revise_script", script.usage)
+        segments = _expect(script.segments, "script segments")
+        jobs.update_job(job_id, script_segments=segments, script_text="\n".join(segments),
+                        language=script.language, script_generated_at=NOW)
+        return {"stage": stage, "revision": gate["revisions"]}
+    indexes = sorted(set(gate["redo_segments"] or []))
+    jobs.update_job(job_id, status="generating_images" if stage == "images" else "generating_videos")
+    for index in indexes:  # (a clip's prepared segment is overwritten when it is made again)
+        seg = jobs.get_segment(job_id, index)
+        extra = {}
+        if stage == "images" and gate["feedback"] and gate["feedback"] not in (seg["image_prompt"] or ""):
+            extra["image_prompt"] = f"{seg['image_prompt']}. {gate['feedback']}"  # the user's words
+        if stage == "videos" and gate["feedback"] and gate["feedback"] not in (seg["animation_prompt"] or ""):
+            extra["animation_prompt"] = f"{seg['animation_prompt']}. {gate['feedback']}"
+        jobs.update_segment(job_id, index, **_REDO_FIELDS[stage], **extra)
+    return {"stage": stage, "revision": gate["revisions"], "segments": indexes}
 
 
 # ---- 4. segments ------------------------------------------------------------------------
@@ -316,7 +364,8 @@ def _video_budget() -> tuple[int, int]:
 def _prepare_segment(job: dict, seg: dict, clip: Path, out: Path) -> Path:
     s = get_settings()
     bitrate, max_bytes = _video_budget()
-    return media.prepare_segment(clip, out, text=seg["text"] if s.subtitles else None,
+    subtitles = s.subtitles if job.get("subtitles") is None else job["subtitles"]  # the user's /settings
+    return media.prepare_segment(clip, out, text=seg["text"] if subtitles else None,
                                  aspect_ratio=job["aspect_ratio"], seconds=s.segment_seconds,
                                  bitrate=bitrate, fade=s.fade_seconds, max_bytes=max_bytes)
 
@@ -355,7 +404,7 @@ def record_voiceover(job_id: str) -> dict:
         for seg in segments:
             index = seg["segment_index"]
             if not seg["narration_path"]:
-                spoken = speech.synthesize(seg["text"], language=job["language"] or "ru")
+                spoken = speech.synthesize(seg["text"], language=job["language"] or "ru", voice=job.get("voice"))
                 usage.record_speech(job_id, index, spoken)
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)

@@ -1,4 +1,6 @@
-"""A fake OpenAI API: `POST /v1/responses` (structured output) and `POST /v1/audio/speech`.
+"""A fake OpenAI API: `POST /v1/responses` (structured output), `POST /v1/audio/speech` and
+`POST /v1/audio/transcriptions` (multipart: file, model, optional language/prompt/response_format;
+replies `{"text", "usage"}` as json or the bare text as text).
 
 It checks what the real API checks (the bearer key, the model, a strict JSON schema, the
 speech parameters) and answers in the documented shapes: a Response object with `output`
@@ -38,6 +40,9 @@ VOICES = {
     "marin",
     "cedar",
 }
+TRANSCRIBE_MODELS = {"gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
+TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
 RU_WORDS = (
@@ -80,6 +85,12 @@ class FakeOpenAI(FakeServer):
     def __init__(self):
         super().__init__()
         self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
+        self.transcripts: list[str] = []  # queued transcriptions (default: a fixed Russian topic)
+        self.transcribed: list[dict] = []  # what each transcription request carried
+
+    def transcribe_next(self, text: str) -> None:
+        """The next /v1/audio/transcriptions call hears this text."""
+        self.transcripts.append(text)
 
     def reply_next(self, payload, *, status: str = "completed") -> None:
         """The next /v1/responses call answers with this content instead of a generated one."""
@@ -94,6 +105,8 @@ class FakeOpenAI(FakeServer):
             return self._responses(request)
         if request.route == "POST /v1/audio/speech":
             return self._speech(request)
+        if request.route == "POST /v1/audio/transcriptions":
+            return _transcription(self, request)
         return error(404, f"Unknown request URL: {request.route}", "unknown_url")
 
     # -- /v1/responses ------------------------------------------------------------------------
@@ -224,6 +237,57 @@ class FakeOpenAI(FakeServer):
             return error(400, f"this fake speaks {sorted(AUDIO_TYPES)}, not {fmt!r}", "invalid_value")
         seconds = min(6.0, max(0.8, len(text.split()) / 2.6))
         return 200, {"Content-Type": AUDIO_TYPES[fmt]}, tone(seconds, fmt)
+
+
+def _multipart(request: Request) -> tuple[dict, dict]:
+    """(fields, files) of a multipart/form-data body; files are {"filename", "data"}."""
+    import email.parser
+    import email.policy
+
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return {}, {}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body)
+    fields, files = {}, {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = {"filename": part.get_filename(), "data": payload}
+        else:
+            fields[name] = payload.decode()
+    return fields, files
+
+
+def _transcription(self: FakeOpenAI, request: Request) -> Reply:
+    if len(request.body) > TRANSCRIBE_LIMIT:
+        return error(413, f"Maximum content size limit ({TRANSCRIBE_LIMIT}) exceeded.", "file_too_large")
+    fields, files = _multipart(request)
+    if "file" not in files:
+        return error(400, "Missing required parameter: 'file'.", "missing_required_parameter")
+    if fields.get("model") not in TRANSCRIBE_MODELS:
+        return error(400, f"Invalid model: {fields.get('model')!r}", "invalid_value")
+    upload = files["file"]
+    extension = upload["filename"].rsplit(".", 1)[-1].lower() if "." in upload["filename"] else ""
+    if extension not in TRANSCRIBE_FORMATS or not upload["data"]:
+        return error(400, f"Invalid file format. Supported formats: {list(TRANSCRIBE_FORMATS)}", "invalid_value")
+    fmt = fields.get("response_format", "json")
+    allowed = ("json", "text") if fields["model"].startswith("gpt-4o") else ("json", "text", "verbose_json")
+    if fmt not in allowed:
+        return error(400, f"response_format '{fmt}' is not compatible with model '{fields['model']}'.",
+                     "unsupported_value")
+    self.transcribed.append({**fields, "filename": upload["filename"], "size": len(upload["data"])})
+    text = self.transcripts.pop(0) if self.transcripts else "Реклама кофе"
+    if fmt == "text":
+        return 200, {"Content-Type": "text/plain"}, text.encode()
+    audio_tokens = max(1, len(upload["data"]) // 200)
+    output_tokens = max(1, len(text) // 3)
+    return json_reply(200, {"text": text, "usage": {
+        "type": "tokens", "input_tokens": audio_tokens,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
+        "output_tokens": output_tokens, "total_tokens": audio_tokens + output_tokens}})
+
 
 
 def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:

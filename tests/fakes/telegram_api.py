@@ -5,7 +5,10 @@ application/x-www-form-urlencoded, application/json or multipart/form-data (file
 `{"ok": true, "result": ...}` or `{"ok": false, "error_code": N, "description": "..."}`, with
 `"parameters": {"retry_after": N}` on 429. It records every call and enforces the documented
 limits: callback_data 1-64 bytes, sendMediaGroup 2-10 items, text 1-4096 characters,
-caption 0-1024, multipart uploads 50 MB, a wrong token 401. `getUpdates` serves queued updates."""
+caption 0-1024, multipart uploads 50 MB, a wrong token 401. `getUpdates` serves queued updates.
+`getFile` answers a File (file_id, file_unique_id, file_size, file_path) for files a test put in
+with `add_file`, refusing files over 20 MB ("file is too big"), and the file's bytes are served at
+`GET {base}/file/bot{token}/{file_path}`, as the Bot API does."""
 
 from __future__ import annotations
 
@@ -16,12 +19,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 UPLOAD_LIMIT = 50 * 1024 * 1024
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: bots download files of at most 20 MB
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Video Bot", "username": "fake_video_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
@@ -51,6 +55,7 @@ class FakeTelegram:
         self.updates: list[dict] = []
         self._failures: list[tuple[str, int, str, int | None]] = []
         self._message_id = 100
+        self.files: dict[str, dict] = {}   # file_id -> {"data", "file_path", "file_size"}
         self._lock = threading.Condition()
         fake = self
 
@@ -72,6 +77,9 @@ class FakeTelegram:
                 parts = url.path.strip("/").split("/")
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(parts) >= 3 and parts[0] == "file" and parts[1].startswith("bot"):
+                    # clients percent-encode the path (the token's ":" too), as URLs allow
+                    return self._download(unquote(parts[1][3:]), unquote("/".join(parts[2:])))
                 if len(parts) != 2 or not parts[0].startswith("bot"):
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 if parts[0][3:] != fake.token:
@@ -85,6 +93,21 @@ class FakeTelegram:
                         reply["parameters"] = {"retry_after": exc.retry_after}
                     return self._reply(exc.code, reply)
                 return self._reply(200, {"ok": True, "result": result})
+
+            def _download(self, token: str, file_path: str):
+                if token != fake.token:
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                found = next((f for f in list(fake.files.values()) if f["file_path"] == file_path), None)
+                if found is None:
+                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                with fake._lock:
+                    fake.calls.append(Call("downloadFile", {"file_path": file_path}, result=len(found["data"])))
+                    fake._lock.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(found["data"])))
+                self.end_headers()
+                self.wfile.write(found["data"])
 
             def _reply(self, status: int, payload: dict):
                 data = json.dumps(payload).encode()
@@ -123,6 +146,14 @@ class FakeTelegram:
         with self._lock:
             self._failures.append((method, code, description, retry_after))
 
+    def add_file(self, file_id: str, data: bytes, *, file_path: str | None = None,
+                 file_size: int | None = None) -> None:
+        """A file users sent (a voice note): getFile finds it and its bytes can be downloaded.
+        `file_size` may claim more than `data` holds (to test the 20 MB limit cheaply)."""
+        with self._lock:
+            self.files[file_id] = {"data": data, "file_size": len(data) if file_size is None else file_size,
+                                   "file_path": file_path or f"voice/file_{len(self.files)}.oga"}
+
     def push_update(self, update: dict) -> None:
         with self._lock:
             self.updates.append(update)
@@ -152,6 +183,7 @@ class FakeTelegram:
         with self._lock:
             self.calls.clear()
             self.updates.clear()
+            self.files.clear()
             self._failures.clear()
 
     # -- the Bot API ------------------------------------------------------------------------
@@ -172,8 +204,14 @@ class FakeTelegram:
         for info in files.values():
             if info["size"] > UPLOAD_LIMIT:
                 raise BotApiError(413, "Request Entity Too Large")
-        _check_markup(params.get("reply_markup"))
-        result = handler(params, files)
+        try:
+            _check_markup(params.get("reply_markup"))
+            result = handler(params, files)
+        except BotApiError as exc:  # recorded too, as a failed call
+            with self._lock:
+                self.calls.append(Call(method, params, files, error_code=exc.code))
+                self._lock.notify_all()
+            raise
         with self._lock:
             self.calls.append(Call(method, params, files, result))
             self._lock.notify_all()
@@ -267,6 +305,16 @@ class FakeTelegram:
         return {"message_id": int(_required(params, "message_id")), "date": int(time.time()), "from": BOT_USER,
                 "chat": {"id": int(_required(params, "chat_id")), "type": "private"}, "text": text,
                 "edit_date": int(time.time())}
+
+    def _m_getFile(self, params, files):
+        file_id = _required(params, "file_id")
+        found = self.files.get(file_id)
+        if found is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        if found["file_size"] > DOWNLOAD_LIMIT:
+            raise BotApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id[-8:]}", "file_size": found["file_size"],
+                "file_path": found["file_path"]}
 
     def _get_updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)

@@ -75,6 +75,23 @@ def get_speech() -> SpeechSynthesizer:
     raise _unknown("speech", name)
 
 
+def speech_voices() -> tuple[str, ...]:
+    """The voices the active speech provider offers in /settings (the first is its default)."""
+    name = get_settings().tts_provider
+    if name == "openai":
+        from videobot.providers.openai_speech import VOICES
+
+        default = get_settings().openai_tts_voice
+        return (default, *(v for v in VOICES if v != default)) if default in VOICES else VOICES
+    if name == "polly":
+        from videobot.providers.polly import PollySpeech
+
+        return tuple(PollySpeech.VOICES)
+    from videobot.providers.offline import OfflineSpeech
+
+    return tuple(OfflineSpeech.VOICES)
+
+
 def reset_providers() -> None:
     for fn in (get_llm, get_image_generator, get_clip_generator, get_speech):
         fn.cache_clear()

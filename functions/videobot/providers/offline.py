@@ -113,11 +113,13 @@ class OfflineLLM:
         if self.latency_scale:
             time.sleep(seconds * self.latency_scale)
 
-    def write_script(self, topic: str, *, language: str | None = None) -> Script:
+    def write_script(self, topic: str, *, language: str | None = None,
+                     feedback: str | None = None, previous: list[str] | None = None) -> Script:
         self._take(vendor_seconds("script"))
         language = language or detect_language(topic)
         lines = _SCRIPT["ru" if language == "ru" else "en"]
-        segments = [line.format(topic=short_topic(topic)) for line in lines]
+        # Offline, a revision can only follow feedback literally: it becomes the subject.
+        segments = [line.format(topic=short_topic(feedback or topic)) for line in lines]
         return Script(language=language, segments=segments)
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]:
@@ -219,18 +221,21 @@ class OfflineClipGenerator(_SpoolTasks):
 
 
 class OfflineSpeech:
-    VOICES = {"ru": "ru", "en": "en-us"}
+    LANGUAGE_VOICES = {"ru": "ru", "en": "en-us"}
+    # The voices a user may pick in /settings: espeak-ng variants of the language's voice.
+    VOICES = {"default": "", "female": "+f3", "male": "+m3"}
 
     def __init__(self, latency_scale: float = 0.0):
         self.latency_scale = latency_scale
 
-    def synthesize(self, text: str, *, language: str) -> Speech:
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         from videobot.providers.espeak import speak_wav
 
         if self.latency_scale:
             time.sleep(segment_speech_seconds() * self.latency_scale)
 
-        audio = speak_wav(text, voice=self.VOICES.get(language, "en-us"), words_per_minute=160)
+        name = self.LANGUAGE_VOICES.get(language, "en-us") + self.VOICES.get(voice or "default", "")
+        audio = speak_wav(text, voice=name, words_per_minute=160)
         return Speech(audio=audio, extension="wav", characters=len(text))
 
 

@@ -158,10 +158,14 @@ class OpenAILLM:
 
     # -- the three roles --------------------------------------------------------------------
 
-    def write_script(self, topic: str, *, language: str | None = None) -> Script:
+    def write_script(self, topic: str, *, language: str | None = None,
+                     feedback: str | None = None, previous: list[str] | None = None) -> Script:
         base = f"Topic: {topic}"
         if language:
             base += f"\nLanguage: {language}"
+        if feedback:  # a revision asked for at the script gate
+            base += ("\n\nThe user reviewed this script:\n" + "\n".join(previous or [])
+                     + f"\n\nRewrite it following their feedback: {feedback}")
         user_input, calls = base, []
         for attempt in (1, 2):
             data, usage = self._call("script", "video_script", SCRIPT_SCHEMA, user_input)

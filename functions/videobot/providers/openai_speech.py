@@ -11,6 +11,8 @@ from videobot.providers.openai_common import make_client, vendor_error
 
 MAX_INPUT_CHARS = 4096
 INSTRUCTABLE_MODELS = ("gpt-4o-mini-tts",)  # tts-1 and tts-1-hd take no instructions
+# The voices a user may pick in /settings (the documented built-in voices).
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
 
 
 def looks_like(data: bytes, fmt: str) -> bool:
@@ -36,7 +38,7 @@ class OpenAISpeech:
         self.settings = settings or get_settings()
         self.client = client or make_client(self.settings)
 
-    def synthesize(self, text: str, *, language: str) -> Speech:
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         import openai
 
         s = self.settings
@@ -49,7 +51,7 @@ class OpenAISpeech:
         try:
             reply = self.client.audio.speech.create(
                 model=s.openai_tts_model,
-                voice=s.openai_tts_voice,
+                voice=voice if voice in VOICES else s.openai_tts_voice,
                 input=text,
                 response_format=s.openai_tts_format,
                 **kwargs,

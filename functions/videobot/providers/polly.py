@@ -26,10 +26,17 @@ class PollySpeech:
             client = boto3.client("polly")
         self.client = client
 
-    def voice_for(self, language: str) -> str:
-        return self.settings.polly_voice_ru if language.startswith("ru") else self.settings.polly_voice_en
+    # The voices a user may pick in /settings, with the language each speaks.
+    VOICES = {"Tatyana": "ru", "Maxim": "ru", "Joanna": "en", "Matthew": "en"}
 
-    def synthesize(self, text: str, *, language: str) -> Speech:
+    def voice_for(self, language: str, voice: str | None = None) -> str:
+        """The chosen voice when it speaks the narration's language, else the default."""
+        family = "ru" if language.startswith("ru") else "en"
+        if voice and self.VOICES.get(voice) == family:
+            return voice
+        return self.settings.polly_voice_ru if family == "ru" else self.settings.polly_voice_en
+
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         from botocore.exceptions import BotoCoreError, ClientError
 
         text = " ".join(text.split())
@@ -41,7 +48,7 @@ class PollySpeech:
                 TextType="text",
                 OutputFormat="mp3",
                 SampleRate="22050",
-                VoiceId=self.voice_for(language),
+                VoiceId=self.voice_for(language, voice),
                 Engine=self.settings.polly_engine,
             )
             audio = reply["AudioStream"].read()
@@ -62,5 +69,5 @@ class PollySpeech:
             extension="mp3",
             characters=characters,
             vendor="polly",
-            model=f"{self.settings.polly_engine}:{self.voice_for(language)}",
+            model=f"{self.settings.polly_engine}:{self.voice_for(language, voice)}",
         )

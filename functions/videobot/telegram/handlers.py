@@ -11,7 +11,7 @@ from telegram import Bot, CallbackQuery, Message, Update
 from videobot import control, db, jobs
 from videobot.config import get_settings
 from videobot.observability import logger
-from videobot.telegram import store, texts, ui
+from videobot.telegram import steering, store, texts, ui
 from videobot.telegram.bot import call
 
 CALLBACK_ANSWER_LIMIT = 200
@@ -67,6 +67,9 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
         await _send(bot, chat_id, texts.text(lang, "not_allowed"), keyboard=False)
         return
     store.remember_chat(chat_id, user.id if user else None, user.language_code if user else None)
+    if message.text is None and (message.voice or message.audio):
+        await steering.voice_topic(bot, message, lang, update_id)  # a spoken topic
+        return
     if message.text is None:
         key = "voice_unsupported" if (message.voice or message.audio or message.video_note) else "unsupported_message"
         await _reply(bot, chat_id, lang, key)
@@ -74,7 +77,8 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
     text = message.text.strip()
     if text.startswith("/"):
         command = text.split()[0][1:].split("@")[0].lower()
-        actions = {"start": _start, "help": _help, "status": _status}
+        actions = {"start": _start, "help": _help, "status": _status,
+                   "settings": steering.settings_command, "history": steering.history_command}
         action = actions.get(command)
         if action is None:
             await _reply(bot, chat_id, lang, "unknown_command")
@@ -85,6 +89,8 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
                texts.BTN_REJECT: _reject_current}
     if text in buttons:
         await buttons[text](bot, message, lang)
+        return
+    if await steering.gate_feedback(bot, message, lang, text):  # feedback at an open gate
         return
     await _topic(bot, message, lang, text, update_id)
 
@@ -104,7 +110,8 @@ def status_for_chat(chat_id: int, lang: str) -> str:
     job = jobs.latest_job_for_chat(chat_id)
     if job is None:
         return texts.text(lang, "no_job")
-    return ui.status_text(lang, job, jobs.segment_counts(job["id"]), get_settings().segment_count)
+    status = ui.status_text(lang, job, jobs.segment_counts(job["id"]), get_settings().segment_count)
+    return texts.clip(status + "\n" + steering.cost_line(lang, job["id"]), texts.TELEGRAM_TEXT_LIMIT)
 
 
 async def _status(bot: Bot, message: Message, lang: str) -> None:
@@ -175,7 +182,10 @@ async def on_callback(bot: Bot, query: CallbackQuery) -> None:
     lang = _lang(query.from_user)
     answer = texts.text(lang, "unknown_button")
     try:
-        answer = await _decide_from_button(bot, query, lang)
+        if steering.owns(query.data):  # /settings and /history buttons
+            answer = await steering.on_callback(bot, query, lang)
+        else:
+            answer = await _decide_from_button(bot, query, lang)
     finally:
         await call(lambda: query.answer(texts.clip(answer, CALLBACK_ANSWER_LIMIT)), "answerCallbackQuery")
 

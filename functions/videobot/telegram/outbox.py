@@ -14,7 +14,7 @@ from telegram import Bot, InputMediaPhoto, InputMediaVideo
 from videobot import jobs, storage
 from videobot.config import get_settings
 from videobot.observability import logger
-from videobot.telegram import store, texts, ui
+from videobot.telegram import steering, store, texts, ui
 from videobot.telegram.bot import call
 
 ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
@@ -107,7 +107,9 @@ async def _images_ready(bot: Bot, job: dict, lang: str, details: dict, once: Par
 
 async def _videos_ready(bot: Bot, job: dict, lang: str, details: dict, once: Parts) -> None:
     store_ = storage.get_storage()
-    segments = [s for s in jobs.get_segments(job["id"]) if s["video_path"]][:CLIPS_SHOWN]
+    redone = set(details.get("segments") or [])  # after "redo 3 5": show the clips made again
+    segments = [s for s in jobs.get_segments(job["id"])
+                if s["video_path"] and (not redone or s["segment_index"] in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
     items = []
     for seg in segments:
         caption = texts.text(lang, "videos_album_caption", shown=len(segments)) if not items else None
@@ -134,6 +136,7 @@ async def _video_ready(bot: Bot, job: dict, lang: str, details: dict, once: Part
         minutes = max(1, round((datetime.now(UTC) - created).total_seconds() / 60))
         caption = texts.text(lang, "video_caption", minutes=minutes, size_mb=size_mb,
                              duration=f"{job['final_video_duration'] or 0:.0f}")
+        caption += "\n" + steering.cost_line(lang, job["id"])  # what this video cost
         duration = int(job["final_video_duration"]) if job["final_video_duration"] else None
 
         async def send():

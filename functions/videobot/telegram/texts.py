@@ -36,7 +36,8 @@ RU = {
         "Отправьте описание ролика обычным сообщением (до {max_chars} символов).\n"
         "Я пришлю сценарий, затем изображения и клипы — каждый этап нужно утвердить "
         "(✅ Подтвердить) или отменить (❌ Отклонить). На ответ есть {minutes} мин.\n\n"
-        "/start — приветствие\n/status — прогресс текущей задачи\n/help — эта справка"
+        "/start — приветствие\n/status — прогресс текущей задачи\n/settings — формат, голос, язык, субтитры\n"
+        "/history — последние задачи\n/help — эта справка\n\n🎙 Описание можно надиктовать голосовым сообщением."
     ),
     "accepted": (
         "✅ Запрос принят! ID: {job_id}\n\n"
@@ -47,9 +48,12 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "script_ready": "📝 Сценарий готов!\n\n{script}",
-    "images_ready": "🖼 Изображения готовы (10 шт.). Выберите действие:",
-    "videos_ready": "🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:",
+    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
+                     "своими пожеланиями или напишите «перепиши: …»."),
+    "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
+    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
     "videos_album_caption": "🎞 Первые {shown} клипа из 10",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
@@ -86,7 +90,7 @@ RU = {
     "empty_topic": "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
     "topic_too_long": "Описание слишком длинное ({length} символов). Уложитесь в {max_chars}.",
     "unsupported_message": "Я понимаю только текст: напишите описание ролика сообщением.",
-    "voice_unsupported": "Голосовые сообщения пока не поддерживаются. Напишите описание текстом.",
+    "voice_unsupported": "Видеосообщения не поддерживаются. Напишите описание текстом или надиктуйте голосовым.",
     "edited_ignored": "Изменения сообщений не учитываются. Отправьте описание новым сообщением.",
     "unknown_command": "Неизвестная команда. /help — список команд.",
     "unknown_button": "Неизвестная кнопка.",
@@ -146,7 +150,8 @@ EN = {
         "Send a description of the video as a plain message (up to {max_chars} characters).\n"
         "I will send the script, then the images and the clips; approve each stage (✅) or cancel "
         "(❌). You have {minutes} min to answer.\n\n"
-        "/start — greeting\n/status — progress of the current job\n/help — this help"
+        "/start — greeting\n/status — progress of the current job\n/settings — format, voice, language, subtitles\n"
+        "/history — your latest jobs\n/help — this help\n\n🎙 You can also say the description in a voice message."
     ),
     "accepted": (
         "✅ Request accepted! ID: {job_id}\n\n⏱ The video will be ready in about 15-20 minutes.\n"
@@ -154,9 +159,12 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "script_ready": "📝 The script is ready!\n\n{script}",
-    "images_ready": "🖼 The images are ready (10). Choose an action:",
-    "videos_ready": "🎞 The clips are ready (10), the first {shown} are above. Choose an action:",
+    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "
+                     "you want, or write “rewrite: …”."),
+    "images_ready": ("🖼 The images are ready (10). Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
+    "videos_ready": ("🎞 The clips are ready (10), the first {shown} are above. Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
     "images_album_caption": "🖼 Images for “{topic}”",
     "videos_album_caption": "🎞 The first {shown} of 10 clips",
     "approved_script": "✅ Script approved! Starting the generation...",
@@ -192,7 +200,7 @@ EN = {
     "empty_topic": "The description is empty. Write what the video should be about, e.g. Coffee commercial",
     "topic_too_long": "The description is too long ({length} characters). Keep it within {max_chars}.",
     "unsupported_message": "I only understand text: send the video's description as a message.",
-    "voice_unsupported": "Voice messages are not supported yet. Please type the description.",
+    "voice_unsupported": "Video messages are not supported. Type the description or say it in a voice message.",
     "edited_ignored": "Edited messages are not used. Send the description as a new message.",
     "unknown_command": "Unknown command. /help lists the commands.",
     "unknown_button": "Unknown button.",
@@ -232,6 +240,76 @@ STATUS_EN = {
     "assembling": "Assembling the video", "delivering": "Sending the video", "completed": "Completed",
     "cancelled": "Cancelled", "failed": "Failed", "timed_out": "Approval timed out",
 }
+
+# ---- Steering (issue 9): voice topics, /settings, /history, cost ----
+RU.update({
+    "voice_needs_key": ("🎙 Чтобы понимать голосовые сообщения, боту нужен ключ OpenAI (OPENAI_API_KEY), "
+                        "а он не настроен. Напишите описание текстом."),
+    "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
+    "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
+    "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
+    "voice_heard": "🎙 Распознано: «{text}»",
+    "cost_line": "💰 Стоимость: ≈ ${usd}",
+    "settings": ("⚙️ Настройки (для следующего ролика)\n\n"
+                 "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n💬 Субтитры: {subtitles}\n\n"
+                 "Ряды кнопок: формат, голос, язык, субтитры."),
+    "settings_on": "вкл",
+    "settings_off": "выкл",
+    "settings_lang_auto": "авто",
+    "settings_lang_ru": "русский",
+    "settings_lang_en": "английский",
+    "settings_saved": "✅ Сохранено: {value}",
+    "settings_unavailable": "Этот вариант сейчас недоступен.",
+    "history_title": "🗂 Ваши последние задачи:",
+    "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
+    "history_button": "🎬 {n}. {prompt}",
+    "history_caption": "🎬 Ролик «{prompt}» ещё раз",
+    "history_sent": "🎬 Отправляю ролик",
+    "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
+    "decision_revised": "отправлен на доработку",
+    "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Потрачено: ≈ ${usd}",
+    "revising_images": ("🔄 Делаю заново изображения {numbers} (правка {n} из {limit}), остальные не трогаю. "
+                        "Потрачено: ≈ ${usd}"),
+    "revising_videos": ("🔄 Делаю заново клипы {numbers} (правка {n} из {limit}), остальные не трогаю. "
+                        "Потрачено: ≈ ${usd}"),
+    "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
+    "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
+                  "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
+})
+EN.update({
+    "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
+                        "and none is configured. Please type the description."),
+    "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
+    "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
+    "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
+    "voice_heard": "🎙 Heard: “{text}”",
+    "cost_line": "💰 Cost: ≈ ${usd}",
+    "settings": ("⚙️ Settings (for your next video)\n\n"
+                 "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n💬 Subtitles: {subtitles}\n\n"
+                 "Button rows: format, voice, language, subtitles."),
+    "settings_on": "on",
+    "settings_off": "off",
+    "settings_lang_auto": "auto",
+    "settings_lang_ru": "Russian",
+    "settings_lang_en": "English",
+    "settings_saved": "✅ Saved: {value}",
+    "settings_unavailable": "This option is not available right now.",
+    "history_title": "🗂 Your latest jobs:",
+    "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
+    "history_button": "🎬 {n}. {prompt}",
+    "history_caption": "🎬 “{prompt}” once more",
+    "history_sent": "🎬 Sending the video",
+    "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
+    "decision_revised": "sent back for a revision",
+    "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). Spent: ≈ ${usd}",
+    "revising_images": ("🔄 Making images {numbers} again (revision {n} of {limit}), keeping the rest. "
+                        "Spent: ≈ ${usd}"),
+    "revising_videos": ("🔄 Making clips {numbers} again (revision {n} of {limit}), keeping the rest. "
+                        "Spent: ≈ ${usd}"),
+    "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
+    "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
+                  "Or ✅ approve / ❌ reject."),
+})
 
 CATALOGUE = {"ru": RU, "en": EN}
 STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}

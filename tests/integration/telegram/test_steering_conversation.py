@@ -1,0 +1,182 @@
+"""Steering the bot, spoken only in Telegram's protocol to the local webhook, with the real
+state machine offline behind it: a voice note becomes a job, /settings change the next job,
+/history lists the jobs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PIL import Image
+
+from local.serve import WebhookServer
+from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.telegram_fixtures import (
+    TelegramUser,
+    http_poster,
+    inline_buttons,
+    sent_message,
+    telegram_environment,
+    use_environment,
+)
+from videobot import db, jobs, storage, usage
+
+GATE_TIMEOUT = 120
+OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
+
+
+@pytest.fixture(scope="module")
+def bot(pipeline, fake_telegram):
+    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
+        server = WebhookServer(port=0).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def user(bot, fake_telegram):
+    return TelegramUser(fake_telegram, http_poster(bot.url))
+
+
+def _job_id(text: str) -> str:
+    return text.split("ID: ", 1)[1].split()[0]
+
+
+def _question(user: TelegramUser, fragment: str, after: int = 0):
+    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT, after=after)
+    approve, reject = inline_buttons(call)
+    return call, approve, reject
+
+
+def _reject_and_wait(user: TelegramUser, pipeline, job_id: str, question, reject) -> None:
+    assert user.press(reject, sent_message(question)) == 200
+    assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
+    user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)
+    job = jobs.get_job(job_id)
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while pipeline.execution(job)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        time.sleep(0.1)
+
+
+def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_telegram, fake_openai, pipeline):
+    fake_telegram.add_file("AwACAgIAAxkBAAIC-topic", OGG, file_path="voice/file_11.oga")
+    fake_openai.transcribe_next("Реклама кофе на рассвете")
+    update = user.message_update(template="telegram_message_voice")
+    update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-topic", "file_size": len(OGG)})
+    # OpenAI hears the voice; the pipeline itself stays offline
+    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+        assert user.post(update) == 200
+        echo = user.wait_for_text("🎙 Распознано:")
+        accepted = user.wait_for_text("✅ Запрос принят! ID: ")
+        assert echo.params["text"] == "🎙 Распознано: «Реклама кофе на рассвете»"
+        assert fake_telegram.calls.index(echo) < fake_telegram.calls.index(accepted)
+        job_id = _job_id(accepted.params["text"])
+        job = jobs.get_job(job_id)
+        assert job["prompt"] == "Реклама кофе на рассвете" and job["source_update_id"] == update["update_id"]
+        assert [r["stage"] for r in usage.rows(job_id)] == ["transcribe_topic"]
+        # The job runs like a typed topic: its script comes for approval
+        script, _, reject = _question(user, "📝 Сценарий готов!")
+        assert "Реклама кофе на рассвете" in script.params["text"]
+        _reject_and_wait(user, pipeline, job_id, script, reject)
+    [sent] = fake_openai.transcribed
+    assert sent["model"] == "gpt-4o-mini-transcribe" and sent["filename"] == "file_11.oga"
+
+
+def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(user, pipeline):
+    # A first job with the defaults
+    assert user.say("Реклама чая") == 200
+    first = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    script, _, reject = _question(user, "📝 Сценарий готов!")
+    _reject_and_wait(user, pipeline, first, script, reject)
+    assert (jobs.get_job(first)["aspect_ratio"], jobs.get_job(first)["voice"]) == ("16:9", None)
+
+    # /settings: 9:16 and a female voice
+    assert user.say("/settings") == 200
+    menu = user.wait_for_text("⚙️ Настройки")
+    buttons = {b["text"].removeprefix("✓ "): b for b in inline_buttons(menu)}
+    assert user.press(buttons["9:16"], sent_message(menu)) == 200
+    assert user.press(buttons["female"], sent_message(menu)) == 200
+    assert user.callback_answers()[-2:] == ["✅ Сохранено: 9:16", "✅ Сохранено: female"]
+
+    # The next job is made at 9:16 with that voice
+    mark = len(user.fake.calls)
+    assert user.say("Реклама кофе") == 200
+    second = _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
+    job = jobs.get_job(second)
+    assert (job["aspect_ratio"], job["voice"]) == ("9:16", "female")
+    script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    assert user.press(approve, sent_message(script)) == 200
+    images, _, reject_images = _question(user, "🖼 Изображения готовы", after=mark)
+    first_image = jobs.get_segment(second, 0)["image_path"]
+    with Image.open(storage.get_storage().local_path(first_image)) as picture:
+        assert picture.width < picture.height  # portrait
+    _reject_and_wait(user, pipeline, second, images, reject_images)
+
+    # /history lists both jobs, newest first, with their status and cost
+    assert user.say("/history") == 200
+    history = user.wait_for_text("🗂 Ваши последние задачи:").params["text"].split("\n\n")
+    assert len(history) == 3
+    assert history[1].startswith("1. ") and "Реклама кофе" in history[1] and second in history[1]
+    assert history[2].startswith("2. ") and "Реклама чая" in history[2] and first in history[2]
+    assert all("Отменено · 💰 ≈ $0.00" in line for line in history[1:])
+    count = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))["n"]
+    assert count == 2
+
+
+def _entered(pipeline, job_id: str) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(jobs.get_job(job_id))
+            if e.get("stateEnteredEventDetails")]
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline):
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама кофе") == 200
+    job_id = _job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+    first_script, _, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    before = jobs.get_job(job_id)["script_text"]
+
+    # A reply to the script is feedback: the script is rewritten and asked about again
+    mark = len(fake_telegram.calls)
+    feedback = user.message_update("Про зелёный чай с жасмином")
+    feedback["message"]["reply_to_message"] = sent_message(first_script)
+    assert user.post(feedback) == 200
+    revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
+    assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
+    script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    after = jobs.get_job(job_id)["script_text"]
+    assert after != before and "Про зелёный чай с жасмином" in after and after in script.params["text"]
+    assert jobs.get_job(job_id)["status"] == "awaiting_script_approval"
+    # The old question's button is for the same gate, reopened: either copy approves it
+    assert user.press(approve, sent_message(script)) == 200
+    user.wait_for_text("✅ Сценарий утверждён!", after=mark)
+
+    # At the image gate, "переделай 3" makes segment 3 again and leaves the other nine alone
+    images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
+    _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
+    rows = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    albums = len(user.sent("sendMediaGroup"))
+    mark = len(fake_telegram.calls)
+    assert user.say("переделай 3") == 200
+    assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
+    question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
+    again = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    assert {i for i in range(10) if again[i] != rows[i]} == {2}
+    assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
+    assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
+    assert len(user.sent("sendMediaGroup")) == albums + 1  # the images are shown again
+    assert jobs.get_gate(job_id, "images")["revisions"] == 1
+
+    # A person watching the execution sees the loops
+    entered = _entered(pipeline, job_id)
+    assert entered.count("AwaitScriptApproval") == 2 and "ReviseScript" in entered
+    assert entered.count("AwaitImageApproval") == 2 and "RedoImages" in entered
+    assert entered.count("GenerateImages") == 2
+    _reject_and_wait(user, pipeline, job_id, question, reject)

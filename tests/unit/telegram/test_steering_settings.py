@@ -1,0 +1,154 @@
+"""/settings, /history and the cost of a job, spoken through the fake Bot API; and the chosen
+voice and subtitles reaching the stages that use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
+from tests.helpers import new_job
+from videobot import jobs, notify, pipeline, preferences, storage, usage
+from videobot.jobs import NOW
+from videobot.providers import speech_voices
+from videobot.telegram import texts
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
+
+
+@pytest.fixture
+def user(telegram):
+    return TelegramUser(telegram, lambda_poster())
+
+
+def _settings_message(user: TelegramUser):
+    assert user.say("/settings") == 200
+    return user.sent("sendMessage")[-1]
+
+
+def _button(call, label: str) -> dict:
+    return next(b for b in inline_buttons(call) if b["text"].removeprefix("✓ ") == label)
+
+
+# ---- /settings --------------------------------------------------------------------------
+
+def test_settings_show_the_defaults_with_short_buttons(user):
+    call = _settings_message(user)
+    text = call.params["text"]
+    assert text.startswith("⚙️ Настройки (для следующего ролика)")
+    assert "📐 Формат: 16:9" in text and "🗣 Голос: default" in text and "🌐 Язык озвучки: авто" in text
+    assert "💬 Субтитры: вкл" in text
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in rows[0]] == ["✓ 16:9", "9:16"]
+    assert [b["text"] for b in rows[1]] == ["✓ default", "female", "male"]  # espeak-ng's voices offline
+    assert [b["text"] for b in rows[2]] == ["✓ авто", "русский", "английский"]
+    assert [b["text"] for b in rows[3]] == ["✓ вкл", "выкл"]
+    assert all(1 <= len(b["callback_data"].encode()) <= 64 for row in rows for b in row)
+
+
+def test_each_choice_is_stored_per_user_and_the_message_is_edited_in_place(user):
+    call = _settings_message(user)
+    message = sent_message(call)
+    for label in ("9:16", "female", "английский", "выкл"):
+        assert user.press(_button(call, label), message) == 200
+    assert user.callback_answers() == ["✅ Сохранено: 9:16", "✅ Сохранено: female", "✅ Сохранено: английский",
+                                       "✅ Сохранено: выкл"]
+    assert preferences.get(user.user_id) == preferences.Preferences(
+        aspect_ratio="9:16", voice="female", narration_language="en", subtitles=False)
+    edited = user.fake.calls_to("editMessageText")[-1]
+    assert "📐 Формат: 9:16" in edited.params["text"] and "💬 Субтитры: выкл" in edited.params["text"]
+    assert "✓ 9:16" in [b["text"] for b in inline_buttons(edited)]
+    # Someone else's settings are untouched
+    assert preferences.get(user.user_id + 1) == preferences.Preferences()
+
+
+def test_a_choice_the_bot_does_not_offer_changes_nothing(user):
+    assert user.post(user.callback_update("st|v|robot")) == 200
+    assert user.post(user.callback_update("st|zz|1")) == 200
+    assert user.callback_answers() == ["Этот вариант сейчас недоступен.", "Неизвестная кнопка."]
+    assert preferences.get(user.user_id) == preferences.Preferences()
+
+
+def test_voices_come_from_the_active_speech_provider(user, fake_openai):
+    with vendor_env(openai_vars(fake_openai)):
+        assert speech_voices()[0] == "coral" and "onyx" in speech_voices()
+        call = _settings_message(user)
+        assert user.press(_button(call, "onyx"), sent_message(call)) == 200
+        assert preferences.get(user.user_id).voice == "onyx"
+    with vendor_env({"TTS_PROVIDER": "polly"}):
+        assert speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
+
+
+def test_the_chosen_voice_reaches_the_voice_over(fake_openai):
+    job = new_job("Реклама кофе")
+    jobs.create_segments(job["id"], [f"Часть номер {i}." for i in range(10)], 5.0)
+    jobs.update_job(job["id"], language="ru", voice="onyx")
+    with vendor_env(openai_vars(fake_openai)):
+        pipeline.record_voiceover(job["id"])
+    voices = {r.json()["voice"] for r in fake_openai.calls("POST /v1/audio/speech")}
+    assert voices == {"onyx"}
+
+
+@pytest.mark.parametrize("choice, burned", [(None, True), (False, False), (True, True)])
+def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path, choice, burned):
+    seen = {}
+    monkeypatch.setattr(pipeline.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
+    job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
+    pipeline._prepare_segment(job, {"text": "Часть 1."}, tmp_path / "in.mp4", tmp_path / "out.mp4")
+    assert seen["text"] == ("Часть 1." if burned else None)
+
+
+# ---- /history and cost ------------------------------------------------------------------
+
+def _finished_job(user: TelegramUser, prompt: str) -> dict:
+    job = new_job(prompt, user_id=user.user_id, chat_id=user.chat_id)
+    final = storage.get_storage().put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
+    usage.record_llm(job["id"], "generate_script", {"vendor": "openai", "model": "gpt-5.4-mini", "calls": 1,
+                                                    "input_tokens": 1_000_000, "output_tokens": 100_000})
+    return jobs.update_job(job["id"], status="completed", final_video_path=final, final_video_size_mb=0.01,
+                           final_video_duration=50.0, completed_at=NOW)
+
+
+def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(user):
+    assert user.say("/history") == 200
+    assert user.texts()[-1] == texts.text("ru", "no_job")
+
+    done = _finished_job(user, "Реклама кофе")
+    running = jobs.update_job(new_job("Реклама чая", user_id=user.user_id, chat_id=user.chat_id)["id"],
+                              status="awaiting_image_approval")
+    new_job("Чужая задача")  # another chat's job is never listed
+
+    assert user.say("/history") == 200
+    call = user.sent("sendMessage")[-1]
+    lines = call.params["text"].split("\n\n")
+    assert lines[0] == "🗂 Ваши последние задачи:" and len(lines) == 3
+    assert "Реклама чая" in lines[1] and "Ожидает утверждения изображений · 💰 ≈ $0.00" in lines[1]
+    assert running["id"] in lines[1]
+    assert "Реклама кофе" in lines[2] and "Завершено · 💰 ≈ $1.20" in lines[2]  # 0.75 + 0.45
+    [button] = inline_buttons(call)
+    assert button == {"text": "🎬 2. Реклама кофе", "callback_data": f"hv|{done['id']}"}
+
+    assert user.press(button, sent_message(call)) == 200
+    video = user.sent("sendVideo")[-1]
+    assert video.files["video"]["size"] == len(MP4) * 50
+    assert video.params["caption"] == "🎬 Ролик «Реклама кофе» ещё раз\n💰 Стоимость: ≈ $1.20"
+    assert user.callback_answers()[-1] == "🎬 Отправляю ролик"
+
+
+def test_history_never_sends_another_chats_or_a_deleted_video(user):
+    done = _finished_job(user, "Реклама кофе")
+    stranger = TelegramUser(user.fake, lambda_poster())
+    assert stranger.post(stranger.callback_update(f"hv|{done['id']}")) == 200
+    # The stored file is gone (the bucket's lifecycle expired it)
+    jobs.update_job(done["id"], final_video_path=storage.job_key(done["id"], "expired.mp4"))
+    assert user.post(user.callback_update(f"hv|{done['id']}")) == 200
+    assert user.callback_answers() == [texts.text("ru", "history_gone")] * 2
+    assert user.fake.calls_to("sendVideo") == []
+
+
+def test_status_and_the_delivered_video_show_the_cost(user):
+    job = _finished_job(user, "Реклама кофе")
+    assert user.say("/status") == 200
+    assert user.texts()[-1].splitlines()[-1] == "💰 Стоимость: ≈ $1.20"
+    notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+    assert user.sent("sendVideo")[-1].params["caption"].endswith("\n💰 Стоимость: ≈ $1.20")
