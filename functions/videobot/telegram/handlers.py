@@ -71,7 +71,7 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
         key = "voice_unsupported" if (message.voice or message.audio or message.video_note) else "unsupported_message"
         await _reply(bot, chat_id, lang, key)
         return
-    text = message.text.strip()
+    text = storable_text(message.text).strip()
     if text.startswith("/"):
         command = text.split()[0][1:].split("@")[0].lower()
         actions = {"start": _start, "help": _help, "status": _status}
@@ -87,6 +87,12 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
         await buttons[text](bot, message, lang)
         return
     await _topic(bot, message, lang, text, update_id)
+
+
+def storable_text(text: str) -> str:
+    """The text without what PostgreSQL cannot store and UTF-8 cannot encode (NUL, lone
+    surrogates from a \\uD800 JSON escape): such a topic would otherwise fail unanswered."""
+    return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
 
 
 async def _start(bot: Bot, message: Message, lang: str) -> None:

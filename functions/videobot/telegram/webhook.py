@@ -48,9 +48,15 @@ def parse_body(event: dict) -> dict | None:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
         return None
     return data
+
+
+def _is_update_id(value) -> bool:
+    """A Telegram update_id: an int (JSON true/false are bools, not ids) that fits the BIGINT
+    it is claimed in; anything else would fail in PostgreSQL and be redelivered forever."""
+    return type(value) is int and 0 <= value < 2**63
 
 
 def handle_event(event: dict) -> dict:
