@@ -88,6 +88,10 @@ class Settings(BaseModel):
     telegram_upload_limit_bytes: int = Field(50_000_000, ge=1)  # sendVideo by multipart upload
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
 
+    # ---- Reliability and security (issue 6) ----
+    # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.
+    max_jobs_per_user_per_day: int = Field(10, ge=0)
+
     @field_validator("allowed_user_ids")
     @classmethod
     def _user_ids_are_numbers(cls, value: str | None) -> str | None:

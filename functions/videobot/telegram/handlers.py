@@ -131,8 +131,10 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"telegram-chat:{message.chat_id}",))
         # A redelivered update finds the job it created; it never starts a second one.
         cur.execute(f"SELECT 1 FROM {jobs.JOBS} WHERE source_update_id = %s", (update_id,))
-        active = None if cur.fetchone() else jobs.active_job_for_chat(message.chat_id)
-        if active is None:
+        redelivered = cur.fetchone() is not None
+        active = None if redelivered else jobs.active_job_for_chat(message.chat_id)
+        next_slot = None if redelivered or active else _daily_limit_reached(cur, message.from_user.id)
+        if active is None and next_slot is None:
             job, created = await asyncio.to_thread(
                 control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
                 source_update_id=update_id)
@@ -140,8 +142,30 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         await _reply(bot, message.chat_id, lang, "busy", job_id=active["id"],
                      status=texts.status_name(lang, active["status"]))
         return
+    if next_slot is not None:
+        logger.info("daily job limit reached", extra={"user_id": message.from_user.id})
+        await _reply(bot, message.chat_id, lang, "daily_limit", limit=settings.max_jobs_per_user_per_day,
+                     time=next_slot.strftime("%Y-%m-%d %H:%M"))
+        return
     logger.info("topic accepted", extra={"job_id": job["id"], "new_job": created})
     await _reply(bot, message.chat_id, lang, "accepted", job_id=job["id"])
+
+
+def _daily_limit_reached(cur, user_id: int):
+    """None while the user may start another job; else when the oldest of the last 24 hours'
+    jobs leaves the window (UTC). Cancelled and failed jobs count: they were paid for too."""
+    limit = get_settings().max_jobs_per_user_per_day
+    if not limit:
+        return None
+    cur.execute(f"SELECT created_at FROM {jobs.JOBS} WHERE user_id = %s"
+                " AND created_at > (now() AT TIME ZONE 'utc') - interval '24 hours'"
+                " ORDER BY created_at DESC LIMIT %s", (user_id, limit))
+    rows = cur.fetchall()
+    if len(rows) < limit:
+        return None
+    from datetime import timedelta
+
+    return rows[-1][0] + timedelta(hours=24)
 
 
 async def _approve_current(bot: Bot, message: Message, lang: str) -> None:

@@ -47,6 +47,8 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
+    "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
+                    "Следующий можно будет заказать после {time} UTC."),
     "script_ready": "📝 Сценарий готов!\n\n{script}",
     "images_ready": "🖼 Изображения готовы (10 шт.). Выберите действие:",
     "videos_ready": "🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:",
@@ -154,6 +156,8 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
+    "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
+                    "You can order the next one after {time} UTC."),
     "script_ready": "📝 The script is ready!\n\n{script}",
     "images_ready": "🖼 The images are ready (10). Choose an action:",
     "videos_ready": "🎞 The clips are ready (10), the first {shown} are above. Choose an action:",
