@@ -143,3 +143,33 @@ def test_many_topics_from_one_chat_at_once_start_one_job(user, sfn):
     assert len(sfn.named("StartExecution")) == 1
     replies = user.texts()
     assert len(replies) == 8 and sum(r.startswith("✅ Запрос принят!") for r in replies) == 1
+
+
+def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(user, sfn):
+    from tests.fakes.telegram_fixtures import use_environment
+
+    update = user.message_update("Реклама кофе")
+    with use_environment({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"}):
+        assert user.post(update) == 503      # Telegram redelivers on a non-2xx
+    assert user.texts() == [] and sfn.named("StartExecution") == []
+    assert user.post(update) == 200
+    assert len(user.texts()) == 1 and user.texts()[0].startswith("✅ Запрос принят!")
+
+
+def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(user, sfn, monkeypatch):
+    from videobot.errors import DatabaseUnavailable
+    from videobot.telegram import handlers
+
+    real, calls = handlers.control.start_job, []
+
+    def lost_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise DatabaseUnavailable("PostgreSQL connection lost: OperationalError")
+        return real(**kwargs)
+
+    monkeypatch.setattr(handlers.control, "start_job", lost_once)
+    update = user.message_update("Реклама кофе")
+    assert user.post(update) == 500
+    assert user.post(update) == 200
+    assert len(sfn.named("StartExecution")) == 1 and len(user.texts()) == 1
