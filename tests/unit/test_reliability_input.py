@@ -177,3 +177,11 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
     out = media.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
     info = media.probe(out)
     assert info.has_video and info.duration == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("invisible", ["\u200b\u200c\u200d", "\u202e\u202c", "\ufeff \u2060", "\u3000\u00a0"])
+def test_a_topic_with_nothing_visible_is_an_empty_topic(telegram, sfn, invisible):
+    user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
+    assert user.say(invisible) == 200
+    assert user.texts() == ["Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе"]
+    assert jobs.latest_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []

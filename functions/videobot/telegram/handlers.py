@@ -89,6 +89,12 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
     await _topic(bot, message, lang, text, update_id)
 
 
+def _visible(text: str) -> bool:
+    import unicodedata
+
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
 def storable_text(text: str) -> str:
     """The text without what PostgreSQL cannot store and UTF-8 cannot encode (NUL, lone
     surrogates from a \\uD800 JSON escape): such a topic would otherwise fail unanswered."""
@@ -119,7 +125,7 @@ async def _status(bot: Bot, message: Message, lang: str) -> None:
 
 async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int) -> None:
     settings = get_settings()
-    if not topic:
+    if not _visible(topic):  # empty, or only spaces, zero-width and direction marks
         await _reply(bot, message.chat_id, lang, "empty_topic")
         return
     if len(topic) > settings.max_topic_chars:
