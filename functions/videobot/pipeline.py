@@ -220,8 +220,8 @@ class _MediaTask:
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             getattr(self.generator(), "cancel", lambda _id: None)(task_id)
             raise
-        if jobs.get_job(job_id)["status"] in jobs.TERMINAL_STATUSES:  # it ended while we submitted
-            stop_vendor_tasks(job_id)
+        if jobs.get_job(job_id)["status"] in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
+            getattr(self.generator(), "cancel", lambda _id: None)(task_id)  # the others were stopped then
         usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id,
                           self.generator(), request)
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})

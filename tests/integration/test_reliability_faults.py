@@ -57,15 +57,16 @@ def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tas
     # Each image was created at most once (none after the job failed) ...
     seeds = [t.body["seed"] for t in runway.created("text_to_image")]
     assert 5 in seeds and len(seeds) == len(set(seeds)) and runway.created("image_to_video") == []
-    # ... and the job's unfinished tasks (the stuck one, and any not yet stored when the Map
-    # stopped) were stopped at Runway, once each; no stored image's task was touched
+    # ... and every task of the job left unfinished (the stuck one, and any not yet stored when
+    # the Map stopped) was stopped at Runway; only this job's tasks were. (A check already in
+    # flight may still store an image whose task had just been stopped; and a task created in
+    # the instant the job failed may be stopped twice: DELETE is idempotent.)
     (stuck,) = [t for t in runway.created("text_to_image") if t.body["seed"] == 5]
-    deleted = [c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")]
+    deleted = {c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")}
     segments = jobs.get_segments(outcome.job["id"])
     unfinished = {s["image_runway_task_id"] for s in segments if s["image_runway_task_id"] and not s["image_path"]}
-    stored = {s["image_runway_task_id"] for s in segments if s["image_path"]}
-    assert stuck.id in deleted and len(deleted) == len(set(deleted))
-    assert set(deleted) == unfinished and not stored & set(deleted)
+    assert stuck.id in deleted and unfinished <= deleted
+    assert deleted <= {t.id for t in runway.created("text_to_image")}
 
 
 def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(pipeline, vendors):
