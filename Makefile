@@ -111,3 +111,17 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 .PHONY: bench-webhook
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
+
+# ---------------------------------------------------------------- reliability (docs/reliability.md)
+RELIABILITY_TESTS := tests/unit/test_reliability_input.py tests/unit/test_reliability_races.py \
+	tests/unit/test_reliability_security.py tests/unit/test_reliability_vendor_tasks.py \
+	tests/integration/test_reliability_faults.py tests/integration/test_reliability_security.py \
+	tests/integration/test_reliability_load.py
+
+.PHONY: reliability
+reliability: $(VENV)/.installed ## The fault matrix (docs/reliability.md): duplicates, races, bad input, security, faults, load
+	$(BIN)/python -m pytest $(RELIABILITY_TESTS) -q
+
+.PHONY: reliability-burst
+reliability-burst: $(VENV)/.installed ## Burst at the local webhook: UPDATES=500 from CHATS=100, CONCURRENCY=16; throughput and p99
+	$(BIN)/python -m bench.reliability.burst --updates $(or $(UPDATES),500) --chats $(or $(CHATS),100) --concurrency $(or $(CONCURRENCY),16)

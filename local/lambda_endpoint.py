@@ -16,6 +16,14 @@ from urllib.parse import unquote
 Handler = Callable[[dict, object], object]
 
 
+class _BurstServer(ThreadingHTTPServer):
+    """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
+    wait 1-3 s for a SYN retransmit."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class LambdaContext:
     def __init__(self, function_name: str, timeout_s: float = 900):
         self.function_name = function_name
@@ -82,7 +90,7 @@ class LambdaEndpoint:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Request)
+        self.server = _BurstServer(("127.0.0.1", 0), _Request)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)

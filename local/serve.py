@@ -24,6 +24,14 @@ from local import load_dotenv_file
 WEBHOOK_PATH = "/webhook"
 
 
+class _BurstServer(ThreadingHTTPServer):
+    """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
+    wait 1-3 s for a SYN retransmit."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def api_gateway_event(body: str, headers: dict[str, str], path: str = WEBHOOK_PATH, method: str = "POST") -> dict:
     """An API Gateway HTTP API (payload format 2.0) event, as Lambda receives it."""
     now = time.time()
@@ -77,7 +85,7 @@ class WebhookServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer((host, port), _Request)
+        self.server = _BurstServer((host, port), _Request)
         self.server.daemon_threads = True
         self.url = f"http://{host}:{self.server.server_address[1]}{WEBHOOK_PATH}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="webhook", daemon=True)

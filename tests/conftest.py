@@ -44,6 +44,8 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         "MEDIA_DIR": str(work / "media"),
         "OFFLINE_SPOOL_DIR": str(work / "offline-tasks"),
         "POLL_INTERVAL_SECONDS": "0",
+        "IMAGE_FIRST_POLL_SECONDS": "0",  # the fakes answer at once: no vendor-sized first wait
+        "CLIP_FIRST_POLL_SECONDS": "0",
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "AWS_DEFAULT_REGION": "us-east-1",

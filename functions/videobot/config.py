@@ -88,6 +88,10 @@ class Settings(BaseModel):
     telegram_upload_limit_bytes: int = Field(50_000_000, ge=1)  # sendVideo by multipart upload
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
 
+    # ---- Reliability and security (issue 6) ----
+    # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.
+    max_jobs_per_user_per_day: int = Field(10, ge=0)
+
     @field_validator("allowed_user_ids")
     @classmethod
     def _user_ids_are_numbers(cls, value: str | None) -> str | None:
@@ -148,10 +152,16 @@ def _from_env(environ: os._Environ | dict) -> Settings:
     environ = {**resolve_secret_settings(environ), **{k: v for k, v in environ.items() if v not in (None, "")}}
     values = {name: environ[name.upper()] for name in fields if environ.get(name.upper()) not in (None, "")}
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:  # never echo values: some are secrets
         problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None
+    # ---- Security (issue 6): the secrets are redacted from every log line ----
+    from videobot.observability import register_secrets
+
+    register_secrets(settings.telegram_bot_token, settings.telegram_webhook_secret, settings.openai_api_key,
+                     settings.runwayml_api_secret)
+    return settings
 
 
 @lru_cache(maxsize=1)

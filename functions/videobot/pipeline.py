@@ -247,6 +247,8 @@ class _MediaTask:
 
     def _submit(self, job_id: str, seg: dict, attempt: int, waits: "PollWaits") -> dict:
         job = jobs.get_job(job_id)
+        if job["status"] in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
+            raise JobCancelled(f"job {job_id} is {job['status']}")
         request = self.request(job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
             return {"state": "waiting", "attempt": attempt, "wait_seconds": self.prerequisite_wait(job_id, waits)}
@@ -260,8 +262,14 @@ class _MediaTask:
             jobs.update_segment(job_id, seg["segment_index"],
                                 **{f"{self.kind}_submissions": seg[f"{self.kind}_submissions"]})
             raise
-        jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id,
-                                                              f"{self.kind}_submitted_at": NOW})
+        try:
+            jobs.update_segment(job_id, seg["segment_index"], **{f"{self.kind}_runway_task_id": task_id,
+                                                                  f"{self.kind}_submitted_at": NOW})
+        except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
+            getattr(self.generator(), "cancel", lambda _id: None)(task_id)
+            raise
+        if jobs.get_job(job_id)["status"] in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
+            getattr(self.generator(), "cancel", lambda _id: None)(task_id)  # the others were stopped then
         usage.record_task(job_id, f"generate_{self.folder}", seg["segment_index"], task_id,
                           self.generator(), request)
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
@@ -499,6 +507,28 @@ def _error_message(error: dict | None) -> tuple[str, str]:
     return kind, str(cause)[:1000]
 
 
+def stop_vendor_tasks(job_id: str) -> int:
+    """A job that ends early stops its vendor tasks still running (`DELETE /v1/tasks/{id}` at
+    Runway), so no task is paid for a video that will never be made. Best effort: a failure
+    here is logged, never raised over the outcome being recorded."""
+    stopped = 0
+    for seg in jobs.get_segments(job_id):
+        for kind, generator, path in (("image", get_image_generator, "image_path"),
+                                      ("video", get_clip_generator, "video_path")):
+            task_id = seg.get(f"{kind}_runway_task_id")
+            if not task_id or seg.get(path):
+                continue
+            try:
+                cancel = getattr(generator(), "cancel", None)
+                if cancel is not None:
+                    cancel(task_id)
+                    stopped += 1
+            except Exception as exc:  # noqa: BLE001 - the job's outcome matters more
+                logger.warning("could not stop a vendor task", extra={"job_id": job_id, "task_id": task_id,
+                                                                       "error_type": type(exc).__name__})
+    return stopped
+
+
 def cancel_job(job_id: str, error: dict | None = None) -> dict:
     """Rejected (or cancelled): end the job, delete its stored media, clear its rows."""
     gate = next((g for g in (jobs.get_gate(job_id, s) for s in jobs.GATE_STAGES)
@@ -508,6 +538,7 @@ def cancel_job(job_id: str, error: dict | None = None) -> dict:
     job = jobs.finish_job(job_id, "cancelled", completed_at=NOW,
                           error_message=f"rejected at the {stage} approval" if stage else "cancelled by the user",
                           **fields) or jobs.get_job(job_id)
+    stop_vendor_tasks(job_id)
     deleted = storage.get_storage().delete_prefix(storage.job_prefix(job_id))
     jobs.clear_job(job_id)
     notify_once(job, "job_cancelled", stage=stage or "")
@@ -529,5 +560,6 @@ def record_failure(job_id: str, error: dict | None = None) -> dict:
     jobs.close_open_gates(job_id, "abandoned")
     job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
     job = job or jobs.get_job(job_id)
+    stop_vendor_tasks(job_id)
     notify_once(job, "job_failed", error_type=kind, reason=message)
     return {"failed": True, "error_type": kind}

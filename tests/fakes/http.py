@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _BurstServer(ThreadingHTTPServer):
+    """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
+    wait 1-3 s for a SYN retransmit."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class Request:
     method: str
@@ -141,7 +149,7 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _BurstServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

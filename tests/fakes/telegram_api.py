@@ -30,6 +30,14 @@ BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Video Bot", "userna
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
+class _BurstServer(ThreadingHTTPServer):
+    """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
+    wait 1-3 s for a SYN retransmit."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class BotApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None):
         super().__init__(description)
@@ -117,7 +125,7 @@ class FakeTelegram:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _BurstServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-telegram", daemon=True)

@@ -74,7 +74,7 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
         key = "voice_unsupported" if (message.voice or message.audio or message.video_note) else "unsupported_message"
         await _reply(bot, chat_id, lang, key)
         return
-    text = message.text.strip()
+    text = storable_text(message.text).strip()
     if text.startswith("/"):
         command = text.split()[0][1:].split("@")[0].lower()
         actions = {"start": _start, "help": _help, "status": _status,
@@ -93,6 +93,18 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
     if await steering.gate_feedback(bot, message, lang, text):  # feedback at an open gate
         return
     await _topic(bot, message, lang, text, update_id)
+
+
+def _visible(text: str) -> bool:
+    import unicodedata
+
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
+def storable_text(text: str) -> str:
+    """The text without what PostgreSQL cannot store and UTF-8 cannot encode (NUL, lone
+    surrogates from a \\uD800 JSON escape): such a topic would otherwise fail unanswered."""
+    return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
 
 
 async def _start(bot: Bot, message: Message, lang: str) -> None:
@@ -120,7 +132,7 @@ async def _status(bot: Bot, message: Message, lang: str) -> None:
 
 async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int) -> None:
     settings = get_settings()
-    if not topic:
+    if not _visible(topic):  # empty, or only spaces, zero-width and direction marks
         await _reply(bot, message.chat_id, lang, "empty_topic")
         return
     if len(topic) > settings.max_topic_chars:
@@ -132,8 +144,10 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"telegram-chat:{message.chat_id}",))
         # A redelivered update finds the job it created; it never starts a second one.
         cur.execute(f"SELECT 1 FROM {jobs.JOBS} WHERE source_update_id = %s", (update_id,))
-        active = None if cur.fetchone() else jobs.active_job_for_chat(message.chat_id)
-        if active is None:
+        redelivered = cur.fetchone() is not None
+        active = None if redelivered else jobs.active_job_for_chat(message.chat_id)
+        next_slot = None if redelivered or active else _daily_limit_reached(cur, message.from_user.id)
+        if active is None and next_slot is None:
             job, created = await asyncio.to_thread(
                 control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
                 source_update_id=update_id)
@@ -141,8 +155,30 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         await _reply(bot, message.chat_id, lang, "busy", job_id=active["id"],
                      status=texts.status_name(lang, active["status"]))
         return
+    if next_slot is not None:
+        logger.info("daily job limit reached", extra={"user_id": message.from_user.id})
+        await _reply(bot, message.chat_id, lang, "daily_limit", limit=settings.max_jobs_per_user_per_day,
+                     time=next_slot.strftime("%Y-%m-%d %H:%M"))
+        return
     logger.info("topic accepted", extra={"job_id": job["id"], "new_job": created})
     await _reply(bot, message.chat_id, lang, "accepted", job_id=job["id"])
+
+
+def _daily_limit_reached(cur, user_id: int):
+    """None while the user may start another job; else when the oldest of the last 24 hours'
+    jobs leaves the window (UTC). Cancelled and failed jobs count: they were paid for too."""
+    limit = get_settings().max_jobs_per_user_per_day
+    if not limit:
+        return None
+    cur.execute(f"SELECT created_at FROM {jobs.JOBS} WHERE user_id = %s"
+                " AND created_at > (now() AT TIME ZONE 'utc') - interval '24 hours'"
+                " ORDER BY created_at DESC LIMIT %s", (user_id, limit))
+    rows = cur.fetchall()
+    if len(rows) < limit:
+        return None
+    from datetime import timedelta
+
+    return rows[-1][0] + timedelta(hours=24)
 
 
 async def _approve_current(bot: Bot, message: Message, lang: str) -> None:

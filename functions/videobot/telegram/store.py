@@ -9,9 +9,18 @@ UPDATES = "ai_video_bot.telegram_updates"
 CHATS = "ai_video_bot.telegram_chats"
 
 
+# A claim never finished within this time belongs to a webhook that was killed (its Lambda
+# timeout is 29 s): Telegram's redelivery may take it over, so the update is not lost.
+CLAIM_LEASE_SECONDS = 60
+
+
 def claim_update(update_id: int) -> bool:
-    """True for exactly one handler of this update id."""
-    return db.execute(f"INSERT INTO {UPDATES} (update_id) VALUES (%s) ON CONFLICT DO NOTHING", (update_id,)) == 1
+    """True for exactly one handler of this update id at a time."""
+    return db.execute(
+        f"INSERT INTO {UPDATES} AS u (update_id) VALUES (%s) ON CONFLICT (update_id) DO UPDATE"
+        " SET received_at = (now() AT TIME ZONE 'utc')"
+        " WHERE u.handled_at IS NULL AND u.received_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'",
+        (update_id, CLAIM_LEASE_SECONDS)) == 1
 
 
 def finish_update(update_id: int) -> None:

@@ -48,6 +48,8 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
+    "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
+                    "Следующий можно будет заказать после {time} UTC."),
     "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
                      "своими пожеланиями или напишите «перепиши: …»."),
     "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
@@ -159,6 +161,8 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
+    "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
+                    "You can order the next one after {time} UTC."),
     "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "
                      "you want, or write “rewrite: …”."),
     "images_ready": ("🖼 The images are ready (10). Choose an action:\n"

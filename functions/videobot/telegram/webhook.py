@@ -48,9 +48,15 @@ def parse_body(event: dict) -> dict | None:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
         return None
     return data
+
+
+def _is_update_id(value) -> bool:
+    """A Telegram update_id: an int (JSON true/false are bools, not ids) that fits the BIGINT
+    it is claimed in; anything else would fail in PostgreSQL and be redelivered forever."""
+    return type(value) is int and 0 <= value < 2**63
 
 
 def handle_event(event: dict) -> dict:
@@ -67,13 +73,21 @@ def handle_event(event: dict) -> dict:
     update_id = data["update_id"]
     logger.thread_safe_append_keys(update_id=update_id)
     try:
-        if not store.claim_update(update_id):
+        try:
+            claimed = store.claim_update(update_id)
+        except DatabaseUnavailable:
+            logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
+            return _response(503, {"ok": False})
+        if not claimed:
             logger.info("duplicate update ignored")
             return _response(200, {"ok": True, "duplicate": True})
         try:
             bot.run(lambda b: handlers.handle_update(b, data))
         except TRANSIENT as exc:
-            store.release_update(update_id)
+            try:
+                store.release_update(update_id)
+            except DatabaseUnavailable:  # the claim's lease runs out instead (store.CLAIM_LEASE_SECONDS)
+                pass
             logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
             return _response(500, {"ok": False})
         except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way

@@ -1,0 +1,121 @@
+"""Reliability matrix, fault injection through the real state machine (moto's interpreter,
+the handlers in-process), the real OpenAI/Runway/Telegram clients and their local fakes.
+Each scenario ends in success after a retry, or in a clean failure: the user told in plain
+words, the job failed with its reason, the execution over, no vendor task paid twice and
+none left running."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import psycopg2
+import pytest
+
+from local.runner import execution_events
+from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
+from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
+from videobot import db, jobs, pipeline as stages
+
+FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0"}
+
+
+def _chat() -> int:
+    return random.randint(6 * 10**9, 9 * 10**9)
+
+
+def _told(fake, chat_id: int) -> list[str]:
+    return [c.text() for c in fake.calls_to("sendMessage", chat_id=chat_id)]
+
+
+def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str) -> None:
+    assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
+    assert outcome.job["status"] == "failed" and outcome.job["error_message"].startswith(reason)
+    assert jobs.open_gate_for_job(outcome.job["id"]) is None
+    said = [t for t in _told(fake, chat_id) if t.startswith(told)]
+    assert len(said) == 1 and outcome.job["id"] in said[0]
+
+
+@pytest.fixture
+def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
+    fake_telegram.reset()
+    env = {**openai_vars(fake_openai), **runway_vars(fake_runway), **FAST,
+           **telegram_environment(fake_telegram, ALLOWED_USER_IDS="")}
+    with use_environment(env), vendor_env({}):
+        yield fake_openai, fake_runway, fake_telegram
+
+
+def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tasks(pipeline, vendors):
+    _, runway, telegram = vendors
+    runway.plan("text_to_image", ["THROTTLED"], seed=5)   # stays THROTTLED for ever
+    chat = _chat()
+    with use_environment({"MAX_POLL_ATTEMPTS": "4"}):
+        outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180,
+                                   overrides={"max_poll_attempts": 4})
+
+    _ends_cleanly(outcome, telegram, chat, "PollBudgetExceeded: segment 6", "⚠️ Сервис генерации сейчас недоступен")
+    # Each image was created at most once (none after the job failed) ...
+    seeds = [t.body["seed"] for t in runway.created("text_to_image")]
+    assert 5 in seeds and len(seeds) == len(set(seeds)) and runway.created("image_to_video") == []
+    # ... and every task of the job left unfinished (the stuck one, and any not yet stored when
+    # the Map stopped) was stopped at Runway; only this job's tasks were. (A check already in
+    # flight may still store an image whose task had just been stopped; and a task created in
+    # the instant the job failed may be stopped twice: DELETE is idempotent.)
+    (stuck,) = [t for t in runway.created("text_to_image") if t.body["seed"] == 5]
+    deleted = {c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")}
+    segments = jobs.get_segments(outcome.job["id"])
+    unfinished = {s["image_runway_task_id"] for s in segments if s["image_runway_task_id"] and not s["image_path"]}
+    assert stuck.id in deleted and unfinished <= deleted
+    assert deleted <= {t.id for t in runway.created("text_to_image")}
+
+
+def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(pipeline, vendors):
+    _, runway, telegram = vendors
+    runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=8, failure_code="SAFETY.OUTPUT.VIDEO")
+    chat = _chat()
+    outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
+
+    _ends_cleanly(outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался")
+    assert "SAFETY.OUTPUT.VIDEO" in outcome.job["error_message"]
+    assert len([t for t in runway.created("image_to_video") if t.body["seed"] == 8]) == 1
+
+
+def _drops_its_connection_once(real, calls: list):
+    """The stage's PostgreSQL connection is terminated under it (as a failover or a network
+    cut would) the first time it runs; DatabaseUnavailable goes to the state machine."""
+
+    def stage(*args, **kwargs):
+        if not calls:
+            calls.append(args)
+            with db.connect() as conn, conn.cursor() as cur:
+                killer = psycopg2.connect(db.database_url())
+                killer.autocommit = True
+                with killer.cursor() as k:
+                    k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
+                killer.close()
+                cur.execute("SELECT 1")
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    return stage
+
+
+def test_postgresql_connection_lost_during_stages_is_retried_to_success(pipeline, monkeypatch):
+    script_calls, image_calls = [], []
+    monkeypatch.setattr(stages, "generate_script", _drops_its_connection_once(stages.generate_script, script_calls))
+    monkeypatch.setattr(stages, "submit_image", _drops_its_connection_once(stages.submit_image, image_calls))
+    seen = []
+
+    def decider(job, gate):
+        seen.append(gate["stage"])
+        return gate["stage"] == "script"   # approve the script, reject at the images
+
+    with use_environment(FAST):
+        outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
+
+    failures = [e for e in outcome.history if "DatabaseUnavailable" in json.dumps(e, default=str)]
+    assert len(failures) >= 2           # both stages failed once, visibly, and were retried
+    assert len(script_calls) == 2       # the call that lost its connection, then the retry
+    assert seen[0] == "script" and "images" in seen
+    assert outcome.job["status"] == "cancelled"   # ended by the user, not by the fault
+    assert len(image_calls) >= 2

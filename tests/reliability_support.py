@@ -1,0 +1,67 @@
+"""Shared by the reliability matrix (tests/*/test_reliability_*.py): a Step Functions client
+that records what the bot asks of it, so webhook-level scenarios run without executions."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from videobot import control
+
+ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:reliability"
+
+
+class RecordingStepFunctions:
+    """Answers start_execution / send_task_* / stop_execution like Step Functions, recording
+    each call (thread-safe). `name` of an execution is unique, as on AWS."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+        self._names: set[str] = set()
+
+    def _record(self, name: str, kwargs: dict) -> None:
+        with self._lock:
+            self.calls.append((name, kwargs))
+
+    def start_execution(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            if kwargs["name"] in self._names:
+                raise ClientError({"Error": {"Code": "ExecutionAlreadyExists", "Message": "x"}}, "StartExecution")
+            self._names.add(kwargs["name"])
+        self._record("StartExecution", kwargs)
+        return {"executionArn": ARN.replace(":stateMachine:", ":execution:") + ":" + kwargs["name"]}
+
+    def send_task_success(self, **kwargs):
+        self._record("SendTaskSuccess", kwargs)
+        return {}
+
+    def send_task_failure(self, **kwargs):
+        self._record("SendTaskFailure", kwargs)
+        return {}
+
+    def stop_execution(self, **kwargs):
+        self._record("StopExecution", kwargs)
+        return {}
+
+    def named(self, name: str) -> list[dict]:
+        return [kw for n, kw in self.calls if n == name]
+
+
+@pytest.fixture
+def sfn(monkeypatch):
+    """STATE_MACHINE_ARN set and the Step Functions client replaced by a recorder."""
+    from local.runner import _reset_caches
+
+    recorder = RecordingStepFunctions()
+    monkeypatch.setenv("STATE_MACHINE_ARN", ARN)
+    _reset_caches()
+    client = lambda: recorder  # noqa: E731
+    client.cache_clear = lambda: None  # _reset_caches() clears the real client's cache
+    monkeypatch.setattr(control, "_sfn", client)
+    yield recorder
+    monkeypatch.delenv("STATE_MACHINE_ARN")
+    _reset_caches()

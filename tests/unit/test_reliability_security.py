@@ -1,0 +1,149 @@
+"""Reliability matrix, security: the webhook's secret compared in constant time, a per-user
+daily job limit with a clear message, secrets redacted from every log line, media links
+that expire within the hour, storage keys that cannot leave their job's folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.parse
+
+import pytest
+
+from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
+from tests.fakes.telegram_fixtures import SECRET, use_environment
+from tests.reliability_support import sfn  # noqa: F401
+from videobot import db, jobs, observability, storage
+from videobot.config import Settings
+from videobot.errors import ConfigurationError
+from videobot.telegram import webhook
+
+
+@pytest.fixture
+def user(telegram):
+    return TelegramUser(telegram, lambda_poster())
+
+
+# ---- the webhook's secret ---------------------------------------------------------------
+
+def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
+    seen = []
+    real = webhook.hmac.compare_digest
+
+    def spy(a, b):
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(webhook.hmac, "compare_digest", spy)
+    for given, expected in [(SECRET, None), ("x" * len(SECRET), 403), (SECRET[:-1], 403), ("é" * 5, 403)]:
+        assert webhook.verify_secret({"X-Telegram-Bot-Api-Secret-Token": given}) == expected
+    # every comparison, right or wrong, equal length or not, went through hmac.compare_digest
+    assert len(seen) == 4 and all(b == SECRET.encode() for _, b in seen)
+    assert webhook.verify_secret({}) == 401 and len(seen) == 4   # missing: refused before comparing
+
+
+# ---- the per-user daily job limit ---------------------------------------------------------
+
+def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
+    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+        for topic in ("Первая", "Вторая"):
+            assert user.say(topic) == 200
+            jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="completed")
+        assert user.say("Третья") == 200
+        # A redelivery of an update that made a job still finds its job, over the limit or not
+        first_update = user.message_update("Четвёртая")
+    texts = user.texts()
+    assert [t.split("!")[0] for t in texts[:2]] == ["✅ Запрос принят"] * 2
+    assert texts[2].startswith("⛔ За сутки можно заказать не больше 2 роликов") and " UTC." in texts[2]
+    assert len(sfn.named("StartExecution")) == 2
+    assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE user_id = %s", (user.user_id,))) == 2
+
+    # Jobs older than 24 hours leave the window
+    db.execute(f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s",
+               (user.user_id,))
+    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+        assert user.post(first_update) == 200
+    assert user.texts()[-1].startswith("✅ Запрос принят!") and len(sfn.named("StartExecution")) == 3
+
+
+def test_the_limit_counts_cancelled_jobs_and_zero_means_none(user, sfn):
+    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "1"}):
+        assert user.say("Первая") == 200
+        jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="cancelled")
+        assert user.say("Вторая") == 200
+    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0"}):
+        assert user.say("Третья") == 200
+    texts = user.texts()
+    assert texts[0].startswith("✅") and texts[1].startswith("⛔") and texts[2].startswith("✅")
+    from videobot.config import _from_env
+
+    with pytest.raises(ConfigurationError, match="MAX_JOBS_PER_USER_PER_DAY"):
+        _from_env({"MAX_JOBS_PER_USER_PER_DAY": "-1"})
+
+
+# ---- secrets in logs ----------------------------------------------------------------------
+
+def test_log_records_of_any_library_are_redacted():
+    observability.register_secrets("sk-secret-in-a-log-1234")
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record) + json.dumps(record.__dict__, default=str))
+
+    other = logging.getLogger("some.sdk")
+    handler = Keep()
+    other.addHandler(handler)
+    other.setLevel(logging.DEBUG)
+    ours = logging.getLogger(observability.logger.name)
+    ours.addHandler(handler)
+    try:
+        other.debug("POST %s", "https://api.telegram.org/bot123456789:AAE-abc_DEF/sendMessage")
+        other.info("key=%s", "sk-secret-in-a-log-1234")
+        other.warning("file https://api.telegram.org/file/bot42:XYZ/photos/1.jpg")
+        observability.logger.warning("stage failed", extra={"error": "Bearer sk-secret-in-a-log-1234 refused"})
+    finally:
+        other.removeHandler(handler)
+        ours.removeHandler(handler)
+    joined = "\n".join(records)
+    assert "Bearer <redacted> refused" in joined
+    assert "/bot<redacted>/sendMessage" in joined and "/file/bot<redacted>/photos" in joined
+    assert "AAE-abc_DEF" not in joined and "XYZ" not in joined and "sk-secret-in-a-log-1234" not in joined
+
+
+def test_invalid_settings_never_echo_a_secret():
+    from videobot.config import _from_env
+
+    with pytest.raises(ConfigurationError) as err:
+        _from_env({"TELEGRAM_BOT_TOKEN": "123:very-secret-token", "PRESIGN_SECONDS": "999999",
+                   "OPENAI_API_KEY": "sk-very-secret"})
+    assert "very-secret" not in str(err.value) and "PRESIGN_SECONDS" in str(err.value)
+
+
+# ---- media links and keys -----------------------------------------------------------------
+
+def test_presigned_links_expire_within_the_hour():
+    from moto import mock_aws
+
+    assert Settings().presign_seconds <= 3600
+    with pytest.raises(ValueError):
+        Settings(presign_seconds=3601)
+    with mock_aws():
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket="media")
+        for seconds in (60, 3600):
+            url = storage.S3Storage("media", seconds).url(storage.segment_key("abc", "clips", 0, "mp4"))
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+            if "X-Amz-Expires" in query:   # SigV4: a lifetime
+                assert int(query["X-Amz-Expires"][0]) == seconds
+            else:                          # SigV2: an expiry time
+                assert int(query["Expires"][0]) - time.time() == pytest.approx(seconds, abs=5)
+
+
+@pytest.mark.parametrize("hostile", ["../../etc", "../..", "a/../../../b"])
+def test_a_key_cannot_leave_the_media_folder(tmp_path, hostile):
+    local = storage.LocalStorage(tmp_path / "media")
+    with pytest.raises(ValueError, match="escapes"):
+        local.put_bytes(storage.job_key(hostile, "x"), b"x")

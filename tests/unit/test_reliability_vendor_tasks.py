@@ -1,0 +1,64 @@
+"""Reliability matrix, vendor tasks and money: a job that ends early stops its Runway tasks
+still running, and a job already over never pays for another task (the real Runway client
+against the fake)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import new_job
+from videobot import control, jobs, pipeline
+from videobot.errors import JobCancelled
+
+import generate_script.app as generate_script
+import split_into_segments.app as split_into_segments
+import write_image_prompts.app as write_image_prompts
+
+
+@pytest.fixture
+def prompted_job(runway_env) -> dict:
+    job = new_job()
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler({"job_id": job["id"]})
+    return jobs.get_job(job["id"])
+
+
+def _deleted(runway) -> list[str]:
+    return [c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")]
+
+
+def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.plan("text_to_image", ["RUNNING"], seed=2)          # never finishes
+    runway_env.plan("text_to_image", ["RUNNING"], seed=4)
+    done = pipeline.submit_image(job_id, 0)
+    while done["state"] != "done":
+        done = pipeline.check_image(job_id, 0, done["attempt"])
+    for index in (2, 4):
+        assert pipeline.submit_image(job_id, index)["state"] == "waiting"
+
+    pipeline.record_failure(job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
+
+    running = {jobs.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
+    assert set(_deleted(runway_env)) == running and len(_deleted(runway_env)) == 2
+    assert all(runway_env.tasks[t].statuses == ["CANCELLED"] for t in running)
+    assert jobs.get_job(job_id)["status"] == "failed"
+
+
+def test_a_job_already_over_pays_for_no_new_task(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    pipeline.record_failure(job_id, {"Error": "ContentRefused", "Cause": "segment 1: refused"})
+    with pytest.raises(JobCancelled):
+        pipeline.submit_image(job_id, 7)   # a sibling iteration still in flight on AWS
+    assert runway_env.created("text_to_image") == []
+
+
+def test_a_cancel_between_gates_stops_the_running_tasks(prompted_job, runway_env, monkeypatch):
+    job_id = prompted_job["id"]
+    runway_env.plan("text_to_image", ["RUNNING"], seed=0)
+    assert pipeline.submit_image(job_id, 0)["state"] == "waiting"
+    task = jobs.get_segment(job_id, 0)["image_runway_task_id"]
+    monkeypatch.setattr(control, "_sfn", lambda: None)   # no execution: the job has no arn
+
+    assert control.cancel(job_id).done
+    assert _deleted(runway_env) == [task] and jobs.get_job(job_id)["status"] == "cancelled"
