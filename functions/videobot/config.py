@@ -91,6 +91,9 @@ class Settings(BaseModel):
     # ---- Reliability and security (issue 6) ----
     # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.
     max_jobs_per_user_per_day: int = Field(10, ge=0)
+    # The vendor spend (estimated USD, videobot/usage.py) one user may cause in any 24 hours;
+    # a new topic is refused once it is reached. 0: no budget.
+    max_usd_per_user_per_day: float = Field(30.0, ge=0)
 
     @field_validator("allowed_user_ids")
     @classmethod

@@ -145,3 +145,11 @@ def summary(job_id: str) -> dict:
             usd += (r["input_tokens"] * price_in + r["output_tokens"] * price_out) / 1e6
     totals["estimated_usd"] = round(usd, 4)
     return totals
+
+
+def spent_by_user(user_id: int, hours: int = 24) -> float:
+    """The estimated USD of the user's jobs created in the last `hours` (their daily budget)."""
+    recent = db.query("SELECT id FROM ai_video_bot.video_jobs_enhanced WHERE user_id = %s"
+                      " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)",
+                      (user_id, hours))
+    return round(sum(summary(r["id"])["estimated_usd"] for r in recent), 2)

@@ -8,7 +8,7 @@ import asyncio
 
 from telegram import Bot, CallbackQuery, Message, Update
 
-from videobot import control, db, jobs
+from videobot import control, db, jobs, usage
 from videobot.config import get_settings
 from videobot.observability import logger
 from videobot.telegram import steering, store, texts, ui
@@ -147,7 +147,8 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         redelivered = cur.fetchone() is not None
         active = None if redelivered else jobs.active_job_for_chat(message.chat_id)
         next_slot = None if redelivered or active else _daily_limit_reached(cur, message.from_user.id)
-        if active is None and next_slot is None:
+        spent = None if redelivered or active or next_slot else _daily_budget_spent(message.from_user.id)
+        if active is None and next_slot is None and spent is None:
             job, created = await asyncio.to_thread(
                 control.start_job, user_id=message.from_user.id, chat_id=message.chat_id, prompt=topic,
                 source_update_id=update_id)
@@ -159,6 +160,11 @@ async def _topic(bot: Bot, message: Message, lang: str, topic: str, update_id: i
         logger.info("daily job limit reached", extra={"user_id": message.from_user.id})
         await _reply(bot, message.chat_id, lang, "daily_limit", limit=settings.max_jobs_per_user_per_day,
                      time=next_slot.strftime("%Y-%m-%d %H:%M"))
+        return
+    if spent is not None:
+        logger.info("daily budget reached", extra={"user_id": message.from_user.id, "spent_usd": spent})
+        await _reply(bot, message.chat_id, lang, "daily_budget", spent=f"{spent:.2f}",
+                     budget=f"{settings.max_usd_per_user_per_day:.2f}")
         return
     logger.info("topic accepted", extra={"job_id": job["id"], "new_job": created})
     await _reply(bot, message.chat_id, lang, "accepted", job_id=job["id"])
@@ -179,6 +185,15 @@ def _daily_limit_reached(cur, user_id: int):
     from datetime import timedelta
 
     return rows[-1][0] + timedelta(hours=24)
+
+
+def _daily_budget_spent(user_id: int) -> float | None:
+    """None while the user's last 24 hours cost less than their daily budget; else the spend."""
+    budget = get_settings().max_usd_per_user_per_day
+    if not budget:
+        return None
+    spent = usage.spent_by_user(user_id)
+    return spent if spent >= budget else None
 
 
 async def _approve_current(bot: Bot, message: Message, lang: str) -> None:

@@ -48,6 +48,8 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
+    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}.\n"
+                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше бюджета."),
     "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
                     "Следующий можно будет заказать после {time} UTC."),
     "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
@@ -161,6 +163,8 @@ EN = {
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
+    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}.\n"
+                     "You can order a new one when the last 24 hours cost less than the budget."),
     "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
                     "You can order the next one after {time} UTC."),
     "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "

@@ -1,0 +1,42 @@
+"""A per-user daily budget: once the user's jobs of the last 24 hours cost the budget, a new
+topic is refused with the spend and the budget, and nothing starts."""
+
+from __future__ import annotations
+
+from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
+from tests.fakes.telegram_fixtures import use_environment
+from tests.reliability_support import sfn  # noqa: F401
+from videobot import db, jobs, usage
+
+import pytest
+
+
+@pytest.fixture
+def user(telegram):
+    return TelegramUser(telegram, lambda_poster())
+
+
+def _paid_runway_credits(job_id: str, credits: float) -> None:
+    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
+               " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)", (job_id, f"task-{job_id}", credits))
+
+
+def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
+    with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
+        assert user.say("Первая") == 200
+        job = jobs.active_job_for_chat(user.chat_id)
+        _paid_runway_credits(job["id"], 300)  # 3.00 USD
+        jobs.update_job(job["id"], status="completed")
+        assert usage.spent_by_user(user.user_id) == 3.0
+        assert user.say("Вторая") == 200
+    texts = user.texts()
+    assert texts[0].startswith("✅ Запрос принят")
+    assert texts[1].startswith("⛔ За последние сутки ваши ролики стоили $3.00, а дневной бюджет — $3.00")
+    assert len(sfn.named("StartExecution")) == 1
+
+    # The spend leaves the window after 24 hours; 0 means no budget.
+    db.execute(f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s",
+               (user.user_id,))
+    with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
+        assert user.say("Третья") == 200
+    assert user.texts()[-1].startswith("✅ Запрос принят") and len(sfn.named("StartExecution")) == 2
