@@ -158,5 +158,9 @@ def cancel(job_id: str) -> Decision:
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
                 raise
+        except Exception as exc:  # noqa: BLE001 - e.g. no connection; moto fails on a just-started run
+            # The job is cancelled in PostgreSQL below all the same: every later stage finds it
+            # cancelled and ends (JobCancelled), and the user hears of it now, not never.
+            logger.warning("could not stop the execution", extra={"job_id": job_id, "error": repr(exc)})
     pipeline.cancel_job(job_id)
     return Decision(True, "rejected")

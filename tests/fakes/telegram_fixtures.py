@@ -25,6 +25,11 @@ def event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def accepted_job_id(text: str) -> str:
+    """The job id in the bot's "✅ Запрос принят! ID: …" reply."""
+    return text.split("ID: ", 1)[1].split()[0]
+
+
 def new_chat_id() -> int:
     return random.randint(6 * 10**9, 9 * 10**9)
 

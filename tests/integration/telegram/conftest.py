@@ -1,3 +1,28 @@
-"""The Telegram fixtures (the fake Bot API, the bot pointed at it)."""
+"""The Telegram fixtures (the fake Bot API, the bot pointed at it), and `make serve`'s webhook
+server in front of the local state machine, for the conversation tests."""
 
-from tests.fakes.telegram_fixtures import fake_telegram, telegram  # noqa: F401
+import pytest
+
+from local.serve import WebhookServer
+from tests.fakes.telegram_fixtures import (  # noqa: F401
+    TelegramUser,
+    fake_telegram,
+    http_poster,
+    telegram,
+    telegram_environment,
+    use_environment,
+)
+
+
+@pytest.fixture(scope="module")
+def bot(pipeline, fake_telegram):  # noqa: F811
+    """`make serve` in-process: the webhook server on a free port, the bot pointed at the fake."""
+    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
+        server = WebhookServer(port=0).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def user(bot, fake_telegram):  # noqa: F811
+    return TelegramUser(fake_telegram, http_poster(bot.url))

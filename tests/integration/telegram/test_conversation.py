@@ -6,38 +6,18 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from videobot import db, jobs, storage
 
-from local.serve import WebhookServer
 from tests.fakes.telegram_fixtures import (
+    accepted_job_id,
     TelegramUser,
     http_poster,
     inline_buttons,
     sent_message,
-    telegram_environment,
     use_environment,
 )
 
 GATE_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def bot(pipeline, fake_telegram):
-    """`make serve` in-process: the webhook server on a free port, the bot pointed at the fake."""
-    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
-        server = WebhookServer(port=0).start()
-        yield server
-        server.stop()
-
-
-@pytest.fixture
-def user(bot, fake_telegram):
-    return TelegramUser(fake_telegram, http_poster(bot.url))
-
-
-def _job_id(accepted_text: str) -> str:
-    return accepted_text.split("ID: ", 1)[1].split()[0]
 
 
 def _wait_until(condition, timeout: float = GATE_TIMEOUT, what: str = "the condition") -> None:
@@ -63,7 +43,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     assert user.post(topic) == 200
     accepted = user.wait_for_text("✅ Запрос принят! ID: ")
     assert user.post(topic) == 200
-    job_id = _job_id(accepted.params["text"])
+    job_id = accepted_job_id(accepted.params["text"])
     # Then exactly one job and one execution exist
     assert [j["id"] for j in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))] == [job_id]
     assert len([t for t in user.texts() if t.startswith("✅ Запрос принят!")]) == 1
@@ -117,7 +97,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
 
 def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
     assert user.say("Реклама чая") == 200
-    first = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    first = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, approve, reject = _question(user, "📝 Сценарий готов!")
     # One active job per chat: a second topic is told what to do, and starts nothing
     assert user.say("Реклама сока") == 200
@@ -131,7 +111,7 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
 
     # A new job; the old job's button gets a clear answer and changes nothing
     assert user.say("Реклама сока") == 200
-    second = _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
+    second = accepted_job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
     assert second != first
     assert user.press(approve, sent_message(script)) == 200
     assert user.callback_answers()[-1] == f"Эта кнопка от предыдущей задачи. Действует только последняя: {second}."
@@ -147,7 +127,7 @@ def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
     # (Rejecting at the clips gate is the same callback on the same code path; the offline
     # pipeline tests reject at every gate. A Telegram run to the clips gate costs ~50 s.)
     assert user.say("Реклама кофе") == 200
-    job_id = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, approve, _ = _question(user, "📝 Сценарий готов!")
     user.press(approve, sent_message(script))
     question, _, reject_images = _question(user, "🖼 Изображения готовы")

@@ -6,40 +6,19 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from PIL import Image
 
-from local.serve import WebhookServer
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import (
+    accepted_job_id,
     TelegramUser,
-    http_poster,
     inline_buttons,
     sent_message,
-    telegram_environment,
-    use_environment,
 )
 from videobot import db, jobs, storage, usage
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
-
-
-@pytest.fixture(scope="module")
-def bot(pipeline, fake_telegram):
-    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
-        server = WebhookServer(port=0).start()
-        yield server
-        server.stop()
-
-
-@pytest.fixture
-def user(bot, fake_telegram):
-    return TelegramUser(fake_telegram, http_poster(bot.url))
-
-
-def _job_id(text: str) -> str:
-    return text.split("ID: ", 1)[1].split()[0]
 
 
 def _question(user: TelegramUser, fragment: str, after: int = 0):
@@ -71,7 +50,7 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
         assert echo.params["text"] == "🎙 Распознано: «Реклама кофе на рассвете»"
         assert fake_telegram.calls.index(echo) < fake_telegram.calls.index(accepted)
-        job_id = _job_id(accepted.params["text"])
+        job_id = accepted_job_id(accepted.params["text"])
         job = jobs.get_job(job_id)
         assert job["prompt"] == "Реклама кофе на рассвете" and job["source_update_id"] == update["update_id"]
         assert [r["stage"] for r in usage.rows(job_id)] == ["transcribe_topic"]
@@ -86,7 +65,7 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
 def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(user, pipeline):
     # A first job with the defaults
     assert user.say("Реклама чая") == 200
-    first = _job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    first = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, _, reject = _question(user, "📝 Сценарий готов!")
     _reject_and_wait(user, pipeline, first, script, reject)
     assert (jobs.get_job(first)["aspect_ratio"], jobs.get_job(first)["voice"]) == ("16:9", None)
@@ -102,7 +81,7 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     # The next job is made at 9:16 with that voice
     mark = len(user.fake.calls)
     assert user.say("Реклама кофе") == 200
-    second = _job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
+    second = accepted_job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
     job = jobs.get_job(second)
     assert (job["aspect_ratio"], job["voice"]) == ("9:16", "female")
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
@@ -139,7 +118,7 @@ def _wait_until(condition, what: str) -> None:
 def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline):
     mark = len(fake_telegram.calls)
     assert user.say("Реклама кофе") == 200
-    job_id = _job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
     first_script, _, _ = _question(user, "📝 Сценарий готов!", after=mark)
     before = jobs.get_job(job_id)["script_text"]
 
