@@ -26,7 +26,7 @@ demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Рекл�
 	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
 .PHONY: test
-test: $(VENV)/.installed ## Run the unit and integration tests (tests/aws runs only with AWS_SAM_STACK_NAME)
+test: $(VENV)/.installed ## Unit and integration tests, then the offline deployment checks (tests/aws only with AWS_SAM_STACK_NAME)
 	$(BIN)/python -m pytest tests -q
 	bash infra/ci_checks.sh
 
