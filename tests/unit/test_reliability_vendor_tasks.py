@@ -6,21 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import new_job
 from videobot import control, jobs, pipeline
 from videobot.errors import JobCancelled
-
-import generate_script.app as generate_script
-import split_into_segments.app as split_into_segments
-import write_image_prompts.app as write_image_prompts
-
-
-@pytest.fixture
-def prompted_job(runway_env) -> dict:
-    job = new_job()
-    for handler in (generate_script, split_into_segments, write_image_prompts):
-        handler.lambda_handler({"job_id": job["id"]})
-    return jobs.get_job(job["id"])
 
 
 def _deleted(runway) -> list[str]:

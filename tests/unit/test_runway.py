@@ -10,16 +10,12 @@ import base64
 import pytest
 
 from tests.fakes.fixtures import runway_vars, vendor_env
-from tests.helpers import new_job
 from videobot import jobs, pipeline, storage, usage
 from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
 from videobot.providers import get_clip_generator, get_image_generator
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
 
-import generate_script.app as generate_script
-import split_into_segments.app as split_into_segments
-import write_image_prompts.app as write_image_prompts
 
 FAST_RETRY = {"retry-after-ms": "10"}
 PNG_1x1 = base64.b64decode(
@@ -180,14 +176,6 @@ def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
 
 
 # ---- through the stages ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def prompted_job(runway_env) -> dict:
-    job = new_job()
-    for handler in (generate_script, split_into_segments, write_image_prompts):
-        handler.lambda_handler({"job_id": job["id"]})
-    return jobs.get_job(job["id"])
 
 
 def _run_image(job_id: str, index: int, max_checks: int = 10) -> dict:

@@ -1,0 +1,21 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import new_job
+from videobot import jobs
+
+import generate_script.app as generate_script
+import split_into_segments.app as split_into_segments
+import write_image_prompts.app as write_image_prompts
+
+
+@pytest.fixture
+def prompted_job(runway_env) -> dict:
+    """A job with its script, segments and image prompts, its images to be made by the fake Runway."""
+    job = new_job()
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler({"job_id": job["id"]})
+    return jobs.get_job(job["id"])
