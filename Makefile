@@ -4,14 +4,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TOPIC ?= Реклама кофе
-export PYTHONPATH := functions:.
 
 .DEFAULT_GOAL := help
 
-$(VENV)/.installed: requirements.txt functions/requirements.txt
+$(VENV)/.installed: requirements.txt functions/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 .PHONY: help

@@ -10,6 +10,7 @@ import time
 
 from local.runner import LocalPipeline, execution_events
 from local import load_dotenv_file
+from videobot import runtime
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -44,9 +45,10 @@ class Progress:
             return
         from tqdm import tqdm
 
-        from videobot import jobs
+        from videobot.data import jobs
+        from videobot.data import segments as segment_rows
 
-        counts = dict(jobs.segment_counts(job["id"]))
+        counts = dict(segment_rows.segment_counts(job["id"]))
         counts["script"] = 1 if job["script_text"] else 0
         counts["final"] = 1 if job["final_video_path"] else 0
         for key, label, total in self.STAGES:
@@ -67,16 +69,18 @@ class Progress:
 
 def ask_in_terminal(job: dict, gate: dict) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
-    from videobot import jobs, storage
+    from videobot.data import jobs
+    from videobot.data import segments as segment_rows
+    from videobot import storage
 
-    store = storage.get_storage()
+    store = runtime.current().storage
     print(f"\n\n=== Approval: {gate['stage']} (job {job['id']}) ===")
     if gate["stage"] == "script":
-        for i, text in enumerate(jobs.script_segments(job)):
+        for i, text in enumerate(job.segment_texts):
             print(f"  {i + 1:2d}. {text}")
     else:
         column = "image_path" if gate["stage"] == "images" else "video_path"
-        for seg in jobs.get_segments(job["id"]):
+        for seg in segment_rows.get_segments(job["id"]):
             path = store.local_path(seg[column]) or store.url(seg[column])
             print(f"  {seg['segment_index'] + 1:2d}. {path}")
     while True:
@@ -94,10 +98,12 @@ def demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with LocalPipeline(env=env) as pipeline:
         if args.job_id:
-            from videobot import jobs, storage
+            from videobot.data import jobs
+            from videobot.data import segments as segment_rows
+            from videobot import storage
 
             if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
-                storage.get_storage().delete_prefix(storage.job_prefix(args.job_id))
+                runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
                 jobs.delete_job(args.job_id)
         job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
         print(f"✅ Запрос принят! ID: {job['id']}  (topic: {args.topic!r})")
@@ -117,7 +123,7 @@ def demo(args: argparse.Namespace) -> int:
             return 1
         from videobot import storage
 
-        store = storage.get_storage()
+        store = runtime.current().storage
         path = store.local_path(job["final_video_path"]) or store.url(job["final_video_path"])
         print(f"Final video: {job['final_video_duration']:.1f} s, {job['final_video_size_mb']:.2f} MB")
         print(f"MP4: {path}")
@@ -134,7 +140,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def print_seed_queries(job_id: str) -> None:
     """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
-    from videobot import db
+    from videobot.data import db
+    from videobot.data import segments as segment_rows
 
     for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
         rows = db.query(sql)

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from local import template as tpl
 from local.lambda_endpoint import LambdaEndpoint, import_handler
 from local.template import ROOT, load_template, render_definition, state_machine
-from local import template as tpl
+from videobot import runtime
 
-FUNCTIONS_DIR = ROOT / "functions"
 DEFAULT_DATA_DIR = ROOT / ".local"
 
 # A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
@@ -25,17 +24,6 @@ Decider = Callable[[dict, dict], "bool | None"]
 
 def approve_all(job: dict, gate: dict) -> bool:
     return True
-
-
-def _reset_caches() -> None:
-    from videobot import config, control, media, notify, providers, storage
-
-    config.reload_settings()
-    control._sfn.cache_clear()
-    storage.get_storage.cache_clear()
-    providers.reset_providers()
-    media.ffmpeg_exe.cache_clear()
-    notify.get_notifier.cache_clear()
 
 
 def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
@@ -75,8 +63,6 @@ class LocalPipeline:
         os.environ[key] = value
 
     def start(self) -> "LocalPipeline":
-        if str(FUNCTIONS_DIR) not in sys.path:  # the Lambda CodeUri, as on AWS
-            sys.path.insert(0, str(FUNCTIONS_DIR))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for key, value in self.env.items():
             self._setenv(key, value)
@@ -90,7 +76,7 @@ class LocalPipeline:
                            "AWS_DEFAULT_REGION": tpl.REGION, "AWS_REGION": tpl.REGION}.items():
             self._setenv(key, value)
         self._setenv("POWERTOOLS_TRACE_DISABLED", "1")
-        _reset_caches()
+        runtime.reset()
 
         from videobot.migrate import migrate
 
@@ -115,7 +101,7 @@ class LocalPipeline:
             roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
         )["stateMachineArn"]
         self._setenv("STATE_MACHINE_ARN", self.state_machine_arn)
-        _reset_caches()
+        runtime.reset()
         return self
 
     def stop(self) -> None:
@@ -125,7 +111,7 @@ class LocalPipeline:
         if self.endpoint:
             self.endpoint.stop()
             self.endpoint = None
-        from videobot import db
+        from videobot.data import db, gates
 
         db.close_pools()
         for key, value in self._saved_env.items():
@@ -134,7 +120,7 @@ class LocalPipeline:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
-        _reset_caches()
+        runtime.reset()
         if self._pg is not None:
             self._pg.cleanup()
             self._pg = None
@@ -172,7 +158,8 @@ class LocalPipeline:
     def wait(self, job_id: str, decider: Decider | None = approve_all, *, timeout: float = 600,
              on_tick: Callable[[dict], None] | None = None, interval: float = 0.2) -> JobOutcome:
         """Drive a job to its end, answering each approval gate with `decider`."""
-        from videobot import control, jobs
+        from videobot.data import gates, jobs
+        from videobot import control
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -182,7 +169,7 @@ class LocalPipeline:
             status = self.execution(job)["status"]
             if status != "RUNNING":
                 return JobOutcome(jobs.get_job(job_id), status, self.history(job))
-            gate = jobs.open_gate_for_job(job_id)
+            gate = gates.open_gate_for_job(job_id)
             if gate and decider is not None:
                 verdict = decider(job, gate)
                 if verdict is not None:

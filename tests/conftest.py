@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes: fake_openai, fake_runway, *_env
 
 
-def _reset_caches() -> None:
-    from local.runner import _reset_caches as reset
+def runtime.reset() -> None:
+    from videobot import runtime
 
-    reset()
+    runtime.reset()
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def database_url() -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(pgdata))
     yield server.get_uri()
-    from videobot import db
+    from videobot.data import db
 
     db.close_pools()
     server.cleanup()
@@ -55,7 +55,7 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     for key in ("OPENAI_API_KEY", "RUNWAYML_API_SECRET", "MEDIA_BUCKET", "STATE_MACHINE_ARN",
                 "LLM_PROVIDER", "IMAGE_PROVIDER", "VIDEO_PROVIDER", "TTS_PROVIDER", "TELEGRAM_BOT_TOKEN"):
         os.environ.pop(key, None)
-    _reset_caches()
+    runtime.reset()
     from videobot.migrate import migrate
 
     migrate()
@@ -65,6 +65,6 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def reset_caches():
     """For tests that change the environment: settings and providers are read again."""
-    _reset_caches()
+    runtime.reset()
     yield
-    _reset_caches()
+    runtime.reset()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from videobot import jobs
+from videobot.data import jobs
 
 _counter = iter(range(1, 10**9))
 

@@ -54,14 +54,14 @@ class RecordingStepFunctions:
 @pytest.fixture
 def sfn(monkeypatch):
     """STATE_MACHINE_ARN set and the Step Functions client replaced by a recorder."""
-    from local.runner import _reset_caches
+    from videobot import runtime
 
     recorder = RecordingStepFunctions()
     monkeypatch.setenv("STATE_MACHINE_ARN", ARN)
-    _reset_caches()
+    runtime.reset()
     client = lambda: recorder  # noqa: E731
-    client.cache_clear = lambda: None  # _reset_caches() clears the real client's cache
+    client.cache_clear = lambda: None  # runtime.reset() clears the real client's cache
     monkeypatch.setattr(control, "_sfn", client)
     yield recorder
     monkeypatch.delenv("STATE_MACHINE_ARN")
-    _reset_caches()
+    runtime.reset()

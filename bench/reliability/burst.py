@@ -24,6 +24,7 @@ import statistics
 import sys
 import threading
 import time
+from videobot import runtime
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,7 @@ def burst(url: str, secret: str, fake, sfn, *, updates: int, chats: int, concurr
     import requests
     from requests.adapters import HTTPAdapter
 
-    from videobot import db, jobs
+    from videobot.data import db, jobs
 
     deliveries, per_chat = plan(updates, chats, redeliver)
     local = threading.local()
@@ -171,7 +172,7 @@ def main() -> int:
 
             recorder = RecordingStepFunctions()
             os.environ["STATE_MACHINE_ARN"] = ARN
-            config.reload_settings()
+            config.runtime.reset()
             real_sfn = control._sfn
             control._sfn = lambda: recorder  # no execution runs: the webhook alone is measured
             server = WebhookServer(port=0).start()

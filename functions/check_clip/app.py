@@ -1,10 +1,12 @@
-"""CheckClip: poll one segment's clip task; store the clip when it is ready (seed stage 9)."""
+"""CheckClip (in AnimateClips): poll one segment's clip task; store and prepare the clip when it is ready."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.animate_clips import check_clip
+from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("check_clip")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.check_clip(event["job_id"], int(event["segment_index"]), int(event.get("attempt", 0)),
-                         pipeline.PollWaits.from_event(event))
+    return check_clip(runtime.current(), event["job_id"], int(event["segment_index"]), int(event.get("attempt", 0)),
+                      PollWaits.from_event(event))

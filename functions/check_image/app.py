@@ -1,10 +1,12 @@
-"""CheckImage: poll one segment's image task; store the image when it is ready (seed stage 6)."""
+"""CheckImage (in GenerateImages): poll one segment's image task; store the image when it is ready."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.generate_images import check_image
+from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("check_image")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.check_image(event["job_id"], int(event["segment_index"]), int(event.get("attempt", 0)),
-                         pipeline.PollWaits.from_event(event))
+    return check_image(runtime.current(), event["job_id"], int(event["segment_index"]), int(event.get("attempt", 0)),
+                       PollWaits.from_event(event))

@@ -1,9 +1,10 @@
-"""DeliverVideo: send the finished video and complete the job (seed stage 13)."""
+"""DeliverVideo: send the finished video and complete the job."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.deliver_video import deliver_video
 
 
 @stage_handler("deliver_video")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.deliver_video(event["job_id"])
+    return deliver_video(runtime.current(), event["job_id"])

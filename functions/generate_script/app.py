@@ -1,9 +1,10 @@
-"""GenerateScript: the script writer turns the topic into 10 narration parts (seed stage 2)."""
+"""GenerateScript: the topic becomes the script, one narration part per segment."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.generate_script import generate_script
 
 
 @stage_handler("generate_script")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.generate_script(event["job_id"])
+    return generate_script(runtime.current(), event["job_id"])

@@ -1,9 +1,10 @@
-"""RecordVoiceover: speak each segment and lay the parts on one 50 s track (seed stage 11)."""
+"""RecordVoiceover: speak each segment and lay the parts on one track."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.record_voiceover import record_voiceover
 
 
 @stage_handler("record_voiceover")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.record_voiceover(event["job_id"])
+    return record_voiceover(runtime.current(), event["job_id"])

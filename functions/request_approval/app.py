@@ -1,9 +1,10 @@
-"""AwaitScriptApproval / AwaitImageApproval / AwaitVideoApproval: store the task token, ask the user (seed stages 3, 7, 10)."""
+"""AwaitScriptApproval / AwaitImageApproval / AwaitVideoApproval: store the gate's task token and ask the user."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.request_approval import request_approval
 
 
 @stage_handler("request_approval")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.request_approval(event["job_id"], event["stage"], event["task_token"])
+    return request_approval(runtime.current(), event["job_id"], event["stage"], event["task_token"])

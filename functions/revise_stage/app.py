@@ -1,9 +1,10 @@
-"""ReviseScript / RedoImages / RedoClips: act on the feedback given at a gate (issue 9): rewrite the script, or clear the named segments' images or clips so the loop back into the Map makes them again."""
+"""ReviseScript / RedoImages / RedoClips: act on the feedback given at a gate."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.revise_stage import revise_stage
 
 
 @stage_handler("revise_stage")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.revise_stage(event["job_id"], event["stage"])
+    return revise_stage(runtime.current(), event["job_id"], event["stage"])

@@ -1,9 +1,11 @@
-"""SubmitClip: start one segment's image-to-video task (seed stage 9)."""
+"""SubmitClip (in AnimateClips): start one segment's image-to-video task."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.animate_clips import submit_clip
+from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("submit_clip")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.submit_clip(event["job_id"], int(event["segment_index"]), pipeline.PollWaits.from_event(event))
+    return submit_clip(runtime.current(), event["job_id"], int(event["segment_index"]), PollWaits.from_event(event))

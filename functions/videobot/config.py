@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from videobot.errors import ConfigurationError
 
-ProviderName = Literal["offline", "openai", "runway", "polly"]
+TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
 
 
 class Settings(BaseModel):
@@ -48,7 +48,7 @@ class Settings(BaseModel):
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
 
-    # ---- Vendors (issue 4: OpenAI Responses + speech, Runway, Polly) ----
+    # ---- Vendors: OpenAI (Responses, speech, transcription), Runway, Polly ----
     # Base URLs: unset means the vendor's public API; tests point them at local fakes.
     openai_base_url: str | None = None
     openai_model: str = "gpt-5.4-mini"
@@ -77,7 +77,7 @@ class Settings(BaseModel):
     # FFmpeg: FFMPEG_PATH, else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg.
     ffmpeg_path: str | None = None
 
-    # ---- Telegram bot (functions/webhook, videobot/telegram, TelegramNotifier) ----
+    # ---- Telegram bot (functions/webhook, videobot/telegram) ----
     # Without TELEGRAM_BOT_TOKEN the pipeline's messages go to the log (LogNotifier).
     telegram_bot_token: str | None = Field(None, repr=False)
     telegram_webhook_secret: str | None = Field(None, repr=False)
@@ -85,10 +85,10 @@ class Settings(BaseModel):
     # Comma-separated Telegram user ids; empty means everyone may use the bot.
     allowed_user_ids: str | None = None
     max_topic_chars: int = Field(1000, ge=1, le=4000)
-    telegram_upload_limit_bytes: int = Field(50_000_000, ge=1)  # sendVideo by multipart upload
+    telegram_upload_limit_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
 
-    # ---- Reliability and security (issue 6) ----
+    # ---- Limits per user ----
     # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.
     max_jobs_per_user_per_day: int = Field(10, ge=0)
     # The vendor spend (estimated USD, videobot/usage.py) one user may cause in any 24 hours;
@@ -108,7 +108,7 @@ class Settings(BaseModel):
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         return frozenset(int(part) for part in raw.split(",") if part.strip())
 
-    # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap.: narration fitting, subtitles, transitions, loudness, music, size cap.
+    # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap
     music_path: str | None = None                                # optional bed, looped and ducked
     music_gain_db: float = Field(-8.0, ge=-40, le=0)             # the bed's level before ducking
     narration_max_tempo: float = Field(1.25, ge=1.0, le=2.0)     # speed-up limit before a cut
@@ -116,10 +116,10 @@ class Settings(BaseModel):
     fade_seconds: float = Field(0.25, ge=0, le=1.0)              # per-clip fade from/to black
     target_lufs: float = Field(-16.0, ge=-30, le=-9)             # integrated loudness
     true_peak_db: float = Field(-1.5, ge=-9, le=-1)              # ceiling, dBTP
-    max_video_bytes: int = Field(50_000_000, ge=1_000_000, le=50_000_000)  # Telegram's sendVideo cap
+    max_video_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1_000_000, le=TELEGRAM_UPLOAD_LIMIT_BYTES)
     max_video_bitrate: int = Field(4_000_000, ge=300_000)        # bit/s; lowered further to fit the cap
 
-    # ---- Steering (issue 9): voice topics, per-user settings, gate feedback ----
+    # ---- Steering: voice topics, per-user settings, gate feedback ----
     openai_transcribe_model: str = "gpt-4o-mini-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
     max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
     history_jobs: int = Field(5, ge=1, le=10)                  # jobs /history lists
@@ -149,7 +149,7 @@ class Settings(BaseModel):
 
 def _from_env(environ: os._Environ | dict) -> Settings:
     fields = Settings.model_fields
-    # Deploy (secrets): on AWS the keys come from Secrets Manager; a plain env value wins.
+    # On AWS the keys come from Secrets Manager; a plain env value wins.
     from videobot.secrets import resolve_secret_settings
 
     environ = {**resolve_secret_settings(environ), **{k: v for k, v in environ.items() if v not in (None, "")}}
@@ -159,7 +159,7 @@ def _from_env(environ: os._Environ | dict) -> Settings:
     except ValidationError as exc:  # never echo values: some are secrets
         problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None
-    # ---- Security (issue 6): the secrets are redacted from every log line ----
+    # The secrets are redacted from every log line.
     from videobot.observability import register_secrets
 
     register_secrets(settings.telegram_bot_token, settings.telegram_webhook_secret, settings.openai_api_key,

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from videobot.config import get_settings
+from videobot.config import TELEGRAM_UPLOAD_LIMIT_BYTES, get_settings
 from videobot.errors import MediaError
 
 LAYER_FFMPEG = "/opt/bin/ffmpeg"
-TELEGRAM_MAX_BYTES = 50 * 1000 * 1000  # Telegram's sendVideo upload cap (50 MB)
 AUDIO_BITRATE = 128_000
 FPS = 24
 SIZES = {"16:9": (1280, 720), "9:16": (720, 1280)}
@@ -39,9 +38,13 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    configured = get_settings().ffmpeg_path
+    """FFMPEG_PATH, else the Lambda layer's, else imageio-ffmpeg's (local runner and tests)."""
+    return _find_ffmpeg(get_settings().ffmpeg_path)
+
+
+@lru_cache(maxsize=4)
+def _find_ffmpeg(configured: str | None) -> str:
     if configured:
         return configured
     if os.access(LAYER_FFMPEG, os.X_OK):
@@ -123,11 +126,6 @@ def ken_burns_clip(image: str | Path, out: str | Path, *, seconds: float = 5.0, 
           f"format=yuv420p")
     run_ffmpeg(["-loop", "1", "-i", str(image), "-vf", vf, "-frames:v", str(frames), "-an",
                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-movflags", "+faststart", str(out)])
-    return Path(out)
-
-
-def to_wav(data_path: str | Path, out: str | Path) -> Path:
-    run_ffmpeg(["-i", str(data_path), "-ac", "1", "-ar", "48000", str(out)])
     return Path(out)
 
 
@@ -291,7 +289,7 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
 
 # ---- video --------------------------------------------------------------------------------
 
-def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_MAX_BYTES, headroom: float = 0.9,
+def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES, headroom: float = 0.9,
                       ceiling: int = 4_000_000) -> int:
     """The video bitrate (bit/s) that keeps a file of this duration under max_bytes with its
     AAC track: (max_bytes * 8 * headroom / duration) minus the audio, at most `ceiling`."""
@@ -425,7 +423,7 @@ def shrink(path: str | Path, max_bytes: int) -> Path:
 
 def assemble(segments: list[str | Path], narration: str | Path, out: str | Path, *, clip_seconds: float = 5.0,
              music: str | Path | None = None, music_gain_db: float = -8.0, target_lufs: float = -16.0,
-             true_peak: float = -1.5, max_bytes: int = TELEGRAM_MAX_BYTES) -> Path:
+             true_peak: float = -1.5, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES) -> Path:
     """The final MP4 from prepared segments (prepare_segment) and the fitted narration: the
     soundtrack mastered (music, loudness), the video joined by stream copy, +faststart; never
     over max_bytes (encoded again lower if it is)."""

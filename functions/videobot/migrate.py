@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from videobot import db
+from videobot.data import db
 from videobot.observability import logger
 
 _LOCK_ID = 7_301_202_611  # any constant: serialises concurrent migrators

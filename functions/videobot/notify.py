@@ -1,95 +1,99 @@
-"""Telling the user what happened. Each message is sent at most once per job and key, so a
-retried stage never repeats itself. Without a Telegram token the messages go to the log
-(the local runner shows them); with one, TelegramNotifier sends them to the job's chat."""
+"""The notifier port: what the pipeline tells the user, as typed events, and the once-only
+rule. The stages and the lifecycle send events through a `Notifier`; which one (Telegram,
+or the log) is chosen by the composition root (videobot.runtime). Nothing here knows
+Telegram."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Protocol
+from dataclasses import asdict, dataclass
+from typing import Literal, Protocol
 
-from videobot import db
+from videobot.data import notifications
+from videobot.data.rows import Job
 from videobot.observability import logger
+
+GateStage = Literal["script", "images", "videos"]
+ProgressStage = Literal["images", "videos", "voiceover", "assembly"]
+
+
+@dataclass(frozen=True)
+class GateReady:
+    """A gate is open: show the script, the images or the clips and ask. After a revision
+    (`round` > 0) the gate asks again, once per round, showing the redone `segments`."""
+
+    stage: GateStage
+    round: int = 0
+    segments: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"gate:{self.stage}" + (f":r{self.round}" if self.round else "")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """`done` of `total` steps of a stage. Best effort, and not once-only: reported as it goes."""
+
+    stage: ProgressStage
+    done: int
+    total: int
+
+    key = None
+
+
+@dataclass(frozen=True)
+class VideoReady:
+    video_path: str
+
+    key = "video_ready"
+
+
+@dataclass(frozen=True)
+class JobEnded:
+    """The job ended without a video: rejected or cancelled, no answer at a gate, or failed."""
+
+    outcome: Literal["cancelled", "timed_out", "failed"]
+    stage: str = ""              # the gate it ended at (cancelled, timed_out)
+    error_type: str = ""         # the ASL error name (failed)
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return {"cancelled": "job_cancelled", "timed_out": "approval_timed_out", "failed": "job_failed"}[self.outcome]
+
+
+Event = GateReady | Progress | VideoReady | JobEnded
 
 
 class Notifier(Protocol):
-    def send(self, job: dict, event: str, **details) -> None: ...
+    def send(self, job: Job, event: Event) -> None: ...
 
 
 class LogNotifier:
-    """Writes each user-facing event to the structured log."""
+    """Writes each user-facing event to the structured log (no Telegram token: the local
+    runner shows them)."""
 
-    def send(self, job: dict, event: str, **details) -> None:
-        logger.info("notify", extra={"event": event, "job_id": job["id"], "chat_id": job["chat_id"],
-                                     **{k: v for k, v in details.items() if isinstance(v, (str, int, float))}})
-
-
-class TelegramNotifier:
-    """Sends each event to the job's chat (videobot.telegram.outbox). Telegram's 429 with a
-    short retry_after is waited out; a long one, or a 5xx/network failure, raises
-    VendorUnavailable so the stage's Retry sends again. Parts of an event already delivered
-    (an album before its question) are claimed separately and not sent twice. A user who
-    blocked the bot is logged, not retried."""
-
-    def send(self, job: dict, event: str, **details) -> None:
-        from telegram.error import Forbidden
-
-        from videobot.telegram import bot, outbox
-
-        # a gate asked again after a revision sends its album again: its parts are per round
-        parts = _EventParts(job["id"], f"{event}:r{details['round']}" if details.get("round") else event)
-        try:
-            bot.run(lambda b: outbox.send_event(b, job, event, details, parts))
-        except Forbidden as exc:
-            logger.warning("telegram refused the message", extra={"job_id": job["id"], "event": event,
-                                                                  "error": str(exc)})
+    def send(self, job: Job, event: Event) -> None:
+        logger.info("notify", extra={"event": type(event).__name__, "job_id": job.id, "chat_id": job.chat_id,
+                                     **{k: v for k, v in asdict(event).items() if isinstance(v, (str, int, float))}})
 
 
-class _EventParts:
-    def __init__(self, job_id: str, event: str):
-        self.job_id, self.event = job_id, event
-
-    def claim(self, part: str) -> bool:
-        return claim(self.job_id, f"{self.event}:{part}")
-
-    def release(self, part: str) -> None:
-        release(self.job_id, f"{self.event}:{part}")
-
-
-def claim(job_id: str, key: str) -> bool:
-    """True for exactly one caller per (job, key)."""
-    return db.execute("INSERT INTO ai_video_bot.notifications (job_id, key) VALUES (%s, %s)"
-                      " ON CONFLICT DO NOTHING", (job_id, key)) == 1
-
-
-def release(job_id: str, key: str) -> None:
-    db.execute("DELETE FROM ai_video_bot.notifications WHERE job_id = %s AND key = %s", (job_id, key))
-
-
-@lru_cache(maxsize=1)
-def get_notifier() -> Notifier:
-    from videobot.config import get_settings
-
-    return TelegramNotifier() if get_settings().telegram_bot_token else LogNotifier()
-
-
-def progress(job: dict, stage: str, done: int, total: int) -> None:
-    """Report a stage's progress (images, videos, voiceover, assembly: done of total). Best
-    effort: a progress bar never fails a stage."""
-    try:
-        get_notifier().send(job, "progress", stage=stage, done=done, total=total)
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("progress not sent", extra={"job_id": job["id"], "stage": stage, "error": str(exc)})
-
-
-def notify_once(job: dict, event: str, key: str | None = None, **details) -> bool:
-    """Send an event once per job. If sending fails the claim is released, so the stage's
-    retry sends it then."""
-    key = key or event
-    if not claim(job["id"], key):
+def notify_once(notifier: Notifier, job: Job, event: GateReady | VideoReady | JobEnded) -> bool:
+    """Send an event once per job and key. If sending fails the claim is released, so the
+    stage's retry sends it then."""
+    if not notifications.claim(job.id, event.key):
         return False
     try:
-        get_notifier().send(job, event, **details)
+        notifier.send(job, event)
     except Exception:
-        release(job["id"], key)
+        notifications.release(job.id, event.key)
         raise
     return True
+
+
+def report_progress(notifier: Notifier, job: Job, stage: ProgressStage, done: int, total: int) -> None:
+    """Best effort: a progress bar never fails a stage."""
+    try:
+        notifier.send(job, Progress(stage, done, total))
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("progress not sent", extra={"job_id": job.id, "stage": stage, "error": str(exc)})

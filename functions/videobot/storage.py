@@ -6,11 +6,10 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from videobot.config import get_settings
+from videobot.config import Settings
 
 
 def job_prefix(job_id: str) -> str:
@@ -129,9 +128,7 @@ class S3Storage:
         return None
 
 
-@lru_cache(maxsize=1)
-def get_storage() -> Storage:
-    settings = get_settings()
+def make_storage(settings: Settings) -> Storage:
     if settings.media_bucket:
         return S3Storage(settings.media_bucket, settings.presign_seconds)
     return LocalStorage(settings.media_dir)

@@ -1,5 +1,5 @@
 """What each job spent at the vendors: LLM tokens, speech characters, Runway credits by model
-and seconds (table ai_video_bot.vendor_usage, migration 0003). Status shows `summary()`.
+and seconds (videobot.data.usage). Status shows `summary()`.
 
 The dollar figure is an estimate from the list prices below (checked November 2026; the
 vendors' pricing pages win). Runway's own reported credits replace the estimate per task.
@@ -7,9 +7,9 @@ vendors' pricing pages win). Runway's own reported credits replace the estimate 
 
 from __future__ import annotations
 
-from videobot import db
-
-TABLE = "ai_video_bot.vendor_usage"
+from videobot.data import jobs
+from videobot.data import usage as data
+from videobot.providers.base import Speech
 
 USD_PER_RUNWAY_CREDIT = 0.01
 # USD per million tokens (input, output). Unknown models use the fallback.
@@ -29,70 +29,35 @@ TTS_USD_PER_MCHAR = {
 
 
 def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
-    """Record one stage's LLM calls (a Script's or Prompts' `usage`); nothing for offline."""
+    """Record one stage's LLM calls (an LLM result's `usage`); nothing for offline."""
     if not usage or not usage.get("calls"):
         return
-    db.execute(
-        f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (
-            job_id,
-            stage,
-            usage.get("vendor", "openai"),
-            usage.get("model", ""),
-            int(usage["calls"]),
-            int(usage.get("input_tokens", 0)),
-            int(usage.get("output_tokens", 0)),
-        ),
-    )
+    data.insert_llm(job_id, stage, vendor=usage.get("vendor", "openai"), model=usage.get("model", ""),
+                    calls=int(usage["calls"]), input_tokens=int(usage.get("input_tokens", 0)),
+                    output_tokens=int(usage.get("output_tokens", 0)))
 
 
-def record_speech(job_id: str, segment_index: int, speech) -> None:
-    """Record one synthesized narration part (a providers.base.Speech)."""
-    db.execute(
-        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
-        " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)",
-        (
-            job_id,
-            segment_index,
-            getattr(speech, "vendor", "offline"),
-            getattr(speech, "model", "") or "",
-            int(speech.characters),
-        ),
-    )
+def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
+    """Record one synthesized narration part."""
+    data.insert_speech(job_id, segment_index, vendor=speech.vendor, model=speech.model or "",
+                       characters=int(speech.characters))
 
 
-def record_task(job_id: str, stage: str, segment_index: int, task_id: str, generator, request) -> None:
-    """Record a submitted vendor task once (its id is unique), with the estimated credits."""
-    estimate = generator.estimate(request) if hasattr(generator, "estimate") else {}
-    db.execute(
-        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
-        (
-            job_id,
-            stage,
-            segment_index,
-            estimate.get("vendor", "unknown"),
-            estimate.get("model", "unknown"),
-            float(estimate.get("seconds", 0)),
-            float(estimate.get("credits", 0)),
-            task_id,
-        ),
-    )
+def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
+    """Record a submitted vendor task once, with its estimated credits (a generator's `estimate`)."""
+    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate.get("vendor", "unknown"),
+                     model=estimate.get("model", "unknown"), seconds=float(estimate.get("seconds", 0)),
+                     credits=float(estimate.get("credits", 0)))
 
 
 def settle_task(task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended."""
-    if credits is None:
-        return
-    db.execute(
-        f"UPDATE {TABLE} SET credits = %s, credits_final = true WHERE task_id = %s AND NOT credits_final",
-        (float(credits), task_id),
-    )
+    if credits is not None:
+        data.settle_task(task_id, float(credits))
 
 
 def rows(job_id: str) -> list[dict]:
-    return db.query(f"SELECT * FROM {TABLE} WHERE job_id = %s ORDER BY id", (job_id,))
+    return data.rows(job_id)
 
 
 def _tts_price(vendor: str, model: str) -> float:
@@ -149,7 +114,4 @@ def summary(job_id: str) -> dict:
 
 def spent_by_user(user_id: int, hours: int = 24) -> float:
     """The estimated USD of the user's jobs created in the last `hours` (their daily budget)."""
-    recent = db.query("SELECT id FROM ai_video_bot.video_jobs_enhanced WHERE user_id = %s"
-                      " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)",
-                      (user_id, hours))
-    return round(sum(summary(r["id"])["estimated_usd"] for r in recent), 2)
+    return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_of_user_since(user_id, hours)), 2)

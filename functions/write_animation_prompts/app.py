@@ -1,9 +1,10 @@
-"""WriteAnimationPrompts: ten animation prompts in one call (seed stage 8)."""
+"""WriteAnimationPrompts: one motion prompt per segment."""
 
-from videobot import pipeline
+from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.stages.write_animation_prompts import write_animation_prompts
 
 
 @stage_handler("write_animation_prompts")
 def lambda_handler(event: dict, context=None) -> dict:
-    return pipeline.write_animation_prompts(event["job_id"])
+    return write_animation_prompts(runtime.current(), event["job_id"])

@@ -12,9 +12,9 @@ from tests.fakes import openai_api, runway_api
 
 
 def _reset() -> None:
-    from local.runner import _reset_caches
+    from videobot import runtime
 
-    _reset_caches()
+    runtime.reset()
 
 
 @contextmanager

@@ -46,22 +46,22 @@ class use_environment:
         self.values, self.saved = values, {}
 
     def __enter__(self):
-        from local.runner import _reset_caches
+        from videobot import runtime
 
         self.saved = {k: os.environ.get(k) for k in self.values}
         os.environ.update(self.values)
-        _reset_caches()
+        runtime.reset()
         return self
 
     def __exit__(self, *exc):
-        from local.runner import _reset_caches
+        from videobot import runtime
 
         for key, value in self.saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        _reset_caches()
+        runtime.reset()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from local.runner import execution_events
-from videobot import control, db, jobs, media, storage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import control, media, storage
+from videobot import runtime
 
 ALL_STAGE_STATES = [
     "GenerateScript", "AwaitScriptApproval", "SplitIntoSegments", "ProduceClipsAndVoiceover",
@@ -21,7 +24,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
 
     def approve_and_record(job: dict, gate: dict) -> bool:
         # Given the job waits at a gate, the rows show exactly what is being approved.
-        seen[gate["stage"]] = {"status": job["status"], "segments": jobs.get_segments(job["id"])}
+        seen[gate["stage"]] = {"status": job["status"], "segments": segment_rows.get_segments(job["id"])}
         return True
 
     outcome = pipeline.run_job("Реклама кофе", approve_and_record, timeout=300)
@@ -39,12 +42,12 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
     assert set(ALL_STAGE_STATES) <= set(states)
     assert states.index("AwaitScriptApproval") < states.index("SplitIntoSegments") < states.index("AssembleVideo")
 
-    segments = jobs.get_segments(job["id"])
+    segments = segment_rows.get_segments(job["id"])
     assert [s["status"] for s in segments] == ["video_ready"] * 10
     assert all(s["image_path"] and s["video_path"] and s["narration_path"] for s in segments)
     assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
 
-    path = storage.get_storage().local_path(job["final_video_path"])
+    path = runtime.current().storage.local_path(job["final_video_path"])
     info = media.probe(path)
     assert info.has_video and info.has_audio
     assert info.duration == pytest.approx(50.0, abs=0.2)
@@ -76,9 +79,9 @@ def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, sta
     assert job["status"] == "cancelled"
     assert job["script_approved"] == (-1 if stage == "script" else 1)
     assert job["script_text"] is None and job["final_video_path"] is None
-    assert jobs.get_segments(job["id"]) == []
+    assert segment_rows.get_segments(job["id"]) == []
     assert db.query("SELECT * FROM ai_video_bot.approval_gates WHERE job_id = %s", (job["id"],)) == []
-    assert not storage.get_storage().local_path(storage.job_prefix(job["id"])).exists()
+    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
 
 
 def test_approval_timeout_records_the_outcome(pipeline):
@@ -88,7 +91,7 @@ def test_approval_timeout_records_the_outcome(pipeline):
     assert outcome.execution_status == "FAILED"
     assert "RecordApprovalTimeout" in execution_events(outcome)
     assert outcome.job["status"] == "timed_out"
-    assert jobs.get_gate(job["id"], "script")["decision"] == "timed_out"
+    assert gates.get_gate(job["id"], "script")["decision"] == "timed_out"
 
 
 def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
@@ -124,7 +127,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
         def fetch_output(self, url):
             raise AssertionError("never fetched")
 
-    monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: Refusing())
+    monkeypatch.setattr(runtime.current(), "images", Refusing())
     outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     assert outcome.execution_status == "FAILED"
@@ -143,12 +146,12 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
         def get_task(self, task_id):
             return base.TaskState("RUNNING", progress=0.5)
 
-    monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: Slow())
+    monkeypatch.setattr(runtime.current(), "images", Slow())
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
     cancelled = []
 
     def cancel_while_generating(j: dict) -> None:
-        if j["status"] == "generating_images" and not cancelled and jobs.get_segment(j["id"], 0)["image_runway_task_id"]:
+        if j["status"] == "generating_images" and not cancelled and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]:
             cancelled.append(control.cancel(j["id"]))
 
     outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)
@@ -157,5 +160,5 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     assert outcome.execution_status in ("ABORTED", "FAILED")
     assert "JobFailed" not in execution_events(outcome)  # no failure path ran over the cancel
     assert outcome.job["status"] == "cancelled"
-    assert jobs.get_segments(job["id"]) == []
-    assert not storage.get_storage().local_path(storage.job_prefix(job["id"])).exists()
+    assert segment_rows.get_segments(job["id"]) == []
+    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()

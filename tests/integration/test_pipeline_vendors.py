@@ -8,7 +8,10 @@ import pytest
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
-from videobot import jobs, media, storage, usage
+from videobot.data import jobs
+from videobot.data import segments as segment_rows
+from videobot import media, storage, usage
+from videobot import runtime
 
 
 def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
@@ -36,10 +39,10 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
     # Then the video is made
     assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
     assert job["status"] == "completed" and job["language"] == "ru"
-    path = storage.get_storage().local_path(job["final_video_path"])
+    path = runtime.current().storage.local_path(job["final_video_path"])
     info = media.probe(path)
     assert info.has_video and info.has_audio and info.duration == pytest.approx(50.0, abs=0.5)
-    segments = jobs.get_segments(job["id"])
+    segments = segment_rows.get_segments(job["id"])
     assert all(s["status"] == "video_ready" and s["narration_duration"] > 0 for s in segments)
 
     # ... from two LLM calls (one more request was the 429), ten speech parts and one task per

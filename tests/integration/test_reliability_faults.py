@@ -15,7 +15,9 @@ import pytest
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
 from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
-from videobot import db, jobs, pipeline as stages
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import pipeline as stages
 
 FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0"}
 
@@ -31,7 +33,7 @@ def _told(fake, chat_id: int) -> list[str]:
 def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str) -> None:
     assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
     assert outcome.job["status"] == "failed" and outcome.job["error_message"].startswith(reason)
-    assert jobs.open_gate_for_job(outcome.job["id"]) is None
+    assert gates.open_gate_for_job(outcome.job["id"]) is None
     said = [t for t in _told(fake, chat_id) if t.startswith(told)]
     assert len(said) == 1 and outcome.job["id"] in said[0]
 
@@ -63,7 +65,7 @@ def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tas
     # the instant the job failed may be stopped twice: DELETE is idempotent.)
     (stuck,) = [t for t in runway.created("text_to_image") if t.body["seed"] == 5]
     deleted = {c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")}
-    segments = jobs.get_segments(outcome.job["id"])
+    segments = segment_rows.get_segments(outcome.job["id"])
     unfinished = {s["image_runway_task_id"] for s in segments if s["image_runway_task_id"] and not s["image_path"]}
     assert stuck.id in deleted and unfinished <= deleted
     assert deleted <= {t.id for t in runway.created("text_to_image")}

@@ -22,7 +22,7 @@ from tests.fakes.telegram_fixtures import (
     use_environment,
 )
 from tests.fakes.telegram_fixtures import fake_telegram  # noqa: F401
-from videobot import jobs
+from videobot.data import jobs
 
 GATE_TIMEOUT = 120
 FAST_POLLS = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0"}  # the fakes answer at once

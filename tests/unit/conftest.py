@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import new_job
-from videobot import jobs
+from videobot.data import jobs
 
 import generate_script.app as generate_script
 import split_into_segments.app as split_into_segments

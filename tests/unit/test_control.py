@@ -7,7 +7,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import new_job
-from videobot import control, jobs
+from videobot.data import gates, jobs
+from videobot import control
+from videobot import runtime
 
 
 class RecordingStepFunctions:
@@ -19,7 +21,7 @@ class RecordingStepFunctions:
         self.seen: list[dict] = []
 
     def _call(self, name: str, **kwargs):
-        self.seen.append({"call": name, "gate": jobs.get_gate(self.job_id, self.stage),
+        self.seen.append({"call": name, "gate": gates.get_gate(self.job_id, self.stage),
                           "job": jobs.get_job(self.job_id)})
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, name)
@@ -36,11 +38,11 @@ class RecordingStepFunctions:
 def gate(monkeypatch):
     job = new_job()
     jobs.update_job(job["id"], status="awaiting_script_approval")
-    jobs.open_gate(job["id"], "script", "token-1")
+    gates.open_gate(job["id"], "script", "token-1")
 
     def install(error_code=None):
         fake = RecordingStepFunctions(job["id"], "script", error_code)
-        monkeypatch.setattr(control, "_sfn", lambda: fake)
+        monkeypatch.setattr(runtime.current(), "sfn", fake)
         return job, fake
     return install
 
@@ -63,7 +65,7 @@ def test_a_failed_call_reopens_the_gate(gate):
     job, sfn = gate("ThrottlingException")
     with pytest.raises(ClientError):
         control.decide(job["id"], "script", approve=True)
-    assert jobs.get_gate(job["id"], "script")["decided_at"] is None
+    assert gates.get_gate(job["id"], "script")["decided_at"] is None
     row = jobs.get_job(job["id"])
     assert row["status"] == "awaiting_script_approval" and row["script_approved"] == 0
 
@@ -71,4 +73,4 @@ def test_a_failed_call_reopens_the_gate(gate):
 def test_an_expired_token_abandons_the_gate(gate):
     job, sfn = gate("TaskTimedOut")
     assert control.decide(job["id"], "script", approve=False).reason == "expired"
-    assert jobs.get_gate(job["id"], "script")["decision"] == "abandoned"
+    assert gates.get_gate(job["id"], "script")["decision"] == "abandoned"

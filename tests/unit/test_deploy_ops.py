@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from infra import stack
-from videobot import db
+from videobot.data import db
 from videobot.deploy_hooks import handle_migrations
 
 

@@ -7,22 +7,24 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import new_job
-from videobot import jobs, usage
+from videobot.data import jobs
+from videobot.data import segments as segment_rows
+from videobot import usage
 from videobot.errors import VendorFailed, VendorUnavailable
-from videobot.providers import get_llm
 from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
 
 import generate_script.app as generate_script
 import split_into_segments.app as split_into_segments
 import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
+from videobot import runtime
 
 FAST_RETRY = {"retry-after-ms": "10"}
 TEN_RU = [f"Ароматный кофе согревает утро и дарит бодрость на весь день номер {i}." for i in range(10)]
 
 
 def test_the_script_request_follows_the_responses_api(openai_env):
-    llm = get_llm()
+    llm = runtime.current().llm
     assert isinstance(llm, OpenAILLM)
 
     script = llm.write_script("Реклама кофе")
@@ -46,14 +48,14 @@ def test_the_script_request_follows_the_responses_api(openai_env):
 
 
 def test_an_english_topic_gets_an_english_script(openai_env):
-    script = get_llm().write_script("Coffee advert")
+    script = runtime.current().llm.write_script("Coffee advert")
     assert script.language == "en" and script_problems(script.segments, "Coffee advert") == []
 
 
 def test_a_script_breaking_the_rules_is_asked_for_once_more(openai_env):
     openai_env.reply_next({"language": "ru", "segments": TEN_RU[:9]})
 
-    script = get_llm().write_script("Реклама кофе")
+    script = runtime.current().llm.write_script("Реклама кофе")
 
     first, second = openai_env.calls("POST /v1/responses")
     assert "exactly 10 segments, not 9" in second.json()["input"]
@@ -66,7 +68,7 @@ def test_a_script_broken_twice_fails_after_two_calls(openai_env):
     openai_env.reply_next({"language": "en", "segments": ["Coffee is good for you every morning."] * 10})
 
     with pytest.raises(VendorFailed, match="topic's language"):
-        get_llm().write_script("Реклама кофе")
+        runtime.current().llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 2
 
 
@@ -75,13 +77,13 @@ def test_segments_a_little_long_after_the_re_ask_are_kept_for_the_voice_over_to_
     openai_env.reply_next({"language": "ru", "segments": long})
     openai_env.reply_next({"language": "ru", "segments": long})
 
-    script = get_llm().write_script("Реклама кофе")
+    script = runtime.current().llm.write_script("Реклама кофе")
     assert script.segments[0].endswith("конец.") and script.usage["calls"] == 2
 
 
 def test_an_incomplete_or_malformed_reply_counts_as_a_broken_script(openai_env):
     openai_env.reply_next('{"language": "ru", "segm', status="incomplete")
-    script = get_llm().write_script("Реклама кофе")
+    script = runtime.current().llm.write_script("Реклама кофе")
     assert len(script.segments) == 10 and len(openai_env.calls("POST /v1/responses")) == 2
 
 
@@ -93,7 +95,7 @@ def test_429_and_500_are_retried_with_backoff(openai_env):
         "POST /v1/responses", 500, body={"error": {"message": "server error"}}, headers=FAST_RETRY
     )
 
-    assert len(get_llm().write_script("Реклама кофе").segments) == 10
+    assert len(runtime.current().llm.write_script("Реклама кофе").segments) == 10
     assert len(openai_env.calls("POST /v1/responses")) == 3
 
 
@@ -102,7 +104,7 @@ def test_persistent_5xx_becomes_vendor_unavailable_for_the_state_machine(openai_
         "POST /v1/responses", 503, times=10, body={"error": {"message": "overloaded"}}, headers=FAST_RETRY
     )
     with pytest.raises(VendorUnavailable):
-        get_llm().write_script("Реклама кофе")
+        runtime.current().llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 3  # the first try and two retries
 
 
@@ -110,14 +112,14 @@ def test_persistent_5xx_becomes_vendor_unavailable_for_the_state_machine(openai_
 def test_a_400_or_401_is_never_retried(openai_env, status):
     openai_env.fail("POST /v1/responses", status, body={"error": {"message": "Invalid schema"}})
     with pytest.raises(VendorFailed, match=f"HTTP {status} Invalid schema"):
-        get_llm().write_script("Реклама кофе")
+        runtime.current().llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 1
 
 
 def test_a_malformed_json_body_fails_cleanly(openai_env):
     openai_env.malformed("POST /v1/responses")
     with pytest.raises(VendorFailed, match="malformed"):
-        get_llm().write_script("Реклама кофе")
+        runtime.current().llm.write_script("Реклама кофе")
 
 
 def test_a_reply_slower_than_the_timeout_is_vendor_unavailable(fake_openai):
@@ -126,13 +128,13 @@ def test_a_reply_slower_than_the_timeout_is_vendor_unavailable(fake_openai):
     fake_openai.slow("POST /v1/responses", 1.5)
     with vendor_env({**openai_vars(fake_openai), "OPENAI_TIMEOUT_SECONDS": "0.3", "OPENAI_MAX_RETRIES": "0"}):
         with pytest.raises(VendorUnavailable):
-            get_llm().write_script("Реклама кофе")
+            runtime.current().llm.write_script("Реклама кофе")
 
 
 def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(openai_env):
     segments = [f"Сегмент {i}: кофе, утро и хорошее настроение." for i in range(10)]
 
-    prompts = get_llm().write_image_prompts("Реклама кофе", segments)
+    prompts = runtime.current().llm.write_image_prompts("Реклама кофе", segments)
 
     [call] = openai_env.calls("POST /v1/responses")
     body = call.json()
@@ -162,7 +164,7 @@ def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):
 
     # Then three calls were made, the animation prompts came from the image-prompt call
     assert len(openai_env.calls("POST /v1/responses")) == 3
-    segments = jobs.get_segments(job["id"])
+    segments = segment_rows.get_segments(job["id"])
     assert [s["animation_prompt"] for s in segments] == [s["animation_prompt_draft"] for s in segments]
     assert all(s["status"] == "animation_prompt_ready" for s in segments)
     totals = usage.summary(job["id"])

@@ -8,12 +8,12 @@ import pytest
 from tests.fakes.fixtures import openai_vars, vendor_env
 from videobot import media
 from videobot.errors import VendorFailed, VendorUnavailable
-from videobot.providers import get_speech
 from videobot.providers.openai_speech import OpenAISpeech
+from videobot import runtime
 
 
 def test_speech_request_and_a_real_mp3_back(openai_env, tmp_path):
-    speech = get_speech()
+    speech = runtime.current().speech
     assert isinstance(speech, OpenAISpeech)
 
     spoken = speech.synthesize("Утро начинается с чашки  ароматного кофе.", language="ru")
@@ -40,7 +40,7 @@ def test_voice_format_and_model_are_settings_and_tts_1_gets_no_instructions(fake
             "OPENAI_TTS_FORMAT": "wav",
         }
     ):
-        spoken = get_speech().synthesize("Coffee time.", language="en")
+        spoken = runtime.current().speech.synthesize("Coffee time.", language="en")
     body = fake_openai.calls("POST /v1/audio/speech")[0].json()
     assert body["model"] == "tts-1" and body["voice"] == "onyx" and "instructions" not in body
     assert spoken.extension == "wav" and spoken.audio[:4] == b"RIFF"
@@ -49,16 +49,16 @@ def test_voice_format_and_model_are_settings_and_tts_1_gets_no_instructions(fake
 def test_a_bad_voice_is_a_400_and_never_retried(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_TTS_VOICE": "nobody"}):
         with pytest.raises(VendorFailed, match="HTTP 400 Invalid voice"):
-            get_speech().synthesize("Coffee time.", language="en")
+            runtime.current().speech.synthesize("Coffee time.", language="en")
     assert len(fake_openai.calls("POST /v1/audio/speech")) == 1
 
 
 def test_5xx_is_retried_then_unavailable(openai_env):
     openai_env.fail("POST /v1/audio/speech", 502, times=1, headers={"retry-after-ms": "10"})
-    assert get_speech().synthesize("Coffee time.", language="en").audio
+    assert runtime.current().speech.synthesize("Coffee time.", language="en").audio
     openai_env.fail("POST /v1/audio/speech", 500, times=5, headers={"retry-after-ms": "10"})
     with pytest.raises(VendorUnavailable):
-        get_speech().synthesize("Coffee time.", language="en")
+        runtime.current().speech.synthesize("Coffee time.", language="en")
 
 
 def test_a_reply_that_is_not_the_asked_format_is_refused(openai_env):
@@ -69,10 +69,10 @@ def test_a_reply_that_is_not_the_asked_format_is_refused(openai_env):
         headers={"Content-Type": "audio/mpeg"},
     )
     with pytest.raises(VendorFailed, match="not mp3"):
-        get_speech().synthesize("Coffee time.", language="en")
+        runtime.current().speech.synthesize("Coffee time.", language="en")
 
 
 def test_too_long_input_is_refused_before_any_call(openai_env):
     with pytest.raises(VendorFailed, match="1-4096"):
-        get_speech().synthesize("кофе " * 1000, language="ru")
+        runtime.current().speech.synthesize("кофе " * 1000, language="ru")
     assert openai_env.calls("POST /v1/audio/speech") == []

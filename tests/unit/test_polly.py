@@ -11,14 +11,14 @@ from moto import mock_aws
 from tests.fakes.fixtures import vendor_env
 from videobot.config import get_settings
 from videobot.errors import VendorFailed, VendorUnavailable
-from videobot.providers import get_speech
 from videobot.providers.polly import PollySpeech
+from videobot import runtime
 
 
 @pytest.fixture
 def polly():
     with mock_aws(), vendor_env({"TTS_PROVIDER": "polly"}):
-        yield get_speech()
+        yield runtime.current().speech
 
 
 def test_tts_provider_polly_speaks_russian_with_tatyana(polly):
@@ -61,4 +61,4 @@ def test_polly_errors(code, error):
 def test_an_unknown_voice_is_refused_by_polly(polly):
     with vendor_env({"POLLY_VOICE_RU": "Nobody"}):
         with pytest.raises(VendorFailed, match="InvalidParameterValue"):
-            get_speech().synthesize("Кофе.", language="ru")
+            runtime.current().speech.synthesize("Кофе.", language="ru")

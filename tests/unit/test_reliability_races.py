@@ -13,7 +13,7 @@ import pytest
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.helpers import new_job
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import db, jobs
+from videobot.data import db, gates, jobs
 from videobot.telegram import store, ui
 
 ROUNDS = 4  # each race is run this many times on fresh jobs, to meet the overlap more than once
@@ -40,7 +40,7 @@ def _waiting_job(user: TelegramUser, stage: str = "script") -> dict:
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
     jobs.update_job(job["id"], status={"script": "awaiting_script_approval", "images": "awaiting_image_approval",
                                        "videos": "awaiting_video_approval"}[stage])
-    jobs.open_gate(job["id"], stage, f"token-{job['id']}")
+    gates.open_gate(job["id"], stage, f"token-{job['id']}")
     return job
 
 
@@ -98,7 +98,7 @@ def test_approve_and_reject_at_once_end_in_one_consistent_outcome(user, sfn, rou
     assert _at_once(user.post, taps) == [200, 200]
 
     (call,) = _decisions(sfn, job)
-    gate = jobs.get_gate(job["id"], "images")
+    gate = gates.get_gate(job["id"], "images")
     status = jobs.get_job(job["id"])["status"]
     if call == "SendTaskSuccess":
         assert gate["decision"] == "approved" and status == "images_approved"
@@ -114,7 +114,7 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(user,
     assert _at_once(user.post, [user.message_update("✅ Подтвердить"), user.message_update("❌ Отклонить")]) == [200, 200]
 
     calls = _decisions(sfn, job)
-    gate = jobs.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], "script")
     status = jobs.get_job(job["id"])["status"]
     if calls == ["SendTaskSuccess"]:
         # approve won; the reject found no open gate and cancelled the job between gates:
@@ -168,7 +168,7 @@ def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(u
             raise DatabaseUnavailable("PostgreSQL connection lost: OperationalError")
         return real(**kwargs)
 
-    monkeypatch.setattr(handlers.control, "start_job", lost_once)
+    monkeypatch.setattr("videobot.control.start_job", lost_once)
     update = user.message_update("Реклама кофе")
     assert user.post(update) == 500
     assert user.post(update) == 200

@@ -14,7 +14,8 @@ import pytest
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.fakes.telegram_fixtures import SECRET, use_environment
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import db, jobs, observability, storage
+from videobot.data import db, jobs
+from videobot import observability, storage
 from videobot.config import Settings
 from videobot.errors import ConfigurationError
 from videobot.telegram import webhook

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from videobot import control, jobs, pipeline
+from videobot.data import jobs
+from videobot.data import segments as segment_rows
+from videobot import control
 from videobot.errors import JobCancelled
+from videobot import runtime
+from videobot.stages import generate_images
+from videobot import lifecycle
 
 
 def _deleted(runway) -> list[str]:
@@ -18,15 +23,15 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prom
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=2)          # never finishes
     runway_env.plan("text_to_image", ["RUNNING"], seed=4)
-    done = pipeline.submit_image(job_id, 0)
+    done = generate_images.submit_image(runtime.current(), job_id, 0)
     while done["state"] != "done":
-        done = pipeline.check_image(job_id, 0, done["attempt"])
+        done = generate_images.check_image(runtime.current(), job_id, 0, done["attempt"])
     for index in (2, 4):
-        assert pipeline.submit_image(job_id, index)["state"] == "waiting"
+        assert generate_images.submit_image(runtime.current(), job_id, index)["state"] == "waiting"
 
-    pipeline.record_failure(job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
+    lifecycle.record_failure(runtime.current(), job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
 
-    running = {jobs.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
+    running = {segment_rows.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
     assert set(_deleted(runway_env)) == running and len(_deleted(runway_env)) == 2
     assert all(runway_env.tasks[t].statuses == ["CANCELLED"] for t in running)
     assert jobs.get_job(job_id)["status"] == "failed"
@@ -34,18 +39,18 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prom
 
 def test_a_job_already_over_pays_for_no_new_task(prompted_job, runway_env):
     job_id = prompted_job["id"]
-    pipeline.record_failure(job_id, {"Error": "ContentRefused", "Cause": "segment 1: refused"})
+    lifecycle.record_failure(runtime.current(), job_id, {"Error": "ContentRefused", "Cause": "segment 1: refused"})
     with pytest.raises(JobCancelled):
-        pipeline.submit_image(job_id, 7)   # a sibling iteration still in flight on AWS
+        generate_images.submit_image(runtime.current(), job_id, 7)   # a sibling iteration still in flight on AWS
     assert runway_env.created("text_to_image") == []
 
 
 def test_a_cancel_between_gates_stops_the_running_tasks(prompted_job, runway_env, monkeypatch):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=0)
-    assert pipeline.submit_image(job_id, 0)["state"] == "waiting"
-    task = jobs.get_segment(job_id, 0)["image_runway_task_id"]
-    monkeypatch.setattr(control, "_sfn", lambda: None)   # no execution: the job has no arn
+    assert generate_images.submit_image(runtime.current(), job_id, 0)["state"] == "waiting"
+    task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
+    monkeypatch.setattr(runtime.current(), "sfn", None)   # no execution: the job has no arn
 
     assert control.cancel(job_id).done
     assert _deleted(runway_env) == [task] and jobs.get_job(job_id)["status"] == "cancelled"

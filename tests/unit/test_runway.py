@@ -10,11 +10,14 @@ import base64
 import pytest
 
 from tests.fakes.fixtures import runway_vars, vendor_env
-from videobot import jobs, pipeline, storage, usage
+from videobot.data import jobs
+from videobot.data import segments as segment_rows
+from videobot import storage, usage
 from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
-from videobot.providers import get_clip_generator, get_image_generator
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
+from videobot import runtime
+from videobot.stages import generate_images
 
 
 FAST_RETRY = {"retry-after-ms": "10"}
@@ -31,7 +34,7 @@ def still(tmp_path):
 
 
 def test_image_requests_carry_the_documented_headers_ratio_and_reference(runway_env, still):
-    images = get_image_generator()
+    images = runtime.current().images
     assert isinstance(images, RunwayImageGenerator)
 
     first = images.submit(ImageRequest(prompt="A cup of coffee, warm light, no text", ratio="16:9", seed=0))
@@ -56,7 +59,7 @@ def test_image_requests_carry_the_documented_headers_ratio_and_reference(runway_
 
 
 def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway_env, still):
-    clips = get_clip_generator()
+    clips = runtime.current().clips
     assert isinstance(clips, RunwayClipGenerator)
 
     clips.submit(ClipRequest(prompt="Slow dolly in", ratio="16:9", image_url=still, duration=5, seed=2))
@@ -85,7 +88,7 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
 def test_task_states_are_read_in_runways_shapes(runway_env):
     runway_env.plan("text_to_image", ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"])
     runway_env.plan("text_to_image", ["FAILED"], failure_code="SAFETY.INPUT.TEXT")
-    images = get_image_generator()
+    images = runtime.current().images
     ok = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     refused = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
 
@@ -105,7 +108,7 @@ def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(runway_env
         body={"error": "Daily task limit reached"},
         headers={"Retry-After": "0"},
     )
-    get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     assert len(runway_env.calls("POST /v1/text_to_image")) == 3 and len(runway_env.tasks) == 1
 
 
@@ -118,7 +121,7 @@ def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable, match="HTTP 429"):
-        get_clip_generator().submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
+        runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
     assert len(runway_env.calls("POST /v1/image_to_video")) == 4 and runway_env.tasks == {}
 
 
@@ -129,17 +132,17 @@ def test_400_and_401_on_create_fail_without_a_retry(runway_env, status, message)
     body = {"error": "Validation of body failed" if status == 400 else "Invalid API key"}
     runway_env.fail("POST /v1/text_to_image", status, body=body)
     with pytest.raises(VendorFailed, match=message):
-        get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+        runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     assert len(runway_env.calls("POST /v1/text_to_image")) == 1
 
 
 def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_API_VERSION": "2023-01-01"}):
         with pytest.raises(VendorFailed, match="HTTP 400 X-Runway-Version"):
-            get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+            runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen3a_turbo"}):
         with pytest.raises(VendorFailed, match="HTTP 400"):
-            get_clip_generator().submit(
+            runtime.current().clips.submit(
                 ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png")
             )
     assert fake_runway.tasks == {}
@@ -149,12 +152,12 @@ def test_a_create_that_times_out_is_not_repeated(fake_runway):
     fake_runway.slow("POST /v1/text_to_image", 1.5)
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "0.3"}):
         with pytest.raises(VendorFailed, match="timed out"):
-            get_image_generator().submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+            runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     assert len(fake_runway.calls("POST /v1/text_to_image")) == 1
 
 
 def test_poll_faults_are_retried_and_a_malformed_poll_is_vendor_unavailable(runway_env):
-    images = get_image_generator()
+    images = runtime.current().images
     task = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     runway_env.fail("GET /v1/tasks/*", 500, headers=FAST_RETRY)
     assert images.get_task(task).status == "RUNNING"
@@ -179,9 +182,9 @@ def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
 
 
 def _run_image(job_id: str, index: int, max_checks: int = 10) -> dict:
-    result = pipeline.submit_image(job_id, index)
+    result = generate_images.submit_image(runtime.current(), job_id, index)
     while result["state"] != "done" and max_checks:
-        result = pipeline.check_image(job_id, index, result["attempt"])
+        result = generate_images.check_image(runtime.current(), job_id, index, result["attempt"])
         max_checks -= 1
     return result
 
@@ -191,14 +194,14 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=1)
 
     assert _run_image(job_id, 0)["state"] == "done"
-    first = pipeline.submit_image(job_id, 1)  # THROTTLED means waiting
+    first = generate_images.submit_image(runtime.current(), job_id, 1)  # THROTTLED means waiting
     assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 0}  # no waits set: check at once
-    assert pipeline.submit_image(job_id, 1)["state"] == "waiting"  # a retried submit polls, never pays
+    assert generate_images.submit_image(runtime.current(), job_id, 1)["state"] == "waiting"  # a retried submit polls, never pays
     assert _run_image(job_id, 1)["state"] == "done"
 
     assert len(runway_env.created("text_to_image")) == 2
-    seg0, seg1 = jobs.get_segment(job_id, 0), jobs.get_segment(job_id, 1)
-    assert storage.get_storage().get_bytes(seg1["image_path"]).startswith(b"\x89PNG")
+    seg0, seg1 = segment_rows.get_segment(job_id, 0), segment_rows.get_segment(job_id, 1)
+    assert runtime.current().storage.get_bytes(seg1["image_path"]).startswith(b"\x89PNG")
     assert runway_env.tasks[seg1["image_runway_task_id"]].body["referenceImages"][0]["tag"] == "opening"
     assert "referenceImages" not in runway_env.tasks[seg0["image_runway_task_id"]].body
     rows = usage.rows(job_id)
@@ -216,7 +219,7 @@ def test_safety_failure_fails_the_job_naming_the_segment_and_is_not_resubmitted(
     with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
         _run_image(job_id, 3)
     assert refused.value.segment_index == 3
-    assert jobs.get_segment(job_id, 3)["status"] == "failed"
+    assert segment_rows.get_segment(job_id, 3)["status"] == "failed"
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
 
 
@@ -230,7 +233,7 @@ def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times
     _run_image(job_id, 0)
     runway_env.plan("text_to_image", statuses, seed=2, failure_code=code, times=1)
     assert _run_image(job_id, 2)["state"] == "done"  # one resubmit, then success
-    assert jobs.get_segment(job_id, 2)["image_submissions"] == 2
+    assert segment_rows.get_segment(job_id, 2)["image_submissions"] == 2
 
     runway_env.plan("text_to_image", statuses, seed=5, failure_code=code, times=10)
     with pytest.raises(VendorFailed, match="segment 6"):
@@ -251,14 +254,14 @@ def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, 
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable):
-        pipeline.submit_image(job_id, 0)  # the state machine retries the stage later
-    assert jobs.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
+        generate_images.submit_image(runtime.current(), job_id, 0)  # the state machine retries the stage later
+    assert segment_rows.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
     assert _run_image(job_id, 0)["state"] == "done"
-    assert jobs.get_segment(job_id, 0)["image_submissions"] == 1
+    assert segment_rows.get_segment(job_id, 0)["image_submissions"] == 1
 
 
 def test_cancel_deletes_the_task_at_runway(runway_env):
-    images = get_image_generator()
+    images = runtime.current().images
     task = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     images.cancel(task)
     assert runway_env.calls("DELETE /v1/tasks/*")[0].path == f"/v1/tasks/{task}"

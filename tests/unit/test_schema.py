@@ -9,7 +9,8 @@ import pytest
 
 from local.cli import SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS
 from tests.helpers import new_job
-from videobot import db, jobs
+from videobot.data import db, jobs
+from videobot.data import segments as segment_rows
 from videobot.migrate import migrate, migration_files
 
 SEED_JOB_COLUMNS = {"id", "user_id", "chat_id", "prompt", "status", "script_text", "script_approved",
@@ -50,8 +51,8 @@ def test_seed_monitoring_queries_run_verbatim():
     # Given a job with the seed's example id and its ten segments, one of them further along
     jobs.delete_job("abc-123")
     new_job(job_id="abc-123", prompt="Реклама кофе")
-    jobs.create_segments("abc-123", [f"part {i}" for i in range(10)], 5.0)
-    jobs.update_segment("abc-123", 0, image_prompt="a cup", status="image_prompt_ready")
+    segment_rows.create_segments("abc-123", [f"part {i}" for i in range(10)], 5.0)
+    segment_rows.update_segment("abc-123", 0, image_prompt="a cup", status="image_prompt_ready")
 
     # When the seed's two queries run exactly as written
     recent = db.query(SEED_QUERY_JOBS)

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from tests.helpers import new_job
-from videobot import db, jobs, media, storage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import media, storage
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
 from videobot.providers import base
 
@@ -27,6 +29,7 @@ import submit_clip.app as submit_clip
 import submit_image.app as submit_image
 import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
+from videobot import runtime
 
 
 def _notifications(job_id: str) -> list[str]:
@@ -58,8 +61,8 @@ def test_generate_script_writes_ten_parts_in_the_topic_language():
     row = jobs.get_job(job["id"])
     assert result == {"segments": 10}
     assert row["language"] == "ru"
-    assert len(jobs.script_segments(row)) == 10
-    assert row["script_text"].splitlines() == jobs.script_segments(row)
+    assert len(row.segment_texts) == 10
+    assert row["script_text"].splitlines() == row.segment_texts
     assert "Реклама кофе" in row["script_text"]
     assert row["script_generated_at"] is not None and row["status"] == "generating_script"
 
@@ -80,7 +83,7 @@ def test_request_approval_stores_the_token_and_asks_once(scripted_job):
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-1"))
     # Lambda retried: a new token replaces the old one, the user is not asked twice.
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-2"))
-    gate = jobs.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], "script")
     assert gate["task_token"] == "token-2" and gate["decided_at"] is None
     assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
     assert _notifications(job["id"]) == ["gate:script"]
@@ -88,34 +91,34 @@ def test_request_approval_stores_the_token_and_asks_once(scripted_job):
 
 def test_split_into_segments_makes_ten_timed_rows_once(scripted_job):
     split_into_segments.lambda_handler(_event(scripted_job))  # retried
-    segs = jobs.get_segments(scripted_job["id"])
+    segs = segment_rows.get_segments(scripted_job["id"])
     assert [s["segment_index"] for s in segs] == list(range(10))
     assert [(s["start_time"], s["end_time"]) for s in segs] == [(i * 5.0, i * 5.0 + 5.0) for i in range(10)]
     assert all(s["status"] == "pending" for s in segs)
-    assert [s["text"] for s in segs] == jobs.script_segments(scripted_job)
+    assert [s["text"] for s in segs] == scripted_job.segment_texts
 
 
 def test_image_prompts_then_images(scripted_job):
     job = scripted_job
     write_image_prompts.lambda_handler(_event(job))
-    segs = jobs.get_segments(job["id"])
+    segs = segment_rows.get_segments(job["id"])
     assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
     assert jobs.get_job(job["id"])["status"] == "generating_images"
 
     # Segment 1 waits for segment 0's image: it is the reference for the other nine.
     assert submit_image.lambda_handler(_event(job, segment_index=1))["state"] == "waiting"
-    assert jobs.get_segment(job["id"], 1)["image_runway_task_id"] is None
+    assert segment_rows.get_segment(job["id"], 1)["image_runway_task_id"] is None
     assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
     assert check_image.lambda_handler(_event(job, segment_index=1, attempt=1))["state"] == "done"
 
-    seg = jobs.get_segment(job["id"], 0)
+    seg = segment_rows.get_segment(job["id"], 0)
     assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
-    assert storage.get_storage().get_bytes(seg["image_path"]).startswith(b"\x89PNG")
+    assert runtime.current().storage.get_bytes(seg["image_path"]).startswith(b"\x89PNG")
     # A retried submit after success neither resubmits nor rewrites.
     task = seg["image_runway_task_id"]
     assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
-    assert jobs.get_segment(job["id"], 0)["image_runway_task_id"] == task
-    assert jobs.get_segment(job["id"], 0)["image_submissions"] == 1
+    assert segment_rows.get_segment(job["id"], 0)["image_runway_task_id"] == task
+    assert segment_rows.get_segment(job["id"], 0)["image_submissions"] == 1
 
 
 def test_animation_prompts_then_clips(scripted_job):
@@ -125,13 +128,13 @@ def test_animation_prompts_then_clips(scripted_job):
     assert jobs.get_job(job["id"])["status"] == "generating_videos"
     assert submit_clip.lambda_handler(_event(job, segment_index=3))["state"] == "done"
     assert check_clip.lambda_handler(_event(job, segment_index=3, attempt=0))["state"] == "done"
-    seg = jobs.get_segment(job["id"], 3)
+    seg = segment_rows.get_segment(job["id"], 3)
     assert seg["status"] == "video_ready" and 50 <= len(seg["animation_prompt"]) <= 100
     assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
-    info = media.probe(storage.get_storage().local_path(seg["video_path"]))
+    info = media.probe(runtime.current().storage.local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
     # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
-    prepared = media.probe(storage.get_storage().local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    prepared = media.probe(runtime.current().storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
     assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
     assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
@@ -160,7 +163,7 @@ class ScriptedGenerator:
 def scripted_images(monkeypatch):
     def install(states):
         gen = ScriptedGenerator(states)
-        monkeypatch.setattr("videobot.pipeline.get_image_generator", lambda: gen)
+        monkeypatch.setattr(runtime.current(), "images", gen)
         return gen
     return install
 
@@ -178,7 +181,7 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
     assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
     assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
     assert len(gen.submitted) == 1
-    assert jobs.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
+    assert segment_rows.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
 def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_job, scripted_images):
@@ -191,7 +194,7 @@ def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_j
     second = submit_image.lambda_handler(_event(scripted_job, segment_index=1, **waits))
     assert second["state"] == "waiting" and second["attempt"] == 0
     assert 19 <= second["wait_seconds"] <= 21
-    assert jobs.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
+    assert segment_rows.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
 
 
 def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images):
@@ -199,7 +202,7 @@ def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images
     write_image_prompts.lambda_handler(_event(scripted_job))
     with pytest.raises(ContentRefused, match="segment 1"):
         submit_image.lambda_handler(_event(scripted_job, segment_index=0))
-    seg = jobs.get_segment(scripted_job["id"], 0)
+    seg = segment_rows.get_segment(scripted_job["id"], 0)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
     assert len(gen.submitted) == 1
 
@@ -214,9 +217,8 @@ def test_internal_failure_is_resubmitted_a_bounded_number_of_times(scripted_job,
 
 def test_poll_budget(scripted_job, scripted_images, monkeypatch, reset_caches):
     monkeypatch.setenv("MAX_POLL_ATTEMPTS", "3")
-    from videobot.config import reload_settings
 
-    reload_settings()
+    runtime.reset()
     scripted_images([base.TaskState("PENDING")])
     write_image_prompts.lambda_handler(_event(scripted_job))
     submit_image.lambda_handler(_event(scripted_job, segment_index=0))
@@ -227,15 +229,15 @@ def test_poll_budget(scripted_job, scripted_images, monkeypatch, reset_caches):
 def test_voiceover_lays_each_part_on_its_segment(scripted_job):
     result = record_voiceover.lambda_handler(_event(scripted_job))
     assert result["audio_duration"] == pytest.approx(50.0, abs=0.1)
-    segs = jobs.get_segments(scripted_job["id"])
+    segs = segment_rows.get_segments(scripted_job["id"])
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
     job = jobs.get_job(scripted_job["id"])
-    info = media.probe(storage.get_storage().local_path(job["audio_path"]))
+    info = media.probe(runtime.current().storage.local_path(job["audio_path"]))
     assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
     record_voiceover.lambda_handler(_event(scripted_job))
-    assert [s["narration_path"] for s in jobs.get_segments(scripted_job["id"])] == before
+    assert [s["narration_path"] for s in segment_rows.get_segments(scripted_job["id"])] == before
 
 
 def test_assemble_and_deliver(scripted_job):
@@ -248,7 +250,7 @@ def test_assemble_and_deliver(scripted_job):
     result = assemble_video.lambda_handler(_event(job))
     row = jobs.get_job(job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
-    info = media.probe(storage.get_storage().local_path(row["final_video_path"]))
+    info = media.probe(runtime.current().storage.local_path(row["final_video_path"]))
     assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
     assert info.duration == pytest.approx(50.0, abs=0.5) and result["size_bytes"] <= 50_000_000
 
@@ -263,8 +265,8 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
     job = scripted_job
     _images_done(job)
     request_approval.lambda_handler(_event(job, stage="images", task_token="t"))
-    db.execute(f"UPDATE {jobs.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
-    folder = storage.get_storage().local_path(storage.job_prefix(job["id"]))
+    db.execute(f"UPDATE {gates.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
+    folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
     assert folder.exists()
 
     result = cancel_job.lambda_handler(_event(job, error={"Error": "Rejected", "Cause": "rejected at the images"}))
@@ -272,7 +274,7 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
     row = jobs.get_job(job["id"])
     assert result["cancelled"] and result["deleted_files"] >= 10
     assert row["status"] == "cancelled" and row["script_text"] is None and row["script_approved"] == 0
-    assert jobs.get_segments(job["id"]) == [] and jobs.get_gate(job["id"], "images") is None
+    assert segment_rows.get_segments(job["id"]) == [] and gates.get_gate(job["id"], "images") is None
     assert not folder.exists()
     # A late stage cannot bring it back.
     with pytest.raises(JobCancelled):
@@ -283,8 +285,8 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
 def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripted_job, monkeypatch):
     """The voice-over runs beside the gates; a reject can land while it is speaking."""
     job = scripted_job
-    folder = storage.get_storage().local_path(storage.job_prefix(job["id"]))
-    speech = record_voiceover.pipeline.get_speech()
+    folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
+    speech = record_voiceover.pipeline.runtime.current().speech
     original = speech.synthesize
 
     def cancel_midway(text, **kwargs):
@@ -303,7 +305,7 @@ def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripte
 def test_reject_at_script_marks_script_rejected(scripted_job):
     job = scripted_job
     request_approval.lambda_handler(_event(job, stage="script", task_token="t"))
-    db.execute(f"UPDATE {jobs.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
+    db.execute(f"UPDATE {gates.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
     cancel_job.lambda_handler(_event(job, error={"Error": "Rejected"}))
     assert jobs.get_job(job["id"])["script_approved"] == -1
 
@@ -315,7 +317,7 @@ def test_failure_records_the_reason_in_plain_words(scripted_job):
     row = jobs.get_job(scripted_job["id"])
     assert result["error_type"] == "ContentRefused"
     assert row["status"] == "failed" and row["error_message"] == "ContentRefused: segment 3: the image was refused"
-    assert jobs.get_gate(scripted_job["id"], "images")["decision"] == "abandoned"
+    assert gates.get_gate(scripted_job["id"], "images")["decision"] == "abandoned"
     assert "job_failed" in _notifications(scripted_job["id"])
 
 
@@ -324,4 +326,4 @@ def test_timeout_is_recorded(scripted_job):
     record_approval_timeout.lambda_handler(_event(scripted_job, error={"Error": "States.Timeout"}))
     row = jobs.get_job(scripted_job["id"])
     assert row["status"] == "timed_out" and "script" in row["error_message"]
-    assert jobs.get_gate(scripted_job["id"], "script")["decision"] == "timed_out"
+    assert gates.get_gate(scripted_job["id"], "script")["decision"] == "timed_out"

@@ -1,37 +1,32 @@
-"""Provider selection: offline unless a vendor key is set; LLM_PROVIDER (offline, openai),
-IMAGE_PROVIDER and VIDEO_PROVIDER (offline, runway) and TTS_PROVIDER (offline, openai, polly)
-override. Code never asks whether it runs in a test."""
+"""Provider selection from the settings: offline unless a vendor key is set; LLM_PROVIDER
+(offline, openai), IMAGE_PROVIDER and VIDEO_PROVIDER (offline, runway) and TTS_PROVIDER
+(offline, openai, polly) override. Code never asks whether it runs in a test. The
+composition root (videobot.runtime) calls these once per process."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from videobot.config import get_settings
+from videobot.config import Settings
 from videobot.errors import ConfigurationError
-from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSynthesizer
+from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSynthesizer, Transcriber
 
 
 def _unknown(capability: str, name: str) -> ConfigurationError:
     return ConfigurationError(f"no {capability} provider named {name!r}")
 
 
-@lru_cache(maxsize=1)
-def get_llm() -> LLM:
-    name = get_settings().llm_provider
-    if name == "offline":
+def make_llm(settings: Settings) -> LLM:
+    if settings.llm_provider == "offline":
         from videobot.providers.offline import OfflineLLM
 
-        return OfflineLLM(get_settings().offline_latency_scale)
-    if name == "openai":
+        return OfflineLLM(settings.offline_latency_scale)
+    if settings.llm_provider == "openai":
         from videobot.providers.openai_llm import OpenAILLM
 
-        return OpenAILLM()
-    raise _unknown("LLM", name)
+        return OpenAILLM(settings)
+    raise _unknown("LLM", settings.llm_provider)
 
 
-@lru_cache(maxsize=1)
-def get_image_generator() -> ImageGenerator:
-    settings = get_settings()
+def make_image_generator(settings: Settings) -> ImageGenerator:
     if settings.image_provider == "offline":
         from videobot.providers.offline import OfflineImageGenerator
 
@@ -43,9 +38,7 @@ def get_image_generator() -> ImageGenerator:
     raise _unknown("image", settings.image_provider)
 
 
-@lru_cache(maxsize=1)
-def get_clip_generator() -> ClipGenerator:
-    settings = get_settings()
+def make_clip_generator(settings: Settings) -> ClipGenerator:
     if settings.video_provider == "offline":
         from videobot.providers.offline import OfflineClipGenerator
 
@@ -57,41 +50,41 @@ def get_clip_generator() -> ClipGenerator:
     raise _unknown("video", settings.video_provider)
 
 
-@lru_cache(maxsize=1)
-def get_speech() -> SpeechSynthesizer:
-    name = get_settings().tts_provider
-    if name == "offline":
+def make_speech(settings: Settings) -> SpeechSynthesizer:
+    if settings.tts_provider == "offline":
         from videobot.providers.offline import OfflineSpeech
 
-        return OfflineSpeech(get_settings().offline_latency_scale)
-    if name == "openai":
+        return OfflineSpeech(settings.offline_latency_scale)
+    if settings.tts_provider == "openai":
         from videobot.providers.openai_speech import OpenAISpeech
 
-        return OpenAISpeech()
-    if name == "polly":
+        return OpenAISpeech(settings)
+    if settings.tts_provider == "polly":
         from videobot.providers.polly import PollySpeech
 
-        return PollySpeech()
-    raise _unknown("speech", name)
+        return PollySpeech(settings)
+    raise _unknown("speech", settings.tts_provider)
 
 
-def speech_voices() -> tuple[str, ...]:
-    """The voices the active speech provider offers in /settings (the first is its default)."""
-    name = get_settings().tts_provider
-    if name == "openai":
+def make_transcriber(settings: Settings) -> Transcriber:
+    """Voice-note topics need OpenAI (there is no offline transcriber)."""
+    from videobot.providers.openai_transcribe import OpenAITranscriber
+
+    return OpenAITranscriber(settings)
+
+
+def speech_voices(settings: Settings) -> tuple[str, ...]:
+    """The voices the configured speech provider offers in /settings (the first is its default),
+    known without building the provider."""
+    if settings.tts_provider == "openai":
         from videobot.providers.openai_speech import VOICES
 
-        default = get_settings().openai_tts_voice
+        default = settings.openai_tts_voice
         return (default, *(v for v in VOICES if v != default)) if default in VOICES else VOICES
-    if name == "polly":
+    if settings.tts_provider == "polly":
         from videobot.providers.polly import PollySpeech
 
         return tuple(PollySpeech.VOICES)
     from videobot.providers.offline import OfflineSpeech
 
     return tuple(OfflineSpeech.VOICES)
-
-
-def reset_providers() -> None:
-    for fn in (get_llm, get_image_generator, get_clip_generator, get_speech):
-        fn.cache_clear()

@@ -14,14 +14,14 @@ class Script:
     usage: dict = field(default_factory=dict)   # LLM usage (see videobot.usage.llm_usage)
 
 
-class Prompts(list):
-    """A list of prompts (what every LLM returns for segments), which a real LLM annotates
-    with its usage and, for image prompts, the animation prompts written in the same call."""
+@dataclass(frozen=True)
+class Prompts:
+    """One prompt per segment, what the LLM's calls cost, and (for image prompts) the
+    animation prompts a real LLM writes in the same call."""
 
-    def __init__(self, items=(), *, usage: dict | None = None, animation: list[str] | None = None):
-        super().__init__(items)
-        self.usage = usage or {}
-        self.animation = animation
+    items: list[str]
+    usage: dict = field(default_factory=dict)
+    animation: list[str] | None = None
 
 
 class LLM(Protocol):
@@ -30,9 +30,9 @@ class LLM(Protocol):
     def write_script(self, topic: str, *, language: str | None = None,
                      feedback: str | None = None, previous: list[str] | None = None) -> Script: ...
 
-    def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]: ...
+    def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts: ...
 
-    def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> list[str]: ...
+    def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts: ...
 
 
 # Vendor task statuses (Runway's names).
@@ -69,15 +69,23 @@ class ClipRequest:
 
 
 class ImageGenerator(Protocol):
+    """A vendor's asynchronous task API: submit, then poll get_task until it ends."""
+
     def submit(self, request: ImageRequest) -> str: ...
     def get_task(self, task_id: str) -> TaskState: ...
     def fetch_output(self, url: str) -> bytes: ...
+    def cancel(self, task_id: str) -> None:
+        """Stop a running task (a job that ends early pays for nothing more)."""
+    def estimate(self, request: ImageRequest) -> dict:
+        """{"vendor", "model", "seconds", "credits"}: what the task will cost."""
 
 
 class ClipGenerator(Protocol):
     def submit(self, request: ClipRequest) -> str: ...
     def get_task(self, task_id: str) -> TaskState: ...
     def fetch_output(self, url: str) -> bytes: ...
+    def cancel(self, task_id: str) -> None: ...
+    def estimate(self, request: ClipRequest) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -91,3 +99,17 @@ class Speech:
 
 class SpeechSynthesizer(Protocol):
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech: ...
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Transcriber(Protocol):
+    """Voice-note topics: a recording becomes the topic's text."""
+
+    def transcribe(self, audio: bytes, *, filename: str = "voice.oga", language: str | None = None) -> Transcript: ...

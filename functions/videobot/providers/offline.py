@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from videobot.providers.base import (
-    FAILED, RUNNING, SUCCEEDED, ClipRequest, ImageRequest, Script, Speech, TaskState,
+    CANCELLED, FAILED, RUNNING, SUCCEEDED, ClipRequest, ImageRequest, Prompts, Script, Speech, TaskState,
 )
 
 # The seed's vendor times in seconds, (shortest, longest) per call. "prompts" is one call
@@ -122,15 +122,15 @@ class OfflineLLM:
         segments = [line.format(topic=short_topic(feedback or topic)) for line in lines]
         return Script(language=language, segments=segments)
 
-    def write_image_prompts(self, topic: str, segments: list[str]) -> list[str]:
+    def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts:
         self._take(vendor_seconds("prompts", "image"))
         subject = short_topic(topic, 5)
-        return [f"Cinematic photo for \u00ab{subject}\u00bb, {_SCENES[i % 10]}, soft golden light, "
-                f"shallow depth of field, rich colour, high detail, no text" for i in range(len(segments))]
+        return Prompts([f"Cinematic photo for \u00ab{subject}\u00bb, {_SCENES[i % 10]}, soft golden light, "
+                        f"shallow depth of field, rich colour, high detail, no text" for i in range(len(segments))])
 
-    def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> list[str]:
+    def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
         self._take(vendor_seconds("prompts", "animation"))
-        return [_MOTIONS[i % 10] for i in range(len(segments))]
+        return Prompts([_MOTIONS[i % 10] for i in range(len(segments))])
 
 
 def _read_url(url: str) -> bytes:
@@ -170,6 +170,8 @@ class _SpoolTasks:
     def get_task(self, task_id: str) -> TaskState:
         path = self.spool / f"{task_id}.{self.ext}"
         timing = self.spool / f"{task_id}.json"
+        if (self.spool / f"{task_id}.cancelled").exists():
+            return TaskState(status=CANCELLED)
         if timing.exists():
             ready_at = json.loads(timing.read_text())["ready_at"]
             if time.time() < ready_at or not path.exists():
@@ -180,6 +182,10 @@ class _SpoolTasks:
 
     def fetch_output(self, url: str) -> bytes:
         return _read_url(url)
+
+    def cancel(self, task_id: str) -> None:
+        """As a vendor does: the task reports CANCELLED from now on."""
+        (self.spool / f"{task_id}.cancelled").touch()
 
     def estimate(self, request) -> dict:
         """What the task costs (videobot.usage records it): nothing, offline."""

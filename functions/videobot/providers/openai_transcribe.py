@@ -4,21 +4,12 @@ the shared one (OPENAI_BASE_URL, the SDK's retries on 429/5xx, never on 400)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from videobot.config import Settings, get_settings
 from videobot.errors import VendorFailed
+from videobot.providers.base import Transcript
 from videobot.providers.openai_common import make_client, vendor_error
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the endpoint's limit; Telegram lets bots download 20 MB
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
 
 
 class OpenAITranscriber:

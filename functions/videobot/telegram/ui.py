@@ -6,6 +6,7 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from videobot.data.rows import Job
 from videobot.telegram import texts
 
 # callback_data is 1-64 bytes and never carries the task token: "<a|r>:<job_id>:<s|i|v>".
@@ -52,41 +53,41 @@ def _time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
-def script_state(job: dict) -> tuple[str, str]:
+def script_state(job: Job) -> tuple[str, str]:
     """(icon, catalogue key) of the script's state: approved, rejected, generated or waiting."""
-    if job["script_approved"] == 1:
+    if job.script_approved == 1:
         return "✅", "script_approved"
-    if job["script_approved"] == -1:
+    if job.script_approved == -1:
         return "❌", "script_rejected"
-    if job["script_text"] or job.get("script_generated_at"):
+    if job.script_text or job.script_generated_at:
         return "📝", "script_generated"
     return "⏳", "script_waiting"
 
 
-def status_text(lang: str, job: dict, counts: dict, total: int) -> str:
+def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     """The seed's Status view, from the job row and its segment counts."""
     t = lambda key, **kw: texts.text(lang, key, **kw)
     icon, state = script_state(job)
     lines = [
         t("status_title"),
-        t("status_id", job_id=job["id"]),
-        t("status_status", status=texts.status_name(lang, job["status"])),
-        t("status_prompt", prompt=texts.clip(job["prompt"], 100)),
+        t("status_id", job_id=job.id),
+        t("status_status", status=texts.status_name(lang, job.status)),
+        t("status_prompt", prompt=texts.clip(job.prompt, 100)),
         t("status_script", icon=icon, state=t(state)),
         t("status_segments", count=total),
         t("status_image_prompts", n=counts.get("image_prompts") or 0, total=total),
         t("status_images", n=counts.get("images") or 0, total=total),
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
         t("status_videos", n=counts.get("videos") or 0, total=total),
-        t("status_audio", duration=_number(job["audio_duration"])) if job["audio_duration"]
+        t("status_audio", duration=_number(job.audio_duration)) if job.audio_duration
         else t("status_audio_none"),
-        t("status_video", size_mb=_number(job["final_video_size_mb"]),
-          duration=_number(job["final_video_duration"])) if job["final_video_size_mb"]
+        t("status_video", size_mb=_number(job.final_video_size_mb),
+          duration=_number(job.final_video_duration)) if job.final_video_size_mb
         else t("status_video_none"),
-        t("status_created", at=_time(job["created_at"])),
+        t("status_created", at=_time(job.created_at)),
     ]
-    if job["completed_at"]:
-        lines.append(t("status_completed", at=_time(job["completed_at"])))
-    if job["status"] in ("failed", "timed_out") and job.get("error_message"):
-        lines.append(t("status_error", error=texts.clip(job["error_message"], 300)))
+    if job.completed_at:
+        lines.append(t("status_completed", at=_time(job.completed_at)))
+    if job.status in ("failed", "timed_out") and job.error_message:
+        lines.append(t("status_error", error=texts.clip(job.error_message, 300)))
     return texts.clip("\n".join(lines), texts.TELEGRAM_TEXT_LIMIT)

@@ -10,10 +10,11 @@ import json
 
 from telegram.error import NetworkError
 
-from videobot.config import get_settings
+from videobot import runtime
 from videobot.errors import DatabaseUnavailable, VendorUnavailable
 from videobot.observability import logger
-from videobot.telegram import bot, handlers, store
+from videobot.data import updates
+from videobot.telegram import bot, handlers
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # Worth a non-2xx, so Telegram redelivers the update later; anything else is answered 200
@@ -28,7 +29,7 @@ def _response(status: int, body: dict | None = None) -> dict:
 
 def verify_secret(headers: dict | None) -> int | None:
     """None when the secret matches; else the HTTP status to refuse with (401 missing, 403 wrong)."""
-    expected = get_settings().telegram_webhook_secret
+    expected = runtime.current().settings.telegram_webhook_secret
     if not expected:
         logger.error("TELEGRAM_WEBHOOK_SECRET is not set: refusing every update")
         return 403
@@ -74,7 +75,7 @@ def handle_event(event: dict) -> dict:
     logger.thread_safe_append_keys(update_id=update_id)
     try:
         try:
-            claimed = store.claim_update(update_id)
+            claimed = updates.claim_update(update_id)
         except DatabaseUnavailable:
             logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
             return _response(503, {"ok": False})
@@ -85,14 +86,14 @@ def handle_event(event: dict) -> dict:
             bot.run(lambda b: handlers.handle_update(b, data))
         except TRANSIENT as exc:
             try:
-                store.release_update(update_id)
-            except DatabaseUnavailable:  # the claim's lease runs out instead (store.CLAIM_LEASE_SECONDS)
+                updates.release_update(update_id)
+            except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
                 pass
             logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
             return _response(500, {"ok": False})
         except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
             logger.exception("update failed", extra={"error_type": type(exc).__name__})
-        store.finish_update(update_id)
+        updates.finish_update(update_id)
         return _response(200, {"ok": True})
     finally:
         logger.thread_safe_remove_keys(["update_id"])

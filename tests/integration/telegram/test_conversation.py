@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import time
 
-from videobot import db, jobs, storage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import storage
 
 from tests.fakes.telegram_fixtures import (
+from videobot import runtime
     accepted_job_id,
     TelegramUser,
     http_poster,
@@ -51,7 +54,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     # The script comes with inline ✅/❌ whose data is short and holds no task token
     script, approve, reject = _question(user, "📝 Сценарий готов!")
     assert approve["callback_data"] == f"a:{job_id}:s" and reject["callback_data"] == f"r:{job_id}:s"
-    assert jobs.get_gate(job_id, "script")["task_token"] not in approve["callback_data"]
+    assert gates.get_gate(job_id, "script")["task_token"] not in approve["callback_data"]
     assert user.press(approve, sent_message(script)) == 200
     user.wait_for_text("✅ Сценарий утверждён!")
     # A double tap changes nothing and is answered
@@ -120,7 +123,7 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
     assert user.say("❌ Отклонить") == 200
     user.wait_for_text(f"❌ Задача {second} отменена", timeout=GATE_TIMEOUT)
     assert jobs.get_job(second)["status"] == "cancelled"
-    assert jobs.get_segments(second) == []
+    assert segment_rows.get_segments(second) == []
 
 
 def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
@@ -136,8 +139,8 @@ def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
     user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «изображения»", timeout=GATE_TIMEOUT)
     job = jobs.get_job(job_id)
     _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
-    assert jobs.get_job(job_id)["status"] == "cancelled" and jobs.get_segments(job_id) == []
-    assert not storage.get_storage().local_path(storage.job_prefix(job_id)).exists()
+    assert jobs.get_job(job_id)["status"] == "cancelled" and segment_rows.get_segments(job_id) == []
+    assert not runtime.current().storage.local_path(storage.job_prefix(job_id)).exists()
     # Pressing the rejected question's button again is answered and changes nothing
     assert user.press(reject_images, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "Эта задача уже завершена (статус: Отменено). Кнопка больше не действует."

@@ -15,7 +15,10 @@ from tests.fakes.telegram_fixtures import (
     inline_buttons,
     sent_message,
 )
-from videobot import db, jobs, storage, usage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import storage, usage
+from videobot import runtime
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
@@ -87,8 +90,8 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     assert user.press(approve, sent_message(script)) == 200
     images, _, reject_images = _question(user, "🖼 Изображения готовы", after=mark)
-    first_image = jobs.get_segment(second, 0)["image_path"]
-    with Image.open(storage.get_storage().local_path(first_image)) as picture:
+    first_image = segment_rows.get_segment(second, 0)["image_path"]
+    with Image.open(runtime.current().storage.local_path(first_image)) as picture:
         assert picture.width < picture.height  # portrait
     _reject_and_wait(user, pipeline, second, images, reject_images)
 
@@ -140,18 +143,18 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     # At the image gate, "переделай 3" makes segment 3 again and leaves the other nine alone
     images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
     _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
-    rows = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     albums = len(user.sent("sendMediaGroup"))
     mark = len(fake_telegram.calls)
     assert user.say("переделай 3") == 200
     assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
     question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
-    again = {s["segment_index"]: s for s in jobs.get_segments(job_id)}
+    again = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
     assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
     assert len(user.sent("sendMediaGroup")) == albums + 1  # the images are shown again
-    assert jobs.get_gate(job_id, "images")["revisions"] == 1
+    assert gates.get_gate(job_id, "images")["revisions"] == 1
 
     # A person watching the execution sees the loops
     entered = _entered(pipeline, job_id)

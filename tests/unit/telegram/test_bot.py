@@ -7,9 +7,11 @@ import json
 import time
 
 import pytest
-from videobot import jobs, notify, storage
+from videobot.data import gates, jobs
+from videobot.data import segments as segment_rows
+from videobot import notify, storage
 from videobot.errors import VendorUnavailable
-from videobot.jobs import NOW
+from videobot.data.db import NOW
 from videobot.telegram import texts, ui
 from videobot.telegram.webhook import handle_event
 
@@ -22,6 +24,7 @@ from tests.fakes.telegram_fixtures import (
     use_environment,
 )
 from tests.helpers import new_job
+from videobot import runtime
 
 
 @pytest.fixture
@@ -67,15 +70,15 @@ def test_both_languages_have_every_text_with_the_same_placeholders():
 
 def test_status_follows_the_seeds_format():
     job = new_job("Реклама кофе " + "очень " * 30)
-    jobs.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(7):
-        jobs.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
+        segment_rows.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
     for i in range(3):
-        jobs.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready")
+        segment_rows.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready")
     job = jobs.update_job(job["id"], status="generating_images", script_text="…", script_approved=1,
                           script_generated_at=NOW)
 
-    lines = ui.status_text("ru", job, jobs.segment_counts(job["id"]), 10).splitlines()
+    lines = ui.status_text("ru", job, segment_rows.segment_counts(job["id"]), 10).splitlines()
 
     assert lines[:3] == ["📊 Статус задачи", f"🆔 ID: {job['id']}", "📊 Статус: Генерирую изображения"]
     assert lines[3].startswith("💬 Описание: Реклама кофе очень") and len(lines[3]) <= len("💬 Описание: ") + 100
@@ -86,7 +89,7 @@ def test_status_follows_the_seeds_format():
 
     done = jobs.update_job(job["id"], audio_duration=49.96, final_video_size_mb=12.53, final_video_duration=50.0,
                            completed_at=NOW, status="completed")
-    lines = ui.status_text("en", done, jobs.segment_counts(job["id"]), 10).splitlines()
+    lines = ui.status_text("en", done, segment_rows.segment_counts(job["id"]), 10).splitlines()
     assert "🎙 Voice-over: 50.0 s" in lines and "🎬 Final video: 12.5 MB, 50.0 s" in lines
     assert lines[2] == "📊 Status: Completed" and lines[-1].startswith("🏁 Completed: ")
 
@@ -199,7 +202,7 @@ def test_approve_and_reject_with_nothing_waiting(user):
 
 def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
     old = _job_for(user, status="awaiting_script_approval")
-    jobs.open_gate(old["id"], "script", "token-" + "x" * 500)
+    gates.open_gate(old["id"], "script", "token-" + "x" * 500)
     newest = _job_for(user)
     someone_else = new_job("Чужая задача", chat_id=new_chat_id())
 
@@ -215,7 +218,7 @@ def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
         f"Эта кнопка от предыдущей задачи. Действует только последняя: {newest['id']}.",
         "Эта задача уже завершена (статус: Завершено). Кнопка больше не действует.",
     ]
-    assert jobs.get_gate(old["id"], "script")["decided_at"] is None
+    assert gates.get_gate(old["id"], "script")["decided_at"] is None
     assert user.texts() == []
 
 
@@ -239,12 +242,12 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
 def _job_with_media(user: TelegramUser) -> dict:
     job = _job_for(user, script_text="Первая фраза.\nВторая фраза.", script_segments=["a"] * 10)
-    jobs.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = storage.get_storage()
+    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    store = runtime.current().storage
     for i in range(10):
         image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG)
         clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4)
-        jobs.update_segment(job["id"], i, image_path=image, video_path=clip, status="video_ready")
+        segment_rows.update_segment(job["id"], i, image_path=image, video_path=clip, status="video_ready")
     final = store.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 100)
     return jobs.update_job(job["id"], final_video_path=final, final_video_size_mb=0.01, final_video_duration=50.0)
 

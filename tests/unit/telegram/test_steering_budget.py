@@ -6,7 +6,8 @@ from __future__ import annotations
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.fakes.telegram_fixtures import use_environment
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import db, jobs, usage
+from videobot.data import db, jobs
+from videobot import usage
 
 import pytest
 

@@ -9,10 +9,14 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import new_job
-from videobot import db, jobs, pipeline
-from videobot.jobs import NOW
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot.data.db import NOW
 from videobot.telegram import texts
-from videobot.telegram.steering import parse_redo
+from videobot.telegram.feedback import parse_redo
+from videobot import runtime
+from videobot.stages.generate_script import generate_script as generate_script_stage
+from videobot.stages.revise_stage import revise_stage
 
 
 @pytest.fixture
@@ -36,8 +40,8 @@ def test_redo_names_segments_one_based(text, expected):
 def _job_at_gate(user: TelegramUser, stage: str, revisions: int = 0) -> dict:
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
     jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
-    jobs.open_gate(job["id"], stage, "token-" + job["id"])
-    db.execute(f"UPDATE {jobs.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
+    gates.open_gate(job["id"], stage, "token-" + job["id"])
+    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
     return job
 
 
@@ -45,7 +49,7 @@ def test_revisions_are_bounded_per_gate(user):
     job = _job_at_gate(user, "script", revisions=5)
     assert user.say("перепиши: сделай веселее") == 200
     assert user.texts() == [texts.text("ru", "revise_limit", limit=5)]
-    gate = jobs.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], "script")
     assert gate["decided_at"] is None and gate["revisions"] == 5  # still waiting for ✅ or ❌
 
 
@@ -53,21 +57,21 @@ def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(user):
     job = _job_at_gate(user, "images")
     assert user.say("переделай 42") == 200
     assert user.texts() == [texts.text("ru", "redo_hint", what="изображения", count=10)]
-    assert jobs.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(job["id"], "images")["decided_at"] is None
 
 
 def _revised(job_id: str, stage: str, feedback: str | None, segments: list[int] | None = None) -> None:
-    db.execute(f"UPDATE {jobs.GATES} SET decision = 'revised', decided_at = now(), revisions = 1, feedback = %s,"
+    db.execute(f"UPDATE {gates.GATES} SET decision = 'revised', decided_at = now(), revisions = 1, feedback = %s,"
                " redo_segments = %s WHERE job_id = %s AND stage = %s", (feedback, segments, job_id, stage))
 
 
 def test_revise_script_rewrites_it_with_the_feedback():
     job = new_job("Реклама кофе")
-    pipeline.generate_script(job["id"])
+    generate_script_stage(runtime.current(), job["id"])
     before = jobs.get_job(job["id"])["script_text"]
-    jobs.open_gate(job["id"], "script", "token")
+    gates.open_gate(job["id"], "script", "token")
     _revised(job["id"], "script", "Зелёный чай")
-    assert pipeline.revise_stage(job["id"], "script") == {"stage": "script", "revision": 1}
+    assert revise_stage(runtime.current(), job["id"], "script") == {"stage": "script", "revision": 1}
     after = jobs.get_job(job["id"])
     assert after["script_text"] != before and "Зелёный чай" in after["script_text"]
     assert len(after["script_segments"]) == 10
@@ -75,16 +79,16 @@ def test_revise_script_rewrites_it_with_the_feedback():
 
 def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts():
     job = new_job("Реклама кофе")
-    jobs.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
-        jobs.update_segment(job["id"], i, image_path=f"i{i}.png", animation_prompt=f"pan {i}", video_path=f"v{i}.mp4",
+        segment_rows.update_segment(job["id"], i, image_path=f"i{i}.png", animation_prompt=f"pan {i}", video_path=f"v{i}.mp4",
                             video_runway_task_id=f"task-{i}", video_generated_at=NOW, status="video_ready")
-    before = {s["segment_index"]: s for s in jobs.get_segments(job["id"])}
-    jobs.open_gate(job["id"], "videos", "token")
+    before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
+    gates.open_gate(job["id"], "videos", "token")
     _revised(job["id"], "videos", "медленнее", [2, 4])
 
-    assert pipeline.revise_stage(job["id"], "videos")["segments"] == [2, 4]
-    after = {s["segment_index"]: s for s in jobs.get_segments(job["id"])}
+    assert revise_stage(runtime.current(), job["id"], "videos")["segments"] == [2, 4]
+    after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {2, 4}
     for i in (2, 4):
         assert after[i]["video_path"] is None and after[i]["video_runway_task_id"] is None
@@ -92,8 +96,8 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
         assert after[i]["animation_prompt"] == f"pan {i}. медленнее"
     assert jobs.get_job(job["id"])["status"] == "generating_videos"
     # A retried invocation changes nothing more
-    pipeline.revise_stage(job["id"], "videos")
-    assert jobs.get_segment(job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
+    revise_stage(runtime.current(), job["id"], "videos")
+    assert segment_rows.get_segment(job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
 
 
 def test_each_gate_loops_back_visibly_in_the_state_machine():
@@ -120,17 +124,17 @@ def test_a_plain_text_at_the_script_gate_is_still_a_second_topic(user):
     job = _job_at_gate(user, "script")
     assert user.say("Реклама сока") == 200
     assert user.texts()[-1].startswith("⏳ У вас уже есть задача в работе")
-    assert jobs.get_gate(job["id"], "script")["revisions"] == 0
+    assert gates.get_gate(job["id"], "script")["revisions"] == 0
 
 
 def test_a_retried_revise_script_does_not_rewrite_twice():
     job = new_job("Реклама кофе")
-    pipeline.generate_script(job["id"])
-    jobs.open_gate(job["id"], "script", "token")
+    generate_script_stage(runtime.current(), job["id"])
+    gates.open_gate(job["id"], "script", "token")
     _revised(job["id"], "script", "Зелёный чай")
-    pipeline.revise_stage(job["id"], "script")
+    revise_stage(runtime.current(), job["id"], "script")
     first = jobs.get_job(job["id"])
-    pipeline.revise_stage(job["id"], "script")
+    revise_stage(runtime.current(), job["id"], "script")
     assert jobs.get_job(job["id"])["script_generated_at"] == first["script_generated_at"]
 
 
@@ -143,7 +147,7 @@ class _StepFunctions:
     def send_task_success(self, **kwargs):
         from botocore.exceptions import ClientError
 
-        self.calls.append({**kwargs, "gate": jobs.get_gate(self.job_id, "images")})
+        self.calls.append({**kwargs, "gate": gates.get_gate(self.job_id, "images")})
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, "SendTaskSuccess")
         return {}
@@ -158,14 +162,14 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
 
     job = _job_at_gate(user, "images")
     failing = _StepFunctions(job["id"], "ThrottlingException")
-    monkeypatch.setattr(control, "_sfn", lambda: failing)
+    monkeypatch.setattr(runtime.current(), "sfn", failing)
     with pytest.raises(ClientError):
         control.revise(job["id"], "images", segments=[2])
-    gate = jobs.get_gate(job["id"], "images")
+    gate = gates.get_gate(job["id"], "images")
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
     sfn = _StepFunctions(job["id"])
-    monkeypatch.setattr(control, "_sfn", lambda: sfn)
+    monkeypatch.setattr(runtime.current(), "sfn", sfn)
     assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
@@ -180,24 +184,23 @@ def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
     import os
 
     from videobot import control, preferences
-    from videobot.config import reload_settings
 
     class Starter:
         def start_execution(self, **kwargs):
             return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
 
-    monkeypatch.setattr(control, "_sfn", lambda: Starter())
+    monkeypatch.setattr(runtime.current(), "sfn", Starter())
     for field, value in (("aspect_ratio", "9:16"), ("voice", "male"), ("narration_language", "en"),
                          ("subtitles", False)):
         preferences.choose(user.user_id, field, value)
     os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
-    reload_settings()
+    runtime.reset()
     try:
         job, created = control.start_job(user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
         other, _ = control.start_job(user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
     finally:
         os.environ.pop("STATE_MACHINE_ARN")
-        reload_settings()
+        runtime.reset()
     assert created
     assert (job["aspect_ratio"], job["voice"], job["language"], job["subtitles"]) == ("9:16", "male", "en", False)
     assert (other["aspect_ratio"], other["voice"], other["language"], other["subtitles"]) == ("16:9", None, None, None)

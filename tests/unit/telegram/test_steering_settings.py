@@ -8,10 +8,14 @@ import pytest
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
 from tests.helpers import new_job
-from videobot import jobs, notify, pipeline, preferences, storage, usage
-from videobot.jobs import NOW
-from videobot.providers import speech_voices
+from videobot.data import jobs
+from videobot.data import segments as segment_rows
+from videobot import notify, preferences, storage, usage
+from videobot.data.db import NOW
 from videobot.telegram import texts
+from videobot import runtime
+from videobot.stages.record_voiceover import record_voiceover as record_voiceover_stage
+from videobot.stages import animate_clips
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
@@ -71,20 +75,20 @@ def test_a_choice_the_bot_does_not_offer_changes_nothing(user):
 
 def test_voices_come_from_the_active_speech_provider(user, fake_openai):
     with vendor_env(openai_vars(fake_openai)):
-        assert speech_voices()[0] == "coral" and "onyx" in speech_voices()
+        assert runtime.current().speech_voices()[0] == "coral" and "onyx" in runtime.current().speech_voices()
         call = _settings_message(user)
         assert user.press(_button(call, "onyx"), sent_message(call)) == 200
         assert preferences.get(user.user_id).voice == "onyx"
     with vendor_env({"TTS_PROVIDER": "polly"}):
-        assert speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
+        assert runtime.current().speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
 
 
 def test_the_chosen_voice_reaches_the_voice_over(fake_openai):
     job = new_job("Реклама кофе")
-    jobs.create_segments(job["id"], [f"Часть номер {i}." for i in range(10)], 5.0)
+    segment_rows.create_segments(job["id"], [f"Часть номер {i}." for i in range(10)], 5.0)
     jobs.update_job(job["id"], language="ru", voice="onyx")
     with vendor_env(openai_vars(fake_openai)):
-        pipeline.record_voiceover(job["id"])
+        record_voiceover_stage(runtime.current(), job["id"])
     voices = {r.json()["voice"] for r in fake_openai.calls("POST /v1/audio/speech")}
     assert voices == {"onyx"}
 
@@ -94,7 +98,7 @@ def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path
     seen = {}
     monkeypatch.setattr(pipeline.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
-    pipeline._prepare_segment(job, {"text": "Часть 1."}, tmp_path / "in.mp4", tmp_path / "out.mp4")
+    animate_clips.prepare_segment(runtime.current(), job, {"text": "Часть 1."}, tmp_path / "in.mp4", tmp_path / "out.mp4")
     assert seen["text"] == ("Часть 1." if burned else None)
 
 
@@ -102,7 +106,7 @@ def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path
 
 def _finished_job(user: TelegramUser, prompt: str) -> dict:
     job = new_job(prompt, user_id=user.user_id, chat_id=user.chat_id)
-    final = storage.get_storage().put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
+    final = runtime.current().storage.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
     usage.record_llm(job["id"], "generate_script", {"vendor": "openai", "model": "gpt-5.4-mini", "calls": 1,
                                                     "input_tokens": 1_000_000, "output_tokens": 100_000})
     return jobs.update_job(job["id"], status="completed", final_video_path=final, final_video_size_mb=0.01,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from videobot import jobs
+from videobot.data import gates, jobs
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.openai_transcribe import OpenAITranscriber
 from videobot.telegram import texts
@@ -102,11 +102,11 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
 
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
     jobs.update_job(job["id"], status="awaiting_image_approval")
-    jobs.open_gate(job["id"], "images", "token-" + job["id"])
+    gates.open_gate(job["id"], "images", "token-" + job["id"])
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     fake_openai.transcribe_next("переделай сорок два")
     with vendor_env(openai_vars(fake_openai)):
         assert user.post(voice_update(user)) == 200
     assert user.texts() == ["🎙 Распознано: «переделай сорок два»",
                             texts.text("ru", "redo_hint", what="изображения", count=10)]
-    assert jobs.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(job["id"], "images")["decided_at"] is None

@@ -1,13 +1,11 @@
-"""The bot's rows: handled update ids (Telegram redelivers until it gets a 2xx) and each
-chat's interface language (the pipeline's messages use it)."""
+"""Telegram updates already handled (ai_video_bot.telegram_updates): Telegram redelivers an
+update until it gets a 2xx, and the webhook claims each update_id once."""
 
 from __future__ import annotations
 
-from videobot import db
+from videobot.data import db
 
 UPDATES = "ai_video_bot.telegram_updates"
-CHATS = "ai_video_bot.telegram_chats"
-
 
 # A claim never finished within this time belongs to a webhook that was killed (its Lambda
 # timeout is 29 s): Telegram's redelivery may take it over, so the update is not lost.
@@ -30,16 +28,3 @@ def finish_update(update_id: int) -> None:
 def release_update(update_id: int) -> None:
     """Handling failed: forget the claim so Telegram's redelivery is handled."""
     db.execute(f"DELETE FROM {UPDATES} WHERE update_id = %s AND handled_at IS NULL", (update_id,))
-
-
-def remember_chat(chat_id: int, user_id: int | None, language_code: str | None) -> None:
-    db.execute(
-        f"INSERT INTO {CHATS} (chat_id, user_id, language_code) VALUES (%s, %s, %s)"
-        " ON CONFLICT (chat_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
-        " language_code = EXCLUDED.language_code, updated_at = (now() AT TIME ZONE 'utc')",
-        (chat_id, user_id, language_code))
-
-
-def chat_language(chat_id: int) -> str | None:
-    row = db.query_one(f"SELECT language_code FROM {CHATS} WHERE chat_id = %s", (chat_id,))
-    return row["language_code"] if row else None

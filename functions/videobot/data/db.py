@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg2
 import psycopg2.extras
 import psycopg2.pool
+from psycopg2.extras import Json
 
 from videobot.config import get_settings
 from videobot.errors import ConfigurationError, DatabaseUnavailable
@@ -87,3 +88,22 @@ def execute(sql: str, params: tuple | dict = ()) -> int:
     with connect() as conn, conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+NOW = object()  # in an update's fields: set the column to the current UTC time
+
+
+def assignments(fields: dict[str, Any], allowed: set[str]) -> tuple[str, list]:
+    """`SET` clauses for an update of the `allowed` columns (and updated_at)."""
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown columns: {sorted(unknown)}")
+    parts, params = [], []
+    for name, value in fields.items():
+        if value is NOW:
+            parts.append(f"{name} = (now() AT TIME ZONE 'utc')")
+        else:
+            parts.append(f"{name} = %s")
+            params.append(Json(value) if isinstance(value, (dict, list)) else value)
+    parts.append("updated_at = (now() AT TIME ZONE 'utc')")
+    return ", ".join(parts), params

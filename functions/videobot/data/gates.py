@@ -1,0 +1,94 @@
+"""The approval gates (ai_video_bot.approval_gates): one per job and stage (script, images,
+videos), holding the Step Functions task token that the user's answer resumes. A gate is
+decided once: approved, rejected, revised (feedback), timed_out or abandoned."""
+
+from __future__ import annotations
+
+from videobot.data import db, jobs
+from videobot.data.rows import Gate
+
+GATES = "ai_video_bot.approval_gates"
+
+
+def open_gate(job_id: str, stage: str, task_token: str) -> Gate:
+    """Store the gate's task token (a retried invocation replaces it). Returns the gate row."""
+    return Gate.from_row(db.query_one(
+        f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
+        " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
+        " decision = NULL, decided_at = NULL, opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
+        (job_id, stage, task_token)))
+
+
+def open_gate_for_job(job_id: str) -> Gate | None:
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL",
+                                      (job_id,)))
+
+
+def get_gate(job_id: str, stage: str) -> Gate | None:
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s",
+                                      (job_id, stage)))
+
+
+def rejected_gate(job_id: str) -> Gate | None:
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decision = 'rejected'"
+                                      " ORDER BY decided_at DESC LIMIT 1", (job_id,)))
+
+
+def close_open_gates(job_id: str, decision: str) -> None:
+    db.execute(f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
+               " WHERE job_id = %s AND decided_at IS NULL", (decision, job_id))
+
+
+def abandon_gate(job_id: str, stage: str) -> None:
+    """The gate's token is dead at Step Functions (timed out, or the execution ended)."""
+    db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, stage))
+
+
+def decide_gate(job_id: str, stage: str, decision: str) -> str | None:
+    """Decide an open gate once, in one transaction (an approval also moves the job on).
+    Returns its token, or None when the gate is not open (already decided, never reached,
+    or another stage)."""
+    with db.connect() as conn, conn.cursor() as cur:
+        token = _claim(cur, job_id, stage, decision)
+        if token is not None and decision == "approved":
+            jobs.mark_gate_approved(cur, job_id, stage)
+        return token
+
+
+def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list[int] | None,
+                limit: int) -> tuple[str | None, str]:
+    """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds.
+    Returns (token, "revised"), or (None, "not_waiting" | "limit")."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL"
+                    " FOR UPDATE", (job_id, stage))
+        gate = cur.fetchone()
+        if gate is None:
+            return None, "not_waiting"
+        if gate[0] >= limit:
+            return None, "limit"
+        token = _claim(cur, job_id, stage, "revised")
+        cur.execute(f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
+                    " WHERE job_id = %s AND stage = %s", (feedback, segments or None, job_id, stage))
+        return token, "revised"
+
+
+def _claim(cur, job_id: str, stage: str, decision: str) -> str | None:
+    cur.execute(
+        f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
+        " WHERE job_id = %s AND stage = %s AND decided_at IS NULL RETURNING task_token",
+        (decision, job_id, stage),
+    )
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def reopen_gate(job_id: str, stage: str, decision: str) -> None:
+    """Undo a decision whose Step Functions call failed: the gate waits again, as does the job
+    (and a revision round is given back)."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
+                    + (", revisions = revisions - 1" if decision == "revised" else "")
+                    + " WHERE job_id = %s AND stage = %s AND decision = %s", (job_id, stage, decision))
+        if cur.rowcount and decision == "approved":
+            jobs.unmark_gate_approved(cur, job_id, stage)

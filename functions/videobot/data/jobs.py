@@ -1,0 +1,176 @@
+"""The job rows (ai_video_bot.video_jobs_enhanced): the seed's columns plus what the pipeline
+adds. A job that ended (cancelled, failed, timed out) is never written over."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from videobot.data import db
+from videobot.data.rows import Job
+from videobot.errors import JobCancelled, JobNotFound
+
+SCHEMA = "ai_video_bot"
+JOBS = f"{SCHEMA}.video_jobs_enhanced"
+
+# The job statuses, in pipeline order (README "Job statuses").
+JOB_STATUSES = (
+    "pending", "generating_script", "awaiting_script_approval", "script_approved",
+    "generating_images", "awaiting_image_approval", "images_approved",
+    "generating_videos", "awaiting_video_approval", "videos_approved",
+    "assembling", "delivering", "completed", "cancelled", "failed", "timed_out",
+)
+TERMINAL_STATUSES = ("completed", "cancelled", "failed", "timed_out")
+ENDED_EARLY = ("cancelled", "failed", "timed_out")
+GATE_STAGES = ("script", "images", "videos")
+AWAITING_STATUS = {"script": "awaiting_script_approval", "images": "awaiting_image_approval",
+                   "videos": "awaiting_video_approval"}
+APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "videos": "videos_approved"}
+
+_COLUMNS = {
+    "status", "script_text", "script_approved", "audio_path", "final_video_path", "completed_at",
+    "language", "aspect_ratio", "script_segments", "script_generated_at", "audio_duration",
+    "final_video_size_mb", "final_video_duration", "execution_arn", "error_message", "voice", "subtitles",
+}
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "16:9",
+               language: str | None = None, source_update_id: int | None = None,
+               job_id: str | None = None, voice: str | None = None,
+               subtitles: bool | None = None) -> tuple[Job, bool]:
+    """Insert a job. Returns (job, created); a repeated source_update_id returns the first job."""
+    job_id = job_id or new_job_id()
+    row = db.query_one(
+        f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id,"
+        " voice, subtitles) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (source_update_id) DO NOTHING RETURNING *",
+        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles),
+    )
+    if row:
+        return Job.from_row(row), True
+    return job_for_update(source_update_id), False
+
+
+def get_job(job_id: str) -> Job:
+    job = find_job(job_id)
+    if job is None:
+        raise JobNotFound(f"job {job_id} not found")
+    return job
+
+
+def find_job(job_id: str) -> Job | None:
+    return Job.from_row(db.query_one(f"SELECT * FROM {JOBS} WHERE id = %s", (job_id,)))
+
+
+def job_for_update(update_id: int | None) -> Job | None:
+    """The job a Telegram update started, if any."""
+    return Job.from_row(db.query_one(f"SELECT * FROM {JOBS} WHERE source_update_id = %s", (update_id,)))
+
+
+def latest_job_for_chat(chat_id: int) -> Job | None:
+    return Job.from_row(db.query_one(
+        f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT 1", (chat_id,)))
+
+
+def recent_jobs_for_chat(chat_id: int, limit: int) -> list[Job]:
+    return [Job.from_row(r) for r in db.query(
+        f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT %s", (chat_id, limit))]
+
+
+def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
+    sql = (f"SELECT * FROM {JOBS} WHERE chat_id = %s AND status <> ALL(%s)"
+           " ORDER BY created_at DESC LIMIT 1")
+    params = (chat_id, list(TERMINAL_STATUSES))
+    if cur is None:
+        return Job.from_row(db.query_one(sql, params))
+    cur.execute(sql, params)
+    row = cur.fetchone()
+    return Job.from_row(dict(zip([c.name for c in cur.description], row))) if row else None
+
+
+def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
+    return [r["id"] for r in db.query(
+        f"SELECT id FROM {JOBS} WHERE user_id = %s"
+        " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)", (user_id, hours))]
+
+
+def lock_chat(cur, chat_id: int) -> None:
+    """Inside the caller's transaction: one topic at a time per chat (Telegram may deliver a
+    chat's updates in parallel), held until the transaction ends."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"telegram-chat:{chat_id}",))
+
+
+def update_started(cur, update_id: int) -> bool:
+    """Inside the caller's transaction: whether this Telegram update already started a job."""
+    cur.execute(f"SELECT 1 FROM {JOBS} WHERE source_update_id = %s", (update_id,))
+    return cur.fetchone() is not None
+
+
+def recent_start_times(cur, user_id: int, limit: int) -> list[datetime]:
+    """Inside the caller's transaction: when the user's latest `limit` jobs of the last 24 h
+    were created, newest first."""
+    cur.execute(f"SELECT created_at FROM {JOBS} WHERE user_id = %s"
+                " AND created_at > (now() AT TIME ZONE 'utc') - interval '24 hours'"
+                " ORDER BY created_at DESC LIMIT %s", (user_id, limit))
+    return [row[0] for row in cur.fetchall()]
+
+
+def update_job(job_id: str, **fields: Any) -> Job:
+    """Update a live job. A job already cancelled, failed or timed out is never overwritten
+    (the original bot's worker wrote over "cancelled"); that raises JobCancelled."""
+    sets, params = db.assignments(fields, _COLUMNS)
+    row = db.query_one(f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
+                       (*params, job_id, list(ENDED_EARLY)))
+    if row is None:
+        raise JobCancelled(f"job {job_id} is {get_job(job_id).status}")
+    return Job.from_row(row)
+
+
+def mark_gate_approved(cur, job_id: str, stage: str) -> None:
+    """Inside the caller's transaction: the job moves past an approved gate."""
+    cur.execute(
+        f"UPDATE {JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
+        + (", script_approved = 1" if stage == "script" else "")
+        + " WHERE id = %s AND status <> ALL(%s)",
+        (APPROVED_STATUS[stage], job_id, list(TERMINAL_STATUSES)))
+
+
+def unmark_gate_approved(cur, job_id: str, stage: str) -> None:
+    """Inside the caller's transaction: undo mark_gate_approved (the gate reopened)."""
+    cur.execute(f"UPDATE {JOBS} SET status = %s" + (", script_approved = 0" if stage == "script" else "")
+                + " WHERE id = %s AND status = %s", (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]))
+
+
+def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
+    """Move a job to a terminal status unless it is already in one; returns the row if changed."""
+    if status not in TERMINAL_STATUSES:
+        raise ValueError(f"{status!r} is not a terminal status")
+    sets, params = db.assignments({"status": status, **fields}, _COLUMNS)
+    return Job.from_row(db.query_one(
+        f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
+        (*params, job_id, list(TERMINAL_STATUSES))))
+
+
+def clear_job(job_id: str) -> None:
+    """The seed's "clears the DB": delete the segments and gates, erase the job's content.
+    The job row stays as a tombstone (status, ids, times) so a stale button or a retried
+    update still finds what happened to it."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {SCHEMA}.video_segments_enhanced WHERE job_id = %s", (job_id,))
+        cur.execute(f"DELETE FROM {SCHEMA}.approval_gates WHERE job_id = %s", (job_id,))
+        cur.execute(
+            f"UPDATE {JOBS} SET script_text = NULL, script_segments = NULL, audio_path = NULL,"
+            " final_video_path = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
+
+
+def delete_job(job_id: str) -> bool:
+    """Remove a job and everything that hangs off it (segments and gates cascade)."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {SCHEMA}.notifications WHERE job_id = %s", (job_id,))
+        cur.execute(f"DELETE FROM {JOBS} WHERE id = %s", (job_id,))
+        return cur.rowcount == 1

@@ -1,0 +1,114 @@
+"""Typed rows of the tables the stages and the bot read. Each is built from a `SELECT *`
+row; a column the dataclass does not know is ignored, so a migration that adds one never
+breaks a reader (tests/unit/test_schema.py checks the fields against the migrations).
+
+Rows are immutable snapshots: a write returns a new one. `row["column"]` reads a column by
+name too (the monitoring scripts and the tests use it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound="Row")
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
+class Row:
+    @classmethod
+    def from_row(cls: type[R], row: dict | None) -> R | None:
+        if row is None:
+            return None
+        names = _FIELDS.get(cls) or _FIELDS.setdefault(cls, frozenset(f.name for f in fields(cls)))
+        return cls(**{k: v for k, v in row.items() if k in names})
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
+
+@dataclass(frozen=True)
+class Job(Row):
+    id: str
+    user_id: int
+    chat_id: int
+    prompt: str
+    status: str
+    script_text: str | None = None
+    script_approved: int = 0
+    audio_path: str | None = None
+    final_video_path: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    language: str | None = None
+    aspect_ratio: str = "16:9"
+    script_segments: Any = None
+    script_generated_at: datetime | None = None
+    audio_duration: float | None = None
+    final_video_size_mb: float | None = None
+    final_video_duration: float | None = None
+    execution_arn: str | None = None
+    error_message: str | None = None
+    source_update_id: int | None = None
+    voice: str | None = None
+    subtitles: bool | None = None
+
+    @property
+    def segment_texts(self) -> list[str]:
+        """The script as its narration parts (the JSONB column)."""
+        value = self.script_segments
+        if isinstance(value, str):
+            value = json.loads(value)
+        return list(value or [])
+
+
+@dataclass(frozen=True)
+class Segment(Row):
+    id: int
+    job_id: str
+    segment_index: int
+    text: str
+    start_time: float
+    end_time: float
+    image_prompt: str | None = None
+    image_prompt_generated_at: datetime | None = None
+    image_path: str | None = None
+    image_runway_task_id: str | None = None
+    image_generated_at: datetime | None = None
+    animation_prompt: str | None = None
+    animation_prompt_generated_at: datetime | None = None
+    video_path: str | None = None
+    video_runway_task_id: str | None = None
+    video_duration: float | None = None
+    video_generated_at: datetime | None = None
+    status: str = "pending"
+    narration_path: str | None = None
+    narration_duration: float | None = None
+    image_submissions: int = 0
+    video_submissions: int = 0
+    error_message: str | None = None
+    updated_at: datetime | None = None
+    animation_prompt_draft: str | None = None
+    image_submitted_at: datetime | None = None
+    video_submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Gate(Row):
+    job_id: str
+    stage: str
+    task_token: str
+    opened_at: datetime | None = None
+    decision: str | None = None
+    decided_at: datetime | None = None
+    revisions: int = 0
+    feedback: str | None = None
+    redo_segments: list[int] | None = None

@@ -1,0 +1,58 @@
+"""The segment rows (ai_video_bot.video_segments_enhanced): one per 5-second part of a job,
+with its prompts, its vendor tasks and its media."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videobot.data import db
+from videobot.data.rows import Segment
+from videobot.errors import JobCancelled
+
+SEGMENTS = "ai_video_bot.video_segments_enhanced"
+
+_COLUMNS = {
+    "image_prompt", "image_prompt_generated_at", "image_path", "image_runway_task_id",
+    "image_generated_at", "animation_prompt", "animation_prompt_generated_at", "video_path",
+    "video_runway_task_id", "video_duration", "video_generated_at", "status", "narration_path",
+    "narration_duration", "image_submissions", "video_submissions", "error_message",
+    "image_submitted_at", "video_submitted_at", "animation_prompt_draft",
+}
+
+
+def create_segments(job_id: str, texts: list[str], seconds: float) -> None:
+    with db.connect() as conn, conn.cursor() as cur:
+        for index, text in enumerate(texts):
+            cur.execute(
+                f"INSERT INTO {SEGMENTS} (job_id, segment_index, text, start_time, end_time)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (job_id, segment_index) DO NOTHING",
+                (job_id, index, text, index * seconds, (index + 1) * seconds),
+            )
+
+
+def get_segments(job_id: str) -> list[Segment]:
+    return [Segment.from_row(r) for r in
+            db.query(f"SELECT * FROM {SEGMENTS} WHERE job_id = %s ORDER BY segment_index", (job_id,))]
+
+
+def get_segment(job_id: str, index: int) -> Segment:
+    row = db.query_one(f"SELECT * FROM {SEGMENTS} WHERE job_id = %s AND segment_index = %s", (job_id, index))
+    if row is None:
+        raise JobCancelled(f"segment {index} of job {job_id} is gone")
+    return Segment.from_row(row)
+
+
+def update_segment(job_id: str, index: int, **fields: Any) -> Segment:
+    sets, params = db.assignments(fields, _COLUMNS)
+    row = db.query_one(f"UPDATE {SEGMENTS} SET {sets} WHERE job_id = %s AND segment_index = %s RETURNING *",
+                       (*params, job_id, index))
+    if row is None:
+        raise JobCancelled(f"segment {index} of job {job_id} is gone")
+    return Segment.from_row(row)
+
+
+def segment_counts(job_id: str) -> dict[str, int]:
+    return db.query_one(
+        f"SELECT count(*) AS segments, count(image_prompt) AS image_prompts, count(image_path) AS images,"
+        f" count(animation_prompt) AS animation_prompts, count(video_path) AS videos,"
+        f" count(narration_path) AS narrations FROM {SEGMENTS} WHERE job_id = %s", (job_id,))

@@ -1,0 +1,105 @@
+"""How a job ends without a video, in one place: cancelled (rejected at a gate, or by the
+user between gates), no answer at a gate in time, or failed. Each way stops the job's vendor
+tasks still running, records the outcome once, and tells the user once. A cancel also
+deletes the job's media and clears its rows.
+
+The state machine's CancelJob, RecordApprovalTimeout and RecordFailure states run these, and
+so does `control.cancel` for a job cancelled between gates. `save_media` is the one way a
+stage stores a job's file: a write that lands after the job was cancelled is removed again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from videobot import storage
+from videobot.data import gates, jobs, segments
+from videobot.data.db import NOW
+from videobot.errors import JobCancelled
+from videobot.notify import JobEnded, notify_once
+from videobot.observability import logger
+from videobot.runtime import Runtime
+
+
+def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
+    """Store one of the job's media files. A stage still running when the job is cancelled
+    (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
+    write after the cancel deleted the job's media, so check afterwards and delete again."""
+    if isinstance(source, bytes):
+        rt.storage.put_bytes(key, source)
+    else:
+        rt.storage.put_file(key, source)
+    if jobs.get_job(job_id).status == "cancelled":
+        rt.storage.delete_prefix(storage.job_prefix(job_id))
+        raise JobCancelled(f"job {job_id} is cancelled")
+    return key
+
+
+def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
+    """Stop the job's vendor tasks still running (`DELETE /v1/tasks/{id}` at Runway), so no
+    task is paid for a video that will never be made. Best effort: a failure here is logged,
+    never raised over the outcome being recorded."""
+    stopped = 0
+    for seg in segments.get_segments(job_id):
+        for task_id, done, generator in ((seg.image_runway_task_id, seg.image_path, lambda: rt.images),
+                                         (seg.video_runway_task_id, seg.video_path, lambda: rt.clips)):
+            if not task_id or done:
+                continue
+            try:
+                generator().cancel(task_id)
+                stopped += 1
+            except Exception as exc:  # noqa: BLE001 - the job's outcome matters more
+                logger.warning("could not stop a vendor task", extra={"job_id": job_id, "task_id": task_id,
+                                                                       "error_type": type(exc).__name__})
+    return stopped
+
+
+def cancel_job(rt: Runtime, job_id: str) -> dict:
+    """Rejected at a gate, or cancelled: end the job, stop its tasks, delete its stored media,
+    clear its rows, and say so."""
+    gate = gates.rejected_gate(job_id)
+    stage = gate.stage if gate else None
+    fields = {"script_approved": -1} if stage == "script" else {}
+    reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
+    job = jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields) or jobs.get_job(job_id)
+    stop_vendor_tasks(rt, job_id)
+    deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
+    jobs.clear_job(job_id)
+    notify_once(rt.notifier, job, JobEnded("cancelled", stage=stage or ""))
+    return {"cancelled": True, "deleted_files": deleted}
+
+
+def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
+    """Nobody answered a gate in time."""
+    gate = gates.open_gate_for_job(job_id)
+    stage = gate.stage if gate else ""
+    gates.close_open_gates(job_id, "timed_out")
+    job = jobs.finish_job(job_id, "timed_out", completed_at=NOW,
+                          error_message=f"no answer at the {stage} approval in time") or jobs.get_job(job_id)
+    notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
+    return {"timed_out": True, "stage": stage}
+
+
+def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
+    """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
+    kind, message = error_details(error)
+    gates.close_open_gates(job_id, "abandoned")
+    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}") or jobs.get_job(job_id)
+    stop_vendor_tasks(rt, job_id)
+    notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
+    return {"failed": True, "error_type": kind}
+
+
+def error_details(error: dict | None) -> tuple[str, str]:
+    """(error type, message) from a Catch's {"Error", "Cause"}; Lambda causes are JSON."""
+    error = error or {}
+    kind = error.get("Error") or "Unknown"
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            kind = parsed.get("errorType") or kind
+            cause = parsed.get("errorMessage") or cause
+    except (TypeError, ValueError):
+        pass
+    return kind, str(cause)[:1000]

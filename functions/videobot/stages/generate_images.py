@@ -1,0 +1,65 @@
+"""GenerateImages (a Map over the segments): SubmitImage, then CheckImage after each wait,
+until the segment's image is stored. Segment 0's image is the reference the others are made
+from (Runway referenceImages), so the ten pictures stay consistent."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from videobot import media, storage
+from videobot.data import segments
+from videobot.data.db import NOW
+from videobot.data.rows import Job, Segment
+from videobot.errors import VendorFailed
+from videobot.lifecycle import save_media
+from videobot.providers.base import ImageGenerator, ImageRequest
+from videobot.runtime import Runtime
+from videobot.stages.vendor_tasks import PollWaits, VendorTask
+
+REFERENCE_SEGMENT = 0
+
+
+class Images(VendorTask):
+    kind, folder, gate = "image", "images", "images"
+
+    def generator(self, rt: Runtime) -> ImageGenerator:
+        return rt.images
+
+    def request(self, rt: Runtime, job: Job, seg: Segment) -> ImageRequest | None:
+        reference = None
+        if seg.segment_index != REFERENCE_SEGMENT:
+            ref = segments.get_segment(job.id, REFERENCE_SEGMENT)
+            if not ref.image_path:
+                return None  # wait for segment 0's image
+            reference = rt.storage.url(ref.image_path)
+        return ImageRequest(prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index,
+                            reference_image_url=reference)
+
+    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+        """Segments 1-9 wait for segment 0's image: check again just after its own first
+        check, instead of polling it blindly (fewer transitions, an earlier start)."""
+        submitted = segments.get_segment(job_id, REFERENCE_SEGMENT).image_submitted_at
+        if not waits.first or submitted is None:
+            return waits.first
+        elapsed = (datetime.now(timezone.utc).replace(tzinfo=None) - submitted).total_seconds()
+        remaining = waits.first - elapsed
+        return math.ceil(remaining) + 1 if remaining > 0 else max(1, waits.interval)
+
+    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+        kind = media.image_type(data)
+        if kind is None:
+            raise VendorFailed("the image vendor returned something that is not an image")
+        key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, kind), data)
+        return segments.update_segment(job_id, index, image_path=key, image_generated_at=NOW, status="image_ready")
+
+
+IMAGES = Images()
+
+
+def submit_image(rt: Runtime, job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
+    return IMAGES.advance(rt, job_id, index, 0, waits)
+
+
+def check_image(rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
+    return IMAGES.advance(rt, job_id, index, attempt, waits)

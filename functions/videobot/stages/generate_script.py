@@ -1,0 +1,35 @@
+"""GenerateScript: the script writer turns the topic into one narration part per segment
+(about 5 s of speech each). ReviseScript rewrites it with the user's feedback."""
+
+from __future__ import annotations
+
+from videobot import usage
+from videobot.data import jobs
+from videobot.data.db import NOW
+from videobot.runtime import Runtime
+from videobot.stages.common import expect_segments
+
+
+def generate_script(rt: Runtime, job_id: str) -> dict:
+    job = jobs.get_job(job_id)
+    if job.script_segments:
+        return {"segments": len(job.segment_texts)}
+    jobs.update_job(job_id, status="generating_script")
+    script = rt.llm.write_script(job.prompt, language=job.language)
+    usage.record_llm(job_id, "generate_script", script.usage)
+    return {"segments": len(_store(rt, job_id, script))}
+
+
+def revise_script(rt: Runtime, job_id: str, feedback: str | None) -> None:
+    """Write the script again with the user's words, the previous one in view."""
+    job = jobs.update_job(job_id, status="generating_script")
+    script = rt.llm.write_script(job.prompt, language=job.language, feedback=feedback, previous=job.segment_texts)
+    usage.record_llm(job_id, "revise_script", script.usage)
+    _store(rt, job_id, script)
+
+
+def _store(rt: Runtime, job_id: str, script) -> list[str]:
+    segments = expect_segments(script.segments, rt.settings.segment_count, "script segments")
+    jobs.update_job(job_id, script_segments=segments, script_text="\n".join(segments),
+                    language=script.language, script_generated_at=NOW)
+    return segments

@@ -1,0 +1,135 @@
+"""The submit / poll / resubmit cycle of a vendor task, written once for images and clips.
+
+Each Map iteration calls `advance` from its Submit* state, then from its Check* state after
+each Wait: submit if not yet submitted, otherwise poll once; store the output when the task
+succeeded; resubmit a task the vendor lost (CANCELLED, INTERNAL.*) a bounded number of times.
+A task id is stored right after the vendor accepted it, so a retried Lambda polls that task
+instead of paying for another one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from videobot import usage
+from videobot.data import jobs, segments
+from videobot.data.db import NOW
+from videobot.data.rows import Job, Segment
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
+from videobot.notify import report_progress
+from videobot.observability import logger, metrics_for_vendor_call
+from videobot.providers.base import CANCELLED, FAILED, SUCCEEDED, UNFINISHED, TaskState
+from videobot.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class PollWaits:
+    """How long the state machine waits between checks of a vendor task (execution input):
+    `first` after a submission (about the vendor's usual time), then `interval`."""
+
+    interval: int = 0
+    first: int = 0
+
+    @classmethod
+    def from_event(cls, event: dict) -> "PollWaits":
+        return cls(interval=int(event.get("poll_interval_seconds") or 0),
+                   first=int(event.get("first_poll_seconds") or 0))
+
+
+def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
+    """What the Choice/Wait loop reads: {"state": "done" | "waiting", "attempt", "wait_seconds"}."""
+    return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
+
+
+class VendorTask:
+    """One kind of vendor task. Its columns: <kind>_path, <kind>_runway_task_id,
+    <kind>_submissions, <kind>_submitted_at."""
+
+    kind: str          # "image" or "video"
+    folder: str        # storage folder, and the usage stage generate_<folder>
+    gate: str          # the approval stage it leads to: "images" or "videos"
+
+    def generator(self, rt: Runtime):
+        raise NotImplementedError
+
+    def request(self, rt: Runtime, job: Job, seg: Segment):
+        """The vendor request for this segment, or None while a prerequisite is missing."""
+        raise NotImplementedError
+
+    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+        raise NotImplementedError
+
+    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+        return waits.first
+
+    def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
+        """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
+        sleeps `wait_seconds` before the next check."""
+        seg = segments.get_segment(job_id, index)
+        if getattr(seg, f"{self.kind}_path"):
+            return _step("done", attempt)
+        task_id = getattr(seg, f"{self.kind}_runway_task_id")
+        if not task_id:
+            return self._submit(rt, job_id, seg, attempt, waits)
+        with metrics_for_vendor_call(self.kind, "get_task"):
+            state = self.generator(rt).get_task(task_id)
+        if state.status not in UNFINISHED:
+            usage.settle_task(task_id, state.credits)
+        if state.status == SUCCEEDED:
+            self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
+            counts = segments.segment_counts(job_id)
+            report_progress(rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"])
+            return _step("done", attempt)
+        if state.status in UNFINISHED:
+            if attempt + 1 >= rt.settings.max_poll_attempts:
+                raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
+                                         f"{attempt + 1} checks")
+            return _step("waiting", attempt + 1, waits.interval)
+        return self._failed(rt, job_id, seg, state, waits)
+
+    def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
+        job = jobs.get_job(job_id)
+        if job.status in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
+            raise JobCancelled(f"job {job_id} is {job.status}")
+        request = self.request(rt, job, seg)
+        if request is None:  # a prerequisite (segment 0's image) is still being made
+            return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
+        index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
+        generator = self.generator(rt)
+        # Count the submission before paying for it; store the task id right after.
+        segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions + 1})
+        try:
+            with metrics_for_vendor_call(self.kind, "submit"):
+                task_id = generator.submit(request)
+        except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
+            segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions})
+            raise
+        try:
+            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": task_id,
+                                                      f"{self.kind}_submitted_at": NOW})
+        except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
+            generator.cancel(task_id)
+            raise
+        if jobs.get_job(job_id).status in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
+            generator.cancel(task_id)                               # the others were stopped then
+        usage.record_task(job_id, f"generate_{self.folder}", index, task_id, generator.estimate(request))
+        logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
+        result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
+        if result["state"] == "waiting":
+            # A vendor task takes about waits.first: polling earlier only costs transitions.
+            result["wait_seconds"] = max(waits.first, waits.interval)
+        return result
+
+    def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
+        index = seg.segment_index
+        code = state.failure_code or ""
+        if state.status == FAILED and code.startswith("SAFETY"):
+            segments.update_segment(job_id, index, status="failed", error_message=code)
+            raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
+                                 segment_index=index)
+        retriable = state.status == CANCELLED or code.startswith("INTERNAL")
+        if retriable and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
+            logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
+            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
+            return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
+        segments.update_segment(job_id, index, status="failed", error_message=code or state.status)
+        raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")

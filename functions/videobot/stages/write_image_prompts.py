@@ -1,0 +1,27 @@
+"""WriteImagePrompts: one image prompt per segment, with the whole script in view. A real
+LLM writes the animation prompts in the same call; they wait (animation_prompt_draft) until
+the images are approved."""
+
+from __future__ import annotations
+
+from videobot import usage
+from videobot.data import jobs, segments
+from videobot.data.db import NOW
+from videobot.runtime import Runtime
+from videobot.stages.common import expect_segments
+
+
+def write_image_prompts(rt: Runtime, job_id: str) -> dict:
+    job = jobs.update_job(job_id, status="generating_images")
+    rows = segments.get_segments(job_id)
+    if all(s.image_prompt for s in rows):
+        return {"prompts": len(rows)}
+    written = rt.llm.write_image_prompts(job.prompt, [s.text for s in rows])
+    usage.record_llm(job_id, "write_image_prompts", written.usage)
+    prompts = expect_segments(written.items, rt.settings.segment_count, "image prompts")
+    drafts = written.animation or [None] * len(prompts)
+    for seg, prompt, draft in zip(rows, prompts, drafts):
+        if not seg.image_prompt:
+            segments.update_segment(job_id, seg.segment_index, image_prompt=prompt, animation_prompt_draft=draft,
+                                    image_prompt_generated_at=NOW, status="image_prompt_ready")
+    return {"prompts": len(prompts)}

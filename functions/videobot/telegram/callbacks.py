@@ -1,0 +1,18 @@
+"""callback_data of the settings and history buttons (1-64 bytes), "|"-separated so the
+approval buttons' parser never takes them: "st|<field>|<value>" changes a setting,
+"hv|<job_id>" sends a finished video again."""
+
+from __future__ import annotations
+
+SETTING, HISTORY = "st", "hv"
+
+
+def make(*parts: str) -> str:
+    data = "|".join(parts)
+    if not 1 <= len(data.encode()) <= 64:
+        raise ValueError(f"callback data {data!r} is not 1-64 bytes")
+    return data
+
+
+def parse(data: str | None) -> list[str]:
+    return (data or "").split("|")

@@ -1,0 +1,90 @@
+"""Approve and reject: the ✅/❌ keyboard buttons (they answer the chat's open gate) and the
+inline buttons under a gate's question (they name their job and stage)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Bot, CallbackQuery, Message
+from telegram.error import BadRequest
+
+from videobot import control
+from videobot.data import chats, gates, jobs
+from videobot.observability import logger
+from videobot.telegram import texts, ui
+from videobot.telegram.bot import call
+from videobot.telegram.replies import allowed, reply
+
+
+async def approve_current(bot: Bot, message: Message, lang: str) -> None:
+    job = jobs.active_job_for_chat(message.chat_id)
+    gate = gates.open_gate_for_job(job.id) if job else None
+    if gate is None:
+        await reply(bot, message.chat_id, lang, "nothing_to_approve")
+        return
+    result = await asyncio.to_thread(control.decide, job.id, gate.stage, True)
+    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage))
+
+
+async def reject_current(bot: Bot, message: Message, lang: str) -> None:
+    job = jobs.active_job_for_chat(message.chat_id)
+    if job is None:
+        await reply(bot, message.chat_id, lang, "nothing_to_reject")
+        return
+    # The confirmation comes from the lifecycle's cancel (JobEnded), once.
+    result = await asyncio.to_thread(control.cancel, job.id)
+    if not result.done:
+        await reply(bot, message.chat_id, lang, "nothing_to_reject")
+
+
+def _decision_text(result: control.Decision, stage: str) -> str:
+    """The catalogue key that answers an approve/reject decision."""
+    if result.done:
+        return f"approved_{stage}" if result.reason == "approved" else "cb_rejected"
+    if result.reason == "expired":
+        return "expired"
+    return "nothing_to_approve"
+
+
+async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
+    """The answer to an inline ✅/❌ tap."""
+    def t(key: str, **kw) -> str:
+        return texts.text(lang, key, **kw)
+
+    if not allowed(query.from_user.id if query.from_user else None):
+        return t("not_allowed")
+    parsed = ui.parse_callback(query.data)
+    chat_id = query.message.chat.id if query.message else None
+    if parsed is None or chat_id is None:
+        return t("unknown_button")
+    approve, job_id, stage = parsed
+    job = jobs.find_job(job_id)
+    if job is None or job.chat_id != chat_id:
+        return t("not_at_this_stage")
+    latest = jobs.latest_job_for_chat(chat_id)
+    if latest and latest.id != job_id:
+        return t("older_job", job_id=latest.id)
+    if job.status in jobs.TERMINAL_STATUSES:
+        return t("job_over", status=texts.status_name(lang, job.status))
+    chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
+    result = await asyncio.to_thread(control.decide, job_id, stage, approve)
+    if result.done:
+        await _drop_buttons(query)
+        if approve:
+            await reply(bot, chat_id, lang, f"approved_{stage}")
+            return t("cb_approved")
+        return t("cb_rejected")
+    if result.reason == "expired":
+        return t("expired")
+    gate = gates.get_gate(job_id, stage)
+    if gate and gate.decision:
+        return t("already_decided", decision=t(f"decision_{gate.decision}"))
+    return t("not_at_this_stage")
+
+
+async def _drop_buttons(query: CallbackQuery) -> None:
+    """Remove the decided question's buttons, so they cannot be tapped again by mistake."""
+    try:
+        await call(lambda: query.edit_message_reply_markup(reply_markup=None), "editMessageReplyMarkup")
+    except BadRequest as exc:  # the message is too old to edit, or already has no buttons
+        logger.info("could not remove buttons", extra={"error": str(exc)})

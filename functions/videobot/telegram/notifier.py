@@ -1,0 +1,231 @@
+"""The Telegram adapter of the notifier port (videobot.notify): each pipeline event becomes
+the messages the user sees in the job's chat: a gate's script, album and question, progress
+edited in place, the delivered video, and the ways a job ends.
+
+Telegram's 429 with a short retry_after is waited out; a long one, or a 5xx/network failure,
+raises VendorUnavailable so the stage's Retry sends again. Parts of an event already delivered
+(an album before its question) are claimed separately and not sent twice. A user who blocked
+the bot is logged, not retried."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telegram import Bot, InputMediaPhoto, InputMediaVideo
+from telegram.error import Forbidden
+
+from videobot.config import Settings
+from videobot.data import chats, jobs, notifications, segments
+from videobot.data import progress as progress_rows
+from videobot.data.rows import Job
+from videobot.notify import Event, GateReady, JobEnded, Progress, VideoReady
+from videobot.observability import logger
+from videobot.storage import Storage
+from videobot.telegram import bot as bots
+from videobot.telegram import texts, ui
+from videobot.telegram.bot import call
+from videobot.telegram.replies import cost_line
+
+ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
+CLIPS_SHOWN = 3           # the seed shows the first 3 clips
+PHOTO_UPLOAD_LIMIT = 10_000_000
+
+
+class Parts:
+    """Parts of a multi-message event, each claimed once per job: a retried stage resends
+    only the part that failed (the album is not sent twice when only the question failed)."""
+
+    def __init__(self, job_id: str, event: str):
+        self.job_id, self.event = job_id, event
+
+    def claim(self, part: str) -> bool:
+        return notifications.claim(self.job_id, f"{self.event}:{part}")
+
+    def release(self, part: str) -> None:
+        notifications.release(self.job_id, f"{self.event}:{part}")
+
+
+class TelegramNotifier:
+    """Sends each event to the job's chat, in the chat's language."""
+
+    def __init__(self, settings: Settings, storage: Storage):
+        self.settings, self.storage = settings, storage
+
+    def send(self, job: Job, event: Event) -> None:
+        # a gate asked again after a revision sends its album again: its parts are per round
+        name = f"{event.stage}_ready" if isinstance(event, GateReady) else type(event).__name__
+        parts = Parts(job.id, f"{name}:r{event.round}" if isinstance(event, GateReady) and event.round else name)
+        lang = texts.language_of(chats.chat_language(job.chat_id))
+        try:
+            bots.run(lambda bot: self._send(bot, job, event, lang, parts), self.settings)
+        except Forbidden as exc:
+            logger.warning("telegram refused the message", extra={"job_id": job.id, "event": name,
+                                                                  "error": str(exc)})
+
+    async def _send(self, bot: Bot, job: Job, event: Event, lang: str, parts: Parts) -> None:
+        if isinstance(event, GateReady):
+            if event.stage == "script":
+                await self._script_ready(bot, job, lang)
+            elif event.stage == "images":
+                await self._images_ready(bot, job, lang, parts)
+            else:
+                await self._videos_ready(bot, job, lang, event, parts)
+        elif isinstance(event, Progress):
+            await self._progress(bot, job, lang, event)
+        elif isinstance(event, VideoReady):
+            await self._video_ready(bot, job, lang, event)
+        elif isinstance(event, JobEnded):
+            await _text(bot, job.chat_id, _ended_text(lang, job, event), ui.main_keyboard())
+        else:
+            raise TypeError(f"no Telegram message for {event!r}")
+
+    async def _script_ready(self, bot: Bot, job: Job, lang: str) -> None:
+        job = jobs.get_job(job.id)
+        frame = texts.text(lang, "script_ready", script="")
+        script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
+        await _text(bot, job.chat_id, texts.text(lang, "script_ready", script=script),
+                    ui.approval_keyboard(job.id, "script"))
+
+    async def _images_ready(self, bot: Bot, job: Job, lang: str, parts: Parts) -> None:
+        items = []
+        for seg in segments.get_segments(job.id)[:ALBUM_LIMIT]:
+            if not seg.image_path:
+                continue
+            data = self.storage.get_bytes(seg.image_path)
+            if len(data) > PHOTO_UPLOAD_LIMIT:
+                logger.warning("image too large for an album", extra={"job_id": job.id, "bytes": len(data)})
+                continue
+            caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
+                                 texts.TELEGRAM_CAPTION_LIMIT) if not items else None
+            items.append(InputMediaPhoto(data, caption=caption, filename=Path(seg.image_path).name))
+        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready"))
+
+    async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
+        redone = set(event.segments)  # after "redo 3 5": show the clips made again
+        shown = [s for s in segments.get_segments(job.id)
+                 if s.video_path and (not redone or s.segment_index in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
+        items = []
+        for seg in shown:
+            caption = texts.text(lang, "videos_album_caption", shown=len(shown)) if not items else None
+            items.append(InputMediaVideo(self.storage.get_bytes(seg.video_path), caption=caption,
+                                         filename=Path(seg.video_path).name, supports_streaming=True))
+        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", shown=len(items)))
+
+    async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
+        job = jobs.get_job(job.id)
+        limit = self.settings.telegram_upload_limit_bytes
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.storage.download(job.final_video_path or event.video_path, Path(tmp) / "video.mp4")
+            size = path.stat().st_size
+            size_mb = f"{size / 1_000_000:.1f}"
+            if size > limit:
+                await _text(bot, job.chat_id, texts.text(lang, "video_too_big", size_mb=size_mb,
+                                                         limit_mb=f"{limit / 1_000_000:g}", job_id=job.id),
+                            ui.main_keyboard())
+                return
+            created = job.created_at.replace(tzinfo=UTC)
+            minutes = max(1, round((datetime.now(UTC) - created).total_seconds() / 60))
+            caption = texts.text(lang, "video_caption", minutes=minutes, size_mb=size_mb,
+                                 duration=f"{job.final_video_duration or 0:.0f}")
+            caption += "\n" + cost_line(lang, job.id)  # what this video cost
+            duration = int(job.final_video_duration) if job.final_video_duration else None
+
+            async def send():
+                with path.open("rb") as video:
+                    return await bot.send_video(job.chat_id, video,
+                                                caption=texts.clip(caption, texts.TELEGRAM_CAPTION_LIMIT),
+                                                duration=duration, supports_streaming=True, filename="video.mp4",
+                                                reply_markup=ui.main_keyboard())
+
+            await call(send, "sendVideo")
+
+    async def _progress(self, bot: Bot, job: Job, lang: str, event: Progress) -> None:
+        """The first report of a stage sends its message; later ones edit it, at most every few
+        seconds (always for the last step), and never backwards."""
+        stage, done, total = event.stage, int(event.done), int(event.total)
+        if stage not in PROGRESS_LABELS["en"] or total <= 0:
+            raise ValueError(f"unknown progress stage {stage!r} or total {total}")
+        message = progress_text(lang, stage, done, total)
+        if progress_rows.claim_first(job.id, stage, done, total):
+            try:
+                sent = await _text(bot, job.chat_id, message)
+            except Exception:
+                progress_rows.forget(job.id, stage)
+                raise
+            progress_rows.sent(job.id, stage, sent.message_id)
+            return
+        message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS)
+        if message_id:
+            await call(lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id),
+                       "editMessageText")
+
+
+async def _text(bot: Bot, chat_id: int, message: str, reply_markup=None):
+    return await call(lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
+                                               reply_markup=reply_markup), "sendMessage")
+
+
+async def _album(bot: Bot, chat_id: int, items: list) -> None:
+    if len(items) == 1:  # an album needs at least 2 items
+        item = items[0]
+        if isinstance(item, InputMediaPhoto):
+            await call(lambda: bot.send_photo(chat_id, item.media, caption=item.caption), "sendPhoto")
+        else:
+            await call(lambda: bot.send_video(chat_id, item.media, caption=item.caption), "sendVideo")
+        return
+    await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup")
+
+
+async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str) -> None:
+    if items and parts.claim("album"):
+        try:
+            await _album(bot, job.chat_id, items)
+        except Exception:
+            parts.release("album")
+            raise
+    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage))
+
+
+def _stage_name(lang: str, stage: str | None) -> str:
+    return texts.text(lang, f"stage_{stage}") if stage in jobs.GATE_STAGES else (stage or "?")
+
+
+OUTAGE_ERRORS = {"VendorUnavailable", "PollBudgetExceeded", "DatabaseUnavailable", "States.Timeout",
+                 "Lambda.TooManyRequestsException", "Lambda.ServiceException"}
+
+
+def failure_key(error_type: str | None) -> str:
+    if error_type == "ContentRefused":
+        return "failed_refused"
+    if error_type in OUTAGE_ERRORS:
+        return "failed_outage"
+    return "failed_generic"
+
+
+def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
+    if event.outcome == "cancelled":
+        where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
+        return texts.text(lang, "cancelled", job_id=job.id, where=where)
+    if event.outcome == "timed_out":
+        return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
+    return texts.text(lang, failure_key(event.error_type), job_id=job.id)
+
+
+# ---- progress: one message per stage, edited in place ----------------------------------------
+
+PROGRESS_LABELS = {
+    "ru": {"images": "Изображения", "videos": "Клипы", "voiceover": "Озвучка", "assembly": "Сборка ролика"},
+    "en": {"images": "Images", "videos": "Clips", "voiceover": "Voice-over", "assembly": "Assembling the video"},
+}
+PROGRESS_MIN_EDIT_SECONDS = 3  # Telegram allows about one message (or edit) per second per chat
+
+
+def progress_bar(done: int, total: int, cells: int = 10) -> str:
+    filled = round(cells * min(done, total) / total) if total else cells
+    return "▓" * filled + "░" * (cells - filled)
+
+
+def progress_text(lang: str, stage: str, done: int, total: int) -> str:
+    return f"{PROGRESS_LABELS.get(lang, PROGRESS_LABELS['ru'])[stage]}: {done}/{total} {progress_bar(done, total)}"

@@ -1,0 +1,52 @@
+"""What every Telegram feature shares: who may use the bot, the chat's language, plain-text
+replies with the persistent keyboard, the text a topic may hold, and a job's cost line."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from telegram import Bot, User
+
+from videobot import runtime, usage
+from videobot.telegram import texts, ui
+from videobot.telegram.bot import call
+
+
+def lang_of(user: User | None) -> str:
+    return texts.language_of(user.language_code if user else None)
+
+
+def allowed(user_id: int | None) -> bool:
+    permitted = runtime.current().settings.allowed_user_id_set
+    return not permitted or (user_id is not None and user_id in permitted)
+
+
+async def send(bot: Bot, chat_id: int, message: str, keyboard: bool = True) -> None:
+    """A plain-text message (no parse mode: user text can never break it), with the seed's
+    persistent keyboard unless the chat must not get it."""
+    await call(lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
+                                        reply_markup=ui.main_keyboard() if keyboard else None),
+               "sendMessage")
+
+
+async def reply(bot: Bot, chat_id: int, lang: str, key: str, **values) -> None:
+    await send(bot, chat_id, texts.text(lang, key, **values))
+
+
+def visible(text: str) -> bool:
+    """Something a person can see: not empty, not only spaces, zero-width or direction marks."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
+def storable_text(text: str) -> str:
+    """The text without what PostgreSQL cannot store and UTF-8 cannot encode (NUL, lone
+    surrogates from a \\uD800 JSON escape): such a topic would otherwise fail unanswered."""
+    return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
+
+
+def job_cost_usd(job_id: str) -> float:
+    return usage.summary(job_id)["estimated_usd"]
+
+
+def cost_line(lang: str, job_id: str) -> str:
+    return texts.text(lang, "cost_line", usd=f"{job_cost_usd(job_id):.2f}")

@@ -1,0 +1,70 @@
+"""A topic starts a job: after the checks a person would expect (something visible, not too
+long, one job at a time per chat, the daily job limit and the daily budget)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from telegram import Bot, Message
+
+from videobot import control, runtime, usage
+from videobot.data import db, jobs
+from videobot.observability import logger
+from videobot.telegram import texts
+from videobot.telegram.replies import reply, visible
+
+
+async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int) -> None:
+    settings = runtime.current().settings
+    chat_id, user_id = message.chat_id, message.from_user.id
+    if not visible(topic):
+        await reply(bot, chat_id, lang, "empty_topic")
+        return
+    if len(topic) > settings.max_topic_chars:
+        await reply(bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.max_topic_chars)
+        return
+    # One topic at a time per chat: the check and the start run under the chat's lock.
+    with db.connect() as conn, conn.cursor() as cur:
+        jobs.lock_chat(cur, chat_id)
+        redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
+        active = None if redelivered else jobs.active_job_for_chat(chat_id)
+        next_slot = None if redelivered or active else _daily_limit_reached(cur, user_id)
+        spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id)
+        if active is None and next_slot is None and spent is None:
+            job, created = await asyncio.to_thread(control.start_job, user_id=user_id, chat_id=chat_id,
+                                                   prompt=topic, source_update_id=update_id)
+    if active is not None:
+        await reply(bot, chat_id, lang, "busy", job_id=active.id, status=texts.status_name(lang, active.status))
+        return
+    if next_slot is not None:
+        logger.info("daily job limit reached", extra={"user_id": user_id})
+        await reply(bot, chat_id, lang, "daily_limit", limit=settings.max_jobs_per_user_per_day,
+                    time=next_slot.strftime("%Y-%m-%d %H:%M"))
+        return
+    if spent is not None:
+        logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
+        await reply(bot, chat_id, lang, "daily_budget", spent=f"{spent:.2f}",
+                    budget=f"{settings.max_usd_per_user_per_day:.2f}")
+        return
+    logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
+    await reply(bot, chat_id, lang, "accepted", job_id=job.id)
+
+
+def _daily_limit_reached(cur, user_id: int) -> datetime | None:
+    """None while the user may start another job; else when the oldest of the last 24 hours'
+    jobs leaves the window (UTC). Cancelled and failed jobs count: they were paid for too."""
+    limit = runtime.current().settings.max_jobs_per_user_per_day
+    if not limit:
+        return None
+    started = jobs.recent_start_times(cur, user_id, limit)
+    return started[-1] + timedelta(hours=24) if len(started) >= limit else None
+
+
+def _daily_budget_spent(user_id: int) -> float | None:
+    """None while the user's last 24 hours cost less than their daily budget; else the spend."""
+    budget = runtime.current().settings.max_usd_per_user_per_day
+    if not budget:
+        return None
+    spent = usage.spent_by_user(user_id)
+    return spent if spent >= budget else None
