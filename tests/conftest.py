@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from videobot import runtime
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes: fake_openai, fake_runway, *_env
-
-
-def runtime.reset() -> None:
-    from videobot import runtime
-
-    runtime.reset()
 
 
 @pytest.fixture(scope="session")

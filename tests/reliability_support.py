@@ -7,6 +7,8 @@ import threading
 
 import pytest
 
+from tests.helpers import replace_part
+
 from videobot import control
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:reliability"
@@ -59,9 +61,7 @@ def sfn(monkeypatch):
     recorder = RecordingStepFunctions()
     monkeypatch.setenv("STATE_MACHINE_ARN", ARN)
     runtime.reset()
-    client = lambda: recorder  # noqa: E731
-    client.cache_clear = lambda: None  # runtime.reset() clears the real client's cache
-    monkeypatch.setattr(control, "_sfn", client)
+    replace_part(monkeypatch, "sfn", recorder)
     yield recorder
     monkeypatch.delenv("STATE_MACHINE_ARN")
     runtime.reset()

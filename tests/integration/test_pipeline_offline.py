@@ -9,6 +9,7 @@ from local.runner import execution_events
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot import control, media, storage
+from tests.helpers import replace_part
 from videobot import runtime
 
 ALL_STAGE_STATES = [
@@ -127,7 +128,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
         def fetch_output(self, url):
             raise AssertionError("never fetched")
 
-    monkeypatch.setattr(runtime.current(), "images", Refusing())
+    replace_part(monkeypatch, "images", Refusing())
     outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     assert outcome.execution_status == "FAILED"
@@ -146,7 +147,7 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
         def get_task(self, task_id):
             return base.TaskState("RUNNING", progress=0.5)
 
-    monkeypatch.setattr(runtime.current(), "images", Slow())
+    replace_part(monkeypatch, "images", Slow())
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
     cancelled = []
 

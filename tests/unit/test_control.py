@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.helpers import new_job
+from tests.helpers import new_job, replace_part
 from videobot.data import gates, jobs
 from videobot import control
 from videobot import runtime
@@ -42,7 +42,7 @@ def gate(monkeypatch):
 
     def install(error_code=None):
         fake = RecordingStepFunctions(job["id"], "script", error_code)
-        monkeypatch.setattr(runtime.current(), "sfn", fake)
+        replace_part(monkeypatch, "sfn", fake)
         return job, fake
     return install
 

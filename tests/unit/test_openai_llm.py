@@ -143,8 +143,8 @@ def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(op
         body["instructions"] == role_prompt("image_prompts")
         and role_prompt("animation_prompts") in body["input"]
     )
-    assert len(prompts) == 10 and len(prompts.animation) == 10 and prompts.usage["calls"] == 1
-    assert all("no text" in p for p in prompts)
+    assert len(prompts.items) == 10 and len(prompts.animation) == 10 and prompts.usage["calls"] == 1
+    assert all("no text" in p for p in prompts.items)
 
 
 def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):

@@ -14,7 +14,8 @@ from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_po
 from tests.helpers import new_job
 from tests.reliability_support import sfn  # noqa: F401
 from videobot.data import db, gates, jobs
-from videobot.telegram import store, ui
+from videobot.data import updates as store
+from videobot.telegram import ui
 
 ROUNDS = 4  # each race is run this many times on fresh jobs, to meet the overlap more than once
 
@@ -158,9 +159,9 @@ def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(
 
 def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(user, sfn, monkeypatch):
     from videobot.errors import DatabaseUnavailable
-    from videobot.telegram import handlers
+    from videobot import control
 
-    real, calls = handlers.control.start_job, []
+    real, calls = control.start_job, []
 
     def lost_once(**kwargs):
         calls.append(kwargs)

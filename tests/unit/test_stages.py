@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.helpers import new_job
+from tests.helpers import new_job, replace_part
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot import media, storage
@@ -158,12 +158,18 @@ class ScriptedGenerator:
 
         return render_slide("scripted", seed=1)
 
+    def cancel(self, task_id):
+        pass
+
+    def estimate(self, request):
+        return {"vendor": "scripted", "model": "scripted", "seconds": 0, "credits": 0}
+
 
 @pytest.fixture
 def scripted_images(monkeypatch):
     def install(states):
         gen = ScriptedGenerator(states)
-        monkeypatch.setattr(runtime.current(), "images", gen)
+        replace_part(monkeypatch, "images", gen)
         return gen
     return install
 
@@ -286,7 +292,7 @@ def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripte
     """The voice-over runs beside the gates; a reject can land while it is speaking."""
     job = scripted_job
     folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
-    speech = record_voiceover.pipeline.runtime.current().speech
+    speech = runtime.current().speech
     original = speech.synthesize
 
     def cancel_midway(text, **kwargs):

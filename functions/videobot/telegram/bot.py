@@ -73,7 +73,7 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
     raise AssertionError("unreachable")
 
 
-class _Runtime:
+class _ThreadLoop:
     """A thread's event loop and the Bots initialised on it."""
 
     def __init__(self) -> None:
@@ -95,15 +95,15 @@ _local = threading.local()
 def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run `work(bot)` on this thread's loop, with its Bot."""
     settings = settings or runtime.current().settings
-    runtime = getattr(_local, "runtime", None)
-    if runtime is None:
-        runtime = _local.runtime = _Runtime()
+    thread = getattr(_local, "thread", None)
+    if thread is None:
+        thread = _local.thread = _ThreadLoop()
 
     async def main() -> T:
-        return await work(await runtime.bot(settings))
+        return await work(await thread.bot(settings))
 
     started = time.monotonic()
     try:
-        return runtime.loop.run_until_complete(main())
+        return thread.loop.run_until_complete(main())
     finally:
         logger.debug("telegram work done", extra={"seconds": round(time.monotonic() - started, 3)})

@@ -9,7 +9,7 @@ import time
 import pytest
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
-from videobot import notify, storage
+from videobot import storage
 from videobot.errors import VendorUnavailable
 from videobot.data.db import NOW
 from videobot.telegram import texts, ui
@@ -25,6 +25,8 @@ from tests.fakes.telegram_fixtures import (
 )
 from tests.helpers import new_job
 from videobot import runtime
+from videobot.notify import GateReady, JobEnded, LogNotifier, VideoReady, notify_once, report_progress
+from videobot.telegram.notifier import TelegramNotifier
 
 
 @pytest.fixture
@@ -253,16 +255,16 @@ def _job_with_media(user: TelegramUser) -> dict:
 
 
 def test_the_notifier_is_telegram_when_a_token_is_set(telegram):
-    assert isinstance(notify.get_notifier(), notify.TelegramNotifier)
+    assert isinstance(runtime.current().notifier, TelegramNotifier)
     with use_environment({"TELEGRAM_BOT_TOKEN": ""}):
-        assert isinstance(notify.get_notifier(), notify.LogNotifier)
+        assert isinstance(runtime.current().notifier, LogNotifier)
 
 
 def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
     job = _job_with_media(user)
     for stage in jobs.GATE_STAGES:
-        assert notify.notify_once(job, f"{stage}_ready", key=f"gate:{stage}", stage=stage)
-    assert not notify.notify_once(job, "script_ready", key="gate:script", stage="script")
+        assert notify_once(runtime.current().notifier, job, GateReady(stage))
+    assert not notify_once(runtime.current().notifier, job, GateReady("script"))
 
     questions = user.sent("sendMessage")
     assert [q.params["text"].split("\n")[0] for q in questions] == [
@@ -280,30 +282,30 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
 
 def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(user):
     job = _job_with_media(user)
-    notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+    runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
     video = user.sent("sendVideo")[0]
     assert video.files["video"]["size"] == len(MP4) * 100
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!\n⏱ Создан за 1 мин.")
     assert video.params["supports_streaming"] in (True, "true", "True")
 
     with use_environment({"TELEGRAM_UPLOAD_LIMIT_BYTES": "1000"}):
-        notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+        runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
     assert len(user.sent("sendVideo")) == 1
     assert user.texts()[-1] == (f"🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше "
                                 f"0.001 МБ. Задача {job['id']}.")
 
 
-@pytest.mark.parametrize("event_name, details, expected", [
-    ("job_cancelled", {"stage": "images"}, "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
-    ("job_cancelled", {"stage": ""}, "❌ Задача {id} отменена. Все её данные и файлы удалены."),
-    ("approval_timed_out", {"stage": "script"}, "⌛ Вы не ответили на этапе «сценарий» вовремя"),
-    ("job_failed", {"error_type": "ContentRefused", "reason": "SAFETY.INPUT.TEXT"}, "🚫 Сервис генерации отказался"),
-    ("job_failed", {"error_type": "VendorUnavailable", "reason": "503"}, "⚠️ Сервис генерации сейчас недоступен"),
-    ("job_failed", {"error_type": "MediaError", "reason": "ffmpeg"}, "⚠️ Не удалось сделать ролик"),
+@pytest.mark.parametrize("event, expected", [
+    (JobEnded("cancelled", stage="images"), "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
+    (JobEnded("cancelled"), "❌ Задача {id} отменена. Все её данные и файлы удалены."),
+    (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
+    (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
+    (JobEnded("failed", error_type="VendorUnavailable", reason="503"), "⚠️ Сервис генерации сейчас недоступен"),
+    (JobEnded("failed", error_type="MediaError", reason="ffmpeg"), "⚠️ Не удалось сделать ролик"),
 ])
-def test_how_a_job_ends_reaches_the_user_in_plain_words(user, event_name, details, expected):
+def test_how_a_job_ends_reaches_the_user_in_plain_words(user, event, expected):
     job = _job_for(user)
-    notify.get_notifier().send(job, event_name, **details)
+    runtime.current().notifier.send(job, event)
     assert user.texts()[-1].startswith(expected.format(id=job["id"]))
     assert "SAFETY" not in user.texts()[-1]
 
@@ -312,15 +314,15 @@ def test_a_short_429_is_waited_out_and_a_long_one_raises_for_the_stage_retry(use
     job = _job_with_media(user)
     user.fake.fail_next("sendMessage", 429, retry_after=1)
     started = time.monotonic()
-    assert notify.notify_once(job, "script_ready", key="gate:script", stage="script")
+    assert notify_once(runtime.current().notifier, job, GateReady("script"))
     assert time.monotonic() - started >= 1 and len(user.sent()) == 1
 
     # The album goes through, the question hits a long flood wait: the stage must retry...
     user.fake.fail_next("sendMessage", 429, retry_after=60)
     with pytest.raises(VendorUnavailable):
-        notify.notify_once(job, "images_ready", key="gate:images", stage="images")
+        notify_once(runtime.current().notifier, job, GateReady("images"))
     # ...and the retry sends only the question, not the album again.
-    assert notify.notify_once(job, "images_ready", key="gate:images", stage="images")
+    assert notify_once(runtime.current().notifier, job, GateReady("images"))
     assert len(user.sent("sendMediaGroup")) == 1
     assert user.texts()[-1].startswith("🖼 Изображения готовы")
 
@@ -329,7 +331,7 @@ def test_a_5xx_is_retried(user):
     job = _job_for(user)
     user.fake.fail_next("sendMessage", 500)
     user.fake.fail_next("sendMessage", 502)
-    notify.get_notifier().send(job, "job_failed", error_type="VendorFailed")
+    runtime.current().notifier.send(job, JobEnded("failed", error_type="VendorFailed"))
     assert len(user.sent()) == 1
 
 
@@ -349,15 +351,15 @@ def test_long_polling_feeds_updates_through_the_same_handler(user):
 
 
 def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(user):
-    from videobot.telegram import outbox
+    from videobot.telegram.notifier import progress_bar
 
     job = _job_for(user)
-    assert outbox.progress_bar(7, 10) == "▓▓▓▓▓▓▓░░░" and outbox.progress_bar(0, 10) == "░" * 10
-    notify.progress(job, "images", 1, 10)
-    notify.progress(job, "images", 2, 10)  # within the edit interval: skipped
-    notify.progress(job, "images", 10, 10)  # the last step is always shown
-    notify.progress(job, "images", 9, 10)  # late and lower: ignored
-    notify.progress(job, "voiceover", 3, 10)
+    assert progress_bar(7, 10) == "▓▓▓▓▓▓▓░░░" and progress_bar(0, 10) == "░" * 10
+    report_progress(runtime.current().notifier, job, "images", 1, 10)
+    report_progress(runtime.current().notifier, job, "images", 2, 10)  # within the edit interval: skipped
+    report_progress(runtime.current().notifier, job, "images", 10, 10)  # the last step is always shown
+    report_progress(runtime.current().notifier, job, "images", 9, 10)  # late and lower: ignored
+    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)
 
     first, second = user.sent("sendMessage")
     assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"
@@ -371,8 +373,8 @@ def test_progress_never_fails_the_stage(user):
     job = _job_for(user)
     for _ in range(3):
         user.fake.fail_next("sendMessage", 502)
-    notify.progress(job, "assembly", 1, 1)  # logged, not raised
-    notify.progress(job, "assembly", 1, 1)  # the failed first message was forgotten: sent now
+    report_progress(runtime.current().notifier, job, "assembly", 1, 1)  # logged, not raised
+    report_progress(runtime.current().notifier, job, "assembly", 1, 1)  # the failed first message was forgotten: sent now
     assert user.texts() == ["Сборка ролика: 1/1 ▓▓▓▓▓▓▓▓▓▓"]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from tests.helpers import new_job
+from tests.helpers import new_job, replace_part
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
@@ -162,14 +162,14 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
 
     job = _job_at_gate(user, "images")
     failing = _StepFunctions(job["id"], "ThrottlingException")
-    monkeypatch.setattr(runtime.current(), "sfn", failing)
+    replace_part(monkeypatch, "sfn", failing)
     with pytest.raises(ClientError):
         control.revise(job["id"], "images", segments=[2])
     gate = gates.get_gate(job["id"], "images")
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
     sfn = _StepFunctions(job["id"])
-    monkeypatch.setattr(runtime.current(), "sfn", sfn)
+    replace_part(monkeypatch, "sfn", sfn)
     assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
@@ -189,7 +189,7 @@ def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
         def start_execution(self, **kwargs):
             return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
 
-    monkeypatch.setattr(runtime.current(), "sfn", Starter())
+    replace_part(monkeypatch, "sfn", Starter())
     for field, value in (("aspect_ratio", "9:16"), ("voice", "male"), ("narration_language", "en"),
                          ("subtitles", False)):
         preferences.choose(user.user_id, field, value)

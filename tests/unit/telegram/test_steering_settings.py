@@ -3,6 +3,8 @@ voice and subtitles reaching the stages that use them."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.fakes.fixtures import openai_vars, vendor_env
@@ -10,10 +12,11 @@ from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_p
 from tests.helpers import new_job
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
-from videobot import notify, preferences, storage, usage
+from videobot import preferences, storage, usage
 from videobot.data.db import NOW
 from videobot.telegram import texts
 from videobot import runtime
+from videobot.notify import VideoReady
 from videobot.stages.record_voiceover import record_voiceover as record_voiceover_stage
 from videobot.stages import animate_clips
 
@@ -96,9 +99,9 @@ def test_the_chosen_voice_reaches_the_voice_over(fake_openai):
 @pytest.mark.parametrize("choice, burned", [(None, True), (False, False), (True, True)])
 def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path, choice, burned):
     seen = {}
-    monkeypatch.setattr(pipeline.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
+    monkeypatch.setattr(animate_clips.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
-    animate_clips.prepare_segment(runtime.current(), job, {"text": "Часть 1."}, tmp_path / "in.mp4", tmp_path / "out.mp4")
+    animate_clips.prepare_segment(runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4")
     assert seen["text"] == ("Часть 1." if burned else None)
 
 
@@ -154,5 +157,5 @@ def test_status_and_the_delivered_video_show_the_cost(user):
     job = _finished_job(user, "Реклама кофе")
     assert user.say("/status") == 200
     assert user.texts()[-1].splitlines()[-1] == "💰 Стоимость: ≈ $1.20"
-    notify.get_notifier().send(job, "video_ready", video_path=job["final_video_path"])
+    runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
     assert user.sent("sendVideo")[-1].params["caption"].endswith("\n💰 Стоимость: ≈ $1.20")
