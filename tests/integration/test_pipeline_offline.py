@@ -119,6 +119,12 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
     from videobot.providers import base
 
     class Refusing:
+        def cancel(self, task_id):
+            pass
+
+        def estimate(self, request):
+            return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
+
         def submit(self, request):
             return "refused-task"
 
@@ -141,6 +147,12 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     from videobot.providers import base
 
     class Slow:  # images that never finish, so the job is surely between gates
+        def cancel(self, task_id):
+            pass
+
+        def estimate(self, request):
+            return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
+
         def submit(self, request):
             return "slow-task"
 

@@ -17,7 +17,8 @@ from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
 from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
-from videobot import pipeline as stages
+import generate_script.app as generate_script_app
+import submit_image.app as submit_image_app
 
 FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0"}
 
@@ -104,8 +105,10 @@ def _drops_its_connection_once(real, calls: list):
 
 def test_postgresql_connection_lost_during_stages_is_retried_to_success(pipeline, monkeypatch):
     script_calls, image_calls = [], []
-    monkeypatch.setattr(stages, "generate_script", _drops_its_connection_once(stages.generate_script, script_calls))
-    monkeypatch.setattr(stages, "submit_image", _drops_its_connection_once(stages.submit_image, image_calls))
+    monkeypatch.setattr(generate_script_app, "generate_script",
+                        _drops_its_connection_once(generate_script_app.generate_script, script_calls))
+    monkeypatch.setattr(submit_image_app, "submit_image",
+                        _drops_its_connection_once(submit_image_app.submit_image, image_calls))
     seen = []
 
     def decider(job, gate):

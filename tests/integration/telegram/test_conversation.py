@@ -10,8 +10,8 @@ from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot import storage
 
-from tests.fakes.telegram_fixtures import (
 from videobot import runtime
+from tests.fakes.telegram_fixtures import (
     accepted_job_id,
     TelegramUser,
     http_poster,
