@@ -75,7 +75,7 @@ class LocalPipeline:
         for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                            "AWS_DEFAULT_REGION": tpl.REGION, "AWS_REGION": tpl.REGION}.items():
             self._setenv(key, value)
-        self._setenv("POWERTOOLS_TRACE_DISABLED", "1")
+        self._setenv("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED") or "1")
         runtime.reset()
 
         from videobot.migrate import migrate

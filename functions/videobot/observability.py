@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "video-bot"
 logger = Logger(service=SERVICE)
@@ -31,6 +32,8 @@ def _namespace() -> str:
 def put_metric(name: str, value: float, unit: str = MetricUnit.Milliseconds, **dimensions: str) -> None:
     """One metric, flushed at once (safe from the local runner's many threads). Never fails
     the caller."""
+    if is_metrics_disabled():
+        return
     try:
         with single_metric(name=name, unit=unit, value=value, namespace=_namespace()) as metric:
             metric.add_dimension(name="service", value=SERVICE)

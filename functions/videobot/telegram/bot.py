@@ -21,8 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from videobot import runtime
-from videobot.config import Settings
+from videobot.config import Settings, get_settings
 from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
 
@@ -31,7 +30,7 @@ ATTEMPTS = 3
 
 
 def make_bot(settings: Settings | None = None) -> Bot:
-    settings = settings or runtime.current().settings
+    settings = settings or get_settings()
     if not settings.telegram_bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
     base = settings.telegram_api_base_url.rstrip("/")
@@ -53,7 +52,7 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
     """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
     raises VendorUnavailable so the stage's Retry sends again later."""
-    limit = runtime.current().settings.telegram_max_retry_after_seconds
+    limit = get_settings().telegram_max_retry_after_seconds
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return await fn()
@@ -94,7 +93,7 @@ _local = threading.local()
 
 def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run `work(bot)` on this thread's loop, with its Bot."""
-    settings = settings or runtime.current().settings
+    settings = settings or get_settings()
     thread = getattr(_local, "thread", None)
     if thread is None:
         thread = _local.thread = _ThreadLoop()

@@ -7,7 +7,8 @@ from telegram import Bot, Message
 from videobot import runtime
 from videobot.data import jobs, segments
 from videobot.telegram import texts, ui
-from videobot.telegram.replies import cost_line, reply, send
+from videobot.telegram.cost import cost_line
+from videobot.telegram.replies import reply, send
 
 
 async def start(bot: Bot, message: Message, lang: str) -> None:

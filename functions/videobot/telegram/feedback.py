@@ -12,7 +12,8 @@ from telegram import Bot, Message
 from videobot import control, runtime
 from videobot.data import gates, jobs
 from videobot.telegram import texts
-from videobot.telegram.replies import job_cost_usd, reply
+from videobot.telegram.cost import job_cost_usd
+from videobot.telegram.replies import reply
 
 _REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
 _REWRITE = re.compile(r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$",

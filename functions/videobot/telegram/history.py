@@ -13,7 +13,7 @@ from videobot.data import jobs
 from videobot.observability import logger
 from videobot.telegram import callbacks, texts
 from videobot.telegram.bot import call
-from videobot.telegram.replies import cost_line, job_cost_usd
+from videobot.telegram.cost import cost_line, job_cost_usd
 
 
 def history_view(lang: str, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -26,7 +26,7 @@ from videobot.storage import Storage
 from videobot.telegram import bot as bots
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
-from videobot.telegram.replies import cost_line
+from videobot.telegram.cost import cost_line
 
 ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
 CLIPS_SHOWN = 3           # the seed shows the first 3 clips

@@ -1,5 +1,5 @@
 """What every Telegram feature shares: who may use the bot, the chat's language, plain-text
-replies with the persistent keyboard, the text a topic may hold, and a job's cost line."""
+replies with the persistent keyboard, and the text a topic may hold."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 from telegram import Bot, User
 
-from videobot import runtime, usage
+from videobot import runtime
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 
@@ -42,11 +42,3 @@ def storable_text(text: str) -> str:
     """The text without what PostgreSQL cannot store and UTF-8 cannot encode (NUL, lone
     surrogates from a \\uD800 JSON escape): such a topic would otherwise fail unanswered."""
     return "".join(ch for ch in text if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
-
-
-def job_cost_usd(job_id: str) -> float:
-    return usage.summary(job_id)["estimated_usd"]
-
-
-def cost_line(lang: str, job_id: str) -> str:
-    return texts.text(lang, "cost_line", usd=f"{job_cost_usd(job_id):.2f}")

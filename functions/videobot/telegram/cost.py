@@ -1,0 +1,14 @@
+"""What a job cost, as the bot says it (Status, the delivered video, /history, revisions)."""
+
+from __future__ import annotations
+
+from videobot import usage
+from videobot.telegram import texts
+
+
+def job_cost_usd(job_id: str) -> float:
+    return usage.summary(job_id)["estimated_usd"]
+
+
+def cost_line(lang: str, job_id: str) -> str:
+    return texts.text(lang, "cost_line", usd=f"{job_cost_usd(job_id):.2f}")
