@@ -176,11 +176,19 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
-def test_tracing_is_on_everywhere(template, resources):
-    assert template["Globals"]["Function"]["Tracing"] == "Active"
+def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
+    # No code emits traces (no Powertools Tracer), so neither the functions nor the state
+    # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
+    assert "Tracing" not in template["Globals"]["Function"]
+    for name, res in {**of_type(resources, "AWS::Serverless::Function"),
+                      **of_type(resources, "AWS::Serverless::StateMachine")}.items():
+        assert "Tracing" not in res["Properties"], name
+        assert not [a for s in _statements(res["Properties"].get("Policies", [])) for a in s["Action"]
+                    if a.startswith("xray:")], name
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
     props = machine_props(resources)
     assert props["Type"] == "STANDARD"  # .waitForTaskToken needs it
-    assert props["Tracing"] == {"Enabled": True}
     assert props["Logging"]["Level"] in {"ERROR", "ALL"}
 
 
