@@ -108,6 +108,7 @@ def test_no_wildcard_action_anywhere(path):
 def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(resources):
     allowed_templates = {"S3CrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "LambdaInvokePolicy",
                          "StepFunctionsExecutionPolicy", "Statement"}
+    own_managed = set(of_type(resources, "AWS::IAM::ManagedPolicy"))  # written out in this template
     for name, res in {**of_type(resources, "AWS::Serverless::Function"),
                       **of_type(resources, "AWS::Serverless::StateMachine")}.items():
         policies = res["Properties"]["Policies"]
@@ -115,8 +116,27 @@ def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(res
             if "Fn::If" in policy:
                 policy = policy["Fn::If"][1]
             assert isinstance(policy, dict), f"{name} uses a managed policy by name: {policy}"
+            if set(policy) == {"Ref"}:
+                assert policy["Ref"] in own_managed, f"{name} uses a managed policy from elsewhere: {policy}"
+                continue
             assert set(policy) <= allowed_templates, f"{name}: {set(policy)}"
     assert not of_type(resources, "AWS::IAM::Role"), "roles come from SAM policy templates"
+
+
+def test_every_function_reads_the_secrets_through_the_one_shared_policy(resources):
+    statements = resources["ReadSecretsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements == [{
+        "Sid": "ReadAppAndDatabaseSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [{"Ref": "AppSecrets"},
+                     {"Fn::If": ["CreateDatabase", {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
+                                 {"Ref": "AWS::NoValue"}]}]}]
+    for name, res in of_type(resources, "AWS::Serverless::Function").items():
+        policies = res["Properties"]["Policies"]
+        assert {"Ref": "ReadSecretsPolicy"} in policies, name
+        own = [p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"] for p in policies
+               if "AWSSecretsManagerGetSecretValuePolicy" in p]
+        # Only the webhook reads the webhook's secret_token.
+        assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
 
 
 def test_functions_match_the_function_folders(resources):
