@@ -1,5 +1,6 @@
 """The deployment template, checked offline: what cfn-lint cannot see (ASL substitutions,
-invoke permissions, wildcard actions, functions vs folders) and what the issue asks of it.
+invoke permissions, wildcard actions, functions vs folders, retry policies) and what the
+deployment promises (private media, secrets by ARN, log retention, alarms).
 `make test` also runs infra/ci_checks.sh (sam validate --lint, asl-validator, sam build)."""
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _task_states(states: dict):
 
 def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
     invoked = _invoked_functions(resources)
-    assert len(invoked) == 16  # the 15 stage functions and ReviseStage (issue 9: feedback at a gate)
+    assert len(invoked) == 16  # the 15 stage functions and ReviseStage (feedback at a gate)
     functions = of_type(resources, "AWS::Serverless::Function")
     permitted = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
                  for p in machine_props(resources)["Policies"] if "LambdaInvokePolicy" in p}
@@ -187,9 +188,21 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert logged == set(functions)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    watched = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
-               if a["Properties"].get("MetricName") == "Errors"}
+    errors_alarms = {name: a["Properties"] for name, a in alarms.items() if a["Properties"].get("MetricName") == "Errors"}
+    watched = {p["Dimensions"][0]["Value"]["Ref"] for p in errors_alarms.values()}
     assert watched == set(functions) - {"MigrateDatabaseFunction"}
+    # The alarms are written out one per function: they differ only in the function they watch.
+    for name, props in errors_alarms.items():
+        function = props["Dimensions"][0]["Value"]["Ref"]
+        assert name == f"{function}ErrorsAlarm"
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        assert props["AlarmDescription"] == {"Fn::Sub": f"${{AWS::StackName}}: {function} raised errors"}
+        assert {k: v for k, v in props.items() if k not in ("Dimensions", "AlarmDescription")} == {
+            "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum", "Period": 300,
+            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "AlarmTopic"}]}, name
+    for function in functions:
+        assert groups[f"{function}Logs"]["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
     failed = alarms["ExecutionsFailedAlarm"]["Properties"]
     assert {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Metrics"] if "MetricStat" in m} == {
         "ExecutionsFailed", "ExecutionsTimedOut"}
