@@ -16,6 +16,9 @@ from local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
+RETRY_POLICIES = ROOT / "statemachine" / "retry_policies.json"
+STANDARD_LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                          "Lambda.TooManyRequestsException"]
 FFMPEG_FUNCTIONS = {"SubmitClipFunction", "CheckClipFunction", "RecordVoiceoverFunction", "AssembleVideoFunction"}
 # Written by another change in parallel; checked as soon as its folder exists.
 PARALLEL_FUNCTIONS = {"WebhookFunction": "webhook"}
@@ -61,14 +64,55 @@ def _invoked_functions(resources) -> set[str]:
     return invoked
 
 
-def _task_states(states: dict):
-    for state in states.values():
+def _named_task_states(states: dict):
+    for name, state in states.items():
         if state["Type"] == "Task":
-            yield state
+            yield name, state
         for branch in state.get("Branches", []):
-            yield from _task_states(branch["States"])
+            yield from _named_task_states(branch["States"])
         if "ItemProcessor" in state:
-            yield from _task_states(state["ItemProcessor"]["States"])
+            yield from _named_task_states(state["ItemProcessor"]["States"])
+
+
+def _task_states(states: dict):
+    for _, state in _named_task_states(states):
+        yield state
+
+
+def _retry_policies() -> dict[str, list]:
+    return json.loads(RETRY_POLICIES.read_text(encoding="utf-8"))["Policies"]
+
+
+def test_the_named_retry_policies_start_with_the_standard_lambda_retry():
+    policies = _retry_policies()
+    assert set(policies) == {"Stage", "ApprovalGate"}
+    for name, retriers in policies.items():
+        lambda_retry = retriers[0]
+        assert lambda_retry["ErrorEquals"] == STANDARD_LAMBDA_ERRORS, name
+        assert lambda_retry["JitterStrategy"] == "FULL", name
+        assert lambda_retry["MaxAttempts"] >= 2 and lambda_retry["BackoffRate"] > 1, name
+        for retrier in retriers:
+            assert retrier["JitterStrategy"] == "FULL", name
+            # Retrying everything would retry refusals and rejections too; those are Caught.
+            assert not {"States.ALL", "States.TaskFailed"} & set(retrier["ErrorEquals"]), name
+        errors = [e for retrier in retriers for e in retrier["ErrorEquals"]]
+        assert len(errors) == len(set(errors)), f"{name}: an error is named by two retriers"
+
+
+def test_every_asl_task_retries_with_a_named_policy():
+    # Step Functions cannot share a Retry block, so each Task repeats a named policy verbatim.
+    policies = _retry_policies()
+    tasks = dict(_named_task_states(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
+    assert len(tasks) == 20
+    used = {}
+    for name, state in tasks.items():
+        named = [policy for policy, retriers in policies.items() if state.get("Retry") == retriers]
+        assert named, f"{name}'s Retry is none of the policies in statemachine/retry_policies.json"
+        used[name] = named[0]
+    gates = {name for name, state in tasks.items() if state["Resource"].endswith(".waitForTaskToken")}
+    assert gates == {"AwaitScriptApproval", "AwaitImageApproval", "AwaitVideoApproval"}
+    assert {name for name, policy in used.items() if policy == "ApprovalGate"} == gates
+    assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates
 
 
 def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
