@@ -2,7 +2,8 @@
 # Offline proof of the deployment, run by `make test` (and `make lint`):
 #   1. sam validate --lint on template.yaml, cfn-lint on the nested stacks in infra/, and
 #      no wildcard IAM action once SAM has expanded its policy templates (infra/check_iam.py)
-#   2. asl-validator on the state machine definition (cfn-lint does not look inside it)
+#   2. asl-validator on the state machine definition (cfn-lint does not look inside it), and
+#      its compact layout (infra/format_asl.py --check)
 #   3. sam build of the layer and the functions (no Docker; needs python3.12 and make)
 # The Python-level checks (substitutions, invoke permissions, no wildcard actions, functions
 # vs folders) are in tests/unit/test_template.py. Installs what it needs on a fresh clone.
@@ -39,6 +40,8 @@ echo "infra/network.yaml and infra/database.yaml are valid"
 
 step "asl-validator"
 infra/node_modules/.bin/asl-validator --json-path statemachine/video_pipeline.asl.json
+"$SAM_VENV/bin/python" infra/format_asl.py --check statemachine/*.json
+echo "statemachine/*.json are laid out by infra/format_asl.py"
 
 step "sam build"
 # The Lambda runtime's python must be on PATH (pyenv keeps one on these machines).

@@ -1,5 +1,6 @@
 """The deployment template, checked offline: what cfn-lint cannot see (ASL substitutions,
-invoke permissions, wildcard actions, functions vs folders) and what the issue asks of it.
+invoke permissions, wildcard actions, functions vs folders, retry policies) and what the
+deployment promises (private media, secrets by ARN, log retention, alarms).
 `make test` also runs infra/ci_checks.sh (sam validate --lint, asl-validator, sam build)."""
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from local import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
+RETRY_POLICIES = ROOT / "statemachine" / "retry_policies.json"
+STANDARD_LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                          "Lambda.TooManyRequestsException"]
 FFMPEG_FUNCTIONS = {"SubmitClipFunction", "CheckClipFunction", "RecordVoiceoverFunction", "AssembleVideoFunction"}
 # Written by another change in parallel; checked as soon as its folder exists.
 PARALLEL_FUNCTIONS = {"WebhookFunction": "webhook"}
@@ -60,19 +64,60 @@ def _invoked_functions(resources) -> set[str]:
     return invoked
 
 
-def _task_states(states: dict):
-    for state in states.values():
+def _named_task_states(states: dict):
+    for name, state in states.items():
         if state["Type"] == "Task":
-            yield state
+            yield name, state
         for branch in state.get("Branches", []):
-            yield from _task_states(branch["States"])
+            yield from _named_task_states(branch["States"])
         if "ItemProcessor" in state:
-            yield from _task_states(state["ItemProcessor"]["States"])
+            yield from _named_task_states(state["ItemProcessor"]["States"])
+
+
+def _task_states(states: dict):
+    for _, state in _named_task_states(states):
+        yield state
+
+
+def _retry_policies() -> dict[str, list]:
+    return json.loads(RETRY_POLICIES.read_text(encoding="utf-8"))["Policies"]
+
+
+def test_the_named_retry_policies_start_with_the_standard_lambda_retry():
+    policies = _retry_policies()
+    assert set(policies) == {"Stage", "ApprovalGate"}
+    for name, retriers in policies.items():
+        lambda_retry = retriers[0]
+        assert lambda_retry["ErrorEquals"] == STANDARD_LAMBDA_ERRORS, name
+        assert lambda_retry["JitterStrategy"] == "FULL", name
+        assert lambda_retry["MaxAttempts"] >= 2 and lambda_retry["BackoffRate"] > 1, name
+        for retrier in retriers:
+            assert retrier["JitterStrategy"] == "FULL", name
+            # Retrying everything would retry refusals and rejections too; those are Caught.
+            assert not {"States.ALL", "States.TaskFailed"} & set(retrier["ErrorEquals"]), name
+        errors = [e for retrier in retriers for e in retrier["ErrorEquals"]]
+        assert len(errors) == len(set(errors)), f"{name}: an error is named by two retriers"
+
+
+def test_every_asl_task_retries_with_a_named_policy():
+    # Step Functions cannot share a Retry block, so each Task repeats a named policy verbatim.
+    policies = _retry_policies()
+    tasks = dict(_named_task_states(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
+    assert len(tasks) == 20
+    used = {}
+    for name, state in tasks.items():
+        named = [policy for policy, retriers in policies.items() if state.get("Retry") == retriers]
+        assert named, f"{name}'s Retry is none of the policies in statemachine/retry_policies.json"
+        used[name] = named[0]
+    gates = {name for name, state in tasks.items() if state["Resource"].endswith(".waitForTaskToken")}
+    assert gates == {"AwaitScriptApproval", "AwaitImageApproval", "AwaitVideoApproval"}
+    assert {name for name, policy in used.items() if policy == "ApprovalGate"} == gates
+    assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates
 
 
 def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
     invoked = _invoked_functions(resources)
-    assert len(invoked) == 16  # the 15 stage functions and ReviseStage (issue 9: feedback at a gate)
+    assert len(invoked) == 16  # the 15 stage functions and ReviseStage (feedback at a gate)
     functions = of_type(resources, "AWS::Serverless::Function")
     permitted = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
                  for p in machine_props(resources)["Policies"] if "LambdaInvokePolicy" in p}
@@ -108,6 +153,7 @@ def test_no_wildcard_action_anywhere(path):
 def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(resources):
     allowed_templates = {"S3CrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "LambdaInvokePolicy",
                          "StepFunctionsExecutionPolicy", "Statement"}
+    own_managed = set(of_type(resources, "AWS::IAM::ManagedPolicy"))  # written out in this template
     for name, res in {**of_type(resources, "AWS::Serverless::Function"),
                       **of_type(resources, "AWS::Serverless::StateMachine")}.items():
         policies = res["Properties"]["Policies"]
@@ -115,8 +161,27 @@ def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(res
             if "Fn::If" in policy:
                 policy = policy["Fn::If"][1]
             assert isinstance(policy, dict), f"{name} uses a managed policy by name: {policy}"
+            if set(policy) == {"Ref"}:
+                assert policy["Ref"] in own_managed, f"{name} uses a managed policy from elsewhere: {policy}"
+                continue
             assert set(policy) <= allowed_templates, f"{name}: {set(policy)}"
     assert not of_type(resources, "AWS::IAM::Role"), "roles come from SAM policy templates"
+
+
+def test_every_function_reads_the_secrets_through_the_one_shared_policy(resources):
+    statements = resources["ReadSecretsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statements == [{
+        "Sid": "ReadAppAndDatabaseSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [{"Ref": "AppSecrets"},
+                     {"Fn::If": ["CreateDatabase", {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
+                                 {"Ref": "AWS::NoValue"}]}]}]
+    for name, res in of_type(resources, "AWS::Serverless::Function").items():
+        policies = res["Properties"]["Policies"]
+        assert {"Ref": "ReadSecretsPolicy"} in policies, name
+        own = [p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"] for p in policies
+               if "AWSSecretsManagerGetSecretValuePolicy" in p]
+        # Only the webhook reads the webhook's secret_token.
+        assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
 
 
 def test_functions_match_the_function_folders(resources):
@@ -167,20 +232,40 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert logged == set(functions)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    watched = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
-               if a["Properties"].get("MetricName") == "Errors"}
+    errors_alarms = {name: a["Properties"] for name, a in alarms.items() if a["Properties"].get("MetricName") == "Errors"}
+    watched = {p["Dimensions"][0]["Value"]["Ref"] for p in errors_alarms.values()}
     assert watched == set(functions) - {"MigrateDatabaseFunction"}
+    # The alarms are written out one per function: they differ only in the function they watch.
+    for name, props in errors_alarms.items():
+        function = props["Dimensions"][0]["Value"]["Ref"]
+        assert name == f"{function}ErrorsAlarm"
+        assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+        assert props["AlarmDescription"] == {"Fn::Sub": f"${{AWS::StackName}}: {function} raised errors"}
+        assert {k: v for k, v in props.items() if k not in ("Dimensions", "AlarmDescription")} == {
+            "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum", "Period": 300,
+            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "AlarmTopic"}]}, name
+    for function in functions:
+        assert groups[f"{function}Logs"]["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
     failed = alarms["ExecutionsFailedAlarm"]["Properties"]
     assert {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Metrics"] if "MetricStat" in m} == {
         "ExecutionsFailed", "ExecutionsTimedOut"}
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
-def test_tracing_is_on_everywhere(template, resources):
-    assert template["Globals"]["Function"]["Tracing"] == "Active"
+def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
+    # No code emits traces (no Powertools Tracer), so neither the functions nor the state
+    # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
+    assert "Tracing" not in template["Globals"]["Function"]
+    for name, res in {**of_type(resources, "AWS::Serverless::Function"),
+                      **of_type(resources, "AWS::Serverless::StateMachine")}.items():
+        assert "Tracing" not in res["Properties"], name
+        assert not [a for s in _statements(res["Properties"].get("Policies", [])) for a in s["Action"]
+                    if a.startswith("xray:")], name
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
     props = machine_props(resources)
     assert props["Type"] == "STANDARD"  # .waitForTaskToken needs it
-    assert props["Tracing"] == {"Enabled": True}
     assert props["Logging"]["Level"] in {"ERROR", "ALL"}
 
 
