@@ -26,9 +26,8 @@ demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Рекл�
 	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
 .PHONY: test
-test: $(VENV)/.installed ## Unit and integration tests, then the offline deployment checks (tests/aws only with AWS_SAM_STACK_NAME)
+test: lint ## Lint, unit and integration tests (tests/aws only with AWS_SAM_STACK_NAME)
 	$(BIN)/python -m pytest tests -q
-	bash infra/ci_checks.sh
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
@@ -67,7 +66,9 @@ $(SAM_VENV)/.installed: infra/requirements-ci.txt
 	cp infra/requirements-ci.txt $@
 
 .PHONY: lint
-lint: ## Offline deployment checks: sam validate --lint, cfn-lint, asl-validator, sam build
+lint: $(VENV)/.installed ## ruff, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 
 .PHONY: build

@@ -8,8 +8,8 @@ import os
 import sys
 import time
 
-from local.runner import LocalPipeline, execution_events
 from local import load_dotenv_file
+from local.runner import LocalPipeline, execution_events
 from videobot import runtime
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
@@ -45,7 +45,6 @@ class Progress:
             return
         from tqdm import tqdm
 
-        from videobot.data import jobs
         from videobot.data import segments as segment_rows
 
         counts = dict(segment_rows.segment_counts(job["id"]))
@@ -69,9 +68,7 @@ class Progress:
 
 def ask_in_terminal(job: dict, gate: dict) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
-    from videobot.data import jobs
     from videobot.data import segments as segment_rows
-    from videobot import storage
 
     store = runtime.current().storage
     print(f"\n\n=== Approval: {gate['stage']} (job {job['id']}) ===")
@@ -98,9 +95,8 @@ def demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with LocalPipeline(env=env) as pipeline:
         if args.job_id:
-            from videobot.data import jobs
-            from videobot.data import segments as segment_rows
             from videobot import storage
+            from videobot.data import jobs
 
             if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
                 runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
@@ -141,7 +137,6 @@ def demo(args: argparse.Namespace) -> int:
 def print_seed_queries(job_id: str) -> None:
     """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
     from videobot.data import db
-    from videobot.data import segments as segment_rows
 
     for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
         rows = db.query(sql)

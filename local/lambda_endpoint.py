@@ -9,8 +9,8 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import unquote
 
 Handler = Callable[[dict, object], object]
@@ -51,6 +51,8 @@ class LambdaEndpoint:
         self.handlers = handlers
         self.invocations: list[str] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self.in_flight = 0
         endpoint = self
 
         class _Request(BaseHTTPRequestHandler):
@@ -71,12 +73,17 @@ class LambdaEndpoint:
                 event = json.loads(raw) if raw else {}
                 with endpoint._lock:
                     endpoint.invocations.append(name)
+                    endpoint.in_flight += 1
                 try:
                     result = handler(event, LambdaContext(name))
-                except Exception as exc:  # reported the way Lambda reports an unhandled error
+                except Exception as exc:  # noqa: BLE001 - reported the way Lambda reports an unhandled error
                     body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
                             "stackTrace": traceback.format_exception(exc)[-3:]}
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
+                finally:
+                    with endpoint._lock:
+                        endpoint.in_flight -= 1
+                        endpoint._idle.notify_all()
                 return self._reply(200, result)
 
             def _reply(self, status: int, body, headers: dict | None = None):
@@ -95,7 +102,7 @@ class LambdaEndpoint:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)
 
-    def start(self) -> "LambdaEndpoint":
+    def start(self) -> LambdaEndpoint:
         self._thread.start()
         return self
 

@@ -17,9 +17,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from local import load_dotenv_file
 from local.lambda_endpoint import LambdaContext
 from local.runner import LocalPipeline
-from local import load_dotenv_file
 
 WEBHOOK_PATH = "/webhook"
 

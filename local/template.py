@@ -81,6 +81,6 @@ def state_machine(template: dict, logical_id: str = "VideoPipelineStateMachine")
 def render_definition(spec: StateMachineSpec) -> str:
     text = spec.definition_path.read_text(encoding="utf-8")
     for key, value in spec.substitutions.items():
-        text = text.replace("${%s}" % key, value)
+        text = text.replace(f"${{{key}}}", value)
     json.loads(text)  # still valid JSON
     return text

@@ -9,8 +9,6 @@ import pytest
 
 from tests.helpers import replace_part
 
-from videobot import control
-
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:reliability"
 
 

@@ -1,8 +1,8 @@
-"""Benchmark of the final assembly (issue 8): ours vs MoviePy vs one bare ffmpeg pass, on the
+"""Benchmark of the final assembly: ours vs MoviePy vs one bare ffmpeg pass, on the
 same 10 Runway-like clips (5 s, 1280x720, 24 fps H.264, no audio) plus the fitted narration.
 
     make bench-assembly                      # RUNS=3 by default
-    PYTHONPATH=functions:. .venv/bin/python -m bench.assembly.bench --runs 3 --write docs/benchmarks.md
+    .venv/bin/python -m bench.assembly.bench --runs 3 --write docs/benchmarks.md
 
 Each method runs as its own process tree; wall time is measured around it and peak RSS is the
 largest sum of the RSS of the tree's processes, sampled every 20 ms from /proc (the figure a
@@ -28,10 +28,12 @@ import threading
 import time
 from pathlib import Path
 
+from videobot.config import SEGMENT_COUNT
+
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".local" / "bench-assembly"
 MOVIEPY_PYTHON = ROOT / "bench" / ".venv-moviepy" / "bin" / "python"
-SEGMENTS = 10
+SEGMENTS = SEGMENT_COUNT
 SECONDS = 5.0
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -65,7 +67,7 @@ def _tree_rss(root: int) -> int:
 def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS of the process tree in MB) of one command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     peak = 0
     done = threading.Event()
 
@@ -114,7 +116,7 @@ def make_inputs(work: Path) -> None:
 # ---- the three ways ------------------------------------------------------------------------
 
 def ours_segment(work: Path, index: int, out: Path) -> None:
-    """What CheckClip/SubmitClip do after storing a clip (pipeline._prepare_segment)."""
+    """What CheckClip does after storing a clip (stages.animate_clips.prepare_segment)."""
     from videobot import media
 
     texts = json.loads((work / "texts.json").read_text(encoding="utf-8"))
@@ -124,7 +126,7 @@ def ours_segment(work: Path, index: int, out: Path) -> None:
 
 
 def ours_assemble(work: Path, segments: list[Path], out: Path) -> None:
-    """What AssembleVideo does (pipeline.assemble_video, without storage)."""
+    """What AssembleVideo does (stages.assemble_video, without storage)."""
     from videobot import media
 
     media.assemble(segments, work / "narration.m4a", out, clip_seconds=SECONDS)
@@ -144,7 +146,7 @@ def bare_cmd(work: Path, out: Path) -> list[str]:
 
 def run_once(work: Path, run: int) -> dict:
     py = [sys.executable, "-m", "bench.assembly.bench"]
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"}
+    env = dict(os.environ)  # the child imports `videobot` from the installed package, `bench` from the checkout
     out = work / f"run-{run}"
     out.mkdir(exist_ok=True)
     result = {}

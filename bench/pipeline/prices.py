@@ -5,6 +5,8 @@ Vendor usage per video follows the pipeline's design: 3 LLM calls, 10 images, 10
 
 from __future__ import annotations
 
+from videobot.config import SEGMENT_COUNT
+
 # AWS
 STEP_FUNCTIONS_PER_TRANSITION = 0.025 / 1000      # Standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
@@ -17,7 +19,7 @@ RUNWAY_CREDIT = 0.01
 RUNWAY_IMAGE_CREDITS = 5
 RUNWAY_CLIP_CREDITS_PER_SECOND = 5
 CLIP_SECONDS = 5
-SEGMENTS = 10
+SEGMENTS = SEGMENT_COUNT
 
 # OpenAI: the LLM (gpt-4.1-mini list price per 1M tokens) and gpt-4o-mini-tts (per minute).
 LLM_INPUT_PER_MTOK = 0.40
@@ -36,7 +38,8 @@ def cost_per_video(*, transitions: float, invocations: float, gb_seconds: float)
         "S3 storage (one month)": MEDIA_GB_PER_VIDEO * S3_PER_GB_MONTH,
         "Runway images (10 × gen4_image)": SEGMENTS * RUNWAY_IMAGE_CREDITS * RUNWAY_CREDIT,
         "Runway clips (10 × 5 s gen4_turbo)": SEGMENTS * CLIP_SECONDS * RUNWAY_CLIP_CREDITS_PER_SECOND * RUNWAY_CREDIT,
-        "OpenAI LLM (2 calls, 3 at most)": (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,
+        "OpenAI LLM (2 calls, 3 at most)":
+            (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,
         "OpenAI speech (50 s)": NARRATION_MINUTES * TTS_PER_MINUTE,
     }
     return {"items": items, "total": sum(items.values())}

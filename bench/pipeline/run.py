@@ -1,4 +1,4 @@
-"""How fast is one video, and what does it cost? (issue 7)
+"""How fast is one video, and what does it cost?
 
 Runs the real state machine offline (moto's interpreter, the stage handlers in-process)
 with offline vendors that take the seed's vendor times, multiplied by --scale, and
@@ -26,20 +26,19 @@ import math
 import os
 import platform
 import statistics
-from collections import Counter
 import sys
-import time
+from collections import Counter
 from pathlib import Path
 
+from bench.pipeline import prices
+from local import template as tpl
+from local.runner import LocalPipeline
+from videobot.config import SEGMENT_COUNT
+from videobot.providers.offline import segment_speech_seconds, vendor_seconds
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from bench.pipeline import prices  # noqa: E402
-from local import template as tpl  # noqa: E402
-from local.runner import LocalPipeline  # noqa: E402
-from videobot.providers.offline import segment_speech_seconds, vendor_seconds  # noqa: E402
-
-SEGMENTS = 10
+SEGMENTS = SEGMENT_COUNT
 SIMULATED_STAGES = {  # stage handler -> its simulated vendor time at scale 1 (Lambda billing)
     "GenerateScriptFunction": lambda: vendor_seconds("script"),
     "WriteImagePromptsFunction": lambda: vendor_seconds("prompts", "image"),

@@ -1,4 +1,4 @@
-"""A burst of Telegram updates at the local webhook (issue 6, reliability matrix: load).
+"""A burst of Telegram updates at the local webhook (the reliability matrix: load).
 
 `make serve`'s webhook server on loopback, real PostgreSQL (embedded), the fake Bot API on
 loopback; Step Functions is a recorder (every StartExecution is counted, none runs), so what
@@ -24,13 +24,11 @@ import statistics
 import sys
 import threading
 import time
-from videobot import runtime
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 _ids = itertools.count(int(time.time() * 1000) * 10)  # fresh ids: the database outlives a run
 KINDS = ["Реклама кофе", "/status", "📊 Статус", "Реклама чая", "/help"]

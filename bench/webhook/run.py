@@ -1,4 +1,4 @@
-"""The webhook's latency, warm and cold (issue 7).
+"""The webhook's latency, warm and cold.
 
 - warm: the Lambda handler called in-process, as a warm Lambda runs it, with real
   PostgreSQL (embedded), the Step Functions API (moto) and a fake Telegram Bot API on
@@ -22,11 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+from local.runner import LocalPipeline
+from tests.fakes.telegram_api import FakeTelegram
 
-from local.runner import LocalPipeline  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "bench-webhook-secret"
 EVENT = json.loads((ROOT / "tests" / "events" / "apigw_http_v2_webhook.json").read_text())
@@ -81,10 +80,10 @@ def warm(requests: int) -> dict[str, dict]:
 
             for name, make in kinds.items():
                 count = requests if not name.startswith("topic") else max(10, requests // 10)
-                for n in range(5):  # warm-up
+                for _n in range(5):  # warm-up
                     lambda_handler(api_event(make(next(_chats))))
                 times = []
-                for n in range(count):
+                for _n in range(count):
                     event = api_event(make(next(_chats)))  # a new chat: no job yet
                     started = time.perf_counter()
                     response = lambda_handler(event)

@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from videobot.errors import ConfigurationError
 
 TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
+# The seed's 10 segments of 5 s. Not a setting: the schema's CHECK (segment_index 0-9), the
+# LLM's structured output and the 50-second video all hold it.
+SEGMENT_COUNT = 10
 
 
 class Settings(BaseModel):
@@ -44,7 +47,6 @@ class Settings(BaseModel):
     max_poll_attempts: int = Field(90, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
-    segment_count: int = 10
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
 
@@ -104,6 +106,10 @@ class Settings(BaseModel):
         return value
 
     @property
+    def segment_count(self) -> int:
+        return SEGMENT_COUNT
+
+    @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         return frozenset(int(part) for part in raw.split(",") if part.strip())
@@ -126,7 +132,7 @@ class Settings(BaseModel):
     max_gate_revisions: int = Field(5, ge=0, le=20)            # feedback rounds per gate and job
 
     @model_validator(mode="after")
-    def _resolve_providers(self) -> "Settings":
+    def _resolve_providers(self) -> Settings:
         has_openai = bool(self.openai_api_key)
         has_runway = bool(self.runwayml_api_secret)
         self.llm_provider = (self.llm_provider or ("openai" if has_openai else "offline")).lower()

@@ -9,7 +9,8 @@ answers FAILED, which rolls the deploy back. Delete changes nothing: the data st
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -48,7 +49,7 @@ def handle_migrations(event: dict, context: Any = None,
             reason = f"applied: {', '.join(applied) or 'nothing new'}"
             data = {"Applied": ",".join(applied)}
             logger.info("migrations applied on deploy", extra={"applied": applied, "request": request})
-        except Exception as exc:  # answer FAILED rather than leaving the stack waiting an hour
+        except Exception as exc:  # noqa: BLE001 - answer FAILED rather than leaving the stack waiting an hour
             status, reason = "FAILED", f"migrations failed: {type(exc).__name__}: {exc}"
             logger.exception("migrations failed on deploy")
     send_response(event, status=status, reason=reason, physical_id=physical_id, data=data)

@@ -84,7 +84,8 @@ def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
     gates.close_open_gates(job_id, "abandoned")
-    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}") or jobs.get_job(job_id)
+    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
+    job = job or jobs.get_job(job_id)
     stop_vendor_tasks(rt, job_id)
     notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
     return {"failed": True, "error_type": kind}

@@ -5,7 +5,6 @@ On AWS the binary comes from layers/ffmpeg at /opt/bin/ffmpeg; locally from imag
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -118,9 +117,9 @@ def ken_burns_clip(image: str | Path, out: str | Path, *, seconds: float = 5.0, 
                    variant: int = 0) -> Path:
     """A Runway-like clip from a still: slow zoom and pan, H.264, 24 fps, no audio."""
     w, h = size
-    frames = int(round(seconds * FPS))
+    frames = round(seconds * FPS)
     zoom = "min(1.0+0.0016*on,1.2)" if variant % 2 == 0 else "max(1.2-0.0016*on,1.0)"
-    pan_x = ["iw/2-(iw/zoom/2)", "(iw-iw/zoom)*on/%d" % frames, "(iw-iw/zoom)*(1-on/%d)" % frames][variant % 3]
+    pan_x = ["iw/2-(iw/zoom/2)", f"(iw-iw/zoom)*on/{frames}", f"(iw-iw/zoom)*(1-on/{frames})"][variant % 3]
     vf = (f"scale={w * 2}:{h * 2}:force_original_aspect_ratio=increase,crop={w * 2}:{h * 2},"
           f"zoompan=z='{zoom}':x='{pan_x}':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps={FPS},"
           f"format=yuv420p")
@@ -197,7 +196,7 @@ def fit_narration(parts: list[str | Path], out: str | Path, *, slot: float = 5.0
             chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
         chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
     concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-    run_ffmpeg([*inputs, "-filter_complex", ";".join(chains + [concat]), "-map", "[out]",
+    run_ffmpeg([*inputs, "-filter_complex", ";".join([*chains, concat]), "-map", "[out]",
                 "-c:a", "aac", "-b:a", "192k", "-ar", "48000", str(out)])
     return Path(out)
 
@@ -298,7 +297,7 @@ def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BY
 
 
 def _ass_time(seconds: float) -> str:
-    cs = int(round(seconds * 100))
+    cs = round(seconds * 100)
     return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
 
 
@@ -345,7 +344,7 @@ def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspe
     shifts), H.264 yuv420p at a bitrate derived from the whole video's duration, no audio.
     If the result is over its share of the size cap (max_bytes), it is encoded again lower."""
     w, h = SIZES[aspect_ratio]
-    frames = int(round(seconds * FPS))
+    frames = round(seconds * FPS)
     bitrate = bitrate or video_bitrate_for(seconds)
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ import uuid
 import wave
 from pathlib import Path
 
-from tests.fakes.http import FakeServer, Request, Reply, json_reply
+from tests.fakes.http import FakeServer, Reply, Request, json_reply
 
 API_KEY = "sk-test-fake-openai"
 TTS_MODELS = {"gpt-4o-mini-tts", "tts-1", "tts-1-hd"}
@@ -45,14 +45,16 @@ TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg",
 TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
-RU_WORDS = (
-    "утро начинается с чашки ароматного кофе и тёплого света на кухне "
-    "зёрна обжаривают бережно чтобы раскрыть вкус и насыщенный глубокий аромат"
-).split()
-EN_WORDS = (
-    "morning starts with a cup of fragrant coffee and warm light in the kitchen "
-    "the beans are roasted with care to bring out a deep rich taste"
-).split()
+RU_WORDS = [
+    "утро", "начинается", "с", "чашки", "ароматного", "кофе", "и", "тёплого", "света", "на", "кухне",
+    "зёрна", "обжаривают", "бережно", "чтобы", "раскрыть", "вкус", "и", "насыщенный", "глубокий",
+    "аромат",
+]
+EN_WORDS = [
+    "morning", "starts", "with", "a", "cup", "of", "fragrant", "coffee", "and", "warm", "light", "in",
+    "the", "kitchen", "the", "beans", "are", "roasted", "with", "care", "to", "bring", "out", "a",
+    "deep", "rich", "taste",
+]
 
 
 def error(status: int, message: str, code: str | None = None, kind: str = "invalid_request_error") -> Reply:

@@ -17,10 +17,10 @@ import tempfile
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.fakes.http import FakeServer, Request, Reply, json_reply
+from tests.fakes.http import FakeServer, Reply, Request, json_reply
 
 API_KEY = "key_test_fake_runway"
 VERSION = "2024-11-06"
@@ -121,7 +121,7 @@ def _image_problem(uri, what: str) -> str | None:
         data = base64.b64decode(m.group(2), validate=True)
     except ValueError:
         return f"{what}: invalid base64"
-    if not (data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8") or data[8:12] == b"WEBP"):
+    if not (data.startswith((b"\x89PNG", b"\xff\xd8")) or data[8:12] == b"WEBP"):
         return f"{what}: not an image"
     return None
 
@@ -240,7 +240,7 @@ class FakeRunway(FakeServer):
             body,
             plan.statuses if plan else ["RUNNING", "SUCCEEDED"],
             plan.failure_code if plan else None,
-            datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         )
         self.tasks[task.id] = task
         return json_reply(200, {"id": task.id})

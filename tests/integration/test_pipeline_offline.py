@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from local.runner import execution_events
-from videobot.data import db, gates, jobs
-from videobot.data import segments as segment_rows
-from videobot import control, media, storage
 from tests.helpers import replace_part
-from videobot import runtime
+from videobot import control, media, runtime, storage
+from videobot.data import db, gates
+from videobot.data import segments as segment_rows
 
 ALL_STAGE_STATES = [
     "GenerateScript", "AwaitScriptApproval", "SplitIntoSegments", "ProduceClipsAndVoiceover",
@@ -164,7 +163,8 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     cancelled = []
 
     def cancel_while_generating(j: dict) -> None:
-        if j["status"] == "generating_images" and not cancelled and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]:
+        submitted = j["status"] == "generating_images" and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]
+        if submitted and not cancelled:
             cancelled.append(control.cancel(j["id"]))
 
     outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)

@@ -8,10 +8,8 @@ import pytest
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
-from videobot.data import jobs
+from videobot import media, runtime, usage
 from videobot.data import segments as segment_rows
-from videobot import media, storage, usage
-from videobot import runtime
 
 
 def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import random
 
+import generate_script.app as generate_script_app
 import psycopg2
 import pytest
+import submit_image.app as submit_image_app
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
 from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
-from videobot.data import db, gates, jobs
+from videobot.data import db, gates
 from videobot.data import segments as segment_rows
-import generate_script.app as generate_script_app
-import submit_image.app as submit_image_app
 
 FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0"}
 

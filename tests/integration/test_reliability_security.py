@@ -15,13 +15,13 @@ from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
 from tests.fakes.telegram_fixtures import (
     SECRET,
     TelegramUser,
+    fake_telegram,  # noqa: F401
     http_poster,
     inline_buttons,
     sent_message,
     telegram_environment,
     use_environment,
 )
-from tests.fakes.telegram_fixtures import fake_telegram  # noqa: F401
 from videobot.data import jobs
 
 GATE_TIMEOUT = 120
@@ -62,7 +62,7 @@ def all_logs():
     ours.removeHandler(handler)
     root.setLevel(saved[0])
     ours.setLevel(saved[1])
-    for q, level in zip(quiet, quiet_saved):
+    for q, level in zip(quiet, quiet_saved, strict=True):
         q.setLevel(level)
 
 

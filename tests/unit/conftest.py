@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import generate_script.app as generate_script
 import pytest
+import split_into_segments.app as split_into_segments
+import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import new_job
 from videobot.data import jobs
-
-import generate_script.app as generate_script
-import split_into_segments.app as split_into_segments
-import write_image_prompts.app as write_image_prompts
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from videobot import storage
 from videobot import runtime
-from videobot.stages import assemble_video
-from videobot.stages import animate_clips
+from videobot.stages import animate_clips, assemble_video
 
 
 def test_music_path_is_a_local_file_or_a_storage_key(tmp_path, monkeypatch, reset_caches):

@@ -7,9 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import new_job, replace_part
-from videobot.data import gates, jobs
 from videobot import control
-from videobot import runtime
+from videobot.data import gates, jobs
 
 
 class RecordingStepFunctions:
@@ -62,7 +61,7 @@ def test_the_decision_is_visible_before_step_functions_is_told(gate, approve):
 
 
 def test_a_failed_call_reopens_the_gate(gate):
-    job, sfn = gate("ThrottlingException")
+    job, _sfn = gate("ThrottlingException")
     with pytest.raises(ClientError):
         control.decide(job["id"], "script", approve=True)
     assert gates.get_gate(job["id"], "script")["decided_at"] is None
@@ -71,6 +70,6 @@ def test_a_failed_call_reopens_the_gate(gate):
 
 
 def test_an_expired_token_abandons_the_gate(gate):
-    job, sfn = gate("TaskTimedOut")
+    job, _sfn = gate("TaskTimedOut")
     assert control.decide(job["id"], "script", approve=False).reason == "expired"
     assert gates.get_gate(job["id"], "script")["decision"] == "abandoned"

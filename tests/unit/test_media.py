@@ -213,7 +213,8 @@ def test_music_bed_is_ducked_under_the_voice(tmp_path):
 
     def music_level(start: float, length: float) -> float:
         err = media.run_ffmpeg(["-ss", str(start), "-t", str(length), "-i", str(out),
-                                "-af", "lowpass=f=300,lowpass=f=300,astats=measure_overall=RMS_level:measure_perchannel=0",
+                                "-af",
+                                "lowpass=f=300,lowpass=f=300,astats=measure_overall=RMS_level:measure_perchannel=0",
                                 "-f", "null", "-"])
         return float(err.rsplit("RMS level dB:", 1)[1].split()[0])
 

@@ -4,20 +4,17 @@ error handling (429/5xx retried with backoff, 400 never)."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.helpers import new_job
-from videobot.data import jobs
-from videobot.data import segments as segment_rows
-from videobot import usage
-from videobot.errors import VendorFailed, VendorUnavailable
-from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
-
 import generate_script.app as generate_script
+import pytest
 import split_into_segments.app as split_into_segments
 import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
-from videobot import runtime
+
+from tests.helpers import new_job
+from videobot import runtime, usage
+from videobot.data import segments as segment_rows
+from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
 
 FAST_RETRY = {"retry-after-ms": "10"}
 TEN_RU = [f"Ароматный кофе согревает утро и дарит бодрость на весь день номер {i}." for i in range(10)]
@@ -73,7 +70,7 @@ def test_a_script_broken_twice_fails_after_two_calls(openai_env):
 
 
 def test_segments_a_little_long_after_the_re_ask_are_kept_for_the_voice_over_to_fit(openai_env):
-    long = ["Очень длинный сегмент " + "слово " * 20 + "конец."] + TEN_RU[1:]
+    long = ["Очень длинный сегмент " + "слово " * 20 + "конец.", *TEN_RU[1:]]
     openai_env.reply_next({"language": "ru", "segments": long})
     openai_env.reply_next({"language": "ru", "segments": long})
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.fixtures import openai_vars, vendor_env
-from videobot import media
+from videobot import media, runtime
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.openai_speech import OpenAISpeech
-from videobot import runtime
 
 
 def test_speech_request_and_a_real_mp3_back(openai_env, tmp_path):

@@ -9,10 +9,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fakes.fixtures import vendor_env
+from videobot import runtime
 from videobot.config import get_settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.polly import PollySpeech
-from videobot import runtime
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes.telegram_fixtures import SECRET, TelegramUser, event, lambda_poster
-from tests.fakes.telegram_fixtures import fake_telegram, telegram  # noqa: F401
+from tests.fakes.telegram_fixtures import SECRET, TelegramUser, event, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
-from videobot.data import db, jobs
 from videobot import media, storage
+from videobot.data import db, jobs
 from videobot.telegram.handlers import storable_text
 from videobot.telegram.webhook import handle_event
 

@@ -112,7 +112,8 @@ def test_approve_and_reject_at_once_end_in_one_consistent_outcome(user, sfn, rou
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(user, sfn, round_):
     job = _waiting_job(user)
-    assert _at_once(user.post, [user.message_update("✅ Подтвердить"), user.message_update("❌ Отклонить")]) == [200, 200]
+    both = [user.message_update("✅ Подтвердить"), user.message_update("❌ Отклонить")]
+    assert _at_once(user.post, both) == [200, 200]
 
     calls = _decisions(sfn, job)
     gate = gates.get_gate(job["id"], "script")
@@ -121,7 +122,8 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(user,
         # approve won; the reject found no open gate and cancelled the job between gates:
         # the execution stopped and the job cleared (gate rows too), or the reject came first
         # to an already-approved job; either way one decision reached Step Functions
-        assert (status == "cancelled" and gate is None) or (status == "script_approved" and gate["decision"] == "approved")
+        approved = status == "script_approved" and gate["decision"] == "approved"
+        assert (status == "cancelled" and gate is None) or approved
     else:
         assert calls == ["SendTaskFailure"] and gate["decision"] == "rejected"
         assert sfn.named("StopExecution") == [] and status == "awaiting_script_approval"
@@ -158,8 +160,8 @@ def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(
 
 
 def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(user, sfn, monkeypatch):
-    from videobot.errors import DatabaseUnavailable
     from videobot import control
+    from videobot.errors import DatabaseUnavailable
 
     real, calls = control.start_job, []
 

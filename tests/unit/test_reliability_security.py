@@ -11,12 +11,11 @@ import urllib.parse
 
 import pytest
 
-from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
-from tests.fakes.telegram_fixtures import SECRET, use_environment
+from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
-from videobot.data import db, jobs
 from videobot import observability, storage
 from videobot.config import Settings
+from videobot.data import db, jobs
 from videobot.errors import ConfigurationError
 from videobot.telegram import webhook
 

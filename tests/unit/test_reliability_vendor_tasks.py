@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import replace_part
+from videobot import control, lifecycle, runtime
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
-from videobot import control
 from videobot.errors import JobCancelled
-from tests.helpers import replace_part
-from videobot import runtime
 from videobot.stages import generate_images
-from videobot import lifecycle
 
 
 def _deleted(runway) -> list[str]:
@@ -30,7 +28,8 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prom
     for index in (2, 4):
         assert generate_images.submit_image(runtime.current(), job_id, index)["state"] == "waiting"
 
-    lifecycle.record_failure(runtime.current(), job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
+    lifecycle.record_failure(runtime.current(), job_id,
+                             {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
 
     running = {segment_rows.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
     assert set(_deleted(runway_env)) == running and len(_deleted(runway_env)) == 2

@@ -10,15 +10,12 @@ import base64
 import pytest
 
 from tests.fakes.fixtures import runway_vars, vendor_env
-from videobot.data import jobs
+from videobot import runtime, usage
 from videobot.data import segments as segment_rows
-from videobot import storage, usage
 from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
-from videobot import runtime
 from videobot.stages import generate_images
-
 
 FAST_RETRY = {"retry-after-ms": "10"}
 PNG_1x1 = base64.b64decode(
@@ -196,7 +193,8 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     assert _run_image(job_id, 0)["state"] == "done"
     first = generate_images.submit_image(runtime.current(), job_id, 1)  # THROTTLED means waiting
     assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 0}  # no waits set: check at once
-    assert generate_images.submit_image(runtime.current(), job_id, 1)["state"] == "waiting"  # a retried submit polls, never pays
+    # a retried submit polls, never pays
+    assert generate_images.submit_image(runtime.current(), job_id, 1)["state"] == "waiting"
     assert _run_image(job_id, 1)["state"] == "done"
 
     assert len(runway_env.created("text_to_image")) == 2

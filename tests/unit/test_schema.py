@@ -31,8 +31,8 @@ def _columns(table: str) -> dict[str, str]:
 def test_seed_columns_exist_with_bigint_telegram_ids():
     job_cols = _columns("video_jobs_enhanced")
     seg_cols = _columns("video_segments_enhanced")
-    assert SEED_JOB_COLUMNS <= set(job_cols)
-    assert SEED_SEGMENT_COLUMNS <= set(seg_cols)
+    assert set(job_cols) >= SEED_JOB_COLUMNS
+    assert set(seg_cols) >= SEED_SEGMENT_COLUMNS
     assert job_cols["user_id"] == job_cols["chat_id"] == "bigint"
     assert job_cols["script_approved"] == "integer"
     assert job_cols["created_at"].startswith("timestamp")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import urlsplit, unquote
+from urllib.parse import unquote, urlsplit
 
 import boto3
 import pytest
@@ -73,13 +73,15 @@ def test_without_secret_arns_nothing_touches_aws():
 
 
 def test_a_json_secret_per_setting_is_read_by_its_name(sm):
-    arn = sm.create_secret(Name=_name("one"), SecretString=json.dumps({"OPENAI_API_KEY": OPENAI_KEY, "other": "x"}))["ARN"]
+    secret = json.dumps({"OPENAI_API_KEY": OPENAI_KEY, "other": "x"})
+    arn = sm.create_secret(Name=_name("one"), SecretString=secret)["ARN"]
     assert secrets.resolve_secret_settings({"OPENAI_API_KEY_SECRET_ARN": arn}) == {"OPENAI_API_KEY": OPENAI_KEY}
 
 
 def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
     password = "p@ss:w/rd?#%"
-    arn = sm.create_secret(Name=_name("rds"), SecretString=json.dumps({"username": "videobot", "password": password}))["ARN"]
+    secret = json.dumps({"username": "videobot", "password": password})
+    arn = sm.create_secret(Name=_name("rds"), SecretString=secret)["ARN"]
     env = {"DATABASE_SECRET_ARN": arn, "DATABASE_HOST": "db.internal", "DATABASE_PORT": "5432",
            "DATABASE_NAME": "videobot"}
     url = config._from_env(env).database_url
@@ -113,7 +115,8 @@ def test_errors_name_the_variable_never_a_value(sm):
     with pytest.raises(ConfigurationError) as excinfo:
         secrets.resolve_secret_settings({"APP_SECRETS_ARN": not_json})
     assert BOT_TOKEN not in str(excinfo.value)
-    rds = sm.create_secret(Name=_name("rds-bad"), SecretString=json.dumps({"username": "u", "password": "hunter2"}))["ARN"]
+    secret = json.dumps({"username": "u", "password": "hunter2"})
+    rds = sm.create_secret(Name=_name("rds-bad"), SecretString=secret)["ARN"]
     with pytest.raises(ConfigurationError) as excinfo:
         secrets.resolve_secret_settings({"DATABASE_SECRET_ARN": rds})  # no host anywhere
     assert "hunter2" not in str(excinfo.value)

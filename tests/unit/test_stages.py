@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.helpers import new_job, replace_part
-from videobot.data import db, gates, jobs
-from videobot.data import segments as segment_rows
-from videobot import media, storage
-from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
-from videobot.providers import base
-
 import assemble_video.app as assemble_video
 import cancel_job.app as cancel_job
 import check_clip.app as check_clip
 import check_image.app as check_image
 import deliver_video.app as deliver_video
 import generate_script.app as generate_script
+import pytest
 import record_approval_timeout.app as record_approval_timeout
 import record_failure.app as record_failure
 import record_voiceover.app as record_voiceover
@@ -29,7 +21,13 @@ import submit_clip.app as submit_clip
 import submit_image.app as submit_image
 import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
-from videobot import runtime
+
+from tests.helpers import new_job, replace_part
+from videobot import media, runtime, storage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
+from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
+from videobot.providers import base
 
 
 def _notifications(job_id: str) -> list[str]:
@@ -216,7 +214,7 @@ def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images
 def test_internal_failure_is_resubmitted_a_bounded_number_of_times(scripted_job, scripted_images):
     gen = scripted_images([base.TaskState("FAILED", failure_code="INTERNAL.BAD_OUTPUT.CODE01")])
     write_image_prompts.lambda_handler(_event(scripted_job))
-    with pytest.raises(VendorFailed, match="INTERNAL.BAD_OUTPUT"):
+    with pytest.raises(VendorFailed, match=r"INTERNAL\.BAD_OUTPUT"):
         submit_image.lambda_handler(_event(scripted_job, segment_index=0))
     assert len(gen.submitted) == 3  # the first try and MAX_RESUBMITS=2 more
 

@@ -232,7 +232,8 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert logged == set(functions)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    errors_alarms = {name: a["Properties"] for name, a in alarms.items() if a["Properties"].get("MetricName") == "Errors"}
+    errors_alarms = {name: a["Properties"] for name, a in alarms.items()
+                     if a["Properties"].get("MetricName") == "Errors"}
     watched = {p["Dimensions"][0]["Value"]["Ref"] for p in errors_alarms.values()}
     assert watched == set(functions) - {"MigrateDatabaseFunction"}
     # The alarms are written out one per function: they differ only in the function they watch.

@@ -90,7 +90,7 @@ def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
         return Job.from_row(db.query_one(sql, params))
     cur.execute(sql, params)
     row = cur.fetchone()
-    return Job.from_row(dict(zip([c.name for c in cur.description], row))) if row else None
+    return Job.from_row(dict(zip([c.name for c in cur.description], row, strict=True))) if row else None
 
 
 def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:

@@ -1,4 +1,4 @@
--- Vendor usage per job (issue 4): LLM tokens, TTS characters, Runway credits by model and
+-- Vendor usage per job: LLM tokens, TTS characters, Runway credits by model and
 -- seconds. One row per paid vendor call or task. A Runway task is recorded once, by its
 -- task id, when it is submitted (estimated credits), and settled with the cost Runway
 -- reports when it ends. Rows outlive a cancelled job's cleared content: the money is spent.
@@ -23,5 +23,5 @@ CREATE TABLE ai_video_bot.vendor_usage (
 CREATE INDEX vendor_usage_job_idx ON ai_video_bot.vendor_usage (job_id);
 
 -- The animation prompts written in the same LLM call as the image prompts wait here until
--- the images are approved; stage 8 then moves them into animation_prompt.
+-- the images are approved; WriteAnimationPrompts then moves them into animation_prompt.
 ALTER TABLE ai_video_bot.video_segments_enhanced ADD COLUMN animation_prompt_draft TEXT;

@@ -1,4 +1,4 @@
--- Steering (issue 9): each user's /settings, applied to their next job.
+-- Steering: each user's /settings, applied to their next job.
 -- NULL means "the deployment's default" (ASPECT_RATIO, the TTS provider's voice, SUBTITLES);
 -- narration_language 'auto' lets the script follow the topic's language.
 CREATE TABLE IF NOT EXISTS ai_video_bot.user_settings (

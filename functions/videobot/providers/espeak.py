@@ -20,7 +20,7 @@ _sample_rate = 0
 _chunks: list[bytes] = []
 
 
-def _callback(wav, numsamples, events):  # noqa: ARG001
+def _callback(wav, numsamples, events):
     if numsamples > 0:
         _chunks.append(ctypes.string_at(wav, numsamples * 2))
     return 0

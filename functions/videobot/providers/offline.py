@@ -20,7 +20,16 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from videobot.providers.base import (
-    CANCELLED, FAILED, RUNNING, SUCCEEDED, ClipRequest, ImageRequest, Prompts, Script, Speech, TaskState,
+    CANCELLED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    ClipRequest,
+    ImageRequest,
+    Prompts,
+    Script,
+    Speech,
+    TaskState,
 )
 
 # The seed's vendor times in seconds, (shortest, longest) per call. "prompts" is one call

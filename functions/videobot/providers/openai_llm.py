@@ -16,7 +16,7 @@ import json
 import re
 from importlib import resources
 
-from videobot.config import Settings, get_settings
+from videobot.config import SEGMENT_COUNT, Settings, get_settings
 from videobot.errors import ContentRefused, VendorFailed
 from videobot.observability import logger
 from videobot.providers.base import Prompts, Script
@@ -24,7 +24,6 @@ from videobot.providers.offline import detect_language
 from videobot.providers.openai_common import make_client, vendor_error
 
 PROMPT_VERSION = "v1"
-SEGMENTS = 10
 MIN_WORDS, MAX_WORDS = 6, 18  # about 5 s of speech: 1.2-3.6 words a second
 TARGET_WORDS = "9-13"  # what the prompt asks for
 MAX_PROMPT_CHARS = 1000  # Runway's promptText limit
@@ -35,7 +34,7 @@ def role_prompt(name: str, version: str = PROMPT_VERSION) -> str:
     return (resources.files("videobot") / "prompts" / f"{name}.{version}.md").read_text(encoding="utf-8")
 
 
-def _strings(min_items: int = SEGMENTS) -> dict:
+def _strings(min_items: int = SEGMENT_COUNT) -> dict:
     return {"type": "array", "items": {"type": "string"}, "minItems": min_items, "maxItems": min_items}
 
 
@@ -54,8 +53,8 @@ VISUALS_SCHEMA = {
         "visual_style": {"type": "string", "description": "the one look shared by all ten shots"},
         "shots": {
             "type": "array",
-            "minItems": SEGMENTS,
-            "maxItems": SEGMENTS,
+            "minItems": SEGMENT_COUNT,
+            "maxItems": SEGMENT_COUNT,
             "items": {
                 "type": "object",
                 "properties": {"image_prompt": {"type": "string"}, "animation_prompt": {"type": "string"}},
@@ -82,8 +81,8 @@ def check_script(segments, topic: str, language: str | None = None) -> tuple[lis
     if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
         return ["`segments` must be a list of strings"], []
     hard, soft = [], []
-    if len(segments) != SEGMENTS:
-        hard.append(f"there must be exactly {SEGMENTS} segments, not {len(segments)}")
+    if len(segments) != SEGMENT_COUNT:
+        hard.append(f"there must be exactly {SEGMENT_COUNT} segments, not {len(segments)}")
     for i, text in enumerate(segments, 1):
         words = len(text.split())
         if not text.strip():

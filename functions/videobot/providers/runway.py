@@ -13,6 +13,7 @@ Never paying twice:
 from __future__ import annotations
 
 import base64
+import contextlib
 import random
 import time
 from urllib.parse import unquote, urlparse
@@ -185,10 +186,8 @@ class _RunwayTasks:
         """`DELETE /v1/tasks/{id}`: cancel a running task, or delete a finished one."""
         import runwayml
 
-        try:
+        with contextlib.suppress(runwayml.NotFoundError):
             self.client.tasks.delete(task_id)
-        except runwayml.NotFoundError:
-            pass
 
 
 class RunwayImageGenerator(_RunwayTasks):

@@ -14,7 +14,8 @@ statemachine/video_pipeline.asl.json, named like the state and its function fold
 | RecordVoiceover                      | record_voiceover          | record_voiceover         |
 | AssembleVideo                        | assemble_video            | assemble_video           |
 | DeliverVideo                         | deliver_video             | deliver_video            |
-| CancelJob, RecordApprovalTimeout, RecordFailure | videobot.lifecycle | cancel_job, record_approval_timeout, record_failure |
+| CancelJob, RecordApprovalTimeout, RecordFailure | videobot.lifecycle | cancel_job, record_approval_timeout, |
+|                                      |                           | record_failure           |
 
 Every stage takes the runtime (videobot.runtime) and ids, reads and writes PostgreSQL and
 storage, and returns a small dict. Each is idempotent: a retried invocation finds its earlier

@@ -45,7 +45,8 @@ class Clips(VendorTask):
         return rt.clips
 
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
-        return ClipRequest(prompt=seg.animation_prompt, ratio=job.aspect_ratio, image_url=rt.storage.url(seg.image_path),
+        return ClipRequest(prompt=seg.animation_prompt, ratio=job.aspect_ratio,
+                           image_url=rt.storage.url(seg.image_path),
                            duration=int(rt.settings.segment_seconds), seed=seg.segment_index)
 
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:

@@ -5,7 +5,7 @@ from (Runway referenceImages), so the ten pictures stay consistent."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from videobot import media, storage
 from videobot.data import segments
@@ -42,7 +42,7 @@ class Images(VendorTask):
         submitted = segments.get_segment(job_id, REFERENCE_SEGMENT).image_submitted_at
         if not waits.first or submitted is None:
             return waits.first
-        elapsed = (datetime.now(timezone.utc).replace(tzinfo=None) - submitted).total_seconds()
+        elapsed = (datetime.now(UTC).replace(tzinfo=None) - submitted).total_seconds()
         remaining = waits.first - elapsed
         return math.ceil(remaining) + 1 if remaining > 0 else max(1, waits.interval)
 

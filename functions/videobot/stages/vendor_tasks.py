@@ -30,7 +30,7 @@ class PollWaits:
     first: int = 0
 
     @classmethod
-    def from_event(cls, event: dict) -> "PollWaits":
+    def from_event(cls, event: dict) -> PollWaits:
         return cls(interval=int(event.get("poll_interval_seconds") or 0),
                    first=int(event.get("first_poll_seconds") or 0))
 

@@ -248,7 +248,7 @@ STATUS_EN = {
     "cancelled": "Cancelled", "failed": "Failed", "timed_out": "Approval timed out",
 }
 
-# ---- Steering (issue 9): voice topics, /settings, /history, cost ----
+# ---- Steering: voice topics, /settings, /history, cost ----
 RU.update({
     "voice_needs_key": ("🎙 Чтобы понимать голосовые сообщения, боту нужен ключ OpenAI (OPENAI_API_KEY), "
                         "а он не настроен. Напишите описание текстом."),
@@ -292,7 +292,8 @@ EN.update({
     "voice_heard": "🎙 Heard: “{text}”",
     "cost_line": "💰 Cost: ≈ ${usd}",
     "settings": ("⚙️ Settings (for your next video)\n\n"
-                 "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n💬 Subtitles: {subtitles}\n\n"
+                 "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
+                 "💬 Subtitles: {subtitles}\n\n"
                  "Button rows: format, voice, language, subtitles."),
     "settings_on": "on",
     "settings_off": "off",

@@ -66,7 +66,9 @@ def script_state(job: Job) -> tuple[str, str]:
 
 def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     """The seed's Status view, from the job row and its segment counts."""
-    t = lambda key, **kw: texts.text(lang, key, **kw)
+    def t(key: str, **kw) -> str:
+        return texts.text(lang, key, **kw)
+
     icon, state = script_state(job)
     lines = [
         t("status_title"),

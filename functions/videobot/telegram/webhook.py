@@ -11,9 +11,9 @@ import json
 from telegram.error import NetworkError
 
 from videobot import runtime
+from videobot.data import updates
 from videobot.errors import DatabaseUnavailable, VendorUnavailable
 from videobot.observability import logger
-from videobot.data import updates
 from videobot.telegram import bot, handlers
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"

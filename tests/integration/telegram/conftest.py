@@ -15,7 +15,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
 
 
 @pytest.fixture(scope="module")
-def bot(pipeline, fake_telegram):  # noqa: F811
+def bot(pipeline, fake_telegram):
     """`make serve` in-process: the webhook server on a free port, the bot pointed at the fake."""
     with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
         server = WebhookServer(port=0).start()
@@ -24,5 +24,5 @@ def bot(pipeline, fake_telegram):  # noqa: F811
 
 
 @pytest.fixture
-def user(bot, fake_telegram):  # noqa: F811
+def user(bot, fake_telegram):
     return TelegramUser(fake_telegram, http_poster(bot.url))

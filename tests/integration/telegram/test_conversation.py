@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import time
 
-from videobot.data import db, gates, jobs
-from videobot.data import segments as segment_rows
-from videobot import storage
-
-from videobot import runtime
 from tests.fakes.telegram_fixtures import (
-    accepted_job_id,
     TelegramUser,
+    accepted_job_id,
     http_poster,
     inline_buttons,
     sent_message,
     use_environment,
 )
+from videobot import runtime, storage
+from videobot.data import db, gates, jobs
+from videobot.data import segments as segment_rows
 
 GATE_TIMEOUT = 120
 
@@ -139,6 +137,7 @@ def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
     user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «изображения»", timeout=GATE_TIMEOUT)
     job = jobs.get_job(job_id)
     _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
+    assert pipeline.settle(), "a stage still running after the execution ended"
     assert jobs.get_job(job_id)["status"] == "cancelled" and segment_rows.get_segments(job_id) == []
     assert not runtime.current().storage.local_path(storage.job_prefix(job_id)).exists()
     # Pressing the rejected question's button again is answered and changes nothing

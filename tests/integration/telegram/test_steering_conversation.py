@@ -10,15 +10,14 @@ from PIL import Image
 
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import (
-    accepted_job_id,
     TelegramUser,
+    accepted_job_id,
     inline_buttons,
     sent_message,
 )
+from videobot import runtime, usage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
-from videobot import storage, usage
-from videobot import runtime
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
@@ -141,7 +140,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     user.wait_for_text("✅ Сценарий утверждён!", after=mark)
 
     # At the image gate, "переделай 3" makes segment 3 again and leaves the other nine alone
-    images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
+    _images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
     _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
     rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     albums = len(user.sent("sendMediaGroup"))

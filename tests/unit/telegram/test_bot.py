@@ -7,13 +7,6 @@ import json
 import time
 
 import pytest
-from videobot.data import gates, jobs
-from videobot.data import segments as segment_rows
-from videobot import storage
-from videobot.errors import VendorUnavailable
-from videobot.data.db import NOW
-from videobot.telegram import texts, ui
-from videobot.telegram.webhook import handle_event
 
 from tests.fakes.telegram_fixtures import (
     SECRET,
@@ -24,9 +17,15 @@ from tests.fakes.telegram_fixtures import (
     use_environment,
 )
 from tests.helpers import new_job
-from videobot import runtime
+from videobot import runtime, storage
+from videobot.data import gates, jobs
+from videobot.data import segments as segment_rows
+from videobot.data.db import NOW
+from videobot.errors import VendorUnavailable
 from videobot.notify import GateReady, JobEnded, LogNotifier, VideoReady, notify_once, report_progress
+from videobot.telegram import texts, ui
 from videobot.telegram.notifier import TelegramNotifier
+from videobot.telegram.webhook import handle_event
 
 
 @pytest.fixture
@@ -62,7 +61,9 @@ def test_the_keyboard_is_the_seeds_four_buttons():
 def test_both_languages_have_every_text_with_the_same_placeholders():
     import string
 
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}
+    def fields(s):
+        return {f for _, f, _, _ in string.Formatter().parse(s) if f}
+
     assert texts.RU.keys() == texts.EN.keys() and texts.STATUS_RU.keys() == texts.STATUS_EN.keys()
     assert set(texts.STATUS_RU) == set(jobs.JOB_STATUSES)
     for key in texts.RU:
@@ -76,7 +77,8 @@ def test_status_follows_the_seeds_format():
     for i in range(7):
         segment_rows.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
     for i in range(3):
-        segment_rows.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready")
+        segment_rows.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png",
+                                    status="image_ready")
     job = jobs.update_job(job["id"], status="generating_images", script_text="…", script_approved=1,
                           script_generated_at=NOW)
 
@@ -271,7 +273,7 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
         "📝 Сценарий готов!", "🖼 Изображения готовы (10 шт.). Выберите действие:",
         "🎞 Клипы готовы (10 шт.), выше первые 3. Выберите действие:"]
     assert "Первая фраза.\nВторая фраза." in questions[0].params["text"]
-    for question, code in zip(questions, "siv"):
+    for question, code in zip(questions, "siv", strict=True):
         buttons = question.params["reply_markup"]["inline_keyboard"][0]
         assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:{code}", f"r:{job['id']}:{code}"]
     images, clips = user.sent("sendMediaGroup")
@@ -296,7 +298,8 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
 
 
 @pytest.mark.parametrize("event, expected", [
-    (JobEnded("cancelled", stage="images"), "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
+    (JobEnded("cancelled", stage="images"),
+     "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
     (JobEnded("cancelled"), "❌ Задача {id} отменена. Все её данные и файлы удалены."),
     (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
     (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
@@ -374,7 +377,8 @@ def test_progress_never_fails_the_stage(user):
     for _ in range(3):
         user.fake.fail_next("sendMessage", 502)
     report_progress(runtime.current().notifier, job, "assembly", 1, 1)  # logged, not raised
-    report_progress(runtime.current().notifier, job, "assembly", 1, 1)  # the failed first message was forgotten: sent now
+    # the failed first message was forgotten: sent now
+    report_progress(runtime.current().notifier, job, "assembly", 1, 1)
     assert user.texts() == ["Сборка ролика: 1/1 ▓▓▓▓▓▓▓▓▓▓"]
 
 

@@ -3,13 +3,12 @@ topic is refused with the spend and the budget, and nothing starts."""
 
 from __future__ import annotations
 
-from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
-from tests.fakes.telegram_fixtures import use_environment
-from tests.reliability_support import sfn  # noqa: F401
-from videobot.data import db, jobs
-from videobot import usage
-
 import pytest
+
+from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
+from tests.reliability_support import sfn  # noqa: F401
+from videobot import usage
+from videobot.data import db, jobs
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import new_job, replace_part
+from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
-from videobot.telegram import texts
-from videobot.telegram.feedback import parse_redo
-from videobot import runtime
 from videobot.stages.generate_script import generate_script as generate_script_stage
 from videobot.stages.revise_stage import revise_stage
+from videobot.telegram import texts
+from videobot.telegram.feedback import parse_redo
 
 
 @pytest.fixture
@@ -81,7 +81,8 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
     job = new_job("Реклама кофе")
     segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
-        segment_rows.update_segment(job["id"], i, image_path=f"i{i}.png", animation_prompt=f"pan {i}", video_path=f"v{i}.mp4",
+        segment_rows.update_segment(job["id"], i, image_path=f"i{i}.png", animation_prompt=f"pan {i}",
+                                    video_path=f"v{i}.mp4",
                             video_runway_task_id=f"task-{i}", video_generated_at=NOW, status="video_ready")
     before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
     gates.open_gate(job["id"], "videos", "token")

@@ -10,15 +10,14 @@ import pytest
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
 from tests.helpers import new_job
+from videobot import preferences, runtime, storage, usage
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
-from videobot import preferences, storage, usage
 from videobot.data.db import NOW
-from videobot.telegram import texts
-from videobot import runtime
 from videobot.notify import VideoReady
-from videobot.stages.record_voiceover import record_voiceover as record_voiceover_stage
 from videobot.stages import animate_clips
+from videobot.stages.record_voiceover import record_voiceover as record_voiceover_stage
+from videobot.telegram import texts
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
@@ -101,7 +100,8 @@ def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path
     seen = {}
     monkeypatch.setattr(animate_clips.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
-    animate_clips.prepare_segment(runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4")
+    animate_clips.prepare_segment(runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4",
+                                  tmp_path / "out.mp4")
     assert seen["text"] == ("Часть 1." if burned else None)
 
 
