@@ -47,9 +47,9 @@ class Progress:
 
         from videobot.data import segments as segment_rows
 
-        counts = dict(segment_rows.segment_counts(job["id"]))
-        counts["script"] = 1 if job["script_text"] else 0
-        counts["final"] = 1 if job["final_video_path"] else 0
+        counts = dict(segment_rows.segment_counts(job.id))
+        counts["script"] = 1 if job.script_text else 0
+        counts["final"] = 1 if job.final_video_path else 0
         for key, label, total in self.STAGES:
             value = counts.get(key, 0)
             bar = self.bars.get(key)
@@ -71,15 +71,15 @@ def ask_in_terminal(job: dict, gate: dict) -> bool:
     from videobot.data import segments as segment_rows
 
     store = runtime.current().storage
-    print(f"\n\n=== Approval: {gate['stage']} (job {job['id']}) ===")
-    if gate["stage"] == "script":
+    print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
+    if gate.stage == "script":
         for i, text in enumerate(job.segment_texts):
             print(f"  {i + 1:2d}. {text}")
     else:
-        column = "image_path" if gate["stage"] == "images" else "video_path"
-        for seg in segment_rows.get_segments(job["id"]):
-            path = store.local_path(seg[column]) or store.url(seg[column])
-            print(f"  {seg['segment_index'] + 1:2d}. {path}")
+        column = "image_path" if gate.stage == "images" else "video_path"
+        for seg in segment_rows.get_segments(job.id):
+            path = store.local_path(getattr(seg, column)) or store.url(getattr(seg, column))
+            print(f"  {seg.segment_index + 1:2d}. {path}")
     while True:
         answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()
         if answer in ("y", "yes", "д", "да", ""):
@@ -102,30 +102,30 @@ def demo(args: argparse.Namespace) -> int:
                 runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
                 jobs.delete_job(args.job_id)
         job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
-        print(f"✅ Запрос принят! ID: {job['id']}  (topic: {args.topic!r})")
+        print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
         progress = Progress(enabled=not args.quiet)
         try:
-            outcome = pipeline.wait(job["id"], ask_in_terminal if args.interactive else (lambda j, g: True),
+            outcome = pipeline.wait(job.id, ask_in_terminal if args.interactive else (lambda j, g: True),
                                     timeout=args.timeout, on_tick=progress)
         finally:
             progress.close()
         job = outcome.job
-        print(f"Job {job['id']}: {job['status']} (execution {outcome.execution_status}) "
+        print(f"Job {job.id}: {job.status} (execution {outcome.execution_status}) "
               f"in {time.monotonic() - started:.1f} s")
         if args.verbose:
             print(" → ".join(dict.fromkeys(execution_events(outcome))))
-        if job["status"] != "completed":
-            print(f"Reason: {job['error_message']}")
+        if job.status != "completed":
+            print(f"Reason: {job.error_message}")
             return 1
         from videobot import storage
 
         store = runtime.current().storage
-        path = store.local_path(job["final_video_path"]) or store.url(job["final_video_path"])
-        print(f"Final video: {job['final_video_duration']:.1f} s, {job['final_video_size_mb']:.2f} MB")
+        path = store.local_path(job.final_video_path) or store.url(job.final_video_path)
+        print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
         print(f"MP4: {path}")
         from videobot import usage
 
-        spent = usage.summary(job["id"])
+        spent = usage.summary(job.id)
         print(f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
               f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
               f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}")

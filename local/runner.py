@@ -141,12 +141,12 @@ class LocalPipeline:
         return job
 
     def execution(self, job: dict) -> dict:
-        return self.sfn.describe_execution(executionArn=job["execution_arn"])
+        return self.sfn.describe_execution(executionArn=job.execution_arn)
 
     def history(self, job: dict) -> list[dict]:
         events, token = [], None
         while True:
-            kwargs = {"executionArn": job["execution_arn"], "maxResults": 1000}
+            kwargs = {"executionArn": job.execution_arn, "maxResults": 1000}
             if token:
                 kwargs["nextToken"] = token
             page = self.sfn.get_execution_history(**kwargs)
@@ -176,7 +176,7 @@ class LocalPipeline:
             if gate and decider is not None:
                 verdict = decider(job, gate)
                 if verdict is not None:
-                    control.decide(job_id, gate["stage"], approve=bool(verdict))
+                    control.decide(job_id, gate.stage, approve=bool(verdict))
             time.sleep(interval)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
 
@@ -187,7 +187,7 @@ class LocalPipeline:
     def run_job(self, topic: str, decider: Decider | None = approve_all, **kwargs) -> JobOutcome:
         timeout = kwargs.pop("timeout", 600)
         job = self.start_job(topic, **kwargs)
-        return self.wait(job["id"], decider, timeout=timeout)
+        return self.wait(job.id, decider, timeout=timeout)
 
 
 def execution_events(outcome: JobOutcome) -> list[str]:
