@@ -60,7 +60,7 @@ def rows(job_id: str) -> list[dict]:
     return data.rows(job_id)
 
 
-def _tts_price(vendor: str, model: str) -> float:
+def tts_price(vendor: str, model: str) -> float:
     if vendor == "polly":
         return TTS_USD_PER_MCHAR["polly:" + model.split(":", 1)[0]] if ":" in model else 4.0
     return TTS_USD_PER_MCHAR.get(model, 0.0 if vendor == "offline" else 20.0)
@@ -97,7 +97,7 @@ def summary(job_id: str) -> dict:
         elif r["stage"] == "record_voiceover":
             totals["tts_characters"] += r["characters"]
             model["characters"] += r["characters"]
-            usd += r["characters"] * _tts_price(r["vendor"], r["model"]) / 1e6
+            usd += r["characters"] * tts_price(r["vendor"], r["model"]) / 1e6
         else:
             totals["llm_calls"] += r["calls"]
             totals["llm_input_tokens"] += r["input_tokens"]

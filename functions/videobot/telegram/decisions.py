@@ -57,7 +57,7 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     chat_id = query.message.chat.id if query.message else None
     if parsed is None or chat_id is None:
         return t("unknown_button")
-    approve, job_id, stage = parsed
+    approve, job_id, stage, round_ = parsed
     job = jobs.find_job(job_id)
     if job is None or job.chat_id != chat_id:
         return t("not_at_this_stage")
@@ -67,22 +67,25 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if job.status in jobs.TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
     chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
-    result = await asyncio.to_thread(control.decide, job_id, stage, approve)
+    result = await asyncio.to_thread(control.decide, job_id, stage, approve, round_)
     if result.done:
-        await _drop_buttons(query)
+        await drop_buttons(query)
         if approve:
             await reply(bot, chat_id, lang, f"approved_{stage}")
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":
         return t("expired")
+    if result.reason == "stale_round":  # a revision since: this question is not the one open now
+        await drop_buttons(query)
+        return t("stale_round")
     gate = gates.get_gate(job_id, stage)
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
     return t("not_at_this_stage")
 
 
-async def _drop_buttons(query: CallbackQuery) -> None:
+async def drop_buttons(query: CallbackQuery) -> None:
     """Remove the decided question's buttons, so they cannot be tapped again by mistake."""
     try:
         await call(lambda: query.edit_message_reply_markup(reply_markup=None), "editMessageReplyMarkup")

@@ -67,9 +67,9 @@ class TelegramNotifier:
     async def _send(self, bot: Bot, job: Job, event: Event, lang: str, parts: Parts) -> None:
         if isinstance(event, GateReady):
             if event.stage == "script":
-                await self._script_ready(bot, job, lang)
+                await self._script_ready(bot, job, lang, event)
             elif event.stage == "images":
-                await self._images_ready(bot, job, lang, parts)
+                await self._images_ready(bot, job, lang, event, parts)
             else:
                 await self._videos_ready(bot, job, lang, event, parts)
         elif isinstance(event, Progress):
@@ -81,37 +81,59 @@ class TelegramNotifier:
         else:
             raise TypeError(f"no Telegram message for {event!r}")
 
-    async def _script_ready(self, bot: Bot, job: Job, lang: str) -> None:
+    async def _script_ready(self, bot: Bot, job: Job, lang: str, event: GateReady) -> None:
         job = jobs.get_job(job.id)
         frame = texts.text(lang, "script_ready", script="")
         script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
         await _text(bot, job.chat_id, texts.text(lang, "script_ready", script=script),
-                    ui.approval_keyboard(job.id, "script"))
+                    ui.approval_keyboard(job.id, "script", event.round))
 
-    async def _images_ready(self, bot: Bot, job: Job, lang: str, parts: Parts) -> None:
+    async def _images_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
+        """All ten as one album; after "переделай 3", the images made again, each by number."""
+        redone = set(event.segments)
+        total = self.settings.segment_count
         items = []
         for seg in segments.get_segments(job.id)[:ALBUM_LIMIT]:
-            if not seg.image_path:
+            if not seg.image_path or (redone and seg.segment_index not in redone):
                 continue
             data = self.storage.get_bytes(seg.image_path)
             if len(data) > PHOTO_UPLOAD_LIMIT:
                 logger.warning("image too large for an album", extra={"job_id": job.id, "bytes": len(data)})
                 continue
-            caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
-                                 texts.TELEGRAM_CAPTION_LIMIT) if not items else None
+            if redone:
+                caption = texts.segment_caption(lang, "images", [seg.segment_index], total)
+            elif not items:
+                caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
+                                     texts.TELEGRAM_CAPTION_LIMIT)
+            else:
+                caption = None
             items.append(InputMediaPhoto(data, caption=caption, filename=Path(seg.image_path).name))
-        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready"))
+        above = (texts.text(lang, "images_above_redone", what=texts.named(lang, "image", redone)) if redone
+                 else texts.text(lang, "images_above_all"))
+        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above),
+                               event.round)
 
     async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
-        redone = set(event.segments)  # after "redo 3 5": show the clips made again
+        """The first three clips; after "переделай 4", the clips made again, each by number."""
+        redone = set(event.segments)
+        total = self.settings.segment_count
         shown = [s for s in segments.get_segments(job.id)
                  if s.video_path and (not redone or s.segment_index in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
         items = []
         for seg in shown:
-            caption = texts.text(lang, "videos_album_caption", shown=len(shown)) if not items else None
+            if redone:
+                caption = texts.segment_caption(lang, "videos", [seg.segment_index], total)
+            elif not items:
+                caption = texts.text(lang, "first_clips", what=texts.counted(lang, "clip", len(shown)), total=total)
+            else:
+                caption = None
             items.append(InputMediaVideo(self.storage.get_bytes(seg.video_path), caption=caption,
                                          filename=Path(seg.video_path).name, supports_streaming=True))
-        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", shown=len(items)))
+        indexes = [seg.segment_index for seg in shown]
+        above = (texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes)) if redone
+                 else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items))))
+        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above),
+                               event.round)
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(job.id)
@@ -178,14 +200,15 @@ async def _album(bot: Bot, chat_id: int, items: list) -> None:
     await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup")
 
 
-async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str) -> None:
+async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str,
+                           round_: int) -> None:
     if items and parts.claim("album"):
         try:
             await _album(bot, job.chat_id, items)
         except Exception:
             parts.release("album")
             raise
-    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage))
+    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage, round_))
 
 
 def _stage_name(lang: str, stage: str | None) -> str:

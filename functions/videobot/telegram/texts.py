@@ -40,6 +40,7 @@ RU = {
     ),
     "accepted": (
         "✅ Запрос принят! ID: {job_id}\n\n"
+        "💰 Примерная стоимость: ≈ ${usd}\n"
         "⏱ Ролик будет готов примерно через 15-20 минут.\n"
         "📊 Статус — посмотреть прогресс\n"
         "✅ Подтвердить — утвердить текущий этап\n"
@@ -47,18 +48,24 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}.\n"
-                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше бюджета."),
+    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
+                     "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
+                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."),
     "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
                     "Следующий можно будет заказать после {time} UTC."),
-    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
-                     "своими пожеланиями или напишите «перепиши: …»."),
-    "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
-                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
-    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:\n"
-                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
+    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
+                     "что поменять, — я перепишу его и спрошу снова."),
+    "images_ready": ("🖼 Изображения готовы ({above}). Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново, "
+                     "или просто напишите, что изменить во всех."),
+    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше {above}. Выберите действие:\n"
+                     "💬 «покажи 7» пришлёт любой клип; «переделай 3» (можно несколько номеров и пожелание) "
+                     "сделает его заново; или просто напишите, что изменить во всех."),
+    "images_above_all": "10 шт.",
+    "images_above_redone": "выше заново: {what}",
+    "videos_above_first": "первые {what}",
+    "videos_above_redone": "заново: {what}",
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
-    "videos_album_caption": "🎞 Первые {shown} клипа из 10",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
     "approved_images": "✅ Изображения утверждены! Анимирую клипы...",
     "approved_videos": "✅ Клипы утверждены! Записываю озвучку и собираю ролик...",
@@ -157,23 +164,30 @@ EN = {
         "/history — your latest jobs\n/help — this help\n\n🎙 You can also say the description in a voice message."
     ),
     "accepted": (
-        "✅ Request accepted! ID: {job_id}\n\n⏱ The video will be ready in about 15-20 minutes.\n"
+        "✅ Request accepted! ID: {job_id}\n\n💰 Estimated cost: ≈ ${usd}\n"
+        "⏱ The video will be ready in about 15-20 minutes.\n"
         "📊 Статус — see the progress\n✅ Подтвердить — approve the current stage\n❌ Отклонить — cancel the job"
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}.\n"
-                     "You can order a new one when the last 24 hours cost less than the budget."),
+    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
+                     "A new video costs ≈ ${estimate}, which does not fit.\n"
+                     "You can order a new one when the last 24 hours cost less than ${room}."),
     "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
                     "You can order the next one after {time} UTC."),
-    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "
-                     "you want, or write “rewrite: …”."),
-    "images_ready": ("🖼 The images are ready (10). Choose an action:\n"
-                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
-    "videos_ready": ("🎞 The clips are ready (10), the first {shown} are above. Choose an action:\n"
-                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
+    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "
+                     "I will rewrite it and ask again."),
+    "images_ready": ("🖼 The images are ready ({above}). Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again, "
+                     "or just write what to change in all of them."),
+    "videos_ready": ("🎞 The clips are ready (10), above: {above}. Choose an action:\n"
+                     "💬 “show 7” sends any clip; “redo 3” (several numbers and a wish are fine) makes it again; "
+                     "or just write what to change in all of them."),
+    "images_above_all": "10",
+    "images_above_redone": "above, made again: {what}",
+    "videos_above_first": "the first {what}",
+    "videos_above_redone": "made again: {what}",
     "images_album_caption": "🖼 Images for “{topic}”",
-    "videos_album_caption": "🎞 The first {shown} of 10 clips",
     "approved_script": "✅ Script approved! Starting the generation...",
     "approved_images": "✅ Images approved! Animating the clips...",
     "approved_videos": "✅ Clips approved! Recording the voice-over and assembling the video...",
@@ -282,6 +296,23 @@ RU.update({
     "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
     "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
                   "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
+    "script_feedback_hint": "Напишите словами, что изменить в сценарии, или ✅ Подтвердите / ❌ Отклоните.",
+    "all_ten": "все 10",
+    "redo_all_offer": ("🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
+                       "Или назовите номера: «переделай 3 5 …»."),
+    "btn_redo_all": "🔁 Переделать все (≈ ${usd})",
+    "btn_redo_cancel": "Отмена",
+    "cb_redo_all": "🔁 Переделываю все",
+    "redo_all_declined": "Хорошо, ничего не переделываю.",
+    "offer_stale": "Это предложение устарело: этап уже решён или изменился.",
+    "stale_round": "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже.",
+    "show_hint": "Напишите номер от 1 до {count}, например: «покажи 7».",
+    "show_missing": "Сегмента {n} пока нет.",
+    "segment_image": "🖼 Изображение {numbers} из {total}",
+    "segment_images": "🖼 Изображения {numbers} из {total}",
+    "segment_clip": "🎞 Клип {numbers} из {total}",
+    "segment_clips": "🎞 Клипы {numbers} из {total}",
+    "first_clips": "🎞 Первые {what} из {total}",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -317,6 +348,23 @@ EN.update({
     "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
     "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
                   "Or ✅ approve / ❌ reject."),
+    "script_feedback_hint": "Write in words what to change in the script, or ✅ approve / ❌ reject.",
+    "all_ten": "all 10",
+    "redo_all_offer": ("🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\n"
+                       "Or name the numbers: “redo 3 5 …”."),
+    "btn_redo_all": "🔁 Redo all (≈ ${usd})",
+    "btn_redo_cancel": "Cancel",
+    "cb_redo_all": "🔁 Redoing all",
+    "redo_all_declined": "All right, nothing is redone.",
+    "offer_stale": "This offer is out of date: the stage was decided or has changed.",
+    "stale_round": "This button is from an earlier version. Answer the latest question below.",
+    "show_hint": "Write a number from 1 to {count}, e.g. “show 7”.",
+    "show_missing": "Segment {n} is not there yet.",
+    "segment_image": "🖼 Image {numbers} of {total}",
+    "segment_images": "🖼 Images {numbers} of {total}",
+    "segment_clip": "🎞 Clip {numbers} of {total}",
+    "segment_clips": "🎞 Clips {numbers} of {total}",
+    "first_clips": "🎞 The first {what} of {total}",
 })
 
 CATALOGUE = {"ru": RU, "en": EN}
@@ -329,6 +377,54 @@ def language_of(language_code: str | None) -> str:
 
 def text(lang: str, key: str, **values) -> str:
     return CATALOGUE.get(lang, RU)[key].format(**values)
+
+
+# Plural forms: Russian one / few / many (1 клип, 3 клипа, 5 клипов, 11 клипов, 21 клип).
+NOUNS = {
+    "ru": {"clip": ("клип", "клипа", "клипов"), "image": ("изображение", "изображения", "изображений"),
+           "segment": ("сегмент", "сегмента", "сегментов")},
+    "en": {"clip": ("clip", "clips"), "image": ("image", "images"), "segment": ("segment", "segments")},
+}
+
+
+def plural(lang: str, noun: str, n: int) -> str:
+    if lang == "en":
+        one, many = NOUNS["en"][noun]
+        return one if n == 1 else many
+    one, few, many = NOUNS["ru"][noun]
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def counted(lang: str, noun: str, n: int) -> str:
+    """"3 клипа", "5 изображений", "1 clip"."""
+    return f"{n} {plural(lang, noun, n)}"
+
+
+NAMED = {"ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения")},
+         "en": {"clip": ("clip", "clips"), "image": ("image", "images")}}
+
+
+def named(lang: str, noun: str, indexes) -> str:
+    """Segments by number: "клип 4", "клипы 3, 5", "images 2, 7"."""
+    indexes = sorted(indexes)
+    one, several = NAMED.get(lang, NAMED["ru"])[noun]
+    return f"{one if len(indexes) == 1 else several} {numbers(indexes)}"
+
+
+def numbers(indexes) -> str:
+    """0-based segment indexes as the user counts them: "3", "3, 5"."""
+    return ", ".join(str(i + 1) for i in sorted(indexes))
+
+
+def segment_caption(lang: str, stage: str, indexes, total: int) -> str:
+    """"🎞 Клип 4 из 10", "🖼 Изображения 3, 5 из 10"."""
+    noun = "image" if stage == "images" else "clip"
+    key = f"segment_{noun}" if len(list(indexes)) == 1 else f"segment_{noun}s"
+    return text(lang, key, numbers=numbers(indexes), total=total)
 
 
 def status_name(lang: str, status: str) -> str:
