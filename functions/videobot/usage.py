@@ -78,8 +78,9 @@ def summary(job_id: str) -> dict:
         "runway_seconds": 0.0,
         "by_model": {},
         "estimated_usd": 0.0,
+        "narration_usd": 0.0,
     }
-    usd = 0.0
+    usd = narration = 0.0
     for r in rows(job_id):
         model = totals["by_model"].setdefault(
             f"{r['vendor']}:{r['model']}",
@@ -97,7 +98,9 @@ def summary(job_id: str) -> dict:
         elif r["stage"] == "record_voiceover":
             totals["tts_characters"] += r["characters"]
             model["characters"] += r["characters"]
-            usd += r["characters"] * tts_price(r["vendor"], r["model"]) / 1e6
+            spoken = r["characters"] * tts_price(r["vendor"], r["model"]) / 1e6
+            usd += spoken
+            narration += spoken
         else:
             totals["llm_calls"] += r["calls"]
             totals["llm_input_tokens"] += r["input_tokens"]
@@ -109,6 +112,7 @@ def summary(job_id: str) -> dict:
             )
             usd += (r["input_tokens"] * price_in + r["output_tokens"] * price_out) / 1e6
     totals["estimated_usd"] = round(usd, 4)
+    totals["narration_usd"] = round(narration, 4)
     return totals
 
 

@@ -9,7 +9,7 @@ from telegram import Bot, CallbackQuery, Message
 from telegram.error import BadRequest
 
 from videobot import control
-from videobot.data import chats, gates, jobs
+from videobot.data import chats, gates, jobs, segments
 from videobot.observability import logger
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
@@ -23,7 +23,8 @@ async def approve_current(bot: Bot, message: Message, lang: str) -> None:
         await reply(bot, message.chat_id, lang, "nothing_to_approve")
         return
     result = await asyncio.to_thread(control.decide, job.id, gate.stage, True)
-    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage))
+    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage),
+                voiceover=voiceover_state(lang, job.id, gate.stage))
 
 
 async def reject_current(bot: Bot, message: Message, lang: str) -> None:
@@ -35,6 +36,18 @@ async def reject_current(bot: Bot, message: Message, lang: str) -> None:
     result = await asyncio.to_thread(control.cancel, job.id)
     if not result.done:
         await reply(bot, message.chat_id, lang, "nothing_to_reject")
+
+
+def voiceover_state(lang: str, job_id: str, stage: str) -> str:
+    """Once the clips are approved, where the early voice-over stands (its progress was kept
+    out of the image and clip progress)."""
+    if stage != "videos":
+        return ""
+    job, counts = jobs.get_job(job_id), segments.segment_counts(job_id)
+    total = counts.get("segments") or 0
+    if job.audio_path:
+        return "\n" + texts.text(lang, "voiceover_done", total=total)
+    return "\n" + texts.text(lang, "voiceover_at", n=counts.get("narrations") or 0, total=total)
 
 
 def _decision_text(result: control.Decision, stage: str) -> str:
@@ -71,7 +84,7 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if result.done:
         await drop_buttons(query)
         if approve:
-            await reply(bot, chat_id, lang, f"approved_{stage}")
+            await reply(bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(lang, job_id, stage))
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":

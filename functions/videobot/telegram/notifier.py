@@ -26,7 +26,7 @@ from videobot.storage import Storage
 from videobot.telegram import bot as bots
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
-from videobot.telegram.cost import cost_line
+from videobot.telegram.cost import cost_line, cost_with_narration
 
 ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
 CLIPS_SHOWN = 3           # the seed shows the first 3 clips
@@ -169,6 +169,9 @@ class TelegramNotifier:
         stage, done, total = event.stage, int(event.done), int(event.total)
         if stage not in PROGRESS_LABELS["en"] or total <= 0:
             raise ValueError(f"unknown progress stage {stage!r} or total {total}")
+        if stage == "voiceover" and jobs.get_job(job.id).status not in VOICEOVER_SHOWN_STATUSES:
+            # Recorded early, beside the images and clips: 📊 Статус shows it until the clips are approved
+            return
         message = progress_text(lang, stage, done, total)
         if progress_rows.claim_first(job.id, stage, done, total):
             try:
@@ -230,7 +233,7 @@ def failure_key(error_type: str | None) -> str:
 def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "cancelled":
         where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
-        return texts.text(lang, "cancelled", job_id=job.id, where=where)
+        return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(lang, job.id)
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
@@ -243,6 +246,8 @@ PROGRESS_LABELS = {
     "en": {"images": "Images", "videos": "Clips", "voiceover": "Voice-over", "assembly": "Assembling the video"},
 }
 PROGRESS_MIN_EDIT_SECONDS = 3  # Telegram allows about one message (or edit) per second per chat
+# The voice-over is recorded beside the images and clips; its progress shows once they are approved
+VOICEOVER_SHOWN_STATUSES = ("videos_approved", "assembling", "delivering", "completed")
 
 
 def progress_bar(done: int, total: int, cells: int = 10) -> str:

@@ -68,7 +68,7 @@ RU = {
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
     "approved_images": "✅ Изображения утверждены! Анимирую клипы...",
-    "approved_videos": "✅ Клипы утверждены! Записываю озвучку и собираю ролик...",
+    "approved_videos": "✅ Клипы утверждены! Собираю ролик...{voiceover}",
     "cb_approved": "✅ Утверждено",
     "cb_rejected": "❌ Отклоняю задачу...",
     "already_decided": "Этот этап уже {decision}. Повторное нажатие ничего не меняет.",
@@ -190,7 +190,7 @@ EN = {
     "images_album_caption": "🖼 Images for “{topic}”",
     "approved_script": "✅ Script approved! Starting the generation...",
     "approved_images": "✅ Images approved! Animating the clips...",
-    "approved_videos": "✅ Clips approved! Recording the voice-over and assembling the video...",
+    "approved_videos": "✅ Clips approved! Assembling the video...{voiceover}",
     "cb_approved": "✅ Approved",
     "cb_rejected": "❌ Cancelling the job...",
     "already_decided": "This stage is already {decision}. Tapping again changes nothing.",
@@ -271,6 +271,10 @@ RU.update({
     "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
     "voice_heard": "🎙 Распознано: «{text}»",
     "cost_line": "💰 Стоимость: ≈ ${usd}",
+    "cost_narration": " (из них озвучка ≈ ${usd})",
+    "status_audio_recording": "🎙 Озвучка: {n}/{total}",
+    "voiceover_done": "🎙 Озвучка уже готова: {total}/{total}.",
+    "voiceover_at": "🎙 Озвучка: {n}/{total}, продолжаю.",
     "settings": ("⚙️ Настройки (для следующего ролика)\n\n"
                  "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n💬 Субтитры: {subtitles}\n\n"
                  "Ряды кнопок: формат, голос, язык, субтитры."),
@@ -322,6 +326,10 @@ EN.update({
     "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
     "voice_heard": "🎙 Heard: “{text}”",
     "cost_line": "💰 Cost: ≈ ${usd}",
+    "cost_narration": " (the narration ≈ ${usd} of it)",
+    "status_audio_recording": "🎙 Voice-over: {n}/{total}",
+    "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
+    "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
     "settings": ("⚙️ Settings (for your next video)\n\n"
                  "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
                  "💬 Subtitles: {subtitles}\n\n"

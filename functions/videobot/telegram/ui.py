@@ -99,6 +99,7 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
         t("status_videos", n=counts.get("videos") or 0, total=total),
         t("status_audio", duration=_number(job.audio_duration)) if job.audio_duration
+        else t("status_audio_recording", n=counts.get("narrations"), total=total) if counts.get("narrations")
         else t("status_audio_none"),
         t("status_video", size_mb=_number(job.final_video_size_mb),
           duration=_number(job.final_video_duration)) if job.final_video_size_mb

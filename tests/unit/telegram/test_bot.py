@@ -364,7 +364,9 @@ def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(u
     report_progress(runtime.current().notifier, job, "images", 2, 10)  # within the edit interval: skipped
     report_progress(runtime.current().notifier, job, "images", 10, 10)  # the last step is always shown
     report_progress(runtime.current().notifier, job, "images", 9, 10)  # late and lower: ignored
-    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)
+    report_progress(runtime.current().notifier, job, "voiceover", 2, 10)  # made early: not mixed in
+    jobs.update_job(job["id"], status="videos_approved")
+    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)  # once the clips are approved
 
     first, second = user.sent("sendMessage")
     assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"

@@ -263,3 +263,35 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
                                 "Новый ролик стоит ≈ $3.00, и он в бюджет не помещается.\n"
                                 "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше $2.00.")
     assert db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))["n"] == 1
+
+
+# ---- item 6: the voice-over where the user expects it -----------------------------------------
+
+def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(user, monkeypatch):
+    from videobot.notify import report_progress
+
+    job = _with_media(_job_at_gate(user, "videos"))
+    for i in range(7):
+        segment_rows.update_segment(job["id"], i, narration_path=f"n{i}.wav", narration_duration=4.0)
+    jobs.update_job(job["id"], status="generating_images")
+    report_progress(runtime.current().notifier, jobs.get_job(job["id"]), "voiceover", 7, 10)
+    assert user.sent("sendMessage", "editMessageText") == []  # not mixed into the image progress
+    assert user.say("📊 Статус") == 200
+    assert "🎙 Озвучка: 7/10" in user.texts()[-1].splitlines()
+
+    jobs.update_job(job["id"], status="awaiting_video_approval")
+    replace_part(monkeypatch, "sfn", _StepFunctions(job["id"], "videos"))
+    assert user.press({"callback_data": ui.callback_data(True, job["id"], "videos", 0)}) == 200
+    assert user.texts()[-1] == "✅ Клипы утверждены! Собираю ролик...\n🎙 Озвучка: 7/10, продолжаю."
+    report_progress(runtime.current().notifier, jobs.get_job(job["id"]), "voiceover", 8, 10)
+    assert user.texts()[-1] == "Озвучка: 8/10 ▓▓▓▓▓▓▓▓░░"
+
+
+def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(user):
+    from videobot.notify import JobEnded
+
+    job = _job_at_gate(user, "images")
+    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
+               " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)", (job["id"],))
+    runtime.current().notifier.send(jobs.get_job(job["id"]), JobEnded("cancelled", stage="images"))
+    assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
