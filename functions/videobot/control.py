@@ -81,6 +81,8 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
     decision commits before Step Functions hears of it, so the stage that runs next (or
     CancelJob) always reads it; if the call fails, the gate reopens."""
     rt = current()
+    if approve and jobs.parse_refusal_stage(stage):  # ✅ at a refused segment: try it again
+        return revise(job_id, stage, round_=round_)
     decision = "approved" if approve else "rejected"
     token = gates.decide_gate(job_id, stage, decision, round_)
     if token is None and round_ is not None:

@@ -6,6 +6,8 @@ images or clips with the words the user wrote at that round of the gate, "rx|…
 from __future__ import annotations
 
 SETTING, HISTORY, REDO_ALL, REDO_CANCEL = "st", "hv", "ra", "rx"
+# under a refused segment: "sr|<job_id>|<refused_clip_6>|<round>" retries it, "sx|<job_id>" cancels the job
+REFUSAL_RETRY, REFUSAL_CANCEL = "sr", "sx"
 
 
 def make(*parts: str) -> str:

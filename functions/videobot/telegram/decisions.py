@@ -53,6 +53,8 @@ def voiceover_state(lang: str, job_id: str, stage: str) -> str:
 def _decision_text(result: control.Decision, stage: str) -> str:
     """The catalogue key that answers an approve/reject decision."""
     if result.done:
+        if result.reason == "revised":  # ✅ at a refused segment: tried again
+            return "cb_refusal_retry"
         return f"approved_{stage}" if result.reason == "approved" else "cb_rejected"
     if result.reason == "expired":
         return "expired"

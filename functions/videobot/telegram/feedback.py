@@ -68,6 +68,14 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
         return False
     settings = runtime.current().settings
     stage, chat_id, count = gate.stage, message.chat_id, settings.segment_count
+    if jobs.parse_refusal_stage(stage):  # a refused segment: the words are its new prompt
+        words = _words(text)
+        if not visible(words):
+            await reply(bot, chat_id, lang, "unsupported_message")
+            return True
+        result = await asyncio.to_thread(lambda: control.revise(job.id, stage, feedback=words))
+        await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_new_prompt")
+        return True
     if stage == "script":
         keyword = _REWRITE.match(text)
         words = _words(keyword.group(1) if keyword else text)
@@ -111,6 +119,42 @@ async def _answer_revision(bot: Bot, chat_id: int, lang: str, job_id: str, stage
         await reply(bot, chat_id, lang, "expired")
     else:
         await reply(bot, chat_id, lang, "nothing_to_approve")
+
+
+async def answer_refusal(bot: Bot, chat_id: int, lang: str, job_id: str, stage: str,
+                         result: control.Decision, key: str) -> None:
+    """What the user is told after a new prompt or a retry at a refused segment."""
+    settings = runtime.current().settings
+    if not result.done:
+        await _answer_revision(bot, chat_id, lang, job_id, stage, result, [])
+        return
+    _, index = jobs.parse_refusal_stage(stage)
+    await reply(bot, chat_id, lang, key, n=index + 1, round=gates.get_gate(job_id, stage).revisions,
+                limit=settings.max_gate_revisions)
+
+
+async def refusal_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]) -> str:
+    """[🔁 Повторить] / [❌ Отменить задачу] under a refused segment."""
+    job = jobs.find_job(parts[1]) if len(parts) >= 2 else None
+    if job is None or job.chat_id != chat_id:
+        return texts.text(lang, "not_at_this_stage")
+    if parts[0] == "sx":
+        result = await asyncio.to_thread(control.cancel, job.id)
+        if result.done:
+            await drop_buttons(query)
+            return texts.text(lang, "cb_rejected")
+        return texts.text(lang, "nothing_to_reject")
+    if len(parts) != 4 or not jobs.parse_refusal_stage(parts[2]) or not parts[3].isdigit():
+        return texts.text(lang, "unknown_button")
+    stage = parts[2]
+    result = await asyncio.to_thread(lambda: control.revise(job.id, stage, round_=int(parts[3])))
+    if result.reason == "stale_round":
+        await drop_buttons(query)
+        return texts.text(lang, "stale_round")
+    if result.done:
+        await drop_buttons(query)
+    await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_retrying")
+    return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 
 async def _offer_redo_all(bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, words: str) -> None:

@@ -20,7 +20,7 @@ from videobot.config import Settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.rows import Job
-from videobot.notify import Event, GateReady, JobEnded, Progress, VideoReady
+from videobot.notify import Event, GateReady, JobEnded, Progress, SegmentRefused, VideoReady
 from videobot.observability import logger
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
@@ -72,6 +72,8 @@ class TelegramNotifier:
                 await self._images_ready(bot, job, lang, event, parts)
             else:
                 await self._videos_ready(bot, job, lang, event, parts)
+        elif isinstance(event, SegmentRefused):
+            await self._segment_refused(bot, job, lang, event)
         elif isinstance(event, Progress):
             await self._progress(bot, job, lang, event)
         elif isinstance(event, VideoReady):
@@ -134,6 +136,14 @@ class TelegramNotifier:
                  else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items))))
         await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above),
                                event.round)
+
+    async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
+        """Which segment, why, and its prompt; a new prompt is written as a message."""
+        total = self.settings.segment_count
+        message = texts.text(lang, "segment_refused", what=texts.named(lang, event.kind, [event.segment]),
+                             total=total, code=event.code, prompt=texts.clip(event.prompt, 1000))
+        stage = jobs.refusal_stage(f"refused_{event.kind}", event.segment)
+        await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, stage, event.round))
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(job.id)
@@ -215,6 +225,9 @@ async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: 
 
 
 def _stage_name(lang: str, stage: str | None) -> str:
+    refused = jobs.parse_refusal_stage(stage or "")
+    if refused:
+        return texts.text(lang, "stage_refused", n=refused[1] + 1)
     return texts.text(lang, f"stage_{stage}") if stage in jobs.GATE_STAGES else (stage or "?")
 
 

@@ -317,6 +317,16 @@ RU.update({
     "segment_clip": "🎞 Клип {numbers} из {total}",
     "segment_clips": "🎞 Клипы {numbers} из {total}",
     "first_clips": "🎞 Первые {what} из {total}",
+    "segment_refused": ("🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
+                        "Промпт: «{prompt}»\n\n"
+                        "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
+                        "Или повторите как есть, или отмените задачу."),
+    "btn_refusal_retry": "🔁 Повторить",
+    "btn_refusal_cancel": "❌ Отменить задачу",
+    "refusal_new_prompt": "✍️ Новый промпт для сегмента {n} принят, делаю его заново (попытка {round} из {limit}).",
+    "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
+    "cb_refusal_retry": "🔁 Пробую ещё раз",
+    "stage_refused": "отказ по сегменту {n}",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -373,6 +383,16 @@ EN.update({
     "segment_clip": "🎞 Clip {numbers} of {total}",
     "segment_clips": "🎞 Clips {numbers} of {total}",
     "first_clips": "🎞 The first {what} of {total}",
+    "segment_refused": ("🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
+                        "Prompt: “{prompt}”\n\n"
+                        "✍️ Write a new prompt for this segment: the others are not made again. "
+                        "Or retry it as it is, or cancel the job."),
+    "btn_refusal_retry": "🔁 Retry",
+    "btn_refusal_cancel": "❌ Cancel the job",
+    "refusal_new_prompt": "✍️ New prompt for segment {n} taken, making it again (attempt {round} of {limit}).",
+    "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
+    "cb_refusal_retry": "🔁 Trying again",
+    "stage_refused": "refused segment {n}",
 })
 
 CATALOGUE = {"ru": RU, "en": EN}

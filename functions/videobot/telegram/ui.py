@@ -62,6 +62,16 @@ def redo_all_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: floa
     ]])
 
 
+def refusal_keyboard(lang: str, job_id: str, stage: str, round_: int) -> InlineKeyboardMarkup:
+    """[🔁 Повторить] [❌ Отменить задачу] under a refused segment."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.text(lang, "btn_refusal_retry"),
+                             callback_data=callbacks.make(callbacks.REFUSAL_RETRY, job_id, stage, str(round_))),
+        InlineKeyboardButton(texts.text(lang, "btn_refusal_cancel"),
+                             callback_data=callbacks.make(callbacks.REFUSAL_CANCEL, job_id)),
+    ]])
+
+
 def _number(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "?"
 
