@@ -88,3 +88,4 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     assert entered.count("AwaitRefusedClip") == 1 and entered.count("ResolveRefusedClip") == 1
     assert entered.count("SubmitClip") == 11
     assert gates.get_gate(job_id, "refused_clip_6")["decision"] == "revised"
+

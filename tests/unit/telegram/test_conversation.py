@@ -295,3 +295,92 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(user):
                " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)", (job["id"],))
     runtime.current().notifier.send(jobs.get_job(job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
+
+
+# ---- item 4: a refused segment pauses at its own gate -----------------------------------------
+
+def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
+    from pathlib import Path
+
+    definition = json.loads((Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json")
+                            .read_text(encoding="utf-8"))
+    parallel = definition["States"]["ProduceClipsAndVoiceover"]
+    visuals = parallel["Branches"][0]["States"]
+    for mapname, noun, submit, ready in (("GenerateImages", "Image", "SubmitImage", "IsImageReady"),
+                                         ("AnimateClips", "Clip", "SubmitClip", "IsClipReady")):
+        states = visuals[mapname]["ItemProcessor"]["States"]
+        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": f"AwaitRefused{noun}"} in \
+            states[ready]["Choices"]
+        pause = states[f"AwaitRefused{noun}"]
+        assert pause["Resource"].endswith(".waitForTaskToken")
+        assert pause["TimeoutSecondsPath"] == "$.settings.approval_timeout_seconds"
+        assert pause["Next"] == f"ResolveRefused{noun}" and states[f"ResolveRefused{noun}"]["Next"] == submit
+    catches = {c["ErrorEquals"][0]: c["Next"] for c in parallel["Catch"]}
+    assert catches["States.Timeout"] == "RecordApprovalTimeout" and catches["Rejected"] == "CancelJob"
+
+
+def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
+    job = _with_media(_job_at_gate(user, "images"))
+    jobs.update_job(job["id"], status="generating_videos")
+    db.execute(f"UPDATE {gates.GATES} SET decision = 'approved', decided_at = now() WHERE job_id = %s", (job["id"],))
+    segment_rows.update_segment(job["id"], index, video_path=None, video_runway_task_id="task-refused",
+                                animation_prompt="steam rising", status="failed", error_message="SAFETY.INPUT.TEXT")
+    from videobot.stages.request_approval import request_approval
+
+    request_approval(runtime.current(), job["id"], "refused_clip", "token-refused", segment_index=index)
+    return job
+
+
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(user, monkeypatch):
+    from videobot.stages.revise_stage import revise_stage
+
+    job = _refused_clip(user)
+    [told] = user.sent("sendMessage")
+    assert told.params["text"].startswith("🚫 Сервис генерации отказался делать клип 7 из 10 "
+                                          "(модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»")
+    retry, cancel = inline_buttons(told)
+    assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
+    sfn = _StepFunctions(job["id"], "refused_clip_6")
+    replace_part(monkeypatch, "sfn", sfn)
+    assert user.say("пар над чашкой, крупный план") == 200
+    [(kind, call)] = sfn.calls
+    assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
+    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю его заново (попытка 1 из 5)."
+    # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
+    before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
+    revise_stage(runtime.current(), job["id"], "refused_clip", segment_index=6)
+    after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
+    assert {i for i in range(10) if after[i] != before[i]} == {6}
+    assert after[6]["animation_prompt"] == "пар над чашкой, крупный план"
+    assert after[6]["video_runway_task_id"] is None and after[6]["status"] == "animation_prompt_ready"
+    # the old question's retry is now dead
+    assert user.press(retry, told.result) == 200
+    assert len(sfn.calls) == 1
+
+
+def test_retry_and_cancel_at_a_refused_clip(user, monkeypatch):
+    job = _refused_clip(user)
+    [told] = user.sent("sendMessage")
+    retry, cancel = inline_buttons(told)
+    sfn = _StepFunctions(job["id"], "refused_clip_6")
+    replace_part(monkeypatch, "sfn", sfn)
+    assert user.press(retry, told.result) == 200
+    [(kind, call)] = sfn.calls
+    assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
+    assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
+    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
+
+    gates.open_gate(job["id"], "refused_clip_6", "token-again")  # refused again: the pause reopens
+    assert user.press(cancel, told.result) == 200
+    assert sfn.calls[-1][0] == "failure" and sfn.calls[-1][1]["error"] == "Rejected"
+    assert gates.get_gate(job["id"], "refused_clip_6")["decision"] == "rejected"
+
+
+def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
+    from videobot import lifecycle
+
+    job = _refused_clip(user, index=3)
+    lifecycle.record_approval_timeout(runtime.current(), job["id"])
+    assert jobs.get_job(job["id"])["status"] == "timed_out"
+    assert gates.get_gate(job["id"], "refused_clip_3")["decision"] == "timed_out"
+    assert user.texts()[-1].startswith("⌛ Вы не ответили на этапе «отказ по сегменту 4» вовремя")
