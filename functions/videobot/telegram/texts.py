@@ -51,6 +51,9 @@ RU = {
     "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
                      "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
                      "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."),
+    "bot_budget": ("⛔ За последние сутки ролики всех пользователей бота стоили ${spent}, а общий дневной бюджет "
+                   "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
+                   "Попробуйте позже."),
     "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
                     "Следующий можно будет заказать после {time} UTC."),
     "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
@@ -173,6 +176,8 @@ EN = {
     "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
                      "A new video costs ≈ ${estimate}, which does not fit.\n"
                      "You can order a new one when the last 24 hours cost less than ${room}."),
+    "bot_budget": ("⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
+                   "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."),
     "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
                     "You can order the next one after {time} UTC."),
     "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "

@@ -384,3 +384,27 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
     assert jobs.get_job(job["id"])["status"] == "timed_out"
     assert gates.get_gate(job["id"], "refused_clip_3")["decision"] == "timed_out"
     assert user.texts()[-1].startswith("⌛ Вы не ответили на этапе «отказ по сегменту 4» вовремя")
+
+
+def test_the_bot_wide_budget_refuses_with_the_numbers(user, monkeypatch):
+    class Starter:
+        def start_execution(self, **kwargs):
+            return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
+
+    replace_part(monkeypatch, "sfn", Starter())
+    replace_part(monkeypatch, "images", _PricedImages())
+    replace_part(monkeypatch, "clips", _PricedClips())
+    from videobot import usage
+
+    base = usage.spent_by_everyone()  # what other tests' jobs of this session cost
+    someone = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
+    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
+               " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)", (someone["id"], f"t-{someone['id']}"))
+    env = {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
+           "MAX_USD_PER_DAY": f"{base + 4:.2f}", "MAX_USD_PER_USER_PER_DAY": "0", "MAX_JOBS_PER_USER_PER_DAY": "0"}
+    with use_environment(env):
+        assert user.say("Реклама кофе") == 200  # base + 1.50 spent, + 3.00 would pass base + 4.00
+    assert user.texts()[-1] == (f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "
+                                f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00, и он "
+                                "в бюджет не помещается. Попробуйте позже.")
+    assert jobs.active_job_for_chat(user.chat_id) is None
