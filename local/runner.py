@@ -5,6 +5,7 @@ interpreter, and every Task reaching its handler in-process through LambdaEndpoi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +18,28 @@ from local.template import ROOT, load_template, render_definition, state_machine
 from videobot import runtime
 
 DEFAULT_DATA_DIR = ROOT / ".local"
+
+# moto's interpreter logs each expected miss (an IsPresent choice on an absent path, the
+# Catch of a rejected gate) with its stack trace at ERROR; for the user those are no crash.
+INTERPRETER_LOGGER = "moto.stepfunctions.parser"
+INTERPRETER_LOG = "stepfunctions-interpreter.log"
+
+
+def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
+    """Send moto's interpreter log to `<data_dir>/stepfunctions-interpreter.log` (nothing on
+    the terminal), unless LOG_LEVEL=DEBUG asks for everything. Returns the file, or None."""
+    log = logging.getLogger(INTERPRETER_LOGGER)
+    if "DEBUG" in (os.environ.get("LOG_LEVEL", "").upper(), os.environ.get("POWERTOOLS_LOG_LEVEL", "").upper()):
+        log.propagate = True
+        return None
+    path = data_dir / INTERPRETER_LOG
+    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in log.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        log.addHandler(handler)
+    log.propagate = False
+    return path
+
 
 # A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
 Decider = Callable[[dict, dict], "bool | None"]
@@ -53,6 +76,7 @@ class LocalPipeline:
         self.endpoint: LambdaEndpoint | None = None
         self._mock = None
         self.sfn = None
+        self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -64,6 +88,7 @@ class LocalPipeline:
 
     def start(self) -> LocalPipeline:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.interpreter_log = keep_interpreter_logs_out_of_the_terminal(self.data_dir)
         for key, value in self.env.items():
             self._setenv(key, value)
         if not os.environ.get("DATABASE_URL"):

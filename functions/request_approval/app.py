@@ -1,4 +1,5 @@
-"""AwaitScriptApproval / AwaitImageApproval / AwaitVideoApproval: store the gate's task token and ask the user."""
+"""AwaitScriptApproval / AwaitImageApproval / AwaitVideoApproval / AwaitRefusedImage / AwaitRefusedClip:
+store the gate's task token and ask the user."""
 
 from videobot import runtime
 from videobot.observability import stage_handler
@@ -7,4 +8,5 @@ from videobot.stages.request_approval import request_approval
 
 @stage_handler("request_approval")
 def lambda_handler(event: dict, context=None) -> dict:
-    return request_approval(runtime.current(), event["job_id"], event["stage"], event["task_token"])
+    return request_approval(runtime.current(), event["job_id"], event["stage"], event["task_token"],
+                            segment_index=event.get("segment_index"))

@@ -1,4 +1,5 @@
-"""ReviseScript / RedoImages / RedoClips: act on the feedback given at a gate."""
+"""ReviseScript / RedoImages / RedoClips / ResolveRefusedImage / ResolveRefusedClip: act on the
+feedback given at a gate."""
 
 from videobot import runtime
 from videobot.observability import stage_handler
@@ -7,4 +8,4 @@ from videobot.stages.revise_stage import revise_stage
 
 @stage_handler("revise_stage")
 def lambda_handler(event: dict, context=None) -> dict:
-    return revise_stage(runtime.current(), event["job_id"], event["stage"])
+    return revise_stage(runtime.current(), event["job_id"], event["stage"], segment_index=event.get("segment_index"))

@@ -96,6 +96,8 @@ class Settings(BaseModel):
     # The vendor spend (estimated USD, videobot/usage.py) one user may cause in any 24 hours;
     # a new topic is refused once it is reached. 0: no budget.
     max_usd_per_user_per_day: float = Field(30.0, ge=0)
+    # The estimated vendor spend of all users together in any 24 hours; 0: no bot-wide budget.
+    max_usd_per_day: float = Field(0.0, ge=0)
 
     @field_validator("allowed_user_ids")
     @classmethod

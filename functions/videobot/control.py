@@ -55,7 +55,7 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
 @dataclass(frozen=True)
 class Decision:
     done: bool
-    reason: str          # "approved", "rejected", "revised", "not_waiting", "expired", "limit"
+    reason: str          # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
     stage: str | None = None
 
 
@@ -73,14 +73,22 @@ def _resume(rt: Runtime, job_id: str, stage: str, decision: str, send) -> Decisi
     return None
 
 
-def decide(job_id: str, stage: str, approve: bool) -> Decision:
+def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) -> Decision:
     """Approve or reject the gate `stage` of `job_id`, once. A second tap, a stale button or
     another stage's button finds the gate already decided (or never opened) and changes
-    nothing. The decision commits before Step Functions hears of it, so the stage that runs
-    next (or CancelJob) always reads it; if the call fails, the gate reopens."""
+    nothing. With `round_` (a button's), only that round of the gate is decided: a button of
+    an earlier round never approves a revision the user has not seen ("stale_round"). The
+    decision commits before Step Functions hears of it, so the stage that runs next (or
+    CancelJob) always reads it; if the call fails, the gate reopens."""
     rt = current()
+    if approve and jobs.parse_refusal_stage(stage):  # ✅ at a refused segment: try it again
+        return revise(job_id, stage, round_=round_)
     decision = "approved" if approve else "rejected"
-    token = gates.decide_gate(job_id, stage, decision)
+    token = gates.decide_gate(job_id, stage, decision, round_)
+    if token is None and round_ is not None:
+        gate = gates.get_gate(job_id, stage)
+        if gate and gate.decided_at is None and gate.revisions != round_:
+            return Decision(False, "stale_round", stage)
     if token is None:
         return Decision(False, "not_waiting", stage)
     if approve:
@@ -96,13 +104,13 @@ def decide(job_id: str, stage: str, approve: bool) -> Decision:
 
 
 def revise(job_id: str, stage: str, *, feedback: str | None = None,
-           segments: list[int] | None = None) -> Decision:
+           segments: list[int] | None = None, round_: int | None = None) -> Decision:
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
     rt = current()
     token, reason = gates.revise_gate(job_id, stage, feedback=feedback, segments=segments,
-                                      limit=rt.settings.max_gate_revisions)
+                                      limit=rt.settings.max_gate_revisions, round_=round_)
     if token is None:
         return Decision(False, reason, stage)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}

@@ -31,6 +31,22 @@ class GateReady:
 
 
 @dataclass(frozen=True)
+class SegmentRefused:
+    """The vendor's moderation refused one segment's image or clip: its Map iteration waits for
+    a new prompt, a retry or a cancel. Once per segment and round."""
+
+    kind: Literal["image", "clip"]
+    segment: int                 # 0-based
+    code: str                    # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
+    prompt: str
+    round: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"refused:{self.kind}:{self.segment}:r{self.round}"
+
+
+@dataclass(frozen=True)
 class Progress:
     """`done` of `total` steps of a stage. Best effort, and not once-only: reported as it goes."""
 
@@ -62,7 +78,7 @@ class JobEnded:
         return {"cancelled": "job_cancelled", "timed_out": "approval_timed_out", "failed": "job_failed"}[self.outcome]
 
 
-Event = GateReady | Progress | VideoReady | JobEnded
+Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded
 
 
 class Notifier(Protocol):
@@ -78,7 +94,7 @@ class LogNotifier:
                                      **{k: v for k, v in asdict(event).items() if isinstance(v, (str, int, float))}})
 
 
-def notify_once(notifier: Notifier, job: Job, event: GateReady | VideoReady | JobEnded) -> bool:
+def notify_once(notifier: Notifier, job: Job, event: GateReady | SegmentRefused | VideoReady | JobEnded) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
     if not notifications.claim(job.id, event.key):

@@ -60,7 +60,7 @@ def rows(job_id: str) -> list[dict]:
     return data.rows(job_id)
 
 
-def _tts_price(vendor: str, model: str) -> float:
+def tts_price(vendor: str, model: str) -> float:
     if vendor == "polly":
         return TTS_USD_PER_MCHAR["polly:" + model.split(":", 1)[0]] if ":" in model else 4.0
     return TTS_USD_PER_MCHAR.get(model, 0.0 if vendor == "offline" else 20.0)
@@ -78,8 +78,9 @@ def summary(job_id: str) -> dict:
         "runway_seconds": 0.0,
         "by_model": {},
         "estimated_usd": 0.0,
+        "narration_usd": 0.0,
     }
-    usd = 0.0
+    usd = narration = 0.0
     for r in rows(job_id):
         model = totals["by_model"].setdefault(
             f"{r['vendor']}:{r['model']}",
@@ -97,7 +98,9 @@ def summary(job_id: str) -> dict:
         elif r["stage"] == "record_voiceover":
             totals["tts_characters"] += r["characters"]
             model["characters"] += r["characters"]
-            usd += r["characters"] * _tts_price(r["vendor"], r["model"]) / 1e6
+            spoken = r["characters"] * tts_price(r["vendor"], r["model"]) / 1e6
+            usd += spoken
+            narration += spoken
         else:
             totals["llm_calls"] += r["calls"]
             totals["llm_input_tokens"] += r["input_tokens"]
@@ -109,9 +112,15 @@ def summary(job_id: str) -> dict:
             )
             usd += (r["input_tokens"] * price_in + r["output_tokens"] * price_out) / 1e6
     totals["estimated_usd"] = round(usd, 4)
+    totals["narration_usd"] = round(narration, 4)
     return totals
 
 
 def spent_by_user(user_id: int, hours: int = 24) -> float:
     """The estimated USD of the user's jobs created in the last `hours` (their daily budget)."""
     return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_of_user_since(user_id, hours)), 2)
+
+
+def spent_by_everyone(hours: int = 24) -> float:
+    """The estimated USD of all jobs created in the last `hours` (the bot-wide budget)."""
+    return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_since(hours)), 2)

@@ -70,7 +70,9 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
 def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_openai, fake_runway):
     fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
 
-    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway)}):
+    # With no rounds left for the refused segment's pause (AwaitRefusedImage; the pause itself is
+    # tests/integration/telegram/test_conversation_refusal.py), the refusal fails the job.
+    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "MAX_GATE_REVISIONS": "0"}):
         outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)

@@ -76,7 +76,8 @@ def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(
     _, runway, telegram = vendors
     runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=8, failure_code="SAFETY.OUTPUT.VIDEO")
     chat = _chat()
-    outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
+    with use_environment({"MAX_GATE_REVISIONS": "0"}):  # no rounds left for the refused segment's pause
+        outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
 
     _ends_cleanly(outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался")
     assert "SAFETY.OUTPUT.VIDEO" in outcome.job["error_message"]

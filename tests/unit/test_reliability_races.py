@@ -131,7 +131,9 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(user,
 
 
 def test_a_new_topic_during_an_active_job_starts_nothing_and_says_why(user, sfn):
-    job = _waiting_job(user)
+    # between gates: at an open gate the text would be feedback (tests/unit/telegram/test_conversation.py)
+    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(job["id"], status="generating_images")
     assert user.say("Реклама чая") == 200
     (reply,) = user.texts()
     assert reply.startswith(f"⏳ У вас уже есть задача в работе (ID: {job['id']}")

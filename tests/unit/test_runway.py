@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
+from videobot.data import db, gates
 from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
 from videobot.providers.base import ClipRequest, ImageRequest
@@ -209,10 +210,30 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     ]
 
 
-def test_safety_failure_fails_the_job_naming_the_segment_and_is_not_resubmitted(prompted_job, runway_env):
+def test_a_safety_refusal_pauses_the_segment_and_is_not_resubmitted(prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
     _run_image(job_id, 0)
+
+    # The segment waits at its own gate (AwaitRefusedImage) for a new prompt, a retry or a cancel
+    result = generate_images.submit_image(runtime.current(), job_id, 3)
+    for _ in range(10):
+        if result["state"] != "waiting":
+            break
+        result = generate_images.check_image(runtime.current(), job_id, 3, result["attempt"])
+    assert result["state"] == "refused"
+    seg = segment_rows.get_segment(job_id, 3)
+    assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
+    assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
+
+
+def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
+    _run_image(job_id, 0)
+    gates.open_gate(job_id, "refused_image_3", "token")
+    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
+               (runtime.current().settings.max_gate_revisions, job_id))
 
     with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
         _run_image(job_id, 3)

@@ -201,13 +201,20 @@ def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_j
     assert segment_rows.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
 
 
-def test_safety_refusal_fails_the_segment_for_good(scripted_job, scripted_images):
+def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(scripted_job, scripted_images, monkeypatch,
+                                                                  reset_caches):
     gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
     write_image_prompts.lambda_handler(_event(scripted_job))
-    with pytest.raises(ContentRefused, match="segment 1"):
-        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    # Within MAX_GATE_REVISIONS the segment waits at its own gate (AwaitRefusedImage)
+    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0))["state"] == "refused"
     seg = segment_rows.get_segment(scripted_job["id"], 0)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
+    assert len(gen.submitted) == 1
+    # With no rounds left (here none at all), the refusal fails the job naming the segment
+    monkeypatch.setenv("MAX_GATE_REVISIONS", "0")
+    runtime.reset()
+    with pytest.raises(ContentRefused, match="segment 1"):
+        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
     assert len(gen.submitted) == 1
 
 

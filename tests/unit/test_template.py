@@ -103,14 +103,15 @@ def test_every_asl_task_retries_with_a_named_policy():
     # Step Functions cannot share a Retry block, so each Task repeats a named policy verbatim.
     policies = _retry_policies()
     tasks = dict(_named_task_states(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
-    assert len(tasks) == 20
+    assert len(tasks) == 24  # with the refused-segment pauses: AwaitRefused* and ResolveRefused*
     used = {}
     for name, state in tasks.items():
         named = [policy for policy, retriers in policies.items() if state.get("Retry") == retriers]
         assert named, f"{name}'s Retry is none of the policies in statemachine/retry_policies.json"
         used[name] = named[0]
     gates = {name for name, state in tasks.items() if state["Resource"].endswith(".waitForTaskToken")}
-    assert gates == {"AwaitScriptApproval", "AwaitImageApproval", "AwaitVideoApproval"}
+    assert gates == {"AwaitScriptApproval", "AwaitImageApproval", "AwaitVideoApproval",
+                     "AwaitRefusedImage", "AwaitRefusedClip"}
     assert {name for name, policy in used.items() if policy == "ApprovalGate"} == gates
     assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates
 

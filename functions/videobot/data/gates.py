@@ -44,27 +44,30 @@ def abandon_gate(job_id: str, stage: str) -> None:
     db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, stage))
 
 
-def decide_gate(job_id: str, stage: str, decision: str) -> str | None:
+def decide_gate(job_id: str, stage: str, decision: str, round_: int | None = None) -> str | None:
     """Decide an open gate once, in one transaction (an approval also moves the job on).
     Returns its token, or None when the gate is not open (already decided, never reached,
-    or another stage)."""
+    or another stage) or, with `round_`, is open at another round (a revision since)."""
     with db.connect() as conn, conn.cursor() as cur:
-        token = _claim(cur, job_id, stage, decision)
+        token = _claim(cur, job_id, stage, decision, round_)
         if token is not None and decision == "approved":
             jobs.mark_gate_approved(cur, job_id, stage)
         return token
 
 
 def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list[int] | None,
-                limit: int) -> tuple[str | None, str]:
-    """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds.
-    Returns (token, "revised"), or (None, "not_waiting" | "limit")."""
+                limit: int, round_: int | None = None) -> tuple[str | None, str]:
+    """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
+    with `round_`, only at that round). Returns (token, "revised"), or
+    (None, "not_waiting" | "limit" | "stale_round")."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL"
                     " FOR UPDATE", (job_id, stage))
         gate = cur.fetchone()
         if gate is None:
             return None, "not_waiting"
+        if round_ is not None and gate[0] != round_:
+            return None, "stale_round"
         if gate[0] >= limit:
             return None, "limit"
         token = _claim(cur, job_id, stage, "revised")
@@ -73,11 +76,12 @@ def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list
         return token, "revised"
 
 
-def _claim(cur, job_id: str, stage: str, decision: str) -> str | None:
+def _claim(cur, job_id: str, stage: str, decision: str, round_: int | None = None) -> str | None:
     cur.execute(
         f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
-        " WHERE job_id = %s AND stage = %s AND decided_at IS NULL RETURNING task_token",
-        (decision, job_id, stage),
+        " WHERE job_id = %s AND stage = %s AND decided_at IS NULL AND (%s::int IS NULL OR revisions = %s::int)"
+        " RETURNING task_token",
+        (decision, job_id, stage, round_, round_),
     )
     row = cur.fetchone()
     return row[0] if row else None
@@ -92,3 +96,25 @@ def reopen_gate(job_id: str, stage: str, decision: str) -> None:
                     + " WHERE job_id = %s AND stage = %s AND decision = %s", (job_id, stage, decision))
         if cur.rowcount and decision == "approved":
             jobs.unmark_gate_approved(cur, job_id, stage)
+
+
+def offer_redo_all(job_id: str, stage: str, words: str) -> int | None:
+    """Keep the words written at the open gate `stage` until the user taps "redo all" (or
+    writes again). Returns the gate's round, or None when that gate is not open."""
+    row = db.query_one(f"UPDATE {GATES} SET offered_feedback = %s WHERE job_id = %s AND stage = %s"
+                       " AND decided_at IS NULL RETURNING revisions", (words, job_id, stage))
+    return row["revisions"] if row else None
+
+
+def offered_feedback(job_id: str, stage: str, round_: int) -> str | None:
+    """The words offered for "redo all" at that round of the open gate, or None."""
+    row = db.query_one(f"SELECT offered_feedback FROM {GATES} WHERE job_id = %s AND stage = %s"
+                       " AND decided_at IS NULL AND revisions = %s", (job_id, stage, round_))
+    return row["offered_feedback"] if row else None
+
+
+def withdraw_offer(job_id: str, stage: str, round_: int) -> bool:
+    row = db.query_one(f"UPDATE {GATES} SET offered_feedback = NULL WHERE job_id = %s AND stage = %s"
+                       " AND revisions = %s AND offered_feedback IS NOT NULL RETURNING job_id",
+                       (job_id, stage, round_))
+    return row is not None

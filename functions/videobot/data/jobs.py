@@ -24,6 +24,20 @@ JOB_STATUSES = (
 TERMINAL_STATUSES = ("completed", "cancelled", "failed", "timed_out")
 ENDED_EARLY = ("cancelled", "failed", "timed_out")
 GATE_STAGES = ("script", "images", "videos")
+# A segment refused by moderation pauses at its own gate: "refused_image_<i>", "refused_clip_<i>"
+REFUSAL_KINDS = {"refused_image": "images", "refused_clip": "videos"}
+
+
+def refusal_stage(kind: str, segment_index: int) -> str:
+    if kind not in REFUSAL_KINDS:
+        raise ValueError(f"unknown refusal kind {kind!r}")
+    return f"{kind}_{int(segment_index)}"
+
+
+def parse_refusal_stage(stage: str) -> tuple[str, int] | None:
+    """("refused_clip", 6) from "refused_clip_6"; None for any other stage."""
+    kind, _, index = (stage or "").rpartition("_")
+    return (kind, int(index)) if kind in REFUSAL_KINDS and index.isdigit() else None
 AWAITING_STATUS = {"script": "awaiting_script_approval", "images": "awaiting_image_approval",
                    "videos": "awaiting_video_approval"}
 APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "videos": "videos_approved"}
@@ -97,6 +111,12 @@ def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
     return [r["id"] for r in db.query(
         f"SELECT id FROM {JOBS} WHERE user_id = %s"
         " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)", (user_id, hours))]
+
+
+def job_ids_since(hours: int) -> list[str]:
+    return [r["id"] for r in db.query(
+        f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)",
+        (hours,))]
 
 
 def lock_chat(cur, chat_id: int) -> None:

@@ -112,3 +112,4 @@ class Gate(Row):
     revisions: int = 0
     feedback: str | None = None
     redo_segments: list[int] | None = None
+    offered_feedback: str | None = None

@@ -5,7 +5,9 @@ statemachine/video_pipeline.asl.json, named like the state and its function fold
 |--------------------------------------|---------------------------|--------------------------|
 | GenerateScript                       | generate_script           | generate_script          |
 | AwaitScript/Image/VideoApproval      | request_approval          | request_approval         |
+| AwaitRefusedImage, AwaitRefusedClip  | request_approval          | request_approval         |
 | ReviseScript, RedoImages, RedoClips  | revise_stage              | revise_stage             |
+| ResolveRefusedImage/Clip             | revise_stage              | revise_stage             |
 | SplitIntoSegments                    | split_into_segments       | split_into_segments      |
 | WriteImagePrompts                    | write_image_prompts       | write_image_prompts      |
 | GenerateImages: SubmitImage, CheckImage | generate_images        | submit_image, check_image |

@@ -20,7 +20,9 @@ _REDO_FIELDS = {
 _PROMPT_COLUMN = {"images": "image_prompt", "videos": "animation_prompt"}
 
 
-def revise_stage(rt: Runtime, job_id: str, stage: str) -> dict:
+def revise_stage(rt: Runtime, job_id: str, stage: str, segment_index: int | None = None) -> dict:
+    if stage in jobs.REFUSAL_KINDS:
+        return _resolve_refusal(job_id, stage, int(segment_index))
     gate = gates.get_gate(job_id, stage)
     if gate is None or gate.decision != "revised":
         raise ValueError(f"no revision was asked for at the {stage} gate of job {job_id}")
@@ -38,3 +40,21 @@ def revise_stage(rt: Runtime, job_id: str, stage: str) -> dict:
         extra = {column: f"{prompt}. {gate.feedback}"} if gate.feedback and gate.feedback not in prompt else {}
         segments.update_segment(job_id, index, **_REDO_FIELDS[stage], **extra)  # the user's words join the prompt
     return {"stage": stage, "revision": gate.revisions, "segments": indexes}
+
+
+_REFUSAL_FIELDS = {"refused_image": ("images", "image_prompt"), "refused_clip": ("videos", "animation_prompt")}
+
+
+def _resolve_refusal(job_id: str, kind: str, index: int) -> dict:
+    """ResolveRefusedImage / ResolveRefusedClip: the user answered a refused segment with a new
+    prompt (the gate's feedback) or a retry. Clear its refused task so the loop back into
+    SubmitImage / SubmitClip pays for exactly one new one; nothing else is touched. A retry of
+    this Lambda sets the same values again."""
+    stage = jobs.refusal_stage(kind, index)
+    gate = gates.get_gate(job_id, stage)
+    if gate is None or gate.decision != "revised":
+        raise ValueError(f"no answer was given at the {stage} gate of job {job_id}")
+    redo, column = _REFUSAL_FIELDS[kind]
+    extra = {column: gate.feedback} if gate.feedback else {}
+    segments.update_segment(job_id, index, **_REDO_FIELDS[redo], **extra)
+    return {"stage": stage, "revision": gate.revisions, "new_prompt": bool(gate.feedback)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from videobot import usage
-from videobot.data import jobs, segments
+from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
@@ -47,6 +47,11 @@ class VendorTask:
     kind: str          # "image" or "video"
     folder: str        # storage folder, and the usage stage generate_<folder>
     gate: str          # the approval stage it leads to: "images" or "videos"
+
+    @property
+    def refusal_kind(self) -> str:
+        """The gate a refused segment waits at: "refused_image" or "refused_clip"."""
+        return "refused_image" if self.gate == "images" else "refused_clip"
 
     def generator(self, rt: Runtime):
         raise NotImplementedError
@@ -124,6 +129,12 @@ class VendorTask:
         code = state.failure_code or ""
         if state.status == FAILED and code.startswith("SAFETY"):
             segments.update_segment(job_id, index, status="failed", error_message=code)
+            # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
+            # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
+            gate = gates.get_gate(job_id, jobs.refusal_stage(self.refusal_kind, index))
+            if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
+                logger.warning("vendor refused a segment", extra={"kind": self.kind, "code": code, "segment": index})
+                return _step("refused", 0)
             raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
                                  segment_index=index)
         retriable = state.status == CANCELLED or code.startswith("INTERNAL")

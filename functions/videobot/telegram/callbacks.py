@@ -1,10 +1,13 @@
 """callback_data of the settings and history buttons (1-64 bytes), "|"-separated so the
 approval buttons' parser never takes them: "st|<field>|<value>" changes a setting,
-"hv|<job_id>" sends a finished video again."""
+"hv|<job_id>" sends a finished video again, "ra|<job_id>|<i|v>|<round>" redoes all ten
+images or clips with the words the user wrote at that round of the gate, "rx|…" declines."""
 
 from __future__ import annotations
 
-SETTING, HISTORY = "st", "hv"
+SETTING, HISTORY, REDO_ALL, REDO_CANCEL = "st", "hv", "ra", "rx"
+# under a refused segment: "sr|<job_id>|<refused_clip_6>|<round>" retries it, "sx|<job_id>" cancels the job
+REFUSAL_RETRY, REFUSAL_CANCEL = "sr", "sx"
 
 
 def make(*parts: str) -> str:

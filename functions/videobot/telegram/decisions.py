@@ -9,7 +9,7 @@ from telegram import Bot, CallbackQuery, Message
 from telegram.error import BadRequest
 
 from videobot import control
-from videobot.data import chats, gates, jobs
+from videobot.data import chats, gates, jobs, segments
 from videobot.observability import logger
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
@@ -23,7 +23,8 @@ async def approve_current(bot: Bot, message: Message, lang: str) -> None:
         await reply(bot, message.chat_id, lang, "nothing_to_approve")
         return
     result = await asyncio.to_thread(control.decide, job.id, gate.stage, True)
-    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage))
+    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage),
+                voiceover=voiceover_state(lang, job.id, gate.stage))
 
 
 async def reject_current(bot: Bot, message: Message, lang: str) -> None:
@@ -37,9 +38,23 @@ async def reject_current(bot: Bot, message: Message, lang: str) -> None:
         await reply(bot, message.chat_id, lang, "nothing_to_reject")
 
 
+def voiceover_state(lang: str, job_id: str, stage: str) -> str:
+    """Once the clips are approved, where the early voice-over stands (its progress was kept
+    out of the image and clip progress)."""
+    if stage != "videos":
+        return ""
+    job, counts = jobs.get_job(job_id), segments.segment_counts(job_id)
+    total = counts.get("segments") or 0
+    if job.audio_path:
+        return "\n" + texts.text(lang, "voiceover_done", total=total)
+    return "\n" + texts.text(lang, "voiceover_at", n=counts.get("narrations") or 0, total=total)
+
+
 def _decision_text(result: control.Decision, stage: str) -> str:
     """The catalogue key that answers an approve/reject decision."""
     if result.done:
+        if result.reason == "revised":  # ✅ at a refused segment: tried again
+            return "cb_refusal_retry"
         return f"approved_{stage}" if result.reason == "approved" else "cb_rejected"
     if result.reason == "expired":
         return "expired"
@@ -57,7 +72,7 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     chat_id = query.message.chat.id if query.message else None
     if parsed is None or chat_id is None:
         return t("unknown_button")
-    approve, job_id, stage = parsed
+    approve, job_id, stage, round_ = parsed
     job = jobs.find_job(job_id)
     if job is None or job.chat_id != chat_id:
         return t("not_at_this_stage")
@@ -67,22 +82,25 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if job.status in jobs.TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
     chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
-    result = await asyncio.to_thread(control.decide, job_id, stage, approve)
+    result = await asyncio.to_thread(control.decide, job_id, stage, approve, round_)
     if result.done:
-        await _drop_buttons(query)
+        await drop_buttons(query)
         if approve:
-            await reply(bot, chat_id, lang, f"approved_{stage}")
+            await reply(bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(lang, job_id, stage))
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":
         return t("expired")
+    if result.reason == "stale_round":  # a revision since: this question is not the one open now
+        await drop_buttons(query)
+        return t("stale_round")
     gate = gates.get_gate(job_id, stage)
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
     return t("not_at_this_stage")
 
 
-async def _drop_buttons(query: CallbackQuery) -> None:
+async def drop_buttons(query: CallbackQuery) -> None:
     """Remove the decided question's buttons, so they cannot be tapped again by mistake."""
     try:
         await call(lambda: query.edit_message_reply_markup(reply_markup=None), "editMessageReplyMarkup")

@@ -84,7 +84,8 @@ async def on_callback(bot: Bot, query: CallbackQuery) -> None:
 
 async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
     parts = callbacks.parse(query.data)
-    if parts[0] not in (callbacks.SETTING, callbacks.HISTORY):
+    if parts[0] not in (callbacks.SETTING, callbacks.HISTORY, callbacks.REDO_ALL, callbacks.REDO_CANCEL,
+                        callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
         return await decisions.decide_from_button(bot, query, lang)
     if not allowed(query.from_user.id if query.from_user else None):
         return texts.text(lang, "not_allowed")
@@ -93,6 +94,10 @@ async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
         return texts.text(lang, "unknown_button")
     if parts[0] == callbacks.SETTING and len(parts) == 3:
         return await user_settings.choose(query, lang, parts[1], parts[2])
+    if parts[0] in (callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
+        return await feedback.refusal_from_button(bot, query, lang, chat_id, parts)
+    if parts[0] in (callbacks.REDO_ALL, callbacks.REDO_CANCEL):
+        return await feedback.redo_all_from_button(bot, query, lang, chat_id, parts)
     if parts[0] == callbacks.HISTORY and len(parts) == 2:
         return await history.resend(bot, chat_id, lang, parts[1])
     return texts.text(lang, "unknown_button")

@@ -20,13 +20,13 @@ from videobot.config import Settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.rows import Job
-from videobot.notify import Event, GateReady, JobEnded, Progress, VideoReady
+from videobot.notify import Event, GateReady, JobEnded, Progress, SegmentRefused, VideoReady
 from videobot.observability import logger
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
-from videobot.telegram.cost import cost_line
+from videobot.telegram.cost import cost_line, cost_with_narration
 
 ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
 CLIPS_SHOWN = 3           # the seed shows the first 3 clips
@@ -67,11 +67,13 @@ class TelegramNotifier:
     async def _send(self, bot: Bot, job: Job, event: Event, lang: str, parts: Parts) -> None:
         if isinstance(event, GateReady):
             if event.stage == "script":
-                await self._script_ready(bot, job, lang)
+                await self._script_ready(bot, job, lang, event)
             elif event.stage == "images":
-                await self._images_ready(bot, job, lang, parts)
+                await self._images_ready(bot, job, lang, event, parts)
             else:
                 await self._videos_ready(bot, job, lang, event, parts)
+        elif isinstance(event, SegmentRefused):
+            await self._segment_refused(bot, job, lang, event)
         elif isinstance(event, Progress):
             await self._progress(bot, job, lang, event)
         elif isinstance(event, VideoReady):
@@ -81,37 +83,67 @@ class TelegramNotifier:
         else:
             raise TypeError(f"no Telegram message for {event!r}")
 
-    async def _script_ready(self, bot: Bot, job: Job, lang: str) -> None:
+    async def _script_ready(self, bot: Bot, job: Job, lang: str, event: GateReady) -> None:
         job = jobs.get_job(job.id)
         frame = texts.text(lang, "script_ready", script="")
         script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
         await _text(bot, job.chat_id, texts.text(lang, "script_ready", script=script),
-                    ui.approval_keyboard(job.id, "script"))
+                    ui.approval_keyboard(job.id, "script", event.round))
 
-    async def _images_ready(self, bot: Bot, job: Job, lang: str, parts: Parts) -> None:
+    async def _images_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
+        """All ten as one album; after "переделай 3", the images made again, each by number."""
+        redone = set(event.segments)
+        total = self.settings.segment_count
         items = []
         for seg in segments.get_segments(job.id)[:ALBUM_LIMIT]:
-            if not seg.image_path:
+            if not seg.image_path or (redone and seg.segment_index not in redone):
                 continue
             data = self.storage.get_bytes(seg.image_path)
             if len(data) > PHOTO_UPLOAD_LIMIT:
                 logger.warning("image too large for an album", extra={"job_id": job.id, "bytes": len(data)})
                 continue
-            caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
-                                 texts.TELEGRAM_CAPTION_LIMIT) if not items else None
+            if redone:
+                caption = texts.segment_caption(lang, "images", [seg.segment_index], total)
+            elif not items:
+                caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
+                                     texts.TELEGRAM_CAPTION_LIMIT)
+            else:
+                caption = None
             items.append(InputMediaPhoto(data, caption=caption, filename=Path(seg.image_path).name))
-        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready"))
+        above = (texts.text(lang, "images_above_redone", what=texts.named(lang, "image", redone)) if redone
+                 else texts.text(lang, "images_above_all"))
+        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above),
+                               event.round)
 
     async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
-        redone = set(event.segments)  # after "redo 3 5": show the clips made again
+        """The first three clips; after "переделай 4", the clips made again, each by number."""
+        redone = set(event.segments)
+        total = self.settings.segment_count
         shown = [s for s in segments.get_segments(job.id)
                  if s.video_path and (not redone or s.segment_index in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
         items = []
         for seg in shown:
-            caption = texts.text(lang, "videos_album_caption", shown=len(shown)) if not items else None
+            if redone:
+                caption = texts.segment_caption(lang, "videos", [seg.segment_index], total)
+            elif not items:
+                caption = texts.text(lang, "first_clips", what=texts.counted(lang, "clip", len(shown)), total=total)
+            else:
+                caption = None
             items.append(InputMediaVideo(self.storage.get_bytes(seg.video_path), caption=caption,
                                          filename=Path(seg.video_path).name, supports_streaming=True))
-        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", shown=len(items)))
+        indexes = [seg.segment_index for seg in shown]
+        above = (texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes)) if redone
+                 else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items))))
+        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above),
+                               event.round)
+
+    async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
+        """Which segment, why, and its prompt; a new prompt is written as a message."""
+        total = self.settings.segment_count
+        message = texts.text(lang, "segment_refused", what=texts.named(lang, event.kind, [event.segment]),
+                             total=total, code=event.code, prompt=texts.clip(event.prompt, 1000))
+        stage = jobs.refusal_stage(f"refused_{event.kind}", event.segment)
+        await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, stage, event.round))
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(job.id)
@@ -147,6 +179,9 @@ class TelegramNotifier:
         stage, done, total = event.stage, int(event.done), int(event.total)
         if stage not in PROGRESS_LABELS["en"] or total <= 0:
             raise ValueError(f"unknown progress stage {stage!r} or total {total}")
+        if stage == "voiceover" and jobs.get_job(job.id).status not in VOICEOVER_SHOWN_STATUSES:
+            # Recorded early, beside the images and clips: 📊 Статус shows it until the clips are approved
+            return
         message = progress_text(lang, stage, done, total)
         if progress_rows.claim_first(job.id, stage, done, total):
             try:
@@ -178,17 +213,21 @@ async def _album(bot: Bot, chat_id: int, items: list) -> None:
     await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup")
 
 
-async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str) -> None:
+async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str,
+                           round_: int) -> None:
     if items and parts.claim("album"):
         try:
             await _album(bot, job.chat_id, items)
         except Exception:
             parts.release("album")
             raise
-    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage))
+    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage, round_))
 
 
 def _stage_name(lang: str, stage: str | None) -> str:
+    refused = jobs.parse_refusal_stage(stage or "")
+    if refused:
+        return texts.text(lang, "stage_refused", n=refused[1] + 1)
     return texts.text(lang, f"stage_{stage}") if stage in jobs.GATE_STAGES else (stage or "?")
 
 
@@ -207,7 +246,7 @@ def failure_key(error_type: str | None) -> str:
 def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "cancelled":
         where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
-        return texts.text(lang, "cancelled", job_id=job.id, where=where)
+        return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(lang, job.id)
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
@@ -220,6 +259,8 @@ PROGRESS_LABELS = {
     "en": {"images": "Images", "videos": "Clips", "voiceover": "Voice-over", "assembly": "Assembling the video"},
 }
 PROGRESS_MIN_EDIT_SECONDS = 3  # Telegram allows about one message (or edit) per second per chat
+# The voice-over is recorded beside the images and clips; its progress shows once they are approved
+VOICEOVER_SHOWN_STATUSES = ("videos_approved", "assembling", "delivering", "completed")
 
 
 def progress_bar(done: int, total: int, cells: int = 10) -> str:

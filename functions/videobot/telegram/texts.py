@@ -40,6 +40,7 @@ RU = {
     ),
     "accepted": (
         "✅ Запрос принят! ID: {job_id}\n\n"
+        "💰 Примерная стоимость: ≈ ${usd}\n"
         "⏱ Ролик будет готов примерно через 15-20 минут.\n"
         "📊 Статус — посмотреть прогресс\n"
         "✅ Подтвердить — утвердить текущий этап\n"
@@ -47,21 +48,30 @@ RU = {
     ),
     "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
              "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}.\n"
-                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше бюджета."),
+    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
+                     "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
+                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."),
+    "bot_budget": ("⛔ За последние сутки ролики всех пользователей бота стоили ${spent}, а общий дневной бюджет "
+                   "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
+                   "Попробуйте позже."),
     "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
                     "Следующий можно будет заказать после {time} UTC."),
-    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, ответьте на это сообщение "
-                     "своими пожеланиями или напишите «перепиши: …»."),
-    "images_ready": ("🖼 Изображения готовы (10 шт.). Выберите действие:\n"
-                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
-    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше первые {shown}. Выберите действие:\n"
-                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново."),
+    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
+                     "что поменять, — я перепишу его и спрошу снова."),
+    "images_ready": ("🖼 Изображения готовы ({above}). Выберите действие:\n"
+                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново, "
+                     "или просто напишите, что изменить во всех."),
+    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше {above}. Выберите действие:\n"
+                     "💬 «покажи 7» пришлёт любой клип; «переделай 3» (можно несколько номеров и пожелание) "
+                     "сделает его заново; или просто напишите, что изменить во всех."),
+    "images_above_all": "10 шт.",
+    "images_above_redone": "выше заново: {what}",
+    "videos_above_first": "первые {what}",
+    "videos_above_redone": "заново: {what}",
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
-    "videos_album_caption": "🎞 Первые {shown} клипа из 10",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
     "approved_images": "✅ Изображения утверждены! Анимирую клипы...",
-    "approved_videos": "✅ Клипы утверждены! Записываю озвучку и собираю ролик...",
+    "approved_videos": "✅ Клипы утверждены! Собираю ролик...{voiceover}",
     "cb_approved": "✅ Утверждено",
     "cb_rejected": "❌ Отклоняю задачу...",
     "already_decided": "Этот этап уже {decision}. Повторное нажатие ничего не меняет.",
@@ -157,26 +167,35 @@ EN = {
         "/history — your latest jobs\n/help — this help\n\n🎙 You can also say the description in a voice message."
     ),
     "accepted": (
-        "✅ Request accepted! ID: {job_id}\n\n⏱ The video will be ready in about 15-20 minutes.\n"
+        "✅ Request accepted! ID: {job_id}\n\n💰 Estimated cost: ≈ ${usd}\n"
+        "⏱ The video will be ready in about 15-20 minutes.\n"
         "📊 Статус — see the progress\n✅ Подтвердить — approve the current stage\n❌ Отклонить — cancel the job"
     ),
     "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
              "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}.\n"
-                     "You can order a new one when the last 24 hours cost less than the budget."),
+    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
+                     "A new video costs ≈ ${estimate}, which does not fit.\n"
+                     "You can order a new one when the last 24 hours cost less than ${room}."),
+    "bot_budget": ("⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
+                   "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."),
     "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
                     "You can order the next one after {time} UTC."),
-    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, reply to this message with what "
-                     "you want, or write “rewrite: …”."),
-    "images_ready": ("🖼 The images are ready (10). Choose an action:\n"
-                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
-    "videos_ready": ("🎞 The clips are ready (10), the first {shown} are above. Choose an action:\n"
-                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again."),
+    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "
+                     "I will rewrite it and ask again."),
+    "images_ready": ("🖼 The images are ready ({above}). Choose an action:\n"
+                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again, "
+                     "or just write what to change in all of them."),
+    "videos_ready": ("🎞 The clips are ready (10), above: {above}. Choose an action:\n"
+                     "💬 “show 7” sends any clip; “redo 3” (several numbers and a wish are fine) makes it again; "
+                     "or just write what to change in all of them."),
+    "images_above_all": "10",
+    "images_above_redone": "above, made again: {what}",
+    "videos_above_first": "the first {what}",
+    "videos_above_redone": "made again: {what}",
     "images_album_caption": "🖼 Images for “{topic}”",
-    "videos_album_caption": "🎞 The first {shown} of 10 clips",
     "approved_script": "✅ Script approved! Starting the generation...",
     "approved_images": "✅ Images approved! Animating the clips...",
-    "approved_videos": "✅ Clips approved! Recording the voice-over and assembling the video...",
+    "approved_videos": "✅ Clips approved! Assembling the video...{voiceover}",
     "cb_approved": "✅ Approved",
     "cb_rejected": "❌ Cancelling the job...",
     "already_decided": "This stage is already {decision}. Tapping again changes nothing.",
@@ -257,6 +276,10 @@ RU.update({
     "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
     "voice_heard": "🎙 Распознано: «{text}»",
     "cost_line": "💰 Стоимость: ≈ ${usd}",
+    "cost_narration": " (из них озвучка ≈ ${usd})",
+    "status_audio_recording": "🎙 Озвучка: {n}/{total}",
+    "voiceover_done": "🎙 Озвучка уже готова: {total}/{total}.",
+    "voiceover_at": "🎙 Озвучка: {n}/{total}, продолжаю.",
     "settings": ("⚙️ Настройки (для следующего ролика)\n\n"
                  "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n💬 Субтитры: {subtitles}\n\n"
                  "Ряды кнопок: формат, голос, язык, субтитры."),
@@ -282,6 +305,33 @@ RU.update({
     "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
     "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
                   "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
+    "script_feedback_hint": "Напишите словами, что изменить в сценарии, или ✅ Подтвердите / ❌ Отклоните.",
+    "all_ten": "все 10",
+    "redo_all_offer": ("🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
+                       "Или назовите номера: «переделай 3 5 …»."),
+    "btn_redo_all": "🔁 Переделать все (≈ ${usd})",
+    "btn_redo_cancel": "Отмена",
+    "cb_redo_all": "🔁 Переделываю все",
+    "redo_all_declined": "Хорошо, ничего не переделываю.",
+    "offer_stale": "Это предложение устарело: этап уже решён или изменился.",
+    "stale_round": "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже.",
+    "show_hint": "Напишите номер от 1 до {count}, например: «покажи 7».",
+    "show_missing": "Сегмента {n} пока нет.",
+    "segment_image": "🖼 Изображение {numbers} из {total}",
+    "segment_images": "🖼 Изображения {numbers} из {total}",
+    "segment_clip": "🎞 Клип {numbers} из {total}",
+    "segment_clips": "🎞 Клипы {numbers} из {total}",
+    "first_clips": "🎞 Первые {what} из {total}",
+    "segment_refused": ("🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
+                        "Промпт: «{prompt}»\n\n"
+                        "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
+                        "Или повторите как есть, или отмените задачу."),
+    "btn_refusal_retry": "🔁 Повторить",
+    "btn_refusal_cancel": "❌ Отменить задачу",
+    "refusal_new_prompt": "✍️ Новый промпт для сегмента {n} принят, делаю его заново (попытка {round} из {limit}).",
+    "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
+    "cb_refusal_retry": "🔁 Пробую ещё раз",
+    "stage_refused": "отказ по сегменту {n}",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -291,6 +341,10 @@ EN.update({
     "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
     "voice_heard": "🎙 Heard: “{text}”",
     "cost_line": "💰 Cost: ≈ ${usd}",
+    "cost_narration": " (the narration ≈ ${usd} of it)",
+    "status_audio_recording": "🎙 Voice-over: {n}/{total}",
+    "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
+    "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
     "settings": ("⚙️ Settings (for your next video)\n\n"
                  "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
                  "💬 Subtitles: {subtitles}\n\n"
@@ -317,6 +371,33 @@ EN.update({
     "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
     "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
                   "Or ✅ approve / ❌ reject."),
+    "script_feedback_hint": "Write in words what to change in the script, or ✅ approve / ❌ reject.",
+    "all_ten": "all 10",
+    "redo_all_offer": ("🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\n"
+                       "Or name the numbers: “redo 3 5 …”."),
+    "btn_redo_all": "🔁 Redo all (≈ ${usd})",
+    "btn_redo_cancel": "Cancel",
+    "cb_redo_all": "🔁 Redoing all",
+    "redo_all_declined": "All right, nothing is redone.",
+    "offer_stale": "This offer is out of date: the stage was decided or has changed.",
+    "stale_round": "This button is from an earlier version. Answer the latest question below.",
+    "show_hint": "Write a number from 1 to {count}, e.g. “show 7”.",
+    "show_missing": "Segment {n} is not there yet.",
+    "segment_image": "🖼 Image {numbers} of {total}",
+    "segment_images": "🖼 Images {numbers} of {total}",
+    "segment_clip": "🎞 Clip {numbers} of {total}",
+    "segment_clips": "🎞 Clips {numbers} of {total}",
+    "first_clips": "🎞 The first {what} of {total}",
+    "segment_refused": ("🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
+                        "Prompt: “{prompt}”\n\n"
+                        "✍️ Write a new prompt for this segment: the others are not made again. "
+                        "Or retry it as it is, or cancel the job."),
+    "btn_refusal_retry": "🔁 Retry",
+    "btn_refusal_cancel": "❌ Cancel the job",
+    "refusal_new_prompt": "✍️ New prompt for segment {n} taken, making it again (attempt {round} of {limit}).",
+    "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
+    "cb_refusal_retry": "🔁 Trying again",
+    "stage_refused": "refused segment {n}",
 })
 
 CATALOGUE = {"ru": RU, "en": EN}
@@ -329,6 +410,54 @@ def language_of(language_code: str | None) -> str:
 
 def text(lang: str, key: str, **values) -> str:
     return CATALOGUE.get(lang, RU)[key].format(**values)
+
+
+# Plural forms: Russian one / few / many (1 клип, 3 клипа, 5 клипов, 11 клипов, 21 клип).
+NOUNS = {
+    "ru": {"clip": ("клип", "клипа", "клипов"), "image": ("изображение", "изображения", "изображений"),
+           "segment": ("сегмент", "сегмента", "сегментов")},
+    "en": {"clip": ("clip", "clips"), "image": ("image", "images"), "segment": ("segment", "segments")},
+}
+
+
+def plural(lang: str, noun: str, n: int) -> str:
+    if lang == "en":
+        one, many = NOUNS["en"][noun]
+        return one if n == 1 else many
+    one, few, many = NOUNS["ru"][noun]
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def counted(lang: str, noun: str, n: int) -> str:
+    """"3 клипа", "5 изображений", "1 clip"."""
+    return f"{n} {plural(lang, noun, n)}"
+
+
+NAMED = {"ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения")},
+         "en": {"clip": ("clip", "clips"), "image": ("image", "images")}}
+
+
+def named(lang: str, noun: str, indexes) -> str:
+    """Segments by number: "клип 4", "клипы 3, 5", "images 2, 7"."""
+    indexes = sorted(indexes)
+    one, several = NAMED.get(lang, NAMED["ru"])[noun]
+    return f"{one if len(indexes) == 1 else several} {numbers(indexes)}"
+
+
+def numbers(indexes) -> str:
+    """0-based segment indexes as the user counts them: "3", "3, 5"."""
+    return ", ".join(str(i + 1) for i in sorted(indexes))
+
+
+def segment_caption(lang: str, stage: str, indexes, total: int) -> str:
+    """"🎞 Клип 4 из 10", "🖼 Изображения 3, 5 из 10"."""
+    noun = "image" if stage == "images" else "clip"
+    key = f"segment_{noun}" if len(list(indexes)) == 1 else f"segment_{noun}s"
+    return text(lang, key, numbers=numbers(indexes), total=total)
 
 
 def status_name(lang: str, status: str) -> str:

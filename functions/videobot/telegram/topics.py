@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from telegram import Bot, Message
 
-from videobot import control, runtime, usage
+from videobot import control, preferences, runtime, usage
 from videobot.data import db, jobs
 from videobot.observability import logger
 from videobot.telegram import texts
+from videobot.telegram.estimates import estimated_job_usd
 from videobot.telegram.replies import reply, visible
 
 
@@ -30,8 +31,10 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
         redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
         active = None if redelivered else jobs.active_job_for_chat(chat_id)
         next_slot = None if redelivered or active else _daily_limit_reached(cur, user_id)
-        spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id)
-        if active is None and next_slot is None and spent is None:
+        estimate = estimated_job_usd(preferences.get(user_id).aspect_ratio or settings.aspect_ratio)
+        spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id, estimate)
+        bot_spent = None if redelivered or active or next_slot or spent is not None else _bot_budget_spent(estimate)
+        if active is None and next_slot is None and spent is None and bot_spent is None:
             job, created = await asyncio.to_thread(control.start_job, user_id=user_id, chat_id=chat_id,
                                                    prompt=topic, source_update_id=update_id)
     if active is not None:
@@ -44,11 +47,17 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
         return
     if spent is not None:
         logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
-        await reply(bot, chat_id, lang, "daily_budget", spent=f"{spent:.2f}",
-                    budget=f"{settings.max_usd_per_user_per_day:.2f}")
+        budget = settings.max_usd_per_user_per_day
+        await reply(bot, chat_id, lang, "daily_budget", spent=f"{spent:.2f}", budget=f"{budget:.2f}",
+                    estimate=f"{estimate:.2f}", room=f"{max(0.0, budget - estimate):.2f}")
+        return
+    if bot_spent is not None:
+        logger.info("bot-wide daily budget reached", extra={"spent_usd": bot_spent})
+        await reply(bot, chat_id, lang, "bot_budget", spent=f"{bot_spent:.2f}",
+                    budget=f"{settings.max_usd_per_day:.2f}", estimate=f"{estimate:.2f}")
         return
     logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
-    await reply(bot, chat_id, lang, "accepted", job_id=job.id)
+    await reply(bot, chat_id, lang, "accepted", job_id=job.id, usd=f"{estimated_job_usd(job.aspect_ratio):.2f}")
 
 
 def _daily_limit_reached(cur, user_id: int) -> datetime | None:
@@ -61,10 +70,20 @@ def _daily_limit_reached(cur, user_id: int) -> datetime | None:
     return started[-1] + timedelta(hours=24) if len(started) >= limit else None
 
 
-def _daily_budget_spent(user_id: int) -> float | None:
-    """None while the user's last 24 hours cost less than their daily budget; else the spend."""
+def _daily_budget_spent(user_id: int, estimate: float) -> float | None:
+    """None while the user's last 24 hours and this job's estimate fit their daily budget;
+    else the spend."""
     budget = runtime.current().settings.max_usd_per_user_per_day
     if not budget:
         return None
     spent = usage.spent_by_user(user_id)
-    return spent if spent >= budget else None
+    return spent if spent >= budget or spent + estimate > budget else None
+
+
+def _bot_budget_spent(estimate: float) -> float | None:
+    """None while all users' last 24 hours and this job's estimate fit the bot-wide budget."""
+    budget = runtime.current().settings.max_usd_per_day
+    if not budget:
+        return None
+    spent = usage.spent_by_everyone()
+    return spent if spent >= budget or spent + estimate > budget else None

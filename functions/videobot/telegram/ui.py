@@ -7,11 +7,13 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from videobot.data.rows import Job
-from videobot.telegram import texts
+from videobot.telegram import callbacks, texts
 
-# callback_data is 1-64 bytes and never carries the task token: "<a|r>:<job_id>:<s|i|v>".
-_STAGE_CODES = {"script": "s", "images": "i", "videos": "v"}
-_CODE_STAGES = {v: k for k, v in _STAGE_CODES.items()}
+# callback_data is 1-64 bytes and never carries the task token:
+# "<a|r>:<job_id>:<s|i|v>:<round>", the round being the gate's revision the question asked
+# about, so a button of an earlier round never decides the round the user has not seen.
+STAGE_CODES = {"script": "s", "images": "i", "videos": "v"}
+CODE_STAGES = {v: k for k, v in STAGE_CODES.items()}
 CALLBACK_LIMIT = 64
 
 
@@ -23,25 +25,50 @@ def main_keyboard() -> ReplyKeyboardMarkup:
         resize_keyboard=True, is_persistent=True)
 
 
-def callback_data(approve: bool, job_id: str, stage: str) -> str:
-    data = f"{'a' if approve else 'r'}:{job_id}:{_STAGE_CODES[stage]}"
+def callback_data(approve: bool, job_id: str, stage: str, round_: int = 0) -> str:
+    data = f"{'a' if approve else 'r'}:{job_id}:{STAGE_CODES[stage]}:{int(round_)}"
     if not 1 <= len(data.encode()) <= CALLBACK_LIMIT:
         raise ValueError(f"callback data for job {job_id!r} exceeds {CALLBACK_LIMIT} bytes")
     return data
 
 
-def parse_callback(data: str | None) -> tuple[bool, str, str] | None:
-    """(approve, job_id, stage), or None for anything this bot did not make."""
+def parse_callback(data: str | None) -> tuple[bool, str, str, int] | None:
+    """(approve, job_id, stage, round), or None for anything this bot did not make. A button
+    made before rounds were carried ("a:<job>:<s>") is round 0."""
     parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] not in ("a", "r") or parts[2] not in _CODE_STAGES or not parts[1]:
+    if len(parts) == 3:
+        parts.append("0")
+    if (len(parts) != 4 or parts[0] not in ("a", "r") or parts[2] not in CODE_STAGES or not parts[1]
+            or not parts[3].isdigit()):
         return None
-    return parts[0] == "a", parts[1], _CODE_STAGES[parts[2]]
+    return parts[0] == "a", parts[1], CODE_STAGES[parts[2]], int(parts[3])
 
 
-def approval_keyboard(job_id: str, stage: str) -> InlineKeyboardMarkup:
+def approval_keyboard(job_id: str, stage: str, round_: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage)),
-        InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage)),
+        InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage, round_)),
+        InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage, round_)),
+    ]])
+
+
+def redo_all_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: float) -> InlineKeyboardMarkup:
+    """[🔁 Переделать все (≈ $0.50)] [Отмена] under words given at the image or clip gate."""
+    code = STAGE_CODES[stage]
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.text(lang, "btn_redo_all", usd=f"{usd:.2f}"),
+                             callback_data=callbacks.make(callbacks.REDO_ALL, job_id, code, str(round_))),
+        InlineKeyboardButton(texts.text(lang, "btn_redo_cancel"),
+                             callback_data=callbacks.make(callbacks.REDO_CANCEL, job_id, code, str(round_))),
+    ]])
+
+
+def refusal_keyboard(lang: str, job_id: str, stage: str, round_: int) -> InlineKeyboardMarkup:
+    """[🔁 Повторить] [❌ Отменить задачу] under a refused segment."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.text(lang, "btn_refusal_retry"),
+                             callback_data=callbacks.make(callbacks.REFUSAL_RETRY, job_id, stage, str(round_))),
+        InlineKeyboardButton(texts.text(lang, "btn_refusal_cancel"),
+                             callback_data=callbacks.make(callbacks.REFUSAL_CANCEL, job_id)),
     ]])
 
 
@@ -82,6 +109,7 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
         t("status_videos", n=counts.get("videos") or 0, total=total),
         t("status_audio", duration=_number(job.audio_duration)) if job.audio_duration
+        else t("status_audio_recording", n=counts.get("narrations"), total=total) if counts.get("narrations")
         else t("status_audio_none"),
         t("status_video", size_mb=_number(job.final_video_size_mb),
           duration=_number(job.final_video_duration)) if job.final_video_size_mb

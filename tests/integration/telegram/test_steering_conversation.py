@@ -117,25 +117,34 @@ def _wait_until(condition, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline):
+def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline, capfd):
     mark = len(fake_telegram.calls)
     assert user.say("Реклама кофе") == 200
     job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-    first_script, _, _ = _question(user, "📝 Сценарий готов!", after=mark)
+    first_script, old_approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     before = jobs.get_job(job_id)["script_text"]
 
-    # A reply to the script is feedback: the script is rewritten and asked about again
+    # A plain message at the script gate (not a reply) is feedback: rewritten, asked about again
     mark = len(fake_telegram.calls)
-    feedback = user.message_update("Про зелёный чай с жасмином")
-    feedback["message"]["reply_to_message"] = sent_message(first_script)
-    assert user.post(feedback) == 200
+    assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
     assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     after = jobs.get_job(job_id)["script_text"]
-    assert after != before and "Про зелёный чай с жасмином" in after and after in script.params["text"]
+    assert after != before and after.startswith("Сделай смешнее")  # the offline writer opens with the words
+    assert after in script.params["text"]
+    assert not any("У вас уже есть задача" in t for t in user.texts())
     assert jobs.get_job(job_id)["status"] == "awaiting_script_approval"
-    # The old question's button is for the same gate, reopened: either copy approves it
+
+    # The first round's ✅ is dead: it changes nothing, says why and loses its buttons
+    assert user.press(old_approve, sent_message(first_script)) == 200
+    assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
+    gate = gates.get_gate(job_id, "script")
+    assert gate["decided_at"] is None and gate["revisions"] == 1
+    assert jobs.get_job(job_id)["status"] == "awaiting_script_approval" and not jobs.get_job(job_id)["script_approved"]
+    edit = user.sent("editMessageReplyMarkup")[-1]
+    assert str(edit.params["message_id"]) == str(sent_message(first_script)["message_id"])
+    # The current round's ✅ approves
     assert user.press(approve, sent_message(script)) == 200
     user.wait_for_text("✅ Сценарий утверждён!", after=mark)
 
@@ -143,16 +152,17 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     _images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
     _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
     rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
-    albums = len(user.sent("sendMediaGroup"))
     mark = len(fake_telegram.calls)
     assert user.say("переделай 3") == 200
     assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
     question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
+    assert question.params["text"].startswith("🖼 Изображения готовы (выше заново: изображение 3).")
     again = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
     assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
-    assert len(user.sent("sendMediaGroup")) == albums + 1  # the images are shown again
+    [redone] = [c for c in user.sent("sendPhoto") if fake_telegram.calls.index(c) >= mark]  # image 3, by number
+    assert redone.params["caption"] == "🖼 Изображение 3 из 10"
     assert gates.get_gate(job_id, "images")["revisions"] == 1
 
     # A person watching the execution sees the loops
@@ -161,3 +171,10 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     assert entered.count("AwaitImageApproval") == 2 and "RedoImages" in entered
     assert entered.count("GenerateImages") == 2
     _reject_and_wait(user, pipeline, job_id, question, reject)
+
+    # moto's interpreter logged its expected misses (the IsPresent choices, the rejection's
+    # Catch) to its file, not to the terminal
+    terminal = capfd.readouterr()
+    assert "NoSuchJsonPathError" not in terminal.err + terminal.out
+    assert "FailureEventException" not in terminal.err + terminal.out
+    assert "NoSuchJsonPathError" in pipeline.interpreter_log.read_text(encoding="utf-8")

@@ -41,11 +41,12 @@ def _job_for(user: TelegramUser, **fields) -> dict:
 # ---- texts, buttons, Status ---------------------------------------------------------------
 
 def test_callback_data_is_short_round_trips_and_never_carries_a_token():
-    data = ui.callback_data(True, "0123456789abcdef", "videos")
-    assert data == "a:0123456789abcdef:v" and len(data.encode()) <= 64
-    assert ui.parse_callback(data) == (True, "0123456789abcdef", "videos")
-    assert ui.parse_callback(ui.callback_data(False, "abc-123", "script")) == (False, "abc-123", "script")
-    for garbage in (None, "", "x:abc:s", "a:abc:q", "a::s", "a:abc:s:extra"):
+    data = ui.callback_data(True, "0123456789abcdef", "videos", 3)
+    assert data == "a:0123456789abcdef:v:3" and len(data.encode()) <= 64
+    assert ui.parse_callback(data) == (True, "0123456789abcdef", "videos", 3)
+    assert ui.parse_callback(ui.callback_data(False, "abc-123", "script")) == (False, "abc-123", "script", 0)
+    assert ui.parse_callback("a:abc-123:s") == (True, "abc-123", "script", 0)  # made before rounds were carried
+    for garbage in (None, "", "x:abc:s", "a:abc:q", "a::s", "a:abc:s:extra", "a:abc:s:1:2"):
         assert ui.parse_callback(garbage) is None
     with pytest.raises(ValueError):
         ui.callback_data(True, "j" * 61, "script")
@@ -271,15 +272,16 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
     questions = user.sent("sendMessage")
     assert [q.params["text"].split("\n")[0] for q in questions] == [
         "📝 Сценарий готов!", "🖼 Изображения готовы (10 шт.). Выберите действие:",
-        "🎞 Клипы готовы (10 шт.), выше первые 3. Выберите действие:"]
+        "🎞 Клипы готовы (10 шт.), выше первые 3 клипа. Выберите действие:"]
     assert "Первая фраза.\nВторая фраза." in questions[0].params["text"]
     for question, code in zip(questions, "siv", strict=True):
         buttons = question.params["reply_markup"]["inline_keyboard"][0]
-        assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:{code}", f"r:{job['id']}:{code}"]
+        assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:{code}:0", f"r:{job['id']}:{code}:0"]
     images, clips = user.sent("sendMediaGroup")
     assert [m["type"] for m in images.params["media"]] == ["photo"] * 10 and len(images.files) == 10
     assert [m["type"] for m in clips.params["media"]] == ["video"] * 3 and len(clips.files) == 3
     assert images.params["media"][0]["caption"].startswith("🖼 Изображения для ролика «Реклама кофе»")
+    assert clips.params["media"][0]["caption"] == "🎞 Первые 3 клипа из 10"
 
 
 def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(user):
@@ -362,7 +364,9 @@ def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(u
     report_progress(runtime.current().notifier, job, "images", 2, 10)  # within the edit interval: skipped
     report_progress(runtime.current().notifier, job, "images", 10, 10)  # the last step is always shown
     report_progress(runtime.current().notifier, job, "images", 9, 10)  # late and lower: ignored
-    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)
+    report_progress(runtime.current().notifier, job, "voiceover", 2, 10)  # made early: not mixed in
+    jobs.update_job(job["id"], status="videos_approved")
+    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)  # once the clips are approved
 
     first, second = user.sent("sendMessage")
     assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"

@@ -121,13 +121,6 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
         assert states[revise]["Next"] == back
 
 
-def test_a_plain_text_at_the_script_gate_is_still_a_second_topic(user):
-    job = _job_at_gate(user, "script")
-    assert user.say("Реклама сока") == 200
-    assert user.texts()[-1].startswith("⏳ У вас уже есть задача в работе")
-    assert gates.get_gate(job["id"], "script")["revisions"] == 0
-
-
 def test_a_retried_revise_script_does_not_rewrite_twice():
     job = new_job("Реклама кофе")
     generate_script_stage(runtime.current(), job["id"])
