@@ -14,6 +14,24 @@ def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
     return job
 
 
+def job_at_gate(user, stage: str, revisions: int = 0) -> dict:
+    """A job of `user` waiting at the gate `stage`, after `revisions` rounds of feedback."""
+    from videobot.data import db, gates
+
+    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
+    gates.open_gate(job["id"], stage, "token-" + job["id"])
+    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
+    return job
+
+
+class StartingStepFunctions:
+    """A Step Functions client whose executions start and do nothing (the webhook alone is tested)."""
+
+    def start_execution(self, **kwargs):
+        return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
+
+
 def replace_part(monkeypatch, name: str, value) -> None:
     """Replace one part of the runtime (sfn, images, clips, speech, llm, ...) for one test,
     surviving runtime.reset() (monkeypatch restores it afterwards)."""

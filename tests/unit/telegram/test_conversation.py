@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, use_environment
-from tests.helpers import new_job, replace_part
+from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
 from videobot import runtime, storage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
@@ -55,12 +55,6 @@ class _PricedClips:
         return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
-def _job_at_gate(user: TelegramUser, stage: str, revisions: int = 0) -> dict:
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
-    gates.open_gate(job["id"], stage, "token-" + job["id"])
-    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
-    return job
 
 
 def _with_media(job: dict) -> dict:
@@ -102,7 +96,7 @@ def test_show_reads_the_numbers(text, expected):
 # ---- item 1: text at an open gate is feedback -------------------------------------------------
 
 def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
-    job = _job_at_gate(user, "script")
+    job = job_at_gate(user, "script")
     sfn = _StepFunctions(job["id"], "script")
     replace_part(monkeypatch, "sfn", sfn)
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
@@ -125,7 +119,7 @@ def test_a_topic_while_no_gate_is_open_is_still_refused(user, monkeypatch):
 
 
 def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monkeypatch):
-    job = _job_at_gate(user, "images")
+    job = job_at_gate(user, "images")
     sfn = _StepFunctions(job["id"], "images")
     replace_part(monkeypatch, "sfn", sfn)
     replace_part(monkeypatch, "images", _PricedImages())
@@ -152,7 +146,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monke
 
 
 def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(user, monkeypatch):
-    job = _job_at_gate(user, "videos")
+    job = job_at_gate(user, "videos")
     sfn = _StepFunctions(job["id"], "videos")
     replace_part(monkeypatch, "sfn", sfn)
     replace_part(monkeypatch, "clips", _PricedClips())
@@ -167,7 +161,7 @@ def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(user, m
 
 
 def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
-    job = _job_at_gate(user, "images")
+    job = job_at_gate(user, "images")
     sfn = _StepFunctions(job["id"], "images")
     replace_part(monkeypatch, "sfn", sfn)
     assert user.say("сделай теплее") == 200
@@ -181,7 +175,7 @@ def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
 # ---- item 2: the buttons of an old round are dead ---------------------------------------------
 
 def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeypatch):
-    job = _job_at_gate(user, "script", revisions=1)
+    job = job_at_gate(user, "script", revisions=1)
     sfn = _StepFunctions(job["id"], "script")
     replace_part(monkeypatch, "sfn", sfn)
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 0)}) == 200
@@ -199,7 +193,7 @@ def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeyp
 # ---- item 3: show what was redone, and any clip on request ------------------------------------
 
 def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(user):
-    job = _with_media(_job_at_gate(user, "videos"))
+    job = _with_media(job_at_gate(user, "videos"))
     assert notify_once(runtime.current().notifier, jobs.get_job(job["id"]), GateReady("videos", 1, (3,)))
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 4 из 10"
@@ -218,7 +212,7 @@ def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(user):
 def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(user):
     english = TelegramUser(user.fake, lambda_poster(), language_code="en")
     english.say("/help")  # the chat's language is remembered from its messages
-    job = _with_media(_job_at_gate(english, "images"))
+    job = _with_media(job_at_gate(english, "images"))
     assert notify_once(runtime.current().notifier, jobs.get_job(job["id"]), GateReady("images", 1, (2,)))
     [photo] = english.sent("sendPhoto")
     assert photo.params["caption"] == "🖼 Image 3 of 10"
@@ -226,7 +220,7 @@ def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(user):
 
 
 def test_show_7_at_the_clip_gate_sends_clip_7(user):
-    job = _with_media(_job_at_gate(user, "videos"))
+    job = _with_media(job_at_gate(user, "videos"))
     assert user.say("покажи 7") == 200
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 7 из 10"
@@ -239,11 +233,7 @@ def test_show_7_at_the_clip_gate_sends_clip_7(user):
 # ---- item 5: the cost before the spend --------------------------------------------------------
 
 def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(user, monkeypatch):
-    class Starter:
-        def start_execution(self, **kwargs):
-            return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
-
-    replace_part(monkeypatch, "sfn", Starter())
+    replace_part(monkeypatch, "sfn", StartingStepFunctions())
     replace_part(monkeypatch, "images", _PricedImages())
     replace_part(monkeypatch, "clips", _PricedClips())
     env = {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
@@ -270,7 +260,7 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
 def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(user, monkeypatch):
     from videobot.notify import report_progress
 
-    job = _with_media(_job_at_gate(user, "videos"))
+    job = _with_media(job_at_gate(user, "videos"))
     for i in range(7):
         segment_rows.update_segment(job["id"], i, narration_path=f"n{i}.wav", narration_duration=4.0)
     jobs.update_job(job["id"], status="generating_images")
@@ -290,7 +280,7 @@ def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_
 def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(user):
     from videobot.notify import JobEnded
 
-    job = _job_at_gate(user, "images")
+    job = job_at_gate(user, "images")
     db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
                " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)", (job["id"],))
     runtime.current().notifier.send(jobs.get_job(job["id"]), JobEnded("cancelled", stage="images"))
@@ -320,7 +310,7 @@ def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
 
 
 def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
-    job = _with_media(_job_at_gate(user, "images"))
+    job = _with_media(job_at_gate(user, "images"))
     jobs.update_job(job["id"], status="generating_videos")
     db.execute(f"UPDATE {gates.GATES} SET decision = 'approved', decided_at = now() WHERE job_id = %s", (job["id"],))
     segment_rows.update_segment(job["id"], index, video_path=None, video_runway_task_id="task-refused",
@@ -387,11 +377,7 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
 
 
 def test_the_bot_wide_budget_refuses_with_the_numbers(user, monkeypatch):
-    class Starter:
-        def start_execution(self, **kwargs):
-            return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
-
-    replace_part(monkeypatch, "sfn", Starter())
+    replace_part(monkeypatch, "sfn", StartingStepFunctions())
     replace_part(monkeypatch, "images", _PricedImages())
     replace_part(monkeypatch, "clips", _PricedClips())
     from videobot import usage

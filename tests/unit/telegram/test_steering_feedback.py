@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from tests.helpers import new_job, replace_part
+from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
 from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
@@ -37,16 +37,10 @@ def test_redo_names_segments_one_based(text, expected):
     assert parse_redo(text, 10) == expected
 
 
-def _job_at_gate(user: TelegramUser, stage: str, revisions: int = 0) -> dict:
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
-    gates.open_gate(job["id"], stage, "token-" + job["id"])
-    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
-    return job
 
 
 def test_revisions_are_bounded_per_gate(user):
-    job = _job_at_gate(user, "script", revisions=5)
+    job = job_at_gate(user, "script", revisions=5)
     assert user.say("перепиши: сделай веселее") == 200
     assert user.texts() == [texts.text("ru", "revise_limit", limit=5)]
     gate = gates.get_gate(job["id"], "script")
@@ -54,7 +48,7 @@ def test_revisions_are_bounded_per_gate(user):
 
 
 def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(user):
-    job = _job_at_gate(user, "images")
+    job = job_at_gate(user, "images")
     assert user.say("переделай 42") == 200
     assert user.texts() == [texts.text("ru", "redo_hint", what="изображения", count=10)]
     assert gates.get_gate(job["id"], "images")["decided_at"] is None
@@ -154,7 +148,7 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
 
     from videobot import control
 
-    job = _job_at_gate(user, "images")
+    job = job_at_gate(user, "images")
     failing = _StepFunctions(job["id"], "ThrottlingException")
     replace_part(monkeypatch, "sfn", failing)
     with pytest.raises(ClientError):
@@ -179,11 +173,7 @@ def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
 
     from videobot import control, preferences
 
-    class Starter:
-        def start_execution(self, **kwargs):
-            return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
-
-    replace_part(monkeypatch, "sfn", Starter())
+    replace_part(monkeypatch, "sfn", StartingStepFunctions())
     for field, value in (("aspect_ratio", "9:16"), ("voice", "male"), ("narration_language", "en"),
                          ("subtitles", False)):
         preferences.choose(user.user_id, field, value)
