@@ -14,7 +14,8 @@ from videobot.providers.base import Speech
 USD_PER_RUNWAY_CREDIT = 0.01
 # USD per million tokens (input, output). Unknown models use the fallback.
 LLM_USD_PER_MTOK = {"gpt-5.4-mini": (0.75, 4.50), "gpt-4.1-mini": (0.40, 1.60),
-                    "gpt-4o-mini-transcribe": (1.25, 5.00), "gpt-4o-transcribe": (2.50, 10.00)}  # audio in, text out
+                    "gpt-4o-mini-transcribe": (1.25, 5.00), "gpt-4o-transcribe": (2.50, 10.00),  # audio in,
+                    "gpt-transcribe": (2.50, 10.00)}                                             # text out
 LLM_USD_PER_MTOK_FALLBACK = (1.25, 10.0)
 # USD per million characters of speech. gpt-4o-mini-tts bills tokens (about 0.015 USD a
 # minute); per character that is about 20 USD per million.

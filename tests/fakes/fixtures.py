@@ -22,8 +22,8 @@ def vendor_env(values: dict[str, str]):
     """Set variables, re-read settings and providers; restore both afterwards."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    _reset()
     try:
+        _reset()  # may refuse the configuration: the environment is restored all the same
         yield
     finally:
         for key, value in saved.items():

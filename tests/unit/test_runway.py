@@ -12,7 +12,7 @@ import pytest
 from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
 from videobot.data import segments as segment_rows
-from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
+from videobot.errors import ConfigurationError, ContentRefused, VendorFailed, VendorUnavailable
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
 from videobot.stages import generate_images
@@ -137,10 +137,14 @@ def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_API_VERSION": "2023-01-01"}):
         with pytest.raises(VendorFailed, match="HTTP 400 X-Runway-Version"):
             runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
-    with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen3a_turbo"}):
-        with pytest.raises(VendorFailed, match="HTTP 400"):
+    # An unknown model is refused at start-up, before any task.
+    with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODEL: 'gen4_aleph' is not a known model"):
+        with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen4_aleph"}):
+            pass
+    with vendor_env(runway_vars(fake_runway)):
+        with pytest.raises(VendorFailed, match="HTTP 400 Validation of body failed"):
             runtime.current().clips.submit(
-                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png")
+                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png", duration=7)
             )
     assert fake_runway.tasks == {}
 
