@@ -46,6 +46,15 @@ IMAGE_RATIOS = {
 }
 VIDEO_RATIOS = {"gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}}
 VIDEO_DURATIONS = {"gen4_turbo": {5, 10}}
+# Runway's task failure codes (docs.dev.runwayml.com, "Task failures", read 2026-12-02): SAFETY.*
+# and INPUT_PREPROCESSING.SAFETY.* are moderation refusals (retrying the same input fails the
+# same way); INTERNAL.* and INPUT_PREPROCESSING.INTERNAL are Runway's own faults (resubmit);
+# ASSET.INVALID is an input Runway could not use.
+FAILURE_CODES = re.compile(r"^(SAFETY\.[A-Z_.]+|INPUT_PREPROCESSING\.SAFETY\.[A-Z_]+|INPUT_PREPROCESSING\.INTERNAL"
+                           r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID)$")
+# Text moderation runs before generation: a prompt with one of these words fails the task with
+# INPUT_PREPROCESSING.SAFETY.TEXT (the fake's stand-in for Runway's moderation).
+MODERATED_WORDS = ("bloodbath", "massacre")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
 MAX_DATA_URI = 5 * 1024 * 1024
 
@@ -141,6 +150,8 @@ class FakeRunway(FakeServer):
         failure_code: str | None = None,
         times: int = 1,
     ) -> None:
+        if failure_code is not None and not FAILURE_CODES.match(failure_code):
+            raise ValueError(f"{failure_code!r} is not a failure code Runway documents")
         self.plans.append(Plan(kind, statuses, seed, failure_code, times))
 
     def created(self, kind: str) -> list[Task]:
@@ -234,6 +245,8 @@ class FakeRunway(FakeServer):
         if problem:
             return json_reply(400, {"error": "Validation of body failed", "issues": [{"message": problem}]})
         plan = self._take_plan(kind, body.get("seed"))
+        if any(word in str(body.get("promptText", "")).lower() for word in MODERATED_WORDS):
+            plan = Plan(kind, ["PENDING", "FAILED"], failure_code="INPUT_PREPROCESSING.SAFETY.TEXT")
         task = Task(
             str(uuid.uuid4()),
             kind,

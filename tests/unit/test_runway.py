@@ -13,9 +13,10 @@ from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
 from videobot.data import segments as segment_rows
 from videobot.errors import ConfigurationError, ContentRefused, VendorFailed, VendorUnavailable
-from videobot.providers.base import ClipRequest, ImageRequest
+from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
 from videobot.stages import generate_images
+from videobot.stages.vendor_tasks import classify_failure
 
 FAST_RETRY = {"retry-after-ms": "10"}
 PNG_1x1 = base64.b64decode(
@@ -301,3 +302,42 @@ def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
         ).status_code
         == 401
     )
+
+
+def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_segment(prompted_job, runway_env):
+    """Runway's text moderation fails the task with INPUT_PREPROCESSING.SAFETY.TEXT: a refusal,
+    like SAFETY.*; resubmitting the same prompt would fail (and bill) the same way."""
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    segment_rows.update_segment(job_id, 4, image_prompt="A bloodbath in the coffee shop")
+    with pytest.raises(ContentRefused, match=r"segment 5: .*INPUT_PREPROCESSING\.SAFETY\.TEXT") as refused:
+        _run_image(job_id, 4)
+    assert refused.value.segment_index == 4
+    assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 4]
+    assert segment_rows.get_segment(job_id, 4)["image_submissions"] == 1
+
+
+def test_input_preprocessing_internal_is_resubmitted_like_internal(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    runway_env.plan("text_to_image", ["PENDING", "FAILED"], seed=6, failure_code="INPUT_PREPROCESSING.INTERNAL")
+    assert _run_image(job_id, 6)["state"] == "done"
+    assert segment_rows.get_segment(job_id, 6)["image_submissions"] == 2
+
+
+def test_the_fake_knows_only_documented_failure_codes(fake_runway):
+    with pytest.raises(ValueError, match="not a failure code Runway documents"):
+        fake_runway.plan("text_to_image", ["FAILED"], failure_code="MODERATION")
+
+
+@pytest.mark.parametrize("status, code, outcome", [
+    ("FAILED", "SAFETY.INPUT.TEXT", "refused"),
+    ("FAILED", "INPUT_PREPROCESSING.SAFETY.TEXT", "refused"),
+    ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit"),
+    ("FAILED", "INTERNAL.BAD_OUTPUT.CODE01", "resubmit"),
+    ("CANCELLED", None, "resubmit"),
+    ("FAILED", "ASSET.INVALID", "fails"),
+    ("FAILED", None, "fails"),
+])
+def test_failure_codes_are_classified_as_documented(status, code, outcome):
+    assert classify_failure(TaskState(status, failure_code=code)) == outcome

@@ -35,6 +35,25 @@ class PollWaits:
                    first=int(event.get("first_poll_seconds") or 0))
 
 
+# What a failed task's code means (Runway's documented failure codes): a refusal by moderation
+# is not retried and names the segment; Runway's own faults are resubmitted a bounded number of
+# times; anything else fails the segment.
+REFUSED, RESUBMIT, FAILS = "refused", "resubmit", "fails"
+REFUSAL_PREFIXES = ("SAFETY.", "INPUT_PREPROCESSING.SAFETY.")
+RESUBMIT_PREFIXES = ("INTERNAL.", "INPUT_PREPROCESSING.INTERNAL")
+
+
+def classify_failure(state: TaskState) -> str:
+    code = state.failure_code or ""
+    if state.status == CANCELLED:
+        return RESUBMIT
+    if state.status == FAILED and code.startswith(REFUSAL_PREFIXES):
+        return REFUSED
+    if state.status == FAILED and (code == "INTERNAL" or code.startswith(RESUBMIT_PREFIXES)):
+        return RESUBMIT
+    return FAILS
+
+
 def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
     """What the Choice/Wait loop reads: {"state": "done" | "waiting", "attempt", "wait_seconds"}."""
     return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
@@ -122,12 +141,12 @@ class VendorTask:
     def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
         index = seg.segment_index
         code = state.failure_code or ""
-        if state.status == FAILED and code.startswith("SAFETY"):
+        outcome = classify_failure(state)
+        if outcome == REFUSED:
             segments.update_segment(job_id, index, status="failed", error_message=code)
             raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
                                  segment_index=index)
-        retriable = state.status == CANCELLED or code.startswith("INTERNAL")
-        if retriable and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
+        if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
             segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
             return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
