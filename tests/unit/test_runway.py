@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
@@ -61,13 +63,12 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
     assert isinstance(clips, RunwayClipGenerator)
 
     clips.submit(ClipRequest(prompt="Slow dolly in", ratio="16:9", image_url=still, duration=5, seed=2))
-    clips.submit(
-        ClipRequest(
-            prompt="Pan left",
-            ratio="9:16",
-            image_url="https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc",
-        )
-    )
+    with mock_aws():  # on AWS the stage hands over a presigned S3 GET, which Runway cannot HEAD
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="media-bucket")
+        s3.put_object(Bucket="media-bucket", Key="x.png", Body=PNG_1x1)
+        presigned = s3.generate_presigned_url("get_object", Params={"Bucket": "media-bucket", "Key": "x.png"})
+        clips.submit(ClipRequest(prompt="Pan left", ratio="9:16", image_url=presigned))
 
     a, b = (c.json() for c in runway_env.calls("POST /v1/image_to_video"))
     assert a == {
@@ -79,7 +80,7 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
         "seed": 2,
     }
     assert a["promptImage"].startswith("data:image/png;base64,")
-    assert b["promptImage"] == "https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc"  # presigned, as is
+    assert b["promptImage"] == a["promptImage"]  # the presigned URL's bytes, inline
     assert b["ratio"] == "720:1280"
 
 
@@ -110,7 +111,7 @@ def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(runway_env
     assert len(runway_env.calls("POST /v1/text_to_image")) == 3 and len(runway_env.tasks) == 1
 
 
-def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
+def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env, still):
     runway_env.fail(
         "POST /v1/image_to_video",
         429,
@@ -119,7 +120,7 @@ def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable, match="HTTP 429"):
-        runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
+        runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=still))
     assert len(runway_env.calls("POST /v1/image_to_video")) == 4 and runway_env.tasks == {}
 
 
@@ -134,7 +135,7 @@ def test_400_and_401_on_create_fail_without_a_retry(runway_env, status, message)
     assert len(runway_env.calls("POST /v1/text_to_image")) == 1
 
 
-def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
+def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway, still):
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_API_VERSION": "2023-01-01"}):
         with pytest.raises(VendorFailed, match="HTTP 400 X-Runway-Version"):
             runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
@@ -145,7 +146,7 @@ def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
     with vendor_env(runway_vars(fake_runway)):
         with pytest.raises(VendorFailed, match="HTTP 400 Validation of body failed"):
             runtime.current().clips.submit(
-                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png", duration=7)
+                ClipRequest(prompt="Pan", ratio="16:9", image_url=still, duration=7)
             )
     assert fake_runway.tasks == {}
 
@@ -168,7 +169,7 @@ def test_poll_faults_are_retried_and_a_malformed_poll_is_vendor_unavailable(runw
         images.get_task(task)
 
 
-def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
+def test_an_image_too_big_for_a_data_uri_goes_as_an_ephemeral_upload(runway_env, tmp_path):
     import os
 
     from PIL import Image
@@ -176,8 +177,36 @@ def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
     path = tmp_path / "noise.png"
     Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3)).save(path)
     assert path.stat().st_size > 5 * 1024 * 1024
-    uri = image_input(path.as_uri())
-    assert uri.startswith("data:image/jpeg;base64,") and len(uri) <= 5 * 1024 * 1024
+    clips = runtime.current().clips
+    task = clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=path.as_uri()))
+    [start] = runway_env.calls("POST /v1/uploads")
+    assert start.json() == {"filename": "image.png", "type": "ephemeral"}
+    uri = runway_env.tasks[task].body["promptImage"]
+    assert uri.startswith("runway://") and runway_env.uploads[uri] == path.read_bytes()
+    with pytest.raises(VendorFailed, match="5 MB"):
+        image_input(path.as_uri())  # without a client there is no upload
+
+
+@pytest.mark.parametrize("url, status, problem", [
+    ("https://media-bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc", 403, "answered HTTP 403"),
+    ("https://media-bucket.s3.amazonaws.com/y.png?X-Amz-Signature=abc", 307, "redirected (HTTP 307)"),
+    ("https://media-bucket.s3.amazonaws.com/z.png?X-Amz-Security-Token=" + "t" * 2000, 200, "at most 2048"),
+    ("https://unreachable.test/a.png", None, "could not be fetched"),
+    ("runway://uploads/never-made", None, "unknown or expired upload"),
+])
+def test_the_fake_checks_https_inputs_as_runway_documents(fake_runway, url, status, problem):
+    import requests
+
+    if status is not None:
+        fake_runway.web[url] = status
+    body = {"model": "gen4_turbo", "promptImage": url, "ratio": "1280:720", "duration": 5}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
+    fake_runway.web["https://cdn.example.com/a.png"] = 200  # a plain public URL is fine
+    body["promptImage"] = "https://cdn.example.com/a.png"
+    assert requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers,
+                         timeout=10).status_code == 200
 
 
 # ---- through the stages ---------------------------------------------------------------------
@@ -274,9 +303,9 @@ def test_cancel_deletes_the_task_at_runway(runway_env):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL or a data URI"),
-        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL or a data URI"),
-        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "at most 5MB"),
+        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL, a runway:// upload or a data URI"),
+        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL, a runway:// upload or a data URI"),
+        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "under 5MB"),
         ({"duration": 7}, "duration"),
         ({"ratio": "1920:1080"}, "ratio"),
         ({"promptText": "x" * 1001}, "promptText"),
@@ -284,6 +313,8 @@ def test_cancel_deletes_the_task_at_runway(runway_env):
 )
 def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
     import requests
+
+    fake_runway.web["https://x.test/a.png"] = 200
 
     body = {
         "model": "gen4_turbo",

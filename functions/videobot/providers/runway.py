@@ -55,40 +55,54 @@ def _sniff_mime(data: bytes) -> str:
     return media.IMAGE_TYPES[kind]
 
 
-def data_uri(data: bytes) -> str:
-    """A base64 data URI of an image, re-encoded as JPEG when it would pass Runway's 5 MB."""
-    mime = _sniff_mime(data)
-    uri = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-    if len(uri) <= MAX_DATA_URI_BYTES:
-        return uri
-    import io
-
-    from PIL import Image  # local runs only: on AWS images go by presigned HTTPS URL
-
-    out = io.BytesIO()
-    Image.open(io.BytesIO(data)).convert("RGB").save(out, format="JPEG", quality=88)
-    uri = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-    if len(uri) > MAX_DATA_URI_BYTES:
-        raise VendorFailed("the image is over Runway's 5 MB data URI limit")
-    return uri
+def data_uri(data: bytes) -> str | None:
+    """A base64 data URI of an image, or None when it would not be under Runway's 5 MB."""
+    uri = f"data:{_sniff_mime(data)};base64," + base64.b64encode(data).decode("ascii")
+    return uri if len(uri) < MAX_DATA_URI_BYTES else None
 
 
-def image_input(url: str) -> str:
-    """What Runway accepts as an image: an HTTPS URL (a presigned S3 GET on AWS) or a data
-    URI. Local storage hands out file:// URLs, which become data URIs here."""
+def read_image(url: str) -> bytes:
+    """The bytes behind a storage URL: a file:// path locally, an http(s) GET otherwise (a
+    presigned S3 GET on AWS answers GET, though not the HEAD Runway would send)."""
     scheme = urlparse(url).scheme
-    if scheme in ("https", "data"):
-        return url
     if scheme == "file":
         with open(unquote(urlparse(url).path), "rb") as fh:
-            return data_uri(fh.read())
-    if scheme == "http":  # e.g. a local S3 endpoint: Runway only takes HTTPS, so inline it
+            return fh.read()
+    if scheme in ("http", "https"):
         import requests
 
-        reply = requests.get(url, timeout=30)
-        reply.raise_for_status()
-        return data_uri(reply.content)
+        try:
+            reply = requests.get(url, timeout=30)
+        except requests.RequestException as exc:
+            raise VendorUnavailable(f"the image for Runway could not be read ({type(exc).__name__})") from None
+        if reply.status_code != 200:
+            raise VendorFailed(f"the image for Runway could not be read (HTTP {reply.status_code})")
+        return reply.content
+    if scheme == "data":
+        return base64.b64decode(url.split(",", 1)[1])
     raise VendorFailed(f"Runway cannot read a {scheme}:// image")
+
+
+def image_input(url: str, client=None) -> str:
+    """What Runway can surely read: never our storage URL (Runway sends a HEAD, which a
+    presigned S3 GET answers with 403; boto3's global host may redirect; a URL signed with a
+    Lambda session token nears the 2048-character limit). The image goes inline as a data URI
+    under 5 MB, else as an ephemeral upload through the SDK (a runway:// URI)."""
+    data = read_image(url)
+    uri = data_uri(data)
+    if uri is not None:
+        return uri
+    if client is None:
+        raise VendorFailed("the image is over Runway's 5 MB data URI limit")
+    import runwayml
+
+    extension = media.image_type(data) or "png"
+    try:
+        return client.uploads.create_ephemeral(file=(f"image.{extension}", data)).uri
+    except (runwayml.RateLimitError, runwayml.InternalServerError, runwayml.APIConnectionError) as exc:
+        raise VendorUnavailable(f"Runway upload: {type(exc).__name__}") from None
+    except runwayml.APIStatusError as exc:
+        raise VendorFailed(f"Runway upload: HTTP {exc.status_code} {_message(exc)}") from None
 
 
 class _RunwayTasks:
@@ -207,7 +221,7 @@ class RunwayImageGenerator(_RunwayTasks):
                 prompt = f"Same subject, palette and style as @{REFERENCE_TAG}. {prompt}"
             params["prompt_text"] = prompt[:1000]
             params["reference_images"] = [
-                {"uri": image_input(request.reference_image_url), "tag": REFERENCE_TAG}
+                {"uri": image_input(request.reference_image_url, self.client), "tag": REFERENCE_TAG}
             ]
         return self._create("text_to_image", **params)
 
@@ -225,7 +239,7 @@ class RunwayClipGenerator(_RunwayTasks):
         return self._create(
             "image_to_video",
             model=s.runway_video_model,
-            prompt_image=image_input(request.image_url),
+            prompt_image=image_input(request.image_url, self.client),
             prompt_text=request.prompt[:1000],
             ratio=RATIOS[request.ratio],
             duration=int(request.duration),
