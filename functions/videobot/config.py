@@ -121,6 +121,11 @@ class Settings(BaseModel):
     image_first_poll_seconds: int = Field(20, ge=0)
     clip_first_poll_seconds: int = Field(40, ge=0)
     max_poll_attempts: int = Field(90, ge=1)
+    # The Submit* functions' timeouts (template.yaml) and what a submit keeps for the work
+    # after the create (storing the id, the first poll): a create never outlives its Lambda.
+    submit_image_timeout_seconds: int = Field(60, ge=10)
+    submit_clip_timeout_seconds: int = Field(120, ge=10)
+    submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     segment_seconds: float = 5.0

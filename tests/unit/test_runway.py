@@ -6,6 +6,7 @@ resubmitted a bounded number of times, and no task is ever paid for twice."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import boto3
 import pytest
@@ -372,3 +373,50 @@ def test_the_fake_knows_only_documented_failure_codes(fake_runway):
 ])
 def test_failure_codes_are_classified_as_documented(status, code, outcome):
     assert classify_failure(TaskState(status, failure_code=code)) == outcome
+
+
+def test_create_retries_end_before_the_deadline(fake_runway):
+    """Slow 5xx answers: each try is started only when a whole request timeout still fits."""
+    import time
+
+    fake_runway.fail("POST /v1/text_to_image", 500, times=10, delay=0.6, headers={"retry-after-ms": "100"})
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "1"}):
+        images = runtime.current().images
+        started = time.monotonic()
+        with pytest.raises(VendorUnavailable, match="no time left"):
+            images.submit(ImageRequest(prompt="Coffee", ratio="16:9", deadline=started + 2.5))
+        assert time.monotonic() - started <= 2.5
+    assert 1 <= len(fake_runway.calls("POST /v1/text_to_image")) < 4 and fake_runway.tasks == {}
+
+
+def test_no_create_starts_without_a_whole_timeout_left(runway_env):
+    import time
+
+    with pytest.raises(VendorUnavailable, match="nothing was started"):
+        runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9", deadline=time.monotonic() + 5))
+    assert runway_env.calls("POST /v1/text_to_image") == []  # RUNWAY_TIMEOUT_SECONDS is 20
+
+
+def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_job, fake_runway):
+    import time
+
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    with open(Path(__file__).parents[2] / "template.yaml") as fh:
+        resources = yaml.load(fh, Loader=_Loader)["Resources"]
+    settings = runtime.current().settings
+    assert resources["SubmitImageFunction"]["Properties"]["Timeout"] == settings.submit_image_timeout_seconds
+    assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.submit_clip_timeout_seconds
+
+    fake_runway.fail("POST /v1/text_to_image", 503, times=10, delay=0.5, headers={"retry-after": "1"})
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "1",
+                     "SUBMIT_IMAGE_TIMEOUT_SECONDS": "12", "SUBMIT_RESERVE_SECONDS": "9"}):
+        started = time.monotonic()
+        with pytest.raises(VendorUnavailable):
+            generate_images.submit_image(runtime.current(), prompted_job["id"], 0)
+        assert time.monotonic() - started < 12 - 9 + 0.5
+    assert segment_rows.get_segment(prompted_job["id"], 0)["image_submissions"] == 0

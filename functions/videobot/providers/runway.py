@@ -112,13 +112,19 @@ class _RunwayTasks:
         self.settings = settings or get_settings()
         self.client = client or _client(self.settings)
 
-    def _create(self, resource: str, **params) -> str:
-        """Start a task; retry only where Runway surely started nothing (429, 5xx)."""
+    def _create(self, resource: str, deadline: float | None = None, **params) -> str:
+        """Start a task; retry only where Runway surely started nothing (429, 5xx). An attempt
+        starts only when a whole request timeout fits before `deadline`: a create cut short by
+        the Lambda's end might have started a task nobody knows of."""
         import runwayml
 
         attempts = self.settings.runway_max_retries + 1
+        timeout = self.settings.runway_timeout_seconds
         creator = getattr(self.client.with_options(max_retries=0), resource)
         for attempt in range(attempts):
+            if deadline is not None and time.monotonic() + timeout > deadline:
+                raise VendorUnavailable(f"Runway {self.kind}: no time left in this invocation for a create "
+                                        f"(try {attempt + 1} of {attempts}); nothing was started")
             try:
                 task = creator.create(**params)
                 task_id = getattr(task, "id", None)
@@ -133,6 +139,9 @@ class _RunwayTasks:
                 delay = _retry_after(exc)
                 if delay is None:
                     delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+                if deadline is not None and time.monotonic() + delay + timeout > deadline:
+                    raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
+                                            "in this invocation to wait and try again") from None
                 logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
                 time.sleep(delay)
             except runwayml.APITimeoutError:
@@ -223,7 +232,7 @@ class RunwayImageGenerator(_RunwayTasks):
             params["reference_images"] = [
                 {"uri": image_input(request.reference_image_url, self.client), "tag": REFERENCE_TAG}
             ]
-        return self._create("text_to_image", **params)
+        return self._create("text_to_image", request.deadline, **params)
 
     def estimate(self, request: ImageRequest) -> dict:
         model = self.settings.runway_image_model
@@ -238,6 +247,7 @@ class RunwayClipGenerator(_RunwayTasks):
         s = self.settings
         return self._create(
             "image_to_video",
+            request.deadline,
             model=s.runway_video_model,
             prompt_image=image_input(request.image_url, self.client),
             prompt_text=request.prompt[:1000],

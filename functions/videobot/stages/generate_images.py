@@ -46,6 +46,9 @@ class Images(VendorTask):
         remaining = waits.first - elapsed
         return math.ceil(remaining) + 1 if remaining > 0 else max(1, waits.interval)
 
+    def submit_timeout(self, settings) -> int:
+        return settings.submit_image_timeout_seconds
+
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
         kind = media.image_type(data)
         if kind is None:

@@ -8,7 +8,8 @@ instead of paying for another one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from videobot import usage
 from videobot.data import jobs, segments
@@ -80,6 +81,10 @@ class VendorTask:
     def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
+    def submit_timeout(self, settings) -> int:
+        """The timeout of the Lambda that submits (template.yaml, mirrored in the settings)."""
+        raise NotImplementedError
+
     def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
@@ -106,12 +111,16 @@ class VendorTask:
         return self._failed(rt, job_id, seg, state, waits)
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
+        started = time.monotonic()
         job = jobs.get_job(job_id)
         if job.status in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
             return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
+        # The create's retries end in time for the rest of this invocation.
+        request = replace(request, deadline=started + self.submit_timeout(rt.settings)
+                          - rt.settings.submit_reserve_seconds)
         index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
         generator = self.generator(rt)
         # Count the submission before paying for it; store the task id right after.
