@@ -55,7 +55,7 @@ MODELS = {m.name: m for m in (
 # Each model setting and the capability its model must have.
 MODEL_SETTINGS = {
     "openai_model": ("llm",),
-    "openai_tts_model": ("speech", "realtime_speech"),
+    "openai_tts_model": ("realtime_speech",),
     "openai_transcribe_model": ("transcription",),
     "runway_image_model": ("image",),
     "runway_reference_image_model": ("image",),
@@ -139,11 +139,18 @@ class Settings(BaseModel):
     openai_max_output_tokens: int = Field(6000, ge=500)
     openai_timeout_seconds: float = Field(25.0, gt=0)  # per request; see the Lambda timeouts
     openai_max_retries: int = Field(2, ge=0, le=5)     # the SDK's backoff on 429/5xx, never 400
-    openai_tts_model: str = "gpt-4o-mini-tts"
-    openai_tts_voice: str = "coral"
-    openai_tts_instructions: str = ("Speak like a warm, lively narrator of a short advert: clear, "
-                                    "friendly, at an even pace.")
-    openai_tts_format: Literal["mp3", "wav", "aac", "flac", "opus"] = "mp3"
+    # Speech on the Realtime API (WebSocket; OPENAI_WEBSOCKET_BASE_URL, else OPENAI_BASE_URL's
+    # host): /v1/audio/speech's models shut down on 2027-01-06.
+    openai_websocket_base_url: str | None = None
+    openai_tts_model: str = "gpt-realtime-2.1-mini"
+    openai_tts_voice: str = "marin"
+    openai_tts_instructions: str = ("You are a narrator reading an advert aloud, warmly and clearly, at an even "
+                                    "pace. Read the user's text exactly as written, word for word: do not "
+                                    "add, drop, reorder or translate any word, and say nothing else.")
+    # A voice model may reword: a transcript that differs from the text is read again this
+    # many times, then the fallback provider speaks the part ("none": no fallback).
+    openai_tts_verbatim_retries: int = Field(1, ge=0, le=3)
+    tts_fallback_provider: str = "polly"
     runwayml_base_url: str | None = None
     runway_api_version: str = "2024-11-06"
     runway_image_model: str = "gen4_image"

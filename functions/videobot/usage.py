@@ -20,6 +20,9 @@ LLM_USD_PER_MTOK_FALLBACK = (1.25, 10.0)
 # USD per million characters of speech. gpt-4o-mini-tts bills tokens (about 0.015 USD a
 # minute); per character that is about 20 USD per million.
 TTS_USD_PER_MCHAR = {
+    # Realtime bills audio-out tokens; taken at gpt-4o-mini-tts's rate per character until
+    # OpenAI's pricing page is checked for gpt-realtime-2.1-mini.
+    "gpt-realtime-2.1-mini": 20.0,
     "gpt-4o-mini-tts": 20.0,
     "tts-1": 15.0,
     "tts-1-hd": 30.0,

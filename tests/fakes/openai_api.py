@@ -100,6 +100,17 @@ class FakeOpenAI(FakeServer):
         self.transcripts: list[str] = []  # queued transcriptions (default: a fixed Russian topic)
         self.transcribed: list[dict] = []  # what each transcription request carried
         self.today: date = datetime.now(UTC).date()  # the day the fake stands on (SHUTDOWNS)
+        from tests.fakes.openai_realtime import FakeRealtime
+
+        self.realtime = FakeRealtime(API_KEY)  # the Realtime API (WebSocket), started with this fake
+
+    def start(self):
+        self.realtime.start()
+        return super().start()
+
+    def stop(self) -> None:
+        self.realtime.stop()
+        super().stop()
 
     def shut_down(self, model) -> Reply | None:
         """OpenAI's answer to a model past its shutdown date."""

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.fixtures import openai_vars, vendor_env
 from videobot import config, observability
-from videobot.config import Settings, check_models
+from videobot.config import MODEL_SETTINGS, MODELS, Settings, check_models
 from videobot.errors import ConfigurationError, VendorFailed
 from videobot.providers.openai_transcribe import OpenAITranscriber
 
@@ -33,6 +33,16 @@ def test_the_fake_refuses_a_model_from_its_shutdown_date(fake_openai):
         fake_openai.today = date(2027, 2, 26)
         with pytest.raises(VendorFailed, match="HTTP 404 The model `gpt-4o-mini-transcribe` has been deprecated"):
             OpenAITranscriber().transcribe(OGG)
+
+
+def test_no_default_names_a_model_shutting_down_before_june_2027():
+    defaults = Settings(openai_api_key="sk", runwayml_api_secret="key", tts_provider="openai")
+    for setting in MODEL_SETTINGS:
+        model = MODELS[getattr(defaults, setting)]
+        assert model.shuts_down is None or model.shuts_down >= date(2027, 6, 1), setting
+    for name in defaults.video_model_choices:
+        assert MODELS[name].shuts_down is None, name
+    assert check_models(defaults, AFTER_THE_SHUTDOWNS) == []
 
 
 def test_start_up_refuses_unknown_and_retired_models_and_warns_about_announced_shutdowns():
