@@ -86,6 +86,9 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
                                          f"use {model.replacement}")
             warnings.append(f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
                             f"({(model.shuts_down - on).days} days); replace it with {model.replacement}")
+    if settings.runway_image_model == "gen4_image_turbo":
+        raise ConfigurationError("RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
+                                 "make segment 0's image; use it as RUNWAY_REFERENCE_IMAGE_MODEL")
     for name in settings.video_model_choices:
         if MODELS.get(name) is None or MODELS[name].capability != "video":
             raise ConfigurationError(f"RUNWAY_VIDEO_MODELS: {name!r} is not a known video model")

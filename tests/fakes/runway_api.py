@@ -44,8 +44,18 @@ IMAGE_RATIOS = {
         "1680:720",
     }
 }
-VIDEO_RATIOS = {"gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}}
-VIDEO_DURATIONS = {"gen4_turbo": {5, 10}}
+IMAGE_RATIOS["gen4_image_turbo"] = IMAGE_RATIOS["gen4_image"]
+# Runway's API reference (image_to_video, read 2026-12-02): gen4.5 takes 2-10 s, veo3.1_fast
+# 4, 6 or 8 s at 1280:720 or 720:1280 only; gen4_image_turbo requires referenceImages.
+VIDEO_RATIOS = {
+    "gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"},
+    "gen4.5": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"},
+    "veo3.1_fast": {"1280:720", "720:1280"},
+}
+VIDEO_DURATIONS = {"gen4_turbo": {5, 10}, "gen4.5": set(range(2, 11)), "veo3.1_fast": {4, 6, 8}}
+# Credits as Runway bills them (its pricing page): per image, and per second of clip.
+IMAGE_CREDITS = {"gen4_image": 5, "gen4_image_turbo": 2}
+VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 15}
 # Runway's task failure codes (docs.dev.runwayml.com, "Task failures", read 2026-12-02): SAFETY.*
 # and INPUT_PREPROCESSING.SAFETY.* are moderation refusals (retrying the same input fails the
 # same way); INTERNAL.* and INPUT_PREPROCESSING.INTERNAL are Runway's own faults (resubmit);
@@ -225,6 +235,8 @@ class FakeRunway(FakeServer):
         refs = body.get("referenceImages", [])
         if not isinstance(refs, list) or len(refs) > 3:
             return "referenceImages: at most 3"
+        if model == "gen4_image_turbo" and not refs:
+            return "referenceImages: gen4_image_turbo requires at least one reference image"
         for i, ref in enumerate(refs):
             problem = self.image_problem(
                 ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri"
@@ -313,7 +325,9 @@ class FakeRunway(FakeServer):
         return None
 
     def credits(self, task: Task) -> int:
-        return 5 if task.kind == "text_to_image" else 5 * int(task.body.get("duration", 5))
+        if task.kind == "text_to_image":
+            return IMAGE_CREDITS[task.body["model"]]
+        return VIDEO_CREDITS_PER_SECOND[task.body["model"]] * int(task.body.get("duration", 5))
 
     def _get(self, task_id: str) -> Reply:
         task = self.tasks.get(task_id)

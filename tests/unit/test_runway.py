@@ -420,3 +420,45 @@ def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_jo
             generate_images.submit_image(runtime.current(), prompted_job["id"], 0)
         assert time.monotonic() - started < 12 - 9 + 0.5
     assert segment_rows.get_segment(prompted_job["id"], 0)["image_submissions"] == 0
+
+
+@pytest.mark.parametrize("model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60),
+                                                          ("veo3.1_fast", 6, 90)])
+def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(runway_env, still, model, sent_seconds,
+                                                                         credits):
+    clips = runtime.current().clips
+    request = ClipRequest(prompt="Pan", ratio="16:9", image_url=still, duration=5, model=model)
+    task = clips.submit(request)
+    assert runway_env.tasks[task].body["model"] == model and runway_env.tasks[task].body["duration"] == sent_seconds
+    assert clips.estimate(request) == {"vendor": "runway", "model": model, "seconds": sent_seconds,
+                                       "credits": credits}
+    assert clips.get_task(task).credits == credits  # the fake bills as Runway does
+
+
+def test_the_fake_refuses_a_veo_duration_runway_refuses(runway_env, still):
+    import requests
+
+    body = {"model": "veo3.1_fast", "promptImage": image_input(still), "ratio": "1280:720", "duration": 5}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{runway_env.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and "duration: must be one of [4, 6, 8]" in reply.json()["issues"][0]["message"]
+
+
+def test_gen4_image_turbo_only_for_images_made_from_a_reference(fake_runway, still):
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_REFERENCE_IMAGE_MODEL": "gen4_image_turbo"}):
+        images = runtime.current().images
+        first = ImageRequest(prompt="Coffee", ratio="16:9", seed=0)
+        later = ImageRequest(prompt="Beans", ratio="16:9", seed=1, reference_image_url=still)
+        a, b = images.submit(first), images.submit(later)
+        assert (fake_runway.tasks[a].body["model"], fake_runway.tasks[b].body["model"]) == ("gen4_image",
+                                                                                           "gen4_image_turbo")
+        assert (images.estimate(first)["credits"], images.estimate(later)["credits"]) == (5, 2)
+    with pytest.raises(ConfigurationError, match="gen4_image_turbo requires reference images"):
+        with vendor_env({**runway_vars(fake_runway), "RUNWAY_IMAGE_MODEL": "gen4_image_turbo"}):
+            pass
+    import requests
+
+    body = {"model": "gen4_image_turbo", "promptText": "Coffee", "ratio": "1280:720"}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/text_to_image", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and "requires at least one reference image" in reply.text

@@ -70,6 +70,7 @@ class ClipRequest:
     duration: int = 5
     seed: int = 0
     deadline: float | None = None      # as ImageRequest.deadline
+    model: str | None = None           # the video model (the user's choice); None: the setting
 
 
 class ImageGenerator(Protocol):

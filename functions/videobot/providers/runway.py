@@ -30,8 +30,22 @@ MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
 # time; the task's reported cost replaces it when the task ends.
-IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8}}
-VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5}
+IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8},
+                 "gen4_image_turbo": {720: 2, 1080: 2}}   # needs reference images: segments 1-9 only
+# Per model: credits per second of clip, and the durations Runway accepts. veo3.1_fast takes 4,
+# 6 or 8 s only: a 5 s segment is generated at 6 s and trimmed (media.prepare_segment).
+VIDEO_MODELS = {
+    "gen4_turbo": {"credits_per_second": 5, "durations": (5, 10)},
+    "gen4.5": {"credits_per_second": 12, "durations": tuple(range(2, 11))},
+    "veo3.1_fast": {"credits_per_second": 15, "durations": (4, 6, 8)},  # credits: to check on the pricing page
+}
+VIDEO_CREDITS_PER_SECOND = {name: spec["credits_per_second"] for name, spec in VIDEO_MODELS.items()}
+
+
+def clip_seconds(model: str, wanted: float) -> int:
+    """The shortest duration the model accepts that covers `wanted` seconds."""
+    durations = VIDEO_MODELS[model]["durations"]
+    return next((d for d in durations if d >= wanted), durations[-1])
 
 
 def _client(settings: Settings):
@@ -216,10 +230,14 @@ class _RunwayTasks:
 class RunwayImageGenerator(_RunwayTasks):
     kind = "image"
 
-    def submit(self, request: ImageRequest) -> str:
+    def model_for(self, request: ImageRequest) -> str:
+        """gen4_image_turbo requires reference images: only segments made from segment 0's image."""
         s = self.settings
+        return s.runway_reference_image_model if request.reference_image_url else s.runway_image_model
+
+    def submit(self, request: ImageRequest) -> str:
         params = {
-            "model": s.runway_image_model,
+            "model": self.model_for(request),
             "prompt_text": request.prompt[:1000],
             "ratio": RATIOS[request.ratio],
             "seed": request.seed,
@@ -235,35 +253,36 @@ class RunwayImageGenerator(_RunwayTasks):
         return self._create("text_to_image", request.deadline, **params)
 
     def estimate(self, request: ImageRequest) -> dict:
-        model = self.settings.runway_image_model
-        credits = IMAGE_CREDITS.get(model, {}).get(min(int(x) for x in RATIOS[request.ratio].split(":")), 0)
+        model = self.model_for(request)
+        credits = IMAGE_CREDITS[model][min(int(x) for x in RATIOS[request.ratio].split(":"))]
         return {"vendor": "runway", "model": model, "seconds": 0, "credits": credits}
 
 
 class RunwayClipGenerator(_RunwayTasks):
     kind = "video"
 
+    def model_for(self, request: ClipRequest) -> str:
+        return request.model or self.settings.runway_video_model
+
     def submit(self, request: ClipRequest) -> str:
-        s = self.settings
+        model = self.model_for(request)
         return self._create(
             "image_to_video",
             request.deadline,
-            model=s.runway_video_model,
+            model=model,
             prompt_image=image_input(request.image_url, self.client),
             prompt_text=request.prompt[:1000],
             ratio=RATIOS[request.ratio],
-            duration=int(request.duration),
+            duration=clip_seconds(model, request.duration),
             seed=request.seed,
         )
 
     def estimate(self, request: ClipRequest) -> dict:
-        model = self.settings.runway_video_model
-        return {
-            "vendor": "runway",
-            "model": model,
-            "seconds": int(request.duration),
-            "credits": VIDEO_CREDITS_PER_SECOND.get(model, 0) * int(request.duration),
-        }
+        """What Runway bills: the generated seconds (6 for a 5 s segment on veo3.1_fast)."""
+        model = self.model_for(request)
+        seconds = clip_seconds(model, request.duration)
+        return {"vendor": "runway", "model": model, "seconds": seconds,
+                "credits": VIDEO_CREDITS_PER_SECOND[model] * seconds}
 
 
 def _retry_after(exc) -> float | None:
