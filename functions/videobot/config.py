@@ -118,11 +118,12 @@ class Settings(BaseModel):
 
     # Pipeline knobs, passed into each execution's input.
     approval_timeout_seconds: int = Field(600, ge=1)
-    poll_interval_seconds: int = Field(10, ge=0)
-    # The first check of a vendor task waits about the vendor's usual time (Runway: images
-    # 12-30 s, clips 30-60 s); checking earlier only adds state transitions.
-    image_first_poll_seconds: int = Field(20, ge=0)
-    clip_first_poll_seconds: int = Field(40, ge=0)
+    # Vendor tasks are checked after max(interval, 15% of their age) (stages/vendor_tasks.py):
+    # seen at most max(2 s, 15%) after they end. The first check waits for 80% of the model's
+    # fastest recent task, at most *_first_poll_seconds (0: no learned first wait).
+    poll_interval_seconds: int = Field(2, ge=0)
+    image_first_poll_seconds: int = Field(30, ge=0)
+    clip_first_poll_seconds: int = Field(90, ge=0)
     max_poll_attempts: int = Field(90, ge=1)
     # The Submit* functions' timeouts (template.yaml) and what a submit keeps for the work
     # after the create (storing the id, the first poll): a create never outlives its Lambda.

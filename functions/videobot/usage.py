@@ -56,8 +56,20 @@ def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estim
 
 def settle_task(task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended."""
-    if credits is not None:
-        data.settle_task(task_id, float(credits))
+    data.settle_task(task_id, None if credits is None else float(credits))
+
+
+def task_running(task_id: str) -> None:
+    data.task_running(task_id)
+
+
+def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+    """What the model's recent tasks took (videobot.data.usage), to place the first checks."""
+    return data.recent_task_seconds(model, limit)
+
+
+def model_of_task(task_id: str) -> str | None:
+    return data.model_of_task(task_id)
 
 
 def rows(job_id: str) -> list[dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from videobot import usage
 from videobot.data import jobs, segments
@@ -18,17 +19,54 @@ from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import report_progress
 from videobot.observability import logger, metrics_for_vendor_call
-from videobot.providers.base import CANCELLED, FAILED, SUCCEEDED, UNFINISHED, TaskState
+from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
+
+# Polling that follows the vendor's pace. A task that has run `t` seconds unfinished is checked
+# again after max(interval, 15% of t): a task ending at T is seen at most max(interval, 0.15 T)
+# late (interval is 2 s by default), for any T. The first check waits for 80% of the fastest of
+# the model's recent tasks (PostgreSQL, vendor_usage), at most `first` seconds: tasks rarely end
+# sooner, and it saves the early checks of slow models.
+DETECTION_FRACTION = 0.15
+LEARNED_FIRST_CHECK = 0.8
+MIN_SAMPLES = 3
 
 
 @dataclass(frozen=True)
 class PollWaits:
-    """How long the state machine waits between checks of a vendor task (execution input):
-    `first` after a submission (about the vendor's usual time), then `interval`."""
+    """The polling knobs of an execution's input: the shortest wait between checks (`interval`),
+    and the most the first check after a submission may wait (`first`; 0: no learned wait)."""
 
     interval: int = 0
     first: int = 0
+
+    @classmethod
+    def from_event(cls, event: dict) -> PollWaits:
+        return cls(interval=int(event.get("poll_interval_seconds") or 0),
+                   first=int(event.get("first_poll_seconds") or 0))
+
+
+def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) -> int:
+    """Whole seconds (the Wait state's SecondsPath) until the next check of a task that has
+    been unfinished for `elapsed` seconds; `fastest` is the fastest recent task of its model."""
+    if fastest is not None and waits.first:
+        learned = min(float(waits.first), LEARNED_FIRST_CHECK * fastest)
+        if elapsed < learned:
+            return max(waits.interval, int(learned - elapsed))
+    return max(waits.interval, int(DETECTION_FRACTION * elapsed))
+
+
+def fastest_recent(task_id: str) -> float | None:
+    """The fastest of the recent tasks of this task's model, when there are enough of them."""
+    model = usage.model_of_task(task_id)
+    seconds = usage.recent_task_seconds(model) if model else []
+    return min(seconds) if len(seconds) >= MIN_SAMPLES else None
+
+
+def elapsed_since(moment) -> float:
+    if moment is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds())
 
     @classmethod
     def from_event(cls, event: dict) -> PollWaits:
@@ -98,6 +136,8 @@ class VendorTask:
             state = self.generator(rt).get_task(task_id)
         if state.status not in UNFINISHED:
             usage.settle_task(task_id, state.credits)
+        elif state.status == RUNNING:
+            usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
         if state.status == SUCCEEDED:
             self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
             counts = segments.segment_counts(job_id)
@@ -107,7 +147,8 @@ class VendorTask:
             if attempt + 1 >= rt.settings.max_poll_attempts:
                 raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
                                          f"{attempt + 1} checks")
-            return _step("waiting", attempt + 1, waits.interval)
+            elapsed = elapsed_since(getattr(seg, f"{self.kind}_submitted_at"))
+            return _step("waiting", attempt + 1, next_wait(elapsed, waits))
         return self._failed(rt, job_id, seg, state, waits)
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
@@ -143,8 +184,7 @@ class VendorTask:
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
         if result["state"] == "waiting":
-            # A vendor task takes about waits.first: polling earlier only costs transitions.
-            result["wait_seconds"] = max(waits.first, waits.interval)
+            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(task_id) if waits.first else None)
         return result
 
     def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
