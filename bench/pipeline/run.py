@@ -120,10 +120,11 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
 def run(scale: float, runs: int, topic: str) -> dict:
     env = {
         "OFFLINE_LATENCY_SCALE": str(scale),
-        # The vendor-facing waits shrink with the simulated vendors (Wait takes whole seconds).
-        "POLL_INTERVAL_SECONDS": str(max(1, round(10 * scale))),
-        "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(20 * scale))),
-        "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(40 * scale))),
+        # The polling schedule as deployed (2 s, then 15% of a task's age); the caps on the
+        # learned first wait shrink with the simulated vendors (Wait takes whole seconds).
+        "POLL_INTERVAL_SECONDS": "2",
+        "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(30 * scale))),
+        "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(90 * scale))),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-pipeline"),
     }
