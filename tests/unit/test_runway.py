@@ -532,3 +532,26 @@ def test_a_throttled_task_leaves_the_queue_when_a_poll_sees_it_running(prompted_
     task = segment_rows.get_segment(prompted_job["id"], 0)["image_runway_task_id"]
     [row] = [r for r in usage.rows(prompted_job["id"]) if r["task_id"] == task]
     assert row["recorded_at"] <= row["running_at"] <= row["settled_at"]
+
+
+def test_a_throttled_task_tells_the_user_once_that_it_waits_in_runways_queue(prompted_job, runway_env, monkeypatch):
+    from tests.helpers import replace_part
+    from videobot.notify import VendorQueued
+    from videobot.telegram import texts
+
+    sent = []
+
+    class Recorder:
+        def send(self, job, event):
+            sent.append((job.id, event))
+
+    replace_part(monkeypatch, "notifier", Recorder())
+    runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=0)
+    runway_env.plan("text_to_image", ["THROTTLED", "SUCCEEDED"], seed=1)
+    _run_image(prompted_job["id"], 0)
+    _run_image(prompted_job["id"], 1)
+    queued = [event for _, event in sent if isinstance(event, VendorQueued)]
+    assert queued == [VendorQueued("images")]  # once per job and stage, however many polls
+    assert texts.text("ru", "vendor_queued", what=texts.text("ru", "vendor_queued_images")).startswith(
+        "⏳ Изображения: в очереди у Runway")
+    assert "queued at Runway" in texts.text("en", "vendor_queued", what=texts.text("en", "vendor_queued_videos"))

@@ -17,9 +17,9 @@ from videobot.data import jobs, segments
 from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
-from videobot.notify import report_progress
+from videobot.notify import VendorQueued, notify_once, report_progress
 from videobot.observability import logger, metrics_for_vendor_call
-from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, UNFINISHED, TaskState
+from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
 
 # Polling that follows the vendor's pace. A task that has run `t` seconds unfinished is checked
@@ -138,6 +138,11 @@ class VendorTask:
             usage.settle_task(task_id, state.credits)
         elif state.status == RUNNING:
             usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
+        elif state.status == THROTTLED:  # Runway's tier runs 1-2 at once: say the wait is its queue
+            try:
+                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.gate))
+            except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
+                logger.warning("queued notice not sent", extra={"error": str(exc)})
         if state.status == SUCCEEDED:
             self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
             counts = segments.segment_counts(job_id)

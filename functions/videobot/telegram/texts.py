@@ -282,6 +282,10 @@ RU.update({
     "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
     "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
                   "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
+    "vendor_queued": ("⏳ {what}: в очереди у Runway. Тариф Runway запускает 1-2 генерации одновременно, "
+                      "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."),
+    "vendor_queued_images": "Изображения",
+    "vendor_queued_videos": "Клипы",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -317,6 +321,10 @@ EN.update({
     "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
     "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
                   "Or ✅ approve / ❌ reject."),
+    "vendor_queued": ("⏳ {what}: queued at Runway. Runway's tier runs 1-2 generations at once and the rest "
+                      "wait their turn; the wait is not billed."),
+    "vendor_queued_images": "Images",
+    "vendor_queued_videos": "Clips",
 })
 
 CATALOGUE = {"ru": RU, "en": EN}
