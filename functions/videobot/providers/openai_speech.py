@@ -48,6 +48,11 @@ def pcm_to_wav(pcm: bytes, rate: int = RATE) -> bytes:
 
 class OpenAISpeech:
     def __init__(self, settings: Settings | None = None, client=None):
+        # The SDK imports websockets on the first connect; import it here, where the runtime
+        # builds providers one at a time (a lazy import from two threads at once can fail).
+        import websockets.exceptions
+        import websockets.sync.client  # noqa: F401
+
         self.settings = settings or get_settings()
         self.client = client or make_client(self.settings)
 
