@@ -40,6 +40,7 @@ clean: ## Remove local data (embedded PostgreSQL, media)
 .PHONY: bench-pipeline
 bench-pipeline: $(VENV)/.installed ## Wall time vs critical path, transitions and cost per video (SCALE=1 RUNS=3; docs/benchmarks.md)
 	$(BIN)/python -m bench.pipeline.run --scale $(or $(SCALE),1) --runs $(or $(RUNS),3)
+	$(BIN)/python -m bench.pipeline.run --sweep --scale $(or $(SCALE),1) --runs 1
 
 .PHONY: demo-vendors
 demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients against local fake vendors (no keys, no cost)

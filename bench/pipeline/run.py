@@ -34,6 +34,7 @@ from bench.pipeline import prices
 from local import template as tpl
 from local.runner import LocalPipeline
 from videobot.config import SEGMENT_COUNT
+from videobot.providers import offline
 from videobot.providers.offline import segment_speech_seconds, vendor_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,10 +121,11 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
 def run(scale: float, runs: int, topic: str) -> dict:
     env = {
         "OFFLINE_LATENCY_SCALE": str(scale),
-        # The vendor-facing waits shrink with the simulated vendors (Wait takes whole seconds).
-        "POLL_INTERVAL_SECONDS": str(max(1, round(10 * scale))),
-        "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(20 * scale))),
-        "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(40 * scale))),
+        # The polling schedule as deployed (2 s, then 15% of a task's age); the caps on the
+        # learned first wait shrink with the simulated vendors (Wait takes whole seconds).
+        "POLL_INTERVAL_SECONDS": "2",
+        "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(30 * scale))),
+        "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(90 * scale))),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-pipeline"),
     }
@@ -190,13 +192,53 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
+# Vendor speeds of the sweep: (image, clip) seconds at scale 1, every task of a kind alike.
+SWEEP = ((3, 6), (10, 30), (30, 90))
+
+
+def sweep(scale: float, runs: int, topic: str) -> list[dict]:
+    """The pipeline at each vendor speed of SWEEP: what it adds over the critical path, and the
+    state transitions it takes."""
+    seed_times = dict(offline.VENDOR_SECONDS)
+    points = []
+    try:
+        for image_s, clip_s in SWEEP:
+            offline.VENDOR_SECONDS.update(image=(image_s, image_s), clip=(clip_s, clip_s))
+            result = run(scale, runs, topic)
+            points.append({"image_seconds": image_s, "clip_seconds": clip_s, **result})
+    finally:
+        offline.VENDOR_SECONDS.clear()
+        offline.VENDOR_SECONDS.update(seed_times)
+    return points
+
+
+def sweep_report(points: list[dict]) -> str:
+    lines = [f"Sweep over vendor speed, scale {points[0]['scale']}, {points[0]['runs']} run(s) a point, medians; "
+             f"{points[0]['machine']}.", "",
+             "| images / clips (s, at scale 1) | critical path | wall | added | wall / critical path "
+             "| transitions |", "|---|---|---|---|---|---|"]
+    for p in points:
+        m = p["median"]
+        lines.append(f"| {p['image_seconds']} / {p['clip_seconds']} | {m['critical_path']:.1f} s | {m['wall']:.1f} s "
+                     f"| {m['wall'] - m['critical_path']:.1f} s | {m['wall_over_critical']:.2f} "
+                     f"| {m['transitions']:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--topic", default="Реклама кофе")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--sweep", action="store_true", help="run at each vendor speed of SWEEP")
     args = parser.parse_args()
+    if args.sweep:
+        points = sweep(args.scale, args.runs, args.topic)
+        if args.json:
+            args.json.write_text(json.dumps(points, indent=2))
+        print(sweep_report(points))
+        return
     result = run(args.scale, args.runs, args.topic)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Literal
 
@@ -14,6 +16,83 @@ TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
 # The seed's 10 segments of 5 s. Not a setting: the schema's CHECK (segment_index 0-9), the
 # LLM's structured output and the 50-second video all hold it.
 SEGMENT_COUNT = 10
+
+
+@dataclass(frozen=True)
+class Model:
+    """A vendor model the project knows: what it does, and when the vendor shuts it down."""
+
+    name: str
+    capability: str             # llm, speech, realtime_speech, transcription, image, video
+    shuts_down: date | None = None
+    replacement: str | None = None
+
+
+# The models the settings may name, with the shutdown dates the vendors announced (OpenAI's
+# deprecations page, Runway's API reference; checked 2026-12-02, /work/shared/notes). An
+# unknown or already retired model is refused at start-up; one with an announced shutdown date
+# is logged as a warning at every start-up until it is replaced.
+MODELS = {m.name: m for m in (
+    Model("gpt-5.4-mini", "llm"),
+    Model("gpt-4.1-mini", "llm"),
+    Model("gpt-5", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+    Model("gpt-5-mini", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+    Model("gpt-5-nano", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+    Model("gpt-4o-mini-tts", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+    Model("tts-1", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+    Model("tts-1-hd", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+    Model("gpt-realtime-2.1-mini", "realtime_speech"),
+    Model("gpt-transcribe", "transcription"),
+    Model("gpt-4o-mini-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+    Model("gpt-4o-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+    Model("whisper-1", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+    Model("gen4_image", "image"),
+    Model("gen4_image_turbo", "image"),   # needs reference images: segments 1-9 only
+    Model("gen4_turbo", "video"),
+    Model("gen4.5", "video"),
+    Model("veo3.1_fast", "video"),
+)}
+# Each model setting and the capability its model must have.
+MODEL_SETTINGS = {
+    "openai_model": ("llm",),
+    "openai_tts_model": ("realtime_speech",),
+    "openai_transcribe_model": ("transcription",),
+    "runway_image_model": ("image",),
+    "runway_reference_image_model": ("image",),
+    "runway_video_model": ("video",),
+}
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def check_models(settings: Settings, on: date | None = None) -> list[str]:
+    """Refuse (ConfigurationError) a model setting that names an unknown model, a model of
+    another capability, or one already shut down; return a warning for each active model with
+    an announced shutdown date."""
+    on = on or today()
+    active = settings.active_model_settings()
+    warnings = []
+    for setting, capabilities in MODEL_SETTINGS.items():
+        name = getattr(settings, setting)
+        model = MODELS.get(name)
+        if model is None or model.capability not in capabilities:
+            known = ", ".join(m.name for m in MODELS.values() if m.capability in capabilities)
+            raise ConfigurationError(f"{setting.upper()}: {name!r} is not a known model here ({known})")
+        if model.shuts_down and setting in active:
+            if model.shuts_down <= on:
+                raise ConfigurationError(f"{setting.upper()}: {name} was shut down on {model.shuts_down}; "
+                                         f"use {model.replacement}")
+            warnings.append(f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
+                            f"({(model.shuts_down - on).days} days); replace it with {model.replacement}")
+    if settings.runway_image_model == "gen4_image_turbo":
+        raise ConfigurationError("RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
+                                 "make segment 0's image; use it as RUNWAY_REFERENCE_IMAGE_MODEL")
+    for name in settings.video_model_choices:
+        if MODELS.get(name) is None or MODELS[name].capability != "video":
+            raise ConfigurationError(f"RUNWAY_VIDEO_MODELS: {name!r} is not a known video model")
+    return warnings
 
 
 class Settings(BaseModel):
@@ -39,12 +118,18 @@ class Settings(BaseModel):
 
     # Pipeline knobs, passed into each execution's input.
     approval_timeout_seconds: int = Field(600, ge=1)
-    poll_interval_seconds: int = Field(10, ge=0)
-    # The first check of a vendor task waits about the vendor's usual time (Runway: images
-    # 12-30 s, clips 30-60 s); checking earlier only adds state transitions.
-    image_first_poll_seconds: int = Field(20, ge=0)
-    clip_first_poll_seconds: int = Field(40, ge=0)
+    # Vendor tasks are checked after max(interval, 15% of their age) (stages/vendor_tasks.py):
+    # seen at most max(2 s, 15%) after they end. The first check waits for 80% of the model's
+    # fastest recent task, at most *_first_poll_seconds (0: no learned first wait).
+    poll_interval_seconds: int = Field(2, ge=0)
+    image_first_poll_seconds: int = Field(30, ge=0)
+    clip_first_poll_seconds: int = Field(90, ge=0)
     max_poll_attempts: int = Field(90, ge=1)
+    # The Submit* functions' timeouts (template.yaml) and what a submit keeps for the work
+    # after the create (storing the id, the first poll): a create never outlives its Lambda.
+    submit_image_timeout_seconds: int = Field(60, ge=10)
+    submit_clip_timeout_seconds: int = Field(120, ge=10)
+    submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     segment_seconds: float = 5.0
@@ -58,15 +143,26 @@ class Settings(BaseModel):
     openai_max_output_tokens: int = Field(6000, ge=500)
     openai_timeout_seconds: float = Field(25.0, gt=0)  # per request; see the Lambda timeouts
     openai_max_retries: int = Field(2, ge=0, le=5)     # the SDK's backoff on 429/5xx, never 400
-    openai_tts_model: str = "gpt-4o-mini-tts"
-    openai_tts_voice: str = "coral"
-    openai_tts_instructions: str = ("Speak like a warm, lively narrator of a short advert: clear, "
-                                    "friendly, at an even pace.")
-    openai_tts_format: Literal["mp3", "wav", "aac", "flac", "opus"] = "mp3"
+    # Speech on the Realtime API (WebSocket; OPENAI_WEBSOCKET_BASE_URL, else OPENAI_BASE_URL's
+    # host): /v1/audio/speech's models shut down on 2027-01-06.
+    openai_websocket_base_url: str | None = None
+    openai_tts_model: str = "gpt-realtime-2.1-mini"
+    openai_tts_voice: str = "marin"
+    openai_tts_instructions: str = ("You are a narrator reading an advert aloud, warmly and clearly, at an even "
+                                    "pace. Read the user's text exactly as written, word for word: do not "
+                                    "add, drop, reorder or translate any word, and say nothing else.")
+    # A voice model may reword: a transcript that differs from the text is read again this
+    # many times, then the fallback provider speaks the part ("none": no fallback).
+    openai_tts_verbatim_retries: int = Field(1, ge=0, le=3)
+    tts_fallback_provider: str = "polly"
     runwayml_base_url: str | None = None
     runway_api_version: str = "2024-11-06"
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
+    # The image model of segments 1-9 (they have segment 0's image as a reference).
+    runway_reference_image_model: str = "gen4_image"
+    # The video models a user may pick in /settings (the first setting above is the default).
+    runway_video_models: str = "gen4_turbo,gen4.5,veo3.1_fast"
     runway_timeout_seconds: float = Field(20.0, gt=0)
     runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike
     polly_voice_ru: str = "Tatyana"
@@ -128,7 +224,7 @@ class Settings(BaseModel):
     max_video_bitrate: int = Field(4_000_000, ge=300_000)        # bit/s; lowered further to fit the cap
 
     # ---- Steering: voice topics, per-user settings, gate feedback ----
-    openai_transcribe_model: str = "gpt-4o-mini-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
+    openai_transcribe_model: str = "gpt-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
     max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
     history_jobs: int = Field(5, ge=1, le=10)                  # jobs /history lists
     max_gate_revisions: int = Field(5, ge=0, le=20)            # feedback rounds per gate and job
@@ -142,6 +238,26 @@ class Settings(BaseModel):
         self.video_provider = (self.video_provider or ("runway" if has_runway else "offline")).lower()
         self.tts_provider = (self.tts_provider or ("openai" if has_openai else "offline")).lower()
         return self
+
+    @property
+    def video_model_choices(self) -> tuple[str, ...]:
+        names = [n.strip() for n in self.runway_video_models.split(",") if n.strip()]
+        return tuple(dict.fromkeys([self.runway_video_model, *names]))
+
+    def active_model_settings(self) -> set[str]:
+        """The model settings a request can use with the providers chosen."""
+        active = set()
+        if self.llm_provider == "openai":
+            active.add("openai_model")
+        if self.tts_provider == "openai":
+            active.add("openai_tts_model")
+        if self.openai_api_key:
+            active.add("openai_transcribe_model")
+        if self.image_provider == "runway":
+            active |= {"runway_image_model", "runway_reference_image_model"}
+        if self.video_provider == "runway":
+            active.add("runway_video_model")
+        return active
 
     def execution_settings(self) -> dict:
         """The knobs every execution carries in its input (ASL *Path fields read them)."""
@@ -168,7 +284,10 @@ def _from_env(environ: os._Environ | dict) -> Settings:
         problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None
     # The secrets are redacted from every log line.
-    from videobot.observability import register_secrets
+    from videobot.observability import logger, register_secrets
+
+    for warning in check_models(settings):
+        logger.warning("a configured model shuts down soon", extra={"model_warning": warning})
 
     register_secrets(settings.telegram_bot_token, settings.telegram_webhook_secret, settings.openai_api_key,
                      settings.runwayml_api_secret)

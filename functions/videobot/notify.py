@@ -78,7 +78,19 @@ class JobEnded:
         return {"cancelled": "job_cancelled", "timed_out": "approval_timed_out", "failed": "job_failed"}[self.outcome]
 
 
-Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded
+@dataclass(frozen=True)
+class VendorQueued:
+    """The vendor queued a task of this stage (Runway's THROTTLED: a tier runs 1-2 at once):
+    said once per job and stage, so the user knows the wait is Runway's queue."""
+
+    stage: Literal["images", "videos"]
+
+    @property
+    def key(self) -> str:
+        return f"queued:{self.stage}"
+
+
+Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded | VendorQueued
 
 
 class Notifier(Protocol):
@@ -94,7 +106,8 @@ class LogNotifier:
                                      **{k: v for k, v in asdict(event).items() if isinstance(v, (str, int, float))}})
 
 
-def notify_once(notifier: Notifier, job: Job, event: GateReady | SegmentRefused | VideoReady | JobEnded) -> bool:
+def notify_once(notifier: Notifier, job: Job,
+                event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
     if not notifications.claim(job.id, event.key):

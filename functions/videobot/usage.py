@@ -14,11 +14,15 @@ from videobot.providers.base import Speech
 USD_PER_RUNWAY_CREDIT = 0.01
 # USD per million tokens (input, output). Unknown models use the fallback.
 LLM_USD_PER_MTOK = {"gpt-5.4-mini": (0.75, 4.50), "gpt-4.1-mini": (0.40, 1.60),
-                    "gpt-4o-mini-transcribe": (1.25, 5.00), "gpt-4o-transcribe": (2.50, 10.00)}  # audio in, text out
+                    "gpt-4o-mini-transcribe": (1.25, 5.00), "gpt-4o-transcribe": (2.50, 10.00),  # audio in,
+                    "gpt-transcribe": (2.50, 10.00)}                                             # text out
 LLM_USD_PER_MTOK_FALLBACK = (1.25, 10.0)
 # USD per million characters of speech. gpt-4o-mini-tts bills tokens (about 0.015 USD a
 # minute); per character that is about 20 USD per million.
 TTS_USD_PER_MCHAR = {
+    # Realtime bills audio-out tokens; taken at gpt-4o-mini-tts's rate per character until
+    # OpenAI's pricing page is checked for gpt-realtime-2.1-mini.
+    "gpt-realtime-2.1-mini": 20.0,
     "gpt-4o-mini-tts": 20.0,
     "tts-1": 15.0,
     "tts-1-hd": 30.0,
@@ -52,8 +56,20 @@ def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estim
 
 def settle_task(task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended."""
-    if credits is not None:
-        data.settle_task(task_id, float(credits))
+    data.settle_task(task_id, None if credits is None else float(credits))
+
+
+def task_running(task_id: str) -> None:
+    data.task_running(task_id)
+
+
+def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+    """What the model's recent tasks took (videobot.data.usage), to place the first checks."""
+    return data.recent_task_seconds(model, limit)
+
+
+def model_of_task(task_id: str) -> str | None:
+    return data.model_of_task(task_id)
 
 
 def rows(job_id: str) -> list[dict]:

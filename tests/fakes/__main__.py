@@ -19,6 +19,7 @@ def main(argv: list[str]) -> int:
             {
                 "OPENAI_API_KEY": "sk-test-fake-openai",
                 "OPENAI_BASE_URL": f"{openai.url}/v1",
+                "OPENAI_WEBSOCKET_BASE_URL": openai.realtime.url,
                 "RUNWAYML_API_SECRET": "key_test_fake_runway",
                 "RUNWAYML_BASE_URL": runway.url,
             }

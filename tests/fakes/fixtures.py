@@ -22,8 +22,8 @@ def vendor_env(values: dict[str, str]):
     """Set variables, re-read settings and providers; restore both afterwards."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
-    _reset()
     try:
+        _reset()  # may refuse the configuration: the environment is restored all the same
         yield
     finally:
         for key, value in saved.items():
@@ -49,7 +49,8 @@ def fake_runway():
 
 
 def openai_vars(fake: openai_api.FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": openai_api.API_KEY, "OPENAI_BASE_URL": f"{fake.url}/v1"}
+    return {"OPENAI_API_KEY": openai_api.API_KEY, "OPENAI_BASE_URL": f"{fake.url}/v1",
+            "OPENAI_WEBSOCKET_BASE_URL": fake.realtime.url}
 
 
 def runway_vars(fake: runway_api.FakeRunway) -> dict[str, str]:

@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 import wave
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tests.fakes.http import FakeServer, Reply, Request, json_reply
@@ -40,7 +41,16 @@ VOICES = {
     "marin",
     "cedar",
 }
-TRANSCRIBE_MODELS = {"gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
+TRANSCRIBE_MODELS = {"gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
+# OpenAI's deprecations page (platform.openai.com/docs/deprecations, read 2026-12-02): from its
+# shutdown date a model answers 404 model_not_found on every endpoint. The fake's `today`
+# decides, so a test can stand on a day after a shutdown.
+SHUTDOWNS = {
+    "gpt-5": date(2026, 12, 11), "gpt-5-mini": date(2026, 12, 11), "gpt-5-nano": date(2026, 12, 11),
+    "tts-1": date(2027, 1, 6), "tts-1-hd": date(2027, 1, 6), "gpt-4o-mini-tts": date(2027, 1, 6),
+    "whisper-1": date(2027, 2, 26), "gpt-4o-transcribe": date(2027, 2, 26),
+    "gpt-4o-mini-transcribe": date(2027, 2, 26),
+}
 TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
 TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
@@ -89,6 +99,25 @@ class FakeOpenAI(FakeServer):
         self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
         self.transcripts: list[str] = []  # queued transcriptions (default: a fixed Russian topic)
         self.transcribed: list[dict] = []  # what each transcription request carried
+        self.today: date = datetime.now(UTC).date()  # the day the fake stands on (SHUTDOWNS)
+        from tests.fakes.openai_realtime import FakeRealtime
+
+        self.realtime = FakeRealtime(API_KEY)  # the Realtime API (WebSocket), started with this fake
+
+    def start(self):
+        self.realtime.start()
+        return super().start()
+
+    def stop(self) -> None:
+        self.realtime.stop()
+        super().stop()
+
+    def shut_down(self, model) -> Reply | None:
+        """OpenAI's answer to a model past its shutdown date."""
+        if isinstance(model, str) and model in SHUTDOWNS and SHUTDOWNS[model] <= self.today:
+            return error(404, f"The model `{model}` has been deprecated, learn more here: "
+                              "https://platform.openai.com/docs/deprecations", "model_not_found")
+        return None
 
     def transcribe_next(self, text: str) -> None:
         """The next /v1/audio/transcriptions call hears this text."""
@@ -120,6 +149,8 @@ class FakeOpenAI(FakeServer):
             return error(400, "We could not parse the JSON body of your request.")
         if not isinstance(body.get("model"), str) or not body["model"]:
             return error(400, "Missing required parameter: 'model'.", "missing_required_parameter")
+        if self.shut_down(body["model"]):
+            return self.shut_down(body["model"])
         user_input = body.get("input")
         if not isinstance(user_input, (str, list)) or not user_input:
             return error(400, "Missing required parameter: 'input'.", "missing_required_parameter")
@@ -225,6 +256,8 @@ class FakeOpenAI(FakeServer):
             body = request.json()
         except ValueError:
             return error(400, "We could not parse the JSON body of your request.")
+        if self.shut_down(body.get("model")):
+            return self.shut_down(body.get("model"))
         if body.get("model") not in TTS_MODELS:
             return error(400, f"Invalid model: {body.get('model')!r}", "invalid_value")
         if body.get("voice") not in VOICES:
@@ -268,6 +301,8 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
     fields, files = _multipart(request)
     if "file" not in files:
         return error(400, "Missing required parameter: 'file'.", "missing_required_parameter")
+    if self.shut_down(fields.get("model")):
+        return self.shut_down(fields.get("model"))
     if fields.get("model") not in TRANSCRIBE_MODELS:
         return error(400, f"Invalid model: {fields.get('model')!r}", "invalid_value")
     upload = files["file"]
@@ -275,7 +310,7 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
     if extension not in TRANSCRIBE_FORMATS or not upload["data"]:
         return error(400, f"Invalid file format. Supported formats: {list(TRANSCRIBE_FORMATS)}", "invalid_value")
     fmt = fields.get("response_format", "json")
-    allowed = ("json", "text") if fields["model"].startswith("gpt-4o") else ("json", "text", "verbose_json")
+    allowed = ("json", "text", "verbose_json") if fields["model"] == "whisper-1" else ("json", "text")
     if fmt not in allowed:
         return error(400, f"response_format '{fmt}' is not compatible with model '{fields['model']}'.",
                      "unsupported_value")

@@ -44,8 +44,27 @@ IMAGE_RATIOS = {
         "1680:720",
     }
 }
-VIDEO_RATIOS = {"gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"}}
-VIDEO_DURATIONS = {"gen4_turbo": {5, 10}}
+IMAGE_RATIOS["gen4_image_turbo"] = IMAGE_RATIOS["gen4_image"]
+# Runway's API reference (image_to_video, read 2026-12-02): gen4.5 takes 2-10 s, veo3.1_fast
+# 4, 6 or 8 s at 1280:720 or 720:1280 only; gen4_image_turbo requires referenceImages.
+VIDEO_RATIOS = {
+    "gen4_turbo": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"},
+    "gen4.5": {"1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"},
+    "veo3.1_fast": {"1280:720", "720:1280"},
+}
+VIDEO_DURATIONS = {"gen4_turbo": {5, 10}, "gen4.5": set(range(2, 11)), "veo3.1_fast": {4, 6, 8}}
+# Credits as Runway bills them (its pricing page): per image, and per second of clip.
+IMAGE_CREDITS = {"gen4_image": 5, "gen4_image_turbo": 2}
+VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 15}
+# Runway's task failure codes (docs.dev.runwayml.com, "Task failures", read 2026-12-02): SAFETY.*
+# and INPUT_PREPROCESSING.SAFETY.* are moderation refusals (retrying the same input fails the
+# same way); INTERNAL.* and INPUT_PREPROCESSING.INTERNAL are Runway's own faults (resubmit);
+# ASSET.INVALID is an input Runway could not use.
+FAILURE_CODES = re.compile(r"^(SAFETY\.[A-Z_.]+|INPUT_PREPROCESSING\.SAFETY\.[A-Z_]+|INPUT_PREPROCESSING\.INTERNAL"
+                           r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID)$")
+# Text moderation runs before generation: a prompt with one of these words fails the task with
+# INPUT_PREPROCESSING.SAFETY.TEXT (the fake's stand-in for Runway's moderation).
+MODERATED_WORDS = ("bloodbath", "massacre")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
 MAX_DATA_URI = 5 * 1024 * 1024
 
@@ -105,18 +124,12 @@ def mp4(ratio: str) -> bytes:
         return _clip_cache[ratio]
 
 
-def _image_problem(uri, what: str) -> str | None:
-    if not isinstance(uri, str) or not uri:
-        return f"{what} must be a string"
-    if len(uri) > 2048 and not uri.startswith("data:"):
-        return f"{what}: URLs must be at most 2048 characters"
-    if uri.startswith("https://"):
-        return None
+def _data_uri_problem(uri: str, what: str) -> str | None:
     m = re.match(r"^data:image/(png|jpeg|webp);base64,(.+)$", uri, re.DOTALL)
     if not m:
-        return f"{what} must be an HTTPS URL or a data URI (got {uri.split(':', 1)[0]}:)"
-    if len(uri) > MAX_DATA_URI:
-        return f"{what}: data URIs must be at most 5MB"
+        return f"{what} must be an HTTPS URL, a runway:// upload or a data URI (got {uri.split(':', 1)[0]}:)"
+    if len(uri) >= MAX_DATA_URI:
+        return f"{what}: data URIs must be under 5MB"
     try:
         data = base64.b64decode(m.group(2), validate=True)
     except ValueError:
@@ -131,6 +144,32 @@ class FakeRunway(FakeServer):
         super().__init__()
         self.tasks: dict[str, Task] = {}
         self.plans: list[Plan] = []
+        # The internet as Runway sees it (the fake runs offline): what a HEAD of each https URL
+        # answers. A URL not listed cannot be fetched.
+        self.web: dict[str, int] = {}
+        self.uploads: dict[str, bytes] = {}  # ephemeral uploads by runway:// URI
+
+    def image_problem(self, uri, what: str) -> str | None:
+        """Runway's input rules (docs.dev.runwayml.com, "Inputs", read 2026-12-02): an https URL
+        must be at most 2048 characters and answer a HEAD with 200 without a redirect (so a
+        presigned S3 GET, which answers HEAD with 403, is refused); a runway:// URI must come
+        from an ephemeral upload; a data URI must be under 5 MB."""
+        if not isinstance(uri, str) or not uri:
+            return f"{what} must be a string"
+        if uri.startswith("https://"):
+            if len(uri) > 2048:
+                return f"{what}: URLs must be at most 2048 characters"
+            status = self.web.get(uri)
+            if status is None:
+                return f"{what}: the URL could not be fetched"
+            if 300 <= status < 400:
+                return f"{what}: the URL redirected (HTTP {status}); redirects are not followed"
+            if status != 200:
+                return f"{what}: a HEAD request to the URL answered HTTP {status}"
+            return None
+        if uri.startswith("runway://"):
+            return None if uri in self.uploads else f"{what}: unknown or expired upload"
+        return _data_uri_problem(uri, what)
 
     def plan(
         self,
@@ -141,6 +180,8 @@ class FakeRunway(FakeServer):
         failure_code: str | None = None,
         times: int = 1,
     ) -> None:
+        if failure_code is not None and not FAILURE_CODES.match(failure_code):
+            raise ValueError(f"{failure_code!r} is not a failure code Runway documents")
         self.plans.append(Plan(kind, statuses, seed, failure_code, times))
 
     def created(self, kind: str) -> list[Task]:
@@ -151,10 +192,14 @@ class FakeRunway(FakeServer):
     def handle(self, request: Request) -> Reply:
         if request.path.startswith("/outputs/"):
             return self._output(request)
+        if request.method == "POST" and request.path.startswith("/upload-bucket/"):
+            return self._upload_file(request)
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
             return error(401, "Invalid API key")
         if request.headers.get("x-runway-version") != VERSION:
             return error(400, f"X-Runway-Version header must be set to {VERSION}")
+        if request.route == "POST /v1/uploads":
+            return self._start_upload(request)
         if request.route == "POST /v1/text_to_image":
             return self._create(request, "text_to_image", self._check_image)
         if request.route == "POST /v1/image_to_video":
@@ -190,8 +235,10 @@ class FakeRunway(FakeServer):
         refs = body.get("referenceImages", [])
         if not isinstance(refs, list) or len(refs) > 3:
             return "referenceImages: at most 3"
+        if model == "gen4_image_turbo" and not refs:
+            return "referenceImages: gen4_image_turbo requires at least one reference image"
         for i, ref in enumerate(refs):
-            problem = _image_problem(
+            problem = self.image_problem(
                 ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri"
             )
             if problem:
@@ -211,7 +258,7 @@ class FakeRunway(FakeServer):
         if "duration" in body and body["duration"] not in VIDEO_DURATIONS[model]:
             return f"duration: must be one of {sorted(VIDEO_DURATIONS[model])}"
         return (
-            _image_problem(body.get("promptImage"), "promptImage")
+            self.image_problem(body.get("promptImage"), "promptImage")
             or self._check_prompt(body, required=False)
             or self._check_seed(body)
         )
@@ -222,6 +269,28 @@ class FakeRunway(FakeServer):
         if not isinstance(seed, int) or not 0 <= seed <= 4294967295:
             return "seed: an integer from 0 to 4294967295"
         return None
+
+    # -- ephemeral uploads (POST /v1/uploads, then a presigned POST of the file) ----------------
+
+    def _start_upload(self, request: Request) -> Reply:
+        body = request.json() if request.body else {}
+        if not isinstance(body, dict) or body.get("type") != "ephemeral" or not body.get("filename"):
+            return json_reply(400, {"error": "Validation of body failed",
+                                    "issues": [{"message": "filename and type 'ephemeral' are required"}]})
+        upload_id = str(uuid.uuid4())
+        return json_reply(200, {"uploadUrl": f"{self.url}/upload-bucket/{upload_id}",
+                                "fields": {"key": f"uploads/{upload_id}/{body['filename']}", "policy": "e30="},
+                                "runwayUri": f"runway://uploads/{upload_id}"})
+
+    def _upload_file(self, request: Request) -> Reply:
+        from tests.fakes.openai_api import _multipart
+
+        upload_id = request.path.rsplit("/", 1)[-1]
+        fields, files = _multipart(request)
+        if "file" not in files or not fields.get("key", "").startswith(f"uploads/{upload_id}/"):
+            return 400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code></Error>"
+        self.uploads[f"runway://uploads/{upload_id}"] = files["file"]["data"]
+        return 204, {}, b""
 
     # -- tasks --------------------------------------------------------------------------------
 
@@ -234,6 +303,8 @@ class FakeRunway(FakeServer):
         if problem:
             return json_reply(400, {"error": "Validation of body failed", "issues": [{"message": problem}]})
         plan = self._take_plan(kind, body.get("seed"))
+        if any(word in str(body.get("promptText", "")).lower() for word in MODERATED_WORDS):
+            plan = Plan(kind, ["PENDING", "FAILED"], failure_code="INPUT_PREPROCESSING.SAFETY.TEXT")
         task = Task(
             str(uuid.uuid4()),
             kind,
@@ -254,7 +325,9 @@ class FakeRunway(FakeServer):
         return None
 
     def credits(self, task: Task) -> int:
-        return 5 if task.kind == "text_to_image" else 5 * int(task.body.get("duration", 5))
+        if task.kind == "text_to_image":
+            return IMAGE_CREDITS[task.body["model"]]
+        return VIDEO_CREDITS_PER_SECOND[task.body["model"]] * int(task.body.get("duration", 5))
 
     def _get(self, task_id: str) -> Reply:
         task = self.tasks.get(task_id)

@@ -19,7 +19,7 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
     fake_openai.fail(
         "POST /v1/responses", 429, body={"error": {"message": "Rate limit"}}, headers={"retry-after-ms": "10"}
     )
-    fake_openai.fail("POST /v1/audio/speech", 500, headers={"retry-after-ms": "10"})
+    fake_openai.realtime.reword_next("Совсем другие слова.")  # a voice model that rewords once
     fake_runway.fail(
         "POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"}
     )
@@ -43,10 +43,10 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
     segments = segment_rows.get_segments(job["id"])
     assert all(s["status"] == "video_ready" and s["narration_duration"] > 0 for s in segments)
 
-    # ... from two LLM calls (one more request was the 429), ten speech parts and one task per
+    # ... from two LLM calls (one more request was the 429), ten speech parts (one read again) and one task per
     # segment and stage, plus exactly one resubmit for the INTERNAL failure and the cancel
     assert len(fake_openai.calls("POST /v1/responses")) == 3
-    assert len(fake_openai.calls("POST /v1/audio/speech")) == 11
+    assert len(fake_openai.realtime.sessions) == 11 and fake_openai.calls("POST /v1/audio/speech") == []
     images, clips = fake_runway.created("text_to_image"), fake_runway.created("image_to_video")
     assert sorted(t.body["seed"] for t in images) == sorted([*range(10), 7])
     assert sorted(t.body["seed"] for t in clips) == sorted([*range(10), 2])

@@ -1,77 +1,109 @@
-"""OpenAI speech (`POST /v1/audio/speech`) against the fake: the request, the audio checked to be
-the format asked for, and the errors."""
+"""OpenAI speech on the Realtime API against the fake (it speaks Realtime's event protocol over
+WebSocket): the session and the events sent, WAV audio back, the verbatim check with a retry and
+the Polly fallback, errors, and the old /v1/audio/speech models refused after their shutdown."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from moto import mock_aws
 
 from tests.fakes.fixtures import openai_vars, vendor_env
 from videobot import media, runtime
-from videobot.errors import VendorFailed, VendorUnavailable
-from videobot.providers.openai_speech import OpenAISpeech
+from videobot.errors import ConfigurationError, VendorFailed
+from videobot.providers import speech_voices
+from videobot.providers.openai_speech import FallbackSpeech, NotVerbatim, OpenAISpeech, words
+from videobot.providers.polly import PollySpeech
+
+TEXT = "Утро начинается с чашки  ароматного кофе."
 
 
-def test_speech_request_and_a_real_mp3_back(openai_env, tmp_path):
+def test_speech_goes_over_the_realtime_api_and_comes_back_as_wav(openai_env, tmp_path):
     speech = runtime.current().speech
-    assert isinstance(speech, OpenAISpeech)
+    assert isinstance(speech, FallbackSpeech) and isinstance(speech.primary, OpenAISpeech)
 
-    spoken = speech.synthesize("Утро начинается с чашки  ароматного кофе.", language="ru")
+    spoken = speech.synthesize(TEXT, language="ru")
 
-    [call] = openai_env.calls("POST /v1/audio/speech")
-    body = call.json()
-    assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
-    assert (
-        body["model"] == "gpt-4o-mini-tts" and body["voice"] == "coral" and body["response_format"] == "mp3"
-    )
-    assert body["input"] == "Утро начинается с чашки ароматного кофе." and "narrator" in body["instructions"]
-    assert spoken.extension == "mp3" and spoken.vendor == "openai" and spoken.characters == len(body["input"])
-    path = tmp_path / "speech.mp3"
+    [session] = openai_env.realtime.sessions
+    assert session["model"] == "gpt-realtime-2.1-mini"
+    kinds = [e["type"] for e in session["events"]]
+    assert kinds == ["session.update", "conversation.item.create", "response.create"]
+    update, item = session["events"][0]["session"], session["events"][1]["item"]
+    assert update["type"] == "realtime" and update["output_modalities"] == ["audio"]
+    assert update["audio"]["output"] == {"voice": "marin", "format": {"type": "audio/pcm", "rate": 24000}}
+    assert "word for word" in update["instructions"]
+    assert item == {"type": "message", "role": "user",
+                    "content": [{"type": "input_text", "text": "Утро начинается с чашки ароматного кофе."}]}
+    assert openai_env.calls("POST /v1/audio/speech") == []
+    assert spoken.extension == "wav" and spoken.audio[:4] == b"RIFF" and spoken.vendor == "openai"
+    assert spoken.model == "gpt-realtime-2.1-mini" and spoken.characters == len(" ".join(TEXT.split()))
+    path = tmp_path / "speech.wav"
     path.write_bytes(spoken.audio)
     assert media.media_duration(path) == pytest.approx(6 / 2.6, abs=0.15)  # the fake's 6 words
 
 
-def test_voice_format_and_model_are_settings_and_tts_1_gets_no_instructions(fake_openai):
-    with vendor_env(
-        {
-            **openai_vars(fake_openai),
-            "OPENAI_TTS_MODEL": "tts-1",
-            "OPENAI_TTS_VOICE": "onyx",
-            "OPENAI_TTS_FORMAT": "wav",
-        }
-    ):
-        spoken = runtime.current().speech.synthesize("Coffee time.", language="en")
-    body = fake_openai.calls("POST /v1/audio/speech")[0].json()
-    assert body["model"] == "tts-1" and body["voice"] == "onyx" and "instructions" not in body
-    assert spoken.extension == "wav" and spoken.audio[:4] == b"RIFF"
+def test_a_reworded_reading_is_read_again(openai_env):
+    openai_env.realtime.reword_next("Утро всегда начинается с чашки кофе.")
+    spoken = runtime.current().speech.synthesize(TEXT, language="ru")
+    assert spoken.vendor == "openai" and len(openai_env.realtime.sessions) == 2
 
 
-def test_a_bad_voice_is_a_400_and_never_retried(fake_openai):
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_TTS_VOICE": "nobody"}):
-        with pytest.raises(VendorFailed, match="HTTP 400 Invalid voice"):
+def test_a_reading_that_stays_reworded_falls_back_to_polly(openai_env):
+    openai_env.realtime.reword_next("Доброе утро! Кофе?", times=5)
+    with mock_aws():
+        speech = runtime.reset().speech
+        assert isinstance(speech.fallback, PollySpeech)
+        spoken = speech.synthesize(TEXT, language="ru")
+    assert spoken.vendor == "polly" and len(openai_env.realtime.sessions) == 2  # 1 + 1 retry
+    with vendor_env({"TTS_FALLBACK_PROVIDER": "none"}):
+        openai_env.realtime.reword_next("Доброе утро! Кофе?", times=5)
+        with pytest.raises(NotVerbatim):
+            runtime.current().speech.synthesize(TEXT, language="ru")
+
+
+def test_the_verbatim_check_ignores_case_punctuation_and_yo():
+    assert words("Утро — начинается с  тёплого кофе!") == words("утро начинается с теплого кофе")
+    assert words("Утро начинается с кофе") != words("Утро начинается с чая")
+
+
+def test_realtime_voices_only_and_the_fake_refuses_others(fake_openai):
+    with vendor_env(openai_vars(fake_openai)):
+        voices = speech_voices(runtime.current().settings)
+        assert voices[0] == "marin" and "cedar" in voices and "fable" not in voices and "onyx" not in voices
+        spoken = runtime.current().speech.synthesize("Coffee time.", language="en", voice="cedar")
+    assert spoken.vendor == "openai"
+    assert fake_openai.realtime.sessions[-1]["session"]["audio"]["output"]["voice"] == "cedar"
+    with vendor_env({**openai_vars(fake_openai), "OPENAI_TTS_VOICE": "fable", "TTS_FALLBACK_PROVIDER": "none"}):
+        with pytest.raises(VendorFailed, match="Invalid voice: 'fable'"):
             runtime.current().speech.synthesize("Coffee time.", language="en")
-    assert len(fake_openai.calls("POST /v1/audio/speech")) == 1
 
 
-def test_5xx_is_retried_then_unavailable(openai_env):
-    openai_env.fail("POST /v1/audio/speech", 502, times=1, headers={"retry-after-ms": "10"})
-    assert runtime.current().speech.synthesize("Coffee time.", language="en").audio
-    openai_env.fail("POST /v1/audio/speech", 500, times=5, headers={"retry-after-ms": "10"})
-    with pytest.raises(VendorUnavailable):
-        runtime.current().speech.synthesize("Coffee time.", language="en")
+def test_the_fake_refuses_a_wrong_key_and_a_speech_model_on_the_realtime_api(fake_openai):
+    settings = runtime.current().settings.model_copy(update={
+        "openai_api_key": "sk-wrong", "openai_base_url": f"{fake_openai.url}/v1",
+        "openai_websocket_base_url": fake_openai.realtime.url})
+    with pytest.raises(VendorFailed, match="HTTP 401"):
+        OpenAISpeech(settings).synthesize("Coffee time.", language="en")
+    settings = settings.model_copy(update={"openai_api_key": "sk-test-fake-openai", "openai_tts_model": "tts-1"})
+    with pytest.raises(VendorFailed, match=r"HTTP 400 .*not a Realtime model"):
+        OpenAISpeech(settings).synthesize("Coffee time.", language="en")
 
 
-def test_a_reply_that_is_not_the_asked_format_is_refused(openai_env):
-    openai_env.fail(
-        "POST /v1/audio/speech",
-        200,
-        body=b"\xff\xf1 this is AAC, not MP3",
-        headers={"Content-Type": "audio/mpeg"},
-    )
-    with pytest.raises(VendorFailed, match="not mp3"):
-        runtime.current().speech.synthesize("Coffee time.", language="en")
+def test_the_old_speech_models_are_refused_at_start_up_and_by_the_fake_after_their_shutdown(fake_openai):
+    with pytest.raises(ConfigurationError, match="OPENAI_TTS_MODEL: 'gpt-4o-mini-tts' is not a known model"):
+        with vendor_env({**openai_vars(fake_openai), "OPENAI_TTS_MODEL": "gpt-4o-mini-tts"}):
+            pass
+    import requests
+
+    fake_openai.today = date(2027, 1, 6)
+    reply = requests.post(f"{fake_openai.url}/v1/audio/speech", timeout=10,
+                          headers={"Authorization": "Bearer sk-test-fake-openai"},
+                          json={"model": "gpt-4o-mini-tts", "voice": "coral", "input": "Coffee."})
+    assert reply.status_code == 404 and reply.json()["error"]["code"] == "model_not_found"
 
 
-def test_too_long_input_is_refused_before_any_call(openai_env):
+def test_too_long_input_is_refused_before_any_session(openai_env):
     with pytest.raises(VendorFailed, match="1-4096"):
         runtime.current().speech.synthesize("кофе " * 1000, language="ru")
-    assert openai_env.calls("POST /v1/audio/speech") == []
+    assert openai_env.realtime.sessions == []

@@ -6,17 +6,21 @@ resubmitted a bounded number of times, and no task is ever paid for twice."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
 from videobot.data import db, gates
 from videobot.data import segments as segment_rows
-from videobot.errors import ContentRefused, VendorFailed, VendorUnavailable
-from videobot.providers.base import ClipRequest, ImageRequest
+from videobot.errors import ConfigurationError, ContentRefused, VendorFailed, VendorUnavailable
+from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
 from videobot.stages import generate_images
+from videobot.stages.vendor_tasks import classify_failure
 
 FAST_RETRY = {"retry-after-ms": "10"}
 PNG_1x1 = base64.b64decode(
@@ -61,13 +65,12 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
     assert isinstance(clips, RunwayClipGenerator)
 
     clips.submit(ClipRequest(prompt="Slow dolly in", ratio="16:9", image_url=still, duration=5, seed=2))
-    clips.submit(
-        ClipRequest(
-            prompt="Pan left",
-            ratio="9:16",
-            image_url="https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc",
-        )
-    )
+    with mock_aws():  # on AWS the stage hands over a presigned S3 GET, which Runway cannot HEAD
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="media-bucket")
+        s3.put_object(Bucket="media-bucket", Key="x.png", Body=PNG_1x1)
+        presigned = s3.generate_presigned_url("get_object", Params={"Bucket": "media-bucket", "Key": "x.png"})
+        clips.submit(ClipRequest(prompt="Pan left", ratio="9:16", image_url=presigned))
 
     a, b = (c.json() for c in runway_env.calls("POST /v1/image_to_video"))
     assert a == {
@@ -79,7 +82,7 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(runway
         "seed": 2,
     }
     assert a["promptImage"].startswith("data:image/png;base64,")
-    assert b["promptImage"] == "https://bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc"  # presigned, as is
+    assert b["promptImage"] == a["promptImage"]  # the presigned URL's bytes, inline
     assert b["ratio"] == "720:1280"
 
 
@@ -110,7 +113,7 @@ def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(runway_env
     assert len(runway_env.calls("POST /v1/text_to_image")) == 3 and len(runway_env.tasks) == 1
 
 
-def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
+def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env, still):
     runway_env.fail(
         "POST /v1/image_to_video",
         429,
@@ -119,7 +122,7 @@ def test_a_persistent_429_leaves_the_retry_to_the_state_machine(runway_env):
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable, match="HTTP 429"):
-        runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png"))
+        runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=still))
     assert len(runway_env.calls("POST /v1/image_to_video")) == 4 and runway_env.tasks == {}
 
 
@@ -138,11 +141,10 @@ def test_the_fake_checks_the_version_header_and_the_ratio(fake_runway):
     with vendor_env({**runway_vars(fake_runway), "RUNWAY_API_VERSION": "2023-01-01"}):
         with pytest.raises(VendorFailed, match="HTTP 400 X-Runway-Version"):
             runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
-    with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen3a_turbo"}):
-        with pytest.raises(VendorFailed, match="HTTP 400"):
-            runtime.current().clips.submit(
-                ClipRequest(prompt="Pan", ratio="16:9", image_url="https://x.test/a.png")
-            )
+    # An unknown model is refused at start-up, before any task.
+    with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODEL: 'gen4_aleph' is not a known model"):
+        with vendor_env({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODEL": "gen4_aleph"}):
+            pass
     assert fake_runway.tasks == {}
 
 
@@ -164,7 +166,7 @@ def test_poll_faults_are_retried_and_a_malformed_poll_is_vendor_unavailable(runw
         images.get_task(task)
 
 
-def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
+def test_an_image_too_big_for_a_data_uri_goes_as_an_ephemeral_upload(runway_env, tmp_path):
     import os
 
     from PIL import Image
@@ -172,8 +174,36 @@ def test_a_big_local_image_becomes_a_jpeg_data_uri_under_5_mb(tmp_path):
     path = tmp_path / "noise.png"
     Image.frombytes("RGB", (1600, 1200), os.urandom(1600 * 1200 * 3)).save(path)
     assert path.stat().st_size > 5 * 1024 * 1024
-    uri = image_input(path.as_uri())
-    assert uri.startswith("data:image/jpeg;base64,") and len(uri) <= 5 * 1024 * 1024
+    clips = runtime.current().clips
+    task = clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=path.as_uri()))
+    [start] = runway_env.calls("POST /v1/uploads")
+    assert start.json() == {"filename": "image.png", "type": "ephemeral"}
+    uri = runway_env.tasks[task].body["promptImage"]
+    assert uri.startswith("runway://") and runway_env.uploads[uri] == path.read_bytes()
+    with pytest.raises(VendorFailed, match="5 MB"):
+        image_input(path.as_uri())  # without a client there is no upload
+
+
+@pytest.mark.parametrize("url, status, problem", [
+    ("https://media-bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc", 403, "answered HTTP 403"),
+    ("https://media-bucket.s3.amazonaws.com/y.png?X-Amz-Signature=abc", 307, "redirected (HTTP 307)"),
+    ("https://media-bucket.s3.amazonaws.com/z.png?X-Amz-Security-Token=" + "t" * 2000, 200, "at most 2048"),
+    ("https://unreachable.test/a.png", None, "could not be fetched"),
+    ("runway://uploads/never-made", None, "unknown or expired upload"),
+])
+def test_the_fake_checks_https_inputs_as_runway_documents(fake_runway, url, status, problem):
+    import requests
+
+    if status is not None:
+        fake_runway.web[url] = status
+    body = {"model": "gen4_turbo", "promptImage": url, "ratio": "1280:720", "duration": 5}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
+    fake_runway.web["https://cdn.example.com/a.png"] = 200  # a plain public URL is fine
+    body["promptImage"] = "https://cdn.example.com/a.png"
+    assert requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers,
+                         timeout=10).status_code == 200
 
 
 # ---- through the stages ---------------------------------------------------------------------
@@ -290,9 +320,9 @@ def test_cancel_deletes_the_task_at_runway(runway_env):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL or a data URI"),
-        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL or a data URI"),
-        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "at most 5MB"),
+        ({"promptImage": "file:///tmp/still.png"}, "HTTPS URL, a runway:// upload or a data URI"),
+        ({"promptImage": "http://example.test/still.png"}, "HTTPS URL, a runway:// upload or a data URI"),
+        ({"promptImage": "data:image/png;base64," + "A" * (5 * 1024 * 1024)}, "under 5MB"),
         ({"duration": 7}, "duration"),
         ({"ratio": "1920:1080"}, "ratio"),
         ({"promptText": "x" * 1001}, "promptText"),
@@ -300,6 +330,8 @@ def test_cancel_deletes_the_task_at_runway(runway_env):
 )
 def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
     import requests
+
+    fake_runway.web["https://x.test/a.png"] = 200
 
     body = {
         "model": "gen4_turbo",
@@ -318,3 +350,237 @@ def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
         ).status_code
         == 401
     )
+
+
+def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_segment(prompted_job, runway_env):
+    """Runway's text moderation fails the task with INPUT_PREPROCESSING.SAFETY.TEXT: a refusal,
+    like SAFETY.*; resubmitting the same prompt would fail (and bill) the same way. The segment
+    pauses at its own gate; once its rounds are spent, the job fails naming it."""
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    segment_rows.update_segment(job_id, 4, image_prompt="A bloodbath in the coffee shop")
+    assert _run_image(job_id, 4)["state"] == "refused"
+    seg = segment_rows.get_segment(job_id, 4)
+    assert seg["error_message"] == "INPUT_PREPROCESSING.SAFETY.TEXT" and seg["image_submissions"] == 1
+
+    gates.open_gate(job_id, "refused_image_4", "token")
+    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
+               (runtime.current().settings.max_gate_revisions, job_id))
+    segment_rows.update_segment(job_id, 4, image_runway_task_id=None, status="image_prompt_ready")
+    with pytest.raises(ContentRefused, match=r"segment 5: .*INPUT_PREPROCESSING\.SAFETY\.TEXT") as refused:
+        _run_image(job_id, 4)
+    assert refused.value.segment_index == 4
+    assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 4, 4]
+
+
+def test_input_preprocessing_internal_is_resubmitted_like_internal(prompted_job, runway_env):
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    runway_env.plan("text_to_image", ["PENDING", "FAILED"], seed=6, failure_code="INPUT_PREPROCESSING.INTERNAL")
+    assert _run_image(job_id, 6)["state"] == "done"
+    assert segment_rows.get_segment(job_id, 6)["image_submissions"] == 2
+
+
+def test_the_fake_knows_only_documented_failure_codes(fake_runway):
+    with pytest.raises(ValueError, match="not a failure code Runway documents"):
+        fake_runway.plan("text_to_image", ["FAILED"], failure_code="MODERATION")
+
+
+@pytest.mark.parametrize("status, code, outcome", [
+    ("FAILED", "SAFETY.INPUT.TEXT", "refused"),
+    ("FAILED", "INPUT_PREPROCESSING.SAFETY.TEXT", "refused"),
+    ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit"),
+    ("FAILED", "INTERNAL.BAD_OUTPUT.CODE01", "resubmit"),
+    ("CANCELLED", None, "resubmit"),
+    ("FAILED", "ASSET.INVALID", "fails"),
+    ("FAILED", None, "fails"),
+])
+def test_failure_codes_are_classified_as_documented(status, code, outcome):
+    assert classify_failure(TaskState(status, failure_code=code)) == outcome
+
+
+def test_create_retries_end_before_the_deadline(fake_runway):
+    """Slow 5xx answers: each try is started only when a whole request timeout still fits."""
+    import time
+
+    fake_runway.fail("POST /v1/text_to_image", 500, times=10, delay=0.6, headers={"retry-after-ms": "100"})
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "1"}):
+        images = runtime.current().images
+        started = time.monotonic()
+        with pytest.raises(VendorUnavailable, match="no time left"):
+            images.submit(ImageRequest(prompt="Coffee", ratio="16:9", deadline=started + 2.5))
+        assert time.monotonic() - started <= 2.5
+    assert 1 <= len(fake_runway.calls("POST /v1/text_to_image")) < 4 and fake_runway.tasks == {}
+
+
+def test_no_create_starts_without_a_whole_timeout_left(runway_env):
+    import time
+
+    with pytest.raises(VendorUnavailable, match="nothing was started"):
+        runtime.current().images.submit(ImageRequest(prompt="Coffee", ratio="16:9", deadline=time.monotonic() + 5))
+    assert runway_env.calls("POST /v1/text_to_image") == []  # RUNWAY_TIMEOUT_SECONDS is 20
+
+
+def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_job, fake_runway):
+    import time
+
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    with open(Path(__file__).parents[2] / "template.yaml") as fh:
+        resources = yaml.load(fh, Loader=_Loader)["Resources"]
+    settings = runtime.current().settings
+    assert resources["SubmitImageFunction"]["Properties"]["Timeout"] == settings.submit_image_timeout_seconds
+    assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.submit_clip_timeout_seconds
+
+    fake_runway.fail("POST /v1/text_to_image", 503, times=10, delay=0.5, headers={"retry-after": "1"})
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "1",
+                     "SUBMIT_IMAGE_TIMEOUT_SECONDS": "12", "SUBMIT_RESERVE_SECONDS": "9"}):
+        started = time.monotonic()
+        with pytest.raises(VendorUnavailable):
+            generate_images.submit_image(runtime.current(), prompted_job["id"], 0)
+        assert time.monotonic() - started < 12 - 9 + 0.5
+    assert segment_rows.get_segment(prompted_job["id"], 0)["image_submissions"] == 0
+
+
+@pytest.mark.parametrize("model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60),
+                                                          ("veo3.1_fast", 6, 90)])
+def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(runway_env, still, model, sent_seconds,
+                                                                         credits):
+    clips = runtime.current().clips
+    request = ClipRequest(prompt="Pan", ratio="16:9", image_url=still, duration=5, model=model)
+    task = clips.submit(request)
+    assert runway_env.tasks[task].body["model"] == model and runway_env.tasks[task].body["duration"] == sent_seconds
+    assert clips.estimate(request) == {"vendor": "runway", "model": model, "seconds": sent_seconds,
+                                       "credits": credits}
+    assert clips.get_task(task).credits == credits  # the fake bills as Runway does
+
+
+def test_the_fake_refuses_a_veo_duration_runway_refuses(runway_env, still):
+    import requests
+
+    body = {"model": "veo3.1_fast", "promptImage": image_input(still), "ratio": "1280:720", "duration": 5}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{runway_env.url}/v1/image_to_video", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and "duration: must be one of [4, 6, 8]" in reply.json()["issues"][0]["message"]
+
+
+def test_gen4_image_turbo_only_for_images_made_from_a_reference(fake_runway, still):
+    with vendor_env({**runway_vars(fake_runway), "RUNWAY_REFERENCE_IMAGE_MODEL": "gen4_image_turbo"}):
+        images = runtime.current().images
+        first = ImageRequest(prompt="Coffee", ratio="16:9", seed=0)
+        later = ImageRequest(prompt="Beans", ratio="16:9", seed=1, reference_image_url=still)
+        a, b = images.submit(first), images.submit(later)
+        assert (fake_runway.tasks[a].body["model"], fake_runway.tasks[b].body["model"]) == ("gen4_image",
+                                                                                           "gen4_image_turbo")
+        assert (images.estimate(first)["credits"], images.estimate(later)["credits"]) == (5, 2)
+    with pytest.raises(ConfigurationError, match="gen4_image_turbo requires reference images"):
+        with vendor_env({**runway_vars(fake_runway), "RUNWAY_IMAGE_MODEL": "gen4_image_turbo"}):
+            pass
+    import requests
+
+    body = {"model": "gen4_image_turbo", "promptText": "Coffee", "ratio": "1280:720"}
+    headers = {"Authorization": "Bearer key_test_fake_runway", "X-Runway-Version": "2024-11-06"}
+    reply = requests.post(f"{fake_runway.url}/v1/text_to_image", json=body, headers=headers, timeout=10)
+    assert reply.status_code == 400 and "requires at least one reference image" in reply.text
+
+
+# ---- polling that follows the vendor's pace ---------------------------------------------------
+
+def _checks(task_seconds: float, waits, fastest=None) -> list[float]:
+    """The times (after the submission) at which the schedule checks a task of that duration."""
+    from videobot.stages.vendor_tasks import next_wait
+
+    t, checks = 0.0, [0.0]  # the submit stage polls once right away
+    t += next_wait(0.0, waits, fastest)
+    while True:
+        checks.append(t)
+        if t >= task_seconds:
+            return checks
+        t += next_wait(t, waits)
+
+
+@pytest.mark.parametrize("fastest", [None, "learned"])
+def test_the_schedule_sees_any_task_from_2_to_120_s_within_max_2_s_or_15_percent(fastest):
+    from videobot.stages.vendor_tasks import PollWaits
+
+    waits = PollWaits(interval=2, first=90)
+    for tenths in range(20, 1201, 3):
+        task = tenths / 10
+        learned = task if fastest else None  # the model's fastest recent task: as fast as this one
+        checks = _checks(task, waits, learned)
+        delay = checks[-1] - task
+        assert 0 <= delay <= max(2.0, 0.15 * task) + 1e-9, (task, checks)
+
+
+def test_the_aws_share_stays_under_1_percent_of_the_vendor_cost():
+    """Each check is a Wait, a Task (Lambda) and a Choice: 3 standard transitions (0.025 USD per
+    1000) plus a 512 MB Lambda of about 0.3 s. Ten images (5 credits) and ten clips (25 credits).
+    Once a model has history, at every pace; without (a model's first tasks), up to Runway's
+    usual pace (images 30 s, clips 90 s): at 120 s for both it is 1.3% then."""
+    from videobot.stages.vendor_tasks import PollWaits
+
+    waits, transition, lambda_call = PollWaits(interval=2, first=90), 0.025 / 1000, 0.3 * 0.5 * 0.0000166667 + 2e-7
+    for image_s, clip_s in ((3, 6), (10, 30), (30, 90), (120, 120)):
+        for learned in (False, True) if clip_s <= 90 else (True,):
+            checks = 10 * len(_checks(image_s, waits, image_s if learned else None)) + \
+                10 * len(_checks(clip_s, waits, clip_s if learned else None))
+            aws = checks * (3 * transition + lambda_call)
+            vendor = 10 * 5 * 0.01 + 10 * 25 * 0.01
+            assert aws < 0.01 * vendor, (image_s, clip_s, learned, checks)
+
+
+def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(prompted_job):
+    from datetime import timedelta
+
+    from videobot.data import db
+    from videobot.stages.vendor_tasks import PollWaits, fastest_recent, next_wait
+
+    model = f"learning-{prompted_job['id']}"  # the database outlives one test run
+    for n, seconds in enumerate((31.0, 40.0, 55.0)):
+        task = f"learn-{n}-{prompted_job['id']}"
+        usage.record_task(prompted_job["id"], "generate_clips", n, task,
+                          {"vendor": "runway", "model": model, "seconds": 5, "credits": 25})
+        db.execute("UPDATE ai_video_bot.vendor_usage SET running_at = recorded_at + %s, settled_at = recorded_at + %s"
+                   " WHERE task_id = %s", (timedelta(seconds=100), timedelta(seconds=100 + seconds), task))
+    assert sorted(usage.recent_task_seconds(model)) == [31.0, 40.0, 55.0]  # the queue's 100 s is not counted
+    assert fastest_recent(f"learn-0-{prompted_job['id']}") == 31.0
+    waits = PollWaits(interval=2, first=90)
+    assert next_wait(0.0, waits, 31.0) == 24       # 80% of the fastest
+    assert next_wait(0.0, PollWaits(interval=2, first=20), 31.0) == 20  # at most `first`
+    assert next_wait(0.0, waits, None) == 2          # nothing learned: the shortest interval
+    assert next_wait(40.0, waits) == 6                # then 15% of the task's age
+
+
+def test_a_throttled_task_leaves_the_queue_when_a_poll_sees_it_running(prompted_job, runway_env):
+    runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=0)
+    _run_image(prompted_job["id"], 0)
+    task = segment_rows.get_segment(prompted_job["id"], 0)["image_runway_task_id"]
+    [row] = [r for r in usage.rows(prompted_job["id"]) if r["task_id"] == task]
+    assert row["recorded_at"] <= row["running_at"] <= row["settled_at"]
+
+
+def test_a_throttled_task_tells_the_user_once_that_it_waits_in_runways_queue(prompted_job, runway_env, monkeypatch):
+    from tests.helpers import replace_part
+    from videobot.notify import VendorQueued
+    from videobot.telegram import texts
+
+    sent = []
+
+    class Recorder:
+        def send(self, job, event):
+            sent.append((job.id, event))
+
+    replace_part(monkeypatch, "notifier", Recorder())
+    runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=0)
+    runway_env.plan("text_to_image", ["THROTTLED", "SUCCEEDED"], seed=1)
+    _run_image(prompted_job["id"], 0)
+    _run_image(prompted_job["id"], 1)
+    queued = [event for _, event in sent if isinstance(event, VendorQueued)]
+    assert queued == [VendorQueued("images")]  # once per job and stage, however many polls
+    assert texts.text("ru", "vendor_queued", what=texts.text("ru", "vendor_queued_images")).startswith(
+        "⏳ Изображения: в очереди у Runway")
+    assert "queued at Runway" in texts.text("en", "vendor_queued", what=texts.text("en", "vendor_queued_videos"))

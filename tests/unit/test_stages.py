@@ -176,11 +176,11 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
     gen = scripted_images([base.TaskState("THROTTLED"), base.TaskState("RUNNING"),
                            base.TaskState("SUCCEEDED", output_url="https://vendor/out.png")])
     write_image_prompts.lambda_handler(_event(scripted_job))
-    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 20}
+    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}  # no learned first wait
     first = submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))
-    # Right after a submission the state machine waits the vendor's usual time...
-    assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 20}
-    # ...then the poll interval between checks.
+    # A young task is checked again after the shortest interval (the schedule itself is
+    # tested in tests/unit/test_runway.py)
+    assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 10}
     second = check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=1, **waits))
     assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
     assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
@@ -191,13 +191,13 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
 def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_job, scripted_images):
     scripted_images([base.TaskState("RUNNING")] * 3)
     write_image_prompts.lambda_handler(_event(scripted_job))
-    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 20}
-    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 20
+    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}
+    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 10
     # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
-    # checks again one second after segment 0's first check.
+    # checks again on segment 0's own schedule.
     second = submit_image.lambda_handler(_event(scripted_job, segment_index=1, **waits))
     assert second["state"] == "waiting" and second["attempt"] == 0
-    assert 19 <= second["wait_seconds"] <= 21
+    assert second["wait_seconds"] == 10
     assert segment_rows.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
 
 

@@ -29,10 +29,32 @@ def insert_task(job_id: str, stage: str, segment_index: int, task_id: str, *, ve
                (job_id, stage, segment_index, vendor, model, seconds, credits, task_id))
 
 
-def settle_task(task_id: str, credits: float) -> None:
-    """Replace the estimate with the cost the vendor reported when the task ended."""
-    db.execute(f"UPDATE {TABLE} SET credits = %s, credits_final = true WHERE task_id = %s AND NOT credits_final",
-               (credits, task_id))
+def settle_task(task_id: str, credits: float | None) -> None:
+    """Replace the estimate with the cost the vendor reported when the task ended (if it did),
+    and note when the end was seen."""
+    db.execute(f"UPDATE {TABLE} SET credits = COALESCE(%s, credits), credits_final = credits_final OR %s,"
+               " settled_at = COALESCE(settled_at, now() AT TIME ZONE 'utc')"
+               " WHERE task_id = %s AND NOT credits_final",
+               (credits, credits is not None, task_id))
+
+
+def task_running(task_id: str) -> None:
+    """A poll saw the task RUNNING: its queue time ends here (the first time only)."""
+    db.execute(f"UPDATE {TABLE} SET running_at = now() AT TIME ZONE 'utc'"
+               " WHERE task_id = %s AND running_at IS NULL AND settled_at IS NULL", (task_id,))
+
+
+def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+    """How long the model's last tasks ran (from leaving the queue to their end), newest first."""
+    rows = db.query(f"SELECT EXTRACT(EPOCH FROM settled_at - COALESCE(running_at, recorded_at)) AS seconds"
+                    f" FROM {TABLE} WHERE model = %s AND settled_at IS NOT NULL AND task_id IS NOT NULL"
+                    " ORDER BY settled_at DESC LIMIT %s", (model, limit))
+    return [float(r["seconds"]) for r in rows]
+
+
+def model_of_task(task_id: str) -> str | None:
+    row = db.query_one(f"SELECT model FROM {TABLE} WHERE task_id = %s", (task_id,))
+    return row["model"] if row else None
 
 
 def rows(job_id: str) -> list[dict]:

@@ -56,9 +56,12 @@ def make_speech(settings: Settings) -> SpeechSynthesizer:
 
         return OfflineSpeech(settings.offline_latency_scale)
     if settings.tts_provider == "openai":
-        from videobot.providers.openai_speech import OpenAISpeech
+        from videobot.providers.openai_speech import FallbackSpeech, OpenAISpeech
 
-        return OpenAISpeech(settings)
+        if settings.tts_fallback_provider in ("none", "openai"):
+            return OpenAISpeech(settings)
+        fallback = make_speech(settings.model_copy(update={"tts_provider": settings.tts_fallback_provider}))
+        return FallbackSpeech(OpenAISpeech(settings), fallback)
     if settings.tts_provider == "polly":
         from videobot.providers.polly import PollySpeech
 

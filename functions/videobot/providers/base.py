@@ -57,6 +57,9 @@ class ImageRequest:
     ratio: str                         # "16:9" or "9:16"
     seed: int = 0
     reference_image_url: str | None = None
+    # time.monotonic() by which the create must have an answer (the Lambda's time left, less
+    # what the stage needs after it); None: no bound.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class ClipRequest:
     image_url: str                     # presigned HTTPS URL on AWS; file:// or data: locally
     duration: int = 5
     seed: int = 0
+    deadline: float | None = None      # as ImageRequest.deadline
+    model: str | None = None           # the video model (the user's choice); None: the setting
 
 
 class ImageGenerator(Protocol):

@@ -19,6 +19,7 @@ def make_client(settings: Settings):
     return openai.OpenAI(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url or None,
+        websocket_base_url=settings.openai_websocket_base_url or None,
         timeout=settings.openai_timeout_seconds,
         max_retries=settings.openai_max_retries,
     )

@@ -1,70 +1,130 @@
-"""Speech from OpenAI's `POST /v1/audio/speech` (gpt-4o-mini-tts by default). The voice, the
-tone `instructions` and the format are settings. These TTS models are reported to retire on
-2027-01-06, which is why speech is a provider: Polly and espeak sit behind the same interface."""
+"""Speech from OpenAI's Realtime API (gpt-realtime-2.1-mini, the named successor of the
+/v1/audio/speech models that shut down on 2027-01-06) through the SDK's realtime client:
+`session.update` (voice, 24 kHz PCM out, reading instructions), `conversation.item.create` (the
+part's text), `response.create`, then the `response.output_audio.delta` chunks and the
+`response.output_audio_transcript.done` transcript until `response.done`.
+
+A voice model may reword a sentence. The transcript is compared with the text (case, punctuation
+and spacing aside): a part that was not read verbatim is read again, then left to the fallback
+provider (FallbackSpeech, Polly by default)."""
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+import wave
+
 from videobot.config import Settings, get_settings
-from videobot.errors import VendorFailed
+from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.observability import logger
 from videobot.providers.base import Speech
 from videobot.providers.openai_common import make_client, vendor_error
 
 MAX_INPUT_CHARS = 4096
-INSTRUCTABLE_MODELS = ("gpt-4o-mini-tts",)  # tts-1 and tts-1-hd take no instructions
-# The voices a user may pick in /settings (the documented built-in voices).
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+RATE = 24000
+# The Realtime API's built-in voices (the SDK's RealtimeAudioConfigOutput.voice), the first the default.
+VOICES = ("marin", "cedar", "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse")
 
 
-def looks_like(data: bytes, fmt: str) -> bool:
-    """The bytes really are the format asked for (the original bot wrote AAC into .mp3)."""
-    if fmt == "mp3":
-        # an ID3 tag, or an MPEG audio frame header whose layer is not "reserved" (which ADTS AAC has)
-        return data[:3] == b"ID3" or (
-            len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and (data[1] >> 1) & 0x03 != 0
-        )
-    if fmt == "wav":
-        return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-    if fmt == "flac":
-        return data[:4] == b"fLaC"
-    if fmt == "opus":
-        return data[:4] == b"OggS"
-    if fmt == "aac":
-        return len(data) > 1 and data[0] == 0xFF and data[1] & 0xF6 == 0xF0
-    return bool(data)
+class NotVerbatim(VendorFailed):
+    """The voice model said something other than the text."""
+
+
+def words(text: str) -> list[str]:
+    """The words of a text for the verbatim check: case, punctuation and ё/е aside."""
+    return re.findall(r"\w+", text.lower().replace("ё", "е"))
+
+
+def pcm_to_wav(pcm: bytes, rate: int = RATE) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 class OpenAISpeech:
     def __init__(self, settings: Settings | None = None, client=None):
+        # The SDK imports websockets on the first connect; import it here, where the runtime
+        # builds providers one at a time (a lazy import from two threads at once can fail).
+        import websockets.exceptions
+        import websockets.sync.client  # noqa: F401
+
         self.settings = settings or get_settings()
         self.client = client or make_client(self.settings)
 
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
-        import openai
-
-        s = self.settings
         text = " ".join(text.split())
         if not text or len(text) > MAX_INPUT_CHARS:
             raise VendorFailed(f"speech input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
-        kwargs = {}
-        if s.openai_tts_instructions and s.openai_tts_model.startswith(INSTRUCTABLE_MODELS):
-            kwargs["instructions"] = s.openai_tts_instructions
+        voice = voice if voice in VOICES else self.settings.openai_tts_voice
+        tries = self.settings.openai_tts_verbatim_retries + 1
+        for attempt in range(tries):
+            pcm, transcript = self._speak(text, voice)
+            if words(transcript) == words(text):
+                return Speech(audio=pcm_to_wav(pcm), extension="wav", characters=len(text), vendor="openai",
+                              model=self.settings.openai_tts_model)
+            logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
+        raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
+
+    def _speak(self, text: str, voice: str) -> tuple[bytes, str]:
+        """One Realtime session: (16-bit 24 kHz mono PCM, the transcript of what was said)."""
+        import openai
+        from websockets.exceptions import InvalidStatus, WebSocketException
+
+        s = self.settings
+        audio, transcript = bytearray(), None
         try:
-            reply = self.client.audio.speech.create(
-                model=s.openai_tts_model,
-                voice=voice if voice in VOICES else s.openai_tts_voice,
-                input=text,
-                response_format=s.openai_tts_format,
-                **kwargs,
-            )
-            audio = reply.read()
+            with self.client.realtime.connect(model=s.openai_tts_model) as connection:
+                connection.session.update(session={
+                    "type": "realtime",
+                    "output_modalities": ["audio"],
+                    "instructions": s.openai_tts_instructions,
+                    "audio": {"output": {"voice": voice, "format": {"type": "audio/pcm", "rate": RATE}}},
+                })
+                connection.conversation.item.create(item={
+                    "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
+                connection.response.create()
+                for event in connection:
+                    if event.type == "error":
+                        raise VendorFailed(f"OpenAI speech: {event.error.code or event.error.type} "
+                                           f"{(event.error.message or '')[:300]}")
+                    if event.type == "response.output_audio.delta":
+                        audio += base64.b64decode(event.delta)
+                    elif event.type == "response.output_audio_transcript.done":
+                        transcript = event.transcript
+                    elif event.type == "response.done":
+                        status = event.response.status
+                        if status != "completed":
+                            raise VendorUnavailable(f"OpenAI speech: the response ended {status}")
+                        break
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "speech") from None
-        if not looks_like(audio, s.openai_tts_format):
-            raise VendorFailed(f"OpenAI speech: the reply is not {s.openai_tts_format} audio")
-        return Speech(
-            audio=audio,
-            extension=s.openai_tts_format,
-            characters=len(text),
-            vendor="openai",
-            model=s.openai_tts_model,
-        )
+        except InvalidStatus as exc:  # the handshake was refused
+            status = exc.response.status_code
+            body = (exc.response.body or b"")[:300].decode("utf-8", "replace")
+            error = VendorUnavailable if status >= 500 or status == 429 else VendorFailed
+            raise error(f"OpenAI speech: HTTP {status} {body}") from None
+        except (OSError, WebSocketException) as exc:  # the WebSocket failed or closed, or a handshake was refused
+            raise VendorUnavailable(f"OpenAI speech: the Realtime connection failed ({type(exc).__name__})") from None
+        if not audio or transcript is None:
+            raise VendorUnavailable("OpenAI speech: the response had no audio or no transcript")
+        return bytes(audio), transcript
+
+
+class FallbackSpeech:
+    """The primary speech provider, and a second one for parts the first could not read
+    verbatim (or when the first's model is gone)."""
+
+    def __init__(self, primary, fallback):
+        self.primary, self.fallback = primary, fallback
+
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
+        try:
+            return self.primary.synthesize(text, language=language, voice=voice)
+        except NotVerbatim:
+            logger.warning("speech falls back", extra={"fallback": type(self.fallback).__name__})
+            return self.fallback.synthesize(text, language=language)

@@ -1,4 +1,4 @@
-"""Voice topics: OpenAI's `POST /v1/audio/transcriptions` (gpt-4o-mini-transcribe by default)
+"""Voice topics: OpenAI's `POST /v1/audio/transcriptions` (gpt-transcribe by default)
 turns a Telegram voice note (OGG/Opus, sent as `.oga`) into the topic's text. The client is
 the shared one (OPENAI_BASE_URL, the SDK's retries on 429/5xx, never on 400)."""
 

@@ -30,8 +30,22 @@ MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
 # time; the task's reported cost replaces it when the task ends.
-IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8}}
-VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5}
+IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8},
+                 "gen4_image_turbo": {720: 2, 1080: 2}}   # needs reference images: segments 1-9 only
+# Per model: credits per second of clip, and the durations Runway accepts. veo3.1_fast takes 4,
+# 6 or 8 s only: a 5 s segment is generated at 6 s and trimmed (media.prepare_segment).
+VIDEO_MODELS = {
+    "gen4_turbo": {"credits_per_second": 5, "durations": (5, 10)},
+    "gen4.5": {"credits_per_second": 12, "durations": tuple(range(2, 11))},
+    "veo3.1_fast": {"credits_per_second": 15, "durations": (4, 6, 8)},  # credits: to check on the pricing page
+}
+VIDEO_CREDITS_PER_SECOND = {name: spec["credits_per_second"] for name, spec in VIDEO_MODELS.items()}
+
+
+def clip_seconds(model: str, wanted: float) -> int:
+    """The shortest duration the model accepts that covers `wanted` seconds."""
+    durations = VIDEO_MODELS[model]["durations"]
+    return next((d for d in durations if d >= wanted), durations[-1])
 
 
 def _client(settings: Settings):
@@ -55,40 +69,54 @@ def _sniff_mime(data: bytes) -> str:
     return media.IMAGE_TYPES[kind]
 
 
-def data_uri(data: bytes) -> str:
-    """A base64 data URI of an image, re-encoded as JPEG when it would pass Runway's 5 MB."""
-    mime = _sniff_mime(data)
-    uri = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-    if len(uri) <= MAX_DATA_URI_BYTES:
-        return uri
-    import io
-
-    from PIL import Image  # local runs only: on AWS images go by presigned HTTPS URL
-
-    out = io.BytesIO()
-    Image.open(io.BytesIO(data)).convert("RGB").save(out, format="JPEG", quality=88)
-    uri = "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-    if len(uri) > MAX_DATA_URI_BYTES:
-        raise VendorFailed("the image is over Runway's 5 MB data URI limit")
-    return uri
+def data_uri(data: bytes) -> str | None:
+    """A base64 data URI of an image, or None when it would not be under Runway's 5 MB."""
+    uri = f"data:{_sniff_mime(data)};base64," + base64.b64encode(data).decode("ascii")
+    return uri if len(uri) < MAX_DATA_URI_BYTES else None
 
 
-def image_input(url: str) -> str:
-    """What Runway accepts as an image: an HTTPS URL (a presigned S3 GET on AWS) or a data
-    URI. Local storage hands out file:// URLs, which become data URIs here."""
+def read_image(url: str) -> bytes:
+    """The bytes behind a storage URL: a file:// path locally, an http(s) GET otherwise (a
+    presigned S3 GET on AWS answers GET, though not the HEAD Runway would send)."""
     scheme = urlparse(url).scheme
-    if scheme in ("https", "data"):
-        return url
     if scheme == "file":
         with open(unquote(urlparse(url).path), "rb") as fh:
-            return data_uri(fh.read())
-    if scheme == "http":  # e.g. a local S3 endpoint: Runway only takes HTTPS, so inline it
+            return fh.read()
+    if scheme in ("http", "https"):
         import requests
 
-        reply = requests.get(url, timeout=30)
-        reply.raise_for_status()
-        return data_uri(reply.content)
+        try:
+            reply = requests.get(url, timeout=30)
+        except requests.RequestException as exc:
+            raise VendorUnavailable(f"the image for Runway could not be read ({type(exc).__name__})") from None
+        if reply.status_code != 200:
+            raise VendorFailed(f"the image for Runway could not be read (HTTP {reply.status_code})")
+        return reply.content
+    if scheme == "data":
+        return base64.b64decode(url.split(",", 1)[1])
     raise VendorFailed(f"Runway cannot read a {scheme}:// image")
+
+
+def image_input(url: str, client=None) -> str:
+    """What Runway can surely read: never our storage URL (Runway sends a HEAD, which a
+    presigned S3 GET answers with 403; boto3's global host may redirect; a URL signed with a
+    Lambda session token nears the 2048-character limit). The image goes inline as a data URI
+    under 5 MB, else as an ephemeral upload through the SDK (a runway:// URI)."""
+    data = read_image(url)
+    uri = data_uri(data)
+    if uri is not None:
+        return uri
+    if client is None:
+        raise VendorFailed("the image is over Runway's 5 MB data URI limit")
+    import runwayml
+
+    extension = media.image_type(data) or "png"
+    try:
+        return client.uploads.create_ephemeral(file=(f"image.{extension}", data)).uri
+    except (runwayml.RateLimitError, runwayml.InternalServerError, runwayml.APIConnectionError) as exc:
+        raise VendorUnavailable(f"Runway upload: {type(exc).__name__}") from None
+    except runwayml.APIStatusError as exc:
+        raise VendorFailed(f"Runway upload: HTTP {exc.status_code} {_message(exc)}") from None
 
 
 class _RunwayTasks:
@@ -98,13 +126,19 @@ class _RunwayTasks:
         self.settings = settings or get_settings()
         self.client = client or _client(self.settings)
 
-    def _create(self, resource: str, **params) -> str:
-        """Start a task; retry only where Runway surely started nothing (429, 5xx)."""
+    def _create(self, resource: str, deadline: float | None = None, **params) -> str:
+        """Start a task; retry only where Runway surely started nothing (429, 5xx). An attempt
+        starts only when a whole request timeout fits before `deadline`: a create cut short by
+        the Lambda's end might have started a task nobody knows of."""
         import runwayml
 
         attempts = self.settings.runway_max_retries + 1
+        timeout = self.settings.runway_timeout_seconds
         creator = getattr(self.client.with_options(max_retries=0), resource)
         for attempt in range(attempts):
+            if deadline is not None and time.monotonic() + timeout > deadline:
+                raise VendorUnavailable(f"Runway {self.kind}: no time left in this invocation for a create "
+                                        f"(try {attempt + 1} of {attempts}); nothing was started")
             try:
                 task = creator.create(**params)
                 task_id = getattr(task, "id", None)
@@ -119,6 +153,9 @@ class _RunwayTasks:
                 delay = _retry_after(exc)
                 if delay is None:
                     delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+                if deadline is not None and time.monotonic() + delay + timeout > deadline:
+                    raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
+                                            "in this invocation to wait and try again") from None
                 logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
                 time.sleep(delay)
             except runwayml.APITimeoutError:
@@ -193,10 +230,14 @@ class _RunwayTasks:
 class RunwayImageGenerator(_RunwayTasks):
     kind = "image"
 
-    def submit(self, request: ImageRequest) -> str:
+    def model_for(self, request: ImageRequest) -> str:
+        """gen4_image_turbo requires reference images: only segments made from segment 0's image."""
         s = self.settings
+        return s.runway_reference_image_model if request.reference_image_url else s.runway_image_model
+
+    def submit(self, request: ImageRequest) -> str:
         params = {
-            "model": s.runway_image_model,
+            "model": self.model_for(request),
             "prompt_text": request.prompt[:1000],
             "ratio": RATIOS[request.ratio],
             "seed": request.seed,
@@ -207,39 +248,41 @@ class RunwayImageGenerator(_RunwayTasks):
                 prompt = f"Same subject, palette and style as @{REFERENCE_TAG}. {prompt}"
             params["prompt_text"] = prompt[:1000]
             params["reference_images"] = [
-                {"uri": image_input(request.reference_image_url), "tag": REFERENCE_TAG}
+                {"uri": image_input(request.reference_image_url, self.client), "tag": REFERENCE_TAG}
             ]
-        return self._create("text_to_image", **params)
+        return self._create("text_to_image", request.deadline, **params)
 
     def estimate(self, request: ImageRequest) -> dict:
-        model = self.settings.runway_image_model
-        credits = IMAGE_CREDITS.get(model, {}).get(min(int(x) for x in RATIOS[request.ratio].split(":")), 0)
+        model = self.model_for(request)
+        credits = IMAGE_CREDITS[model][min(int(x) for x in RATIOS[request.ratio].split(":"))]
         return {"vendor": "runway", "model": model, "seconds": 0, "credits": credits}
 
 
 class RunwayClipGenerator(_RunwayTasks):
     kind = "video"
 
+    def model_for(self, request: ClipRequest) -> str:
+        return request.model or self.settings.runway_video_model
+
     def submit(self, request: ClipRequest) -> str:
-        s = self.settings
+        model = self.model_for(request)
         return self._create(
             "image_to_video",
-            model=s.runway_video_model,
-            prompt_image=image_input(request.image_url),
+            request.deadline,
+            model=model,
+            prompt_image=image_input(request.image_url, self.client),
             prompt_text=request.prompt[:1000],
             ratio=RATIOS[request.ratio],
-            duration=int(request.duration),
+            duration=clip_seconds(model, request.duration),
             seed=request.seed,
         )
 
     def estimate(self, request: ClipRequest) -> dict:
-        model = self.settings.runway_video_model
-        return {
-            "vendor": "runway",
-            "model": model,
-            "seconds": int(request.duration),
-            "credits": VIDEO_CREDITS_PER_SECOND.get(model, 0) * int(request.duration),
-        }
+        """What Runway bills: the generated seconds (6 for a 5 s segment on veo3.1_fast)."""
+        model = self.model_for(request)
+        seconds = clip_seconds(model, request.duration)
+        return {"vendor": "runway", "model": model, "seconds": seconds,
+                "credits": VIDEO_CREDITS_PER_SECOND[model] * seconds}
 
 
 def _retry_after(exc) -> float | None:

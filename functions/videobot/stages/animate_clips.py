@@ -49,6 +49,9 @@ class Clips(VendorTask):
                            image_url=rt.storage.url(seg.image_path),
                            duration=int(rt.settings.segment_seconds), seed=seg.segment_index)
 
+    def submit_timeout(self, settings) -> int:
+        return settings.submit_clip_timeout_seconds
+
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.mp4"

@@ -4,9 +4,6 @@ from (Runway referenceImages), so the ten pictures stay consistent."""
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-
 from videobot import media, storage
 from videobot.data import segments
 from videobot.data.db import NOW
@@ -15,7 +12,7 @@ from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import PollWaits, VendorTask
+from videobot.stages.vendor_tasks import PollWaits, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
 
@@ -37,14 +34,15 @@ class Images(VendorTask):
                             reference_image_url=reference)
 
     def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
-        """Segments 1-9 wait for segment 0's image: check again just after its own first
-        check, instead of polling it blindly (fewer transitions, an earlier start)."""
-        submitted = segments.get_segment(job_id, REFERENCE_SEGMENT).image_submitted_at
-        if not waits.first or submitted is None:
-            return waits.first
-        elapsed = (datetime.now(UTC).replace(tzinfo=None) - submitted).total_seconds()
-        remaining = waits.first - elapsed
-        return math.ceil(remaining) + 1 if remaining > 0 else max(1, waits.interval)
+        """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so
+        they start within the same bound of its end."""
+        ref = segments.get_segment(job_id, REFERENCE_SEGMENT)
+        if ref.image_submitted_at is None:
+            return max(waits.interval, 1) if waits.interval else 0
+        return next_wait(elapsed_since(ref.image_submitted_at), waits)
+
+    def submit_timeout(self, settings) -> int:
+        return settings.submit_image_timeout_seconds
 
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
         kind = media.image_type(data)

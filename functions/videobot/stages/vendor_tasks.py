@@ -8,23 +8,34 @@ instead of paying for another one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from videobot import usage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
-from videobot.notify import report_progress
+from videobot.notify import VendorQueued, notify_once, report_progress
 from videobot.observability import logger, metrics_for_vendor_call
-from videobot.providers.base import CANCELLED, FAILED, SUCCEEDED, UNFINISHED, TaskState
+from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
+
+# Polling that follows the vendor's pace. A task that has run `t` seconds unfinished is checked
+# again after max(interval, 15% of t): a task ending at T is seen at most max(interval, 0.15 T)
+# late (interval is 2 s by default), for any T. The first check waits for 80% of the fastest of
+# the model's recent tasks (PostgreSQL, vendor_usage), at most `first` seconds: tasks rarely end
+# sooner, and it saves the early checks of slow models.
+DETECTION_FRACTION = 0.15
+LEARNED_FIRST_CHECK = 0.8
+MIN_SAMPLES = 3
 
 
 @dataclass(frozen=True)
 class PollWaits:
-    """How long the state machine waits between checks of a vendor task (execution input):
-    `first` after a submission (about the vendor's usual time), then `interval`."""
+    """The polling knobs of an execution's input: the shortest wait between checks (`interval`),
+    and the most the first check after a submission may wait (`first`; 0: no learned wait)."""
 
     interval: int = 0
     first: int = 0
@@ -33,6 +44,53 @@ class PollWaits:
     def from_event(cls, event: dict) -> PollWaits:
         return cls(interval=int(event.get("poll_interval_seconds") or 0),
                    first=int(event.get("first_poll_seconds") or 0))
+
+
+def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) -> int:
+    """Whole seconds (the Wait state's SecondsPath) until the next check of a task that has
+    been unfinished for `elapsed` seconds; `fastest` is the fastest recent task of its model."""
+    if fastest is not None and waits.first:
+        learned = min(float(waits.first), LEARNED_FIRST_CHECK * fastest)
+        if elapsed < learned:
+            return max(waits.interval, int(learned - elapsed))
+    return max(waits.interval, int(DETECTION_FRACTION * elapsed))
+
+
+def fastest_recent(task_id: str) -> float | None:
+    """The fastest of the recent tasks of this task's model, when there are enough of them."""
+    model = usage.model_of_task(task_id)
+    seconds = usage.recent_task_seconds(model) if model else []
+    return min(seconds) if len(seconds) >= MIN_SAMPLES else None
+
+
+def elapsed_since(moment) -> float:
+    if moment is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds())
+
+    @classmethod
+    def from_event(cls, event: dict) -> PollWaits:
+        return cls(interval=int(event.get("poll_interval_seconds") or 0),
+                   first=int(event.get("first_poll_seconds") or 0))
+
+
+# What a failed task's code means (Runway's documented failure codes): a refusal by moderation
+# is not retried and names the segment; Runway's own faults are resubmitted a bounded number of
+# times; anything else fails the segment.
+REFUSED, RESUBMIT, FAILS = "refused", "resubmit", "fails"
+REFUSAL_PREFIXES = ("SAFETY.", "INPUT_PREPROCESSING.SAFETY.")
+RESUBMIT_PREFIXES = ("INTERNAL.", "INPUT_PREPROCESSING.INTERNAL")
+
+
+def classify_failure(state: TaskState) -> str:
+    code = state.failure_code or ""
+    if state.status == CANCELLED:
+        return RESUBMIT
+    if state.status == FAILED and code.startswith(REFUSAL_PREFIXES):
+        return REFUSED
+    if state.status == FAILED and (code == "INTERNAL" or code.startswith(RESUBMIT_PREFIXES)):
+        return RESUBMIT
+    return FAILS
 
 
 def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
@@ -66,6 +124,10 @@ class VendorTask:
     def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
+    def submit_timeout(self, settings) -> int:
+        """The timeout of the Lambda that submits (template.yaml, mirrored in the settings)."""
+        raise NotImplementedError
+
     def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
@@ -79,6 +141,13 @@ class VendorTask:
             state = self.generator(rt).get_task(task_id)
         if state.status not in UNFINISHED:
             usage.settle_task(task_id, state.credits)
+        elif state.status == RUNNING:
+            usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
+        elif state.status == THROTTLED:  # Runway's tier runs 1-2 at once: say the wait is its queue
+            try:
+                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.gate))
+            except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
+                logger.warning("queued notice not sent", extra={"error": str(exc)})
         if state.status == SUCCEEDED:
             self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
             counts = segments.segment_counts(job_id)
@@ -88,16 +157,21 @@ class VendorTask:
             if attempt + 1 >= rt.settings.max_poll_attempts:
                 raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
                                          f"{attempt + 1} checks")
-            return _step("waiting", attempt + 1, waits.interval)
+            elapsed = elapsed_since(getattr(seg, f"{self.kind}_submitted_at"))
+            return _step("waiting", attempt + 1, next_wait(elapsed, waits))
         return self._failed(rt, job_id, seg, state, waits)
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
+        started = time.monotonic()
         job = jobs.get_job(job_id)
         if job.status in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
             return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
+        # The create's retries end in time for the rest of this invocation.
+        request = replace(request, deadline=started + self.submit_timeout(rt.settings)
+                          - rt.settings.submit_reserve_seconds)
         index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
         generator = self.generator(rt)
         # Count the submission before paying for it; store the task id right after.
@@ -120,14 +194,14 @@ class VendorTask:
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
         if result["state"] == "waiting":
-            # A vendor task takes about waits.first: polling earlier only costs transitions.
-            result["wait_seconds"] = max(waits.first, waits.interval)
+            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(task_id) if waits.first else None)
         return result
 
     def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
         index = seg.segment_index
         code = state.failure_code or ""
-        if state.status == FAILED and code.startswith("SAFETY"):
+        outcome = classify_failure(state)
+        if outcome == REFUSED:
             segments.update_segment(job_id, index, status="failed", error_message=code)
             # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
             # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
@@ -137,8 +211,7 @@ class VendorTask:
                 return _step("refused", 0)
             raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
                                  segment_index=index)
-        retriable = state.status == CANCELLED or code.startswith("INTERNAL")
-        if retriable and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
+        if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
             segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
             return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)

@@ -20,7 +20,7 @@ from videobot.config import Settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.rows import Job
-from videobot.notify import Event, GateReady, JobEnded, Progress, SegmentRefused, VideoReady
+from videobot.notify import Event, GateReady, JobEnded, Progress, SegmentRefused, VendorQueued, VideoReady
 from videobot.observability import logger
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
@@ -80,6 +80,9 @@ class TelegramNotifier:
             await self._video_ready(bot, job, lang, event)
         elif isinstance(event, JobEnded):
             await _text(bot, job.chat_id, _ended_text(lang, job, event), ui.main_keyboard())
+        elif isinstance(event, VendorQueued):
+            what = texts.text(lang, f"vendor_queued_{event.stage}")
+            await _text(bot, job.chat_id, texts.text(lang, "vendor_queued", what=what))
         else:
             raise TypeError(f"no Telegram message for {event!r}")
 

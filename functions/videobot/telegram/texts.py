@@ -332,6 +332,10 @@ RU.update({
     "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
     "cb_refusal_retry": "🔁 Пробую ещё раз",
     "stage_refused": "отказ по сегменту {n}",
+    "vendor_queued": ("⏳ {what}: в очереди у Runway. Тариф Runway запускает 1-2 генерации одновременно, "
+                      "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."),
+    "vendor_queued_images": "Изображения",
+    "vendor_queued_videos": "Клипы",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -398,6 +402,10 @@ EN.update({
     "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
     "cb_refusal_retry": "🔁 Trying again",
     "stage_refused": "refused segment {n}",
+    "vendor_queued": ("⏳ {what}: queued at Runway. Runway's tier runs 1-2 generations at once and the rest "
+                      "wait their turn; the wait is not billed."),
+    "vendor_queued_images": "Images",
+    "vendor_queued_videos": "Clips",
 })
 
 CATALOGUE = {"ru": RU, "en": EN}

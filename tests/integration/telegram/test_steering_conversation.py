@@ -61,7 +61,7 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         assert "Реклама кофе на рассвете" in script.params["text"]
         _reject_and_wait(user, pipeline, job_id, script, reject)
     [sent] = fake_openai.transcribed
-    assert sent["model"] == "gpt-4o-mini-transcribe" and sent["filename"] == "file_11.oga"
+    assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.oga"
 
 
 def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(user, pipeline):

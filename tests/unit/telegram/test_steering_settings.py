@@ -77,10 +77,12 @@ def test_a_choice_the_bot_does_not_offer_changes_nothing(user):
 
 def test_voices_come_from_the_active_speech_provider(user, fake_openai):
     with vendor_env(openai_vars(fake_openai)):
-        assert runtime.current().speech_voices()[0] == "coral" and "onyx" in runtime.current().speech_voices()
+        # the Realtime API's voices, marin its default; none of /v1/audio/speech's own (onyx, fable, nova)
+        voices = runtime.current().speech_voices()
+        assert voices[0] == "marin" and "cedar" in voices and not {"onyx", "fable", "nova"} & set(voices)
         call = _settings_message(user)
-        assert user.press(_button(call, "onyx"), sent_message(call)) == 200
-        assert preferences.get(user.user_id).voice == "onyx"
+        assert user.press(_button(call, "cedar"), sent_message(call)) == 200
+        assert preferences.get(user.user_id).voice == "cedar"
     with vendor_env({"TTS_PROVIDER": "polly"}):
         assert runtime.current().speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
 
@@ -88,11 +90,11 @@ def test_voices_come_from_the_active_speech_provider(user, fake_openai):
 def test_the_chosen_voice_reaches_the_voice_over(fake_openai):
     job = new_job("Реклама кофе")
     segment_rows.create_segments(job["id"], [f"Часть номер {i}." for i in range(10)], 5.0)
-    jobs.update_job(job["id"], language="ru", voice="onyx")
+    jobs.update_job(job["id"], language="ru", voice="cedar")
     with vendor_env(openai_vars(fake_openai)):
         record_voiceover_stage(runtime.current(), job["id"])
-    voices = {r.json()["voice"] for r in fake_openai.calls("POST /v1/audio/speech")}
-    assert voices == {"onyx"}
+    voices = {s["session"]["audio"]["output"]["voice"] for s in fake_openai.realtime.sessions}
+    assert voices == {"cedar"} and len(fake_openai.realtime.sessions) == 10
 
 
 @pytest.mark.parametrize("choice, burned", [(None, True), (False, False), (True, True)])

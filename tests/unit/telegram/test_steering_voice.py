@@ -36,9 +36,9 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
     assert call.headers["content-type"].startswith("multipart/form-data")
     [sent] = fake_openai.transcribed
-    assert sent == {"model": "gpt-4o-mini-transcribe", "response_format": "json", "language": "ru",
+    assert sent == {"model": "gpt-transcribe", "response_format": "json", "language": "ru",
                     "filename": "file_7.oga", "size": len(OGG)}
-    assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-4o-mini-transcribe"
+    assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-transcribe"
     assert transcript.input_tokens > 0 and transcript.output_tokens > 0
 
 
