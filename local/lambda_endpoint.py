@@ -102,6 +102,13 @@ class LambdaEndpoint:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation is running. Like Lambda, an invocation whose execution
+        ended (a failed sibling branch, a stopped execution) runs to its own end; a caller that
+        inspects what the job left behind waits for those first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.in_flight == 0, timeout)
+
     def start(self) -> LambdaEndpoint:
         self._thread.start()
         return self

@@ -63,3 +63,17 @@ def sfn(monkeypatch):
     yield recorder
     monkeypatch.delenv("STATE_MACHINE_ARN")
     runtime.reset()
+
+
+def deliver_as_telegram(post, update: dict, *, deadline_seconds: float = 60) -> list[int]:
+    """Deliver `update` as Telegram does: again after every non-2xx answer (Telegram backs off
+    between deliveries; 50 ms here), until one is 2xx. Returns every status answered."""
+    import time
+
+    statuses = [post(update)]
+    deadline = time.monotonic() + deadline_seconds
+    while not 200 <= statuses[-1] < 300:
+        assert time.monotonic() < deadline, f"never acknowledged: {statuses}"
+        time.sleep(0.05)
+        statuses.append(post(update))
+    return statuses

@@ -89,6 +89,9 @@ class Settings(BaseModel):
     max_topic_chars: int = Field(1000, ge=1, le=4000)
     telegram_upload_limit_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
+    # A button tap is answered (answerCallbackQuery) with its outcome if that is known within
+    # this time, else with "working on it" at once and the outcome follows in the chat.
+    callback_answer_seconds: float = Field(1.0, ge=0, le=10)
 
     # ---- Limits per user ----
     # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.

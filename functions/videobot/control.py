@@ -139,3 +139,14 @@ def cancel(job_id: str) -> Decision:
             logger.warning("could not stop the execution", extra={"job_id": job_id, "error": repr(exc)})
     lifecycle.cancel_job(rt, job_id)
     return Decision(True, "rejected")
+
+
+def end_for_blocked_chat(chat_id: int) -> str | None:
+    """The user blocked the bot (Telegram answered 403 Forbidden): their job can reach nobody,
+    so it ends as a cancel does (its vendor tasks stopped, its media deleted). The notice the
+    lifecycle sends is refused by Telegram too, and the notifier only logs that. Returns the
+    job id ended, or None."""
+    job = jobs.active_job_for_chat(chat_id)
+    if job is None:
+        return None
+    return job.id if cancel(job.id).done else None

@@ -90,7 +90,7 @@ def test_update_ids_that_are_not_telegram_ids_are_refused(telegram, update_id):
 def test_oversized_and_invalid_json_is_refused(telegram):
     huge = json.dumps({"update_id": 1, "message": {"text": "x" * 2_000_000}})
     assert _status(_api(huge[:-1])) == 400                  # truncated
-    assert _status(_api("{" * 50_000)) == 400               # deep nesting
+    assert _status(_api("{" * 50_000)) == 400               # unterminated (deep nesting: test_reliability_telegram)
     assert _status(_api("\ufeff{}")) == 400                 # BOM
     assert _status(_api("", b64=True)) == 400
     assert _status(_api("not base64!", b64=False)) == 400

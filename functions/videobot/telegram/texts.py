@@ -319,6 +319,22 @@ EN.update({
                   "Or ✅ approve / ❌ reject."),
 })
 
+# ---- Reliability: a slow button, a start that failed, the bot-wide budget ----
+RU.update({
+    "callback_working": "⏳ Принято, выполняю…",
+    "start_failed": ("⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
+                     "задача не создана. Отправьте описание ещё раз через минуту."),
+    "bot_daily_budget": ("⛔ Бот исчерпал общий дневной бюджет (${budget} за сутки на всех пользователей). "
+                         "Новые ролики можно будет заказать позже."),
+})
+EN.update({
+    "callback_working": "⏳ Got it, working on it…",
+    "start_failed": ("⚠️ The job could not be started: the service is unavailable right now. Nothing was "
+                     "charged and no job was created. Send the description again in a minute."),
+    "bot_daily_budget": ("⛔ The bot has used up its daily budget (${budget} a day for all users together). "
+                         "New videos can be ordered later."),
+})
+
 CATALOGUE = {"ru": RU, "en": EN}
 STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}
 
