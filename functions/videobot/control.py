@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from videobot import lifecycle, preferences
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError
+from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
 from videobot.runtime import Runtime, current
 
@@ -59,17 +59,29 @@ class Decision:
     stage: str | None = None
 
 
-def _resume(rt: Runtime, job_id: str, stage: str, decision: str, send) -> Decision | None:
-    """Tell Step Functions; a dead token abandons the gate ("expired"), any other failure
-    reopens it (the user can answer again) and raises."""
+def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, send) -> Decision | None:
+    """Tell Step Functions. A dead token is the outcome of an earlier send on it whose answer
+    was lost (that decision landed), or else the gate is abandoned ("expired"). Any other
+    failure reopens the gate (the user can answer again) and raises; a failure that left no
+    answer (connection error, read timeout) may have landed, and the gate remembers it."""
     try:
         send(rt.sfn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
+            landed = gates.landed_decision(job_id, stage, token)
+            if landed:
+                logger.info("an earlier decision had landed", extra={"job_id": job_id, "stage": stage,
+                                                                     "decision": landed})
+                return Decision(True, landed, stage)
             gates.abandon_gate(job_id, stage)
             return Decision(False, "expired", stage)
-        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled
+        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
+    except Exception as exc:  # no answer: a connection error, a read timeout
+        gates.reopen_gate(job_id, stage, decision, outcome_unknown=True)
+        # transient for the webhook: a 5xx, so Telegram delivers the tap again
+        raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
+    gates.confirm_resumed(job_id, stage, token)
     return None
 
 
@@ -88,7 +100,7 @@ def decide(job_id: str, stage: str, approve: bool) -> Decision:
     else:
         send = lambda sfn: sfn.send_task_failure(taskToken=token, error="Rejected",  # noqa: E731
                                                  cause=f"rejected at the {stage} approval")
-    failed = _resume(rt, job_id, stage, decision, send)
+    failed = _resume(rt, job_id, stage, decision, token, send)
     if failed:
         return failed
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
@@ -106,7 +118,7 @@ def revise(job_id: str, stage: str, *, feedback: str | None = None,
     if token is None:
         return Decision(False, reason, stage)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
-    failed = _resume(rt, job_id, stage, "revised",
+    failed = _resume(rt, job_id, stage, "revised", token,
                      lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)))
     if failed:
         return failed

@@ -175,3 +175,80 @@ def test_any_nesting_depth_is_answered_without_a_crash(telegram, depth, kind):
     # parsed: a well-formed update (its message is not a Message, so answered and ignored);
     # too deep for the parser: refused
     assert status == (200 if parsed else 400)
+
+
+
+# ---- item 6: a gate never sticks -------------------------------------------------------------
+
+def _answer_lost_once(sfn, monkeypatch):
+    """The first SendTaskSuccess lands at Step Functions but its answer is lost (a read
+    timeout); a later send on the same token gets TaskTimedOut, as Step Functions answers for
+    a token already used."""
+    from botocore.exceptions import ClientError, ReadTimeoutError
+
+    used: set[str] = set()
+    real = sfn.send_task_success
+
+    def send(**kwargs):
+        if kwargs["taskToken"] in used:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "Task Timed Out"}}, "SendTaskSuccess")
+        used.add(kwargs["taskToken"])
+        real(**kwargs)
+        raise ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(sfn, "send_task_success", send)
+
+
+def test_a_lost_answer_reopens_the_gate_and_the_redelivery_finds_the_approval_landed(user, sfn, monkeypatch):
+    job = _waiting_job(user)
+    _answer_lost_once(sfn, monkeypatch)
+    tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
+
+    assert user.post(tap) == 500                        # outcome unknown: Telegram delivers it again
+    gate = gates.get_gate(job["id"], "script")
+    assert gate["decision"] is None and gate["unknown_decision"] == "approved"   # reopened, not stuck
+    assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
+    assert user.texts() == []
+
+    assert user.post(tap) == 200                        # the redelivery: TaskTimedOut, because it landed
+    assert len(sfn.named("SendTaskSuccess")) == 1       # landed once (the recorder saw one)
+    gate = gates.get_gate(job["id"], "script")
+    assert gate["decision"] == "approved" and gate["resumed_at"] is not None and gate["unknown_decision"] is None
+    assert jobs.get_job(job["id"])["status"] == "script_approved"
+    (said,) = user.texts()
+    assert said.startswith("✅ Сценарий утверждён!")     # not "expired"
+
+
+def test_a_dead_token_with_no_earlier_send_is_expired(user, sfn, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    job = _waiting_job(user)
+
+    def timed_out(**kwargs):
+        raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "Task Timed Out"}}, "SendTaskSuccess")
+
+    monkeypatch.setattr(sfn, "send_task_success", timed_out)
+    assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
+    assert gates.get_gate(job["id"], "script")["decision"] == "abandoned"
+    assert user.callback_answers()[-1].startswith("⌛")
+
+
+def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user, sfn):
+    job = _waiting_job(user)
+    # Given a webhook that committed the approval and was killed before SendTaskSuccess
+    assert gates.decide_gate(job["id"], "script", "approved") == f"token-{job['id']}"
+    tap = ui.callback_data(True, job["id"], "script")
+    # a tap within a minute is the first webhook still at work: nothing is sent twice
+    assert user.post(user.callback_update(tap)) == 200
+    assert sfn.named("SendTaskSuccess") == []
+    assert "уже утверждён" in user.callback_answers()[-1]
+    # after it, the decision is known to be unconfirmed: the next tap sends it, once
+    db.execute(f"UPDATE {gates.GATES} SET decided_at = decided_at - interval '61 seconds'"
+               " WHERE job_id = %s", (job["id"],))
+    assert user.post(user.callback_update(tap)) == 200
+    (sent,) = sfn.named("SendTaskSuccess")
+    assert sent["taskToken"] == f"token-{job['id']}"
+    assert gates.get_gate(job["id"], "script")["resumed_at"] is not None
+    assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
+    assert user.post(user.callback_update(tap)) == 200   # confirmed: never sent again
+    assert len(sfn.named("SendTaskSuccess")) == 1

@@ -112,3 +112,5 @@ class Gate(Row):
     revisions: int = 0
     feedback: str | None = None
     redo_segments: list[int] | None = None
+    unknown_decision: str | None = None
+    resumed_at: datetime | None = None
