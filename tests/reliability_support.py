@@ -35,6 +35,15 @@ class RecordingStepFunctions:
         self._record("StartExecution", kwargs)
         return {"executionArn": ARN.replace(":stateMachine:", ":execution:") + ":" + kwargs["name"]}
 
+    def describe_execution(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        name = kwargs["executionArn"].rsplit(":", 1)[-1]
+        with self._lock:
+            if name not in self._names:
+                raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "x"}}, "DescribeExecution")
+        return {"executionArn": kwargs["executionArn"], "status": "RUNNING"}
+
     def send_task_success(self, **kwargs):
         self._record("SendTaskSuccess", kwargs)
         return {}

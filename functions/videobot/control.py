@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from videobot import lifecycle, preferences
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError, VendorUnavailable
+from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.runtime import Runtime, current
 
@@ -40,16 +40,31 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
                                    job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles)
     if job.execution_arn:
         return job, created
+    arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
         arn = rt.sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=job.id,
                                      input=json.dumps(execution_input(rt, job.id, overrides)))["executionArn"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-            raise
-        arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
+    except Exception as exc:  # every failure is answered, none leaves a pending job
+        already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"
+        if not already and not _execution_exists(rt, arn):
+            # Nothing runs for this job: remove it, so it neither blocks the chat nor counts
+            # toward the limits, and the user is told (videobot.telegram.webhook).
+            jobs.delete_job(job.id)
+            logger.warning("StartExecution failed, the job is removed",
+                           extra={"job_id": job.id, "error_type": type(exc).__name__})
+            raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
     job = jobs.update_job(job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
     return job, created
+
+
+def _execution_exists(rt: Runtime, arn: str) -> bool:
+    """Whether a StartExecution whose answer was lost started the execution after all."""
+    try:
+        rt.sfn.describe_execution(executionArn=arn)
+        return True
+    except Exception:  # noqa: BLE001 - ExecutionDoesNotExist, or Step Functions unreachable
+        return False
 
 
 @dataclass(frozen=True)

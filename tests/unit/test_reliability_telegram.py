@@ -252,3 +252,47 @@ def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user,
     assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
     assert user.post(user.callback_update(tap)) == 200   # confirmed: never sent again
     assert len(sfn.named("SendTaskSuccess")) == 1
+
+
+# ---- item 8: StartExecution failing is a clear answer ----------------------------------------
+
+def _jobs_of(user) -> list[dict]:
+    return db.query(f"SELECT id, status FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))
+
+
+def test_a_throttled_start_execution_is_answered_and_leaves_no_job(user, sfn, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    real = sfn.start_execution
+
+    def throttled(**kwargs):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution")
+
+    monkeypatch.setattr(sfn, "start_execution", throttled)
+    update = user.message_update("Реклама кофе")
+    assert user.post(update) == 200
+    (said,) = user.texts()
+    assert said.startswith("⚠️ Не удалось запустить задачу")
+    assert _jobs_of(user) == []                          # nothing pending, nothing blocking the chat
+    assert jobs.active_job_for_chat(user.chat_id) is None
+    assert user.post(update) == 200 and len(user.texts()) == 1   # a redelivery is a duplicate
+    monkeypatch.setattr(sfn, "start_execution", real)
+    assert user.say("Реклама кофе") == 200              # the next topic starts at once
+    assert user.texts()[-1].startswith("✅ Запрос принят!")
+    assert [j["status"] for j in _jobs_of(user)] == ["pending"] and len(sfn.named("StartExecution")) == 1
+
+
+def test_a_start_execution_whose_answer_was_lost_keeps_the_job_that_started(user, sfn, monkeypatch):
+    from botocore.exceptions import ReadTimeoutError
+
+    real = sfn.start_execution
+
+    def landed_then_lost(**kwargs):
+        real(**kwargs)
+        raise ReadTimeoutError(endpoint_url="https://states.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(sfn, "start_execution", landed_then_lost)
+    assert user.say("Реклама кофе") == 200
+    (job,) = _jobs_of(user)
+    assert jobs.get_job(job["id"])["execution_arn"].endswith(":" + job["id"])
+    assert user.texts()[-1].startswith("✅ Запрос принят!")

@@ -12,9 +12,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from videobot import control, runtime
 from videobot.data import updates
-from videobot.errors import DatabaseUnavailable, VendorUnavailable
+from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
-from videobot.telegram import bot, handlers
+from videobot.telegram import bot, handlers, texts
+from videobot.telegram.replies import send
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # Telegram's own 4xx answers: python-telegram-bot's BadRequest and Forbidden subclass
@@ -92,6 +93,8 @@ def handle_event(event: dict) -> dict:
             return _response(409, {"ok": False, "in_progress": True})
         try:
             bot.run(lambda b: handlers.handle_update(b, data))
+        except StartFailed:
+            _say_start_failed(data)
         except PERMANENT_TELEGRAM as exc:
             logger.warning("telegram refused a call for this update", extra={"error_type": type(exc).__name__,
                                                                               "error": str(exc)})
@@ -124,6 +127,21 @@ def chat_of(data: dict) -> int | None:
     if isinstance(chat, dict) and type(chat.get("id")) is int:
         return chat["id"]
     return None
+
+
+def _say_start_failed(data: dict) -> None:
+    """StartExecution failed and the job was removed: the user hears so, once (this update is
+    then answered 200; sending the topic again is theirs to decide)."""
+    chat_id = chat_of(data)
+    message = data.get("message") if isinstance(data.get("message"), dict) else {}
+    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    lang = texts.language_of(sender.get("language_code"))
+    if chat_id is None:
+        return
+    try:
+        bot.run(lambda b: send(b, chat_id, texts.text(lang, "start_failed")))
+    except Exception as exc:  # noqa: BLE001 - logged; the job is gone either way
+        logger.warning("could not say the start failed", extra={"error_type": type(exc).__name__})
 
 
 def _end_blocked_chat(data: dict) -> None:
