@@ -22,6 +22,22 @@ class _BurstServer(ThreadingHTTPServer):
 
     request_queue_size = 128
     daemon_threads = True
+    endpoint: LambdaEndpoint | None = None
+
+    def process_request(self, request, client_address):
+        # in flight from the moment the connection is accepted, not once its handler has read
+        # the body: wait_idle must never see 0 while an invocation is on its way in
+        with self.endpoint._lock:
+            self.endpoint.in_flight += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.endpoint._lock:
+                self.endpoint.in_flight -= 1
+                self.endpoint._idle.notify_all()
 
 
 class LambdaContext:
@@ -73,17 +89,12 @@ class LambdaEndpoint:
                 event = json.loads(raw) if raw else {}
                 with endpoint._lock:
                     endpoint.invocations.append(name)
-                    endpoint.in_flight += 1
                 try:
                     result = handler(event, LambdaContext(name))
                 except Exception as exc:  # noqa: BLE001 - reported the way Lambda reports an unhandled error
                     body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
                             "stackTrace": traceback.format_exception(exc)[-3:]}
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
-                finally:
-                    with endpoint._lock:
-                        endpoint.in_flight -= 1
-                        endpoint._idle.notify_all()
                 return self._reply(200, result)
 
             def _reply(self, status: int, body, headers: dict | None = None):
@@ -98,6 +109,7 @@ class LambdaEndpoint:
                 self.wfile.write(data)
 
         self.server = _BurstServer(("127.0.0.1", 0), _Request)
+        self.server.endpoint = self
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)

@@ -296,3 +296,51 @@ def test_a_start_execution_whose_answer_was_lost_keeps_the_job_that_started(user
     (job,) = _jobs_of(user)
     assert jobs.get_job(job["id"])["execution_arn"].endswith(":" + job["id"])
     assert user.texts()[-1].startswith("✅ Запрос принят!")
+
+
+# ---- item 4: no duplicate sends on a slow Telegram -------------------------------------------
+
+def _timing_out(cause: Exception):
+    from telegram.error import TimedOut
+
+    sent: list[int] = []
+
+    async def fn():
+        sent.append(1)          # the request left: Telegram may have it
+        try:
+            raise cause
+        except Exception as err:
+            raise TimedOut() from err
+
+    return fn, sent
+
+
+@pytest.mark.parametrize("method", ["sendVideo", "sendMediaGroup"])
+def test_a_send_that_timed_out_after_leaving_is_not_repeated(method):
+    import asyncio
+
+    import httpx
+
+    from videobot.telegram.bot import call
+
+    fn, sent = _timing_out(httpx.ReadTimeout("read"))
+    assert asyncio.run(call(fn, method)) is None
+    assert sent == [1]                                   # once: the album or the video is never doubled
+
+
+def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
+    import asyncio
+
+    import httpx
+
+    from videobot.errors import VendorUnavailable
+    from videobot.telegram.bot import ATTEMPTS, call
+
+    fn, sent = _timing_out(httpx.ConnectTimeout("connect"))   # nothing reached Telegram
+    with pytest.raises(VendorUnavailable):
+        asyncio.run(call(fn, "sendVideo"))
+    assert len(sent) == ATTEMPTS
+    fn, sent = _timing_out(httpx.ReadTimeout("read"))          # a text message may be resent
+    with pytest.raises(VendorUnavailable):
+        asyncio.run(call(fn, "sendMessage"))
+    assert len(sent) == ATTEMPTS
