@@ -55,6 +55,24 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _run_with_timeout(handler: Handler, event: dict, context: LambdaContext, timeout: float):
+    """(result, exception) of the handler, or None when it ran past `timeout`. Lambda kills
+    the sandbox then; a thread cannot be killed, so it runs on unobserved (its result is
+    dropped), which is what a killed Lambda's half-done work looks like to the caller."""
+    box: list = []
+
+    def run():
+        try:
+            box.append((handler(event, context), None))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            box.append((None, exc))
+
+    worker = threading.Thread(target=run, name=f"lambda-{context.function_name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return box[0] if box else None
+
+
 def import_handler(path: str) -> Handler:
     module, _, attr = path.rpartition(".")
     return getattr(importlib.import_module(module), attr)
@@ -63,8 +81,11 @@ def import_handler(path: str) -> Handler:
 class LambdaEndpoint:
     """Maps function names (or ARNs) to handler callables and serves Invoke on 127.0.0.1."""
 
-    def __init__(self, handlers: dict[str, Handler]):
+    def __init__(self, handlers: dict[str, Handler], timeouts: dict[str, float] | None = None):
         self.handlers = handlers
+        # each function's Timeout (template.yaml): an invocation still running then is answered
+        # as Lambda answers it, Sandbox.Timedout (a test may shorten one)
+        self.timeouts = dict(timeouts or {})
         self.invocations: list[str] = []
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -89,9 +110,14 @@ class LambdaEndpoint:
                 event = json.loads(raw) if raw else {}
                 with endpoint._lock:
                     endpoint.invocations.append(name)
-                try:
-                    result = handler(event, LambdaContext(name))
-                except Exception as exc:  # noqa: BLE001 - reported the way Lambda reports an unhandled error
+                timeout = endpoint.timeouts.get(name, 900.0)
+                outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
+                if outcome is None:
+                    body = {"errorType": "Sandbox.Timedout",
+                            "errorMessage": f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"}
+                    return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
+                result, exc = outcome
+                if exc is not None:  # reported the way Lambda reports an unhandled error
                     body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
                             "stackTrace": traceback.format_exception(exc)[-3:]}
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})

@@ -90,7 +90,8 @@ class LocalPipeline:
 
         template = load_template()
         handlers = {name: import_handler(path) for name, path in tpl.pipeline_functions(template).items()}
-        self.endpoint = LambdaEndpoint(handlers).start()
+        timeouts = tpl.function_timeouts(template)
+        self.endpoint = LambdaEndpoint(handlers, {name: timeouts[name] for name in handlers}).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
 
         import boto3
