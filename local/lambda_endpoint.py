@@ -113,8 +113,8 @@ class LambdaEndpoint:
                 timeout = endpoint.timeouts.get(name, 900.0)
                 outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
                 if outcome is None:
-                    body = {"errorType": "Sandbox.Timedout",
-                            "errorMessage": f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"}
+                    message = f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
+                    body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
                 result, exc = outcome
                 if exc is not None:  # reported the way Lambda reports an unhandled error
