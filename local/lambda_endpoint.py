@@ -73,6 +73,26 @@ def _run_with_timeout(handler: Handler, event: dict, context: LambdaContext, tim
     return box[0] if box else None
 
 
+# What the handlers import lazily: locally every stage is a thread of one process, and two
+# threads importing one large SDK at once can see it "partially initialized". On AWS each
+# Lambda is its own process; here they are imported once, before any invocation is served.
+PRELOAD = ("httpx", "openai", "runwayml", "requests", "boto3", "botocore", "telegram", "imageio_ffmpeg",
+           "espeakng_loader", "PIL.Image", "numpy")
+
+
+def preload() -> list[str]:
+    """Import what the handlers need before serving; returns the modules loaded (an SDK that
+    is not installed is left out: its provider is not in use)."""
+    loaded = []
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except ImportError:
+            pass
+    return loaded
+
+
 def import_handler(path: str) -> Handler:
     module, _, attr = path.rpartition(".")
     return getattr(importlib.import_module(module), attr)
@@ -148,6 +168,7 @@ class LambdaEndpoint:
             return self._idle.wait_for(lambda: self.in_flight == 0, timeout)
 
     def start(self) -> LambdaEndpoint:
+        preload()
         self._thread.start()
         return self
 

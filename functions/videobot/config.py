@@ -99,10 +99,14 @@ class Settings(BaseModel):
     # The vendor spend (estimated USD, videobot/usage.py) one user may cause in any 24 hours;
     # a new topic is refused once it is reached. 0: no budget.
     max_usd_per_user_per_day: float = Field(30.0, ge=0)
+    # Bot-wide, every user together (0 = no limit): the ceiling on a day's vendor bill.
+    max_usd_per_day: float = Field(100.0, ge=0)
 
     @field_validator("allowed_user_ids")
     @classmethod
     def _user_ids_are_numbers(cls, value: str | None) -> str | None:
+        if (value or "").strip() == "*":  # explicitly open to everyone
+            return value
         for part in (value or "").replace(";", ",").replace(" ", ",").split(","):
             if part.strip() and not part.strip().lstrip("-").isdigit():
                 raise ValueError("must be Telegram user ids separated by commas")
@@ -115,6 +119,8 @@ class Settings(BaseModel):
     @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
+        if raw.strip() == "*":
+            return frozenset()
         return frozenset(int(part) for part in raw.split(",") if part.strip())
 
     # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap

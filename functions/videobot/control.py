@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from videobot import lifecycle, preferences
+from videobot import lifecycle, preferences, usage
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
+from videobot.errors import BotBudgetExceeded, ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.runtime import Runtime, current
 
@@ -33,6 +33,12 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
     settings = rt.settings
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
+    budget = settings.max_usd_per_day
+    if budget and (source_update_id is None or jobs.job_for_update(source_update_id) is None):
+        spent = usage.spent_by_bot(24)  # a redelivered update finds its job above all the same
+        if spent >= budget:
+            logger.warning("the bot's daily budget is used up", extra={"spent_usd": spent, "budget_usd": budget})
+            raise BotBudgetExceeded(spent, budget)
     chosen = preferences.get(user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
                                    aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,

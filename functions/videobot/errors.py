@@ -48,3 +48,11 @@ class MediaError(VideoBotError):
 
 class StartFailed(VideoBotError):
     """Step Functions refused or never answered StartExecution: no job was left behind."""
+
+
+class BotBudgetExceeded(VideoBotError):
+    """Every user's videos of the last 24 hours together cost MAX_USD_PER_DAY or more."""
+
+    def __init__(self, spent: float, budget: float):
+        super().__init__(f"the bot's daily budget is used up: ${spent:.2f} of ${budget:.2f}")
+        self.spent, self.budget = spent, budget

@@ -115,3 +115,8 @@ def summary(job_id: str) -> dict:
 def spent_by_user(user_id: int, hours: int = 24) -> float:
     """The estimated USD of the user's jobs created in the last `hours` (their daily budget)."""
     return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_of_user_since(user_id, hours)), 2)
+
+
+def spent_by_bot(hours: int = 24) -> float:
+    """The estimated USD of every user's jobs created in the last `hours` (MAX_USD_PER_DAY)."""
+    return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_since(hours)), 2)

@@ -147,3 +147,45 @@ def test_a_key_cannot_leave_the_media_folder(tmp_path, hostile):
     local = storage.LocalStorage(tmp_path / "media")
     with pytest.raises(ValueError, match="escapes"):
         local.put_bytes(storage.job_key(hostile, "x"), b"x")
+
+
+# ---- least privilege for S3 (template.yaml) --------------------------------------------------
+
+S3_ACCESS = {  # what each function does with media, and so all it may do
+    "WebhookFunction": {"MediaReadPolicy", "MediaDeletePolicy"},        # /history reads, a cancel deletes
+    "RequestApprovalFunction": {"MediaReadPolicy"},
+    "DeliverVideoFunction": {"MediaReadPolicy"},
+    "CancelJobFunction": {"MediaDeletePolicy"},
+    "ReconcileExecutionFunction": {"MediaDeletePolicy"},
+    "GenerateScriptFunction": set(), "SplitIntoSegmentsFunction": set(), "WriteImagePromptsFunction": set(),
+    "WriteAnimationPromptsFunction": set(), "RecordFailureFunction": set(), "RecordApprovalTimeoutFunction": set(),
+    "MigrateDatabaseFunction": set(),
+}
+WRITERS = {"SubmitImageFunction", "CheckImageFunction", "SubmitClipFunction", "CheckClipFunction",
+           "RecordVoiceoverFunction", "AssembleVideoFunction", "ReviseStageFunction"}
+
+
+def test_each_function_gets_only_the_s3_access_it_needs():
+    from local import template as tpl
+
+    resources = tpl.load_template()["Resources"]
+    media = {"MediaReadPolicy", "MediaWritePolicy", "MediaDeletePolicy"}
+    functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == set(S3_ACCESS) | WRITERS
+    for name, res in functions.items():
+        policies = res["Properties"].get("Policies", [])
+        assert not any(isinstance(p, dict) and "S3CrudPolicy" in p for p in policies), name
+        granted = {p["Ref"] for p in policies if isinstance(p, dict) and p.get("Ref") in media}
+        assert granted == (media if name in WRITERS else S3_ACCESS[name]), name
+    write = resources["MediaWritePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in write] == [["s3:PutObject", "s3:AbortMultipartUpload"]]
+    assert "s3:DeleteObject" not in str(resources["MediaReadPolicy"])
+
+
+def test_the_bucket_denies_every_s3_action_over_plain_http():
+    from local import template as tpl
+
+    (statement,) = tpl.load_template()["Resources"]["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*" and statement["Principal"] == "*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(statement["Resource"]) == 2                # the bucket and every object in it

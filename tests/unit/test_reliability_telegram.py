@@ -344,3 +344,33 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
     with pytest.raises(VendorUnavailable):
         asyncio.run(call(fn, "sendMessage"))
     assert len(sent) == ATTEMPTS
+
+
+# ---- item 12: not open to the world by default, and a bot-wide budget ------------------------
+
+def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(user, sfn):
+    from videobot.data import usage as usage_rows
+
+    spender = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)   # another user
+    usage_rows.insert_llm(spender["id"], "generate_script", vendor="openai", model="gpt-5.4-mini", calls=1,
+                          input_tokens=1_000_000, output_tokens=1_000_000)
+    with use_environment({"MAX_USD_PER_DAY": "1"}):
+        assert user.say("Реклама кофе") == 200
+    (said,) = user.texts()
+    assert said.startswith("⛔ Бот исчерпал общий дневной бюджет ($1 за сутки")
+    assert _jobs_of(user) == [] and sfn.named("StartExecution") == []
+    assert user.say("Реклама кофе") == 200                # 0 (the suite's setting) is no limit
+    assert user.texts()[-1].startswith("✅ Запрос принят!")
+
+
+def test_the_allowlist_must_be_given_at_deploy_and_star_opens_it():
+    from local import template as tpl
+    from videobot.config import Settings
+
+    param = tpl.load_template()["Parameters"]["AllowedUserIds"]
+    assert "Default" not in param                          # sam deploy --guided asks for it
+    assert param["MinLength"] == 1 and "*" in param["Description"]
+    assert Settings(allowed_user_ids="*").allowed_user_id_set == frozenset()        # everyone, said so
+    assert Settings(allowed_user_ids="42, 7").allowed_user_id_set == frozenset({42, 7})
+    with pytest.raises(Exception, match="Telegram user ids"):
+        Settings(allowed_user_ids="everyone")

@@ -99,6 +99,12 @@ def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
         " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)", (user_id, hours))]
 
 
+def job_ids_since(hours: int) -> list[str]:
+    """Every user's jobs created in the last `hours` (the bot-wide daily budget)."""
+    return [r["id"] for r in db.query(
+        f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - %s * interval '1 hour'", (hours,))]
+
+
 def lock_chat(cur, chat_id: int) -> None:
     """Inside the caller's transaction: one topic at a time per chat (Telegram may deliver a
     chat's updates in parallel), held until the transaction ends."""

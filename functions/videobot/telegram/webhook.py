@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from videobot import control, runtime
 from videobot.data import updates
-from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
+from videobot.errors import BotBudgetExceeded, DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.telegram import bot, handlers, texts
 from videobot.telegram.replies import send
@@ -94,7 +94,9 @@ def handle_event(event: dict) -> dict:
         try:
             bot.run(lambda b: handlers.handle_update(b, data))
         except StartFailed:
-            _say_start_failed(data)
+            _say(data, "start_failed")
+        except BotBudgetExceeded as exc:
+            _say(data, "bot_daily_budget", budget=f"{exc.budget:.0f}")
         except PERMANENT_TELEGRAM as exc:
             logger.warning("telegram refused a call for this update", extra={"error_type": type(exc).__name__,
                                                                               "error": str(exc)})
@@ -129,9 +131,10 @@ def chat_of(data: dict) -> int | None:
     return None
 
 
-def _say_start_failed(data: dict) -> None:
-    """StartExecution failed and the job was removed: the user hears so, once (this update is
-    then answered 200; sending the topic again is theirs to decide)."""
+def _say(data: dict, key: str, **values) -> None:
+    """No job was started (StartExecution failed and the job was removed, or the bot's daily
+    budget is used up): the user hears why, once (this update is then answered 200; sending
+    the topic again later is theirs to decide)."""
     chat_id = chat_of(data)
     message = data.get("message") if isinstance(data.get("message"), dict) else {}
     sender = message.get("from") if isinstance(message.get("from"), dict) else {}
@@ -139,9 +142,9 @@ def _say_start_failed(data: dict) -> None:
     if chat_id is None:
         return
     try:
-        bot.run(lambda b: send(b, chat_id, texts.text(lang, "start_failed")))
-    except Exception as exc:  # noqa: BLE001 - logged; the job is gone either way
-        logger.warning("could not say the start failed", extra={"error_type": type(exc).__name__})
+        bot.run(lambda b: send(b, chat_id, texts.text(lang, key, **values)))
+    except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
+        logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
 
 
 def _end_blocked_chat(data: dict) -> None:
