@@ -28,10 +28,14 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
     nothing, and one that was writing while it ran checks afterwards and deletes again."""
     if jobs.get_job(job_id).status == "cancelled":
         raise JobCancelled(f"job {job_id} is cancelled")
-    if isinstance(source, bytes):
-        rt.storage.put_bytes(key, source)
-    else:
-        rt.storage.put_file(key, source)
+    try:
+        if isinstance(source, bytes):
+            rt.storage.put_bytes(key, source)
+        else:
+            rt.storage.put_file(key, source)
+    except OSError:  # the cancel deleted the folder under the write
+        if jobs.get_job(job_id).status != "cancelled":
+            raise
     if jobs.get_job(job_id).status == "cancelled":
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")

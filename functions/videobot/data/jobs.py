@@ -164,14 +164,14 @@ def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
 
 def clear_job(job_id: str) -> None:
     """The seed's "clears the DB": delete the segments and gates, erase the job's content.
-    The job row stays as a tombstone (status, ids, times, the reason it ended, never any
-    text the user wrote: the topic is erased too) so a stale button or a retried update
-    still finds what happened to it; its vendor_usage cost lines stay for the daily limits."""
+    The job row stays as a tombstone (status, ids, times, the reason it ended, and the topic,
+    which /history lists) so a stale button or a retried update still finds what happened to
+    it; its vendor_usage cost lines stay for the daily limits."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"DELETE FROM {SCHEMA}.video_segments_enhanced WHERE job_id = %s", (job_id,))
         cur.execute(f"DELETE FROM {SCHEMA}.approval_gates WHERE job_id = %s", (job_id,))
         cur.execute(
-            f"UPDATE {JOBS} SET prompt = '', script_text = NULL, script_segments = NULL, audio_path = NULL,"
+            f"UPDATE {JOBS} SET script_text = NULL, script_segments = NULL, audio_path = NULL,"
             " final_video_path = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
 
 
