@@ -14,7 +14,7 @@ from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import JobCancelled
 
-ROUNDS = 20
+ROUNDS = 60
 
 
 class _Told:
