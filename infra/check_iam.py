@@ -1,6 +1,9 @@
 """Expand template.yaml with the SAM translator (as CloudFormation will) and fail on any IAM
-statement whose action contains `*`, so SAM policy templates are checked too, not only the
-statements written by hand. Run by infra/ci_checks.sh with the .venv-sam interpreter."""
+Allow statement whose action contains `*`, or whose Resource is `*` for actions that can be
+scoped, or that grants S3 on anything but the media bucket; so SAM policy templates are
+checked too, not only the statements written by hand. A Deny may use a wildcard (the
+bucket's TLS-only policy denies s3:*). Run by infra/ci_checks.sh with the .venv-sam
+interpreter."""
 
 from __future__ import annotations
 
@@ -21,6 +24,34 @@ LOCAL_TO_S3 = {
     "Location: infra/network.yaml": "Location: https://s3.amazonaws.com/bucket/network.yaml",
     "Location: infra/database.yaml": "Location: https://s3.amazonaws.com/bucket/database.yaml",
 }
+
+
+# Actions IAM only grants on Resource "*" (they name no resource ARN).
+UNSCOPABLE = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
+              "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+              "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+              "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+              # Step Functions' log delivery (vended logs) is granted on "*" only
+              "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+              "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+              "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+              # its only resource type is a lexicon, and the bot uses none
+              "polly:SynthesizeSpeech"}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def scoping_problem(statement: dict) -> str | None:
+    """Why an Allow statement's Resource is too broad, or None."""
+    actions = [a for a in _list(statement.get("Action", [])) if isinstance(a, str)]
+    resources = _list(statement.get("Resource", "*"))
+    if "*" in resources and not set(actions) <= UNSCOPABLE:
+        return "Resource * for " + ", ".join(sorted(set(actions) - UNSCOPABLE))
+    if any(a.startswith("s3:") for a in actions) and not all("MediaBucket" in json.dumps(r) for r in resources):
+        return "S3 granted beyond the media bucket"
+    return None
 
 
 class _NoManagedPolicies:
@@ -49,14 +80,18 @@ def main() -> int:
         text = text.replace(local, remote)
     expanded = transform(yaml_parse(text), {}, _NoManagedPolicies())
     found = list(statements(expanded))
-    bad = []
+    bad, broad = [], []
     for statement in found:
-        if "NotAction" in statement:
+        if statement.get("Effect") == "Deny":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
             bad.append(statement)
             continue
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if any(not isinstance(a, str) or "*" in a for a in actions):
             bad.append(statement)
+        elif "Principal" not in statement and (problem := scoping_problem(statement)):  # not a trust policy
+            broad.append({"problem": problem, "statement": statement})
     attached = [arn for res in expanded["Resources"].values() if res["Type"] == "AWS::IAM::Role"
                 for arn in res["Properties"].get("ManagedPolicyArns", [])]
     # This template's own managed policies (their statements are among `found`) vs AWS's.
@@ -66,7 +101,11 @@ def main() -> int:
     if bad:
         print("IAM statements with a wildcard action:", json.dumps(bad, indent=1), file=sys.stderr)
         return 1
-    print(f"{len(found)} IAM statements after SAM's expansion, none with a wildcard action")
+    if broad:
+        print("IAM statements with a Resource broader than they need:", json.dumps(broad, indent=1), file=sys.stderr)
+        return 1
+    print(f"{len(found)} IAM statements after SAM's expansion, none with a wildcard action, "
+          "each Resource scoped (S3 to the media bucket)")
     print("AWS managed policies SAM attaches (no wildcard actions):", ", ".join(a.rsplit("/", 1)[-1] for a in managed))
     print("this template's managed policies, attached to the roles:", ", ".join(own) or "none")
     return 0

@@ -22,6 +22,22 @@ class _BurstServer(ThreadingHTTPServer):
 
     request_queue_size = 128
     daemon_threads = True
+    endpoint: LambdaEndpoint | None = None
+
+    def process_request(self, request, client_address):
+        # in flight from the moment the connection is accepted, not once its handler has read
+        # the body: wait_idle must never see 0 while an invocation is on its way in
+        with self.endpoint._lock:
+            self.endpoint.in_flight += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.endpoint._lock:
+                self.endpoint.in_flight -= 1
+                self.endpoint._idle.notify_all()
 
 
 class LambdaContext:
@@ -39,6 +55,44 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _run_with_timeout(handler: Handler, event: dict, context: LambdaContext, timeout: float):
+    """(result, exception) of the handler, or None when it ran past `timeout`. Lambda kills
+    the sandbox then; a thread cannot be killed, so it runs on unobserved (its result is
+    dropped), which is what a killed Lambda's half-done work looks like to the caller."""
+    box: list = []
+
+    def run():
+        try:
+            box.append((handler(event, context), None))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            box.append((None, exc))
+
+    worker = threading.Thread(target=run, name=f"lambda-{context.function_name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return box[0] if box else None
+
+
+# What the handlers import lazily: locally every stage is a thread of one process, and two
+# threads importing one large SDK at once can see it "partially initialized". On AWS each
+# Lambda is its own process; here they are imported once, before any invocation is served.
+PRELOAD = ("httpx", "openai", "runwayml", "requests", "boto3", "botocore", "telegram", "imageio_ffmpeg",
+           "espeakng_loader", "PIL.Image", "numpy")
+
+
+def preload() -> list[str]:
+    """Import what the handlers need before serving; returns the modules loaded (an SDK that
+    is not installed is left out: its provider is not in use)."""
+    loaded = []
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except ImportError:
+            pass
+    return loaded
+
+
 def import_handler(path: str) -> Handler:
     module, _, attr = path.rpartition(".")
     return getattr(importlib.import_module(module), attr)
@@ -47,8 +101,11 @@ def import_handler(path: str) -> Handler:
 class LambdaEndpoint:
     """Maps function names (or ARNs) to handler callables and serves Invoke on 127.0.0.1."""
 
-    def __init__(self, handlers: dict[str, Handler]):
+    def __init__(self, handlers: dict[str, Handler], timeouts: dict[str, float] | None = None):
         self.handlers = handlers
+        # each function's Timeout (template.yaml): an invocation still running then is answered
+        # as Lambda answers it, Sandbox.Timedout (a test may shorten one)
+        self.timeouts = dict(timeouts or {})
         self.invocations: list[str] = []
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -73,17 +130,17 @@ class LambdaEndpoint:
                 event = json.loads(raw) if raw else {}
                 with endpoint._lock:
                     endpoint.invocations.append(name)
-                    endpoint.in_flight += 1
-                try:
-                    result = handler(event, LambdaContext(name))
-                except Exception as exc:  # noqa: BLE001 - reported the way Lambda reports an unhandled error
+                timeout = endpoint.timeouts.get(name, 900.0)
+                outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
+                if outcome is None:
+                    message = f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
+                    body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+                    return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
+                result, exc = outcome
+                if exc is not None:  # reported the way Lambda reports an unhandled error
                     body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
                             "stackTrace": traceback.format_exception(exc)[-3:]}
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
-                finally:
-                    with endpoint._lock:
-                        endpoint.in_flight -= 1
-                        endpoint._idle.notify_all()
                 return self._reply(200, result)
 
             def _reply(self, status: int, body, headers: dict | None = None):
@@ -98,6 +155,7 @@ class LambdaEndpoint:
                 self.wfile.write(data)
 
         self.server = _BurstServer(("127.0.0.1", 0), _Request)
+        self.server.endpoint = self
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)
@@ -110,6 +168,7 @@ class LambdaEndpoint:
             return self._idle.wait_for(lambda: self.in_flight == 0, timeout)
 
     def start(self) -> LambdaEndpoint:
+        preload()
         self._thread.start()
         return self
 

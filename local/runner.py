@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ class LocalPipeline:
         self.sfn = None
         self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
+        self.reconciler = None                  # the ReconcileExecutionFunction's handler
+        self.delivered: dict[str, dict] = {}    # execution ARN -> the event delivered for it
+        self._deliver_lock = threading.Lock()
+        self._watching = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -109,7 +115,8 @@ class LocalPipeline:
 
         template = load_template()
         handlers = {name: import_handler(path) for name, path in tpl.pipeline_functions(template).items()}
-        self.endpoint = LambdaEndpoint(handlers).start()
+        timeouts = tpl.function_timeouts(template)
+        self.endpoint = LambdaEndpoint(handlers, {name: timeouts[name] for name in handlers}).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
 
         import boto3
@@ -127,9 +134,59 @@ class LocalPipeline:
         )["stateMachineArn"]
         self._setenv("STATE_MACHINE_ARN", self.state_machine_arn)
         runtime.reset()
+        self.reconciler = import_handler(tpl.functions(template)["ReconcileExecutionFunction"])
+        self._watching.set()
+        self._watcher = threading.Thread(target=self._watch, name="execution-events", daemon=True)
+        self._watcher.start()
         return self
 
+    # -- EventBridge, as AWS delivers it -----------------------------------------------------
+
+    def _watch(self, interval: float = 1.0) -> None:
+        """Like the EventBridge rule: every execution that ends FAILED, TIMED_OUT or ABORTED
+        reaches the reconciler, also those no one waits for (`make serve`)."""
+        while self._watching.is_set():
+            try:
+                self.deliver_execution_events()
+            except Exception as exc:  # noqa: BLE001 - delivered again on the next round
+                print(f"execution events: {type(exc).__name__}: {exc}")
+            time.sleep(interval)
+
+    def deliver_execution_events(self) -> list[dict]:
+        """Deliver "Step Functions Execution Status Change" for each ended execution not yet
+        delivered, once (a handler failure is delivered again, as EventBridge retries)."""
+        from videobot.data import jobs
+
+        delivered = []
+        with self._deliver_lock:
+            pages = self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn)
+            for page in pages:
+                for ex in page["executions"]:
+                    if ex["status"] not in ("FAILED", "TIMED_OUT", "ABORTED") or ex["executionArn"] in self.delivered:
+                        continue
+                    if jobs.find_job(ex["name"]) is None:
+                        self.delivered[ex["executionArn"]] = {}
+                        continue
+                    event = self._status_change_event(ex)
+                    self.reconciler(event, None)
+                    self.delivered[ex["executionArn"]] = event
+                    delivered.append(event)
+        return delivered
+
+    def _status_change_event(self, ex: dict) -> dict:
+        described = self.sfn.describe_execution(executionArn=ex["executionArn"])
+        return {"version": "0", "id": ex["executionArn"], "detail-type": "Step Functions Execution Status Change",
+                "source": "aws.states", "account": tpl.ACCOUNT, "region": tpl.REGION,
+                "resources": [ex["executionArn"]],
+                "detail": {"executionArn": ex["executionArn"], "stateMachineArn": self.state_machine_arn,
+                           "name": ex["name"], "status": ex["status"],
+                           "error": described.get("error"), "cause": described.get("cause")}}
+
     def stop(self) -> None:
+        self._watching.clear()
+        if self._watcher:
+            self._watcher.join(timeout=30)
+            self._watcher = None
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -196,6 +253,7 @@ class LocalPipeline:
                 # moto, like AWS, lets a Lambda already invoked finish after its execution ended
                 # (the voice-over beside a rejected gate): what it leaves is part of the outcome.
                 self.settle(max(1.0, deadline - time.monotonic()))
+                self.deliver_execution_events()  # EventBridge's event for this end, reconciled
                 return JobOutcome(jobs.get_job(job_id), status, self.history(job))
             gate = gates.open_gate_for_job(job_id)
             if gate and decider is not None:

@@ -118,7 +118,7 @@ class Poller:
         for update in updates:
             body = json.dumps(update.to_dict())
             result = invoke_webhook(api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))
-            if result["statusCode"] >= 500:  # handled again on the next getUpdates
+            if result["statusCode"] >= 500 or result["statusCode"] == 409:  # again on the next getUpdates
                 return len(updates)
             self.offset = update.update_id + 1
         return len(updates)

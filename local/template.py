@@ -56,6 +56,13 @@ def functions(template: dict) -> dict[str, str]:
             if res["Type"] == "AWS::Serverless::Function"}
 
 
+def function_timeouts(template: dict) -> dict[str, float]:
+    """Logical id -> its Lambda Timeout in seconds (its own, else the Globals' default of 3)."""
+    default = ((template.get("Globals") or {}).get("Function") or {}).get("Timeout", 3)
+    return {name: float(res["Properties"].get("Timeout", default)) for name, res in template["Resources"].items()
+            if res["Type"] == "AWS::Serverless::Function"}
+
+
 def pipeline_functions(template: dict, logical_id: str = "VideoPipelineStateMachine") -> dict[str, str]:
     """Logical id -> handler, for the functions the state machine invokes (its
     DefinitionSubstitutions' GetAtt targets), leaving out the webhook and the deploy hooks."""

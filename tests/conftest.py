@@ -42,6 +42,9 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         "POLL_INTERVAL_SECONDS": "0",
         "IMAGE_FIRST_POLL_SECONDS": "0",  # the fakes answer at once: no vendor-sized first wait
         "CLIP_FIRST_POLL_SECONDS": "0",
+        # a tap's answer carries its outcome (tests/unit/test_reliability_telegram.py runs 0 s too)
+        "CALLBACK_ANSWER_SECONDS": "10",
+        "MAX_USD_PER_DAY": "0",  # bot-wide budget off: the session's jobs are many (test_reliability_telegram sets one)
         "POWERTOOLS_METRICS_DISABLED": "1",  # no EMF lines in the test output
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -35,6 +35,15 @@ class RecordingStepFunctions:
         self._record("StartExecution", kwargs)
         return {"executionArn": ARN.replace(":stateMachine:", ":execution:") + ":" + kwargs["name"]}
 
+    def describe_execution(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        name = kwargs["executionArn"].rsplit(":", 1)[-1]
+        with self._lock:
+            if name not in self._names:
+                raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "x"}}, "DescribeExecution")
+        return {"executionArn": kwargs["executionArn"], "status": "RUNNING"}
+
     def send_task_success(self, **kwargs):
         self._record("SendTaskSuccess", kwargs)
         return {}
@@ -63,3 +72,17 @@ def sfn(monkeypatch):
     yield recorder
     monkeypatch.delenv("STATE_MACHINE_ARN")
     runtime.reset()
+
+
+def deliver_as_telegram(post, update: dict, *, deadline_seconds: float = 60) -> list[int]:
+    """Deliver `update` as Telegram does: again after every non-2xx answer (Telegram backs off
+    between deliveries; 50 ms here), until one is 2xx. Returns every status answered."""
+    import time
+
+    statuses = [post(update)]
+    deadline = time.monotonic() + deadline_seconds
+    while not 200 <= statuses[-1] < 300:
+        assert time.monotonic() < deadline, f"never acknowledged: {statuses}"
+        time.sleep(0.05)
+        statuses.append(post(update))
+    return statuses

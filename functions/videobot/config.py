@@ -185,6 +185,9 @@ class Settings(BaseModel):
     max_topic_chars: int = Field(1000, ge=1, le=4000)
     telegram_upload_limit_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
+    # A button tap is answered (answerCallbackQuery) with its outcome if that is known within
+    # this time, else with "working on it" at once and the outcome follows in the chat.
+    callback_answer_seconds: float = Field(1.0, ge=0, le=10)
 
     # ---- Limits per user ----
     # Topics one Telegram user may start in any 24 hours (each costs about 3 USD); 0: no limit.
@@ -192,12 +195,14 @@ class Settings(BaseModel):
     # The vendor spend (estimated USD, videobot/usage.py) one user may cause in any 24 hours;
     # a new topic is refused once it is reached. 0: no budget.
     max_usd_per_user_per_day: float = Field(30.0, ge=0)
-    # The estimated vendor spend of all users together in any 24 hours; 0: no bot-wide budget.
-    max_usd_per_day: float = Field(0.0, ge=0)
+    # Bot-wide, every user together (0 = no limit): the ceiling on a day's estimated vendor bill.
+    max_usd_per_day: float = Field(100.0, ge=0)
 
     @field_validator("allowed_user_ids")
     @classmethod
     def _user_ids_are_numbers(cls, value: str | None) -> str | None:
+        if (value or "").strip() == "*":  # explicitly open to everyone
+            return value
         for part in (value or "").replace(";", ",").replace(" ", ",").split(","):
             if part.strip() and not part.strip().lstrip("-").isdigit():
                 raise ValueError("must be Telegram user ids separated by commas")
@@ -210,6 +215,8 @@ class Settings(BaseModel):
     @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
+        if raw.strip() == "*":
+            return frozenset()
         return frozenset(int(part) for part in raw.split(",") if part.strip())
 
     # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap

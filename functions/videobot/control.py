@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from videobot import lifecycle, preferences
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError
+from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.runtime import Runtime, current
 
@@ -40,16 +40,31 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
                                    job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles)
     if job.execution_arn:
         return job, created
+    arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
         arn = rt.sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=job.id,
                                      input=json.dumps(execution_input(rt, job.id, overrides)))["executionArn"]
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-            raise
-        arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
+    except Exception as exc:  # every failure is answered, none leaves a pending job
+        already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"
+        if not already and not _execution_exists(rt, arn):
+            # Nothing runs for this job: remove it, so it neither blocks the chat nor counts
+            # toward the limits, and the user is told (videobot.telegram.webhook).
+            jobs.delete_job(job.id)
+            logger.warning("StartExecution failed, the job is removed",
+                           extra={"job_id": job.id, "error_type": type(exc).__name__})
+            raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
     job = jobs.update_job(job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
     return job, created
+
+
+def _execution_exists(rt: Runtime, arn: str) -> bool:
+    """Whether a StartExecution whose answer was lost started the execution after all."""
+    try:
+        rt.sfn.describe_execution(executionArn=arn)
+        return True
+    except Exception:  # noqa: BLE001 - ExecutionDoesNotExist, or Step Functions unreachable
+        return False
 
 
 @dataclass(frozen=True)
@@ -59,17 +74,29 @@ class Decision:
     stage: str | None = None
 
 
-def _resume(rt: Runtime, job_id: str, stage: str, decision: str, send) -> Decision | None:
-    """Tell Step Functions; a dead token abandons the gate ("expired"), any other failure
-    reopens it (the user can answer again) and raises."""
+def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, send) -> Decision | None:
+    """Tell Step Functions. A dead token is the outcome of an earlier send on it whose answer
+    was lost (that decision landed), or else the gate is abandoned ("expired"). Any other
+    failure reopens the gate (the user can answer again) and raises; a failure that left no
+    answer (connection error, read timeout) may have landed, and the gate remembers it."""
     try:
         send(rt.sfn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
+            landed = gates.landed_decision(job_id, stage, token)
+            if landed:
+                logger.info("an earlier decision had landed", extra={"job_id": job_id, "stage": stage,
+                                                                     "decision": landed})
+                return Decision(True, landed, stage)
             gates.abandon_gate(job_id, stage)
             return Decision(False, "expired", stage)
-        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled
+        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
+    except Exception as exc:  # no answer: a connection error, a read timeout
+        gates.reopen_gate(job_id, stage, decision, outcome_unknown=True)
+        # transient for the webhook: a 5xx, so Telegram delivers the tap again
+        raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
+    gates.confirm_resumed(job_id, stage, token)
     return None
 
 
@@ -96,7 +123,7 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
     else:
         send = lambda sfn: sfn.send_task_failure(taskToken=token, error="Rejected",  # noqa: E731
                                                  cause=f"rejected at the {stage} approval")
-    failed = _resume(rt, job_id, stage, decision, send)
+    failed = _resume(rt, job_id, stage, decision, token, send)
     if failed:
         return failed
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
@@ -114,7 +141,7 @@ def revise(job_id: str, stage: str, *, feedback: str | None = None,
     if token is None:
         return Decision(False, reason, stage)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
-    failed = _resume(rt, job_id, stage, "revised",
+    failed = _resume(rt, job_id, stage, "revised", token,
                      lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)))
     if failed:
         return failed
@@ -147,3 +174,14 @@ def cancel(job_id: str) -> Decision:
             logger.warning("could not stop the execution", extra={"job_id": job_id, "error": repr(exc)})
     lifecycle.cancel_job(rt, job_id)
     return Decision(True, "rejected")
+
+
+def end_for_blocked_chat(chat_id: int) -> str | None:
+    """The user blocked the bot (Telegram answered 403 Forbidden): their job can reach nobody,
+    so it ends as a cancel does (its vendor tasks stopped, its media deleted). The notice the
+    lifecycle sends is refused by Telegram too, and the notifier only logs that. Returns the
+    job id ended, or None."""
+    job = jobs.active_job_for_chat(chat_id)
+    if job is None:
+        return None
+    return job.id if cancel(job.id).done else None

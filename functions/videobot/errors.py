@@ -44,3 +44,8 @@ class DatabaseUnavailable(VideoBotError):
 
 class MediaError(VideoBotError):
     """FFmpeg failed, or a media file is not what it should be."""
+
+
+class StartFailed(VideoBotError):
+    """Step Functions refused or never answered StartExecution: no job was left behind."""
+

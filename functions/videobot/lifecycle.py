@@ -24,11 +24,18 @@ from videobot.runtime import Runtime
 def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
     """Store one of the job's media files. A stage still running when the job is cancelled
     (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
-    write after the cancel deleted the job's media, so check afterwards and delete again."""
-    if isinstance(source, bytes):
-        rt.storage.put_bytes(key, source)
-    else:
-        rt.storage.put_file(key, source)
+    write after the cancel deleted the job's media: a stage invoked after the cancel writes
+    nothing, and one that was writing while it ran checks afterwards and deletes again."""
+    if jobs.get_job(job_id).status == "cancelled":
+        raise JobCancelled(f"job {job_id} is cancelled")
+    try:
+        if isinstance(source, bytes):
+            rt.storage.put_bytes(key, source)
+        else:
+            rt.storage.put_file(key, source)
+    except OSError:  # the cancel deleted the folder under the write
+        if jobs.get_job(job_id).status != "cancelled":
+            raise
     if jobs.get_job(job_id).status == "cancelled":
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")
@@ -104,3 +111,30 @@ def error_details(error: dict | None) -> tuple[str, str]:
     except (TypeError, ValueError):
         pass
     return kind, str(cause)[:1000]
+
+
+ENDED_EXECUTION_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def reconcile_execution(rt: Runtime, detail: dict) -> dict:
+    """An execution ended (EventBridge's "Step Functions Execution Status Change" `detail`;
+    executions are named after their job). A job the execution left non-terminal (its
+    RecordFailure failed, the execution timed out or was stopped from the console) ends here,
+    through the same paths, so the chat is never blocked and the user hears once. A job that
+    already ended is left as it is."""
+    job_id, status = detail.get("name"), detail.get("status")
+    job = jobs.find_job(job_id) if job_id else None
+    if job is None or status not in ENDED_EXECUTION_STATUSES:
+        return {"reconciled": False, "reason": "not a job's ended execution"}
+    if job.status in jobs.TERMINAL_STATUSES:
+        return {"reconciled": False, "status": job.status}
+    logger.warning("execution ended with its job unfinished", extra={"job_id": job_id, "status": status})
+    if status == "ABORTED" or gates.rejected_gate(job_id):
+        cancel_job(rt, job_id)
+        return {"reconciled": True, "status": "cancelled"}
+    if status == "TIMED_OUT":
+        record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
+    else:
+        record_failure(rt, job_id, {"Error": detail.get("error") or "States.Runtime",
+                                    "Cause": detail.get("cause") or "the execution failed"})
+    return {"reconciled": True, "status": jobs.get_job(job_id).status}

@@ -71,7 +71,10 @@ class LocalStorage:
         folder = self._path(prefix.rstrip("/"))
         if not folder.exists():
             return 0
-        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        try:
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+        except FileNotFoundError:  # another delete (the cancel, or a late write's own) is under way
+            count = 0
         for _ in range(3):  # a stage writing into the folder at this moment makes rmtree fail
             shutil.rmtree(folder, ignore_errors=True)
             if not folder.exists():

@@ -84,7 +84,14 @@ def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, sta
     assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
 
 
-def test_approval_timeout_records_the_outcome(pipeline):
+def test_approval_timeout_records_the_outcome(pipeline, monkeypatch):
+    told = []
+
+    class Told:
+        def send(self, job, event):
+            told.append((job.id, event))
+
+    replace_part(monkeypatch, "notifier", Told())
     job = pipeline.start_job("Реклама кофе", overrides={"approval_timeout_seconds": 1})
     outcome = pipeline.wait(job["id"], decider=None, timeout=120)
 
@@ -92,6 +99,9 @@ def test_approval_timeout_records_the_outcome(pipeline):
     assert "RecordApprovalTimeout" in execution_events(outcome)
     assert outcome.job["status"] == "timed_out"
     assert gates.get_gate(job["id"], "script")["decision"] == "timed_out"
+    # the user is told, once, that no answer came in time at the script gate
+    ended = [e for job_id, e in told if job_id == job["id"] and type(e).__name__ == "JobEnded"]
+    assert len(ended) == 1 and ended[0].outcome == "timed_out" and ended[0].stage == "script"
 
 
 def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):

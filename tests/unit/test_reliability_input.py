@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import re
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from tests.reliability_support import sfn  # noqa: F401
 from videobot import media, storage
 from videobot.data import db, jobs
 from videobot.telegram.handlers import storable_text
-from videobot.telegram.webhook import handle_event
+from videobot.telegram.webhook import handle_event, parse_body
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -62,6 +63,21 @@ def _status(api: dict) -> int:
     return handle_event(api)["statusCode"]
 
 
+def _answered_as_parsed(api: dict) -> int:
+    """The status, checked against what parse_body decided (a 400 exactly when it refused the
+    body) and with the webhook's catch-all never reached: no crash was papered over."""
+    from unittest import mock
+
+    from videobot.telegram import webhook
+
+    refused = parse_body(dict(api)) is None
+    with mock.patch.object(webhook.logger, "exception") as crashed:
+        status = _status(api)
+    assert not crashed.called, crashed.call_args
+    assert status == (400 if refused else 200)
+    return status
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -72,14 +88,18 @@ json_values = st.recursive(
 @FUZZ
 @given(body=st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
 def test_random_bodies_are_refused_with_400_never_a_crash(telegram, body):
-    assert _status(_api(body)) in (200, 400)
-    assert _status(_api(body, b64=True)) in (200, 400)
+    sent = len(telegram.calls)
+    assert _answered_as_parsed(_api(body)) in (200, 400)
+    assert _answered_as_parsed(_api(body, b64=True)) in (200, 400)
+    assert len(telegram.calls) == sent       # nothing is said for a body that is not an update
 
 
 @FUZZ
 @given(value=json_values)
 def test_any_json_value_is_answered_without_a_crash(telegram, value):
-    assert _status(_api(json.dumps(value))) in (200, 400)
+    sent = len(telegram.calls)
+    assert _answered_as_parsed(_api(json.dumps(value))) in (200, 400)
+    assert len(telegram.calls) == sent
 
 
 @pytest.mark.parametrize("update_id", [True, False, 2**63, 2**64 + 5, -(2**63) - 1, -1, 1.5, "7", None, [1]])
@@ -90,7 +110,7 @@ def test_update_ids_that_are_not_telegram_ids_are_refused(telegram, update_id):
 def test_oversized_and_invalid_json_is_refused(telegram):
     huge = json.dumps({"update_id": 1, "message": {"text": "x" * 2_000_000}})
     assert _status(_api(huge[:-1])) == 400                  # truncated
-    assert _status(_api("{" * 50_000)) == 400               # deep nesting
+    assert _status(_api("{" * 50_000)) == 400               # unterminated (deep nesting: test_reliability_telegram)
     assert _status(_api("\ufeff{}")) == 400                 # BOM
     assert _status(_api("", b64=True)) == 400
     assert _status(_api("not base64!", b64=False)) == 400
@@ -118,7 +138,12 @@ def test_missing_fields_and_wrong_types_never_crash_the_webhook(telegram, mutati
         parent.pop(path[-1], None)
     else:
         parent[path[-1]] = replacement
-    assert user.post(update) in (200, 400)
+    assert user.post(update) == 200          # a well-formed update_id: answered, never redelivered for ever
+    row = db.query_one("SELECT handled_at FROM ai_video_bot.telegram_updates WHERE update_id = %s",
+                       (update["update_id"],))
+    assert row["handled_at"] is not None     # finished: a redelivery would be a duplicate
+    assert len(user.sent("sendMessage")) <= 1                  # at most the one answer /help gives
+    assert user.post(update) == 200 and len(user.sent("sendMessage")) <= 1
 
 
 topics = (st.sampled_from(HOSTILE_TOPICS)
@@ -172,9 +197,33 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
 
     still = tmp_path / "still.png"
     Image.new("RGB", (320, 180), "navy").save(still)
-    text = ("subtitles=filename='/etc/passwd',movie=/etc/passwd[x];[x]drawtext=text=%{pts}"
-            " {\\fs300}'; DROP TABLE x; -- ../../etc/passwd \u202eRTL ☕")
-    out = media.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
+    # The bait is a named pipe: if anything opened it for reading, a writer could open it too
+    # (opening a pipe's write end without blocking fails with ENXIO while no one reads it).
+    bait = tmp_path / "bait"
+    os.mkfifo(bait)
+    text = (f"subtitles=filename='{bait}',movie={bait}[x];[x]drawtext=textfile={bait}:text=%{{pts}}"
+            " {\\fs300}'; DROP TABLE x; -- ../../etc/passwd \u202eRTL ☕ "
+            f"\\N[Events] {bait} file:{bait}")
+    opened, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                fd = os.open(bait, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                done.wait(0.002)
+                continue
+            opened.append(fd)
+            os.close(fd)     # the reader gets EOF rather than blocking
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        out = media.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
+    finally:
+        done.set()
+        watcher.join()
+    assert opened == []                      # ffmpeg and libass read no file the text named
     info = media.probe(out)
     assert info.has_video and info.duration == pytest.approx(1.0, abs=0.1)
 

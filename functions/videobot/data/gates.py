@@ -8,6 +8,9 @@ from videobot.data import db, jobs
 from videobot.data.rows import Gate
 
 GATES = "ai_video_bot.approval_gates"
+# A decision made this long ago and never confirmed by Step Functions belongs to a webhook that
+# was killed between the two (its Lambda timeout is 29 s): the next tap sends it again.
+UNCONFIRMED_DECISION_SECONDS = 60
 
 
 def open_gate(job_id: str, stage: str, task_token: str) -> Gate:
@@ -15,7 +18,8 @@ def open_gate(job_id: str, stage: str, task_token: str) -> Gate:
     return Gate.from_row(db.query_one(
         f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
         " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
-        " decision = NULL, decided_at = NULL, opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
+        " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+        " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
         (job_id, stage, task_token)))
 
 
@@ -77,23 +81,55 @@ def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list
 
 
 def _claim(cur, job_id: str, stage: str, decision: str, round_: int | None = None) -> str | None:
+    """An open gate (of round `round_`, when given), or one decided the same way long enough ago
+    that the webhook which decided it must have died before Step Functions heard of it (never
+    confirmed)."""
     cur.execute(
         f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
-        " WHERE job_id = %s AND stage = %s AND decided_at IS NULL AND (%s::int IS NULL OR revisions = %s::int)"
+        " WHERE job_id = %s AND stage = %s AND (%s::int IS NULL OR revisions = %s::int)"
+        " AND (decided_at IS NULL OR (decision = %s AND %s <> 'revised'"
+        " AND resumed_at IS NULL AND decided_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'))"
         " RETURNING task_token",
-        (decision, job_id, stage, round_, round_),
+        (decision, job_id, stage, round_, round_, decision, decision, UNCONFIRMED_DECISION_SECONDS),
     )
     row = cur.fetchone()
     return row[0] if row else None
 
 
-def reopen_gate(job_id: str, stage: str, decision: str) -> None:
+def confirm_resumed(job_id: str, stage: str, token: str) -> None:
+    """Step Functions accepted the decision sent on `token`."""
+    db.execute(f"UPDATE {GATES} SET resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
+               " WHERE job_id = %s AND stage = %s AND task_token = %s", (job_id, stage, token))
+
+
+def landed_decision(job_id: str, stage: str, token: str) -> str | None:
+    """Step Functions says `token` is dead. If an earlier decision sent on it had an unknown
+    outcome, that one landed: the gate is decided so (and confirmed), and it is returned."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT unknown_decision FROM {GATES} WHERE job_id = %s AND stage = %s AND task_token = %s"
+                    " FOR UPDATE", (job_id, stage, token))
+        row = cur.fetchone()
+        landed = row[0] if row else None
+        if landed is None:
+            return None
+        cur.execute(f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc'),"
+                    " resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
+                    " WHERE job_id = %s AND stage = %s", (landed, job_id, stage))
+        if landed == "approved":
+            jobs.mark_gate_approved(cur, job_id, stage)
+        return landed
+
+
+def reopen_gate(job_id: str, stage: str, decision: str, *, outcome_unknown: bool = False) -> None:
     """Undo a decision whose Step Functions call failed: the gate waits again, as does the job
-    (and a revision round is given back)."""
+    (and a revision round is given back). `outcome_unknown`: the call may have landed (a
+    connection error, a read timeout), so the decision is remembered for `landed_decision`."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
                     + (", revisions = revisions - 1" if decision == "revised" else "")
-                    + " WHERE job_id = %s AND stage = %s AND decision = %s", (job_id, stage, decision))
+                    + (", unknown_decision = %s" if outcome_unknown else "")
+                    + " WHERE job_id = %s AND stage = %s AND decision = %s",
+                    ((decision,) if outcome_unknown else ()) + (job_id, stage, decision))
         if cur.rowcount and decision == "approved":
             jobs.unmark_gate_approved(cur, job_id, stage)
 

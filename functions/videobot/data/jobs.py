@@ -114,9 +114,9 @@ def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
 
 
 def job_ids_since(hours: int) -> list[str]:
+    """Every user's jobs created in the last `hours` (the bot-wide daily budget)."""
     return [r["id"] for r in db.query(
-        f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)",
-        (hours,))]
+        f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - %s * interval '1 hour'", (hours,))]
 
 
 def lock_chat(cur, chat_id: int) -> None:
@@ -178,8 +178,9 @@ def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
 
 def clear_job(job_id: str) -> None:
     """The seed's "clears the DB": delete the segments and gates, erase the job's content.
-    The job row stays as a tombstone (status, ids, times) so a stale button or a retried
-    update still finds what happened to it."""
+    The job row stays as a tombstone (status, ids, times, the reason it ended, and the topic,
+    which /history lists) so a stale button or a retried update still finds what happened to
+    it; its vendor_usage cost lines stay for the daily limits."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"DELETE FROM {SCHEMA}.video_segments_enhanced WHERE job_id = %s", (job_id,))
         cur.execute(f"DELETE FROM {SCHEMA}.approval_gates WHERE job_id = %s", (job_id,))

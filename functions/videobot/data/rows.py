@@ -113,3 +113,5 @@ class Gate(Row):
     feedback: str | None = None
     redo_segments: list[int] | None = None
     offered_feedback: str | None = None
+    unknown_decision: str | None = None
+    resumed_at: datetime | None = None

@@ -12,6 +12,9 @@ UPDATES = "ai_video_bot.telegram_updates"
 CLAIM_LEASE_SECONDS = 60
 
 
+CLAIMED, HANDLED, IN_PROGRESS = "claimed", "handled", "in_progress"
+
+
 def claim_update(update_id: int) -> bool:
     """True for exactly one handler of this update id at a time."""
     return db.execute(
@@ -19,6 +22,18 @@ def claim_update(update_id: int) -> bool:
         " SET received_at = (now() AT TIME ZONE 'utc')"
         " WHERE u.handled_at IS NULL AND u.received_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'",
         (update_id, CLAIM_LEASE_SECONDS)) == 1
+
+
+def claim_state(update_id: int) -> str:
+    """CLAIMED for exactly one handler at a time; HANDLED once an earlier delivery finished it;
+    IN_PROGRESS while another handler holds an unfinished claim (inside its lease), which is
+    answered non-2xx so Telegram delivers it again: an unfinished claim may never finish."""
+    if claim_update(update_id):
+        return CLAIMED
+    rows = db.query(f"SELECT handled_at FROM {UPDATES} WHERE update_id = %s", (update_id,))
+    if rows and rows[0]["handled_at"] is not None:
+        return HANDLED
+    return IN_PROGRESS  # held by another handler, or released a moment ago: either way, redeliver
 
 
 def finish_update(update_id: int) -> None:

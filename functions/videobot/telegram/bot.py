@@ -27,6 +27,17 @@ from videobot.observability import logger
 
 T = TypeVar("T")
 ATTEMPTS = 3
+# Telegram may already have delivered these when the answer times out: never sent blindly twice.
+NOT_IDEMPOTENT = frozenset({"sendVideo", "sendMediaGroup"})
+
+
+def delivery_uncertain(exc: TimedOut) -> bool:
+    """A timeout after the request left (reading the answer, or writing the upload): Telegram
+    may have delivered it. A connect or pool timeout sent nothing."""
+    import httpx
+
+    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout) and \
+        "Pool timeout" not in str(exc)
 
 
 def make_bot(settings: Settings | None = None) -> Bot:
@@ -51,7 +62,8 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
     """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
-    raises VendorUnavailable so the stage's Retry sends again later."""
+    raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or
+    sendMediaGroup that timed out after it left is not repeated and returns None."""
     limit = get_settings().telegram_max_retry_after_seconds
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -65,6 +77,11 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
         except (BadRequest, Forbidden):
             raise
         except (TimedOut, NetworkError) as exc:
+            if isinstance(exc, TimedOut) and what in NOT_IDEMPOTENT and delivery_uncertain(exc):
+                # Resending could deliver the album or the video twice. The caller's record of
+                # what was sent (ai_video_bot.notifications) keeps the part claimed: taken as sent.
+                logger.warning("telegram timed out after a send: not repeated", extra={"method": what})
+                return None
             logger.warning("telegram unavailable", extra={"method": what, "error": str(exc)})
             if attempt == ATTEMPTS:
                 raise VendorUnavailable(f"Telegram failed during {what}: {exc}") from None

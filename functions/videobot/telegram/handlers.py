@@ -5,8 +5,12 @@ run again for the same update."""
 
 from __future__ import annotations
 
-from telegram import Bot, CallbackQuery, Message, Update
+import asyncio
 
+from telegram import Bot, CallbackQuery, Message, Update
+from telegram.error import BadRequest
+
+from videobot.config import get_settings
 from videobot.data import chats
 from videobot.observability import logger
 from videobot.telegram import callbacks, commands, decisions, feedback, history, texts, user_settings, voice
@@ -73,13 +77,43 @@ async def on_message(bot: Bot, message: Message, update_id: int) -> None:
 
 
 async def on_callback(bot: Bot, query: CallbackQuery) -> None:
-    """Every callback query is answered, whatever happens."""
+    """Every callback query is answered once, and early: with its outcome when that is known
+    within CALLBACK_ANSWER_SECONDS, else with "working on it" while the work goes on (the
+    outcome then follows in the chat, unless it is the routine one the chat hears of anyway);
+    with 0, "working on it" is answered before any work starts. A query Telegram calls too
+    old (BadRequest) is not retried: the tap still takes effect, once, and the update is
+    answered 2xx."""
     lang = lang_of(query.from_user)
-    answer = texts.text(lang, "unknown_button")
-    try:
+    budget = get_settings().callback_answer_seconds
+    if budget <= 0:  # answered before anything else is done
+        await _answer(query, texts.text(lang, "callback_working"))
         answer = await _button_answer(bot, query, lang)
-    finally:
+        if answer not in _ROUTINE_ANSWERS and query.message is not None:
+            await send(bot, query.message.chat.id, answer)
+        return
+    work = asyncio.ensure_future(_button_answer(bot, query, lang))
+    done, _ = await asyncio.wait({work}, timeout=budget)
+    if done:
+        failed = work.exception()
+        await _answer(query, texts.text(lang, "unknown_button") if failed else work.result())
+        if failed:
+            raise failed
+        return
+    await _answer(query, texts.text(lang, "callback_working"))
+    answer = await work
+    if answer not in _ROUTINE_ANSWERS and query.message is not None:
+        await send(bot, query.message.chat.id, answer)
+
+
+# Outcomes the chat is told of by a message anyway (the approval's reply, the job's end).
+_ROUTINE_ANSWERS = {texts.text(lang, key) for lang in ("ru", "en") for key in ("cb_approved", "cb_rejected")}
+
+
+async def _answer(query: CallbackQuery, answer: str) -> None:
+    try:
         await call(lambda: query.answer(texts.clip(answer, CALLBACK_ANSWER_LIMIT)), "answerCallbackQuery")
+    except BadRequest as exc:  # "query is too old": the tap is acted on all the same
+        logger.info("callback query not answered", extra={"error": str(exc)})
 
 
 async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:

@@ -408,6 +408,18 @@ EN.update({
     "vendor_queued_videos": "Clips",
 })
 
+# ---- Reliability: a slow button, a start that failed ----
+RU.update({
+    "callback_working": "⏳ Принято, выполняю…",
+    "start_failed": ("⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
+                     "задача не создана. Отправьте описание ещё раз через минуту."),
+})
+EN.update({
+    "callback_working": "⏳ Got it, working on it…",
+    "start_failed": ("⚠️ The job could not be started: the service is unavailable right now. Nothing was "
+                     "charged and no job was created. Send the description again in a minute."),
+})
+
 CATALOGUE = {"ru": RU, "en": EN}
 STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}
 

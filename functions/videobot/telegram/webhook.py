@@ -8,15 +8,19 @@ import base64
 import hmac
 import json
 
-from telegram.error import NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError
 
-from videobot import runtime
+from videobot import control, runtime
 from videobot.data import updates
-from videobot.errors import DatabaseUnavailable, VendorUnavailable
+from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
-from videobot.telegram import bot, handlers
+from videobot.telegram import bot, handlers, texts
+from videobot.telegram.replies import send
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+# Telegram's own 4xx answers: python-telegram-bot's BadRequest and Forbidden subclass
+# NetworkError, but a redelivery would get the same answer (a loop), so they are permanent.
+PERMANENT_TELEGRAM = (BadRequest, Forbidden)
 # Worth a non-2xx, so Telegram redelivers the update later; anything else is answered 200
 # (a redelivery would fail the same way).
 TRANSIENT = (DatabaseUnavailable, VendorUnavailable, NetworkError)
@@ -47,7 +51,7 @@ def parse_body(event: dict) -> dict | None:
         if event.get("isBase64Encoded"):
             body = base64.b64decode(body).decode()
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
     if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
         return None
@@ -75,15 +79,27 @@ def handle_event(event: dict) -> dict:
     logger.thread_safe_append_keys(update_id=update_id)
     try:
         try:
-            claimed = updates.claim_update(update_id)
+            state = updates.claim_state(update_id)
         except DatabaseUnavailable:
             logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
             return _response(503, {"ok": False})
-        if not claimed:
+        if state == updates.HANDLED:
             logger.info("duplicate update ignored")
             return _response(200, {"ok": True, "duplicate": True})
+        if state == updates.IN_PROGRESS:
+            # Another handler holds the claim and has not finished: it may have been killed,
+            # so only a non-2xx keeps Telegram delivering (handled once its lease is over).
+            logger.info("update still being handled, Telegram will redeliver it")
+            return _response(409, {"ok": False, "in_progress": True})
         try:
             bot.run(lambda b: handlers.handle_update(b, data))
+        except StartFailed:
+            _say(data, "start_failed")
+        except PERMANENT_TELEGRAM as exc:
+            logger.warning("telegram refused a call for this update", extra={"error_type": type(exc).__name__,
+                                                                              "error": str(exc)})
+            if isinstance(exc, Forbidden):
+                _end_blocked_chat(data)
         except TRANSIENT as exc:
             try:
                 updates.release_update(update_id)
@@ -97,3 +113,46 @@ def handle_event(event: dict) -> dict:
         return _response(200, {"ok": True})
     finally:
         logger.thread_safe_remove_keys(["update_id"])
+
+
+def chat_of(data: dict) -> int | None:
+    """The private chat an update came from, read from its JSON (None when there is none)."""
+    for key in ("message", "edited_message"):
+        chat = (data.get(key) or {}).get("chat") if isinstance(data.get(key), dict) else None
+        if isinstance(chat, dict) and chat.get("type") == "private" and type(chat.get("id")) is int:
+            return chat["id"]
+    query = data.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else None
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if isinstance(chat, dict) and type(chat.get("id")) is int:
+        return chat["id"]
+    return None
+
+
+def _say(data: dict, key: str, **values) -> None:
+    """No job was started (StartExecution failed and the job was removed): the user hears why,
+    once (this update is then answered 200; sending the topic again later is theirs to decide)."""
+    chat_id = chat_of(data)
+    message = data.get("message") if isinstance(data.get("message"), dict) else {}
+    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    lang = texts.language_of(sender.get("language_code"))
+    if chat_id is None:
+        return
+    try:
+        bot.run(lambda b: send(b, chat_id, texts.text(lang, key, **values)))
+    except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
+        logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
+
+
+def _end_blocked_chat(data: dict) -> None:
+    """The user blocked the bot (Forbidden): end their job quietly; nothing can reach them."""
+    chat_id = chat_of(data)
+    if chat_id is None:
+        return
+    try:
+        ended = control.end_for_blocked_chat(chat_id)
+    except Exception as exc:  # noqa: BLE001 - the update is answered all the same
+        logger.warning("could not end the blocked chat's job", extra={"error_type": type(exc).__name__})
+        return
+    if ended:
+        logger.info("the user blocked the bot: job ended", extra={"job_id": ended})
