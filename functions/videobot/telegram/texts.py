@@ -86,7 +86,8 @@ RU = {
     "nothing_to_approve": "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
     "nothing_to_reject": "Нет активной задачи, которую можно отменить.",
     "no_job": "У вас пока нет задач. Отправьте описание ролика, чтобы начать.",
-    "cancelled": "❌ Задача {job_id} отменена{where}. Все её данные и файлы удалены.",
+    "cancelled": ("❌ Задача {job_id} отменена{where}. Сценарий, изображения, клипы и озвучка удалены; "
+                  "в /history осталась только тема."),
     "cancelled_at": " на этапе «{stage}»",
     "timed_out": ("⌛ Вы не ответили на этапе «{stage}» вовремя, поэтому задача {job_id} остановлена. "
                   "Отправьте описание снова, чтобы начать заново."),
@@ -210,7 +211,8 @@ EN = {
     "nothing_to_approve": "There is nothing to approve right now. 📊 Статус shows what is going on.",
     "nothing_to_reject": "There is no active job to cancel.",
     "no_job": "You have no jobs yet. Send a description to start one.",
-    "cancelled": "❌ Job {job_id} is cancelled{where}. All its data and files are deleted.",
+    "cancelled": ("❌ Job {job_id} is cancelled{where}. Its script, images, clips and narration are deleted; "
+                  "/history keeps only the topic."),
     "cancelled_at": " at the “{stage}” stage",
     "timed_out": ("⌛ There was no answer at the “{stage}” stage in time, so job {job_id} has stopped. "
                   "Send the description again to start over."),

@@ -301,8 +301,10 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
 
 @pytest.mark.parametrize("event, expected", [
     (JobEnded("cancelled", stage="images"),
-     "❌ Задача {id} отменена на этапе «изображения». Все её данные и файлы удалены."),
-    (JobEnded("cancelled"), "❌ Задача {id} отменена. Все её данные и файлы удалены."),
+     "❌ Задача {id} отменена на этапе «изображения». Сценарий, изображения, клипы и озвучка удалены; "
+     "в /history осталась только тема."),
+    (JobEnded("cancelled"),
+     "❌ Задача {id} отменена. Сценарий, изображения, клипы и озвучка удалены; в /history осталась только тема."),
     (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
     (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
     (JobEnded("failed", error_type="VendorUnavailable", reason="503"), "⚠️ Сервис генерации сейчас недоступен"),
