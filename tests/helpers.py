@@ -32,6 +32,32 @@ class StartingStepFunctions:
         return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
 
 
+class StubTasks:
+    """A vendor task API that costs nothing and is never fetched from: the base of the tests'
+    scripted vendors (they add submit and get_task)."""
+
+    def cancel(self, task_id):
+        pass
+
+    def estimate(self, request):
+        return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
+
+    def fetch_output(self, url):
+        raise AssertionError("never fetched")
+
+
+class RefusingImages(StubTasks):
+    """Every image refused by moderation."""
+
+    def submit(self, request):
+        return "refused-task"
+
+    def get_task(self, task_id):
+        from videobot.providers import base
+
+        return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
+
+
 def replace_part(monkeypatch, name: str, value) -> None:
     """Replace one part of the runtime (sfn, images, clips, speech, llm, ...) for one test,
     surviving runtime.reset() (monkeypatch restores it afterwards)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from local.runner import execution_events
-from tests.helpers import replace_part
+from tests.helpers import RefusingImages, StubTasks, replace_part
 from videobot import control, media, runtime, storage
 from videobot.data import db, gates
 from videobot.data import segments as segment_rows
@@ -125,25 +125,8 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
 
 
 def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
-    from videobot.providers import base
 
-    class Refusing:
-        def cancel(self, task_id):
-            pass
-
-        def estimate(self, request):
-            return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
-
-        def submit(self, request):
-            return "refused-task"
-
-        def get_task(self, task_id):
-            return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
-
-        def fetch_output(self, url):
-            raise AssertionError("never fetched")
-
-    replace_part(monkeypatch, "images", Refusing())
+    replace_part(monkeypatch, "images", RefusingImages())
     outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     assert outcome.execution_status == "FAILED"
@@ -155,13 +138,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
 def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, monkeypatch):
     from videobot.providers import base
 
-    class Slow:  # images that never finish, so the job is surely between gates
-        def cancel(self, task_id):
-            pass
-
-        def estimate(self, request):
-            return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
-
+    class Slow(StubTasks):  # images that never finish, so the job is surely between gates
         def submit(self, request):
             return "slow-task"
 

@@ -11,10 +11,9 @@ import os
 import pytest
 
 from local.runner import execution_events
-from tests.helpers import replace_part
+from tests.helpers import RefusingImages, replace_part
 from videobot import lifecycle, runtime
 from videobot.data import jobs
-from videobot.providers import base
 
 _chats = itertools.count(9_100_000_000 + os.getpid() * 100)
 
@@ -27,27 +26,10 @@ class _Told:
         self.events.append((job.id, type(event).__name__, getattr(event, "outcome", None)))
 
 
-class _Refusing:
-    def cancel(self, task_id):
-        pass
-
-    def estimate(self, request):
-        return {"vendor": "stub", "model": "stub", "seconds": 0, "credits": 0}
-
-    def submit(self, request):
-        return "refused-task"
-
-    def get_task(self, task_id):
-        return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
-
-    def fetch_output(self, url):
-        raise AssertionError("never fetched")
-
-
 def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipeline, monkeypatch):
     told = _Told()
     replace_part(monkeypatch, "notifier", told)
-    replace_part(monkeypatch, "images", _Refusing())
+    replace_part(monkeypatch, "images", RefusingImages())
 
     def broken(event, context=None):
         raise RuntimeError("RecordFailure itself failed")
