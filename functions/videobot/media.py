@@ -5,11 +5,13 @@ On AWS the binary comes from layers/ffmpeg at /opt/bin/ffmpeg; locally from imag
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import wave
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -70,6 +72,17 @@ def run_ffmpeg(args: list[str], *, timeout: float = 600, env: dict[str, str] | N
         tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
         raise MediaError(f"ffmpeg failed ({proc.returncode}): {tail}")
     return proc.stderr
+
+
+def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
+    """Mono 16-bit PCM (what espeak-ng and OpenAI's Realtime API speak) as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import ctypes
-import io
 import threading
-import wave
+
+from videobot import media
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 0x02
 _POS_CHARACTER = 1
@@ -58,10 +58,4 @@ def speak_wav(text: str, *, voice: str = "ru", words_per_minute: int = 165) -> b
         lib.espeak_Synchronize()
         pcm = b"".join(_chunks)
         _chunks.clear()
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(_sample_rate)
-        w.writeframes(pcm)
-    return buf.getvalue()
+    return media.pcm_to_wav(pcm, _sample_rate)

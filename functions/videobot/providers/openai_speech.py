@@ -11,10 +11,9 @@ provider (FallbackSpeech, Polly by default)."""
 from __future__ import annotations
 
 import base64
-import io
 import re
-import wave
 
+from videobot import media
 from videobot.config import Settings, get_settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.observability import logger
@@ -36,16 +35,6 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower().replace("ё", "е"))
 
 
-def pcm_to_wav(pcm: bytes, rate: int = RATE) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
-
-
 class OpenAISpeech:
     def __init__(self, settings: Settings | None = None, client=None):
         # The SDK imports websockets on the first connect; import it here, where the runtime
@@ -65,7 +54,7 @@ class OpenAISpeech:
         for attempt in range(tries):
             pcm, transcript = self._speak(text, voice)
             if words(transcript) == words(text):
-                return Speech(audio=pcm_to_wav(pcm), extension="wav", characters=len(text), vendor="openai",
+                return Speech(audio=media.pcm_to_wav(pcm, RATE), extension="wav", characters=len(text), vendor="openai",
                               model=self.settings.openai_tts_model)
             logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
         raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
