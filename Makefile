@@ -43,8 +43,12 @@ bench-pipeline: $(VENV)/.installed ## Wall time vs critical path, transitions an
 	$(BIN)/python -m bench.pipeline.run --sweep --scale $(or $(SCALE),1) --runs 1
 
 .PHONY: demo-vendors
-demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients against local fake vendors (no keys, no cost)
-	$(BIN)/python -m tests.fakes --topic "$(TOPIC)" $(if $(RATIO),--ratio $(RATIO),)
+demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients against local fake vendors (no keys, no cost); LLM_S=2 IMAGE_S=6 CLIP_S=12 for fixed vendor latencies
+	$(BIN)/python -m tests.fakes --topic "$(TOPIC)" $(if $(RATIO),--ratio $(RATIO),) --llm-seconds $(or $(LLM_S),0) --image-seconds $(or $(IMAGE_S),0) --clip-seconds $(or $(CLIP_S),0)
+
+.PHONY: bench-vendors
+bench-vendors: $(VENV)/.installed ## What fixed vendor latencies add to the wall, through the real clients, over their critical path (RUNS=2; docs/benchmarks.md)
+	$(BIN)/python -m bench.vendors.run --runs $(or $(RUNS),2) --sweep
 
 .PHONY: test-vendors
 test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)

@@ -1,39 +1,34 @@
-"""`python -m tests.fakes [demo options]`: the local demo with the real OpenAI and Runway
-clients, talking to the local fakes instead of the vendors (no keys, no network, no cost)."""
+"""`python -m tests.fakes [--llm-seconds S --image-seconds S --clip-seconds S] [demo options]`:
+the local demo with the real OpenAI and Runway clients, talking to the local fakes instead of
+the vendors (no keys, no network, no cost), optionally at fixed vendor latencies."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
-from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.runway_api import FakeRunway
+from tests.fakes.vendors import Latencies, running_fakes
 
 
 def main(argv: list[str]) -> int:
     from local.cli import main as cli_main
 
-    openai, runway = FakeOpenAI().start(), FakeRunway().start()
-    try:
-        os.environ.update(
-            {
-                "OPENAI_API_KEY": "sk-test-fake-openai",
-                "OPENAI_BASE_URL": f"{openai.url}/v1",
-                "OPENAI_WEBSOCKET_BASE_URL": openai.realtime.url,
-                "RUNWAYML_API_SECRET": "key_test_fake_runway",
-                "RUNWAYML_BASE_URL": runway.url,
-            }
-        )
-        print(f"Fake OpenAI at {openai.url}, fake Runway at {runway.url}")
-        code = cli_main(["demo", *argv])
-        print(
-            f"Requests: OpenAI {len(openai.requests)}, Runway {len(runway.requests)} "
-            f"({len(runway.tasks)} tasks created)"
-        )
+    parser = argparse.ArgumentParser(add_help=False)
+    for name in ("llm", "image", "clip"):
+        parser.add_argument(f"--{name}-seconds", type=float, default=0.0)
+    known, demo_args = parser.parse_known_args(argv)
+    latencies = Latencies(known.llm_seconds, known.image_seconds, known.clip_seconds)
+    with running_fakes(latencies) as fakes:
+        os.environ.update(fakes.env)
+        print(f"Fake OpenAI at {fakes.openai.url}, fake Runway at {fakes.runway.url}")
+        if latencies != Latencies():
+            print(f"Vendor latencies: LLM {latencies.llm_seconds:g} s, image {latencies.image_seconds:g} s, "
+                  f"clip {latencies.clip_seconds:g} s (critical path {latencies.critical_path():g} s)")
+        code = cli_main(["demo", *demo_args])
+        print(f"Requests: OpenAI {len(fakes.openai.requests)}, Runway {len(fakes.runway.requests)} "
+              f"({len(fakes.runway.tasks)} tasks created)")
         return code
-    finally:
-        openai.stop()
-        runway.stop()
 
 
 if __name__ == "__main__":

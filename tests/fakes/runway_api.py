@@ -15,6 +15,7 @@ import io
 import re
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,6 +92,7 @@ class Task:
     created_at: str
     polls: int = 0
     history: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
 
 def error(status: int, message: str) -> Reply:
@@ -148,6 +150,9 @@ class FakeRunway(FakeServer):
         # answers. A URL not listed cannot be fetched.
         self.web: dict[str, int] = {}
         self.uploads: dict[str, bytes] = {}  # ephemeral uploads by runway:// URI
+        # How long a task of each kind runs, as a real vendor's does: until then a poll answers
+        # RUNNING and the task's planned statuses wait (0: the plan alone sets the pace).
+        self.task_seconds: dict[str, float] = {"text_to_image": 0.0, "image_to_video": 0.0}
 
     def image_problem(self, uri, what: str) -> str | None:
         """Runway's input rules (docs.dev.runwayml.com, "Inputs", read 2026-12-02): an https URL
@@ -333,6 +338,10 @@ class FakeRunway(FakeServer):
         task = self.tasks.get(task_id)
         if not task:
             return error(404, "Task not found")
+        if time.monotonic() - task.started < self.task_seconds.get(task.kind, 0.0) and task.statuses[-1] != "CANCELLED":
+            task.history.append("RUNNING")
+            return json_reply(200, {"id": task.id, "createdAt": task.created_at, "status": "RUNNING",
+                                    "progress": 0.5, "estimatedCost": {"credits": self.credits(task)}})
         status = task.statuses[min(task.polls, len(task.statuses) - 1)]
         task.polls += 1
         task.history.append(status)
