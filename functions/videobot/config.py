@@ -159,9 +159,12 @@ class Settings(BaseModel):
     runway_api_version: str = "2024-11-06"
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
-    # The image model of segments 1-9 (they have segment 0's image as a reference).
-    runway_reference_image_model: str = "gen4_image"
-    # The video models a user may pick in /settings (the first setting above is the default).
+    # The image model of segments 1-9 (they have segment 0's image as a reference):
+    # gen4_image_turbo, 2 credits against gen4_image's 5 at 720p, the same Gen-4 image model made
+    # faster; it requires reference images, so segment 0 is always RUNWAY_IMAGE_MODEL.
+    runway_reference_image_model: str = "gen4_image_turbo"
+    # The video models a user may pick in /settings (the setting above is the default); each
+    # must be a known video model with a price (check_models refuses any other at start-up).
     runway_video_models: str = "gen4_turbo,gen4.5,veo3.1_fast"
     runway_timeout_seconds: float = Field(20.0, gt=0)
     runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike

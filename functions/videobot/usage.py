@@ -48,10 +48,10 @@ def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
 
 
 def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
-    """Record a submitted vendor task once, with its estimated credits (a generator's `estimate`)."""
-    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate.get("vendor", "unknown"),
-                     model=estimate.get("model", "unknown"), seconds=float(estimate.get("seconds", 0)),
-                     credits=float(estimate.get("credits", 0)))
+    """Record a submitted vendor task once, with its model, billed seconds and estimated credits
+    (a generator's `estimate`; a missing price raises rather than records 0)."""
+    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate["vendor"], model=estimate["model"],
+                     seconds=float(estimate.get("seconds", 0)), credits=float(estimate["credits"]))
 
 
 def settle_task(task_id: str, credits: float | None) -> None:

@@ -236,7 +236,7 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     rows = usage.rows(job_id)
     assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
         (0, "gen4_image", 5, True),
-        (1, "gen4_image", 5, True),
+        (1, "gen4_image_turbo", 2, True),  # made from segment 0's image: the reference model by default
     ]
 
 
