@@ -160,8 +160,9 @@ class Settings(BaseModel):
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
     # The image model of segments 1-9 (they have segment 0's image as a reference):
-    # gen4_image_turbo, 2 credits against gen4_image's 5 at 720p, the same Gen-4 image model made
-    # faster; it requires reference images, so segment 0 is always RUNWAY_IMAGE_MODEL.
+    # gen4_image_turbo, 2 credits against gen4_image's 5 at 720p (Runway's cheaper, faster Gen-4
+    # image model for reference-guided images); it requires reference images, so segment 0 is
+    # always RUNWAY_IMAGE_MODEL.
     runway_reference_image_model: str = "gen4_image_turbo"
     # The video models a user may pick in /settings (the setting above is the default); each
     # must be a known video model with a price (check_models refuses any other at start-up).
