@@ -132,6 +132,12 @@ class Settings(BaseModel):
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
+    # Generations Runway runs at once for this project (its usage tier, per model: tier 1 runs 1-2,
+    # tier 2 3, tier 3 5, tier 4 10, tier 5 20; docs.dev.runwayml.com/usage/tiers). Beyond it
+    # Runway only queues the task as THROTTLED: no faster, every queued task is polled for
+    # nothing, and the Map's "10 at once" would not be true. So the Maps run at most this many
+    # segments while Runway makes them. Default 2: tier 1, where every new project starts.
+    runway_concurrency: int = Field(2, ge=1, le=40)
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
 
@@ -278,8 +284,16 @@ class Settings(BaseModel):
             "image_first_poll_seconds": self.image_first_poll_seconds,
             "clip_first_poll_seconds": self.clip_first_poll_seconds,
             "max_poll_attempts": self.max_poll_attempts,
-            "max_concurrency": self.map_max_concurrency,
+            "max_concurrency": self.max_concurrency,
         }
+
+    @property
+    def max_concurrency(self) -> int:
+        """The Maps' MaxConcurrency: MAP_MAX_CONCURRENCY, and no more than Runway's tier runs
+        at once (RUNWAY_CONCURRENCY) when Runway makes the images or the clips."""
+        if "runway" in (self.image_provider, self.video_provider):
+            return min(self.map_max_concurrency, self.runway_concurrency)
+        return self.map_max_concurrency
 
 
 def _from_env(environ: os._Environ | dict) -> Settings:

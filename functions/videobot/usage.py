@@ -59,8 +59,10 @@ def settle_task(task_id: str, credits: float | None) -> None:
     data.settle_task(task_id, None if credits is None else float(credits))
 
 
-def task_running(task_id: str) -> None:
-    data.task_running(task_id)
+def task_running(task_id: str):
+    """Note that a poll saw the task RUNNING; when it was first seen so (its generation's start:
+    the time before, THROTTLED or PENDING in Runway's queue, is not generation time)."""
+    return data.task_running(task_id)
 
 
 def recent_task_seconds(model: str, limit: int = 20) -> list[float]:

@@ -24,6 +24,9 @@ def main(argv: list[str]) -> int:
                 "RUNWAYML_BASE_URL": runway.url,
             }
         )
+        # The fake has no usage tier unless given one (FakeRunway(concurrency=...)): it runs every
+        # task at once, so the Maps may too.
+        os.environ.setdefault("RUNWAY_CONCURRENCY", "10")
         print(f"Fake OpenAI at {openai.url}, fake Runway at {runway.url}")
         code = cli_main(["demo", *argv])
         print(

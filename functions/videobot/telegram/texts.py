@@ -341,6 +341,7 @@ RU.update({
                       "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."),
     "vendor_queued_images": "Изображения",
     "vendor_queued_videos": "Клипы",
+    "progress_queued": " · ⏳ в очереди у Runway: {n}",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -413,6 +414,7 @@ EN.update({
                       "wait their turn; the wait is not billed."),
     "vendor_queued_images": "Images",
     "vendor_queued_videos": "Clips",
+    "progress_queued": " · ⏳ queued at Runway: {n}",
 })
 
 # ---- Reliability: a slow button, a start that failed ----
