@@ -14,9 +14,12 @@ LAMBDA_PER_GB_SECOND = 0.0000166667                # x86_64
 S3_PER_GB_MONTH = 0.023
 MEDIA_GB_PER_VIDEO = 0.06                          # images, clips, narration, final MP4; kept ~1 month
 
-# Runway: 1 credit = 0.01 USD. gen4_image at 720p: 5 credits; gen4_turbo: 5 credits per second.
+# Runway: 1 credit = 0.01 USD. gen4_image at 720p: 5 credits (segment 0); gen4_image_turbo: 2
+# credits (segments 1-9, made from segment 0's image: it requires reference images);
+# gen4_turbo: 5 credits per second (the default; a user's /settings may pick gen4.5 or veo3.1_fast).
 RUNWAY_CREDIT = 0.01
 RUNWAY_IMAGE_CREDITS = 5
+RUNWAY_REFERENCE_IMAGE_CREDITS = 2
 RUNWAY_CLIP_CREDITS_PER_SECOND = 5
 CLIP_SECONDS = 5
 SEGMENTS = SEGMENT_COUNT
@@ -36,7 +39,8 @@ def cost_per_video(*, transitions: float, invocations: float, gb_seconds: float)
         "Lambda requests": invocations * LAMBDA_PER_REQUEST,
         "Lambda compute": gb_seconds * LAMBDA_PER_GB_SECOND,
         "S3 storage (one month)": MEDIA_GB_PER_VIDEO * S3_PER_GB_MONTH,
-        "Runway images (10 × gen4_image)": SEGMENTS * RUNWAY_IMAGE_CREDITS * RUNWAY_CREDIT,
+        "Runway images (gen4_image + 9 × gen4_image_turbo)":
+            (RUNWAY_IMAGE_CREDITS + (SEGMENTS - 1) * RUNWAY_REFERENCE_IMAGE_CREDITS) * RUNWAY_CREDIT,
         "Runway clips (10 × 5 s gen4_turbo)": SEGMENTS * CLIP_SECONDS * RUNWAY_CLIP_CREDITS_PER_SECOND * RUNWAY_CREDIT,
         "OpenAI LLM (2 calls, 3 at most)":
             (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,

@@ -132,6 +132,12 @@ class Settings(BaseModel):
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
     map_max_concurrency: int = Field(10, ge=1, le=40)
+    # Generations Runway runs at once for this project (its usage tier, per model: tier 1 runs 1-2,
+    # tier 2 3, tier 3 5, tier 4 10, tier 5 20; docs.dev.runwayml.com/usage/tiers). Beyond it
+    # Runway only queues the task as THROTTLED: no faster, every queued task is polled for
+    # nothing, and the Map's "10 at once" would not be true. So the Maps run at most this many
+    # segments while Runway makes them. Default 2: tier 1, where every new project starts.
+    runway_concurrency: int = Field(2, ge=1, le=40)
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
 
@@ -159,9 +165,13 @@ class Settings(BaseModel):
     runway_api_version: str = "2024-11-06"
     runway_image_model: str = "gen4_image"
     runway_video_model: str = "gen4_turbo"
-    # The image model of segments 1-9 (they have segment 0's image as a reference).
-    runway_reference_image_model: str = "gen4_image"
-    # The video models a user may pick in /settings (the first setting above is the default).
+    # The image model of segments 1-9 (they have segment 0's image as a reference):
+    # gen4_image_turbo, 2 credits against gen4_image's 5 at 720p (Runway's cheaper, faster Gen-4
+    # image model for reference-guided images); it requires reference images, so segment 0 is
+    # always RUNWAY_IMAGE_MODEL.
+    runway_reference_image_model: str = "gen4_image_turbo"
+    # The video models a user may pick in /settings (the setting above is the default); each
+    # must be a known video model with a price (check_models refuses any other at start-up).
     runway_video_models: str = "gen4_turbo,gen4.5,veo3.1_fast"
     runway_timeout_seconds: float = Field(20.0, gt=0)
     runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike
@@ -274,8 +284,16 @@ class Settings(BaseModel):
             "image_first_poll_seconds": self.image_first_poll_seconds,
             "clip_first_poll_seconds": self.clip_first_poll_seconds,
             "max_poll_attempts": self.max_poll_attempts,
-            "max_concurrency": self.map_max_concurrency,
+            "max_concurrency": self.max_concurrency,
         }
+
+    @property
+    def max_concurrency(self) -> int:
+        """The Maps' MaxConcurrency: MAP_MAX_CONCURRENCY, and no more than Runway's tier runs
+        at once (RUNWAY_CONCURRENCY) when Runway makes the images or the clips."""
+        if "runway" in (self.image_provider, self.video_provider):
+            return min(self.map_max_concurrency, self.runway_concurrency)
+        return self.map_max_concurrency
 
 
 def _from_env(environ: os._Environ | dict) -> Settings:

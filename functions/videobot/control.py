@@ -37,7 +37,8 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
     job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
                                    aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
                                    language=language or chosen.job_language, source_update_id=source_update_id,
-                                   job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles)
+                                   job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles,
+                                   video_model=preferences.video_model_for(user_id, settings))
     if job.execution_arn:
         return job, created
     arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"

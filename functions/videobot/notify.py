@@ -48,11 +48,13 @@ class SegmentRefused:
 
 @dataclass(frozen=True)
 class Progress:
-    """`done` of `total` steps of a stage. Best effort, and not once-only: reported as it goes."""
+    """`done` of `total` steps of a stage, `queued` of them waiting in the vendor's queue
+    (Runway's THROTTLED) just now. Best effort, and not once-only: reported as it goes."""
 
     stage: ProgressStage
     done: int
     total: int
+    queued: int = 0
 
     key = None
 
@@ -120,9 +122,10 @@ def notify_once(notifier: Notifier, job: Job,
     return True
 
 
-def report_progress(notifier: Notifier, job: Job, stage: ProgressStage, done: int, total: int) -> None:
+def report_progress(notifier: Notifier, job: Job, stage: ProgressStage, done: int, total: int,
+                    queued: int = 0) -> None:
     """Best effort: a progress bar never fails a stage."""
     try:
-        notifier.send(job, Progress(stage, done, total))
+        notifier.send(job, Progress(stage, done, total, queued))
     except Exception as exc:  # noqa: BLE001
         logger.warning("progress not sent", extra={"job_id": job.id, "stage": stage, "error": str(exc)})

@@ -1,11 +1,12 @@
 """Each user's /settings (videobot.data.preferences): aspect ratio,
-narration voice, narration language and subtitles. `control.start_job` copies them onto the
+narration voice, narration language, subtitles and video model. `control.start_job` copies them onto the
 next job's row, where the stages read them; a setting left unset means the deployment's default."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from videobot.config import Settings
 from videobot.data import preferences as data
 
 ASPECT_RATIOS = ("16:9", "9:16")
@@ -18,6 +19,7 @@ class Preferences:
     voice: str | None = None
     narration_language: str = "auto"
     subtitles: bool | None = None
+    video_model: str | None = None
 
     @property
     def job_language(self) -> str | None:
@@ -32,15 +34,25 @@ def get(user_id: int | None) -> Preferences:
     return Preferences(**row) if row else Preferences()
 
 
-def choose(user_id: int, field: str, value, voices: tuple[str, ...] | None = None) -> Preferences:
+def video_model_for(user_id: int | None, settings: Settings) -> str:
+    """The video model the user's next job uses: their choice while the operator still offers it
+    (RUNWAY_VIDEO_MODELS), else the deployment's RUNWAY_VIDEO_MODEL."""
+    chosen = get(user_id).video_model
+    return chosen if chosen in settings.video_model_choices else settings.runway_video_model
+
+
+def choose(user_id: int, field: str, value, voices: tuple[str, ...] | None = None,
+           video_models: tuple[str, ...] | None = None) -> Preferences:
     """Set one setting, after checking it is one the bot offers (`voices`: the speech
-    provider's, by default the running one's)."""
-    if voices is None:
+    provider's, by default the running one's; `video_models`: the operator's choices)."""
+    if voices is None or video_models is None:
         from videobot import runtime
 
-        voices = runtime.current().speech_voices()
+        rt = runtime.current()
+        voices = rt.speech_voices() if voices is None else voices
+        video_models = rt.settings.video_model_choices if video_models is None else video_models
     allowed = {"aspect_ratio": ASPECT_RATIOS, "voice": voices, "narration_language": LANGUAGES,
-               "subtitles": (True, False)}
+               "subtitles": (True, False), "video_model": video_models}
     if field not in allowed or value not in allowed[field]:
         raise ValueError(f"{field}={value!r} is not a setting this bot offers")
     data.set_field(user_id, field, value)

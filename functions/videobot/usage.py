@@ -48,10 +48,10 @@ def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
 
 
 def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
-    """Record a submitted vendor task once, with its estimated credits (a generator's `estimate`)."""
-    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate.get("vendor", "unknown"),
-                     model=estimate.get("model", "unknown"), seconds=float(estimate.get("seconds", 0)),
-                     credits=float(estimate.get("credits", 0)))
+    """Record a submitted vendor task once, with its model, billed seconds and estimated credits
+    (a generator's `estimate`; a missing price raises rather than records 0)."""
+    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate["vendor"], model=estimate["model"],
+                     seconds=float(estimate.get("seconds", 0)), credits=float(estimate["credits"]))
 
 
 def settle_task(task_id: str, credits: float | None) -> None:
@@ -59,8 +59,10 @@ def settle_task(task_id: str, credits: float | None) -> None:
     data.settle_task(task_id, None if credits is None else float(credits))
 
 
-def task_running(task_id: str) -> None:
-    data.task_running(task_id)
+def task_running(task_id: str):
+    """Note that a poll saw the task RUNNING; when it was first seen so (its generation's start:
+    the time before, THROTTLED or PENDING in Runway's queue, is not generation time)."""
+    return data.task_running(task_id)
 
 
 def recent_task_seconds(model: str, limit: int = 20) -> list[float]:

@@ -21,6 +21,9 @@ def main(argv: list[str]) -> int:
     latencies = Latencies(known.llm_seconds, known.image_seconds, known.clip_seconds)
     with running_fakes(latencies) as fakes:
         os.environ.update(fakes.env)
+        # The fake has no usage tier unless given one (FakeRunway(concurrency=...)): it runs every
+        # task at once, so the Maps may too.
+        os.environ.setdefault("RUNWAY_CONCURRENCY", "10")
         print(f"Fake OpenAI at {fakes.openai.url}, fake Runway at {fakes.runway.url}")
         if latencies != Latencies():
             print(f"Vendor latencies: LLM {latencies.llm_seconds:g} s, image {latencies.image_seconds:g} s, "

@@ -5,7 +5,8 @@ It checks the bearer key, `X-Runway-Version`, the model, the ratio, the duration
 prompt and the image inputs (HTTPS URL or a data URI of at most 5 MB; up to three tagged
 reference images), and walks each task through planned statuses: by default RUNNING, then
 SUCCEEDED. `plan()` makes chosen tasks THROTTLED for a while, FAILED with a failureCode, or
-CANCELLED.
+CANCELLED. `FakeRunway(concurrency=n)` is a usage tier: at most n unfinished tasks of a model run
+at once, the rest answer THROTTLED (in the order they were created) until one ends.
 """
 
 from __future__ import annotations
@@ -92,7 +93,16 @@ class Task:
     created_at: str
     polls: int = 0
     history: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
+    admitted: bool = False   # holds one of its model's concurrency slots (FakeRunway(concurrency=...))
+    started: float = field(default_factory=time.monotonic)  # when it began to run (task_seconds)
+
+    @property
+    def finished(self) -> bool:
+        """Its last poll answered an end (or it was cancelled): its slot is free."""
+        return self.statuses == ["CANCELLED"] or (bool(self.history) and self.history[-1] in TERMINAL)
+
+
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def error(status: int, message: str) -> Reply:
@@ -142,8 +152,14 @@ def _data_uri_problem(uri: str, what: str) -> str | None:
 
 
 class FakeRunway(FakeServer):
-    def __init__(self):
+    def __init__(self, concurrency: int | None = None):
         super().__init__()
+        # Runway's usage tiers (docs.dev.runwayml.com/usage/tiers, read 2026-12-02): limits are per
+        # model and project, tier 1 running 1-2 generations at once; a task over the limit is
+        # accepted and waits as THROTTLED, then goes on as PENDING/RUNNING when a slot frees
+        # (API reference, GET /v1/tasks/{id}: "THROTTLED" is queued over the concurrency limit).
+        # None: no tier (every task runs at once).
+        self.concurrency = concurrency
         self.tasks: dict[str, Task] = {}
         self.plans: list[Plan] = []
         # The internet as Runway sees it (the fake runs offline): what a HEAD of each https URL
@@ -334,16 +350,32 @@ class FakeRunway(FakeServer):
             return IMAGE_CREDITS[task.body["model"]]
         return VIDEO_CREDITS_PER_SECOND[task.body["model"]] * int(task.body.get("duration", 5))
 
+    def _admitted(self, task: Task) -> bool:
+        """Whether the task holds a slot of its model's tier: slots go to the oldest waiting tasks
+        as the running ones end."""
+        if self.concurrency is None or task.admitted:
+            return True
+        with self._lock:
+            model = task.body.get("model")
+            same = [t for t in list(self.tasks.values()) if t.body.get("model") == model and not t.finished]
+            running = sum(1 for t in same if t.admitted)
+            for waiting in (t for t in same if not t.admitted):  # dicts keep the creation order
+                if running >= self.concurrency:
+                    break
+                waiting.admitted, waiting.started, running = True, time.monotonic(), running + 1
+        return task.admitted
+
     def _get(self, task_id: str) -> Reply:
         task = self.tasks.get(task_id)
         if not task:
             return error(404, "Task not found")
-        if time.monotonic() - task.started < self.task_seconds.get(task.kind, 0.0) and task.statuses[-1] != "CANCELLED":
-            task.history.append("RUNNING")
-            return json_reply(200, {"id": task.id, "createdAt": task.created_at, "status": "RUNNING",
-                                    "progress": 0.5, "estimatedCost": {"credits": self.credits(task)}})
-        status = task.statuses[min(task.polls, len(task.statuses) - 1)]
-        task.polls += 1
+        if task.statuses != ["CANCELLED"] and not self._admitted(task):
+            status = "THROTTLED"  # queued over the tier; its own statuses have not begun
+        elif task.statuses != ["CANCELLED"] and time.monotonic() - task.started < self.task_seconds.get(task.kind, 0.0):
+            status = "RUNNING"  # still running at the fake's pace; its planned statuses wait
+        else:
+            status = task.statuses[min(task.polls, len(task.statuses) - 1)]
+            task.polls += 1
         task.history.append(status)
         obj = {"id": task.id, "createdAt": task.created_at, "status": status}
         if status in ("PENDING", "THROTTLED", "RUNNING"):

@@ -62,9 +62,44 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
     assert totals["llm_calls"] == 2 and totals["llm_output_tokens"] > 0
     assert totals["tts_characters"] == sum(len(" ".join(s["text"].split())) for s in segments)
     assert totals["runway_tasks"] == 22
-    assert totals["runway_credits"] == 10 * 5 + 10 * 25  # failed and cancelled tasks cost 0
+    # image 0 on gen4_image (5), images 1-9 from it on gen4_image_turbo (2); failed and cancelled tasks cost 0
+    assert totals["runway_credits"] == 5 + 9 * 2 + 10 * 25
+    assert totals["by_model"]["runway:gen4_image_turbo"]["calls"] >= 9
     assert totals["runway_seconds"] == 11 * 5
-    assert totals["estimated_usd"] == pytest.approx(3.0, abs=0.1)
+    assert totals["estimated_usd"] == pytest.approx(2.76, abs=0.1)
+
+
+def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits(pipeline, fake_openai,
+                                                                                  fake_runway):
+    from videobot import preferences
+
+    # Given a user who chose veo3.1_fast, and a Runway project at tier 1 (2 generations at once)
+    # while the Maps are set to run 4 segments at once: Runway queues the rest as THROTTLED
+    fake_runway.concurrency = 2
+    user_id = 7_000_000_014
+    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"}):
+        assert runtime.current().settings.max_concurrency == 4
+        preferences.choose(user_id, "video_model", "veo3.1_fast")
+        outcome = pipeline.run_job("Реклама кофе", user_id=user_id, chat_id=user_id, timeout=300)
+    job = outcome.job
+
+    # Then the video is made of veo3.1_fast clips, generated at 6 s (veo takes 4, 6 or 8) and trimmed
+    assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
+    assert job["status"] == "completed" and job["video_model"] == "veo3.1_fast"
+    info = media.probe(runtime.current().storage.local_path(job["final_video_path"]))
+    assert info.duration == pytest.approx(50.0, abs=0.5)
+    clips = fake_runway.created("image_to_video")
+    assert len(clips) == 10 and {(t.body["model"], t.body["duration"]) for t in clips} == {("veo3.1_fast", 6)}
+    # ... some of them waited in Runway's queue (the fake runs at most 2 at once)
+    assert any("THROTTLED" in t.history for t in fake_runway.tasks.values())
+    assert all(s["vendor_status"] is None for s in segment_rows.get_segments(job["id"]))
+
+    # ... and vendor_usage records each clip on its model, billed for 6 s
+    totals = usage.summary(job["id"])
+    assert totals["by_model"]["runway:veo3.1_fast"] == {"calls": 10, "credits": 10 * 90.0, "seconds": 60.0,
+                                                        "tokens": 0, "characters": 0}
+    assert totals["runway_credits"] == 5 + 9 * 2 + 10 * 90
+    assert totals["estimated_usd"] == pytest.approx(9.23 + 0.03, abs=0.05)
 
 
 def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_openai, fake_runway):

@@ -236,7 +236,7 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     rows = usage.rows(job_id)
     assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
         (0, "gen4_image", 5, True),
-        (1, "gen4_image", 5, True),
+        (1, "gen4_image_turbo", 2, True),  # made from segment 0's image: the reference model by default
     ]
 
 
@@ -584,3 +584,105 @@ def test_a_throttled_task_tells_the_user_once_that_it_waits_in_runways_queue(pro
     assert texts.text("ru", "vendor_queued", what=texts.text("ru", "vendor_queued_images")).startswith(
         "⏳ Изображения: в очереди у Runway")
     assert "queued at Runway" in texts.text("en", "vendor_queued", what=texts.text("en", "vendor_queued_videos"))
+
+
+# ---- Runway's concurrency tiers (issue 14, item 7) ---------------------------------------------
+
+def test_the_fake_queues_tasks_over_the_tier_as_throttled_and_runs_them_in_order(runway_env, still):
+    runway_env.concurrency = 2  # tier 1: 1-2 generations at once, per model
+    clips = runtime.current().clips
+    ids = [clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=still, seed=i)) for i in range(3)]
+    other = clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=still, model="gen4.5"))
+    assert [clips.get_task(t).status for t in ids] == ["RUNNING", "RUNNING", "THROTTLED"]
+    assert clips.get_task(other).status == "RUNNING"  # another model has its own slots
+    assert clips.get_task(ids[2]).status == "THROTTLED"  # no slot has freed yet
+    assert clips.get_task(ids[0]).status == "SUCCEEDED"
+    assert [clips.get_task(ids[2]).status for _ in range(2)] == ["RUNNING", "SUCCEEDED"]
+    assert runway_env.tasks[ids[2]].history == ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"]
+    # a cancelled task frees its slot as well
+    more = [clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=still, seed=9)) for _ in range(2)]
+    assert [clips.get_task(t).status for t in more] == ["RUNNING", "THROTTLED"]  # beside ids[1], still running
+    clips.cancel(ids[1])
+    assert clips.get_task(more[1]).status == "RUNNING"
+
+
+def test_the_maps_run_no_more_segments_at_once_than_runways_tier():
+    from videobot.config import Settings
+
+    assert Settings().max_concurrency == 10  # offline: MAP_MAX_CONCURRENCY
+    tier_1 = Settings(runwayml_api_secret="k")
+    assert tier_1.runway_concurrency == 2 and tier_1.execution_settings()["max_concurrency"] == 2
+    assert Settings(runwayml_api_secret="k", runway_concurrency=5).max_concurrency == 5
+    assert Settings(runwayml_api_secret="k", runway_concurrency=20).max_concurrency == 10  # the Map's own ceiling
+
+
+def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(prompted_job, runway_env,
+                                                                                monkeypatch):
+    from tests.helpers import replace_part
+    from videobot.data import jobs
+    from videobot.notify import Progress
+    from videobot.telegram import ui
+
+    sent = []
+
+    class Recorder:
+        def send(self, job, event):
+            sent.append(event)
+
+    replace_part(monkeypatch, "notifier", Recorder())
+    runway_env.concurrency = 1
+    job_id = prompted_job["id"]
+    jobs.update_job(job_id, status="generating_images")
+    assert _run_image(job_id, 0)["state"] == "done"
+    rt = runtime.current()
+    assert generate_images.submit_image(rt, job_id, 1)["state"] == "waiting"  # it runs
+    assert generate_images.submit_image(rt, job_id, 2)["state"] == "waiting"  # it waits in Runway's queue
+    assert [segment_rows.get_segment(job_id, i)["vendor_status"] for i in (0, 1, 2)] == [None, "RUNNING", "THROTTLED"]
+    progress = [e for e in sent if isinstance(e, Progress)]
+    assert progress[-1] == Progress("images", 1, 10, queued=1)
+    status = ui.status_text("ru", jobs.get_job(job_id), segment_rows.segment_counts(job_id), 10)
+    assert "• Изображения: 1/10 · ⏳ в очереди у Runway: 1" in status.splitlines()
+
+    assert generate_images.check_image(rt, job_id, 1, 1)["state"] == "done"  # its slot frees
+    assert generate_images.check_image(rt, job_id, 2, 1)["state"] == "waiting"  # now running
+    progress = [e for e in sent if isinstance(e, Progress)]
+    assert progress[-2:] == [Progress("images", 2, 10, queued=1), Progress("images", 2, 10, queued=0)]
+    assert segment_rows.get_segment(job_id, 2)["vendor_status"] == "RUNNING"
+    status = ui.status_text("ru", jobs.get_job(job_id), segment_rows.segment_counts(job_id), 10)
+    assert "• Изображения: 2/10" in status.splitlines()
+
+
+def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after(prompted_job, runway_env,
+                                                                                 monkeypatch):
+    from datetime import timedelta
+
+    from videobot.stages import vendor_tasks
+    from videobot.stages.vendor_tasks import PollWaits
+
+    monkeypatch.setattr(vendor_tasks, "fastest_recent", lambda task_id: 40.0)  # the model's fastest: 40 s
+    waits, rt, job_id = PollWaits(interval=2, first=90), runtime.current(), prompted_job["id"]
+    runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "RUNNING", "SUCCEEDED"], seed=0)
+
+    def back(column: str, seconds: int) -> None:
+        table = "video_segments_enhanced" if column == "image_submitted_at" else "vendor_usage"
+        where = "job_id = %s AND segment_index = 0"
+        db.execute(f"UPDATE ai_video_bot.{table} SET {column} = {column} - %s WHERE {where}",
+                   (timedelta(seconds=seconds), job_id))
+
+    # Queued at the submission: no learned first check yet (it would be 80% of 40 s = 32 s)
+    first = generate_images.submit_image(rt, job_id, 0, waits)
+    assert first["wait_seconds"] == 2
+    back("image_submitted_at", 100)  # 100 s in Runway's queue
+    back("recorded_at", 100)
+    assert generate_images.check_image(rt, job_id, 0, 1, waits)["wait_seconds"] == 15  # still queued: 15% of it
+    # Seen running: the learned first check counts from now, not from the submission 100 s ago
+    # (which would check after 15 s, 15% of an age that is mostly queue)
+    assert generate_images.check_image(rt, job_id, 0, 2, waits)["wait_seconds"] in (31, 32)  # whole seconds
+    back("running_at", 20)
+    assert generate_images.check_image(rt, job_id, 0, 3, waits)["wait_seconds"] in (11, 12)  # 32 - 20 s generating
+    back("running_at", 40)
+    assert generate_images.check_image(rt, job_id, 0, 4, waits)["state"] == "done"
+    task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
+    [row] = [r for r in usage.rows(job_id) if r["task_id"] == task]
+    generated = (row["settled_at"] - row["running_at"]).total_seconds()
+    assert 60 <= generated < 70 and (row["settled_at"] - row["recorded_at"]).total_seconds() >= 100

@@ -355,3 +355,13 @@ def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resourc
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["TTS_PROVIDER"] == {"Ref": "TtsProvider"}
     assert template["Parameters"]["TtsProvider"]["AllowedValues"] == ["openai", "polly"]
+
+
+def test_the_maps_concurrency_follows_the_runway_tier_parameter(template):
+    """RunwayConcurrency (default 2: Runway's tier 1 runs 1-2 generations at once) reaches
+    RUNWAY_CONCURRENCY, which bounds settings.max_concurrency, the Maps' MaxConcurrencyPath."""
+    param = template["Parameters"]["RunwayConcurrency"]
+    assert param["Default"] == 2 and param["MinValue"] == 1
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RUNWAY_CONCURRENCY"] == {"Ref": "RunwayConcurrency"}
+    assert env["MAP_MAX_CONCURRENCY"] == {"Ref": "MapMaxConcurrency"}

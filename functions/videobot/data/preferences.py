@@ -5,7 +5,7 @@ from __future__ import annotations
 from videobot.data import db
 
 TABLE = "ai_video_bot.user_settings"
-FIELDS = ("aspect_ratio", "voice", "narration_language", "subtitles")
+FIELDS = ("aspect_ratio", "voice", "narration_language", "subtitles", "video_model")
 
 
 def get(user_id: int) -> dict | None:

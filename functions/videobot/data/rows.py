@@ -60,6 +60,7 @@ class Job(Row):
     source_update_id: int | None = None
     voice: str | None = None
     subtitles: bool | None = None
+    video_model: str | None = None       # the user's choice when the job started (migration 0012)
 
     @property
     def segment_texts(self) -> list[str]:
@@ -99,6 +100,7 @@ class Segment(Row):
     animation_prompt_draft: str | None = None
     image_submitted_at: datetime | None = None
     video_submitted_at: datetime | None = None
+    vendor_status: str | None = None     # the last poll of its unfinished task (THROTTLED: queued)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ _COLUMNS = {
     "image_generated_at", "animation_prompt", "animation_prompt_generated_at", "video_path",
     "video_runway_task_id", "video_duration", "video_generated_at", "status", "narration_path",
     "narration_duration", "image_submissions", "video_submissions", "error_message",
-    "image_submitted_at", "video_submitted_at", "animation_prompt_draft",
+    "image_submitted_at", "video_submitted_at", "animation_prompt_draft", "vendor_status",
 }
 
 
@@ -55,4 +55,5 @@ def segment_counts(job_id: str) -> dict[str, int]:
     return db.query_one(
         f"SELECT count(*) AS segments, count(image_prompt) AS image_prompts, count(image_path) AS images,"
         f" count(animation_prompt) AS animation_prompts, count(video_path) AS videos,"
-        f" count(narration_path) AS narrations FROM {SEGMENTS} WHERE job_id = %s", (job_id,))
+        f" count(narration_path) AS narrations, count(*) FILTER (WHERE vendor_status = 'THROTTLED') AS queued"
+        f" FROM {SEGMENTS} WHERE job_id = %s", (job_id,))

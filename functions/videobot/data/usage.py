@@ -38,10 +38,13 @@ def settle_task(task_id: str, credits: float | None) -> None:
                (credits, credits is not None, task_id))
 
 
-def task_running(task_id: str) -> None:
-    """A poll saw the task RUNNING: its queue time ends here (the first time only)."""
+def task_running(task_id: str):
+    """A poll saw the task RUNNING: its queue time ends here (the first time only). Returns
+    when it was first seen running (None for a task not recorded)."""
     db.execute(f"UPDATE {TABLE} SET running_at = now() AT TIME ZONE 'utc'"
                " WHERE task_id = %s AND running_at IS NULL AND settled_at IS NULL", (task_id,))
+    row = db.query_one(f"SELECT running_at FROM {TABLE} WHERE task_id = %s", (task_id,))
+    return row["running_at"] if row else None
 
 
 def recent_task_seconds(model: str, limit: int = 20) -> list[float]:

@@ -30,21 +30,40 @@ MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
 # time; the task's reported cost replaces it when the task ends.
+# gen4_image_turbo: 2 credits at any resolution, and it requires referenceImages (Runway's API
+# reference, text_to_image; pricing page, read 2026-12-02): segments 1-9 only, made from segment 0's.
 IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8},
-                 "gen4_image_turbo": {720: 2, 1080: 2}}   # needs reference images: segments 1-9 only
+                 "gen4_image_turbo": {720: 2, 1080: 2}}
 # Per model: credits per second of clip, and the durations Runway accepts. veo3.1_fast takes 4,
 # 6 or 8 s only: a 5 s segment is generated at 6 s and trimmed (media.prepare_segment).
 VIDEO_MODELS = {
     "gen4_turbo": {"credits_per_second": 5, "durations": (5, 10)},
     "gen4.5": {"credits_per_second": 12, "durations": tuple(range(2, 11))},
-    "veo3.1_fast": {"credits_per_second": 15, "durations": (4, 6, 8)},  # credits: to check on the pricing page
+    "veo3.1_fast": {"credits_per_second": 15, "durations": (4, 6, 8)},  # 10-15 credits/s listed: 15 counted
 }
 VIDEO_CREDITS_PER_SECOND = {name: spec["credits_per_second"] for name, spec in VIDEO_MODELS.items()}
 
 
+def video_model(name: str) -> dict:
+    """The model's price and durations; a model without a price here is refused, never billed
+    as 0 (config.check_models refuses it at start-up already)."""
+    spec = VIDEO_MODELS.get(name)
+    if spec is None:
+        raise ConfigurationError(f"Runway video model {name!r} has no price here ({', '.join(VIDEO_MODELS)})")
+    return spec
+
+
+def image_credits(name: str, ratio: str) -> int:
+    """Credits of one image at the ratio's resolution (720p or 1080p); unknown models raise."""
+    prices = IMAGE_CREDITS.get(name)
+    if prices is None:
+        raise ConfigurationError(f"Runway image model {name!r} has no price here ({', '.join(IMAGE_CREDITS)})")
+    return prices[min(int(x) for x in RATIOS[ratio].split(":"))]
+
+
 def clip_seconds(model: str, wanted: float) -> int:
     """The shortest duration the model accepts that covers `wanted` seconds."""
-    durations = VIDEO_MODELS[model]["durations"]
+    durations = video_model(model)["durations"]
     return next((d for d in durations if d >= wanted), durations[-1])
 
 
@@ -254,8 +273,7 @@ class RunwayImageGenerator(_RunwayTasks):
 
     def estimate(self, request: ImageRequest) -> dict:
         model = self.model_for(request)
-        credits = IMAGE_CREDITS[model][min(int(x) for x in RATIOS[request.ratio].split(":"))]
-        return {"vendor": "runway", "model": model, "seconds": 0, "credits": credits}
+        return {"vendor": "runway", "model": model, "seconds": 0, "credits": image_credits(model, request.ratio)}
 
 
 class RunwayClipGenerator(_RunwayTasks):
@@ -282,7 +300,7 @@ class RunwayClipGenerator(_RunwayTasks):
         model = self.model_for(request)
         seconds = clip_seconds(model, request.duration)
         return {"vendor": "runway", "model": model, "seconds": seconds,
-                "credits": VIDEO_CREDITS_PER_SECOND[model] * seconds}
+                "credits": video_model(model)["credits_per_second"] * seconds}
 
 
 def _retry_after(exc) -> float | None:

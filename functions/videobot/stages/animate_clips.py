@@ -47,7 +47,8 @@ class Clips(VendorTask):
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
         return ClipRequest(prompt=seg.animation_prompt, ratio=job.aspect_ratio,
                            image_url=rt.storage.url(seg.image_path),
-                           duration=int(rt.settings.segment_seconds), seed=seg.segment_index)
+                           duration=int(rt.settings.segment_seconds), seed=seg.segment_index,
+                           model=job.video_model)  # the user's /settings, copied when the job started
 
     def submit_timeout(self, settings) -> int:
         return settings.submit_clip_timeout_seconds

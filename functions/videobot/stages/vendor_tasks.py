@@ -68,11 +68,6 @@ def elapsed_since(moment) -> float:
         return 0.0
     return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds())
 
-    @classmethod
-    def from_event(cls, event: dict) -> PollWaits:
-        return cls(interval=int(event.get("poll_interval_seconds") or 0),
-                   first=int(event.get("first_poll_seconds") or 0))
-
 
 # What a failed task's code means (Runway's documented failure codes): a refusal by moderation
 # is not retried and names the segment; Runway's own faults are resubmitted a bounded number of
@@ -139,27 +134,52 @@ class VendorTask:
             return self._submit(rt, job_id, seg, attempt, waits)
         with metrics_for_vendor_call(self.kind, "get_task"):
             state = self.generator(rt).get_task(task_id)
+        running_since = None
         if state.status not in UNFINISHED:
             usage.settle_task(task_id, state.credits)
         elif state.status == RUNNING:
-            usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
-        elif state.status == THROTTLED:  # Runway's tier runs 1-2 at once: say the wait is its queue
+            running_since = usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
+        elif state.status == THROTTLED:  # over Runway's tier: say the wait is its queue
             try:
                 notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.gate))
             except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
                 logger.warning("queued notice not sent", extra={"error": str(exc)})
+        self._note_vendor_status(rt, job_id, seg, state.status)
         if state.status == SUCCEEDED:
             self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
-            counts = segments.segment_counts(job_id)
-            report_progress(rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"])
+            self._report(rt, job_id)
             return _step("done", attempt)
         if state.status in UNFINISHED:
             if attempt + 1 >= rt.settings.max_poll_attempts:
                 raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
                                          f"{attempt + 1} checks")
-            elapsed = elapsed_since(getattr(seg, f"{self.kind}_submitted_at"))
-            return _step("waiting", attempt + 1, next_wait(elapsed, waits))
+            return _step("waiting", attempt + 1, self._wait(seg, task_id, state.status, running_since, waits))
         return self._failed(rt, job_id, seg, state, waits)
+
+    def _wait(self, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
+        """The wait before the next check. A running task's age counts from when a poll first saw
+        it RUNNING, and the learned first check (80% of the model's fastest task, itself measured
+        from RUNNING) is placed from then: time in Runway's queue is not generation time. A task
+        still queued (THROTTLED) is checked after 15% of its time in the queue."""
+        if status == RUNNING and running_since is not None:
+            return next_wait(elapsed_since(running_since), waits, fastest_recent(task_id) if waits.first else None)
+        return next_wait(elapsed_since(getattr(seg, f"{self.kind}_submitted_at")), waits)
+
+    def _note_vendor_status(self, rt: Runtime, job_id: str, seg: Segment, status: str) -> None:
+        """Keep the segment's last unfinished status (None once it ended); when it enters or
+        leaves Runway's queue, the progress message says how many wait there (a success
+        reports its own progress)."""
+        stored = status if status in UNFINISHED else None
+        if seg.vendor_status == stored:
+            return
+        segments.update_segment(job_id, seg.segment_index, vendor_status=stored)
+        if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
+            self._report(rt, job_id)
+
+    def _report(self, rt: Runtime, job_id: str) -> None:
+        counts = segments.segment_counts(job_id)
+        report_progress(rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"],
+                        queued=counts["queued"])
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
         started = time.monotonic()
@@ -193,7 +213,8 @@ class VendorTask:
         usage.record_task(job_id, f"generate_{self.folder}", index, task_id, generator.estimate(request))
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
-        if result["state"] == "waiting":
+        if result["state"] == "waiting" and segments.get_segment(job_id, index).vendor_status != THROTTLED:
+            # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
             result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(task_id) if waits.first else None)
         return result
 
@@ -213,7 +234,7 @@ class VendorTask:
                                  segment_index=index)
         if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
-            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None})
+            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None, "vendor_status": None})
             return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
         segments.update_segment(job_id, index, status="failed", error_message=code or state.status)
         raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from videobot import runtime, usage
 from videobot.providers.base import ClipRequest, ImageRequest
 
+REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
+
 # A job's LLM work before it is done: the script, then the image and animation prompts in one
 # call (tokens in, tokens out, from the offline script writer's sizes and the prompt files).
 LLM_TOKENS_PER_JOB = ((1_500, 1_500), (3_500, 3_000))
@@ -13,25 +15,47 @@ NARRATION_CHARS_PER_SEGMENT = 90  # about 5 s of speech
 
 
 def _task_usd(estimate: dict) -> float:
-    return float(estimate.get("credits") or 0) * usage.USD_PER_RUNWAY_CREDIT
+    """A task's price. A provider that cannot price its model raises; none is counted as 0."""
+    return float(estimate["credits"]) * usage.USD_PER_RUNWAY_CREDIT
 
 
-def redo_usd(stage: str, count: int, ratio: str) -> float:
-    """What making `count` images (stage "images") or clips ("videos") again costs."""
+def _image_request(ratio: str, index: int) -> ImageRequest:
+    # segments 1-9 are made from segment 0's image (the reference model, gen4_image_turbo)
+    return ImageRequest(prompt="", ratio=ratio, seed=index,
+                        reference_image_url=None if index == REFERENCE_SEGMENT else "reference")
+
+
+def clip_usd(ratio: str, model: str | None = None) -> float:
+    """One clip on `model` (None: the deployment's default), as the provider bills it."""
     rt = runtime.current()
-    if stage == "images":
-        return count * _task_usd(rt.images.estimate(ImageRequest(prompt="", ratio=ratio)))
     seconds = int(rt.settings.segment_seconds)
-    return count * _task_usd(rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds)))
+    return _task_usd(rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds,
+                                                   model=model)))
 
 
-def estimated_job_usd(ratio: str) -> float:
-    """The estimated cost of a whole job with the configured models, before anything is paid:
-    ten images, ten clips, the LLM calls and the narration."""
+def redo_usd(stage: str, count: int, ratio: str, model: str | None = None,
+             segments: list[int] | None = None) -> float:
+    """What making `count` images (stage "images") or clips ("videos", on `model`) again
+    costs; `segments` (0-based) names which, else the first `count`."""
+    rt = runtime.current()
+    indexes = list(segments) if segments is not None else list(range(count))
+    if stage == "images":
+        return sum(_task_usd(rt.images.estimate(_image_request(ratio, i))) for i in indexes)
+    return len(indexes) * clip_usd(ratio, model)
+
+
+def video_usd(ratio: str, model: str | None = None) -> float:
+    """The clips of one whole video on `model`: what /settings shows beside each model."""
+    return round(runtime.current().settings.segment_count * clip_usd(ratio, model), 2)
+
+
+def estimated_job_usd(ratio: str, video_model: str | None = None) -> float:
+    """The estimated cost of a whole job with the configured models and the user's video model,
+    before anything is paid: ten images, ten clips, the LLM calls and the narration."""
     rt = runtime.current()
     settings = rt.settings
     count = settings.segment_count
-    total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio)
+    total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio, video_model)
     if settings.llm_provider != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next((v for k, v in prices if settings.openai_model.startswith(k)),

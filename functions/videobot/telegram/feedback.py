@@ -167,7 +167,7 @@ async def _offer_redo_all(bot: Bot, chat_id: int, lang: str, job: Job, gate: Gat
         await reply(bot, chat_id, lang, "nothing_to_approve")
         return
     count = settings.segment_count
-    usd = await asyncio.to_thread(redo_usd, gate.stage, count, job.aspect_ratio)
+    usd = await asyncio.to_thread(redo_usd, gate.stage, count, job.aspect_ratio, job.video_model)
     what = texts.counted(lang, "image" if gate.stage == "images" else "clip", count)
     offer = texts.text(lang, "redo_all_offer", what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}")
     keyboard = ui.redo_all_keyboard(lang, job.id, gate.stage, round_, usd)

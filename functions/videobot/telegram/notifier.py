@@ -185,8 +185,9 @@ class TelegramNotifier:
         if stage == "voiceover" and jobs.get_job(job.id).status not in VOICEOVER_SHOWN_STATUSES:
             # Recorded early, beside the images and clips: 📊 Статус shows it until the clips are approved
             return
-        message = progress_text(lang, stage, done, total)
-        if progress_rows.claim_first(job.id, stage, done, total):
+        queued = int(event.queued)
+        message = progress_text(lang, stage, done, total, queued)
+        if progress_rows.claim_first(job.id, stage, done, total, queued):
             try:
                 sent = await _text(bot, job.chat_id, message)
             except Exception:
@@ -194,7 +195,7 @@ class TelegramNotifier:
                 raise
             progress_rows.sent(job.id, stage, sent.message_id)
             return
-        message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS)
+        message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS, queued)
         if message_id:
             await call(lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id),
                        "editMessageText")
@@ -271,5 +272,8 @@ def progress_bar(done: int, total: int, cells: int = 10) -> str:
     return "▓" * filled + "░" * (cells - filled)
 
 
-def progress_text(lang: str, stage: str, done: int, total: int) -> str:
-    return f"{PROGRESS_LABELS.get(lang, PROGRESS_LABELS['ru'])[stage]}: {done}/{total} {progress_bar(done, total)}"
+def progress_text(lang: str, stage: str, done: int, total: int, queued: int = 0) -> str:
+    """"Изображения: 3/10 ▓▓▓░░░░░░░", and while Runway holds some of them as THROTTLED,
+    " · ⏳ в очереди у Runway: 5"."""
+    line = f"{PROGRESS_LABELS.get(lang, PROGRESS_LABELS['ru'])[stage]}: {done}/{total} {progress_bar(done, total)}"
+    return line + texts.text(lang, "progress_queued", n=queued) if queued > 0 else line

@@ -283,8 +283,11 @@ RU.update({
     "voiceover_done": "🎙 Озвучка уже готова: {total}/{total}.",
     "voiceover_at": "🎙 Озвучка: {n}/{total}, продолжаю.",
     "settings": ("⚙️ Настройки (для следующего ролика)\n\n"
-                 "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n💬 Субтитры: {subtitles}\n\n"
-                 "Ряды кнопок: формат, голос, язык, субтитры."),
+                 "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n"
+                 "💬 Субтитры: {subtitles}{video}\n\n"
+                 "Ряды кнопок: формат, голос, язык, субтитры{video_row}."),
+    "settings_video": "\n🎬 Видеомодель: {model} (ролик 50 с ≈ ${usd})",
+    "settings_video_row": ", видеомодель (цена ролика 50 с)",
     "settings_on": "вкл",
     "settings_off": "выкл",
     "settings_lang_auto": "авто",
@@ -338,6 +341,7 @@ RU.update({
                       "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."),
     "vendor_queued_images": "Изображения",
     "vendor_queued_videos": "Клипы",
+    "progress_queued": " · ⏳ в очереди у Runway: {n}",
 })
 EN.update({
     "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
@@ -353,8 +357,10 @@ EN.update({
     "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
     "settings": ("⚙️ Settings (for your next video)\n\n"
                  "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
-                 "💬 Subtitles: {subtitles}\n\n"
-                 "Button rows: format, voice, language, subtitles."),
+                 "💬 Subtitles: {subtitles}{video}\n\n"
+                 "Button rows: format, voice, language, subtitles{video_row}."),
+    "settings_video": "\n🎬 Video model: {model} (a 50 s video ≈ ${usd})",
+    "settings_video_row": ", video model (the price of a 50 s video)",
     "settings_on": "on",
     "settings_off": "off",
     "settings_lang_auto": "auto",
@@ -408,6 +414,7 @@ EN.update({
                       "wait their turn; the wait is not billed."),
     "vendor_queued_images": "Images",
     "vendor_queued_videos": "Clips",
+    "progress_queued": " · ⏳ queued at Runway: {n}",
 })
 
 # ---- Reliability: a slow button, a start that failed ----

@@ -31,7 +31,9 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
         redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
         active = None if redelivered else jobs.active_job_for_chat(chat_id)
         next_slot = None if redelivered or active else _daily_limit_reached(cur, user_id)
-        estimate = estimated_job_usd(preferences.get(user_id).aspect_ratio or settings.aspect_ratio)
+        # the user's video model, priced as it bills: the budgets count its real credits
+        estimate = estimated_job_usd(preferences.get(user_id).aspect_ratio or settings.aspect_ratio,
+                                     preferences.video_model_for(user_id, settings))
         spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id, estimate)
         bot_spent = None if redelivered or active or next_slot or spent is not None else _bot_budget_spent(estimate)
         if active is None and next_slot is None and spent is None and bot_spent is None:
@@ -57,7 +59,8 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
                     budget=f"{settings.max_usd_per_day:.2f}", estimate=f"{estimate:.2f}")
         return
     logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
-    await reply(bot, chat_id, lang, "accepted", job_id=job.id, usd=f"{estimated_job_usd(job.aspect_ratio):.2f}")
+    usd = estimated_job_usd(job.aspect_ratio, job.video_model)
+    await reply(bot, chat_id, lang, "accepted", job_id=job.id, usd=f"{usd:.2f}")
 
 
 def _daily_limit_reached(cur, user_id: int) -> datetime | None:

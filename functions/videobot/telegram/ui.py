@@ -96,6 +96,10 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
+    def queued(status: str) -> str:  # segments Runway holds as THROTTLED in the stage being made
+        n = counts.get("queued") or 0
+        return t("progress_queued", n=n) if n and job.status == status else ""
+
     icon, state = script_state(job)
     lines = [
         t("status_title"),
@@ -105,9 +109,9 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
         t("status_script", icon=icon, state=t(state)),
         t("status_segments", count=total),
         t("status_image_prompts", n=counts.get("image_prompts") or 0, total=total),
-        t("status_images", n=counts.get("images") or 0, total=total),
+        t("status_images", n=counts.get("images") or 0, total=total) + queued("generating_images"),
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
-        t("status_videos", n=counts.get("videos") or 0, total=total),
+        t("status_videos", n=counts.get("videos") or 0, total=total) + queued("generating_videos"),
         t("status_audio", duration=_number(job.audio_duration)) if job.audio_duration
         else t("status_audio_recording", n=counts.get("narrations"), total=total) if counts.get("narrations")
         else t("status_audio_none"),

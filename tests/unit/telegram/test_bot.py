@@ -378,6 +378,22 @@ def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(u
         ("Изображения: 10/10 ▓▓▓▓▓▓▓▓▓▓", first.result["message_id"])]
 
 
+def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_changes(user, monkeypatch):
+    from videobot.telegram import notifier
+
+    monkeypatch.setattr(notifier, "PROGRESS_MIN_EDIT_SECONDS", 0)
+    job, rt = _job_for(user), runtime.current()
+    report_progress(rt.notifier, job, "images", 0, 10, queued=8)  # Runway's tier runs 2, 8 wait
+    report_progress(rt.notifier, job, "images", 0, 10, queued=8)  # nothing changed: no edit
+    report_progress(rt.notifier, job, "images", 1, 10, queued=7)
+    report_progress(rt.notifier, job, "images", 1, 10, queued=0)  # the last one left the queue
+    [first] = user.sent("sendMessage")
+    assert first.params["text"] == "Изображения: 0/10 ░░░░░░░░░░ · ⏳ в очереди у Runway: 8"
+    assert [e.params["text"] for e in user.sent("editMessageText")] == [
+        "Изображения: 1/10 ▓░░░░░░░░░ · ⏳ в очереди у Runway: 7", "Изображения: 1/10 ▓░░░░░░░░░"]
+    assert notifier.progress_text("en", "videos", 3, 10, 2) == "Clips: 3/10 ▓▓▓░░░░░░░ · ⏳ queued at Runway: 2"
+
+
 def test_progress_never_fails_the_stage(user):
     job = _job_for(user)
     for _ in range(3):
