@@ -198,14 +198,22 @@ SWEEP = ((3, 6), (10, 30), (30, 90))
 
 def sweep(scale: float, runs: int, topic: str) -> list[dict]:
     """The pipeline at each vendor speed of SWEEP: what it adds over the critical path, and the
-    state transitions it takes."""
+    state transitions it takes. The added time is measured against the same pipeline with
+    vendors that answer at once (scale 0), which does the same fixed work (the offline vendors'
+    renders, the clip preparations, the interpreter): what is left is what the vendors' time
+    costs the user."""
     seed_times = dict(offline.VENDOR_SECONDS)
+    instant = run(0, runs, topic)["median"]["wall"]
     points = []
     try:
         for image_s, clip_s in SWEEP:
             offline.VENDOR_SECONDS.update(image=(image_s, image_s), clip=(clip_s, clip_s))
             result = run(scale, runs, topic)
-            points.append({"image_seconds": image_s, "clip_seconds": clip_s, **result})
+            m = result["median"]
+            m["vendor_path"] = m["critical_path"] - m["assembly"]
+            m["added"] = m["wall"] - instant
+            m["added_over_vendor_path"] = m["added"] / m["vendor_path"]
+            points.append({"image_seconds": image_s, "clip_seconds": clip_s, "wall_instant": instant, **result})
     finally:
         offline.VENDOR_SECONDS.clear()
         offline.VENDOR_SECONDS.update(seed_times)
@@ -214,13 +222,14 @@ def sweep(scale: float, runs: int, topic: str) -> list[dict]:
 
 def sweep_report(points: list[dict]) -> str:
     lines = [f"Sweep over vendor speed, scale {points[0]['scale']}, {points[0]['runs']} run(s) a point, medians; "
-             f"{points[0]['machine']}.", "",
-             "| images / clips (s, at scale 1) | critical path | wall | added | wall / critical path "
-             "| transitions |", "|---|---|---|---|---|---|"]
+             f"{points[0]['machine']}. The same pipeline with instant vendors took "
+             f"{points[0]['wall_instant']:.1f} s.", "",
+             "| images / clips (s, at scale 1) | vendors' critical path | wall | added over instant vendors "
+             "| **added / critical path** | transitions |", "|---|---|---|---|---|---|"]
     for p in points:
         m = p["median"]
-        lines.append(f"| {p['image_seconds']} / {p['clip_seconds']} | {m['critical_path']:.1f} s | {m['wall']:.1f} s "
-                     f"| {m['wall'] - m['critical_path']:.1f} s | {m['wall_over_critical']:.2f} "
+        lines.append(f"| {p['image_seconds']} / {p['clip_seconds']} | {m['vendor_path']:.1f} s | {m['wall']:.1f} s "
+                     f"| {m['added']:.1f} s | **{m['added_over_vendor_path']:.2f}** (target ≤ 1.3) "
                      f"| {m['transitions']:.0f} |")
     return "\n".join(lines)
 
