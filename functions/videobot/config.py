@@ -171,6 +171,9 @@ class Settings(BaseModel):
 
     # AWS.
     state_machine_arn: str | None = None
+    # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
+    # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
+    slow_update_function_name: str | None = None
 
     # FFmpeg: FFMPEG_PATH, else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg.
     ffmpeg_path: str | None = None

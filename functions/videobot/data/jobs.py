@@ -46,6 +46,7 @@ _COLUMNS = {
     "status", "script_text", "script_approved", "audio_path", "final_video_path", "completed_at",
     "language", "aspect_ratio", "script_segments", "script_generated_at", "audio_duration",
     "final_video_size_mb", "final_video_duration", "execution_arn", "error_message", "voice", "subtitles",
+    "prompt",  # a voice topic's words, stored by TranscribeVoiceTopic
 }
 
 
@@ -56,14 +57,17 @@ def new_job_id() -> str:
 def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "16:9",
                language: str | None = None, source_update_id: int | None = None,
                job_id: str | None = None, voice: str | None = None,
-               subtitles: bool | None = None) -> tuple[Job, bool]:
-    """Insert a job. Returns (job, created); a repeated source_update_id returns the first job."""
+               subtitles: bool | None = None, voice_file_id: str | None = None) -> tuple[Job, bool]:
+    """Insert a job. Returns (job, created); a repeated source_update_id returns the first job.
+    A voice topic has `voice_file_id` (the Telegram file) and an empty prompt until
+    TranscribeVoiceTopic stores the words."""
     job_id = job_id or new_job_id()
     row = db.query_one(
         f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id,"
-        " voice, subtitles) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " voice, subtitles, voice_file_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (source_update_id) DO NOTHING RETURNING *",
-        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles),
+        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles,
+         voice_file_id),
     )
     if row:
         return Job.from_row(row), True

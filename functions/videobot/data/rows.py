@@ -60,6 +60,7 @@ class Job(Row):
     source_update_id: int | None = None
     voice: str | None = None
     subtitles: bool | None = None
+    voice_file_id: str | None = None   # a voice topic's Telegram file, transcribed by the pipeline
 
     @property
     def segment_texts(self) -> list[str]:
