@@ -131,6 +131,8 @@ class Settings(BaseModel):
     submit_clip_timeout_seconds: int = Field(120, ge=10)
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
+    # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this.
+    stop_tasks_seconds: int = Field(25, ge=1)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
@@ -171,6 +173,13 @@ class Settings(BaseModel):
 
     # AWS.
     state_machine_arn: str | None = None
+    # The Step Functions and Lambda clients' time budget (botocore, "standard" retry mode:
+    # `aws_client_attempts` tries, at most 2^n s of backoff between them).
+    aws_connect_timeout_seconds: float = Field(3.0, gt=0)
+    aws_read_timeout_seconds: float = Field(10.0, gt=0)
+    aws_client_attempts: int = Field(3, ge=1, le=10)
+    # PostgreSQL: a connection that cannot be opened within this is DatabaseUnavailable.
+    database_connect_timeout_seconds: int = Field(10, ge=1, le=60)
     # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
     # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
     slow_update_function_name: str | None = None
@@ -188,6 +197,15 @@ class Settings(BaseModel):
     max_topic_chars: int = Field(1000, ge=1, le=4000)
     telegram_upload_limit_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
+    # The Bot API client's time budget (videobot/telegram/bot.py): per attempt, connect + read
+    # (or write; an upload writes for at most media_write), `telegram_attempts` tries with
+    # 0.5 s × n (or a 429's retry_after) between them. The webhook runs with tighter figures
+    # (template.yaml): Telegram's redelivery is its retry. tests/unit/test_timeouts.py adds
+    # these up against every Lambda's Timeout.
+    telegram_connect_timeout_seconds: float = Field(3.0, gt=0)
+    telegram_read_timeout_seconds: float = Field(7.0, gt=0)
+    telegram_media_write_timeout_seconds: float = Field(60.0, gt=0)
+    telegram_attempts: int = Field(3, ge=1, le=5)
     # A button tap is answered (answerCallbackQuery) with its outcome if that is known within
     # this time, else with "working on it" at once and the outcome follows in the chat.
     callback_answer_seconds: float = Field(1.0, ge=0, le=10)

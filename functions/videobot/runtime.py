@@ -80,11 +80,19 @@ class Runtime:
     def transcriber(self) -> Transcriber:
         return providers.make_transcriber(self.settings)
 
+    def _aws_config(self):
+        """The time budget of the Step Functions and Lambda clients (config.py)."""
+        from botocore.config import Config
+
+        s = self.settings
+        return Config(connect_timeout=s.aws_connect_timeout_seconds, read_timeout=s.aws_read_timeout_seconds,
+                      retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts})
+
     @_Built
     def sfn(self):
         import boto3
 
-        return boto3.client("stepfunctions")
+        return boto3.client("stepfunctions", config=self._aws_config())
 
     @_Built
     def lambdas(self):
@@ -92,7 +100,7 @@ class Runtime:
         botocore honours AWS_ENDPOINT_URL_LAMBDA, so locally it reaches local/lambda_endpoint."""
         import boto3
 
-        return boto3.client("lambda")
+        return boto3.client("lambda", config=self._aws_config())
 
     def speech_voices(self) -> tuple[str, ...]:
         """The voices the active speech provider offers in /settings (the first is its default)."""

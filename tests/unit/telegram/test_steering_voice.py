@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from handle_slow_update.app import lambda_handler as handle_slow_update
+
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import new_job
