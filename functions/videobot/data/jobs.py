@@ -190,7 +190,8 @@ def clear_job(job_id: str) -> None:
         cur.execute(f"DELETE FROM {SCHEMA}.approval_gates WHERE job_id = %s", (job_id,))
         cur.execute(
             f"UPDATE {JOBS} SET script_text = NULL, script_segments = NULL, audio_path = NULL,"
-            " final_video_path = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
+            " final_video_path = NULL, voice_file_id = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s",
+            (job_id,))
 
 
 def delete_job(job_id: str) -> bool:
