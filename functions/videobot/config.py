@@ -132,7 +132,7 @@ class Settings(BaseModel):
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
     # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this.
-    stop_tasks_seconds: int = Field(25, ge=1)
+    stop_tasks_seconds: int = Field(40, ge=1)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     segment_seconds: float = 5.0
     aspect_ratio: Literal["16:9", "9:16"] = "16:9"
