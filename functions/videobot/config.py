@@ -131,7 +131,8 @@ class Settings(BaseModel):
     submit_clip_timeout_seconds: int = Field(120, ge=10)
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
-    # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this.
+    # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this:
+    # a cancel starts only while a whole RUNWAY_TIMEOUT_SECONDS still fits.
     stop_tasks_seconds: int = Field(40, ge=1)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     segment_seconds: float = 5.0
