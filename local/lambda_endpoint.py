@@ -1,5 +1,10 @@
 """A loopback HTTP server speaking the Lambda Invoke API, so moto's Step Functions
-interpreter reaches our handlers in-process (AWS_ENDPOINT_URL_LAMBDA points here)."""
+interpreter reaches our handlers in-process (AWS_ENDPOINT_URL_LAMBDA points here).
+
+`X-Amz-Invocation-Type: Event` is run as Lambda runs an asynchronous invocation: answered
+202 with an empty body at once, the handler run in the background, and a run that raised or
+timed out run again, twice at most (Lambda's default MaximumRetryAttempts; Lambda waits about
+1 and 2 minutes, here `async_retry_delays`)."""
 
 from __future__ import annotations
 
@@ -101,8 +106,13 @@ def import_handler(path: str) -> Handler:
 class LambdaEndpoint:
     """Maps function names (or ARNs) to handler callables and serves Invoke on 127.0.0.1."""
 
-    def __init__(self, handlers: dict[str, Handler], timeouts: dict[str, float] | None = None):
+    def __init__(self, handlers: dict[str, Handler], timeouts: dict[str, float] | None = None,
+                 async_retry_delays: tuple[float, ...] = (1.0, 2.0)):
         self.handlers = handlers
+        self.async_retry_delays = async_retry_delays
+        # (function, attempt, outcome) of every asynchronous run: "ok", "Sandbox.Timedout" or
+        # the exception's class name
+        self.async_runs: list[tuple[str, int, str]] = []
         # each function's Timeout (template.yaml): an invocation still running then is answered
         # as Lambda answers it, Sandbox.Timedout (a test may shorten one)
         self.timeouts = dict(timeouts or {})
@@ -131,6 +141,12 @@ class LambdaEndpoint:
                 with endpoint._lock:
                     endpoint.invocations.append(name)
                 timeout = endpoint.timeouts.get(name, 900.0)
+                if self.headers.get("X-Amz-Invocation-Type") == "Event":
+                    endpoint._run_async(name, handler, event, timeout)
+                    self.send_response(202)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
                 if outcome is None:
                     message = f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
@@ -159,6 +175,29 @@ class LambdaEndpoint:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="lambda-endpoint", daemon=True)
+
+    def _run_async(self, name: str, handler: Handler, event: dict, timeout: float) -> None:
+        """An Event invocation: in flight until its last attempt ends."""
+        with self._lock:
+            self.in_flight += 1
+
+        def attempts():
+            try:
+                for attempt, delay in enumerate((0.0, *self.async_retry_delays)):
+                    time.sleep(delay)
+                    outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
+                    result = "Sandbox.Timedout" if outcome is None else \
+                        "ok" if outcome[1] is None else type(outcome[1]).__name__
+                    with self._lock:
+                        self.async_runs.append((name, attempt, result))
+                    if result == "ok":
+                        return
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+                    self._idle.notify_all()
+
+        threading.Thread(target=attempts, name=f"lambda-event-{name}", daemon=True).start()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no invocation is running. Like Lambda, an invocation whose execution

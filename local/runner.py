@@ -26,6 +26,9 @@ INTERPRETER_LOGGER = "moto.stepfunctions.parser"
 INTERPRETER_LOG = "stepfunctions-interpreter.log"
 
 
+SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with InvocationType=Event
+
+
 def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
     """Send moto's interpreter log to `<data_dir>/stepfunctions-interpreter.log` (nothing on
     the terminal), unless LOG_LEVEL=DEBUG asks for everything. Returns the file, or None."""
@@ -114,10 +117,13 @@ class LocalPipeline:
         migrate()
 
         template = load_template()
-        handlers = {name: import_handler(path) for name, path in tpl.pipeline_functions(template).items()}
+        # the state machine's functions, and the webhook's asynchronous worker
+        invoked = {**tpl.pipeline_functions(template), SLOW_UPDATE: tpl.functions(template)[SLOW_UPDATE]}
+        handlers = {name: import_handler(path) for name, path in invoked.items()}
         timeouts = tpl.function_timeouts(template)
         self.endpoint = LambdaEndpoint(handlers, {name: timeouts[name] for name in handlers}).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
+        self._setenv("SLOW_UPDATE_FUNCTION_NAME", SLOW_UPDATE)
 
         import boto3
         from moto import mock_aws

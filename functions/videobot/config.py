@@ -131,6 +131,9 @@ class Settings(BaseModel):
     submit_clip_timeout_seconds: int = Field(120, ge=10)
     submit_reserve_seconds: int = Field(15, ge=1)
     max_resubmits: int = Field(2, ge=0)
+    # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this:
+    # a cancel starts only while a whole RUNWAY_TIMEOUT_SECONDS still fits.
+    stop_tasks_seconds: int = Field(40, ge=1)
     map_max_concurrency: int = Field(10, ge=1, le=40)
     # Generations Runway runs at once for this project (its usage tier, per model: tier 1 runs 1-2,
     # tier 2 3, tier 3 5, tier 4 10, tier 5 20; docs.dev.runwayml.com/usage/tiers). Beyond it
@@ -181,6 +184,16 @@ class Settings(BaseModel):
 
     # AWS.
     state_machine_arn: str | None = None
+    # The Step Functions and Lambda clients' time budget (botocore, "standard" retry mode:
+    # `aws_client_attempts` tries, at most 2^n s of backoff between them).
+    aws_connect_timeout_seconds: float = Field(3.0, gt=0)
+    aws_read_timeout_seconds: float = Field(10.0, gt=0)
+    aws_client_attempts: int = Field(3, ge=1, le=10)
+    # PostgreSQL: a connection that cannot be opened within this is DatabaseUnavailable.
+    database_connect_timeout_seconds: int = Field(10, ge=1, le=60)
+    # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
+    # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
+    slow_update_function_name: str | None = None
 
     # FFmpeg: FFMPEG_PATH, else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg.
     ffmpeg_path: str | None = None
@@ -195,6 +208,15 @@ class Settings(BaseModel):
     max_topic_chars: int = Field(1000, ge=1, le=4000)
     telegram_upload_limit_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     telegram_max_retry_after_seconds: int = Field(10, ge=0)  # longer 429 waits raise VendorUnavailable
+    # The Bot API client's time budget (videobot/telegram/bot.py): per attempt, connect + read
+    # (or write; an upload writes for at most media_write), `telegram_attempts` tries with
+    # 0.5 s × n (or a 429's retry_after) between them. The webhook runs with tighter figures
+    # (template.yaml): Telegram's redelivery is its retry. tests/unit/test_timeouts.py adds
+    # these up against every Lambda's Timeout.
+    telegram_connect_timeout_seconds: float = Field(3.0, gt=0)
+    telegram_read_timeout_seconds: float = Field(7.0, gt=0)
+    telegram_media_write_timeout_seconds: float = Field(60.0, gt=0)
+    telegram_attempts: int = Field(3, ge=1, le=5)
     # A button tap is answered (answerCallbackQuery) with its outcome if that is known within
     # this time, else with "working on it" at once and the outcome follows in the chat.
     callback_answer_seconds: float = Field(1.0, ge=0, le=10)

@@ -19,15 +19,22 @@ from videobot.runtime import Runtime, current
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
-def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None) -> dict:
-    return {"job_id": job_id, "settings": {**rt.settings.execution_settings(), **(overrides or {})}}
+def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None, *, voice: bool = False) -> dict:
+    """The execution's input: ids and numbers only. `voice` sends a voice topic through
+    TranscribeVoiceTopic first (the ASL's TopicSource)."""
+    data = {"job_id": job_id, "settings": {**rt.settings.execution_settings(), **(overrides or {})}}
+    if voice:
+        data["voice"] = True
+    return data
 
 
 def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | None = None,
               language: str | None = None, source_update_id: int | None = None, job_id: str | None = None,
-              overrides: dict | None = None) -> tuple[Job, bool]:
+              overrides: dict | None = None, voice_file_id: str | None = None) -> tuple[Job, bool]:
     """Create the job row and start its execution, named after the job, so a retried update
-    can never start two. Returns (job, created). `overrides` adjust this execution's settings
+    can never start two. Returns (job, created). A voice topic passes its Telegram
+    `voice_file_id` and an empty prompt: the execution transcribes it first. `overrides`
+    adjust this execution's settings
     (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
     rt = current()
     settings = rt.settings
@@ -38,13 +45,15 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
                                    aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
                                    language=language or chosen.job_language, source_update_id=source_update_id,
                                    job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles,
-                                   video_model=preferences.video_model_for(user_id, settings))
+                                   video_model=preferences.video_model_for(user_id, settings),
+                                   voice_file_id=voice_file_id)
     if job.execution_arn:
         return job, created
     arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
         arn = rt.sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=job.id,
-                                     input=json.dumps(execution_input(rt, job.id, overrides)))["executionArn"]
+                                     input=json.dumps(execution_input(rt, job.id, overrides,
+                                                                      voice=bool(job.voice_file_id))))["executionArn"]
     except Exception as exc:  # every failure is answered, none leaves a pending job
         already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"
         if not already and not _execution_exists(rt, arn):

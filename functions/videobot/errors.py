@@ -49,3 +49,16 @@ class MediaError(VideoBotError):
 class StartFailed(VideoBotError):
     """Step Functions refused or never answered StartExecution: no job was left behind."""
 
+
+
+class VoiceNotDownloadable(VideoBotError):
+    """A voice topic's file could not be fetched from Telegram (over the 20 MB getFile limit,
+    or a file id Telegram no longer has). Never retried."""
+
+
+class VoiceNotUnderstood(VideoBotError):
+    """The transcription of a voice topic failed for good (a refused or corrupt file)."""
+
+
+class VoiceEmpty(VideoBotError):
+    """The voice topic was transcribed, but no words were made out."""

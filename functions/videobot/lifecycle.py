@@ -10,6 +10,7 @@ stage stores a job's file: a write that lands after the job was cancelled is rem
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from videobot import storage
@@ -45,12 +46,18 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
 def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     """Stop the job's vendor tasks still running (`DELETE /v1/tasks/{id}` at Runway), so no
     task is paid for a video that will never be made. Best effort: a failure here is logged,
-    never raised over the outcome being recorded."""
+    never raised over the outcome being recorded. Bounded: a cancel (one try, no SDK retry)
+    starts only while a whole request timeout fits in `stop_tasks_seconds`; the tasks left
+    run to their end at Runway (logged)."""
     stopped = 0
+    deadline = time.monotonic() + rt.settings.stop_tasks_seconds
     for seg in segments.get_segments(job_id):
         for task_id, done, generator in ((seg.image_runway_task_id, seg.image_path, lambda: rt.images),
                                          (seg.video_runway_task_id, seg.video_path, lambda: rt.clips)):
             if not task_id or done:
+                continue
+            if time.monotonic() + rt.settings.runway_timeout_seconds > deadline:
+                logger.warning("no time left to stop a vendor task", extra={"job_id": job_id, "task_id": task_id})
                 continue
             try:
                 generator().cancel(task_id)

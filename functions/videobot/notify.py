@@ -92,7 +92,16 @@ class VendorQueued:
         return f"queued:{self.stage}"
 
 
-Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded | VendorQueued
+@dataclass(frozen=True)
+class VoiceHeard:
+    """A voice topic was transcribed (TranscribeVoiceTopic): what was heard, said once."""
+
+    text: str
+
+    key = "voice_heard"
+
+
+Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded | VendorQueued | VoiceHeard
 
 
 class Notifier(Protocol):
@@ -109,7 +118,7 @@ class LogNotifier:
 
 
 def notify_once(notifier: Notifier, job: Job,
-                event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued) -> bool:
+                event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
     if not notifications.claim(job.id, event.key):

@@ -1,5 +1,6 @@
 """The composition root: the one place that turns the settings into the objects the code
-works with (storage, the notifier, the four providers, the Step Functions client) and hands
+works with (storage, the notifier, the providers, the chat's files, the Step Functions and
+Lambda clients) and hands
 them to the stages, the lifecycle and the bot. Each is built once per process, on first use,
 so a function only imports the SDKs it really calls.
 
@@ -18,7 +19,7 @@ from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
 
 if TYPE_CHECKING:
-    from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSynthesizer, Transcriber
+    from videobot.providers.base import LLM, ChatFiles, ClipGenerator, ImageGenerator, SpeechSynthesizer, Transcriber
 
 _build_lock = threading.RLock()
 
@@ -53,6 +54,13 @@ class Runtime:
         return LogNotifier()
 
     @_Built
+    def chat_files(self) -> ChatFiles:
+        """The files users send the bot (voice topics), fetched from Telegram."""
+        from videobot.telegram.files import TelegramFiles
+
+        return TelegramFiles(self.settings)
+
+    @_Built
     def llm(self) -> LLM:
         return providers.make_llm(self.settings)
 
@@ -72,11 +80,27 @@ class Runtime:
     def transcriber(self) -> Transcriber:
         return providers.make_transcriber(self.settings)
 
+    def _aws_config(self):
+        """The time budget of the Step Functions and Lambda clients (config.py)."""
+        from botocore.config import Config
+
+        s = self.settings
+        return Config(connect_timeout=s.aws_connect_timeout_seconds, read_timeout=s.aws_read_timeout_seconds,
+                      retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts})
+
     @_Built
     def sfn(self):
         import boto3
 
-        return boto3.client("stepfunctions")
+        return boto3.client("stepfunctions", config=self._aws_config())
+
+    @_Built
+    def lambdas(self):
+        """The Lambda client the webhook hands slow work to (Invoke with InvocationType=Event);
+        botocore honours AWS_ENDPOINT_URL_LAMBDA, so locally it reaches local/lambda_endpoint."""
+        import boto3
+
+        return boto3.client("lambda", config=self._aws_config())
 
     def speech_voices(self) -> tuple[str, ...]:
         """The voices the active speech provider offers in /settings (the first is its default)."""

@@ -186,3 +186,22 @@ def lambda_poster():
         return lambda_handler(api_event, None)["statusCode"]
 
     return post
+
+
+@pytest.fixture
+def slow_worker(telegram):
+    """HandleSlowUpdateFunction behind a local Lambda endpoint, as the webhook reaches it on
+    AWS: Invoke with InvocationType=Event is answered 202 at once and run in the background
+    (retried twice after a failure, here 0.2 s apart). `slow_worker.wait_idle(s)` waits for it."""
+    from local import template as tpl
+    from local.lambda_endpoint import LambdaEndpoint, import_handler
+
+    name = "HandleSlowUpdateFunction"
+    template = tpl.load_template()
+    endpoint = LambdaEndpoint({name: import_handler(tpl.functions(template)[name])},
+                              {name: tpl.function_timeouts(template)[name]}, async_retry_delays=(0.2, 0.2)).start()
+    try:
+        with use_environment({"AWS_ENDPOINT_URL_LAMBDA": endpoint.url, "SLOW_UPDATE_FUNCTION_NAME": name}):
+            yield endpoint
+    finally:
+        endpoint.stop()

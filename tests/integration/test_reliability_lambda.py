@@ -1,6 +1,7 @@
 """Reliability matrix, Lambda timeouts and crashes as on AWS: the local Lambda endpoint
-enforces each function's Timeout from template.yaml and answers Sandbox.Timedout, and the
-state machine retries the idempotent stages on Sandbox.Timedout and Lambda.Unknown."""
+enforces each function's Timeout from template.yaml and answers Sandbox.Timedout, runs an
+asynchronous (Event) invocation as Lambda does, and the state machine retries the idempotent
+stages on Sandbox.Timedout and Lambda.Unknown."""
 
 from __future__ import annotations
 
@@ -32,6 +33,40 @@ def test_the_endpoint_answers_a_function_past_its_timeout_as_lambda_does():
         assert answer["FunctionError"] == "Unhandled"
         assert body["errorType"] == "Sandbox.Timedout"
         assert "Task timed out after 0.50 seconds" in body["errorMessage"]
+    finally:
+        released.set()
+        endpoint.stop()
+
+
+def test_an_event_invocation_is_answered_202_at_once_run_in_the_background_and_retried_twice():
+    """As Lambda runs InvocationType=Event: 202 with no payload before the handler has run, the
+    handler in the background, a run that raised (or timed out) run again, at most twice."""
+    released, runs = threading.Event(), []
+
+    def slow(event, context):
+        released.wait(30)
+        runs.append(event)
+        return {"done": True}
+
+    def failing(event, context):
+        runs.append(event)
+        raise RuntimeError("boom")
+
+    endpoint = LambdaEndpoint({"SlowFunction": slow, "FailingFunction": failing},
+                              {"SlowFunction": 60, "FailingFunction": 5}, async_retry_delays=(0.05, 0.05)).start()
+    try:
+        client = boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1")
+        answer = client.invoke(FunctionName="SlowFunction", InvocationType="Event", Payload=b'{"n": 1}')
+        assert answer["StatusCode"] == 202 and answer["Payload"].read() == b""
+        assert runs == [] and endpoint.in_flight >= 1          # answered while the handler still waits
+        released.set()
+        assert endpoint.wait_idle(10) and runs == [{"n": 1}]
+        assert client.invoke(FunctionName="FailingFunction", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+        assert endpoint.wait_idle(10)
+        assert [r for r in endpoint.async_runs if r[0] == "FailingFunction"] == [
+            ("FailingFunction", 0, "RuntimeError"), ("FailingFunction", 1, "RuntimeError"),
+            ("FailingFunction", 2, "RuntimeError")]
+        assert endpoint.async_runs[0] == ("SlowFunction", 0, "ok")
     finally:
         released.set()
         endpoint.stop()

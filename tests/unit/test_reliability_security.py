@@ -159,7 +159,9 @@ def test_a_key_cannot_leave_the_media_folder(tmp_path, hostile):
 # ---- least privilege for S3 (template.yaml) --------------------------------------------------
 
 S3_ACCESS = {  # what each function does with media, and so all it may do
-    "WebhookFunction": {"MediaReadPolicy", "MediaDeletePolicy"},        # /history reads, a cancel deletes
+    "WebhookFunction": {"MediaReadPolicy", "MediaDeletePolicy"},        # a gate's "покажи" reads, a cancel deletes
+    "HandleSlowUpdateFunction": {"MediaReadPolicy"},                     # /history's resend reads the video
+    "TranscribeVoiceTopicFunction": set(),
     "RequestApprovalFunction": {"MediaReadPolicy"},
     "DeliverVideoFunction": {"MediaReadPolicy"},
     "CancelJobFunction": {"MediaDeletePolicy"},

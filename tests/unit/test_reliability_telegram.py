@@ -333,8 +333,11 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
 
     import httpx
 
+    from videobot.config import get_settings
     from videobot.errors import VendorUnavailable
-    from videobot.telegram.bot import ATTEMPTS, call
+    from videobot.telegram.bot import call
+
+    ATTEMPTS = get_settings().telegram_attempts
 
     fn, sent = _timing_out(httpx.ConnectTimeout("connect"))   # nothing reached Telegram
     with pytest.raises(VendorUnavailable):

@@ -103,7 +103,7 @@ def test_every_asl_task_retries_with_a_named_policy():
     # Step Functions cannot share a Retry block, so each Task repeats a named policy verbatim.
     policies = _retry_policies()
     tasks = dict(_named_task_states(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
-    assert len(tasks) == 24  # with the refused-segment pauses: AwaitRefused* and ResolveRefused*
+    assert len(tasks) == 25  # with TranscribeVoiceTopic and the refused-segment pauses (AwaitRefused*, ResolveRefused*)
     used = {}
     for name, state in tasks.items():
         named = [policy for policy, retriers in policies.items() if state.get("Retry") == retriers]
@@ -118,7 +118,7 @@ def test_every_asl_task_retries_with_a_named_policy():
 
 def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
     invoked = _invoked_functions(resources)
-    assert len(invoked) == 16  # the 15 stage functions and ReviseStage (feedback at a gate)
+    assert len(invoked) == 17  # the 16 stage functions (TranscribeVoiceTopic first) and ReviseStage
     functions = of_type(resources, "AWS::Serverless::Function")
     permitted = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
                  for p in machine_props(resources)["Policies"] if "LambdaInvokePolicy" in p}

@@ -47,6 +47,7 @@ _COLUMNS = {
     "language", "aspect_ratio", "script_segments", "script_generated_at", "audio_duration",
     "final_video_size_mb", "final_video_duration", "execution_arn", "error_message", "voice", "subtitles",
     "video_model",
+    "prompt",  # a voice topic's words, stored by TranscribeVoiceTopic
 }
 
 
@@ -57,15 +58,18 @@ def new_job_id() -> str:
 def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "16:9",
                language: str | None = None, source_update_id: int | None = None,
                job_id: str | None = None, voice: str | None = None,
-               subtitles: bool | None = None, video_model: str | None = None) -> tuple[Job, bool]:
-    """Insert a job. Returns (job, created); a repeated source_update_id returns the first job."""
+               subtitles: bool | None = None, video_model: str | None = None,
+               voice_file_id: str | None = None) -> tuple[Job, bool]:
+    """Insert a job. Returns (job, created); a repeated source_update_id returns the first job.
+    A voice topic has `voice_file_id` (the Telegram file) and an empty prompt until
+    TranscribeVoiceTopic stores the words."""
     job_id = job_id or new_job_id()
     row = db.query_one(
         f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id,"
-        " voice, subtitles, video_model) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " voice, subtitles, video_model, voice_file_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (source_update_id) DO NOTHING RETURNING *",
         (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles,
-         video_model),
+         video_model, voice_file_id),
     )
     if row:
         return Job.from_row(row), True
@@ -188,7 +192,8 @@ def clear_job(job_id: str) -> None:
         cur.execute(f"DELETE FROM {SCHEMA}.approval_gates WHERE job_id = %s", (job_id,))
         cur.execute(
             f"UPDATE {JOBS} SET script_text = NULL, script_segments = NULL, audio_path = NULL,"
-            " final_video_path = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
+            " final_video_path = NULL, voice_file_id = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s",
+            (job_id,))
 
 
 def delete_job(job_id: str) -> bool:

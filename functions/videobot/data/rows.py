@@ -61,6 +61,7 @@ class Job(Row):
     voice: str | None = None
     subtitles: bool | None = None
     video_model: str | None = None       # the user's choice when the job started (migration 0012)
+    voice_file_id: str | None = None     # a voice topic's Telegram file, transcribed by the pipeline
 
     @property
     def segment_texts(self) -> list[str]:

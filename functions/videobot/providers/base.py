@@ -114,6 +114,21 @@ class Transcript:
     output_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class ChatFile:
+    data: bytes
+    filename: str                # the file's own name where Telegram gives one (e.g. file_3.oga)
+
+
+class ChatFiles(Protocol):
+    """Files a user sent the bot (a voice topic), fetched by the pipeline: the Telegram adapter
+    implements it (videobot.telegram.files), so a stage never imports Telegram."""
+
+    def download(self, file_id: str, *, max_bytes: int) -> ChatFile:
+        """The file's bytes; VoiceNotDownloadable when it is over `max_bytes` or gone."""
+        ...
+
+
 class Transcriber(Protocol):
     """Voice-note topics: a recording becomes the topic's text."""
 

@@ -243,7 +243,7 @@ class _RunwayTasks:
         import runwayml
 
         with contextlib.suppress(runwayml.NotFoundError):
-            self.client.tasks.delete(task_id)
+            self.client.with_options(max_retries=0).tasks.delete(task_id)  # one try: lifecycle bounds the stops
 
 
 class RunwayImageGenerator(_RunwayTasks):

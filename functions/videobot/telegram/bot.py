@@ -26,7 +26,6 @@ from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
 
 T = TypeVar("T")
-ATTEMPTS = 3
 # Telegram may already have delivered these when the answer times out: never sent blindly twice.
 NOT_IDEMPOTENT = frozenset({"sendVideo", "sendMediaGroup"})
 
@@ -49,7 +48,10 @@ def make_bot(settings: Settings | None = None) -> Bot:
         settings.telegram_bot_token,
         base_url=f"{base}/bot{{token}}",
         base_file_url=f"{base}/file/bot{{token}}",
-        request=HTTPXRequest(connect_timeout=10, read_timeout=30, write_timeout=30, media_write_timeout=180),
+        request=HTTPXRequest(connect_timeout=settings.telegram_connect_timeout_seconds,
+                             read_timeout=settings.telegram_read_timeout_seconds,
+                             write_timeout=settings.telegram_read_timeout_seconds,
+                             media_write_timeout=settings.telegram_media_write_timeout_seconds),
         get_updates_request=HTTPXRequest(connect_timeout=10, read_timeout=60),
     )
 
@@ -64,14 +66,15 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
     raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or
     sendMediaGroup that timed out after it left is not repeated and returns None."""
-    limit = get_settings().telegram_max_retry_after_seconds
-    for attempt in range(1, ATTEMPTS + 1):
+    settings = get_settings()
+    limit, attempts = settings.telegram_max_retry_after_seconds, settings.telegram_attempts
+    for attempt in range(1, attempts + 1):
         try:
             return await fn()
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
             logger.warning("telegram flood control", extra={"method": what, "retry_after": wait})
-            if wait > limit or attempt == ATTEMPTS:
+            if wait > limit or attempt == attempts:
                 raise VendorUnavailable(f"Telegram asked to wait {wait:.0f} s before {what}") from None
             await asyncio.sleep(wait)
         except (BadRequest, Forbidden):
@@ -83,7 +86,7 @@ async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
                 logger.warning("telegram timed out after a send: not repeated", extra={"method": what})
                 return None
             logger.warning("telegram unavailable", extra={"method": what, "error": str(exc)})
-            if attempt == ATTEMPTS:
+            if attempt == attempts:
                 raise VendorUnavailable(f"Telegram failed during {what}: {exc}") from None
             await asyncio.sleep(0.5 * attempt)
     raise AssertionError("unreachable")

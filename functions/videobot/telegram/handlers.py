@@ -133,5 +133,5 @@ async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if parts[0] in (callbacks.REDO_ALL, callbacks.REDO_CANCEL):
         return await feedback.redo_all_from_button(bot, query, lang, chat_id, parts)
     if parts[0] == callbacks.HISTORY and len(parts) == 2:
-        return await history.resend(bot, chat_id, lang, parts[1])
+        return await history.resend(bot, chat_id, lang, parts[1], query.id)
     return texts.text(lang, "unknown_button")

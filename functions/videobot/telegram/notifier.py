@@ -16,11 +16,20 @@ from pathlib import Path
 from telegram import Bot, InputMediaPhoto, InputMediaVideo
 from telegram.error import Forbidden
 
-from videobot.config import Settings
+from videobot.config import Settings, get_settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.rows import Job
-from videobot.notify import Event, GateReady, JobEnded, Progress, SegmentRefused, VendorQueued, VideoReady
+from videobot.notify import (
+    Event,
+    GateReady,
+    JobEnded,
+    Progress,
+    SegmentRefused,
+    VendorQueued,
+    VideoReady,
+    VoiceHeard,
+)
 from videobot.observability import logger
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
@@ -80,6 +89,8 @@ class TelegramNotifier:
             await self._video_ready(bot, job, lang, event)
         elif isinstance(event, JobEnded):
             await _text(bot, job.chat_id, _ended_text(lang, job, event), ui.main_keyboard())
+        elif isinstance(event, VoiceHeard):
+            await _text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
         elif isinstance(event, VendorQueued):
             what = texts.text(lang, f"vendor_queued_{event.stage}")
             await _text(bot, job.chat_id, texts.text(lang, "vendor_queued", what=what))
@@ -239,7 +250,14 @@ OUTAGE_ERRORS = {"VendorUnavailable", "PollBudgetExceeded", "DatabaseUnavailable
                  "Lambda.TooManyRequestsException", "Lambda.ServiceException"}
 
 
+# A voice topic that could not become a topic (TranscribeVoiceTopic) is said in the voice's words.
+VOICE_ERRORS = {"VoiceNotDownloadable": "voice_too_big", "VoiceNotUnderstood": "voice_failed",
+                "VoiceEmpty": "voice_empty"}
+
+
 def failure_key(error_type: str | None) -> str:
+    if error_type in VOICE_ERRORS:
+        return VOICE_ERRORS[error_type]
     if error_type == "ContentRefused":
         return "failed_refused"
     if error_type in OUTAGE_ERRORS:
@@ -253,6 +271,9 @@ def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
         return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(lang, job.id)
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
+    if event.error_type in VOICE_ERRORS:
+        limit_mb = f"{get_settings().max_voice_bytes / 1024 / 1024:g}"
+        return texts.text(lang, VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
 
 

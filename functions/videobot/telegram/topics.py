@@ -16,10 +16,13 @@ from videobot.telegram.estimates import estimated_job_usd
 from videobot.telegram.replies import reply, visible
 
 
-async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int) -> None:
+async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int, *,
+                      voice_file_id: str | None = None) -> None:
+    """Start a job for a typed topic, or for a voice note (`voice_file_id`, `topic` empty):
+    its execution transcribes it first (TranscribeVoiceTopic); the same limits apply."""
     settings = runtime.current().settings
     chat_id, user_id = message.chat_id, message.from_user.id
-    if not visible(topic):
+    if voice_file_id is None and not visible(topic):
         await reply(bot, chat_id, lang, "empty_topic")
         return
     if len(topic) > settings.max_topic_chars:
@@ -38,7 +41,8 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
         bot_spent = None if redelivered or active or next_slot or spent is not None else _bot_budget_spent(estimate)
         if active is None and next_slot is None and spent is None and bot_spent is None:
             job, created = await asyncio.to_thread(control.start_job, user_id=user_id, chat_id=chat_id,
-                                                   prompt=topic, source_update_id=update_id)
+                                                   prompt=topic, source_update_id=update_id,
+                                                   voice_file_id=voice_file_id)
     if active is not None:
         await reply(bot, chat_id, lang, "busy", job_id=active.id, status=texts.status_name(lang, active.status))
         return

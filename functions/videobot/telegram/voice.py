@@ -1,67 +1,88 @@
-"""A voice note (or audio file) is the topic, or feedback at an open gate: download it
-(≤ 20 MB, the Bot API's limit for bots), transcribe it, echo the text, then treat it like a
-typed message."""
+"""A voice note (or audio file) is the topic, or feedback at an open gate. The webhook does
+only the quick checks (an OpenAI key, the size Telegram states); the slow work (a download of
+up to 20 MB and OpenAI's transcription, 25 s × 3 tries) never runs inside its 29 s:
+
+- a topic starts a job with the voice note's file id; its execution transcribes it first
+  (TranscribeVoiceTopic), after the same limits as a typed topic;
+- feedback at an open gate is handed to HandleSlowUpdateFunction (`voice_at_gate`), which
+  transcribes it, echoes the words and takes them like a typed message."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from telegram import Bot, Message
-from telegram.error import BadRequest
 
-from videobot import preferences, runtime, usage
-from videobot.data import jobs
-from videobot.errors import VendorFailed
+from videobot import runtime, usage
+from videobot.data import gates, jobs, notifications
+from videobot.errors import VendorFailed, VendorUnavailable, VoiceNotDownloadable
 from videobot.observability import logger
-from videobot.telegram import feedback, texts
-from videobot.telegram.bot import call
+from videobot.telegram import feedback, files, handover, texts
 from videobot.telegram.replies import reply
 from videobot.telegram.topics import start_topic
 
-TRANSCRIBE_SUFFIXES = (".flac", ".m4a", ".mp3", ".mp4", ".mpeg", ".mpga", ".oga", ".ogg", ".wav", ".webm")
+
+def _limit_mb() -> str:
+    return f"{runtime.current().settings.max_voice_bytes / 1024 / 1024:g}"
 
 
 async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> None:
-    rt = runtime.current()
-    settings = rt.settings
+    """The webhook's part: quick checks, then a job (or the gate's worker)."""
+    settings = runtime.current().settings
     chat_id = message.chat_id
     voice = message.voice or message.audio
     if not settings.openai_api_key:
         await reply(bot, chat_id, lang, "voice_needs_key")
         return
-    limit_mb = f"{settings.max_voice_bytes / 1024 / 1024:g}"
     if voice.file_size and voice.file_size > settings.max_voice_bytes:
-        await reply(bot, chat_id, lang, "voice_too_big", limit_mb=limit_mb)
+        await reply(bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb())
         return
+    job = await asyncio.to_thread(jobs.active_job_for_chat, chat_id)
+    if job and await asyncio.to_thread(gates.open_gate_for_job, job.id):  # spoken feedback at an open gate
+        await asyncio.to_thread(handover.hand_over, handover.VOICE_FEEDBACK, message=message.to_dict(),
+                                lang=lang, update_id=update_id)
+        return
+    await start_topic(bot, message, lang, "", update_id, voice_file_id=voice.file_id)
+
+
+async def voice_at_gate(bot: Bot, message: Message, lang: str, update_id: int) -> dict:
+    """HandleSlowUpdateFunction's part for a voice note at an open gate: once per update,
+    also when Lambda runs the event again."""
+    settings = runtime.current().settings
+    chat_id = message.chat_id
+    voice = message.voice or message.audio
+    job = jobs.active_job_for_chat(chat_id)
+    key = f"voice_feedback:{update_id}"
+    if job is not None and not notifications.claim(job.id, key):
+        logger.info("voice feedback already handled", extra={"job_id": job.id, "update_id": update_id})
+        return {"handled": False, "duplicate": True}
     try:
-        file = await call(lambda: bot.get_file(voice.file_id), "getFile")
-        if file.file_size and file.file_size > settings.max_voice_bytes:
-            raise BadRequest("file is too big")
-        audio = bytes(await call(lambda: file.download_as_bytearray(), "downloadFile"))
-    except BadRequest as exc:  # "file is too big" (over 20 MB), or a file id Telegram no longer has
-        logger.info("voice note not downloadable", extra={"error": str(exc)})
-        await reply(bot, chat_id, lang, "voice_too_big", limit_mb=limit_mb)
-        return
-    name = Path(str(file.file_path or "")).name
-    filename = name if name.lower().endswith(TRANSCRIBE_SUFFIXES) else "voice.oga"
-    hint = preferences.get(message.from_user.id if message.from_user else None).job_language
-    try:
-        transcript = await asyncio.to_thread(
-            lambda: rt.transcriber.transcribe(audio, filename=filename, language=hint))
-    except VendorFailed as exc:
-        logger.warning("transcription failed", extra={"error": str(exc)})
-        await reply(bot, chat_id, lang, "voice_failed")
-        return
-    if not transcript.text:
-        await reply(bot, chat_id, lang, "voice_empty")
-        return
-    await reply(bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
-    if await feedback.gate_feedback(bot, message, lang, transcript.text):  # spoken feedback at an open gate
-        return
+        try:
+            chat_file = await files.download(bot, voice.file_id, settings.max_voice_bytes)
+        except VoiceNotDownloadable:
+            await reply(bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb())
+            return {"handled": True, "outcome": "voice_too_big"}
+        try:
+            transcript = await asyncio.to_thread(lambda: runtime.current().transcriber.transcribe(
+                chat_file.data, filename=chat_file.filename, language=job.language if job else None))
+        except (VendorFailed, VendorUnavailable) as exc:  # said at once: the gate is waiting for the user
+            logger.warning("transcription failed", extra={"error": str(exc)})
+            await reply(bot, chat_id, lang, "voice_failed")
+            return {"handled": True, "outcome": "voice_failed"}
+        if job is not None:
+            usage.record_llm(job.id, "transcribe_feedback",
+                             {"vendor": "openai", "model": transcript.model, "calls": 1,
+                              "input_tokens": transcript.input_tokens, "output_tokens": transcript.output_tokens})
+        if not transcript.text:
+            await reply(bot, chat_id, lang, "voice_empty")
+            return {"handled": True, "outcome": "voice_empty"}
+        await reply(bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
+    except Exception:
+        if job is not None:  # nothing was said yet: Lambda's retry does it again
+            notifications.release(job.id, key)
+        raise
+    if await feedback.gate_feedback(bot, message, lang, transcript.text):
+        return {"handled": True, "outcome": "feedback"}
+    # the gate closed meanwhile: the words are a topic, as a typed one would be
     await start_topic(bot, message, lang, transcript.text, update_id)
-    job = jobs.job_for_update(update_id)
-    if job:  # the transcription is part of what this job cost
-        usage.record_llm(job.id, "transcribe_topic",
-                         {"vendor": "openai", "model": transcript.model, "calls": 1,
-                          "input_tokens": transcript.input_tokens, "output_tokens": transcript.output_tokens})
+    return {"handled": True, "outcome": "topic"}

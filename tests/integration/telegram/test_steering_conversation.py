@@ -48,20 +48,52 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
     # OpenAI hears the voice; the pipeline itself stays offline
     with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
         assert user.post(update) == 200
-        echo = user.wait_for_text("🎙 Распознано:")
+        # the webhook answered before any download: the state machine fetches and transcribes
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
+        assert fake_telegram.calls_to("getFile") == [] or \
+            fake_telegram.calls.index(fake_telegram.calls_to("getFile")[0]) > fake_telegram.calls.index(accepted)
+        echo = user.wait_for_text("🎙 Распознано:")
         assert echo.params["text"] == "🎙 Распознано: «Реклама кофе на рассвете»"
-        assert fake_telegram.calls.index(echo) < fake_telegram.calls.index(accepted)
         job_id = accepted_job_id(accepted.params["text"])
+        # The job runs like a typed topic: its script comes for approval
+        script, _, reject = _question(user, "📝 Сценарий готов!")
+        assert fake_telegram.calls.index(echo) < fake_telegram.calls.index(script)
+        assert "Реклама кофе на рассвете" in script.params["text"]
         job = jobs.get_job(job_id)
         assert job["prompt"] == "Реклама кофе на рассвете" and job["source_update_id"] == update["update_id"]
         assert [r["stage"] for r in usage.rows(job_id)] == ["transcribe_topic"]
-        # The job runs like a typed topic: its script comes for approval
-        script, _, reject = _question(user, "📝 Сценарий готов!")
-        assert "Реклама кофе на рассвете" in script.params["text"]
+        # visible in the console as a stage of its own, before the script
+        entered = [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(job)
+                   if e["type"] == "TaskStateEntered"]
+        assert entered[:2] == ["TranscribeVoiceTopic", "GenerateScript"]
         _reject_and_wait(user, pipeline, job_id, script, reject)
     [sent] = fake_openai.transcribed
     assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.oga"
+
+
+def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_message(user, fake_telegram,
+                                                                                     fake_openai, pipeline):
+    # The message does not say how big it is; getFile refuses it ("file is too big")
+    fake_telegram.add_file("AwACAgIAAxkBAAIC-huge", OGG, file_size=25 * 1024 * 1024)
+    update = user.message_update(template="telegram_message_voice")
+    update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-huge", "file_size": 0})
+    before = len(fake_telegram.calls)
+    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+        assert user.post(update) == 200
+        accepted = user.wait_for_text("✅ Запрос принят! ID: ")
+        job_id = accepted_job_id(accepted.params["text"])
+        user.wait_for_text("🎙 Голосовое сообщение слишком большое: бот может скачать не больше 20 МБ.")
+        job = jobs.get_job(job_id)
+        deadline = time.monotonic() + GATE_TIMEOUT
+        while pipeline.execution(job)["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the execution did not end"
+            time.sleep(0.1)
+    job = jobs.get_job(job_id)
+    assert job["status"] == "failed" and job["error_message"].startswith("VoiceNotDownloadable")
+    assert jobs.active_job_for_chat(user.chat_id) is None
+    assert fake_openai.transcribed == []
+    assert [c.method for c in fake_telegram.calls[before:] if c.method in ("getFile", "downloadFile")] == ["getFile"]
+    assert not any("Сценарий" in t for t in user.texts())
 
 
 def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(user, pipeline):

@@ -118,7 +118,7 @@ def _finished_job(user: TelegramUser, prompt: str) -> dict:
                            final_video_duration=50.0, completed_at=NOW)
 
 
-def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(user):
+def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(user, slow_worker):
     assert user.say("/history") == 200
     assert user.texts()[-1] == texts.text("ru", "no_job")
 
@@ -138,21 +138,48 @@ def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(use
     assert button == {"text": "🎬 2. Реклама кофе", "callback_data": f"hv|{done['id']}"}
 
     assert user.press(button, sent_message(call)) == 200
-    video = user.sent("sendVideo")[-1]
+    # the webhook answered the tap and handed the upload to the worker (InvocationType=Event)
+    assert user.callback_answers()[-1] == "🎬 Отправляю ролик"
+    assert slow_worker.invocations == ["HandleSlowUpdateFunction"]
+    assert slow_worker.wait_idle(30)
+    [video] = user.sent("sendVideo")
     assert video.files["video"]["size"] == len(MP4) * 50
     assert video.params["caption"] == "🎬 Ролик «Реклама кофе» ещё раз\n💰 Стоимость: ≈ $1.20"
-    assert user.callback_answers()[-1] == "🎬 Отправляю ролик"
+    assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]
 
 
-def test_history_never_sends_another_chats_or_a_deleted_video(user):
+def test_history_never_sends_another_chats_or_a_deleted_video(user, slow_worker):
     done = _finished_job(user, "Реклама кофе")
     stranger = TelegramUser(user.fake, lambda_poster())
     assert stranger.post(stranger.callback_update(f"hv|{done['id']}")) == 200
-    # The stored file is gone (the bucket's lifecycle expired it)
+    assert user.callback_answers() == [texts.text("ru", "history_gone")]
+    assert slow_worker.invocations == []  # refused in the webhook: nothing handed over
+    # The stored file is gone (the bucket's lifecycle expired it): the worker finds out and says so
     jobs.update_job(done["id"], final_video_path=storage.job_key(done["id"], "expired.mp4"))
     assert user.post(user.callback_update(f"hv|{done['id']}")) == 200
-    assert user.callback_answers() == [texts.text("ru", "history_gone")] * 2
+    assert slow_worker.wait_idle(30)
+    assert user.callback_answers()[-1] == texts.text("ru", "history_sent")
+    assert user.texts()[-1] == texts.text("ru", "history_gone")
     assert user.fake.calls_to("sendVideo") == []
+
+
+def test_a_resend_run_again_by_lambda_sends_the_video_once_and_a_failed_one_is_retried(user, slow_worker):
+    from handle_slow_update.app import lambda_handler as handle_slow_update
+
+    done = _finished_job(user, "Реклама кофе")
+    event = {"kind": "resend_video", "chat_id": user.chat_id, "lang": "ru", "job_id": done["id"],
+             "request_id": "tap-1"}
+    assert handle_slow_update(event, None) == {"sent": True}
+    # Lambda delivers the same event again (an async retry after a lost answer): nothing is resent
+    assert handle_slow_update(event, None) == {"sent": False, "reason": "duplicate"}
+    assert len(user.sent("sendVideo")) == 1
+    # Telegram down for the first run of another tap: the run fails, Lambda runs it again, sent once
+    for _ in range(3):  # bot.call's three attempts
+        user.fake.fail_next("sendVideo", 502)
+    assert user.press({"callback_data": f"hv|{done['id']}"}) == 200
+    assert slow_worker.wait_idle(30)
+    assert [run[2] for run in slow_worker.async_runs] == ["VendorUnavailable", "ok"]
+    assert len(user.sent("sendVideo")) == 2
 
 
 def test_status_and_the_delivered_video_show_the_cost(user):

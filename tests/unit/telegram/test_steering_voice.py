@@ -1,16 +1,25 @@
 """Voice topics: the transcription client against the fake OpenAI (`POST /v1/audio/transcriptions`),
-and the bot's answers to a voice note, spoken through the fake Bot API (getFile, the file
-download). Starting the job from the transcription is in tests/integration/telegram/."""
+the webhook's quick checks (nothing downloaded or transcribed there), the TranscribeVoiceTopic
+stage (getFile, the file download, the transcription, the echo, the failures) and voice
+feedback at a gate through the asynchronous worker, spoken through the fake Bot API. The whole
+state machine from a voice note is in tests/integration/telegram/."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from handle_slow_update.app import lambda_handler as handle_slow_update
 
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
+from tests.helpers import new_job
+from tests.reliability_support import sfn  # noqa: F401
+from videobot import lifecycle, runtime, usage
 from videobot.data import gates, jobs
-from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.errors import VendorFailed, VendorUnavailable, VoiceEmpty, VoiceNotDownloadable, VoiceNotUnderstood
 from videobot.providers.openai_transcribe import OpenAITranscriber
+from videobot.stages.transcribe_voice_topic import transcribe_voice_topic
 from videobot.telegram import texts
 
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 20  # stands in for a voice note's OGG/Opus bytes
@@ -65,39 +74,100 @@ def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(user)
     assert jobs.latest_job_for_chat(user.chat_id) is None
 
 
-def test_a_voice_note_over_20_mb_is_refused_before_and_by_getfile(user, fake_openai):
+def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(user, fake_openai, sfn):
     with vendor_env(openai_vars(fake_openai)):
-        # Telegram says how big it is: nothing is asked for
+        # Telegram says how big it is: nothing is asked for, nothing is started
         assert user.post(voice_update(user, file_size=21 * 1024 * 1024)) == 200
-        assert user.fake.calls_to("getFile") == []
-        # The message does not say, and getFile refuses it ("file is too big")
-        user.fake.add_file("big-voice", OGG, file_size=25 * 1024 * 1024)
-        assert user.post(voice_update(user, file_id="big-voice", file_size=0)) == 200
-        assert len(user.fake.calls_to("getFile", failed=True)) == 1
-    too_big = texts.text("ru", "voice_too_big", limit_mb="20")
-    assert user.texts() == [too_big, too_big]
-    assert fake_openai.calls("POST /v1/audio/transcriptions") == []
+    assert user.texts() == [texts.text("ru", "voice_too_big", limit_mb="20")]
+    assert user.fake.calls_to("getFile", "downloadFile") == []
+    assert sfn.named("StartExecution") == []
     assert jobs.latest_job_for_chat(user.chat_id) is None
 
 
-@pytest.mark.parametrize("fault, expected", [("refused", "voice_failed"), ("silence", "voice_empty")])
-def test_a_failed_or_empty_transcription_starts_nothing(user, fake_openai, fault, expected):
+def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(user, fake_openai, sfn):
+    with vendor_env(openai_vars(fake_openai)):
+        update = voice_update(user, file_id="AwACAgIAAxkBAAIC-slow")
+        assert user.post(update) == 200
+    # The webhook did only the quick work: no getFile, no download, no transcription
+    assert user.fake.calls_to("getFile", "downloadFile") == []
+    assert fake_openai.calls("POST /v1/audio/transcriptions") == []
+    job = jobs.latest_job_for_chat(user.chat_id)
+    assert job.voice_file_id == "AwACAgIAAxkBAAIC-slow" and job.prompt == ""
+    assert job.source_update_id == update["update_id"]
+    # Its execution starts with TranscribeVoiceTopic (the ASL's TopicSource reads "voice")
+    [start] = sfn.named("StartExecution")
+    assert start["name"] == job.id and json.loads(start["input"])["voice"] is True
+    [accepted] = user.texts()
+    assert accepted.startswith(f"✅ Запрос принят! ID: {job.id}")
+
+
+def test_a_voice_topic_over_the_daily_limit_starts_nothing(user, fake_openai, sfn):
+    with vendor_env({**openai_vars(fake_openai), "MAX_JOBS_PER_USER_PER_DAY": "1"}):
+        done = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+        jobs.finish_job(done["id"], "completed")
+        assert user.post(voice_update(user)) == 200
+    assert user.texts()[-1].startswith("⛔ За сутки можно заказать не больше 1 ")
+    assert sfn.named("StartExecution") == []
+    assert jobs.latest_job_for_chat(user.chat_id).id == done["id"]
+
+
+def _voice_job(user, file_id: str = "AwACAgIAAxkBAAIC-voice") -> dict:
+    return new_job("", user_id=user.user_id, chat_id=user.chat_id, voice_file_id=file_id)
+
+
+def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user, fake_openai):
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_path="voice/file_3.oga")
+    fake_openai.transcribe_next("Реклама кофе на рассвете")
+    job = _voice_job(user)
+    with vendor_env(openai_vars(fake_openai)):
+        rt = runtime.current()
+        assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
+        # a retried Lambda (crash after the work) transcribes nothing and says nothing again
+        assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
+    assert jobs.get_job(job["id"]).prompt == "Реклама кофе на рассвете"
+    assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
+    [sent] = fake_openai.transcribed
+    assert sent["filename"] == "file_3.oga"
+    assert user.texts() == ["🎙 Распознано: «Реклама кофе на рассвете»"]
+    assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
+
+
+@pytest.mark.parametrize("fault, error, expected", [
+    ("too_big", VoiceNotDownloadable, "voice_too_big"),
+    ("refused", VoiceNotUnderstood, "voice_failed"),
+    ("silence", VoiceEmpty, "voice_empty"),
+])
+def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_message(user, fake_openai, fault, error,
+                                                                                 expected):
+    if fault == "too_big":  # the message did not say, and getFile refuses it ("file is too big")
+        user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_size=25 * 1024 * 1024)
+    else:
+        user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_path="voice/file_3.oga")
     if fault == "refused":
         fake_openai.fail("POST /v1/audio/transcriptions", 400, body={"error": {
             "message": "Audio file might be corrupted or unsupported", "type": "invalid_request_error",
             "param": "file", "code": "invalid_value"}})
-    else:
+    elif fault == "silence":
         fake_openai.transcribe_next("   ")
+    job = _voice_job(user)
     with vendor_env(openai_vars(fake_openai)):
-        assert user.post(voice_update(user)) == 200
-    # The file was fetched from the Bot API (getFile, then /file/bot<token>/<file_path>)
-    assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
-    assert user.texts() == [texts.text("ru", expected)]
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+        rt = runtime.current()
+        with pytest.raises(error) as raised:
+            transcribe_voice_topic(rt, job["id"])
+        # the state machine's Catch hands the error to RecordFailure (its Cause is Lambda's JSON)
+        cause = json.dumps({"errorType": error.__name__, "errorMessage": str(raised.value)})
+        lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})
+        lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})  # said once
+    assert user.texts() == [texts.text("ru", expected, limit_mb="20")]
+    ended = jobs.get_job(job["id"])
+    assert ended.status == "failed" and ended.error_message.startswith(error.__name__)
+    assert jobs.active_job_for_chat(user.chat_id) is None  # nothing blocks the chat
+    if fault == "too_big":
+        assert len(user.fake.calls_to("getFile", failed=True)) == 1 and user.fake.calls_to("downloadFile") == []
+        assert fake_openai.calls("POST /v1/audio/transcriptions") == []
 
 
-def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_openai):
+def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_openai, slow_worker):
     from tests.helpers import new_job
 
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
@@ -106,7 +176,16 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     fake_openai.transcribe_next("переделай сорок два")
     with vendor_env(openai_vars(fake_openai)):
-        assert user.post(voice_update(user)) == 200
+        update = voice_update(user)
+        assert user.post(update) == 200
+        # the webhook answered before any download: the worker was invoked asynchronously
+        assert slow_worker.invocations == ["HandleSlowUpdateFunction"]
+        assert slow_worker.wait_idle(30)
+        # Lambda runs the same event again (an async retry): nothing is done twice
+        assert handle_slow_update({"kind": "voice_feedback", "message": update["message"], "lang": "ru",
+                                   "update_id": update["update_id"]}) == {"handled": False, "duplicate": True}
+    assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]
     assert user.texts() == ["🎙 Распознано: «переделай сорок два»",
                             texts.text("ru", "redo_hint", what="изображения", count=10)]
+    assert len(fake_openai.transcribed) == 1
     assert gates.get_gate(job["id"], "images")["decided_at"] is None
