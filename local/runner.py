@@ -263,6 +263,7 @@ class LocalPipeline:
                 return JobOutcome(jobs.get_job(job_id), status, self.history(job))
             gate = gates.open_gate_for_job(job_id)
             if gate and decider is not None:
+                job = jobs.get_job(job_id)  # read after the gate: the row read above may predate it
                 verdict = decider(job, gate)
                 if verdict is not None:
                     control.decide(job_id, gate.stage, approve=bool(verdict))

@@ -161,9 +161,11 @@ class VendorTask:
         it RUNNING, and the learned first check (80% of the model's fastest task, itself measured
         from RUNNING) is placed from then: time in Runway's queue is not generation time. A task
         still queued (THROTTLED) is checked after 15% of its time in the queue."""
-        if status == RUNNING and running_since is not None:
+        submitted = getattr(seg, f"{self.kind}_submitted_at")
+        # (a running_at before this submission is another task's that had the same id: ignored)
+        if status == RUNNING and running_since is not None and (submitted is None or running_since >= submitted):
             return next_wait(elapsed_since(running_since), waits, fastest_recent(task_id) if waits.first else None)
-        return next_wait(elapsed_since(getattr(seg, f"{self.kind}_submitted_at")), waits)
+        return next_wait(elapsed_since(submitted), waits)
 
     def _note_vendor_status(self, rt: Runtime, job_id: str, seg: Segment, status: str) -> None:
         """Keep the segment's last unfinished status (None once it ended); when it enters or
