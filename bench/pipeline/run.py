@@ -34,6 +34,7 @@ from bench.pipeline import prices
 from local import template as tpl
 from local.runner import LocalPipeline
 from videobot.config import SEGMENT_COUNT
+from videobot.observability import logger
 from videobot.providers import offline
 from videobot.providers.offline import segment_speech_seconds, vendor_seconds
 
@@ -242,6 +243,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--sweep", action="store_true", help="run at each vendor speed of SWEEP")
     args = parser.parse_args()
+    logger.setLevel("WARNING")  # the stages' INFO lines would bury the table
     if args.sweep:
         points = sweep(args.scale, args.runs, args.topic)
         if args.json:
