@@ -64,14 +64,14 @@ def model(scale: float, assembly: float) -> dict:
     return {"critical_path": critical, "sequential": sequential}
 
 
-def _seconds(event: dict) -> float:
+def event_seconds(event: dict) -> float:
     ts = event["timestamp"]
     return ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
 
 
 def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dict[str, str]) -> dict:
     """Figures of one execution from its history."""
-    start, end = _seconds(history[0]), _seconds(history[-1])
+    start, end = event_seconds(history[0]), event_seconds(history[-1])
     entered = [e for e in history if e["type"].endswith("StateEntered")]
     scheduled = {e["id"]: e for e in history if e["type"] == "TaskScheduled"}
     by_id = {e["id"]: e for e in history}
@@ -84,9 +84,9 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
             continue
         name = details["name"]
         if e["type"].endswith("StateEntered"):
-            open_states[name] = _seconds(e)
+            open_states[name] = event_seconds(e)
         elif name in open_states:
-            took = _seconds(e) - open_states.pop(name)
+            took = event_seconds(e) - open_states.pop(name)
             if name.startswith("Await"):
                 gate_time += took
             if name == "AssembleVideo":
@@ -104,7 +104,7 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
         if "waitForTaskToken" in sched["taskScheduledEventDetails"].get("resource", ""):
             took = 0.2  # the gate's Lambda only stores the token and sends the question
         else:
-            took = _seconds(e) - _seconds(sched)
+            took = event_seconds(e) - event_seconds(sched)
         if function in SIMULATED_STAGES:
             took += SIMULATED_STAGES[function]() * (1 - scale)  # billed at real vendor time
         gb_seconds += max(took, 0.001) * memory.get(function, 512) / 1024

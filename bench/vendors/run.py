@@ -22,6 +22,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench.pipeline.run import event_seconds
 from local.runner import LocalPipeline
 from tests.fakes.vendors import Latencies, running_fakes
 from videobot.observability import logger
@@ -30,11 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".local" / "bench-vendors"
 POINT = Latencies(llm_seconds=2, image_seconds=6, clip_seconds=12)  # the measurement
 SWEEP = (Latencies(2, 3, 6), Latencies(2, 10, 30), Latencies(2, 30, 90))
-
-
-def _seconds(event: dict) -> float:
-    ts = event["timestamp"]
-    return ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
 
 
 def one_video(latencies: Latencies, topic: str, data_dir: Path) -> dict:
@@ -48,7 +44,7 @@ def one_video(latencies: Latencies, topic: str, data_dir: Path) -> dict:
         if outcome.execution_status != "SUCCEEDED":
             raise SystemExit(f"the execution ended {outcome.execution_status}: {outcome.job.error_message}")
         history = outcome.history
-        return {"wall": _seconds(history[-1]) - _seconds(history[0]),
+        return {"wall": event_seconds(history[-1]) - event_seconds(history[0]),
                 "transitions": sum(e["type"].endswith("StateEntered") for e in history),
                 "task_polls": len(fakes.runway.calls("GET /v1/tasks/*"))}
 

@@ -9,7 +9,6 @@ messages of `output_text` and `usage`, and raw audio bytes of the asked format.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -18,11 +17,11 @@ import subprocess
 import tempfile
 import time
 import uuid
-import wave
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from tests.fakes.http import FakeServer, Reply, Request, json_reply
+from videobot.media import pcm_to_wav
 
 API_KEY = "sk-test-fake-openai"
 TTS_MODELS = {"gpt-4o-mini-tts", "tts-1", "tts-1-hd"}
@@ -333,19 +332,14 @@ def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:
     pcm = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(n))
     if fmt == "pcm":
         return pcm
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
+    wav = pcm_to_wav(pcm, rate)
     if fmt == "wav":
-        return buf.getvalue()
+        return wav
     import imageio_ffmpeg
 
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.wav", Path(tmp) / f"out.{fmt}"
-        src.write_bytes(buf.getvalue())
+        src.write_bytes(wav)
         subprocess.run(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), str(out)],
             check=True,
