@@ -187,6 +187,52 @@ def test_every_function_reads_the_secrets_through_the_one_shared_policy(resource
         assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
 
 
+def _unwrap_if(value):
+    """The branches of an Fn::If, else the value itself (AWS::NoValue left out)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        return [v for branch in value["Fn::If"][1:] for v in _unwrap_if(branch)]
+    return [] if value == {"Ref": "AWS::NoValue"} else [value]
+
+
+def _secret_reads(resources: dict, policy) -> list:
+    """The secrets one entry of a function's Policies lets it read (GetSecretValue)."""
+    if "AWSSecretsManagerGetSecretValuePolicy" in policy:
+        return [policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]]
+    if set(policy) == {"Ref"}:
+        statements = resources[policy["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
+    else:
+        statements = policy.get("Statement", [])
+    granted = []
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Effect"] == "Allow" and "secretsmanager:GetSecretValue" in actions:
+            listed = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            granted += [arn for resource in listed for arn in _unwrap_if(resource)]
+    return granted
+
+
+def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(template, resources):
+    # videobot.secrets fetches every secret the environment names (APP_SECRETS_ARN,
+    # DATABASE_SECRET_ARN, <NAME>_SECRET_ARN) at start-up, and a secret it cannot read is a
+    # ConfigurationError: a function named a secret it may not read fails every invocation
+    # (the migrations' custom resource fails, and the first deploy rolls back).
+    from videobot.secrets import APP_SECRETS_ENV, SECRET_ARN_SUFFIX
+
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    functions = of_type(resources, "AWS::Serverless::Function")
+    checked = 0
+    for name, res in functions.items():
+        env = {**globals_env, **res["Properties"].get("Environment", {}).get("Variables", {})}
+        named = [arn for key, value in env.items() if key == APP_SECRETS_ENV or key.endswith(SECRET_ARN_SUFFIX)
+                 for arn in _unwrap_if(value)]
+        granted = [arn for policy in res["Properties"]["Policies"] for entry in _unwrap_if(policy)
+                   for arn in _secret_reads(resources, entry)]
+        for arn in named:
+            assert arn in granted, f"{name} is told of the secret {arn} but its policies do not let it read it"
+            checked += 1
+    assert checked >= len(functions)  # every function is told of one secret at least: the check sees them
+
+
 def test_functions_match_the_function_folders(resources):
     handlers = tpl.functions({"Resources": resources})
     modules = {name: handler.split(".")[0] for name, handler in handlers.items()}
