@@ -27,16 +27,30 @@ LOCAL_TO_S3 = {
 
 
 # Actions IAM only grants on Resource "*" (they name no resource ARN).
-UNSCOPABLE = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
-              "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-              "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-              "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-              # Step Functions' log delivery (vended logs) is granted on "*" only
-              "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
-              "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
-              "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
-              # its only resource type is a lexicon, and the bot uses none
-              "polly:SynthesizeSpeech"}
+UNSCOPABLE = {
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+    "cloudwatch:PutMetricData",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    # Step Functions' log delivery (vended logs) is granted on "*" only
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    # its only resource type is a lexicon, and the bot uses none
+    "polly:SynthesizeSpeech",
+}
 
 
 def _list(value) -> list:
@@ -92,20 +106,31 @@ def main() -> int:
             bad.append(statement)
         elif "Principal" not in statement and (problem := scoping_problem(statement)):  # not a trust policy
             broad.append({"problem": problem, "statement": statement})
-    attached = [arn for res in expanded["Resources"].values() if res["Type"] == "AWS::IAM::Role"
-                for arn in res["Properties"].get("ManagedPolicyArns", [])]
+    attached = [
+        arn
+        for res in expanded["Resources"].values()
+        if res["Type"] == "AWS::IAM::Role"
+        for arn in res["Properties"].get("ManagedPolicyArns", [])
+    ]
     # This template's own managed policies (their statements are among `found`) vs AWS's.
     own = sorted({arn["Ref"] for arn in attached if isinstance(arn, dict) and set(arn) == {"Ref"}})
-    managed = sorted({arn if isinstance(arn, str) else json.dumps(arn) for arn in attached
-                      if not (isinstance(arn, dict) and set(arn) == {"Ref"})})
+    managed = sorted(
+        {
+            arn if isinstance(arn, str) else json.dumps(arn)
+            for arn in attached
+            if not (isinstance(arn, dict) and set(arn) == {"Ref"})
+        }
+    )
     if bad:
         print("IAM statements with a wildcard action:", json.dumps(bad, indent=1), file=sys.stderr)
         return 1
     if broad:
         print("IAM statements with a Resource broader than they need:", json.dumps(broad, indent=1), file=sys.stderr)
         return 1
-    print(f"{len(found)} IAM statements after SAM's expansion, none with a wildcard action, "
-          "each Resource scoped (S3 to the media bucket)")
+    print(
+        f"{len(found)} IAM statements after SAM's expansion, none with a wildcard action, "
+        "each Resource scoped (S3 to the media bucket)"
+    )
     print("AWS managed policies SAM attaches (no wildcard actions):", ", ".join(a.rsplit("/", 1)[-1] for a in managed))
     print("this template's managed policies, attached to the roles:", ", ".join(own) or "none")
     return 0

@@ -78,8 +78,11 @@ def main(argv: list[str]) -> int:
             if not check:
                 path.write_text(formatted, encoding="utf-8")
     if check and changed:
-        print("not laid out by infra/format_asl.py (run it without --check):",
-              ", ".join(map(str, changed)), file=sys.stderr)
+        print(
+            "not laid out by infra/format_asl.py (run it without --check):",
+            ", ".join(map(str, changed)),
+            file=sys.stderr,
+        )
         return 1
     return 0
 

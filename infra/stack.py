@@ -52,12 +52,16 @@ def read_bot_secrets(secretsmanager, outputs: dict[str, str]) -> tuple[str, str]
 def set_webhook(token: str, url: str, secret: str, base_url: str | None = None) -> dict:
     """Call setWebhook with the secret token, then return getWebhookInfo's result."""
     base = (base_url or os.environ.get("TELEGRAM_API_BASE_URL") or TELEGRAM_DEFAULT_BASE_URL).rstrip("/")
-    response = requests.post(f"{base}/bot{token}/setWebhook", timeout=30, json={
-        "url": url,
-        "secret_token": secret,
-        "allowed_updates": ALLOWED_UPDATES,
-        "max_connections": 40,
-    })
+    response = requests.post(
+        f"{base}/bot{token}/setWebhook",
+        timeout=30,
+        json={
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": ALLOWED_UPDATES,
+            "max_connections": 40,
+        },
+    )
     body = response.json()
     if not body.get("ok"):
         raise SystemExit(f"setWebhook failed: {body.get('error_code')} {body.get('description')}")
@@ -93,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "set-webhook":
         token, secret = read_bot_secrets(boto3.client("secretsmanager"), outputs)
         info = set_webhook(token, outputs["WebhookUrl"], secret)
-        print(f"webhook set for stack {stack}: {info.get('url')} "
-              f"(pending updates: {info.get('pending_update_count', 0)})")
+        print(
+            f"webhook set for stack {stack}: {info.get('url')} (pending updates: {info.get('pending_update_count', 0)})"
+        )
         if info.get("last_error_message"):
             print(f"Telegram's last delivery error: {info['last_error_message']}")
     else:

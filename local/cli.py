@@ -32,9 +32,15 @@ ORDER BY segment_index;"""
 class Progress:
     """A tqdm bar per stage, and per segment count, fed from the job's rows."""
 
-    STAGES = [("script", "Сценарий", 1), ("image_prompts", "Промпты изображений", 10), ("images", "Изображения", 10),
-              ("animation_prompts", "Промпты анимации", 10), ("videos", "Видео", 10),
-              ("narrations", "Озвучка", 10), ("final", "Сборка", 1)]
+    STAGES = [
+        ("script", "Сценарий", 1),
+        ("image_prompts", "Промпты изображений", 10),
+        ("images", "Изображения", 10),
+        ("animation_prompts", "Промпты анимации", 10),
+        ("videos", "Видео", 10),
+        ("narrations", "Озвучка", 10),
+        ("final", "Сборка", 1),
+    ]
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
@@ -54,8 +60,13 @@ class Progress:
             value = counts.get(key, 0)
             bar = self.bars.get(key)
             if bar is None and (value or key == "script"):
-                bar = self.bars[key] = tqdm(total=total, desc=f"{label:<20}", position=len(self.bars),
-                                            bar_format="{desc} {bar:30} {n_fmt}/{total_fmt}", leave=True)
+                bar = self.bars[key] = tqdm(
+                    total=total,
+                    desc=f"{label:<20}",
+                    position=len(self.bars),
+                    bar_format="{desc} {bar:30} {n_fmt}/{total_fmt}",
+                    leave=True,
+                )
             if bar is not None and value > bar.n:
                 bar.update(value - bar.n)
 
@@ -105,13 +116,18 @@ def demo(args: argparse.Namespace) -> int:
         print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
         progress = Progress(enabled=not args.quiet)
         try:
-            outcome = pipeline.wait(job.id, ask_in_terminal if args.interactive else (lambda j, g: True),
-                                    timeout=args.timeout, on_tick=progress)
+            outcome = pipeline.wait(
+                job.id,
+                ask_in_terminal if args.interactive else (lambda j, g: True),
+                timeout=args.timeout,
+                on_tick=progress,
+            )
         finally:
             progress.close()
         job = outcome.job
-        print(f"Job {job.id}: {job.status} (execution {outcome.execution_status}) "
-              f"in {time.monotonic() - started:.1f} s")
+        print(
+            f"Job {job.id}: {job.status} (execution {outcome.execution_status}) in {time.monotonic() - started:.1f} s"
+        )
         if args.verbose:
             print(" → ".join(dict.fromkeys(execution_events(outcome))))
         if job.status != "completed":
@@ -126,9 +142,11 @@ def demo(args: argparse.Namespace) -> int:
         from videobot import usage
 
         spent = usage.summary(job.id)
-        print(f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
-              f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
-              f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}")
+        print(
+            f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
+            f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
+            f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
+        )
         if args.job_id:
             print_seed_queries(args.job_id)
     return 0
@@ -171,9 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print the states the execution went through")
-    p.add_argument("--job-id", default=None,
-                   help="use this job id (e.g. abc-123, which the seed's segment query names) and print "
-                        "the seed's two monitoring queries at the end")
+    p.add_argument(
+        "--job-id",
+        default=None,
+        help="use this job id (e.g. abc-123, which the seed's segment query names) and print "
+        "the seed's two monitoring queries at the end",
+    )
     p.set_defaults(fn=demo)
     p = sub.add_parser("migrate", help="apply the SQL migrations")
     p.set_defaults(fn=migrate)

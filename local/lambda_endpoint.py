@@ -81,8 +81,19 @@ def _run_with_timeout(handler: Handler, event: dict, context: LambdaContext, tim
 # What the handlers import lazily: locally every stage is a thread of one process, and two
 # threads importing one large SDK at once can see it "partially initialized". On AWS each
 # Lambda is its own process; here they are imported once, before any invocation is served.
-PRELOAD = ("httpx", "openai", "runwayml", "requests", "boto3", "botocore", "telegram", "imageio_ffmpeg",
-           "espeakng_loader", "PIL.Image", "numpy")
+PRELOAD = (
+    "httpx",
+    "openai",
+    "runwayml",
+    "requests",
+    "boto3",
+    "botocore",
+    "telegram",
+    "imageio_ffmpeg",
+    "espeakng_loader",
+    "PIL.Image",
+    "numpy",
+)
 
 
 def preload() -> list[str]:
@@ -106,8 +117,12 @@ def import_handler(path: str) -> Handler:
 class LambdaEndpoint:
     """Maps function names (or ARNs) to handler callables and serves Invoke on 127.0.0.1."""
 
-    def __init__(self, handlers: dict[str, Handler], timeouts: dict[str, float] | None = None,
-                 async_retry_delays: tuple[float, ...] = (1.0, 2.0)):
+    def __init__(
+        self,
+        handlers: dict[str, Handler],
+        timeouts: dict[str, float] | None = None,
+        async_retry_delays: tuple[float, ...] = (1.0, 2.0),
+    ):
         self.handlers = handlers
         self.async_retry_delays = async_retry_delays
         # (function, attempt, outcome) of every asynchronous run: "ok", "Sandbox.Timedout" or
@@ -133,8 +148,11 @@ class LambdaEndpoint:
                 name = unquote(parts[3]).split(":function:")[-1].split(":")[0]
                 handler = endpoint.handlers.get(name)
                 if handler is None:
-                    return self._reply(404, {"Type": "User", "message": f"Function not found: {name}"},
-                                       {"x-amzn-ErrorType": "ResourceNotFoundException"})
+                    return self._reply(
+                        404,
+                        {"Type": "User", "message": f"Function not found: {name}"},
+                        {"x-amzn-ErrorType": "ResourceNotFoundException"},
+                    )
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 event = json.loads(raw) if raw else {}
@@ -154,8 +172,11 @@ class LambdaEndpoint:
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
                 result, exc = outcome
                 if exc is not None:  # reported the way Lambda reports an unhandled error
-                    body = {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                            "stackTrace": traceback.format_exception(exc)[-3:]}
+                    body = {
+                        "errorType": type(exc).__name__,
+                        "errorMessage": str(exc),
+                        "stackTrace": traceback.format_exception(exc)[-3:],
+                    }
                     return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
                 return self._reply(200, result)
 
@@ -186,8 +207,13 @@ class LambdaEndpoint:
                 for attempt, delay in enumerate((0.0, *self.async_retry_delays)):
                     time.sleep(delay)
                     outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
-                    result = "Sandbox.Timedout" if outcome is None else \
-                        "ok" if outcome[1] is None else type(outcome[1]).__name__
+                    result = (
+                        "Sandbox.Timedout"
+                        if outcome is None
+                        else "ok"
+                        if outcome[1] is None
+                        else type(outcome[1]).__name__
+                    )
                     with self._lock:
                         self.async_runs.append((name, attempt, result))
                     if result == "ok":

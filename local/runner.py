@@ -82,8 +82,8 @@ class LocalPipeline:
         self.sfn = None
         self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
-        self.reconciler = None                  # the ReconcileExecutionFunction's handler
-        self.delivered: dict[str, dict] = {}    # execution ARN -> the event delivered for it
+        self.reconciler = None  # the ReconcileExecutionFunction's handler
+        self.delivered: dict[str, dict] = {}  # execution ARN -> the event delivered for it
         self._deliver_lock = threading.Lock()
         self._watching = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -106,8 +106,12 @@ class LocalPipeline:
         if not os.environ.get("MEDIA_BUCKET"):
             self._setenv("MEDIA_DIR", os.environ.get("MEDIA_DIR") or str(self.data_dir / "media"))
         self._setenv("OFFLINE_SPOOL_DIR", os.environ.get("OFFLINE_SPOOL_DIR") or str(self.data_dir / "offline-tasks"))
-        for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                           "AWS_DEFAULT_REGION": tpl.REGION, "AWS_REGION": tpl.REGION}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": tpl.REGION,
+            "AWS_REGION": tpl.REGION,
+        }.items():
             self._setenv(key, value)
         self._setenv("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED") or "1")
         runtime.reset()
@@ -135,7 +139,9 @@ class LocalPipeline:
         self.sfn = boto3.client("stepfunctions")
         spec = state_machine(template)
         self.state_machine_arn = self.sfn.create_state_machine(
-            name="VideoPipeline", definition=render_definition(spec), type="STANDARD",
+            name="VideoPipeline",
+            definition=render_definition(spec),
+            type="STANDARD",
             roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
         )["stateMachineArn"]
         self._setenv("STATE_MACHINE_ARN", self.state_machine_arn)
@@ -181,12 +187,23 @@ class LocalPipeline:
 
     def _status_change_event(self, ex: dict) -> dict:
         described = self.sfn.describe_execution(executionArn=ex["executionArn"])
-        return {"version": "0", "id": ex["executionArn"], "detail-type": "Step Functions Execution Status Change",
-                "source": "aws.states", "account": tpl.ACCOUNT, "region": tpl.REGION,
-                "resources": [ex["executionArn"]],
-                "detail": {"executionArn": ex["executionArn"], "stateMachineArn": self.state_machine_arn,
-                           "name": ex["name"], "status": ex["status"],
-                           "error": described.get("error"), "cause": described.get("cause")}}
+        return {
+            "version": "0",
+            "id": ex["executionArn"],
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "account": tpl.ACCOUNT,
+            "region": tpl.REGION,
+            "resources": [ex["executionArn"]],
+            "detail": {
+                "executionArn": ex["executionArn"],
+                "stateMachineArn": self.state_machine_arn,
+                "name": ex["name"],
+                "status": ex["status"],
+                "error": described.get("error"),
+                "cause": described.get("cause"),
+            },
+        }
 
     def stop(self) -> None:
         self._watching.clear()
@@ -243,8 +260,15 @@ class LocalPipeline:
             if not token:
                 return events
 
-    def wait(self, job_id: str, decider: Decider | None = approve_all, *, timeout: float = 600,
-             on_tick: Callable[[dict], None] | None = None, interval: float = 0.2) -> JobOutcome:
+    def wait(
+        self,
+        job_id: str,
+        decider: Decider | None = approve_all,
+        *,
+        timeout: float = 600,
+        on_tick: Callable[[dict], None] | None = None,
+        interval: float = 0.2,
+    ) -> JobOutcome:
         """Drive a job to its end, answering each approval gate with `decider`."""
         from videobot import control
         from videobot.data import gates, jobs

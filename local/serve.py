@@ -36,16 +36,31 @@ def api_gateway_event(body: str, headers: dict[str, str], path: str = WEBHOOK_PA
     """An API Gateway HTTP API (payload format 2.0) event, as Lambda receives it."""
     now = time.time()
     return {
-        "version": "2.0", "routeKey": f"{method} {WEBHOOK_PATH}", "rawPath": path, "rawQueryString": "",
+        "version": "2.0",
+        "routeKey": f"{method} {WEBHOOK_PATH}",
+        "rawPath": path,
+        "rawQueryString": "",
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1", "domainPrefix": "local",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": headers.get("User-Agent", "")},
-            "requestId": secrets.token_hex(8), "routeKey": f"{method} {WEBHOOK_PATH}", "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000),
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", ""),
+            },
+            "requestId": secrets.token_hex(8),
+            "routeKey": f"{method} {WEBHOOK_PATH}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
         },
-        "body": body, "isBase64Encoded": False,
+        "body": body,
+        "isBase64Encoded": False,
     }
 
 
@@ -112,8 +127,13 @@ class Poller:
         from videobot.config import get_settings
         from videobot.telegram import bot
 
-        updates = bot.run(lambda b: b.get_updates(offset=self.offset, timeout=self.timeout,
-                                                  allowed_updates=["message", "edited_message", "callback_query"]))
+        updates = bot.run(
+            lambda b: b.get_updates(
+                offset=self.offset,
+                timeout=self.timeout,
+                allowed_updates=["message", "edited_message", "callback_query"],
+            )
+        )
         secret = get_settings().telegram_webhook_secret
         for update in updates:
             body = json.dumps(update.to_dict())
@@ -144,8 +164,11 @@ def set_webhook(url: str) -> bool:
     secret = get_settings().telegram_webhook_secret
     if not secret:
         raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 characters: A-Z, a-z, 0-9, _ and -).")
-    return bot.run(lambda b: b.set_webhook(url, secret_token=secret,
-                                           allowed_updates=["message", "edited_message", "callback_query"]))
+    return bot.run(
+        lambda b: b.set_webhook(
+            url, secret_token=secret, allowed_updates=["message", "edited_message", "callback_query"]
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                 Poller().run()
             else:
                 server = WebhookServer(args.host, args.port).start()
-                print(f"POST Telegram updates to {server.url} with the header X-Telegram-Bot-Api-Secret-Token; "
-                      "Ctrl+C stops")
+                print(
+                    f"POST Telegram updates to {server.url} with the header X-Telegram-Bot-Api-Secret-Token; "
+                    "Ctrl+C stops"
+                )
                 threading.Event().wait()
         except KeyboardInterrupt:
             pass

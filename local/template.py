@@ -52,23 +52,32 @@ class StateMachineSpec:
 
 def functions(template: dict) -> dict[str, str]:
     """Logical id -> module-path handler, for every function in the template."""
-    return {name: res["Properties"]["Handler"] for name, res in template["Resources"].items()
-            if res["Type"] == "AWS::Serverless::Function"}
+    return {
+        name: res["Properties"]["Handler"]
+        for name, res in template["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
 
 
 def function_timeouts(template: dict) -> dict[str, float]:
     """Logical id -> its Lambda Timeout in seconds (its own, else the Globals' default of 3)."""
     default = ((template.get("Globals") or {}).get("Function") or {}).get("Timeout", 3)
-    return {name: float(res["Properties"].get("Timeout", default)) for name, res in template["Resources"].items()
-            if res["Type"] == "AWS::Serverless::Function"}
+    return {
+        name: float(res["Properties"].get("Timeout", default))
+        for name, res in template["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
 
 
 def pipeline_functions(template: dict, logical_id: str = "VideoPipelineStateMachine") -> dict[str, str]:
     """Logical id -> handler, for the functions the state machine invokes (its
     DefinitionSubstitutions' GetAtt targets), leaving out the webhook and the deploy hooks."""
     props = template["Resources"][logical_id]["Properties"]
-    invoked = {value["Fn::GetAtt"][0] for value in props.get("DefinitionSubstitutions", {}).values()
-               if isinstance(value, dict) and "Fn::GetAtt" in value}
+    invoked = {
+        value["Fn::GetAtt"][0]
+        for value in props.get("DefinitionSubstitutions", {}).values()
+        if isinstance(value, dict) and "Fn::GetAtt" in value
+    }
     return {name: handler for name, handler in functions(template).items() if name in invoked}
 
 

@@ -8,8 +8,12 @@ _counter = iter(range(1, 10**9))
 
 
 def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
-    job, created = jobs.create_job(user_id=kwargs.pop("user_id", 5_000_000_001),
-                                   chat_id=kwargs.pop("chat_id", 5_000_000_001), prompt=prompt, **kwargs)
+    job, created = jobs.create_job(
+        user_id=kwargs.pop("user_id", 5_000_000_001),
+        chat_id=kwargs.pop("chat_id", 5_000_000_001),
+        prompt=prompt,
+        **kwargs,
+    )
     assert created
     return job
 

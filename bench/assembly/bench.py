@@ -40,6 +40,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # ---- measuring -----------------------------------------------------------------------------
 
+
 def _tree_rss(root: int) -> int:
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
@@ -53,7 +54,7 @@ def _tree_rss(root: int) -> int:
                 pages = int(f.read().split()[1])
         except OSError:
             continue
-        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry))
         rss[int(entry)] = pages * PAGE
     total, todo = 0, [root]
@@ -90,6 +91,7 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
 
 # ---- inputs --------------------------------------------------------------------------------
 
+
 def make_inputs(work: Path) -> None:
     """10 Runway-like clips from slides (zoom and pan), the texts, the fitted narration."""
     from videobot import media
@@ -115,14 +117,22 @@ def make_inputs(work: Path) -> None:
 
 # ---- the three ways ------------------------------------------------------------------------
 
+
 def ours_segment(work: Path, index: int, out: Path) -> None:
     """What CheckClip does after storing a clip (stages.animate_clips.prepare_segment)."""
     from videobot import media
 
     texts = json.loads((work / "texts.json").read_text(encoding="utf-8"))
-    media.prepare_segment(work / f"clip-{index:02d}.mp4", out, text=texts[index], aspect_ratio="16:9",
-                          seconds=SECONDS, bitrate=media.video_bitrate_for(SEGMENTS * SECONDS), fade=0.25,
-                          max_bytes=int(media.video_bitrate_for(SEGMENTS * SECONDS, ceiling=10**9) * SECONDS / 8))
+    media.prepare_segment(
+        work / f"clip-{index:02d}.mp4",
+        out,
+        text=texts[index],
+        aspect_ratio="16:9",
+        seconds=SECONDS,
+        bitrate=media.video_bitrate_for(SEGMENTS * SECONDS),
+        fade=0.25,
+        max_bytes=int(media.video_bitrate_for(SEGMENTS * SECONDS, ceiling=10**9) * SECONDS / 8),
+    )
 
 
 def ours_assemble(work: Path, segments: list[Path], out: Path) -> None:
@@ -138,10 +148,45 @@ def bare_cmd(work: Path, out: Path) -> list[str]:
 
     listing = work / "clips.txt"
     listing.write_text("".join(f"file '{work / f'clip-{i:02d}.mp4'}'\n" for i in range(SEGMENTS)))
-    return [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-            "-i", str(work / "narration.m4a"), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset",
-            "veryfast", "-crf", "21", "-maxrate", "4M", "-bufsize", "8M", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-b:a", "128k", "-ar", "48000", "-movflags", "+faststart", str(out)]
+    return [
+        media.ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-i",
+        str(work / "narration.m4a"),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "21",
+        "-maxrate",
+        "4M",
+        "-bufsize",
+        "8M",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ar",
+        "48000",
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
 
 
 def run_once(work: Path, run: int) -> dict:
@@ -164,21 +209,30 @@ def run_once(work: Path, run: int) -> dict:
     result["ours_assemble"] = (wall, rss)
     result["ours_segment"] = (statistics.median(seg_times), max(seg_rss))
 
-    result["moviepy"] = measure([str(MOVIEPY_PYTHON), str(ROOT / "bench" / "assembly" / "moviepy_job.py"),
-                                 str(work), str(out / "moviepy.mp4")])
+    result["moviepy"] = measure(
+        [str(MOVIEPY_PYTHON), str(ROOT / "bench" / "assembly" / "moviepy_job.py"), str(work), str(out / "moviepy.mp4")]
+    )
     result["bare"] = measure(bare_cmd(work, out / "bare.mp4"))
     return result
 
 
 def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1e6
     from videobot import media
 
     ffmpeg = subprocess.run([media.ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout.split()[2]
-    return (f"{model}, {os.cpu_count()} cores, {mem:.1f} GB RAM, Linux {platform.release()}, "
-            f"Python {platform.python_version()}, ffmpeg {ffmpeg} (imageio-ffmpeg 0.8.1), MoviePy 2.2.1")
+    return (
+        f"{model}, {os.cpu_count()} cores, {mem:.1f} GB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, ffmpeg {ffmpeg} (imageio-ffmpeg 0.8.1), MoviePy 2.2.1"
+    )
 
 
 def report(runs: list[dict], work: Path) -> str:
@@ -190,8 +244,11 @@ def report(runs: list[dict], work: Path) -> str:
     moviepy = med("moviepy")[0]
     per_run = ", ".join(f"{r['moviepy'][0] / r['ours_critical'][0]:.1f}x" for r in runs)
     rows = [
-        ("**ours**, as the pipeline runs it: one segment's preparation (the ten run in parallel in "
-         "the Map) + AssembleVideo", "ours_critical"),
+        (
+            "**ours**, as the pipeline runs it: one segment's preparation (the ten run in parallel in "
+            "the Map) + AssembleVideo",
+            "ours_critical",
+        ),
         ("ours, all ten preparations one after another on this machine + AssembleVideo", "ours_serial"),
         ("&nbsp;&nbsp;of which AssembleVideo alone (soundtrack + stream-copy join)", "ours_assemble"),
         ("&nbsp;&nbsp;one segment's preparation (median of the ten)", "ours_segment"),
@@ -247,7 +304,7 @@ def write_section(doc: Path, section: str) -> None:
     start = text.find("## Assembly")
     if start >= 0:
         end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.parent.mkdir(parents=True, exist_ok=True)
@@ -279,8 +336,10 @@ def main(argv: list[str]) -> None:
     runs = []
     for run in range(args.runs):
         runs.append(run_once(WORK, run))
-        print(f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v[0]:.1f} s {v[1]:.0f} MB"
-                                                           for k, v in runs[-1].items()), flush=True)
+        print(
+            f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v[0]:.1f} s {v[1]:.0f} MB" for k, v in runs[-1].items()),
+            flush=True,
+        )
     (WORK / "runs.json").write_text(json.dumps(runs, indent=1))
     section = report(runs, WORK)
     print(section)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from videobot.config import SEGMENT_COUNT
 
 # AWS
-STEP_FUNCTIONS_PER_TRANSITION = 0.025 / 1000      # Standard workflows
+STEP_FUNCTIONS_PER_TRANSITION = 0.025 / 1000  # Standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
-LAMBDA_PER_GB_SECOND = 0.0000166667                # x86_64
+LAMBDA_PER_GB_SECOND = 0.0000166667  # x86_64
 S3_PER_GB_MONTH = 0.023
-MEDIA_GB_PER_VIDEO = 0.06                          # images, clips, narration, final MP4; kept ~1 month
+MEDIA_GB_PER_VIDEO = 0.06  # images, clips, narration, final MP4; kept ~1 month
 
 # Runway: 1 credit = 0.01 USD. gen4_image at 720p: 5 credits (segment 0); gen4_image_turbo: 2
 # credits (segments 1-9, made from segment 0's image: it requires reference images);
@@ -27,7 +27,7 @@ SEGMENTS = SEGMENT_COUNT
 # OpenAI: the LLM (gpt-4.1-mini list price per 1M tokens) and gpt-4o-mini-tts (per minute).
 LLM_INPUT_PER_MTOK = 0.40
 LLM_OUTPUT_PER_MTOK = 1.60
-LLM_TOKENS_PER_VIDEO = (6_000, 3_000)              # input, output over the calls
+LLM_TOKENS_PER_VIDEO = (6_000, 3_000)  # input, output over the calls
 TTS_PER_MINUTE = 0.015
 NARRATION_MINUTES = 50 / 60
 
@@ -39,11 +39,13 @@ def cost_per_video(*, transitions: float, invocations: float, gb_seconds: float)
         "Lambda requests": invocations * LAMBDA_PER_REQUEST,
         "Lambda compute": gb_seconds * LAMBDA_PER_GB_SECOND,
         "S3 storage (one month)": MEDIA_GB_PER_VIDEO * S3_PER_GB_MONTH,
-        "Runway images (gen4_image + 9 × gen4_image_turbo)":
-            (RUNWAY_IMAGE_CREDITS + (SEGMENTS - 1) * RUNWAY_REFERENCE_IMAGE_CREDITS) * RUNWAY_CREDIT,
+        "Runway images (gen4_image + 9 × gen4_image_turbo)": (
+            RUNWAY_IMAGE_CREDITS + (SEGMENTS - 1) * RUNWAY_REFERENCE_IMAGE_CREDITS
+        )
+        * RUNWAY_CREDIT,
         "Runway clips (10 × 5 s gen4_turbo)": SEGMENTS * CLIP_SECONDS * RUNWAY_CLIP_CREDITS_PER_SECOND * RUNWAY_CREDIT,
-        "OpenAI LLM (2 calls, 3 at most)":
-            (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK) / 1_000_000,
+        "OpenAI LLM (2 calls, 3 at most)": (tokens_in * LLM_INPUT_PER_MTOK + tokens_out * LLM_OUTPUT_PER_MTOK)
+        / 1_000_000,
         "OpenAI speech (50 s)": NARRATION_MINUTES * TTS_PER_MINUTE,
     }
     return {"items": items, "total": sum(items.values())}

@@ -53,14 +53,23 @@ def model(scale: float, assembly: float) -> dict:
     """The critical path and the seed's sequential sum, in seconds at this scale."""
     images = [vendor_seconds("image", i) for i in range(SEGMENTS)]
     clips = [vendor_seconds("clip", i) for i in range(SEGMENTS)]
-    visuals = (vendor_seconds("prompts", "image") + images[0] + max(images[1:])
-               + vendor_seconds("prompts", "animation") + max(clips))
+    visuals = (
+        vendor_seconds("prompts", "image")
+        + images[0]
+        + max(images[1:])
+        + vendor_seconds("prompts", "animation")
+        + max(clips)
+    )
     voice = SEGMENTS * segment_speech_seconds()
     critical = (vendor_seconds("script") + max(visuals, voice)) * scale + assembly
-    sequential = (vendor_seconds("script")
-                  + sum(vendor_seconds("image_prompt", i) for i in range(SEGMENTS)) + sum(images)
-                  + sum(vendor_seconds("animation_prompt", i) for i in range(SEGMENTS)) + sum(clips)
-                  + vendor_seconds("speech")) * scale + assembly
+    sequential = (
+        vendor_seconds("script")
+        + sum(vendor_seconds("image_prompt", i) for i in range(SEGMENTS))
+        + sum(images)
+        + sum(vendor_seconds("animation_prompt", i) for i in range(SEGMENTS))
+        + sum(clips)
+        + vendor_seconds("speech")
+    ) * scale + assembly
     return {"critical_path": critical, "sequential": sequential}
 
 
@@ -131,9 +140,11 @@ def run(scale: float, runs: int, topic: str) -> dict:
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-pipeline"),
     }
     template = tpl.load_template()
-    memory = {name: int(res.get("Properties", {}).get("MemorySize")
-                        or template["Globals"]["Function"].get("MemorySize", 128))
-              for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    memory = {
+        name: int(res.get("Properties", {}).get("MemorySize") or template["Globals"]["Function"].get("MemorySize", 128))
+        for name, res in template["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
     results = []
     with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env) as pipeline:
         arns = {tpl.function_arn(name): name for name in memory}
@@ -145,18 +156,26 @@ def run(scale: float, runs: int, topic: str) -> dict:
             figures = analyse(outcome.history, scale, memory, arns)
             figures.update(model(scale, figures["assembly"]))
             results.append(figures)
-            print(f"run {n + 1}: wall {figures['wall']:.1f} s, critical path {figures['critical_path']:.1f} s, "
-                  f"sequential {figures['sequential']:.1f} s, {figures['transitions']} transitions",
-                  file=sys.stderr)
-    median = {key: statistics.median(r[key] for r in results) for key in results[0]
-              if key != "transitions_by_state"}
+            print(
+                f"run {n + 1}: wall {figures['wall']:.1f} s, critical path {figures['critical_path']:.1f} s, "
+                f"sequential {figures['sequential']:.1f} s, {figures['transitions']} transitions",
+                file=sys.stderr,
+            )
+    median = {key: statistics.median(r[key] for r in results) for key in results[0] if key != "transitions_by_state"}
     median["wall_over_critical"] = median["wall"] / median["critical_path"]
     median["sequential_over_wall"] = median["sequential"] / median["wall"]
-    median["cost"] = prices.cost_per_video(transitions=median["transitions"],
-                                           invocations=median["lambda_invocations"],
-                                           gb_seconds=median["lambda_gb_seconds"])
-    return {"scale": scale, "runs": runs, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}", "median": median, "runs_detail": results}
+    median["cost"] = prices.cost_per_video(
+        transitions=median["transitions"],
+        invocations=median["lambda_invocations"],
+        gb_seconds=median["lambda_gb_seconds"],
+    )
+    return {
+        "scale": scale,
+        "runs": runs,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "median": median,
+        "runs_detail": results,
+    }
 
 
 def report(result: dict) -> str:
@@ -222,16 +241,22 @@ def sweep(scale: float, runs: int, topic: str) -> list[dict]:
 
 
 def sweep_report(points: list[dict]) -> str:
-    lines = [f"Sweep over vendor speed, scale {points[0]['scale']}, {points[0]['runs']} run(s) a point, medians; "
-             f"{points[0]['machine']}. The same pipeline with instant vendors took "
-             f"{points[0]['wall_instant']:.1f} s.", "",
-             "| images / clips (s, at scale 1) | vendors' critical path | wall | added over instant vendors "
-             "| **added / critical path** | transitions |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Sweep over vendor speed, scale {points[0]['scale']}, {points[0]['runs']} run(s) a point, medians; "
+        f"{points[0]['machine']}. The same pipeline with instant vendors took "
+        f"{points[0]['wall_instant']:.1f} s.",
+        "",
+        "| images / clips (s, at scale 1) | vendors' critical path | wall | added over instant vendors "
+        "| **added / critical path** | transitions |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in points:
         m = p["median"]
-        lines.append(f"| {p['image_seconds']} / {p['clip_seconds']} | {m['vendor_path']:.1f} s | {m['wall']:.1f} s "
-                     f"| {m['added']:.1f} s | **{m['added_over_vendor_path']:.2f}** (target ≤ 1.3) "
-                     f"| {m['transitions']:.0f} |")
+        lines.append(
+            f"| {p['image_seconds']} / {p['clip_seconds']} | {m['vendor_path']:.1f} s | {m['wall']:.1f} s "
+            f"| {m['added']:.1f} s | **{m['added_over_vendor_path']:.2f}** (target ≤ 1.3) "
+            f"| {m['transitions']:.0f} |"
+        )
     return "\n".join(lines)
 
 

@@ -40,9 +40,17 @@ def _user(chat_id: int) -> dict:
 
 def message(chat_id: int, text: str) -> dict:
     entities = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}] if text.startswith("/") else []
-    return {"update_id": next(_ids), "message": {
-        "message_id": next(_ids) % 2**31, "date": int(time.time()), "from": _user(chat_id),
-        "chat": {"id": chat_id, "first_name": "Анна", "type": "private"}, "text": text, "entities": entities}}
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids) % 2**31,
+            "date": int(time.time()),
+            "from": _user(chat_id),
+            "chat": {"id": chat_id, "first_name": "Анна", "type": "private"},
+            "text": text,
+            "entities": entities,
+        },
+    }
 
 
 def plan(updates: int, chats: int, redeliver: float, seed: int = 6) -> tuple[list[dict], dict[int, int]]:
@@ -86,16 +94,28 @@ class BurstResult:
         return self.deliveries / self.seconds
 
     def summary(self) -> str:
-        return (f"{self.deliveries} deliveries ({self.distinct} distinct updates) from {self.chats} chats in "
-                f"{self.seconds:.2f} s: {self.throughput:.0f} updates/s, p50 {self.p50_ms:.1f} ms, "
-                f"p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms, warm p99 {self.warm_p99_ms:.1f} ms; "
-                f"HTTP {self.statuses}; "
-                f"{self.jobs} jobs, {self.executions} executions started, "
-                f"{self.replies_missing} replies missing, {self.replies_extra} extra")
+        return (
+            f"{self.deliveries} deliveries ({self.distinct} distinct updates) from {self.chats} chats in "
+            f"{self.seconds:.2f} s: {self.throughput:.0f} updates/s, p50 {self.p50_ms:.1f} ms, "
+            f"p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms, warm p99 {self.warm_p99_ms:.1f} ms; "
+            f"HTTP {self.statuses}; "
+            f"{self.jobs} jobs, {self.executions} executions started, "
+            f"{self.replies_missing} replies missing, {self.replies_extra} extra"
+        )
 
 
-def burst(url: str, secret: str, fake, sfn, *, updates: int, chats: int, concurrency: int,
-          redeliver: float = 0.1, timeout: float = 30) -> BurstResult:
+def burst(
+    url: str,
+    secret: str,
+    fake,
+    sfn,
+    *,
+    updates: int,
+    chats: int,
+    concurrency: int,
+    redeliver: float = 0.1,
+    timeout: float = 30,
+) -> BurstResult:
     """Post the burst at `url`; `fake` is the Bot API the bot answers through, `sfn` the
     Step Functions recorder (tests.reliability_support.RecordingStepFunctions)."""
     import requests
@@ -117,9 +137,12 @@ def burst(url: str, secret: str, fake, sfn, *, updates: int, chats: int, concurr
         same update still being handled by another connection."""
         started = time.perf_counter()
         while True:
-            r = session().post(url, data=json.dumps(update, ensure_ascii=False).encode(), timeout=timeout,
-                               headers={"Content-Type": "application/json",
-                                        "X-Telegram-Bot-Api-Secret-Token": secret})
+            r = session().post(
+                url,
+                data=json.dumps(update, ensure_ascii=False).encode(),
+                timeout=timeout,
+                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+            )
             if r.status_code != 409 or time.perf_counter() - started > timeout:
                 return r.status_code, (time.perf_counter() - started) * 1000
             time.sleep(0.05)
@@ -133,8 +156,9 @@ def burst(url: str, secret: str, fake, sfn, *, updates: int, chats: int, concurr
     for code, _ in answers:
         statuses[code] = statuses.get(code, 0) + 1
     latencies = [ms for _, ms in answers]
-    rows = db.query(f"SELECT chat_id, count(*) AS n FROM {jobs.JOBS} WHERE chat_id = ANY(%s) GROUP BY chat_id",
-                    (list(per_chat),))
+    rows = db.query(
+        f"SELECT chat_id, count(*) AS n FROM {jobs.JOBS} WHERE chat_id = ANY(%s) GROUP BY chat_id", (list(per_chat),)
+    )
     replies: dict[int, int] = dict.fromkeys(per_chat, 0)
     for call in fake.calls_to("sendMessage"):
         chat = int(call.params.get("chat_id"))
@@ -145,10 +169,21 @@ def burst(url: str, secret: str, fake, sfn, *, updates: int, chats: int, concurr
     job_ids = {r["id"] for r in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = ANY(%s)", (list(per_chat),))}
     executions = len(started_names) if sorted(started_names) == sorted(job_ids) else -1  # -1: not one per job
     extra = sum(max(0, replies[c] - per_chat[c]) for c in per_chat)
-    return BurstResult(len(deliveries), updates, chats, seconds, statuses, statistics.median(latencies),
-                       percentile(latencies, 99), max(latencies), percentile(latencies[2 * concurrency:], 99),
-                       sum(r["n"] for r in rows),
-                       executions, missing, extra)
+    return BurstResult(
+        len(deliveries),
+        updates,
+        chats,
+        seconds,
+        statuses,
+        statistics.median(latencies),
+        percentile(latencies, 99),
+        max(latencies),
+        percentile(latencies[2 * concurrency :], 99),
+        sum(r["n"] for r in rows),
+        executions,
+        missing,
+        extra,
+    )
 
 
 def main() -> int:
@@ -165,9 +200,14 @@ def main() -> int:
 
     secret = "bench-reliability-secret"
     fake = FakeTelegram().start()
-    env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-           "TELEGRAM_WEBHOOK_SECRET": secret, "POWERTOOLS_LOG_LEVEL": "ERROR", "ALLOWED_USER_IDS": "",
-           "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-reliability")}
+    env = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": secret,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "ALLOWED_USER_IDS": "",
+        "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-reliability"),
+    }
     try:
         with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env):
             import os
@@ -181,16 +221,28 @@ def main() -> int:
             control._sfn = lambda: recorder  # no execution runs: the webhook alone is measured
             server = WebhookServer(port=0).start()
             try:
-                result = burst(server.url, secret, fake, recorder, updates=args.updates,
-                               chats=args.chats, concurrency=args.concurrency)
+                result = burst(
+                    server.url,
+                    secret,
+                    fake,
+                    recorder,
+                    updates=args.updates,
+                    chats=args.chats,
+                    concurrency=args.concurrency,
+                )
             finally:
                 server.stop()
                 control._sfn = real_sfn
     finally:
         fake.stop()
     print(result.summary())
-    ok = (result.statuses == {200: result.deliveries} and result.jobs == args.chats
-          and result.executions == args.chats and not result.replies_missing and not result.replies_extra)
+    ok = (
+        result.statuses == {200: result.deliveries}
+        and result.jobs == args.chats
+        and result.executions == args.chats
+        and not result.replies_missing
+        and not result.replies_extra
+    )
     print("OK: no update lost, no job doubled" if ok else "FAILED: see the counts above")
     return 0 if ok else 1
 

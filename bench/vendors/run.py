@@ -44,9 +44,11 @@ def one_video(latencies: Latencies, topic: str, data_dir: Path) -> dict:
         if outcome.execution_status != "SUCCEEDED":
             raise SystemExit(f"the execution ended {outcome.execution_status}: {outcome.job.error_message}")
         history = outcome.history
-        return {"wall": event_seconds(history[-1]) - event_seconds(history[0]),
-                "transitions": sum(e["type"].endswith("StateEntered") for e in history),
-                "task_polls": len(fakes.runway.calls("GET /v1/tasks/*"))}
+        return {
+            "wall": event_seconds(history[-1]) - event_seconds(history[0]),
+            "transitions": sum(e["type"].endswith("StateEntered") for e in history),
+            "task_polls": len(fakes.runway.calls("GET /v1/tasks/*")),
+        }
 
 
 def measure(latencies: Latencies, runs: int, topic: str, instant_wall: float) -> dict:
@@ -56,24 +58,34 @@ def measure(latencies: Latencies, runs: int, topic: str, instant_wall: float) ->
     shutil.rmtree(data_dir, ignore_errors=True)
     results = [one_video(latencies, topic, data_dir) for _ in range(runs)]
     critical = latencies.critical_path()
-    return {"latencies": latencies, "critical_path": critical, "wall_instant": instant_wall, "runs": results,
-            "ratios": [(r["wall"] - instant_wall) / critical for r in results]}
+    return {
+        "latencies": latencies,
+        "critical_path": critical,
+        "wall_instant": instant_wall,
+        "runs": results,
+        "ratios": [(r["wall"] - instant_wall) / critical for r in results],
+    }
 
 
 def report(points: list[dict]) -> str:
-    lines = [f"{len(points[0]['runs'])} run(s) a point, each point in a fresh database; {platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()}. With vendors that answer at once "
-             f"the same pipeline took {points[0]['wall_instant']:.1f} s (the fixed work).", "",
-             "| LLM / image / clip (s) | critical path | run | wall | added | **added / critical path** "
-             "| transitions | task polls |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{len(points[0]['runs'])} run(s) a point, each point in a fresh database; {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}. With vendors that answer at once "
+        f"the same pipeline took {points[0]['wall_instant']:.1f} s (the fixed work).",
+        "",
+        "| LLM / image / clip (s) | critical path | run | wall | added | **added / critical path** "
+        "| transitions | task polls |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for p in points:
         lat = p["latencies"]
         for n, (r, ratio) in enumerate(zip(p["runs"], p["ratios"], strict=True)):
-            lines.append(f"| {lat.llm_seconds:g} / {lat.image_seconds:g} / {lat.clip_seconds:g} "
-                         f"| {p['critical_path']:.0f} s | {'first' if n == 0 else 'learned'} | {r['wall']:.1f} s "
-                         f"| {r['wall'] - p['wall_instant']:.1f} s | **{ratio:.2f}** (target ≤ 1.3) "
-                         f"| {r['transitions']} | {r['task_polls']} |")
+            lines.append(
+                f"| {lat.llm_seconds:g} / {lat.image_seconds:g} / {lat.clip_seconds:g} "
+                f"| {p['critical_path']:.0f} s | {'first' if n == 0 else 'learned'} | {r['wall']:.1f} s "
+                f"| {r['wall'] - p['wall_instant']:.1f} s | **{ratio:.2f}** (target ≤ 1.3) "
+                f"| {r['transitions']} | {r['task_polls']} |"
+            )
     return "\n".join(lines)
 
 

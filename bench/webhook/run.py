@@ -43,17 +43,36 @@ def api_event(update: dict) -> dict:
 def message(chat_id: int, text: str) -> dict:
     entities = [{"offset": 0, "length": len(text), "type": "bot_command"}] if text.startswith("/") else []
     user = {"id": chat_id, "is_bot": False, "first_name": "Анна", "language_code": "ru"}
-    return {"update_id": next(_ids), "message": {
-        "message_id": next(_ids), "date": int(time.time()), "from": user,
-        "chat": {"id": chat_id, "first_name": "Анна", "type": "private"}, "text": text, "entities": entities}}
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "from": user,
+            "chat": {"id": chat_id, "first_name": "Анна", "type": "private"},
+            "text": text,
+            "entities": entities,
+        },
+    }
 
 
 def callback(chat_id: int, data: str) -> dict:
     user = {"id": chat_id, "is_bot": False, "first_name": "Анна", "language_code": "ru"}
-    return {"update_id": next(_ids), "callback_query": {
-        "id": str(next(_ids)), "from": user, "chat_instance": "1", "data": data,
-        "message": {"message_id": 1, "date": int(time.time()), "text": "…",
-                    "chat": {"id": chat_id, "first_name": "Анна", "type": "private"}}}}
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": str(next(_ids)),
+            "from": user,
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "text": "…",
+                "chat": {"id": chat_id, "first_name": "Анна", "type": "private"},
+            },
+        },
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -63,9 +82,13 @@ def percentile(values: list[float], p: float) -> float:
 
 def warm(requests: int) -> dict[str, dict]:
     fake = FakeTelegram().start()
-    env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-           "TELEGRAM_WEBHOOK_SECRET": SECRET, "POWERTOOLS_LOG_LEVEL": "ERROR",
-           "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-webhook")}
+    env = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-webhook"),
+    }
     kinds = {
         "/status": lambda chat: message(chat, "/status"),
         "📊 Статус button": lambda chat: message(chat, "📊 Статус"),
@@ -89,10 +112,13 @@ def warm(requests: int) -> dict[str, dict]:
                     response = lambda_handler(event)
                     times.append((time.perf_counter() - started) * 1000)
                     assert response["statusCode"] == 200, response
-                results[name] = {"n": count, "p50": statistics.median(times), "p99": percentile(times, 99),
-                                 "max": max(times)}
-                print(f"{name}: p50 {results[name]['p50']:.1f} ms, p99 {results[name]['p99']:.1f} ms",
-                      file=sys.stderr)
+                results[name] = {
+                    "n": count,
+                    "p50": statistics.median(times),
+                    "p99": percentile(times, 99),
+                    "max": max(times),
+                }
+                print(f"{name}: p50 {results[name]['p50']:.1f} ms, p99 {results[name]['p99']:.1f} ms", file=sys.stderr)
     finally:
         fake.stop()
     return results
@@ -103,8 +129,13 @@ def cold(runs: int = 5) -> float:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}"}
     totals = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import webhook.app"],
-                             capture_output=True, text=True, env=env, check=True).stderr
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import webhook.app"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stderr
         line = next(line for line in out.splitlines() if line.rstrip().endswith("| webhook.app"))
         totals.append(int(line.split("|")[1]) / 1e6)
     return statistics.median(totals)

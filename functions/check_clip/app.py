@@ -8,5 +8,10 @@ from videobot.stages.vendor_tasks import PollWaits
 
 @stage_handler("check_clip")
 def lambda_handler(event: dict, context=None) -> dict:
-    return check_clip(runtime.current(), event["job_id"], int(event["segment_index"]), int(event.get("attempt", 0)),
-                      PollWaits.from_event(event))
+    return check_clip(
+        runtime.current(),
+        event["job_id"],
+        int(event["segment_index"]),
+        int(event.get("attempt", 0)),
+        PollWaits.from_event(event),
+    )

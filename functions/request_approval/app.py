@@ -8,5 +8,10 @@ from videobot.stages.request_approval import request_approval
 
 @stage_handler("request_approval")
 def lambda_handler(event: dict, context=None) -> dict:
-    return request_approval(runtime.current(), event["job_id"], event["stage"], event["task_token"],
-                            segment_index=event.get("segment_index"))
+    return request_approval(
+        runtime.current(),
+        event["job_id"],
+        event["stage"],
+        event["task_token"],
+        segment_index=event.get("segment_index"),
+    )

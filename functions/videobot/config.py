@@ -23,7 +23,7 @@ class Model:
     """A vendor model the project knows: what it does, and when the vendor shuts it down."""
 
     name: str
-    capability: str             # llm, speech, realtime_speech, transcription, image, video
+    capability: str  # llm, speech, realtime_speech, transcription, image, video
     shuts_down: date | None = None
     replacement: str | None = None
 
@@ -32,26 +32,29 @@ class Model:
 # deprecations page, Runway's API reference; checked 2026-12-02, /work/shared/notes). An
 # unknown or already retired model is refused at start-up; one with an announced shutdown date
 # is logged as a warning at every start-up until it is replaced.
-MODELS = {m.name: m for m in (
-    Model("gpt-5.4-mini", "llm"),
-    Model("gpt-4.1-mini", "llm"),
-    Model("gpt-5", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
-    Model("gpt-5-mini", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
-    Model("gpt-5-nano", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
-    Model("gpt-4o-mini-tts", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
-    Model("tts-1", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
-    Model("tts-1-hd", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
-    Model("gpt-realtime-2.1-mini", "realtime_speech"),
-    Model("gpt-transcribe", "transcription"),
-    Model("gpt-4o-mini-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
-    Model("gpt-4o-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
-    Model("whisper-1", "transcription", date(2027, 2, 26), "gpt-transcribe"),
-    Model("gen4_image", "image"),
-    Model("gen4_image_turbo", "image"),   # needs reference images: segments 1-9 only
-    Model("gen4_turbo", "video"),
-    Model("gen4.5", "video"),
-    Model("veo3.1_fast", "video"),
-)}
+MODELS = {
+    m.name: m
+    for m in (
+        Model("gpt-5.4-mini", "llm"),
+        Model("gpt-4.1-mini", "llm"),
+        Model("gpt-5", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+        Model("gpt-5-mini", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+        Model("gpt-5-nano", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
+        Model("gpt-4o-mini-tts", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+        Model("tts-1", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+        Model("tts-1-hd", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
+        Model("gpt-realtime-2.1-mini", "realtime_speech"),
+        Model("gpt-transcribe", "transcription"),
+        Model("gpt-4o-mini-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+        Model("gpt-4o-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+        Model("whisper-1", "transcription", date(2027, 2, 26), "gpt-transcribe"),
+        Model("gen4_image", "image"),
+        Model("gen4_image_turbo", "image"),  # needs reference images: segments 1-9 only
+        Model("gen4_turbo", "video"),
+        Model("gen4.5", "video"),
+        Model("veo3.1_fast", "video"),
+    )
+}
 # Each model setting and the capability its model must have.
 MODEL_SETTINGS = {
     "openai_model": ("llm",),
@@ -82,13 +85,18 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
             raise ConfigurationError(f"{setting.upper()}: {name!r} is not a known model here ({known})")
         if model.shuts_down and setting in active:
             if model.shuts_down <= on:
-                raise ConfigurationError(f"{setting.upper()}: {name} was shut down on {model.shuts_down}; "
-                                         f"use {model.replacement}")
-            warnings.append(f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
-                            f"({(model.shuts_down - on).days} days); replace it with {model.replacement}")
+                raise ConfigurationError(
+                    f"{setting.upper()}: {name} was shut down on {model.shuts_down}; use {model.replacement}"
+                )
+            warnings.append(
+                f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
+                f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
+            )
     if settings.runway_image_model == "gen4_image_turbo":
-        raise ConfigurationError("RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
-                                 "make segment 0's image; use it as RUNWAY_REFERENCE_IMAGE_MODEL")
+        raise ConfigurationError(
+            "RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
+            "make segment 0's image; use it as RUNWAY_REFERENCE_IMAGE_MODEL"
+        )
     for name in settings.video_model_choices:
         if MODELS.get(name) is None or MODELS[name].capability != "video":
             raise ConfigurationError(f"RUNWAY_VIDEO_MODELS: {name!r} is not a known video model")
@@ -148,18 +156,20 @@ class Settings(BaseModel):
     # Base URLs: unset means the vendor's public API; tests point them at local fakes.
     openai_base_url: str | None = None
     openai_model: str = "gpt-5.4-mini"
-    openai_reasoning_effort: str = "low"              # "default": send none, use the model's
+    openai_reasoning_effort: str = "low"  # "default": send none, use the model's
     openai_max_output_tokens: int = Field(6000, ge=500)
     openai_timeout_seconds: float = Field(25.0, gt=0)  # per request; see the Lambda timeouts
-    openai_max_retries: int = Field(2, ge=0, le=5)     # the SDK's backoff on 429/5xx, never 400
+    openai_max_retries: int = Field(2, ge=0, le=5)  # the SDK's backoff on 429/5xx, never 400
     # Speech on the Realtime API (WebSocket; OPENAI_WEBSOCKET_BASE_URL, else OPENAI_BASE_URL's
     # host): /v1/audio/speech's models shut down on 2027-01-06.
     openai_websocket_base_url: str | None = None
     openai_tts_model: str = "gpt-realtime-2.1-mini"
     openai_tts_voice: str = "marin"
-    openai_tts_instructions: str = ("You are a narrator reading an advert aloud, warmly and clearly, at an even "
-                                    "pace. Read the user's text exactly as written, word for word: do not "
-                                    "add, drop, reorder or translate any word, and say nothing else.")
+    openai_tts_instructions: str = (
+        "You are a narrator reading an advert aloud, warmly and clearly, at an even "
+        "pace. Read the user's text exactly as written, word for word: do not "
+        "add, drop, reorder or translate any word, and say nothing else."
+    )
     # A voice model may reword: a transcript that differs from the text is read again this
     # many times, then the fallback provider speaks the part ("none": no fallback).
     openai_tts_verbatim_retries: int = Field(1, ge=0, le=3)
@@ -177,7 +187,7 @@ class Settings(BaseModel):
     # must be a known video model with a price (check_models refuses any other at start-up).
     runway_video_models: str = "gen4_turbo,gen4.5,veo3.1_fast"
     runway_timeout_seconds: float = Field(20.0, gt=0)
-    runway_max_retries: int = Field(3, ge=0, le=6)     # on 429/5xx, for creates and polls alike
+    runway_max_retries: int = Field(3, ge=0, le=6)  # on 429/5xx, for creates and polls alike
     polly_voice_ru: str = "Tatyana"
     polly_voice_en: str = "Joanna"
     polly_engine: Literal["standard", "neural"] = "standard"  # Tatyana is a standard voice
@@ -252,21 +262,21 @@ class Settings(BaseModel):
         return frozenset(int(part) for part in raw.split(",") if part.strip())
 
     # ---- Assembly (media.py): narration fitting, subtitles, transitions, loudness, music, size cap
-    music_path: str | None = None                                # optional bed, looped and ducked
-    music_gain_db: float = Field(-8.0, ge=-40, le=0)             # the bed's level before ducking
-    narration_max_tempo: float = Field(1.25, ge=1.0, le=2.0)     # speed-up limit before a cut
-    subtitles: bool = True                                       # burn the segment texts in
-    fade_seconds: float = Field(0.25, ge=0, le=1.0)              # per-clip fade from/to black
-    target_lufs: float = Field(-16.0, ge=-30, le=-9)             # integrated loudness
-    true_peak_db: float = Field(-1.5, ge=-9, le=-1)              # ceiling, dBTP
+    music_path: str | None = None  # optional bed, looped and ducked
+    music_gain_db: float = Field(-8.0, ge=-40, le=0)  # the bed's level before ducking
+    narration_max_tempo: float = Field(1.25, ge=1.0, le=2.0)  # speed-up limit before a cut
+    subtitles: bool = True  # burn the segment texts in
+    fade_seconds: float = Field(0.25, ge=0, le=1.0)  # per-clip fade from/to black
+    target_lufs: float = Field(-16.0, ge=-30, le=-9)  # integrated loudness
+    true_peak_db: float = Field(-1.5, ge=-9, le=-1)  # ceiling, dBTP
     max_video_bytes: int = Field(TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1_000_000, le=TELEGRAM_UPLOAD_LIMIT_BYTES)
-    max_video_bitrate: int = Field(4_000_000, ge=300_000)        # bit/s; lowered further to fit the cap
+    max_video_bitrate: int = Field(4_000_000, ge=300_000)  # bit/s; lowered further to fit the cap
 
     # ---- Steering: voice topics, per-user settings, gate feedback ----
-    openai_transcribe_model: str = "gpt-transcribe"   # voice-note topics (needs OPENAI_API_KEY)
+    openai_transcribe_model: str = "gpt-transcribe"  # voice-note topics (needs OPENAI_API_KEY)
     max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
-    history_jobs: int = Field(5, ge=1, le=10)                  # jobs /history lists
-    max_gate_revisions: int = Field(5, ge=0, le=20)            # feedback rounds per gate and job
+    history_jobs: int = Field(5, ge=1, le=10)  # jobs /history lists
+    max_gate_revisions: int = Field(5, ge=0, le=20)  # feedback rounds per gate and job
 
     @model_validator(mode="after")
     def _resolve_providers(self) -> Settings:
@@ -336,8 +346,12 @@ def _from_env(environ: os._Environ | dict) -> Settings:
     for warning in check_models(settings):
         logger.warning("a configured model shuts down soon", extra={"model_warning": warning})
 
-    register_secrets(settings.telegram_bot_token, settings.telegram_webhook_secret, settings.openai_api_key,
-                     settings.runwayml_api_secret)
+    register_secrets(
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.openai_api_key,
+        settings.runwayml_api_secret,
+    )
     return settings
 
 

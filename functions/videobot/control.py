@@ -28,9 +28,18 @@ def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None, *, 
     return data
 
 
-def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | None = None,
-              language: str | None = None, source_update_id: int | None = None, job_id: str | None = None,
-              overrides: dict | None = None, voice_file_id: str | None = None) -> tuple[Job, bool]:
+def start_job(
+    *,
+    user_id: int,
+    chat_id: int,
+    prompt: str,
+    aspect_ratio: str | None = None,
+    language: str | None = None,
+    source_update_id: int | None = None,
+    job_id: str | None = None,
+    overrides: dict | None = None,
+    voice_file_id: str | None = None,
+) -> tuple[Job, bool]:
     """Create the job row and start its execution, named after the job, so a retried update
     can never start two. Returns (job, created). A voice topic passes its Telegram
     `voice_file_id` and an empty prompt: the execution transcribes it first. `overrides`
@@ -41,27 +50,37 @@ def start_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str | No
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
     chosen = preferences.get(user_id)  # the user's /settings, for this next job
-    job, created = jobs.create_job(user_id=user_id, chat_id=chat_id, prompt=prompt,
-                                   aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
-                                   language=language or chosen.job_language, source_update_id=source_update_id,
-                                   job_id=job_id, voice=chosen.voice, subtitles=chosen.subtitles,
-                                   video_model=preferences.video_model_for(user_id, settings),
-                                   voice_file_id=voice_file_id)
+    job, created = jobs.create_job(
+        user_id=user_id,
+        chat_id=chat_id,
+        prompt=prompt,
+        aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
+        language=language or chosen.job_language,
+        source_update_id=source_update_id,
+        job_id=job_id,
+        voice=chosen.voice,
+        subtitles=chosen.subtitles,
+        video_model=preferences.video_model_for(user_id, settings),
+        voice_file_id=voice_file_id,
+    )
     if job.execution_arn:
         return job, created
     arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
-        arn = rt.sfn.start_execution(stateMachineArn=settings.state_machine_arn, name=job.id,
-                                     input=json.dumps(execution_input(rt, job.id, overrides,
-                                                                      voice=bool(job.voice_file_id))))["executionArn"]
+        arn = rt.sfn.start_execution(
+            stateMachineArn=settings.state_machine_arn,
+            name=job.id,
+            input=json.dumps(execution_input(rt, job.id, overrides, voice=bool(job.voice_file_id))),
+        )["executionArn"]
     except Exception as exc:  # every failure is answered, none leaves a pending job
         already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"
         if not already and not _execution_exists(rt, arn):
             # Nothing runs for this job: remove it, so it neither blocks the chat nor counts
             # toward the limits, and the user is told (videobot.telegram.webhook).
             jobs.delete_job(job.id)
-            logger.warning("StartExecution failed, the job is removed",
-                           extra={"job_id": job.id, "error_type": type(exc).__name__})
+            logger.warning(
+                "StartExecution failed, the job is removed", extra={"job_id": job.id, "error_type": type(exc).__name__}
+            )
             raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
     job = jobs.update_job(job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
@@ -80,7 +99,7 @@ def _execution_exists(rt: Runtime, arn: str) -> bool:
 @dataclass(frozen=True)
 class Decision:
     done: bool
-    reason: str          # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
+    reason: str  # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
     stage: str | None = None
 
 
@@ -95,8 +114,9 @@ def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, sen
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
             landed = gates.landed_decision(job_id, stage, token)
             if landed:
-                logger.info("an earlier decision had landed", extra={"job_id": job_id, "stage": stage,
-                                                                     "decision": landed})
+                logger.info(
+                    "an earlier decision had landed", extra={"job_id": job_id, "stage": stage, "decision": landed}
+                )
                 return Decision(True, landed, stage)
             gates.abandon_gate(job_id, stage)
             return Decision(False, "expired", stage)
@@ -128,11 +148,12 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
             return Decision(False, "stale_round", stage)
     if token is None:
         return Decision(False, "not_waiting", stage)
-    if approve:
-        send = lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))  # noqa: E731
-    else:
-        send = lambda sfn: sfn.send_task_failure(taskToken=token, error="Rejected",  # noqa: E731
-                                                 cause=f"rejected at the {stage} approval")
+
+    def send(sfn):
+        if approve:
+            return sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))
+        return sfn.send_task_failure(taskToken=token, error="Rejected", cause=f"rejected at the {stage} approval")
+
     failed = _resume(rt, job_id, stage, decision, token, send)
     if failed:
         return failed
@@ -140,19 +161,32 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
     return Decision(True, decision, stage)
 
 
-def revise(job_id: str, stage: str, *, feedback: str | None = None,
-           segments: list[int] | None = None, round_: int | None = None) -> Decision:
+def revise(
+    job_id: str,
+    stage: str,
+    *,
+    feedback: str | None = None,
+    segments: list[int] | None = None,
+    round_: int | None = None,
+) -> Decision:
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
     rt = current()
-    token, reason = gates.revise_gate(job_id, stage, feedback=feedback, segments=segments,
-                                      limit=rt.settings.max_gate_revisions, round_=round_)
+    token, reason = gates.revise_gate(
+        job_id, stage, feedback=feedback, segments=segments, limit=rt.settings.max_gate_revisions, round_=round_
+    )
     if token is None:
         return Decision(False, reason, stage)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
-    failed = _resume(rt, job_id, stage, "revised", token,
-                     lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)))
+    failed = _resume(
+        rt,
+        job_id,
+        stage,
+        "revised",
+        token,
+        lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
+    )
     if failed:
         return failed
     logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})

@@ -20,23 +20,23 @@ _REASON_LIMIT = 1000  # the whole response must stay under 4 KB
 
 
 def send_response(event: dict, *, status: str, reason: str, physical_id: str, data: dict | None = None) -> None:
-    body = json.dumps({
-        "Status": status,
-        "Reason": reason[:_REASON_LIMIT],
-        "PhysicalResourceId": physical_id,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "Data": data or {},
-    })
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:_REASON_LIMIT],
+            "PhysicalResourceId": physical_id,
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data or {},
+        }
+    )
     # The presigned URL is signed without a content type; send none.
-    response = requests.put(event["ResponseURL"], data=body.encode("utf-8"),
-                            headers={"content-type": ""}, timeout=30)
+    response = requests.put(event["ResponseURL"], data=body.encode("utf-8"), headers={"content-type": ""}, timeout=30)
     response.raise_for_status()
 
 
-def handle_migrations(event: dict, context: Any = None,
-                      migrate: Callable[[], list[str]] | None = None) -> dict:
+def handle_migrations(event: dict, context: Any = None, migrate: Callable[[], list[str]] | None = None) -> dict:
     """Run the migrations for Create and Update, answer CloudFormation, return what was sent."""
     if migrate is None:
         from videobot.migrate import migrate

@@ -50,7 +50,6 @@ class StartFailed(VideoBotError):
     """Step Functions refused or never answered StartExecution: no job was left behind."""
 
 
-
 class VoiceNotDownloadable(VideoBotError):
     """A voice topic's file could not be fetched from Telegram (over the 20 MB getFile limit,
     or a file id Telegram no longer has). Never retried."""

@@ -52,8 +52,10 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     stopped = 0
     deadline = time.monotonic() + rt.settings.stop_tasks_seconds
     for seg in segments.get_segments(job_id):
-        for task_id, done, generator in ((seg.image_runway_task_id, seg.image_path, lambda: rt.images),
-                                         (seg.video_runway_task_id, seg.video_path, lambda: rt.clips)):
+        for task_id, done, generator in (
+            (seg.image_runway_task_id, seg.image_path, lambda: rt.images),
+            (seg.video_runway_task_id, seg.video_path, lambda: rt.clips),
+        ):
             if not task_id or done:
                 continue
             if time.monotonic() + rt.settings.runway_timeout_seconds > deadline:
@@ -63,8 +65,10 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
                 generator().cancel(task_id)
                 stopped += 1
             except Exception as exc:  # noqa: BLE001 - the job's outcome matters more
-                logger.warning("could not stop a vendor task", extra={"job_id": job_id, "task_id": task_id,
-                                                                       "error_type": type(exc).__name__})
+                logger.warning(
+                    "could not stop a vendor task",
+                    extra={"job_id": job_id, "task_id": task_id, "error_type": type(exc).__name__},
+                )
     return stopped
 
 
@@ -88,8 +92,9 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     gate = gates.open_gate_for_job(job_id)
     stage = gate.stage if gate else ""
     gates.close_open_gates(job_id, "timed_out")
-    job = jobs.finish_job(job_id, "timed_out", completed_at=NOW,
-                          error_message=f"no answer at the {stage} approval in time") or jobs.get_job(job_id)
+    job = jobs.finish_job(
+        job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
+    ) or jobs.get_job(job_id)
     notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
 
@@ -142,6 +147,9 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     if status == "TIMED_OUT":
         record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
     else:
-        record_failure(rt, job_id, {"Error": detail.get("error") or "States.Runtime",
-                                    "Cause": detail.get("cause") or "the execution failed"})
+        record_failure(
+            rt,
+            job_id,
+            {"Error": detail.get("error") or "States.Runtime", "Cause": detail.get("cause") or "the execution failed"},
+        )
     return {"reconciled": True, "status": jobs.get_job(job_id).status}

@@ -29,7 +29,7 @@ IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 def image_type(data: bytes) -> str | None:
-    """"png", "jpg" or "webp" from the file's first bytes; None for anything else."""
+    """ "png", "jpg" or "webp" from the file's first bytes; None for anything else."""
     if data.startswith(b"\x89PNG"):
         return "png"
     if data.startswith(b"\xff\xd8"):
@@ -64,8 +64,9 @@ def run_ffmpeg(args: list[str], *, timeout: float = 600, env: dict[str, str] | N
     """Run ffmpeg; return its stderr (where it reports). Raise MediaError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, **env} if env else None)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **env} if env else None
+        )
     except subprocess.TimeoutExpired:
         raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
@@ -105,8 +106,9 @@ _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)[^,]*, (\d+) Hz")
 
 def probe(path: str | Path) -> Probe:
     """What a media file holds, read from `ffmpeg -i` (the imageio-ffmpeg wheel has no ffprobe)."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True, timeout=60
+    )
     err = proc.stderr
     m = _DURATION.search(err)
     if not m:
@@ -115,10 +117,15 @@ def probe(path: str | Path) -> Probe:
     v = _VIDEO.search(err)
     a = _AUDIO.search(err)
     return Probe(
-        duration=duration, has_video=bool(v), has_audio=bool(a),
-        width=int(v.group(3)) if v else None, height=int(v.group(4)) if v else None,
-        video_codec=v.group(1) if v else None, pix_fmt=v.group(2) if v else None,
-        audio_codec=a.group(1) if a else None, sample_rate=int(a.group(2)) if a else None,
+        duration=duration,
+        has_video=bool(v),
+        has_audio=bool(a),
+        width=int(v.group(3)) if v else None,
+        height=int(v.group(4)) if v else None,
+        video_codec=v.group(1) if v else None,
+        pix_fmt=v.group(2) if v else None,
+        audio_codec=a.group(1) if a else None,
+        sample_rate=int(a.group(2)) if a else None,
     )
 
 
@@ -126,18 +133,41 @@ def media_duration(path: str | Path) -> float:
     return probe(path).duration
 
 
-def ken_burns_clip(image: str | Path, out: str | Path, *, seconds: float = 5.0, size: tuple[int, int] = (1280, 720),
-                   variant: int = 0) -> Path:
+def ken_burns_clip(
+    image: str | Path, out: str | Path, *, seconds: float = 5.0, size: tuple[int, int] = (1280, 720), variant: int = 0
+) -> Path:
     """A Runway-like clip from a still: slow zoom and pan, H.264, 24 fps, no audio."""
     w, h = size
     frames = round(seconds * FPS)
     zoom = "min(1.0+0.0016*on,1.2)" if variant % 2 == 0 else "max(1.2-0.0016*on,1.0)"
     pan_x = ["iw/2-(iw/zoom/2)", f"(iw-iw/zoom)*on/{frames}", f"(iw-iw/zoom)*(1-on/{frames})"][variant % 3]
-    vf = (f"scale={w * 2}:{h * 2}:force_original_aspect_ratio=increase,crop={w * 2}:{h * 2},"
-          f"zoompan=z='{zoom}':x='{pan_x}':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps={FPS},"
-          f"format=yuv420p")
-    run_ffmpeg(["-loop", "1", "-i", str(image), "-vf", vf, "-frames:v", str(frames), "-an",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-movflags", "+faststart", str(out)])
+    vf = (
+        f"scale={w * 2}:{h * 2}:force_original_aspect_ratio=increase,crop={w * 2}:{h * 2},"
+        f"zoompan=z='{zoom}':x='{pan_x}':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps={FPS},"
+        f"format=yuv420p"
+    )
+    run_ffmpeg(
+        [
+            "-loop",
+            "1",
+            "-i",
+            str(image),
+            "-vf",
+            vf,
+            "-frames:v",
+            str(frames),
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ]
+    )
     return Path(out)
 
 
@@ -168,19 +198,19 @@ def speech_span(path: str | Path, *, threshold_db: float = -50.0) -> tuple[float
     ends = [float(x) for x in _SILENCE_END.findall(err)]
     start, end = 0.0, duration
     if starts and starts[0] <= 0.01:
-        start = ends[0] if ends else duration   # silent from 0 until the first silence_end
+        start = ends[0] if ends else duration  # silent from 0 until the first silence_end
     if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
-        end = starts[-1]                       # a silence that runs to the end
-    if end <= start:                           # all silence: keep the file as it is
+        end = starts[-1]  # a silence that runs to the end
+    if end <= start:  # all silence: keep the file as it is
         return 0.0, duration
     return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
 
 
 @dataclass(frozen=True)
 class NarrationFit:
-    tempo: float      # 1.0 = unchanged
-    cut: bool         # True when the sped-up part still overflowed and was cut
-    spoken: float     # seconds of speech left in the slot
+    tempo: float  # 1.0 = unchanged
+    cut: bool  # True when the sped-up part still overflowed and was cut
+    spoken: float  # seconds of speech left in the slot
 
 
 def narration_fit(duration: float, slot: float = 5.0, max_tempo: float = 1.25) -> NarrationFit:
@@ -201,26 +231,43 @@ def fit_narration(parts: list[str | Path], out: str | Path, *, slot: float = 5.0
         inputs += ["-i", str(part)]
         start, end = speech_span(part)
         fit = narration_fit(end - start, slot, max_tempo)
-        chain = (f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
-                 f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo")
+        chain = (
+            f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
+            f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+        )
         if fit.tempo > 1.0005:
             chain += f",atempo={fit.tempo:.4f}"
         if fit.cut:
             chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
         chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
     concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-    run_ffmpeg([*inputs, "-filter_complex", ";".join([*chains, concat]), "-map", "[out]",
-                "-c:a", "aac", "-b:a", "192k", "-ar", "48000", str(out)])
+    run_ffmpeg(
+        [
+            *inputs,
+            "-filter_complex",
+            ";".join([*chains, concat]),
+            "-map",
+            "[out]",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-ar",
+            "48000",
+            str(out),
+        ]
+    )
     return Path(out)
 
 
 # ---- loudness -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Loudness:
-    integrated: float   # LUFS
-    true_peak: float    # dBTP
-    lra: float          # LU
+    integrated: float  # LUFS
+    true_peak: float  # dBTP
+    lra: float  # LU
 
 
 _EBU_I = re.compile(r"Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
@@ -233,7 +280,7 @@ def measure_loudness(path: str | Path, *, seconds: float | None = None) -> Loudn
     given), read with ebur128 (EBU R128)."""
     limit = ["-t", f"{seconds}"] if seconds else []
     err = run_ffmpeg([*limit, "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
-    summary = err[err.rfind("Summary:"):]
+    summary = err[err.rfind("Summary:") :]
     i, tp, lra = _EBU_I.search(summary), _EBU_TP.search(summary), _EBU_LRA.search(summary)
     if not (i and tp and lra):
         raise MediaError("ebur128 printed no summary")
@@ -247,8 +294,16 @@ def _gain_to(measured: Loudness, target_lufs: float) -> float:
     return max(-40.0, min(40.0, target_lufs - measured.integrated))
 
 
-def master_audio(narration: str | Path, out: str | Path, *, duration: float, music: str | Path | None = None,
-                 music_gain_db: float = -8.0, target_lufs: float = -16.0, true_peak: float = -1.5) -> Path:
+def master_audio(
+    narration: str | Path,
+    out: str | Path,
+    *,
+    duration: float,
+    music: str | Path | None = None,
+    music_gain_db: float = -8.0,
+    target_lufs: float = -16.0,
+    true_peak: float = -1.5,
+) -> Path:
     """The final soundtrack: the narration, an optional music bed (looped, ducked under the
     voice by a sidechain compressor keyed on the voice, faded out at the end), brought to
     target_lufs integrated with the true peak at most true_peak: measure with ebur128, apply
@@ -260,18 +315,22 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
     # The voice at the target level first, so the ducking keys on a known level.
     spoken = measure_loudness(narration)
     voice_gain = _gain_to(spoken, target_lufs)
-    voice = (f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
-             f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB")
+    voice = (
+        f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
+        f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB"
+    )
     if music:
         # The bed music_gain_db under the voice, whatever level the user's file has.
         bed_gain = _gain_to(measure_loudness(music, seconds=duration), target_lufs + music_gain_db)
         inputs += ["-stream_loop", "-1", "-i", str(music)]
         fade = min(2.0, duration / 4)
-        graph = (f"{voice},asplit=2[voice][key];"
-                 f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
-                 f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
-                 f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
-                 f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]")
+        graph = (
+            f"{voice},asplit=2[voice][key];"
+            f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
+            f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
+            f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
+            f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]"
+        )
     else:
         graph = f"{voice}[mix]"
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,10 +345,24 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
         for _ in range(3):
             af = f"volume={gain:.2f}dB"
             if measured.true_peak + gain > ceiling:
-                af += (f",alimiter=limit={10 ** (ceiling / 20):.4f}:attack=5:release=80"
-                       f":level=false:latency=true")
-            run_ffmpeg(["-i", str(mix), "-af", f"{af},atrim=0:{duration}", "-c:a", "aac",
-                        "-b:a", f"{AUDIO_BITRATE // 1000}k", "-ar", "48000", "-ac", "2", str(out)])
+                af += f",alimiter=limit={10 ** (ceiling / 20):.4f}:attack=5:release=80:level=false:latency=true"
+            run_ffmpeg(
+                [
+                    "-i",
+                    str(mix),
+                    "-af",
+                    f"{af},atrim=0:{duration}",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    f"{AUDIO_BITRATE // 1000}k",
+                    "-ar",
+                    "48000",
+                    "-ac",
+                    "2",
+                    str(out),
+                ]
+            )
             result = measure_loudness(out)
             if result.true_peak <= true_peak and abs(result.integrated - target_lufs) <= 0.6:
                 break
@@ -301,8 +374,10 @@ def master_audio(narration: str | Path, out: str | Path, *, duration: float, mus
 
 # ---- video --------------------------------------------------------------------------------
 
-def video_bitrate_for(duration: float, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES, headroom: float = 0.9,
-                      ceiling: int = 4_000_000) -> int:
+
+def video_bitrate_for(
+    duration: float, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES, headroom: float = 0.9, ceiling: int = 4_000_000
+) -> int:
     """The video bitrate (bit/s) that keeps a file of this duration under max_bytes with its
     AAC track: (max_bytes * 8 * headroom / duration) minus the audio, at most `ceiling`."""
     total = max_bytes * 8 * headroom / max(duration, 1.0)
@@ -343,14 +418,39 @@ def _filter_path(path: str | Path) -> str:
 
 def _x264(bitrate: int) -> list[str]:
     """One encoder setting for every segment, so the segments concatenate by stream copy."""
-    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-maxrate", str(bitrate),
-            "-bufsize", str(bitrate * 2), "-pix_fmt", "yuv420p", "-profile:v", "high", "-g", str(FPS * 2),
-            "-video_track_timescale", str(FPS * 1000)]
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "21",
+        "-maxrate",
+        str(bitrate),
+        "-bufsize",
+        str(bitrate * 2),
+        "-pix_fmt",
+        "yuv420p",
+        "-profile:v",
+        "high",
+        "-g",
+        str(FPS * 2),
+        "-video_track_timescale",
+        str(FPS * 1000),
+    ]
 
 
-def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspect_ratio: str = "16:9",
-                    seconds: float = 5.0, bitrate: int | None = None, fade: float = 0.25,
-                    max_bytes: int | None = None) -> Path:
+def prepare_segment(
+    clip: str | Path,
+    out: str | Path,
+    *,
+    text: str | None,
+    aspect_ratio: str = "16:9",
+    seconds: float = 5.0,
+    bitrate: int | None = None,
+    fade: float = 0.25,
+    max_bytes: int | None = None,
+) -> Path:
     """One segment ready to be joined: the clip filled to the frame (scale + centre crop),
     24 fps, exactly `seconds` long (the last frame held if the clip is short), its text burned
     in as a subtitle, a short fade from and to black inside the segment (the timeline never
@@ -361,8 +461,10 @@ def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspe
     bitrate = bitrate or video_bitrate_for(seconds)
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
-        vf = (f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
-              f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS")
+        vf = (
+            f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
+            f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS"
+        )
         env, log = None, []
         if text and text.strip():
             ass = Path(tmp) / "subtitle.ass"
@@ -373,8 +475,23 @@ def prepare_segment(clip: str | Path, out: str | Path, *, text: str | None, aspe
             vf += f",fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:.3f}:d={fade}"
         vf += ",format=yuv420p"
         for _ in range(3):
-            err = run_ffmpeg([*log, "-i", str(clip), "-vf", vf, "-frames:v", str(frames), "-an", *_x264(bitrate),
-                              "-movflags", "+faststart", str(out)], env=env)
+            err = run_ffmpeg(
+                [
+                    *log,
+                    "-i",
+                    str(clip),
+                    "-vf",
+                    vf,
+                    "-frames:v",
+                    str(frames),
+                    "-an",
+                    *_x264(bitrate),
+                    "-movflags",
+                    "+faststart",
+                    str(out),
+                ],
+                env=env,
+            )
             if env:
                 _check_subtitle_font(err)
             size = out.stat().st_size
@@ -388,9 +505,11 @@ def _fontconfig(folder: Path) -> Path:
     """A fontconfig file that knows only the shipped fonts: the same font on a laptop and on
     Lambda (which has no system fonts), and no silent fallback to another font."""
     conf = folder / "fonts.conf"
-    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
-                    f"<dir>{FONT_DIR}</dir><cachedir>{folder / 'fontconfig-cache'}</cachedir></fontconfig>\n",
-                    encoding="utf-8")
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+        f"<dir>{FONT_DIR}</dir><cachedir>{folder / 'fontconfig-cache'}</cachedir></fontconfig>\n",
+        encoding="utf-8",
+    )
     return conf
 
 
@@ -407,8 +526,27 @@ def concat_segments(segments: list[str | Path], audio: str | Path, out: str | Pa
     quoted = (Path(s).resolve().as_posix().replace("'", "'\\''") for s in segments)
     listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
     try:
-        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(audio),
-                    "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", str(out)])
+        run_ffmpeg(
+            [
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(listing),
+                "-i",
+                str(audio),
+                "-map",
+                "0:v:0",
+                "-map",
+                "1:a:0",
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                str(out),
+            ]
+        )
     finally:
         listing.unlink(missing_ok=True)
     return out
@@ -425,17 +563,42 @@ def shrink(path: str | Path, max_bytes: int) -> Path:
             return path
         bitrate = min(bitrate, int(bitrate * max_bytes / size * 0.85))
         tmp = path.with_name(path.stem + ".shrink.mp4")
-        run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-map", "0:a:0", *_x264(bitrate), "-crf", "28",
-                    "-c:a", "copy", "-movflags", "+faststart", str(tmp)])
+        run_ffmpeg(
+            [
+                "-i",
+                str(path),
+                "-map",
+                "0:v:0",
+                "-map",
+                "0:a:0",
+                *_x264(bitrate),
+                "-crf",
+                "28",
+                "-c:a",
+                "copy",
+                "-movflags",
+                "+faststart",
+                str(tmp),
+            ]
+        )
         os.replace(tmp, path)
     if path.stat().st_size > max_bytes:
         raise MediaError(f"could not bring the video under {max_bytes} bytes")
     return path
 
 
-def assemble(segments: list[str | Path], narration: str | Path, out: str | Path, *, clip_seconds: float = 5.0,
-             music: str | Path | None = None, music_gain_db: float = -8.0, target_lufs: float = -16.0,
-             true_peak: float = -1.5, max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES) -> Path:
+def assemble(
+    segments: list[str | Path],
+    narration: str | Path,
+    out: str | Path,
+    *,
+    clip_seconds: float = 5.0,
+    music: str | Path | None = None,
+    music_gain_db: float = -8.0,
+    target_lufs: float = -16.0,
+    true_peak: float = -1.5,
+    max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES,
+) -> Path:
     """The final MP4 from prepared segments (prepare_segment) and the fitted narration: the
     soundtrack mastered (music, loudness), the video joined by stream copy, +faststart; never
     over max_bytes (encoded again lower if it is)."""
@@ -443,8 +606,15 @@ def assemble(segments: list[str | Path], narration: str | Path, out: str | Path,
     duration = clip_seconds * len(segments)
     audio = out.with_name(out.stem + ".audio.m4a")
     try:
-        master_audio(narration, audio, duration=duration, music=music, music_gain_db=music_gain_db,
-                     target_lufs=target_lufs, true_peak=true_peak)
+        master_audio(
+            narration,
+            audio,
+            duration=duration,
+            music=music,
+            music_gain_db=music_gain_db,
+            target_lufs=target_lufs,
+            true_peak=true_peak,
+        )
         concat_segments(segments, audio, out)
     finally:
         audio.unlink(missing_ok=True)

@@ -36,8 +36,8 @@ class SegmentRefused:
     a new prompt, a retry or a cancel. Once per segment and round."""
 
     kind: Literal["image", "clip"]
-    segment: int                 # 0-based
-    code: str                    # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
+    segment: int  # 0-based
+    code: str  # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
     prompt: str
     round: int = 0
 
@@ -71,8 +71,8 @@ class JobEnded:
     """The job ended without a video: rejected or cancelled, no answer at a gate, or failed."""
 
     outcome: Literal["cancelled", "timed_out", "failed"]
-    stage: str = ""              # the gate it ended at (cancelled, timed_out)
-    error_type: str = ""         # the ASL error name (failed)
+    stage: str = ""  # the gate it ended at (cancelled, timed_out)
+    error_type: str = ""  # the ASL error name (failed)
     reason: str = ""
 
     @property
@@ -113,12 +113,20 @@ class LogNotifier:
     runner shows them)."""
 
     def send(self, job: Job, event: Event) -> None:
-        logger.info("notify", extra={"event": type(event).__name__, "job_id": job.id, "chat_id": job.chat_id,
-                                     **{k: v for k, v in asdict(event).items() if isinstance(v, (str, int, float))}})
+        logger.info(
+            "notify",
+            extra={
+                "event": type(event).__name__,
+                "job_id": job.id,
+                "chat_id": job.chat_id,
+                **{k: v for k, v in asdict(event).items() if isinstance(v, (str, int, float))},
+            },
+        )
 
 
-def notify_once(notifier: Notifier, job: Job,
-                event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard) -> bool:
+def notify_once(
+    notifier: Notifier, job: Job, event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard
+) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
     if not notifications.claim(job.id, event.key):
@@ -131,8 +139,7 @@ def notify_once(notifier: Notifier, job: Job,
     return True
 
 
-def report_progress(notifier: Notifier, job: Job, stage: ProgressStage, done: int, total: int,
-                    queued: int = 0) -> None:
+def report_progress(notifier: Notifier, job: Job, stage: ProgressStage, done: int, total: int, queued: int = 0) -> None:
     """Best effort: a progress bar never fails a stage."""
     try:
         notifier.send(job, Progress(stage, done, total, queued))

@@ -131,6 +131,7 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
 
 _make_record = logging.getLogRecordFactory()
 if not getattr(_make_record, "redacts_secrets", False):
+
     def _redacting_factory(*args, **kwargs) -> logging.LogRecord:
         return _redact_record(_make_record(*args, **kwargs))
 

@@ -41,8 +41,9 @@ def video_model_for(user_id: int | None, settings: Settings) -> str:
     return chosen if chosen in settings.video_model_choices else settings.runway_video_model
 
 
-def choose(user_id: int, field: str, value, voices: tuple[str, ...] | None = None,
-           video_models: tuple[str, ...] | None = None) -> Preferences:
+def choose(
+    user_id: int, field: str, value, voices: tuple[str, ...] | None = None, video_models: tuple[str, ...] | None = None
+) -> Preferences:
     """Set one setting, after checking it is one the bot offers (`voices`: the speech
     provider's, by default the running one's; `video_models`: the operator's choices)."""
     if voices is None or video_models is None:
@@ -51,8 +52,13 @@ def choose(user_id: int, field: str, value, voices: tuple[str, ...] | None = Non
         rt = runtime.current()
         voices = rt.speech_voices() if voices is None else voices
         video_models = rt.settings.video_model_choices if video_models is None else video_models
-    allowed = {"aspect_ratio": ASPECT_RATIOS, "voice": voices, "narration_language": LANGUAGES,
-               "subtitles": (True, False), "video_model": video_models}
+    allowed = {
+        "aspect_ratio": ASPECT_RATIOS,
+        "voice": voices,
+        "narration_language": LANGUAGES,
+        "subtitles": (True, False),
+        "video_model": video_models,
+    }
     if field not in allowed or value not in allowed[field]:
         raise ValueError(f"{field}={value!r} is not a setting this bot offers")
     data.set_field(user_id, field, value)

@@ -85,8 +85,11 @@ class Runtime:
         from botocore.config import Config
 
         s = self.settings
-        return Config(connect_timeout=s.aws_connect_timeout_seconds, read_timeout=s.aws_read_timeout_seconds,
-                      retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts})
+        return Config(
+            connect_timeout=s.aws_connect_timeout_seconds,
+            read_timeout=s.aws_read_timeout_seconds,
+            retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts},
+        )
 
     @_Built
     def sfn(self):

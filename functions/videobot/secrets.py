@@ -65,8 +65,10 @@ def database_url_from_secret(secret: Mapping, environ: Mapping[str, str]) -> str
     user, password = secret.get("username"), secret.get("password")
     if not (host and user and password):
         raise ConfigurationError("the database secret needs username and password, and DATABASE_HOST or a host key")
-    return (f"postgresql://{quote(str(user), safe='')}:{quote(str(password), safe='')}"
-            f"@{host}:{port}/{quote(str(name), safe='')}?sslmode=require")
+    return (
+        f"postgresql://{quote(str(user), safe='')}:{quote(str(password), safe='')}"
+        f"@{host}:{port}/{quote(str(name), safe='')}?sslmode=require"
+    )
 
 
 def resolve_secret_settings(environ: Mapping[str, str]) -> dict[str, str]:

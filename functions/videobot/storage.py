@@ -125,7 +125,8 @@ class S3Storage:
 
     def url(self, key: str) -> str:
         return self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.presign_seconds)
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.presign_seconds
+        )
 
     def local_path(self, key: str) -> Path | None:
         return None

@@ -13,9 +13,13 @@ from videobot.providers.base import Speech
 
 USD_PER_RUNWAY_CREDIT = 0.01
 # USD per million tokens (input, output). Unknown models use the fallback.
-LLM_USD_PER_MTOK = {"gpt-5.4-mini": (0.75, 4.50), "gpt-4.1-mini": (0.40, 1.60),
-                    "gpt-4o-mini-transcribe": (1.25, 5.00), "gpt-4o-transcribe": (2.50, 10.00),  # audio in,
-                    "gpt-transcribe": (2.50, 10.00)}                                             # text out
+LLM_USD_PER_MTOK = {
+    "gpt-5.4-mini": (0.75, 4.50),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4o-mini-transcribe": (1.25, 5.00),
+    "gpt-4o-transcribe": (2.50, 10.00),  # audio in,
+    "gpt-transcribe": (2.50, 10.00),
+}  # text out
 LLM_USD_PER_MTOK_FALLBACK = (1.25, 10.0)
 # USD per million characters of speech. gpt-4o-mini-tts bills tokens (about 0.015 USD a
 # minute); per character that is about 20 USD per million.
@@ -36,22 +40,37 @@ def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
     """Record one stage's LLM calls (an LLM result's `usage`); nothing for offline."""
     if not usage or not usage.get("calls"):
         return
-    data.insert_llm(job_id, stage, vendor=usage.get("vendor", "openai"), model=usage.get("model", ""),
-                    calls=int(usage["calls"]), input_tokens=int(usage.get("input_tokens", 0)),
-                    output_tokens=int(usage.get("output_tokens", 0)))
+    data.insert_llm(
+        job_id,
+        stage,
+        vendor=usage.get("vendor", "openai"),
+        model=usage.get("model", ""),
+        calls=int(usage["calls"]),
+        input_tokens=int(usage.get("input_tokens", 0)),
+        output_tokens=int(usage.get("output_tokens", 0)),
+    )
 
 
 def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
     """Record one synthesized narration part."""
-    data.insert_speech(job_id, segment_index, vendor=speech.vendor, model=speech.model or "",
-                       characters=int(speech.characters))
+    data.insert_speech(
+        job_id, segment_index, vendor=speech.vendor, model=speech.model or "", characters=int(speech.characters)
+    )
 
 
 def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
     """Record a submitted vendor task once, with its model, billed seconds and estimated credits
     (a generator's `estimate`; a missing price raises rather than records 0)."""
-    data.insert_task(job_id, stage, segment_index, task_id, vendor=estimate["vendor"], model=estimate["model"],
-                     seconds=float(estimate.get("seconds", 0)), credits=float(estimate["credits"]))
+    data.insert_task(
+        job_id,
+        stage,
+        segment_index,
+        task_id,
+        vendor=estimate["vendor"],
+        model=estimate["model"],
+        seconds=float(estimate.get("seconds", 0)),
+        credits=float(estimate["credits"]),
+    )
 
 
 def settle_task(task_id: str, credits: float | None) -> None:

@@ -11,8 +11,14 @@ import os
 import pytest
 
 STACK = os.environ.get("AWS_SAM_STACK_NAME")
-_AWS_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-             "AWS_DEFAULT_REGION", "AWS_REGION")
+_AWS_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
 _REAL = {name: os.environ.get(name) for name in _AWS_VARS}
 
 

@@ -19,20 +19,24 @@ def test_outputs_are_there(outputs):
 
 
 def test_webhook_refuses_a_missing_or_wrong_secret_token(outputs):
-    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
-                                          "text": "/start"}}
+    update = {
+        "update_id": 1,
+        "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "/start"},
+    }
     missing = requests.post(outputs["WebhookUrl"], json=update, timeout=30)
     assert missing.status_code == 401
-    wrong = requests.post(outputs["WebhookUrl"], json=update, timeout=30,
-                          headers={"X-Telegram-Bot-Api-Secret-Token": "not-the-secret"})
+    wrong = requests.post(
+        outputs["WebhookUrl"], json=update, timeout=30, headers={"X-Telegram-Bot-Api-Secret-Token": "not-the-secret"}
+    )
     assert wrong.status_code == 403
 
 
 def test_webhook_accepts_the_real_secret_and_ignores_a_duplicate(outputs, aws_session):
-    secret = aws_session.client("secretsmanager").get_secret_value(
-        SecretId=outputs["WebhookSecretArn"])["SecretString"]
-    update = {"update_id": int(time.time()), "edited_message": {"message_id": 1, "date": 0,
-              "chat": {"id": 1, "type": "private"}, "text": "ignored"}}
+    secret = aws_session.client("secretsmanager").get_secret_value(SecretId=outputs["WebhookSecretArn"])["SecretString"]
+    update = {
+        "update_id": int(time.time()),
+        "edited_message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "ignored"},
+    }
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
     first = requests.post(outputs["WebhookUrl"], json=update, headers=headers, timeout=30)
     assert first.status_code == 200, first.text
@@ -41,8 +45,7 @@ def test_webhook_accepts_the_real_secret_and_ignores_a_duplicate(outputs, aws_se
 
 
 def test_state_machine_is_standard_traced_and_logged(outputs, aws_session):
-    machine = aws_session.client("stepfunctions").describe_state_machine(
-        stateMachineArn=outputs["StateMachineArn"])
+    machine = aws_session.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["StateMachineArn"])
     assert machine["type"] == "STANDARD"
     assert machine["tracingConfiguration"]["enabled"] is True
     assert machine["loggingConfiguration"]["level"] in ("ERROR", "ALL")
@@ -55,10 +58,21 @@ def test_an_execution_reaches_the_functions_and_the_database(outputs, aws_sessio
     left behind but the execution's history."""
     sfn = aws_session.client("stepfunctions")
     job_id = f"awstest-{uuid.uuid4().hex[:12]}"
-    arn = sfn.start_execution(stateMachineArn=outputs["StateMachineArn"], name=job_id,
-                              input=json.dumps({"job_id": job_id, "settings": {
-                                  "approval_timeout_seconds": 60, "poll_interval_seconds": 1,
-                                  "max_poll_attempts": 1, "max_concurrency": 1}}))["executionArn"]
+    arn = sfn.start_execution(
+        stateMachineArn=outputs["StateMachineArn"],
+        name=job_id,
+        input=json.dumps(
+            {
+                "job_id": job_id,
+                "settings": {
+                    "approval_timeout_seconds": 60,
+                    "poll_interval_seconds": 1,
+                    "max_poll_attempts": 1,
+                    "max_concurrency": 1,
+                },
+            }
+        ),
+    )["executionArn"]
     deadline = time.time() + 240
     while True:
         status = sfn.describe_execution(executionArn=arn)["status"]

@@ -26,11 +26,15 @@ def main(argv: list[str]) -> int:
         os.environ.setdefault("RUNWAY_CONCURRENCY", "10")
         print(f"Fake OpenAI at {fakes.openai.url}, fake Runway at {fakes.runway.url}")
         if latencies != Latencies():
-            print(f"Vendor latencies: LLM {latencies.llm_seconds:g} s, image {latencies.image_seconds:g} s, "
-                  f"clip {latencies.clip_seconds:g} s (critical path {latencies.critical_path():g} s)")
+            print(
+                f"Vendor latencies: LLM {latencies.llm_seconds:g} s, image {latencies.image_seconds:g} s, "
+                f"clip {latencies.clip_seconds:g} s (critical path {latencies.critical_path():g} s)"
+            )
         code = cli_main(["demo", *demo_args])
-        print(f"Requests: OpenAI {len(fakes.openai.requests)}, Runway {len(fakes.runway.requests)} "
-              f"({len(fakes.runway.tasks)} tasks created)")
+        print(
+            f"Requests: OpenAI {len(fakes.openai.requests)}, Runway {len(fakes.runway.requests)} "
+            f"({len(fakes.runway.tasks)} tasks created)"
+        )
         return code
 
 

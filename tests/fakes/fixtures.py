@@ -49,8 +49,11 @@ def fake_runway():
 
 
 def openai_vars(fake: openai_api.FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": openai_api.API_KEY, "OPENAI_BASE_URL": f"{fake.url}/v1",
-            "OPENAI_WEBSOCKET_BASE_URL": fake.realtime.url}
+    return {
+        "OPENAI_API_KEY": openai_api.API_KEY,
+        "OPENAI_BASE_URL": f"{fake.url}/v1",
+        "OPENAI_WEBSOCKET_BASE_URL": fake.realtime.url,
+    }
 
 
 def runway_vars(fake: runway_api.FakeRunway) -> dict[str, str]:

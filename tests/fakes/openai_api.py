@@ -45,9 +45,14 @@ TRANSCRIBE_MODELS = {"gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcr
 # shutdown date a model answers 404 model_not_found on every endpoint. The fake's `today`
 # decides, so a test can stand on a day after a shutdown.
 SHUTDOWNS = {
-    "gpt-5": date(2026, 12, 11), "gpt-5-mini": date(2026, 12, 11), "gpt-5-nano": date(2026, 12, 11),
-    "tts-1": date(2027, 1, 6), "tts-1-hd": date(2027, 1, 6), "gpt-4o-mini-tts": date(2027, 1, 6),
-    "whisper-1": date(2027, 2, 26), "gpt-4o-transcribe": date(2027, 2, 26),
+    "gpt-5": date(2026, 12, 11),
+    "gpt-5-mini": date(2026, 12, 11),
+    "gpt-5-nano": date(2026, 12, 11),
+    "tts-1": date(2027, 1, 6),
+    "tts-1-hd": date(2027, 1, 6),
+    "gpt-4o-mini-tts": date(2027, 1, 6),
+    "whisper-1": date(2027, 2, 26),
+    "gpt-4o-transcribe": date(2027, 2, 26),
     "gpt-4o-mini-transcribe": date(2027, 2, 26),
 }
 TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
@@ -55,14 +60,56 @@ TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
 RU_WORDS = [
-    "утро", "начинается", "с", "чашки", "ароматного", "кофе", "и", "тёплого", "света", "на", "кухне",
-    "зёрна", "обжаривают", "бережно", "чтобы", "раскрыть", "вкус", "и", "насыщенный", "глубокий",
+    "утро",
+    "начинается",
+    "с",
+    "чашки",
+    "ароматного",
+    "кофе",
+    "и",
+    "тёплого",
+    "света",
+    "на",
+    "кухне",
+    "зёрна",
+    "обжаривают",
+    "бережно",
+    "чтобы",
+    "раскрыть",
+    "вкус",
+    "и",
+    "насыщенный",
+    "глубокий",
     "аромат",
 ]
 EN_WORDS = [
-    "morning", "starts", "with", "a", "cup", "of", "fragrant", "coffee", "and", "warm", "light", "in",
-    "the", "kitchen", "the", "beans", "are", "roasted", "with", "care", "to", "bring", "out", "a",
-    "deep", "rich", "taste",
+    "morning",
+    "starts",
+    "with",
+    "a",
+    "cup",
+    "of",
+    "fragrant",
+    "coffee",
+    "and",
+    "warm",
+    "light",
+    "in",
+    "the",
+    "kitchen",
+    "the",
+    "beans",
+    "are",
+    "roasted",
+    "with",
+    "care",
+    "to",
+    "bring",
+    "out",
+    "a",
+    "deep",
+    "rich",
+    "taste",
 ]
 
 
@@ -114,8 +161,12 @@ class FakeOpenAI(FakeServer):
     def shut_down(self, model) -> Reply | None:
         """OpenAI's answer to a model past its shutdown date."""
         if isinstance(model, str) and model in SHUTDOWNS and SHUTDOWNS[model] <= self.today:
-            return error(404, f"The model `{model}` has been deprecated, learn more here: "
-                              "https://platform.openai.com/docs/deprecations", "model_not_found")
+            return error(
+                404,
+                f"The model `{model}` has been deprecated, learn more here: "
+                "https://platform.openai.com/docs/deprecations",
+                "model_not_found",
+            )
         return None
 
     def transcribe_next(self, text: str) -> None:
@@ -203,9 +254,7 @@ class FakeOpenAI(FakeServer):
                     "id": f"msg_{uuid.uuid4().hex}",
                     "status": "completed",
                     "role": "assistant",
-                    "content": [
-                        {"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}
-                    ],
+                    "content": [{"type": "output_text", "text": output_text, "annotations": [], "logprobs": []}],
                 }
             ],
             "usage": {
@@ -241,11 +290,7 @@ class FakeOpenAI(FakeServer):
                 ],
             }
         if name == "animation_prompts":
-            return {
-                "animation_prompts": [
-                    f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)
-                ]
-            }
+            return {"animation_prompts": [f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)]}
         return {}
 
     # -- /v1/audio/speech ---------------------------------------------------------------------
@@ -282,7 +327,8 @@ def _multipart(request: Request) -> tuple[dict, dict]:
     if not content_type.startswith("multipart/form-data"):
         return {}, {}
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
+    )
     fields, files = {}, {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -311,19 +357,28 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
     fmt = fields.get("response_format", "json")
     allowed = ("json", "text", "verbose_json") if fields["model"] == "whisper-1" else ("json", "text")
     if fmt not in allowed:
-        return error(400, f"response_format '{fmt}' is not compatible with model '{fields['model']}'.",
-                     "unsupported_value")
+        return error(
+            400, f"response_format '{fmt}' is not compatible with model '{fields['model']}'.", "unsupported_value"
+        )
     self.transcribed.append({**fields, "filename": upload["filename"], "size": len(upload["data"])})
     text = self.transcripts.pop(0) if self.transcripts else "Реклама кофе"
     if fmt == "text":
         return 200, {"Content-Type": "text/plain"}, text.encode()
     audio_tokens = max(1, len(upload["data"]) // 200)
     output_tokens = max(1, len(text) // 3)
-    return json_reply(200, {"text": text, "usage": {
-        "type": "tokens", "input_tokens": audio_tokens,
-        "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
-        "output_tokens": output_tokens, "total_tokens": audio_tokens + output_tokens}})
-
+    return json_reply(
+        200,
+        {
+            "text": text,
+            "usage": {
+                "type": "tokens",
+                "input_tokens": audio_tokens,
+                "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
+                "output_tokens": output_tokens,
+                "total_tokens": audio_tokens + output_tokens,
+            },
+        },
+    )
 
 
 def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:

@@ -38,15 +38,17 @@ def _event(kind: str, **fields) -> str:
 
 
 def _error(message: str, code: str = "invalid_value", param: str | None = None, event_id=None) -> str:
-    return _event("error", error={"type": "invalid_request_error", "code": code, "message": message,
-                                  "param": param, "event_id": event_id})
+    return _event(
+        "error",
+        error={"type": "invalid_request_error", "code": code, "message": message, "param": param, "event_id": event_id},
+    )
 
 
 class FakeRealtime:
     def __init__(self, api_key: str):
         self.api_key = api_key
         self.rewordings: list[str] = []
-        self.sessions: list[dict] = []        # each connection's model, session and client events
+        self.sessions: list[dict] = []  # each connection's model, session and client events
         self.url = ""
         self._server = None
         self._lock = threading.Lock()
@@ -68,8 +70,12 @@ class FakeRealtime:
     @staticmethod
     def _reject(status: int, message: str) -> Response:
         body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
-        return Response(status, "Rejected", Headers([("Content-Type", "application/json"),
-                                                     ("Content-Length", str(len(body)))]), body)
+        return Response(
+            status,
+            "Rejected",
+            Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))]),
+            body,
+        )
 
     def _serve(self, ws) -> None:
         model = ws.request.path.split("model=", 1)[-1].split("&", 1)[0]
@@ -77,9 +83,15 @@ class FakeRealtime:
         with self._lock:
             self.sessions.append(record)
         session = record["session"]
-        session.update({"id": f"sess_{uuid.uuid4().hex[:20]}", "type": "realtime", "model": model,
-                        "output_modalities": ["audio"],
-                        "audio": {"output": {"voice": "marin", "format": {"type": "audio/pcm", "rate": RATE}}}})
+        session.update(
+            {
+                "id": f"sess_{uuid.uuid4().hex[:20]}",
+                "type": "realtime",
+                "model": model,
+                "output_modalities": ["audio"],
+                "audio": {"output": {"voice": "marin", "format": {"type": "audio/pcm", "rate": RATE}}},
+            }
+        )
         ws.send(_event("session.created", session=session))
         items: list[str] = []
         for raw in ws:
@@ -107,8 +119,13 @@ class FakeRealtime:
                     ws.send(_error("item must be a user message of input_text", param="item"))
                     continue
                 items.append(" ".join(texts))
-                ws.send(_event("conversation.item.added", previous_item_id=None,
-                               item={**item, "id": f"item_{uuid.uuid4().hex[:20]}", "status": "completed"}))
+                ws.send(
+                    _event(
+                        "conversation.item.added",
+                        previous_item_id=None,
+                        item={**item, "id": f"item_{uuid.uuid4().hex[:20]}", "status": "completed"},
+                    )
+                )
             elif kind == "response.create":
                 if not items:
                     ws.send(_error("There is nothing in the conversation to respond to.", "no_input"))
@@ -140,27 +157,51 @@ class FakeRealtime:
         with self._lock:
             said = self.rewordings.pop(0) if self.rewordings else asked
         response_id, item_id = f"resp_{uuid.uuid4().hex[:20]}", f"item_{uuid.uuid4().hex[:20]}"
-        ws.send(_event("response.created", response={"id": response_id, "object": "realtime.response",
-                                                     "status": "in_progress", "output": []}))
+        ws.send(
+            _event(
+                "response.created",
+                response={"id": response_id, "object": "realtime.response", "status": "in_progress", "output": []},
+            )
+        )
         pcm = tone(min(6.0, max(0.8, len(said.split()) / 2.6)), "pcm", RATE)
         step = RATE * 2 // 5  # 200 ms of 16-bit mono per delta
         ids = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
         for start in range(0, len(pcm), step):
-            ws.send(_event("response.output_audio.delta", delta=base64.b64encode(pcm[start:start + step]).decode(),
-                           **ids))
+            ws.send(
+                _event("response.output_audio.delta", delta=base64.b64encode(pcm[start : start + step]).decode(), **ids)
+            )
         for word in said.split():
             ws.send(_event("response.output_audio_transcript.delta", delta=word + " ", **ids))
         ws.send(_event("response.output_audio.done", **ids))
         ws.send(_event("response.output_audio_transcript.done", transcript=said, **ids))
         audio_tokens, text_tokens = len(pcm) // 960, max(1, len(asked) // 4)
-        ws.send(_event("response.done", response={
-            "id": response_id, "object": "realtime.response", "status": "completed", "status_details": None,
-            "output": [{"id": item_id, "type": "message", "role": "assistant", "status": "completed",
-                        "content": [{"type": "output_audio", "transcript": said}]}],
-            "usage": {"total_tokens": audio_tokens + text_tokens * 2, "input_tokens": text_tokens,
-                      "output_tokens": audio_tokens + text_tokens,
-                      "input_token_details": {"text_tokens": text_tokens, "audio_tokens": 0},
-                      "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens}}}))
+        ws.send(
+            _event(
+                "response.done",
+                response={
+                    "id": response_id,
+                    "object": "realtime.response",
+                    "status": "completed",
+                    "status_details": None,
+                    "output": [
+                        {
+                            "id": item_id,
+                            "type": "message",
+                            "role": "assistant",
+                            "status": "completed",
+                            "content": [{"type": "output_audio", "transcript": said}],
+                        }
+                    ],
+                    "usage": {
+                        "total_tokens": audio_tokens + text_tokens * 2,
+                        "input_tokens": text_tokens,
+                        "output_tokens": audio_tokens + text_tokens,
+                        "input_token_details": {"text_tokens": text_tokens, "audio_tokens": 0},
+                        "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+                    },
+                },
+            )
+        )
 
     def start(self) -> FakeRealtime:
         self._server = serve(self._serve, "127.0.0.1", 0, process_request=self._handshake, max_size=None)

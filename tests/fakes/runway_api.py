@@ -62,8 +62,10 @@ VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 15}
 # and INPUT_PREPROCESSING.SAFETY.* are moderation refusals (retrying the same input fails the
 # same way); INTERNAL.* and INPUT_PREPROCESSING.INTERNAL are Runway's own faults (resubmit);
 # ASSET.INVALID is an input Runway could not use.
-FAILURE_CODES = re.compile(r"^(SAFETY\.[A-Z_.]+|INPUT_PREPROCESSING\.SAFETY\.[A-Z_]+|INPUT_PREPROCESSING\.INTERNAL"
-                           r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID)$")
+FAILURE_CODES = re.compile(
+    r"^(SAFETY\.[A-Z_.]+|INPUT_PREPROCESSING\.SAFETY\.[A-Z_]+|INPUT_PREPROCESSING\.INTERNAL"
+    r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID)$"
+)
 # Text moderation runs before generation: a prompt with one of these words fails the task with
 # INPUT_PREPROCESSING.SAFETY.TEXT (the fake's stand-in for Runway's moderation).
 MODERATED_WORDS = ("bloodbath", "massacre")
@@ -93,7 +95,7 @@ class Task:
     created_at: str
     polls: int = 0
     history: list[str] = field(default_factory=list)
-    admitted: bool = False   # holds one of its model's concurrency slots (FakeRunway(concurrency=...))
+    admitted: bool = False  # holds one of its model's concurrency slots (FakeRunway(concurrency=...))
     started: float = field(default_factory=time.monotonic)  # when it began to run (task_seconds)
 
     @property
@@ -259,15 +261,11 @@ class FakeRunway(FakeServer):
         if model == "gen4_image_turbo" and not refs:
             return "referenceImages: gen4_image_turbo requires at least one reference image"
         for i, ref in enumerate(refs):
-            problem = self.image_problem(
-                ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri"
-            )
+            problem = self.image_problem(ref.get("uri") if isinstance(ref, dict) else None, f"referenceImages[{i}].uri")
             if problem:
                 return problem
             if "tag" in ref and not TAG.match(str(ref["tag"])):
-                return (
-                    f"referenceImages[{i}].tag: 3-16 letters, digits or underscores, starting with a letter"
-                )
+                return f"referenceImages[{i}].tag: 3-16 letters, digits or underscores, starting with a letter"
         return self._check_prompt(body, required=True) or self._check_seed(body)
 
     def _check_video(self, body: dict) -> str | None:
@@ -296,12 +294,22 @@ class FakeRunway(FakeServer):
     def _start_upload(self, request: Request) -> Reply:
         body = request.json() if request.body else {}
         if not isinstance(body, dict) or body.get("type") != "ephemeral" or not body.get("filename"):
-            return json_reply(400, {"error": "Validation of body failed",
-                                    "issues": [{"message": "filename and type 'ephemeral' are required"}]})
+            return json_reply(
+                400,
+                {
+                    "error": "Validation of body failed",
+                    "issues": [{"message": "filename and type 'ephemeral' are required"}],
+                },
+            )
         upload_id = str(uuid.uuid4())
-        return json_reply(200, {"uploadUrl": f"{self.url}/upload-bucket/{upload_id}",
-                                "fields": {"key": f"uploads/{upload_id}/{body['filename']}", "policy": "e30="},
-                                "runwayUri": f"runway://uploads/{upload_id}"})
+        return json_reply(
+            200,
+            {
+                "uploadUrl": f"{self.url}/upload-bucket/{upload_id}",
+                "fields": {"key": f"uploads/{upload_id}/{body['filename']}", "policy": "e30="},
+                "runwayUri": f"runway://uploads/{upload_id}",
+            },
+        )
 
     def _upload_file(self, request: Request) -> Reply:
         from tests.fakes.openai_api import _multipart

@@ -26,8 +26,15 @@ CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 UPLOAD_LIMIT = 50 * 1024 * 1024
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: bots download files of at most 20 MB
-BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Video Bot", "username": "fake_video_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Video Bot",
+    "username": "fake_video_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 class _BurstServer(ThreadingHTTPServer):
@@ -48,9 +55,9 @@ class BotApiError(Exception):
 class Call:
     method: str
     params: dict
-    files: dict = field(default_factory=dict)   # field name -> {"filename", "size", "content_type"}
+    files: dict = field(default_factory=dict)  # field name -> {"filename", "size", "content_type"}
     result: object = None
-    error_code: int | None = None   # set when the fake answered this call with an error
+    error_code: int | None = None  # set when the fake answered this call with an error
 
     def text(self) -> str:
         return self.params.get("text") or self.params.get("caption") or ""
@@ -63,7 +70,7 @@ class FakeTelegram:
         self.updates: list[dict] = []
         self._failures: list[tuple[str, int, str, int | None]] = []
         self._message_id = 100
-        self.files: dict[str, dict] = {}   # file_id -> {"data", "file_path", "file_size"}
+        self.files: dict[str, dict] = {}  # file_id -> {"data", "file_path", "file_size"}
         self._lock = threading.Condition()
         fake = self
 
@@ -142,25 +149,36 @@ class FakeTelegram:
 
     # -- test controls ----------------------------------------------------------------------
 
-    def fail_next(self, method: str, code: int = 429, description: str | None = None,
-                  retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, code: int = 429, description: str | None = None, retry_after: int | None = None
+    ) -> None:
         """The next call of `method` fails with this error (429 carries retry_after)."""
         if code == 429 and retry_after is None:
             retry_after = 1
-        description = description or (f"Too Many Requests: retry after {retry_after}" if code == 429
-                                      else {500: "Internal Server Error", 502: "Bad Gateway",
-                                            400: "Bad Request", 403: "Forbidden: bot was blocked by the user"}
-                                      .get(code, "Error"))
+        description = description or (
+            f"Too Many Requests: retry after {retry_after}"
+            if code == 429
+            else {
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+                400: "Bad Request",
+                403: "Forbidden: bot was blocked by the user",
+            }.get(code, "Error")
+        )
         with self._lock:
             self._failures.append((method, code, description, retry_after))
 
-    def add_file(self, file_id: str, data: bytes, *, file_path: str | None = None,
-                 file_size: int | None = None) -> None:
+    def add_file(
+        self, file_id: str, data: bytes, *, file_path: str | None = None, file_size: int | None = None
+    ) -> None:
         """A file users sent (a voice note): getFile finds it and its bytes can be downloaded.
         `file_size` may claim more than `data` holds (to test the 20 MB limit cheaply)."""
         with self._lock:
-            self.files[file_id] = {"data": data, "file_size": len(data) if file_size is None else file_size,
-                                   "file_path": file_path or f"voice/file_{len(self.files)}.oga"}
+            self.files[file_id] = {
+                "data": data,
+                "file_size": len(data) if file_size is None else file_size,
+                "file_path": file_path or f"voice/file_{len(self.files)}.oga",
+            }
 
     def push_update(self, update: dict) -> None:
         with self._lock:
@@ -170,8 +188,13 @@ class FakeTelegram:
     def calls_to(self, *methods: str, chat_id: int | None = None, failed: bool = False) -> list[Call]:
         """Calls the fake answered with ok (or, with failed=True, with an error)."""
         with self._lock:
-            return [c for c in self.calls if c.method in methods and (c.error_code is not None) == failed
-                    and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))]
+            return [
+                c
+                for c in self.calls
+                if c.method in methods
+                and (c.error_code is not None) == failed
+                and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
+            ]
 
     def wait_for(self, predicate, timeout: float = 60, what: str = "a call") -> Call:
         """Wait until a recorded call satisfies `predicate`; return it."""
@@ -232,8 +255,13 @@ class FakeTelegram:
 
     def _message(self, params: dict, **content) -> dict:
         chat_id = _required(params, "chat_id")
-        return {"message_id": self._next_id(), "date": int(time.time()), "from": BOT_USER,
-                "chat": {"id": int(chat_id), "type": "private"}, **content}
+        return {
+            "message_id": self._next_id(),
+            "date": int(time.time()),
+            "from": BOT_USER,
+            "chat": {"id": int(chat_id), "type": "private"},
+            **content,
+        }
 
     def _m_getMe(self, params, files):
         return BOT_USER
@@ -249,8 +277,11 @@ class FakeTelegram:
         text = _required(params, "text")
         if not 1 <= len(text) <= TEXT_LIMIT:
             raise BotApiError(400, "Bad Request: message is too long" if text else "Bad Request: message text is empty")
-        extra = {"reply_markup": params["reply_markup"]} if isinstance(params.get("reply_markup"), dict) \
-            and "inline_keyboard" in params["reply_markup"] else {}
+        extra = (
+            {"reply_markup": params["reply_markup"]}
+            if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]
+            else {}
+        )
         return self._message(params, text=text, **extra)
 
     def _caption(self, params):
@@ -260,7 +291,7 @@ class FakeTelegram:
     def _file(self, params: dict, files: dict, name: str) -> dict:
         value = _required(params, name, files)
         if isinstance(value, str) and value.startswith("attach://"):
-            value = files.get(value[len("attach://"):])
+            value = files.get(value[len("attach://") :])
             if value is None:
                 raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         return value if isinstance(value, dict) else {"file_id": value, "size": 0}
@@ -302,17 +333,27 @@ class FakeTelegram:
 
     def _m_editMessageReplyMarkup(self, params, files):
         message_id = _required(params, "message_id")
-        return {"message_id": int(message_id), "date": int(time.time()), "from": BOT_USER,
-                "chat": {"id": int(_required(params, "chat_id")), "type": "private"}, "edit_date": int(time.time()),
-                "text": "…"}
+        return {
+            "message_id": int(message_id),
+            "date": int(time.time()),
+            "from": BOT_USER,
+            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "edit_date": int(time.time()),
+            "text": "…",
+        }
 
     def _m_editMessageText(self, params, files):
         text = _required(params, "text")
         if not 1 <= len(text) <= TEXT_LIMIT:
             raise BotApiError(400, "Bad Request: message is too long")
-        return {"message_id": int(_required(params, "message_id")), "date": int(time.time()), "from": BOT_USER,
-                "chat": {"id": int(_required(params, "chat_id")), "type": "private"}, "text": text,
-                "edit_date": int(time.time())}
+        return {
+            "message_id": int(_required(params, "message_id")),
+            "date": int(time.time()),
+            "from": BOT_USER,
+            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "text": text,
+            "edit_date": int(time.time()),
+        }
 
     def _m_getFile(self, params, files):
         file_id = _required(params, "file_id")
@@ -321,8 +362,12 @@ class FakeTelegram:
             raise BotApiError(400, "Bad Request: invalid file_id")
         if found["file_size"] > DOWNLOAD_LIMIT:
             raise BotApiError(400, "Bad Request: file is too big")
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id[-8:]}", "file_size": found["file_size"],
-                "file_path": found["file_path"]}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id[-8:]}",
+            "file_size": found["file_size"],
+            "file_path": found["file_path"],
+        }
 
     def _get_updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)
@@ -338,6 +383,7 @@ class FakeTelegram:
 
 
 # ---- request parsing ----------------------------------------------------------------------
+
 
 def _decode(value: str):
     """Bot API clients send objects (reply_markup, media) as JSON strings in form fields."""
@@ -358,14 +404,19 @@ def _parse(content_type: str, body: bytes, query: str) -> tuple[dict, dict]:
         params.update({k: _decode(v) for k, v in parse_qsl(body.decode())})
     elif content_type.startswith("multipart/form-data"):
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             filename = part.get_filename()
             payload = part.get_payload(decode=True) or b""
             if filename is not None:
-                files[name] = {"filename": filename, "size": len(payload), "content_type": part.get_content_type(),
-                               "data": payload}
+                files[name] = {
+                    "filename": filename,
+                    "size": len(payload),
+                    "content_type": part.get_content_type(),
+                    "data": payload,
+                }
                 params[name] = f"attach://{name}"
             else:
                 params[name] = _decode(payload.decode())
@@ -389,11 +440,22 @@ def _check_markup(markup) -> None:
 
 
 def _photo_size(info: dict) -> dict:
-    return {"file_id": f"photo-{info.get('filename', info.get('file_id'))}", "file_unique_id": "u1",
-            "width": 1280, "height": 720, "file_size": info.get("size", 0)}
+    return {
+        "file_id": f"photo-{info.get('filename', info.get('file_id'))}",
+        "file_unique_id": "u1",
+        "width": 1280,
+        "height": 720,
+        "file_size": info.get("size", 0),
+    }
 
 
 def _video(info: dict, params: dict) -> dict:
-    return {"file_id": f"video-{info.get('filename', info.get('file_id'))}", "file_unique_id": "u2",
-            "width": 1280, "height": 720, "duration": int(params.get("duration") or 5),
-            "file_size": info.get("size", 0), "mime_type": "video/mp4"}
+    return {
+        "file_id": f"video-{info.get('filename', info.get('file_id'))}",
+        "file_unique_id": "u2",
+        "width": 1280,
+        "height": 720,
+        "duration": int(params.get("duration") or 5),
+        "file_size": info.get("size", 0),
+        "mime_type": "video/mp4",
+    }

@@ -35,8 +35,12 @@ def new_chat_id() -> int:
 
 
 def telegram_environment(fake: FakeTelegram, **extra: str) -> dict[str, str]:
-    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_BASE_URL": fake.base_url,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET, **extra}
+    return {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        **extra,
+    }
 
 
 class use_environment:
@@ -84,8 +88,15 @@ class TelegramUser:
     Update JSON POSTed to the webhook with Telegram's secret header, answers read from the
     fake Bot API's recorded calls."""
 
-    def __init__(self, fake: FakeTelegram, post, *, user_id: int | None = None, language_code: str = "ru",
-                 first_name: str = "Анна"):
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        post,
+        *,
+        user_id: int | None = None,
+        language_code: str = "ru",
+        first_name: str = "Анна",
+    ):
         self.fake, self._post = fake, post
         self.user_id = user_id or new_chat_id()
         self.chat_id = self.user_id
@@ -93,8 +104,7 @@ class TelegramUser:
         self.message_ids = itertools.count(1)
 
     def _user(self) -> dict:
-        return {"id": self.user_id, "is_bot": False, "first_name": self.first_name,
-                "language_code": self.language_code}
+        return {"id": self.user_id, "is_bot": False, "first_name": self.first_name, "language_code": self.language_code}
 
     def message_update(self, text: str | None = None, template: str = "telegram_message_text") -> dict:
         update = event(template)
@@ -139,13 +149,20 @@ class TelegramUser:
 
     def wait_for_text(self, fragment: str, timeout: float = 60, after: int = 0) -> Call:
         return self.fake.wait_for(
-            lambda c: c.method == "sendMessage" and str(c.params.get("chat_id")) == str(self.chat_id)
-            and fragment in c.params.get("text", "") and self.fake.calls.index(c) >= after,
-            timeout, f"a message with {fragment!r}")
+            lambda c: (
+                c.method == "sendMessage"
+                and str(c.params.get("chat_id")) == str(self.chat_id)
+                and fragment in c.params.get("text", "")
+                and self.fake.calls.index(c) >= after
+            ),
+            timeout,
+            f"a message with {fragment!r}",
+        )
 
     def wait_for_method(self, method: str, timeout: float = 60) -> Call:
-        return self.fake.wait_for(lambda c: c.method == method and str(c.params.get("chat_id")) == str(self.chat_id),
-                                  timeout, method)
+        return self.fake.wait_for(
+            lambda c: c.method == method and str(c.params.get("chat_id")) == str(self.chat_id), timeout, method
+        )
 
     def callback_answers(self) -> list[str]:
         return [c.params.get("text", "") for c in self.fake.calls_to("answerCallbackQuery")]
@@ -198,8 +215,11 @@ def slow_worker(telegram):
 
     name = "HandleSlowUpdateFunction"
     template = tpl.load_template()
-    endpoint = LambdaEndpoint({name: import_handler(tpl.functions(template)[name])},
-                              {name: tpl.function_timeouts(template)[name]}, async_retry_delays=(0.2, 0.2)).start()
+    endpoint = LambdaEndpoint(
+        {name: import_handler(tpl.functions(template)[name])},
+        {name: tpl.function_timeouts(template)[name]},
+        async_retry_delays=(0.2, 0.2),
+    ).start()
     try:
         with use_environment({"AWS_ENDPOINT_URL_LAMBDA": endpoint.url, "SLOW_UPDATE_FUNCTION_NAME": name}):
             yield endpoint

@@ -12,9 +12,21 @@ from videobot.data import db, gates
 from videobot.data import segments as segment_rows
 
 ALL_STAGE_STATES = [
-    "GenerateScript", "AwaitScriptApproval", "SplitIntoSegments", "ProduceClipsAndVoiceover",
-    "WriteImagePrompts", "GenerateImages", "SubmitImage", "AwaitImageApproval", "WriteAnimationPrompts",
-    "AnimateClips", "SubmitClip", "AwaitVideoApproval", "RecordVoiceover", "AssembleVideo", "DeliverVideo",
+    "GenerateScript",
+    "AwaitScriptApproval",
+    "SplitIntoSegments",
+    "ProduceClipsAndVoiceover",
+    "WriteImagePrompts",
+    "GenerateImages",
+    "SubmitImage",
+    "AwaitImageApproval",
+    "WriteAnimationPrompts",
+    "AnimateClips",
+    "SubmitClip",
+    "AwaitVideoApproval",
+    "RecordVoiceover",
+    "AssembleVideo",
+    "DeliverVideo",
     "VideoDelivered",
 ]
 
@@ -65,7 +77,9 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
         " CASE WHEN image_path IS NOT NULL THEN '✅' ELSE '⏳' END as image,"
         " CASE WHEN animation_prompt IS NOT NULL THEN '✅' ELSE '⏳' END as anim_prompt,"
         " CASE WHEN video_path IS NOT NULL THEN '✅' ELSE '⏳' END as video, status"
-        " FROM ai_video_bot.video_segments_enhanced WHERE job_id = %s ORDER BY segment_index", (job["id"],))
+        " FROM ai_video_bot.video_segments_enhanced WHERE job_id = %s ORDER BY segment_index",
+        (job["id"],),
+    )
     assert all(list(r.values())[1:] == ["✅", "✅", "✅", "✅", "video_ready"] for r in rows) and len(rows) == 10
 
 
@@ -111,8 +125,8 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
     def tap_twice(j: dict, gate: dict):
         if gate["stage"] == "script":
             answers.append(control.decide(j["id"], "script", approve=True))
-            answers.append(control.decide(j["id"], "script", approve=True))   # double tap
-            answers.append(control.decide(j["id"], "videos", approve=True))   # a button of a later stage
+            answers.append(control.decide(j["id"], "script", approve=True))  # double tap
+            answers.append(control.decide(j["id"], "videos", approve=True))  # a button of a later stage
             return None
         if gate["stage"] == "images":
             answers.append(control.decide(j["id"], "script", approve=False))  # stale: script already approved

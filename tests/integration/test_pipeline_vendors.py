@@ -12,20 +12,14 @@ from videobot import media, runtime, usage
 from videobot.data import segments as segment_rows
 
 
-def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
-    pipeline, fake_openai, fake_runway
-):
+def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pipeline, fake_openai, fake_runway):
     # Given vendors that rate-limit, throttle, fail internally and cancel now and then
     fake_openai.fail(
         "POST /v1/responses", 429, body={"error": {"message": "Rate limit"}}, headers={"retry-after-ms": "10"}
     )
     fake_openai.realtime.reword_next("Совсем другие слова.")  # a voice model that rewords once
-    fake_runway.fail(
-        "POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"}
-    )
-    fake_runway.plan(
-        "text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code="INTERNAL.BAD_OUTPUT.CODE01"
-    )
+    fake_runway.fail("POST /v1/text_to_image", 429, body={"error": "Too many requests"}, headers={"Retry-After": "0"})
+    fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code="INTERNAL.BAD_OUTPUT.CODE01")
     fake_runway.plan("image_to_video", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=4)
     fake_runway.plan("image_to_video", ["CANCELLED"], seed=2)
 
@@ -69,8 +63,7 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
     assert totals["estimated_usd"] == pytest.approx(2.76, abs=0.1)
 
 
-def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits(pipeline, fake_openai,
-                                                                                  fake_runway):
+def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits(pipeline, fake_openai, fake_runway):
     from videobot import preferences
 
     # Given a user who chose veo3.1_fast, and a Runway project at tier 1 (2 generations at once)
@@ -96,8 +89,13 @@ def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits
 
     # ... and vendor_usage records each clip on its model, billed for 6 s
     totals = usage.summary(job["id"])
-    assert totals["by_model"]["runway:veo3.1_fast"] == {"calls": 10, "credits": 10 * 90.0, "seconds": 60.0,
-                                                        "tokens": 0, "characters": 0}
+    assert totals["by_model"]["runway:veo3.1_fast"] == {
+        "calls": 10,
+        "credits": 10 * 90.0,
+        "seconds": 60.0,
+        "tokens": 0,
+        "characters": 0,
+    }
     assert totals["runway_credits"] == 5 + 9 * 2 + 10 * 90
     assert totals["estimated_usd"] == pytest.approx(9.23 + 0.03, abs=0.05)
 

@@ -42,19 +42,24 @@ def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str) -> None:
 @pytest.fixture
 def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
     fake_telegram.reset()
-    env = {**openai_vars(fake_openai), **runway_vars(fake_runway), **FAST,
-           **telegram_environment(fake_telegram, ALLOWED_USER_IDS="")}
+    env = {
+        **openai_vars(fake_openai),
+        **runway_vars(fake_runway),
+        **FAST,
+        **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
+    }
     with use_environment(env), vendor_env({}):
         yield fake_openai, fake_runway, fake_telegram
 
 
 def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tasks(pipeline, vendors):
     _, runway, telegram = vendors
-    runway.plan("text_to_image", ["THROTTLED"], seed=5)   # stays THROTTLED for ever
+    runway.plan("text_to_image", ["THROTTLED"], seed=5)  # stays THROTTLED for ever
     chat = _chat()
     with use_environment({"MAX_POLL_ATTEMPTS": "4"}):
-        outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180,
-                                   overrides={"max_poll_attempts": 4})
+        outcome = pipeline.run_job(
+            "Реклама кофе", user_id=chat, chat_id=chat, timeout=180, overrides={"max_poll_attempts": 4}
+        )
 
     _ends_cleanly(outcome, telegram, chat, "PollBudgetExceeded: segment 6", "⚠️ Сервис генерации сейчас недоступен")
     # Each image was created at most once (none after the job failed) ...
@@ -106,22 +111,26 @@ def _drops_its_connection_once(real, calls: list):
 
 def test_postgresql_connection_lost_during_stages_is_retried_to_success(pipeline, monkeypatch):
     script_calls, image_calls = [], []
-    monkeypatch.setattr(generate_script_app, "generate_script",
-                        _drops_its_connection_once(generate_script_app.generate_script, script_calls))
-    monkeypatch.setattr(submit_image_app, "submit_image",
-                        _drops_its_connection_once(submit_image_app.submit_image, image_calls))
+    monkeypatch.setattr(
+        generate_script_app,
+        "generate_script",
+        _drops_its_connection_once(generate_script_app.generate_script, script_calls),
+    )
+    monkeypatch.setattr(
+        submit_image_app, "submit_image", _drops_its_connection_once(submit_image_app.submit_image, image_calls)
+    )
     seen = []
 
     def decider(job, gate):
         seen.append(gate["stage"])
-        return gate["stage"] == "script"   # approve the script, reject at the images
+        return gate["stage"] == "script"  # approve the script, reject at the images
 
     with use_environment(FAST):
         outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
 
     failures = [e for e in outcome.history if "DatabaseUnavailable" in json.dumps(e, default=str)]
-    assert len(failures) >= 2           # both stages failed once, visibly, and were retried
-    assert len(script_calls) == 2       # the call that lost its connection, then the retry
+    assert len(failures) >= 2  # both stages failed once, visibly, and were retried
+    assert len(script_calls) == 2  # the call that lost its connection, then the retry
     assert seen[0] == "script" and "images" in seen
-    assert outcome.job["status"] == "cancelled"   # ended by the user, not by the fault
+    assert outcome.job["status"] == "cancelled"  # ended by the user, not by the fault
     assert len(image_calls) >= 2

@@ -52,20 +52,25 @@ def test_an_event_invocation_is_answered_202_at_once_run_in_the_background_and_r
         runs.append(event)
         raise RuntimeError("boom")
 
-    endpoint = LambdaEndpoint({"SlowFunction": slow, "FailingFunction": failing},
-                              {"SlowFunction": 60, "FailingFunction": 5}, async_retry_delays=(0.05, 0.05)).start()
+    endpoint = LambdaEndpoint(
+        {"SlowFunction": slow, "FailingFunction": failing},
+        {"SlowFunction": 60, "FailingFunction": 5},
+        async_retry_delays=(0.05, 0.05),
+    ).start()
     try:
         client = boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1")
         answer = client.invoke(FunctionName="SlowFunction", InvocationType="Event", Payload=b'{"n": 1}')
         assert answer["StatusCode"] == 202 and answer["Payload"].read() == b""
-        assert runs == [] and endpoint.in_flight >= 1          # answered while the handler still waits
+        assert runs == [] and endpoint.in_flight >= 1  # answered while the handler still waits
         released.set()
         assert endpoint.wait_idle(10) and runs == [{"n": 1}]
         assert client.invoke(FunctionName="FailingFunction", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
         assert endpoint.wait_idle(10)
         assert [r for r in endpoint.async_runs if r[0] == "FailingFunction"] == [
-            ("FailingFunction", 0, "RuntimeError"), ("FailingFunction", 1, "RuntimeError"),
-            ("FailingFunction", 2, "RuntimeError")]
+            ("FailingFunction", 0, "RuntimeError"),
+            ("FailingFunction", 1, "RuntimeError"),
+            ("FailingFunction", 2, "RuntimeError"),
+        ]
         assert endpoint.async_runs[0] == ("SlowFunction", 0, "ok")
     finally:
         released.set()
@@ -99,7 +104,7 @@ class _KilledAfterAccepting:
         if not self.blocked and task_id == self.submitted[0]:
             self.blocked.append(task_id)
             self.released.wait(60)
-            raise RuntimeError("this sandbox was killed")   # the dropped invocation ends
+            raise RuntimeError("this sandbox was killed")  # the dropped invocation ends
         return self.real.get_task(task_id)
 
 
@@ -115,12 +120,13 @@ def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing
     job = outcome.job
     history = outcome.history
     timed_out = [e for e in history if (e.get("taskFailedEventDetails") or {}).get("error") == "Sandbox.Timedout"]
-    assert len(timed_out) == 1                                    # the kill happened, as AWS reports it
+    assert len(timed_out) == 1  # the kill happened, as AWS reports it
     invoked = pipeline.endpoint.invocations[before:]
-    assert invoked.count("SubmitImageFunction") == 11             # ... and SubmitImage ran again, once
-    assert "AwaitImageApproval" in execution_events(outcome)      # the retry went on to the gate
-    assert len(images.submitted) == len(set(images.submitted)) == 10   # one task per segment, none new
+    assert invoked.count("SubmitImageFunction") == 11  # ... and SubmitImage ran again, once
+    assert "AwaitImageApproval" in execution_events(outcome)  # the retry went on to the gate
+    assert len(images.submitted) == len(set(images.submitted)) == 10  # one task per segment, none new
     first = images.blocked[0]
-    assert [s.image_runway_task_id for s in segment_rows.get_segments(job["id"])
-            if s.image_runway_task_id == first] in ([first], [])   # the stored id was polled, not replaced
-    assert job["status"] == "cancelled"                          # rejected at the images gate
+    assert [
+        s.image_runway_task_id for s in segment_rows.get_segments(job["id"]) if s.image_runway_task_id == first
+    ] in ([first], [])  # the stored id was polled, not replaced
+    assert job["status"] == "cancelled"  # rejected at the images gate

@@ -13,12 +13,11 @@ from tests.reliability_support import sfn  # noqa: F401
 def test_a_burst_from_many_chats_loses_and_doubles_nothing(telegram, sfn):
     server = WebhookServer(port=0).start()
     try:
-        result = burst(server.url, SECRET, telegram, sfn, updates=150, chats=30,
-                       concurrency=12)
+        result = burst(server.url, SECRET, telegram, sfn, updates=150, chats=30, concurrency=12)
     finally:
         server.stop()
     print(result.summary())
     assert result.statuses == {200: result.deliveries} and result.deliveries == 165
-    assert result.jobs == 30 and result.executions == 30            # one job per chat, started once
+    assert result.jobs == 30 and result.executions == 30  # one job per chat, started once
     assert result.replies_missing == 0 and result.replies_extra == 0  # each distinct update answered once
     assert result.p99_ms < 5000

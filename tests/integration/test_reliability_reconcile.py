@@ -40,25 +40,30 @@ def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipelin
 
     assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
     job = outcome.job
-    assert job["status"] == "failed"                           # not left running for ever
-    assert job["error_message"].startswith("JobFailed")         # the execution's own error, recorded
-    assert jobs.active_job_for_chat(job["chat_id"]) is None    # the chat is free for a new topic
+    assert job["status"] == "failed"  # not left running for ever
+    assert job["error_message"].startswith("JobFailed")  # the execution's own error, recorded
+    assert jobs.active_job_for_chat(job["chat_id"]) is None  # the chat is free for a new topic
     ended = [e for e in told.events if e[0] == job["id"] and e[1] == "JobEnded"]
-    assert len(ended) == 1                                     # the user hears once
+    assert len(ended) == 1  # the user hears once
     event = pipeline.delivered[job["execution_arn"]]
     assert event["detail-type"] == "Step Functions Execution Status Change"
     assert event["detail"]["status"] == "FAILED" and event["detail"]["name"] == job["id"]
     # EventBridge may deliver an event twice: the second changes nothing and says nothing
-    assert lifecycle.reconcile_execution(runtime.current(), event["detail"]) == {"reconciled": False,
-                                                                                "status": "failed"}
+    assert lifecycle.reconcile_execution(runtime.current(), event["detail"]) == {
+        "reconciled": False,
+        "status": "failed",
+    }
     assert len([e for e in told.events if e[0] == job["id"] and e[1] == "JobEnded"]) == 1
 
 
-@pytest.mark.parametrize(("status", "ended", "reason"), [
-    ("TIMED_OUT", "failed", "States.Timeout"),
-    ("ABORTED", "cancelled", "cancelled by the user"),     # stopped from the console
-    ("FAILED", "failed", "States.Runtime"),
-])
+@pytest.mark.parametrize(
+    ("status", "ended", "reason"),
+    [
+        ("TIMED_OUT", "failed", "States.Timeout"),
+        ("ABORTED", "cancelled", "cancelled by the user"),  # stopped from the console
+        ("FAILED", "failed", "States.Runtime"),
+    ],
+)
 def test_each_ended_execution_status_ends_its_job_once(monkeypatch, status, ended, reason):
     told = _Told()
     replace_part(monkeypatch, "notifier", told)

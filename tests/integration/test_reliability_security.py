@@ -74,8 +74,12 @@ def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fa
         "RUNWAYML_API_SECRET": runway_api.API_KEY,
     }
     fake_telegram.reset()
-    env = {**telegram_environment(fake_telegram, ALLOWED_USER_IDS=""), **openai_vars(fake_openai),
-           **runway_vars(fake_runway), **FAST_POLLS}
+    env = {
+        **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
+        **openai_vars(fake_openai),
+        **runway_vars(fake_runway),
+        **FAST_POLLS,
+    }
     with use_environment(env), vendor_env({}):
         server = WebhookServer(port=0).start()
         try:

@@ -41,8 +41,11 @@ def _internal_graph() -> dict[str, set[str]]:
     for name, path in MODULES.items():
         deps = {dep for dep in _imports(path) if dep in MODULES and dep != name}
         # `from videobot import x` names a package: depend on x, not on videobot/__init__.
-        graph[name] = {d for d in deps if not (d == "videobot" or (MODULES[d].name == "__init__.py"
-                                                                     and any(o.startswith(d + ".") for o in deps)))}
+        graph[name] = {
+            d
+            for d in deps
+            if not (d == "videobot" or (MODULES[d].name == "__init__.py" and any(o.startswith(d + ".") for o in deps)))
+        }
     return graph
 
 
@@ -79,8 +82,15 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_checks_see_the_whole_package():
-    assert {"videobot.runtime", "videobot.notify", "videobot.lifecycle", "videobot.stages.vendor_tasks",
-            "videobot.data.jobs", "videobot.telegram.handlers", "videobot.telegram.notifier"} <= set(MODULES)
+    assert {
+        "videobot.runtime",
+        "videobot.notify",
+        "videobot.lifecycle",
+        "videobot.stages.vendor_tasks",
+        "videobot.data.jobs",
+        "videobot.telegram.handlers",
+        "videobot.telegram.notifier",
+    } <= set(MODULES)
 
 
 def test_no_import_cycle_among_the_modules():
@@ -91,20 +101,24 @@ def test_the_cycle_check_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.parametrize("name", [n for n in MODULES if not n.startswith("videobot.telegram")
-                                  and n != COMPOSITION_ROOT])
+@pytest.mark.parametrize(
+    "name", [n for n in MODULES if not n.startswith("videobot.telegram") and n != COMPOSITION_ROOT]
+)
 def test_only_the_telegram_adapter_and_the_composition_root_import_telegram(name):
-    telegram = {d for d in _imports(MODULES[name]) if d.split(".")[0] == "telegram"
-                or d.startswith("videobot.telegram")}
+    telegram = {
+        d for d in _imports(MODULES[name]) if d.split(".")[0] == "telegram" or d.startswith("videobot.telegram")
+    }
     assert telegram == set(), f"{name} imports {sorted(telegram)}"
 
 
 @pytest.mark.parametrize("name", [n for n in MODULES if n.startswith("videobot.stages")])
 def test_stages_reach_the_outside_only_through_the_runtime(name):
-    forbidden = {d for d in _imports(MODULES[name])
-                 if d.split(".")[0] in ("boto3", "openai", "runwayml", "telegram", "psycopg2")
-                 or (d.startswith(("videobot.providers.", "videobot.control"))
-                     and not d.startswith("videobot.providers.base"))}
+    forbidden = {
+        d
+        for d in _imports(MODULES[name])
+        if d.split(".")[0] in ("boto3", "openai", "runwayml", "telegram", "psycopg2")
+        or (d.startswith(("videobot.providers.", "videobot.control")) and not d.startswith("videobot.providers.base"))
+    }
     assert forbidden == set(), f"{name} imports {sorted(forbidden)}"
 
 
@@ -118,15 +132,21 @@ def test_the_data_layer_imports_no_feature(name):
 _SQL = re.compile(r"""["'](?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\s""")
 
 
-@pytest.mark.parametrize("name", [n for n in MODULES if not n.startswith("videobot.data")
-                                  and n != "videobot.migrate"])
+@pytest.mark.parametrize("name", [n for n in MODULES if not n.startswith("videobot.data") and n != "videobot.migrate"])
 def test_sql_lives_in_the_data_layer(name):
     assert not _SQL.search(MODULES[name].read_text(encoding="utf-8")), f"{name} has SQL"
 
 
 def test_nothing_edits_sys_path():
-    sources = [p for p in ROOT.glob("**/*.py")
-               if not any(part.startswith(".") or part == "node_modules" for part in p.relative_to(ROOT).parts)]
-    offenders = [str(p.relative_to(ROOT)) for p in sources if p.name != "test_architecture.py"
-                 and re.search(r"sys\.path\s*(\.(insert|append|extend)|\[|\+?=)", p.read_text(encoding="utf-8"))]
+    sources = [
+        p
+        for p in ROOT.glob("**/*.py")
+        if not any(part.startswith(".") or part == "node_modules" for part in p.relative_to(ROOT).parts)
+    ]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sources
+        if p.name != "test_architecture.py"
+        and re.search(r"sys\.path\s*(\.(insert|append|extend)|\[|\+?=)", p.read_text(encoding="utf-8"))
+    ]
     assert sources and offenders == []

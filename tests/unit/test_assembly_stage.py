@@ -29,7 +29,7 @@ def test_music_path_is_a_local_file_or_a_storage_key(tmp_path, monkeypatch, rese
 
 def test_video_budget_keeps_ten_segments_and_the_audio_under_the_cap(monkeypatch, reset_caches):
     bitrate, share = animate_clips.video_budget(runtime.current().settings)
-    assert bitrate == 4_000_000                       # MAX_VIDEO_BITRATE: the cap allows more
+    assert bitrate == 4_000_000  # MAX_VIDEO_BITRATE: the cap allows more
     assert 10 * share + 128_000 * 50 / 8 <= 50_000_000
     monkeypatch.setenv("MAX_VIDEO_BYTES", "5000000")  # a smaller cap lowers the rate with it
     runtime.reset()

@@ -20,8 +20,9 @@ class RecordingStepFunctions:
         self.seen: list[dict] = []
 
     def _call(self, name: str, **kwargs):
-        self.seen.append({"call": name, "gate": gates.get_gate(self.job_id, self.stage),
-                          "job": jobs.get_job(self.job_id)})
+        self.seen.append(
+            {"call": name, "gate": gates.get_gate(self.job_id, self.stage), "job": jobs.get_job(self.job_id)}
+        )
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, name)
         return {}
@@ -43,6 +44,7 @@ def gate(monkeypatch):
         fake = RecordingStepFunctions(job["id"], "script", error_code)
         replace_part(monkeypatch, "sfn", fake)
         return job, fake
+
     return install
 
 

@@ -52,8 +52,10 @@ class _Recorder(BaseHTTPRequestHandler):
     def do_GET(self):
         self.calls.append(("GET", self.path, dict(self.headers), None))
         hook = next(c[3] for c in reversed(self.calls) if c[0] == "POST")
-        self._reply(200, {"ok": True, "result": {"url": hook["url"], "has_custom_certificate": False,
-                                                 "pending_update_count": 0}})
+        self._reply(
+            200,
+            {"ok": True, "result": {"url": hook["url"], "has_custom_certificate": False, "pending_update_count": 0}},
+        )
 
     def log_message(self, *args):
         pass
@@ -72,10 +74,16 @@ def server():
 
 
 def _event(url: str, request: str, **extra) -> dict:
-    return {"RequestType": request, "ResponseURL": f"{url}/cfn-response?X-Amz-Signature=abc",
-            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bot/1", "RequestId": "req-1",
-            "LogicalResourceId": "DatabaseMigrations", "ResourceType": "Custom::DatabaseMigrations",
-            "ResourceProperties": {"CodeVersion": "7"}, **extra}
+    return {
+        "RequestType": request,
+        "ResponseURL": f"{url}/cfn-response?X-Amz-Signature=abc",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bot/1",
+        "RequestId": "req-1",
+        "LogicalResourceId": "DatabaseMigrations",
+        "ResourceType": "Custom::DatabaseMigrations",
+        "ResourceProperties": {"CodeVersion": "7"},
+        **extra,
+    }
 
 
 def _applied_versions() -> set[str]:
@@ -118,8 +126,9 @@ def test_delete_keeps_the_data_and_answers_success(server):
 
 
 def test_set_webhook_registers_the_url_with_the_secret_token(server):
-    info = stack.set_webhook("123:ABC", "https://abc.execute-api.us-east-1.amazonaws.com/telegram/webhook",
-                             "s3cret_token-1", base_url=server)
+    info = stack.set_webhook(
+        "123:ABC", "https://abc.execute-api.us-east-1.amazonaws.com/telegram/webhook", "s3cret_token-1", base_url=server
+    )
     method, path, _, body = _Recorder.calls[0]
     assert (method, path) == ("POST", "/bot123:ABC/setWebhook")
     assert body["secret_token"] == "s3cret_token-1"
@@ -146,11 +155,19 @@ def test_stack_outputs_secrets_and_bucket_emptying_against_moto():
         for i in range(3):
             s3.put_object(Bucket=bucket, Key=f"jobs/j1/clips/{i:02d}.mp4", Body=b"x")
         cfn = boto3.client("cloudformation", region_name="us-east-1")
-        cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps({
-            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-            "Outputs": {"AppSecretsArn": {"Value": app}, "WebhookSecretArn": {"Value": hook},
-                        "MediaBucketName": {"Value": bucket}},
-        }))
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                    "Outputs": {
+                        "AppSecretsArn": {"Value": app},
+                        "WebhookSecretArn": {"Value": hook},
+                        "MediaBucketName": {"Value": bucket},
+                    },
+                }
+            ),
+        )
         outputs = stack.stack_outputs(cfn, stack_name)
         assert stack.read_bot_secrets(sm, outputs) == ("123:ABC", "generated-secret")
         assert stack.empty_bucket(s3, outputs["MediaBucketName"]) == 3

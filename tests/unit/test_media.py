@@ -16,41 +16,82 @@ from PIL import Image
 from videobot import media
 
 SLOT = 2.0
-COLOURS = ["red", "lime", "blue"]           # one per test clip, told apart by the dominant channel
+COLOURS = ["red", "lime", "blue"]  # one per test clip, told apart by the dominant channel
 
 
 def _ffmpeg_bytes(args: list[str]) -> bytes:
-    return subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args],
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args], capture_output=True, check=True
+    ).stdout
 
 
 def runway_like_clip(path: Path, colour: str, *, seconds: float = SLOT, size: str = "1280x720") -> Path:
     """H.264, 24 fps, no audio, like a Runway clip: a solid colour with a moving box."""
-    media.run_ffmpeg(["-f", "lavfi", "-i", f"color=c={colour}:s={size}:r=24:d={seconds}",
-                      "-vf", "drawbox=x=t*80:y=100:w=120:h=120:color=white:t=fill",
-                      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c={colour}:s={size}:r=24:d={seconds}",
+            "-vf",
+            "drawbox=x=t*80:y=100:w=120:h=120:color=white:t=fill",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ]
+    )
     return path
 
 
 def tone(path: Path, seconds: float, *, freq: int = 1000, lead: float = 0.0) -> Path:
     """A narration stand-in: `lead` s of silence, then a tone (its onset is known exactly)."""
-    media.run_ffmpeg(["-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=24000:duration={seconds}",
-                      "-af", f"adelay={int(lead * 1000)},volume=-12dB", "-ac", "1", str(path)])
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:sample_rate=24000:duration={seconds}",
+            "-af",
+            f"adelay={int(lead * 1000)},volume=-12dB",
+            "-ac",
+            "1",
+            str(path),
+        ]
+    )
     return path
 
 
 def noise_clip(path: Path, seconds: float) -> Path:
     """High-entropy video: fresh full-range noise every frame, which no encoder can compress."""
-    media.run_ffmpeg(["-f", "lavfi", "-i", f"color=c=gray:s=1280x720:r=24:d={seconds}",
-                      "-vf", "noise=alls=100:allf=t+u", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
-                      "-pix_fmt", "yuv420p", str(path)])
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=gray:s=1280x720:r=24:d={seconds}",
+            "-vf",
+            "noise=alls=100:allf=t+u",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "12",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ]
+    )
     return path
 
 
 def frame_colours(path: Path) -> list[tuple[int, int, int]]:
-    raw = _ffmpeg_bytes(["-i", str(path), "-vf", "scale=1:1:flags=area", "-f", "rawvideo",
-                         "-pix_fmt", "rgb24", "-"])
-    return [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]
+    raw = _ffmpeg_bytes(["-i", str(path), "-vf", "scale=1:1:flags=area", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+    return [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
 
 
 def envelope(path: Path, rate: int = 8000, block: float = 0.01) -> list[float]:
@@ -60,7 +101,7 @@ def envelope(path: Path, rate: int = 8000, block: float = 0.01) -> list[float]:
     n = int(rate * block)
     out = []
     for i in range(0, len(samples) - n + 1, n):
-        rms = math.sqrt(sum(x * x for x in samples[i:i + n]) / n) / 32768
+        rms = math.sqrt(sum(x * x for x in samples[i : i + n]) / n) / 32768
         out.append(20 * math.log10(rms) if rms > 0 else -120.0)
     return out
 
@@ -91,10 +132,10 @@ def first_frames(colours: list[tuple[int, int, int]], fps: int = 24) -> list[flo
 def top_level_boxes(path: Path) -> list[str]:
     data, boxes, pos = path.read_bytes(), [], 0
     while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        boxes.append(data[pos + 4:pos + 8].decode("latin-1"))
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        boxes.append(data[pos + 4 : pos + 8].decode("latin-1"))
         if size == 1:
-            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
         if size < 8:
             break
         pos += size
@@ -106,9 +147,16 @@ def assembled(tmp_path_factory) -> dict:
     """Three 2 s segments; narration 0 short, 1 far too long (tempo and cut), 2 short."""
     tmp = tmp_path_factory.mktemp("assembly")
     texts = ["Кофе по утрам", "Fresh coffee, every morning", "Свежий кофе — fresh coffee"]
-    segments = [media.prepare_segment(runway_like_clip(tmp / f"clip{i}.mp4", c), tmp / f"seg{i}.mp4", text=texts[i],
-                                      seconds=SLOT, bitrate=media.video_bitrate_for(3 * SLOT))
-                for i, c in enumerate(COLOURS)]
+    segments = [
+        media.prepare_segment(
+            runway_like_clip(tmp / f"clip{i}.mp4", c),
+            tmp / f"seg{i}.mp4",
+            text=texts[i],
+            seconds=SLOT,
+            bitrate=media.video_bitrate_for(3 * SLOT),
+        )
+        for i, c in enumerate(COLOURS)
+    ]
     # Part 2 starts with 0.4 s of silence, as TTS output often does: it is trimmed.
     parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 3.5), tone(tmp / "n2.wav", 1.2, lead=0.4)]
     narration = media.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
@@ -148,7 +196,7 @@ def test_long_narration_is_sped_up_then_cut_and_short_is_padded(assembled):
     block = 0.01
 
     def loud_between(a: float, b: float) -> float:
-        return sum(1 for x in env[int(a / block):int(b / block)] if x > -60) * block
+        return sum(1 for x in env[int(a / block) : int(b / block)] if x > -60) * block
 
     # Part 0 (1.0 s) is left as it is and padded; part 1 (3.5 s) plays at 1.25x (2.8 s) and is
     # cut to leave a breath before part 2.
@@ -160,8 +208,19 @@ def test_long_narration_is_sped_up_then_cut_and_short_is_padded(assembled):
 
 def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
     part = tmp_path / "part.wav"
-    media.run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=500:duration=1.5", "-af", "adelay=300,apad=pad_dur=0.7",
-                      "-ac", "1", str(part)])
+    media.run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=500:duration=1.5",
+            "-af",
+            "adelay=300,apad=pad_dur=0.7",
+            "-ac",
+            "1",
+            str(part),
+        ]
+    )
     start, end = media.speech_span(part)
     assert start == pytest.approx(0.3 - media.SPEECH_MARGIN, abs=0.03)
     assert end == pytest.approx(1.8 + media.SPEECH_MARGIN, abs=0.03)
@@ -169,12 +228,15 @@ def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
     assert media.narration_fit(end - start, slot=2.0).tempo == 1.0
 
 
-@pytest.mark.parametrize("duration, tempo, cut", [
-    (3.0, 1.0, False),      # fits: as it is, padded with silence
-    (5.4, 5.4 / 4.9, False),  # a little long: a gentle tempo change only
-    (6.125, 1.25, False),   # exactly what 1.25x fits
-    (7.0, 1.25, True),      # too long: 1.25x, then the rest is cut
-])
+@pytest.mark.parametrize(
+    "duration, tempo, cut",
+    [
+        (3.0, 1.0, False),  # fits: as it is, padded with silence
+        (5.4, 5.4 / 4.9, False),  # a little long: a gentle tempo change only
+        (6.125, 1.25, False),  # exactly what 1.25x fits
+        (7.0, 1.25, True),  # too long: 1.25x, then the rest is cut
+    ],
+)
 def test_narration_policy(duration, tempo, cut):
     fit = media.narration_fit(duration, slot=5.0, max_tempo=1.25)
     assert fit.tempo == pytest.approx(tempo, abs=1e-3) and fit.cut is cut
@@ -192,10 +254,10 @@ def test_subtitles_cyrillic_and_latin_sit_inside_the_frame_at_a_readable_size(tm
     # Only the subtitle is white on this black clip (the moving box is at the top: crop it off).
     lower = frame.crop((0, h // 3, w, h)).point(lambda v: 255 if v > 200 else 0)
     left, top, right, bottom = lower.getbbox()
-    assert left >= w * 0.05 and right <= w * 0.95          # wrapped inside the side margins
+    assert left >= w * 0.05 and right <= w * 0.95  # wrapped inside the side margins
     assert bottom + h // 3 <= h - (40 if ratio == "16:9" else 250)  # above the bottom (and the app UI)
     lines = 2 if ratio == "16:9" else 3
-    assert (bottom - top) / lines >= 34                     # cap height ~ 5% of 720: readable
+    assert (bottom - top) / lines >= 34  # cap height ~ 5% of 720: readable
 
 
 def test_subtitles_use_the_shipped_font(tmp_path):
@@ -212,15 +274,26 @@ def test_music_bed_is_ducked_under_the_voice(tmp_path):
     out = media.master_audio(voice, tmp_path / "mix.m4a", duration=3.0, music=music)
 
     def music_level(start: float, length: float) -> float:
-        err = media.run_ffmpeg(["-ss", str(start), "-t", str(length), "-i", str(out),
-                                "-af",
-                                "lowpass=f=300,lowpass=f=300,astats=measure_overall=RMS_level:measure_perchannel=0",
-                                "-f", "null", "-"])
+        err = media.run_ffmpeg(
+            [
+                "-ss",
+                str(start),
+                "-t",
+                str(length),
+                "-i",
+                str(out),
+                "-af",
+                "lowpass=f=300,lowpass=f=300,astats=measure_overall=RMS_level:measure_perchannel=0",
+                "-f",
+                "null",
+                "-",
+            ]
+        )
         return float(err.rsplit("RMS level dB:", 1)[1].split()[0])
 
     under_voice, alone = music_level(0.3, 0.6), music_level(1.5, 0.4)
-    assert alone - under_voice >= 6.0          # ducked by at least 6 dB while the voice speaks
-    assert media.media_duration(out) == pytest.approx(3.0, abs=0.03)   # looped to length
+    assert alone - under_voice >= 6.0  # ducked by at least 6 dB while the voice speaks
+    assert media.media_duration(out) == pytest.approx(3.0, abs=0.03)  # looped to length
 
 
 def test_size_cap_holds_on_high_entropy_input(tmp_path):
@@ -230,12 +303,12 @@ def test_size_cap_holds_on_high_entropy_input(tmp_path):
     bitrate = media.video_bitrate_for(count * seconds, max_bytes)
     share = int(media.video_bitrate_for(count * seconds, max_bytes, ceiling=10**9) * seconds / 8)
     noise = noise_clip(tmp_path / "noise.mp4", seconds)
-    seg = media.prepare_segment(noise, tmp_path / "seg.mp4", text="Шум / noise", seconds=seconds,
-                                bitrate=bitrate, max_bytes=share)
+    seg = media.prepare_segment(
+        noise, tmp_path / "seg.mp4", text="Шум / noise", seconds=seconds, bitrate=bitrate, max_bytes=share
+    )
     assert seg.stat().st_size <= share
     narration = media.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.m4a", slot=seconds)
-    out = media.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds,
-                         max_bytes=max_bytes)
+    out = media.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds, max_bytes=max_bytes)
     assert out.stat().st_size <= max_bytes
     assert media.probe(out).duration == pytest.approx(count * seconds, abs=0.05)
 
@@ -243,8 +316,26 @@ def test_size_cap_holds_on_high_entropy_input(tmp_path):
 def test_shrink_encodes_again_lower_when_over_the_cap(tmp_path):
     noise = noise_clip(tmp_path / "noise.mp4", 0.5)
     big = tmp_path / "big.mp4"
-    media.run_ffmpeg(["-i", str(noise), "-f", "lavfi", "-i", "sine=duration=0.5", "-shortest", "-c:v", "libx264",
-                      "-preset", "ultrafast", "-crf", "10", "-c:a", "aac", str(big)])
+    media.run_ffmpeg(
+        [
+            "-i",
+            str(noise),
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=0.5",
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "10",
+            "-c:a",
+            "aac",
+            str(big),
+        ]
+    )
     before = big.stat().st_size
     cap = before // 4
     media.shrink(big, cap)

@@ -11,8 +11,9 @@ from videobot.observability import metrics_for_vendor_call, stage_handler
 
 
 def _emf(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines()
-            if line.startswith("{") and '"_aws"' in line]
+    return [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{") and '"_aws"' in line
+    ]
 
 
 @pytest.fixture
@@ -35,8 +36,10 @@ def test_a_stage_reports_its_duration_and_outcome(metrics_on, capsys):
     with pytest.raises(ValueError):
         broken({"job_id": "j1"})
     metrics = [m for m in _emf(capsys) if "StageDuration" in m]
-    assert [(m["stage"], m["outcome"]) for m in metrics] == [("generate_script", "succeeded"),
-                                                             ("generate_script", "ValueError")]
+    assert [(m["stage"], m["outcome"]) for m in metrics] == [
+        ("generate_script", "succeeded"),
+        ("generate_script", "ValueError"),
+    ]
     assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "VideoBotTest" for m in metrics)
     assert all(m["StageDuration"][0] >= 0 for m in metrics)
 

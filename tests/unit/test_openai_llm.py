@@ -30,18 +30,14 @@ def test_the_script_request_follows_the_responses_api(openai_env):
     body = call.json()
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
     assert body["model"] == "gpt-5.4-mini"
-    assert (
-        body["instructions"] == role_prompt("script") and "Role: script writer (v1)" in body["instructions"]
-    )
+    assert body["instructions"] == role_prompt("script") and "Role: script writer (v1)" in body["instructions"]
     assert body["input"] == "Topic: Реклама кофе"
     assert body["text"]["format"]["type"] == "json_schema" and body["text"]["format"]["strict"] is True
     assert body["text"]["format"]["schema"]["properties"]["segments"]["maxItems"] == 10
     assert body["store"] is False and body["reasoning"] == {"effort": "low"}
     assert script.language == "ru" and len(script.segments) == 10
     assert script.segments[0].startswith("Реклама кофе:")
-    assert (
-        script.usage["calls"] == 1 and script.usage["input_tokens"] > 0 and script.usage["output_tokens"] > 0
-    )
+    assert script.usage["calls"] == 1 and script.usage["input_tokens"] > 0 and script.usage["output_tokens"] > 0
 
 
 def test_an_english_topic_gets_an_english_script(openai_env):
@@ -85,21 +81,15 @@ def test_an_incomplete_or_malformed_reply_counts_as_a_broken_script(openai_env):
 
 
 def test_429_and_500_are_retried_with_backoff(openai_env):
-    openai_env.fail(
-        "POST /v1/responses", 429, body={"error": {"message": "Rate limit reached"}}, headers=FAST_RETRY
-    )
-    openai_env.fail(
-        "POST /v1/responses", 500, body={"error": {"message": "server error"}}, headers=FAST_RETRY
-    )
+    openai_env.fail("POST /v1/responses", 429, body={"error": {"message": "Rate limit reached"}}, headers=FAST_RETRY)
+    openai_env.fail("POST /v1/responses", 500, body={"error": {"message": "server error"}}, headers=FAST_RETRY)
 
     assert len(runtime.current().llm.write_script("Реклама кофе").segments) == 10
     assert len(openai_env.calls("POST /v1/responses")) == 3
 
 
 def test_persistent_5xx_becomes_vendor_unavailable_for_the_state_machine(openai_env):
-    openai_env.fail(
-        "POST /v1/responses", 503, times=10, body={"error": {"message": "overloaded"}}, headers=FAST_RETRY
-    )
+    openai_env.fail("POST /v1/responses", 503, times=10, body={"error": {"message": "overloaded"}}, headers=FAST_RETRY)
     with pytest.raises(VendorUnavailable):
         runtime.current().llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 3  # the first try and two retries
@@ -136,10 +126,7 @@ def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(op
     [call] = openai_env.calls("POST /v1/responses")
     body = call.json()
     assert all(s in body["input"] for s in segments)
-    assert (
-        body["instructions"] == role_prompt("image_prompts")
-        and role_prompt("animation_prompts") in body["input"]
-    )
+    assert body["instructions"] == role_prompt("image_prompts") and role_prompt("animation_prompts") in body["input"]
     assert len(prompts.items) == 10 and len(prompts.animation) == 10 and prompts.usage["calls"] == 1
     assert all("no text" in p for p in prompts.items)
 

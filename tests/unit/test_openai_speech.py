@@ -33,8 +33,11 @@ def test_speech_goes_over_the_realtime_api_and_comes_back_as_wav(openai_env, tmp
     assert update["type"] == "realtime" and update["output_modalities"] == ["audio"]
     assert update["audio"]["output"] == {"voice": "marin", "format": {"type": "audio/pcm", "rate": 24000}}
     assert "word for word" in update["instructions"]
-    assert item == {"type": "message", "role": "user",
-                    "content": [{"type": "input_text", "text": "Утро начинается с чашки ароматного кофе."}]}
+    assert item == {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "Утро начинается с чашки ароматного кофе."}],
+    }
     assert openai_env.calls("POST /v1/audio/speech") == []
     assert spoken.extension == "wav" and spoken.audio[:4] == b"RIFF" and spoken.vendor == "openai"
     assert spoken.model == "gpt-realtime-2.1-mini" and spoken.characters == len(" ".join(TEXT.split()))
@@ -80,9 +83,13 @@ def test_realtime_voices_only_and_the_fake_refuses_others(fake_openai):
 
 
 def test_the_fake_refuses_a_wrong_key_and_a_speech_model_on_the_realtime_api(fake_openai):
-    settings = runtime.current().settings.model_copy(update={
-        "openai_api_key": "sk-wrong", "openai_base_url": f"{fake_openai.url}/v1",
-        "openai_websocket_base_url": fake_openai.realtime.url})
+    settings = runtime.current().settings.model_copy(
+        update={
+            "openai_api_key": "sk-wrong",
+            "openai_base_url": f"{fake_openai.url}/v1",
+            "openai_websocket_base_url": fake_openai.realtime.url,
+        }
+    )
     with pytest.raises(VendorFailed, match="HTTP 401"):
         OpenAISpeech(settings).synthesize("Coffee time.", language="en")
     settings = settings.model_copy(update={"openai_api_key": "sk-test-fake-openai", "openai_tts_model": "tts-1"})
@@ -97,9 +104,12 @@ def test_the_old_speech_models_are_refused_at_start_up_and_by_the_fake_after_the
     import requests
 
     fake_openai.today = date(2027, 1, 6)
-    reply = requests.post(f"{fake_openai.url}/v1/audio/speech", timeout=10,
-                          headers={"Authorization": "Bearer sk-test-fake-openai"},
-                          json={"model": "gpt-4o-mini-tts", "voice": "coral", "input": "Coffee."})
+    reply = requests.post(
+        f"{fake_openai.url}/v1/audio/speech",
+        timeout=10,
+        headers={"Authorization": "Bearer sk-test-fake-openai"},
+        json={"model": "gpt-4o-mini-tts", "voice": "coral", "input": "Coffee."},
+    )
     assert reply.status_code == 404 and reply.json()["error"]["code"] == "model_not_found"
 
 

@@ -56,7 +56,8 @@ def test_start_up_refuses_unknown_and_retired_models_and_warns_about_announced_s
     with pytest.raises(ConfigurationError, match=r"gpt-5-mini was shut down on 2026-12-11; use gpt-5\.4-mini"):
         check_models(retired, date(2026, 12, 11))
     assert check_models(retired, date(2026, 12, 2)) == [
-        "OPENAI_MODEL: gpt-5-mini shuts down on 2026-12-11 (9 days); replace it with gpt-5.4-mini"]
+        "OPENAI_MODEL: gpt-5-mini shuts down on 2026-12-11 (9 days); replace it with gpt-5.4-mini"
+    ]
     # A model the chosen providers do not use is not worth a warning.
     assert check_models(Settings(openai_model="gpt-5-mini"), date(2026, 12, 2)) == []
 
@@ -66,8 +67,17 @@ def test_the_warning_reaches_the_log_at_start_up(monkeypatch):
     monkeypatch.setattr(observability.logger, "warning", lambda message, extra: logged.append((message, extra)))
     monkeypatch.setattr(config, "today", lambda: date(2027, 2, 1))
     config._from_env({"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"})
-    assert logged == [("a configured model shuts down soon", {"model_warning": (
-        "OPENAI_TRANSCRIBE_MODEL: whisper-1 shuts down on 2027-02-26 (25 days); replace it with gpt-transcribe")})]
+    assert logged == [
+        (
+            "a configured model shuts down soon",
+            {
+                "model_warning": (
+                    "OPENAI_TRANSCRIBE_MODEL: whisper-1 shuts down on 2027-02-26 (25 days); "
+                    "replace it with gpt-transcribe"
+                )
+            },
+        )
+    ]
     monkeypatch.setattr(config, "today", lambda: date(2027, 2, 26))
     with pytest.raises(ConfigurationError, match="whisper-1 was shut down"):
         config._from_env({"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"})

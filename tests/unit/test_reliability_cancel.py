@@ -90,5 +90,5 @@ def test_the_tombstone_keeps_only_what_history_and_the_limits_need(told):
     assert row["script_text"] is None and row["script_segments"] is None and row["audio_path"] is None
     assert "Сценарий" not in " ".join(str(v) for v in row.values())
     assert segment_rows.get_segments(job["id"]) == []
-    assert db.query(f"SELECT * FROM {gates.GATES} WHERE job_id = %s", (job["id"],)) == []   # feedback too
-    assert row["prompt"] == topic            # kept, and only it, for /history (docs/reliability.md #70)
+    assert db.query(f"SELECT * FROM {gates.GATES} WHERE job_id = %s", (job["id"],)) == []  # feedback too
+    assert row["prompt"] == topic  # kept, and only it, for /history (docs/reliability.md #70)

@@ -30,23 +30,23 @@ _user_ids = itertools.count(8_100_000_000 + os.getpid() * 1000)
 
 # Topics crafted against the places user text could leak into.
 HOSTILE_TOPICS = [
-    "\u202eтекст справа налево\u202c مرحبا بالعالم",          # RTL override, Arabic
-    "ко\u200bфе\u200d\u200c\ufeff",                          # zero-width characters
-    "☕🔥🎬👩‍👩‍👧‍👦🇷🇺",                                      # emoji only, ZWJ sequences, flags
-    "а" * 10_000,                                             # 10 000 characters
-    "'; DROP TABLE ai_video_bot.video_jobs_enhanced; --",     # SQL
+    "\u202eтекст справа налево\u202c مرحبا بالعالم",  # RTL override, Arabic
+    "ко\u200bфе\u200d\u200c\ufeff",  # zero-width characters
+    "☕🔥🎬👩‍👩‍👧‍👦🇷🇺",  # emoji only, ZWJ sequences, flags
+    "а" * 10_000,  # 10 000 characters
+    "'; DROP TABLE ai_video_bot.video_jobs_enhanced; --",  # SQL
     "x' OR '1'='1",
-    "../../../../etc/passwd",                                 # file paths
+    "../../../../etc/passwd",  # file paths
     "..\\..\\windows\\system32\\config",
     "/tmp/$(rm -rf ~)`id`",
     "[0:v]drawtext=text='pwn':fontfile=/etc/passwd[out];movie=/etc/passwd",  # FFmpeg filter graph
     "subtitles=filename='/etc/passwd',scale=1:1",
-    "{\\pos(0,0)\\fs200}Большие\\Nбуквы\\h{\\b1}",             # ASS override tags
+    "{\\pos(0,0)\\fs200}Большие\\Nбуквы\\h{\\b1}",  # ASS override tags
     "Dialogue: 0,0:00:00.00,9:00:00.00,Default,,0,0,0,,injected\n[Events]",
-    "%s %d %n {job_id} {0} ${HOME}",                          # format strings
-    "<b>html</b> *markdown* _x_ [link](http://e.x)",         # parse modes
-    "кофе\x00ноль",                                           # NUL
-    "\ud800 одинокий суррогат",                               # a lone surrogate (valid JSON)
+    "%s %d %n {job_id} {0} ${HOME}",  # format strings
+    "<b>html</b> *markdown* _x_ [link](http://e.x)",  # parse modes
+    "кофе\x00ноль",  # NUL
+    "\ud800 одинокий суррогат",  # a lone surrogate (valid JSON)
     "\x1b[31mansi\x1b[0m\r\n\t",
 ]
 
@@ -91,7 +91,7 @@ def test_random_bodies_are_refused_with_400_never_a_crash(telegram, body):
     sent = len(telegram.calls)
     assert _answered_as_parsed(_api(body)) in (200, 400)
     assert _answered_as_parsed(_api(body, b64=True)) in (200, 400)
-    assert len(telegram.calls) == sent       # nothing is said for a body that is not an update
+    assert len(telegram.calls) == sent  # nothing is said for a body that is not an update
 
 
 @FUZZ
@@ -109,9 +109,9 @@ def test_update_ids_that_are_not_telegram_ids_are_refused(telegram, update_id):
 
 def test_oversized_and_invalid_json_is_refused(telegram):
     huge = json.dumps({"update_id": 1, "message": {"text": "x" * 2_000_000}})
-    assert _status(_api(huge[:-1])) == 400                  # truncated
-    assert _status(_api("{" * 50_000)) == 400               # unterminated (deep nesting: test_reliability_telegram)
-    assert _status(_api("\ufeff{}")) == 400                 # BOM
+    assert _status(_api(huge[:-1])) == 400  # truncated
+    assert _status(_api("{" * 50_000)) == 400  # unterminated (deep nesting: test_reliability_telegram)
+    assert _status(_api("\ufeff{}")) == 400  # BOM
     assert _status(_api("", b64=True)) == 400
     assert _status(_api("not base64!", b64=False)) == 400
     assert telegram.calls == []
@@ -119,9 +119,18 @@ def test_oversized_and_invalid_json_is_refused(telegram):
 
 def _mutations():
     """A real message update with fields removed or given the wrong type."""
-    paths = [("message",), ("message", "from"), ("message", "chat"), ("message", "chat", "id"),
-             ("message", "chat", "type"), ("message", "text"), ("message", "date"), ("message", "message_id"),
-             ("message", "from", "id"), ("message", "entities")]
+    paths = [
+        ("message",),
+        ("message", "from"),
+        ("message", "chat"),
+        ("message", "chat", "id"),
+        ("message", "chat", "type"),
+        ("message", "text"),
+        ("message", "date"),
+        ("message", "message_id"),
+        ("message", "from", "id"),
+        ("message", "entities"),
+    ]
     return st.tuples(st.sampled_from(paths), st.sampled_from(["delete"]) | json_values)
 
 
@@ -138,18 +147,21 @@ def test_missing_fields_and_wrong_types_never_crash_the_webhook(telegram, mutati
         parent.pop(path[-1], None)
     else:
         parent[path[-1]] = replacement
-    assert user.post(update) == 200          # a well-formed update_id: answered, never redelivered for ever
-    row = db.query_one("SELECT handled_at FROM ai_video_bot.telegram_updates WHERE update_id = %s",
-                       (update["update_id"],))
-    assert row["handled_at"] is not None     # finished: a redelivery would be a duplicate
-    assert len(user.sent("sendMessage")) <= 1                  # at most the one answer /help gives
+    assert user.post(update) == 200  # a well-formed update_id: answered, never redelivered for ever
+    row = db.query_one(
+        "SELECT handled_at FROM ai_video_bot.telegram_updates WHERE update_id = %s", (update["update_id"],)
+    )
+    assert row["handled_at"] is not None  # finished: a redelivery would be a duplicate
+    assert len(user.sent("sendMessage")) <= 1  # at most the one answer /help gives
     assert user.post(update) == 200 and len(user.sent("sendMessage")) <= 1
 
 
-topics = (st.sampled_from(HOSTILE_TOPICS)
-          | st.text(min_size=1, max_size=200)
-          | st.text(alphabet=st.sampled_from("\u200b\u200c\u200d\u2060\u202e\u202d\u061c\ufeff "), max_size=20)
-          | st.text(alphabet=st.characters(categories=["So", "Sk", "Mn", "Cf"]), min_size=1, max_size=30))
+topics = (
+    st.sampled_from(HOSTILE_TOPICS)
+    | st.text(min_size=1, max_size=200)
+    | st.text(alphabet=st.sampled_from("\u200b\u200c\u200d\u2060\u202e\u202d\u061c\ufeff "), max_size=20)
+    | st.text(alphabet=st.characters(categories=["So", "Sk", "Mn", "Cf"]), min_size=1, max_size=30)
+)
 
 
 @FUZZ
@@ -175,7 +187,7 @@ def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(telegram, sfn
     assert JOB_ID.match(job["id"]) and storage.job_prefix(job["id"]) == f"jobs/{job['id']}/"
     assert job["prompt"] == storable_text(topic).strip()
     (started,) = [c for c in sfn.named("StartExecution") if c["name"] == job["id"]]
-    given = json.loads(started["input"])   # the execution carries ids and numbers, never the text
+    given = json.loads(started["input"])  # the execution carries ids and numbers, never the text
     assert set(given) == {"job_id", "settings"} and given["job_id"] == job["id"]
     assert all(isinstance(v, int) for v in given["settings"].values())
 
@@ -187,7 +199,7 @@ def test_subtitles_cannot_escape_their_dialogue_line(text):
     events = ass.split("[Events]\n", 1)[1].splitlines()
     assert len(events) == 2 and events[1].startswith("Dialogue: 0,0:00:00.00,0:00:05.00,Default,,0,0,0,,")
     dialogue = events[1].split(",,0,0,0,,", 1)[1]
-    assert "{" not in dialogue and "}" not in dialogue and "\\" not in dialogue   # no override tags, no \N
+    assert "{" not in dialogue and "}" not in dialogue and "\\" not in dialogue  # no override tags, no \N
     lines = ass.splitlines()
     assert lines.count("[Events]") == 1 and len([x for x in lines if x.startswith("Dialogue:")]) == 1
 
@@ -201,9 +213,11 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
     # (opening a pipe's write end without blocking fails with ENXIO while no one reads it).
     bait = tmp_path / "bait"
     os.mkfifo(bait)
-    text = (f"subtitles=filename='{bait}',movie={bait}[x];[x]drawtext=textfile={bait}:text=%{{pts}}"
-            " {\\fs300}'; DROP TABLE x; -- ../../etc/passwd \u202eRTL ☕ "
-            f"\\N[Events] {bait} file:{bait}")
+    text = (
+        f"subtitles=filename='{bait}',movie={bait}[x];[x]drawtext=textfile={bait}:text=%{{pts}}"
+        " {\\fs300}'; DROP TABLE x; -- ../../etc/passwd \u202eRTL ☕ "
+        f"\\N[Events] {bait} file:{bait}"
+    )
     opened, done = [], threading.Event()
 
     def watch():
@@ -214,7 +228,7 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
                 done.wait(0.002)
                 continue
             opened.append(fd)
-            os.close(fd)     # the reader gets EOF rather than blocking
+            os.close(fd)  # the reader gets EOF rather than blocking
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -223,7 +237,7 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
     finally:
         done.set()
         watcher.join()
-    assert opened == []                      # ffmpeg and libass read no file the text named
+    assert opened == []  # ffmpeg and libass read no file the text named
     info = media.probe(out)
     assert info.has_video and info.duration == pytest.approx(1.0, abs=0.1)
 

@@ -39,8 +39,14 @@ def _at_once(post, updates: list[dict]) -> list[int]:
 
 def _waiting_job(user: TelegramUser, stage: str = "script") -> dict:
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status={"script": "awaiting_script_approval", "images": "awaiting_image_approval",
-                                       "videos": "awaiting_video_approval"}[stage])
+    jobs.update_job(
+        job["id"],
+        status={
+            "script": "awaiting_script_approval",
+            "images": "awaiting_image_approval",
+            "videos": "awaiting_video_approval",
+        }[stage],
+    )
     gates.open_gate(job["id"], stage, f"token-{job['id']}")
     return job
 
@@ -72,17 +78,25 @@ def test_a_claim_left_by_a_killed_webhook_is_taken_over_after_its_lease(user, sf
     # Then Telegram's redelivery within the lease is answered 409: not handled twice (the first
     # may still be running), and not acknowledged either, so Telegram keeps delivering it
     assert user.post(update) == 409 and user.texts() == []
-    assert db.query_one(f"SELECT handled_at FROM {store.UPDATES} WHERE update_id = %s",
-                        (update["update_id"],))["handled_at"] is None
+    assert (
+        db.query_one(f"SELECT handled_at FROM {store.UPDATES} WHERE update_id = %s", (update["update_id"],))[
+            "handled_at"
+        ]
+        is None
+    )
     # ... and once the lease is over, it is handled: the update is not lost
-    db.execute(f"UPDATE {store.UPDATES} SET received_at = received_at - interval '61 seconds'"
-               " WHERE update_id = %s", (update["update_id"],))
+    db.execute(
+        f"UPDATE {store.UPDATES} SET received_at = received_at - interval '61 seconds' WHERE update_id = %s",
+        (update["update_id"],),
+    )
     assert user.post(update) == 200
     assert len(user.texts()) == 1 and user.texts()[0].startswith("✅ Запрос принят!")
     assert len(sfn.named("StartExecution")) == 1
     # A handled update is never taken over, however old
-    db.execute(f"UPDATE {store.UPDATES} SET received_at = received_at - interval '1 day'"
-               " WHERE update_id = %s", (update["update_id"],))
+    db.execute(
+        f"UPDATE {store.UPDATES} SET received_at = received_at - interval '1 day' WHERE update_id = %s",
+        (update["update_id"],),
+    )
     assert user.post(update) == 200 and len(user.texts()) == 1
 
 
@@ -94,7 +108,8 @@ def test_two_approve_taps_at_once_resume_the_gate_once(user, sfn, round_):
 
     assert _decisions(sfn, job) == ["SendTaskSuccess"]
     assert sorted(user.callback_answers()[-2:]) == sorted(
-        ["✅ Утверждено", "Этот этап уже утверждён. Повторное нажатие ничего не меняет."])
+        ["✅ Утверждено", "Этот этап уже утверждён. Повторное нажатие ничего не меняет."]
+    )
     assert jobs.get_job(job["id"])["status"] == "script_approved"
     (said,) = user.texts()
     assert said.startswith("✅ Сценарий утверждён!")
@@ -103,8 +118,10 @@ def test_two_approve_taps_at_once_resume_the_gate_once(user, sfn, round_):
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_approve_and_reject_at_once_end_in_one_consistent_outcome(user, sfn, round_):
     job = _waiting_job(user, "images")
-    taps = [user.callback_update(ui.callback_data(True, job["id"], "images")),
-            user.callback_update(ui.callback_data(False, job["id"], "images"))]
+    taps = [
+        user.callback_update(ui.callback_data(True, job["id"], "images")),
+        user.callback_update(ui.callback_data(False, job["id"], "images")),
+    ]
     assert _at_once(user.post, taps) == [200, 200]
 
     (call,) = _decisions(sfn, job)
@@ -164,7 +181,7 @@ def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(
 
     update = user.message_update("Реклама кофе")
     with use_environment({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"}):
-        assert user.post(update) == 503      # Telegram redelivers on a non-2xx
+        assert user.post(update) == 503  # Telegram redelivers on a non-2xx
     assert user.texts() == [] and sfn.named("StartExecution") == []
     assert user.post(update) == 200
     assert len(user.texts()) == 1 and user.texts()[0].startswith("✅ Запрос принят!")

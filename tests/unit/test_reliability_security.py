@@ -28,6 +28,7 @@ def user(telegram):
 
 # ---- the webhook's secret ---------------------------------------------------------------
 
+
 def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
     seen = []
     real = webhook.hmac.compare_digest
@@ -41,10 +42,11 @@ def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
         assert webhook.verify_secret({"X-Telegram-Bot-Api-Secret-Token": given}) == expected
     # every comparison, right or wrong, equal length or not, went through hmac.compare_digest
     assert len(seen) == 4 and all(b == SECRET.encode() for _, b in seen)
-    assert webhook.verify_secret({}) == 401 and len(seen) == 4   # missing: refused before comparing
+    assert webhook.verify_secret({}) == 401 and len(seen) == 4  # missing: refused before comparing
 
 
 # ---- the per-user daily job limit ---------------------------------------------------------
+
 
 def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     made = [user.message_update("Первая"), user.message_update("Вторая")]
@@ -62,13 +64,14 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     assert [t.split("!")[0] for t in texts[:2]] == ["✅ Запрос принят"] * 2
     assert texts[2].startswith("⛔ За сутки можно заказать не больше 2 роликов") and " UTC." in texts[2]
     first_job = jobs.job_for_update(made[0]["update_id"])
-    assert len(texts) == 4 and not texts[3].startswith("⛔") and first_job["id"] in texts[3]   # its own job
+    assert len(texts) == 4 and not texts[3].startswith("⛔") and first_job["id"] in texts[3]  # its own job
     assert len(sfn.named("StartExecution")) == 2
     assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE user_id = %s", (user.user_id,))) == 2
 
     # Jobs older than 24 hours leave the window
-    db.execute(f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s",
-               (user.user_id,))
+    db.execute(
+        f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
+    )
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
         assert user.post(first_update) == 200
     assert user.texts()[-1].startswith("✅ Запрос принят!") and len(sfn.named("StartExecution")) == 3
@@ -90,6 +93,7 @@ def test_the_limit_counts_cancelled_jobs_and_zero_means_none(user, sfn):
 
 
 # ---- secrets in logs ----------------------------------------------------------------------
+
 
 def test_log_records_of_any_library_are_redacted():
     observability.register_secrets("sk-secret-in-a-log-1234")
@@ -123,12 +127,18 @@ def test_invalid_settings_never_echo_a_secret():
     from videobot.config import _from_env
 
     with pytest.raises(ConfigurationError) as err:
-        _from_env({"TELEGRAM_BOT_TOKEN": "123:very-secret-token", "PRESIGN_SECONDS": "999999",
-                   "OPENAI_API_KEY": "sk-very-secret"})
+        _from_env(
+            {
+                "TELEGRAM_BOT_TOKEN": "123:very-secret-token",
+                "PRESIGN_SECONDS": "999999",
+                "OPENAI_API_KEY": "sk-very-secret",
+            }
+        )
     assert "very-secret" not in str(err.value) and "PRESIGN_SECONDS" in str(err.value)
 
 
 # ---- media links and keys -----------------------------------------------------------------
+
 
 def test_presigned_links_expire_within_the_hour():
     from moto import mock_aws
@@ -143,9 +153,9 @@ def test_presigned_links_expire_within_the_hour():
         for seconds in (60, 3600):
             url = storage.S3Storage("media", seconds).url(storage.segment_key("abc", "clips", 0, "mp4"))
             query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
-            if "X-Amz-Expires" in query:   # SigV4: a lifetime
+            if "X-Amz-Expires" in query:  # SigV4: a lifetime
                 assert int(query["X-Amz-Expires"][0]) == seconds
-            else:                          # SigV2: an expiry time
+            else:  # SigV2: an expiry time
                 assert int(query["Expires"][0]) - time.time() == pytest.approx(seconds, abs=5)
 
 
@@ -159,19 +169,30 @@ def test_a_key_cannot_leave_the_media_folder(tmp_path, hostile):
 # ---- least privilege for S3 (template.yaml) --------------------------------------------------
 
 S3_ACCESS = {  # what each function does with media, and so all it may do
-    "WebhookFunction": {"MediaReadPolicy", "MediaDeletePolicy"},        # a gate's "покажи" reads, a cancel deletes
-    "HandleSlowUpdateFunction": {"MediaReadPolicy"},                     # /history's resend reads the video
+    "WebhookFunction": {"MediaReadPolicy", "MediaDeletePolicy"},  # a gate's "покажи" reads, a cancel deletes
+    "HandleSlowUpdateFunction": {"MediaReadPolicy"},  # /history's resend reads the video
     "TranscribeVoiceTopicFunction": set(),
     "RequestApprovalFunction": {"MediaReadPolicy"},
     "DeliverVideoFunction": {"MediaReadPolicy"},
     "CancelJobFunction": {"MediaDeletePolicy"},
     "ReconcileExecutionFunction": {"MediaDeletePolicy"},
-    "GenerateScriptFunction": set(), "SplitIntoSegmentsFunction": set(), "WriteImagePromptsFunction": set(),
-    "WriteAnimationPromptsFunction": set(), "RecordFailureFunction": set(), "RecordApprovalTimeoutFunction": set(),
+    "GenerateScriptFunction": set(),
+    "SplitIntoSegmentsFunction": set(),
+    "WriteImagePromptsFunction": set(),
+    "WriteAnimationPromptsFunction": set(),
+    "RecordFailureFunction": set(),
+    "RecordApprovalTimeoutFunction": set(),
     "MigrateDatabaseFunction": set(),
 }
-WRITERS = {"SubmitImageFunction", "CheckImageFunction", "SubmitClipFunction", "CheckClipFunction",
-           "RecordVoiceoverFunction", "AssembleVideoFunction", "ReviseStageFunction"}
+WRITERS = {
+    "SubmitImageFunction",
+    "CheckImageFunction",
+    "SubmitClipFunction",
+    "CheckClipFunction",
+    "RecordVoiceoverFunction",
+    "AssembleVideoFunction",
+    "ReviseStageFunction",
+}
 
 
 def test_each_function_gets_only_the_s3_access_it_needs():
@@ -197,4 +218,4 @@ def test_the_bucket_denies_every_s3_action_over_plain_http():
     (statement,) = tpl.load_template()["Resources"]["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*" and statement["Principal"] == "*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert len(statement["Resource"]) == 2                # the bucket and every object in it
+    assert len(statement["Resource"]) == 2  # the bucket and every object in it

@@ -41,8 +41,9 @@ def user(telegram):
 
 def _waiting_job(user: TelegramUser, stage: str = "script") -> dict:
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status={"script": "awaiting_script_approval",
-                                       "images": "awaiting_image_approval"}[stage])
+    jobs.update_job(
+        job["id"], status={"script": "awaiting_script_approval", "images": "awaiting_image_approval"}[stage]
+    )
     gates.open_gate(job["id"], stage, f"token-{job['id']}")
     return job
 
@@ -57,12 +58,12 @@ def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(u
     tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
     telegram.fail_next("answerCallbackQuery", 400, TOO_OLD)
 
-    assert user.post(tap) == 200                       # not a 500: Telegram stops delivering it
+    assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
     assert [n for n, kw in sfn.calls if kw.get("taskToken") == f"token-{job['id']}"] == ["SendTaskSuccess"]
     assert gates.get_gate(job["id"], "script")["decision"] == "approved"
     assert jobs.get_job(job["id"])["status"] == "script_approved"
     (said,) = user.texts()
-    assert said.startswith("✅ Сценарий утверждён!")   # the user hears of it in the chat
+    assert said.startswith("✅ Сценарий утверждён!")  # the user hears of it in the chat
     assert [c.error_code for c in telegram.calls if c.method == "answerCallbackQuery"] == [400]
     assert _handled(tap)
     # Telegram's redelivery (had it not seen the 2xx) changes nothing and loops nowhere
@@ -94,7 +95,7 @@ def test_a_tap_is_answered_before_the_decision_reaches_step_functions(user, sfn,
 
 def test_a_late_outcome_that_is_not_routine_is_said_in_the_chat(user, sfn, telegram):
     job = _waiting_job(user)
-    gates.decide_gate(job["id"], "script", "approved")       # decided by an earlier tap
+    gates.decide_gate(job["id"], "script", "approved")  # decided by an earlier tap
     with use_environment({"CALLBACK_ANSWER_SECONDS": "0"}):
         assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
     assert user.callback_answers() == ["⏳ Принято, выполняю…"]
@@ -106,7 +107,7 @@ def test_a_bad_request_escaping_a_handler_is_answered_200_and_not_redelivered(us
     update = user.message_update("/help")
     telegram.fail_next("sendMessage", 400, "Bad Request: message text is empty")
     assert user.post(update) == 200
-    assert _handled(update)                           # finished: a redelivery is a duplicate
+    assert _handled(update)  # finished: a redelivery is a duplicate
     assert user.post(update) == 200
     assert len(telegram.calls_to("sendMessage", failed=True)) == 1 and user.texts() == []
 
@@ -115,19 +116,22 @@ def test_a_user_who_blocked_the_bot_ends_their_job_quietly(user, sfn, telegram):
     job = _waiting_job(user, "images")
     update = user.message_update("/status")
     telegram.fail_next("sendMessage", 403, BLOCKED)
-    assert user.post(update) == 200                   # a 403 is permanent: no redelivery loop
+    assert user.post(update) == 200  # a 403 is permanent: no redelivery loop
     assert _handled(update)
     # the job ends as a cancel does: its gate rejected, so the state machine's CancelJob clears it
     (failure,) = sfn.named("SendTaskFailure")
     assert failure["taskToken"] == f"token-{job['id']}" and failure["error"] == "Rejected"
     assert gates.get_gate(job["id"], "images")["decision"] == "rejected"
-    assert user.texts() == []                         # nothing more is sent to a user who blocked the bot
+    assert user.texts() == []  # nothing more is sent to a user who blocked the bot
 
 
 def test_a_user_who_blocked_the_bot_between_gates_has_the_job_cancelled(user, sfn, telegram):
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status="generating_images",
-                    execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:x:{job['id']}")
+    jobs.update_job(
+        job["id"],
+        status="generating_images",
+        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:x:{job['id']}",
+    )
     telegram.fail_next("sendMessage", 403, BLOCKED)
     assert user.say("/status") == 200
     assert [kw["executionArn"].endswith(job["id"]) for kw in sfn.named("StopExecution")] == [True]
@@ -136,6 +140,7 @@ def test_a_user_who_blocked_the_bot_between_gates_has_the_job_cancelled(user, sf
 
 
 # ---- item 5: nesting that really nests -------------------------------------------------------
+
 
 def _api(body: str) -> dict:
     api = event("apigw_http_v2_webhook")
@@ -155,7 +160,7 @@ def _nested(depth: int, kind: str) -> str:
 @pytest.mark.parametrize("kind", ["list", "dict"])
 def test_a_body_nested_200000_deep_is_a_400(telegram, kind):
     body = _nested(200_000, kind)
-    with pytest.raises(RecursionError):               # it really nests: json itself gives up
+    with pytest.raises(RecursionError):  # it really nests: json itself gives up
         json.loads(body)
     assert parse_body(_api(body)) is None
     assert handle_event(_api(body))["statusCode"] == 400
@@ -177,8 +182,8 @@ def test_any_nesting_depth_is_answered_without_a_crash(telegram, depth, kind):
     assert status == (200 if parsed else 400)
 
 
-
 # ---- item 6: a gate never sticks -------------------------------------------------------------
+
 
 def _answer_lost_once(sfn, monkeypatch):
     """The first SendTaskSuccess lands at Step Functions but its answer is lost (a read
@@ -204,19 +209,19 @@ def test_a_lost_answer_reopens_the_gate_and_the_redelivery_finds_the_approval_la
     _answer_lost_once(sfn, monkeypatch)
     tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
 
-    assert user.post(tap) == 500                        # outcome unknown: Telegram delivers it again
+    assert user.post(tap) == 500  # outcome unknown: Telegram delivers it again
     gate = gates.get_gate(job["id"], "script")
-    assert gate["decision"] is None and gate["unknown_decision"] == "approved"   # reopened, not stuck
+    assert gate["decision"] is None and gate["unknown_decision"] == "approved"  # reopened, not stuck
     assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
     assert user.texts() == []
 
-    assert user.post(tap) == 200                        # the redelivery: TaskTimedOut, because it landed
-    assert len(sfn.named("SendTaskSuccess")) == 1       # landed once (the recorder saw one)
+    assert user.post(tap) == 200  # the redelivery: TaskTimedOut, because it landed
+    assert len(sfn.named("SendTaskSuccess")) == 1  # landed once (the recorder saw one)
     gate = gates.get_gate(job["id"], "script")
     assert gate["decision"] == "approved" and gate["resumed_at"] is not None and gate["unknown_decision"] is None
     assert jobs.get_job(job["id"])["status"] == "script_approved"
     (said,) = user.texts()
-    assert said.startswith("✅ Сценарий утверждён!")     # not "expired"
+    assert said.startswith("✅ Сценарий утверждён!")  # not "expired"
 
 
 def test_a_dead_token_with_no_earlier_send_is_expired(user, sfn, monkeypatch):
@@ -243,18 +248,20 @@ def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user,
     assert sfn.named("SendTaskSuccess") == []
     assert "уже утверждён" in user.callback_answers()[-1]
     # after it, the decision is known to be unconfirmed: the next tap sends it, once
-    db.execute(f"UPDATE {gates.GATES} SET decided_at = decided_at - interval '61 seconds'"
-               " WHERE job_id = %s", (job["id"],))
+    db.execute(
+        f"UPDATE {gates.GATES} SET decided_at = decided_at - interval '61 seconds' WHERE job_id = %s", (job["id"],)
+    )
     assert user.post(user.callback_update(tap)) == 200
     (sent,) = sfn.named("SendTaskSuccess")
     assert sent["taskToken"] == f"token-{job['id']}"
     assert gates.get_gate(job["id"], "script")["resumed_at"] is not None
     assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
-    assert user.post(user.callback_update(tap)) == 200   # confirmed: never sent again
+    assert user.post(user.callback_update(tap)) == 200  # confirmed: never sent again
     assert len(sfn.named("SendTaskSuccess")) == 1
 
 
 # ---- item 8: StartExecution failing is a clear answer ----------------------------------------
+
 
 def _jobs_of(user) -> list[dict]:
     return db.query(f"SELECT id, status FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))
@@ -273,11 +280,11 @@ def test_a_throttled_start_execution_is_answered_and_leaves_no_job(user, sfn, mo
     assert user.post(update) == 200
     (said,) = user.texts()
     assert said.startswith("⚠️ Не удалось запустить задачу")
-    assert _jobs_of(user) == []                          # nothing pending, nothing blocking the chat
+    assert _jobs_of(user) == []  # nothing pending, nothing blocking the chat
     assert jobs.active_job_for_chat(user.chat_id) is None
-    assert user.post(update) == 200 and len(user.texts()) == 1   # a redelivery is a duplicate
+    assert user.post(update) == 200 and len(user.texts()) == 1  # a redelivery is a duplicate
     monkeypatch.setattr(sfn, "start_execution", real)
-    assert user.say("Реклама кофе") == 200              # the next topic starts at once
+    assert user.say("Реклама кофе") == 200  # the next topic starts at once
     assert user.texts()[-1].startswith("✅ Запрос принят!")
     assert [j["status"] for j in _jobs_of(user)] == ["pending"] and len(sfn.named("StartExecution")) == 1
 
@@ -300,13 +307,14 @@ def test_a_start_execution_whose_answer_was_lost_keeps_the_job_that_started(user
 
 # ---- item 4: no duplicate sends on a slow Telegram -------------------------------------------
 
+
 def _timing_out(cause: Exception):
     from telegram.error import TimedOut
 
     sent: list[int] = []
 
     async def fn():
-        sent.append(1)          # the request left: Telegram may have it
+        sent.append(1)  # the request left: Telegram may have it
         try:
             raise cause
         except Exception as err:
@@ -325,7 +333,7 @@ def test_a_send_that_timed_out_after_leaving_is_not_repeated(method):
 
     fn, sent = _timing_out(httpx.ReadTimeout("read"))
     assert asyncio.run(call(fn, method)) is None
-    assert sent == [1]                                   # once: the album or the video is never doubled
+    assert sent == [1]  # once: the album or the video is never doubled
 
 
 def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
@@ -339,11 +347,11 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
 
     ATTEMPTS = get_settings().telegram_attempts
 
-    fn, sent = _timing_out(httpx.ConnectTimeout("connect"))   # nothing reached Telegram
+    fn, sent = _timing_out(httpx.ConnectTimeout("connect"))  # nothing reached Telegram
     with pytest.raises(VendorUnavailable):
         asyncio.run(call(fn, "sendVideo"))
     assert len(sent) == ATTEMPTS
-    fn, sent = _timing_out(httpx.ReadTimeout("read"))          # a text message may be resent
+    fn, sent = _timing_out(httpx.ReadTimeout("read"))  # a text message may be resent
     with pytest.raises(VendorUnavailable):
         asyncio.run(call(fn, "sendMessage"))
     assert len(sent) == ATTEMPTS
@@ -351,18 +359,26 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
 
 # ---- item 12: not open to the world by default, and a bot-wide budget ------------------------
 
+
 def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(user, sfn):
     from videobot.data import usage as usage_rows
 
-    spender = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)   # another user
-    usage_rows.insert_llm(spender["id"], "generate_script", vendor="openai", model="gpt-5.4-mini", calls=1,
-                          input_tokens=1_000_000, output_tokens=1_000_000)
+    spender = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)  # another user
+    usage_rows.insert_llm(
+        spender["id"],
+        "generate_script",
+        vendor="openai",
+        model="gpt-5.4-mini",
+        calls=1,
+        input_tokens=1_000_000,
+        output_tokens=1_000_000,
+    )
     with use_environment({"MAX_USD_PER_DAY": "1"}):
         assert user.say("Реклама кофе") == 200
     (said,) = user.texts()
     assert said.startswith("⛔ За последние сутки ролики всех пользователей бота") and "$1.00" in said
     assert _jobs_of(user) == [] and sfn.named("StartExecution") == []
-    assert user.say("Реклама кофе") == 200                # 0 (the suite's setting) is no limit
+    assert user.say("Реклама кофе") == 200  # 0 (the suite's setting) is no limit
     assert user.texts()[-1].startswith("✅ Запрос принят!")
 
 
@@ -371,9 +387,9 @@ def test_the_allowlist_must_be_given_at_deploy_and_star_opens_it():
     from videobot.config import Settings
 
     param = tpl.load_template()["Parameters"]["AllowedUserIds"]
-    assert "Default" not in param                          # sam deploy --guided asks for it
+    assert "Default" not in param  # sam deploy --guided asks for it
     assert param["MinLength"] == 1 and "*" in param["Description"]
-    assert Settings(allowed_user_ids="*").allowed_user_id_set == frozenset()        # everyone, said so
+    assert Settings(allowed_user_ids="*").allowed_user_id_set == frozenset()  # everyone, said so
     assert Settings(allowed_user_ids="42, 7").allowed_user_id_set == frozenset({42, 7})
     with pytest.raises(Exception, match="Telegram user ids"):
         Settings(allowed_user_ids="everyone")

@@ -20,7 +20,7 @@ def _deleted(runway) -> list[str]:
 
 def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prompted_job, runway_env):
     job_id = prompted_job["id"]
-    runway_env.plan("text_to_image", ["RUNNING"], seed=2)          # never finishes
+    runway_env.plan("text_to_image", ["RUNNING"], seed=2)  # never finishes
     runway_env.plan("text_to_image", ["RUNNING"], seed=4)
     done = generate_images.submit_image(runtime.current(), job_id, 0)
     while done["state"] != "done":
@@ -28,8 +28,9 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prom
     for index in (2, 4):
         assert generate_images.submit_image(runtime.current(), job_id, index)["state"] == "waiting"
 
-    lifecycle.record_failure(runtime.current(), job_id,
-                             {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
+    lifecycle.record_failure(
+        runtime.current(), job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"}
+    )
 
     running = {segment_rows.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
     assert set(_deleted(runway_env)) == running and len(_deleted(runway_env)) == 2
@@ -41,7 +42,7 @@ def test_a_job_already_over_pays_for_no_new_task(prompted_job, runway_env):
     job_id = prompted_job["id"]
     lifecycle.record_failure(runtime.current(), job_id, {"Error": "ContentRefused", "Cause": "segment 1: refused"})
     with pytest.raises(JobCancelled):
-        generate_images.submit_image(runtime.current(), job_id, 7)   # a sibling iteration still in flight on AWS
+        generate_images.submit_image(runtime.current(), job_id, 7)  # a sibling iteration still in flight on AWS
     assert runway_env.created("text_to_image") == []
 
 
@@ -50,7 +51,7 @@ def test_a_cancel_between_gates_stops_the_running_tasks(prompted_job, runway_env
     runway_env.plan("text_to_image", ["RUNNING"], seed=0)
     assert generate_images.submit_image(runtime.current(), job_id, 0)["state"] == "waiting"
     task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
-    replace_part(monkeypatch, "sfn", None)   # no execution: the job has no arn
+    replace_part(monkeypatch, "sfn", None)  # no execution: the job has no arn
 
     assert control.cancel(job_id).done
     assert _deleted(runway_env) == [task] and jobs.get_job(job_id)["status"] == "cancelled"

@@ -184,13 +184,16 @@ def test_an_image_too_big_for_a_data_uri_goes_as_an_ephemeral_upload(runway_env,
         image_input(path.as_uri())  # without a client there is no upload
 
 
-@pytest.mark.parametrize("url, status, problem", [
-    ("https://media-bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc", 403, "answered HTTP 403"),
-    ("https://media-bucket.s3.amazonaws.com/y.png?X-Amz-Signature=abc", 307, "redirected (HTTP 307)"),
-    ("https://media-bucket.s3.amazonaws.com/z.png?X-Amz-Security-Token=" + "t" * 2000, 200, "at most 2048"),
-    ("https://unreachable.test/a.png", None, "could not be fetched"),
-    ("runway://uploads/never-made", None, "unknown or expired upload"),
-])
+@pytest.mark.parametrize(
+    "url, status, problem",
+    [
+        ("https://media-bucket.s3.amazonaws.com/x.png?X-Amz-Signature=abc", 403, "answered HTTP 403"),
+        ("https://media-bucket.s3.amazonaws.com/y.png?X-Amz-Signature=abc", 307, "redirected (HTTP 307)"),
+        ("https://media-bucket.s3.amazonaws.com/z.png?X-Amz-Security-Token=" + "t" * 2000, 200, "at most 2048"),
+        ("https://unreachable.test/a.png", None, "could not be fetched"),
+        ("runway://uploads/never-made", None, "unknown or expired upload"),
+    ],
+)
 def test_the_fake_checks_https_inputs_as_runway_documents(fake_runway, url, status, problem):
     import requests
 
@@ -202,8 +205,9 @@ def test_the_fake_checks_https_inputs_as_runway_documents(fake_runway, url, stat
     assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
     fake_runway.web["https://cdn.example.com/a.png"] = 200  # a plain public URL is fine
     body["promptImage"] = "https://cdn.example.com/a.png"
-    assert requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers,
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=headers, timeout=10).status_code == 200
+    )
 
 
 # ---- through the stages ---------------------------------------------------------------------
@@ -262,8 +266,10 @@ def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
     _run_image(job_id, 0)
     gates.open_gate(job_id, "refused_image_3", "token")
-    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
-               (runtime.current().settings.max_gate_revisions, job_id))
+    db.execute(
+        f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
+        (runtime.current().settings.max_gate_revisions, job_id),
+    )
 
     with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
         _run_image(job_id, 3)
@@ -272,9 +278,7 @@ def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
 
 
-@pytest.mark.parametrize(
-    "statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)]
-)
+@pytest.mark.parametrize("statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)])
 def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times(
     prompted_job, runway_env, statuses, code
 ):
@@ -287,9 +291,7 @@ def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times
     runway_env.plan("text_to_image", statuses, seed=5, failure_code=code, times=10)
     with pytest.raises(VendorFailed, match="segment 6"):
         _run_image(job_id, 5)
-    assert (
-        len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3
-    )  # 1 + MAX_RESUBMITS
+    assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3  # 1 + MAX_RESUBMITS
     assert usage.summary(job_id)["runway_tasks"] == 1 + 2 + 3
 
 
@@ -345,9 +347,7 @@ def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
     assert reply.status_code == 400 and problem in reply.json()["issues"][0]["message"]
     wrong_key = {**headers, "Authorization": "Bearer wrong"}
     assert (
-        requests.post(
-            f"{fake_runway.url}/v1/image_to_video", json=body, headers=wrong_key, timeout=10
-        ).status_code
+        requests.post(f"{fake_runway.url}/v1/image_to_video", json=body, headers=wrong_key, timeout=10).status_code
         == 401
     )
 
@@ -364,8 +364,10 @@ def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_se
     assert seg["error_message"] == "INPUT_PREPROCESSING.SAFETY.TEXT" and seg["image_submissions"] == 1
 
     gates.open_gate(job_id, "refused_image_4", "token")
-    db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
-               (runtime.current().settings.max_gate_revisions, job_id))
+    db.execute(
+        f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
+        (runtime.current().settings.max_gate_revisions, job_id),
+    )
     segment_rows.update_segment(job_id, 4, image_runway_task_id=None, status="image_prompt_ready")
     with pytest.raises(ContentRefused, match=r"segment 5: .*INPUT_PREPROCESSING\.SAFETY\.TEXT") as refused:
         _run_image(job_id, 4)
@@ -386,15 +388,18 @@ def test_the_fake_knows_only_documented_failure_codes(fake_runway):
         fake_runway.plan("text_to_image", ["FAILED"], failure_code="MODERATION")
 
 
-@pytest.mark.parametrize("status, code, outcome", [
-    ("FAILED", "SAFETY.INPUT.TEXT", "refused"),
-    ("FAILED", "INPUT_PREPROCESSING.SAFETY.TEXT", "refused"),
-    ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit"),
-    ("FAILED", "INTERNAL.BAD_OUTPUT.CODE01", "resubmit"),
-    ("CANCELLED", None, "resubmit"),
-    ("FAILED", "ASSET.INVALID", "fails"),
-    ("FAILED", None, "fails"),
-])
+@pytest.mark.parametrize(
+    "status, code, outcome",
+    [
+        ("FAILED", "SAFETY.INPUT.TEXT", "refused"),
+        ("FAILED", "INPUT_PREPROCESSING.SAFETY.TEXT", "refused"),
+        ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit"),
+        ("FAILED", "INTERNAL.BAD_OUTPUT.CODE01", "resubmit"),
+        ("CANCELLED", None, "resubmit"),
+        ("FAILED", "ASSET.INVALID", "fails"),
+        ("FAILED", None, "fails"),
+    ],
+)
 def test_failure_codes_are_classified_as_documented(status, code, outcome):
     assert classify_failure(TaskState(status, failure_code=code)) == outcome
 
@@ -437,8 +442,14 @@ def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_jo
     assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.submit_clip_timeout_seconds
 
     fake_runway.fail("POST /v1/text_to_image", 503, times=10, delay=0.5, headers={"retry-after": "1"})
-    with vendor_env({**runway_vars(fake_runway), "RUNWAY_TIMEOUT_SECONDS": "1",
-                     "SUBMIT_IMAGE_TIMEOUT_SECONDS": "12", "SUBMIT_RESERVE_SECONDS": "9"}):
+    with vendor_env(
+        {
+            **runway_vars(fake_runway),
+            "RUNWAY_TIMEOUT_SECONDS": "1",
+            "SUBMIT_IMAGE_TIMEOUT_SECONDS": "12",
+            "SUBMIT_RESERVE_SECONDS": "9",
+        }
+    ):
         started = time.monotonic()
         with pytest.raises(VendorUnavailable):
             generate_images.submit_image(runtime.current(), prompted_job["id"], 0)
@@ -446,16 +457,17 @@ def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_jo
     assert segment_rows.get_segment(prompted_job["id"], 0)["image_submissions"] == 0
 
 
-@pytest.mark.parametrize("model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60),
-                                                          ("veo3.1_fast", 6, 90)])
-def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(runway_env, still, model, sent_seconds,
-                                                                         credits):
+@pytest.mark.parametrize(
+    "model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60), ("veo3.1_fast", 6, 90)]
+)
+def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(
+    runway_env, still, model, sent_seconds, credits
+):
     clips = runtime.current().clips
     request = ClipRequest(prompt="Pan", ratio="16:9", image_url=still, duration=5, model=model)
     task = clips.submit(request)
     assert runway_env.tasks[task].body["model"] == model and runway_env.tasks[task].body["duration"] == sent_seconds
-    assert clips.estimate(request) == {"vendor": "runway", "model": model, "seconds": sent_seconds,
-                                       "credits": credits}
+    assert clips.estimate(request) == {"vendor": "runway", "model": model, "seconds": sent_seconds, "credits": credits}
     assert clips.get_task(task).credits == credits  # the fake bills as Runway does
 
 
@@ -474,8 +486,10 @@ def test_gen4_image_turbo_only_for_images_made_from_a_reference(fake_runway, sti
         first = ImageRequest(prompt="Coffee", ratio="16:9", seed=0)
         later = ImageRequest(prompt="Beans", ratio="16:9", seed=1, reference_image_url=still)
         a, b = images.submit(first), images.submit(later)
-        assert (fake_runway.tasks[a].body["model"], fake_runway.tasks[b].body["model"]) == ("gen4_image",
-                                                                                           "gen4_image_turbo")
+        assert (fake_runway.tasks[a].body["model"], fake_runway.tasks[b].body["model"]) == (
+            "gen4_image",
+            "gen4_image_turbo",
+        )
         assert (images.estimate(first)["credits"], images.estimate(later)["credits"]) == (5, 2)
     with pytest.raises(ConfigurationError, match="gen4_image_turbo requires reference images"):
         with vendor_env({**runway_vars(fake_runway), "RUNWAY_IMAGE_MODEL": "gen4_image_turbo"}):
@@ -489,6 +503,7 @@ def test_gen4_image_turbo_only_for_images_made_from_a_reference(fake_runway, sti
 
 
 # ---- polling that follows the vendor's pace ---------------------------------------------------
+
 
 def _checks(task_seconds: float, waits, fastest=None) -> list[float]:
     """The times (after the submission) at which the schedule checks a task of that duration."""
@@ -526,8 +541,9 @@ def test_the_aws_share_stays_under_1_percent_of_the_vendor_cost():
     waits, transition, lambda_call = PollWaits(interval=2, first=90), 0.025 / 1000, 0.3 * 0.5 * 0.0000166667 + 2e-7
     for image_s, clip_s in ((3, 6), (10, 30), (30, 90), (120, 120)):
         for learned in (False, True) if clip_s <= 90 else (True,):
-            checks = 10 * len(_checks(image_s, waits, image_s if learned else None)) + \
-                10 * len(_checks(clip_s, waits, clip_s if learned else None))
+            checks = 10 * len(_checks(image_s, waits, image_s if learned else None)) + 10 * len(
+                _checks(clip_s, waits, clip_s if learned else None)
+            )
             aws = checks * (3 * transition + lambda_call)
             vendor = 10 * 5 * 0.01 + 10 * 25 * 0.01
             assert aws < 0.01 * vendor, (image_s, clip_s, learned, checks)
@@ -542,17 +558,25 @@ def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(prompte
     model = f"learning-{prompted_job['id']}"  # the database outlives one test run
     for n, seconds in enumerate((31.0, 40.0, 55.0)):
         task = f"learn-{n}-{prompted_job['id']}"
-        usage.record_task(prompted_job["id"], "generate_clips", n, task,
-                          {"vendor": "runway", "model": model, "seconds": 5, "credits": 25})
-        db.execute("UPDATE ai_video_bot.vendor_usage SET running_at = recorded_at + %s, settled_at = recorded_at + %s"
-                   " WHERE task_id = %s", (timedelta(seconds=100), timedelta(seconds=100 + seconds), task))
+        usage.record_task(
+            prompted_job["id"],
+            "generate_clips",
+            n,
+            task,
+            {"vendor": "runway", "model": model, "seconds": 5, "credits": 25},
+        )
+        db.execute(
+            "UPDATE ai_video_bot.vendor_usage SET running_at = recorded_at + %s, settled_at = recorded_at + %s"
+            " WHERE task_id = %s",
+            (timedelta(seconds=100), timedelta(seconds=100 + seconds), task),
+        )
     assert sorted(usage.recent_task_seconds(model)) == [31.0, 40.0, 55.0]  # the queue's 100 s is not counted
     assert fastest_recent(f"learn-0-{prompted_job['id']}") == 31.0
     waits = PollWaits(interval=2, first=90)
-    assert next_wait(0.0, waits, 31.0) == 24       # 80% of the fastest
+    assert next_wait(0.0, waits, 31.0) == 24  # 80% of the fastest
     assert next_wait(0.0, PollWaits(interval=2, first=20), 31.0) == 20  # at most `first`
-    assert next_wait(0.0, waits, None) == 2          # nothing learned: the shortest interval
-    assert next_wait(40.0, waits) == 6                # then 15% of the task's age
+    assert next_wait(0.0, waits, None) == 2  # nothing learned: the shortest interval
+    assert next_wait(40.0, waits) == 6  # then 15% of the task's age
 
 
 def test_a_throttled_task_leaves_the_queue_when_a_poll_sees_it_running(prompted_job, runway_env):
@@ -582,11 +606,13 @@ def test_a_throttled_task_tells_the_user_once_that_it_waits_in_runways_queue(pro
     queued = [event for _, event in sent if isinstance(event, VendorQueued)]
     assert queued == [VendorQueued("images")]  # once per job and stage, however many polls
     assert texts.text("ru", "vendor_queued", what=texts.text("ru", "vendor_queued_images")).startswith(
-        "⏳ Изображения: в очереди у Runway")
+        "⏳ Изображения: в очереди у Runway"
+    )
     assert "queued at Runway" in texts.text("en", "vendor_queued", what=texts.text("en", "vendor_queued_videos"))
 
 
 # ---- Runway's concurrency tiers (issue 14, item 7) ---------------------------------------------
+
 
 def test_the_fake_queues_tasks_over_the_tier_as_throttled_and_runs_them_in_order(runway_env, still):
     runway_env.concurrency = 2  # tier 1: 1-2 generations at once, per model
@@ -616,8 +642,7 @@ def test_the_maps_run_no_more_segments_at_once_than_runways_tier():
     assert Settings(runwayml_api_secret="k", runway_concurrency=20).max_concurrency == 10  # the Map's own ceiling
 
 
-def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(prompted_job, runway_env,
-                                                                                monkeypatch):
+def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(prompted_job, runway_env, monkeypatch):
     from tests.helpers import replace_part
     from videobot.data import jobs
     from videobot.notify import Progress
@@ -652,8 +677,7 @@ def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(
     assert "• Изображения: 2/10" in status.splitlines()
 
 
-def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after(prompted_job, runway_env,
-                                                                                 monkeypatch):
+def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after(prompted_job, runway_env, monkeypatch):
     from datetime import timedelta
 
     from videobot.stages import vendor_tasks
@@ -666,8 +690,10 @@ def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after
     def back(column: str, seconds: int) -> None:
         table = "video_segments_enhanced" if column == "image_submitted_at" else "vendor_usage"
         where = "job_id = %s AND segment_index = 0"
-        db.execute(f"UPDATE ai_video_bot.{table} SET {column} = {column} - %s WHERE {where}",
-                   (timedelta(seconds=seconds), job_id))
+        db.execute(
+            f"UPDATE ai_video_bot.{table} SET {column} = {column} - %s WHERE {where}",
+            (timedelta(seconds=seconds), job_id),
+        )
 
     # Queued at the submission: no learned first check yet (it would be 80% of 40 s = 32 s)
     first = generate_images.submit_image(rt, job_id, 0, waits)

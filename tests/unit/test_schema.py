@@ -13,18 +13,48 @@ from videobot.data import db, jobs
 from videobot.data import segments as segment_rows
 from videobot.migrate import migrate, migration_files
 
-SEED_JOB_COLUMNS = {"id", "user_id", "chat_id", "prompt", "status", "script_text", "script_approved",
-                    "audio_path", "final_video_path", "created_at", "updated_at", "completed_at"}
+SEED_JOB_COLUMNS = {
+    "id",
+    "user_id",
+    "chat_id",
+    "prompt",
+    "status",
+    "script_text",
+    "script_approved",
+    "audio_path",
+    "final_video_path",
+    "created_at",
+    "updated_at",
+    "completed_at",
+}
 SEED_SEGMENT_COLUMNS = {
-    "id", "job_id", "segment_index", "text", "start_time", "end_time", "image_prompt",
-    "image_prompt_generated_at", "image_path", "image_runway_task_id", "image_generated_at",
-    "animation_prompt", "animation_prompt_generated_at", "video_path", "video_runway_task_id",
-    "video_duration", "video_generated_at", "status"}
+    "id",
+    "job_id",
+    "segment_index",
+    "text",
+    "start_time",
+    "end_time",
+    "image_prompt",
+    "image_prompt_generated_at",
+    "image_path",
+    "image_runway_task_id",
+    "image_generated_at",
+    "animation_prompt",
+    "animation_prompt_generated_at",
+    "video_path",
+    "video_runway_task_id",
+    "video_duration",
+    "video_generated_at",
+    "status",
+}
 
 
 def _columns(table: str) -> dict[str, str]:
-    rows = db.query("SELECT column_name, data_type FROM information_schema.columns"
-                    " WHERE table_schema = 'ai_video_bot' AND table_name = %s", (table,))
+    rows = db.query(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'ai_video_bot' AND table_name = %s",
+        (table,),
+    )
     return {r["column_name"]: r["data_type"] for r in rows}
 
 

@@ -34,8 +34,12 @@ def _name(label: str) -> str:
 
 
 def _app_secret(sm, **overrides) -> str:
-    body = {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "OPENAI_API_KEY": OPENAI_KEY, "RUNWAYML_API_SECRET": RUNWAY_KEY,
-            "DATABASE_URL": ""}
+    body = {
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "RUNWAYML_API_SECRET": RUNWAY_KEY,
+        "DATABASE_URL": "",
+    }
     body.update(overrides)
     return sm.create_secret(Name=_name("app"), SecretString=json.dumps(body))["ARN"]
 
@@ -43,12 +47,19 @@ def _app_secret(sm, **overrides) -> str:
 def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
     app_arn = _app_secret(sm)
     hook_arn = sm.create_secret(Name=_name("hook"), SecretString=WEBHOOK_SECRET)["ARN"]
-    env = {"APP_SECRETS_ARN": app_arn, "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": hook_arn,
-           "DATABASE_URL": "postgresql://u:p@h/db"}
+    env = {
+        "APP_SECRETS_ARN": app_arn,
+        "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": hook_arn,
+        "DATABASE_URL": "postgresql://u:p@h/db",
+    }
 
     resolved = secrets.resolve_secret_settings(env)
-    assert resolved == {"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "OPENAI_API_KEY": OPENAI_KEY,
-                        "RUNWAYML_API_SECRET": RUNWAY_KEY, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    assert resolved == {
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "RUNWAYML_API_SECRET": RUNWAY_KEY,
+        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
 
     settings = config._from_env(env)
     assert settings.openai_api_key == OPENAI_KEY
@@ -60,9 +71,12 @@ def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
 
 def test_plain_environment_wins_and_is_not_fetched(sm):
     app_arn = _app_secret(sm)
-    env = {"APP_SECRETS_ARN": app_arn, "OPENAI_API_KEY": "sk-local",
-           "TELEGRAM_WEBHOOK_SECRET": "local-secret",
-           "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"}
+    env = {
+        "APP_SECRETS_ARN": app_arn,
+        "OPENAI_API_KEY": "sk-local",
+        "TELEGRAM_WEBHOOK_SECRET": "local-secret",
+        "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone",
+    }
     resolved = secrets.resolve_secret_settings(env)  # the missing ARN is never asked for
     assert "TELEGRAM_WEBHOOK_SECRET" not in resolved
     assert config._from_env(env).openai_api_key == "sk-local"
@@ -82,8 +96,12 @@ def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
     password = "p@ss:w/rd?#%"
     secret = json.dumps({"username": "videobot", "password": password})
     arn = sm.create_secret(Name=_name("rds"), SecretString=secret)["ARN"]
-    env = {"DATABASE_SECRET_ARN": arn, "DATABASE_HOST": "db.internal", "DATABASE_PORT": "5432",
-           "DATABASE_NAME": "videobot"}
+    env = {
+        "DATABASE_SECRET_ARN": arn,
+        "DATABASE_HOST": "db.internal",
+        "DATABASE_PORT": "5432",
+        "DATABASE_NAME": "videobot",
+    }
     url = config._from_env(env).database_url
     parts = urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.port, parts.path) == ("postgresql", "db.internal", 5432, "/videobot")

@@ -31,8 +31,12 @@ from videobot.providers import base
 
 
 def _notifications(job_id: str) -> list[str]:
-    return [r["key"] for r in db.query("SELECT key FROM ai_video_bot.notifications WHERE job_id = %s"
-                                       " ORDER BY sent_at, key", (job_id,))]
+    return [
+        r["key"]
+        for r in db.query(
+            "SELECT key FROM ai_video_bot.notifications WHERE job_id = %s ORDER BY sent_at, key", (job_id,)
+        )
+    ]
 
 
 def _event(job: dict, **extra) -> dict:
@@ -169,12 +173,18 @@ def scripted_images(monkeypatch):
         gen = ScriptedGenerator(states)
         replace_part(monkeypatch, "images", gen)
         return gen
+
     return install
 
 
 def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images):
-    gen = scripted_images([base.TaskState("THROTTLED"), base.TaskState("RUNNING"),
-                           base.TaskState("SUCCEEDED", output_url="https://vendor/out.png")])
+    gen = scripted_images(
+        [
+            base.TaskState("THROTTLED"),
+            base.TaskState("RUNNING"),
+            base.TaskState("SUCCEEDED", output_url="https://vendor/out.png"),
+        ]
+    )
     write_image_prompts.lambda_handler(_event(scripted_job))
     waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}  # no learned first wait
     first = submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))
@@ -201,8 +211,9 @@ def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_j
     assert segment_rows.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
 
 
-def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(scripted_job, scripted_images, monkeypatch,
-                                                                  reset_caches):
+def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(
+    scripted_job, scripted_images, monkeypatch, reset_caches
+):
     gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
     write_image_prompts.lambda_handler(_event(scripted_job))
     # Within MAX_GATE_REVISIONS the segment waits at its own gate (AwaitRefusedImage)

@@ -17,8 +17,12 @@ from local import template as tpl
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
 RETRY_POLICIES = ROOT / "statemachine" / "retry_policies.json"
-STANDARD_LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                          "Lambda.TooManyRequestsException"]
+STANDARD_LAMBDA_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
 FFMPEG_FUNCTIONS = {"SubmitClipFunction", "CheckClipFunction", "RecordVoiceoverFunction", "AssembleVideoFunction"}
 # Written by another change in parallel; checked as soon as its folder exists.
 PARALLEL_FUNCTIONS = {"WebhookFunction": "webhook"}
@@ -110,8 +114,13 @@ def test_every_asl_task_retries_with_a_named_policy():
         assert named, f"{name}'s Retry is none of the policies in statemachine/retry_policies.json"
         used[name] = named[0]
     gates = {name for name, state in tasks.items() if state["Resource"].endswith(".waitForTaskToken")}
-    assert gates == {"AwaitScriptApproval", "AwaitImageApproval", "AwaitVideoApproval",
-                     "AwaitRefusedImage", "AwaitRefusedClip"}
+    assert gates == {
+        "AwaitScriptApproval",
+        "AwaitImageApproval",
+        "AwaitVideoApproval",
+        "AwaitRefusedImage",
+        "AwaitRefusedClip",
+    }
     assert {name for name, policy in used.items() if policy == "ApprovalGate"} == gates
     assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates
 
@@ -120,8 +129,11 @@ def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(reso
     invoked = _invoked_functions(resources)
     assert len(invoked) == 17  # the 16 stage functions (TranscribeVoiceTopic first) and ReviseStage
     functions = of_type(resources, "AWS::Serverless::Function")
-    permitted = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
-                 for p in machine_props(resources)["Policies"] if "LambdaInvokePolicy" in p}
+    permitted = {
+        p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for p in machine_props(resources)["Policies"]
+        if "LambdaInvokePolicy" in p
+    }
     assert invoked <= set(functions)
     assert invoked - permitted == set(), "invoked without a LambdaInvokePolicy"
     assert permitted - invoked == set(), "invoke permission the state machine does not need"
@@ -154,11 +166,18 @@ def test_no_wildcard_action_anywhere(path):
 
 
 def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(resources):
-    allowed_templates = {"S3CrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "LambdaInvokePolicy",
-                         "StepFunctionsExecutionPolicy", "Statement"}
+    allowed_templates = {
+        "S3CrudPolicy",
+        "AWSSecretsManagerGetSecretValuePolicy",
+        "LambdaInvokePolicy",
+        "StepFunctionsExecutionPolicy",
+        "Statement",
+    }
     own_managed = set(of_type(resources, "AWS::IAM::ManagedPolicy"))  # written out in this template
-    for name, res in {**of_type(resources, "AWS::Serverless::Function"),
-                      **of_type(resources, "AWS::Serverless::StateMachine")}.items():
+    for name, res in {
+        **of_type(resources, "AWS::Serverless::Function"),
+        **of_type(resources, "AWS::Serverless::StateMachine"),
+    }.items():
         policies = res["Properties"]["Policies"]
         for policy in policies:
             if "Fn::If" in policy:
@@ -173,16 +192,31 @@ def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(res
 
 def test_every_function_reads_the_secrets_through_the_one_shared_policy(resources):
     statements = resources["ReadSecretsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert statements == [{
-        "Sid": "ReadAppAndDatabaseSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": [{"Ref": "AppSecrets"},
-                     {"Fn::If": ["CreateDatabase", {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
-                                 {"Ref": "AWS::NoValue"}]}]}]
+    assert statements == [
+        {
+            "Sid": "ReadAppAndDatabaseSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [
+                {"Ref": "AppSecrets"},
+                {
+                    "Fn::If": [
+                        "CreateDatabase",
+                        {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
+                        {"Ref": "AWS::NoValue"},
+                    ]
+                },
+            ],
+        }
+    ]
     for name, res in of_type(resources, "AWS::Serverless::Function").items():
         policies = res["Properties"]["Policies"]
         assert {"Ref": "ReadSecretsPolicy"} in policies, name
-        own = [p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"] for p in policies
-               if "AWSSecretsManagerGetSecretValuePolicy" in p]
+        own = [
+            p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+            for p in policies
+            if "AWSSecretsManagerGetSecretValuePolicy" in p
+        ]
         # Only the webhook reads the webhook's secret_token.
         assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
 
@@ -223,10 +257,18 @@ def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(temp
     checked = 0
     for name, res in functions.items():
         env = {**globals_env, **res["Properties"].get("Environment", {}).get("Variables", {})}
-        named = [arn for key, value in env.items() if key == APP_SECRETS_ENV or key.endswith(SECRET_ARN_SUFFIX)
-                 for arn in _unwrap_if(value)]
-        granted = [arn for policy in res["Properties"]["Policies"] for entry in _unwrap_if(policy)
-                   for arn in _secret_reads(resources, entry)]
+        named = [
+            arn
+            for key, value in env.items()
+            if key == APP_SECRETS_ENV or key.endswith(SECRET_ARN_SUFFIX)
+            for arn in _unwrap_if(value)
+        ]
+        granted = [
+            arn
+            for policy in res["Properties"]["Policies"]
+            for entry in _unwrap_if(policy)
+            for arn in _secret_reads(resources, entry)
+        ]
         for arn in named:
             assert arn in granted, f"{name} is told of the secret {arn} but its policies do not let it read it"
             checked += 1
@@ -275,14 +317,17 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     functions = of_type(resources, "AWS::Serverless::Function")
     groups = of_type(resources, "AWS::Logs::LogGroup")
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
-    logged = {g["Properties"]["LogGroupName"]["Fn::Sub"].split("${")[1].rstrip("}")
-              for g in groups.values() if "LogGroupName" in g["Properties"]
-              and g["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/")}
+    logged = {
+        g["Properties"]["LogGroupName"]["Fn::Sub"].split("${")[1].rstrip("}")
+        for g in groups.values()
+        if "LogGroupName" in g["Properties"] and g["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/")
+    }
     assert logged == set(functions)
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    errors_alarms = {name: a["Properties"] for name, a in alarms.items()
-                     if a["Properties"].get("MetricName") == "Errors"}
+    errors_alarms = {
+        name: a["Properties"] for name, a in alarms.items() if a["Properties"].get("MetricName") == "Errors"
+    }
     watched = {p["Dimensions"][0]["Value"]["Ref"] for p in errors_alarms.values()}
     assert watched == set(functions) - {"MigrateDatabaseFunction"}
     # The alarms are written out one per function: they differ only in the function they watch.
@@ -292,14 +337,23 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
         assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
         assert props["AlarmDescription"] == {"Fn::Sub": f"${{AWS::StackName}}: {function} raised errors"}
         assert {k: v for k, v in props.items() if k not in ("Dimensions", "AlarmDescription")} == {
-            "Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistic": "Sum", "Period": 300,
-            "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "AlarmTopic"}]}, name
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Statistic": "Sum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+        }, name
     for function in functions:
         assert groups[f"{function}Logs"]["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
     failed = alarms["ExecutionsFailedAlarm"]["Properties"]
     assert {m["MetricStat"]["Metric"]["MetricName"] for m in failed["Metrics"] if "MetricStat" in m} == {
-        "ExecutionsFailed", "ExecutionsTimedOut"}
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+    }
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
@@ -307,11 +361,14 @@ def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resource
     # No code emits traces (no Powertools Tracer), so neither the functions nor the state
     # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
     assert "Tracing" not in template["Globals"]["Function"]
-    for name, res in {**of_type(resources, "AWS::Serverless::Function"),
-                      **of_type(resources, "AWS::Serverless::StateMachine")}.items():
+    for name, res in {
+        **of_type(resources, "AWS::Serverless::Function"),
+        **of_type(resources, "AWS::Serverless::StateMachine"),
+    }.items():
         assert "Tracing" not in res["Properties"], name
-        assert not [a for s in _statements(res["Properties"].get("Policies", [])) for a in s["Action"]
-                    if a.startswith("xray:")], name
+        assert not [
+            a for s in _statements(res["Properties"].get("Policies", [])) for a in s["Action"] if a.startswith("xray:")
+        ], name
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
     props = machine_props(resources)
@@ -335,8 +392,7 @@ def test_keys_are_secrets_never_plain_environment(template, resources):
     for key in ("TelegramBotToken", "OpenAIApiKey", "RunwayApiSecret", "ExistingDatabaseUrl"):
         assert params[key]["NoEcho"] is True
         assert params[key].get("Default", "") == ""
-    plain = {"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "OPENAI_API_KEY", "RUNWAYML_API_SECRET",
-             "DATABASE_URL"}
+    plain = {"TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "OPENAI_API_KEY", "RUNWAYML_API_SECRET", "DATABASE_URL"}
     env_names = set(template["Globals"]["Function"]["Environment"]["Variables"])
     for res in of_type(resources, "AWS::Serverless::Function").values():
         env_names |= set(res["Properties"].get("Environment", {}).get("Variables", {}))
@@ -344,7 +400,11 @@ def test_keys_are_secrets_never_plain_environment(template, resources):
     assert {"APP_SECRETS_ARN", "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN", "DATABASE_SECRET_ARN"} <= env_names
     secret_string = resources["AppSecrets"]["Properties"]["SecretString"]["Fn::Sub"][0]
     assert set(json.loads(re.sub(r"\$\{[A-Za-z]+\}", "x", secret_string))) == {
-        "TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "RUNWAYML_API_SECRET", "DATABASE_URL"}
+        "TELEGRAM_BOT_TOKEN",
+        "OPENAI_API_KEY",
+        "RUNWAYML_API_SECRET",
+        "DATABASE_URL",
+    }
     generated = resources["WebhookSecret"]["Properties"]["GenerateSecretString"]
     assert generated["ExcludePunctuation"] is True  # Telegram allows A-Z a-z 0-9 _ - only
     assert 1 <= generated["PasswordLength"] <= 256

@@ -29,8 +29,8 @@ from local import template as tpl
 from videobot import config
 from videobot.config import Settings
 
-MARGIN = 0.9                         # the worst case stays under 90 % of the Timeout
-SDK_MAX_BACKOFF_SECONDS = 8.0        # openai / runwayml: min(0.5 × 2^n, 8) s (× jitter ≤ 1)
+MARGIN = 0.9  # the worst case stays under 90 % of the Timeout
+SDK_MAX_BACKOFF_SECONDS = 8.0  # openai / runwayml: min(0.5 × 2^n, 8) s (× jitter ≤ 1)
 MIN_DOWNLOAD_BYTES_PER_SECOND = 1_000_000
 BOTOCORE_MAX_BACKOFF_SECONDS = 20.0
 
@@ -61,7 +61,7 @@ def runway(s: Settings) -> float:
 
 def aws(s: Settings) -> float:
     a = s.aws_client_attempts
-    sleeps = sum(min(BOTOCORE_MAX_BACKOFF_SECONDS, 2.0 ** n) for n in range(1, a))
+    sleeps = sum(min(BOTOCORE_MAX_BACKOFF_SECONDS, 2.0**n) for n in range(1, a))
     return a * (s.aws_connect_timeout_seconds + s.aws_read_timeout_seconds) + sleeps
 
 
@@ -74,8 +74,16 @@ def stop_tasks(s: Settings) -> float:
     return float(s.stop_tasks_seconds)
 
 
-CLIENTS = {"telegram": telegram, "telegram_upload": telegram_upload, "telegram_file": telegram_file,
-           "openai": openai, "runway": runway, "aws": aws, "database": database, "stop_tasks": stop_tasks}
+CLIENTS = {
+    "telegram": telegram,
+    "telegram_upload": telegram_upload,
+    "telegram_file": telegram_file,
+    "openai": openai,
+    "runway": runway,
+    "aws": aws,
+    "database": database,
+    "stop_tasks": stop_tasks,
+}
 
 # function -> {path: {client: calls one after another}}
 WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
@@ -97,8 +105,10 @@ WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
     "TranscribeVoiceTopicFunction": {"stage": {"database": 1, "telegram_file": 1, "openai": 1, "telegram": 1}},
     # the script and its one re-ask when it breaks the rules (providers/openai_llm.py)
     "GenerateScriptFunction": {"stage": {"database": 1, "openai": 2}},
-    "ReviseStageFunction": {"script": {"database": 1, "openai": 2},
-                            "segment": {"database": 1, "openai": 1, "telegram": 1}},
+    "ReviseStageFunction": {
+        "script": {"database": 1, "openai": 2},
+        "segment": {"database": 1, "openai": 1, "telegram": 1},
+    },
     "RequestApprovalFunction": {"gate": {"database": 1, "telegram": 3}},  # album, question, an edit
     "SplitIntoSegmentsFunction": {"stage": {"database": 1}},
     "WriteImagePromptsFunction": {"stage": {"database": 1, "openai": 2}},
@@ -122,7 +132,7 @@ SUBMITS = {"SubmitImageFunction": "submit_image_timeout_seconds", "SubmitClipFun
 # (docs/benchmarks.md), not a count of bounded client calls.
 MEDIA_BOUND = {
     "RecordVoiceoverFunction": "ten narration parts over the Realtime WebSocket (no per-session timeout in "
-                               "the SDK) and FFmpeg fitting",
+    "the SDK) and FFmpeg fitting",
     "AssembleVideoFunction": "FFmpeg over ten clips, the narration and the music",
 }
 
@@ -135,16 +145,19 @@ def settings_of(template: dict, name: str) -> Settings:
     """The settings the function runs with: config.py's defaults, the Globals' and the
     function's own Environment (plain values; references are ARNs and names)."""
     env, globals_ = {}, (template.get("Globals") or {}).get("Function") or {}
-    for variables in (globals_.get("Environment", {}).get("Variables", {}),
-                      template["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})):
+    for variables in (
+        globals_.get("Environment", {}).get("Variables", {}),
+        template["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {}),
+    ):
         env.update({k: v for k, v in variables.items() if isinstance(v, str)})
     return config._from_env(env)
 
 
 def worst_case(template: dict, name: str) -> tuple[float, str]:
     s = settings_of(template, name)
-    costs = {path: sum(CLIENTS[client](s) * n for client, n in calls.items())
-             for path, calls in WORST_PATHS[name].items()}
+    costs = {
+        path: sum(CLIENTS[client](s) * n for client, n in calls.items()) for path, calls in WORST_PATHS[name].items()
+    }
     path = max(costs, key=costs.get)
     return costs[path], path
 
@@ -168,8 +181,10 @@ def test_the_webhook_fits_its_29_seconds_with_the_slow_work_gone():
     assert tpl.function_timeouts(template)["WebhookFunction"] == 29  # API Gateway's own limit is 30 s
     s = settings_of(template, "WebhookFunction")
     # no download, no transcription, no upload on any of its paths
-    assert all(not {"openai", "runway", "telegram_file", "telegram_upload"} & set(calls)
-               for calls in WORST_PATHS["WebhookFunction"].values())
+    assert all(
+        not {"openai", "runway", "telegram_file", "telegram_upload"} & set(calls)
+        for calls in WORST_PATHS["WebhookFunction"].values()
+    )
     assert s.telegram_attempts == 1  # Telegram redelivers an update answered with a 5xx: its retry
     worst, _ = worst_case(template, "WebhookFunction")
     assert worst <= MARGIN * 29

@@ -13,7 +13,8 @@ def remember_chat(chat_id: int, user_id: int | None, language_code: str | None) 
         f"INSERT INTO {CHATS} (chat_id, user_id, language_code) VALUES (%s, %s, %s)"
         " ON CONFLICT (chat_id) DO UPDATE SET user_id = EXCLUDED.user_id,"
         " language_code = EXCLUDED.language_code, updated_at = (now() AT TIME ZONE 'utc')",
-        (chat_id, user_id, language_code))
+        (chat_id, user_id, language_code),
+    )
 
 
 def chat_language(chat_id: int) -> str | None:

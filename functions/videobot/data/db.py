@@ -37,7 +37,8 @@ def _pool(url: str) -> psycopg2.pool.ThreadedConnectionPool:
         pool = _pools.get(url)
         if pool is None:
             pool = psycopg2.pool.ThreadedConnectionPool(
-                0, 32, dsn=url, connect_timeout=get_settings().database_connect_timeout_seconds)
+                0, 32, dsn=url, connect_timeout=get_settings().database_connect_timeout_seconds
+            )
             # psycopg2 closes a returned connection once `minconn` are idle, and its
             # constructor opens `minconn` at once; so open none eagerly, then keep a few.
             pool.minconn = KEEP_IDLE

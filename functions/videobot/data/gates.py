@@ -15,32 +15,40 @@ UNCONFIRMED_DECISION_SECONDS = 60
 
 def open_gate(job_id: str, stage: str, task_token: str) -> Gate:
     """Store the gate's task token (a retried invocation replaces it). Returns the gate row."""
-    return Gate.from_row(db.query_one(
-        f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
-        " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
-        " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
-        " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
-        (job_id, stage, task_token)))
+    return Gate.from_row(
+        db.query_one(
+            f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
+            " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
+            " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+            " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
+            (job_id, stage, task_token),
+        )
+    )
 
 
 def open_gate_for_job(job_id: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL",
-                                      (job_id,)))
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
 
 
 def get_gate(job_id: str, stage: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s",
-                                      (job_id, stage)))
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s", (job_id, stage)))
 
 
 def rejected_gate(job_id: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decision = 'rejected'"
-                                      " ORDER BY decided_at DESC LIMIT 1", (job_id,)))
+    return Gate.from_row(
+        db.query_one(
+            f"SELECT * FROM {GATES} WHERE job_id = %s AND decision = 'rejected' ORDER BY decided_at DESC LIMIT 1",
+            (job_id,),
+        )
+    )
 
 
 def close_open_gates(job_id: str, decision: str) -> None:
-    db.execute(f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
-               " WHERE job_id = %s AND decided_at IS NULL", (decision, job_id))
+    db.execute(
+        f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
+        " WHERE job_id = %s AND decided_at IS NULL",
+        (decision, job_id),
+    )
 
 
 def abandon_gate(job_id: str, stage: str) -> None:
@@ -59,14 +67,17 @@ def decide_gate(job_id: str, stage: str, decision: str, round_: int | None = Non
         return token
 
 
-def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list[int] | None,
-                limit: int, round_: int | None = None) -> tuple[str | None, str]:
+def revise_gate(
+    job_id: str, stage: str, *, feedback: str | None, segments: list[int] | None, limit: int, round_: int | None = None
+) -> tuple[str | None, str]:
     """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
     with `round_`, only at that round). Returns (token, "revised"), or
     (None, "not_waiting" | "limit" | "stale_round")."""
     with db.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL"
-                    " FOR UPDATE", (job_id, stage))
+        cur.execute(
+            f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL FOR UPDATE",
+            (job_id, stage),
+        )
         gate = cur.fetchone()
         if gate is None:
             return None, "not_waiting"
@@ -75,8 +86,11 @@ def revise_gate(job_id: str, stage: str, *, feedback: str | None, segments: list
         if gate[0] >= limit:
             return None, "limit"
         token = _claim(cur, job_id, stage, "revised")
-        cur.execute(f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
-                    " WHERE job_id = %s AND stage = %s", (feedback, segments or None, job_id, stage))
+        cur.execute(
+            f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
+            " WHERE job_id = %s AND stage = %s",
+            (feedback, segments or None, job_id, stage),
+        )
         return token, "revised"
 
 
@@ -98,23 +112,31 @@ def _claim(cur, job_id: str, stage: str, decision: str, round_: int | None = Non
 
 def confirm_resumed(job_id: str, stage: str, token: str) -> None:
     """Step Functions accepted the decision sent on `token`."""
-    db.execute(f"UPDATE {GATES} SET resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
-               " WHERE job_id = %s AND stage = %s AND task_token = %s", (job_id, stage, token))
+    db.execute(
+        f"UPDATE {GATES} SET resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
+        " WHERE job_id = %s AND stage = %s AND task_token = %s",
+        (job_id, stage, token),
+    )
 
 
 def landed_decision(job_id: str, stage: str, token: str) -> str | None:
     """Step Functions says `token` is dead. If an earlier decision sent on it had an unknown
     outcome, that one landed: the gate is decided so (and confirmed), and it is returned."""
     with db.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT unknown_decision FROM {GATES} WHERE job_id = %s AND stage = %s AND task_token = %s"
-                    " FOR UPDATE", (job_id, stage, token))
+        cur.execute(
+            f"SELECT unknown_decision FROM {GATES} WHERE job_id = %s AND stage = %s AND task_token = %s FOR UPDATE",
+            (job_id, stage, token),
+        )
         row = cur.fetchone()
         landed = row[0] if row else None
         if landed is None:
             return None
-        cur.execute(f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc'),"
-                    " resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
-                    " WHERE job_id = %s AND stage = %s", (landed, job_id, stage))
+        cur.execute(
+            f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc'),"
+            " resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
+            " WHERE job_id = %s AND stage = %s",
+            (landed, job_id, stage),
+        )
         if landed == "approved":
             jobs.mark_gate_approved(cur, job_id, stage)
         return landed
@@ -125,11 +147,13 @@ def reopen_gate(job_id: str, stage: str, decision: str, *, outcome_unknown: bool
     (and a revision round is given back). `outcome_unknown`: the call may have landed (a
     connection error, a read timeout), so the decision is remembered for `landed_decision`."""
     with db.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
-                    + (", revisions = revisions - 1" if decision == "revised" else "")
-                    + (", unknown_decision = %s" if outcome_unknown else "")
-                    + " WHERE job_id = %s AND stage = %s AND decision = %s",
-                    ((decision,) if outcome_unknown else ()) + (job_id, stage, decision))
+        cur.execute(
+            f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
+            + (", revisions = revisions - 1" if decision == "revised" else "")
+            + (", unknown_decision = %s" if outcome_unknown else "")
+            + " WHERE job_id = %s AND stage = %s AND decision = %s",
+            ((decision,) if outcome_unknown else ()) + (job_id, stage, decision),
+        )
         if cur.rowcount and decision == "approved":
             jobs.unmark_gate_approved(cur, job_id, stage)
 
@@ -137,20 +161,28 @@ def reopen_gate(job_id: str, stage: str, decision: str, *, outcome_unknown: bool
 def offer_redo_all(job_id: str, stage: str, words: str) -> int | None:
     """Keep the words written at the open gate `stage` until the user taps "redo all" (or
     writes again). Returns the gate's round, or None when that gate is not open."""
-    row = db.query_one(f"UPDATE {GATES} SET offered_feedback = %s WHERE job_id = %s AND stage = %s"
-                       " AND decided_at IS NULL RETURNING revisions", (words, job_id, stage))
+    row = db.query_one(
+        f"UPDATE {GATES} SET offered_feedback = %s WHERE job_id = %s AND stage = %s"
+        " AND decided_at IS NULL RETURNING revisions",
+        (words, job_id, stage),
+    )
     return row["revisions"] if row else None
 
 
 def offered_feedback(job_id: str, stage: str, round_: int) -> str | None:
     """The words offered for "redo all" at that round of the open gate, or None."""
-    row = db.query_one(f"SELECT offered_feedback FROM {GATES} WHERE job_id = %s AND stage = %s"
-                       " AND decided_at IS NULL AND revisions = %s", (job_id, stage, round_))
+    row = db.query_one(
+        f"SELECT offered_feedback FROM {GATES} WHERE job_id = %s AND stage = %s"
+        " AND decided_at IS NULL AND revisions = %s",
+        (job_id, stage, round_),
+    )
     return row["offered_feedback"] if row else None
 
 
 def withdraw_offer(job_id: str, stage: str, round_: int) -> bool:
-    row = db.query_one(f"UPDATE {GATES} SET offered_feedback = NULL WHERE job_id = %s AND stage = %s"
-                       " AND revisions = %s AND offered_feedback IS NOT NULL RETURNING job_id",
-                       (job_id, stage, round_))
+    row = db.query_one(
+        f"UPDATE {GATES} SET offered_feedback = NULL WHERE job_id = %s AND stage = %s"
+        " AND revisions = %s AND offered_feedback IS NOT NULL RETURNING job_id",
+        (job_id, stage, round_),
+    )
     return row is not None

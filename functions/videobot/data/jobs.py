@@ -16,10 +16,22 @@ JOBS = f"{SCHEMA}.video_jobs_enhanced"
 
 # The job statuses, in pipeline order (README "Job statuses").
 JOB_STATUSES = (
-    "pending", "generating_script", "awaiting_script_approval", "script_approved",
-    "generating_images", "awaiting_image_approval", "images_approved",
-    "generating_videos", "awaiting_video_approval", "videos_approved",
-    "assembling", "delivering", "completed", "cancelled", "failed", "timed_out",
+    "pending",
+    "generating_script",
+    "awaiting_script_approval",
+    "script_approved",
+    "generating_images",
+    "awaiting_image_approval",
+    "images_approved",
+    "generating_videos",
+    "awaiting_video_approval",
+    "videos_approved",
+    "assembling",
+    "delivering",
+    "completed",
+    "cancelled",
+    "failed",
+    "timed_out",
 )
 TERMINAL_STATUSES = ("completed", "cancelled", "failed", "timed_out")
 ENDED_EARLY = ("cancelled", "failed", "timed_out")
@@ -38,14 +50,33 @@ def parse_refusal_stage(stage: str) -> tuple[str, int] | None:
     """("refused_clip", 6) from "refused_clip_6"; None for any other stage."""
     kind, _, index = (stage or "").rpartition("_")
     return (kind, int(index)) if kind in REFUSAL_KINDS and index.isdigit() else None
-AWAITING_STATUS = {"script": "awaiting_script_approval", "images": "awaiting_image_approval",
-                   "videos": "awaiting_video_approval"}
+
+
+AWAITING_STATUS = {
+    "script": "awaiting_script_approval",
+    "images": "awaiting_image_approval",
+    "videos": "awaiting_video_approval",
+}
 APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "videos": "videos_approved"}
 
 _COLUMNS = {
-    "status", "script_text", "script_approved", "audio_path", "final_video_path", "completed_at",
-    "language", "aspect_ratio", "script_segments", "script_generated_at", "audio_duration",
-    "final_video_size_mb", "final_video_duration", "execution_arn", "error_message", "voice", "subtitles",
+    "status",
+    "script_text",
+    "script_approved",
+    "audio_path",
+    "final_video_path",
+    "completed_at",
+    "language",
+    "aspect_ratio",
+    "script_segments",
+    "script_generated_at",
+    "audio_duration",
+    "final_video_size_mb",
+    "final_video_duration",
+    "execution_arn",
+    "error_message",
+    "voice",
+    "subtitles",
     "video_model",
     "prompt",  # a voice topic's words, stored by TranscribeVoiceTopic
 }
@@ -55,11 +86,20 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "16:9",
-               language: str | None = None, source_update_id: int | None = None,
-               job_id: str | None = None, voice: str | None = None,
-               subtitles: bool | None = None, video_model: str | None = None,
-               voice_file_id: str | None = None) -> tuple[Job, bool]:
+def create_job(
+    *,
+    user_id: int,
+    chat_id: int,
+    prompt: str,
+    aspect_ratio: str = "16:9",
+    language: str | None = None,
+    source_update_id: int | None = None,
+    job_id: str | None = None,
+    voice: str | None = None,
+    subtitles: bool | None = None,
+    video_model: str | None = None,
+    voice_file_id: str | None = None,
+) -> tuple[Job, bool]:
     """Insert a job. Returns (job, created); a repeated source_update_id returns the first job.
     A voice topic has `voice_file_id` (the Telegram file) and an empty prompt until
     TranscribeVoiceTopic stores the words."""
@@ -68,8 +108,19 @@ def create_job(*, user_id: int, chat_id: int, prompt: str, aspect_ratio: str = "
         f"INSERT INTO {JOBS} (id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id,"
         " voice, subtitles, video_model, voice_file_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (source_update_id) DO NOTHING RETURNING *",
-        (job_id, user_id, chat_id, prompt, aspect_ratio, language, source_update_id, voice, subtitles,
-         video_model, voice_file_id),
+        (
+            job_id,
+            user_id,
+            chat_id,
+            prompt,
+            aspect_ratio,
+            language,
+            source_update_id,
+            voice,
+            subtitles,
+            video_model,
+            voice_file_id,
+        ),
     )
     if row:
         return Job.from_row(row), True
@@ -93,18 +144,22 @@ def job_for_update(update_id: int | None) -> Job | None:
 
 
 def latest_job_for_chat(chat_id: int) -> Job | None:
-    return Job.from_row(db.query_one(
-        f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT 1", (chat_id,)))
+    return Job.from_row(
+        db.query_one(f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT 1", (chat_id,))
+    )
 
 
 def recent_jobs_for_chat(chat_id: int, limit: int) -> list[Job]:
-    return [Job.from_row(r) for r in db.query(
-        f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT %s", (chat_id, limit))]
+    return [
+        Job.from_row(r)
+        for r in db.query(
+            f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT %s", (chat_id, limit)
+        )
+    ]
 
 
 def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
-    sql = (f"SELECT * FROM {JOBS} WHERE chat_id = %s AND status <> ALL(%s)"
-           " ORDER BY created_at DESC LIMIT 1")
+    sql = f"SELECT * FROM {JOBS} WHERE chat_id = %s AND status <> ALL(%s) ORDER BY created_at DESC LIMIT 1"
     params = (chat_id, list(TERMINAL_STATUSES))
     if cur is None:
         return Job.from_row(db.query_one(sql, params))
@@ -114,15 +169,24 @@ def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
 
 
 def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
-    return [r["id"] for r in db.query(
-        f"SELECT id FROM {JOBS} WHERE user_id = %s"
-        " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)", (user_id, hours))]
+    return [
+        r["id"]
+        for r in db.query(
+            f"SELECT id FROM {JOBS} WHERE user_id = %s"
+            " AND created_at > (now() AT TIME ZONE 'utc') - make_interval(hours => %s)",
+            (user_id, hours),
+        )
+    ]
 
 
 def job_ids_since(hours: int) -> list[str]:
     """Every user's jobs created in the last `hours` (the bot-wide daily budget)."""
-    return [r["id"] for r in db.query(
-        f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - %s * interval '1 hour'", (hours,))]
+    return [
+        r["id"]
+        for r in db.query(
+            f"SELECT id FROM {JOBS} WHERE created_at > (now() AT TIME ZONE 'utc') - %s * interval '1 hour'", (hours,)
+        )
+    ]
 
 
 def lock_chat(cur, chat_id: int) -> None:
@@ -140,9 +204,12 @@ def update_started(cur, update_id: int) -> bool:
 def recent_start_times(cur, user_id: int, limit: int) -> list[datetime]:
     """Inside the caller's transaction: when the user's latest `limit` jobs of the last 24 h
     were created, newest first."""
-    cur.execute(f"SELECT created_at FROM {JOBS} WHERE user_id = %s"
-                " AND created_at > (now() AT TIME ZONE 'utc') - interval '24 hours'"
-                " ORDER BY created_at DESC LIMIT %s", (user_id, limit))
+    cur.execute(
+        f"SELECT created_at FROM {JOBS} WHERE user_id = %s"
+        " AND created_at > (now() AT TIME ZONE 'utc') - interval '24 hours'"
+        " ORDER BY created_at DESC LIMIT %s",
+        (user_id, limit),
+    )
     return [row[0] for row in cur.fetchall()]
 
 
@@ -150,8 +217,10 @@ def update_job(job_id: str, **fields: Any) -> Job:
     """Update a live job. A job already cancelled, failed or timed out is never overwritten
     (the original bot's worker wrote over "cancelled"); that raises JobCancelled."""
     sets, params = db.assignments(fields, _COLUMNS)
-    row = db.query_one(f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
-                       (*params, job_id, list(ENDED_EARLY)))
+    row = db.query_one(
+        f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
+        (*params, job_id, list(ENDED_EARLY)),
+    )
     if row is None:
         raise JobCancelled(f"job {job_id} is {get_job(job_id).status}")
     return Job.from_row(row)
@@ -163,13 +232,18 @@ def mark_gate_approved(cur, job_id: str, stage: str) -> None:
         f"UPDATE {JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
         + (", script_approved = 1" if stage == "script" else "")
         + " WHERE id = %s AND status <> ALL(%s)",
-        (APPROVED_STATUS[stage], job_id, list(TERMINAL_STATUSES)))
+        (APPROVED_STATUS[stage], job_id, list(TERMINAL_STATUSES)),
+    )
 
 
 def unmark_gate_approved(cur, job_id: str, stage: str) -> None:
     """Inside the caller's transaction: undo mark_gate_approved (the gate reopened)."""
-    cur.execute(f"UPDATE {JOBS} SET status = %s" + (", script_approved = 0" if stage == "script" else "")
-                + " WHERE id = %s AND status = %s", (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]))
+    cur.execute(
+        f"UPDATE {JOBS} SET status = %s"
+        + (", script_approved = 0" if stage == "script" else "")
+        + " WHERE id = %s AND status = %s",
+        (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]),
+    )
 
 
 def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
@@ -177,9 +251,12 @@ def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a terminal status")
     sets, params = db.assignments({"status": status, **fields}, _COLUMNS)
-    return Job.from_row(db.query_one(
-        f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
-        (*params, job_id, list(TERMINAL_STATUSES))))
+    return Job.from_row(
+        db.query_one(
+            f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
+            (*params, job_id, list(TERMINAL_STATUSES)),
+        )
+    )
 
 
 def clear_job(job_id: str) -> None:
@@ -193,7 +270,8 @@ def clear_job(job_id: str) -> None:
         cur.execute(
             f"UPDATE {JOBS} SET script_text = NULL, script_segments = NULL, audio_path = NULL,"
             " final_video_path = NULL, voice_file_id = NULL, updated_at = (now() AT TIME ZONE 'utc') WHERE id = %s",
-            (job_id,))
+            (job_id,),
+        )
 
 
 def delete_job(job_id: str) -> bool:

@@ -10,8 +10,7 @@ TABLE = "ai_video_bot.notifications"
 
 def claim(job_id: str, key: str) -> bool:
     """True for exactly one caller per (job, key)."""
-    return db.execute(f"INSERT INTO {TABLE} (job_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                      (job_id, key)) == 1
+    return db.execute(f"INSERT INTO {TABLE} (job_id, key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (job_id, key)) == 1
 
 
 def release(job_id: str, key: str) -> None:

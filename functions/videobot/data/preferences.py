@@ -18,4 +18,5 @@ def set_field(user_id: int, field: str, value) -> None:
     db.execute(
         f"INSERT INTO {TABLE} (user_id, {field}) VALUES (%s, %s)"
         f" ON CONFLICT (user_id) DO UPDATE SET {field} = EXCLUDED.{field}, updated_at = (now() AT TIME ZONE 'utc')",
-        (user_id, value))
+        (user_id, value),
+    )

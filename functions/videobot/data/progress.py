@@ -11,8 +11,14 @@ TABLE = "ai_video_bot.telegram_progress"
 
 def claim_first(job_id: str, stage: str, done: int, total: int, queued: int = 0) -> bool:
     """True for the one report that sends the stage's first message."""
-    return db.query_one(f"INSERT INTO {TABLE} (job_id, stage, done, total, queued) VALUES (%s, %s, %s, %s, %s)"
-                        " ON CONFLICT DO NOTHING RETURNING job_id", (job_id, stage, done, total, queued)) is not None
+    return (
+        db.query_one(
+            f"INSERT INTO {TABLE} (job_id, stage, done, total, queued) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING job_id",
+            (job_id, stage, done, total, queued),
+        )
+        is not None
+    )
 
 
 def forget(job_id: str, stage: str) -> None:
@@ -32,5 +38,6 @@ def claim_edit(job_id: str, stage: str, done: int, total: int, min_seconds: int,
         " WHERE job_id = %s AND stage = %s AND message_id IS NOT NULL"
         " AND (done < %s OR (done = %s AND queued <> %s))"
         " AND (%s OR edited_at <= (now() AT TIME ZONE 'utc') - make_interval(secs => %s)) RETURNING message_id",
-        (done, queued, job_id, stage, done, done, queued, done >= total, min_seconds))
+        (done, queued, job_id, stage, done, done, queued, done >= total, min_seconds),
+    )
     return row["message_id"] if row else None

@@ -60,8 +60,8 @@ class Job(Row):
     source_update_id: int | None = None
     voice: str | None = None
     subtitles: bool | None = None
-    video_model: str | None = None       # the user's choice when the job started (migration 0012)
-    voice_file_id: str | None = None     # a voice topic's Telegram file, transcribed by the pipeline
+    video_model: str | None = None  # the user's choice when the job started (migration 0012)
+    voice_file_id: str | None = None  # a voice topic's Telegram file, transcribed by the pipeline
 
     @property
     def segment_texts(self) -> list[str]:
@@ -101,7 +101,7 @@ class Segment(Row):
     animation_prompt_draft: str | None = None
     image_submitted_at: datetime | None = None
     video_submitted_at: datetime | None = None
-    vendor_status: str | None = None     # the last poll of its unfinished task (THROTTLED: queued)
+    vendor_status: str | None = None  # the last poll of its unfinished task (THROTTLED: queued)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,27 @@ from videobot.errors import JobCancelled
 SEGMENTS = "ai_video_bot.video_segments_enhanced"
 
 _COLUMNS = {
-    "image_prompt", "image_prompt_generated_at", "image_path", "image_runway_task_id",
-    "image_generated_at", "animation_prompt", "animation_prompt_generated_at", "video_path",
-    "video_runway_task_id", "video_duration", "video_generated_at", "status", "narration_path",
-    "narration_duration", "image_submissions", "video_submissions", "error_message",
-    "image_submitted_at", "video_submitted_at", "animation_prompt_draft", "vendor_status",
+    "image_prompt",
+    "image_prompt_generated_at",
+    "image_path",
+    "image_runway_task_id",
+    "image_generated_at",
+    "animation_prompt",
+    "animation_prompt_generated_at",
+    "video_path",
+    "video_runway_task_id",
+    "video_duration",
+    "video_generated_at",
+    "status",
+    "narration_path",
+    "narration_duration",
+    "image_submissions",
+    "video_submissions",
+    "error_message",
+    "image_submitted_at",
+    "video_submitted_at",
+    "animation_prompt_draft",
+    "vendor_status",
 }
 
 
@@ -31,8 +47,10 @@ def create_segments(job_id: str, texts: list[str], seconds: float) -> None:
 
 
 def get_segments(job_id: str) -> list[Segment]:
-    return [Segment.from_row(r) for r in
-            db.query(f"SELECT * FROM {SEGMENTS} WHERE job_id = %s ORDER BY segment_index", (job_id,))]
+    return [
+        Segment.from_row(r)
+        for r in db.query(f"SELECT * FROM {SEGMENTS} WHERE job_id = %s ORDER BY segment_index", (job_id,))
+    ]
 
 
 def get_segment(job_id: str, index: int) -> Segment:
@@ -44,8 +62,9 @@ def get_segment(job_id: str, index: int) -> Segment:
 
 def update_segment(job_id: str, index: int, **fields: Any) -> Segment:
     sets, params = db.assignments(fields, _COLUMNS)
-    row = db.query_one(f"UPDATE {SEGMENTS} SET {sets} WHERE job_id = %s AND segment_index = %s RETURNING *",
-                       (*params, job_id, index))
+    row = db.query_one(
+        f"UPDATE {SEGMENTS} SET {sets} WHERE job_id = %s AND segment_index = %s RETURNING *", (*params, job_id, index)
+    )
     if row is None:
         raise JobCancelled(f"segment {index} of job {job_id} is gone")
     return Segment.from_row(row)
@@ -56,4 +75,6 @@ def segment_counts(job_id: str) -> dict[str, int]:
         f"SELECT count(*) AS segments, count(image_prompt) AS image_prompts, count(image_path) AS images,"
         f" count(animation_prompt) AS animation_prompts, count(video_path) AS videos,"
         f" count(narration_path) AS narrations, count(*) FILTER (WHERE vendor_status = 'THROTTLED') AS queued"
-        f" FROM {SEGMENTS} WHERE job_id = %s", (job_id,))
+        f" FROM {SEGMENTS} WHERE job_id = %s",
+        (job_id,),
+    )

@@ -17,11 +17,15 @@ CLAIMED, HANDLED, IN_PROGRESS = "claimed", "handled", "in_progress"
 
 def claim_update(update_id: int) -> bool:
     """True for exactly one handler of this update id at a time."""
-    return db.execute(
-        f"INSERT INTO {UPDATES} AS u (update_id) VALUES (%s) ON CONFLICT (update_id) DO UPDATE"
-        " SET received_at = (now() AT TIME ZONE 'utc')"
-        " WHERE u.handled_at IS NULL AND u.received_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'",
-        (update_id, CLAIM_LEASE_SECONDS)) == 1
+    return (
+        db.execute(
+            f"INSERT INTO {UPDATES} AS u (update_id) VALUES (%s) ON CONFLICT (update_id) DO UPDATE"
+            " SET received_at = (now() AT TIME ZONE 'utc')"
+            " WHERE u.handled_at IS NULL AND u.received_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'",
+            (update_id, CLAIM_LEASE_SECONDS),
+        )
+        == 1
+    )
 
 
 def claim_state(update_id: int) -> str:

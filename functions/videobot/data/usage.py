@@ -9,49 +9,74 @@ from videobot.data import db
 TABLE = "ai_video_bot.vendor_usage"
 
 
-def insert_llm(job_id: str, stage: str, *, vendor: str, model: str, calls: int, input_tokens: int,
-               output_tokens: int) -> None:
-    db.execute(f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
-               " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-               (job_id, stage, vendor, model, calls, input_tokens, output_tokens))
+def insert_llm(
+    job_id: str, stage: str, *, vendor: str, model: str, calls: int, input_tokens: int, output_tokens: int
+) -> None:
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (job_id, stage, vendor, model, calls, input_tokens, output_tokens),
+    )
 
 
 def insert_speech(job_id: str, segment_index: int, *, vendor: str, model: str, characters: int) -> None:
-    db.execute(f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
-               " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)", (job_id, segment_index, vendor, model, characters))
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
+        " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)",
+        (job_id, segment_index, vendor, model, characters),
+    )
 
 
-def insert_task(job_id: str, stage: str, segment_index: int, task_id: str, *, vendor: str, model: str,
-                seconds: float, credits: float) -> None:
+def insert_task(
+    job_id: str,
+    stage: str,
+    segment_index: int,
+    task_id: str,
+    *,
+    vendor: str,
+    model: str,
+    seconds: float,
+    credits: float,
+) -> None:
     """A submitted vendor task, once (its id is unique), with its estimated credits."""
-    db.execute(f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
-               " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
-               (job_id, stage, segment_index, vendor, model, seconds, credits, task_id))
+    db.execute(
+        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
+        (job_id, stage, segment_index, vendor, model, seconds, credits, task_id),
+    )
 
 
 def settle_task(task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended (if it did),
     and note when the end was seen."""
-    db.execute(f"UPDATE {TABLE} SET credits = COALESCE(%s, credits), credits_final = credits_final OR %s,"
-               " settled_at = COALESCE(settled_at, now() AT TIME ZONE 'utc')"
-               " WHERE task_id = %s AND NOT credits_final",
-               (credits, credits is not None, task_id))
+    db.execute(
+        f"UPDATE {TABLE} SET credits = COALESCE(%s, credits), credits_final = credits_final OR %s,"
+        " settled_at = COALESCE(settled_at, now() AT TIME ZONE 'utc')"
+        " WHERE task_id = %s AND NOT credits_final",
+        (credits, credits is not None, task_id),
+    )
 
 
 def task_running(task_id: str):
     """A poll saw the task RUNNING: its queue time ends here (the first time only). Returns
     when it was first seen running (None for a task not recorded)."""
-    db.execute(f"UPDATE {TABLE} SET running_at = now() AT TIME ZONE 'utc'"
-               " WHERE task_id = %s AND running_at IS NULL AND settled_at IS NULL", (task_id,))
+    db.execute(
+        f"UPDATE {TABLE} SET running_at = now() AT TIME ZONE 'utc'"
+        " WHERE task_id = %s AND running_at IS NULL AND settled_at IS NULL",
+        (task_id,),
+    )
     row = db.query_one(f"SELECT running_at FROM {TABLE} WHERE task_id = %s", (task_id,))
     return row["running_at"] if row else None
 
 
 def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
     """How long the model's last tasks ran (from leaving the queue to their end), newest first."""
-    rows = db.query(f"SELECT EXTRACT(EPOCH FROM settled_at - COALESCE(running_at, recorded_at)) AS seconds"
-                    f" FROM {TABLE} WHERE model = %s AND settled_at IS NOT NULL AND task_id IS NOT NULL"
-                    " ORDER BY settled_at DESC LIMIT %s", (model, limit))
+    rows = db.query(
+        f"SELECT EXTRACT(EPOCH FROM settled_at - COALESCE(running_at, recorded_at)) AS seconds"
+        f" FROM {TABLE} WHERE model = %s AND settled_at IS NOT NULL AND task_id IS NOT NULL"
+        " ORDER BY settled_at DESC LIMIT %s",
+        (model, limit),
+    )
     return [float(r["seconds"]) for r in rows]
 
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Script:
-    language: str                 # "ru" or "en": the topic's language
-    segments: list[str]           # exactly 10 narration parts, each about 5 s of speech
-    usage: dict = field(default_factory=dict)   # LLM usage (see videobot.usage.llm_usage)
+    language: str  # "ru" or "en": the topic's language
+    segments: list[str]  # exactly 10 narration parts, each about 5 s of speech
+    usage: dict = field(default_factory=dict)  # LLM usage (see videobot.usage.llm_usage)
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class Prompts:
 class LLM(Protocol):
     """The seed's three roles: script writer, image-prompt writer, animation-prompt writer."""
 
-    def write_script(self, topic: str, *, language: str | None = None,
-                     feedback: str | None = None, previous: list[str] | None = None) -> Script: ...
+    def write_script(
+        self, topic: str, *, language: str | None = None, feedback: str | None = None, previous: list[str] | None = None
+    ) -> Script: ...
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts: ...
 
@@ -37,7 +38,13 @@ class LLM(Protocol):
 
 # Vendor task statuses (Runway's names).
 PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
+    "PENDING",
+    "THROTTLED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+)
 UNFINISHED = (PENDING, THROTTLED, RUNNING)
 
 
@@ -48,13 +55,13 @@ class TaskState:
     failure: str | None = None
     failure_code: str | None = None
     progress: float | None = None
-    credits: float | None = None       # Runway's cost (final) or estimatedCost, when reported
+    credits: float | None = None  # Runway's cost (final) or estimatedCost, when reported
 
 
 @dataclass(frozen=True)
 class ImageRequest:
     prompt: str
-    ratio: str                         # "16:9" or "9:16"
+    ratio: str  # "16:9" or "9:16"
     seed: int = 0
     reference_image_url: str | None = None
     # time.monotonic() by which the create must have an answer (the Lambda's time left, less
@@ -66,11 +73,11 @@ class ImageRequest:
 class ClipRequest:
     prompt: str
     ratio: str
-    image_url: str                     # presigned HTTPS URL on AWS; file:// or data: locally
+    image_url: str  # presigned HTTPS URL on AWS; file:// or data: locally
     duration: int = 5
     seed: int = 0
-    deadline: float | None = None      # as ImageRequest.deadline
-    model: str | None = None           # the video model (the user's choice); None: the setting
+    deadline: float | None = None  # as ImageRequest.deadline
+    model: str | None = None  # the video model (the user's choice); None: the setting
 
 
 class ImageGenerator(Protocol):
@@ -81,6 +88,7 @@ class ImageGenerator(Protocol):
     def fetch_output(self, url: str) -> bytes: ...
     def cancel(self, task_id: str) -> None:
         """Stop a running task (a job that ends early pays for nothing more)."""
+
     def estimate(self, request: ImageRequest) -> dict:
         """{"vendor", "model", "seconds", "credits"}: what the task will cost."""
 
@@ -96,7 +104,7 @@ class ClipGenerator(Protocol):
 @dataclass(frozen=True)
 class Speech:
     audio: bytes
-    extension: str                     # "wav", "mp3", ...
+    extension: str  # "wav", "mp3", ...
     characters: int
     vendor: str = "offline"
     model: str = ""
@@ -117,7 +125,7 @@ class Transcript:
 @dataclass(frozen=True)
 class ChatFile:
     data: bytes
-    filename: str                # the file's own name where Telegram gives one (e.g. file_3.oga)
+    filename: str  # the file's own name where Telegram gives one (e.g. file_3.oga)
 
 
 class ChatFiles(Protocol):

@@ -36,8 +36,7 @@ def _load():
 
         lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
         lib.espeak_Initialize.restype = ctypes.c_int
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
-                                     espeakng_loader.get_data_path().encode(), 0)
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
         if rate <= 0:
             raise RuntimeError("espeak-ng failed to initialise")
         lib.espeak_SetSynthCallback(_c_callback)

@@ -38,8 +38,13 @@ from videobot.providers.base import (
 # times longer, so it is modelled as one call plus token time. "speech" is the whole
 # narration; spoken segment by segment, each part takes a tenth of it plus 0.3 s.
 VENDOR_SECONDS = {
-    "script": (10, 20), "image_prompt": (3, 6), "animation_prompt": (3, 6), "prompts": (6, 10),
-    "image": (12, 30), "clip": (30, 60), "speech": (5, 10),
+    "script": (10, 20),
+    "image_prompt": (3, 6),
+    "animation_prompt": (3, 6),
+    "prompts": (6, 10),
+    "image": (12, 30),
+    "clip": (30, 60),
+    "speech": (5, 10),
 }
 
 
@@ -53,13 +58,14 @@ def vendor_seconds(kind: str, key: object = 0) -> float:
 def segment_speech_seconds() -> float:
     return vendor_seconds("speech") / 10 + 0.3
 
+
 FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
 def detect_language(text: str) -> str:
-    """"ru" when the text has more Cyrillic than Latin letters, else "en"."""
+    """ "ru" when the text has more Cyrillic than Latin letters, else "en"."""
     return "ru" if len(_CYRILLIC.findall(text)) >= max(1, len(_LATIN.findall(text))) else "en"
 
 
@@ -96,9 +102,16 @@ _SCRIPT = {
     ],
 }
 _SCENES = [
-    "wide establishing shot", "close-up of the main subject", "hands at work, detailed textures",
-    "bright inviting interior", "people smiling together", "macro detail with soft bokeh",
-    "dynamic hero shot", "friends sharing the moment", "elegant product still life", "warm closing panorama",
+    "wide establishing shot",
+    "close-up of the main subject",
+    "hands at work, detailed textures",
+    "bright inviting interior",
+    "people smiling together",
+    "macro detail with soft bokeh",
+    "dynamic hero shot",
+    "friends sharing the moment",
+    "elegant product still life",
+    "warm closing panorama",
 ]
 _MOTIONS = [
     "Slow dolly in toward the subject, soft light flickering gently",
@@ -122,8 +135,9 @@ class OfflineLLM:
         if self.latency_scale:
             time.sleep(seconds * self.latency_scale)
 
-    def write_script(self, topic: str, *, language: str | None = None,
-                     feedback: str | None = None, previous: list[str] | None = None) -> Script:
+    def write_script(
+        self, topic: str, *, language: str | None = None, feedback: str | None = None, previous: list[str] | None = None
+    ) -> Script:
         self._take(vendor_seconds("script"))
         language = language or detect_language(topic)
         lines = _SCRIPT["ru" if language == "ru" else "en"]
@@ -134,8 +148,13 @@ class OfflineLLM:
     def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts:
         self._take(vendor_seconds("prompts", "image"))
         subject = short_topic(topic, 5)
-        return Prompts([f"Cinematic photo for \u00ab{subject}\u00bb, {_SCENES[i % 10]}, soft golden light, "
-                        f"shallow depth of field, rich colour, high detail, no text" for i in range(len(segments))])
+        return Prompts(
+            [
+                f"Cinematic photo for \u00ab{subject}\u00bb, {_SCENES[i % 10]}, soft golden light, "
+                f"shallow depth of field, rich colour, high detail, no text"
+                for i in range(len(segments))
+            ]
+        )
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
         self._take(vendor_seconds("prompts", "animation"))
@@ -198,8 +217,12 @@ class _SpoolTasks:
 
     def estimate(self, request) -> dict:
         """What the task costs (videobot.usage records it): nothing, offline."""
-        return {"vendor": "offline", "model": f"offline-{self.kind}",
-                "seconds": getattr(request, "duration", 0), "credits": 0}
+        return {
+            "vendor": "offline",
+            "model": f"offline-{self.kind}",
+            "seconds": getattr(request, "duration", 0),
+            "credits": 0,
+        }
 
 
 class OfflineImageGenerator(_SpoolTasks):
@@ -226,8 +249,13 @@ class OfflineClipGenerator(_SpoolTasks):
             still = path.with_suffix(".src.png")
             still.write_bytes(source)
             try:
-                media.ken_burns_clip(still, path.with_suffix(".part.mp4"), seconds=request.duration,
-                                     size=media.SIZES[request.ratio], variant=request.seed)
+                media.ken_burns_clip(
+                    still,
+                    path.with_suffix(".part.mp4"),
+                    seconds=request.duration,
+                    size=media.SIZES[request.ratio],
+                    variant=request.seed,
+                )
                 path.with_suffix(".part.mp4").rename(path)
             finally:
                 still.unlink(missing_ok=True)
@@ -255,6 +283,7 @@ class OfflineSpeech:
 
 
 # ---- slides -----------------------------------------------------------------------------
+
 
 def _palette(seed_text: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     digest = hashlib.sha256(seed_text.encode("utf-8")).digest()

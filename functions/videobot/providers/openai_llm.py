@@ -88,9 +88,7 @@ def check_script(segments, topic: str, language: str | None = None) -> tuple[lis
         if not text.strip():
             hard.append(f"segment {i} is empty")
         elif not MIN_WORDS <= words <= MAX_WORDS:
-            soft.append(
-                f"segment {i} has {words} words; it must be spoken in about 5 seconds ({TARGET_WORDS} words)"
-            )
+            soft.append(f"segment {i} has {words} words; it must be spoken in about 5 seconds ({TARGET_WORDS} words)")
     expected = language if language in ("ru", "en") else detect_language(topic)
     if segments and detect_language(" ".join(segments)) != expected:
         hard.append(f"the script must be written in the topic's language ({expected})")
@@ -130,9 +128,7 @@ class OpenAILLM:
                 model=s.openai_model,
                 instructions=role_prompt(role),
                 input=user_input,
-                text={
-                    "format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}
-                },
+                text={"format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}},
                 max_output_tokens=s.openai_max_output_tokens,
                 store=False,
                 metadata={"role": role, "prompt_version": PROMPT_VERSION},
@@ -157,31 +153,31 @@ class OpenAILLM:
 
     # -- the three roles --------------------------------------------------------------------
 
-    def write_script(self, topic: str, *, language: str | None = None,
-                     feedback: str | None = None, previous: list[str] | None = None) -> Script:
+    def write_script(
+        self, topic: str, *, language: str | None = None, feedback: str | None = None, previous: list[str] | None = None
+    ) -> Script:
         base = f"Topic: {topic}"
         if language:
             base += f"\nLanguage: {language}"
         if feedback:  # a revision asked for at the script gate
-            base += ("\n\nThe user reviewed this script:\n" + "\n".join(previous or [])
-                     + f"\n\nRewrite it following their feedback: {feedback}")
+            base += (
+                "\n\nThe user reviewed this script:\n"
+                + "\n".join(previous or [])
+                + f"\n\nRewrite it following their feedback: {feedback}"
+            )
         user_input, calls = base, []
         for attempt in (1, 2):
             data, usage = self._call("script", "video_script", SCRIPT_SCHEMA, user_input)
             calls.append(usage)
             segments = data.get("segments") if isinstance(data, dict) else None
-            hard, soft = (
-                ([data.reason], []) if isinstance(data, _Broken) else check_script(segments, topic, language)
-            )
+            hard, soft = ([data.reason], []) if isinstance(data, _Broken) else check_script(segments, topic, language)
             problems = hard + soft
             if not problems:
                 break
             logger.warning("script breaks the rules", extra={"attempt": attempt, "problems": problems})
             if attempt == 1:
                 user_input = (
-                    base
-                    + "\n\nYour previous script broke these rules; write it again:\n- "
-                    + "\n- ".join(problems)
+                    base + "\n\nYour previous script broke these rules; write it again:\n- " + "\n- ".join(problems)
                 )
         if hard:
             raise VendorFailed("the script broke the rules twice: " + "; ".join(hard))
@@ -192,9 +188,7 @@ class OpenAILLM:
 
     def write_image_prompts(self, topic: str, segments: list[str]) -> Prompts:
         """The image prompts, with the animation prompts written in the same call."""
-        data, usage = self._call(
-            "image_prompts", "visual_prompts", VISUALS_SCHEMA, _visual_input(topic, segments)
-        )
+        data, usage = self._call("image_prompts", "visual_prompts", VISUALS_SCHEMA, _visual_input(topic, segments))
         shots = data.get("shots") if isinstance(data, dict) else None
         if (
             not isinstance(shots, list)
@@ -206,9 +200,7 @@ class OpenAILLM:
                 for x in shots
             )
         ):
-            raise VendorFailed(
-                f"the visual prompts did not match the schema ({getattr(data, 'reason', 'shots')})"
-            )
+            raise VendorFailed(f"the visual prompts did not match the schema ({getattr(data, 'reason', 'shots')})")
         return Prompts(
             [_trim(x["image_prompt"]) for x in shots],
             usage=_sum([usage]),

@@ -54,8 +54,13 @@ class OpenAISpeech:
         for attempt in range(tries):
             pcm, transcript = self._speak(text, voice)
             if words(transcript) == words(text):
-                return Speech(audio=media.pcm_to_wav(pcm, RATE), extension="wav", characters=len(text), vendor="openai",
-                              model=self.settings.openai_tts_model)
+                return Speech(
+                    audio=media.pcm_to_wav(pcm, RATE),
+                    extension="wav",
+                    characters=len(text),
+                    vendor="openai",
+                    model=self.settings.openai_tts_model,
+                )
             logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
         raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
 
@@ -68,19 +73,23 @@ class OpenAISpeech:
         audio, transcript = bytearray(), None
         try:
             with self.client.realtime.connect(model=s.openai_tts_model) as connection:
-                connection.session.update(session={
-                    "type": "realtime",
-                    "output_modalities": ["audio"],
-                    "instructions": s.openai_tts_instructions,
-                    "audio": {"output": {"voice": voice, "format": {"type": "audio/pcm", "rate": RATE}}},
-                })
-                connection.conversation.item.create(item={
-                    "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
+                connection.session.update(
+                    session={
+                        "type": "realtime",
+                        "output_modalities": ["audio"],
+                        "instructions": s.openai_tts_instructions,
+                        "audio": {"output": {"voice": voice, "format": {"type": "audio/pcm", "rate": RATE}}},
+                    }
+                )
+                connection.conversation.item.create(
+                    item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+                )
                 connection.response.create()
                 for event in connection:
                     if event.type == "error":
-                        raise VendorFailed(f"OpenAI speech: {event.error.code or event.error.type} "
-                                           f"{(event.error.message or '')[:300]}")
+                        raise VendorFailed(
+                            f"OpenAI speech: {event.error.code or event.error.type} {(event.error.message or '')[:300]}"
+                        )
                     if event.type == "response.output_audio.delta":
                         audio += base64.b64decode(event.delta)
                     elif event.type == "response.output_audio_transcript.done":

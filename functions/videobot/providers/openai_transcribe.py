@@ -25,12 +25,16 @@ class OpenAITranscriber:
         model = self.settings.openai_transcribe_model
         kwargs = {"language": language} if language else {}
         try:
-            reply = self.client.audio.transcriptions.create(model=model, file=(filename, audio),
-                                                            response_format="json", **kwargs)
+            reply = self.client.audio.transcriptions.create(
+                model=model, file=(filename, audio), response_format="json", **kwargs
+            )
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "transcription") from None
         text = " ".join((getattr(reply, "text", None) or "").split())
         usage = getattr(reply, "usage", None)
-        return Transcript(text=text, model=model,
-                          input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-                          output_tokens=int(getattr(usage, "output_tokens", 0) or 0))
+        return Transcript(
+            text=text,
+            model=model,
+            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        )

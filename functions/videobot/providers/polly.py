@@ -56,9 +56,7 @@ class PollySpeech:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _RETRIABLE or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
                 raise VendorUnavailable(f"Polly: {code}") from None
-            raise VendorFailed(
-                f"Polly: {code} {exc.response.get('Error', {}).get('Message', '')}"[:300]
-            ) from None
+            raise VendorFailed(f"Polly: {code} {exc.response.get('Error', {}).get('Message', '')}"[:300]) from None
         except BotoCoreError as exc:
             raise VendorUnavailable(f"Polly: {type(exc).__name__}") from None
         if not audio:

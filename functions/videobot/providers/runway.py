@@ -32,8 +32,7 @@ MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # time; the task's reported cost replaces it when the task ends.
 # gen4_image_turbo: 2 credits at any resolution, and it requires referenceImages (Runway's API
 # reference, text_to_image; pricing page, read 2026-12-02): segments 1-9 only, made from segment 0's.
-IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8},
-                 "gen4_image_turbo": {720: 2, 1080: 2}}
+IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8}, "gen4_image_turbo": {720: 2, 1080: 2}}
 # Per model: credits per second of clip, and the durations Runway accepts. veo3.1_fast takes 4,
 # 6 or 8 s only: a 5 s segment is generated at 6 s and trimmed (media.prepare_segment).
 VIDEO_MODELS = {
@@ -156,8 +155,10 @@ class _RunwayTasks:
         creator = getattr(self.client.with_options(max_retries=0), resource)
         for attempt in range(attempts):
             if deadline is not None and time.monotonic() + timeout > deadline:
-                raise VendorUnavailable(f"Runway {self.kind}: no time left in this invocation for a create "
-                                        f"(try {attempt + 1} of {attempts}); nothing was started")
+                raise VendorUnavailable(
+                    f"Runway {self.kind}: no time left in this invocation for a create "
+                    f"(try {attempt + 1} of {attempts}); nothing was started"
+                )
             try:
                 task = creator.create(**params)
                 task_id = getattr(task, "id", None)
@@ -173,8 +174,10 @@ class _RunwayTasks:
                 if delay is None:
                     delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
                 if deadline is not None and time.monotonic() + delay + timeout > deadline:
-                    raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
-                                            "in this invocation to wait and try again") from None
+                    raise VendorUnavailable(
+                        f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
+                        "in this invocation to wait and try again"
+                    ) from None
                 logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
                 time.sleep(delay)
             except runwayml.APITimeoutError:
@@ -299,8 +302,12 @@ class RunwayClipGenerator(_RunwayTasks):
         """What Runway bills: the generated seconds (6 for a 5 s segment on veo3.1_fast)."""
         model = self.model_for(request)
         seconds = clip_seconds(model, request.duration)
-        return {"vendor": "runway", "model": model, "seconds": seconds,
-                "credits": video_model(model)["credits_per_second"] * seconds}
+        return {
+            "vendor": "runway",
+            "model": model,
+            "seconds": seconds,
+            "credits": video_model(model)["credits_per_second"] * seconds,
+        }
 
 
 def _retry_after(exc) -> float | None:

@@ -34,8 +34,16 @@ def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) 
     s = rt.settings
     bitrate, max_bytes = video_budget(s)
     subtitles = s.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
-    return media.prepare_segment(clip, out, text=seg.text if subtitles else None, aspect_ratio=job.aspect_ratio,
-                                 seconds=s.segment_seconds, bitrate=bitrate, fade=s.fade_seconds, max_bytes=max_bytes)
+    return media.prepare_segment(
+        clip,
+        out,
+        text=seg.text if subtitles else None,
+        aspect_ratio=job.aspect_ratio,
+        seconds=s.segment_seconds,
+        bitrate=bitrate,
+        fade=s.fade_seconds,
+        max_bytes=max_bytes,
+    )
 
 
 class Clips(VendorTask):
@@ -45,10 +53,14 @@ class Clips(VendorTask):
         return rt.clips
 
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
-        return ClipRequest(prompt=seg.animation_prompt, ratio=job.aspect_ratio,
-                           image_url=rt.storage.url(seg.image_path),
-                           duration=int(rt.settings.segment_seconds), seed=seg.segment_index,
-                           model=job.video_model)  # the user's /settings, copied when the job started
+        return ClipRequest(
+            prompt=seg.animation_prompt,
+            ratio=job.aspect_ratio,
+            image_url=rt.storage.url(seg.image_path),
+            duration=int(rt.settings.segment_seconds),
+            seed=seg.segment_index,
+            model=job.video_model,
+        )  # the user's /settings, copied when the job started
 
     def submit_timeout(self, settings) -> int:
         return settings.submit_clip_timeout_seconds
@@ -61,11 +73,13 @@ class Clips(VendorTask):
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
             key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, "mp4"), path)
-            prepared = prepare_segment(rt, jobs.get_job(job_id), segments.get_segment(job_id, index), path,
-                                       Path(tmp) / "segment.mp4")
+            prepared = prepare_segment(
+                rt, jobs.get_job(job_id), segments.get_segment(job_id, index), path, Path(tmp) / "segment.mp4"
+            )
             save_media(rt, job_id, prepared_key(job_id, index), prepared)
-        return segments.update_segment(job_id, index, video_path=key, video_duration=info.duration,
-                                       video_generated_at=NOW, status="video_ready")
+        return segments.update_segment(
+            job_id, index, video_path=key, video_duration=info.duration, video_generated_at=NOW, status="video_ready"
+        )
 
 
 CLIPS = Clips()

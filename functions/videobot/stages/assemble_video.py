@@ -43,14 +43,26 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
                 prepare_segment(rt, job, seg, clip, path)
             prepared.append(path)
         narration = rt.storage.download(job.audio_path, tmp / "voiceover.m4a")
-        out = media.assemble(prepared, narration, tmp / "final.mp4", clip_seconds=settings.segment_seconds,
-                             music=music_file(rt, tmp), music_gain_db=settings.music_gain_db,
-                             target_lufs=settings.target_lufs, true_peak=settings.true_peak_db,
-                             max_bytes=settings.max_video_bytes)
+        out = media.assemble(
+            prepared,
+            narration,
+            tmp / "final.mp4",
+            clip_seconds=settings.segment_seconds,
+            music=music_file(rt, tmp),
+            music_gain_db=settings.music_gain_db,
+            target_lufs=settings.target_lufs,
+            true_peak=settings.true_peak_db,
+            max_bytes=settings.max_video_bytes,
+        )
         info = media.probe(out)
         size = out.stat().st_size
         key = save_media(rt, job_id, storage.job_key(job_id, "final.mp4"), out)
-    jobs.update_job(job_id, final_video_path=key, final_video_size_mb=round(size / 1_000_000, 2),
-                    final_video_duration=info.duration, status="delivering")
+    jobs.update_job(
+        job_id,
+        final_video_path=key,
+        final_video_size_mb=round(size / 1_000_000, 2),
+        final_video_duration=info.duration,
+        status="delivering",
+    )
     report_progress(rt.notifier, job, "assembly", 1, 1)
     return {"final_video_path": key, "size_bytes": size, "duration": info.duration}

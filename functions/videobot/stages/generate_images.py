@@ -30,8 +30,9 @@ class Images(VendorTask):
             if not ref.image_path:
                 return None  # wait for segment 0's image
             reference = rt.storage.url(ref.image_path)
-        return ImageRequest(prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index,
-                            reference_image_url=reference)
+        return ImageRequest(
+            prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference
+        )
 
     def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
         """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so

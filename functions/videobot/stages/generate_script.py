@@ -30,6 +30,11 @@ def revise_script(rt: Runtime, job_id: str, feedback: str | None) -> None:
 
 def _store(rt: Runtime, job_id: str, script) -> list[str]:
     segments = expect_segments(script.segments, rt.settings.segment_count, "script segments")
-    jobs.update_job(job_id, script_segments=segments, script_text="\n".join(segments),
-                    language=script.language, script_generated_at=NOW)
+    jobs.update_job(
+        job_id,
+        script_segments=segments,
+        script_text="\n".join(segments),
+        language=script.language,
+        script_generated_at=NOW,
+    )
     return segments

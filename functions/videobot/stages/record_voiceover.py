@@ -28,15 +28,17 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)
                 key = save_media(rt, job_id, storage.segment_key(job_id, "narration", index, spoken.extension), path)
-                seg = segments.update_segment(job_id, index, narration_path=key,
-                                              narration_duration=media.media_duration(path))
+                seg = segments.update_segment(
+                    job_id, index, narration_path=key, narration_duration=media.media_duration(path)
+                )
                 report_progress(rt.notifier, job, "voiceover", index + 1, len(rows))
             path = Path(tmp) / Path(seg.narration_path).name
             if not path.exists():
                 rt.storage.download(seg.narration_path, path)
             parts.append(path)
-        track = media.fit_narration(parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds,
-                                    max_tempo=settings.narration_max_tempo)
+        track = media.fit_narration(
+            parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds, max_tempo=settings.narration_max_tempo
+        )
         key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.m4a"), track)
         duration = media.media_duration(track)
     jobs.update_job(job_id, audio_path=key, audio_duration=duration)

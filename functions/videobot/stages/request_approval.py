@@ -32,7 +32,12 @@ def request_approval(rt: Runtime, job_id: str, stage: str, task_token: str, segm
 def _refused(rt: Runtime, job_id: str, kind: str, index: int, task_token: str) -> dict:
     gate = gates.open_gate(job_id, jobs.refusal_stage(kind, index), task_token)
     seg = segments.get_segment(job_id, index)
-    event = SegmentRefused("image" if kind == "refused_image" else "clip", index, seg.error_message or "SAFETY",
-                           getattr(seg, _PROMPT_COLUMN[kind]) or "", round=gate.revisions)
+    event = SegmentRefused(
+        "image" if kind == "refused_image" else "clip",
+        index,
+        seg.error_message or "SAFETY",
+        getattr(seg, _PROMPT_COLUMN[kind]) or "",
+        round=gate.revisions,
+    )
     notify_once(rt.notifier, jobs.get_job(job_id), event)
     return {"stage": gate.stage, "waiting": True}

@@ -11,11 +11,25 @@ from videobot.runtime import Runtime
 from videobot.stages.generate_script import revise_script
 
 _REDO_FIELDS = {
-    "images": {"image_path": None, "image_runway_task_id": None, "image_generated_at": None, "image_submissions": 0,
-                   "image_submitted_at": None, "status": "image_prompt_ready", "error_message": None},
-    "videos": {"video_path": None, "video_runway_task_id": None, "video_generated_at": None, "video_duration": None,
-                   "video_submissions": 0, "video_submitted_at": None, "status": "animation_prompt_ready",
-                   "error_message": None},
+    "images": {
+        "image_path": None,
+        "image_runway_task_id": None,
+        "image_generated_at": None,
+        "image_submissions": 0,
+        "image_submitted_at": None,
+        "status": "image_prompt_ready",
+        "error_message": None,
+    },
+    "videos": {
+        "video_path": None,
+        "video_runway_task_id": None,
+        "video_generated_at": None,
+        "video_duration": None,
+        "video_submissions": 0,
+        "video_submitted_at": None,
+        "status": "animation_prompt_ready",
+        "error_message": None,
+    },
 }
 _PROMPT_COLUMN = {"images": "image_prompt", "videos": "animation_prompt"}
 

@@ -35,9 +35,17 @@ def transcribe_voice_topic(rt: Runtime, job_id: str) -> dict:
         if not text:
             raise VoiceEmpty("no words were made out in the voice note")
         # the words are the topic; the transcription is part of what this job cost
-        usage.record_llm(job_id, "transcribe_topic",
-                         {"vendor": "openai", "model": transcript.model, "calls": 1,
-                          "input_tokens": transcript.input_tokens, "output_tokens": transcript.output_tokens})
+        usage.record_llm(
+            job_id,
+            "transcribe_topic",
+            {
+                "vendor": "openai",
+                "model": transcript.model,
+                "calls": 1,
+                "input_tokens": transcript.input_tokens,
+                "output_tokens": transcript.output_tokens,
+            },
+        )
         job = jobs.update_job(job_id, prompt=text[: rt.settings.max_topic_chars])
     notify_once(rt.notifier, job, VoiceHeard(job.prompt[:HEARD_SHOWN_CHARS]))
     return {"topic_chars": len(job.prompt)}

@@ -42,8 +42,9 @@ class PollWaits:
 
     @classmethod
     def from_event(cls, event: dict) -> PollWaits:
-        return cls(interval=int(event.get("poll_interval_seconds") or 0),
-                   first=int(event.get("first_poll_seconds") or 0))
+        return cls(
+            interval=int(event.get("poll_interval_seconds") or 0), first=int(event.get("first_poll_seconds") or 0)
+        )
 
 
 def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) -> int:
@@ -97,9 +98,9 @@ class VendorTask:
     """One kind of vendor task. Its columns: <kind>_path, <kind>_runway_task_id,
     <kind>_submissions, <kind>_submitted_at."""
 
-    kind: str          # "image" or "video"
-    folder: str        # storage folder, and the usage stage generate_<folder>
-    gate: str          # the approval stage it leads to: "images" or "videos"
+    kind: str  # "image" or "video"
+    folder: str  # storage folder, and the usage stage generate_<folder>
+    gate: str  # the approval stage it leads to: "images" or "videos"
 
     @property
     def refusal_kind(self) -> str:
@@ -151,8 +152,9 @@ class VendorTask:
             return _step("done", attempt)
         if state.status in UNFINISHED:
             if attempt + 1 >= rt.settings.max_poll_attempts:
-                raise PollBudgetExceeded(f"segment {index + 1}: the {self.kind} was not ready after "
-                                         f"{attempt + 1} checks")
+                raise PollBudgetExceeded(
+                    f"segment {index + 1}: the {self.kind} was not ready after {attempt + 1} checks"
+                )
             return _step("waiting", attempt + 1, self._wait(seg, task_id, state.status, running_since, waits))
         return self._failed(rt, job_id, seg, state, waits)
 
@@ -180,8 +182,9 @@ class VendorTask:
 
     def _report(self, rt: Runtime, job_id: str) -> None:
         counts = segments.segment_counts(job_id)
-        report_progress(rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"],
-                        queued=counts["queued"])
+        report_progress(
+            rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"], queued=counts["queued"]
+        )
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
         started = time.monotonic()
@@ -192,8 +195,9 @@ class VendorTask:
         if request is None:  # a prerequisite (segment 0's image) is still being made
             return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
         # The create's retries end in time for the rest of this invocation.
-        request = replace(request, deadline=started + self.submit_timeout(rt.settings)
-                          - rt.settings.submit_reserve_seconds)
+        request = replace(
+            request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
+        )
         index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
         generator = self.generator(rt)
         # Count the submission before paying for it; store the task id right after.
@@ -205,13 +209,14 @@ class VendorTask:
             segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions})
             raise
         try:
-            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": task_id,
-                                                      f"{self.kind}_submitted_at": NOW})
+            segments.update_segment(
+                job_id, index, **{f"{self.kind}_runway_task_id": task_id, f"{self.kind}_submitted_at": NOW}
+            )
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
         if jobs.get_job(job_id).status in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
-            generator.cancel(task_id)                               # the others were stopped then
+            generator.cancel(task_id)  # the others were stopped then
         usage.record_task(job_id, f"generate_{self.folder}", index, task_id, generator.estimate(request))
         logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
@@ -232,8 +237,9 @@ class VendorTask:
             if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
                 logger.warning("vendor refused a segment", extra={"kind": self.kind, "code": code, "segment": index})
                 return _step("refused", 0)
-            raise ContentRefused(f"segment {index + 1}: the {self.kind} was refused by moderation ({code})",
-                                 segment_index=index)
+            raise ContentRefused(
+                f"segment {index + 1}: the {self.kind} was refused by moderation ({code})", segment_index=index
+            )
         if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
             segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None, "vendor_status": None})

@@ -23,6 +23,11 @@ def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
         prompts = expect_segments(written.items, rt.settings.segment_count, "animation prompts")
     for seg, prompt in zip(rows, prompts, strict=True):
         if not seg.animation_prompt:
-            segments.update_segment(job_id, seg.segment_index, animation_prompt=prompt,
-                                    animation_prompt_generated_at=NOW, status="animation_prompt_ready")
+            segments.update_segment(
+                job_id,
+                seg.segment_index,
+                animation_prompt=prompt,
+                animation_prompt_generated_at=NOW,
+                status="animation_prompt_ready",
+            )
     return {"prompts": len(prompts)}

@@ -22,6 +22,12 @@ def write_image_prompts(rt: Runtime, job_id: str) -> dict:
     drafts = written.animation or [None] * len(prompts)
     for seg, prompt, draft in zip(rows, prompts, drafts, strict=True):
         if not seg.image_prompt:
-            segments.update_segment(job_id, seg.segment_index, image_prompt=prompt, animation_prompt_draft=draft,
-                                    image_prompt_generated_at=NOW, status="image_prompt_ready")
+            segments.update_segment(
+                job_id,
+                seg.segment_index,
+                image_prompt=prompt,
+                animation_prompt_draft=draft,
+                image_prompt_generated_at=NOW,
+                status="image_prompt_ready",
+            )
     return {"prompts": len(prompts)}

@@ -35,8 +35,7 @@ def delivery_uncertain(exc: TimedOut) -> bool:
     may have delivered it. A connect or pool timeout sent nothing."""
     import httpx
 
-    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout) and \
-        "Pool timeout" not in str(exc)
+    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout) and "Pool timeout" not in str(exc)
 
 
 def make_bot(settings: Settings | None = None) -> Bot:
@@ -48,10 +47,12 @@ def make_bot(settings: Settings | None = None) -> Bot:
         settings.telegram_bot_token,
         base_url=f"{base}/bot{{token}}",
         base_file_url=f"{base}/file/bot{{token}}",
-        request=HTTPXRequest(connect_timeout=settings.telegram_connect_timeout_seconds,
-                             read_timeout=settings.telegram_read_timeout_seconds,
-                             write_timeout=settings.telegram_read_timeout_seconds,
-                             media_write_timeout=settings.telegram_media_write_timeout_seconds),
+        request=HTTPXRequest(
+            connect_timeout=settings.telegram_connect_timeout_seconds,
+            read_timeout=settings.telegram_read_timeout_seconds,
+            write_timeout=settings.telegram_read_timeout_seconds,
+            media_write_timeout=settings.telegram_media_write_timeout_seconds,
+        ),
         get_updates_request=HTTPXRequest(connect_timeout=10, read_timeout=60),
     )
 

@@ -18,8 +18,14 @@ async def start(bot: Bot, message: Message, lang: str) -> None:
 
 async def help_(bot: Bot, message: Message, lang: str) -> None:
     settings = runtime.current().settings
-    await reply(bot, message.chat_id, lang, "help", max_chars=settings.max_topic_chars,
-                minutes=max(1, settings.approval_timeout_seconds // 60))
+    await reply(
+        bot,
+        message.chat_id,
+        lang,
+        "help",
+        max_chars=settings.max_topic_chars,
+        minutes=max(1, settings.approval_timeout_seconds // 60),
+    )
 
 
 def status_for_chat(chat_id: int, lang: str) -> str:

@@ -23,8 +23,13 @@ async def approve_current(bot: Bot, message: Message, lang: str) -> None:
         await reply(bot, message.chat_id, lang, "nothing_to_approve")
         return
     result = await asyncio.to_thread(control.decide, job.id, gate.stage, True)
-    await reply(bot, message.chat_id, lang, _decision_text(result, gate.stage),
-                voiceover=voiceover_state(lang, job.id, gate.stage))
+    await reply(
+        bot,
+        message.chat_id,
+        lang,
+        _decision_text(result, gate.stage),
+        voiceover=voiceover_state(lang, job.id, gate.stage),
+    )
 
 
 async def reject_current(bot: Bot, message: Message, lang: str) -> None:
@@ -63,6 +68,7 @@ def _decision_text(result: control.Decision, stage: str) -> str:
 
 async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     """The answer to an inline ✅/❌ tap."""
+
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 

@@ -21,20 +21,21 @@ def _task_usd(estimate: dict) -> float:
 
 def _image_request(ratio: str, index: int) -> ImageRequest:
     # segments 1-9 are made from segment 0's image (the reference model, gen4_image_turbo)
-    return ImageRequest(prompt="", ratio=ratio, seed=index,
-                        reference_image_url=None if index == REFERENCE_SEGMENT else "reference")
+    return ImageRequest(
+        prompt="", ratio=ratio, seed=index, reference_image_url=None if index == REFERENCE_SEGMENT else "reference"
+    )
 
 
 def clip_usd(ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
     rt = runtime.current()
     seconds = int(rt.settings.segment_seconds)
-    return _task_usd(rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds,
-                                                   model=model)))
+    return _task_usd(
+        rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
+    )
 
 
-def redo_usd(stage: str, count: int, ratio: str, model: str | None = None,
-             segments: list[int] | None = None) -> float:
+def redo_usd(stage: str, count: int, ratio: str, model: str | None = None, segments: list[int] | None = None) -> float:
     """What making `count` images (stage "images") or clips ("videos", on `model`) again
     costs; `segments` (0-based) names which, else the first `count`."""
     rt = runtime.current()
@@ -58,8 +59,9 @@ def estimated_job_usd(ratio: str, video_model: str | None = None) -> float:
     total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio, video_model)
     if settings.llm_provider != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
-        price_in, price_out = next((v for k, v in prices if settings.openai_model.startswith(k)),
-                                   usage.LLM_USD_PER_MTOK_FALLBACK)
+        price_in, price_out = next(
+            (v for k, v in prices if settings.openai_model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
+        )
         total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
     if settings.tts_provider != "offline":
         model = settings.openai_tts_model if settings.tts_provider == "openai" else "standard"

@@ -29,16 +29,20 @@ from videobot.telegram.estimates import redo_usd
 from videobot.telegram.replies import reply, visible
 
 _REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
-_REWRITE = re.compile(r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$",
-                      re.IGNORECASE | re.DOTALL)
+_REWRITE = re.compile(
+    r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$", re.IGNORECASE | re.DOTALL
+)
 _NUMBERS = re.compile(r"^\s*((?:\d+\s*(?:,|и|and)?\s*)+)(.*)$", re.IGNORECASE | re.DOTALL)
-_SHOW = re.compile(r"^\s*(?:покажи(?:те)?|показать|show)\s*(?:клип|изображение|картинку|clip|image)?\s*"
-                   r"((?:\d+\s*(?:,|и|and)?\s*)+)$", re.IGNORECASE)
+_SHOW = re.compile(
+    r"^\s*(?:покажи(?:те)?|показать|show)\s*(?:клип|изображение|картинку|clip|image)?\s*"
+    r"((?:\d+\s*(?:,|и|and)?\s*)+)$",
+    re.IGNORECASE,
+)
 MAX_FEEDBACK_CHARS = 500
 
 
 def parse_redo(text: str, count: int) -> tuple[list[int], str] | None:
-    """"переделай 3", "redo 3 5 brighter", "переделай 2, 4 и 7: светлее" -> (0-based segment
+    """ "переделай 3", "redo 3 5 brighter", "переделай 2, 4 и 7: светлее" -> (0-based segment
     indexes, the words after the numbers); None when it names no valid segment."""
     match = _REDO.match(text)
     numbers = _NUMBERS.match(match.group(1)) if match else None
@@ -51,7 +55,7 @@ def parse_redo(text: str, count: int) -> tuple[list[int], str] | None:
 
 
 def parse_show(text: str) -> list[int] | None:
-    """"покажи 7", "show 2 and 5" -> the 1-based numbers asked for; None when it is not that."""
+    """ "покажи 7", "show 2 and 5" -> the 1-based numbers asked for; None when it is not that."""
     match = _SHOW.match(text)
     return sorted({int(n) for n in re.findall(r"\d+", match.group(1))}) if match else None
 
@@ -93,7 +97,8 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
     if parsed is not None:
         indexes, words = parsed
         result = await asyncio.to_thread(
-            lambda: control.revise(job.id, stage, feedback=_words(words) or None, segments=indexes))
+            lambda: control.revise(job.id, stage, feedback=_words(words) or None, segments=indexes)
+        )
         await _answer_revision(bot, chat_id, lang, job.id, stage, result, indexes)
         return True
     if _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
@@ -105,14 +110,23 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
     return True
 
 
-async def _answer_revision(bot: Bot, chat_id: int, lang: str, job_id: str, stage: str,
-                           result: control.Decision, indexes: list[int]) -> None:
+async def _answer_revision(
+    bot: Bot, chat_id: int, lang: str, job_id: str, stage: str, result: control.Decision, indexes: list[int]
+) -> None:
     settings = runtime.current().settings
     if result.done:
         rounds = gates.get_gate(job_id, stage).revisions
         numbers = texts.numbers(indexes) if len(indexes) < settings.segment_count else texts.text(lang, "all_ten")
-        await reply(bot, chat_id, lang, f"revising_{stage}", numbers=numbers, n=rounds,
-                    limit=settings.max_gate_revisions, usd=f"{job_cost_usd(job_id):.2f}")
+        await reply(
+            bot,
+            chat_id,
+            lang,
+            f"revising_{stage}",
+            numbers=numbers,
+            n=rounds,
+            limit=settings.max_gate_revisions,
+            usd=f"{job_cost_usd(job_id):.2f}",
+        )
     elif result.reason == "limit":
         await reply(bot, chat_id, lang, "revise_limit", limit=settings.max_gate_revisions)
     elif result.reason == "expired":
@@ -121,16 +135,24 @@ async def _answer_revision(bot: Bot, chat_id: int, lang: str, job_id: str, stage
         await reply(bot, chat_id, lang, "nothing_to_approve")
 
 
-async def answer_refusal(bot: Bot, chat_id: int, lang: str, job_id: str, stage: str,
-                         result: control.Decision, key: str) -> None:
+async def answer_refusal(
+    bot: Bot, chat_id: int, lang: str, job_id: str, stage: str, result: control.Decision, key: str
+) -> None:
     """What the user is told after a new prompt or a retry at a refused segment."""
     settings = runtime.current().settings
     if not result.done:
         await _answer_revision(bot, chat_id, lang, job_id, stage, result, [])
         return
     _, index = jobs.parse_refusal_stage(stage)
-    await reply(bot, chat_id, lang, key, n=index + 1, round=gates.get_gate(job_id, stage).revisions,
-                limit=settings.max_gate_revisions)
+    await reply(
+        bot,
+        chat_id,
+        lang,
+        key,
+        n=index + 1,
+        round=gates.get_gate(job_id, stage).revisions,
+        limit=settings.max_gate_revisions,
+    )
 
 
 async def refusal_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]) -> str:
@@ -171,12 +193,15 @@ async def _offer_redo_all(bot: Bot, chat_id: int, lang: str, job: Job, gate: Gat
     what = texts.counted(lang, "image" if gate.stage == "images" else "clip", count)
     offer = texts.text(lang, "redo_all_offer", what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}")
     keyboard = ui.redo_all_keyboard(lang, job.id, gate.stage, round_, usd)
-    await call(lambda: bot.send_message(chat_id, texts.clip(offer, texts.TELEGRAM_TEXT_LIMIT),
-                                        reply_markup=keyboard), "sendMessage")
+    await call(
+        lambda: bot.send_message(chat_id, texts.clip(offer, texts.TELEGRAM_TEXT_LIMIT), reply_markup=keyboard),
+        "sendMessage",
+    )
 
 
 async def redo_all_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]) -> str:
     """The answer to [🔁 Переделать все] or [Отмена] under an offer."""
+
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
@@ -194,8 +219,9 @@ async def redo_all_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_i
     if words is None:
         return t("offer_stale")
     count = runtime.current().settings.segment_count
-    result = await asyncio.to_thread(lambda: control.revise(job_id, stage, feedback=words,
-                                                            segments=list(range(count)), round_=round_))
+    result = await asyncio.to_thread(
+        lambda: control.revise(job_id, stage, feedback=words, segments=list(range(count)), round_=round_)
+    )
     if result.reason == "stale_round":
         return t("offer_stale")
     await _answer_revision(bot, chat_id, lang, job_id, stage, result, list(range(count)))
@@ -221,8 +247,13 @@ async def _show(bot: Bot, chat_id: int, lang: str, job: Job, stage: str, numbers
         name = Path(path).name
         logger.info("segment shown", extra={"job_id": job.id, "stage": stage, "segment": n})
         if stage == "images":
-            await call(lambda d=data, nm=name, c=caption: bot.send_photo(chat_id, d, caption=c, filename=nm),
-                       "sendPhoto")
+            await call(
+                lambda d=data, nm=name, c=caption: bot.send_photo(chat_id, d, caption=c, filename=nm), "sendPhoto"
+            )
         else:
-            await call(lambda d=data, nm=name, c=caption: bot.send_video(chat_id, d, caption=c, filename=nm,
-                                                                         supports_streaming=True), "sendVideo")
+            await call(
+                lambda d=data, nm=name, c=caption: bot.send_video(
+                    chat_id, d, caption=c, filename=nm, supports_streaming=True
+                ),
+                "sendVideo",
+            )

@@ -20,10 +20,19 @@ from videobot.telegram.topics import start_topic
 
 CALLBACK_ANSWER_LIMIT = 200
 
-COMMANDS = {"start": commands.start, "help": commands.help_, "status": commands.status,
-            "settings": user_settings.settings_command, "history": history.history_command}
-BUTTONS = {texts.BTN_START: commands.start, texts.BTN_STATUS: commands.status,
-           texts.BTN_APPROVE: decisions.approve_current, texts.BTN_REJECT: decisions.reject_current}
+COMMANDS = {
+    "start": commands.start,
+    "help": commands.help_,
+    "status": commands.status,
+    "settings": user_settings.settings_command,
+    "history": history.history_command,
+}
+BUTTONS = {
+    texts.BTN_START: commands.start,
+    texts.BTN_STATUS: commands.status,
+    texts.BTN_APPROVE: decisions.approve_current,
+    texts.BTN_REJECT: decisions.reject_current,
+}
 
 
 async def handle_update(bot: Bot, data: dict) -> None:
@@ -118,8 +127,14 @@ async def _answer(query: CallbackQuery, answer: str) -> None:
 
 async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
     parts = callbacks.parse(query.data)
-    if parts[0] not in (callbacks.SETTING, callbacks.HISTORY, callbacks.REDO_ALL, callbacks.REDO_CANCEL,
-                        callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
+    if parts[0] not in (
+        callbacks.SETTING,
+        callbacks.HISTORY,
+        callbacks.REDO_ALL,
+        callbacks.REDO_CANCEL,
+        callbacks.REFUSAL_RETRY,
+        callbacks.REFUSAL_CANCEL,
+    ):
         return await decisions.decide_from_button(bot, query, lang)
     if not allowed(query.from_user.id if query.from_user else None):
         return texts.text(lang, "not_allowed")

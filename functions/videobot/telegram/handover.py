@@ -22,8 +22,9 @@ def hand_over(kind: str, **payload) -> None:
     if not name:
         raise ConfigurationError("SLOW_UPDATE_FUNCTION_NAME is not set")
     try:
-        answer = rt.lambdas.invoke(FunctionName=name, InvocationType="Event",
-                                   Payload=json.dumps({"kind": kind, **payload}).encode())
+        answer = rt.lambdas.invoke(
+            FunctionName=name, InvocationType="Event", Payload=json.dumps({"kind": kind, **payload}).encode()
+        )
     except Exception as exc:
         raise VendorUnavailable(f"Lambda did not take the {kind} work: {type(exc).__name__}") from exc
     if answer.get("StatusCode") != 202:

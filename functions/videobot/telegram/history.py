@@ -24,13 +24,27 @@ def history_view(lang: str, chat_id: int) -> tuple[str, InlineKeyboardMarkup | N
         return texts.text(lang, "no_job"), None
     lines, buttons = [texts.text(lang, "history_title")], []
     for n, job in enumerate(rows, 1):
-        lines.append(texts.text(lang, "history_line", n=n, at=job.created_at.strftime("%d.%m %H:%M"),
-                                prompt=texts.clip(job.prompt, 60), status=texts.status_name(lang, job.status),
-                                usd=f"{job_cost_usd(job.id):.2f}", job_id=job.id))
+        lines.append(
+            texts.text(
+                lang,
+                "history_line",
+                n=n,
+                at=job.created_at.strftime("%d.%m %H:%M"),
+                prompt=texts.clip(job.prompt, 60),
+                status=texts.status_name(lang, job.status),
+                usd=f"{job_cost_usd(job.id):.2f}",
+                job_id=job.id,
+            )
+        )
         if job.status == "completed" and job.final_video_path:
-            buttons.append([InlineKeyboardButton(texts.text(lang, "history_button", n=n,
-                                                            prompt=texts.clip(job.prompt, 30)),
-                                                 callback_data=callbacks.make(callbacks.HISTORY, job.id))])
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        texts.text(lang, "history_button", n=n, prompt=texts.clip(job.prompt, 30)),
+                        callback_data=callbacks.make(callbacks.HISTORY, job.id),
+                    )
+                ]
+            )
     text = texts.clip("\n\n".join(lines), texts.TELEGRAM_TEXT_LIMIT)
     return text, InlineKeyboardMarkup(buttons) if buttons else None
 
@@ -47,8 +61,9 @@ async def resend(bot: Bot, chat_id: int, lang: str, job_id: str, request_id: str
     job = jobs.find_job(job_id)
     if job is None or job.chat_id != chat_id or job.status != "completed" or not job.final_video_path:
         return texts.text(lang, "history_gone")
-    await asyncio.to_thread(handover.hand_over, handover.RESEND_VIDEO, chat_id=chat_id, lang=lang,
-                            job_id=job_id, request_id=request_id)
+    await asyncio.to_thread(
+        handover.hand_over, handover.RESEND_VIDEO, chat_id=chat_id, lang=lang, job_id=job_id, request_id=request_id
+    )
     return texts.text(lang, "history_sent")
 
 
@@ -73,14 +88,24 @@ async def resend_now(bot: Bot, chat_id: int, lang: str, job_id: str, request_id:
                 logger.info("finished video no longer stored", extra={"job_id": job_id, "error": str(exc)})
                 await reply(bot, chat_id, lang, "history_gone")
                 return {"sent": False, "reason": "gone"}
-            caption = texts.clip(texts.text(lang, "history_caption", prompt=texts.clip(job.prompt, 200))
-                                 + "\n" + cost_line(lang, job_id), texts.TELEGRAM_CAPTION_LIMIT)
+            caption = texts.clip(
+                texts.text(lang, "history_caption", prompt=texts.clip(job.prompt, 200))
+                + "\n"
+                + cost_line(lang, job_id),
+                texts.TELEGRAM_CAPTION_LIMIT,
+            )
             duration = int(job.final_video_duration) if job.final_video_duration else None
 
             async def send():
                 with path.open("rb") as video:
-                    return await bot.send_video(chat_id, video, caption=caption, duration=duration,
-                                                supports_streaming=True, filename="video.mp4")
+                    return await bot.send_video(
+                        chat_id,
+                        video,
+                        caption=caption,
+                        duration=duration,
+                        supports_streaming=True,
+                        filename="video.mp4",
+                    )
 
             await call(send, "sendVideo")  # None: timed out after it left, taken as sent
     except Exception:

@@ -37,8 +37,8 @@ from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import cost_line, cost_with_narration
 
-ALBUM_LIMIT = 10          # sendMediaGroup takes 2-10 items
-CLIPS_SHOWN = 3           # the seed shows the first 3 clips
+ALBUM_LIMIT = 10  # sendMediaGroup takes 2-10 items
+CLIPS_SHOWN = 3  # the seed shows the first 3 clips
 PHOTO_UPLOAD_LIMIT = 10_000_000
 
 
@@ -70,8 +70,7 @@ class TelegramNotifier:
         try:
             bots.run(lambda bot: self._send(bot, job, event, lang, parts), self.settings)
         except Forbidden as exc:
-            logger.warning("telegram refused the message", extra={"job_id": job.id, "event": name,
-                                                                  "error": str(exc)})
+            logger.warning("telegram refused the message", extra={"job_id": job.id, "event": name, "error": str(exc)})
 
     async def _send(self, bot: Bot, job: Job, event: Event, lang: str, parts: Parts) -> None:
         if isinstance(event, GateReady):
@@ -101,8 +100,12 @@ class TelegramNotifier:
         job = jobs.get_job(job.id)
         frame = texts.text(lang, "script_ready", script="")
         script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
-        await _text(bot, job.chat_id, texts.text(lang, "script_ready", script=script),
-                    ui.approval_keyboard(job.id, "script", event.round))
+        await _text(
+            bot,
+            job.chat_id,
+            texts.text(lang, "script_ready", script=script),
+            ui.approval_keyboard(job.id, "script", event.round),
+        )
 
     async def _images_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
         """All ten as one album; after "переделай 3", the images made again, each by number."""
@@ -119,22 +122,29 @@ class TelegramNotifier:
             if redone:
                 caption = texts.segment_caption(lang, "images", [seg.segment_index], total)
             elif not items:
-                caption = texts.clip(texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
-                                     texts.TELEGRAM_CAPTION_LIMIT)
+                caption = texts.clip(
+                    texts.text(lang, "images_album_caption", topic=texts.clip(job.prompt, 200)),
+                    texts.TELEGRAM_CAPTION_LIMIT,
+                )
             else:
                 caption = None
             items.append(InputMediaPhoto(data, caption=caption, filename=Path(seg.image_path).name))
-        above = (texts.text(lang, "images_above_redone", what=texts.named(lang, "image", redone)) if redone
-                 else texts.text(lang, "images_above_all"))
-        await _gate_with_album(bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above),
-                               event.round)
+        above = (
+            texts.text(lang, "images_above_redone", what=texts.named(lang, "image", redone))
+            if redone
+            else texts.text(lang, "images_above_all")
+        )
+        await _gate_with_album(
+            bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above), event.round
+        )
 
     async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
         """The first three clips; after "переделай 4", the clips made again, each by number."""
         redone = set(event.segments)
         total = self.settings.segment_count
-        shown = [s for s in segments.get_segments(job.id)
-                 if s.video_path and (not redone or s.segment_index in redone)][:ALBUM_LIMIT if redone else CLIPS_SHOWN]
+        shown = [
+            s for s in segments.get_segments(job.id) if s.video_path and (not redone or s.segment_index in redone)
+        ][: ALBUM_LIMIT if redone else CLIPS_SHOWN]
         items = []
         for seg in shown:
             if redone:
@@ -143,19 +153,35 @@ class TelegramNotifier:
                 caption = texts.text(lang, "first_clips", what=texts.counted(lang, "clip", len(shown)), total=total)
             else:
                 caption = None
-            items.append(InputMediaVideo(self.storage.get_bytes(seg.video_path), caption=caption,
-                                         filename=Path(seg.video_path).name, supports_streaming=True))
+            items.append(
+                InputMediaVideo(
+                    self.storage.get_bytes(seg.video_path),
+                    caption=caption,
+                    filename=Path(seg.video_path).name,
+                    supports_streaming=True,
+                )
+            )
         indexes = [seg.segment_index for seg in shown]
-        above = (texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes)) if redone
-                 else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items))))
-        await _gate_with_album(bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above),
-                               event.round)
+        above = (
+            texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes))
+            if redone
+            else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items)))
+        )
+        await _gate_with_album(
+            bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above), event.round
+        )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
         """Which segment, why, and its prompt; a new prompt is written as a message."""
         total = self.settings.segment_count
-        message = texts.text(lang, "segment_refused", what=texts.named(lang, event.kind, [event.segment]),
-                             total=total, code=event.code, prompt=texts.clip(event.prompt, 1000))
+        message = texts.text(
+            lang,
+            "segment_refused",
+            what=texts.named(lang, event.kind, [event.segment]),
+            total=total,
+            code=event.code,
+            prompt=texts.clip(event.prompt, 1000),
+        )
         stage = jobs.refusal_stage(f"refused_{event.kind}", event.segment)
         await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, stage, event.round))
 
@@ -167,23 +193,34 @@ class TelegramNotifier:
             size = path.stat().st_size
             size_mb = f"{size / 1_000_000:.1f}"
             if size > limit:
-                await _text(bot, job.chat_id, texts.text(lang, "video_too_big", size_mb=size_mb,
-                                                         limit_mb=f"{limit / 1_000_000:g}", job_id=job.id),
-                            ui.main_keyboard())
+                await _text(
+                    bot,
+                    job.chat_id,
+                    texts.text(
+                        lang, "video_too_big", size_mb=size_mb, limit_mb=f"{limit / 1_000_000:g}", job_id=job.id
+                    ),
+                    ui.main_keyboard(),
+                )
                 return
             created = job.created_at.replace(tzinfo=UTC)
             minutes = max(1, round((datetime.now(UTC) - created).total_seconds() / 60))
-            caption = texts.text(lang, "video_caption", minutes=minutes, size_mb=size_mb,
-                                 duration=f"{job.final_video_duration or 0:.0f}")
+            caption = texts.text(
+                lang, "video_caption", minutes=minutes, size_mb=size_mb, duration=f"{job.final_video_duration or 0:.0f}"
+            )
             caption += "\n" + cost_line(lang, job.id)  # what this video cost
             duration = int(job.final_video_duration) if job.final_video_duration else None
 
             async def send():
                 with path.open("rb") as video:
-                    return await bot.send_video(job.chat_id, video,
-                                                caption=texts.clip(caption, texts.TELEGRAM_CAPTION_LIMIT),
-                                                duration=duration, supports_streaming=True, filename="video.mp4",
-                                                reply_markup=ui.main_keyboard())
+                    return await bot.send_video(
+                        job.chat_id,
+                        video,
+                        caption=texts.clip(caption, texts.TELEGRAM_CAPTION_LIMIT),
+                        duration=duration,
+                        supports_streaming=True,
+                        filename="video.mp4",
+                        reply_markup=ui.main_keyboard(),
+                    )
 
             await call(send, "sendVideo")
 
@@ -208,13 +245,16 @@ class TelegramNotifier:
             return
         message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS, queued)
         if message_id:
-            await call(lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id),
-                       "editMessageText")
+            await call(
+                lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id), "editMessageText"
+            )
 
 
 async def _text(bot: Bot, chat_id: int, message: str, reply_markup=None):
-    return await call(lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
-                                               reply_markup=reply_markup), "sendMessage")
+    return await call(
+        lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT), reply_markup=reply_markup),
+        "sendMessage",
+    )
 
 
 async def _album(bot: Bot, chat_id: int, items: list) -> None:
@@ -228,8 +268,9 @@ async def _album(bot: Bot, chat_id: int, items: list) -> None:
     await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup")
 
 
-async def _gate_with_album(bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str,
-                           round_: int) -> None:
+async def _gate_with_album(
+    bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str, round_: int
+) -> None:
     if items and parts.claim("album"):
         try:
             await _album(bot, job.chat_id, items)
@@ -246,13 +287,22 @@ def _stage_name(lang: str, stage: str | None) -> str:
     return texts.text(lang, f"stage_{stage}") if stage in jobs.GATE_STAGES else (stage or "?")
 
 
-OUTAGE_ERRORS = {"VendorUnavailable", "PollBudgetExceeded", "DatabaseUnavailable", "States.Timeout",
-                 "Lambda.TooManyRequestsException", "Lambda.ServiceException"}
+OUTAGE_ERRORS = {
+    "VendorUnavailable",
+    "PollBudgetExceeded",
+    "DatabaseUnavailable",
+    "States.Timeout",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+}
 
 
 # A voice topic that could not become a topic (TranscribeVoiceTopic) is said in the voice's words.
-VOICE_ERRORS = {"VoiceNotDownloadable": "voice_too_big", "VoiceNotUnderstood": "voice_failed",
-                "VoiceEmpty": "voice_empty"}
+VOICE_ERRORS = {
+    "VoiceNotDownloadable": "voice_too_big",
+    "VoiceNotUnderstood": "voice_failed",
+    "VoiceEmpty": "voice_empty",
+}
 
 
 def failure_key(error_type: str | None) -> str:
@@ -294,7 +344,7 @@ def progress_bar(done: int, total: int, cells: int = 10) -> str:
 
 
 def progress_text(lang: str, stage: str, done: int, total: int, queued: int = 0) -> str:
-    """"Изображения: 3/10 ▓▓▓░░░░░░░", and while Runway holds some of them as THROTTLED,
+    """ "Изображения: 3/10 ▓▓▓░░░░░░░", and while Runway holds some of them as THROTTLED,
     " · ⏳ в очереди у Runway: 5"."""
     line = f"{PROGRESS_LABELS.get(lang, PROGRESS_LABELS['ru'])[stage]}: {done}/{total} {progress_bar(done, total)}"
     return line + texts.text(lang, "progress_queued", n=queued) if queued > 0 else line

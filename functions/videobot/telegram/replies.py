@@ -24,9 +24,14 @@ def allowed(user_id: int | None) -> bool:
 async def send(bot: Bot, chat_id: int, message: str, keyboard: bool = True) -> None:
     """A plain-text message (no parse mode: user text can never break it), with the seed's
     persistent keyboard unless the chat must not get it."""
-    await call(lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
-                                        reply_markup=ui.main_keyboard() if keyboard else None),
-               "sendMessage")
+    await call(
+        lambda: bot.send_message(
+            chat_id,
+            texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
+            reply_markup=ui.main_keyboard() if keyboard else None,
+        ),
+        "sendMessage",
+    )
 
 
 async def reply(bot: Bot, chat_id: int, lang: str, key: str, **values) -> None:

@@ -20,9 +20,13 @@ def handle(event: dict) -> dict:
     """HandleSlowUpdateFunction's work: one of the kinds above."""
     kind = event.get("kind")
     if kind == RESEND_VIDEO:
-        return bots.run(lambda bot: history.resend_now(bot, event["chat_id"], event["lang"], event["job_id"],
-                                                       event["request_id"]))
+        return bots.run(
+            lambda bot: history.resend_now(bot, event["chat_id"], event["lang"], event["job_id"], event["request_id"])
+        )
     if kind == VOICE_FEEDBACK:
-        return bots.run(lambda bot: voice.voice_at_gate(bot, Message.de_json(event["message"], bot),
-                                                        event["lang"], event["update_id"]))
+        return bots.run(
+            lambda bot: voice.voice_at_gate(
+                bot, Message.de_json(event["message"], bot), event["lang"], event["update_id"]
+            )
+        )
     raise ValueError(f"unknown slow work {kind!r}")

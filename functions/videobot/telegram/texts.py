@@ -46,24 +46,38 @@ RU = {
         "✅ Подтвердить — утвердить текущий этап\n"
         "❌ Отклонить — отменить задачу"
     ),
-    "busy": ("⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
-             "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."),
-    "daily_budget": ("⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
-                     "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
-                     "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."),
-    "bot_budget": ("⛔ За последние сутки ролики всех пользователей бота стоили ${spent}, а общий дневной бюджет "
-                   "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
-                   "Попробуйте позже."),
-    "daily_limit": ("⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
-                    "Следующий можно будет заказать после {time} UTC."),
-    "script_ready": ("📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
-                     "что поменять, — я перепишу его и спрошу снова."),
-    "images_ready": ("🖼 Изображения готовы ({above}). Выберите действие:\n"
-                     "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново, "
-                     "или просто напишите, что изменить во всех."),
-    "videos_ready": ("🎞 Клипы готовы (10 шт.), выше {above}. Выберите действие:\n"
-                     "💬 «покажи 7» пришлёт любой клип; «переделай 3» (можно несколько номеров и пожелание) "
-                     "сделает его заново; или просто напишите, что изменить во всех."),
+    "busy": (
+        "⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
+        "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."
+    ),
+    "daily_budget": (
+        "⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
+        "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
+        "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."
+    ),
+    "bot_budget": (
+        "⛔ За последние сутки ролики всех пользователей бота стоили ${spent}, а общий дневной бюджет "
+        "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
+        "Попробуйте позже."
+    ),
+    "daily_limit": (
+        "⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
+        "Следующий можно будет заказать после {time} UTC."
+    ),
+    "script_ready": (
+        "📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
+        "что поменять, — я перепишу его и спрошу снова."
+    ),
+    "images_ready": (
+        "🖼 Изображения готовы ({above}). Выберите действие:\n"
+        "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново, "
+        "или просто напишите, что изменить во всех."
+    ),
+    "videos_ready": (
+        "🎞 Клипы готовы (10 шт.), выше {above}. Выберите действие:\n"
+        "💬 «покажи 7» пришлёт любой клип; «переделай 3» (можно несколько номеров и пожелание) "
+        "сделает его заново; или просто напишите, что изменить во всех."
+    ),
     "images_above_all": "10 шт.",
     "images_above_redone": "выше заново: {what}",
     "videos_above_first": "первые {what}",
@@ -86,19 +100,28 @@ RU = {
     "nothing_to_approve": "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
     "nothing_to_reject": "Нет активной задачи, которую можно отменить.",
     "no_job": "У вас пока нет задач. Отправьте описание ролика, чтобы начать.",
-    "cancelled": ("❌ Задача {job_id} отменена{where}. Сценарий, изображения, клипы и озвучка удалены; "
-                  "в /history осталась только тема."),
+    "cancelled": (
+        "❌ Задача {job_id} отменена{where}. Сценарий, изображения, клипы и озвучка удалены; "
+        "в /history осталась только тема."
+    ),
     "cancelled_at": " на этапе «{stage}»",
-    "timed_out": ("⌛ Вы не ответили на этапе «{stage}» вовремя, поэтому задача {job_id} остановлена. "
-                  "Отправьте описание снова, чтобы начать заново."),
-    "failed_refused": ("🚫 Сервис генерации отказался создавать материал для этого описания "
-                       "(модерация). Задача {job_id} остановлена. Попробуйте сформулировать тему иначе."),
-    "failed_outage": ("⚠️ Сервис генерации сейчас недоступен, задача {job_id} остановлена. "
-                      "Попробуйте ещё раз чуть позже."),
+    "timed_out": (
+        "⌛ Вы не ответили на этапе «{stage}» вовремя, поэтому задача {job_id} остановлена. "
+        "Отправьте описание снова, чтобы начать заново."
+    ),
+    "failed_refused": (
+        "🚫 Сервис генерации отказался создавать материал для этого описания "
+        "(модерация). Задача {job_id} остановлена. Попробуйте сформулировать тему иначе."
+    ),
+    "failed_outage": (
+        "⚠️ Сервис генерации сейчас недоступен, задача {job_id} остановлена. Попробуйте ещё раз чуть позже."
+    ),
     "failed_generic": "⚠️ Не удалось сделать ролик: задача {job_id} остановлена из-за ошибки. Попробуйте ещё раз.",
     "video_caption": "🎬 Ваш ролик готов!\n⏱ Создан за {minutes} мин. • 📦 {size_mb} МБ • {duration} сек",
-    "video_too_big": ("🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
-                      "{limit_mb} МБ. Задача {job_id}."),
+    "video_too_big": (
+        "🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
+        "{limit_mb} МБ. Задача {job_id}."
+    ),
     "not_allowed": "🔒 Извините, этот бот работает только для приглашённых пользователей.",
     "private_only": "Я работаю только в личных сообщениях. Напишите мне напрямую.",
     "empty_topic": "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
@@ -137,13 +160,22 @@ RU = {
 }
 
 STATUS_RU = {
-    "pending": "В очереди", "generating_script": "Пишу сценарий",
-    "awaiting_script_approval": "Ожидает утверждения сценария", "script_approved": "Сценарий утверждён",
-    "generating_images": "Генерирую изображения", "awaiting_image_approval": "Ожидает утверждения изображений",
-    "images_approved": "Изображения утверждены", "generating_videos": "Анимирую клипы",
-    "awaiting_video_approval": "Ожидает утверждения видео", "videos_approved": "Видео утверждены",
-    "assembling": "Собираю ролик", "delivering": "Отправляю ролик", "completed": "Завершено",
-    "cancelled": "Отменено", "failed": "Ошибка", "timed_out": "Время ожидания истекло",
+    "pending": "В очереди",
+    "generating_script": "Пишу сценарий",
+    "awaiting_script_approval": "Ожидает утверждения сценария",
+    "script_approved": "Сценарий утверждён",
+    "generating_images": "Генерирую изображения",
+    "awaiting_image_approval": "Ожидает утверждения изображений",
+    "images_approved": "Изображения утверждены",
+    "generating_videos": "Анимирую клипы",
+    "awaiting_video_approval": "Ожидает утверждения видео",
+    "videos_approved": "Видео утверждены",
+    "assembling": "Собираю ролик",
+    "delivering": "Отправляю ролик",
+    "completed": "Завершено",
+    "cancelled": "Отменено",
+    "failed": "Ошибка",
+    "timed_out": "Время ожидания истекло",
 }
 
 EN = {
@@ -172,23 +204,37 @@ EN = {
         "⏱ The video will be ready in about 15-20 minutes.\n"
         "📊 Статус — see the progress\n✅ Подтвердить — approve the current stage\n❌ Отклонить — cancel the job"
     ),
-    "busy": ("⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
-             "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."),
-    "daily_budget": ("⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
-                     "A new video costs ≈ ${estimate}, which does not fit.\n"
-                     "You can order a new one when the last 24 hours cost less than ${room}."),
-    "bot_budget": ("⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
-                   "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."),
-    "daily_limit": ("⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
-                    "You can order the next one after {time} UTC."),
-    "script_ready": ("📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "
-                     "I will rewrite it and ask again."),
-    "images_ready": ("🖼 The images are ready ({above}). Choose an action:\n"
-                     "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again, "
-                     "or just write what to change in all of them."),
-    "videos_ready": ("🎞 The clips are ready (10), above: {above}. Choose an action:\n"
-                     "💬 “show 7” sends any clip; “redo 3” (several numbers and a wish are fine) makes it again; "
-                     "or just write what to change in all of them."),
+    "busy": (
+        "⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
+        "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."
+    ),
+    "daily_budget": (
+        "⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
+        "A new video costs ≈ ${estimate}, which does not fit.\n"
+        "You can order a new one when the last 24 hours cost less than ${room}."
+    ),
+    "bot_budget": (
+        "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
+        "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."
+    ),
+    "daily_limit": (
+        "⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
+        "You can order the next one after {time} UTC."
+    ),
+    "script_ready": (
+        "📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "
+        "I will rewrite it and ask again."
+    ),
+    "images_ready": (
+        "🖼 The images are ready ({above}). Choose an action:\n"
+        "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again, "
+        "or just write what to change in all of them."
+    ),
+    "videos_ready": (
+        "🎞 The clips are ready (10), above: {above}. Choose an action:\n"
+        "💬 “show 7” sends any clip; “redo 3” (several numbers and a wish are fine) makes it again; "
+        "or just write what to change in all of them."
+    ),
     "images_above_all": "10",
     "images_above_redone": "above, made again: {what}",
     "videos_above_first": "the first {what}",
@@ -211,18 +257,26 @@ EN = {
     "nothing_to_approve": "There is nothing to approve right now. 📊 Статус shows what is going on.",
     "nothing_to_reject": "There is no active job to cancel.",
     "no_job": "You have no jobs yet. Send a description to start one.",
-    "cancelled": ("❌ Job {job_id} is cancelled{where}. Its script, images, clips and narration are deleted; "
-                  "/history keeps only the topic."),
+    "cancelled": (
+        "❌ Job {job_id} is cancelled{where}. Its script, images, clips and narration are deleted; "
+        "/history keeps only the topic."
+    ),
     "cancelled_at": " at the “{stage}” stage",
-    "timed_out": ("⌛ There was no answer at the “{stage}” stage in time, so job {job_id} has stopped. "
-                  "Send the description again to start over."),
-    "failed_refused": ("🚫 The generation service refused to make material for this description "
-                       "(moderation). Job {job_id} has stopped. Try wording the topic differently."),
+    "timed_out": (
+        "⌛ There was no answer at the “{stage}” stage in time, so job {job_id} has stopped. "
+        "Send the description again to start over."
+    ),
+    "failed_refused": (
+        "🚫 The generation service refused to make material for this description "
+        "(moderation). Job {job_id} has stopped. Try wording the topic differently."
+    ),
     "failed_outage": "⚠️ The generation service is unavailable right now, job {job_id} has stopped. Try again later.",
     "failed_generic": "⚠️ The video could not be made: job {job_id} stopped because of an error. Please try again.",
     "video_caption": "🎬 Your video is ready!\n⏱ Made in {minutes} min • 📦 {size_mb} MB • {duration} s",
-    "video_too_big": ("🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
-                      "from bots. Job {job_id}."),
+    "video_too_big": (
+        "🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
+        "from bots. Job {job_id}."
+    ),
     "not_allowed": "🔒 Sorry, this bot is for invited users only.",
     "private_only": "I only work in private chats. Message me directly.",
     "empty_topic": "The description is empty. Write what the video should be about, e.g. Coffee commercial",
@@ -260,174 +314,222 @@ EN = {
 }
 
 STATUS_EN = {
-    "pending": "Queued", "generating_script": "Writing the script",
-    "awaiting_script_approval": "Waiting for script approval", "script_approved": "Script approved",
-    "generating_images": "Generating images", "awaiting_image_approval": "Waiting for image approval",
-    "images_approved": "Images approved", "generating_videos": "Animating clips",
-    "awaiting_video_approval": "Waiting for clip approval", "videos_approved": "Clips approved",
-    "assembling": "Assembling the video", "delivering": "Sending the video", "completed": "Completed",
-    "cancelled": "Cancelled", "failed": "Failed", "timed_out": "Approval timed out",
+    "pending": "Queued",
+    "generating_script": "Writing the script",
+    "awaiting_script_approval": "Waiting for script approval",
+    "script_approved": "Script approved",
+    "generating_images": "Generating images",
+    "awaiting_image_approval": "Waiting for image approval",
+    "images_approved": "Images approved",
+    "generating_videos": "Animating clips",
+    "awaiting_video_approval": "Waiting for clip approval",
+    "videos_approved": "Clips approved",
+    "assembling": "Assembling the video",
+    "delivering": "Sending the video",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "failed": "Failed",
+    "timed_out": "Approval timed out",
 }
 
 # ---- Steering: voice topics, /settings, /history, cost ----
-RU.update({
-    "voice_needs_key": ("🎙 Чтобы понимать голосовые сообщения, боту нужен ключ OpenAI (OPENAI_API_KEY), "
-                        "а он не настроен. Напишите описание текстом."),
-    "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
-    "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
-    "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
-    "voice_heard": "🎙 Распознано: «{text}»",
-    "cost_line": "💰 Стоимость: ≈ ${usd}",
-    "cost_narration": " (из них озвучка ≈ ${usd})",
-    "status_audio_recording": "🎙 Озвучка: {n}/{total}",
-    "voiceover_done": "🎙 Озвучка уже готова: {total}/{total}.",
-    "voiceover_at": "🎙 Озвучка: {n}/{total}, продолжаю.",
-    "settings": ("⚙️ Настройки (для следующего ролика)\n\n"
-                 "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n"
-                 "💬 Субтитры: {subtitles}{video}\n\n"
-                 "Ряды кнопок: формат, голос, язык, субтитры{video_row}."),
-    "settings_video": "\n🎬 Видеомодель: {model} (ролик 50 с ≈ ${usd})",
-    "settings_video_row": ", видеомодель (цена ролика 50 с)",
-    "settings_on": "вкл",
-    "settings_off": "выкл",
-    "settings_lang_auto": "авто",
-    "settings_lang_ru": "русский",
-    "settings_lang_en": "английский",
-    "settings_saved": "✅ Сохранено: {value}",
-    "settings_unavailable": "Этот вариант сейчас недоступен.",
-    "history_title": "🗂 Ваши последние задачи:",
-    "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
-    "history_button": "🎬 {n}. {prompt}",
-    "history_caption": "🎬 Ролик «{prompt}» ещё раз",
-    "history_sent": "🎬 Отправляю ролик",
-    "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
-    "decision_revised": "отправлен на доработку",
-    "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Потрачено: ≈ ${usd}",
-    "revising_images": ("🔄 Делаю заново изображения {numbers} (правка {n} из {limit}), остальные не трогаю. "
-                        "Потрачено: ≈ ${usd}"),
-    "revising_videos": ("🔄 Делаю заново клипы {numbers} (правка {n} из {limit}), остальные не трогаю. "
-                        "Потрачено: ≈ ${usd}"),
-    "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
-    "redo_hint": ("Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
-                  "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."),
-    "script_feedback_hint": "Напишите словами, что изменить в сценарии, или ✅ Подтвердите / ❌ Отклоните.",
-    "all_ten": "все 10",
-    "redo_all_offer": ("🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
-                       "Или назовите номера: «переделай 3 5 …»."),
-    "btn_redo_all": "🔁 Переделать все (≈ ${usd})",
-    "btn_redo_cancel": "Отмена",
-    "cb_redo_all": "🔁 Переделываю все",
-    "redo_all_declined": "Хорошо, ничего не переделываю.",
-    "offer_stale": "Это предложение устарело: этап уже решён или изменился.",
-    "stale_round": "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже.",
-    "show_hint": "Напишите номер от 1 до {count}, например: «покажи 7».",
-    "show_missing": "Сегмента {n} пока нет.",
-    "segment_image": "🖼 Изображение {numbers} из {total}",
-    "segment_images": "🖼 Изображения {numbers} из {total}",
-    "segment_clip": "🎞 Клип {numbers} из {total}",
-    "segment_clips": "🎞 Клипы {numbers} из {total}",
-    "first_clips": "🎞 Первые {what} из {total}",
-    "segment_refused": ("🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
-                        "Промпт: «{prompt}»\n\n"
-                        "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
-                        "Или повторите как есть, или отмените задачу."),
-    "btn_refusal_retry": "🔁 Повторить",
-    "btn_refusal_cancel": "❌ Отменить задачу",
-    "refusal_new_prompt": "✍️ Новый промпт для сегмента {n} принят, делаю его заново (попытка {round} из {limit}).",
-    "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
-    "cb_refusal_retry": "🔁 Пробую ещё раз",
-    "stage_refused": "отказ по сегменту {n}",
-    "vendor_queued": ("⏳ {what}: в очереди у Runway. Тариф Runway запускает 1-2 генерации одновременно, "
-                      "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."),
-    "vendor_queued_images": "Изображения",
-    "vendor_queued_videos": "Клипы",
-    "progress_queued": " · ⏳ в очереди у Runway: {n}",
-})
-EN.update({
-    "voice_needs_key": ("🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
-                        "and none is configured. Please type the description."),
-    "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
-    "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
-    "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
-    "voice_heard": "🎙 Heard: “{text}”",
-    "cost_line": "💰 Cost: ≈ ${usd}",
-    "cost_narration": " (the narration ≈ ${usd} of it)",
-    "status_audio_recording": "🎙 Voice-over: {n}/{total}",
-    "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
-    "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
-    "settings": ("⚙️ Settings (for your next video)\n\n"
-                 "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
-                 "💬 Subtitles: {subtitles}{video}\n\n"
-                 "Button rows: format, voice, language, subtitles{video_row}."),
-    "settings_video": "\n🎬 Video model: {model} (a 50 s video ≈ ${usd})",
-    "settings_video_row": ", video model (the price of a 50 s video)",
-    "settings_on": "on",
-    "settings_off": "off",
-    "settings_lang_auto": "auto",
-    "settings_lang_ru": "Russian",
-    "settings_lang_en": "English",
-    "settings_saved": "✅ Saved: {value}",
-    "settings_unavailable": "This option is not available right now.",
-    "history_title": "🗂 Your latest jobs:",
-    "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
-    "history_button": "🎬 {n}. {prompt}",
-    "history_caption": "🎬 “{prompt}” once more",
-    "history_sent": "🎬 Sending the video",
-    "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
-    "decision_revised": "sent back for a revision",
-    "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). Spent: ≈ ${usd}",
-    "revising_images": ("🔄 Making images {numbers} again (revision {n} of {limit}), keeping the rest. "
-                        "Spent: ≈ ${usd}"),
-    "revising_videos": ("🔄 Making clips {numbers} again (revision {n} of {limit}), keeping the rest. "
-                        "Spent: ≈ ${usd}"),
-    "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
-    "redo_hint": ("To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
-                  "Or ✅ approve / ❌ reject."),
-    "script_feedback_hint": "Write in words what to change in the script, or ✅ approve / ❌ reject.",
-    "all_ten": "all 10",
-    "redo_all_offer": ("🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\n"
-                       "Or name the numbers: “redo 3 5 …”."),
-    "btn_redo_all": "🔁 Redo all (≈ ${usd})",
-    "btn_redo_cancel": "Cancel",
-    "cb_redo_all": "🔁 Redoing all",
-    "redo_all_declined": "All right, nothing is redone.",
-    "offer_stale": "This offer is out of date: the stage was decided or has changed.",
-    "stale_round": "This button is from an earlier version. Answer the latest question below.",
-    "show_hint": "Write a number from 1 to {count}, e.g. “show 7”.",
-    "show_missing": "Segment {n} is not there yet.",
-    "segment_image": "🖼 Image {numbers} of {total}",
-    "segment_images": "🖼 Images {numbers} of {total}",
-    "segment_clip": "🎞 Clip {numbers} of {total}",
-    "segment_clips": "🎞 Clips {numbers} of {total}",
-    "first_clips": "🎞 The first {what} of {total}",
-    "segment_refused": ("🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
-                        "Prompt: “{prompt}”\n\n"
-                        "✍️ Write a new prompt for this segment: the others are not made again. "
-                        "Or retry it as it is, or cancel the job."),
-    "btn_refusal_retry": "🔁 Retry",
-    "btn_refusal_cancel": "❌ Cancel the job",
-    "refusal_new_prompt": "✍️ New prompt for segment {n} taken, making it again (attempt {round} of {limit}).",
-    "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
-    "cb_refusal_retry": "🔁 Trying again",
-    "stage_refused": "refused segment {n}",
-    "vendor_queued": ("⏳ {what}: queued at Runway. Runway's tier runs 1-2 generations at once and the rest "
-                      "wait their turn; the wait is not billed."),
-    "vendor_queued_images": "Images",
-    "vendor_queued_videos": "Clips",
-    "progress_queued": " · ⏳ queued at Runway: {n}",
-})
+RU.update(
+    {
+        "voice_needs_key": (
+            "🎙 Чтобы понимать голосовые сообщения, боту нужен ключ OpenAI (OPENAI_API_KEY), "
+            "а он не настроен. Напишите описание текстом."
+        ),
+        "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
+        "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
+        "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
+        "voice_heard": "🎙 Распознано: «{text}»",
+        "cost_line": "💰 Стоимость: ≈ ${usd}",
+        "cost_narration": " (из них озвучка ≈ ${usd})",
+        "status_audio_recording": "🎙 Озвучка: {n}/{total}",
+        "voiceover_done": "🎙 Озвучка уже готова: {total}/{total}.",
+        "voiceover_at": "🎙 Озвучка: {n}/{total}, продолжаю.",
+        "settings": (
+            "⚙️ Настройки (для следующего ролика)\n\n"
+            "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n"
+            "💬 Субтитры: {subtitles}{video}\n\n"
+            "Ряды кнопок: формат, голос, язык, субтитры{video_row}."
+        ),
+        "settings_video": "\n🎬 Видеомодель: {model} (ролик 50 с ≈ ${usd})",
+        "settings_video_row": ", видеомодель (цена ролика 50 с)",
+        "settings_on": "вкл",
+        "settings_off": "выкл",
+        "settings_lang_auto": "авто",
+        "settings_lang_ru": "русский",
+        "settings_lang_en": "английский",
+        "settings_saved": "✅ Сохранено: {value}",
+        "settings_unavailable": "Этот вариант сейчас недоступен.",
+        "history_title": "🗂 Ваши последние задачи:",
+        "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
+        "history_button": "🎬 {n}. {prompt}",
+        "history_caption": "🎬 Ролик «{prompt}» ещё раз",
+        "history_sent": "🎬 Отправляю ролик",
+        "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
+        "decision_revised": "отправлен на доработку",
+        "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Потрачено: ≈ ${usd}",
+        "revising_images": (
+            "🔄 Делаю заново изображения {numbers} (правка {n} из {limit}), остальные не трогаю. Потрачено: ≈ ${usd}"
+        ),
+        "revising_videos": (
+            "🔄 Делаю заново клипы {numbers} (правка {n} из {limit}), остальные не трогаю. Потрачено: ≈ ${usd}"
+        ),
+        "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
+        "redo_hint": (
+            "Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
+            "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."
+        ),
+        "script_feedback_hint": "Напишите словами, что изменить в сценарии, или ✅ Подтвердите / ❌ Отклоните.",
+        "all_ten": "все 10",
+        "redo_all_offer": (
+            "🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
+            "Или назовите номера: «переделай 3 5 …»."
+        ),
+        "btn_redo_all": "🔁 Переделать все (≈ ${usd})",
+        "btn_redo_cancel": "Отмена",
+        "cb_redo_all": "🔁 Переделываю все",
+        "redo_all_declined": "Хорошо, ничего не переделываю.",
+        "offer_stale": "Это предложение устарело: этап уже решён или изменился.",
+        "stale_round": "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже.",
+        "show_hint": "Напишите номер от 1 до {count}, например: «покажи 7».",
+        "show_missing": "Сегмента {n} пока нет.",
+        "segment_image": "🖼 Изображение {numbers} из {total}",
+        "segment_images": "🖼 Изображения {numbers} из {total}",
+        "segment_clip": "🎞 Клип {numbers} из {total}",
+        "segment_clips": "🎞 Клипы {numbers} из {total}",
+        "first_clips": "🎞 Первые {what} из {total}",
+        "segment_refused": (
+            "🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
+            "Промпт: «{prompt}»\n\n"
+            "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
+            "Или повторите как есть, или отмените задачу."
+        ),
+        "btn_refusal_retry": "🔁 Повторить",
+        "btn_refusal_cancel": "❌ Отменить задачу",
+        "refusal_new_prompt": "✍️ Новый промпт для сегмента {n} принят, делаю его заново (попытка {round} из {limit}).",
+        "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
+        "cb_refusal_retry": "🔁 Пробую ещё раз",
+        "stage_refused": "отказ по сегменту {n}",
+        "vendor_queued": (
+            "⏳ {what}: в очереди у Runway. Тариф Runway запускает 1-2 генерации одновременно, "
+            "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."
+        ),
+        "vendor_queued_images": "Изображения",
+        "vendor_queued_videos": "Клипы",
+        "progress_queued": " · ⏳ в очереди у Runway: {n}",
+    }
+)
+EN.update(
+    {
+        "voice_needs_key": (
+            "🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
+            "and none is configured. Please type the description."
+        ),
+        "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
+        "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
+        "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
+        "voice_heard": "🎙 Heard: “{text}”",
+        "cost_line": "💰 Cost: ≈ ${usd}",
+        "cost_narration": " (the narration ≈ ${usd} of it)",
+        "status_audio_recording": "🎙 Voice-over: {n}/{total}",
+        "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
+        "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
+        "settings": (
+            "⚙️ Settings (for your next video)\n\n"
+            "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
+            "💬 Subtitles: {subtitles}{video}\n\n"
+            "Button rows: format, voice, language, subtitles{video_row}."
+        ),
+        "settings_video": "\n🎬 Video model: {model} (a 50 s video ≈ ${usd})",
+        "settings_video_row": ", video model (the price of a 50 s video)",
+        "settings_on": "on",
+        "settings_off": "off",
+        "settings_lang_auto": "auto",
+        "settings_lang_ru": "Russian",
+        "settings_lang_en": "English",
+        "settings_saved": "✅ Saved: {value}",
+        "settings_unavailable": "This option is not available right now.",
+        "history_title": "🗂 Your latest jobs:",
+        "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
+        "history_button": "🎬 {n}. {prompt}",
+        "history_caption": "🎬 “{prompt}” once more",
+        "history_sent": "🎬 Sending the video",
+        "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
+        "decision_revised": "sent back for a revision",
+        "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). Spent: ≈ ${usd}",
+        "revising_images": (
+            "🔄 Making images {numbers} again (revision {n} of {limit}), keeping the rest. Spent: ≈ ${usd}"
+        ),
+        "revising_videos": (
+            "🔄 Making clips {numbers} again (revision {n} of {limit}), keeping the rest. Spent: ≈ ${usd}"
+        ),
+        "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
+        "redo_hint": (
+            "To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
+            "Or ✅ approve / ❌ reject."
+        ),
+        "script_feedback_hint": "Write in words what to change in the script, or ✅ approve / ❌ reject.",
+        "all_ten": "all 10",
+        "redo_all_offer": (
+            "🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\nOr name the numbers: “redo 3 5 …”."
+        ),
+        "btn_redo_all": "🔁 Redo all (≈ ${usd})",
+        "btn_redo_cancel": "Cancel",
+        "cb_redo_all": "🔁 Redoing all",
+        "redo_all_declined": "All right, nothing is redone.",
+        "offer_stale": "This offer is out of date: the stage was decided or has changed.",
+        "stale_round": "This button is from an earlier version. Answer the latest question below.",
+        "show_hint": "Write a number from 1 to {count}, e.g. “show 7”.",
+        "show_missing": "Segment {n} is not there yet.",
+        "segment_image": "🖼 Image {numbers} of {total}",
+        "segment_images": "🖼 Images {numbers} of {total}",
+        "segment_clip": "🎞 Clip {numbers} of {total}",
+        "segment_clips": "🎞 Clips {numbers} of {total}",
+        "first_clips": "🎞 The first {what} of {total}",
+        "segment_refused": (
+            "🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
+            "Prompt: “{prompt}”\n\n"
+            "✍️ Write a new prompt for this segment: the others are not made again. "
+            "Or retry it as it is, or cancel the job."
+        ),
+        "btn_refusal_retry": "🔁 Retry",
+        "btn_refusal_cancel": "❌ Cancel the job",
+        "refusal_new_prompt": "✍️ New prompt for segment {n} taken, making it again (attempt {round} of {limit}).",
+        "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
+        "cb_refusal_retry": "🔁 Trying again",
+        "stage_refused": "refused segment {n}",
+        "vendor_queued": (
+            "⏳ {what}: queued at Runway. Runway's tier runs 1-2 generations at once and the rest "
+            "wait their turn; the wait is not billed."
+        ),
+        "vendor_queued_images": "Images",
+        "vendor_queued_videos": "Clips",
+        "progress_queued": " · ⏳ queued at Runway: {n}",
+    }
+)
 
 # ---- Reliability: a slow button, a start that failed ----
-RU.update({
-    "callback_working": "⏳ Принято, выполняю…",
-    "start_failed": ("⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
-                     "задача не создана. Отправьте описание ещё раз через минуту."),
-})
-EN.update({
-    "callback_working": "⏳ Got it, working on it…",
-    "start_failed": ("⚠️ The job could not be started: the service is unavailable right now. Nothing was "
-                     "charged and no job was created. Send the description again in a minute."),
-})
+RU.update(
+    {
+        "callback_working": "⏳ Принято, выполняю…",
+        "start_failed": (
+            "⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
+            "задача не создана. Отправьте описание ещё раз через минуту."
+        ),
+    }
+)
+EN.update(
+    {
+        "callback_working": "⏳ Got it, working on it…",
+        "start_failed": (
+            "⚠️ The job could not be started: the service is unavailable right now. Nothing was "
+            "charged and no job was created. Send the description again in a minute."
+        ),
+    }
+)
 
 CATALOGUE = {"ru": RU, "en": EN}
 STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}
@@ -443,8 +545,11 @@ def text(lang: str, key: str, **values) -> str:
 
 # Plural forms: Russian one / few / many (1 клип, 3 клипа, 5 клипов, 11 клипов, 21 клип).
 NOUNS = {
-    "ru": {"clip": ("клип", "клипа", "клипов"), "image": ("изображение", "изображения", "изображений"),
-           "segment": ("сегмент", "сегмента", "сегментов")},
+    "ru": {
+        "clip": ("клип", "клипа", "клипов"),
+        "image": ("изображение", "изображения", "изображений"),
+        "segment": ("сегмент", "сегмента", "сегментов"),
+    },
     "en": {"clip": ("clip", "clips"), "image": ("image", "images"), "segment": ("segment", "segments")},
 }
 
@@ -462,12 +567,14 @@ def plural(lang: str, noun: str, n: int) -> str:
 
 
 def counted(lang: str, noun: str, n: int) -> str:
-    """"3 клипа", "5 изображений", "1 clip"."""
+    """ "3 клипа", "5 изображений", "1 clip"."""
     return f"{n} {plural(lang, noun, n)}"
 
 
-NAMED = {"ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения")},
-         "en": {"clip": ("clip", "clips"), "image": ("image", "images")}}
+NAMED = {
+    "ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения")},
+    "en": {"clip": ("clip", "clips"), "image": ("image", "images")},
+}
 
 
 def named(lang: str, noun: str, indexes) -> str:
@@ -483,7 +590,7 @@ def numbers(indexes) -> str:
 
 
 def segment_caption(lang: str, stage: str, indexes, total: int) -> str:
-    """"🎞 Клип 4 из 10", "🖼 Изображения 3, 5 из 10"."""
+    """ "🎞 Клип 4 из 10", "🖼 Изображения 3, 5 из 10"."""
     noun = "image" if stage == "images" else "clip"
     key = f"segment_{noun}" if len(list(indexes)) == 1 else f"segment_{noun}s"
     return text(lang, key, numbers=numbers(indexes), total=total)

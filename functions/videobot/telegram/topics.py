@@ -16,8 +16,9 @@ from videobot.telegram.estimates import estimated_job_usd
 from videobot.telegram.replies import reply, visible
 
 
-async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_id: int, *,
-                      voice_file_id: str | None = None) -> None:
+async def start_topic(
+    bot: Bot, message: Message, lang: str, topic: str, update_id: int, *, voice_file_id: str | None = None
+) -> None:
     """Start a job for a typed topic, or for a voice note (`voice_file_id`, `topic` empty):
     its execution transcribes it first (TranscribeVoiceTopic); the same limits apply."""
     settings = runtime.current().settings
@@ -35,32 +36,60 @@ async def start_topic(bot: Bot, message: Message, lang: str, topic: str, update_
         active = None if redelivered else jobs.active_job_for_chat(chat_id)
         next_slot = None if redelivered or active else _daily_limit_reached(cur, user_id)
         # the user's video model, priced as it bills: the budgets count its real credits
-        estimate = estimated_job_usd(preferences.get(user_id).aspect_ratio or settings.aspect_ratio,
-                                     preferences.video_model_for(user_id, settings))
+        estimate = estimated_job_usd(
+            preferences.get(user_id).aspect_ratio or settings.aspect_ratio,
+            preferences.video_model_for(user_id, settings),
+        )
         spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id, estimate)
         bot_spent = None if redelivered or active or next_slot or spent is not None else _bot_budget_spent(estimate)
         if active is None and next_slot is None and spent is None and bot_spent is None:
-            job, created = await asyncio.to_thread(control.start_job, user_id=user_id, chat_id=chat_id,
-                                                   prompt=topic, source_update_id=update_id,
-                                                   voice_file_id=voice_file_id)
+            job, created = await asyncio.to_thread(
+                control.start_job,
+                user_id=user_id,
+                chat_id=chat_id,
+                prompt=topic,
+                source_update_id=update_id,
+                voice_file_id=voice_file_id,
+            )
     if active is not None:
         await reply(bot, chat_id, lang, "busy", job_id=active.id, status=texts.status_name(lang, active.status))
         return
     if next_slot is not None:
         logger.info("daily job limit reached", extra={"user_id": user_id})
-        await reply(bot, chat_id, lang, "daily_limit", limit=settings.max_jobs_per_user_per_day,
-                    time=next_slot.strftime("%Y-%m-%d %H:%M"))
+        await reply(
+            bot,
+            chat_id,
+            lang,
+            "daily_limit",
+            limit=settings.max_jobs_per_user_per_day,
+            time=next_slot.strftime("%Y-%m-%d %H:%M"),
+        )
         return
     if spent is not None:
         logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
         budget = settings.max_usd_per_user_per_day
-        await reply(bot, chat_id, lang, "daily_budget", spent=f"{spent:.2f}", budget=f"{budget:.2f}",
-                    estimate=f"{estimate:.2f}", room=f"{max(0.0, budget - estimate):.2f}")
+        await reply(
+            bot,
+            chat_id,
+            lang,
+            "daily_budget",
+            spent=f"{spent:.2f}",
+            budget=f"{budget:.2f}",
+            estimate=f"{estimate:.2f}",
+            room=f"{max(0.0, budget - estimate):.2f}",
+        )
         return
     if bot_spent is not None:
         logger.info("bot-wide daily budget reached", extra={"spent_usd": bot_spent})
-        await reply(bot, chat_id, lang, "bot_budget", spent=f"{bot_spent:.2f}",
-                    budget=f"{settings.max_usd_per_day:.2f}", estimate=f"{estimate:.2f}")
+        await reply(
+            bot,
+            chat_id,
+            lang,
+            "bot_budget",
+            spent=f"{bot_spent:.2f}",
+            budget=f"{settings.max_usd_per_day:.2f}",
+            estimate=f"{estimate:.2f}",
+        )
         return
     logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
     usd = estimated_job_usd(job.aspect_ratio, job.video_model)

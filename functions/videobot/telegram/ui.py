@@ -20,9 +20,13 @@ CALLBACK_LIMIT = 64
 def main_keyboard() -> ReplyKeyboardMarkup:
     """The seed's persistent buttons: row 1 Статус, Старт; row 2 Подтвердить, Отклонить."""
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(texts.BTN_STATUS), KeyboardButton(texts.BTN_START)],
-         [KeyboardButton(texts.BTN_APPROVE), KeyboardButton(texts.BTN_REJECT)]],
-        resize_keyboard=True, is_persistent=True)
+        [
+            [KeyboardButton(texts.BTN_STATUS), KeyboardButton(texts.BTN_START)],
+            [KeyboardButton(texts.BTN_APPROVE), KeyboardButton(texts.BTN_REJECT)],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
 
 
 def callback_data(approve: bool, job_id: str, stage: str, round_: int = 0) -> str:
@@ -38,38 +42,63 @@ def parse_callback(data: str | None) -> tuple[bool, str, str, int] | None:
     parts = (data or "").split(":")
     if len(parts) == 3:
         parts.append("0")
-    if (len(parts) != 4 or parts[0] not in ("a", "r") or parts[2] not in CODE_STAGES or not parts[1]
-            or not parts[3].isdigit()):
+    if (
+        len(parts) != 4
+        or parts[0] not in ("a", "r")
+        or parts[2] not in CODE_STAGES
+        or not parts[1]
+        or not parts[3].isdigit()
+    ):
         return None
     return parts[0] == "a", parts[1], CODE_STAGES[parts[2]], int(parts[3])
 
 
 def approval_keyboard(job_id: str, stage: str, round_: int = 0) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage, round_)),
-        InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage, round_)),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage, round_)),
+                InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage, round_)),
+            ]
+        ]
+    )
 
 
 def redo_all_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: float) -> InlineKeyboardMarkup:
     """[🔁 Переделать все (≈ $0.50)] [Отмена] under words given at the image or clip gate."""
     code = STAGE_CODES[stage]
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.text(lang, "btn_redo_all", usd=f"{usd:.2f}"),
-                             callback_data=callbacks.make(callbacks.REDO_ALL, job_id, code, str(round_))),
-        InlineKeyboardButton(texts.text(lang, "btn_redo_cancel"),
-                             callback_data=callbacks.make(callbacks.REDO_CANCEL, job_id, code, str(round_))),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.text(lang, "btn_redo_all", usd=f"{usd:.2f}"),
+                    callback_data=callbacks.make(callbacks.REDO_ALL, job_id, code, str(round_)),
+                ),
+                InlineKeyboardButton(
+                    texts.text(lang, "btn_redo_cancel"),
+                    callback_data=callbacks.make(callbacks.REDO_CANCEL, job_id, code, str(round_)),
+                ),
+            ]
+        ]
+    )
 
 
 def refusal_keyboard(lang: str, job_id: str, stage: str, round_: int) -> InlineKeyboardMarkup:
     """[🔁 Повторить] [❌ Отменить задачу] under a refused segment."""
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.text(lang, "btn_refusal_retry"),
-                             callback_data=callbacks.make(callbacks.REFUSAL_RETRY, job_id, stage, str(round_))),
-        InlineKeyboardButton(texts.text(lang, "btn_refusal_cancel"),
-                             callback_data=callbacks.make(callbacks.REFUSAL_CANCEL, job_id)),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.text(lang, "btn_refusal_retry"),
+                    callback_data=callbacks.make(callbacks.REFUSAL_RETRY, job_id, stage, str(round_)),
+                ),
+                InlineKeyboardButton(
+                    texts.text(lang, "btn_refusal_cancel"),
+                    callback_data=callbacks.make(callbacks.REFUSAL_CANCEL, job_id),
+                ),
+            ]
+        ]
+    )
 
 
 def _number(value: float | None) -> str:
@@ -93,6 +122,7 @@ def script_state(job: Job) -> tuple[str, str]:
 
 def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     """The seed's Status view, from the job row and its segment counts."""
+
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
@@ -112,11 +142,13 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
         t("status_images", n=counts.get("images") or 0, total=total) + queued("generating_images"),
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
         t("status_videos", n=counts.get("videos") or 0, total=total) + queued("generating_videos"),
-        t("status_audio", duration=_number(job.audio_duration)) if job.audio_duration
-        else t("status_audio_recording", n=counts.get("narrations"), total=total) if counts.get("narrations")
+        t("status_audio", duration=_number(job.audio_duration))
+        if job.audio_duration
+        else t("status_audio_recording", n=counts.get("narrations"), total=total)
+        if counts.get("narrations")
         else t("status_audio_none"),
-        t("status_video", size_mb=_number(job.final_video_size_mb),
-          duration=_number(job.final_video_duration)) if job.final_video_size_mb
+        t("status_video", size_mb=_number(job.final_video_size_mb), duration=_number(job.final_video_duration))
+        if job.final_video_size_mb
         else t("status_video_none"),
         t("status_created", at=_time(job.created_at)),
     ]

@@ -13,8 +13,7 @@ from videobot.telegram import callbacks, texts
 from videobot.telegram.bot import call
 from videobot.telegram.estimates import estimated_job_usd
 
-SETTING_CODES = {"ar": "aspect_ratio", "v": "voice", "l": "narration_language", "s": "subtitles",
-                 "vm": "video_model"}
+SETTING_CODES = {"ar": "aspect_ratio", "v": "voice", "l": "narration_language", "s": "subtitles", "vm": "video_model"}
 FIELD_CODES = {v: k for k, v in SETTING_CODES.items()}
 
 
@@ -30,13 +29,19 @@ def settings_view(lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
     rt = runtime.current()
     chosen = preferences.get(user_id)
     voices = rt.speech_voices()
-    current = {"aspect_ratio": chosen.aspect_ratio or rt.settings.aspect_ratio,
-               "voice": chosen.voice if chosen.voice in voices else voices[0],
-               "narration_language": chosen.narration_language,
-               "subtitles": rt.settings.subtitles if chosen.subtitles is None else chosen.subtitles,
-               "video_model": preferences.video_model_for(user_id, rt.settings)}
-    options = {"aspect_ratio": preferences.ASPECT_RATIOS, "voice": voices,
-               "narration_language": preferences.LANGUAGES, "subtitles": (True, False)}
+    current = {
+        "aspect_ratio": chosen.aspect_ratio or rt.settings.aspect_ratio,
+        "voice": chosen.voice if chosen.voice in voices else voices[0],
+        "narration_language": chosen.narration_language,
+        "subtitles": rt.settings.subtitles if chosen.subtitles is None else chosen.subtitles,
+        "video_model": preferences.video_model_for(user_id, rt.settings),
+    }
+    options = {
+        "aspect_ratio": preferences.ASPECT_RATIOS,
+        "voice": voices,
+        "narration_language": preferences.LANGUAGES,
+        "subtitles": (True, False),
+    }
     labels = {}
     if offers_video_models(rt.settings):
         # what a whole 50 s video costs on each model, at the user's aspect ratio
@@ -46,20 +51,33 @@ def settings_view(lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
     rows = []
     for field, values in options.items():
         per_row = 2 if field == "video_model" else 4
-        buttons = [InlineKeyboardButton(("✓ " if v == current[field] else "")
-                                        + labels.get(v, _value_name(lang, field, v)),
-                                        callback_data=callbacks.make(callbacks.SETTING, FIELD_CODES[field], _encode(v)))
-                   for v in values]
-        rows += [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
+        buttons = [
+            InlineKeyboardButton(
+                ("✓ " if v == current[field] else "") + labels.get(v, _value_name(lang, field, v)),
+                callback_data=callbacks.make(callbacks.SETTING, FIELD_CODES[field], _encode(v)),
+            )
+            for v in values
+        ]
+        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
     video = video_row = ""
     if "video_model" in options:
-        video = texts.text(lang, "settings_video", model=current["video_model"],
-                           usd=f"{estimated_job_usd(current['aspect_ratio'], current['video_model']):.2f}")
+        video = texts.text(
+            lang,
+            "settings_video",
+            model=current["video_model"],
+            usd=f"{estimated_job_usd(current['aspect_ratio'], current['video_model']):.2f}",
+        )
         video_row = texts.text(lang, "settings_video_row")
-    message = texts.text(lang, "settings", ratio=current["aspect_ratio"], voice=current["voice"],
-                         language=_value_name(lang, "narration_language", current["narration_language"]),
-                         subtitles=_value_name(lang, "subtitles", current["subtitles"]), video=video,
-                         video_row=video_row)
+    message = texts.text(
+        lang,
+        "settings",
+        ratio=current["aspect_ratio"],
+        voice=current["voice"],
+        language=_value_name(lang, "narration_language", current["narration_language"]),
+        subtitles=_value_name(lang, "subtitles", current["subtitles"]),
+        video=video,
+        video_row=video_row,
+    )
     return message, InlineKeyboardMarkup(rows)
 
 

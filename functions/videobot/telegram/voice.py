@@ -39,8 +39,9 @@ async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> 
         return
     job = await asyncio.to_thread(jobs.active_job_for_chat, chat_id)
     if job and await asyncio.to_thread(gates.open_gate_for_job, job.id):  # spoken feedback at an open gate
-        await asyncio.to_thread(handover.hand_over, handover.VOICE_FEEDBACK, message=message.to_dict(),
-                                lang=lang, update_id=update_id)
+        await asyncio.to_thread(
+            handover.hand_over, handover.VOICE_FEEDBACK, message=message.to_dict(), lang=lang, update_id=update_id
+        )
         return
     await start_topic(bot, message, lang, "", update_id, voice_file_id=voice.file_id)
 
@@ -63,16 +64,27 @@ async def voice_at_gate(bot: Bot, message: Message, lang: str, update_id: int) -
             await reply(bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb())
             return {"handled": True, "outcome": "voice_too_big"}
         try:
-            transcript = await asyncio.to_thread(lambda: runtime.current().transcriber.transcribe(
-                chat_file.data, filename=chat_file.filename, language=job.language if job else None))
+            transcript = await asyncio.to_thread(
+                lambda: runtime.current().transcriber.transcribe(
+                    chat_file.data, filename=chat_file.filename, language=job.language if job else None
+                )
+            )
         except (VendorFailed, VendorUnavailable) as exc:  # said at once: the gate is waiting for the user
             logger.warning("transcription failed", extra={"error": str(exc)})
             await reply(bot, chat_id, lang, "voice_failed")
             return {"handled": True, "outcome": "voice_failed"}
         if job is not None:
-            usage.record_llm(job.id, "transcribe_feedback",
-                             {"vendor": "openai", "model": transcript.model, "calls": 1,
-                              "input_tokens": transcript.input_tokens, "output_tokens": transcript.output_tokens})
+            usage.record_llm(
+                job.id,
+                "transcribe_feedback",
+                {
+                    "vendor": "openai",
+                    "model": transcript.model,
+                    "calls": 1,
+                    "input_tokens": transcript.input_tokens,
+                    "output_tokens": transcript.output_tokens,
+                },
+            )
         if not transcript.text:
             await reply(bot, chat_id, lang, "voice_empty")
             return {"handled": True, "outcome": "voice_empty"}

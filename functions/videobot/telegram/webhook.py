@@ -27,8 +27,7 @@ TRANSIENT = (DatabaseUnavailable, VendorUnavailable, NetworkError)
 
 
 def _response(status: int, body: dict | None = None) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(body or {})}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body or {})}
 
 
 def verify_secret(headers: dict | None) -> int | None:
@@ -96,8 +95,9 @@ def handle_event(event: dict) -> dict:
         except StartFailed:
             _say(data, "start_failed")
         except PERMANENT_TELEGRAM as exc:
-            logger.warning("telegram refused a call for this update", extra={"error_type": type(exc).__name__,
-                                                                              "error": str(exc)})
+            logger.warning(
+                "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
+            )
             if isinstance(exc, Forbidden):
                 _end_blocked_chat(data)
         except TRANSIENT as exc:

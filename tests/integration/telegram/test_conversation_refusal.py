@@ -15,8 +15,13 @@ from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 
 TIMEOUT = 240
-FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0",
-        "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}
+FAST = {
+    "IMAGE_FIRST_POLL_SECONDS": "0",
+    "CLIP_FIRST_POLL_SECONDS": "0",
+    "POLL_INTERVAL_SECONDS": "0",
+    "LLM_PROVIDER": "offline",
+    "TTS_PROVIDER": "offline",
+}
 NEW_PROMPT = "Чашка кофе на деревянном столе, мягкий утренний свет, медленный наезд камеры"
 
 
@@ -27,12 +32,16 @@ def _approve(user: TelegramUser, fragment: str, after: int) -> None:
 
 
 def _entered(pipeline, job_id: str) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(jobs.get_job(job_id))
-            if e.get("stateEnteredEventDetails")]
+    return [
+        e["stateEnteredEventDetails"]["name"]
+        for e in pipeline.history(jobs.get_job(job_id))
+        if e.get("stateEnteredEventDetails")
+    ]
 
 
 def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_extra_task(
-        user, fake_telegram, fake_runway, pipeline):
+    user, fake_telegram, fake_runway, pipeline
+):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
     with vendor_env({**runway_vars(fake_runway), **FAST}):
         mark = len(fake_telegram.calls)
@@ -54,8 +63,9 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         while len([s for s in segment_rows.get_segments(job_id) if s["video_path"]]) < 9:  # the rest go on
             assert time.monotonic() < deadline, "the other nine clips were not made"
             time.sleep(0.1)
-        paid = {s["segment_index"]: s["video_runway_task_id"] for s in segment_rows.get_segments(job_id)
-                if s["video_path"]}
+        paid = {
+            s["segment_index"]: s["video_runway_task_id"] for s in segment_rows.get_segments(job_id) if s["video_path"]
+        }
 
         # A new prompt, written as a plain message
         mark = len(fake_telegram.calls)
@@ -66,8 +76,14 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         video = user.wait_for_text("✅ Клипы утверждены!", after=mark)
         assert video
         delivered = fake_telegram.wait_for(
-            lambda c: c.method == "sendVideo" and str(c.params.get("chat_id")) == str(user.chat_id)
-            and "🎬 Ваш ролик готов!" in (c.params.get("caption") or ""), TIMEOUT, "the delivered video")
+            lambda c: (
+                c.method == "sendVideo"
+                and str(c.params.get("chat_id")) == str(user.chat_id)
+                and "🎬 Ваш ролик готов!" in (c.params.get("caption") or "")
+            ),
+            TIMEOUT,
+            "the delivered video",
+        )
         assert delivered.files["video"]["data"][4:8] == b"ftyp"
 
     deadline = time.monotonic() + TIMEOUT
@@ -88,4 +104,3 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     assert entered.count("AwaitRefusedClip") == 1 and entered.count("ResolveRefusedClip") == 1
     assert entered.count("SubmitClip") == 11
     assert gates.get_gate(job_id, "refused_clip_6")["decision"] == "revised"
-

@@ -50,8 +50,9 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         assert user.post(update) == 200
         # the webhook answered before any download: the state machine fetches and transcribes
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
-        assert fake_telegram.calls_to("getFile") == [] or \
-            fake_telegram.calls.index(fake_telegram.calls_to("getFile")[0]) > fake_telegram.calls.index(accepted)
+        assert fake_telegram.calls_to("getFile") == [] or fake_telegram.calls.index(
+            fake_telegram.calls_to("getFile")[0]
+        ) > fake_telegram.calls.index(accepted)
         echo = user.wait_for_text("🎙 Распознано:")
         assert echo.params["text"] == "🎙 Распознано: «Реклама кофе на рассвете»"
         job_id = accepted_job_id(accepted.params["text"])
@@ -63,16 +64,18 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         assert job["prompt"] == "Реклама кофе на рассвете" and job["source_update_id"] == update["update_id"]
         assert [r["stage"] for r in usage.rows(job_id)] == ["transcribe_topic"]
         # visible in the console as a stage of its own, before the script
-        entered = [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(job)
-                   if e["type"] == "TaskStateEntered"]
+        entered = [
+            e["stateEnteredEventDetails"]["name"] for e in pipeline.history(job) if e["type"] == "TaskStateEntered"
+        ]
         assert entered[:2] == ["TranscribeVoiceTopic", "GenerateScript"]
         _reject_and_wait(user, pipeline, job_id, script, reject)
     [sent] = fake_openai.transcribed
     assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.oga"
 
 
-def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_message(user, fake_telegram,
-                                                                                     fake_openai, pipeline):
+def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_message(
+    user, fake_telegram, fake_openai, pipeline
+):
     # The message does not say how big it is; getFile refuses it ("file is too big")
     fake_telegram.add_file("AwACAgIAAxkBAAIC-huge", OGG, file_size=25 * 1024 * 1024)
     update = user.message_update(template="telegram_message_voice")
@@ -138,8 +141,11 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
 
 
 def _entered(pipeline, job_id: str) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in pipeline.history(jobs.get_job(job_id))
-            if e.get("stateEnteredEventDetails")]
+    return [
+        e["stateEnteredEventDetails"]["name"]
+        for e in pipeline.history(jobs.get_job(job_id))
+        if e.get("stateEnteredEventDetails")
+    ]
 
 
 def _wait_until(condition, what: str) -> None:

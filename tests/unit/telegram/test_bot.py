@@ -40,6 +40,7 @@ def _job_for(user: TelegramUser, **fields) -> dict:
 
 # ---- texts, buttons, Status ---------------------------------------------------------------
 
+
 def test_callback_data_is_short_round_trips_and_never_carries_a_token():
     data = ui.callback_data(True, "0123456789abcdef", "videos", 3)
     assert data == "a:0123456789abcdef:v:3" and len(data.encode()) <= 64
@@ -54,8 +55,10 @@ def test_callback_data_is_short_round_trips_and_never_carries_a_token():
 
 def test_the_keyboard_is_the_seeds_four_buttons():
     keyboard = ui.main_keyboard().to_dict()
-    assert [[b["text"] for b in row] for row in keyboard["keyboard"]] == [["📊 Статус", "🔄 Старт"],
-                                                                          ["✅ Подтвердить", "❌ Отклонить"]]
+    assert [[b["text"] for b in row] for row in keyboard["keyboard"]] == [
+        ["📊 Статус", "🔄 Старт"],
+        ["✅ Подтвердить", "❌ Отклонить"],
+    ]
     assert keyboard["is_persistent"] and keyboard["resize_keyboard"]
 
 
@@ -78,28 +81,43 @@ def test_status_follows_the_seeds_format():
     for i in range(7):
         segment_rows.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
     for i in range(3):
-        segment_rows.update_segment(job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png",
-                                    status="image_ready")
-    job = jobs.update_job(job["id"], status="generating_images", script_text="…", script_approved=1,
-                          script_generated_at=NOW)
+        segment_rows.update_segment(
+            job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready"
+        )
+    job = jobs.update_job(
+        job["id"], status="generating_images", script_text="…", script_approved=1, script_generated_at=NOW
+    )
 
     lines = ui.status_text("ru", job, segment_rows.segment_counts(job["id"]), 10).splitlines()
 
     assert lines[:3] == ["📊 Статус задачи", f"🆔 ID: {job['id']}", "📊 Статус: Генерирую изображения"]
     assert lines[3].startswith("💬 Описание: Реклама кофе очень") and len(lines[3]) <= len("💬 Описание: ") + 100
-    assert lines[4:10] == ["✅ Сценарий: утверждён", "📊 Сегменты (10 шт.):", "• Промпты для изображений: 7/10",
-                           "• Изображения: 3/10", "• Промпты для анимации: 0/10", "• Видео: 0/10"]
+    assert lines[4:10] == [
+        "✅ Сценарий: утверждён",
+        "📊 Сегменты (10 шт.):",
+        "• Промпты для изображений: 7/10",
+        "• Изображения: 3/10",
+        "• Промпты для анимации: 0/10",
+        "• Видео: 0/10",
+    ]
     assert lines[10:12] == ["🎙 Озвучка: ещё нет", "🎬 Финальное видео: ещё нет"]
     assert lines[12].startswith("🕐 Создана: ") and lines[12].endswith(" UTC")
 
-    done = jobs.update_job(job["id"], audio_duration=49.96, final_video_size_mb=12.53, final_video_duration=50.0,
-                           completed_at=NOW, status="completed")
+    done = jobs.update_job(
+        job["id"],
+        audio_duration=49.96,
+        final_video_size_mb=12.53,
+        final_video_duration=50.0,
+        completed_at=NOW,
+        status="completed",
+    )
     lines = ui.status_text("en", done, segment_rows.segment_counts(job["id"]), 10).splitlines()
     assert "🎙 Voice-over: 50.0 s" in lines and "🎬 Final video: 12.5 MB, 50.0 s" in lines
     assert lines[2] == "📊 Status: Completed" and lines[-1].startswith("🏁 Completed: ")
 
 
 # ---- the webhook ------------------------------------------------------------------------
+
 
 def _api_event(body: str, secret: str | None = SECRET, method: str = "POST") -> dict:
     api = event("apigw_http_v2_webhook")
@@ -145,6 +163,7 @@ def test_a_telegram_outage_returns_500_so_telegram_redelivers(user):
 
 # ---- commands, keyboard, bad input --------------------------------------------------------
 
+
 def test_commands_and_their_keyboard_buttons_answer_the_same(user):
     for said in ("/start", "🔄 Старт", "/status", "📊 Статус", "/help", "/start@fake_video_bot"):
         assert user.say(said) == 200
@@ -171,13 +190,16 @@ def test_english_speakers_get_english(telegram):
     assert user.texts()[1] == "Unknown command. /help lists the commands."
 
 
-@pytest.mark.parametrize("template, expected", [
-    ("telegram_message_sticker", "Я понимаю только текст: напишите описание ролика сообщением."),
-    # Without OPENAI_API_KEY a voice topic cannot be transcribed (tests/unit/telegram/test_steering_voice.py)
-    ("telegram_message_voice", texts.text("ru", "voice_needs_key")),
-    ("telegram_edited_message", "Изменения сообщений не учитываются. Отправьте описание новым сообщением."),
-    ("telegram_group_message", "Я работаю только в личных сообщениях. Напишите мне напрямую."),
-])
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("telegram_message_sticker", "Я понимаю только текст: напишите описание ролика сообщением."),
+        # Without OPENAI_API_KEY a voice topic cannot be transcribed (tests/unit/telegram/test_steering_voice.py)
+        ("telegram_message_voice", texts.text("ru", "voice_needs_key")),
+        ("telegram_edited_message", "Изменения сообщений не учитываются. Отправьте описание новым сообщением."),
+        ("telegram_group_message", "Я работаю только в личных сообщениях. Напишите мне напрямую."),
+    ],
+)
 def test_what_is_not_a_topic_gets_a_clear_reply_and_starts_nothing(user, template, expected):
     update = user.message_update(template=template)
     assert user.post(update) == 200
@@ -190,8 +212,10 @@ def test_what_is_not_a_topic_gets_a_clear_reply_and_starts_nothing(user, templat
 def test_empty_or_overlong_topics_start_nothing(user):
     user.say("   ")
     user.say("кофе " * 300)
-    assert user.texts() == ["Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
-                            "Описание слишком длинное (1499 символов). Уложитесь в 1000."]
+    assert user.texts() == [
+        "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
+        "Описание слишком длинное (1499 символов). Уложитесь в 1000.",
+    ]
     assert jobs.latest_job_for_chat(user.chat_id) is None
 
 
@@ -200,9 +224,11 @@ def test_approve_and_reject_with_nothing_waiting(user):
     user.say("❌ Отклонить")
     _job_for(user, status="generating_images")
     user.say("✅ Подтвердить")
-    assert user.texts() == ["Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
-                            "Нет активной задачи, которую можно отменить.",
-                            "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит."]
+    assert user.texts() == [
+        "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
+        "Нет активной задачи, которую можно отменить.",
+        "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
+    ]
 
 
 def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
@@ -271,8 +297,10 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
 
     questions = user.sent("sendMessage")
     assert [q.params["text"].split("\n")[0] for q in questions] == [
-        "📝 Сценарий готов!", "🖼 Изображения готовы (10 шт.). Выберите действие:",
-        "🎞 Клипы готовы (10 шт.), выше первые 3 клипа. Выберите действие:"]
+        "📝 Сценарий готов!",
+        "🖼 Изображения готовы (10 шт.). Выберите действие:",
+        "🎞 Клипы готовы (10 шт.), выше первые 3 клипа. Выберите действие:",
+    ]
     assert "Первая фраза.\nВторая фраза." in questions[0].params["text"]
     for question, code in zip(questions, "siv", strict=True):
         buttons = question.params["reply_markup"]["inline_keyboard"][0]
@@ -295,21 +323,29 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
     with use_environment({"TELEGRAM_UPLOAD_LIMIT_BYTES": "1000"}):
         runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
     assert len(user.sent("sendVideo")) == 1
-    assert user.texts()[-1] == (f"🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше "
-                                f"0.001 МБ. Задача {job['id']}.")
+    assert user.texts()[-1] == (
+        f"🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше 0.001 МБ. Задача {job['id']}."
+    )
 
 
-@pytest.mark.parametrize("event, expected", [
-    (JobEnded("cancelled", stage="images"),
-     "❌ Задача {id} отменена на этапе «изображения». Сценарий, изображения, клипы и озвучка удалены; "
-     "в /history осталась только тема."),
-    (JobEnded("cancelled"),
-     "❌ Задача {id} отменена. Сценарий, изображения, клипы и озвучка удалены; в /history осталась только тема."),
-    (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
-    (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
-    (JobEnded("failed", error_type="VendorUnavailable", reason="503"), "⚠️ Сервис генерации сейчас недоступен"),
-    (JobEnded("failed", error_type="MediaError", reason="ffmpeg"), "⚠️ Не удалось сделать ролик"),
-])
+@pytest.mark.parametrize(
+    "event, expected",
+    [
+        (
+            JobEnded("cancelled", stage="images"),
+            "❌ Задача {id} отменена на этапе «изображения». Сценарий, изображения, клипы и озвучка удалены; "
+            "в /history осталась только тема.",
+        ),
+        (
+            JobEnded("cancelled"),
+            "❌ Задача {id} отменена. Сценарий, изображения, клипы и озвучка удалены; в /history осталась только тема.",
+        ),
+        (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
+        (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
+        (JobEnded("failed", error_type="VendorUnavailable", reason="503"), "⚠️ Сервис генерации сейчас недоступен"),
+        (JobEnded("failed", error_type="MediaError", reason="ffmpeg"), "⚠️ Не удалось сделать ролик"),
+    ],
+)
 def test_how_a_job_ends_reaches_the_user_in_plain_words(user, event, expected):
     job = _job_for(user)
     runtime.current().notifier.send(job, event)
@@ -375,7 +411,8 @@ def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(u
     assert second.params["text"] == "Озвучка: 3/10 ▓▓▓░░░░░░░"
     edits = user.sent("editMessageText")
     assert [(e.params["text"], int(e.params["message_id"])) for e in edits] == [
-        ("Изображения: 10/10 ▓▓▓▓▓▓▓▓▓▓", first.result["message_id"])]
+        ("Изображения: 10/10 ▓▓▓▓▓▓▓▓▓▓", first.result["message_id"])
+    ]
 
 
 def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_changes(user, monkeypatch):
@@ -390,7 +427,9 @@ def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_ch
     [first] = user.sent("sendMessage")
     assert first.params["text"] == "Изображения: 0/10 ░░░░░░░░░░ · ⏳ в очереди у Runway: 8"
     assert [e.params["text"] for e in user.sent("editMessageText")] == [
-        "Изображения: 1/10 ▓░░░░░░░░░ · ⏳ в очереди у Runway: 7", "Изображения: 1/10 ▓░░░░░░░░░"]
+        "Изображения: 1/10 ▓░░░░░░░░░ · ⏳ в очереди у Runway: 7",
+        "Изображения: 1/10 ▓░░░░░░░░░",
+    ]
     assert notifier.progress_text("en", "videos", 3, 10, 2) == "Clips: 3/10 ▓▓▓░░░░░░░ · ⏳ queued at Runway: 2"
 
 

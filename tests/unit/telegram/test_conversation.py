@@ -55,8 +55,6 @@ class _PricedClips:
         return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
-
-
 def _with_media(job: dict) -> dict:
     segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     store = runtime.current().storage
@@ -69,11 +67,22 @@ def _with_media(job: dict) -> dict:
 
 # ---- texts -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n, ru, en", [
-    (1, "1 клип", "1 clip"), (2, "2 клипа", "2 clips"), (3, "3 клипа", "3 clips"), (5, "5 клипов", "5 clips"),
-    (10, "10 клипов", "10 clips"), (11, "11 клипов", "11 clips"), (12, "12 клипов", "12 clips"),
-    (21, "21 клип", "21 clips"), (22, "22 клипа", "22 clips"), (111, "111 клипов", "111 clips"),
-])
+
+@pytest.mark.parametrize(
+    "n, ru, en",
+    [
+        (1, "1 клип", "1 clip"),
+        (2, "2 клипа", "2 clips"),
+        (3, "3 клипа", "3 clips"),
+        (5, "5 клипов", "5 clips"),
+        (10, "10 клипов", "10 clips"),
+        (11, "11 клипов", "11 clips"),
+        (12, "12 клипов", "12 clips"),
+        (21, "21 клип", "21 clips"),
+        (22, "22 клипа", "22 clips"),
+        (111, "111 клипов", "111 clips"),
+    ],
+)
 def test_counts_take_the_right_plural_form(n, ru, en):
     assert texts.counted("ru", "clip", n) == ru and texts.counted("en", "clip", n) == en
 
@@ -85,15 +94,24 @@ def test_segments_are_named_by_number():
     assert texts.named("ru", "clip", [6, 2]) == "клипы 3, 7" and texts.named("en", "image", [0]) == "image 1"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("покажи 7", [7]), ("Покажи клип 3", [3]), ("show 2 and 5", [2, 5]), ("покажи 1, 4", [1, 4]),
-    ("покажи", None), ("покажи ярче", None), ("переделай 3", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("покажи 7", [7]),
+        ("Покажи клип 3", [3]),
+        ("show 2 and 5", [2, 5]),
+        ("покажи 1, 4", [1, 4]),
+        ("покажи", None),
+        ("покажи ярче", None),
+        ("переделай 3", None),
+    ],
+)
 def test_show_reads_the_numbers(text, expected):
     assert parse_show(text) == expected
 
 
 # ---- item 1: text at an open gate is feedback -------------------------------------------------
+
 
 def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
     job = job_at_gate(user, "script")
@@ -102,7 +120,9 @@ def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and json.loads(call["output"])["revise"] == {
-        "feedback": "Сделай смешнее и добавь шутку про понедельник", "segments": []}
+        "feedback": "Сделай смешнее и добавь шутку про понедельник",
+        "segments": [],
+    }
     gate = gates.get_gate(job["id"], "script")
     assert gate["decision"] == "revised" and gate["revisions"] == 1
     assert gate["feedback"] == "Сделай смешнее и добавь шутку про понедельник"
@@ -125,16 +145,19 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monke
     replace_part(monkeypatch, "images", _PricedImages())
     assert user.say("сделай ярче") == 200
     [offer] = user.sent("sendMessage")
-    assert offer.params["text"].startswith("🔁 Переделать все 10 изображений с пожеланием «сделай ярче»? "
-                                           "Это будет стоить ≈ $0.50.")
+    assert offer.params["text"].startswith(
+        "🔁 Переделать все 10 изображений с пожеланием «сделай ярче»? Это будет стоить ≈ $0.50."
+    )
     redo, cancel = inline_buttons(offer)
     assert (redo["text"], cancel["text"]) == ("🔁 Переделать все (≈ $0.50)", "Отмена")
     assert sfn.calls == [] and gates.get_gate(job["id"], "images")["decided_at"] is None  # nothing paid yet
 
     assert user.press(redo, offer.result) == 200
     [(kind, call)] = sfn.calls
-    assert kind == "success" and json.loads(call["output"])["revise"] == {"feedback": "сделай ярче",
-                                                                          "segments": list(range(10))}
+    assert kind == "success" and json.loads(call["output"])["revise"] == {
+        "feedback": "сделай ярче",
+        "segments": list(range(10)),
+    }
     assert call["gate"]["redo_segments"] == list(range(10)) and call["gate"]["revisions"] == 1
     assert user.callback_answers()[-1] == "🔁 Переделываю все"
     assert user.texts()[-1].startswith("🔄 Делаю заново изображения все 10 (правка 1 из 5)")
@@ -174,6 +197,7 @@ def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
 
 # ---- item 2: the buttons of an old round are dead ---------------------------------------------
 
+
 def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeypatch):
     job = job_at_gate(user, "script", revisions=1)
     sfn = _StepFunctions(job["id"], "script")
@@ -191,6 +215,7 @@ def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeyp
 
 
 # ---- item 3: show what was redone, and any clip on request ------------------------------------
+
 
 def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(user):
     job = _with_media(job_at_gate(user, "videos"))
@@ -232,30 +257,40 @@ def test_show_7_at_the_clip_gate_sends_clip_7(user):
 
 # ---- item 5: the cost before the spend --------------------------------------------------------
 
+
 def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(user, monkeypatch):
     replace_part(monkeypatch, "sfn", StartingStepFunctions())
     replace_part(monkeypatch, "images", _PricedImages())
     replace_part(monkeypatch, "clips", _PricedClips())
-    env = {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
-           "MAX_USD_PER_USER_PER_DAY": "5", "MAX_JOBS_PER_USER_PER_DAY": "0"}
+    env = {
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
+        "MAX_USD_PER_USER_PER_DAY": "5",
+        "MAX_JOBS_PER_USER_PER_DAY": "0",
+    }
     with use_environment(env):
         assert user.say("Реклама кофе") == 200
         accepted = user.texts()[-1]
         # 10 images × 5 credits + 10 clips × 25 credits = 300 credits = $3.00 (offline LLM and speech)
         assert accepted.startswith("✅ Запрос принят! ID: ") and "💰 Примерная стоимость: ≈ $3.00" in accepted
         job = jobs.active_job_for_chat(user.chat_id)
-        db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-                   " VALUES (%s, 'generate_images', 'runway', 'gen4_image', %s, 250)", (job["id"], f"t-{job['id']}"))
+        db.execute(
+            "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
+            " VALUES (%s, 'generate_images', 'runway', 'gen4_image', %s, 250)",
+            (job["id"], f"t-{job['id']}"),
+        )
         jobs.update_job(job["id"], status="completed")
         # $2.50 spent of $5.00: the next $3.00 job does not fit
         assert user.say("Реклама чая") == 200
-    assert user.texts()[-1] == ("⛔ За последние сутки ваши ролики стоили $2.50, а дневной бюджет — $5.00. "
-                                "Новый ролик стоит ≈ $3.00, и он в бюджет не помещается.\n"
-                                "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше $2.00.")
+    assert user.texts()[-1] == (
+        "⛔ За последние сутки ваши ролики стоили $2.50, а дневной бюджет — $5.00. "
+        "Новый ролик стоит ≈ $3.00, и он в бюджет не помещается.\n"
+        "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше $2.00."
+    )
     assert db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))["n"] == 1
 
 
 # ---- item 6: the voice-over where the user expects it -----------------------------------------
+
 
 def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(user, monkeypatch):
     from videobot.notify import report_progress
@@ -281,26 +316,34 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(user):
     from videobot.notify import JobEnded
 
     job = job_at_gate(user, "images")
-    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
-               " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)", (job["id"],))
+    db.execute(
+        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
+        " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)",
+        (job["id"],),
+    )
     runtime.current().notifier.send(jobs.get_job(job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
 
 
 # ---- item 4: a refused segment pauses at its own gate -----------------------------------------
 
+
 def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
     from pathlib import Path
 
-    definition = json.loads((Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json")
-                            .read_text(encoding="utf-8"))
+    definition = json.loads(
+        (Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json").read_text(encoding="utf-8")
+    )
     parallel = definition["States"]["ProduceClipsAndVoiceover"]
     visuals = parallel["Branches"][0]["States"]
-    for mapname, noun, submit, ready in (("GenerateImages", "Image", "SubmitImage", "IsImageReady"),
-                                         ("AnimateClips", "Clip", "SubmitClip", "IsClipReady")):
+    for mapname, noun, submit, ready in (
+        ("GenerateImages", "Image", "SubmitImage", "IsImageReady"),
+        ("AnimateClips", "Clip", "SubmitClip", "IsClipReady"),
+    ):
         states = visuals[mapname]["ItemProcessor"]["States"]
-        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": f"AwaitRefused{noun}"} in \
-            states[ready]["Choices"]
+        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": f"AwaitRefused{noun}"} in states[ready][
+            "Choices"
+        ]
         pause = states[f"AwaitRefused{noun}"]
         assert pause["Resource"].endswith(".waitForTaskToken")
         assert pause["TimeoutSecondsPath"] == "$.settings.approval_timeout_seconds"
@@ -313,8 +356,15 @@ def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
     job = _with_media(job_at_gate(user, "images"))
     jobs.update_job(job["id"], status="generating_videos")
     db.execute(f"UPDATE {gates.GATES} SET decision = 'approved', decided_at = now() WHERE job_id = %s", (job["id"],))
-    segment_rows.update_segment(job["id"], index, video_path=None, video_runway_task_id="task-refused",
-                                animation_prompt="steam rising", status="failed", error_message="SAFETY.INPUT.TEXT")
+    segment_rows.update_segment(
+        job["id"],
+        index,
+        video_path=None,
+        video_runway_task_id="task-refused",
+        animation_prompt="steam rising",
+        status="failed",
+        error_message="SAFETY.INPUT.TEXT",
+    )
     from videobot.stages.request_approval import request_approval
 
     request_approval(runtime.current(), job["id"], "refused_clip", "token-refused", segment_index=index)
@@ -326,8 +376,9 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(use
 
     job = _refused_clip(user)
     [told] = user.sent("sendMessage")
-    assert told.params["text"].startswith("🚫 Сервис генерации отказался делать клип 7 из 10 "
-                                          "(модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»")
+    assert told.params["text"].startswith(
+        "🚫 Сервис генерации отказался делать клип 7 из 10 (модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»"
+    )
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
     sfn = _StepFunctions(job["id"], "refused_clip_6")
@@ -384,13 +435,22 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(user, monkeypatch):
 
     base = usage.spent_by_everyone()  # what other tests' jobs of this session cost
     someone = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
-    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-               " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)", (someone["id"], f"t-{someone['id']}"))
-    env = {"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
-           "MAX_USD_PER_DAY": f"{base + 4:.2f}", "MAX_USD_PER_USER_PER_DAY": "0", "MAX_JOBS_PER_USER_PER_DAY": "0"}
+    db.execute(
+        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
+        " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)",
+        (someone["id"], f"t-{someone['id']}"),
+    )
+    env = {
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
+        "MAX_USD_PER_DAY": f"{base + 4:.2f}",
+        "MAX_USD_PER_USER_PER_DAY": "0",
+        "MAX_JOBS_PER_USER_PER_DAY": "0",
+    }
     with use_environment(env):
         assert user.say("Реклама кофе") == 200  # base + 1.50 spent, + 3.00 would pass base + 4.00
-    assert user.texts()[-1] == (f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "
-                                f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00, и он "
-                                "в бюджет не помещается. Попробуйте позже.")
+    assert user.texts()[-1] == (
+        f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "
+        f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00, и он "
+        "в бюджет не помещается. Попробуйте позже."
+    )
     assert jobs.active_job_for_chat(user.chat_id) is None

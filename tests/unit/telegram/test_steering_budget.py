@@ -17,8 +17,11 @@ def user(telegram):
 
 
 def _paid_runway_credits(job_id: str, credits: float) -> None:
-    db.execute("INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-               " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)", (job_id, f"task-{job_id}", credits))
+    db.execute(
+        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
+        " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)",
+        (job_id, f"task-{job_id}", credits),
+    )
 
 
 def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
@@ -35,8 +38,9 @@ def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
     assert len(sfn.named("StartExecution")) == 1
 
     # The spend leaves the window after 24 hours; 0 means no budget.
-    db.execute(f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s",
-               (user.user_id,))
+    db.execute(
+        f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
+    )
     with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
         assert user.say("Третья") == 200
     assert user.texts()[-1].startswith("✅ Запрос принят") and len(sfn.named("StartExecution")) == 2

@@ -24,19 +24,24 @@ def user(telegram):
     return TelegramUser(telegram, lambda_poster())
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("переделай 3", ([2], "")),
-    ("Переделай 3 5", ([2, 4], "")),
-    ("redo 3 5", ([2, 4], "")),
-    ("переделай 2, 4 и 7: светлее и теплее", ([1, 3, 6], "светлее и теплее")),
-    ("redo 10 brighter", ([9], "brighter")),
-    ("переделай", None), ("переделай 0", None), ("redo 11", None), ("переделай все", None),
-    ("сделай 3", None), ("3", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("переделай 3", ([2], "")),
+        ("Переделай 3 5", ([2, 4], "")),
+        ("redo 3 5", ([2, 4], "")),
+        ("переделай 2, 4 и 7: светлее и теплее", ([1, 3, 6], "светлее и теплее")),
+        ("redo 10 brighter", ([9], "brighter")),
+        ("переделай", None),
+        ("переделай 0", None),
+        ("redo 11", None),
+        ("переделай все", None),
+        ("сделай 3", None),
+        ("3", None),
+    ],
+)
 def test_redo_names_segments_one_based(text, expected):
     assert parse_redo(text, 10) == expected
-
-
 
 
 def test_revisions_are_bounded_per_gate(user):
@@ -55,8 +60,11 @@ def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(user):
 
 
 def _revised(job_id: str, stage: str, feedback: str | None, segments: list[int] | None = None) -> None:
-    db.execute(f"UPDATE {gates.GATES} SET decision = 'revised', decided_at = now(), revisions = 1, feedback = %s,"
-               " redo_segments = %s WHERE job_id = %s AND stage = %s", (feedback, segments, job_id, stage))
+    db.execute(
+        f"UPDATE {gates.GATES} SET decision = 'revised', decided_at = now(), revisions = 1, feedback = %s,"
+        " redo_segments = %s WHERE job_id = %s AND stage = %s",
+        (feedback, segments, job_id, stage),
+    )
 
 
 def test_revise_script_rewrites_it_with_the_feedback():
@@ -75,9 +83,16 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
     job = new_job("Реклама кофе")
     segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
-        segment_rows.update_segment(job["id"], i, image_path=f"i{i}.png", animation_prompt=f"pan {i}",
-                                    video_path=f"v{i}.mp4",
-                            video_runway_task_id=f"task-{i}", video_generated_at=NOW, status="video_ready")
+        segment_rows.update_segment(
+            job["id"],
+            i,
+            image_path=f"i{i}.png",
+            animation_prompt=f"pan {i}",
+            video_path=f"v{i}.mp4",
+            video_runway_task_id=f"task-{i}",
+            video_generated_at=NOW,
+            status="video_ready",
+        )
     before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
     gates.open_gate(job["id"], "videos", "token")
     _revised(job["id"], "videos", "медленнее", [2, 4])
@@ -99,14 +114,16 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
     import json
     from pathlib import Path
 
-    definition = json.loads((Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json")
-                            .read_text(encoding="utf-8"))
+    definition = json.loads(
+        (Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json").read_text(encoding="utf-8")
+    )
     top = definition["States"]
     visuals = top["ProduceClipsAndVoiceover"]["Branches"][0]["States"]
     for states, gate, decision, revise, back, approved in (
-            (top, "AwaitScriptApproval", "ScriptDecision", "ReviseScript", "AwaitScriptApproval", "SplitIntoSegments"),
-            (visuals, "AwaitImageApproval", "ImagesDecision", "RedoImages", "GenerateImages", "WriteAnimationPrompts"),
-            (visuals, "AwaitVideoApproval", "ClipsDecision", "RedoClips", "AnimateClips", "ClipsApproved")):
+        (top, "AwaitScriptApproval", "ScriptDecision", "ReviseScript", "AwaitScriptApproval", "SplitIntoSegments"),
+        (visuals, "AwaitImageApproval", "ImagesDecision", "RedoImages", "GenerateImages", "WriteAnimationPrompts"),
+        (visuals, "AwaitVideoApproval", "ClipsDecision", "RedoClips", "AnimateClips", "ClipsApproved"),
+    ):
         assert states[gate]["ResultPath"] == "$.gate" and states[gate]["Next"] == decision
         [rule] = states[decision]["Choices"]
         assert rule == {"Variable": "$.gate.revise", "IsPresent": True, "Next": revise}
@@ -161,8 +178,11 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
-    assert json.loads(call["output"]) == {"approved": False, "stage": "images",
-                                          "revise": {"feedback": "светлее", "segments": [2, 4]}}
+    assert json.loads(call["output"]) == {
+        "approved": False,
+        "stage": "images",
+        "revise": {"feedback": "светлее", "segments": [2, 4]},
+    }
     assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
     # A second message changes nothing until the gate opens again
     assert control.revise(job["id"], "images", segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
@@ -174,8 +194,12 @@ def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
     from videobot import control, preferences
 
     replace_part(monkeypatch, "sfn", StartingStepFunctions())
-    for field, value in (("aspect_ratio", "9:16"), ("voice", "male"), ("narration_language", "en"),
-                         ("subtitles", False)):
+    for field, value in (
+        ("aspect_ratio", "9:16"),
+        ("voice", "male"),
+        ("narration_language", "en"),
+        ("subtitles", False),
+    ):
         preferences.choose(user.user_id, field, value)
     os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
     runtime.reset()

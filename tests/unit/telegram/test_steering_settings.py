@@ -38,6 +38,7 @@ def _button(call, label: str) -> dict:
 
 # ---- /settings --------------------------------------------------------------------------
 
+
 def test_settings_show_the_defaults_with_short_buttons(user):
     call = _settings_message(user)
     text = call.params["text"]
@@ -57,10 +58,15 @@ def test_each_choice_is_stored_per_user_and_the_message_is_edited_in_place(user)
     message = sent_message(call)
     for label in ("9:16", "female", "английский", "выкл"):
         assert user.press(_button(call, label), message) == 200
-    assert user.callback_answers() == ["✅ Сохранено: 9:16", "✅ Сохранено: female", "✅ Сохранено: английский",
-                                       "✅ Сохранено: выкл"]
+    assert user.callback_answers() == [
+        "✅ Сохранено: 9:16",
+        "✅ Сохранено: female",
+        "✅ Сохранено: английский",
+        "✅ Сохранено: выкл",
+    ]
     assert preferences.get(user.user_id) == preferences.Preferences(
-        aspect_ratio="9:16", voice="female", narration_language="en", subtitles=False)
+        aspect_ratio="9:16", voice="female", narration_language="en", subtitles=False
+    )
     edited = user.fake.calls_to("editMessageText")[-1]
     assert "📐 Формат: 9:16" in edited.params["text"] and "💬 Субтитры: выкл" in edited.params["text"]
     assert "✓ 9:16" in [b["text"] for b in inline_buttons(edited)]
@@ -102,20 +108,31 @@ def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path
     seen = {}
     monkeypatch.setattr(animate_clips.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
-    animate_clips.prepare_segment(runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4",
-                                  tmp_path / "out.mp4")
+    animate_clips.prepare_segment(
+        runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4"
+    )
     assert seen["text"] == ("Часть 1." if burned else None)
 
 
 # ---- /history and cost ------------------------------------------------------------------
 
+
 def _finished_job(user: TelegramUser, prompt: str) -> dict:
     job = new_job(prompt, user_id=user.user_id, chat_id=user.chat_id)
     final = runtime.current().storage.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
-    usage.record_llm(job["id"], "generate_script", {"vendor": "openai", "model": "gpt-5.4-mini", "calls": 1,
-                                                    "input_tokens": 1_000_000, "output_tokens": 100_000})
-    return jobs.update_job(job["id"], status="completed", final_video_path=final, final_video_size_mb=0.01,
-                           final_video_duration=50.0, completed_at=NOW)
+    usage.record_llm(
+        job["id"],
+        "generate_script",
+        {"vendor": "openai", "model": "gpt-5.4-mini", "calls": 1, "input_tokens": 1_000_000, "output_tokens": 100_000},
+    )
+    return jobs.update_job(
+        job["id"],
+        status="completed",
+        final_video_path=final,
+        final_video_size_mb=0.01,
+        final_video_duration=50.0,
+        completed_at=NOW,
+    )
 
 
 def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(user, slow_worker):
@@ -123,8 +140,9 @@ def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(use
     assert user.texts()[-1] == texts.text("ru", "no_job")
 
     done = _finished_job(user, "Реклама кофе")
-    running = jobs.update_job(new_job("Реклама чая", user_id=user.user_id, chat_id=user.chat_id)["id"],
-                              status="awaiting_image_approval")
+    running = jobs.update_job(
+        new_job("Реклама чая", user_id=user.user_id, chat_id=user.chat_id)["id"], status="awaiting_image_approval"
+    )
     new_job("Чужая задача")  # another chat's job is never listed
 
     assert user.say("/history") == 200
@@ -167,8 +185,7 @@ def test_a_resend_run_again_by_lambda_sends_the_video_once_and_a_failed_one_is_r
     from handle_slow_update.app import lambda_handler as handle_slow_update
 
     done = _finished_job(user, "Реклама кофе")
-    event = {"kind": "resend_video", "chat_id": user.chat_id, "lang": "ru", "job_id": done["id"],
-             "request_id": "tap-1"}
+    event = {"kind": "resend_video", "chat_id": user.chat_id, "lang": "ru", "job_id": done["id"], "request_id": "tap-1"}
     assert handle_slow_update(event, None) == {"sent": True}
     # Lambda delivers the same event again (an async retry after a lost answer): nothing is resent
     assert handle_slow_update(event, None) == {"sent": False, "reason": "duplicate"}

@@ -57,8 +57,10 @@ def _model_row(call) -> list[str]:
 
 def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_video(user, runway_bot):
     call = _settings(user)
-    assert _model_row(call) == [f"✓ gen4_turbo · ${JOB_USD['gen4_turbo']}",
-                                f"veo3.1_fast · ${JOB_USD['veo3.1_fast']}"]  # gen4.5 is not offered here
+    assert _model_row(call) == [
+        f"✓ gen4_turbo · ${JOB_USD['gen4_turbo']}",
+        f"veo3.1_fast · ${JOB_USD['veo3.1_fast']}",
+    ]  # gen4.5 is not offered here
     text = call.params["text"]
     assert f"🎬 Видеомодель: gen4_turbo (ролик 50 с ≈ ${JOB_USD['gen4_turbo']})" in text
     assert text.endswith("Ряды кнопок: формат, голос, язык, субтитры, видеомодель (цена ролика 50 с).")
@@ -68,8 +70,10 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
     assert user.callback_answers()[-1] == "✅ Сохранено: veo3.1_fast"
     assert preferences.get(user.user_id).video_model == "veo3.1_fast"
     edited = user.fake.calls_to("editMessageText")[-1]
-    assert _model_row(edited) == [f"gen4_turbo · ${JOB_USD['gen4_turbo']}",
-                                  f"✓ veo3.1_fast · ${JOB_USD['veo3.1_fast']}"]
+    assert _model_row(edited) == [
+        f"gen4_turbo · ${JOB_USD['gen4_turbo']}",
+        f"✓ veo3.1_fast · ${JOB_USD['veo3.1_fast']}",
+    ]
 
     # A model the operator does not offer (an old button, a forged one) changes nothing
     assert user.post(user.callback_update("st|vm|gen4.5")) == 200

@@ -45,8 +45,13 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
     assert call.headers["content-type"].startswith("multipart/form-data")
     [sent] = fake_openai.transcribed
-    assert sent == {"model": "gpt-transcribe", "response_format": "json", "language": "ru",
-                    "filename": "file_7.oga", "size": len(OGG)}
+    assert sent == {
+        "model": "gpt-transcribe",
+        "response_format": "json",
+        "language": "ru",
+        "filename": "file_7.oga",
+        "size": len(OGG),
+    }
     assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-transcribe"
     assert transcript.input_tokens > 0 and transcript.output_tokens > 0
 
@@ -55,8 +60,11 @@ def test_transcription_errors_become_ours(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}):
         with pytest.raises(VendorFailed, match="Invalid file format"):
             OpenAITranscriber().transcribe(OGG, filename="voice.txt")
-        fake_openai.fail("POST /v1/audio/transcriptions", 429, body={"error": {"message": "Rate limit reached",
-                                                                              "type": "requests", "code": None}})
+        fake_openai.fail(
+            "POST /v1/audio/transcriptions",
+            429,
+            body={"error": {"message": "Rate limit reached", "type": "requests", "code": None}},
+        )
         with pytest.raises(VendorUnavailable):
             OpenAITranscriber().transcribe(OGG)
         with pytest.raises(VendorFailed):
@@ -132,21 +140,34 @@ def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user
     assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
 
 
-@pytest.mark.parametrize("fault, error, expected", [
-    ("too_big", VoiceNotDownloadable, "voice_too_big"),
-    ("refused", VoiceNotUnderstood, "voice_failed"),
-    ("silence", VoiceEmpty, "voice_empty"),
-])
-def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_message(user, fake_openai, fault, error,
-                                                                                 expected):
+@pytest.mark.parametrize(
+    "fault, error, expected",
+    [
+        ("too_big", VoiceNotDownloadable, "voice_too_big"),
+        ("refused", VoiceNotUnderstood, "voice_failed"),
+        ("silence", VoiceEmpty, "voice_empty"),
+    ],
+)
+def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_message(
+    user, fake_openai, fault, error, expected
+):
     if fault == "too_big":  # the message did not say, and getFile refuses it ("file is too big")
         user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_size=25 * 1024 * 1024)
     else:
         user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_path="voice/file_3.oga")
     if fault == "refused":
-        fake_openai.fail("POST /v1/audio/transcriptions", 400, body={"error": {
-            "message": "Audio file might be corrupted or unsupported", "type": "invalid_request_error",
-            "param": "file", "code": "invalid_value"}})
+        fake_openai.fail(
+            "POST /v1/audio/transcriptions",
+            400,
+            body={
+                "error": {
+                    "message": "Audio file might be corrupted or unsupported",
+                    "type": "invalid_request_error",
+                    "param": "file",
+                    "code": "invalid_value",
+                }
+            },
+        )
     elif fault == "silence":
         fake_openai.transcribe_next("   ")
     job = _voice_job(user)
@@ -182,10 +203,13 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
         assert slow_worker.invocations == ["HandleSlowUpdateFunction"]
         assert slow_worker.wait_idle(30)
         # Lambda runs the same event again (an async retry): nothing is done twice
-        assert handle_slow_update({"kind": "voice_feedback", "message": update["message"], "lang": "ru",
-                                   "update_id": update["update_id"]}) == {"handled": False, "duplicate": True}
+        assert handle_slow_update(
+            {"kind": "voice_feedback", "message": update["message"], "lang": "ru", "update_id": update["update_id"]}
+        ) == {"handled": False, "duplicate": True}
     assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]
-    assert user.texts() == ["🎙 Распознано: «переделай сорок два»",
-                            texts.text("ru", "redo_hint", what="изображения", count=10)]
+    assert user.texts() == [
+        "🎙 Распознано: «переделай сорок два»",
+        texts.text("ru", "redo_hint", what="изображения", count=10),
+    ]
     assert len(fake_openai.transcribed) == 1
     assert gates.get_gate(job["id"], "images")["decided_at"] is None
