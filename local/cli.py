@@ -80,6 +80,7 @@ class Progress:
 def ask_in_terminal(job: dict, gate: dict) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
     from videobot.data import segments as segment_rows
+    from videobot.pipeline import media_kind
 
     store = runtime.current().storage
     print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
@@ -87,9 +88,10 @@ def ask_in_terminal(job: dict, gate: dict) -> bool:
         for i, text in enumerate(job.segment_texts):
             print(f"  {i + 1:2d}. {text}")
     else:
-        column = "image_path" if gate.stage == "images" else "video_path"
+        kind = media_kind(gate.stage)
         for seg in segment_rows.get_segments(job.id):
-            path = store.local_path(getattr(seg, column)) or store.url(getattr(seg, column))
+            key = seg.media(kind).path or ""
+            path = store.local_path(key) or store.url(key)
             print(f"  {seg.segment_index + 1:2d}. {path}")
     while True:
         answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()

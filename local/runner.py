@@ -290,7 +290,7 @@ class LocalPipeline:
                 job = jobs.get_job(job_id)  # read after the gate: the row read above may predate it
                 verdict = decider(job, gate)
                 if verdict is not None:
-                    control.decide(job_id, gate.stage, approve=bool(verdict))
+                    control.decide(job_id, gate.id, approve=bool(verdict))
             time.sleep(interval)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
 

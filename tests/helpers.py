@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from videobot.data import jobs
+from videobot.pipeline import GateId, GateStage
 
 _counter = iter(range(1, 10**9))
 
@@ -23,8 +24,8 @@ def job_at_gate(user, stage: str, revisions: int = 0) -> dict:
     from videobot.data import db, gates
 
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
-    gates.open_gate(job["id"], stage, "token-" + job["id"])
+    jobs.update_job(job["id"], status=GateStage(stage).awaiting)
+    gates.open_gate(job["id"], GateId.parse(stage), "token-" + job["id"])
     db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
     return job
 

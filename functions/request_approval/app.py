@@ -3,6 +3,7 @@ store the gate's task token and ask the user."""
 
 from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.pipeline import GateId
 from videobot.stages.request_approval import request_approval
 
 
@@ -11,7 +12,6 @@ def lambda_handler(event: dict, context=None) -> dict:
     return request_approval(
         runtime.current(),
         event["job_id"],
-        event["stage"],
+        GateId(event["stage"], event.get("segment_index")),
         event["task_token"],
-        segment_index=event.get("segment_index"),
     )

@@ -3,9 +3,10 @@ feedback given at a gate."""
 
 from videobot import runtime
 from videobot.observability import stage_handler
+from videobot.pipeline import GateId
 from videobot.stages.revise_stage import revise_stage
 
 
 @stage_handler("revise_stage")
 def lambda_handler(event: dict, context=None) -> dict:
-    return revise_stage(runtime.current(), event["job_id"], event["stage"], segment_index=event.get("segment_index"))
+    return revise_stage(runtime.current(), event["job_id"], GateId(event["stage"], event.get("segment_index")))

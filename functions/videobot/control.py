@@ -14,6 +14,7 @@ from videobot.data import gates, jobs
 from videobot.data.rows import Job
 from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
+from videobot.pipeline import TERMINAL_STATUSES, GateId
 from videobot.runtime import Runtime, current
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
@@ -100,10 +101,10 @@ def _execution_exists(rt: Runtime, arn: str) -> bool:
 class Decision:
     done: bool
     reason: str  # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
-    stage: str | None = None
+    stage: str | None = None  # the gate's id, printed ("script", "refused_clip_6")
 
 
-def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, send) -> Decision | None:
+def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, send) -> Decision | None:
     """Tell Step Functions. A dead token is the outcome of an earlier send on it whose answer
     was lost (that decision landed), or else the gate is abandoned ("expired"). Any other
     failure reopens the gate (the user can answer again) and raises; a failure that left no
@@ -112,25 +113,25 @@ def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, sen
         send(rt.sfn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
-            landed = gates.landed_decision(job_id, stage, token)
+            landed = gates.landed_decision(job_id, gate, token)
             if landed:
                 logger.info(
-                    "an earlier decision had landed", extra={"job_id": job_id, "stage": stage, "decision": landed}
+                    "an earlier decision had landed", extra={"job_id": job_id, "stage": str(gate), "decision": landed}
                 )
-                return Decision(True, landed, stage)
-            gates.abandon_gate(job_id, stage)
-            return Decision(False, "expired", stage)
-        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled: Step Functions answered, nothing landed
+                return Decision(True, landed, str(gate))
+            gates.abandon_gate(job_id, gate)
+            return Decision(False, "expired", str(gate))
+        gates.reopen_gate(job_id, gate, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
     except Exception as exc:  # no answer: a connection error, a read timeout
-        gates.reopen_gate(job_id, stage, decision, outcome_unknown=True)
+        gates.reopen_gate(job_id, gate, decision, outcome_unknown=True)
         # transient for the webhook: a 5xx, so Telegram delivers the tap again
         raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
-    gates.confirm_resumed(job_id, stage, token)
+    gates.confirm_resumed(job_id, gate, token)
     return None
 
 
-def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) -> Decision:
+def decide(job_id: str, gate: GateId, approve: bool, round_: int | None = None) -> Decision:
     """Approve or reject the gate `stage` of `job_id`, once. A second tap, a stale button or
     another stage's button finds the gate already decided (or never opened) and changes
     nothing. With `round_` (a button's), only that round of the gate is decided: a button of
@@ -138,13 +139,14 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
     decision commits before Step Functions hears of it, so the stage that runs next (or
     CancelJob) always reads it; if the call fails, the gate reopens."""
     rt = current()
-    if approve and jobs.parse_refusal_stage(stage):  # ✅ at a refused segment: try it again
-        return revise(job_id, stage, round_=round_)
+    stage = str(gate)
+    if approve and gate.is_refusal:  # ✅ at a refused segment: try it again
+        return revise(job_id, gate, round_=round_)
     decision = "approved" if approve else "rejected"
-    token = gates.decide_gate(job_id, stage, decision, round_)
+    token = gates.decide_gate(job_id, gate, decision, round_)
     if token is None and round_ is not None:
-        gate = gates.get_gate(job_id, stage)
-        if gate and gate.decided_at is None and gate.revisions != round_:
+        row = gates.get_gate(job_id, gate)
+        if row and row.decided_at is None and row.revisions != round_:
             return Decision(False, "stale_round", stage)
     if token is None:
         return Decision(False, "not_waiting", stage)
@@ -154,7 +156,7 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
             return sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))
         return sfn.send_task_failure(taskToken=token, error="Rejected", cause=f"rejected at the {stage} approval")
 
-    failed = _resume(rt, job_id, stage, decision, token, send)
+    failed = _resume(rt, job_id, gate, decision, token, send)
     if failed:
         return failed
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
@@ -163,7 +165,7 @@ def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) ->
 
 def revise(
     job_id: str,
-    stage: str,
+    gate: GateId,
     *,
     feedback: str | None = None,
     segments: list[int] | None = None,
@@ -173,8 +175,9 @@ def revise(
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
     rt = current()
+    stage = str(gate)
     token, reason = gates.revise_gate(
-        job_id, stage, feedback=feedback, segments=segments, limit=rt.settings.max_gate_revisions, round_=round_
+        job_id, gate, feedback=feedback, segments=segments, limit=rt.settings.max_gate_revisions, round_=round_
     )
     if token is None:
         return Decision(False, reason, stage)
@@ -182,7 +185,7 @@ def revise(
     failed = _resume(
         rt,
         job_id,
-        stage,
+        gate,
         "revised",
         token,
         lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
@@ -199,11 +202,11 @@ def cancel(job_id: str) -> Decision:
     (videobot.lifecycle)."""
     rt = current()
     job = jobs.get_job(job_id)
-    if job.status in jobs.TERMINAL_STATUSES:
+    if job.status in TERMINAL_STATUSES:
         return Decision(False, "not_waiting")
     gate = gates.open_gate_for_job(job_id)
     if gate:
-        result = decide(job_id, gate.stage, approve=False)
+        result = decide(job_id, gate.id, approve=False)
         if result.done or result.reason == "not_waiting":
             return result
     if job.execution_arn:

@@ -19,6 +19,7 @@ from videobot.data.db import NOW
 from videobot.errors import JobCancelled
 from videobot.notify import JobEnded, notify_once
 from videobot.observability import logger
+from videobot.pipeline import TERMINAL_STATUSES, JobStatus
 from videobot.runtime import Runtime
 
 
@@ -27,7 +28,7 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
     (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
     write after the cancel deleted the job's media: a stage invoked after the cancel writes
     nothing, and one that was writing while it ran checks afterwards and deletes again."""
-    if jobs.get_job(job_id).status == "cancelled":
+    if jobs.get_job(job_id).status == JobStatus.CANCELLED:
         raise JobCancelled(f"job {job_id} is cancelled")
     try:
         if isinstance(source, bytes):
@@ -35,9 +36,9 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
         else:
             rt.storage.put_file(key, source)
     except OSError:  # the cancel deleted the folder under the write
-        if jobs.get_job(job_id).status != "cancelled":
+        if jobs.get_job(job_id).status != JobStatus.CANCELLED:
             raise
-    if jobs.get_job(job_id).status == "cancelled":
+    if jobs.get_job(job_id).status == JobStatus.CANCELLED:
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")
     return key
@@ -79,7 +80,9 @@ def cancel_job(rt: Runtime, job_id: str) -> dict:
     stage = gate.stage if gate else None
     fields = {"script_approved": -1} if stage == "script" else {}
     reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
-    job = jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields) or jobs.get_job(job_id)
+    job = jobs.finish_job(
+        job_id, JobStatus.CANCELLED, completed_at=NOW, error_message=reason, **fields
+    ) or jobs.get_job(job_id)
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
     jobs.clear_job(job_id)
@@ -93,7 +96,7 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     stage = gate.stage if gate else ""
     gates.close_open_gates(job_id, "timed_out")
     job = jobs.finish_job(
-        job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
+        job_id, JobStatus.TIMED_OUT, completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
     ) or jobs.get_job(job_id)
     notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
@@ -103,7 +106,7 @@ def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
     gates.close_open_gates(job_id, "abandoned")
-    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
+    job = jobs.finish_job(job_id, JobStatus.FAILED, completed_at=NOW, error_message=f"{kind}: {message}")
     job = job or jobs.get_job(job_id)
     stop_vendor_tasks(rt, job_id)
     notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
@@ -138,7 +141,7 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     job = jobs.find_job(job_id) if job_id else None
     if job is None or status not in ENDED_EXECUTION_STATUSES:
         return {"reconciled": False, "reason": "not a job's ended execution"}
-    if job.status in jobs.TERMINAL_STATUSES:
+    if job.status in TERMINAL_STATUSES:
         return {"reconciled": False, "status": job.status}
     logger.warning("execution ended with its job unfinished", extra={"job_id": job_id, "status": status})
     if status == "ABORTED" or gates.rejected_gate(job_id):

@@ -11,8 +11,8 @@ from typing import Literal, Protocol
 from videobot.data import notifications
 from videobot.data.rows import Job
 from videobot.observability import logger
+from videobot.pipeline import GateStage
 
-GateStage = Literal["script", "images", "videos"]
 ProgressStage = Literal["images", "videos", "voiceover", "assembly"]
 
 

@@ -10,6 +10,7 @@ from tests.helpers import RefusingImages, StubTasks, replace_part
 from videobot import control, media, runtime, storage
 from videobot.data import db, gates
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
 
 ALL_STAGE_STATES = [
     "GenerateScript",
@@ -112,7 +113,7 @@ def test_approval_timeout_records_the_outcome(pipeline, monkeypatch):
     assert outcome.execution_status == "FAILED"
     assert "RecordApprovalTimeout" in execution_events(outcome)
     assert outcome.job["status"] == "timed_out"
-    assert gates.get_gate(job["id"], "script")["decision"] == "timed_out"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "timed_out"
     # the user is told, once, that no answer came in time at the script gate
     ended = [e for job_id, e in told if job_id == job["id"] and type(e).__name__ == "JobEnded"]
     assert len(ended) == 1 and ended[0].outcome == "timed_out" and ended[0].stage == "script"
@@ -124,12 +125,12 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
 
     def tap_twice(j: dict, gate: dict):
         if gate["stage"] == "script":
-            answers.append(control.decide(j["id"], "script", approve=True))
-            answers.append(control.decide(j["id"], "script", approve=True))  # double tap
-            answers.append(control.decide(j["id"], "videos", approve=True))  # a button of a later stage
+            answers.append(control.decide(j["id"], GateId("script"), approve=True))
+            answers.append(control.decide(j["id"], GateId("script"), approve=True))  # double tap
+            answers.append(control.decide(j["id"], GateId("videos"), approve=True))  # a button of a later stage
             return None
         if gate["stage"] == "images":
-            answers.append(control.decide(j["id"], "script", approve=False))  # stale: script already approved
+            answers.append(control.decide(j["id"], GateId("script"), approve=False))  # stale: script already approved
             return False
         return True
 

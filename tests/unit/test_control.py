@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from tests.helpers import new_job, replace_part
 from videobot import control
 from videobot.data import gates, jobs
+from videobot.pipeline import GateId
 
 
 class RecordingStepFunctions:
@@ -21,7 +22,11 @@ class RecordingStepFunctions:
 
     def _call(self, name: str, **kwargs):
         self.seen.append(
-            {"call": name, "gate": gates.get_gate(self.job_id, self.stage), "job": jobs.get_job(self.job_id)}
+            {
+                "call": name,
+                "gate": gates.get_gate(self.job_id, GateId.parse(self.stage)),
+                "job": jobs.get_job(self.job_id),
+            }
         )
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, name)
@@ -38,7 +43,7 @@ class RecordingStepFunctions:
 def gate(monkeypatch):
     job = new_job()
     jobs.update_job(job["id"], status="awaiting_script_approval")
-    gates.open_gate(job["id"], "script", "token-1")
+    gates.open_gate(job["id"], GateId("script"), "token-1")
 
     def install(error_code=None):
         fake = RecordingStepFunctions(job["id"], "script", error_code)
@@ -51,27 +56,27 @@ def gate(monkeypatch):
 @pytest.mark.parametrize("approve", [True, False])
 def test_the_decision_is_visible_before_step_functions_is_told(gate, approve):
     job, sfn = gate()
-    result = control.decide(job["id"], "script", approve=approve)
+    result = control.decide(job["id"], GateId("script"), approve=approve)
     assert result.done and result.reason == ("approved" if approve else "rejected")
     (call,) = sfn.seen
     assert call["gate"]["decision"] == result.reason and call["gate"]["decided_at"] is not None
     if approve:
         assert call["job"]["status"] == "script_approved" and call["job"]["script_approved"] == 1
     # A second tap changes nothing and calls nobody.
-    assert control.decide(job["id"], "script", approve=approve).reason == "not_waiting"
+    assert control.decide(job["id"], GateId("script"), approve=approve).reason == "not_waiting"
     assert len(sfn.seen) == 1
 
 
 def test_a_failed_call_reopens_the_gate(gate):
     job, _sfn = gate("ThrottlingException")
     with pytest.raises(ClientError):
-        control.decide(job["id"], "script", approve=True)
-    assert gates.get_gate(job["id"], "script")["decided_at"] is None
+        control.decide(job["id"], GateId("script"), approve=True)
+    assert gates.get_gate(job["id"], GateId("script"))["decided_at"] is None
     row = jobs.get_job(job["id"])
     assert row["status"] == "awaiting_script_approval" and row["script_approved"] == 0
 
 
 def test_an_expired_token_abandons_the_gate(gate):
     job, _sfn = gate("TaskTimedOut")
-    assert control.decide(job["id"], "script", approve=False).reason == "expired"
-    assert gates.get_gate(job["id"], "script")["decision"] == "abandoned"
+    assert control.decide(job["id"], GateId("script"), approve=False).reason == "expired"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "abandoned"

@@ -13,6 +13,7 @@ from videobot import lifecycle, runtime, storage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import JobCancelled
+from videobot.pipeline import GateId
 
 ROUNDS = 60
 
@@ -78,10 +79,10 @@ def test_the_tombstone_keeps_only_what_history_and_the_limits_need(told):
     topic = "Реклама кофе с секретным рецептом"
     job = new_job(topic)
     jobs.update_job(job["id"], script_text="Сценарий", status="awaiting_script_approval")
-    gates.open_gate(job["id"], "script", "token")
-    gates.revise_gate(job["id"], "script", feedback="сделай смешнее", segments=None, limit=3)
-    gates.open_gate(job["id"], "script", "token-2")
-    gates.decide_gate(job["id"], "script", "rejected")
+    gates.open_gate(job["id"], GateId("script"), "token")
+    gates.revise_gate(job["id"], GateId("script"), feedback="сделай смешнее", segments=None, limit=3)
+    gates.open_gate(job["id"], GateId("script"), "token-2")
+    gates.decide_gate(job["id"], GateId("script"), "rejected")
 
     lifecycle.cancel_job(rt, job["id"])
 

@@ -15,6 +15,7 @@ from tests.helpers import new_job
 from tests.reliability_support import deliver_as_telegram, sfn  # noqa: F401
 from videobot.data import db, gates, jobs
 from videobot.data import updates as store
+from videobot.pipeline import GateId
 from videobot.telegram import ui
 
 ROUNDS = 4  # each race is run this many times on fresh jobs, to meet the overlap more than once
@@ -47,7 +48,7 @@ def _waiting_job(user: TelegramUser, stage: str = "script") -> dict:
             "videos": "awaiting_video_approval",
         }[stage],
     )
-    gates.open_gate(job["id"], stage, f"token-{job['id']}")
+    gates.open_gate(job["id"], GateId.parse(stage), f"token-{job['id']}")
     return job
 
 
@@ -125,7 +126,7 @@ def test_approve_and_reject_at_once_end_in_one_consistent_outcome(user, sfn, rou
     assert _at_once(user.post, taps) == [200, 200]
 
     (call,) = _decisions(sfn, job)
-    gate = gates.get_gate(job["id"], "images")
+    gate = gates.get_gate(job["id"], GateId("images"))
     status = jobs.get_job(job["id"])["status"]
     if call == "SendTaskSuccess":
         assert gate["decision"] == "approved" and status == "images_approved"
@@ -142,7 +143,7 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(user,
     assert _at_once(user.post, both) == [200, 200]
 
     calls = _decisions(sfn, job)
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     status = jobs.get_job(job["id"])["status"]
     if calls == ["SendTaskSuccess"]:
         # approve won; the reject found no open gate and cancelled the job between gates:

@@ -27,6 +27,7 @@ from tests.helpers import new_job
 from tests.reliability_support import sfn  # noqa: F401
 from videobot.data import db, gates, jobs
 from videobot.data import updates as store
+from videobot.pipeline import GateId
 from videobot.telegram import ui
 from videobot.telegram.webhook import handle_event, parse_body
 
@@ -44,7 +45,7 @@ def _waiting_job(user: TelegramUser, stage: str = "script") -> dict:
     jobs.update_job(
         job["id"], status={"script": "awaiting_script_approval", "images": "awaiting_image_approval"}[stage]
     )
-    gates.open_gate(job["id"], stage, f"token-{job['id']}")
+    gates.open_gate(job["id"], GateId.parse(stage), f"token-{job['id']}")
     return job
 
 
@@ -60,7 +61,7 @@ def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(u
 
     assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
     assert [n for n, kw in sfn.calls if kw.get("taskToken") == f"token-{job['id']}"] == ["SendTaskSuccess"]
-    assert gates.get_gate(job["id"], "script")["decision"] == "approved"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "approved"
     assert jobs.get_job(job["id"])["status"] == "script_approved"
     (said,) = user.texts()
     assert said.startswith("✅ Сценарий утверждён!")  # the user hears of it in the chat
@@ -90,12 +91,12 @@ def test_a_tap_is_answered_before_the_decision_reaches_step_functions(user, sfn,
     assert user.callback_answers() == ["⏳ Принято, выполняю…"]
     (said,) = user.texts()
     assert said.startswith("✅ Сценарий утверждён!")
-    assert gates.get_gate(job["id"], "script")["decision"] == "approved"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "approved"
 
 
 def test_a_late_outcome_that_is_not_routine_is_said_in_the_chat(user, sfn, telegram):
     job = _waiting_job(user)
-    gates.decide_gate(job["id"], "script", "approved")  # decided by an earlier tap
+    gates.decide_gate(job["id"], GateId("script"), "approved")  # decided by an earlier tap
     with use_environment({"CALLBACK_ANSWER_SECONDS": "0"}):
         assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
     assert user.callback_answers() == ["⏳ Принято, выполняю…"]
@@ -121,7 +122,7 @@ def test_a_user_who_blocked_the_bot_ends_their_job_quietly(user, sfn, telegram):
     # the job ends as a cancel does: its gate rejected, so the state machine's CancelJob clears it
     (failure,) = sfn.named("SendTaskFailure")
     assert failure["taskToken"] == f"token-{job['id']}" and failure["error"] == "Rejected"
-    assert gates.get_gate(job["id"], "images")["decision"] == "rejected"
+    assert gates.get_gate(job["id"], GateId("images"))["decision"] == "rejected"
     assert user.texts() == []  # nothing more is sent to a user who blocked the bot
 
 
@@ -210,14 +211,14 @@ def test_a_lost_answer_reopens_the_gate_and_the_redelivery_finds_the_approval_la
     tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
 
     assert user.post(tap) == 500  # outcome unknown: Telegram delivers it again
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["decision"] is None and gate["unknown_decision"] == "approved"  # reopened, not stuck
     assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
     assert user.texts() == []
 
     assert user.post(tap) == 200  # the redelivery: TaskTimedOut, because it landed
     assert len(sfn.named("SendTaskSuccess")) == 1  # landed once (the recorder saw one)
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["decision"] == "approved" and gate["resumed_at"] is not None and gate["unknown_decision"] is None
     assert jobs.get_job(job["id"])["status"] == "script_approved"
     (said,) = user.texts()
@@ -234,14 +235,14 @@ def test_a_dead_token_with_no_earlier_send_is_expired(user, sfn, monkeypatch):
 
     monkeypatch.setattr(sfn, "send_task_success", timed_out)
     assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
-    assert gates.get_gate(job["id"], "script")["decision"] == "abandoned"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "abandoned"
     assert user.callback_answers()[-1].startswith("⌛")
 
 
 def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user, sfn):
     job = _waiting_job(user)
     # Given a webhook that committed the approval and was killed before SendTaskSuccess
-    assert gates.decide_gate(job["id"], "script", "approved") == f"token-{job['id']}"
+    assert gates.decide_gate(job["id"], GateId("script"), "approved") == f"token-{job['id']}"
     tap = ui.callback_data(True, job["id"], "script")
     # a tap within a minute is the first webhook still at work: nothing is sent twice
     assert user.post(user.callback_update(tap)) == 200
@@ -254,7 +255,7 @@ def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user,
     assert user.post(user.callback_update(tap)) == 200
     (sent,) = sfn.named("SendTaskSuccess")
     assert sent["taskToken"] == f"token-{job['id']}"
-    assert gates.get_gate(job["id"], "script")["resumed_at"] is not None
+    assert gates.get_gate(job["id"], GateId("script"))["resumed_at"] is not None
     assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
     assert user.post(user.callback_update(tap)) == 200  # confirmed: never sent again
     assert len(sfn.named("SendTaskSuccess")) == 1

@@ -17,6 +17,7 @@ from videobot import runtime, usage
 from videobot.data import db, gates
 from videobot.data import segments as segment_rows
 from videobot.errors import ConfigurationError, ContentRefused, VendorFailed, VendorUnavailable
+from videobot.pipeline import GateId
 from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 from videobot.providers.runway import RunwayClipGenerator, RunwayImageGenerator, image_input
 from videobot.stages import generate_images
@@ -265,7 +266,7 @@ def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
     _run_image(job_id, 0)
-    gates.open_gate(job_id, "refused_image_3", "token")
+    gates.open_gate(job_id, GateId.parse("refused_image_3"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
         (runtime.current().settings.max_gate_revisions, job_id),
@@ -363,7 +364,7 @@ def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_se
     seg = segment_rows.get_segment(job_id, 4)
     assert seg["error_message"] == "INPUT_PREPROCESSING.SAFETY.TEXT" and seg["image_submissions"] == 1
 
-    gates.open_gate(job_id, "refused_image_4", "token")
+    gates.open_gate(job_id, GateId.parse("refused_image_4"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
         (runtime.current().settings.max_gate_revisions, job_id),

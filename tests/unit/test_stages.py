@@ -27,6 +27,7 @@ from videobot import media, runtime, storage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
+from videobot.pipeline import GateId
 from videobot.providers import base
 
 
@@ -85,7 +86,7 @@ def test_request_approval_stores_the_token_and_asks_once(scripted_job):
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-1"))
     # Lambda retried: a new token replaces the old one, the user is not asked twice.
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-2"))
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["task_token"] == "token-2" and gate["decided_at"] is None
     assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
     assert _notifications(job["id"]) == ["gate:script"]
@@ -296,7 +297,7 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
     row = jobs.get_job(job["id"])
     assert result["cancelled"] and result["deleted_files"] >= 10
     assert row["status"] == "cancelled" and row["script_text"] is None and row["script_approved"] == 0
-    assert segment_rows.get_segments(job["id"]) == [] and gates.get_gate(job["id"], "images") is None
+    assert segment_rows.get_segments(job["id"]) == [] and gates.get_gate(job["id"], GateId("images")) is None
     assert not folder.exists()
     # A late stage cannot bring it back.
     with pytest.raises(JobCancelled):
@@ -339,7 +340,7 @@ def test_failure_records_the_reason_in_plain_words(scripted_job):
     row = jobs.get_job(scripted_job["id"])
     assert result["error_type"] == "ContentRefused"
     assert row["status"] == "failed" and row["error_message"] == "ContentRefused: segment 3: the image was refused"
-    assert gates.get_gate(scripted_job["id"], "images")["decision"] == "abandoned"
+    assert gates.get_gate(scripted_job["id"], GateId("images"))["decision"] == "abandoned"
     assert "job_failed" in _notifications(scripted_job["id"])
 
 
@@ -348,4 +349,4 @@ def test_timeout_is_recorded(scripted_job):
     record_approval_timeout.lambda_handler(_event(scripted_job, error={"Error": "States.Timeout"}))
     row = jobs.get_job(scripted_job["id"])
     assert row["status"] == "timed_out" and "script" in row["error_message"]
-    assert gates.get_gate(scripted_job["id"], "script")["decision"] == "timed_out"
+    assert gates.get_gate(scripted_job["id"], GateId("script"))["decision"] == "timed_out"

@@ -10,54 +10,10 @@ from typing import Any
 from videobot.data import db
 from videobot.data.rows import Job
 from videobot.errors import JobCancelled, JobNotFound
+from videobot.pipeline import ENDED_EARLY, TERMINAL_STATUSES, GateStage, JobStatus
 
 SCHEMA = "ai_video_bot"
 JOBS = f"{SCHEMA}.video_jobs_enhanced"
-
-# The job statuses, in pipeline order (README "Job statuses").
-JOB_STATUSES = (
-    "pending",
-    "generating_script",
-    "awaiting_script_approval",
-    "script_approved",
-    "generating_images",
-    "awaiting_image_approval",
-    "images_approved",
-    "generating_videos",
-    "awaiting_video_approval",
-    "videos_approved",
-    "assembling",
-    "delivering",
-    "completed",
-    "cancelled",
-    "failed",
-    "timed_out",
-)
-TERMINAL_STATUSES = ("completed", "cancelled", "failed", "timed_out")
-ENDED_EARLY = ("cancelled", "failed", "timed_out")
-GATE_STAGES = ("script", "images", "videos")
-# A segment refused by moderation pauses at its own gate: "refused_image_<i>", "refused_clip_<i>"
-REFUSAL_KINDS = {"refused_image": "images", "refused_clip": "videos"}
-
-
-def refusal_stage(kind: str, segment_index: int) -> str:
-    if kind not in REFUSAL_KINDS:
-        raise ValueError(f"unknown refusal kind {kind!r}")
-    return f"{kind}_{int(segment_index)}"
-
-
-def parse_refusal_stage(stage: str) -> tuple[str, int] | None:
-    """("refused_clip", 6) from "refused_clip_6"; None for any other stage."""
-    kind, _, index = (stage or "").rpartition("_")
-    return (kind, int(index)) if kind in REFUSAL_KINDS and index.isdigit() else None
-
-
-AWAITING_STATUS = {
-    "script": "awaiting_script_approval",
-    "images": "awaiting_image_approval",
-    "videos": "awaiting_video_approval",
-}
-APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "videos": "videos_approved"}
 
 _COLUMNS = {
     "status",
@@ -226,27 +182,27 @@ def update_job(job_id: str, **fields: Any) -> Job:
     return Job.from_row(row)
 
 
-def mark_gate_approved(cur, job_id: str, stage: str) -> None:
+def mark_gate_approved(cur, job_id: str, stage: GateStage) -> None:
     """Inside the caller's transaction: the job moves past an approved gate."""
     cur.execute(
         f"UPDATE {JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
-        + (", script_approved = 1" if stage == "script" else "")
+        + (", script_approved = 1" if stage == GateStage.SCRIPT else "")
         + " WHERE id = %s AND status <> ALL(%s)",
-        (APPROVED_STATUS[stage], job_id, list(TERMINAL_STATUSES)),
+        (stage.approved, job_id, list(TERMINAL_STATUSES)),
     )
 
 
-def unmark_gate_approved(cur, job_id: str, stage: str) -> None:
+def unmark_gate_approved(cur, job_id: str, stage: GateStage) -> None:
     """Inside the caller's transaction: undo mark_gate_approved (the gate reopened)."""
     cur.execute(
         f"UPDATE {JOBS} SET status = %s"
-        + (", script_approved = 0" if stage == "script" else "")
+        + (", script_approved = 0" if stage == GateStage.SCRIPT else "")
         + " WHERE id = %s AND status = %s",
-        (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]),
+        (stage.awaiting, job_id, stage.approved),
     )
 
 
-def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
+def finish_job(job_id: str, status: JobStatus, **fields: Any) -> Job | None:
     """Move a job to a terminal status unless it is already in one; returns the row if changed."""
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a terminal status")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from videobot.data import db
+from videobot.data.db import NOW
 from videobot.data.rows import Segment
 from videobot.errors import JobCancelled
+from videobot.pipeline import CLIP, MediaKind
 
 SEGMENTS = "ai_video_bot.video_segments_enhanced"
 
@@ -78,3 +80,54 @@ def segment_counts(job_id: str) -> dict[str, int]:
         f" FROM {SEGMENTS} WHERE job_id = %s",
         (job_id,),
     )
+
+
+# ---- one kind of media (videobot.pipeline.MediaKind): the columns <prefix>_path, ...
+
+
+def _media(kind: MediaKind, column: str) -> str:
+    return f"{kind.column}_{column}"
+
+
+def count_submission(job_id: str, index: int, kind: MediaKind, submissions: int) -> Segment:
+    """How often the segment's image or clip was submitted (counted before it is paid for)."""
+    return update_segment(job_id, index, **{_media(kind, "submissions"): submissions})
+
+
+def record_task(job_id: str, index: int, kind: MediaKind, task_id: str) -> Segment:
+    """The vendor accepted the task: its id, and when, right after."""
+    return update_segment(job_id, index, **{_media(kind, "runway_task_id"): task_id, _media(kind, "submitted_at"): NOW})
+
+
+def forget_task(job_id: str, index: int, kind: MediaKind) -> Segment:
+    """The vendor lost the task: the next submit starts another."""
+    return update_segment(job_id, index, **{_media(kind, "runway_task_id"): None, "vendor_status": None})
+
+
+def store_media(job_id: str, index: int, kind: MediaKind, path: str, **fields: Any) -> Segment:
+    """The image or clip is stored at `path` (`fields`: e.g. the clip's video_duration)."""
+    return update_segment(
+        job_id,
+        index,
+        **{_media(kind, "path"): path, _media(kind, "generated_at"): NOW, "status": kind.ready},
+        **fields,
+    )
+
+
+def redo_media(job_id: str, index: int, kind: MediaKind, prompt: str | None = None) -> Segment:
+    """Forget the segment's image or clip and its task, so the Map makes it again (with `prompt`,
+    when given)."""
+    fields: dict[str, Any] = {
+        _media(kind, "path"): None,
+        _media(kind, "runway_task_id"): None,
+        _media(kind, "generated_at"): None,
+        _media(kind, "submissions"): 0,
+        _media(kind, "submitted_at"): None,
+        "status": kind.prompt_ready,
+        "error_message": None,
+    }
+    if kind is CLIP:
+        fields["video_duration"] = None
+    if prompt is not None:
+        fields[kind.prompt_column] = prompt
+    return update_segment(job_id, index, **fields)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from videobot import media, storage
 from videobot.data import jobs, segments
-from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
+from videobot.pipeline import CLIP
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
 from videobot.stages.vendor_tasks import PollWaits, VendorTask
@@ -47,7 +47,7 @@ def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) 
 
 
 class Clips(VendorTask):
-    kind, folder, gate = "video", "clips", "videos"
+    media = CLIP
 
     def generator(self, rt: Runtime) -> ClipGenerator:
         return rt.clips
@@ -72,14 +72,12 @@ class Clips(VendorTask):
             info = media.probe(path)
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
-            key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, "mp4"), path)
+            key = save_media(rt, job_id, storage.segment_key(job_id, CLIP.folder, index, "mp4"), path)
             prepared = prepare_segment(
                 rt, jobs.get_job(job_id), segments.get_segment(job_id, index), path, Path(tmp) / "segment.mp4"
             )
             save_media(rt, job_id, prepared_key(job_id, index), prepared)
-        return segments.update_segment(
-            job_id, index, video_path=key, video_duration=info.duration, video_generated_at=NOW, status="video_ready"
-        )
+        return segments.store_media(job_id, index, CLIP, key, video_duration=info.duration)
 
 
 CLIPS = Clips()

@@ -11,6 +11,7 @@ from videobot.data import jobs, segments
 from videobot.lifecycle import save_media
 from videobot.notify import report_progress
 from videobot.observability import logger
+from videobot.pipeline import JobStatus
 from videobot.runtime import Runtime
 from videobot.stages.animate_clips import prepare_segment, prepared_key
 
@@ -26,7 +27,7 @@ def music_file(rt: Runtime, tmp: Path) -> Path | None:
 
 
 def assemble_video(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status="assembling")
+    job = jobs.update_job(job_id, status=JobStatus.ASSEMBLING)
     report_progress(rt.notifier, job, "assembly", 0, 1)
     settings = rt.settings
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +63,7 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
         final_video_path=key,
         final_video_size_mb=round(size / 1_000_000, 2),
         final_video_duration=info.duration,
-        status="delivering",
+        status=JobStatus.DELIVERING,
     )
     report_progress(rt.notifier, job, "assembly", 1, 1)
     return {"final_video_path": key, "size_bytes": size, "duration": info.duration}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from videobot import media, storage
 from videobot.data import segments
-from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
+from videobot.pipeline import IMAGE
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
 from videobot.stages.vendor_tasks import PollWaits, VendorTask, elapsed_since, next_wait
@@ -18,7 +18,7 @@ REFERENCE_SEGMENT = 0
 
 
 class Images(VendorTask):
-    kind, folder, gate = "image", "images", "images"
+    media = IMAGE
 
     def generator(self, rt: Runtime) -> ImageGenerator:
         return rt.images
@@ -46,11 +46,11 @@ class Images(VendorTask):
         return settings.submit_image_timeout_seconds
 
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
-        kind = media.image_type(data)
-        if kind is None:
+        ext = media.image_type(data)
+        if ext is None:
             raise VendorFailed("the image vendor returned something that is not an image")
-        key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, kind), data)
-        return segments.update_segment(job_id, index, image_path=key, image_generated_at=NOW, status="image_ready")
+        key = save_media(rt, job_id, storage.segment_key(job_id, IMAGE.folder, index, ext), data)
+        return segments.store_media(job_id, index, IMAGE, key)
 
 
 IMAGES = Images()

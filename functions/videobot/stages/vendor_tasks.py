@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 from videobot import usage
 from videobot.data import gates, jobs, segments
-from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
 from videobot.observability import logger, metrics_for_vendor_call
+from videobot.pipeline import TERMINAL_STATUSES, GateId, MediaKind, SegmentStatus
 from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
 
@@ -95,17 +95,9 @@ def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
 
 
 class VendorTask:
-    """One kind of vendor task. Its columns: <kind>_path, <kind>_runway_task_id,
-    <kind>_submissions, <kind>_submitted_at."""
+    """The vendor task of one kind of media (videobot.pipeline: the segment's image or clip)."""
 
-    kind: str  # "image" or "video"
-    folder: str  # storage folder, and the usage stage generate_<folder>
-    gate: str  # the approval stage it leads to: "images" or "videos"
-
-    @property
-    def refusal_kind(self) -> str:
-        """The gate a refused segment waits at: "refused_image" or "refused_clip"."""
-        return "refused_image" if self.gate == "images" else "refused_clip"
+    media: MediaKind
 
     def generator(self, rt: Runtime):
         raise NotImplementedError
@@ -128,12 +120,13 @@ class VendorTask:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
         seg = segments.get_segment(job_id, index)
-        if getattr(seg, f"{self.kind}_path"):
+        media = seg.media(self.media)
+        if media.path:
             return _step("done", attempt)
-        task_id = getattr(seg, f"{self.kind}_runway_task_id")
+        task_id = media.task_id
         if not task_id:
             return self._submit(rt, job_id, seg, attempt, waits)
-        with metrics_for_vendor_call(self.kind, "get_task"):
+        with metrics_for_vendor_call(self.media.column, "get_task"):
             state = self.generator(rt).get_task(task_id)
         running_since = None
         if state.status not in UNFINISHED:
@@ -142,7 +135,7 @@ class VendorTask:
             running_since = usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
         elif state.status == THROTTLED:  # over Runway's tier: say the wait is its queue
             try:
-                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.gate))
+                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.media.gate))
             except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
                 logger.warning("queued notice not sent", extra={"error": str(exc)})
         self._note_vendor_status(rt, job_id, seg, state.status)
@@ -153,7 +146,7 @@ class VendorTask:
         if state.status in UNFINISHED:
             if attempt + 1 >= rt.settings.max_poll_attempts:
                 raise PollBudgetExceeded(
-                    f"segment {index + 1}: the {self.kind} was not ready after {attempt + 1} checks"
+                    f"segment {index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
                 )
             return _step("waiting", attempt + 1, self._wait(seg, task_id, state.status, running_since, waits))
         return self._failed(rt, job_id, seg, state, waits)
@@ -163,7 +156,7 @@ class VendorTask:
         it RUNNING, and the learned first check (80% of the model's fastest task, itself measured
         from RUNNING) is placed from then: time in Runway's queue is not generation time. A task
         still queued (THROTTLED) is checked after 15% of its time in the queue."""
-        submitted = getattr(seg, f"{self.kind}_submitted_at")
+        submitted = seg.media(self.media).submitted_at
         # (a running_at before this submission is another task's that had the same id: ignored)
         if status == RUNNING and running_since is not None and (submitted is None or running_since >= submitted):
             return next_wait(elapsed_since(running_since), waits, fastest_recent(task_id) if waits.first else None)
@@ -181,15 +174,15 @@ class VendorTask:
             self._report(rt, job_id)
 
     def _report(self, rt: Runtime, job_id: str) -> None:
-        counts = segments.segment_counts(job_id)
+        counts, gate = segments.segment_counts(job_id), self.media.gate
         report_progress(
-            rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"], queued=counts["queued"]
+            rt.notifier, jobs.get_job(job_id), gate, counts[gate], counts["segments"], queued=counts["queued"]
         )
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
         started = time.monotonic()
         job = jobs.get_job(job_id)
-        if job.status in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
+        if job.status in TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
@@ -198,27 +191,25 @@ class VendorTask:
         request = replace(
             request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
         )
-        index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
+        index, submissions = seg.segment_index, seg.media(self.media).submissions
         generator = self.generator(rt)
         # Count the submission before paying for it; store the task id right after.
-        segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions + 1})
+        segments.count_submission(job_id, index, self.media, submissions + 1)
         try:
-            with metrics_for_vendor_call(self.kind, "submit"):
+            with metrics_for_vendor_call(self.media.column, "submit"):
                 task_id = generator.submit(request)
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
-            segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions})
+            segments.count_submission(job_id, index, self.media, submissions)
             raise
         try:
-            segments.update_segment(
-                job_id, index, **{f"{self.kind}_runway_task_id": task_id, f"{self.kind}_submitted_at": NOW}
-            )
+            segments.record_task(job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
-        if jobs.get_job(job_id).status in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
+        if jobs.get_job(job_id).status in TERMINAL_STATUSES:  # it ended while we submitted:
             generator.cancel(task_id)  # the others were stopped then
-        usage.record_task(job_id, f"generate_{self.folder}", index, task_id, generator.estimate(request))
-        logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
+        usage.record_task(job_id, self.media.usage_stage, index, task_id, generator.estimate(request))
+        logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
         if result["state"] == "waiting" and segments.get_segment(job_id, index).vendor_status != THROTTLED:
             # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
@@ -230,19 +221,20 @@ class VendorTask:
         code = state.failure_code or ""
         outcome = classify_failure(state)
         if outcome == REFUSED:
-            segments.update_segment(job_id, index, status="failed", error_message=code)
+            segments.update_segment(job_id, index, status=SegmentStatus.FAILED, error_message=code)
             # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
             # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
-            gate = gates.get_gate(job_id, jobs.refusal_stage(self.refusal_kind, index))
+            gate = gates.get_gate(job_id, GateId.refused(self.media, index))
             if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
-                logger.warning("vendor refused a segment", extra={"kind": self.kind, "code": code, "segment": index})
+                logger.warning(
+                    "vendor refused a segment", extra={"kind": self.media.column, "code": code, "segment": index}
+                )
                 return _step("refused", 0)
             raise ContentRefused(
-                f"segment {index + 1}: the {self.kind} was refused by moderation ({code})", segment_index=index
+                f"segment {index + 1}: the {self.media.column} was refused by moderation ({code})", segment_index=index
             )
-        if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
-            logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
-            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None, "vendor_status": None})
-            return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
-        segments.update_segment(job_id, index, status="failed", error_message=code or state.status)
-        raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")
+        if outcome == RESUBMIT and seg.media(self.media).submissions <= rt.settings.max_resubmits:
+            logger.warning("vendor task failed, resubmitting", extra={"kind": self.media.column, "code": code})
+            return self._submit(rt, job_id, segments.forget_task(job_id, index, self.media), 0, waits)
+        segments.update_segment(job_id, index, status=SegmentStatus.FAILED, error_message=code or state.status)
+        raise VendorFailed(f"segment {index + 1}: the {self.media.column} failed ({code or state.status})")

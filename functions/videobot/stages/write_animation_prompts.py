@@ -6,12 +6,13 @@ from __future__ import annotations
 from videobot import usage
 from videobot.data import jobs, segments
 from videobot.data.db import NOW
+from videobot.pipeline import CLIP
 from videobot.runtime import Runtime
 from videobot.stages.common import expect_segments
 
 
 def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status="generating_videos")
+    job = jobs.update_job(job_id, status=CLIP.generating)
     rows = segments.get_segments(job_id)
     if all(s.animation_prompt for s in rows):
         return {"prompts": len(rows)}
@@ -28,6 +29,6 @@ def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
                 seg.segment_index,
                 animation_prompt=prompt,
                 animation_prompt_generated_at=NOW,
-                status="animation_prompt_ready",
+                status=CLIP.prompt_ready,
             )
     return {"prompts": len(prompts)}

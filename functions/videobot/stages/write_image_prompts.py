@@ -7,12 +7,13 @@ from __future__ import annotations
 from videobot import usage
 from videobot.data import jobs, segments
 from videobot.data.db import NOW
+from videobot.pipeline import IMAGE
 from videobot.runtime import Runtime
 from videobot.stages.common import expect_segments
 
 
 def write_image_prompts(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status="generating_images")
+    job = jobs.update_job(job_id, status=IMAGE.generating)
     rows = segments.get_segments(job_id)
     if all(s.image_prompt for s in rows):
         return {"prompts": len(rows)}
@@ -28,6 +29,6 @@ def write_image_prompts(rt: Runtime, job_id: str) -> dict:
                 image_prompt=prompt,
                 animation_prompt_draft=draft,
                 image_prompt_generated_at=NOW,
-                status="image_prompt_ready",
+                status=IMAGE.prompt_ready,
             )
     return {"prompts": len(prompts)}

@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from videobot import control
 from videobot.data import chats, gates, jobs, segments
 from videobot.observability import logger
+from videobot.pipeline import TERMINAL_STATUSES, GateId, GateStage
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.replies import allowed, reply
@@ -22,7 +23,7 @@ async def approve_current(bot: Bot, message: Message, lang: str) -> None:
     if gate is None:
         await reply(bot, message.chat_id, lang, "nothing_to_approve")
         return
-    result = await asyncio.to_thread(control.decide, job.id, gate.stage, True)
+    result = await asyncio.to_thread(control.decide, job.id, gate.id, True)
     await reply(
         bot,
         message.chat_id,
@@ -46,7 +47,7 @@ async def reject_current(bot: Bot, message: Message, lang: str) -> None:
 def voiceover_state(lang: str, job_id: str, stage: str) -> str:
     """Once the clips are approved, where the early voice-over stands (its progress was kept
     out of the image and clip progress)."""
-    if stage != "videos":
+    if stage != GateStage.VIDEOS:
         return ""
     job, counts = jobs.get_job(job_id), segments.segment_counts(job_id)
     total = counts.get("segments") or 0
@@ -85,10 +86,10 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     latest = jobs.latest_job_for_chat(chat_id)
     if latest and latest.id != job_id:
         return t("older_job", job_id=latest.id)
-    if job.status in jobs.TERMINAL_STATUSES:
+    if job.status in TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
     chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
-    result = await asyncio.to_thread(control.decide, job_id, stage, approve, round_)
+    result = await asyncio.to_thread(control.decide, job_id, GateId(stage), approve, round_)
     if result.done:
         await drop_buttons(query)
         if approve:
@@ -100,7 +101,7 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if result.reason == "stale_round":  # a revision since: this question is not the one open now
         await drop_buttons(query)
         return t("stale_round")
-    gate = gates.get_gate(job_id, stage)
+    gate = gates.get_gate(job_id, GateId(stage))
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
     return t("not_at_this_stage")

@@ -21,6 +21,7 @@ from videobot import control, runtime
 from videobot.data import gates, jobs, segments
 from videobot.data.rows import Gate, Job
 from videobot.observability import logger
+from videobot.pipeline import IMAGE, GateId, GateStage, media_kind
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import job_cost_usd
@@ -71,39 +72,39 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
     if gate is None:
         return False
     settings = runtime.current().settings
-    stage, chat_id, count = gate.stage, message.chat_id, settings.segment_count
-    if jobs.parse_refusal_stage(stage):  # a refused segment: the words are its new prompt
+    gate_id, chat_id, count = gate.id, message.chat_id, settings.segment_count
+    if gate_id.is_refusal:  # a refused segment: the words are its new prompt
         words = _words(text)
         if not visible(words):
             await reply(bot, chat_id, lang, "unsupported_message")
             return True
-        result = await asyncio.to_thread(lambda: control.revise(job.id, stage, feedback=words))
-        await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_new_prompt")
+        result = await asyncio.to_thread(lambda: control.revise(job.id, gate_id, feedback=words))
+        await answer_refusal(bot, chat_id, lang, job.id, gate_id, result, "refusal_new_prompt")
         return True
-    if stage == "script":
+    if gate_id.stage == GateStage.SCRIPT:
         keyword = _REWRITE.match(text)
         words = _words(keyword.group(1) if keyword else text)
         if not visible(words):
             await reply(bot, chat_id, lang, "script_feedback_hint")
             return True
-        result = await asyncio.to_thread(lambda: control.revise(job.id, stage, feedback=words))
-        await _answer_revision(bot, chat_id, lang, job.id, stage, result, [])
+        result = await asyncio.to_thread(lambda: control.revise(job.id, gate_id, feedback=words))
+        await _answer_revision(bot, chat_id, lang, job.id, gate_id, result, [])
         return True
     shown = parse_show(text)
     if shown is not None:
-        await _show(bot, chat_id, lang, job, stage, shown)
+        await _show(bot, chat_id, lang, job, GateStage(gate_id.stage), shown)
         return True
     parsed = parse_redo(text, count)
     if parsed is not None:
         indexes, words = parsed
         result = await asyncio.to_thread(
-            lambda: control.revise(job.id, stage, feedback=_words(words) or None, segments=indexes)
+            lambda: control.revise(job.id, gate_id, feedback=_words(words) or None, segments=indexes)
         )
-        await _answer_revision(bot, chat_id, lang, job.id, stage, result, indexes)
+        await _answer_revision(bot, chat_id, lang, job.id, gate_id, result, indexes)
         return True
     if _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
         # "переделай 11" or "переделай" alone: say how
-        what = texts.text(lang, "stage_images" if stage == "images" else "stage_videos")
+        what = texts.text(lang, f"stage_{gate_id.stage}")
         await reply(bot, chat_id, lang, "redo_hint", what=what, count=count)
         return True
     await _offer_redo_all(bot, chat_id, lang, job, gate, _words(text))
@@ -111,17 +112,17 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
 
 
 async def _answer_revision(
-    bot: Bot, chat_id: int, lang: str, job_id: str, stage: str, result: control.Decision, indexes: list[int]
+    bot: Bot, chat_id: int, lang: str, job_id: str, gate: GateId, result: control.Decision, indexes: list[int]
 ) -> None:
     settings = runtime.current().settings
     if result.done:
-        rounds = gates.get_gate(job_id, stage).revisions
+        rounds = gates.get_gate(job_id, gate).revisions
         numbers = texts.numbers(indexes) if len(indexes) < settings.segment_count else texts.text(lang, "all_ten")
         await reply(
             bot,
             chat_id,
             lang,
-            f"revising_{stage}",
+            f"revising_{gate.stage}",
             numbers=numbers,
             n=rounds,
             limit=settings.max_gate_revisions,
@@ -136,21 +137,20 @@ async def _answer_revision(
 
 
 async def answer_refusal(
-    bot: Bot, chat_id: int, lang: str, job_id: str, stage: str, result: control.Decision, key: str
+    bot: Bot, chat_id: int, lang: str, job_id: str, gate: GateId, result: control.Decision, key: str
 ) -> None:
     """What the user is told after a new prompt or a retry at a refused segment."""
     settings = runtime.current().settings
     if not result.done:
-        await _answer_revision(bot, chat_id, lang, job_id, stage, result, [])
+        await _answer_revision(bot, chat_id, lang, job_id, gate, result, [])
         return
-    _, index = jobs.parse_refusal_stage(stage)
     await reply(
         bot,
         chat_id,
         lang,
         key,
-        n=index + 1,
-        round=gates.get_gate(job_id, stage).revisions,
+        n=(gate.segment or 0) + 1,
+        round=gates.get_gate(job_id, gate).revisions,
         limit=settings.max_gate_revisions,
     )
 
@@ -166,16 +166,16 @@ async def refusal_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_id
             await drop_buttons(query)
             return texts.text(lang, "cb_rejected")
         return texts.text(lang, "nothing_to_reject")
-    if len(parts) != 4 or not jobs.parse_refusal_stage(parts[2]) or not parts[3].isdigit():
+    gate = GateId.find(parts[2]) if len(parts) == 4 else None
+    if gate is None or not gate.is_refusal or not parts[3].isdigit():
         return texts.text(lang, "unknown_button")
-    stage = parts[2]
-    result = await asyncio.to_thread(lambda: control.revise(job.id, stage, round_=int(parts[3])))
+    result = await asyncio.to_thread(lambda: control.revise(job.id, gate, round_=int(parts[3])))
     if result.reason == "stale_round":
         await drop_buttons(query)
         return texts.text(lang, "stale_round")
     if result.done:
         await drop_buttons(query)
-    await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_retrying")
+    await answer_refusal(bot, chat_id, lang, job.id, gate, result, "refusal_retrying")
     return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 
@@ -184,15 +184,15 @@ async def _offer_redo_all(bot: Bot, chat_id: int, lang: str, job: Job, gate: Gat
     if gate.revisions >= settings.max_gate_revisions:
         await reply(bot, chat_id, lang, "revise_limit", limit=settings.max_gate_revisions)
         return
-    round_ = gates.offer_redo_all(job.id, gate.stage, words)
+    round_ = gates.offer_redo_all(job.id, gate.id, words)
     if round_ is None:
         await reply(bot, chat_id, lang, "nothing_to_approve")
         return
-    count = settings.segment_count
-    usd = await asyncio.to_thread(redo_usd, gate.stage, count, job.aspect_ratio, job.video_model)
-    what = texts.counted(lang, "image" if gate.stage == "images" else "clip", count)
+    count, stage = settings.segment_count, GateStage(gate.stage)
+    usd = await asyncio.to_thread(redo_usd, stage, count, job.aspect_ratio, job.video_model)
+    what = texts.counted(lang, media_kind(stage).noun, count)
     offer = texts.text(lang, "redo_all_offer", what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}")
-    keyboard = ui.redo_all_keyboard(lang, job.id, gate.stage, round_, usd)
+    keyboard = ui.redo_all_keyboard(lang, job.id, stage, round_, usd)
     await call(
         lambda: bot.send_message(chat_id, texts.clip(offer, texts.TELEGRAM_TEXT_LIMIT), reply_markup=keyboard),
         "sendMessage",
@@ -207,38 +207,38 @@ async def redo_all_from_button(bot: Bot, query: CallbackQuery, lang: str, chat_i
 
     if len(parts) != 4 or parts[2] not in ui.CODE_STAGES or not parts[3].isdigit():
         return t("unknown_button")
-    job_id, stage, round_ = parts[1], ui.CODE_STAGES[parts[2]], int(parts[3])
+    job_id, gate, round_ = parts[1], GateId(ui.CODE_STAGES[parts[2]]), int(parts[3])
     job = jobs.find_job(job_id)
     if job is None or job.chat_id != chat_id:
         return t("not_at_this_stage")
     await drop_buttons(query)
     if parts[0] != "ra":
-        gates.withdraw_offer(job_id, stage, round_)
+        gates.withdraw_offer(job_id, gate, round_)
         return t("redo_all_declined")
-    words = gates.offered_feedback(job_id, stage, round_)
+    words = gates.offered_feedback(job_id, gate, round_)
     if words is None:
         return t("offer_stale")
     count = runtime.current().settings.segment_count
     result = await asyncio.to_thread(
-        lambda: control.revise(job_id, stage, feedback=words, segments=list(range(count)), round_=round_)
+        lambda: control.revise(job_id, gate, feedback=words, segments=list(range(count)), round_=round_)
     )
     if result.reason == "stale_round":
         return t("offer_stale")
-    await _answer_revision(bot, chat_id, lang, job_id, stage, result, list(range(count)))
+    await _answer_revision(bot, chat_id, lang, job_id, gate, result, list(range(count)))
     return t("cb_redo_all") if result.done else t("offer_stale")
 
 
-async def _show(bot: Bot, chat_id: int, lang: str, job: Job, stage: str, numbers: list[int]) -> None:
+async def _show(bot: Bot, chat_id: int, lang: str, job: Job, stage: GateStage, numbers: list[int]) -> None:
     """Send the asked-for segments' images or clips, each captioned with its number."""
     count = runtime.current().settings.segment_count
     if not numbers or numbers[0] < 1 or numbers[-1] > count:
         await reply(bot, chat_id, lang, "show_hint", count=count)
         return
     storage = runtime.current().storage
-    column = "image_path" if stage == "images" else "video_path"
+    kind = media_kind(stage)
     for n in numbers[:10]:
         seg = segments.get_segment(job.id, n - 1)
-        path = getattr(seg, column) if seg else None
+        path = seg.media(kind).path if seg else None
         if not path:
             await reply(bot, chat_id, lang, "show_missing", n=n)
             continue
@@ -246,7 +246,7 @@ async def _show(bot: Bot, chat_id: int, lang: str, job: Job, stage: str, numbers
         caption = texts.segment_caption(lang, stage, [n - 1], count)
         name = Path(path).name
         logger.info("segment shown", extra={"job_id": job.id, "stage": stage, "segment": n})
-        if stage == "images":
+        if kind is IMAGE:
             await call(
                 lambda d=data, nm=name, c=caption: bot.send_photo(chat_id, d, caption=c, filename=nm), "sendPhoto"
             )

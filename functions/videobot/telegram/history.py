@@ -12,6 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from videobot import runtime
 from videobot.data import jobs, notifications
 from videobot.observability import logger
+from videobot.pipeline import JobStatus
 from videobot.telegram import callbacks, handover, texts
 from videobot.telegram.bot import call
 from videobot.telegram.cost import cost_line, job_cost_usd
@@ -36,7 +37,7 @@ def history_view(lang: str, chat_id: int) -> tuple[str, InlineKeyboardMarkup | N
                 job_id=job.id,
             )
         )
-        if job.status == "completed" and job.final_video_path:
+        if job.status == JobStatus.COMPLETED and job.final_video_path:
             buttons.append(
                 [
                     InlineKeyboardButton(
@@ -59,7 +60,7 @@ async def resend(bot: Bot, chat_id: int, lang: str, job_id: str, request_id: str
     to 50 MB) is handed to HandleSlowUpdateFunction. `request_id` (the tap's callback query id)
     makes the resend once per tap, also when Lambda runs the event again."""
     job = jobs.find_job(job_id)
-    if job is None or job.chat_id != chat_id or job.status != "completed" or not job.final_video_path:
+    if job is None or job.chat_id != chat_id or job.status != JobStatus.COMPLETED or not job.final_video_path:
         return texts.text(lang, "history_gone")
     await asyncio.to_thread(
         handover.hand_over, handover.RESEND_VIDEO, chat_id=chat_id, lang=lang, job_id=job_id, request_id=request_id
@@ -73,7 +74,7 @@ async def resend_now(bot: Bot, chat_id: int, lang: str, job_id: str, request_id:
     sends nothing; a send that failed before leaving is released for the retry, and one whose
     outcome is unknown (a timeout after the upload left) stays recorded, never sent twice."""
     job = jobs.find_job(job_id)
-    if job is None or job.chat_id != chat_id or job.status != "completed" or not job.final_video_path:
+    if job is None or job.chat_id != chat_id or job.status != JobStatus.COMPLETED or not job.final_video_path:
         await reply(bot, chat_id, lang, "history_gone")
         return {"sent": False, "reason": "gone"}
     key = f"resend:{request_id}"

@@ -31,6 +31,7 @@ from videobot.notify import (
     VoiceHeard,
 )
 from videobot.observability import logger
+from videobot.pipeline import GateId, GateStage, JobStatus, media_kind
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
 from videobot.telegram import texts, ui
@@ -74,9 +75,9 @@ class TelegramNotifier:
 
     async def _send(self, bot: Bot, job: Job, event: Event, lang: str, parts: Parts) -> None:
         if isinstance(event, GateReady):
-            if event.stage == "script":
+            if event.stage == GateStage.SCRIPT:
                 await self._script_ready(bot, job, lang, event)
-            elif event.stage == "images":
+            elif event.stage == GateStage.IMAGES:
                 await self._images_ready(bot, job, lang, event, parts)
             else:
                 await self._videos_ready(bot, job, lang, event, parts)
@@ -182,8 +183,8 @@ class TelegramNotifier:
             code=event.code,
             prompt=texts.clip(event.prompt, 1000),
         )
-        stage = jobs.refusal_stage(f"refused_{event.kind}", event.segment)
-        await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, stage, event.round))
+        gate = GateId.refused(media_kind(event.kind), event.segment)
+        await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(job.id)
@@ -281,10 +282,12 @@ async def _gate_with_album(
 
 
 def _stage_name(lang: str, stage: str | None) -> str:
-    refused = jobs.parse_refusal_stage(stage or "")
-    if refused:
-        return texts.text(lang, "stage_refused", n=refused[1] + 1)
-    return texts.text(lang, f"stage_{stage}") if stage in jobs.GATE_STAGES else (stage or "?")
+    gate = GateId.find(stage)
+    if gate is None:
+        return stage or "?"
+    if gate.is_refusal:
+        return texts.text(lang, "stage_refused", n=(gate.segment or 0) + 1)
+    return texts.text(lang, f"stage_{gate.stage}")
 
 
 OUTAGE_ERRORS = {
@@ -335,7 +338,7 @@ PROGRESS_LABELS = {
 }
 PROGRESS_MIN_EDIT_SECONDS = 3  # Telegram allows about one message (or edit) per second per chat
 # The voice-over is recorded beside the images and clips; its progress shows once they are approved
-VOICEOVER_SHOWN_STATUSES = ("videos_approved", "assembling", "delivering", "completed")
+VOICEOVER_SHOWN_STATUSES = (JobStatus.VIDEOS_APPROVED, JobStatus.ASSEMBLING, JobStatus.DELIVERING, JobStatus.COMPLETED)
 
 
 def progress_bar(done: int, total: int, cells: int = 10) -> str:

@@ -17,6 +17,7 @@ from tests.fakes.telegram_fixtures import (
 from videobot import runtime, storage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
 
 GATE_TIMEOUT = 120
 
@@ -52,7 +53,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     # The script comes with inline ✅/❌ whose data is short and holds no task token
     script, approve, reject = _question(user, "📝 Сценарий готов!")
     assert approve["callback_data"] == f"a:{job_id}:s:0" and reject["callback_data"] == f"r:{job_id}:s:0"
-    assert gates.get_gate(job_id, "script")["task_token"] not in approve["callback_data"]
+    assert gates.get_gate(job_id, GateId("script"))["task_token"] not in approve["callback_data"]
     assert user.press(approve, sent_message(script)) == 200
     user.wait_for_text("✅ Сценарий утверждён!")
     # A double tap changes nothing and is answered

@@ -13,6 +13,7 @@ from tests.fakes.telegram_fixtures import TelegramUser, accepted_job_id, inline_
 from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import TERMINAL_STATUSES, GateId
 
 TIMEOUT = 240
 FAST = {
@@ -57,8 +58,8 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         assert "(модерация: SAFETY.INPUT.TEXT)" in text and f"Промпт: «{old_prompt}»" in text
         assert "✍️ Напишите новый промпт для этого сегмента" in text
         assert [b["text"] for b in inline_buttons(refused)] == ["🔁 Повторить", "❌ Отменить задачу"]
-        gate = gates.get_gate(job_id, "refused_clip_6")
-        assert gate["decided_at"] is None and jobs.get_job(job_id)["status"] not in jobs.TERMINAL_STATUSES
+        gate = gates.get_gate(job_id, GateId.parse("refused_clip_6"))
+        assert gate["decided_at"] is None and jobs.get_job(job_id)["status"] not in TERMINAL_STATUSES
         deadline = time.monotonic() + TIMEOUT
         while len([s for s in segment_rows.get_segments(job_id) if s["video_path"]]) < 9:  # the rest go on
             assert time.monotonic() < deadline, "the other nine clips were not made"
@@ -103,4 +104,4 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     entered = _entered(pipeline, job_id)
     assert entered.count("AwaitRefusedClip") == 1 and entered.count("ResolveRefusedClip") == 1
     assert entered.count("SubmitClip") == 11
-    assert gates.get_gate(job_id, "refused_clip_6")["decision"] == "revised"
+    assert gates.get_gate(job_id, GateId.parse("refused_clip_6"))["decision"] == "revised"

@@ -18,6 +18,7 @@ from tests.fakes.telegram_fixtures import (
 from videobot import runtime, usage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
@@ -177,7 +178,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     # The first round's ✅ is dead: it changes nothing, says why and loses its buttons
     assert user.press(old_approve, sent_message(first_script)) == 200
     assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
-    gate = gates.get_gate(job_id, "script")
+    gate = gates.get_gate(job_id, GateId("script"))
     assert gate["decided_at"] is None and gate["revisions"] == 1
     assert jobs.get_job(job_id)["status"] == "awaiting_script_approval" and not jobs.get_job(job_id)["script_approved"]
     edit = user.sent("editMessageReplyMarkup")[-1]
@@ -201,7 +202,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
     [redone] = [c for c in user.sent("sendPhoto") if fake_telegram.calls.index(c) >= mark]  # image 3, by number
     assert redone.params["caption"] == "🖼 Изображение 3 из 10"
-    assert gates.get_gate(job_id, "images")["revisions"] == 1
+    assert gates.get_gate(job_id, GateId("images"))["revisions"] == 1
 
     # A person watching the execution sees the loops
     entered = _entered(pipeline, job_id)

@@ -23,6 +23,7 @@ from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
 from videobot.errors import VendorUnavailable
 from videobot.notify import GateReady, JobEnded, LogNotifier, VideoReady, notify_once, report_progress
+from videobot.pipeline import GateId, GateStage, JobStatus
 from videobot.telegram import texts, ui
 from videobot.telegram.notifier import TelegramNotifier
 from videobot.telegram.webhook import handle_event
@@ -69,7 +70,7 @@ def test_both_languages_have_every_text_with_the_same_placeholders():
         return {f for _, f, _, _ in string.Formatter().parse(s) if f}
 
     assert texts.RU.keys() == texts.EN.keys() and texts.STATUS_RU.keys() == texts.STATUS_EN.keys()
-    assert set(texts.STATUS_RU) == set(jobs.JOB_STATUSES)
+    assert set(texts.STATUS_RU) == set(JobStatus)
     for key in texts.RU:
         assert fields(texts.RU[key]) == fields(texts.EN[key]), key
     assert texts.language_of("en-GB") == "en" and texts.language_of("de") == "ru" and texts.language_of(None) == "ru"
@@ -233,7 +234,7 @@ def test_approve_and_reject_with_nothing_waiting(user):
 
 def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
     old = _job_for(user, status="awaiting_script_approval")
-    gates.open_gate(old["id"], "script", "token-" + "x" * 500)
+    gates.open_gate(old["id"], GateId("script"), "token-" + "x" * 500)
     newest = _job_for(user)
     someone_else = new_job("Чужая задача", chat_id=new_chat_id())
 
@@ -249,7 +250,7 @@ def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
         f"Эта кнопка от предыдущей задачи. Действует только последняя: {newest['id']}.",
         "Эта задача уже завершена (статус: Завершено). Кнопка больше не действует.",
     ]
-    assert gates.get_gate(old["id"], "script")["decided_at"] is None
+    assert gates.get_gate(old["id"], GateId("script"))["decided_at"] is None
     assert user.texts() == []
 
 
@@ -291,7 +292,7 @@ def test_the_notifier_is_telegram_when_a_token_is_set(telegram):
 
 def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
     job = _job_with_media(user)
-    for stage in jobs.GATE_STAGES:
+    for stage in list(GateStage):
         assert notify_once(runtime.current().notifier, job, GateReady(stage))
     assert not notify_once(runtime.current().notifier, job, GateReady("script"))
 

@@ -16,6 +16,7 @@ from videobot import runtime, storage
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
+from videobot.pipeline import GateId, RefusalKind
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
 
@@ -35,11 +36,11 @@ class _StepFunctions:
         self.job_id, self.stage, self.calls = job_id, stage, []
 
     def send_task_success(self, **kwargs):
-        self.calls.append(("success", {**kwargs, "gate": gates.get_gate(self.job_id, self.stage)}))
+        self.calls.append(("success", {**kwargs, "gate": gates.get_gate(self.job_id, GateId.parse(self.stage))}))
         return {}
 
     def send_task_failure(self, **kwargs):
-        self.calls.append(("failure", {**kwargs, "gate": gates.get_gate(self.job_id, self.stage)}))
+        self.calls.append(("failure", {**kwargs, "gate": gates.get_gate(self.job_id, GateId.parse(self.stage))}))
         return {}
 
 
@@ -123,7 +124,7 @@ def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
         "feedback": "Сделай смешнее и добавь шутку про понедельник",
         "segments": [],
     }
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["decision"] == "revised" and gate["revisions"] == 1
     assert gate["feedback"] == "Сделай смешнее и добавь шутку про понедельник"
     [answer] = user.texts()
@@ -150,7 +151,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monke
     )
     redo, cancel = inline_buttons(offer)
     assert (redo["text"], cancel["text"]) == ("🔁 Переделать все (≈ $0.50)", "Отмена")
-    assert sfn.calls == [] and gates.get_gate(job["id"], "images")["decided_at"] is None  # nothing paid yet
+    assert sfn.calls == [] and gates.get_gate(job["id"], GateId("images"))["decided_at"] is None  # nothing paid yet
 
     assert user.press(redo, offer.result) == 200
     [(kind, call)] = sfn.calls
@@ -179,8 +180,8 @@ def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(user, m
     _, cancel = inline_buttons(offer)
     assert user.press(cancel, offer.result) == 200
     assert user.callback_answers()[-1] == "Хорошо, ничего не переделываю."
-    assert sfn.calls == [] and gates.get_gate(job["id"], "videos")["offered_feedback"] is None
-    assert gates.get_gate(job["id"], "videos")["decided_at"] is None
+    assert sfn.calls == [] and gates.get_gate(job["id"], GateId("videos"))["offered_feedback"] is None
+    assert gates.get_gate(job["id"], GateId("videos"))["decided_at"] is None
 
 
 def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
@@ -205,13 +206,13 @@ def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeyp
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 0)}) == 200
     assert sfn.calls == []
     assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["decided_at"] is None and jobs.get_job(job["id"])["script_approved"] in (None, 0)
     assert user.sent("editMessageReplyMarkup")  # the dead buttons are taken off
     # The current round's button approves
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 1)}) == 200
     assert [kind for kind, _ in sfn.calls] == ["success"]
-    assert gates.get_gate(job["id"], "script")["decision"] == "approved"
+    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "approved"
 
 
 # ---- item 3: show what was redone, and any clip on request ------------------------------------
@@ -250,7 +251,7 @@ def test_show_7_at_the_clip_gate_sends_clip_7(user):
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 7 из 10"
     assert clip.files["video"]["size"] == len(MP4) + 1
-    assert gates.get_gate(job["id"], "videos")["decided_at"] is None  # still waiting for an answer
+    assert gates.get_gate(job["id"], GateId("videos"))["decided_at"] is None  # still waiting for an answer
     assert user.say("покажи 12") == 200
     assert user.texts()[-1] == "Напишите номер от 1 до 10, например: «покажи 7»."
 
@@ -367,7 +368,7 @@ def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
     )
     from videobot.stages.request_approval import request_approval
 
-    request_approval(runtime.current(), job["id"], "refused_clip", "token-refused", segment_index=index)
+    request_approval(runtime.current(), job["id"], GateId(RefusalKind.CLIP, index), "token-refused")
     return job
 
 
@@ -389,7 +390,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(use
     assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю его заново (попытка 1 из 5)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
     before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
-    revise_stage(runtime.current(), job["id"], "refused_clip", segment_index=6)
+    revise_stage(runtime.current(), job["id"], GateId(RefusalKind.CLIP, 6))
     after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {6}
     assert after[6]["animation_prompt"] == "пар над чашкой, крупный план"
@@ -411,10 +412,10 @@ def test_retry_and_cancel_at_a_refused_clip(user, monkeypatch):
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
     assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
 
-    gates.open_gate(job["id"], "refused_clip_6", "token-again")  # refused again: the pause reopens
+    gates.open_gate(job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
     assert sfn.calls[-1][0] == "failure" and sfn.calls[-1][1]["error"] == "Rejected"
-    assert gates.get_gate(job["id"], "refused_clip_6")["decision"] == "rejected"
+    assert gates.get_gate(job["id"], GateId.parse("refused_clip_6"))["decision"] == "rejected"
 
 
 def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
@@ -423,7 +424,7 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
     job = _refused_clip(user, index=3)
     lifecycle.record_approval_timeout(runtime.current(), job["id"])
     assert jobs.get_job(job["id"])["status"] == "timed_out"
-    assert gates.get_gate(job["id"], "refused_clip_3")["decision"] == "timed_out"
+    assert gates.get_gate(job["id"], GateId.parse("refused_clip_3"))["decision"] == "timed_out"
     assert user.texts()[-1].startswith("⌛ Вы не ответили на этапе «отказ по сегменту 4» вовремя")
 
 

@@ -13,6 +13,7 @@ from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
+from videobot.pipeline import GateId
 from videobot.stages.generate_script import generate_script as generate_script_stage
 from videobot.stages.revise_stage import revise_stage
 from videobot.telegram import texts
@@ -48,7 +49,7 @@ def test_revisions_are_bounded_per_gate(user):
     job = job_at_gate(user, "script", revisions=5)
     assert user.say("перепиши: сделай веселее") == 200
     assert user.texts() == [texts.text("ru", "revise_limit", limit=5)]
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(job["id"], GateId("script"))
     assert gate["decided_at"] is None and gate["revisions"] == 5  # still waiting for ✅ or ❌
 
 
@@ -56,7 +57,7 @@ def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(user):
     job = job_at_gate(user, "images")
     assert user.say("переделай 42") == 200
     assert user.texts() == [texts.text("ru", "redo_hint", what="изображения", count=10)]
-    assert gates.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(job["id"], GateId("images"))["decided_at"] is None
 
 
 def _revised(job_id: str, stage: str, feedback: str | None, segments: list[int] | None = None) -> None:
@@ -71,9 +72,9 @@ def test_revise_script_rewrites_it_with_the_feedback():
     job = new_job("Реклама кофе")
     generate_script_stage(runtime.current(), job["id"])
     before = jobs.get_job(job["id"])["script_text"]
-    gates.open_gate(job["id"], "script", "token")
+    gates.open_gate(job["id"], GateId("script"), "token")
     _revised(job["id"], "script", "Зелёный чай")
-    assert revise_stage(runtime.current(), job["id"], "script") == {"stage": "script", "revision": 1}
+    assert revise_stage(runtime.current(), job["id"], GateId("script")) == {"stage": "script", "revision": 1}
     after = jobs.get_job(job["id"])
     assert after["script_text"] != before and "Зелёный чай" in after["script_text"]
     assert len(after["script_segments"]) == 10
@@ -94,10 +95,10 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
             status="video_ready",
         )
     before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
-    gates.open_gate(job["id"], "videos", "token")
+    gates.open_gate(job["id"], GateId("videos"), "token")
     _revised(job["id"], "videos", "медленнее", [2, 4])
 
-    assert revise_stage(runtime.current(), job["id"], "videos")["segments"] == [2, 4]
+    assert revise_stage(runtime.current(), job["id"], GateId("videos"))["segments"] == [2, 4]
     after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {2, 4}
     for i in (2, 4):
@@ -106,7 +107,7 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
         assert after[i]["animation_prompt"] == f"pan {i}. медленнее"
     assert jobs.get_job(job["id"])["status"] == "generating_videos"
     # A retried invocation changes nothing more
-    revise_stage(runtime.current(), job["id"], "videos")
+    revise_stage(runtime.current(), job["id"], GateId("videos"))
     assert segment_rows.get_segment(job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
 
 
@@ -135,11 +136,11 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
 def test_a_retried_revise_script_does_not_rewrite_twice():
     job = new_job("Реклама кофе")
     generate_script_stage(runtime.current(), job["id"])
-    gates.open_gate(job["id"], "script", "token")
+    gates.open_gate(job["id"], GateId("script"), "token")
     _revised(job["id"], "script", "Зелёный чай")
-    revise_stage(runtime.current(), job["id"], "script")
+    revise_stage(runtime.current(), job["id"], GateId("script"))
     first = jobs.get_job(job["id"])
-    revise_stage(runtime.current(), job["id"], "script")
+    revise_stage(runtime.current(), job["id"], GateId("script"))
     assert jobs.get_job(job["id"])["script_generated_at"] == first["script_generated_at"]
 
 
@@ -152,7 +153,7 @@ class _StepFunctions:
     def send_task_success(self, **kwargs):
         from botocore.exceptions import ClientError
 
-        self.calls.append({**kwargs, "gate": gates.get_gate(self.job_id, "images")})
+        self.calls.append({**kwargs, "gate": gates.get_gate(self.job_id, GateId("images"))})
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, "SendTaskSuccess")
         return {}
@@ -169,13 +170,13 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     failing = _StepFunctions(job["id"], "ThrottlingException")
     replace_part(monkeypatch, "sfn", failing)
     with pytest.raises(ClientError):
-        control.revise(job["id"], "images", segments=[2])
-    gate = gates.get_gate(job["id"], "images")
+        control.revise(job["id"], GateId("images"), segments=[2])
+    gate = gates.get_gate(job["id"], GateId("images"))
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
     sfn = _StepFunctions(job["id"])
     replace_part(monkeypatch, "sfn", sfn)
-    assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
+    assert control.revise(job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
     assert json.loads(call["output"]) == {
@@ -185,7 +186,7 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     }
     assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
     # A second message changes nothing until the gate opens again
-    assert control.revise(job["id"], "images", segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
+    assert control.revise(job["id"], GateId("images"), segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
 
 
 def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):

@@ -18,6 +18,7 @@ from tests.reliability_support import sfn  # noqa: F401
 from videobot import lifecycle, runtime, usage
 from videobot.data import gates, jobs
 from videobot.errors import VendorFailed, VendorUnavailable, VoiceEmpty, VoiceNotDownloadable, VoiceNotUnderstood
+from videobot.pipeline import GateId
 from videobot.providers.openai_transcribe import OpenAITranscriber
 from videobot.stages.transcribe_voice_topic import transcribe_voice_topic
 from videobot.telegram import texts
@@ -193,7 +194,7 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
 
     job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
     jobs.update_job(job["id"], status="awaiting_image_approval")
-    gates.open_gate(job["id"], "images", "token-" + job["id"])
+    gates.open_gate(job["id"], GateId("images"), "token-" + job["id"])
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     fake_openai.transcribe_next("переделай сорок два")
     with vendor_env(openai_vars(fake_openai)):
@@ -212,4 +213,4 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
         texts.text("ru", "redo_hint", what="изображения", count=10),
     ]
     assert len(fake_openai.transcribed) == 1
-    assert gates.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(job["id"], GateId("images"))["decided_at"] is None
