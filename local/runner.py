@@ -242,7 +242,7 @@ class LocalPipeline:
         """kwargs: aspect_ratio, source_update_id, job_id, overrides (see control.start_job)."""
         from videobot import control
 
-        job, _ = control.start_job(user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
+        job, _ = control.start_job(runtime.current(), user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
         return job
 
     def execution(self, job: dict) -> dict:
@@ -290,7 +290,7 @@ class LocalPipeline:
                 job = jobs.get_job(job_id)  # read after the gate: the row read above may predate it
                 verdict = decider(job, gate)
                 if verdict is not None:
-                    control.decide(job_id, gate.id, approve=bool(verdict))
+                    control.decide(runtime.current(), job_id, gate.id, approve=bool(verdict))
             time.sleep(interval)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
 

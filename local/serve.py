@@ -124,17 +124,19 @@ class Poller:
         self._stop = threading.Event()
 
     def poll_once(self) -> int:
-        from videobot.config import get_settings
+        from videobot import runtime
         from videobot.telegram import bot
 
+        settings = runtime.current().settings
         updates = bot.run(
             lambda b: b.get_updates(
                 offset=self.offset,
                 timeout=self.timeout,
                 allowed_updates=["message", "edited_message", "callback_query"],
-            )
+            ),
+            settings,
         )
-        secret = get_settings().telegram_webhook_secret
+        secret = settings.telegram_webhook_secret
         for update in updates:
             body = json.dumps(update.to_dict())
             result = invoke_webhook(api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))
@@ -158,16 +160,18 @@ class Poller:
 def set_webhook(url: str) -> bool:
     """Register `url` with the Bot API, with TELEGRAM_WEBHOOK_SECRET as the secret token
     Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
-    from videobot.config import get_settings
+    from videobot import runtime
     from videobot.telegram import bot
 
-    secret = get_settings().telegram_webhook_secret
+    settings = runtime.current().settings
+    secret = settings.telegram_webhook_secret
     if not secret:
         raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 characters: A-Z, a-z, 0-9, _ and -).")
     return bot.run(
         lambda b: b.set_webhook(
             url, secret_token=secret, allowed_updates=["message", "edited_message", "callback_query"]
-        )
+        ),
+        settings,
     )
 
 
@@ -194,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Bot API: {os.environ.get('TELEGRAM_API_BASE_URL') or 'https://api.telegram.org'}")
         try:
             if args.mode == "polling":
+                from videobot import runtime
                 from videobot.telegram import bot
 
-                bot.run(lambda b: b.delete_webhook())  # getUpdates refuses while a webhook is set
+                # getUpdates refuses while a webhook is set
+                bot.run(lambda b: b.delete_webhook(), runtime.current().settings)
                 print("long polling getUpdates; Ctrl+C stops")
                 Poller().run()
             else:

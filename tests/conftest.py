@@ -74,6 +74,12 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
+def rt():
+    """The runtime the code under test is given."""
+    return runtime.current()
+
+
+@pytest.fixture
 def reset_caches():
     """For tests that change the environment: settings and providers are read again."""
     runtime.reset()

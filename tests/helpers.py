@@ -70,3 +70,8 @@ def replace_part(monkeypatch, name: str, value) -> None:
 
     monkeypatch.setattr(runtime.Runtime, name, value)
     monkeypatch.delitem(runtime.current().__dict__, name, raising=False)
+
+
+def offered(rt) -> dict:
+    """The choices the running bot offers in /settings (preferences.choose's voices and models)."""
+    return {"voices": rt.speech_voices(), "video_models": rt.settings.video_model_choices}

@@ -5,7 +5,7 @@ token is read from PostgreSQL here; the state machine is resumed with it."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from botocore.exceptions import ClientError
 
@@ -15,7 +15,7 @@ from videobot.data.rows import Job
 from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.pipeline import TERMINAL_STATUSES, GateId
-from videobot.runtime import Runtime, current
+from videobot.runtime import Runtime
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
@@ -30,6 +30,7 @@ def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None, *, 
 
 
 def start_job(
+    rt: Runtime,
     *,
     user_id: int,
     chat_id: int,
@@ -46,7 +47,6 @@ def start_job(
     `voice_file_id` and an empty prompt: the execution transcribes it first. `overrides`
     adjust this execution's settings
     (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
-    rt = current()
     settings = rt.settings
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
@@ -99,9 +99,13 @@ def _execution_exists(rt: Runtime, arn: str) -> bool:
 
 @dataclass(frozen=True)
 class Decision:
+    """What became of an answer at a gate, with what the reply to the user needs."""
+
     done: bool
     reason: str  # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
     stage: str | None = None  # the gate's id, printed ("script", "refused_clip_6")
+    round: int | None = None  # the gate's revisions once decided (after a revision, its new count)
+    limit: int | None = None  # the revisions a gate allows (MAX_GATE_REVISIONS)
 
 
 def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, send) -> Decision | None:
@@ -131,25 +135,26 @@ def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, s
     return None
 
 
-def decide(job_id: str, gate: GateId, approve: bool, round_: int | None = None) -> Decision:
+def decide(rt: Runtime, job_id: str, gate: GateId, approve: bool, round_: int | None = None) -> Decision:
     """Approve or reject the gate `stage` of `job_id`, once. A second tap, a stale button or
     another stage's button finds the gate already decided (or never opened) and changes
     nothing. With `round_` (a button's), only that round of the gate is decided: a button of
     an earlier round never approves a revision the user has not seen ("stale_round"). The
     decision commits before Step Functions hears of it, so the stage that runs next (or
     CancelJob) always reads it; if the call fails, the gate reopens."""
-    rt = current()
-    stage = str(gate)
+    stage, limit = str(gate), rt.settings.max_gate_revisions
     if approve and gate.is_refusal:  # ✅ at a refused segment: try it again
-        return revise(job_id, gate, round_=round_)
+        return revise(rt, job_id, gate, round_=round_)
     decision = "approved" if approve else "rejected"
-    token = gates.decide_gate(job_id, gate, decision, round_)
-    if token is None and round_ is not None:
+    claimed = gates.decide_gate(job_id, gate, decision, round_)
+    if claimed is None and round_ is not None:
+        # read again only when the claim failed, to tell a stale button from a gate not waiting
         row = gates.get_gate(job_id, gate)
         if row and row.decided_at is None and row.revisions != round_:
-            return Decision(False, "stale_round", stage)
-    if token is None:
-        return Decision(False, "not_waiting", stage)
+            return Decision(False, "stale_round", stage, row.revisions, limit)
+    if claimed is None:
+        return Decision(False, "not_waiting", stage, limit=limit)
+    token, rounds = claimed
 
     def send(sfn):
         if approve:
@@ -158,12 +163,13 @@ def decide(job_id: str, gate: GateId, approve: bool, round_: int | None = None) 
 
     failed = _resume(rt, job_id, gate, decision, token, send)
     if failed:
-        return failed
+        return replace(failed, round=rounds, limit=limit)
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
-    return Decision(True, decision, stage)
+    return Decision(True, decision, stage, rounds, limit)
 
 
 def revise(
+    rt: Runtime,
     job_id: str,
     gate: GateId,
     *,
@@ -174,13 +180,11 @@ def revise(
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
-    rt = current()
-    stage = str(gate)
-    token, reason = gates.revise_gate(
-        job_id, gate, feedback=feedback, segments=segments, limit=rt.settings.max_gate_revisions, round_=round_
-    )
+    stage, limit = str(gate), rt.settings.max_gate_revisions
+    revision = gates.revise_gate(job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
+    token = revision.token
     if token is None:
-        return Decision(False, reason, stage)
+        return Decision(False, revision.outcome, stage, revision.round, limit)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
     failed = _resume(
         rt,
@@ -191,22 +195,21 @@ def revise(
         lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
     )
     if failed:
-        return failed
+        return replace(failed, round=revision.round, limit=limit)
     logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})
-    return Decision(True, "revised", stage)
+    return Decision(True, "revised", stage, revision.round, limit)
 
 
-def cancel(job_id: str) -> Decision:
+def cancel(rt: Runtime, job_id: str) -> Decision:
     """Reject whatever the job is doing. At a gate: fail its token (the state machine's
     CancelJob path clears the job). Between gates: stop the execution and end the job here
     (videobot.lifecycle)."""
-    rt = current()
     job = jobs.get_job(job_id)
     if job.status in TERMINAL_STATUSES:
         return Decision(False, "not_waiting")
     gate = gates.open_gate_for_job(job_id)
     if gate:
-        result = decide(job_id, gate.id, approve=False)
+        result = decide(rt, job_id, gate.id, approve=False)
         if result.done or result.reason == "not_waiting":
             return result
     if job.execution_arn:
@@ -223,7 +226,7 @@ def cancel(job_id: str) -> Decision:
     return Decision(True, "rejected")
 
 
-def end_for_blocked_chat(chat_id: int) -> str | None:
+def end_for_blocked_chat(rt: Runtime, chat_id: int) -> str | None:
     """The user blocked the bot (Telegram answered 403 Forbidden): their job can reach nobody,
     so it ends as a cancel does (its vendor tasks stopped, its media deleted). The notice the
     lifecycle sends is refused by Telegram too, and the notifier only logs that. Returns the
@@ -231,4 +234,4 @@ def end_for_blocked_chat(chat_id: int) -> str | None:
     job = jobs.active_job_for_chat(chat_id)
     if job is None:
         return None
-    return job.id if cancel(job.id).done else None
+    return job.id if cancel(rt, job.id).done else None

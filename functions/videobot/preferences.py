@@ -41,17 +41,9 @@ def video_model_for(user_id: int | None, settings: Settings) -> str:
     return chosen if chosen in settings.video_model_choices else settings.runway_video_model
 
 
-def choose(
-    user_id: int, field: str, value, voices: tuple[str, ...] | None = None, video_models: tuple[str, ...] | None = None
-) -> Preferences:
+def choose(user_id: int, field: str, value, *, voices: tuple[str, ...], video_models: tuple[str, ...]) -> Preferences:
     """Set one setting, after checking it is one the bot offers (`voices`: the speech
-    provider's, by default the running one's; `video_models`: the operator's choices)."""
-    if voices is None or video_models is None:
-        from videobot import runtime
-
-        rt = runtime.current()
-        voices = rt.speech_voices() if voices is None else voices
-        video_models = rt.settings.video_model_choices if video_models is None else video_models
+    provider's; `video_models`: the operator's choices)."""
     allowed = {
         "aspect_ratio": ASPECT_RATIOS,
         "voice": voices,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from videobot import config, providers
 from videobot.config import Settings
+from videobot.media import FFmpeg
 from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
 
@@ -70,7 +71,12 @@ class Runtime:
 
     @_Built
     def clips(self) -> ClipGenerator:
-        return providers.make_clip_generator(self.settings)
+        return providers.make_clip_generator(self.settings, self.ffmpeg)
+
+    @_Built
+    def ffmpeg(self) -> FFmpeg:
+        """FFmpeg (FFMPEG_PATH, else the layer's, else imageio-ffmpeg's) and the media work on it."""
+        return FFmpeg(self.settings.ffmpeg_path)
 
     @_Built
     def speech(self) -> SpeechSynthesizer:

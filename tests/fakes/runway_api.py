@@ -133,7 +133,7 @@ def mp4(ratio: str) -> bytes:
                 still = Path(tmp) / "still.png"
                 still.write_bytes(png(ratio))
                 out = Path(tmp) / "clip.mp4"
-                media.ken_burns_clip(still, out, seconds=5, size=(w, h))
+                media.FFmpeg().ken_burns_clip(still, out, seconds=5, size=(w, h))
                 _clip_cache[ratio] = out.read_bytes()
         return _clip_cache[ratio]
 

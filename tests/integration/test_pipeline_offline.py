@@ -12,6 +12,8 @@ from videobot.data import db, gates
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
 
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
+
 ALL_STAGE_STATES = [
     "GenerateScript",
     "AwaitScriptApproval",
@@ -61,12 +63,12 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
     assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
 
     path = runtime.current().storage.local_path(job["final_video_path"])
-    info = media.probe(path)
+    info = FFMPEG.probe(path)
     assert info.has_video and info.has_audio
     assert info.duration == pytest.approx(50.0, abs=0.2)
     assert path.stat().st_size <= 50_000_000
     assert (info.video_codec, info.pix_fmt, info.audio_codec, info.sample_rate) == ("h264", "yuv420p", "aac", 48000)
-    loudness = media.measure_loudness(path)
+    loudness = FFMPEG.measure_loudness(path)
     assert -17.5 <= loudness.integrated <= -14.5 and loudness.true_peak <= -1.0
     assert job["final_video_duration"] == pytest.approx(info.duration, abs=0.01)
     assert job["final_video_size_mb"] == pytest.approx(path.stat().st_size / 1e6, abs=0.01)
@@ -125,12 +127,16 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
 
     def tap_twice(j: dict, gate: dict):
         if gate["stage"] == "script":
-            answers.append(control.decide(j["id"], GateId("script"), approve=True))
-            answers.append(control.decide(j["id"], GateId("script"), approve=True))  # double tap
-            answers.append(control.decide(j["id"], GateId("videos"), approve=True))  # a button of a later stage
+            answers.append(control.decide(runtime.current(), j["id"], GateId("script"), approve=True))
+            answers.append(control.decide(runtime.current(), j["id"], GateId("script"), approve=True))  # double tap
+            answers.append(
+                control.decide(runtime.current(), j["id"], GateId("videos"), approve=True)
+            )  # a button of a later stage
             return None
         if gate["stage"] == "images":
-            answers.append(control.decide(j["id"], GateId("script"), approve=False))  # stale: script already approved
+            answers.append(
+                control.decide(runtime.current(), j["id"], GateId("script"), approve=False)
+            )  # stale: script already approved
             return False
         return True
 
@@ -167,7 +173,7 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     def cancel_while_generating(j: dict) -> None:
         submitted = j["status"] == "generating_images" and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]
         if submitted and not cancelled:
-            cancelled.append(control.cancel(j["id"]))
+            cancelled.append(control.cancel(runtime.current(), j["id"]))
 
     outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)
     assert cancelled and cancelled[0].done

@@ -8,8 +8,11 @@ import pytest
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
+from tests.helpers import offered
 from videobot import media, runtime, usage
 from videobot.data import segments as segment_rows
+
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 
 def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pipeline, fake_openai, fake_runway):
@@ -32,7 +35,7 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pip
     assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
     assert job["status"] == "completed" and job["language"] == "ru"
     path = runtime.current().storage.local_path(job["final_video_path"])
-    info = media.probe(path)
+    info = FFMPEG.probe(path)
     assert info.has_video and info.has_audio and info.duration == pytest.approx(50.0, abs=0.5)
     segments = segment_rows.get_segments(job["id"])
     assert all(s["status"] == "video_ready" and s["narration_duration"] > 0 for s in segments)
@@ -72,14 +75,14 @@ def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits
     user_id = 7_000_000_014
     with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"}):
         assert runtime.current().settings.max_concurrency == 4
-        preferences.choose(user_id, "video_model", "veo3.1_fast")
+        preferences.choose(user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
         outcome = pipeline.run_job("Реклама кофе", user_id=user_id, chat_id=user_id, timeout=300)
     job = outcome.job
 
     # Then the video is made of veo3.1_fast clips, generated at 6 s (veo takes 4, 6 or 8) and trimmed
     assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
     assert job["status"] == "completed" and job["video_model"] == "veo3.1_fast"
-    info = media.probe(runtime.current().storage.local_path(job["final_video_path"]))
+    info = FFMPEG.probe(runtime.current().storage.local_path(job["final_video_path"]))
     assert info.duration == pytest.approx(50.0, abs=0.5)
     clips = fake_runway.created("image_to_video")
     assert len(clips) == 10 and {(t.body["model"], t.body["duration"]) for t in clips} == {("veo3.1_fast", 6)}

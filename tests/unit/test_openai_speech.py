@@ -16,6 +16,8 @@ from videobot.providers import speech_voices
 from videobot.providers.openai_speech import FallbackSpeech, NotVerbatim, OpenAISpeech, words
 from videobot.providers.polly import PollySpeech
 
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
+
 TEXT = "Утро начинается с чашки  ароматного кофе."
 
 
@@ -43,7 +45,7 @@ def test_speech_goes_over_the_realtime_api_and_comes_back_as_wav(openai_env, tmp
     assert spoken.model == "gpt-realtime-2.1-mini" and spoken.characters == len(" ".join(TEXT.split()))
     path = tmp_path / "speech.wav"
     path.write_bytes(spoken.audio)
-    assert media.media_duration(path) == pytest.approx(6 / 2.6, abs=0.15)  # the fake's 6 words
+    assert FFMPEG.duration(path) == pytest.approx(6 / 2.6, abs=0.15)  # the fake's 6 words
 
 
 def test_a_reworded_reading_is_read_again(openai_env):

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.fakes.fixtures import openai_vars, vendor_env
-from videobot import config, observability
+from videobot import config, observability, runtime
 from videobot.config import MODEL_SETTINGS, MODELS, Settings, check_models
 from videobot.errors import ConfigurationError, VendorFailed
 from videobot.providers.openai_transcribe import OpenAITranscriber
@@ -21,7 +21,7 @@ AFTER_THE_SHUTDOWNS = date(2027, 6, 1)
 def test_the_default_transcription_model_works_after_the_old_ones_shut_down(fake_openai):
     fake_openai.today = AFTER_THE_SHUTDOWNS
     with vendor_env(openai_vars(fake_openai)):
-        transcript = OpenAITranscriber().transcribe(OGG, language="ru")
+        transcript = OpenAITranscriber(runtime.current().settings).transcribe(OGG, language="ru")
     assert transcript.model == "gpt-transcribe" and transcript.text == "Реклама кофе"
     assert fake_openai.transcribed[0]["model"] == "gpt-transcribe"
 
@@ -29,10 +29,10 @@ def test_the_default_transcription_model_works_after_the_old_ones_shut_down(fake
 def test_the_fake_refuses_a_model_from_its_shutdown_date(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_TRANSCRIBE_MODEL": "gpt-4o-mini-transcribe"}):
         fake_openai.today = date(2027, 2, 25)
-        assert OpenAITranscriber().transcribe(OGG).model == "gpt-4o-mini-transcribe"
+        assert OpenAITranscriber(runtime.current().settings).transcribe(OGG).model == "gpt-4o-mini-transcribe"
         fake_openai.today = date(2027, 2, 26)
         with pytest.raises(VendorFailed, match="HTTP 404 The model `gpt-4o-mini-transcribe` has been deprecated"):
-            OpenAITranscriber().transcribe(OGG)
+            OpenAITranscriber(runtime.current().settings).transcribe(OGG)
 
 
 def test_no_default_names_a_model_shutting_down_before_june_2027():

@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from tests.fakes.telegram_fixtures import SECRET, TelegramUser, event, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import media, storage
+from videobot import media, runtime, storage
 from videobot.data import db, jobs
 from videobot.telegram.handlers import storable_text
 from videobot.telegram.webhook import handle_event, parse_body
+
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -60,7 +62,7 @@ def _api(body: str, *, b64: bool = False) -> dict:
 
 
 def _status(api: dict) -> int:
-    return handle_event(api)["statusCode"]
+    return handle_event(runtime.current(), api)["statusCode"]
 
 
 def _answered_as_parsed(api: dict) -> int:
@@ -233,12 +235,12 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        out = media.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
+        out = FFMPEG.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
     finally:
         done.set()
         watcher.join()
     assert opened == []  # ffmpeg and libass read no file the text named
-    info = media.probe(out)
+    info = FFMPEG.probe(out)
     assert info.has_video and info.duration == pytest.approx(1.0, abs=0.1)
 
 

@@ -194,11 +194,11 @@ def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(u
 
     real, calls = control.start_job, []
 
-    def lost_once(**kwargs):
+    def lost_once(rt, **kwargs):
         calls.append(kwargs)
         if len(calls) == 1:
             raise DatabaseUnavailable("PostgreSQL connection lost: OperationalError")
-        return real(**kwargs)
+        return real(rt, **kwargs)
 
     monkeypatch.setattr("videobot.control.start_job", lost_once)
     update = user.message_update("Реклама кофе")

@@ -39,10 +39,10 @@ def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
 
     monkeypatch.setattr(webhook.hmac, "compare_digest", spy)
     for given, expected in [(SECRET, None), ("x" * len(SECRET), 403), (SECRET[:-1], 403), ("é" * 5, 403)]:
-        assert webhook.verify_secret({"X-Telegram-Bot-Api-Secret-Token": given}) == expected
+        assert webhook.verify_secret(SECRET, {"X-Telegram-Bot-Api-Secret-Token": given}) == expected
     # every comparison, right or wrong, equal length or not, went through hmac.compare_digest
     assert len(seen) == 4 and all(b == SECRET.encode() for _, b in seen)
-    assert webhook.verify_secret({}) == 401 and len(seen) == 4  # missing: refused before comparing
+    assert webhook.verify_secret(SECRET, {}) == 401 and len(seen) == 4  # missing: refused before comparing
 
 
 # ---- the per-user daily job limit ---------------------------------------------------------

@@ -25,6 +25,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
 )
 from tests.helpers import new_job
 from tests.reliability_support import sfn  # noqa: F401
+from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import updates as store
 from videobot.pipeline import GateId
@@ -164,7 +165,7 @@ def test_a_body_nested_200000_deep_is_a_400(telegram, kind):
     with pytest.raises(RecursionError):  # it really nests: json itself gives up
         json.loads(body)
     assert parse_body(_api(body)) is None
-    assert handle_event(_api(body))["statusCode"] == 400
+    assert handle_event(runtime.current(), _api(body))["statusCode"] == 400
     assert telegram.calls == []
 
 
@@ -172,7 +173,7 @@ def test_a_body_nested_200000_deep_is_a_400(telegram, kind):
 @given(depth=st.integers(min_value=1, max_value=300_000), kind=st.sampled_from(["list", "dict"]))
 def test_any_nesting_depth_is_answered_without_a_crash(telegram, depth, kind):
     body = _nested(depth, kind)
-    status = handle_event(_api(body))["statusCode"]
+    status = handle_event(runtime.current(), _api(body))["statusCode"]
     try:
         json.loads(body)
         parsed = True
@@ -242,7 +243,7 @@ def test_a_dead_token_with_no_earlier_send_is_expired(user, sfn, monkeypatch):
 def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(user, sfn):
     job = _waiting_job(user)
     # Given a webhook that committed the approval and was killed before SendTaskSuccess
-    assert gates.decide_gate(job["id"], GateId("script"), "approved") == f"token-{job['id']}"
+    assert gates.decide_gate(job["id"], GateId("script"), "approved") == (f"token-{job['id']}", 0)
     tap = ui.callback_data(True, job["id"], "script")
     # a tap within a minute is the first webhook still at work: nothing is sent twice
     assert user.post(user.callback_update(tap)) == 200
@@ -333,7 +334,7 @@ def test_a_send_that_timed_out_after_leaving_is_not_repeated(method):
     from videobot.telegram.bot import call
 
     fn, sent = _timing_out(httpx.ReadTimeout("read"))
-    assert asyncio.run(call(fn, method)) is None
+    assert asyncio.run(call(fn, method, runtime.current().settings)) is None
     assert sent == [1]  # once: the album or the video is never doubled
 
 
@@ -350,11 +351,11 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
 
     fn, sent = _timing_out(httpx.ConnectTimeout("connect"))  # nothing reached Telegram
     with pytest.raises(VendorUnavailable):
-        asyncio.run(call(fn, "sendVideo"))
+        asyncio.run(call(fn, "sendVideo", get_settings()))
     assert len(sent) == ATTEMPTS
     fn, sent = _timing_out(httpx.ReadTimeout("read"))  # a text message may be resent
     with pytest.raises(VendorUnavailable):
-        asyncio.run(call(fn, "sendMessage"))
+        asyncio.run(call(fn, "sendMessage", get_settings()))
     assert len(sent) == ATTEMPTS
 
 

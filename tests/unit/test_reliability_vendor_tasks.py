@@ -53,5 +53,5 @@ def test_a_cancel_between_gates_stops_the_running_tasks(prompted_job, runway_env
     task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
     replace_part(monkeypatch, "sfn", None)  # no execution: the job has no arn
 
-    assert control.cancel(job_id).done
+    assert control.cancel(runtime.current(), job_id).done
     assert _deleted(runway_env) == [task] and jobs.get_job(job_id)["status"] == "cancelled"

@@ -30,6 +30,8 @@ from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, Ve
 from videobot.pipeline import GateId
 from videobot.providers import base
 
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
+
 
 def _notifications(job_id: str) -> list[str]:
     return [
@@ -134,10 +136,10 @@ def test_animation_prompts_then_clips(scripted_job):
     seg = segment_rows.get_segment(job["id"], 3)
     assert seg["status"] == "video_ready" and 50 <= len(seg["animation_prompt"]) <= 100
     assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
-    info = media.probe(runtime.current().storage.local_path(seg["video_path"]))
+    info = FFMPEG.probe(runtime.current().storage.local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
     # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
-    prepared = media.probe(runtime.current().storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    prepared = FFMPEG.probe(runtime.current().storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
     assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
     assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
@@ -255,7 +257,7 @@ def test_voiceover_lays_each_part_on_its_segment(scripted_job):
     segs = segment_rows.get_segments(scripted_job["id"])
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
     job = jobs.get_job(scripted_job["id"])
-    info = media.probe(runtime.current().storage.local_path(job["audio_path"]))
+    info = FFMPEG.probe(runtime.current().storage.local_path(job["audio_path"]))
     assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
@@ -273,7 +275,7 @@ def test_assemble_and_deliver(scripted_job):
     result = assemble_video.lambda_handler(_event(job))
     row = jobs.get_job(job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
-    info = media.probe(runtime.current().storage.local_path(row["final_video_path"]))
+    info = FFMPEG.probe(runtime.current().storage.local_path(row["final_video_path"]))
     assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
     assert info.duration == pytest.approx(50.0, abs=0.5) and result["size_bytes"] <= 50_000_000
 

@@ -4,6 +4,8 @@ decided once: approved, rejected, revised (feedback), timed_out or abandoned."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from videobot.data import db, jobs
 from videobot.data.rows import Gate
 from videobot.pipeline import GateId, GateStage
@@ -57,15 +59,25 @@ def abandon_gate(job_id: str, gate: GateId) -> None:
     db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, str(gate)))
 
 
-def decide_gate(job_id: str, gate: GateId, decision: str, round_: int | None = None) -> str | None:
+def decide_gate(job_id: str, gate: GateId, decision: str, round_: int | None = None) -> tuple[str, int] | None:
     """Decide an open gate once, in one transaction (an approval also moves the job on).
-    Returns its token, or None when the gate is not open (already decided, never reached,
-    or another stage) or, with `round_`, is open at another round (a revision since)."""
+    Returns its (token, revisions), or None when the gate is not open (already decided, never
+    reached, or another stage) or, with `round_`, is open at another round (a revision since)."""
     with db.connect() as conn, conn.cursor() as cur:
-        token = _claim(cur, job_id, gate, decision, round_)
-        if token is not None and decision == "approved":
+        claimed = _claim(cur, job_id, gate, decision, round_)
+        if claimed is not None and decision == "approved":
             jobs.mark_gate_approved(cur, job_id, GateStage(gate.stage))
-        return token
+        return claimed
+
+
+class Revision(NamedTuple):
+    """A revision asked at a gate: its token and the gate's new round when it was taken
+    ("revised"), else why not ("not_waiting", "limit", "stale_round"; with the gate's round
+    where there is one)."""
+
+    token: str | None
+    outcome: str
+    round: int | None = None
 
 
 def revise_gate(
@@ -76,10 +88,9 @@ def revise_gate(
     segments: list[int] | None,
     limit: int,
     round_: int | None = None,
-) -> tuple[str | None, str]:
+) -> Revision:
     """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
-    with `round_`, only at that round). Returns (token, "revised"), or
-    (None, "not_waiting" | "limit" | "stale_round")."""
+    with `round_`, only at that round); the gate's round becomes one more."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL FOR UPDATE",
@@ -87,21 +98,21 @@ def revise_gate(
         )
         row = cur.fetchone()
         if row is None:
-            return None, "not_waiting"
+            return Revision(None, "not_waiting")
         if round_ is not None and row[0] != round_:
-            return None, "stale_round"
+            return Revision(None, "stale_round", row[0])
         if row[0] >= limit:
-            return None, "limit"
-        token = _claim(cur, job_id, gate, "revised")
+            return Revision(None, "limit", row[0])
+        claimed = _claim(cur, job_id, gate, "revised")
         cur.execute(
             f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
             " WHERE job_id = %s AND stage = %s",
             (feedback, segments or None, job_id, str(gate)),
         )
-        return token, "revised"
+        return Revision(claimed[0] if claimed else None, "revised", row[0] + 1)
 
 
-def _claim(cur, job_id: str, gate: GateId, decision: str, round_: int | None = None) -> str | None:
+def _claim(cur, job_id: str, gate: GateId, decision: str, round_: int | None = None) -> tuple[str, int] | None:
     """An open gate (of round `round_`, when given), or one decided the same way long enough ago
     that the webhook which decided it must have died before Step Functions heard of it (never
     confirmed)."""
@@ -110,11 +121,11 @@ def _claim(cur, job_id: str, gate: GateId, decision: str, round_: int | None = N
         " WHERE job_id = %s AND stage = %s AND (%s::int IS NULL OR revisions = %s::int)"
         " AND (decided_at IS NULL OR (decision = %s AND %s <> 'revised'"
         " AND resumed_at IS NULL AND decided_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'))"
-        " RETURNING task_token",
+        " RETURNING task_token, revisions",
         (decision, job_id, str(gate), round_, round_, decision, decision, UNCONFIRMED_DECISION_SECONDS),
     )
     row = cur.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
 def confirm_resumed(job_id: str, gate: GateId, token: str) -> None:

@@ -5,9 +5,14 @@ composition root (videobot.runtime) calls these once per process."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from videobot.config import Settings
 from videobot.errors import ConfigurationError
 from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSynthesizer, Transcriber
+
+if TYPE_CHECKING:
+    from videobot.media import FFmpeg
 
 
 def _unknown(capability: str, name: str) -> ConfigurationError:
@@ -38,11 +43,11 @@ def make_image_generator(settings: Settings) -> ImageGenerator:
     raise _unknown("image", settings.image_provider)
 
 
-def make_clip_generator(settings: Settings) -> ClipGenerator:
+def make_clip_generator(settings: Settings, ffmpeg: FFmpeg) -> ClipGenerator:
     if settings.video_provider == "offline":
         from videobot.providers.offline import OfflineClipGenerator
 
-        return OfflineClipGenerator(settings.offline_spool_dir, settings.offline_latency_scale)
+        return OfflineClipGenerator(settings.offline_spool_dir, ffmpeg, settings.offline_latency_scale)
     if settings.video_provider == "runway":
         from videobot.providers.runway import RunwayClipGenerator
 

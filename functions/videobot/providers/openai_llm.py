@@ -16,7 +16,7 @@ import json
 import re
 from importlib import resources
 
-from videobot.config import SEGMENT_COUNT, Settings, get_settings
+from videobot.config import SEGMENT_COUNT, Settings
 from videobot.errors import ContentRefused, VendorFailed
 from videobot.observability import logger
 from videobot.providers.base import Prompts, Script
@@ -109,8 +109,8 @@ def _trim(prompt: str, limit: int = MAX_PROMPT_CHARS) -> str:
 
 
 class OpenAILLM:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     # -- one call ---------------------------------------------------------------------------

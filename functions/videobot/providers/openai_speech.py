@@ -14,7 +14,7 @@ import base64
 import re
 
 from videobot import media
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.providers.base import Speech
@@ -36,13 +36,13 @@ def words(text: str) -> list[str]:
 
 
 class OpenAISpeech:
-    def __init__(self, settings: Settings | None = None, client=None):
+    def __init__(self, settings: Settings, client=None):
         # The SDK imports websockets on the first connect; import it here, where the runtime
         # builds providers one at a time (a lazy import from two threads at once can fail).
         import websockets.exceptions
         import websockets.sync.client  # noqa: F401
 
-        self.settings = settings or get_settings()
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:

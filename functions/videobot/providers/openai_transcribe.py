@@ -4,7 +4,7 @@ the shared one (OPENAI_BASE_URL, the SDK's retries on 429/5xx, never on 400)."""
 
 from __future__ import annotations
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import VendorFailed
 from videobot.providers.base import Transcript
 from videobot.providers.openai_common import make_client, vendor_error
@@ -13,8 +13,8 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the endpoint's limit; Telegram lets bots 
 
 
 class OpenAITranscriber:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     def transcribe(self, audio: bytes, *, filename: str = "voice.oga", language: str | None = None) -> Transcript:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.base import Speech
 
@@ -18,8 +18,8 @@ _RETRIABLE = {
 
 
 class PollySpeech:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         if client is None:
             import boto3  # provided by the Lambda runtime
 

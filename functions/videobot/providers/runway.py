@@ -19,7 +19,7 @@ import time
 from urllib.parse import unquote, urlparse
 
 from videobot import media
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.providers.base import ClipRequest, ImageRequest, TaskState
@@ -140,8 +140,8 @@ def image_input(url: str, client=None) -> str:
 class _RunwayTasks:
     kind = "task"
 
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or _client(self.settings)
 
     def _create(self, resource: str, deadline: float | None = None, **params) -> str:

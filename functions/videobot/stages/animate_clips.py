@@ -34,7 +34,7 @@ def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) 
     s = rt.settings
     bitrate, max_bytes = video_budget(s)
     subtitles = s.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
-    return media.prepare_segment(
+    return rt.ffmpeg.prepare_segment(
         clip,
         out,
         text=seg.text if subtitles else None,
@@ -69,7 +69,7 @@ class Clips(VendorTask):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.mp4"
             path.write_bytes(data)
-            info = media.probe(path)
+            info = rt.ffmpeg.probe(path)
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
             key = save_media(rt, job_id, storage.segment_key(job_id, CLIP.folder, index, "mp4"), path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from videobot import media, storage
+from videobot import storage
 from videobot.data import jobs, segments
 from videobot.lifecycle import save_media
 from videobot.notify import report_progress
@@ -44,7 +44,7 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
                 prepare_segment(rt, job, seg, clip, path)
             prepared.append(path)
         narration = rt.storage.download(job.audio_path, tmp / "voiceover.m4a")
-        out = media.assemble(
+        out = rt.ffmpeg.assemble(
             prepared,
             narration,
             tmp / "final.mp4",
@@ -55,7 +55,7 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
             true_peak=settings.true_peak_db,
             max_bytes=settings.max_video_bytes,
         )
-        info = media.probe(out)
+        info = rt.ffmpeg.probe(out)
         size = out.stat().st_size
         key = save_media(rt, job_id, storage.job_key(job_id, "final.mp4"), out)
     jobs.update_job(

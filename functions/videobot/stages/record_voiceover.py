@@ -1,13 +1,13 @@
 """RecordVoiceover (beside the images and clips): speak each segment's narration, store it
 with its measured duration, then lay the parts on one track, each at its segment's start
-(media.fit_narration)."""
+(FFmpeg.fit_narration)."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from videobot import media, storage, usage
+from videobot import storage, usage
 from videobot.data import jobs, segments
 from videobot.lifecycle import save_media
 from videobot.notify import report_progress
@@ -29,17 +29,17 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
                 path.write_bytes(spoken.audio)
                 key = save_media(rt, job_id, storage.segment_key(job_id, "narration", index, spoken.extension), path)
                 seg = segments.update_segment(
-                    job_id, index, narration_path=key, narration_duration=media.media_duration(path)
+                    job_id, index, narration_path=key, narration_duration=rt.ffmpeg.duration(path)
                 )
                 report_progress(rt.notifier, job, "voiceover", index + 1, len(rows))
             path = Path(tmp) / Path(seg.narration_path).name
             if not path.exists():
                 rt.storage.download(seg.narration_path, path)
             parts.append(path)
-        track = media.fit_narration(
+        track = rt.ffmpeg.fit_narration(
             parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds, max_tempo=settings.narration_max_tempo
         )
         key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.m4a"), track)
-        duration = media.media_duration(track)
+        duration = rt.ffmpeg.duration(track)
     jobs.update_job(job_id, audio_path=key, audio_duration=duration)
     return {"audio_duration": duration}

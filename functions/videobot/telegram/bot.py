@@ -21,7 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
 
@@ -38,8 +38,7 @@ def delivery_uncertain(exc: TimedOut) -> bool:
     return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout) and "Pool timeout" not in str(exc)
 
 
-def make_bot(settings: Settings | None = None) -> Bot:
-    settings = settings or get_settings()
+def make_bot(settings: Settings) -> Bot:
     if not settings.telegram_bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
     base = settings.telegram_api_base_url.rstrip("/")
@@ -62,12 +61,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
+async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T:
     """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
     raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or
-    sendMediaGroup that timed out after it left is not repeated and returns None."""
-    settings = get_settings()
+    sendMediaGroup that timed out after it left is not repeated and returns None. `settings`
+    bound the tries (TELEGRAM_ATTEMPTS, TELEGRAM_MAX_RETRY_AFTER_SECONDS)."""
     limit, attempts = settings.telegram_max_retry_after_seconds, settings.telegram_attempts
     for attempt in range(1, attempts + 1):
         try:
@@ -104,7 +103,7 @@ class _ThreadLoop:
         key = (settings.telegram_bot_token or "", settings.telegram_api_base_url)
         if key not in self.bots:
             bot = make_bot(settings)
-            await call(bot.initialize, "getMe")
+            await call(bot.initialize, "getMe", settings)
             self.bots[key] = bot
         return self.bots[key]
 
@@ -112,9 +111,8 @@ class _ThreadLoop:
 _local = threading.local()
 
 
-def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run `work(bot)` on this thread's loop, with its Bot."""
-    settings = settings or get_settings()
+def run(work: Callable[[Bot], Awaitable[T]], settings: Settings) -> T:
+    """Run `work(bot)` on this thread's loop, with its Bot (one per token and base URL)."""
     thread = getattr(_local, "thread", None)
     if thread is None:
         thread = _local.thread = _ThreadLoop()

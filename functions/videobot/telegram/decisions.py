@@ -12,19 +12,21 @@ from videobot import control
 from videobot.data import chats, gates, jobs, segments
 from videobot.observability import logger
 from videobot.pipeline import TERMINAL_STATUSES, GateId, GateStage
+from videobot.runtime import Runtime
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.replies import allowed, reply
 
 
-async def approve_current(bot: Bot, message: Message, lang: str) -> None:
+async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
     job = jobs.active_job_for_chat(message.chat_id)
     gate = gates.open_gate_for_job(job.id) if job else None
-    if gate is None:
-        await reply(bot, message.chat_id, lang, "nothing_to_approve")
+    if job is None or gate is None:
+        await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
         return
-    result = await asyncio.to_thread(control.decide, job.id, gate.id, True)
+    result = await asyncio.to_thread(control.decide, rt, job.id, gate.id, True)
     await reply(
+        rt,
         bot,
         message.chat_id,
         lang,
@@ -33,15 +35,15 @@ async def approve_current(bot: Bot, message: Message, lang: str) -> None:
     )
 
 
-async def reject_current(bot: Bot, message: Message, lang: str) -> None:
+async def reject_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
     job = jobs.active_job_for_chat(message.chat_id)
     if job is None:
-        await reply(bot, message.chat_id, lang, "nothing_to_reject")
+        await reply(rt, bot, message.chat_id, lang, "nothing_to_reject")
         return
     # The confirmation comes from the lifecycle's cancel (JobEnded), once.
-    result = await asyncio.to_thread(control.cancel, job.id)
+    result = await asyncio.to_thread(control.cancel, rt, job.id)
     if not result.done:
-        await reply(bot, message.chat_id, lang, "nothing_to_reject")
+        await reply(rt, bot, message.chat_id, lang, "nothing_to_reject")
 
 
 def voiceover_state(lang: str, job_id: str, stage: str) -> str:
@@ -67,13 +69,13 @@ def _decision_text(result: control.Decision, stage: str) -> str:
     return "nothing_to_approve"
 
 
-async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
+async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str) -> str:
     """The answer to an inline ✅/❌ tap."""
 
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
-    if not allowed(query.from_user.id if query.from_user else None):
+    if not allowed(rt.settings, query.from_user.id if query.from_user else None):
         return t("not_allowed")
     parsed = ui.parse_callback(query.data)
     chat_id = query.message.chat.id if query.message else None
@@ -89,17 +91,17 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     if job.status in TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
     chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
-    result = await asyncio.to_thread(control.decide, job_id, GateId(stage), approve, round_)
+    result = await asyncio.to_thread(control.decide, rt, job_id, GateId(stage), approve, round_)
     if result.done:
-        await drop_buttons(query)
+        await drop_buttons(rt, query)
         if approve:
-            await reply(bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(lang, job_id, stage))
+            await reply(rt, bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(lang, job_id, stage))
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":
         return t("expired")
     if result.reason == "stale_round":  # a revision since: this question is not the one open now
-        await drop_buttons(query)
+        await drop_buttons(rt, query)
         return t("stale_round")
     gate = gates.get_gate(job_id, GateId(stage))
     if gate and gate.decision:
@@ -107,9 +109,9 @@ async def decide_from_button(bot: Bot, query: CallbackQuery, lang: str) -> str:
     return t("not_at_this_stage")
 
 
-async def drop_buttons(query: CallbackQuery) -> None:
+async def drop_buttons(rt: Runtime, query: CallbackQuery) -> None:
     """Remove the decided question's buttons, so they cannot be tapped again by mistake."""
     try:
-        await call(lambda: query.edit_message_reply_markup(reply_markup=None), "editMessageReplyMarkup")
+        await call(lambda: query.edit_message_reply_markup(reply_markup=None), "editMessageReplyMarkup", rt.settings)
     except BadRequest as exc:  # the message is too old to edit, or already has no buttons
         logger.info("could not remove buttons", extra={"error": str(exc)})

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from videobot import runtime, usage
+from videobot import usage
+from videobot.pipeline import GateStage
 from videobot.providers.base import ClipRequest, ImageRequest
+from videobot.runtime import Runtime
 
 REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
 
@@ -26,37 +28,41 @@ def _image_request(ratio: str, index: int) -> ImageRequest:
     )
 
 
-def clip_usd(ratio: str, model: str | None = None) -> float:
+def clip_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
-    rt = runtime.current()
     seconds = int(rt.settings.segment_seconds)
     return _task_usd(
         rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
     )
 
 
-def redo_usd(stage: str, count: int, ratio: str, model: str | None = None, segments: list[int] | None = None) -> float:
+def redo_usd(
+    rt: Runtime,
+    stage: GateStage,
+    count: int,
+    ratio: str,
+    model: str | None = None,
+    segments: list[int] | None = None,
+) -> float:
     """What making `count` images (stage "images") or clips ("videos", on `model`) again
     costs; `segments` (0-based) names which, else the first `count`."""
-    rt = runtime.current()
     indexes = list(segments) if segments is not None else list(range(count))
-    if stage == "images":
+    if stage == GateStage.IMAGES:
         return sum(_task_usd(rt.images.estimate(_image_request(ratio, i))) for i in indexes)
-    return len(indexes) * clip_usd(ratio, model)
+    return len(indexes) * clip_usd(rt, ratio, model)
 
 
-def video_usd(ratio: str, model: str | None = None) -> float:
+def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """The clips of one whole video on `model`: what /settings shows beside each model."""
-    return round(runtime.current().settings.segment_count * clip_usd(ratio, model), 2)
+    return round(rt.settings.segment_count * clip_usd(rt, ratio, model), 2)
 
 
-def estimated_job_usd(ratio: str, video_model: str | None = None) -> float:
+def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
     """The estimated cost of a whole job with the configured models and the user's video model,
     before anything is paid: ten images, ten clips, the LLM calls and the narration."""
-    rt = runtime.current()
     settings = rt.settings
     count = settings.segment_count
-    total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio, video_model)
+    total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
     if settings.llm_provider != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next(

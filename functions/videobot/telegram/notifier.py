@@ -16,7 +16,7 @@ from pathlib import Path
 from telegram import Bot, InputMediaPhoto, InputMediaVideo
 from telegram.error import Forbidden
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.rows import Job
@@ -88,12 +88,12 @@ class TelegramNotifier:
         elif isinstance(event, VideoReady):
             await self._video_ready(bot, job, lang, event)
         elif isinstance(event, JobEnded):
-            await _text(bot, job.chat_id, _ended_text(lang, job, event), ui.main_keyboard())
+            await self._text(bot, job.chat_id, _ended_text(self.settings, lang, job, event), ui.main_keyboard())
         elif isinstance(event, VoiceHeard):
-            await _text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
+            await self._text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
         elif isinstance(event, VendorQueued):
             what = texts.text(lang, f"vendor_queued_{event.stage}")
-            await _text(bot, job.chat_id, texts.text(lang, "vendor_queued", what=what))
+            await self._text(bot, job.chat_id, texts.text(lang, "vendor_queued", what=what))
         else:
             raise TypeError(f"no Telegram message for {event!r}")
 
@@ -101,7 +101,7 @@ class TelegramNotifier:
         job = jobs.get_job(job.id)
         frame = texts.text(lang, "script_ready", script="")
         script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
-        await _text(
+        await self._text(
             bot,
             job.chat_id,
             texts.text(lang, "script_ready", script=script),
@@ -135,7 +135,7 @@ class TelegramNotifier:
             if redone
             else texts.text(lang, "images_above_all")
         )
-        await _gate_with_album(
+        await self._gate_with_album(
             bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above), event.round
         )
 
@@ -168,7 +168,7 @@ class TelegramNotifier:
             if redone
             else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items)))
         )
-        await _gate_with_album(
+        await self._gate_with_album(
             bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above), event.round
         )
 
@@ -184,7 +184,7 @@ class TelegramNotifier:
             prompt=texts.clip(event.prompt, 1000),
         )
         gate = GateId.refused(media_kind(event.kind), event.segment)
-        await _text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
+        await self._text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(job.id)
@@ -194,7 +194,7 @@ class TelegramNotifier:
             size = path.stat().st_size
             size_mb = f"{size / 1_000_000:.1f}"
             if size > limit:
-                await _text(
+                await self._text(
                     bot,
                     job.chat_id,
                     texts.text(
@@ -223,7 +223,7 @@ class TelegramNotifier:
                         reply_markup=ui.main_keyboard(),
                     )
 
-            await call(send, "sendVideo")
+            await call(send, "sendVideo", self.settings)
 
     async def _progress(self, bot: Bot, job: Job, lang: str, event: Progress) -> None:
         """The first report of a stage sends its message; later ones edit it, at most every few
@@ -238,7 +238,7 @@ class TelegramNotifier:
         message = progress_text(lang, stage, done, total, queued)
         if progress_rows.claim_first(job.id, stage, done, total, queued):
             try:
-                sent = await _text(bot, job.chat_id, message)
+                sent = await self._text(bot, job.chat_id, message)
             except Exception:
                 progress_rows.forget(job.id, stage)
                 raise
@@ -247,38 +247,44 @@ class TelegramNotifier:
         message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS, queued)
         if message_id:
             await call(
-                lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id), "editMessageText"
+                lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id),
+                "editMessageText",
+                self.settings,
             )
 
+    async def _text(self, bot: Bot, chat_id: int, message: str, reply_markup=None):
+        return await call(
+            lambda: bot.send_message(
+                chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT), reply_markup=reply_markup
+            ),
+            "sendMessage",
+            self.settings,
+        )
 
-async def _text(bot: Bot, chat_id: int, message: str, reply_markup=None):
-    return await call(
-        lambda: bot.send_message(chat_id, texts.clip(message, texts.TELEGRAM_TEXT_LIMIT), reply_markup=reply_markup),
-        "sendMessage",
-    )
+    async def _album(self, bot: Bot, chat_id: int, items: list) -> None:
+        if len(items) == 1:  # an album needs at least 2 items
+            item = items[0]
+            if isinstance(item, InputMediaPhoto):
+                await call(
+                    lambda: bot.send_photo(chat_id, item.media, caption=item.caption), "sendPhoto", self.settings
+                )
+            else:
+                await call(
+                    lambda: bot.send_video(chat_id, item.media, caption=item.caption), "sendVideo", self.settings
+                )
+            return
+        await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup", self.settings)
 
-
-async def _album(bot: Bot, chat_id: int, items: list) -> None:
-    if len(items) == 1:  # an album needs at least 2 items
-        item = items[0]
-        if isinstance(item, InputMediaPhoto):
-            await call(lambda: bot.send_photo(chat_id, item.media, caption=item.caption), "sendPhoto")
-        else:
-            await call(lambda: bot.send_video(chat_id, item.media, caption=item.caption), "sendVideo")
-        return
-    await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup")
-
-
-async def _gate_with_album(
-    bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str, round_: int
-) -> None:
-    if items and parts.claim("album"):
-        try:
-            await _album(bot, job.chat_id, items)
-        except Exception:
-            parts.release("album")
-            raise
-    await _text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage, round_))
+    async def _gate_with_album(
+        self, bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str, round_: int
+    ) -> None:
+        if items and parts.claim("album"):
+            try:
+                await self._album(bot, job.chat_id, items)
+            except Exception:
+                parts.release("album")
+                raise
+        await self._text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage, round_))
 
 
 def _stage_name(lang: str, stage: str | None) -> str:
@@ -318,14 +324,14 @@ def failure_key(error_type: str | None) -> str:
     return "failed_generic"
 
 
-def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
+def _ended_text(settings: Settings, lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "cancelled":
         where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
         return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(lang, job.id)
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     if event.error_type in VOICE_ERRORS:
-        limit_mb = f"{get_settings().max_voice_bytes / 1024 / 1024:g}"
+        limit_mb = f"{settings.max_voice_bytes / 1024 / 1024:g}"
         return texts.text(lang, VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
-from videobot import preferences, runtime
+from videobot import preferences
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import callbacks, texts
 from videobot.telegram.bot import call
 from videobot.telegram.estimates import estimated_job_usd
@@ -25,8 +26,7 @@ def _value_name(lang: str, field: str, value) -> str:
     return str(value)
 
 
-def settings_view(lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    rt = runtime.current()
+def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
     chosen = preferences.get(user_id)
     voices = rt.speech_voices()
     current = {
@@ -45,7 +45,7 @@ def settings_view(lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
     labels = {}
     if offers_video_models(rt.settings):
         # what a whole 50 s video costs on each model, at the user's aspect ratio
-        prices = {m: estimated_job_usd(current["aspect_ratio"], m) for m in rt.settings.video_model_choices}
+        prices = {m: estimated_job_usd(rt, current["aspect_ratio"], m) for m in rt.settings.video_model_choices}
         options["video_model"] = tuple(prices)
         labels = {m: f"{m} · ${usd:.2f}" for m, usd in prices.items()}
     rows = []
@@ -65,7 +65,7 @@ def settings_view(lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
             lang,
             "settings_video",
             model=current["video_model"],
-            usd=f"{estimated_job_usd(current['aspect_ratio'], current['video_model']):.2f}",
+            usd=f"{estimated_job_usd(rt, current['aspect_ratio'], current['video_model']):.2f}",
         )
         video_row = texts.text(lang, "settings_video_row")
     message = texts.text(
@@ -94,23 +94,29 @@ def _decode(field: str, raw: str):
     return raw == "1" if field == "subtitles" else raw
 
 
-async def settings_command(bot: Bot, message: Message, lang: str) -> None:
-    text, keyboard = settings_view(lang, message.from_user.id)
-    await call(lambda: bot.send_message(message.chat_id, text, reply_markup=keyboard), "sendMessage")
+async def settings_command(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
+    text, keyboard = settings_view(rt, lang, message.from_user.id)
+    await call(lambda: bot.send_message(message.chat_id, text, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
-async def choose(query: CallbackQuery, lang: str, code: str, raw: str) -> str:
+async def choose(rt: Runtime, query: CallbackQuery, lang: str, code: str, raw: str) -> str:
     """A settings button: store the choice, redraw the message, answer the tap."""
     field = SETTING_CODES.get(code)
     if field is None:
         return texts.text(lang, "unknown_button")
     try:
-        preferences.choose(query.from_user.id, field, _decode(field, raw))
+        preferences.choose(
+            query.from_user.id,
+            field,
+            _decode(field, raw),
+            voices=rt.speech_voices(),
+            video_models=rt.settings.video_model_choices,
+        )
     except ValueError:
         return texts.text(lang, "settings_unavailable")
-    text, keyboard = settings_view(lang, query.from_user.id)
+    text, keyboard = settings_view(rt, lang, query.from_user.id)
     try:
-        await call(lambda: query.edit_message_text(text, reply_markup=keyboard), "editMessageText")
+        await call(lambda: query.edit_message_text(text, reply_markup=keyboard), "editMessageText", rt.settings)
     except BadRequest as exc:  # the same text (a double tap) or a message too old to edit
         logger.info("settings message not edited", extra={"error": str(exc)})
     return texts.text(lang, "settings_saved", value=_value_name(lang, field, _decode(field, raw)))

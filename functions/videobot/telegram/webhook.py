@@ -10,10 +10,11 @@ import json
 
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from videobot import control, runtime
+from videobot import control
 from videobot.data import updates
 from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import bot, handlers, texts
 from videobot.telegram.replies import send
 
@@ -30,9 +31,9 @@ def _response(status: int, body: dict | None = None) -> dict:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body or {})}
 
 
-def verify_secret(headers: dict | None) -> int | None:
-    """None when the secret matches; else the HTTP status to refuse with (401 missing, 403 wrong)."""
-    expected = runtime.current().settings.telegram_webhook_secret
+def verify_secret(expected: str | None, headers: dict | None) -> int | None:
+    """None when the secret matches `expected` (TELEGRAM_WEBHOOK_SECRET); else the HTTP status to
+    refuse with (401 missing, 403 wrong)."""
     if not expected:
         logger.error("TELEGRAM_WEBHOOK_SECRET is not set: refusing every update")
         return 403
@@ -63,8 +64,8 @@ def _is_update_id(value) -> bool:
     return type(value) is int and 0 <= value < 2**63
 
 
-def handle_event(event: dict) -> dict:
-    refused = verify_secret(event.get("headers"))
+def handle_event(rt: Runtime, event: dict) -> dict:
+    refused = verify_secret(rt.settings.telegram_webhook_secret, event.get("headers"))
     if refused:
         logger.warning("webhook call refused", extra={"status": refused})
         return _response(refused, {"ok": False})
@@ -91,15 +92,15 @@ def handle_event(event: dict) -> dict:
             logger.info("update still being handled, Telegram will redeliver it")
             return _response(409, {"ok": False, "in_progress": True})
         try:
-            bot.run(lambda b: handlers.handle_update(b, data))
+            bot.run(lambda b: handlers.handle_update(rt, b, data), rt.settings)
         except StartFailed:
-            _say(data, "start_failed")
+            _say(rt, data, "start_failed")
         except PERMANENT_TELEGRAM as exc:
             logger.warning(
                 "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
             )
             if isinstance(exc, Forbidden):
-                _end_blocked_chat(data)
+                _end_blocked_chat(rt, data)
         except TRANSIENT as exc:
             try:
                 updates.release_update(update_id)
@@ -129,7 +130,7 @@ def chat_of(data: dict) -> int | None:
     return None
 
 
-def _say(data: dict, key: str, **values) -> None:
+def _say(rt: Runtime, data: dict, key: str, **values) -> None:
     """No job was started (StartExecution failed and the job was removed): the user hears why,
     once (this update is then answered 200; sending the topic again later is theirs to decide)."""
     chat_id = chat_of(data)
@@ -139,18 +140,18 @@ def _say(data: dict, key: str, **values) -> None:
     if chat_id is None:
         return
     try:
-        bot.run(lambda b: send(b, chat_id, texts.text(lang, key, **values)))
+        bot.run(lambda b: send(rt, b, chat_id, texts.text(lang, key, **values)), rt.settings)
     except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
         logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
 
 
-def _end_blocked_chat(data: dict) -> None:
+def _end_blocked_chat(rt: Runtime, data: dict) -> None:
     """The user blocked the bot (Forbidden): end their job quietly; nothing can reach them."""
     chat_id = chat_of(data)
     if chat_id is None:
         return
     try:
-        ended = control.end_for_blocked_chat(chat_id)
+        ended = control.end_for_blocked_chat(rt, chat_id)
     except Exception as exc:  # noqa: BLE001 - the update is answered all the same
         logger.warning("could not end the blocked chat's job", extra={"error_type": type(exc).__name__})
         return

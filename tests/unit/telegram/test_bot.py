@@ -133,17 +133,17 @@ def _api_event(body: str, secret: str | None = SECRET, method: str = "POST") -> 
 
 def test_webhook_refuses_wrong_or_missing_secret_and_bad_requests(user):
     body = json.dumps(user.message_update("/start"))
-    assert handle_event(_api_event(body, "wrong"))["statusCode"] == 403
-    assert handle_event(_api_event(body, SECRET + "x"))["statusCode"] == 403
-    assert handle_event(_api_event(body, None))["statusCode"] == 401
-    assert handle_event(_api_event(body, method="GET"))["statusCode"] == 405
-    assert handle_event(_api_event("{not json"))["statusCode"] == 400
-    assert handle_event(_api_event(json.dumps({"message": {}})))["statusCode"] == 400
+    assert handle_event(runtime.current(), _api_event(body, "wrong"))["statusCode"] == 403
+    assert handle_event(runtime.current(), _api_event(body, SECRET + "x"))["statusCode"] == 403
+    assert handle_event(runtime.current(), _api_event(body, None))["statusCode"] == 401
+    assert handle_event(runtime.current(), _api_event(body, method="GET"))["statusCode"] == 405
+    assert handle_event(runtime.current(), _api_event("{not json"))["statusCode"] == 400
+    assert handle_event(runtime.current(), _api_event(json.dumps({"message": {}})))["statusCode"] == 400
     with use_environment({"TELEGRAM_WEBHOOK_SECRET": ""}):
-        assert handle_event(_api_event(body, ""))["statusCode"] == 403
+        assert handle_event(runtime.current(), _api_event(body, ""))["statusCode"] == 403
     assert user.fake.calls == []
     # The refused update was never claimed: its genuine delivery is handled
-    assert handle_event(_api_event(body))["statusCode"] == 200
+    assert handle_event(runtime.current(), _api_event(body))["statusCode"] == 200
     assert user.texts()[0].startswith("👋 Привет, Анна!")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
+from tests.helpers import StartingStepFunctions, job_at_gate, new_job, offered, replace_part
 from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
@@ -170,13 +170,16 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     failing = _StepFunctions(job["id"], "ThrottlingException")
     replace_part(monkeypatch, "sfn", failing)
     with pytest.raises(ClientError):
-        control.revise(job["id"], GateId("images"), segments=[2])
+        control.revise(runtime.current(), job["id"], GateId("images"), segments=[2])
     gate = gates.get_gate(job["id"], GateId("images"))
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
     sfn = _StepFunctions(job["id"])
     replace_part(monkeypatch, "sfn", sfn)
-    assert control.revise(job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason == "revised"
+    assert (
+        control.revise(runtime.current(), job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason
+        == "revised"
+    )
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
     assert json.loads(call["output"]) == {
@@ -186,7 +189,10 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     }
     assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
     # A second message changes nothing until the gate opens again
-    assert control.revise(job["id"], GateId("images"), segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
+    assert (
+        control.revise(runtime.current(), job["id"], GateId("images"), segments=[1]).reason == "not_waiting"
+        and len(sfn.calls) == 1
+    )
 
 
 def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
@@ -201,12 +207,16 @@ def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
         ("narration_language", "en"),
         ("subtitles", False),
     ):
-        preferences.choose(user.user_id, field, value)
+        preferences.choose(user.user_id, field, value, **offered(runtime.current()))
     os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
     runtime.reset()
     try:
-        job, created = control.start_job(user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
-        other, _ = control.start_job(user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
+        job, created = control.start_job(
+            runtime.current(), user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе"
+        )
+        other, _ = control.start_job(
+            runtime.current(), user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая"
+        )
     finally:
         os.environ.pop("STATE_MACHINE_ARN")
         runtime.reset()

@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.fixtures import openai_vars, vendor_env
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
 from tests.helpers import new_job
-from videobot import preferences, runtime, storage, usage
+from videobot import media, preferences, runtime, storage, usage
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
@@ -106,7 +106,7 @@ def test_the_chosen_voice_reaches_the_voice_over(fake_openai):
 @pytest.mark.parametrize("choice, burned", [(None, True), (False, False), (True, True)])
 def test_the_subtitles_choice_reaches_the_clip_preparation(monkeypatch, tmp_path, choice, burned):
     seen = {}
-    monkeypatch.setattr(animate_clips.media, "prepare_segment", lambda clip, out, **kw: seen.update(kw) or out)
+    monkeypatch.setattr(media.FFmpeg, "prepare_segment", lambda self, clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(new_job("Реклама кофе")["id"], subtitles=choice)
     animate_clips.prepare_segment(
         runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4"

@@ -18,7 +18,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     telegram,
     use_environment,
 )
-from tests.helpers import new_job
+from tests.helpers import new_job, offered
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import preferences, runtime, storage, usage
 from videobot.config import MODELS, Settings, check_models
@@ -90,7 +90,7 @@ def test_offline_there_is_no_model_row(user):
 
 def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(user, sfn, runway_bot):
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "0"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast")
+        preferences.choose(user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200
         job = jobs.active_job_for_chat(user.chat_id)
         assert job.video_model == "veo3.1_fast"
@@ -107,13 +107,13 @@ def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(user, sfn
 
 def test_the_daily_budget_counts_the_chosen_models_real_credits(user, sfn, runway_bot):
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "5"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast")
+        preferences.choose(user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200  # 9.23 USD does not fit a 5 USD budget
         assert user.texts()[-1].startswith("⛔ За последние сутки ваши ролики стоили $0.00")
         assert f"${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
         assert jobs.active_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []
 
-        preferences.choose(user.user_id, "video_model", "gen4_turbo")
+        preferences.choose(user.user_id, "video_model", "gen4_turbo", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200  # 2.73 USD does
         assert user.texts()[-1].startswith("✅ Запрос принят")
         assert len(sfn.named("StartExecution")) == 1

@@ -40,7 +40,7 @@ def voice_update(user: TelegramUser, file_id: str = "AwACAgIAAxkBAAIC-voice", fi
 def test_the_transcription_request_follows_the_documented_shape(fake_openai):
     fake_openai.transcribe_next("  Реклама   кофе на рассвете ")
     with vendor_env(openai_vars(fake_openai)):
-        transcript = OpenAITranscriber().transcribe(OGG, filename="file_7.oga", language="ru")
+        transcript = OpenAITranscriber(runtime.current().settings).transcribe(OGG, filename="file_7.oga", language="ru")
 
     [call] = fake_openai.calls("POST /v1/audio/transcriptions")
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
@@ -60,19 +60,19 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
 def test_transcription_errors_become_ours(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}):
         with pytest.raises(VendorFailed, match="Invalid file format"):
-            OpenAITranscriber().transcribe(OGG, filename="voice.txt")
+            OpenAITranscriber(runtime.current().settings).transcribe(OGG, filename="voice.txt")
         fake_openai.fail(
             "POST /v1/audio/transcriptions",
             429,
             body={"error": {"message": "Rate limit reached", "type": "requests", "code": None}},
         )
         with pytest.raises(VendorUnavailable):
-            OpenAITranscriber().transcribe(OGG)
+            OpenAITranscriber(runtime.current().settings).transcribe(OGG)
         with pytest.raises(VendorFailed):
-            OpenAITranscriber().transcribe(b"")
+            OpenAITranscriber(runtime.current().settings).transcribe(b"")
     with vendor_env({**openai_vars(fake_openai), "OPENAI_API_KEY": "sk-wrong"}):
         with pytest.raises(VendorFailed, match="HTTP 401"):
-            OpenAITranscriber().transcribe(OGG)
+            OpenAITranscriber(runtime.current().settings).transcribe(OGG)
 
 
 def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(user):
