@@ -11,6 +11,7 @@ import time
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
 from videobot import runtime
+from videobot.data.db import Database
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -53,7 +54,7 @@ class Progress:
 
         from videobot.data import segments as segment_rows
 
-        counts = dict(segment_rows.segment_counts(job.id))
+        counts = dict(segment_rows.segment_counts(runtime.current().db, job.id))
         counts["script"] = 1 if job.script_text else 0
         counts["final"] = 1 if job.final_video_path else 0
         for key, label, total in self.STAGES:
@@ -82,14 +83,15 @@ def ask_in_terminal(job: dict, gate: dict) -> bool:
     from videobot.data import segments as segment_rows
     from videobot.pipeline import media_kind
 
-    store = runtime.current().storage
+    rt = runtime.current()
+    store = rt.storage
     print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
     if gate.stage == "script":
         for i, text in enumerate(job.segment_texts):
             print(f"  {i + 1:2d}. {text}")
     else:
         kind = media_kind(gate.stage)
-        for seg in segment_rows.get_segments(job.id):
+        for seg in segment_rows.get_segments(rt.db, job.id):
             key = seg.media(kind).path or ""
             path = store.local_path(key) or store.url(key)
             print(f"  {seg.segment_index + 1:2d}. {path}")
@@ -107,13 +109,14 @@ def demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     started = time.monotonic()
     with LocalPipeline(env=env) as pipeline:
+        rt = runtime.current()
         if args.job_id:
             from videobot import storage
             from videobot.data import jobs
 
-            if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
+            if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
                 runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
-                jobs.delete_job(args.job_id)
+                jobs.delete_job(rt.db, args.job_id)
         job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
         print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
         progress = Progress(enabled=not args.quiet)
@@ -143,21 +146,19 @@ def demo(args: argparse.Namespace) -> int:
         print(f"MP4: {path}")
         from videobot import usage
 
-        spent = usage.summary(job.id)
+        spent = usage.summary(rt.db, job.id)
         print(
             f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
             f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
             f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
         )
         if args.job_id:
-            print_seed_queries(args.job_id)
+            print_seed_queries(rt.db, args.job_id)
     return 0
 
 
-def print_seed_queries(job_id: str) -> None:
+def print_seed_queries(db: Database, job_id: str) -> None:
     """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
-    from videobot.data import db
-
     for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
         rows = db.query(sql)
         print("\n" + sql)
@@ -173,7 +174,7 @@ def migrate(args: argparse.Namespace) -> int:
     if os.environ.get("DATABASE_URL"):
         from videobot.migrate import migrate as run
 
-        print("applied:", run() or "nothing new")
+        print("applied:", run(runtime.current().db) or "nothing new")
         return 0
     with LocalPipeline():
         print("migrations applied to the embedded PostgreSQL")

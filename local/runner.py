@@ -118,7 +118,7 @@ class LocalPipeline:
 
         from videobot.migrate import migrate
 
-        migrate()
+        migrate(runtime.current().db)
 
         template = load_template()
         # the state machine's functions, and the webhook's asynchronous worker
@@ -169,6 +169,7 @@ class LocalPipeline:
         delivered, once (a handler failure is delivered again, as EventBridge retries)."""
         from videobot.data import jobs
 
+        rt = runtime.current()
         delivered = []
         with self._deliver_lock:
             pages = self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn)
@@ -176,7 +177,7 @@ class LocalPipeline:
                 for ex in page["executions"]:
                     if ex["status"] not in ("FAILED", "TIMED_OUT", "ABORTED") or ex["executionArn"] in self.delivered:
                         continue
-                    if jobs.find_job(ex["name"]) is None:
+                    if jobs.find_job(rt.db, ex["name"]) is None:
                         self.delivered[ex["executionArn"]] = {}
                         continue
                     event = self._status_change_event(ex)
@@ -216,9 +217,7 @@ class LocalPipeline:
         if self.endpoint:
             self.endpoint.stop()
             self.endpoint = None
-        from videobot.data import db
-
-        db.close_pools()
+        runtime.current().db.close()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -273,9 +272,10 @@ class LocalPipeline:
         from videobot import control
         from videobot.data import gates, jobs
 
+        rt = runtime.current()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = jobs.get_job(job_id)
+            job = jobs.get_job(rt.db, job_id)
             if on_tick:
                 on_tick(job)
             status = self.execution(job)["status"]
@@ -284,10 +284,10 @@ class LocalPipeline:
                 # (the voice-over beside a rejected gate): what it leaves is part of the outcome.
                 self.settle(max(1.0, deadline - time.monotonic()))
                 self.deliver_execution_events()  # EventBridge's event for this end, reconciled
-                return JobOutcome(jobs.get_job(job_id), status, self.history(job))
-            gate = gates.open_gate_for_job(job_id)
+                return JobOutcome(jobs.get_job(rt.db, job_id), status, self.history(job))
+            gate = gates.open_gate_for_job(rt.db, job_id)
             if gate and decider is not None:
-                job = jobs.get_job(job_id)  # read after the gate: the row read above may predate it
+                job = jobs.get_job(rt.db, job_id)  # read after the gate: the row read above may predate it
                 verdict = decider(job, gate)
                 if verdict is not None:
                     control.decide(runtime.current(), job_id, gate.id, approve=bool(verdict))

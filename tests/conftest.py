@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from videobot import runtime
+from videobot.data.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,14 +27,19 @@ def database_url() -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(pgdata))
     yield server.get_uri()
-    from videobot.data import db
-
-    db.close_pools()
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Database:
+    """The session's database (rt.db of every runtime the tests build)."""
+    database = Database(database_url)
+    yield database
+    database.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
+def environment(database_url: str, db: Database, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("videobot")
     os.environ.update(
         {
@@ -69,7 +75,7 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     runtime.reset()
     from videobot.migrate import migrate
 
-    migrate()
+    migrate(db)
     yield work
 
 

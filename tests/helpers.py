@@ -8,8 +8,9 @@ from videobot.pipeline import GateId, GateStage
 _counter = iter(range(1, 10**9))
 
 
-def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
+def new_job(db, prompt: str = "Реклама кофе", **kwargs) -> dict:
     job, created = jobs.create_job(
+        db,
         user_id=kwargs.pop("user_id", 5_000_000_001),
         chat_id=kwargs.pop("chat_id", 5_000_000_001),
         prompt=prompt,
@@ -19,13 +20,13 @@ def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
     return job
 
 
-def job_at_gate(user, stage: str, revisions: int = 0) -> dict:
+def job_at_gate(db, user, stage: str, revisions: int = 0) -> dict:
     """A job of `user` waiting at the gate `stage`, after `revisions` rounds of feedback."""
-    from videobot.data import db, gates
+    from videobot.data import gates
 
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status=GateStage(stage).awaiting)
-    gates.open_gate(job["id"], GateId.parse(stage), "token-" + job["id"])
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status=GateStage(stage).awaiting)
+    gates.open_gate(db, job["id"], GateId.parse(stage), "token-" + job["id"])
     db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
     return job
 

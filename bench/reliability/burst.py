@@ -109,6 +109,7 @@ def burst(
     secret: str,
     fake,
     sfn,
+    db,
     *,
     updates: int,
     chats: int,
@@ -117,11 +118,12 @@ def burst(
     timeout: float = 30,
 ) -> BurstResult:
     """Post the burst at `url`; `fake` is the Bot API the bot answers through, `sfn` the
-    Step Functions recorder (tests.reliability_support.RecordingStepFunctions)."""
+    Step Functions recorder (tests.reliability_support.RecordingStepFunctions), `db` the bot's
+    database (videobot.data.db.Database), where the jobs are counted."""
     import requests
     from requests.adapters import HTTPAdapter
 
-    from videobot.data import db, jobs
+    from videobot.data import jobs
 
     deliveries, per_chat = plan(updates, chats, redeliver)
     local = threading.local()

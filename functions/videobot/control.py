@@ -50,8 +50,9 @@ def start_job(
     settings = rt.settings
     if not settings.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
-    chosen = preferences.get(user_id)  # the user's /settings, for this next job
+    chosen = preferences.get(rt.db, user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(
+        rt.db,
         user_id=user_id,
         chat_id=chat_id,
         prompt=prompt,
@@ -61,7 +62,7 @@ def start_job(
         job_id=job_id,
         voice=chosen.voice,
         subtitles=chosen.subtitles,
-        video_model=preferences.video_model_for(user_id, settings),
+        video_model=preferences.video_model_for(rt.db, user_id, settings),
         voice_file_id=voice_file_id,
     )
     if job.execution_arn:
@@ -78,12 +79,12 @@ def start_job(
         if not already and not _execution_exists(rt, arn):
             # Nothing runs for this job: remove it, so it neither blocks the chat nor counts
             # toward the limits, and the user is told (videobot.telegram.webhook).
-            jobs.delete_job(job.id)
+            jobs.delete_job(rt.db, job.id)
             logger.warning(
                 "StartExecution failed, the job is removed", extra={"job_id": job.id, "error_type": type(exc).__name__}
             )
             raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
-    job = jobs.update_job(job.id, execution_arn=arn)
+    job = jobs.update_job(rt.db, job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
     return job, created
 
@@ -117,21 +118,21 @@ def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, s
         send(rt.sfn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
-            landed = gates.landed_decision(job_id, gate, token)
+            landed = gates.landed_decision(rt.db, job_id, gate, token)
             if landed:
                 logger.info(
                     "an earlier decision had landed", extra={"job_id": job_id, "stage": str(gate), "decision": landed}
                 )
                 return Decision(True, landed, str(gate))
-            gates.abandon_gate(job_id, gate)
+            gates.abandon_gate(rt.db, job_id, gate)
             return Decision(False, "expired", str(gate))
-        gates.reopen_gate(job_id, gate, decision)  # e.g. throttled: Step Functions answered, nothing landed
+        gates.reopen_gate(rt.db, job_id, gate, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
     except Exception as exc:  # no answer: a connection error, a read timeout
-        gates.reopen_gate(job_id, gate, decision, outcome_unknown=True)
+        gates.reopen_gate(rt.db, job_id, gate, decision, outcome_unknown=True)
         # transient for the webhook: a 5xx, so Telegram delivers the tap again
         raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
-    gates.confirm_resumed(job_id, gate, token)
+    gates.confirm_resumed(rt.db, job_id, gate, token)
     return None
 
 
@@ -146,10 +147,10 @@ def decide(rt: Runtime, job_id: str, gate: GateId, approve: bool, round_: int | 
     if approve and gate.is_refusal:  # ✅ at a refused segment: try it again
         return revise(rt, job_id, gate, round_=round_)
     decision = "approved" if approve else "rejected"
-    claimed = gates.decide_gate(job_id, gate, decision, round_)
+    claimed = gates.decide_gate(rt.db, job_id, gate, decision, round_)
     if claimed is None and round_ is not None:
         # read again only when the claim failed, to tell a stale button from a gate not waiting
-        row = gates.get_gate(job_id, gate)
+        row = gates.get_gate(rt.db, job_id, gate)
         if row and row.decided_at is None and row.revisions != round_:
             return Decision(False, "stale_round", stage, row.revisions, limit)
     if claimed is None:
@@ -181,7 +182,7 @@ def revise(
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
     stage, limit = str(gate), rt.settings.max_gate_revisions
-    revision = gates.revise_gate(job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
+    revision = gates.revise_gate(rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
     token = revision.token
     if token is None:
         return Decision(False, revision.outcome, stage, revision.round, limit)
@@ -204,10 +205,10 @@ def cancel(rt: Runtime, job_id: str) -> Decision:
     """Reject whatever the job is doing. At a gate: fail its token (the state machine's
     CancelJob path clears the job). Between gates: stop the execution and end the job here
     (videobot.lifecycle)."""
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(rt.db, job_id)
     if job.status in TERMINAL_STATUSES:
         return Decision(False, "not_waiting")
-    gate = gates.open_gate_for_job(job_id)
+    gate = gates.open_gate_for_job(rt.db, job_id)
     if gate:
         result = decide(rt, job_id, gate.id, approve=False)
         if result.done or result.reason == "not_waiting":
@@ -231,7 +232,7 @@ def end_for_blocked_chat(rt: Runtime, chat_id: int) -> str | None:
     so it ends as a cancel does (its vendor tasks stopped, its media deleted). The notice the
     lifecycle sends is refused by Telegram too, and the notifier only logs that. Returns the
     job id ended, or None."""
-    job = jobs.active_job_for_chat(chat_id)
+    job = jobs.active_job_for_chat(rt.db, chat_id)
     if job is None:
         return None
     return job.id if cancel(rt, job.id).done else None

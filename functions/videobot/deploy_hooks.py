@@ -36,10 +36,10 @@ def send_response(event: dict, *, status: str, reason: str, physical_id: str, da
     response.raise_for_status()
 
 
-def handle_migrations(event: dict, context: Any = None, migrate: Callable[[], list[str]] | None = None) -> dict:
-    """Run the migrations for Create and Update, answer CloudFormation, return what was sent."""
-    if migrate is None:
-        from videobot.migrate import migrate
+def handle_migrations(event: dict, context: Any, migrate: Callable[[], list[str]]) -> dict:
+    """Run the migrations for Create and Update (`migrate`, which reaches the database only when
+    called, so a configuration that fails answers FAILED too), answer CloudFormation, return
+    what was sent."""
     request = event.get("RequestType")
     physical_id = event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-migrations"
     status, reason, data = "SUCCESS", "nothing to do on delete", {}

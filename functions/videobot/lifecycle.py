@@ -28,7 +28,7 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
     (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
     write after the cancel deleted the job's media: a stage invoked after the cancel writes
     nothing, and one that was writing while it ran checks afterwards and deletes again."""
-    if jobs.get_job(job_id).status == JobStatus.CANCELLED:
+    if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         raise JobCancelled(f"job {job_id} is cancelled")
     try:
         if isinstance(source, bytes):
@@ -36,9 +36,9 @@ def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
         else:
             rt.storage.put_file(key, source)
     except OSError:  # the cancel deleted the folder under the write
-        if jobs.get_job(job_id).status != JobStatus.CANCELLED:
+        if jobs.get_job(rt.db, job_id).status != JobStatus.CANCELLED:
             raise
-    if jobs.get_job(job_id).status == JobStatus.CANCELLED:
+    if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")
     return key
@@ -52,7 +52,7 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     run to their end at Runway (logged)."""
     stopped = 0
     deadline = time.monotonic() + rt.settings.stop_tasks_seconds
-    for seg in segments.get_segments(job_id):
+    for seg in segments.get_segments(rt.db, job_id):
         for task_id, done, generator in (
             (seg.image_runway_task_id, seg.image_path, lambda: rt.images),
             (seg.video_runway_task_id, seg.video_path, lambda: rt.clips),
@@ -76,40 +76,40 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
 def cancel_job(rt: Runtime, job_id: str) -> dict:
     """Rejected at a gate, or cancelled: end the job, stop its tasks, delete its stored media,
     clear its rows, and say so."""
-    gate = gates.rejected_gate(job_id)
+    gate = gates.rejected_gate(rt.db, job_id)
     stage = gate.stage if gate else None
     fields = {"script_approved": -1} if stage == "script" else {}
     reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
     job = jobs.finish_job(
-        job_id, JobStatus.CANCELLED, completed_at=NOW, error_message=reason, **fields
-    ) or jobs.get_job(job_id)
+        rt.db, job_id, JobStatus.CANCELLED, completed_at=NOW, error_message=reason, **fields
+    ) or jobs.get_job(rt.db, job_id)
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
-    jobs.clear_job(job_id)
-    notify_once(rt.notifier, job, JobEnded("cancelled", stage=stage or ""))
+    jobs.clear_job(rt.db, job_id)
+    notify_once(rt.db, rt.notifier, job, JobEnded("cancelled", stage=stage or ""))
     return {"cancelled": True, "deleted_files": deleted}
 
 
 def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     """Nobody answered a gate in time."""
-    gate = gates.open_gate_for_job(job_id)
+    gate = gates.open_gate_for_job(rt.db, job_id)
     stage = gate.stage if gate else ""
-    gates.close_open_gates(job_id, "timed_out")
+    gates.close_open_gates(rt.db, job_id, "timed_out")
     job = jobs.finish_job(
-        job_id, JobStatus.TIMED_OUT, completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
-    ) or jobs.get_job(job_id)
-    notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
+        rt.db, job_id, JobStatus.TIMED_OUT, completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
+    ) or jobs.get_job(rt.db, job_id)
+    notify_once(rt.db, rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
 
 
 def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
-    gates.close_open_gates(job_id, "abandoned")
-    job = jobs.finish_job(job_id, JobStatus.FAILED, completed_at=NOW, error_message=f"{kind}: {message}")
-    job = job or jobs.get_job(job_id)
+    gates.close_open_gates(rt.db, job_id, "abandoned")
+    job = jobs.finish_job(rt.db, job_id, JobStatus.FAILED, completed_at=NOW, error_message=f"{kind}: {message}")
+    job = job or jobs.get_job(rt.db, job_id)
     stop_vendor_tasks(rt, job_id)
-    notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
+    notify_once(rt.db, rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
     return {"failed": True, "error_type": kind}
 
 
@@ -138,13 +138,13 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     through the same paths, so the chat is never blocked and the user hears once. A job that
     already ended is left as it is."""
     job_id, status = detail.get("name"), detail.get("status")
-    job = jobs.find_job(job_id) if job_id else None
+    job = jobs.find_job(rt.db, job_id) if job_id else None
     if job is None or status not in ENDED_EXECUTION_STATUSES:
         return {"reconciled": False, "reason": "not a job's ended execution"}
     if job.status in TERMINAL_STATUSES:
         return {"reconciled": False, "status": job.status}
     logger.warning("execution ended with its job unfinished", extra={"job_id": job_id, "status": status})
-    if status == "ABORTED" or gates.rejected_gate(job_id):
+    if status == "ABORTED" or gates.rejected_gate(rt.db, job_id):
         cancel_job(rt, job_id)
         return {"reconciled": True, "status": "cancelled"}
     if status == "TIMED_OUT":
@@ -155,4 +155,4 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
             job_id,
             {"Error": detail.get("error") or "States.Runtime", "Cause": detail.get("cause") or "the execution failed"},
         )
-    return {"reconciled": True, "status": jobs.get_job(job_id).status}
+    return {"reconciled": True, "status": jobs.get_job(rt.db, job_id).status}

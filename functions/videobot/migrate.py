@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from videobot.data import db
+from videobot.data.db import Database
 from videobot.observability import logger
 
 _LOCK_ID = 7_301_202_611  # any constant: serialises concurrent migrators
@@ -19,10 +19,10 @@ def migration_files() -> list[tuple[str, str]]:
     return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
 
 
-def migrate(database_url: str | None = None) -> list[str]:
+def migrate(db: Database) -> list[str]:
     """Apply the migrations not yet applied; return their versions."""
     applied: list[str] = []
-    with db.connect(database_url) as conn, conn.cursor() as cur:
+    with db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
             cur.execute(
@@ -45,7 +45,3 @@ def migrate(database_url: str | None = None) -> list[str]:
             cur.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
             conn.commit()
     return applied
-
-
-if __name__ == "__main__":
-    print("applied:", migrate() or "nothing new")

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
 from videobot.data import notifications
+from videobot.data.db import Database
 from videobot.data.rows import Job
 from videobot.observability import logger
 from videobot.pipeline import GateStage
@@ -125,16 +126,19 @@ class LogNotifier:
 
 
 def notify_once(
-    notifier: Notifier, job: Job, event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard
+    db: Database,
+    notifier: Notifier,
+    job: Job,
+    event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard,
 ) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
-    if not notifications.claim(job.id, event.key):
+    if not notifications.claim(db, job.id, event.key):
         return False
     try:
         notifier.send(job, event)
     except Exception:
-        notifications.release(job.id, event.key)
+        notifications.release(db, job.id, event.key)
         raise
     return True
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from videobot import config, providers
 from videobot.config import Settings
+from videobot.data.db import Database
 from videobot.media import FFmpeg
 from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
@@ -39,8 +40,12 @@ class _Built(cached_property):
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, db: Database | None = None):
         self.settings = settings
+        # PostgreSQL (its pool opens on first use); a runtime may share another's (`db`)
+        self.db = db or Database(
+            settings.database_url, connect_timeout_seconds=settings.database_connect_timeout_seconds
+        )
 
     @_Built
     def storage(self) -> Storage:
@@ -51,7 +56,7 @@ class Runtime:
         if self.settings.telegram_bot_token:
             from videobot.telegram.notifier import TelegramNotifier
 
-            return TelegramNotifier(self.settings, self.storage)
+            return TelegramNotifier(self.settings, self.storage, self.db)
         return LogNotifier()
 
     @_Built

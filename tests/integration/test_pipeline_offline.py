@@ -8,7 +8,7 @@ import pytest
 from local.runner import execution_events
 from tests.helpers import RefusingImages, StubTasks, replace_part
 from videobot import control, media, runtime, storage
-from videobot.data import db, gates
+from videobot.data import gates
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
 
@@ -34,12 +34,12 @@ ALL_STAGE_STATES = [
 ]
 
 
-def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
+def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(db, pipeline):
     seen: dict[str, dict] = {}
 
     def approve_and_record(job: dict, gate: dict) -> bool:
         # Given the job waits at a gate, the rows show exactly what is being approved.
-        seen[gate["stage"]] = {"status": job["status"], "segments": segment_rows.get_segments(job["id"])}
+        seen[gate["stage"]] = {"status": job["status"], "segments": segment_rows.get_segments(db, job["id"])}
         return True
 
     outcome = pipeline.run_job("Реклама кофе", approve_and_record, timeout=300)
@@ -57,7 +57,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
     assert set(ALL_STAGE_STATES) <= set(states)
     assert states.index("AwaitScriptApproval") < states.index("SplitIntoSegments") < states.index("AssembleVideo")
 
-    segments = segment_rows.get_segments(job["id"])
+    segments = segment_rows.get_segments(db, job["id"])
     assert [s["status"] for s in segments] == ["video_ready"] * 10
     assert all(s["image_path"] and s["video_path"] and s["narration_path"] for s in segments)
     assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
@@ -87,7 +87,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
 
 
 @pytest.mark.parametrize("stage", ["script", "images", "videos"])
-def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, stage):
+def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(db, pipeline, stage):
     outcome = pipeline.run_job("Реклама кофе", lambda job, gate: gate["stage"] != stage, timeout=300)
     job = outcome.job
 
@@ -96,12 +96,12 @@ def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, sta
     assert job["status"] == "cancelled"
     assert job["script_approved"] == (-1 if stage == "script" else 1)
     assert job["script_text"] is None and job["final_video_path"] is None
-    assert segment_rows.get_segments(job["id"]) == []
+    assert segment_rows.get_segments(db, job["id"]) == []
     assert db.query("SELECT * FROM ai_video_bot.approval_gates WHERE job_id = %s", (job["id"],)) == []
     assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
 
 
-def test_approval_timeout_records_the_outcome(pipeline, monkeypatch):
+def test_approval_timeout_records_the_outcome(db, pipeline, monkeypatch):
     told = []
 
     class Told:
@@ -115,7 +115,7 @@ def test_approval_timeout_records_the_outcome(pipeline, monkeypatch):
     assert outcome.execution_status == "FAILED"
     assert "RecordApprovalTimeout" in execution_events(outcome)
     assert outcome.job["status"] == "timed_out"
-    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "timed_out"
+    assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "timed_out"
     # the user is told, once, that no answer came in time at the script gate
     ended = [e for job_id, e in told if job_id == job["id"] and type(e).__name__ == "JobEnded"]
     assert len(ended) == 1 and ended[0].outcome == "timed_out" and ended[0].stage == "script"
@@ -156,7 +156,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
     assert outcome.job["error_message"].startswith("ContentRefused: segment 1")
 
 
-def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, monkeypatch):
+def test_cancel_between_gates_stops_the_execution_and_clears_the_job(db, pipeline, monkeypatch):
     from videobot.providers import base
 
     class Slow(StubTasks):  # images that never finish, so the job is surely between gates
@@ -171,7 +171,9 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     cancelled = []
 
     def cancel_while_generating(j: dict) -> None:
-        submitted = j["status"] == "generating_images" and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]
+        submitted = (
+            j["status"] == "generating_images" and segment_rows.get_segment(db, j["id"], 0)["image_runway_task_id"]
+        )
         if submitted and not cancelled:
             cancelled.append(control.cancel(runtime.current(), j["id"]))
 
@@ -181,5 +183,5 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     assert outcome.execution_status in ("ABORTED", "FAILED")
     assert "JobFailed" not in execution_events(outcome)  # no failure path ran over the cancel
     assert outcome.job["status"] == "cancelled"
-    assert segment_rows.get_segments(job["id"]) == []
+    assert segment_rows.get_segments(db, job["id"]) == []
     assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()

@@ -108,7 +108,7 @@ class _KilledAfterAccepting:
         return self.real.get_task(task_id)
 
 
-def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(pipeline, monkeypatch):
+def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(db, pipeline, monkeypatch):
     images = _KilledAfterAccepting(runtime.current().images)
     replace_part(monkeypatch, "images", images)
     monkeypatch.setitem(pipeline.endpoint.timeouts, "SubmitImageFunction", 2.0)
@@ -127,6 +127,6 @@ def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing
     assert len(images.submitted) == len(set(images.submitted)) == 10  # one task per segment, none new
     first = images.blocked[0]
     assert [
-        s.image_runway_task_id for s in segment_rows.get_segments(job["id"]) if s.image_runway_task_id == first
+        s.image_runway_task_id for s in segment_rows.get_segments(db, job["id"]) if s.image_runway_task_id == first
     ] in ([first], [])  # the stored id was polled, not replaced
     assert job["status"] == "cancelled"  # rejected at the images gate

@@ -26,7 +26,7 @@ class _Told:
         self.events.append((job.id, type(event).__name__, getattr(event, "outcome", None)))
 
 
-def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipeline, monkeypatch):
+def test_a_failing_record_failure_is_reconciled_from_the_execution_event(db, pipeline, monkeypatch):
     told = _Told()
     replace_part(monkeypatch, "notifier", told)
     replace_part(monkeypatch, "images", RefusingImages())
@@ -42,7 +42,7 @@ def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipelin
     job = outcome.job
     assert job["status"] == "failed"  # not left running for ever
     assert job["error_message"].startswith("JobFailed")  # the execution's own error, recorded
-    assert jobs.active_job_for_chat(job["chat_id"]) is None  # the chat is free for a new topic
+    assert jobs.active_job_for_chat(db, job["chat_id"]) is None  # the chat is free for a new topic
     ended = [e for e in told.events if e[0] == job["id"] and e[1] == "JobEnded"]
     assert len(ended) == 1  # the user hears once
     event = pipeline.delivered[job["execution_arn"]]
@@ -64,14 +64,14 @@ def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipelin
         ("FAILED", "failed", "States.Runtime"),
     ],
 )
-def test_each_ended_execution_status_ends_its_job_once(monkeypatch, status, ended, reason):
+def test_each_ended_execution_status_ends_its_job_once(db, monkeypatch, status, ended, reason):
     told = _Told()
     replace_part(monkeypatch, "notifier", told)
     chat = next(_chats)
-    job, _ = jobs.create_job(user_id=chat, chat_id=chat, prompt="Реклама кофе")
+    job, _ = jobs.create_job(db, user_id=chat, chat_id=chat, prompt="Реклама кофе")
     result = lifecycle.reconcile_execution(runtime.current(), {"name": job.id, "status": status})
     assert result == {"reconciled": True, "status": ended}
-    assert jobs.get_job(job.id).status == ended and jobs.get_job(job.id).error_message.startswith(reason)
-    assert jobs.active_job_for_chat(chat) is None
+    assert jobs.get_job(db, job.id).status == ended and jobs.get_job(db, job.id).error_message.startswith(reason)
+    assert jobs.active_job_for_chat(db, chat) is None
     assert lifecycle.reconcile_execution(runtime.current(), {"name": job.id, "status": status})["reconciled"] is False
     assert [e[1] for e in told.events if e[0] == job.id] == ["JobEnded"]

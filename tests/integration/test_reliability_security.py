@@ -66,7 +66,7 @@ def all_logs():
         q.setLevel(level)
 
 
-def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fake_runway, all_logs, capfd):
+def test_no_secret_reaches_any_log_line(db, pipeline, fake_telegram, fake_openai, fake_runway, all_logs, capfd):
     secrets = {
         "TELEGRAM_BOT_TOKEN": fake_telegram.token,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
@@ -96,7 +96,7 @@ def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fa
             user.wait_for_method("sendVideo", timeout=GATE_TIMEOUT)
         finally:
             server.stop()
-    assert jobs.get_job(job_id)["status"] in ("delivering", "completed")
+    assert jobs.get_job(db, job_id)["status"] in ("delivering", "completed")
 
     out, err = capfd.readouterr()
     lines = all_logs.lines + out.splitlines() + err.splitlines()

@@ -16,16 +16,16 @@ class RecordingStepFunctions:
     """Stands in for the boto3 client; at each call it reads the gate from another
     connection, as the state machine's next Lambda would."""
 
-    def __init__(self, job_id: str, stage: str, error_code: str | None = None):
-        self.job_id, self.stage, self.error_code = job_id, stage, error_code
+    def __init__(self, db, job_id: str, stage: str, error_code: str | None = None):
+        self.db, self.job_id, self.stage, self.error_code = db, job_id, stage, error_code
         self.seen: list[dict] = []
 
     def _call(self, name: str, **kwargs):
         self.seen.append(
             {
                 "call": name,
-                "gate": gates.get_gate(self.job_id, GateId.parse(self.stage)),
-                "job": jobs.get_job(self.job_id),
+                "gate": gates.get_gate(self.db, self.job_id, GateId.parse(self.stage)),
+                "job": jobs.get_job(self.db, self.job_id),
             }
         )
         if self.error_code:
@@ -40,13 +40,13 @@ class RecordingStepFunctions:
 
 
 @pytest.fixture
-def gate(monkeypatch):
-    job = new_job()
-    jobs.update_job(job["id"], status="awaiting_script_approval")
-    gates.open_gate(job["id"], GateId("script"), "token-1")
+def gate(db, monkeypatch):
+    job = new_job(db)
+    jobs.update_job(db, job["id"], status="awaiting_script_approval")
+    gates.open_gate(db, job["id"], GateId("script"), "token-1")
 
     def install(error_code=None):
-        fake = RecordingStepFunctions(job["id"], "script", error_code)
+        fake = RecordingStepFunctions(db, job["id"], "script", error_code)
         replace_part(monkeypatch, "sfn", fake)
         return job, fake
 
@@ -67,16 +67,16 @@ def test_the_decision_is_visible_before_step_functions_is_told(gate, approve):
     assert len(sfn.seen) == 1
 
 
-def test_a_failed_call_reopens_the_gate(gate):
+def test_a_failed_call_reopens_the_gate(db, gate):
     job, _sfn = gate("ThrottlingException")
     with pytest.raises(ClientError):
         control.decide(runtime.current(), job["id"], GateId("script"), approve=True)
-    assert gates.get_gate(job["id"], GateId("script"))["decided_at"] is None
-    row = jobs.get_job(job["id"])
+    assert gates.get_gate(db, job["id"], GateId("script"))["decided_at"] is None
+    row = jobs.get_job(db, job["id"])
     assert row["status"] == "awaiting_script_approval" and row["script_approved"] == 0
 
 
-def test_an_expired_token_abandons_the_gate(gate):
+def test_an_expired_token_abandons_the_gate(db, gate):
     job, _sfn = gate("TaskTimedOut")
     assert control.decide(runtime.current(), job["id"], GateId("script"), approve=False).reason == "expired"
-    assert gates.get_gate(job["id"], GateId("script"))["decision"] == "abandoned"
+    assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "abandoned"

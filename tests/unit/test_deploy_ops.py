@@ -15,7 +15,6 @@ import pytest
 from moto import mock_aws
 
 from infra import stack
-from videobot.data import db
 from videobot.deploy_hooks import handle_migrations
 
 
@@ -86,20 +85,22 @@ def _event(url: str, request: str, **extra) -> dict:
     }
 
 
-def _applied_versions() -> set[str]:
+def _applied_versions(db) -> set[str]:
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT version FROM public.video_bot_schema_migrations")
         return {row[0] for row in cur.fetchall()}
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_migrations_custom_resource_applies_and_answers_success(server, request_type):
+def test_migrations_custom_resource_applies_and_answers_success(db, server, request_type):
+    from migrate_database.app import lambda_handler
+
     from videobot.migrate import migration_files
 
-    result = handle_migrations(_event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations"))
+    result = lambda_handler(_event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations"))
     assert result["Status"] == "SUCCESS"
     assert result["Reason"] == "applied: nothing new"  # the session already migrated: idempotent
-    assert _applied_versions() == {version for version, _ in migration_files()}
+    assert _applied_versions(db) == {version for version, _ in migration_files()}
     method, path, headers, body = _Recorder.calls[-1]
     assert (method, urlsplit(path).path) == ("PUT", "/cfn-response")
     assert headers.get("content-type", "") == ""
@@ -112,7 +113,7 @@ def test_a_failing_migration_answers_failed_so_the_deploy_rolls_back(server):
     def broken() -> list[str]:
         raise RuntimeError("syntax error at or near CREAT")
 
-    result = handle_migrations(_event(server, "Update", PhysicalResourceId="p"), migrate=broken)
+    result = handle_migrations(_event(server, "Update", PhysicalResourceId="p"), None, migrate=broken)
     assert result["Status"] == "FAILED"
     body = _Recorder.calls[-1][3]
     assert body["Status"] == "FAILED" and "RuntimeError: syntax error" in body["Reason"]
@@ -120,7 +121,9 @@ def test_a_failing_migration_answers_failed_so_the_deploy_rolls_back(server):
 
 def test_delete_keeps_the_data_and_answers_success(server):
     ran = []
-    result = handle_migrations(_event(server, "Delete", PhysicalResourceId="p"), migrate=lambda: ran.append(1) or [])
+    result = handle_migrations(
+        _event(server, "Delete", PhysicalResourceId="p"), None, migrate=lambda: ran.append(1) or []
+    )
     assert ran == [] and result["Status"] == "SUCCESS"
     assert _Recorder.calls[-1][3]["Status"] == "SUCCESS"
 

@@ -131,9 +131,9 @@ def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(op
     assert all("no text" in p for p in prompts.items)
 
 
-def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):
+def test_the_stages_use_at_most_three_calls_and_record_the_tokens(db, openai_env):
     # Given a job whose script needs one re-ask
-    job = new_job()
+    job = new_job(db)
     openai_env.reply_next({"language": "ru", "segments": TEN_RU[:3]})
 
     # When the three LLM stages run (and a stage is retried)
@@ -148,8 +148,8 @@ def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):
 
     # Then three calls were made, the animation prompts came from the image-prompt call
     assert len(openai_env.calls("POST /v1/responses")) == 3
-    segments = segment_rows.get_segments(job["id"])
+    segments = segment_rows.get_segments(db, job["id"])
     assert [s["animation_prompt"] for s in segments] == [s["animation_prompt_draft"] for s in segments]
     assert all(s["status"] == "animation_prompt_ready" for s in segments)
-    totals = usage.summary(job["id"])
+    totals = usage.summary(db, job["id"])
     assert totals["llm_calls"] == 3 and totals["llm_input_tokens"] > 0 and totals["estimated_usd"] > 0

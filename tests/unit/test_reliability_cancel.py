@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import new_job, replace_part
 from videobot import lifecycle, runtime, storage
-from videobot.data import db, gates, jobs
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import JobCancelled
 from videobot.pipeline import GateId
@@ -37,8 +37,8 @@ def _folder(job_id: str):
     return runtime.current().storage.local_path(storage.job_prefix(job_id))
 
 
-def test_a_write_after_the_cancel_writes_nothing(told):
-    job = new_job("Реклама кофе")
+def test_a_write_after_the_cancel_writes_nothing(db, told):
+    job = new_job(db, "Реклама кофе")
     lifecycle.cancel_job(runtime.current(), job["id"])
     with pytest.raises(JobCancelled):
         lifecycle.save_media(runtime.current(), job["id"], f"{storage.job_prefix(job['id'])}audio/voice.mp3", b"x")
@@ -46,11 +46,11 @@ def test_a_write_after_the_cancel_writes_nothing(told):
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_a_write_racing_the_cancel_leaves_no_folder(told, round_):
+def test_a_write_racing_the_cancel_leaves_no_folder(db, told, round_):
     """The voice-over writing beside a rejected gate: released together, in every order the
     scheduler picks, the job's media folder is gone once both have returned."""
     rt = runtime.current()
-    job = new_job("Реклама кофе")
+    job = new_job(db, "Реклама кофе")
     key = f"{storage.job_prefix(job['id'])}audio/voice.mp3"
     lifecycle.save_media(rt, job["id"], f"{storage.job_prefix(job['id'])}script.json", b"{}")
     barrier = threading.Barrier(2)
@@ -74,15 +74,15 @@ def test_a_write_racing_the_cancel_leaves_no_folder(told, round_):
     assert [type(e).__name__ for _, e in told.events] == ["JobEnded"]
 
 
-def test_the_tombstone_keeps_only_what_history_and_the_limits_need(told):
+def test_the_tombstone_keeps_only_what_history_and_the_limits_need(db, told):
     rt = runtime.current()
     topic = "Реклама кофе с секретным рецептом"
-    job = new_job(topic)
-    jobs.update_job(job["id"], script_text="Сценарий", status="awaiting_script_approval")
-    gates.open_gate(job["id"], GateId("script"), "token")
-    gates.revise_gate(job["id"], GateId("script"), feedback="сделай смешнее", segments=None, limit=3)
-    gates.open_gate(job["id"], GateId("script"), "token-2")
-    gates.decide_gate(job["id"], GateId("script"), "rejected")
+    job = new_job(db, topic)
+    jobs.update_job(db, job["id"], script_text="Сценарий", status="awaiting_script_approval")
+    gates.open_gate(db, job["id"], GateId("script"), "token")
+    gates.revise_gate(db, job["id"], GateId("script"), feedback="сделай смешнее", segments=None, limit=3)
+    gates.open_gate(db, job["id"], GateId("script"), "token-2")
+    gates.decide_gate(db, job["id"], GateId("script"), "rejected")
 
     lifecycle.cancel_job(rt, job["id"])
 
@@ -90,6 +90,6 @@ def test_the_tombstone_keeps_only_what_history_and_the_limits_need(told):
     assert row["status"] == "cancelled" and row["error_message"] == "rejected at the script approval"
     assert row["script_text"] is None and row["script_segments"] is None and row["audio_path"] is None
     assert "Сценарий" not in " ".join(str(v) for v in row.values())
-    assert segment_rows.get_segments(job["id"]) == []
+    assert segment_rows.get_segments(db, job["id"]) == []
     assert db.query(f"SELECT * FROM {gates.GATES} WHERE job_id = %s", (job["id"],)) == []  # feedback too
     assert row["prompt"] == topic  # kept, and only it, for /history (docs/reliability.md #70)

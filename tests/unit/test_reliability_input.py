@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.fakes.telegram_fixtures import SECRET, TelegramUser, event, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import media, runtime, storage
-from videobot.data import db, jobs
+from videobot.data import jobs
 from videobot.telegram.handlers import storable_text
 from videobot.telegram.webhook import handle_event, parse_body
 
@@ -138,7 +138,7 @@ def _mutations():
 
 @FUZZ
 @given(mutation=_mutations())
-def test_missing_fields_and_wrong_types_never_crash_the_webhook(telegram, mutation):
+def test_missing_fields_and_wrong_types_never_crash_the_webhook(db, telegram, mutation):
     path, replacement = mutation
     user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
     update = user.message_update("/help")
@@ -168,7 +168,7 @@ topics = (
 
 @FUZZ
 @given(topic=topics)
-def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(telegram, sfn, topic):
+def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(db, telegram, sfn, topic):
     user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
     before = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS}")["n"]
     update = user.message_update(topic)
@@ -179,7 +179,7 @@ def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(telegram, sfn
     replies = user.sent("sendMessage")
     assert len(replies) == 1, [c.params for c in user.fake.calls]
     assert "parse_mode" not in replies[0].params
-    job = jobs.latest_job_for_chat(user.chat_id)
+    job = jobs.latest_job_for_chat(db, user.chat_id)
     after = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS}")["n"]
     if job is None:
         assert after == before and not replies[0].params["text"].startswith("✅")
@@ -245,8 +245,8 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
 
 
 @pytest.mark.parametrize("invisible", ["\u200b\u200c\u200d", "\u202e\u202c", "\ufeff \u2060", "\u3000\u00a0"])
-def test_a_topic_with_nothing_visible_is_an_empty_topic(telegram, sfn, invisible):
+def test_a_topic_with_nothing_visible_is_an_empty_topic(db, telegram, sfn, invisible):
     user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
     assert user.say(invisible) == 200
     assert user.texts() == ["Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе"]
-    assert jobs.latest_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []

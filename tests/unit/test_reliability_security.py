@@ -15,7 +15,7 @@ from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, l
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import observability, storage
 from videobot.config import Settings
-from videobot.data import db, jobs
+from videobot.data import jobs
 from videobot.data import updates as update_rows
 from videobot.errors import ConfigurationError
 from videobot.telegram import webhook
@@ -48,12 +48,12 @@ def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
 # ---- the per-user daily job limit ---------------------------------------------------------
 
 
-def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
+def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(db, user, sfn):
     made = [user.message_update("Первая"), user.message_update("Вторая")]
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
         for update in made:
             assert user.post(update) == 200
-            jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="completed")
+            jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="completed")
         assert user.say("Третья") == 200
         # A redelivery of an update that made a job still finds its job, over the limit or not:
         # its claim released (as after a transient failure), Telegram delivers it again
@@ -63,7 +63,7 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     texts = user.texts()
     assert [t.split("!")[0] for t in texts[:2]] == ["✅ Запрос принят"] * 2
     assert texts[2].startswith("⛔ За сутки можно заказать не больше 2 роликов") and " UTC." in texts[2]
-    first_job = jobs.job_for_update(made[0]["update_id"])
+    first_job = jobs.job_for_update(db, made[0]["update_id"])
     assert len(texts) == 4 and not texts[3].startswith("⛔") and first_job["id"] in texts[3]  # its own job
     assert len(sfn.named("StartExecution")) == 2
     assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE user_id = %s", (user.user_id,))) == 2
@@ -77,10 +77,10 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     assert user.texts()[-1].startswith("✅ Запрос принят!") and len(sfn.named("StartExecution")) == 3
 
 
-def test_the_limit_counts_cancelled_jobs_and_zero_means_none(user, sfn):
+def test_the_limit_counts_cancelled_jobs_and_zero_means_none(db, user, sfn):
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "1"}):
         assert user.say("Первая") == 200
-        jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="cancelled")
+        jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="cancelled")
         assert user.say("Вторая") == 200
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0"}):
         assert user.say("Третья") == 200

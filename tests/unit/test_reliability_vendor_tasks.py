@@ -18,7 +18,7 @@ def _deleted(runway) -> list[str]:
     return [c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")]
 
 
-def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prompted_job, runway_env):
+def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=2)  # never finishes
     runway_env.plan("text_to_image", ["RUNNING"], seed=4)
@@ -32,10 +32,10 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(prom
         runtime.current(), job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"}
     )
 
-    running = {segment_rows.get_segment(job_id, i)["image_runway_task_id"] for i in (2, 4)}
+    running = {segment_rows.get_segment(db, job_id, i)["image_runway_task_id"] for i in (2, 4)}
     assert set(_deleted(runway_env)) == running and len(_deleted(runway_env)) == 2
     assert all(runway_env.tasks[t].statuses == ["CANCELLED"] for t in running)
-    assert jobs.get_job(job_id)["status"] == "failed"
+    assert jobs.get_job(db, job_id)["status"] == "failed"
 
 
 def test_a_job_already_over_pays_for_no_new_task(prompted_job, runway_env):
@@ -46,12 +46,12 @@ def test_a_job_already_over_pays_for_no_new_task(prompted_job, runway_env):
     assert runway_env.created("text_to_image") == []
 
 
-def test_a_cancel_between_gates_stops_the_running_tasks(prompted_job, runway_env, monkeypatch):
+def test_a_cancel_between_gates_stops_the_running_tasks(db, prompted_job, runway_env, monkeypatch):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=0)
     assert generate_images.submit_image(runtime.current(), job_id, 0)["state"] == "waiting"
-    task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
+    task = segment_rows.get_segment(db, job_id, 0)["image_runway_task_id"]
     replace_part(monkeypatch, "sfn", None)  # no execution: the job has no arn
 
     assert control.cancel(runtime.current(), job_id).done
-    assert _deleted(runway_env) == [task] and jobs.get_job(job_id)["status"] == "cancelled"
+    assert _deleted(runway_env) == [task] and jobs.get_job(db, job_id)["status"] == "cancelled"

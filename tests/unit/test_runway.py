@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from tests.fakes.fixtures import runway_vars, vendor_env
 from videobot import runtime, usage
-from videobot.data import db, gates
+from videobot.data import gates
 from videobot.data import segments as segment_rows
 from videobot.errors import ConfigurationError, ContentRefused, VendorFailed, VendorUnavailable
 from videobot.pipeline import GateId
@@ -222,7 +222,7 @@ def _run_image(job_id: str, index: int, max_checks: int = 10) -> dict:
     return result
 
 
-def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runway_env):
+def test_images_are_stored_at_once_and_each_task_is_paid_once(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=1)
 
@@ -234,18 +234,18 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(prompted_job, runw
     assert _run_image(job_id, 1)["state"] == "done"
 
     assert len(runway_env.created("text_to_image")) == 2
-    seg0, seg1 = segment_rows.get_segment(job_id, 0), segment_rows.get_segment(job_id, 1)
+    seg0, seg1 = segment_rows.get_segment(db, job_id, 0), segment_rows.get_segment(db, job_id, 1)
     assert runtime.current().storage.get_bytes(seg1["image_path"]).startswith(b"\x89PNG")
     assert runway_env.tasks[seg1["image_runway_task_id"]].body["referenceImages"][0]["tag"] == "opening"
     assert "referenceImages" not in runway_env.tasks[seg0["image_runway_task_id"]].body
-    rows = usage.rows(job_id)
+    rows = usage.rows(db, job_id)
     assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
         (0, "gen4_image", 5, True),
         (1, "gen4_image_turbo", 2, True),  # made from segment 0's image: the reference model by default
     ]
 
 
-def test_a_safety_refusal_pauses_the_segment_and_is_not_resubmitted(prompted_job, runway_env):
+def test_a_safety_refusal_pauses_the_segment_and_is_not_resubmitted(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
     _run_image(job_id, 0)
@@ -257,16 +257,16 @@ def test_a_safety_refusal_pauses_the_segment_and_is_not_resubmitted(prompted_job
             break
         result = generate_images.check_image(runtime.current(), job_id, 3, result["attempt"])
     assert result["state"] == "refused"
-    seg = segment_rows.get_segment(job_id, 3)
+    seg = segment_rows.get_segment(db, job_id, 3)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
 
 
-def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted_job, runway_env):
+def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=3, failure_code="SAFETY.INPUT.TEXT")
     _run_image(job_id, 0)
-    gates.open_gate(job_id, GateId.parse("refused_image_3"), "token")
+    gates.open_gate(db, job_id, GateId.parse("refused_image_3"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
         (runtime.current().settings.max_gate_revisions, job_id),
@@ -275,28 +275,28 @@ def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(prompted
     with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
         _run_image(job_id, 3)
     assert refused.value.segment_index == 3
-    assert segment_rows.get_segment(job_id, 3)["status"] == "failed"
+    assert segment_rows.get_segment(db, job_id, 3)["status"] == "failed"
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 3]
 
 
 @pytest.mark.parametrize("statuses, code", [(["FAILED"], "INTERNAL.BAD_OUTPUT.CODE01"), (["CANCELLED"], None)])
 def test_internal_failures_and_cancels_are_resubmitted_a_bounded_number_of_times(
-    prompted_job, runway_env, statuses, code
+    db, prompted_job, runway_env, statuses, code
 ):
     job_id = prompted_job["id"]
     _run_image(job_id, 0)
     runway_env.plan("text_to_image", statuses, seed=2, failure_code=code, times=1)
     assert _run_image(job_id, 2)["state"] == "done"  # one resubmit, then success
-    assert segment_rows.get_segment(job_id, 2)["image_submissions"] == 2
+    assert segment_rows.get_segment(db, job_id, 2)["image_submissions"] == 2
 
     runway_env.plan("text_to_image", statuses, seed=5, failure_code=code, times=10)
     with pytest.raises(VendorFailed, match="segment 6"):
         _run_image(job_id, 5)
     assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 5]) == 3  # 1 + MAX_RESUBMITS
-    assert usage.summary(job_id)["runway_tasks"] == 1 + 2 + 3
+    assert usage.summary(db, job_id)["runway_tasks"] == 1 + 2 + 3
 
 
-def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, runway_env):
+def test_a_create_refused_with_429_is_not_counted_as_a_submission(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     runway_env.fail(
         "POST /v1/text_to_image",
@@ -307,9 +307,9 @@ def test_a_create_refused_with_429_is_not_counted_as_a_submission(prompted_job, 
     )
     with pytest.raises(VendorUnavailable):
         generate_images.submit_image(runtime.current(), job_id, 0)  # the state machine retries the stage later
-    assert segment_rows.get_segment(job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
+    assert segment_rows.get_segment(db, job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
     assert _run_image(job_id, 0)["state"] == "done"
-    assert segment_rows.get_segment(job_id, 0)["image_submissions"] == 1
+    assert segment_rows.get_segment(db, job_id, 0)["image_submissions"] == 1
 
 
 def test_cancel_deletes_the_task_at_runway(runway_env):
@@ -353,35 +353,35 @@ def test_the_fake_refuses_what_runway_refuses(fake_runway, change, problem):
     )
 
 
-def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_segment(prompted_job, runway_env):
+def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_segment(db, prompted_job, runway_env):
     """Runway's text moderation fails the task with INPUT_PREPROCESSING.SAFETY.TEXT: a refusal,
     like SAFETY.*; resubmitting the same prompt would fail (and bill) the same way. The segment
     pauses at its own gate; once its rounds are spent, the job fails naming it."""
     job_id = prompted_job["id"]
     _run_image(job_id, 0)
-    segment_rows.update_segment(job_id, 4, image_prompt="A bloodbath in the coffee shop")
+    segment_rows.update_segment(db, job_id, 4, image_prompt="A bloodbath in the coffee shop")
     assert _run_image(job_id, 4)["state"] == "refused"
-    seg = segment_rows.get_segment(job_id, 4)
+    seg = segment_rows.get_segment(db, job_id, 4)
     assert seg["error_message"] == "INPUT_PREPROCESSING.SAFETY.TEXT" and seg["image_submissions"] == 1
 
-    gates.open_gate(job_id, GateId.parse("refused_image_4"), "token")
+    gates.open_gate(db, job_id, GateId.parse("refused_image_4"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
         (runtime.current().settings.max_gate_revisions, job_id),
     )
-    segment_rows.update_segment(job_id, 4, image_runway_task_id=None, status="image_prompt_ready")
+    segment_rows.update_segment(db, job_id, 4, image_runway_task_id=None, status="image_prompt_ready")
     with pytest.raises(ContentRefused, match=r"segment 5: .*INPUT_PREPROCESSING\.SAFETY\.TEXT") as refused:
         _run_image(job_id, 4)
     assert refused.value.segment_index == 4
     assert [t.body["seed"] for t in runway_env.created("text_to_image")] == [0, 4, 4]
 
 
-def test_input_preprocessing_internal_is_resubmitted_like_internal(prompted_job, runway_env):
+def test_input_preprocessing_internal_is_resubmitted_like_internal(db, prompted_job, runway_env):
     job_id = prompted_job["id"]
     _run_image(job_id, 0)
     runway_env.plan("text_to_image", ["PENDING", "FAILED"], seed=6, failure_code="INPUT_PREPROCESSING.INTERNAL")
     assert _run_image(job_id, 6)["state"] == "done"
-    assert segment_rows.get_segment(job_id, 6)["image_submissions"] == 2
+    assert segment_rows.get_segment(db, job_id, 6)["image_submissions"] == 2
 
 
 def test_the_fake_knows_only_documented_failure_codes(fake_runway):
@@ -427,7 +427,7 @@ def test_no_create_starts_without_a_whole_timeout_left(runway_env):
     assert runway_env.calls("POST /v1/text_to_image") == []  # RUNWAY_TIMEOUT_SECONDS is 20
 
 
-def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_job, fake_runway):
+def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(db, prompted_job, fake_runway):
     import time
 
     import yaml
@@ -455,7 +455,7 @@ def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(prompted_jo
         with pytest.raises(VendorUnavailable):
             generate_images.submit_image(runtime.current(), prompted_job["id"], 0)
         assert time.monotonic() - started < 12 - 9 + 0.5
-    assert segment_rows.get_segment(prompted_job["id"], 0)["image_submissions"] == 0
+    assert segment_rows.get_segment(db, prompted_job["id"], 0)["image_submissions"] == 0
 
 
 @pytest.mark.parametrize(
@@ -550,16 +550,16 @@ def test_the_aws_share_stays_under_1_percent_of_the_vendor_cost():
             assert aws < 0.01 * vendor, (image_s, clip_s, learned, checks)
 
 
-def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(prompted_job):
+def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(db, prompted_job):
     from datetime import timedelta
 
-    from videobot.data import db
     from videobot.stages.vendor_tasks import PollWaits, fastest_recent, next_wait
 
     model = f"learning-{prompted_job['id']}"  # the database outlives one test run
     for n, seconds in enumerate((31.0, 40.0, 55.0)):
         task = f"learn-{n}-{prompted_job['id']}"
         usage.record_task(
+            db,
             prompted_job["id"],
             "generate_clips",
             n,
@@ -571,8 +571,8 @@ def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(prompte
             " WHERE task_id = %s",
             (timedelta(seconds=100), timedelta(seconds=100 + seconds), task),
         )
-    assert sorted(usage.recent_task_seconds(model)) == [31.0, 40.0, 55.0]  # the queue's 100 s is not counted
-    assert fastest_recent(f"learn-0-{prompted_job['id']}") == 31.0
+    assert sorted(usage.recent_task_seconds(db, model)) == [31.0, 40.0, 55.0]  # the queue's 100 s is not counted
+    assert fastest_recent(db, f"learn-0-{prompted_job['id']}") == 31.0
     waits = PollWaits(interval=2, first=90)
     assert next_wait(0.0, waits, 31.0) == 24  # 80% of the fastest
     assert next_wait(0.0, PollWaits(interval=2, first=20), 31.0) == 20  # at most `first`
@@ -580,11 +580,11 @@ def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(prompte
     assert next_wait(40.0, waits) == 6  # then 15% of the task's age
 
 
-def test_a_throttled_task_leaves_the_queue_when_a_poll_sees_it_running(prompted_job, runway_env):
+def test_a_throttled_task_leaves_the_queue_when_a_poll_sees_it_running(db, prompted_job, runway_env):
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=0)
     _run_image(prompted_job["id"], 0)
-    task = segment_rows.get_segment(prompted_job["id"], 0)["image_runway_task_id"]
-    [row] = [r for r in usage.rows(prompted_job["id"]) if r["task_id"] == task]
+    task = segment_rows.get_segment(db, prompted_job["id"], 0)["image_runway_task_id"]
+    [row] = [r for r in usage.rows(db, prompted_job["id"]) if r["task_id"] == task]
     assert row["recorded_at"] <= row["running_at"] <= row["settled_at"]
 
 
@@ -643,7 +643,9 @@ def test_the_maps_run_no_more_segments_at_once_than_runways_tier():
     assert Settings(runwayml_api_secret="k", runway_concurrency=20).max_concurrency == 10  # the Map's own ceiling
 
 
-def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(prompted_job, runway_env, monkeypatch):
+def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(
+    db, prompted_job, runway_env, monkeypatch
+):
     from tests.helpers import replace_part
     from videobot.data import jobs
     from videobot.notify import Progress
@@ -658,33 +660,39 @@ def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(
     replace_part(monkeypatch, "notifier", Recorder())
     runway_env.concurrency = 1
     job_id = prompted_job["id"]
-    jobs.update_job(job_id, status="generating_images")
+    jobs.update_job(db, job_id, status="generating_images")
     assert _run_image(job_id, 0)["state"] == "done"
     rt = runtime.current()
     assert generate_images.submit_image(rt, job_id, 1)["state"] == "waiting"  # it runs
     assert generate_images.submit_image(rt, job_id, 2)["state"] == "waiting"  # it waits in Runway's queue
-    assert [segment_rows.get_segment(job_id, i)["vendor_status"] for i in (0, 1, 2)] == [None, "RUNNING", "THROTTLED"]
+    assert [segment_rows.get_segment(db, job_id, i)["vendor_status"] for i in (0, 1, 2)] == [
+        None,
+        "RUNNING",
+        "THROTTLED",
+    ]
     progress = [e for e in sent if isinstance(e, Progress)]
     assert progress[-1] == Progress("images", 1, 10, queued=1)
-    status = ui.status_text("ru", jobs.get_job(job_id), segment_rows.segment_counts(job_id), 10)
+    status = ui.status_text("ru", jobs.get_job(db, job_id), segment_rows.segment_counts(db, job_id), 10)
     assert "• Изображения: 1/10 · ⏳ в очереди у Runway: 1" in status.splitlines()
 
     assert generate_images.check_image(rt, job_id, 1, 1)["state"] == "done"  # its slot frees
     assert generate_images.check_image(rt, job_id, 2, 1)["state"] == "waiting"  # now running
     progress = [e for e in sent if isinstance(e, Progress)]
     assert progress[-2:] == [Progress("images", 2, 10, queued=1), Progress("images", 2, 10, queued=0)]
-    assert segment_rows.get_segment(job_id, 2)["vendor_status"] == "RUNNING"
-    status = ui.status_text("ru", jobs.get_job(job_id), segment_rows.segment_counts(job_id), 10)
+    assert segment_rows.get_segment(db, job_id, 2)["vendor_status"] == "RUNNING"
+    status = ui.status_text("ru", jobs.get_job(db, job_id), segment_rows.segment_counts(db, job_id), 10)
     assert "• Изображения: 2/10" in status.splitlines()
 
 
-def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after(prompted_job, runway_env, monkeypatch):
+def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after(
+    db, prompted_job, runway_env, monkeypatch
+):
     from datetime import timedelta
 
     from videobot.stages import vendor_tasks
     from videobot.stages.vendor_tasks import PollWaits
 
-    monkeypatch.setattr(vendor_tasks, "fastest_recent", lambda task_id: 40.0)  # the model's fastest: 40 s
+    monkeypatch.setattr(vendor_tasks, "fastest_recent", lambda db, task_id: 40.0)  # the model's fastest: 40 s
     waits, rt, job_id = PollWaits(interval=2, first=90), runtime.current(), prompted_job["id"]
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "RUNNING", "SUCCEEDED"], seed=0)
 
@@ -709,7 +717,7 @@ def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after
     assert generate_images.check_image(rt, job_id, 0, 3, waits)["wait_seconds"] in (11, 12)  # 32 - 20 s generating
     back("running_at", 40)
     assert generate_images.check_image(rt, job_id, 0, 4, waits)["state"] == "done"
-    task = segment_rows.get_segment(job_id, 0)["image_runway_task_id"]
-    [row] = [r for r in usage.rows(job_id) if r["task_id"] == task]
+    task = segment_rows.get_segment(db, job_id, 0)["image_runway_task_id"]
+    [row] = [r for r in usage.rows(db, job_id) if r["task_id"] == task]
     generated = (row["settled_at"] - row["running_at"]).total_seconds()
     assert 60 <= generated < 70 and (row["settled_at"] - row["recorded_at"]).total_seconds() >= 100

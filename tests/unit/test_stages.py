@@ -24,7 +24,7 @@ import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import new_job, replace_part
 from videobot import media, runtime, storage
-from videobot.data import db, gates, jobs
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
 from videobot.pipeline import GateId
@@ -33,7 +33,7 @@ from videobot.providers import base
 FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 
-def _notifications(job_id: str) -> list[str]:
+def _notifications(db, job_id: str) -> list[str]:
     return [
         r["key"]
         for r in db.query(
@@ -47,11 +47,11 @@ def _event(job: dict, **extra) -> dict:
 
 
 @pytest.fixture
-def scripted_job() -> dict:
-    job = new_job()
+def scripted_job(db) -> dict:
+    job = new_job(db)
     generate_script.lambda_handler(_event(job))
     split_into_segments.lambda_handler(_event(job))
-    return jobs.get_job(job["id"])
+    return jobs.get_job(db, job["id"])
 
 
 def _images_done(job: dict) -> None:
@@ -60,10 +60,10 @@ def _images_done(job: dict) -> None:
         assert submit_image.lambda_handler(_event(job, segment_index=i))["state"] == "done"
 
 
-def test_generate_script_writes_ten_parts_in_the_topic_language():
-    job = new_job("Реклама кофе")
+def test_generate_script_writes_ten_parts_in_the_topic_language(db):
+    job = new_job(db, "Реклама кофе")
     result = generate_script.lambda_handler(_event(job))
-    row = jobs.get_job(job["id"])
+    row = jobs.get_job(db, job["id"])
     assert result == {"segments": 10}
     assert row["language"] == "ru"
     assert len(row.segment_texts) == 10
@@ -73,67 +73,67 @@ def test_generate_script_writes_ten_parts_in_the_topic_language():
 
     # A retry keeps the first script.
     generate_script.lambda_handler(_event(job))
-    assert jobs.get_job(job["id"])["script_generated_at"] == row["script_generated_at"]
+    assert jobs.get_job(db, job["id"])["script_generated_at"] == row["script_generated_at"]
 
 
-def test_english_topic_gets_an_english_script():
-    job = new_job("Coffee advert")
+def test_english_topic_gets_an_english_script(db):
+    job = new_job(db, "Coffee advert")
     generate_script.lambda_handler(_event(job))
-    row = jobs.get_job(job["id"])
+    row = jobs.get_job(db, job["id"])
     assert row["language"] == "en" and row["script_text"].startswith("Coffee advert")
 
 
-def test_request_approval_stores_the_token_and_asks_once(scripted_job):
+def test_request_approval_stores_the_token_and_asks_once(db, scripted_job):
     job = scripted_job
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-1"))
     # Lambda retried: a new token replaces the old one, the user is not asked twice.
     request_approval.lambda_handler(_event(job, stage="script", task_token="token-2"))
-    gate = gates.get_gate(job["id"], GateId("script"))
+    gate = gates.get_gate(db, job["id"], GateId("script"))
     assert gate["task_token"] == "token-2" and gate["decided_at"] is None
-    assert jobs.get_job(job["id"])["status"] == "awaiting_script_approval"
-    assert _notifications(job["id"]) == ["gate:script"]
+    assert jobs.get_job(db, job["id"])["status"] == "awaiting_script_approval"
+    assert _notifications(db, job["id"]) == ["gate:script"]
 
 
-def test_split_into_segments_makes_ten_timed_rows_once(scripted_job):
+def test_split_into_segments_makes_ten_timed_rows_once(db, scripted_job):
     split_into_segments.lambda_handler(_event(scripted_job))  # retried
-    segs = segment_rows.get_segments(scripted_job["id"])
+    segs = segment_rows.get_segments(db, scripted_job["id"])
     assert [s["segment_index"] for s in segs] == list(range(10))
     assert [(s["start_time"], s["end_time"]) for s in segs] == [(i * 5.0, i * 5.0 + 5.0) for i in range(10)]
     assert all(s["status"] == "pending" for s in segs)
     assert [s["text"] for s in segs] == scripted_job.segment_texts
 
 
-def test_image_prompts_then_images(scripted_job):
+def test_image_prompts_then_images(db, scripted_job):
     job = scripted_job
     write_image_prompts.lambda_handler(_event(job))
-    segs = segment_rows.get_segments(job["id"])
+    segs = segment_rows.get_segments(db, job["id"])
     assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
-    assert jobs.get_job(job["id"])["status"] == "generating_images"
+    assert jobs.get_job(db, job["id"])["status"] == "generating_images"
 
     # Segment 1 waits for segment 0's image: it is the reference for the other nine.
     assert submit_image.lambda_handler(_event(job, segment_index=1))["state"] == "waiting"
-    assert segment_rows.get_segment(job["id"], 1)["image_runway_task_id"] is None
+    assert segment_rows.get_segment(db, job["id"], 1)["image_runway_task_id"] is None
     assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
     assert check_image.lambda_handler(_event(job, segment_index=1, attempt=1))["state"] == "done"
 
-    seg = segment_rows.get_segment(job["id"], 0)
+    seg = segment_rows.get_segment(db, job["id"], 0)
     assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
     assert runtime.current().storage.get_bytes(seg["image_path"]).startswith(b"\x89PNG")
     # A retried submit after success neither resubmits nor rewrites.
     task = seg["image_runway_task_id"]
     assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
-    assert segment_rows.get_segment(job["id"], 0)["image_runway_task_id"] == task
-    assert segment_rows.get_segment(job["id"], 0)["image_submissions"] == 1
+    assert segment_rows.get_segment(db, job["id"], 0)["image_runway_task_id"] == task
+    assert segment_rows.get_segment(db, job["id"], 0)["image_submissions"] == 1
 
 
-def test_animation_prompts_then_clips(scripted_job):
+def test_animation_prompts_then_clips(db, scripted_job):
     job = scripted_job
     _images_done(job)
     write_animation_prompts.lambda_handler(_event(job))
-    assert jobs.get_job(job["id"])["status"] == "generating_videos"
+    assert jobs.get_job(db, job["id"])["status"] == "generating_videos"
     assert submit_clip.lambda_handler(_event(job, segment_index=3))["state"] == "done"
     assert check_clip.lambda_handler(_event(job, segment_index=3, attempt=0))["state"] == "done"
-    seg = segment_rows.get_segment(job["id"], 3)
+    seg = segment_rows.get_segment(db, job["id"], 3)
     assert seg["status"] == "video_ready" and 50 <= len(seg["animation_prompt"]) <= 100
     assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
     info = FFMPEG.probe(runtime.current().storage.local_path(seg["video_path"]))
@@ -180,7 +180,7 @@ def scripted_images(monkeypatch):
     return install
 
 
-def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images):
+def test_unfinished_task_is_polled_not_resubmitted(db, scripted_job, scripted_images):
     gen = scripted_images(
         [
             base.TaskState("THROTTLED"),
@@ -198,10 +198,10 @@ def test_unfinished_task_is_polled_not_resubmitted(scripted_job, scripted_images
     assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
     assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
     assert len(gen.submitted) == 1
-    assert segment_rows.get_segment(scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
+    assert segment_rows.get_segment(db, scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
-def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_job, scripted_images):
+def test_segments_waiting_for_the_reference_image_check_just_after_it(db, scripted_job, scripted_images):
     scripted_images([base.TaskState("RUNNING")] * 3)
     write_image_prompts.lambda_handler(_event(scripted_job))
     waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}
@@ -211,17 +211,17 @@ def test_segments_waiting_for_the_reference_image_check_just_after_it(scripted_j
     second = submit_image.lambda_handler(_event(scripted_job, segment_index=1, **waits))
     assert second["state"] == "waiting" and second["attempt"] == 0
     assert second["wait_seconds"] == 10
-    assert segment_rows.get_segment(scripted_job["id"], 1)["image_runway_task_id"] is None
+    assert segment_rows.get_segment(db, scripted_job["id"], 1)["image_runway_task_id"] is None
 
 
 def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(
-    scripted_job, scripted_images, monkeypatch, reset_caches
+    db, scripted_job, scripted_images, monkeypatch, reset_caches
 ):
     gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
     write_image_prompts.lambda_handler(_event(scripted_job))
     # Within MAX_GATE_REVISIONS the segment waits at its own gate (AwaitRefusedImage)
     assert submit_image.lambda_handler(_event(scripted_job, segment_index=0))["state"] == "refused"
-    seg = segment_rows.get_segment(scripted_job["id"], 0)
+    seg = segment_rows.get_segment(db, scripted_job["id"], 0)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
     assert len(gen.submitted) == 1
     # With no rounds left (here none at all), the refusal fails the job naming the segment
@@ -251,21 +251,21 @@ def test_poll_budget(scripted_job, scripted_images, monkeypatch, reset_caches):
         check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2))
 
 
-def test_voiceover_lays_each_part_on_its_segment(scripted_job):
+def test_voiceover_lays_each_part_on_its_segment(db, scripted_job):
     result = record_voiceover.lambda_handler(_event(scripted_job))
     assert result["audio_duration"] == pytest.approx(50.0, abs=0.1)
-    segs = segment_rows.get_segments(scripted_job["id"])
+    segs = segment_rows.get_segments(db, scripted_job["id"])
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
-    job = jobs.get_job(scripted_job["id"])
+    job = jobs.get_job(db, scripted_job["id"])
     info = FFMPEG.probe(runtime.current().storage.local_path(job["audio_path"]))
     assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
     record_voiceover.lambda_handler(_event(scripted_job))
-    assert [s["narration_path"] for s in segment_rows.get_segments(scripted_job["id"])] == before
+    assert [s["narration_path"] for s in segment_rows.get_segments(db, scripted_job["id"])] == before
 
 
-def test_assemble_and_deliver(scripted_job):
+def test_assemble_and_deliver(db, scripted_job):
     job = scripted_job
     _images_done(job)
     write_animation_prompts.lambda_handler(_event(job))
@@ -273,7 +273,7 @@ def test_assemble_and_deliver(scripted_job):
         submit_clip.lambda_handler(_event(job, segment_index=i))
     record_voiceover.lambda_handler(_event(job))
     result = assemble_video.lambda_handler(_event(job))
-    row = jobs.get_job(job["id"])
+    row = jobs.get_job(db, job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
     info = FFMPEG.probe(runtime.current().storage.local_path(row["final_video_path"]))
     assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
@@ -281,12 +281,12 @@ def test_assemble_and_deliver(scripted_job):
 
     deliver_video.lambda_handler(_event(job))
     deliver_video.lambda_handler(_event(job))  # retried: one message
-    row = jobs.get_job(job["id"])
+    row = jobs.get_job(db, job["id"])
     assert row["status"] == "completed" and row["completed_at"] is not None
-    assert _notifications(job["id"]).count("video_ready") == 1
+    assert _notifications(db, job["id"]).count("video_ready") == 1
 
 
-def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
+def test_cancel_clears_rows_and_media_and_is_never_overwritten(db, scripted_job):
     job = scripted_job
     _images_done(job)
     request_approval.lambda_handler(_event(job, stage="images", task_token="t"))
@@ -296,18 +296,18 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(scripted_job):
 
     result = cancel_job.lambda_handler(_event(job, error={"Error": "Rejected", "Cause": "rejected at the images"}))
 
-    row = jobs.get_job(job["id"])
+    row = jobs.get_job(db, job["id"])
     assert result["cancelled"] and result["deleted_files"] >= 10
     assert row["status"] == "cancelled" and row["script_text"] is None and row["script_approved"] == 0
-    assert segment_rows.get_segments(job["id"]) == [] and gates.get_gate(job["id"], GateId("images")) is None
+    assert segment_rows.get_segments(db, job["id"]) == [] and gates.get_gate(db, job["id"], GateId("images")) is None
     assert not folder.exists()
     # A late stage cannot bring it back.
     with pytest.raises(JobCancelled):
-        jobs.update_job(job["id"], status="assembling")
-    assert jobs.get_job(job["id"])["status"] == "cancelled"
+        jobs.update_job(db, job["id"], status="assembling")
+    assert jobs.get_job(db, job["id"])["status"] == "cancelled"
 
 
-def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripted_job, monkeypatch):
+def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(db, scripted_job, monkeypatch):
     """The voice-over runs beside the gates; a reject can land while it is speaking."""
     job = scripted_job
     folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
@@ -323,32 +323,32 @@ def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(scripte
     monkeypatch.setattr(speech, "synthesize", cancel_midway)
     with pytest.raises(JobCancelled):
         record_voiceover.lambda_handler(_event(job))
-    assert jobs.get_job(job["id"])["status"] == "cancelled"
+    assert jobs.get_job(db, job["id"])["status"] == "cancelled"
     assert not folder.exists()
 
 
-def test_reject_at_script_marks_script_rejected(scripted_job):
+def test_reject_at_script_marks_script_rejected(db, scripted_job):
     job = scripted_job
     request_approval.lambda_handler(_event(job, stage="script", task_token="t"))
     db.execute(f"UPDATE {gates.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
     cancel_job.lambda_handler(_event(job, error={"Error": "Rejected"}))
-    assert jobs.get_job(job["id"])["script_approved"] == -1
+    assert jobs.get_job(db, job["id"])["script_approved"] == -1
 
 
-def test_failure_records_the_reason_in_plain_words(scripted_job):
+def test_failure_records_the_reason_in_plain_words(db, scripted_job):
     cause = json.dumps({"errorType": "ContentRefused", "errorMessage": "segment 3: the image was refused"})
     request_approval.lambda_handler(_event(scripted_job, stage="images", task_token="t"))
     result = record_failure.lambda_handler(_event(scripted_job, error={"Error": "ContentRefused", "Cause": cause}))
-    row = jobs.get_job(scripted_job["id"])
+    row = jobs.get_job(db, scripted_job["id"])
     assert result["error_type"] == "ContentRefused"
     assert row["status"] == "failed" and row["error_message"] == "ContentRefused: segment 3: the image was refused"
-    assert gates.get_gate(scripted_job["id"], GateId("images"))["decision"] == "abandoned"
-    assert "job_failed" in _notifications(scripted_job["id"])
+    assert gates.get_gate(db, scripted_job["id"], GateId("images"))["decision"] == "abandoned"
+    assert "job_failed" in _notifications(db, scripted_job["id"])
 
 
-def test_timeout_is_recorded(scripted_job):
+def test_timeout_is_recorded(db, scripted_job):
     request_approval.lambda_handler(_event(scripted_job, stage="script", task_token="t"))
     record_approval_timeout.lambda_handler(_event(scripted_job, error={"Error": "States.Timeout"}))
-    row = jobs.get_job(scripted_job["id"])
+    row = jobs.get_job(db, scripted_job["id"])
     assert row["status"] == "timed_out" and "script" in row["error_message"]
-    assert gates.get_gate(scripted_job["id"], GateId("script"))["decision"] == "timed_out"
+    assert gates.get_gate(db, scripted_job["id"], GateId("script"))["decision"] == "timed_out"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from videobot.data import db, jobs
+from videobot.data import jobs
+from videobot.data.db import Database
 from videobot.data.rows import Gate
 from videobot.pipeline import GateId, GateStage
 
@@ -16,7 +17,7 @@ GATES = "ai_video_bot.approval_gates"
 UNCONFIRMED_DECISION_SECONDS = 60
 
 
-def open_gate(job_id: str, gate: GateId, task_token: str) -> Gate:
+def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
     """Store the gate's task token (a retried invocation replaces it). Returns the gate row."""
     return Gate.from_row(
         db.query_one(
@@ -29,15 +30,15 @@ def open_gate(job_id: str, gate: GateId, task_token: str) -> Gate:
     )
 
 
-def open_gate_for_job(job_id: str) -> Gate | None:
+def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
     return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
 
 
-def get_gate(job_id: str, gate: GateId) -> Gate | None:
+def get_gate(db: Database, job_id: str, gate: GateId) -> Gate | None:
     return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s", (job_id, str(gate))))
 
 
-def rejected_gate(job_id: str) -> Gate | None:
+def rejected_gate(db: Database, job_id: str) -> Gate | None:
     return Gate.from_row(
         db.query_one(
             f"SELECT * FROM {GATES} WHERE job_id = %s AND decision = 'rejected' ORDER BY decided_at DESC LIMIT 1",
@@ -46,7 +47,7 @@ def rejected_gate(job_id: str) -> Gate | None:
     )
 
 
-def close_open_gates(job_id: str, decision: str) -> None:
+def close_open_gates(db: Database, job_id: str, decision: str) -> None:
     db.execute(
         f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
         " WHERE job_id = %s AND decided_at IS NULL",
@@ -54,12 +55,14 @@ def close_open_gates(job_id: str, decision: str) -> None:
     )
 
 
-def abandon_gate(job_id: str, gate: GateId) -> None:
+def abandon_gate(db: Database, job_id: str, gate: GateId) -> None:
     """The gate's token is dead at Step Functions (timed out, or the execution ended)."""
     db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, str(gate)))
 
 
-def decide_gate(job_id: str, gate: GateId, decision: str, round_: int | None = None) -> tuple[str, int] | None:
+def decide_gate(
+    db: Database, job_id: str, gate: GateId, decision: str, round_: int | None = None
+) -> tuple[str, int] | None:
     """Decide an open gate once, in one transaction (an approval also moves the job on).
     Returns its (token, revisions), or None when the gate is not open (already decided, never
     reached, or another stage) or, with `round_`, is open at another round (a revision since)."""
@@ -81,6 +84,7 @@ class Revision(NamedTuple):
 
 
 def revise_gate(
+    db: Database,
     job_id: str,
     gate: GateId,
     *,
@@ -128,7 +132,7 @@ def _claim(cur, job_id: str, gate: GateId, decision: str, round_: int | None = N
     return (row[0], row[1]) if row else None
 
 
-def confirm_resumed(job_id: str, gate: GateId, token: str) -> None:
+def confirm_resumed(db: Database, job_id: str, gate: GateId, token: str) -> None:
     """Step Functions accepted the decision sent on `token`."""
     db.execute(
         f"UPDATE {GATES} SET resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
@@ -137,7 +141,7 @@ def confirm_resumed(job_id: str, gate: GateId, token: str) -> None:
     )
 
 
-def landed_decision(job_id: str, gate: GateId, token: str) -> str | None:
+def landed_decision(db: Database, job_id: str, gate: GateId, token: str) -> str | None:
     """Step Functions says `token` is dead. If an earlier decision sent on it had an unknown
     outcome, that one landed: the gate is decided so (and confirmed), and it is returned."""
     with db.connect() as conn, conn.cursor() as cur:
@@ -160,7 +164,7 @@ def landed_decision(job_id: str, gate: GateId, token: str) -> str | None:
         return landed
 
 
-def reopen_gate(job_id: str, gate: GateId, decision: str, *, outcome_unknown: bool = False) -> None:
+def reopen_gate(db: Database, job_id: str, gate: GateId, decision: str, *, outcome_unknown: bool = False) -> None:
     """Undo a decision whose Step Functions call failed: the gate waits again, as does the job
     (and a revision round is given back). `outcome_unknown`: the call may have landed (a
     connection error, a read timeout), so the decision is remembered for `landed_decision`."""
@@ -176,7 +180,7 @@ def reopen_gate(job_id: str, gate: GateId, decision: str, *, outcome_unknown: bo
             jobs.unmark_gate_approved(cur, job_id, GateStage(gate.stage))
 
 
-def offer_redo_all(job_id: str, gate: GateId, words: str) -> int | None:
+def offer_redo_all(db: Database, job_id: str, gate: GateId, words: str) -> int | None:
     """Keep the words written at the open gate `stage` until the user taps "redo all" (or
     writes again). Returns the gate's round, or None when that gate is not open."""
     row = db.query_one(
@@ -187,7 +191,7 @@ def offer_redo_all(job_id: str, gate: GateId, words: str) -> int | None:
     return row["revisions"] if row else None
 
 
-def offered_feedback(job_id: str, gate: GateId, round_: int) -> str | None:
+def offered_feedback(db: Database, job_id: str, gate: GateId, round_: int) -> str | None:
     """The words offered for "redo all" at that round of the open gate, or None."""
     row = db.query_one(
         f"SELECT offered_feedback FROM {GATES} WHERE job_id = %s AND stage = %s"
@@ -197,7 +201,7 @@ def offered_feedback(job_id: str, gate: GateId, round_: int) -> str | None:
     return row["offered_feedback"] if row else None
 
 
-def withdraw_offer(job_id: str, gate: GateId, round_: int) -> bool:
+def withdraw_offer(db: Database, job_id: str, gate: GateId, round_: int) -> bool:
     row = db.query_one(
         f"UPDATE {GATES} SET offered_feedback = NULL WHERE job_id = %s AND stage = %s"
         " AND revisions = %s AND offered_feedback IS NOT NULL RETURNING job_id",

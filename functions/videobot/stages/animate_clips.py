@@ -74,10 +74,14 @@ class Clips(VendorTask):
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
             key = save_media(rt, job_id, storage.segment_key(job_id, CLIP.folder, index, "mp4"), path)
             prepared = prepare_segment(
-                rt, jobs.get_job(job_id), segments.get_segment(job_id, index), path, Path(tmp) / "segment.mp4"
+                rt,
+                jobs.get_job(rt.db, job_id),
+                segments.get_segment(rt.db, job_id, index),
+                path,
+                Path(tmp) / "segment.mp4",
             )
             save_media(rt, job_id, prepared_key(job_id, index), prepared)
-        return segments.store_media(job_id, index, CLIP, key, video_duration=info.duration)
+        return segments.store_media(rt.db, job_id, index, CLIP, key, video_duration=info.duration)
 
 
 CLIPS = Clips()

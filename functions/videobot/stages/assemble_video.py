@@ -27,13 +27,13 @@ def music_file(rt: Runtime, tmp: Path) -> Path | None:
 
 
 def assemble_video(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status=JobStatus.ASSEMBLING)
+    job = jobs.update_job(rt.db, job_id, status=JobStatus.ASSEMBLING)
     report_progress(rt.notifier, job, "assembly", 0, 1)
     settings = rt.settings
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         prepared = []
-        for seg in segments.get_segments(job_id):
+        for seg in segments.get_segments(rt.db, job_id):
             index = seg.segment_index
             path = tmp / f"segment-{index:02d}.mp4"
             try:
@@ -59,6 +59,7 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
         size = out.stat().st_size
         key = save_media(rt, job_id, storage.job_key(job_id, "final.mp4"), out)
     jobs.update_job(
+        rt.db,
         job_id,
         final_video_path=key,
         final_video_size_mb=round(size / 1_000_000, 2),

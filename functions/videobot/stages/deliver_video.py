@@ -10,7 +10,7 @@ from videobot.runtime import Runtime
 
 
 def deliver_video(rt: Runtime, job_id: str) -> dict:
-    job = jobs.get_job(job_id)
-    notify_once(rt.notifier, job, VideoReady(job.final_video_path))
-    jobs.finish_job(job_id, JobStatus.COMPLETED, completed_at=NOW)
+    job = jobs.get_job(rt.db, job_id)
+    notify_once(rt.db, rt.notifier, job, VideoReady(job.final_video_path))
+    jobs.finish_job(rt.db, job_id, JobStatus.COMPLETED, completed_at=NOW)
     return {"delivered": True}

@@ -26,7 +26,7 @@ class Images(VendorTask):
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ImageRequest | None:
         reference = None
         if seg.segment_index != REFERENCE_SEGMENT:
-            ref = segments.get_segment(job.id, REFERENCE_SEGMENT)
+            ref = segments.get_segment(rt.db, job.id, REFERENCE_SEGMENT)
             if not ref.image_path:
                 return None  # wait for segment 0's image
             reference = rt.storage.url(ref.image_path)
@@ -34,10 +34,10 @@ class Images(VendorTask):
             prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference
         )
 
-    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so
         they start within the same bound of its end."""
-        ref = segments.get_segment(job_id, REFERENCE_SEGMENT)
+        ref = segments.get_segment(rt.db, job_id, REFERENCE_SEGMENT)
         if ref.image_submitted_at is None:
             return max(waits.interval, 1) if waits.interval else 0
         return next_wait(elapsed_since(ref.image_submitted_at), waits)
@@ -50,7 +50,7 @@ class Images(VendorTask):
         if ext is None:
             raise VendorFailed("the image vendor returned something that is not an image")
         key = save_media(rt, job_id, storage.segment_key(job_id, IMAGE.folder, index, ext), data)
-        return segments.store_media(job_id, index, IMAGE, key)
+        return segments.store_media(rt.db, job_id, index, IMAGE, key)
 
 
 IMAGES = Images()

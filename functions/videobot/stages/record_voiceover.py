@@ -15,21 +15,21 @@ from videobot.runtime import Runtime
 
 
 def record_voiceover(rt: Runtime, job_id: str) -> dict:
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(rt.db, job_id)
     settings = rt.settings
     with tempfile.TemporaryDirectory() as tmp:
         parts = []
-        rows = segments.get_segments(job_id)
+        rows = segments.get_segments(rt.db, job_id)
         for seg in rows:
             index = seg.segment_index
             if not seg.narration_path:
                 spoken = rt.speech.synthesize(seg.text, language=job.language or "ru", voice=job.voice)
-                usage.record_speech(job_id, index, spoken)
+                usage.record_speech(rt.db, job_id, index, spoken)
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)
                 key = save_media(rt, job_id, storage.segment_key(job_id, "narration", index, spoken.extension), path)
                 seg = segments.update_segment(
-                    job_id, index, narration_path=key, narration_duration=rt.ffmpeg.duration(path)
+                    rt.db, job_id, index, narration_path=key, narration_duration=rt.ffmpeg.duration(path)
                 )
                 report_progress(rt.notifier, job, "voiceover", index + 1, len(rows))
             path = Path(tmp) / Path(seg.narration_path).name
@@ -41,5 +41,5 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
         )
         key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.m4a"), track)
         duration = rt.ffmpeg.duration(track)
-    jobs.update_job(job_id, audio_path=key, audio_duration=duration)
+    jobs.update_job(rt.db, job_id, audio_path=key, audio_duration=duration)
     return {"audio_duration": duration}

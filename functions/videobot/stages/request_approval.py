@@ -18,22 +18,22 @@ def request_approval(rt: Runtime, job_id: str, gate_id: GateId, task_token: str)
     if gate_id.is_refusal:
         return _refused(rt, job_id, gate_id, task_token)
     stage = GateStage(gate_id.stage)
-    job = jobs.update_job(job_id, status=stage.awaiting)
-    gate = gates.open_gate(job_id, gate_id, task_token)
+    job = jobs.update_job(rt.db, job_id, status=stage.awaiting)
+    gate = gates.open_gate(rt.db, job_id, gate_id, task_token)
     # After a revision (ReviseScript, RedoImages, RedoClips) the gate asks again, once per round.
     rounds = gate.revisions
     redone = tuple(gate.redo_segments or ()) if rounds else ()
-    notify_once(rt.notifier, job, GateReady(stage, round=rounds, segments=redone))
+    notify_once(rt.db, rt.notifier, job, GateReady(stage, round=rounds, segments=redone))
     return {"stage": str(gate_id), "waiting": True}
 
 
 def _refused(rt: Runtime, job_id: str, gate_id: GateId, task_token: str) -> dict:
-    gate = gates.open_gate(job_id, gate_id, task_token)
+    gate = gates.open_gate(rt.db, job_id, gate_id, task_token)
     kind, index = gate_id.media, gate_id.segment
     assert kind is not None and index is not None  # a refusal gate names both
-    seg = segments.get_segment(job_id, index)
+    seg = segments.get_segment(rt.db, job_id, index)
     event = SegmentRefused(
         kind.noun, index, seg.error_message or "SAFETY", seg.prompt(kind) or "", round=gate.revisions
     )
-    notify_once(rt.notifier, jobs.get_job(job_id), event)
+    notify_once(rt.db, rt.notifier, jobs.get_job(rt.db, job_id), event)
     return {"stage": gate.stage, "waiting": True}

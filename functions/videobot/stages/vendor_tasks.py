@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from videobot import usage
 from videobot.data import gates, jobs, segments
+from videobot.data.db import Database
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
@@ -57,10 +58,10 @@ def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) ->
     return max(waits.interval, int(DETECTION_FRACTION * elapsed))
 
 
-def fastest_recent(task_id: str) -> float | None:
+def fastest_recent(db: Database, task_id: str) -> float | None:
     """The fastest of the recent tasks of this task's model, when there are enough of them."""
-    model = usage.model_of_task(task_id)
-    seconds = usage.recent_task_seconds(model) if model else []
+    model = usage.model_of_task(db, task_id)
+    seconds = usage.recent_task_seconds(db, model) if model else []
     return min(seconds) if len(seconds) >= MIN_SAMPLES else None
 
 
@@ -109,7 +110,7 @@ class VendorTask:
     def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
         raise NotImplementedError
 
-    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
     def submit_timeout(self, settings) -> int:
@@ -119,7 +120,7 @@ class VendorTask:
     def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
-        seg = segments.get_segment(job_id, index)
+        seg = segments.get_segment(rt.db, job_id, index)
         media = seg.media(self.media)
         if media.path:
             return _step("done", attempt)
@@ -130,12 +131,12 @@ class VendorTask:
             state = self.generator(rt).get_task(task_id)
         running_since = None
         if state.status not in UNFINISHED:
-            usage.settle_task(task_id, state.credits)
+            usage.settle_task(rt.db, task_id, state.credits)
         elif state.status == RUNNING:
-            running_since = usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
+            running_since = usage.task_running(rt.db, task_id)  # queue time (THROTTLED, PENDING) is not generation time
         elif state.status == THROTTLED:  # over Runway's tier: say the wait is its queue
             try:
-                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.media.gate))
+                notify_once(rt.db, rt.notifier, jobs.get_job(rt.db, job_id), VendorQueued(self.media.gate))
             except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
                 logger.warning("queued notice not sent", extra={"error": str(exc)})
         self._note_vendor_status(rt, job_id, seg, state.status)
@@ -148,10 +149,10 @@ class VendorTask:
                 raise PollBudgetExceeded(
                     f"segment {index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
                 )
-            return _step("waiting", attempt + 1, self._wait(seg, task_id, state.status, running_since, waits))
+            return _step("waiting", attempt + 1, self._wait(rt, seg, task_id, state.status, running_since, waits))
         return self._failed(rt, job_id, seg, state, waits)
 
-    def _wait(self, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
+    def _wait(self, rt: Runtime, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
         """The wait before the next check. A running task's age counts from when a poll first saw
         it RUNNING, and the learned first check (80% of the model's fastest task, itself measured
         from RUNNING) is placed from then: time in Runway's queue is not generation time. A task
@@ -159,7 +160,9 @@ class VendorTask:
         submitted = seg.media(self.media).submitted_at
         # (a running_at before this submission is another task's that had the same id: ignored)
         if status == RUNNING and running_since is not None and (submitted is None or running_since >= submitted):
-            return next_wait(elapsed_since(running_since), waits, fastest_recent(task_id) if waits.first else None)
+            return next_wait(
+                elapsed_since(running_since), waits, fastest_recent(rt.db, task_id) if waits.first else None
+            )
         return next_wait(elapsed_since(submitted), waits)
 
     def _note_vendor_status(self, rt: Runtime, job_id: str, seg: Segment, status: str) -> None:
@@ -169,24 +172,24 @@ class VendorTask:
         stored = status if status in UNFINISHED else None
         if seg.vendor_status == stored:
             return
-        segments.update_segment(job_id, seg.segment_index, vendor_status=stored)
+        segments.update_segment(rt.db, job_id, seg.segment_index, vendor_status=stored)
         if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
             self._report(rt, job_id)
 
     def _report(self, rt: Runtime, job_id: str) -> None:
-        counts, gate = segments.segment_counts(job_id), self.media.gate
+        counts, gate = segments.segment_counts(rt.db, job_id), self.media.gate
         report_progress(
-            rt.notifier, jobs.get_job(job_id), gate, counts[gate], counts["segments"], queued=counts["queued"]
+            rt.notifier, jobs.get_job(rt.db, job_id), gate, counts[gate], counts["segments"], queued=counts["queued"]
         )
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
         started = time.monotonic()
-        job = jobs.get_job(job_id)
+        job = jobs.get_job(rt.db, job_id)
         if job.status in TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
-            return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
+            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, waits))
         # The create's retries end in time for the rest of this invocation.
         request = replace(
             request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
@@ -194,26 +197,26 @@ class VendorTask:
         index, submissions = seg.segment_index, seg.media(self.media).submissions
         generator = self.generator(rt)
         # Count the submission before paying for it; store the task id right after.
-        segments.count_submission(job_id, index, self.media, submissions + 1)
+        segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
             with metrics_for_vendor_call(self.media.column, "submit"):
                 task_id = generator.submit(request)
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
-            segments.count_submission(job_id, index, self.media, submissions)
+            segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise
         try:
-            segments.record_task(job_id, index, self.media, task_id)
+            segments.record_task(rt.db, job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
-        if jobs.get_job(job_id).status in TERMINAL_STATUSES:  # it ended while we submitted:
+        if jobs.get_job(rt.db, job_id).status in TERMINAL_STATUSES:  # it ended while we submitted:
             generator.cancel(task_id)  # the others were stopped then
-        usage.record_task(job_id, self.media.usage_stage, index, task_id, generator.estimate(request))
+        usage.record_task(rt.db, job_id, self.media.usage_stage, index, task_id, generator.estimate(request))
         logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
         result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
-        if result["state"] == "waiting" and segments.get_segment(job_id, index).vendor_status != THROTTLED:
+        if result["state"] == "waiting" and segments.get_segment(rt.db, job_id, index).vendor_status != THROTTLED:
             # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
-            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(task_id) if waits.first else None)
+            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(rt.db, task_id) if waits.first else None)
         return result
 
     def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
@@ -221,10 +224,10 @@ class VendorTask:
         code = state.failure_code or ""
         outcome = classify_failure(state)
         if outcome == REFUSED:
-            segments.update_segment(job_id, index, status=SegmentStatus.FAILED, error_message=code)
+            segments.update_segment(rt.db, job_id, index, status=SegmentStatus.FAILED, error_message=code)
             # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
             # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
-            gate = gates.get_gate(job_id, GateId.refused(self.media, index))
+            gate = gates.get_gate(rt.db, job_id, GateId.refused(self.media, index))
             if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
                 logger.warning(
                     "vendor refused a segment", extra={"kind": self.media.column, "code": code, "segment": index}
@@ -235,6 +238,6 @@ class VendorTask:
             )
         if outcome == RESUBMIT and seg.media(self.media).submissions <= rt.settings.max_resubmits:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.media.column, "code": code})
-            return self._submit(rt, job_id, segments.forget_task(job_id, index, self.media), 0, waits)
-        segments.update_segment(job_id, index, status=SegmentStatus.FAILED, error_message=code or state.status)
+            return self._submit(rt, job_id, segments.forget_task(rt.db, job_id, index, self.media), 0, waits)
+        segments.update_segment(rt.db, job_id, index, status=SegmentStatus.FAILED, error_message=code or state.status)
         raise VendorFailed(f"segment {index + 1}: the {self.media.column} failed ({code or state.status})")

@@ -30,11 +30,11 @@ async def help_(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
 
 
 def status_for_chat(rt: Runtime, chat_id: int, lang: str) -> str:
-    job = jobs.latest_job_for_chat(chat_id)
+    job = jobs.latest_job_for_chat(rt.db, chat_id)
     if job is None:
         return texts.text(lang, "no_job")
-    status = ui.status_text(lang, job, segments.segment_counts(job.id), rt.settings.segment_count)
-    return texts.clip(status + "\n" + cost_line(lang, job.id), texts.TELEGRAM_TEXT_LIMIT)
+    status = ui.status_text(lang, job, segments.segment_counts(rt.db, job.id), rt.settings.segment_count)
+    return texts.clip(status + "\n" + cost_line(rt.db, lang, job.id), texts.TELEGRAM_TEXT_LIMIT)
 
 
 async def status(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:

@@ -19,8 +19,8 @@ from videobot.telegram.replies import allowed, reply
 
 
 async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
-    job = jobs.active_job_for_chat(message.chat_id)
-    gate = gates.open_gate_for_job(job.id) if job else None
+    job = jobs.active_job_for_chat(rt.db, message.chat_id)
+    gate = gates.open_gate_for_job(rt.db, job.id) if job else None
     if job is None or gate is None:
         await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
         return
@@ -31,12 +31,12 @@ async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str) ->
         message.chat_id,
         lang,
         _decision_text(result, gate.stage),
-        voiceover=voiceover_state(lang, job.id, gate.stage),
+        voiceover=voiceover_state(rt, lang, job.id, gate.stage),
     )
 
 
 async def reject_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
-    job = jobs.active_job_for_chat(message.chat_id)
+    job = jobs.active_job_for_chat(rt.db, message.chat_id)
     if job is None:
         await reply(rt, bot, message.chat_id, lang, "nothing_to_reject")
         return
@@ -46,12 +46,12 @@ async def reject_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> 
         await reply(rt, bot, message.chat_id, lang, "nothing_to_reject")
 
 
-def voiceover_state(lang: str, job_id: str, stage: str) -> str:
+def voiceover_state(rt: Runtime, lang: str, job_id: str, stage: str) -> str:
     """Once the clips are approved, where the early voice-over stands (its progress was kept
     out of the image and clip progress)."""
     if stage != GateStage.VIDEOS:
         return ""
-    job, counts = jobs.get_job(job_id), segments.segment_counts(job_id)
+    job, counts = jobs.get_job(rt.db, job_id), segments.segment_counts(rt.db, job_id)
     total = counts.get("segments") or 0
     if job.audio_path:
         return "\n" + texts.text(lang, "voiceover_done", total=total)
@@ -82,20 +82,20 @@ async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: 
     if parsed is None or chat_id is None:
         return t("unknown_button")
     approve, job_id, stage, round_ = parsed
-    job = jobs.find_job(job_id)
+    job = jobs.find_job(rt.db, job_id)
     if job is None or job.chat_id != chat_id:
         return t("not_at_this_stage")
-    latest = jobs.latest_job_for_chat(chat_id)
+    latest = jobs.latest_job_for_chat(rt.db, chat_id)
     if latest and latest.id != job_id:
         return t("older_job", job_id=latest.id)
     if job.status in TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
-    chats.remember_chat(chat_id, query.from_user.id, query.from_user.language_code)
+    chats.remember_chat(rt.db, chat_id, query.from_user.id, query.from_user.language_code)
     result = await asyncio.to_thread(control.decide, rt, job_id, GateId(stage), approve, round_)
     if result.done:
         await drop_buttons(rt, query)
         if approve:
-            await reply(rt, bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(lang, job_id, stage))
+            await reply(rt, bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(rt, lang, job_id, stage))
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":
@@ -103,7 +103,7 @@ async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: 
     if result.reason == "stale_round":  # a revision since: this question is not the one open now
         await drop_buttons(rt, query)
         return t("stale_round")
-    gate = gates.get_gate(job_id, GateId(stage))
+    gate = gates.get_gate(rt.db, job_id, GateId(stage))
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
     return t("not_at_this_stage")

@@ -70,8 +70,8 @@ async def gate_feedback(rt: Runtime, bot: Bot, message: Message, lang: str, text
     """True when the chat has an open gate: the message was taken as feedback there. (The gate
     is read here to route the words; control.revise reads it again under a row lock, so that it
     is decided once.)"""
-    job = jobs.active_job_for_chat(message.chat_id)
-    gate = gates.open_gate_for_job(job.id) if job else None
+    job = jobs.active_job_for_chat(rt.db, message.chat_id)
+    gate = gates.open_gate_for_job(rt.db, job.id) if job else None
     if job is None or gate is None:
         return False
     gate_id = gate.id
@@ -149,7 +149,7 @@ async def _answer_revision(
         numbers=texts.text(lang, "all_ten") if all_of_them else texts.numbers(indexes),
         n=result.round,
         limit=result.limit,
-        usd=f"{job_cost_usd(job_id):.2f}",
+        usd=f"{job_cost_usd(rt.db, job_id):.2f}",
     )
 
 
@@ -176,7 +176,7 @@ async def refusal_from_button(
     rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]
 ) -> str:
     """[🔁 Повторить] / [❌ Отменить задачу] under a refused segment."""
-    job = jobs.find_job(parts[1]) if len(parts) >= 2 else None
+    job = jobs.find_job(rt.db, parts[1]) if len(parts) >= 2 else None
     if job is None or job.chat_id != chat_id:
         return texts.text(lang, "not_at_this_stage")
     if parts[0] == "sx":
@@ -203,7 +203,7 @@ async def _offer_redo_all(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: J
     if gate.revisions >= settings.max_gate_revisions:
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.max_gate_revisions)
         return
-    round_ = gates.offer_redo_all(job.id, gate.id, words)
+    round_ = gates.offer_redo_all(rt.db, job.id, gate.id, words)
     if round_ is None:
         await reply(rt, bot, chat_id, lang, "nothing_to_approve")
         return
@@ -230,14 +230,14 @@ async def redo_all_from_button(
     if len(parts) != 4 or parts[2] not in ui.CODE_STAGES or not parts[3].isdigit():
         return t("unknown_button")
     job_id, gate, round_ = parts[1], GateId(ui.CODE_STAGES[parts[2]]), int(parts[3])
-    job = jobs.find_job(job_id)
+    job = jobs.find_job(rt.db, job_id)
     if job is None or job.chat_id != chat_id:
         return t("not_at_this_stage")
     await drop_buttons(rt, query)
     if parts[0] != "ra":
-        gates.withdraw_offer(job_id, gate, round_)
+        gates.withdraw_offer(rt.db, job_id, gate, round_)
         return t("redo_all_declined")
-    words = gates.offered_feedback(job_id, gate, round_)
+    words = gates.offered_feedback(rt.db, job_id, gate, round_)
     if words is None:
         return t("offer_stale")
     everyone = list(range(rt.settings.segment_count))
@@ -258,7 +258,7 @@ async def _show(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, stage:
         return
     kind = media_kind(stage)
     for n in numbers[:10]:
-        seg = segments.get_segment(job.id, n - 1)
+        seg = segments.get_segment(rt.db, job.id, n - 1)
         path = seg.media(kind).path if seg else None
         if not path:
             await reply(rt, bot, chat_id, lang, "show_missing", n=n)

@@ -61,7 +61,7 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
         logger.info("user not on the allowlist", extra={"user_id": user.id if user else None})
         await send(rt, bot, chat_id, texts.text(lang, "not_allowed"), keyboard=False)
         return
-    chats.remember_chat(chat_id, user.id if user else None, user.language_code if user else None)
+    chats.remember_chat(rt.db, chat_id, user.id if user else None, user.language_code if user else None)
     if message.text is None:
         await _not_text(rt, bot, message, lang, update_id)
         return

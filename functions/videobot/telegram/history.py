@@ -20,7 +20,7 @@ from videobot.telegram.replies import reply
 
 
 def history_view(rt: Runtime, lang: str, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    rows = jobs.recent_jobs_for_chat(chat_id, rt.settings.history_jobs)
+    rows = jobs.recent_jobs_for_chat(rt.db, chat_id, rt.settings.history_jobs)
     if not rows:
         return texts.text(lang, "no_job"), None
     lines, buttons = [texts.text(lang, "history_title")], []
@@ -33,7 +33,7 @@ def history_view(rt: Runtime, lang: str, chat_id: int) -> tuple[str, InlineKeybo
                 at=job.created_at.strftime("%d.%m %H:%M"),
                 prompt=texts.clip(job.prompt, 60),
                 status=texts.status_name(lang, job.status),
-                usd=f"{job_cost_usd(job.id):.2f}",
+                usd=f"{job_cost_usd(rt.db, job.id):.2f}",
                 job_id=job.id,
             )
         )
@@ -59,7 +59,7 @@ async def resend(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str, re
     """A history button, in the webhook: the quick checks, then the resend (a sendVideo of up
     to 50 MB) is handed to HandleSlowUpdateFunction. `request_id` (the tap's callback query id)
     makes the resend once per tap, also when Lambda runs the event again."""
-    job = jobs.find_job(job_id)
+    job = jobs.find_job(rt.db, job_id)
     if job is None or job.chat_id != chat_id or job.status != JobStatus.COMPLETED or not job.final_video_path:
         return texts.text(lang, "history_gone")
     await asyncio.to_thread(
@@ -73,12 +73,12 @@ async def resend_now(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str
     The send is recorded first (notifications, per job and tap): a retried run finds it and
     sends nothing; a send that failed before leaving is released for the retry, and one whose
     outcome is unknown (a timeout after the upload left) stays recorded, never sent twice."""
-    job = jobs.find_job(job_id)
+    job = jobs.find_job(rt.db, job_id)
     if job is None or job.chat_id != chat_id or job.status != JobStatus.COMPLETED or not job.final_video_path:
         await reply(rt, bot, chat_id, lang, "history_gone")
         return {"sent": False, "reason": "gone"}
     key = f"resend:{request_id}"
-    if not notifications.claim(job_id, key):
+    if not notifications.claim(rt.db, job_id, key):
         logger.info("resend already done for this tap", extra={"job_id": job_id})
         return {"sent": False, "reason": "duplicate"}
     try:
@@ -92,7 +92,7 @@ async def resend_now(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str
             caption = texts.clip(
                 texts.text(lang, "history_caption", prompt=texts.clip(job.prompt, 200))
                 + "\n"
-                + cost_line(lang, job_id),
+                + cost_line(rt.db, lang, job_id),
                 texts.TELEGRAM_CAPTION_LIMIT,
             )
             duration = int(job.final_video_duration) if job.final_video_duration else None
@@ -110,6 +110,6 @@ async def resend_now(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str
 
             await call(send, "sendVideo", rt.settings)  # None: timed out after it left, taken as sent
     except Exception:
-        notifications.release(job_id, key)  # nothing reached the chat: Lambda's retry sends it
+        notifications.release(rt.db, job_id, key)  # nothing reached the chat: Lambda's retry sends it
         raise
     return {"sent": True}

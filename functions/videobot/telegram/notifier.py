@@ -19,6 +19,7 @@ from telegram.error import Forbidden
 from videobot.config import Settings
 from videobot.data import chats, jobs, notifications, segments
 from videobot.data import progress as progress_rows
+from videobot.data.db import Database
 from videobot.data.rows import Job
 from videobot.notify import (
     Event,
@@ -47,27 +48,29 @@ class Parts:
     """Parts of a multi-message event, each claimed once per job: a retried stage resends
     only the part that failed (the album is not sent twice when only the question failed)."""
 
-    def __init__(self, job_id: str, event: str):
-        self.job_id, self.event = job_id, event
+    def __init__(self, db: Database, job_id: str, event: str):
+        self.db, self.job_id, self.event = db, job_id, event
 
     def claim(self, part: str) -> bool:
-        return notifications.claim(self.job_id, f"{self.event}:{part}")
+        return notifications.claim(self.db, self.job_id, f"{self.event}:{part}")
 
     def release(self, part: str) -> None:
-        notifications.release(self.job_id, f"{self.event}:{part}")
+        notifications.release(self.db, self.job_id, f"{self.event}:{part}")
 
 
 class TelegramNotifier:
     """Sends each event to the job's chat, in the chat's language."""
 
-    def __init__(self, settings: Settings, storage: Storage):
-        self.settings, self.storage = settings, storage
+    def __init__(self, settings: Settings, storage: Storage, db: Database):
+        self.settings, self.storage, self.db = settings, storage, db
 
     def send(self, job: Job, event: Event) -> None:
         # a gate asked again after a revision sends its album again: its parts are per round
         name = f"{event.stage}_ready" if isinstance(event, GateReady) else type(event).__name__
-        parts = Parts(job.id, f"{name}:r{event.round}" if isinstance(event, GateReady) and event.round else name)
-        lang = texts.language_of(chats.chat_language(job.chat_id))
+        parts = Parts(
+            self.db, job.id, f"{name}:r{event.round}" if isinstance(event, GateReady) and event.round else name
+        )
+        lang = texts.language_of(chats.chat_language(self.db, job.chat_id))
         try:
             bots.run(lambda bot: self._send(bot, job, event, lang, parts), self.settings)
         except Forbidden as exc:
@@ -88,7 +91,9 @@ class TelegramNotifier:
         elif isinstance(event, VideoReady):
             await self._video_ready(bot, job, lang, event)
         elif isinstance(event, JobEnded):
-            await self._text(bot, job.chat_id, _ended_text(self.settings, lang, job, event), ui.main_keyboard())
+            await self._text(
+                bot, job.chat_id, _ended_text(self.settings, self.db, lang, job, event), ui.main_keyboard()
+            )
         elif isinstance(event, VoiceHeard):
             await self._text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
         elif isinstance(event, VendorQueued):
@@ -98,7 +103,7 @@ class TelegramNotifier:
             raise TypeError(f"no Telegram message for {event!r}")
 
     async def _script_ready(self, bot: Bot, job: Job, lang: str, event: GateReady) -> None:
-        job = jobs.get_job(job.id)
+        job = jobs.get_job(self.db, job.id)
         frame = texts.text(lang, "script_ready", script="")
         script = texts.clip(job.script_text or "", texts.TELEGRAM_TEXT_LIMIT - len(frame))
         await self._text(
@@ -113,7 +118,7 @@ class TelegramNotifier:
         redone = set(event.segments)
         total = self.settings.segment_count
         items = []
-        for seg in segments.get_segments(job.id)[:ALBUM_LIMIT]:
+        for seg in segments.get_segments(self.db, job.id)[:ALBUM_LIMIT]:
             if not seg.image_path or (redone and seg.segment_index not in redone):
                 continue
             data = self.storage.get_bytes(seg.image_path)
@@ -144,7 +149,9 @@ class TelegramNotifier:
         redone = set(event.segments)
         total = self.settings.segment_count
         shown = [
-            s for s in segments.get_segments(job.id) if s.video_path and (not redone or s.segment_index in redone)
+            s
+            for s in segments.get_segments(self.db, job.id)
+            if s.video_path and (not redone or s.segment_index in redone)
         ][: ALBUM_LIMIT if redone else CLIPS_SHOWN]
         items = []
         for seg in shown:
@@ -187,7 +194,7 @@ class TelegramNotifier:
         await self._text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
-        job = jobs.get_job(job.id)
+        job = jobs.get_job(self.db, job.id)
         limit = self.settings.telegram_upload_limit_bytes
         with tempfile.TemporaryDirectory() as tmp:
             path = self.storage.download(job.final_video_path or event.video_path, Path(tmp) / "video.mp4")
@@ -208,7 +215,7 @@ class TelegramNotifier:
             caption = texts.text(
                 lang, "video_caption", minutes=minutes, size_mb=size_mb, duration=f"{job.final_video_duration or 0:.0f}"
             )
-            caption += "\n" + cost_line(lang, job.id)  # what this video cost
+            caption += "\n" + cost_line(self.db, lang, job.id)  # what this video cost
             duration = int(job.final_video_duration) if job.final_video_duration else None
 
             async def send():
@@ -231,20 +238,20 @@ class TelegramNotifier:
         stage, done, total = event.stage, int(event.done), int(event.total)
         if stage not in PROGRESS_LABELS["en"] or total <= 0:
             raise ValueError(f"unknown progress stage {stage!r} or total {total}")
-        if stage == "voiceover" and jobs.get_job(job.id).status not in VOICEOVER_SHOWN_STATUSES:
+        if stage == "voiceover" and jobs.get_job(self.db, job.id).status not in VOICEOVER_SHOWN_STATUSES:
             # Recorded early, beside the images and clips: 📊 Статус shows it until the clips are approved
             return
         queued = int(event.queued)
         message = progress_text(lang, stage, done, total, queued)
-        if progress_rows.claim_first(job.id, stage, done, total, queued):
+        if progress_rows.claim_first(self.db, job.id, stage, done, total, queued):
             try:
                 sent = await self._text(bot, job.chat_id, message)
             except Exception:
-                progress_rows.forget(job.id, stage)
+                progress_rows.forget(self.db, job.id, stage)
                 raise
-            progress_rows.sent(job.id, stage, sent.message_id)
+            progress_rows.sent(self.db, job.id, stage, sent.message_id)
             return
-        message_id = progress_rows.claim_edit(job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS, queued)
+        message_id = progress_rows.claim_edit(self.db, job.id, stage, done, total, PROGRESS_MIN_EDIT_SECONDS, queued)
         if message_id:
             await call(
                 lambda: bot.edit_message_text(message, chat_id=job.chat_id, message_id=message_id),
@@ -324,10 +331,10 @@ def failure_key(error_type: str | None) -> str:
     return "failed_generic"
 
 
-def _ended_text(settings: Settings, lang: str, job: Job, event: JobEnded) -> str:
+def _ended_text(settings: Settings, db: Database, lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "cancelled":
         where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
-        return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(lang, job.id)
+        return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(db, lang, job.id)
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     if event.error_type in VOICE_ERRORS:

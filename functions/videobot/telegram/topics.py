@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from telegram import Bot, Message
 
 from videobot import control, preferences, usage
-from videobot.data import db, jobs
+from videobot.data import jobs
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import texts
@@ -31,16 +31,16 @@ async def start_topic(
         await reply(rt, bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.max_topic_chars)
         return
     # One topic at a time per chat: the check and the start run under the chat's lock.
-    with db.connect() as conn, conn.cursor() as cur:
+    with rt.db.connect() as conn, conn.cursor() as cur:
         jobs.lock_chat(cur, chat_id)
         redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
-        active = None if redelivered else jobs.active_job_for_chat(chat_id)
+        active = None if redelivered else jobs.active_job_for_chat(rt.db, chat_id)
         next_slot = None if redelivered or active else _daily_limit_reached(rt, cur, user_id)
         # the user's video model, priced as it bills: the budgets count its real credits
         estimate = estimated_job_usd(
             rt,
-            preferences.get(user_id).aspect_ratio or settings.aspect_ratio,
-            preferences.video_model_for(user_id, settings),
+            preferences.get(rt.db, user_id).aspect_ratio or settings.aspect_ratio,
+            preferences.video_model_for(rt.db, user_id, settings),
         )
         spent = None if redelivered or active or next_slot else _daily_budget_spent(rt, user_id, estimate)
         no_room = redelivered or active or next_slot or spent is not None
@@ -119,7 +119,7 @@ def _daily_budget_spent(rt: Runtime, user_id: int, estimate: float) -> float | N
     budget = rt.settings.max_usd_per_user_per_day
     if not budget:
         return None
-    spent = usage.spent_by_user(user_id)
+    spent = usage.spent_by_user(rt.db, user_id)
     return spent if spent >= budget or spent + estimate > budget else None
 
 
@@ -128,5 +128,5 @@ def _bot_budget_spent(rt: Runtime, estimate: float) -> float | None:
     budget = rt.settings.max_usd_per_day
     if not budget:
         return None
-    spent = usage.spent_by_everyone()
+    spent = usage.spent_by_everyone(rt.db)
     return spent if spent >= budget or spent + estimate > budget else None

@@ -27,14 +27,14 @@ def _value_name(lang: str, field: str, value) -> str:
 
 
 def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    chosen = preferences.get(user_id)
+    chosen = preferences.get(rt.db, user_id)
     voices = rt.speech_voices()
     current = {
         "aspect_ratio": chosen.aspect_ratio or rt.settings.aspect_ratio,
         "voice": chosen.voice if chosen.voice in voices else voices[0],
         "narration_language": chosen.narration_language,
         "subtitles": rt.settings.subtitles if chosen.subtitles is None else chosen.subtitles,
-        "video_model": preferences.video_model_for(user_id, rt.settings),
+        "video_model": preferences.video_model_for(rt.db, user_id, rt.settings),
     }
     options = {
         "aspect_ratio": preferences.ASPECT_RATIOS,
@@ -106,6 +106,7 @@ async def choose(rt: Runtime, query: CallbackQuery, lang: str, code: str, raw: s
         return texts.text(lang, "unknown_button")
     try:
         preferences.choose(
+            rt.db,
             query.from_user.id,
             field,
             _decode(field, raw),

@@ -38,8 +38,8 @@ async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update
     if voice.file_size and voice.file_size > settings.max_voice_bytes:
         await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
         return
-    job = await asyncio.to_thread(jobs.active_job_for_chat, chat_id)
-    if job and await asyncio.to_thread(gates.open_gate_for_job, job.id):  # spoken feedback at an open gate
+    job = await asyncio.to_thread(jobs.active_job_for_chat, rt.db, chat_id)
+    if job and await asyncio.to_thread(gates.open_gate_for_job, rt.db, job.id):  # spoken feedback at an open gate
         await asyncio.to_thread(
             handover.hand_over, rt, handover.VOICE_FEEDBACK, message=message.to_dict(), lang=lang, update_id=update_id
         )
@@ -53,9 +53,9 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
     settings = rt.settings
     chat_id = message.chat_id
     voice = message.voice or message.audio
-    job = jobs.active_job_for_chat(chat_id)
+    job = jobs.active_job_for_chat(rt.db, chat_id)
     key = f"voice_feedback:{update_id}"
-    if job is not None and not notifications.claim(job.id, key):
+    if job is not None and not notifications.claim(rt.db, job.id, key):
         logger.info("voice feedback already handled", extra={"job_id": job.id, "update_id": update_id})
         return {"handled": False, "duplicate": True}
     try:
@@ -76,6 +76,7 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
             return {"handled": True, "outcome": "voice_failed"}
         if job is not None:
             usage.record_llm(
+                rt.db,
                 job.id,
                 "transcribe_feedback",
                 {
@@ -92,7 +93,7 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
         await reply(rt, bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
     except Exception:
         if job is not None:  # nothing was said yet: Lambda's retry does it again
-            notifications.release(job.id, key)
+            notifications.release(rt.db, job.id, key)
         raise
     if await feedback.gate_feedback(rt, bot, message, lang, transcript.text):
         return {"handled": True, "outcome": "feedback"}

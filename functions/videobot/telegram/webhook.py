@@ -79,7 +79,7 @@ def handle_event(rt: Runtime, event: dict) -> dict:
     logger.thread_safe_append_keys(update_id=update_id)
     try:
         try:
-            state = updates.claim_state(update_id)
+            state = updates.claim_state(rt.db, update_id)
         except DatabaseUnavailable:
             logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
             return _response(503, {"ok": False})
@@ -103,14 +103,14 @@ def handle_event(rt: Runtime, event: dict) -> dict:
                 _end_blocked_chat(rt, data)
         except TRANSIENT as exc:
             try:
-                updates.release_update(update_id)
+                updates.release_update(rt.db, update_id)
             except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
                 pass
             logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
             return _response(500, {"ok": False})
         except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
             logger.exception("update failed", extra={"error_type": type(exc).__name__})
-        updates.finish_update(update_id)
+        updates.finish_update(rt.db, update_id)
         return _response(200, {"ok": True})
     finally:
         logger.thread_safe_remove_keys(["update_id"])

@@ -8,7 +8,7 @@ import pytest
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
-from videobot.data import db, jobs
+from videobot.data import jobs
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def user(telegram):
     return TelegramUser(telegram, lambda_poster())
 
 
-def _paid_runway_credits(job_id: str, credits: float) -> None:
+def _paid_runway_credits(db, job_id: str, credits: float) -> None:
     db.execute(
         "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
         " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)",
@@ -24,13 +24,13 @@ def _paid_runway_credits(job_id: str, credits: float) -> None:
     )
 
 
-def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
+def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(db, user, sfn):
     with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
         assert user.say("Первая") == 200
-        job = jobs.active_job_for_chat(user.chat_id)
-        _paid_runway_credits(job["id"], 300)  # 3.00 USD
-        jobs.update_job(job["id"], status="completed")
-        assert usage.spent_by_user(user.user_id) == 3.0
+        job = jobs.active_job_for_chat(db, user.chat_id)
+        _paid_runway_credits(db, job["id"], 300)  # 3.00 USD
+        jobs.update_job(db, job["id"], status="completed")
+        assert usage.spent_by_user(db, user.user_id) == 3.0
         assert user.say("Вторая") == 200
     texts = user.texts()
     assert texts[0].startswith("✅ Запрос принят")

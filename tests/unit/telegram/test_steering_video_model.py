@@ -55,7 +55,7 @@ def _model_row(call) -> list[str]:
     return [b["text"] for b in inline_buttons(call) if b["callback_data"].startswith("st|vm|")]
 
 
-def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_video(user, runway_bot):
+def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_video(db, user, runway_bot):
     call = _settings(user)
     assert _model_row(call) == [
         f"✓ gen4_turbo · ${JOB_USD['gen4_turbo']}",
@@ -68,7 +68,7 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
     veo = next(b for b in inline_buttons(call) if b["callback_data"] == "st|vm|veo3.1_fast")
     assert user.press(veo, sent_message(call)) == 200
     assert user.callback_answers()[-1] == "✅ Сохранено: veo3.1_fast"
-    assert preferences.get(user.user_id).video_model == "veo3.1_fast"
+    assert preferences.get(db, user.user_id).video_model == "veo3.1_fast"
     edited = user.fake.calls_to("editMessageText")[-1]
     assert _model_row(edited) == [
         f"gen4_turbo · ${JOB_USD['gen4_turbo']}",
@@ -79,7 +79,7 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
     assert user.post(user.callback_update("st|vm|gen4.5")) == 200
     assert user.post(user.callback_update("st|vm|gen3a_turbo")) == 200
     assert user.callback_answers()[-2:] == ["Этот вариант сейчас недоступен."] * 2
-    assert preferences.get(user.user_id).video_model == "veo3.1_fast"
+    assert preferences.get(db, user.user_id).video_model == "veo3.1_fast"
 
 
 def test_offline_there_is_no_model_row(user):
@@ -88,54 +88,54 @@ def test_offline_there_is_no_model_row(user):
     assert call.params["text"].endswith("Ряды кнопок: формат, голос, язык, субтитры.")
 
 
-def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(user, sfn, runway_bot):
+def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(db, user, sfn, runway_bot):
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "0"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200
-        job = jobs.active_job_for_chat(user.chat_id)
+        job = jobs.active_job_for_chat(db, user.chat_id)
         assert job.video_model == "veo3.1_fast"
         assert f"💰 Примерная стоимость: ≈ ${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
-        jobs.update_job(job.id, status="completed")
+        jobs.update_job(db, job.id, status="completed")
 
         # The operator stops offering veo3.1_fast: the next job is made on the default
         with use_environment({"RUNWAY_VIDEO_MODELS": "gen4_turbo"}):
             assert user.say("Реклама чая") == 200
-            job = jobs.active_job_for_chat(user.chat_id)
+            job = jobs.active_job_for_chat(db, user.chat_id)
             assert job.video_model == "gen4_turbo"
             assert f"≈ ${JOB_USD['gen4_turbo']}" in user.texts()[-1]
 
 
-def test_the_daily_budget_counts_the_chosen_models_real_credits(user, sfn, runway_bot):
+def test_the_daily_budget_counts_the_chosen_models_real_credits(db, user, sfn, runway_bot):
     with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "5"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200  # 9.23 USD does not fit a 5 USD budget
         assert user.texts()[-1].startswith("⛔ За последние сутки ваши ролики стоили $0.00")
         assert f"${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
-        assert jobs.active_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []
+        assert jobs.active_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []
 
-        preferences.choose(user.user_id, "video_model", "gen4_turbo", **offered(runtime.current()))
+        preferences.choose(db, user.user_id, "video_model", "gen4_turbo", **offered(runtime.current()))
         assert user.say("Реклама кофе") == 200  # 2.73 USD does
         assert user.texts()[-1].startswith("✅ Запрос принят")
         assert len(sfn.named("StartExecution")) == 1
 
 
-def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(runway_env, tmp_path):
-    job = new_job("Реклама кофе", video_model="veo3.1_fast")
-    segment_rows.create_segments(job["id"], [f"Часть {i}." for i in range(10)], 5.0)
+def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(db, runway_env, tmp_path):
+    job = new_job(db, "Реклама кофе", video_model="veo3.1_fast")
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}." for i in range(10)], 5.0)
     from tests.unit.test_runway import PNG_1x1
 
     key = runtime.current().storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
-    segment_rows.update_segment(job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
+    segment_rows.update_segment(db, job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
     runway_env.plan("image_to_video", ["RUNNING"], seed=0)  # stays running: no clip to prepare here
     animate_clips.submit_clip(runtime.current(), job["id"], 0)
     [task] = runway_env.created("image_to_video")
     assert (task.body["model"], task.body["duration"]) == ("veo3.1_fast", 6)  # 4, 6 or 8 s only: 6, trimmed to 5
-    [row] = [r for r in usage.rows(job["id"]) if r["task_id"]]
+    [row] = [r for r in usage.rows(db, job["id"]) if r["task_id"]]
     assert (row["model"], row["seconds"], row["credits"]) == ("veo3.1_fast", 6.0, 90.0)
-    assert usage.summary(job["id"])["estimated_usd"] == 0.9
+    assert usage.summary(db, job["id"])["estimated_usd"] == 0.9
 
 
-def test_a_model_without_a_price_is_refused_never_priced_as_0(runway_env):
+def test_a_model_without_a_price_is_refused_never_priced_as_0(db, runway_env):
     clips = runtime.current().clips
     with pytest.raises(ConfigurationError, match="'gen4_aleph' has no price"):
         clips.estimate(ClipRequest(prompt="", ratio="16:9", image_url="", model="gen4_aleph"))
@@ -144,7 +144,7 @@ def test_a_model_without_a_price_is_refused_never_priced_as_0(runway_env):
     with pytest.raises(KeyError):  # an estimate without credits is not a free task
         estimates._task_usd({"vendor": "runway", "model": "gen4_turbo"})
     with pytest.raises(KeyError):
-        usage.record_task("nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
+        usage.record_task(db, "nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
     # At start-up: an operator's list naming an unknown model is refused
     with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODELS: 'gen4_aleph'"):
         check_models(Settings(runway_video_models="gen4_turbo,gen4_aleph"))

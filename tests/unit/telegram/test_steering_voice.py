@@ -75,32 +75,32 @@ def test_transcription_errors_become_ours(fake_openai):
             OpenAITranscriber(runtime.current().settings).transcribe(OGG)
 
 
-def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(user):
+def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(db, user):
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     assert user.post(voice_update(user)) == 200
     assert user.texts() == [texts.text("ru", "voice_needs_key")]
     assert user.fake.calls_to("getFile", "downloadFile") == []
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(user, fake_openai, sfn):
+def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(db, user, fake_openai, sfn):
     with vendor_env(openai_vars(fake_openai)):
         # Telegram says how big it is: nothing is asked for, nothing is started
         assert user.post(voice_update(user, file_size=21 * 1024 * 1024)) == 200
     assert user.texts() == [texts.text("ru", "voice_too_big", limit_mb="20")]
     assert user.fake.calls_to("getFile", "downloadFile") == []
     assert sfn.named("StartExecution") == []
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(user, fake_openai, sfn):
+def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(db, user, fake_openai, sfn):
     with vendor_env(openai_vars(fake_openai)):
         update = voice_update(user, file_id="AwACAgIAAxkBAAIC-slow")
         assert user.post(update) == 200
     # The webhook did only the quick work: no getFile, no download, no transcription
     assert user.fake.calls_to("getFile", "downloadFile") == []
     assert fake_openai.calls("POST /v1/audio/transcriptions") == []
-    job = jobs.latest_job_for_chat(user.chat_id)
+    job = jobs.latest_job_for_chat(db, user.chat_id)
     assert job.voice_file_id == "AwACAgIAAxkBAAIC-slow" and job.prompt == ""
     assert job.source_update_id == update["update_id"]
     # Its execution starts with TranscribeVoiceTopic (the ASL's TopicSource reads "voice")
@@ -110,35 +110,35 @@ def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_w
     assert accepted.startswith(f"✅ Запрос принят! ID: {job.id}")
 
 
-def test_a_voice_topic_over_the_daily_limit_starts_nothing(user, fake_openai, sfn):
+def test_a_voice_topic_over_the_daily_limit_starts_nothing(db, user, fake_openai, sfn):
     with vendor_env({**openai_vars(fake_openai), "MAX_JOBS_PER_USER_PER_DAY": "1"}):
-        done = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-        jobs.finish_job(done["id"], "completed")
+        done = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+        jobs.finish_job(db, done["id"], "completed")
         assert user.post(voice_update(user)) == 200
     assert user.texts()[-1].startswith("⛔ За сутки можно заказать не больше 1 ")
     assert sfn.named("StartExecution") == []
-    assert jobs.latest_job_for_chat(user.chat_id).id == done["id"]
+    assert jobs.latest_job_for_chat(db, user.chat_id).id == done["id"]
 
 
-def _voice_job(user, file_id: str = "AwACAgIAAxkBAAIC-voice") -> dict:
-    return new_job("", user_id=user.user_id, chat_id=user.chat_id, voice_file_id=file_id)
+def _voice_job(db, user, file_id: str = "AwACAgIAAxkBAAIC-voice") -> dict:
+    return new_job(db, "", user_id=user.user_id, chat_id=user.chat_id, voice_file_id=file_id)
 
 
-def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user, fake_openai):
+def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(db, user, fake_openai):
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_path="voice/file_3.oga")
     fake_openai.transcribe_next("Реклама кофе на рассвете")
-    job = _voice_job(user)
+    job = _voice_job(db, user)
     with vendor_env(openai_vars(fake_openai)):
         rt = runtime.current()
         assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
         # a retried Lambda (crash after the work) transcribes nothing and says nothing again
         assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
-    assert jobs.get_job(job["id"]).prompt == "Реклама кофе на рассвете"
+    assert jobs.get_job(db, job["id"]).prompt == "Реклама кофе на рассвете"
     assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
     [sent] = fake_openai.transcribed
     assert sent["filename"] == "file_3.oga"
     assert user.texts() == ["🎙 Распознано: «Реклама кофе на рассвете»"]
-    assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
+    assert [r["stage"] for r in usage.rows(db, job["id"])] == ["transcribe_topic"]
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user
     ],
 )
 def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_message(
-    user, fake_openai, fault, error, expected
+    db, user, fake_openai, fault, error, expected
 ):
     if fault == "too_big":  # the message did not say, and getFile refuses it ("file is too big")
         user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_size=25 * 1024 * 1024)
@@ -171,7 +171,7 @@ def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_messag
         )
     elif fault == "silence":
         fake_openai.transcribe_next("   ")
-    job = _voice_job(user)
+    job = _voice_job(db, user)
     with vendor_env(openai_vars(fake_openai)):
         rt = runtime.current()
         with pytest.raises(error) as raised:
@@ -181,20 +181,20 @@ def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_messag
         lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})
         lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})  # said once
     assert user.texts() == [texts.text("ru", expected, limit_mb="20")]
-    ended = jobs.get_job(job["id"])
+    ended = jobs.get_job(db, job["id"])
     assert ended.status == "failed" and ended.error_message.startswith(error.__name__)
-    assert jobs.active_job_for_chat(user.chat_id) is None  # nothing blocks the chat
+    assert jobs.active_job_for_chat(db, user.chat_id) is None  # nothing blocks the chat
     if fault == "too_big":
         assert len(user.fake.calls_to("getFile", failed=True)) == 1 and user.fake.calls_to("downloadFile") == []
         assert fake_openai.calls("POST /v1/audio/transcriptions") == []
 
 
-def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_openai, slow_worker):
+def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(db, user, fake_openai, slow_worker):
     from tests.helpers import new_job
 
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status="awaiting_image_approval")
-    gates.open_gate(job["id"], GateId("images"), "token-" + job["id"])
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status="awaiting_image_approval")
+    gates.open_gate(db, job["id"], GateId("images"), "token-" + job["id"])
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     fake_openai.transcribe_next("переделай сорок два")
     with vendor_env(openai_vars(fake_openai)):
@@ -213,4 +213,4 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
         texts.text("ru", "redo_hint", what="изображения", count=10),
     ]
     assert len(fake_openai.transcribed) == 1
-    assert gates.get_gate(job["id"], GateId("images"))["decided_at"] is None
+    assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
