@@ -254,12 +254,11 @@ class FakeTelegram:
             return self._message_id
 
     def _message(self, params: dict, **content) -> dict:
-        chat_id = _required(params, "chat_id")
         return {
             "message_id": self._next_id(),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(chat_id), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             **content,
         }
 
@@ -337,7 +336,7 @@ class FakeTelegram:
             "message_id": int(message_id),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             "edit_date": int(time.time()),
             "text": "…",
         }
@@ -350,7 +349,7 @@ class FakeTelegram:
             "message_id": int(_required(params, "message_id")),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             "text": text,
             "edit_date": int(time.time()),
         }
@@ -427,6 +426,15 @@ def _required(params: dict, name: str, files: dict | None = None):
     if name in params and params[name] not in (None, ""):
         return files[name] if files and name in files and params[name] == f"attach://{name}" else params[name]
     raise BotApiError(400, f"Bad Request: {name} is empty" if name != "chat_id" else "Bad Request: chat not found")
+
+
+def _chat_id(params: dict) -> int:
+    """The Bot API's chat_id: an integer (a @channel name is not a private chat); anything else
+    (e.g. "0.0") is a chat Telegram does not know."""
+    value = str(_required(params, "chat_id"))
+    if not value.lstrip("-").isdigit():
+        raise BotApiError(400, "Bad Request: chat not found")
+    return int(value)
 
 
 def _check_markup(markup) -> None:
