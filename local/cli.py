@@ -7,11 +7,13 @@ import logging
 import os
 import sys
 import time
+from functools import partial
 
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
 from videobot import runtime
 from videobot.data.db import Database
+from videobot.runtime import Runtime
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -43,8 +45,8 @@ class Progress:
         ("final", "Сборка", 1),
     ]
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
+    def __init__(self, db: Database, enabled: bool = True):
+        self.db, self.enabled = db, enabled
         self.bars: dict[str, object] = {}
 
     def __call__(self, job: dict) -> None:
@@ -54,7 +56,7 @@ class Progress:
 
         from videobot.data import segments as segment_rows
 
-        counts = dict(segment_rows.segment_counts(runtime.current().db, job.id))
+        counts = dict(segment_rows.segment_counts(self.db, job.id))
         counts["script"] = 1 if job.script_text else 0
         counts["final"] = 1 if job.final_video_path else 0
         for key, label, total in self.STAGES:
@@ -78,12 +80,11 @@ class Progress:
             print()
 
 
-def ask_in_terminal(job: dict, gate: dict) -> bool:
+def ask_in_terminal(rt: Runtime, job: dict, gate: dict) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
     from videobot.data import segments as segment_rows
     from videobot.pipeline import media_kind
 
-    rt = runtime.current()
     store = rt.storage
     print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
     if gate.stage == "script":
@@ -109,21 +110,21 @@ def demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     started = time.monotonic()
     with LocalPipeline(env=env) as pipeline:
-        rt = runtime.current()
+        rt = pipeline.runtime
         if args.job_id:
             from videobot import storage
             from videobot.data import jobs
 
             if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
-                runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
+                rt.storage.delete_prefix(storage.job_prefix(args.job_id))
                 jobs.delete_job(rt.db, args.job_id)
         job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
         print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
-        progress = Progress(enabled=not args.quiet)
+        progress = Progress(rt.db, enabled=not args.quiet)
         try:
             outcome = pipeline.wait(
                 job.id,
-                ask_in_terminal if args.interactive else (lambda j, g: True),
+                partial(ask_in_terminal, rt) if args.interactive else (lambda j, g: True),
                 timeout=args.timeout,
                 on_tick=progress,
             )
@@ -140,7 +141,7 @@ def demo(args: argparse.Namespace) -> int:
             return 1
         from videobot import storage
 
-        store = runtime.current().storage
+        store = rt.storage
         path = store.local_path(job.final_video_path) or store.url(job.final_video_path)
         print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
         print(f"MP4: {path}")
@@ -174,7 +175,7 @@ def migrate(args: argparse.Namespace) -> int:
     if os.environ.get("DATABASE_URL"):
         from videobot.migrate import migrate as run
 
-        print("applied:", run(runtime.current().db) or "nothing new")
+        print("applied:", run(runtime.from_environment().db) or "nothing new")
         return 0
     with LocalPipeline():
         print("migrations applied to the embedded PostgreSQL")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
 from videobot.data import jobs
 from videobot.pipeline import GateId, GateStage
 
@@ -64,13 +68,38 @@ class RefusingImages(StubTasks):
         return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
 
 
-def replace_part(monkeypatch, name: str, value) -> None:
-    """Replace one part of the runtime (sfn, images, clips, speech, llm, ...) for one test,
-    surviving runtime.reset() (monkeypatch restores it afterwards)."""
-    from videobot import runtime
+def replace_part(monkeypatch, rt, name: str, value) -> None:
+    """Replace one part of a runtime the test holds (sfn, images, clips, speech, llm, ...) for
+    the rest of the test; a runtime derived from it (`with_env`, `use`) keeps the replacement
+    (monkeypatch puts the built one, if any, back afterwards)."""
+    monkeypatch.setitem(rt.__dict__, name, value)
+    monkeypatch.setitem(rt.given_parts, name, value)
 
-    monkeypatch.setattr(runtime.Runtime, name, value)
-    monkeypatch.delitem(runtime.current().__dict__, name, raising=False)
+
+@contextmanager
+def use(setup: Setup, **env: str | None) -> Iterator:
+    """The test's runtime with some settings changed, for a block; code reached through the
+    test's fixtures (the webhook poster, the slow worker) is given it too."""
+    previous = setup.rt
+    setup.rt = previous.with_env(**env)
+    try:
+        yield setup.rt
+    finally:
+        setup.rt = previous
+
+
+# The fixtures that configure a test's runtime (tests/conftest.py `rt` sets them up first).
+CONFIGURING = ("openai_env", "runway_env", "telegram", "sfn", "slow_worker")
+
+
+@dataclass
+class Setup:
+    """What a test's configuring fixtures contribute to its runtime before it is built: settings
+    by environment name, and parts given instead of built. `rt` is the runtime, once built."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    parts: dict[str, object] = field(default_factory=dict)
+    rt: object = None
 
 
 def offered(rt) -> dict:

@@ -1,10 +1,10 @@
 """HandleSlowUpdateFunction: the webhook's slow work, invoked asynchronously."""
 
-from videobot import runtime
-from videobot.observability import stage_handler
+from videobot.entry import stage_handler
+from videobot.runtime import Runtime
 from videobot.telegram.slow_work import handle
 
 
 @stage_handler("handle_slow_update")
-def lambda_handler(event: dict, context=None) -> dict:
-    return handle(runtime.current(), event)
+def lambda_handler(rt: Runtime, event: dict, context=None) -> dict:
+    return handle(rt, event)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -328,7 +327,15 @@ class Settings(BaseModel):
         return self.map_max_concurrency
 
 
-def _from_env(environ: os._Environ | dict) -> Settings:
+def setting_names() -> frozenset[str]:
+    """The environment names of the settings."""
+    return frozenset(name.upper() for name in Settings.model_fields)
+
+
+def settings_from_environ(environ: Mapping[str, str]) -> Settings:
+    """The settings from environment variables (their names are the fields' in upper case),
+    validated; secrets named by ARN are fetched (videobot.secrets). Read once, by an entry
+    point (videobot.runtime.from_environment)."""
     fields = Settings.model_fields
     # On AWS the keys come from Secrets Manager; a plain env value wins.
     from videobot.secrets import resolve_secret_settings
@@ -353,14 +360,3 @@ def _from_env(environ: os._Environ | dict) -> Settings:
         settings.runwayml_api_secret,
     )
     return settings
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return _from_env(os.environ)
-
-
-def reload_settings() -> Settings:
-    """Drop the cached settings (the local runner and tests change the environment)."""
-    get_settings.cache_clear()
-    return get_settings()

@@ -1,15 +1,17 @@
 """The composition root: the one place that turns the settings into the objects the code
-works with (storage, the notifier, the providers, the chat's files, the Step Functions and
-Lambda clients) and hands
-them to the stages, the lifecycle and the bot. Each is built once per process, on first use,
-so a function only imports the SDKs it really calls.
+works with (the database, storage, FFmpeg, the notifier, the providers, the chat's files, the
+Step Functions and Lambda clients). Each part is built on first use, so a function only imports
+the SDKs it really calls.
 
-The environment picks the implementations (videobot.providers); tests and the local runner
-change the environment, then call `reset()`."""
+A runtime is built once by each entry point (videobot.entry for the Lambda functions, the
+local runner, a test) and passed down as `rt`; nothing below the entry points looks one up.
+The settings pick the implementations (videobot.providers)."""
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -121,25 +123,7 @@ class Runtime:
         return providers.speech_voices(self.settings)
 
 
-_current: Runtime | None = None
-
-
-def current() -> Runtime:
-    """This process's runtime, built from the environment on first use."""
-    global _current
-    runtime = _current
-    if runtime is None:
-        with _build_lock:
-            if _current is None:
-                _current = Runtime(config.get_settings())
-            runtime = _current
-    return runtime
-
-
-def reset() -> Runtime:
-    """Read the environment again (the local runner and tests change it)."""
-    global _current
-    with _build_lock:
-        config.reload_settings()
-        _current = None
-    return current()
+def from_environment(environ: Mapping[str, str] | None = None) -> Runtime:
+    """A runtime from the environment (os.environ unless `environ`), validated once
+    (videobot.config.settings_from_environ)."""
+    return Runtime(config.settings_from_environ(os.environ if environ is None else environ))

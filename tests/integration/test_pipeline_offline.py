@@ -7,7 +7,7 @@ import pytest
 
 from local.runner import execution_events
 from tests.helpers import RefusingImages, StubTasks, replace_part
-from videobot import control, media, runtime, storage
+from videobot import control, media, storage
 from videobot.data import gates
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
@@ -34,7 +34,7 @@ ALL_STAGE_STATES = [
 ]
 
 
-def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(db, pipeline):
+def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(rt, db, pipeline):
     seen: dict[str, dict] = {}
 
     def approve_and_record(job: dict, gate: dict) -> bool:
@@ -62,7 +62,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(db, pipeline
     assert all(s["image_path"] and s["video_path"] and s["narration_path"] for s in segments)
     assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
 
-    path = runtime.current().storage.local_path(job["final_video_path"])
+    path = rt.storage.local_path(job["final_video_path"])
     info = FFMPEG.probe(path)
     assert info.has_video and info.has_audio
     assert info.duration == pytest.approx(50.0, abs=0.2)
@@ -87,7 +87,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(db, pipeline
 
 
 @pytest.mark.parametrize("stage", ["script", "images", "videos"])
-def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(db, pipeline, stage):
+def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(rt, db, pipeline, stage):
     outcome = pipeline.run_job("Реклама кофе", lambda job, gate: gate["stage"] != stage, timeout=300)
     job = outcome.job
 
@@ -98,17 +98,17 @@ def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(db, pipeline,
     assert job["script_text"] is None and job["final_video_path"] is None
     assert segment_rows.get_segments(db, job["id"]) == []
     assert db.query("SELECT * FROM ai_video_bot.approval_gates WHERE job_id = %s", (job["id"],)) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
+    assert not rt.storage.local_path(storage.job_prefix(job["id"])).exists()
 
 
-def test_approval_timeout_records_the_outcome(db, pipeline, monkeypatch):
+def test_approval_timeout_records_the_outcome(rt, db, pipeline, monkeypatch):
     told = []
 
     class Told:
         def send(self, job, event):
             told.append((job.id, event))
 
-    replace_part(monkeypatch, "notifier", Told())
+    replace_part(monkeypatch, rt, "notifier", Told())
     job = pipeline.start_job("Реклама кофе", overrides={"approval_timeout_seconds": 1})
     outcome = pipeline.wait(job["id"], decider=None, timeout=120)
 
@@ -121,21 +121,19 @@ def test_approval_timeout_records_the_outcome(db, pipeline, monkeypatch):
     assert len(ended) == 1 and ended[0].outcome == "timed_out" and ended[0].stage == "script"
 
 
-def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
+def test_double_approve_resumes_once_and_stale_buttons_change_nothing(rt, pipeline):
     job = pipeline.start_job("Реклама кофе")
     answers = []
 
     def tap_twice(j: dict, gate: dict):
         if gate["stage"] == "script":
-            answers.append(control.decide(runtime.current(), j["id"], GateId("script"), approve=True))
-            answers.append(control.decide(runtime.current(), j["id"], GateId("script"), approve=True))  # double tap
-            answers.append(
-                control.decide(runtime.current(), j["id"], GateId("videos"), approve=True)
-            )  # a button of a later stage
+            answers.append(control.decide(rt, j["id"], GateId("script"), approve=True))
+            answers.append(control.decide(rt, j["id"], GateId("script"), approve=True))  # double tap
+            answers.append(control.decide(rt, j["id"], GateId("videos"), approve=True))  # a button of a later stage
             return None
         if gate["stage"] == "images":
             answers.append(
-                control.decide(runtime.current(), j["id"], GateId("script"), approve=False)
+                control.decide(rt, j["id"], GateId("script"), approve=False)
             )  # stale: script already approved
             return False
         return True
@@ -145,9 +143,9 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
     assert outcome.job["status"] == "cancelled"
 
 
-def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
+def test_a_failing_stage_records_the_reason(rt, pipeline, monkeypatch):
 
-    replace_part(monkeypatch, "images", RefusingImages())
+    replace_part(monkeypatch, rt, "images", RefusingImages())
     outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     assert outcome.execution_status == "FAILED"
@@ -156,7 +154,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
     assert outcome.job["error_message"].startswith("ContentRefused: segment 1")
 
 
-def test_cancel_between_gates_stops_the_execution_and_clears_the_job(db, pipeline, monkeypatch):
+def test_cancel_between_gates_stops_the_execution_and_clears_the_job(rt, db, pipeline, monkeypatch):
     from videobot.providers import base
 
     class Slow(StubTasks):  # images that never finish, so the job is surely between gates
@@ -166,7 +164,7 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(db, pipelin
         def get_task(self, task_id):
             return base.TaskState("RUNNING", progress=0.5)
 
-    replace_part(monkeypatch, "images", Slow())
+    replace_part(monkeypatch, rt, "images", Slow())
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
     cancelled = []
 
@@ -175,7 +173,7 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(db, pipelin
             j["status"] == "generating_images" and segment_rows.get_segment(db, j["id"], 0)["image_runway_task_id"]
         )
         if submitted and not cancelled:
-            cancelled.append(control.cancel(runtime.current(), j["id"]))
+            cancelled.append(control.cancel(rt, j["id"]))
 
     outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)
     assert cancelled and cancelled[0].done
@@ -184,4 +182,4 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(db, pipelin
     assert "JobFailed" not in execution_events(outcome)  # no failure path ran over the cancel
     assert outcome.job["status"] == "cancelled"
     assert segment_rows.get_segments(db, job["id"]) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
+    assert not rt.storage.local_path(storage.job_prefix(job["id"])).exists()

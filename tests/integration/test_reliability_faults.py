@@ -15,8 +15,8 @@ import pytest
 import submit_image.app as submit_image_app
 
 from local.runner import execution_events
-from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
-from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
+from tests.fakes.fixtures import openai_vars, runway_vars
+from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment  # noqa: F401
 from videobot.data import gates
 from videobot.data import segments as segment_rows
 
@@ -48,7 +48,7 @@ def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
         **FAST,
         **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
     }
-    with use_environment(env), vendor_env({}):
+    with pipeline.using(pipeline.runtime_with(**env)):
         yield fake_openai, fake_runway, fake_telegram
 
 
@@ -56,7 +56,7 @@ def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tas
     _, runway, telegram = vendors
     runway.plan("text_to_image", ["THROTTLED"], seed=5)  # stays THROTTLED for ever
     chat = _chat()
-    with use_environment({"MAX_POLL_ATTEMPTS": "4"}):
+    with pipeline.using(pipeline.runtime_with(MAX_POLL_ATTEMPTS="4")):
         outcome = pipeline.run_job(
             "Реклама кофе", user_id=chat, chat_id=chat, timeout=180, overrides={"max_poll_attempts": 4}
         )
@@ -81,7 +81,9 @@ def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(
     _, runway, telegram = vendors
     runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=8, failure_code="SAFETY.OUTPUT.VIDEO")
     chat = _chat()
-    with use_environment({"MAX_GATE_REVISIONS": "0"}):  # no rounds left for the refused segment's pause
+    with pipeline.using(
+        pipeline.runtime_with(MAX_GATE_REVISIONS="0")
+    ):  # no rounds left for the refused segment's pause
         outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
 
     _ends_cleanly(db, outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался")
@@ -125,7 +127,7 @@ def test_postgresql_connection_lost_during_stages_is_retried_to_success(db, pipe
         seen.append(gate["stage"])
         return gate["stage"] == "script"  # approve the script, reject at the images
 
-    with use_environment(FAST):
+    with pipeline.using(pipeline.runtime_with(**FAST)):
         outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
 
     failures = [e for e in outcome.history if "DatabaseUnavailable" in json.dumps(e, default=str)]

@@ -14,7 +14,6 @@ from local import template as tpl
 from local.lambda_endpoint import LambdaEndpoint
 from local.runner import execution_events
 from tests.helpers import replace_part
-from videobot import runtime
 from videobot.data import segments as segment_rows
 
 
@@ -108,9 +107,9 @@ class _KilledAfterAccepting:
         return self.real.get_task(task_id)
 
 
-def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(db, pipeline, monkeypatch):
-    images = _KilledAfterAccepting(runtime.current().images)
-    replace_part(monkeypatch, "images", images)
+def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(rt, db, pipeline, monkeypatch):
+    images = _KilledAfterAccepting(rt.images)
+    replace_part(monkeypatch, rt, "images", images)
     monkeypatch.setitem(pipeline.endpoint.timeouts, "SubmitImageFunction", 2.0)
     before = len(pipeline.endpoint.invocations)
     try:

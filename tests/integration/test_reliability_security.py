@@ -11,7 +11,7 @@ import pytest
 
 from local.serve import WebhookServer
 from tests.fakes import openai_api, runway_api
-from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
+from tests.fakes.fixtures import openai_vars, runway_vars
 from tests.fakes.telegram_fixtures import (
     SECRET,
     TelegramUser,
@@ -20,7 +20,6 @@ from tests.fakes.telegram_fixtures import (
     inline_buttons,
     sent_message,
     telegram_environment,
-    use_environment,
 )
 from videobot.data import jobs
 
@@ -80,8 +79,8 @@ def test_no_secret_reaches_any_log_line(db, pipeline, fake_telegram, fake_openai
         **runway_vars(fake_runway),
         **FAST_POLLS,
     }
-    with use_environment(env), vendor_env({}):
-        server = WebhookServer(port=0).start()
+    with pipeline.using(pipeline.runtime_with(**env)):
+        server = WebhookServer(lambda: pipeline.runtime, port=0).start()
         try:
             user = TelegramUser(fake_telegram, http_poster(server.url))
             # a refused call, a rate-limited answer and a vendor error are logged too

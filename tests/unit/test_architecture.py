@@ -1,7 +1,8 @@
 """The import rules of docs/architecture.md, checked on the source (imports inside functions
 count too): no cycle among the modules of functions/videobot; only the Telegram adapter and
 the composition root may import Telegram; the data layer imports no feature; SQL lives in
-the data layer; no sys.path edits anywhere."""
+the data layer; nothing below the entry points looks the runtime or the settings up; no
+sys.path edits anywhere."""
 
 from __future__ import annotations
 
@@ -150,3 +151,93 @@ def test_nothing_edits_sys_path():
         and re.search(r"sys\.path\s*(\.(insert|append|extend)|\[|\+?=)", p.read_text(encoding="utf-8"))
     ]
     assert sources and offenders == []
+
+
+# ---- the runtime is passed down: no lookup below the entry points ---------------------------
+#
+# The entry points (functions/<name>/app.py, videobot.entry, local/, the tests) build a runtime
+# and pass it down. Below them no module reaches one by itself, under any name: not by calling
+# or naming these functions, whatever they are imported as, nor through getattr or import_module.
+LOOKUPS = {
+    "videobot.runtime": {"current", "reset", "from_environment"},
+    "videobot.config": {"get_settings", "reload_settings", "settings_from_environ"},
+    "videobot.entry": {"process_runtime"},
+}
+# where the lookup is defined: the entry layer's own module, and the runtime's constructor from the environment
+ENTRY_MODULES = {"videobot.entry"}
+DEFINES = {"videobot.runtime": {("videobot.config", "settings_from_environ")}}
+
+
+def runtime_lookups(source: str, module: str = "") -> list[str]:
+    """Each way `source` reaches a runtime or settings lookup of LOOKUPS, as "line: name"."""
+    tree = ast.parse(source)
+    allowed = DEFINES.get(module, set())
+    bound: dict[str, str] = {}  # a local name -> the module or the lookup it stands for
+    found = []
+
+    def forbidden(path: str) -> bool:
+        owner, _, name = path.rpartition(".")
+        return name in LOOKUPS.get(owner, ()) and (owner, name) not in allowed
+
+    def dotted(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return bound.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = dotted(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    for node in ast.walk(tree):  # the imports first: a name may be used above its import
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                path = f"{node.module}.{alias.name}"
+                bound[alias.asname or alias.name] = path
+                if forbidden(path):
+                    found.append(f"{node.lineno}: from {node.module} import {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (path := dotted(node)) and forbidden(path):
+            found.append(f"{node.lineno}: {path}")
+        elif isinstance(node, ast.Call) and node.args:
+            name = dotted(node.func) or (node.func.id if isinstance(node.func, ast.Name) else "")
+            first, second = node.args[0], node.args[1] if len(node.args) > 1 else None
+            if name == "getattr" and isinstance(second, ast.Constant) and (base := dotted(first)):
+                if forbidden(f"{base}.{second.value}"):
+                    found.append(f"{node.lineno}: getattr({base}, {second.value!r})")
+            elif name in ("importlib.import_module", "__import__") and getattr(first, "value", None) in LOOKUPS:
+                found.append(f"{node.lineno}: {name}({first.value!r})")
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if n not in ENTRY_MODULES])
+def test_nothing_below_the_entry_points_looks_the_runtime_up(name):
+    found = runtime_lookups(MODULES[name].read_text(encoding="utf-8"), name)
+    assert found == [], f"{name} looks the runtime or the settings up: {found}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from videobot import runtime\nrt = runtime.current()",
+        "from videobot import runtime as r\nr.reset()",
+        "import videobot.runtime\nvideobot.runtime.current()",
+        "import videobot.config as c\nsettings = c.get_settings",
+        "from videobot.config import get_settings as settings\n",
+        "from videobot.runtime import from_environment\n",
+        "from videobot import config\nf = getattr(config, 'reload_settings')",
+        "import importlib\nm = importlib.import_module('videobot.runtime')",
+        "def handler():\n    from videobot.entry import process_runtime\n    return process_runtime()",
+    ],
+)
+def test_the_lookup_check_finds_every_way_in(source):
+    assert runtime_lookups(source) != []
+
+
+def test_the_lookup_check_lets_a_runtime_be_passed_down(rt):
+    source = "from videobot.runtime import Runtime\n\ndef stage(rt: Runtime):\n    return rt.settings.segment_count"
+    assert runtime_lookups(source) == []

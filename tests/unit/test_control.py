@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import new_job, replace_part
-from videobot import control, runtime
+from videobot import control
 from videobot.data import gates, jobs
 from videobot.pipeline import GateId
 
@@ -40,43 +40,43 @@ class RecordingStepFunctions:
 
 
 @pytest.fixture
-def gate(db, monkeypatch):
+def gate(rt, db, monkeypatch):
     job = new_job(db)
     jobs.update_job(db, job["id"], status="awaiting_script_approval")
     gates.open_gate(db, job["id"], GateId("script"), "token-1")
 
     def install(error_code=None):
         fake = RecordingStepFunctions(db, job["id"], "script", error_code)
-        replace_part(monkeypatch, "sfn", fake)
+        replace_part(monkeypatch, rt, "sfn", fake)
         return job, fake
 
     return install
 
 
 @pytest.mark.parametrize("approve", [True, False])
-def test_the_decision_is_visible_before_step_functions_is_told(gate, approve):
+def test_the_decision_is_visible_before_step_functions_is_told(rt, gate, approve):
     job, sfn = gate()
-    result = control.decide(runtime.current(), job["id"], GateId("script"), approve=approve)
+    result = control.decide(rt, job["id"], GateId("script"), approve=approve)
     assert result.done and result.reason == ("approved" if approve else "rejected")
     (call,) = sfn.seen
     assert call["gate"]["decision"] == result.reason and call["gate"]["decided_at"] is not None
     if approve:
         assert call["job"]["status"] == "script_approved" and call["job"]["script_approved"] == 1
     # A second tap changes nothing and calls nobody.
-    assert control.decide(runtime.current(), job["id"], GateId("script"), approve=approve).reason == "not_waiting"
+    assert control.decide(rt, job["id"], GateId("script"), approve=approve).reason == "not_waiting"
     assert len(sfn.seen) == 1
 
 
-def test_a_failed_call_reopens_the_gate(db, gate):
+def test_a_failed_call_reopens_the_gate(rt, db, gate):
     job, _sfn = gate("ThrottlingException")
     with pytest.raises(ClientError):
-        control.decide(runtime.current(), job["id"], GateId("script"), approve=True)
+        control.decide(rt, job["id"], GateId("script"), approve=True)
     assert gates.get_gate(db, job["id"], GateId("script"))["decided_at"] is None
     row = jobs.get_job(db, job["id"])
     assert row["status"] == "awaiting_script_approval" and row["script_approved"] == 0
 
 
-def test_an_expired_token_abandons_the_gate(db, gate):
+def test_an_expired_token_abandons_the_gate(rt, db, gate):
     job, _sfn = gate("TaskTimedOut")
-    assert control.decide(runtime.current(), job["id"], GateId("script"), approve=False).reason == "expired"
+    assert control.decide(rt, job["id"], GateId("script"), approve=False).reason == "expired"
     assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "abandoned"

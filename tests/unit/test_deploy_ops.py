@@ -92,12 +92,12 @@ def _applied_versions(db) -> set[str]:
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_migrations_custom_resource_applies_and_answers_success(db, server, request_type):
-    from migrate_database.app import lambda_handler
+def test_migrations_custom_resource_applies_and_answers_success(rt, db, server, request_type):
+    from migrate_database.app import migrations
 
     from videobot.migrate import migration_files
 
-    result = lambda_handler(_event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations"))
+    result = migrations(lambda: rt, _event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations"))
     assert result["Status"] == "SUCCESS"
     assert result["Reason"] == "applied: nothing new"  # the session already migrated: idempotent
     assert _applied_versions(db) == {version for version, _ in migration_files()}

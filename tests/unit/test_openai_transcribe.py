@@ -8,8 +8,9 @@ from datetime import date
 
 import pytest
 
-from tests.fakes.fixtures import openai_vars, vendor_env
-from videobot import config, observability, runtime
+from tests.fakes.fixtures import openai_vars
+from tests.helpers import use
+from videobot import config, observability
 from videobot.config import MODEL_SETTINGS, MODELS, Settings, check_models
 from videobot.errors import ConfigurationError, VendorFailed
 from videobot.providers.openai_transcribe import OpenAITranscriber
@@ -18,21 +19,21 @@ OGG = b"OggS\x00\x02" + bytes(range(256)) * 20
 AFTER_THE_SHUTDOWNS = date(2027, 6, 1)
 
 
-def test_the_default_transcription_model_works_after_the_old_ones_shut_down(fake_openai):
+def test_the_default_transcription_model_works_after_the_old_ones_shut_down(setup, rt, fake_openai):
     fake_openai.today = AFTER_THE_SHUTDOWNS
-    with vendor_env(openai_vars(fake_openai)):
-        transcript = OpenAITranscriber(runtime.current().settings).transcribe(OGG, language="ru")
+    with use(setup, **openai_vars(fake_openai)) as tuned:
+        transcript = OpenAITranscriber(tuned.settings).transcribe(OGG, language="ru")
     assert transcript.model == "gpt-transcribe" and transcript.text == "Реклама кофе"
     assert fake_openai.transcribed[0]["model"] == "gpt-transcribe"
 
 
-def test_the_fake_refuses_a_model_from_its_shutdown_date(fake_openai):
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_TRANSCRIBE_MODEL": "gpt-4o-mini-transcribe"}):
+def test_the_fake_refuses_a_model_from_its_shutdown_date(setup, rt, fake_openai):
+    with use(setup, **{**openai_vars(fake_openai), "OPENAI_TRANSCRIBE_MODEL": "gpt-4o-mini-transcribe"}) as tuned:
         fake_openai.today = date(2027, 2, 25)
-        assert OpenAITranscriber(runtime.current().settings).transcribe(OGG).model == "gpt-4o-mini-transcribe"
+        assert OpenAITranscriber(tuned.settings).transcribe(OGG).model == "gpt-4o-mini-transcribe"
         fake_openai.today = date(2027, 2, 26)
         with pytest.raises(VendorFailed, match="HTTP 404 The model `gpt-4o-mini-transcribe` has been deprecated"):
-            OpenAITranscriber(runtime.current().settings).transcribe(OGG)
+            OpenAITranscriber(tuned.settings).transcribe(OGG)
 
 
 def test_no_default_names_a_model_shutting_down_before_june_2027():
@@ -66,7 +67,9 @@ def test_the_warning_reaches_the_log_at_start_up(monkeypatch):
     logged = []
     monkeypatch.setattr(observability.logger, "warning", lambda message, extra: logged.append((message, extra)))
     monkeypatch.setattr(config, "today", lambda: date(2027, 2, 1))
-    config._from_env({"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"})
+    config.settings_from_environ(
+        {"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"}
+    )
     assert logged == [
         (
             "a configured model shuts down soon",
@@ -80,4 +83,6 @@ def test_the_warning_reaches_the_log_at_start_up(monkeypatch):
     ]
     monkeypatch.setattr(config, "today", lambda: date(2027, 2, 26))
     with pytest.raises(ConfigurationError, match="whisper-1 was shut down"):
-        config._from_env({"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"})
+        config.settings_from_environ(
+            {"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"}
+        )

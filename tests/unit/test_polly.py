@@ -8,17 +8,15 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.fakes.fixtures import vendor_env
-from videobot import runtime
-from videobot.config import get_settings
+from tests.helpers import use
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.polly import PollySpeech
 
 
 @pytest.fixture
-def polly():
-    with mock_aws(), vendor_env({"TTS_PROVIDER": "polly"}):
-        yield runtime.current().speech
+def polly(setup, rt):
+    with mock_aws(), use(setup, TTS_PROVIDER="polly") as tuned:
+        yield tuned.speech
 
 
 def test_tts_provider_polly_speaks_russian_with_tatyana(polly):
@@ -50,15 +48,15 @@ def test_an_english_script_gets_the_english_voice(polly):
         ("InvalidSampleRateException", VendorFailed),
     ],
 )
-def test_polly_errors(code, error):
+def test_polly_errors(rt, code, error):
     client = boto3.client("polly", region_name="us-east-1")
     stub = Stubber(client)
     stub.add_client_error("synthesize_speech", service_error_code=code, http_status_code=400)
     with stub, pytest.raises(error, match=code):
-        PollySpeech(get_settings(), client=client).synthesize("Coffee.", language="en")
+        PollySpeech(rt.settings, client=client).synthesize("Coffee.", language="en")
 
 
-def test_an_unknown_voice_is_refused_by_polly(polly):
-    with vendor_env({"POLLY_VOICE_RU": "Nobody"}):
+def test_an_unknown_voice_is_refused_by_polly(setup, rt, polly):
+    with use(setup, POLLY_VOICE_RU="Nobody") as tuned:
         with pytest.raises(VendorFailed, match="InvalidParameterValue"):
-            runtime.current().speech.synthesize("Кофе.", language="ru")
+            tuned.speech.synthesize("Кофе.", language="ru")

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from tests.helpers import new_job, replace_part
-from videobot import lifecycle, runtime, storage
+from videobot import lifecycle, storage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import JobCancelled
@@ -27,29 +27,28 @@ class _Told:
 
 
 @pytest.fixture
-def told(monkeypatch):
+def told(rt, monkeypatch):
     notifier = _Told()
-    replace_part(monkeypatch, "notifier", notifier)
+    replace_part(monkeypatch, rt, "notifier", notifier)
     return notifier
 
 
-def _folder(job_id: str):
-    return runtime.current().storage.local_path(storage.job_prefix(job_id))
+def _folder(rt, job_id: str):
+    return rt.storage.local_path(storage.job_prefix(job_id))
 
 
-def test_a_write_after_the_cancel_writes_nothing(db, told):
+def test_a_write_after_the_cancel_writes_nothing(rt, db, told):
     job = new_job(db, "Реклама кофе")
-    lifecycle.cancel_job(runtime.current(), job["id"])
+    lifecycle.cancel_job(rt, job["id"])
     with pytest.raises(JobCancelled):
-        lifecycle.save_media(runtime.current(), job["id"], f"{storage.job_prefix(job['id'])}audio/voice.mp3", b"x")
-    assert not _folder(job["id"]).exists()
+        lifecycle.save_media(rt, job["id"], f"{storage.job_prefix(job['id'])}audio/voice.mp3", b"x")
+    assert not _folder(rt, job["id"]).exists()
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_a_write_racing_the_cancel_leaves_no_folder(db, told, round_):
+def test_a_write_racing_the_cancel_leaves_no_folder(rt, db, told, round_):
     """The voice-over writing beside a rejected gate: released together, in every order the
     scheduler picks, the job's media folder is gone once both have returned."""
-    rt = runtime.current()
     job = new_job(db, "Реклама кофе")
     key = f"{storage.job_prefix(job['id'])}audio/voice.mp3"
     lifecycle.save_media(rt, job["id"], f"{storage.job_prefix(job['id'])}script.json", b"{}")
@@ -70,12 +69,11 @@ def test_a_write_racing_the_cancel_leaves_no_folder(db, told, round_):
     lifecycle.cancel_job(rt, job["id"])
     writer.join()
     assert outcome in (["written"], ["refused"])
-    assert not _folder(job["id"]).exists()
+    assert not _folder(rt, job["id"]).exists()
     assert [type(e).__name__ for _, e in told.events] == ["JobEnded"]
 
 
-def test_the_tombstone_keeps_only_what_history_and_the_limits_need(db, told):
-    rt = runtime.current()
+def test_the_tombstone_keeps_only_what_history_and_the_limits_need(rt, db, told):
     topic = "Реклама кофе с секретным рецептом"
     job = new_job(db, topic)
     jobs.update_job(db, job["id"], script_text="Сценарий", status="awaiting_script_approval")

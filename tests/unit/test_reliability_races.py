@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
-from tests.helpers import new_job
+from tests.helpers import new_job, use
 from tests.reliability_support import deliver_as_telegram, sfn  # noqa: F401
 from videobot.data import gates, jobs
 from videobot.data import updates as store
@@ -22,8 +22,8 @@ ROUNDS = 4  # each race is run this many times on fresh jobs, to meet the overla
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 def _at_once(post, updates: list[dict]) -> list[int]:
@@ -178,18 +178,16 @@ def test_many_topics_from_one_chat_at_once_start_one_job(db, user, sfn):
     assert len(replies) == 8 and sum(r.startswith("✅ Запрос принят!") for r in replies) == 1
 
 
-def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(user, sfn):
-    from tests.fakes.telegram_fixtures import use_environment
-
+def test_postgresql_down_at_the_webhook_is_a_503_then_the_redelivery_is_handled(setup, user, sfn):
     update = user.message_update("Реклама кофе")
-    with use_environment({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"}):
+    with use(setup, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"):
         assert user.post(update) == 503  # Telegram redelivers on a non-2xx
     assert user.texts() == [] and sfn.named("StartExecution") == []
     assert user.post(update) == 200
     assert len(user.texts()) == 1 and user.texts()[0].startswith("✅ Запрос принят!")
 
 
-def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(user, sfn, monkeypatch):
+def test_postgresql_lost_while_handling_releases_the_update_for_the_redelivery(rt, user, sfn, monkeypatch):
     from videobot import control
     from videobot.errors import DatabaseUnavailable
 

@@ -11,7 +11,8 @@ import urllib.parse
 
 import pytest
 
-from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
+from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
+from tests.helpers import use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import observability, storage
 from videobot.config import Settings
@@ -22,8 +23,8 @@ from videobot.telegram import webhook
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 # ---- the webhook's secret ---------------------------------------------------------------
@@ -48,9 +49,9 @@ def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
 # ---- the per-user daily job limit ---------------------------------------------------------
 
 
-def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(db, user, sfn):
+def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(setup, db, user, sfn):
     made = [user.message_update("Первая"), user.message_update("Вторая")]
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="2"):
         for update in made:
             assert user.post(update) == 200
             jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="completed")
@@ -72,24 +73,24 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(db, user, s
     db.execute(
         f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
     )
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="2"):
         assert user.post(first_update) == 200
     assert user.texts()[-1].startswith("✅ Запрос принят!") and len(sfn.named("StartExecution")) == 3
 
 
-def test_the_limit_counts_cancelled_jobs_and_zero_means_none(db, user, sfn):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "1"}):
+def test_the_limit_counts_cancelled_jobs_and_zero_means_none(setup, db, user, sfn):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="1"):
         assert user.say("Первая") == 200
         jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="cancelled")
         assert user.say("Вторая") == 200
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0"):
         assert user.say("Третья") == 200
     texts = user.texts()
     assert texts[0].startswith("✅") and texts[1].startswith("⛔") and texts[2].startswith("✅")
-    from videobot.config import _from_env
+    from videobot.config import settings_from_environ
 
     with pytest.raises(ConfigurationError, match="MAX_JOBS_PER_USER_PER_DAY"):
-        _from_env({"MAX_JOBS_PER_USER_PER_DAY": "-1"})
+        settings_from_environ({"MAX_JOBS_PER_USER_PER_DAY": "-1"})
 
 
 # ---- secrets in logs ----------------------------------------------------------------------
@@ -124,10 +125,10 @@ def test_log_records_of_any_library_are_redacted():
 
 
 def test_invalid_settings_never_echo_a_secret():
-    from videobot.config import _from_env
+    from videobot.config import settings_from_environ
 
     with pytest.raises(ConfigurationError) as err:
-        _from_env(
+        settings_from_environ(
             {
                 "TELEGRAM_BOT_TOKEN": "123:very-secret-token",
                 "PRESIGN_SECONDS": "999999",

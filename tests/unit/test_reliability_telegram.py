@@ -21,11 +21,9 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     fake_telegram,
     lambda_poster,
     telegram,
-    use_environment,
 )
-from tests.helpers import new_job
+from tests.helpers import new_job, use
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import runtime
 from videobot.data import gates, jobs
 from videobot.data import updates as store
 from videobot.pipeline import GateId
@@ -37,8 +35,8 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 def _waiting_job(db, user: TelegramUser, stage: str = "script") -> dict:
@@ -74,7 +72,7 @@ def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(d
     assert len(telegram.calls_to("answerCallbackQuery", failed=True)) == 1
 
 
-def test_a_tap_is_answered_before_the_decision_reaches_step_functions(db, user, sfn, telegram, monkeypatch):
+def test_a_tap_is_answered_before_the_decision_reaches_step_functions(setup, db, user, sfn, telegram, monkeypatch):
     """With no time to wait for the outcome (CALLBACK_ANSWER_SECONDS=0), the answer is sent
     first, then the decision is made; its outcome follows in the chat."""
     job = _waiting_job(db, user)
@@ -86,7 +84,7 @@ def test_a_tap_is_answered_before_the_decision_reaches_step_functions(db, user, 
         return real(**kwargs)
 
     monkeypatch.setattr(sfn, "send_task_success", recording)
-    with use_environment({"CALLBACK_ANSWER_SECONDS": "0"}):
+    with use(setup, CALLBACK_ANSWER_SECONDS="0"):
         assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
     assert len(seen_at_decision) == 1 and "answerCallbackQuery" in seen_at_decision[0]
     assert user.callback_answers() == ["⏳ Принято, выполняю…"]
@@ -95,10 +93,10 @@ def test_a_tap_is_answered_before_the_decision_reaches_step_functions(db, user, 
     assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "approved"
 
 
-def test_a_late_outcome_that_is_not_routine_is_said_in_the_chat(db, user, sfn, telegram):
+def test_a_late_outcome_that_is_not_routine_is_said_in_the_chat(setup, db, user, sfn, telegram):
     job = _waiting_job(db, user)
     gates.decide_gate(db, job["id"], GateId("script"), "approved")  # decided by an earlier tap
-    with use_environment({"CALLBACK_ANSWER_SECONDS": "0"}):
+    with use(setup, CALLBACK_ANSWER_SECONDS="0"):
         assert user.post(user.callback_update(ui.callback_data(True, job["id"], "script"))) == 200
     assert user.callback_answers() == ["⏳ Принято, выполняю…"]
     assert user.texts() == ["Этот этап уже утверждён. Повторное нажатие ничего не меняет."]
@@ -161,20 +159,20 @@ def _nested(depth: int, kind: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["list", "dict"])
-def test_a_body_nested_200000_deep_is_a_400(telegram, kind):
+def test_a_body_nested_200000_deep_is_a_400(rt, telegram, kind):
     body = _nested(200_000, kind)
     with pytest.raises(RecursionError):  # it really nests: json itself gives up
         json.loads(body)
     assert parse_body(_api(body)) is None
-    assert handle_event(runtime.current(), _api(body))["statusCode"] == 400
+    assert handle_event(rt, _api(body))["statusCode"] == 400
     assert telegram.calls == []
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(depth=st.integers(min_value=1, max_value=300_000), kind=st.sampled_from(["list", "dict"]))
-def test_any_nesting_depth_is_answered_without_a_crash(telegram, depth, kind):
+def test_any_nesting_depth_is_answered_without_a_crash(rt, telegram, depth, kind):
     body = _nested(depth, kind)
-    status = handle_event(runtime.current(), _api(body))["statusCode"]
+    status = handle_event(rt, _api(body))["statusCode"]
     try:
         json.loads(body)
         parsed = True
@@ -327,7 +325,7 @@ def _timing_out(cause: Exception):
 
 
 @pytest.mark.parametrize("method", ["sendVideo", "sendMediaGroup"])
-def test_a_send_that_timed_out_after_leaving_is_not_repeated(method):
+def test_a_send_that_timed_out_after_leaving_is_not_repeated(rt, method):
     import asyncio
 
     import httpx
@@ -335,35 +333,35 @@ def test_a_send_that_timed_out_after_leaving_is_not_repeated(method):
     from videobot.telegram.bot import call
 
     fn, sent = _timing_out(httpx.ReadTimeout("read"))
-    assert asyncio.run(call(fn, method, runtime.current().settings)) is None
+    assert asyncio.run(call(fn, method, rt.settings)) is None
     assert sent == [1]  # once: the album or the video is never doubled
 
 
-def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried():
+def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried(rt):
     import asyncio
 
     import httpx
 
-    from videobot.config import get_settings
     from videobot.errors import VendorUnavailable
     from videobot.telegram.bot import call
 
-    ATTEMPTS = get_settings().telegram_attempts
+    settings = rt.settings
+    ATTEMPTS = settings.telegram_attempts
 
     fn, sent = _timing_out(httpx.ConnectTimeout("connect"))  # nothing reached Telegram
     with pytest.raises(VendorUnavailable):
-        asyncio.run(call(fn, "sendVideo", get_settings()))
+        asyncio.run(call(fn, "sendVideo", settings))
     assert len(sent) == ATTEMPTS
     fn, sent = _timing_out(httpx.ReadTimeout("read"))  # a text message may be resent
     with pytest.raises(VendorUnavailable):
-        asyncio.run(call(fn, "sendMessage", get_settings()))
+        asyncio.run(call(fn, "sendMessage", settings))
     assert len(sent) == ATTEMPTS
 
 
 # ---- item 12: not open to the world by default, and a bot-wide budget ------------------------
 
 
-def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(db, user, sfn):
+def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(setup, db, user, sfn):
     from videobot.data import usage as usage_rows
 
     spender = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)  # another user
@@ -377,7 +375,7 @@ def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(db, 
         input_tokens=1_000_000,
         output_tokens=1_000_000,
     )
-    with use_environment({"MAX_USD_PER_DAY": "1"}):
+    with use(setup, MAX_USD_PER_DAY="1"):
         assert user.say("Реклама кофе") == 200
     (said,) = user.texts()
     assert said.startswith("⛔ За последние сутки ролики всех пользователей бота") and "$1.00" in said

@@ -23,7 +23,7 @@ import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import new_job, replace_part
-from videobot import media, runtime, storage
+from videobot import media, storage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
@@ -47,22 +47,22 @@ def _event(job: dict, **extra) -> dict:
 
 
 @pytest.fixture
-def scripted_job(db) -> dict:
+def scripted_job(rt, db) -> dict:
     job = new_job(db)
-    generate_script.lambda_handler(_event(job))
-    split_into_segments.lambda_handler(_event(job))
+    generate_script.lambda_handler.run(rt, _event(job))
+    split_into_segments.lambda_handler.run(rt, _event(job))
     return jobs.get_job(db, job["id"])
 
 
-def _images_done(job: dict) -> None:
-    write_image_prompts.lambda_handler(_event(job))
+def _images_done(rt, job: dict) -> None:
+    write_image_prompts.lambda_handler.run(rt, _event(job))
     for i in range(10):
-        assert submit_image.lambda_handler(_event(job, segment_index=i))["state"] == "done"
+        assert submit_image.lambda_handler.run(rt, _event(job, segment_index=i))["state"] == "done"
 
 
-def test_generate_script_writes_ten_parts_in_the_topic_language(db):
+def test_generate_script_writes_ten_parts_in_the_topic_language(rt, db):
     job = new_job(db, "Реклама кофе")
-    result = generate_script.lambda_handler(_event(job))
+    result = generate_script.lambda_handler.run(rt, _event(job))
     row = jobs.get_job(db, job["id"])
     assert result == {"segments": 10}
     assert row["language"] == "ru"
@@ -72,30 +72,30 @@ def test_generate_script_writes_ten_parts_in_the_topic_language(db):
     assert row["script_generated_at"] is not None and row["status"] == "generating_script"
 
     # A retry keeps the first script.
-    generate_script.lambda_handler(_event(job))
+    generate_script.lambda_handler.run(rt, _event(job))
     assert jobs.get_job(db, job["id"])["script_generated_at"] == row["script_generated_at"]
 
 
-def test_english_topic_gets_an_english_script(db):
+def test_english_topic_gets_an_english_script(rt, db):
     job = new_job(db, "Coffee advert")
-    generate_script.lambda_handler(_event(job))
+    generate_script.lambda_handler.run(rt, _event(job))
     row = jobs.get_job(db, job["id"])
     assert row["language"] == "en" and row["script_text"].startswith("Coffee advert")
 
 
-def test_request_approval_stores_the_token_and_asks_once(db, scripted_job):
+def test_request_approval_stores_the_token_and_asks_once(rt, db, scripted_job):
     job = scripted_job
-    request_approval.lambda_handler(_event(job, stage="script", task_token="token-1"))
+    request_approval.lambda_handler.run(rt, _event(job, stage="script", task_token="token-1"))
     # Lambda retried: a new token replaces the old one, the user is not asked twice.
-    request_approval.lambda_handler(_event(job, stage="script", task_token="token-2"))
+    request_approval.lambda_handler.run(rt, _event(job, stage="script", task_token="token-2"))
     gate = gates.get_gate(db, job["id"], GateId("script"))
     assert gate["task_token"] == "token-2" and gate["decided_at"] is None
     assert jobs.get_job(db, job["id"])["status"] == "awaiting_script_approval"
     assert _notifications(db, job["id"]) == ["gate:script"]
 
 
-def test_split_into_segments_makes_ten_timed_rows_once(db, scripted_job):
-    split_into_segments.lambda_handler(_event(scripted_job))  # retried
+def test_split_into_segments_makes_ten_timed_rows_once(rt, db, scripted_job):
+    split_into_segments.lambda_handler.run(rt, _event(scripted_job))  # retried
     segs = segment_rows.get_segments(db, scripted_job["id"])
     assert [s["segment_index"] for s in segs] == list(range(10))
     assert [(s["start_time"], s["end_time"]) for s in segs] == [(i * 5.0, i * 5.0 + 5.0) for i in range(10)]
@@ -103,43 +103,43 @@ def test_split_into_segments_makes_ten_timed_rows_once(db, scripted_job):
     assert [s["text"] for s in segs] == scripted_job.segment_texts
 
 
-def test_image_prompts_then_images(db, scripted_job):
+def test_image_prompts_then_images(rt, db, scripted_job):
     job = scripted_job
-    write_image_prompts.lambda_handler(_event(job))
+    write_image_prompts.lambda_handler.run(rt, _event(job))
     segs = segment_rows.get_segments(db, job["id"])
     assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
     assert jobs.get_job(db, job["id"])["status"] == "generating_images"
 
     # Segment 1 waits for segment 0's image: it is the reference for the other nine.
-    assert submit_image.lambda_handler(_event(job, segment_index=1))["state"] == "waiting"
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "waiting"
     assert segment_rows.get_segment(db, job["id"], 1)["image_runway_task_id"] is None
-    assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
-    assert check_image.lambda_handler(_event(job, segment_index=1, attempt=1))["state"] == "done"
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=0))["state"] == "done"
+    assert check_image.lambda_handler.run(rt, _event(job, segment_index=1, attempt=1))["state"] == "done"
 
     seg = segment_rows.get_segment(db, job["id"], 0)
     assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
-    assert runtime.current().storage.get_bytes(seg["image_path"]).startswith(b"\x89PNG")
+    assert rt.storage.get_bytes(seg["image_path"]).startswith(b"\x89PNG")
     # A retried submit after success neither resubmits nor rewrites.
     task = seg["image_runway_task_id"]
-    assert submit_image.lambda_handler(_event(job, segment_index=0))["state"] == "done"
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=0))["state"] == "done"
     assert segment_rows.get_segment(db, job["id"], 0)["image_runway_task_id"] == task
     assert segment_rows.get_segment(db, job["id"], 0)["image_submissions"] == 1
 
 
-def test_animation_prompts_then_clips(db, scripted_job):
+def test_animation_prompts_then_clips(rt, db, scripted_job):
     job = scripted_job
-    _images_done(job)
-    write_animation_prompts.lambda_handler(_event(job))
+    _images_done(rt, job)
+    write_animation_prompts.lambda_handler.run(rt, _event(job))
     assert jobs.get_job(db, job["id"])["status"] == "generating_videos"
-    assert submit_clip.lambda_handler(_event(job, segment_index=3))["state"] == "done"
-    assert check_clip.lambda_handler(_event(job, segment_index=3, attempt=0))["state"] == "done"
+    assert submit_clip.lambda_handler.run(rt, _event(job, segment_index=3))["state"] == "done"
+    assert check_clip.lambda_handler.run(rt, _event(job, segment_index=3, attempt=0))["state"] == "done"
     seg = segment_rows.get_segment(db, job["id"], 3)
     assert seg["status"] == "video_ready" and 50 <= len(seg["animation_prompt"]) <= 100
     assert seg["video_duration"] == pytest.approx(5.0, abs=0.05)
-    info = FFMPEG.probe(runtime.current().storage.local_path(seg["video_path"]))
+    info = FFMPEG.probe(rt.storage.local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
     # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
-    prepared = FFMPEG.probe(runtime.current().storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    prepared = FFMPEG.probe(rt.storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
     assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
     assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
@@ -171,16 +171,16 @@ class ScriptedGenerator:
 
 
 @pytest.fixture
-def scripted_images(monkeypatch):
+def scripted_images(rt, monkeypatch):
     def install(states):
         gen = ScriptedGenerator(states)
-        replace_part(monkeypatch, "images", gen)
+        replace_part(monkeypatch, rt, "images", gen)
         return gen
 
     return install
 
 
-def test_unfinished_task_is_polled_not_resubmitted(db, scripted_job, scripted_images):
+def test_unfinished_task_is_polled_not_resubmitted(rt, db, scripted_job, scripted_images):
     gen = scripted_images(
         [
             base.TaskState("THROTTLED"),
@@ -188,113 +188,111 @@ def test_unfinished_task_is_polled_not_resubmitted(db, scripted_job, scripted_im
             base.TaskState("SUCCEEDED", output_url="https://vendor/out.png"),
         ]
     )
-    write_image_prompts.lambda_handler(_event(scripted_job))
+    write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}  # no learned first wait
-    first = submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))
+    first = submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, **waits))
     # A young task is checked again after the shortest interval (the schedule itself is
     # tested in tests/unit/test_runway.py)
     assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 10}
-    second = check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=1, **waits))
+    second = check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=1, **waits))
     assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
-    assert check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
+    assert (
+        check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
+    )
     assert len(gen.submitted) == 1
     assert segment_rows.get_segment(db, scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
-def test_segments_waiting_for_the_reference_image_check_just_after_it(db, scripted_job, scripted_images):
+def test_segments_waiting_for_the_reference_image_check_just_after_it(rt, db, scripted_job, scripted_images):
     scripted_images([base.TaskState("RUNNING")] * 3)
-    write_image_prompts.lambda_handler(_event(scripted_job))
+    write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}
-    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 10
+    assert submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 10
     # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
     # checks again on segment 0's own schedule.
-    second = submit_image.lambda_handler(_event(scripted_job, segment_index=1, **waits))
+    second = submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=1, **waits))
     assert second["state"] == "waiting" and second["attempt"] == 0
     assert second["wait_seconds"] == 10
     assert segment_rows.get_segment(db, scripted_job["id"], 1)["image_runway_task_id"] is None
 
 
-def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(
-    db, scripted_job, scripted_images, monkeypatch, reset_caches
-):
+def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(rt, db, scripted_job, scripted_images):
     gen = scripted_images([base.TaskState("FAILED", failure="refused", failure_code="SAFETY.INPUT.TEXT")])
-    write_image_prompts.lambda_handler(_event(scripted_job))
+    write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     # Within MAX_GATE_REVISIONS the segment waits at its own gate (AwaitRefusedImage)
-    assert submit_image.lambda_handler(_event(scripted_job, segment_index=0))["state"] == "refused"
+    assert submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0))["state"] == "refused"
     seg = segment_rows.get_segment(db, scripted_job["id"], 0)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
     assert len(gen.submitted) == 1
     # With no rounds left (here none at all), the refusal fails the job naming the segment
-    monkeypatch.setenv("MAX_GATE_REVISIONS", "0")
-    runtime.reset()
     with pytest.raises(ContentRefused, match="segment 1"):
-        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+        submit_image.lambda_handler.run(rt.with_env(MAX_GATE_REVISIONS="0"), _event(scripted_job, segment_index=0))
     assert len(gen.submitted) == 1
 
 
-def test_internal_failure_is_resubmitted_a_bounded_number_of_times(scripted_job, scripted_images):
+def test_internal_failure_is_resubmitted_a_bounded_number_of_times(rt, scripted_job, scripted_images):
     gen = scripted_images([base.TaskState("FAILED", failure_code="INTERNAL.BAD_OUTPUT.CODE01")])
-    write_image_prompts.lambda_handler(_event(scripted_job))
+    write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     with pytest.raises(VendorFailed, match=r"INTERNAL\.BAD_OUTPUT"):
-        submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+        submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0))
     assert len(gen.submitted) == 3  # the first try and MAX_RESUBMITS=2 more
 
 
-def test_poll_budget(scripted_job, scripted_images, monkeypatch, reset_caches):
-    monkeypatch.setenv("MAX_POLL_ATTEMPTS", "3")
-
-    runtime.reset()
+def test_poll_budget(rt, scripted_job, scripted_images):
     scripted_images([base.TaskState("PENDING")])
-    write_image_prompts.lambda_handler(_event(scripted_job))
-    submit_image.lambda_handler(_event(scripted_job, segment_index=0))
+    rt = rt.with_env(MAX_POLL_ATTEMPTS="3")  # (after the part: a derived runtime keeps it)
+    write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
+    submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0))
     with pytest.raises(PollBudgetExceeded):
-        check_image.lambda_handler(_event(scripted_job, segment_index=0, attempt=2))
+        check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=2))
 
 
-def test_voiceover_lays_each_part_on_its_segment(db, scripted_job):
-    result = record_voiceover.lambda_handler(_event(scripted_job))
+def test_voiceover_lays_each_part_on_its_segment(rt, db, scripted_job):
+    result = record_voiceover.lambda_handler.run(rt, _event(scripted_job))
     assert result["audio_duration"] == pytest.approx(50.0, abs=0.1)
     segs = segment_rows.get_segments(db, scripted_job["id"])
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
     job = jobs.get_job(db, scripted_job["id"])
-    info = FFMPEG.probe(runtime.current().storage.local_path(job["audio_path"]))
+    info = FFMPEG.probe(rt.storage.local_path(job["audio_path"]))
     assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
-    record_voiceover.lambda_handler(_event(scripted_job))
+    record_voiceover.lambda_handler.run(rt, _event(scripted_job))
     assert [s["narration_path"] for s in segment_rows.get_segments(db, scripted_job["id"])] == before
 
 
-def test_assemble_and_deliver(db, scripted_job):
+def test_assemble_and_deliver(rt, db, scripted_job):
     job = scripted_job
-    _images_done(job)
-    write_animation_prompts.lambda_handler(_event(job))
+    _images_done(rt, job)
+    write_animation_prompts.lambda_handler.run(rt, _event(job))
     for i in range(10):
-        submit_clip.lambda_handler(_event(job, segment_index=i))
-    record_voiceover.lambda_handler(_event(job))
-    result = assemble_video.lambda_handler(_event(job))
+        submit_clip.lambda_handler.run(rt, _event(job, segment_index=i))
+    record_voiceover.lambda_handler.run(rt, _event(job))
+    result = assemble_video.lambda_handler.run(rt, _event(job))
     row = jobs.get_job(db, job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
-    info = FFMPEG.probe(runtime.current().storage.local_path(row["final_video_path"]))
+    info = FFMPEG.probe(rt.storage.local_path(row["final_video_path"]))
     assert info.has_video and info.has_audio and info.video_codec == "h264" and info.audio_codec == "aac"
     assert info.duration == pytest.approx(50.0, abs=0.5) and result["size_bytes"] <= 50_000_000
 
-    deliver_video.lambda_handler(_event(job))
-    deliver_video.lambda_handler(_event(job))  # retried: one message
+    deliver_video.lambda_handler.run(rt, _event(job))
+    deliver_video.lambda_handler.run(rt, _event(job))  # retried: one message
     row = jobs.get_job(db, job["id"])
     assert row["status"] == "completed" and row["completed_at"] is not None
     assert _notifications(db, job["id"]).count("video_ready") == 1
 
 
-def test_cancel_clears_rows_and_media_and_is_never_overwritten(db, scripted_job):
+def test_cancel_clears_rows_and_media_and_is_never_overwritten(rt, db, scripted_job):
     job = scripted_job
-    _images_done(job)
-    request_approval.lambda_handler(_event(job, stage="images", task_token="t"))
+    _images_done(rt, job)
+    request_approval.lambda_handler.run(rt, _event(job, stage="images", task_token="t"))
     db.execute(f"UPDATE {gates.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
-    folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
+    folder = rt.storage.local_path(storage.job_prefix(job["id"]))
     assert folder.exists()
 
-    result = cancel_job.lambda_handler(_event(job, error={"Error": "Rejected", "Cause": "rejected at the images"}))
+    result = cancel_job.lambda_handler.run(
+        rt, _event(job, error={"Error": "Rejected", "Cause": "rejected at the images"})
+    )
 
     row = jobs.get_job(db, job["id"])
     assert result["cancelled"] and result["deleted_files"] >= 10
@@ -307,38 +305,40 @@ def test_cancel_clears_rows_and_media_and_is_never_overwritten(db, scripted_job)
     assert jobs.get_job(db, job["id"])["status"] == "cancelled"
 
 
-def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(db, scripted_job, monkeypatch):
+def test_a_stage_still_running_when_the_job_is_cancelled_leaves_no_media(rt, db, scripted_job, monkeypatch):
     """The voice-over runs beside the gates; a reject can land while it is speaking."""
     job = scripted_job
-    folder = runtime.current().storage.local_path(storage.job_prefix(job["id"]))
-    speech = runtime.current().speech
+    folder = rt.storage.local_path(storage.job_prefix(job["id"]))
+    speech = rt.speech
     original = speech.synthesize
 
     def cancel_midway(text, **kwargs):
         spoken = original(text, **kwargs)
         if folder.exists():  # the first part is stored: now the user rejects
-            cancel_job.lambda_handler(_event(job))
+            cancel_job.lambda_handler.run(rt, _event(job))
         return spoken
 
     monkeypatch.setattr(speech, "synthesize", cancel_midway)
     with pytest.raises(JobCancelled):
-        record_voiceover.lambda_handler(_event(job))
+        record_voiceover.lambda_handler.run(rt, _event(job))
     assert jobs.get_job(db, job["id"])["status"] == "cancelled"
     assert not folder.exists()
 
 
-def test_reject_at_script_marks_script_rejected(db, scripted_job):
+def test_reject_at_script_marks_script_rejected(rt, db, scripted_job):
     job = scripted_job
-    request_approval.lambda_handler(_event(job, stage="script", task_token="t"))
+    request_approval.lambda_handler.run(rt, _event(job, stage="script", task_token="t"))
     db.execute(f"UPDATE {gates.GATES} SET decision = 'rejected', decided_at = now() WHERE job_id = %s", (job["id"],))
-    cancel_job.lambda_handler(_event(job, error={"Error": "Rejected"}))
+    cancel_job.lambda_handler.run(rt, _event(job, error={"Error": "Rejected"}))
     assert jobs.get_job(db, job["id"])["script_approved"] == -1
 
 
-def test_failure_records_the_reason_in_plain_words(db, scripted_job):
+def test_failure_records_the_reason_in_plain_words(rt, db, scripted_job):
     cause = json.dumps({"errorType": "ContentRefused", "errorMessage": "segment 3: the image was refused"})
-    request_approval.lambda_handler(_event(scripted_job, stage="images", task_token="t"))
-    result = record_failure.lambda_handler(_event(scripted_job, error={"Error": "ContentRefused", "Cause": cause}))
+    request_approval.lambda_handler.run(rt, _event(scripted_job, stage="images", task_token="t"))
+    result = record_failure.lambda_handler.run(
+        rt, _event(scripted_job, error={"Error": "ContentRefused", "Cause": cause})
+    )
     row = jobs.get_job(db, scripted_job["id"])
     assert result["error_type"] == "ContentRefused"
     assert row["status"] == "failed" and row["error_message"] == "ContentRefused: segment 3: the image was refused"
@@ -346,9 +346,9 @@ def test_failure_records_the_reason_in_plain_words(db, scripted_job):
     assert "job_failed" in _notifications(db, scripted_job["id"])
 
 
-def test_timeout_is_recorded(db, scripted_job):
-    request_approval.lambda_handler(_event(scripted_job, stage="script", task_token="t"))
-    record_approval_timeout.lambda_handler(_event(scripted_job, error={"Error": "States.Timeout"}))
+def test_timeout_is_recorded(rt, db, scripted_job):
+    request_approval.lambda_handler.run(rt, _event(scripted_job, stage="script", task_token="t"))
+    record_approval_timeout.lambda_handler.run(rt, _event(scripted_job, error={"Error": "States.Timeout"}))
     row = jobs.get_job(db, scripted_job["id"])
     assert row["status"] == "timed_out" and "script" in row["error_message"]
     assert gates.get_gate(db, scripted_job["id"], GateId("script"))["decision"] == "timed_out"

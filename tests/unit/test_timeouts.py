@@ -150,7 +150,7 @@ def settings_of(template: dict, name: str) -> Settings:
         template["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {}),
     ):
         env.update({k: v for k, v in variables.items() if isinstance(v, str)})
-    return config._from_env(env)
+    return config.settings_from_environ(env)
 
 
 def worst_case(template: dict, name: str) -> tuple[float, str]:
@@ -189,7 +189,7 @@ def test_the_webhook_fits_its_29_seconds_with_the_slow_work_gone():
     worst, _ = worst_case(template, "WebhookFunction")
     assert worst <= MARGIN * 29
     # the same paths with the pipeline's figures would not fit: the tighter ones are needed
-    pipeline = config._from_env({})
+    pipeline = config.settings_from_environ({})
     assert sum(CLIENTS[c](pipeline) * n for c, n in WORST_PATHS["WebhookFunction"]["tap"].items()) > 29
 
 
@@ -204,25 +204,16 @@ def test_a_submit_bounds_its_create_by_its_own_timeout(name):
     assert database(s) <= s.submit_reserve_seconds
 
 
-def test_the_client_figures_are_the_ones_the_code_uses(monkeypatch):
+def test_the_client_figures_are_the_ones_the_code_uses(rt):
     """What the model reads is what the clients get."""
-    from videobot import runtime
     from videobot.telegram.bot import make_bot
 
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
-    monkeypatch.setenv("TELEGRAM_READ_TIMEOUT_SECONDS", "4")
-    monkeypatch.setenv("AWS_CLIENT_ATTEMPTS", "2")
-    rt = runtime.reset()
-    try:
-        request = make_bot(rt.settings)._request[1]
-        assert request._client_kwargs["timeout"].read == 4
-        sfn_config = rt.sfn.meta.config
-        assert sfn_config.read_timeout == rt.settings.aws_read_timeout_seconds
-        assert sfn_config.retries == {"mode": "standard", "total_max_attempts": 2}
-        assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws_connect_timeout_seconds
-    finally:
-        monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
-        monkeypatch.delenv("TELEGRAM_READ_TIMEOUT_SECONDS")
-        monkeypatch.delenv("AWS_CLIENT_ATTEMPTS")
-        runtime.reset()
-    assert math.isclose(telegram(config._from_env({"TELEGRAM_ATTEMPTS": "1"})), 3.0 + 7.0)  # one try: connect + read
+    rt = rt.with_env(TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_READ_TIMEOUT_SECONDS="4", AWS_CLIENT_ATTEMPTS="2")
+    request = make_bot(rt.settings)._request[1]
+    assert request._client_kwargs["timeout"].read == 4
+    sfn_config = rt.sfn.meta.config
+    assert sfn_config.read_timeout == rt.settings.aws_read_timeout_seconds
+    assert sfn_config.retries == {"mode": "standard", "total_max_attempts": 2}
+    assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws_connect_timeout_seconds
+    one_try = config.settings_from_environ({"TELEGRAM_ATTEMPTS": "1"})
+    assert math.isclose(telegram(one_try), 3.0 + 7.0)  # one try: connect + read

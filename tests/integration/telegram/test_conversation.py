@@ -12,9 +12,8 @@ from tests.fakes.telegram_fixtures import (
     http_poster,
     inline_buttons,
     sent_message,
-    use_environment,
 )
-from videobot import runtime, storage
+from videobot import storage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
@@ -123,7 +122,7 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(db, user):
     assert segment_rows.get_segments(db, second) == []
 
 
-def test_reject_at_the_images_gate_clears_rows_and_media(db, user, pipeline):
+def test_reject_at_the_images_gate_clears_rows_and_media(rt, db, user, pipeline):
     # (Rejecting at the clips gate is the same callback on the same code path; the offline
     # pipeline tests reject at every gate. A Telegram run to the clips gate costs ~50 s.)
     assert user.say("Реклама кофе") == 200
@@ -138,7 +137,7 @@ def test_reject_at_the_images_gate_clears_rows_and_media(db, user, pipeline):
     _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
     assert pipeline.settle(), "a stage still running after the execution ended"
     assert jobs.get_job(db, job_id)["status"] == "cancelled" and segment_rows.get_segments(db, job_id) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job_id)).exists()
+    assert not rt.storage.local_path(storage.job_prefix(job_id)).exists()
     # Pressing the rejected question's button again is answered and changes nothing
     assert user.press(reject_images, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "Эта задача уже завершена (статус: Отменено). Кнопка больше не действует."
@@ -154,9 +153,9 @@ def test_wrong_or_missing_secret_is_refused_and_does_nothing(db, user, fake_tele
     assert user.wait_for_text("ℹ️")
 
 
-def test_allowlist_refuses_politely_and_starts_nothing(db, bot, fake_telegram):
+def test_allowlist_refuses_politely_and_starts_nothing(db, pipeline, bot, fake_telegram):
     stranger = TelegramUser(fake_telegram, http_poster(bot.url))
-    with use_environment({"ALLOWED_USER_IDS": "42,43"}):
+    with pipeline.using(pipeline.runtime_with(ALLOWED_USER_IDS="42,43")):
         assert stranger.say("Реклама кофе") == 200
         assert stranger.say("📊 Статус") == 200
     assert stranger.texts() == ["🔒 Извините, этот бот работает только для приглашённых пользователей."] * 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from tests.fakes.fixtures import runway_vars, vendor_env
+from tests.fakes.fixtures import runway_vars
 from tests.fakes.telegram_fixtures import TelegramUser, accepted_job_id, inline_buttons, sent_message
 from videobot import usage
 from videobot.data import gates, jobs
@@ -44,7 +44,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     db, user, fake_telegram, fake_runway, pipeline
 ):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
-    with vendor_env({**runway_vars(fake_runway), **FAST}):
+    with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
         mark = len(fake_telegram.calls)
         assert user.say("Реклама кофе") == 200
         job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])

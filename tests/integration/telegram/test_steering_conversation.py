@@ -8,14 +8,14 @@ import time
 
 from PIL import Image
 
-from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.fixtures import openai_vars
 from tests.fakes.telegram_fixtures import (
     TelegramUser,
     accepted_job_id,
     inline_buttons,
     sent_message,
 )
-from videobot import runtime, usage
+from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
@@ -47,7 +47,9 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(db, user, fake
     update = user.message_update(template="telegram_message_voice")
     update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-topic", "file_size": len(OGG)})
     # OpenAI hears the voice; the pipeline itself stays offline
-    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"})
+    ):
         assert user.post(update) == 200
         # the webhook answered before any download: the state machine fetches and transcribes
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
@@ -82,7 +84,9 @@ def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_mes
     update = user.message_update(template="telegram_message_voice")
     update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-huge", "file_size": 0})
     before = len(fake_telegram.calls)
-    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"})
+    ):
         assert user.post(update) == 200
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
         job_id = accepted_job_id(accepted.params["text"])
@@ -100,7 +104,7 @@ def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_mes
     assert not any("Сценарий" in t for t in user.texts())
 
 
-def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(db, user, pipeline):
+def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(rt, db, user, pipeline):
     # A first job with the defaults
     assert user.say("Реклама чая") == 200
     first = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
@@ -126,7 +130,7 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     assert user.press(approve, sent_message(script)) == 200
     images, _, reject_images = _question(user, "🖼 Изображения готовы", after=mark)
     first_image = segment_rows.get_segment(db, second, 0)["image_path"]
-    with Image.open(runtime.current().storage.local_path(first_image)) as picture:
+    with Image.open(rt.storage.local_path(first_image)) as picture:
         assert picture.width < picture.height  # portrait
     _reject_and_wait(db, user, pipeline, second, images, reject_images)
 

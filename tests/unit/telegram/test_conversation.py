@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, use_environment
-from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
-from videobot import runtime, storage
+from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
+from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part, use
+from videobot import storage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
@@ -25,8 +25,8 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 class _StepFunctions:
@@ -60,9 +60,9 @@ class _PricedClips:
         return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
-def _with_media(db, job: dict) -> dict:
+def _with_media(rt, db, job: dict) -> dict:
     segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
+    store = rt.storage
     for i in range(10):
         image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
         clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
@@ -118,10 +118,10 @@ def test_show_reads_the_numbers(text, expected):
 # ---- item 1: text at an open gate is feedback -------------------------------------------------
 
 
-def test_a_plain_text_at_the_script_gate_rewrites_the_script(db, user, monkeypatch):
+def test_a_plain_text_at_the_script_gate_rewrites_the_script(rt, db, user, monkeypatch):
     job = job_at_gate(db, user, "script")
     sfn = _StepFunctions(db, job["id"], "script")
-    replace_part(monkeypatch, "sfn", sfn)
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and json.loads(call["output"])["revise"] == {
@@ -143,11 +143,11 @@ def test_a_topic_while_no_gate_is_open_is_still_refused(db, user, monkeypatch):
     assert user.texts()[-1].startswith(f"⏳ У вас уже есть задача в работе (ID: {job['id']}")
 
 
-def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(db, user, monkeypatch):
+def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, user, monkeypatch):
     job = job_at_gate(db, user, "images")
     sfn = _StepFunctions(db, job["id"], "images")
-    replace_part(monkeypatch, "sfn", sfn)
-    replace_part(monkeypatch, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    replace_part(monkeypatch, rt, "images", _PricedImages())
     assert user.say("сделай ярче") == 200
     [offer] = user.sent("sendMessage")
     assert offer.params["text"].startswith(
@@ -173,11 +173,11 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(db, user, m
     assert user.callback_answers()[-1] == "Это предложение устарело: этап уже решён или изменился."
 
 
-def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(db, user, monkeypatch):
+def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(rt, db, user, monkeypatch):
     job = job_at_gate(db, user, "videos")
     sfn = _StepFunctions(db, job["id"], "videos")
-    replace_part(monkeypatch, "sfn", sfn)
-    replace_part(monkeypatch, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     assert user.say("помедленнее") == 200
     [offer] = user.sent("sendMessage")
     assert "Переделать все 10 клипов с пожеланием «помедленнее»? Это будет стоить ≈ $2.50." in offer.params["text"]
@@ -188,10 +188,10 @@ def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(db, use
     assert gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
 
 
-def test_an_offer_from_before_a_revision_is_dead(db, user, monkeypatch):
+def test_an_offer_from_before_a_revision_is_dead(rt, db, user, monkeypatch):
     job = job_at_gate(db, user, "images")
     sfn = _StepFunctions(db, job["id"], "images")
-    replace_part(monkeypatch, "sfn", sfn)
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("сделай теплее") == 200
     [offer] = user.sent("sendMessage")
     redo, _ = inline_buttons(offer)
@@ -203,10 +203,10 @@ def test_an_offer_from_before_a_revision_is_dead(db, user, monkeypatch):
 # ---- item 2: the buttons of an old round are dead ---------------------------------------------
 
 
-def test_an_old_rounds_approve_button_changes_nothing_and_says_why(db, user, monkeypatch):
+def test_an_old_rounds_approve_button_changes_nothing_and_says_why(rt, db, user, monkeypatch):
     job = job_at_gate(db, user, "script", revisions=1)
     sfn = _StepFunctions(db, job["id"], "script")
-    replace_part(monkeypatch, "sfn", sfn)
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 0)}) == 200
     assert sfn.calls == []
     assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
@@ -222,9 +222,9 @@ def test_an_old_rounds_approve_button_changes_nothing_and_says_why(db, user, mon
 # ---- item 3: show what was redone, and any clip on request ------------------------------------
 
 
-def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(db, user):
-    job = _with_media(db, job_at_gate(db, user, "videos"))
-    assert notify_once(db, runtime.current().notifier, jobs.get_job(db, job["id"]), GateReady("videos", 1, (3,)))
+def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(rt, db, user):
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("videos", 1, (3,)))
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 4 из 10"
     question = user.texts()[-1]
@@ -233,24 +233,24 @@ def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(db, user):
     buttons = inline_buttons(user.sent("sendMessage")[-1])
     assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:v:1", f"r:{job['id']}:v:1"]
 
-    assert notify_once(db, runtime.current().notifier, jobs.get_job(db, job["id"]), GateReady("videos", 2, (2, 4)))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("videos", 2, (2, 4)))
     album = user.sent("sendMediaGroup")[-1]
     assert [m.get("caption") for m in album.params["media"]] == ["🎞 Клип 3 из 10", "🎞 Клип 5 из 10"]
     assert "выше заново: клипы 3, 5." in user.texts()[-1]
 
 
-def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(db, user):
-    english = TelegramUser(user.fake, lambda_poster(), language_code="en")
+def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(setup, rt, db, user):
+    english = TelegramUser(user.fake, lambda_poster(lambda: setup.rt), language_code="en")
     english.say("/help")  # the chat's language is remembered from its messages
-    job = _with_media(db, job_at_gate(db, english, "images"))
-    assert notify_once(db, runtime.current().notifier, jobs.get_job(db, job["id"]), GateReady("images", 1, (2,)))
+    job = _with_media(rt, db, job_at_gate(db, english, "images"))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("images", 1, (2,)))
     [photo] = english.sent("sendPhoto")
     assert photo.params["caption"] == "🖼 Image 3 of 10"
     assert english.texts()[-1].startswith("🖼 The images are ready (above, made again: image 3).")
 
 
-def test_show_7_at_the_clip_gate_sends_clip_7(db, user):
-    job = _with_media(db, job_at_gate(db, user, "videos"))
+def test_show_7_at_the_clip_gate_sends_clip_7(rt, db, user):
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
     assert user.say("покажи 7") == 200
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 7 из 10"
@@ -263,16 +263,18 @@ def test_show_7_at_the_clip_gate_sends_clip_7(db, user):
 # ---- item 5: the cost before the spend --------------------------------------------------------
 
 
-def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(db, user, monkeypatch):
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, "images", _PricedImages())
-    replace_part(monkeypatch, "clips", _PricedClips())
+def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(
+    setup, rt, db, user, monkeypatch
+):
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_USER_PER_DAY": "5",
         "MAX_JOBS_PER_USER_PER_DAY": "0",
     }
-    with use_environment(env):
+    with use(setup, **env):
         assert user.say("Реклама кофе") == 200
         accepted = user.texts()[-1]
         # 10 images × 5 credits + 10 clips × 25 credits = 300 credits = $3.00 (offline LLM and speech)
@@ -297,27 +299,27 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
 # ---- item 6: the voice-over where the user expects it -----------------------------------------
 
 
-def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(db, user, monkeypatch):
+def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(rt, db, user, monkeypatch):
     from videobot.notify import report_progress
 
-    job = _with_media(db, job_at_gate(db, user, "videos"))
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
     for i in range(7):
         segment_rows.update_segment(db, job["id"], i, narration_path=f"n{i}.wav", narration_duration=4.0)
     jobs.update_job(db, job["id"], status="generating_images")
-    report_progress(runtime.current().notifier, jobs.get_job(db, job["id"]), "voiceover", 7, 10)
+    report_progress(rt.notifier, jobs.get_job(db, job["id"]), "voiceover", 7, 10)
     assert user.sent("sendMessage", "editMessageText") == []  # not mixed into the image progress
     assert user.say("📊 Статус") == 200
     assert "🎙 Озвучка: 7/10" in user.texts()[-1].splitlines()
 
     jobs.update_job(db, job["id"], status="awaiting_video_approval")
-    replace_part(monkeypatch, "sfn", _StepFunctions(db, job["id"], "videos"))
+    replace_part(monkeypatch, rt, "sfn", _StepFunctions(db, job["id"], "videos"))
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "videos", 0)}) == 200
     assert user.texts()[-1] == "✅ Клипы утверждены! Собираю ролик...\n🎙 Озвучка: 7/10, продолжаю."
-    report_progress(runtime.current().notifier, jobs.get_job(db, job["id"]), "voiceover", 8, 10)
+    report_progress(rt.notifier, jobs.get_job(db, job["id"]), "voiceover", 8, 10)
     assert user.texts()[-1] == "Озвучка: 8/10 ▓▓▓▓▓▓▓▓░░"
 
 
-def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(db, user):
+def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, user):
     from videobot.notify import JobEnded
 
     job = job_at_gate(db, user, "images")
@@ -326,7 +328,7 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(db, user
         " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)",
         (job["id"],),
     )
-    runtime.current().notifier.send(jobs.get_job(db, job["id"]), JobEnded("cancelled", stage="images"))
+    rt.notifier.send(jobs.get_job(db, job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
 
 
@@ -357,8 +359,8 @@ def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
     assert catches["States.Timeout"] == "RecordApprovalTimeout" and catches["Rejected"] == "CancelJob"
 
 
-def _refused_clip(db, user: TelegramUser, index: int = 6) -> dict:
-    job = _with_media(db, job_at_gate(db, user, "images"))
+def _refused_clip(rt, db, user: TelegramUser, index: int = 6) -> dict:
+    job = _with_media(rt, db, job_at_gate(db, user, "images"))
     jobs.update_job(db, job["id"], status="generating_videos")
     db.execute(f"UPDATE {gates.GATES} SET decision = 'approved', decided_at = now() WHERE job_id = %s", (job["id"],))
     segment_rows.update_segment(
@@ -373,14 +375,14 @@ def _refused_clip(db, user: TelegramUser, index: int = 6) -> dict:
     )
     from videobot.stages.request_approval import request_approval
 
-    request_approval(runtime.current(), job["id"], GateId(RefusalKind.CLIP, index), "token-refused")
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, index), "token-refused")
     return job
 
 
-def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(db, user, monkeypatch):
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch):
     from videobot.stages.revise_stage import revise_stage
 
-    job = _refused_clip(db, user)
+    job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
         "🚫 Сервис генерации отказался делать клип 7 из 10 (модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»"
@@ -388,14 +390,14 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(db,
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
     sfn = _StepFunctions(db, job["id"], "refused_clip_6")
-    replace_part(monkeypatch, "sfn", sfn)
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("пар над чашкой, крупный план") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
     assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю его заново (попытка 1 из 5)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
     before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
-    revise_stage(runtime.current(), job["id"], GateId(RefusalKind.CLIP, 6))
+    revise_stage(rt, job["id"], GateId(RefusalKind.CLIP, 6))
     after = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {6}
     assert after[6]["animation_prompt"] == "пар над чашкой, крупный план"
@@ -405,12 +407,12 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(db,
     assert len(sfn.calls) == 1
 
 
-def test_retry_and_cancel_at_a_refused_clip(db, user, monkeypatch):
-    job = _refused_clip(db, user)
+def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
+    job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     retry, cancel = inline_buttons(told)
     sfn = _StepFunctions(db, job["id"], "refused_clip_6")
-    replace_part(monkeypatch, "sfn", sfn)
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.press(retry, told.result) == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
@@ -423,20 +425,20 @@ def test_retry_and_cancel_at_a_refused_clip(db, user, monkeypatch):
     assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_6"))["decision"] == "rejected"
 
 
-def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(db, user):
+def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(rt, db, user):
     from videobot import lifecycle
 
-    job = _refused_clip(db, user, index=3)
-    lifecycle.record_approval_timeout(runtime.current(), job["id"])
+    job = _refused_clip(rt, db, user, index=3)
+    lifecycle.record_approval_timeout(rt, job["id"])
     assert jobs.get_job(db, job["id"])["status"] == "timed_out"
     assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_3"))["decision"] == "timed_out"
     assert user.texts()[-1].startswith("⌛ Вы не ответили на этапе «отказ по сегменту 4» вовремя")
 
 
-def test_the_bot_wide_budget_refuses_with_the_numbers(db, user, monkeypatch):
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, "images", _PricedImages())
-    replace_part(monkeypatch, "clips", _PricedClips())
+def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monkeypatch):
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     from videobot import usage
 
     base = usage.spent_by_everyone(db)  # what other tests' jobs of this session cost
@@ -452,7 +454,7 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(db, user, monkeypatch):
         "MAX_USD_PER_USER_PER_DAY": "0",
         "MAX_JOBS_PER_USER_PER_DAY": "0",
     }
-    with use_environment(env):
+    with use(setup, **env):
         assert user.say("Реклама кофе") == 200  # base + 1.50 spent, + 3.00 would pass base + 4.00
     assert user.texts()[-1] == (
         f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "

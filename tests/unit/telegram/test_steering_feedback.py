@@ -9,7 +9,6 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import StartingStepFunctions, job_at_gate, new_job, offered, replace_part
-from videobot import runtime
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
@@ -21,8 +20,8 @@ from videobot.telegram.feedback import parse_redo
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 @pytest.mark.parametrize(
@@ -68,19 +67,19 @@ def _revised(db, job_id: str, stage: str, feedback: str | None, segments: list[i
     )
 
 
-def test_revise_script_rewrites_it_with_the_feedback(db):
+def test_revise_script_rewrites_it_with_the_feedback(rt, db):
     job = new_job(db, "Реклама кофе")
-    generate_script_stage(runtime.current(), job["id"])
+    generate_script_stage(rt, job["id"])
     before = jobs.get_job(db, job["id"])["script_text"]
     gates.open_gate(db, job["id"], GateId("script"), "token")
     _revised(db, job["id"], "script", "Зелёный чай")
-    assert revise_stage(runtime.current(), job["id"], GateId("script")) == {"stage": "script", "revision": 1}
+    assert revise_stage(rt, job["id"], GateId("script")) == {"stage": "script", "revision": 1}
     after = jobs.get_job(db, job["id"])
     assert after["script_text"] != before and "Зелёный чай" in after["script_text"]
     assert len(after["script_segments"]) == 10
 
 
-def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts(db):
+def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts(rt, db):
     job = new_job(db, "Реклама кофе")
     segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
@@ -99,7 +98,7 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
     gates.open_gate(db, job["id"], GateId("videos"), "token")
     _revised(db, job["id"], "videos", "медленнее", [2, 4])
 
-    assert revise_stage(runtime.current(), job["id"], GateId("videos"))["segments"] == [2, 4]
+    assert revise_stage(rt, job["id"], GateId("videos"))["segments"] == [2, 4]
     after = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {2, 4}
     for i in (2, 4):
@@ -108,7 +107,7 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
         assert after[i]["animation_prompt"] == f"pan {i}. медленнее"
     assert jobs.get_job(db, job["id"])["status"] == "generating_videos"
     # A retried invocation changes nothing more
-    revise_stage(runtime.current(), job["id"], GateId("videos"))
+    revise_stage(rt, job["id"], GateId("videos"))
     assert segment_rows.get_segment(db, job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
 
 
@@ -134,14 +133,14 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
         assert states[revise]["Next"] == back
 
 
-def test_a_retried_revise_script_does_not_rewrite_twice(db):
+def test_a_retried_revise_script_does_not_rewrite_twice(rt, db):
     job = new_job(db, "Реклама кофе")
-    generate_script_stage(runtime.current(), job["id"])
+    generate_script_stage(rt, job["id"])
     gates.open_gate(db, job["id"], GateId("script"), "token")
     _revised(db, job["id"], "script", "Зелёный чай")
-    revise_stage(runtime.current(), job["id"], GateId("script"))
+    revise_stage(rt, job["id"], GateId("script"))
     first = jobs.get_job(db, job["id"])
-    revise_stage(runtime.current(), job["id"], GateId("script"))
+    revise_stage(rt, job["id"], GateId("script"))
     assert jobs.get_job(db, job["id"])["script_generated_at"] == first["script_generated_at"]
 
 
@@ -160,7 +159,7 @@ class _StepFunctions:
         return {}
 
 
-def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(db, user, monkeypatch):
+def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(rt, db, user, monkeypatch):
     import json
 
     from botocore.exceptions import ClientError
@@ -169,18 +168,15 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
 
     job = job_at_gate(db, user, "images")
     failing = _StepFunctions(db, job["id"], "ThrottlingException")
-    replace_part(monkeypatch, "sfn", failing)
+    replace_part(monkeypatch, rt, "sfn", failing)
     with pytest.raises(ClientError):
-        control.revise(runtime.current(), job["id"], GateId("images"), segments=[2])
+        control.revise(rt, job["id"], GateId("images"), segments=[2])
     gate = gates.get_gate(db, job["id"], GateId("images"))
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
     sfn = _StepFunctions(db, job["id"])
-    replace_part(monkeypatch, "sfn", sfn)
-    assert (
-        control.revise(runtime.current(), job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason
-        == "revised"
-    )
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    assert control.revise(rt, job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
     assert json.loads(call["output"]) == {
@@ -190,37 +186,24 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     }
     assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
     # A second message changes nothing until the gate opens again
-    assert (
-        control.revise(runtime.current(), job["id"], GateId("images"), segments=[1]).reason == "not_waiting"
-        and len(sfn.calls) == 1
-    )
+    assert control.revise(rt, job["id"], GateId("images"), segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
 
 
-def test_the_next_job_is_made_with_the_users_settings(db, user, monkeypatch):
-    import os
+def test_the_next_job_is_made_with_the_users_settings(rt, db, user, monkeypatch):
 
     from videobot import control, preferences
 
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
     for field, value in (
         ("aspect_ratio", "9:16"),
         ("voice", "male"),
         ("narration_language", "en"),
         ("subtitles", False),
     ):
-        preferences.choose(db, user.user_id, field, value, **offered(runtime.current()))
-    os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
-    runtime.reset()
-    try:
-        job, created = control.start_job(
-            runtime.current(), user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе"
-        )
-        other, _ = control.start_job(
-            runtime.current(), user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая"
-        )
-    finally:
-        os.environ.pop("STATE_MACHINE_ARN")
-        runtime.reset()
+        preferences.choose(db, user.user_id, field, value, **offered(rt))
+    rt = rt.with_env(STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:vp")
+    job, created = control.start_job(rt, user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
+    other, _ = control.start_job(rt, user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
     assert created
     assert (job["aspect_ratio"], job["voice"], job["language"], job["subtitles"]) == ("9:16", "male", "en", False)
     assert (other["aspect_ratio"], other["voice"], other["language"], other["subtitles"]) == ("16:9", None, None, None)

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.fixtures import openai_vars
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
-from tests.helpers import new_job
-from videobot import media, preferences, runtime, storage, usage
+from tests.helpers import new_job, use
+from videobot import media, preferences, storage, usage
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
@@ -23,8 +23,8 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 def _settings_message(user: TelegramUser):
@@ -81,45 +81,43 @@ def test_a_choice_the_bot_does_not_offer_changes_nothing(db, user):
     assert preferences.get(db, user.user_id) == preferences.Preferences()
 
 
-def test_voices_come_from_the_active_speech_provider(db, user, fake_openai):
-    with vendor_env(openai_vars(fake_openai)):
+def test_voices_come_from_the_active_speech_provider(setup, rt, db, user, fake_openai):
+    with use(setup, **openai_vars(fake_openai)) as tuned:
         # the Realtime API's voices, marin its default; none of /v1/audio/speech's own (onyx, fable, nova)
-        voices = runtime.current().speech_voices()
+        voices = tuned.speech_voices()
         assert voices[0] == "marin" and "cedar" in voices and not {"onyx", "fable", "nova"} & set(voices)
         call = _settings_message(user)
         assert user.press(_button(call, "cedar"), sent_message(call)) == 200
         assert preferences.get(db, user.user_id).voice == "cedar"
-    with vendor_env({"TTS_PROVIDER": "polly"}):
-        assert runtime.current().speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
+    with use(setup, TTS_PROVIDER="polly") as tuned:
+        assert tuned.speech_voices() == ("Tatyana", "Maxim", "Joanna", "Matthew")
 
 
-def test_the_chosen_voice_reaches_the_voice_over(db, fake_openai):
+def test_the_chosen_voice_reaches_the_voice_over(setup, rt, db, fake_openai):
     job = new_job(db, "Реклама кофе")
     segment_rows.create_segments(db, job["id"], [f"Часть номер {i}." for i in range(10)], 5.0)
     jobs.update_job(db, job["id"], language="ru", voice="cedar")
-    with vendor_env(openai_vars(fake_openai)):
-        record_voiceover_stage(runtime.current(), job["id"])
+    with use(setup, **openai_vars(fake_openai)) as tuned:
+        record_voiceover_stage(tuned, job["id"])
     voices = {s["session"]["audio"]["output"]["voice"] for s in fake_openai.realtime.sessions}
     assert voices == {"cedar"} and len(fake_openai.realtime.sessions) == 10
 
 
 @pytest.mark.parametrize("choice, burned", [(None, True), (False, False), (True, True)])
-def test_the_subtitles_choice_reaches_the_clip_preparation(db, monkeypatch, tmp_path, choice, burned):
+def test_the_subtitles_choice_reaches_the_clip_preparation(rt, db, monkeypatch, tmp_path, choice, burned):
     seen = {}
     monkeypatch.setattr(media.FFmpeg, "prepare_segment", lambda self, clip, out, **kw: seen.update(kw) or out)
     job = jobs.update_job(db, new_job(db, "Реклама кофе")["id"], subtitles=choice)
-    animate_clips.prepare_segment(
-        runtime.current(), job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4"
-    )
+    animate_clips.prepare_segment(rt, job, SimpleNamespace(text="Часть 1."), tmp_path / "in.mp4", tmp_path / "out.mp4")
     assert seen["text"] == ("Часть 1." if burned else None)
 
 
 # ---- /history and cost ------------------------------------------------------------------
 
 
-def _finished_job(db, user: TelegramUser, prompt: str) -> dict:
+def _finished_job(rt, db, user: TelegramUser, prompt: str) -> dict:
     job = new_job(db, prompt, user_id=user.user_id, chat_id=user.chat_id)
-    final = runtime.current().storage.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
+    final = rt.storage.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
     usage.record_llm(
         db,
         job["id"],
@@ -137,11 +135,11 @@ def _finished_job(db, user: TelegramUser, prompt: str) -> dict:
     )
 
 
-def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(db, user, slow_worker):
+def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(rt, db, user, slow_worker):
     assert user.say("/history") == 200
     assert user.texts()[-1] == texts.text("ru", "no_job")
 
-    done = _finished_job(db, user, "Реклама кофе")
+    done = _finished_job(rt, db, user, "Реклама кофе")
     running = jobs.update_job(
         db,
         new_job(db, "Реклама чая", user_id=user.user_id, chat_id=user.chat_id)["id"],
@@ -170,9 +168,9 @@ def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(db,
     assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]
 
 
-def test_history_never_sends_another_chats_or_a_deleted_video(db, user, slow_worker):
-    done = _finished_job(db, user, "Реклама кофе")
-    stranger = TelegramUser(user.fake, lambda_poster())
+def test_history_never_sends_another_chats_or_a_deleted_video(setup, rt, db, user, slow_worker):
+    done = _finished_job(rt, db, user, "Реклама кофе")
+    stranger = TelegramUser(user.fake, lambda_poster(lambda: setup.rt))
     assert stranger.post(stranger.callback_update(f"hv|{done['id']}")) == 200
     assert user.callback_answers() == [texts.text("ru", "history_gone")]
     assert slow_worker.invocations == []  # refused in the webhook: nothing handed over
@@ -185,14 +183,14 @@ def test_history_never_sends_another_chats_or_a_deleted_video(db, user, slow_wor
     assert user.fake.calls_to("sendVideo") == []
 
 
-def test_a_resend_run_again_by_lambda_sends_the_video_once_and_a_failed_one_is_retried(db, user, slow_worker):
+def test_a_resend_run_again_by_lambda_sends_the_video_once_and_a_failed_one_is_retried(rt, db, user, slow_worker):
     from handle_slow_update.app import lambda_handler as handle_slow_update
 
-    done = _finished_job(db, user, "Реклама кофе")
+    done = _finished_job(rt, db, user, "Реклама кофе")
     event = {"kind": "resend_video", "chat_id": user.chat_id, "lang": "ru", "job_id": done["id"], "request_id": "tap-1"}
-    assert handle_slow_update(event, None) == {"sent": True}
+    assert handle_slow_update.run(rt, event, None) == {"sent": True}
     # Lambda delivers the same event again (an async retry after a lost answer): nothing is resent
-    assert handle_slow_update(event, None) == {"sent": False, "reason": "duplicate"}
+    assert handle_slow_update.run(rt, event, None) == {"sent": False, "reason": "duplicate"}
     assert len(user.sent("sendVideo")) == 1
     # Telegram down for the first run of another tap: the run fails, Lambda runs it again, sent once
     for _ in range(3):  # bot.call's three attempts
@@ -203,9 +201,9 @@ def test_a_resend_run_again_by_lambda_sends_the_video_once_and_a_failed_one_is_r
     assert len(user.sent("sendVideo")) == 2
 
 
-def test_status_and_the_delivered_video_show_the_cost(db, user):
-    job = _finished_job(db, user, "Реклама кофе")
+def test_status_and_the_delivered_video_show_the_cost(rt, db, user):
+    job = _finished_job(rt, db, user, "Реклама кофе")
     assert user.say("/status") == 200
     assert user.texts()[-1].splitlines()[-1] == "💰 Стоимость: ≈ $1.20"
-    runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
+    rt.notifier.send(job, VideoReady(job["final_video_path"]))
     assert user.sent("sendVideo")[-1].params["caption"].endswith("\n💰 Стоимость: ≈ $1.20")

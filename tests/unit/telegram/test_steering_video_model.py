@@ -16,11 +16,10 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     lambda_poster,
     sent_message,
     telegram,
-    use_environment,
 )
-from tests.helpers import new_job, offered
+from tests.helpers import new_job, offered, use
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import preferences, runtime, storage, usage
+from videobot import preferences, storage, usage
 from videobot.config import MODELS, Settings, check_models
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
@@ -36,13 +35,13 @@ JOB_USD = {"gen4_turbo": "2.73", "gen4.5": "6.23", "veo3.1_fast": "9.23"}
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 @pytest.fixture
-def runway_bot(fake_runway):
-    with use_environment({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODELS": "gen4_turbo,veo3.1_fast"}):
+def runway_bot(setup, fake_runway):
+    with use(setup, **{**runway_vars(fake_runway), "RUNWAY_VIDEO_MODELS": "gen4_turbo,veo3.1_fast"}):
         yield fake_runway
 
 
@@ -88,9 +87,9 @@ def test_offline_there_is_no_model_row(user):
     assert call.params["text"].endswith("Ряды кнопок: формат, голос, язык, субтитры.")
 
 
-def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(db, user, sfn, runway_bot):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "0"}):
-        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
+def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(setup, rt, db, user, sfn, runway_bot):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0", MAX_USD_PER_USER_PER_DAY="0") as tuned:
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(tuned))
         assert user.say("Реклама кофе") == 200
         job = jobs.active_job_for_chat(db, user.chat_id)
         assert job.video_model == "veo3.1_fast"
@@ -98,36 +97,36 @@ def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(db, user,
         jobs.update_job(db, job.id, status="completed")
 
         # The operator stops offering veo3.1_fast: the next job is made on the default
-        with use_environment({"RUNWAY_VIDEO_MODELS": "gen4_turbo"}):
+        with use(setup, RUNWAY_VIDEO_MODELS="gen4_turbo") as tuned:
             assert user.say("Реклама чая") == 200
             job = jobs.active_job_for_chat(db, user.chat_id)
             assert job.video_model == "gen4_turbo"
             assert f"≈ ${JOB_USD['gen4_turbo']}" in user.texts()[-1]
 
 
-def test_the_daily_budget_counts_the_chosen_models_real_credits(db, user, sfn, runway_bot):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "5"}):
-        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(runtime.current()))
+def test_the_daily_budget_counts_the_chosen_models_real_credits(setup, rt, db, user, sfn, runway_bot):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0", MAX_USD_PER_USER_PER_DAY="5") as tuned:
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(tuned))
         assert user.say("Реклама кофе") == 200  # 9.23 USD does not fit a 5 USD budget
         assert user.texts()[-1].startswith("⛔ За последние сутки ваши ролики стоили $0.00")
         assert f"${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
         assert jobs.active_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []
 
-        preferences.choose(db, user.user_id, "video_model", "gen4_turbo", **offered(runtime.current()))
+        preferences.choose(db, user.user_id, "video_model", "gen4_turbo", **offered(tuned))
         assert user.say("Реклама кофе") == 200  # 2.73 USD does
         assert user.texts()[-1].startswith("✅ Запрос принят")
         assert len(sfn.named("StartExecution")) == 1
 
 
-def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(db, runway_env, tmp_path):
+def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(rt, db, runway_env, tmp_path):
     job = new_job(db, "Реклама кофе", video_model="veo3.1_fast")
     segment_rows.create_segments(db, job["id"], [f"Часть {i}." for i in range(10)], 5.0)
     from tests.unit.test_runway import PNG_1x1
 
-    key = runtime.current().storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
+    key = rt.storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
     segment_rows.update_segment(db, job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
     runway_env.plan("image_to_video", ["RUNNING"], seed=0)  # stays running: no clip to prepare here
-    animate_clips.submit_clip(runtime.current(), job["id"], 0)
+    animate_clips.submit_clip(rt, job["id"], 0)
     [task] = runway_env.created("image_to_video")
     assert (task.body["model"], task.body["duration"]) == ("veo3.1_fast", 6)  # 4, 6 or 8 s only: 6, trimmed to 5
     [row] = [r for r in usage.rows(db, job["id"]) if r["task_id"]]
@@ -135,8 +134,8 @@ def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_
     assert usage.summary(db, job["id"])["estimated_usd"] == 0.9
 
 
-def test_a_model_without_a_price_is_refused_never_priced_as_0(db, runway_env):
-    clips = runtime.current().clips
+def test_a_model_without_a_price_is_refused_never_priced_as_0(rt, db, runway_env):
+    clips = rt.clips
     with pytest.raises(ConfigurationError, match="'gen4_aleph' has no price"):
         clips.estimate(ClipRequest(prompt="", ratio="16:9", image_url="", model="gen4_aleph"))
     with pytest.raises(ConfigurationError, match="no price"):
