@@ -55,7 +55,12 @@ SHUTDOWNS = {
     "gpt-4o-transcribe": date(2027, 2, 26),
     "gpt-4o-mini-transcribe": date(2027, 2, 26),
 }
-TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+# The file formats /v1/audio/transcriptions takes, by the upload's file name: the SDK's list (openai
+# 3.51, AudioTranscriptionCreateParams.file: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm). Only
+# whisper-1 also took `oga`; the newer models answer 400 "Unsupported file format oga"
+# (unsupported_value, param file), which is what a Telegram voice note named file_N.oga meets.
+TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "ogg", "wav", "webm")
+WHISPER_FORMATS = (*TRANSCRIBE_FORMATS, "oga")
 TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
@@ -352,8 +357,21 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
         return error(400, f"Invalid model: {fields.get('model')!r}", "invalid_value")
     upload = files["file"]
     extension = upload["filename"].rsplit(".", 1)[-1].lower() if "." in upload["filename"] else ""
-    if extension not in TRANSCRIBE_FORMATS or not upload["data"]:
-        return error(400, f"Invalid file format. Supported formats: {list(TRANSCRIBE_FORMATS)}", "invalid_value")
+    formats = WHISPER_FORMATS if fields["model"] == "whisper-1" else TRANSCRIBE_FORMATS
+    if extension not in formats:
+        return json_reply(
+            400,
+            {
+                "error": {
+                    "message": f"Unsupported file format {extension or '(no extension)'}",
+                    "type": "invalid_request_error",
+                    "param": "file",
+                    "code": "unsupported_value",
+                }
+            },
+        )
+    if not upload["data"]:
+        return error(400, "The audio file is empty.", "invalid_value")
     fmt = fields.get("response_format", "json")
     allowed = ("json", "text", "verbose_json") if fields["model"] == "whisper-1" else ("json", "text")
     if fmt not in allowed:

@@ -49,7 +49,7 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
         "model": "gpt-transcribe",
         "response_format": "json",
         "language": "ru",
-        "filename": "file_7.oga",
+        "filename": "file_7.ogg",  # Telegram's .oga is not in the endpoint's formats: the same Ogg, as .ogg
         "size": len(OGG),
     }
     assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-transcribe"
@@ -58,7 +58,7 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
 
 def test_transcription_errors_become_ours(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}):
-        with pytest.raises(VendorFailed, match="Invalid file format"):
+        with pytest.raises(VendorFailed, match="HTTP 400 Unsupported file format txt"):
             OpenAITranscriber().transcribe(OGG, filename="voice.txt")
         fake_openai.fail(
             "POST /v1/audio/transcriptions",
@@ -135,7 +135,7 @@ def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user
     assert jobs.get_job(job["id"]).prompt == "Реклама кофе на рассвете"
     assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
     [sent] = fake_openai.transcribed
-    assert sent["filename"] == "file_3.oga"
+    assert sent["filename"] == "file_3.ogg"
     assert user.texts() == ["🎙 Распознано: «Реклама кофе на рассвете»"]
     assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
 
