@@ -28,15 +28,19 @@ class Model:
     replacement: str | None = None
 
 
-# The models the settings may name, with the shutdown dates the vendors announced (OpenAI's
-# deprecations page, Runway's API reference; checked 2026-12-02, /work/shared/notes). An
-# unknown or already retired model is refused at start-up; one with an announced shutdown date
-# is logged as a warning at every start-up until it is replaced.
+# The models the settings may name, with the shutdown dates the vendors announced: OpenAI's
+# deprecations page and the "Announced shutdown date" of the openai SDK's model lists (3.51);
+# Runway has announced none for these (its API reference and runwayml 5.24). Checked 2026-12-04;
+# the sources are in the README's vendor section, and tests/fakes/openai_api.py SHUTDOWNS must
+# agree (tests/unit/test_model_catalogue.py). An unknown or already retired model is refused at
+# start-up; one with an announced shutdown date is logged as a warning at every start-up until it
+# is replaced. A replacement is a current model of the catalogue.
 MODELS = {
     m.name: m
     for m in (
         Model("gpt-5.4-mini", "llm"),
-        Model("gpt-4.1-mini", "llm"),
+        Model("gpt-4.1-mini", "llm", date(2027, 1, 14), "gpt-5.4-mini"),
+        Model("gpt-4o-mini", "llm", date(2027, 1, 14), "gpt-5.4-mini"),
         Model("gpt-5", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
         Model("gpt-5-mini", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
         Model("gpt-5-nano", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
@@ -44,6 +48,8 @@ MODELS = {
         Model("tts-1", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
         Model("tts-1-hd", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
         Model("gpt-realtime-2.1-mini", "realtime_speech"),
+        Model("gpt-realtime", "realtime_speech", date(2027, 1, 20), "gpt-realtime-2.1-mini"),
+        Model("gpt-realtime-mini", "realtime_speech", date(2027, 1, 20), "gpt-realtime-2.1-mini"),
         Model("gpt-transcribe", "transcription"),
         Model("gpt-4o-mini-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
         Model("gpt-4o-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
@@ -83,15 +89,8 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
         if model is None or model.capability not in capabilities:
             known = ", ".join(m.name for m in MODELS.values() if m.capability in capabilities)
             raise ConfigurationError(f"{setting.upper()}: {name!r} is not a known model here ({known})")
-        if model.shuts_down and setting in active:
-            if model.shuts_down <= on:
-                raise ConfigurationError(
-                    f"{setting.upper()}: {name} was shut down on {model.shuts_down}; use {model.replacement}"
-                )
-            warnings.append(
-                f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
-                f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
-            )
+        if setting in active:
+            warnings += _shutdown_warning(setting.upper(), model, on)
     if settings.runway_image_model == "gen4_image_turbo":
         raise ConfigurationError(
             "RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
@@ -100,7 +99,24 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
     for name in settings.video_model_choices:
         if MODELS.get(name) is None or MODELS[name].capability != "video":
             raise ConfigurationError(f"RUNWAY_VIDEO_MODELS: {name!r} is not a known video model")
+        if "runway_video_model" in active and name != settings.runway_video_model:  # a user may pick it
+            warnings += _shutdown_warning("RUNWAY_VIDEO_MODELS", MODELS[name], on)
     return warnings
+
+
+def _shutdown_warning(setting: str, model: Model, on: date) -> list[str]:
+    """[] for a model with no announced shutdown, a warning before its date; from the date on,
+    ConfigurationError naming its replacement."""
+    if not model.shuts_down:
+        return []
+    if model.shuts_down <= on:
+        raise ConfigurationError(
+            f"{setting}: {model.name} was shut down on {model.shuts_down}; use {model.replacement}"
+        )
+    return [
+        f"{setting}: {model.name} shuts down on {model.shuts_down} "
+        f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
+    ]
 
 
 class Settings(BaseModel):
