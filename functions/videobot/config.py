@@ -290,7 +290,7 @@ class Settings(BaseModel):
 
     # ---- Steering: voice topics, per-user settings, gate feedback ----
     openai_transcribe_model: str = "gpt-transcribe"  # voice-note topics (needs OPENAI_API_KEY)
-    max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
+    max_voice_bytes: int = Field(20_000_000, ge=1, le=20_000_000)  # getFile's download cap: "20MB"
     history_jobs: int = Field(5, ge=1, le=10)  # jobs /history lists
     max_gate_revisions: int = Field(5, ge=0, le=20)  # feedback rounds per gate and job
 

@@ -2,7 +2,8 @@
 `GET /v1/tasks/{id}`, `DELETE /v1/tasks/{id}`, plus the output files the tasks point at.
 
 It checks the bearer key, `X-Runway-Version`, the model, the ratio, the duration, the
-prompt and the image inputs (HTTPS URL or a data URI of at most 5 MB; up to three tagged
+prompt (at most 1000 UTF-16 code units) and the image inputs (HTTPS URL or a data URI under
+5,000,000 bytes; up to three tagged
 reference images), and walks each task through planned statuses: by default RUNNING, then
 SUCCEEDED. `plan()` makes chosen tasks THROTTLED for a while, FAILED with a failureCode, or
 CANCELLED. `FakeRunway(concurrency=n)` is a usage tier: at most n unfinished tasks of a model run
@@ -70,7 +71,16 @@ FAILURE_CODES = re.compile(
 # INPUT_PREPROCESSING.SAFETY.TEXT (the fake's stand-in for Runway's moderation).
 MODERATED_WORDS = ("bloodbath", "massacre")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
-MAX_DATA_URI = 5 * 1024 * 1024
+# Runway's units (docs.dev.runwayml.com/assets/inputs "Data URI size limit: 5MB" for images;
+# runwayml 5.24: promptText "up to 1000 characters (measured in UTF-16 code units)").
+MAX_DATA_URI = 5_000_000
+MAX_PROMPT_UNITS = 1000
+
+
+def utf16_units(text: str) -> int:
+    """The length in UTF-16 code units: a character beyond the BMP (an emoji) counts 2."""
+    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
 
 _clip_cache: dict[str, bytes] = {}
 _clip_lock = threading.Lock()
@@ -245,8 +255,8 @@ class FakeRunway(FakeServer):
         text = body.get("promptText")
         if text is None and not required:
             return None
-        if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= 1000:
-            return "promptText must be a non-empty string of at most 1000 characters"
+        if not isinstance(text, str) or not 1 <= utf16_units(text) <= MAX_PROMPT_UNITS:
+            return f"promptText must be a non-empty string of at most {MAX_PROMPT_UNITS} UTF-16 code units"
         return None
 
     def _check_image(self, body: dict) -> str | None:
