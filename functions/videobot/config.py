@@ -61,6 +61,16 @@ MODELS = {
         Model("veo3.1_fast", "video"),
     )
 }
+# The Polly voices the bot offers: the language each speaks and the engines Polly runs it on (Polly's
+# voice list, docs.aws.amazon.com/polly/latest/dg/available-voices.html, and DescribeVoices'
+# SupportedEngines; checked 2026-12-04). Polly has no neural Russian voice.
+POLLY_VOICES = {
+    "Tatyana": ("ru", ("standard",)),
+    "Maxim": ("ru", ("standard",)),
+    "Joanna": ("en", ("neural", "standard")),
+    "Matthew": ("en", ("generative", "neural", "standard")),
+}
+
 # Each model setting and the capability its model must have.
 MODEL_SETTINGS = {
     "openai_model": ("llm",),
@@ -117,6 +127,26 @@ def _shutdown_warning(setting: str, model: Model, on: date) -> list[str]:
         f"{setting}: {model.name} shuts down on {model.shuts_down} "
         f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
     ]
+
+
+def check_polly_engine(settings: Settings) -> None:
+    """Refuse (ConfigurationError) a POLLY_ENGINE that a Polly voice the bot may speak with does not
+    run on: with neural, Russian narration would fail on every part (EngineNotSupportedException)."""
+    fallback = settings.tts_provider == "openai" and settings.tts_fallback_provider == "polly"
+    if settings.tts_provider != "polly" and not fallback:
+        return
+    offered = POLLY_VOICES if settings.tts_provider == "polly" else {}  # /settings offers them all
+    voices = dict.fromkeys([settings.polly_voice_ru, settings.polly_voice_en, *offered])
+    engine = settings.polly_engine
+    unable = [v for v in voices if v in POLLY_VOICES and engine not in POLLY_VOICES[v][1]]
+    if unable:
+        runs_on = sorted({e for v in unable for e in POLLY_VOICES[v][1]})
+        languages = sorted({{"ru": "Russian", "en": "English"}[POLLY_VOICES[v][0]] for v in unable})
+        raise ConfigurationError(
+            f"POLLY_ENGINE={engine}: Polly does not run {', '.join(unable)} on the {engine} engine "
+            f"(its voice list: {'/'.join(runs_on)} only), so {' and '.join(languages)} narration would "
+            f"fail; set POLLY_ENGINE={'standard' if 'standard' in runs_on else runs_on[0]}"
+        )
 
 
 class Settings(BaseModel):
@@ -206,7 +236,7 @@ class Settings(BaseModel):
     runway_max_retries: int = Field(3, ge=0, le=6)  # on 429/5xx, for creates and polls alike
     polly_voice_ru: str = "Tatyana"
     polly_voice_en: str = "Joanna"
-    polly_engine: Literal["standard", "neural"] = "standard"  # Tatyana is a standard voice
+    polly_engine: Literal["standard", "neural"] = "standard"  # the Russian voices are standard only
 
     # AWS.
     state_machine_arn: str | None = None
@@ -361,6 +391,7 @@ def _from_env(environ: os._Environ | dict) -> Settings:
 
     for warning in check_models(settings):
         logger.warning("a configured model shuts down soon", extra={"model_warning": warning})
+    check_polly_engine(settings)
 
     register_secrets(
         settings.telegram_bot_token,
