@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import openai_api, runway_api
+from tests.fakes import openai_api, polly, runway_api
+
+
+@pytest.fixture(scope="session", autouse=True)
+def polly_engines():
+    """moto's Polly refuses an engine its voice does not support, as Polly does, in every test."""
+    with polly.engines_enforced():
+        yield
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from videobot.telegram.topics import start_topic
 
 
 def _limit_mb(rt: Runtime) -> str:
-    return f"{rt.settings.max_voice_bytes / 1024 / 1024:g}"
+    return f"{rt.settings.max_voice_bytes / 1_000_000:g}"
 
 
 async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> None:
