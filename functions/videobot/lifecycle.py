@@ -23,25 +23,29 @@ from videobot.pipeline import TERMINAL_STATUSES, JobStatus
 from videobot.runtime import Runtime
 
 
-def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
-    """Store one of the job's media files. A stage still running when the job is cancelled
-    (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
-    write after the cancel deleted the job's media: a stage invoked after the cancel writes
-    nothing, and one that was writing while it ran checks afterwards and deletes again."""
+def save_media(rt: Runtime, job_id: str, key: str | dict[str, bytes | Path], source: bytes | Path | None = None) -> str:
+    """Store one of the job's media files (`key`, `source`), or several at once (`key` maps
+    keys to sources). A stage still running when the job is cancelled (the voice-over beside a
+    rejected gate; on AWS a Lambda in flight is not stopped) may write after the cancel deleted
+    the job's media: so the job is read before the writes (a stage invoked after the cancel
+    writes nothing) and again after them (one that was writing while the cancel ran deletes
+    again). Returns the (first) key."""
+    files = key if isinstance(key, dict) else {key: source}
     if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         raise JobCancelled(f"job {job_id} is cancelled")
     try:
-        if isinstance(source, bytes):
-            rt.storage.put_bytes(key, source)
-        else:
-            rt.storage.put_file(key, source)
+        for name, data in files.items():
+            if isinstance(data, bytes):
+                rt.storage.put_bytes(name, data)
+            else:
+                rt.storage.put_file(name, data)
     except OSError:  # the cancel deleted the folder under the write
         if jobs.get_job(rt.db, job_id).status != JobStatus.CANCELLED:
             raise
     if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")
-    return key
+    return next(iter(files))
 
 
 def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:

@@ -352,3 +352,26 @@ def test_timeout_is_recorded(rt, db, scripted_job):
     row = jobs.get_job(db, scripted_job["id"])
     assert row["status"] == "timed_out" and "script" in row["error_message"]
     assert gates.get_gate(db, scripted_job["id"], GateId("script"))["decision"] == "timed_out"
+
+
+def test_a_clip_check_reads_the_job_once_and_a_plain_poll_not_at_all(rt, db, scripted_job, monkeypatch):
+    """The job row is read where it must be fresh (before paying: a sibling may have failed the
+    job; after paying: it may have ended meanwhile; around the media writes: a cancel), and
+    otherwise once per check (the clip's preparation, the progress)."""
+    from videobot.data import jobs as job_rows
+
+    job = scripted_job
+    _images_done(rt, job)
+    write_animation_prompts.lambda_handler.run(rt, _event(job))
+    reads = []
+    real = job_rows.get_job
+    monkeypatch.setattr(job_rows, "get_job", lambda db, job_id: reads.append(job_id) or real(db, job_id))
+    # submitted, done at once (the offline vendor), stored with its prepared segment
+    assert submit_clip.lambda_handler.run(rt, _event(job, segment_index=4))["state"] == "done"
+    assert len(reads) == 5  # before and after paying, once for the check, before and after the two writes
+    # a task still running: the check reads no job at all
+    replace_part(monkeypatch, rt, "clips", ScriptedGenerator([base.TaskState("RUNNING")]))
+    reads.clear()
+    assert submit_clip.lambda_handler.run(rt, _event(job, segment_index=5))["state"] == "waiting"
+    assert check_clip.lambda_handler.run(rt, _event(job, segment_index=5, attempt=1))["state"] == "waiting"
+    assert len(reads) == 2  # the submit's two, the check none

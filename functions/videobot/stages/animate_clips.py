@@ -9,14 +9,14 @@ import tempfile
 from pathlib import Path
 
 from videobot import media, storage
-from videobot.data import jobs, segments
+from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
 from videobot.pipeline import CLIP
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import PollWaits, VendorTask
+from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask
 
 
 def prepared_key(job_id: str, index: int) -> str:
@@ -65,23 +65,20 @@ class Clips(VendorTask):
     def submit_timeout(self, settings) -> int:
         return settings.submit_clip_timeout_seconds
 
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
+        """Store the clip, and the segment made from it for the assembly (sized, captioned,
+        faded), both at once."""
+        index = seg.segment_index
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.mp4"
             path.write_bytes(data)
             info = rt.ffmpeg.probe(path)
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
-            key = save_media(rt, job_id, storage.segment_key(job_id, CLIP.folder, index, "mp4"), path)
-            prepared = prepare_segment(
-                rt,
-                jobs.get_job(rt.db, job_id),
-                segments.get_segment(rt.db, job_id, index),
-                path,
-                Path(tmp) / "segment.mp4",
-            )
-            save_media(rt, job_id, prepared_key(job_id, index), prepared)
-        return segments.store_media(rt.db, job_id, index, CLIP, key, video_duration=info.duration)
+            prepared = prepare_segment(rt, job(), seg, path, Path(tmp) / "segment.mp4")
+            key = storage.segment_key(job.id, CLIP.folder, index, "mp4")
+            save_media(rt, job.id, {key: path, prepared_key(job.id, index): prepared})
+        return segments.store_media(rt.db, job.id, index, CLIP, key, video_duration=info.duration)
 
 
 CLIPS = Clips()

@@ -12,7 +12,7 @@ from videobot.lifecycle import save_media
 from videobot.pipeline import IMAGE
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import PollWaits, VendorTask, elapsed_since, next_wait
+from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
 
@@ -45,12 +45,12 @@ class Images(VendorTask):
     def submit_timeout(self, settings) -> int:
         return settings.submit_image_timeout_seconds
 
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         ext = media.image_type(data)
         if ext is None:
             raise VendorFailed("the image vendor returned something that is not an image")
-        key = save_media(rt, job_id, storage.segment_key(job_id, IMAGE.folder, index, ext), data)
-        return segments.store_media(rt.db, job_id, index, IMAGE, key)
+        key = save_media(rt, job.id, storage.segment_key(job.id, IMAGE.folder, seg.segment_index, ext), data)
+        return segments.store_media(rt.db, job.id, seg.segment_index, IMAGE, key)
 
 
 IMAGES = Images()

@@ -104,6 +104,19 @@ def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
     return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
 
 
+class JobRow:
+    """The job's row for one advance: read on first use, then kept (a plain RUNNING poll never
+    reads it; a success or a queue notice reads it once)."""
+
+    def __init__(self, rt: Runtime, job_id: str):
+        self.rt, self.id, self._row = rt, job_id, None
+
+    def __call__(self) -> Job:
+        if self._row is None:
+            self._row = jobs.get_job(self.rt.db, self.id)
+        return self._row
+
+
 class VendorTask:
     """The vendor task of one kind of media (videobot.pipeline: the segment's image or clip)."""
 
@@ -116,7 +129,7 @@ class VendorTask:
         """The vendor request for this segment, or None while a prerequisite is missing."""
         raise NotImplementedError
 
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         raise NotImplementedError
 
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
@@ -133,33 +146,45 @@ class VendorTask:
         media = seg.media(self.media)
         if media.path:
             return _step("done", attempt)
-        task_id = media.task_id
-        if not task_id:
+        if not media.task_id:
             return self._submit(rt, job_id, seg, attempt, waits)
+        return self._poll(rt, JobRow(rt, job_id), seg, media.task_id, attempt, waits)[0]
+
+    def _poll(
+        self, rt: Runtime, job: JobRow, seg: Segment, task_id: str, attempt: int, waits: PollWaits
+    ) -> tuple[dict, str]:
+        """Check the task once: the step for the state machine, and the vendor's status."""
         with metrics_for_vendor_call(self.media.column, "get_task"):
             state = self.generator(rt).get_task(task_id)
-        running_since = None
-        if state.status not in UNFINISHED:
-            usage.settle_task(rt.db, task_id, state.credits)
-        elif state.status == RUNNING:
-            running_since = usage.task_running(rt.db, task_id)  # queue time (THROTTLED, PENDING) is not generation time
-        elif state.status == THROTTLED:  # over Runway's tier: say the wait is its queue
-            try:
-                notify_once(rt.db, rt.notifier, jobs.get_job(rt.db, job_id), VendorQueued(self.media.gate))
-            except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
-                logger.warning("queued notice not sent", extra={"error": str(exc)})
-        self._note_vendor_status(rt, job_id, seg, state.status)
+        running_since = self._note_state(rt, job, task_id, state.status, state.credits)
+        self._note_vendor_status(rt, job, seg, state.status)
         if state.status == SUCCEEDED:
-            self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
-            self._report(rt, job_id)
-            return _step("done", attempt)
+            self.store(rt, job, seg, self.generator(rt).fetch_output(state.output_url))
+            self._report(rt, job)
+            return _step("done", attempt), state.status
         if state.status in UNFINISHED:
             if attempt + 1 >= rt.settings.max_poll_attempts:
                 raise PollBudgetExceeded(
-                    f"segment {index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
+                    f"segment {seg.segment_index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
                 )
-            return _step("waiting", attempt + 1, self._wait(rt, seg, task_id, state.status, running_since, waits))
-        return self._failed(rt, job_id, seg, state, waits)
+            wait = self._wait(rt, seg, task_id, state.status, running_since, waits)
+            return _step("waiting", attempt + 1, wait), state.status
+        return self._failed(rt, job.id, seg, state, waits), state.status
+
+    def _note_state(self, rt: Runtime, job: JobRow, task_id: str, status: str, credits: float | None):
+        """What a poll learned: a task that ended is settled at its reported cost; a running one
+        notes when it left the queue (returned: its generation's start); a queued one says once
+        that the wait is Runway's queue."""
+        if status not in UNFINISHED:
+            usage.settle_task(rt.db, task_id, credits)
+        elif status == RUNNING:
+            return usage.task_running(rt.db, task_id)  # queue time (THROTTLED, PENDING) is not generation time
+        elif status == THROTTLED:  # over Runway's tier: say the wait is its queue
+            try:
+                notify_once(rt.db, rt.notifier, job(), VendorQueued(self.media.gate))
+            except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
+                logger.warning("queued notice not sent", extra={"error": str(exc)})
+        return None
 
     def _wait(self, rt: Runtime, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
         """The wait before the next check. A running task's age counts from when a poll first saw
@@ -174,27 +199,26 @@ class VendorTask:
             )
         return next_wait(elapsed_since(submitted), waits)
 
-    def _note_vendor_status(self, rt: Runtime, job_id: str, seg: Segment, status: str) -> None:
+    def _note_vendor_status(self, rt: Runtime, job: JobRow, seg: Segment, status: str) -> None:
         """Keep the segment's last unfinished status (None once it ended); when it enters or
         leaves Runway's queue, the progress message says how many wait there (a success
         reports its own progress)."""
         stored = status if status in UNFINISHED else None
         if seg.vendor_status == stored:
             return
-        segments.update_segment(rt.db, job_id, seg.segment_index, vendor_status=stored)
+        segments.update_segment(rt.db, job.id, seg.segment_index, vendor_status=stored)
         if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
-            self._report(rt, job_id)
+            self._report(rt, job)
 
-    def _report(self, rt: Runtime, job_id: str) -> None:
-        counts, gate = segments.segment_counts(rt.db, job_id), self.media.gate
-        report_progress(
-            rt.notifier, jobs.get_job(rt.db, job_id), gate, counts[gate], counts["segments"], queued=counts["queued"]
-        )
+    def _report(self, rt: Runtime, job: JobRow) -> None:
+        counts, gate = segments.segment_counts(rt.db, job.id), self.media.gate
+        report_progress(rt.notifier, job(), gate, counts[gate], counts["segments"], queued=counts["queued"])
 
     def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
         started = time.monotonic()
+        # read here, not earlier: a sibling segment may have failed the job since (pay nothing more)
         job = jobs.get_job(rt.db, job_id)
-        if job.status in TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
+        if job.status in TERMINAL_STATUSES:
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
@@ -203,9 +227,25 @@ class VendorTask:
         request = replace(
             request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
         )
-        index, submissions = seg.segment_index, seg.media(self.media).submissions
         generator = self.generator(rt)
-        # Count the submission before paying for it; store the task id right after.
+        task_id, seg = self._create(rt, generator, job_id, seg, request)
+        # read again after the create: the job may have ended while we submitted
+        if jobs.get_job(rt.db, job_id).status in TERMINAL_STATUSES:
+            generator.cancel(task_id)  # the others were stopped then
+        usage.record_task(
+            rt.db, job_id, self.media.usage_stage, seg.segment_index, task_id, generator.estimate(request)
+        )
+        logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
+        result, status = self._poll(rt, JobRow(rt, job_id), seg, task_id, attempt, waits)  # a fast vendor may be done
+        if result["state"] == "waiting" and status != THROTTLED:
+            # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
+            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(rt.db, task_id) if waits.first else None)
+        return result
+
+    def _create(self, rt: Runtime, generator, job_id: str, seg: Segment, request) -> tuple[str, Segment]:
+        """Pay for the task: the submission counted before, its id stored right after (a retried
+        Lambda then polls it instead of paying again). Returns the task id and the segment row."""
+        index, submissions = seg.segment_index, seg.media(self.media).submissions
         segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
             with metrics_for_vendor_call(self.media.column, "submit"):
@@ -214,19 +254,10 @@ class VendorTask:
             segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise
         try:
-            segments.record_task(rt.db, job_id, index, self.media, task_id)
+            return task_id, segments.record_task(rt.db, job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
-        if jobs.get_job(rt.db, job_id).status in TERMINAL_STATUSES:  # it ended while we submitted:
-            generator.cancel(task_id)  # the others were stopped then
-        usage.record_task(rt.db, job_id, self.media.usage_stage, index, task_id, generator.estimate(request))
-        logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
-        result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
-        if result["state"] == "waiting" and segments.get_segment(rt.db, job_id, index).vendor_status != THROTTLED:
-            # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
-            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(rt.db, task_id) if waits.first else None)
-        return result
 
     def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
         index = seg.segment_index

@@ -103,6 +103,7 @@ async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: 
     if result.reason == "stale_round":  # a revision since: this question is not the one open now
         await drop_buttons(rt, query)
         return t("stale_round")
+    # read again only when the tap changed nothing: to say how the gate had been decided
     gate = gates.get_gate(rt.db, job_id, GateId(stage))
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
