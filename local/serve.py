@@ -141,7 +141,7 @@ class Poller:
             ),
             settings,
         )
-        secret = settings.telegram_webhook_secret
+        secret = settings.telegram.webhook_secret
         for update in updates:
             body = json.dumps(update.to_dict())
             result = invoke_webhook(rt, api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))
@@ -167,7 +167,7 @@ def set_webhook(url: str, settings: Settings) -> bool:
     Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
     from videobot.telegram import bot
 
-    secret = settings.telegram_webhook_secret
+    secret = settings.telegram.webhook_secret
     if not secret:
         raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 characters: A-Z, a-z, 0-9, _ and -).")
     return bot.run(

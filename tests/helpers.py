@@ -104,4 +104,4 @@ class Setup:
 
 def offered(rt) -> dict:
     """The choices the running bot offers in /settings (preferences.choose's voices and models)."""
-    return {"voices": rt.speech_voices(), "video_models": rt.settings.video_model_choices}
+    return {"voices": rt.speech_voices(), "video_models": rt.settings.runway.video_model_choices}

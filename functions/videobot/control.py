@@ -48,7 +48,7 @@ def start_job(
     adjust this execution's settings
     (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
     settings = rt.settings
-    if not settings.state_machine_arn:
+    if not settings.aws.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
     chosen = preferences.get(rt.db, user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(
@@ -56,7 +56,7 @@ def start_job(
         user_id=user_id,
         chat_id=chat_id,
         prompt=prompt,
-        aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
+        aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.pipeline.aspect_ratio,
         language=language or chosen.job_language,
         source_update_id=source_update_id,
         job_id=job_id,
@@ -67,10 +67,10 @@ def start_job(
     )
     if job.execution_arn:
         return job, created
-    arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
+    arn = f"{settings.aws.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
         arn = rt.sfn.start_execution(
-            stateMachineArn=settings.state_machine_arn,
+            stateMachineArn=settings.aws.state_machine_arn,
             name=job.id,
             input=json.dumps(execution_input(rt, job.id, overrides, voice=bool(job.voice_file_id))),
         )["executionArn"]
@@ -143,7 +143,7 @@ def decide(rt: Runtime, job_id: str, gate: GateId, approve: bool, round_: int | 
     an earlier round never approves a revision the user has not seen ("stale_round"). The
     decision commits before Step Functions hears of it, so the stage that runs next (or
     CancelJob) always reads it; if the call fails, the gate reopens."""
-    stage, limit = str(gate), rt.settings.max_gate_revisions
+    stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
     if approve and gate.is_refusal:  # ✅ at a refused segment: try it again
         return revise(rt, job_id, gate, round_=round_)
     decision = "approved" if approve else "rejected"
@@ -181,7 +181,7 @@ def revise(
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
-    stage, limit = str(gate), rt.settings.max_gate_revisions
+    stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
     revision = gates.revise_gate(rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
     token = revision.token
     if token is None:

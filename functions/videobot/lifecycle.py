@@ -55,7 +55,7 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     starts only while a whole request timeout fits in `stop_tasks_seconds`; the tasks left
     run to their end at Runway (logged)."""
     stopped = 0
-    deadline = time.monotonic() + rt.settings.stop_tasks_seconds
+    deadline = time.monotonic() + rt.settings.pipeline.stop_tasks_seconds
     for seg in segments.get_segments(rt.db, job_id):
         for task_id, done, generator in (
             (seg.image_runway_task_id, seg.image_path, lambda: rt.images),
@@ -63,7 +63,7 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
         ):
             if not task_id or done:
                 continue
-            if time.monotonic() + rt.settings.runway_timeout_seconds > deadline:
+            if time.monotonic() + rt.settings.runway.timeout_seconds > deadline:
                 logger.warning("no time left to stop a vendor task", extra={"job_id": job_id, "task_id": task_id})
                 continue
             try:

@@ -39,7 +39,7 @@ def video_model_for(db: Database, user_id: int | None, settings: Settings) -> st
     """The video model the user's next job uses: their choice while the operator still offers it
     (RUNWAY_VIDEO_MODELS), else the deployment's RUNWAY_VIDEO_MODEL."""
     chosen = get(db, user_id).video_model
-    return chosen if chosen in settings.video_model_choices else settings.runway_video_model
+    return chosen if chosen in settings.runway.video_model_choices else settings.runway.video_model
 
 
 def choose(

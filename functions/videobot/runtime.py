@@ -46,7 +46,7 @@ class Runtime:
         self.settings = settings
         # PostgreSQL (its pool opens on first use); a runtime may share another's (`db`)
         self.db = db or Database(
-            settings.database_url, connect_timeout_seconds=settings.database_connect_timeout_seconds
+            settings.database.url, connect_timeout_seconds=settings.database.connect_timeout_seconds
         )
 
     @_Built
@@ -55,7 +55,7 @@ class Runtime:
 
     @_Built
     def notifier(self) -> Notifier:
-        if self.settings.telegram_bot_token:
+        if self.settings.telegram.bot_token:
             from videobot.telegram.notifier import TelegramNotifier
 
             return TelegramNotifier(self.settings, self.storage, self.db)
@@ -83,7 +83,7 @@ class Runtime:
     @_Built
     def ffmpeg(self) -> FFmpeg:
         """FFmpeg (FFMPEG_PATH, else the layer's, else imageio-ffmpeg's) and the media work on it."""
-        return FFmpeg(self.settings.ffmpeg_path)
+        return FFmpeg(self.settings.assembly.ffmpeg_path)
 
     @_Built
     def speech(self) -> SpeechSynthesizer:
@@ -99,9 +99,9 @@ class Runtime:
 
         s = self.settings
         return Config(
-            connect_timeout=s.aws_connect_timeout_seconds,
-            read_timeout=s.aws_read_timeout_seconds,
-            retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts},
+            connect_timeout=s.aws.connect_timeout_seconds,
+            read_timeout=s.aws.read_timeout_seconds,
+            retries={"mode": "standard", "total_max_attempts": s.aws.client_attempts},
         )
 
     @_Built

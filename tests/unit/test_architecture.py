@@ -239,5 +239,7 @@ def test_the_lookup_check_finds_every_way_in(source):
 
 
 def test_the_lookup_check_lets_a_runtime_be_passed_down(rt):
-    source = "from videobot.runtime import Runtime\n\ndef stage(rt: Runtime):\n    return rt.settings.segment_count"
+    source = (
+        "from videobot.runtime import Runtime\n\ndef stage(rt: Runtime):\n    return rt.settings.pipeline.segment_count"
+    )
     assert runtime_lookups(source) == []

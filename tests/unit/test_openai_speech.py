@@ -88,16 +88,14 @@ def test_realtime_voices_only_and_the_fake_refuses_others(setup, rt, fake_openai
 
 
 def test_the_fake_refuses_a_wrong_key_and_a_speech_model_on_the_realtime_api(rt, fake_openai):
-    settings = rt.settings.model_copy(
-        update={
-            "openai_api_key": "sk-wrong",
-            "openai_base_url": f"{fake_openai.url}/v1",
-            "openai_websocket_base_url": fake_openai.realtime.url,
-        }
+    settings = rt.settings.with_values(
+        OPENAI_API_KEY="sk-wrong",
+        OPENAI_BASE_URL=f"{fake_openai.url}/v1",
+        OPENAI_WEBSOCKET_BASE_URL=fake_openai.realtime.url,
     )
     with pytest.raises(VendorFailed, match="HTTP 401"):
         OpenAISpeech(settings).synthesize("Coffee time.", language="en")
-    settings = settings.model_copy(update={"openai_api_key": "sk-test-fake-openai", "openai_tts_model": "tts-1"})
+    settings = settings.with_values(OPENAI_API_KEY="sk-test-fake-openai", OPENAI_TTS_MODEL="tts-1")
     with pytest.raises(VendorFailed, match=r"HTTP 400 .*not a Realtime model"):
         OpenAISpeech(settings).synthesize("Coffee time.", language="en")
 

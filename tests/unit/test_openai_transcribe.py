@@ -37,30 +37,30 @@ def test_the_fake_refuses_a_model_from_its_shutdown_date(setup, rt, fake_openai)
 
 
 def test_no_default_names_a_model_shutting_down_before_june_2027():
-    defaults = Settings(openai_api_key="sk", runwayml_api_secret="key", tts_provider="openai")
-    for setting in MODEL_SETTINGS:
-        model = MODELS[getattr(defaults, setting)]
+    defaults = Settings(OPENAI_API_KEY="sk", RUNWAYML_API_SECRET="key", TTS_PROVIDER="openai")
+    for setting, (_, value_of) in MODEL_SETTINGS.items():
+        model = MODELS[value_of(defaults)]
         assert model.shuts_down is None or model.shuts_down >= date(2027, 6, 1), setting
-    for name in defaults.video_model_choices:
+    for name in defaults.runway.video_model_choices:
         assert MODELS[name].shuts_down is None, name
     assert check_models(defaults, AFTER_THE_SHUTDOWNS) == []
 
 
 def test_start_up_refuses_unknown_and_retired_models_and_warns_about_announced_shutdowns():
     with pytest.raises(ConfigurationError, match="OPENAI_MODEL: 'gpt-9' is not a known model"):
-        check_models(Settings(openai_model="gpt-9"))
+        check_models(Settings(OPENAI_MODEL="gpt-9"))
     with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODEL: 'gen3a_turbo'"):
-        check_models(Settings(runway_video_model="gen3a_turbo"))
+        check_models(Settings(RUNWAY_VIDEO_MODEL="gen3a_turbo"))
     with pytest.raises(ConfigurationError, match="OPENAI_TRANSCRIBE_MODEL: 'gen4_turbo'"):
-        check_models(Settings(openai_transcribe_model="gen4_turbo"))  # a model of another kind
-    retired = Settings(openai_api_key="sk", openai_model="gpt-5-mini", tts_provider="offline")
+        check_models(Settings(OPENAI_TRANSCRIBE_MODEL="gen4_turbo"))  # a model of another kind
+    retired = Settings(OPENAI_API_KEY="sk", OPENAI_MODEL="gpt-5-mini", TTS_PROVIDER="offline")
     with pytest.raises(ConfigurationError, match=r"gpt-5-mini was shut down on 2026-12-11; use gpt-5\.4-mini"):
         check_models(retired, date(2026, 12, 11))
     assert check_models(retired, date(2026, 12, 2)) == [
         "OPENAI_MODEL: gpt-5-mini shuts down on 2026-12-11 (9 days); replace it with gpt-5.4-mini"
     ]
     # A model the chosen providers do not use is not worth a warning.
-    assert check_models(Settings(openai_model="gpt-5-mini"), date(2026, 12, 2)) == []
+    assert check_models(Settings(OPENAI_MODEL="gpt-5-mini"), date(2026, 12, 2)) == []
 
 
 def test_the_warning_reaches_the_log_at_start_up(monkeypatch):

@@ -66,7 +66,7 @@ def test_an_unknown_voice_is_refused_by_polly(setup, rt, polly):
 
 def test_polly_refuses_an_engine_its_voice_does_not_support(polly):
     """Tatyana and Maxim are standard-engine voices (Polly's voice list): neural fails Russian."""
-    neural = polly.settings.model_copy(update={"polly_engine": "neural"})
+    neural = polly.settings.with_values(POLLY_ENGINE="neural")
     with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
         PollySpeech(neural, client=polly.client).synthesize("Кофе.", language="ru")
     with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
@@ -104,7 +104,7 @@ def test_our_polly_voices_and_their_engines_are_pollys(polly):
 )
 def test_neural_with_a_russian_standard_only_voice_is_refused_at_start_up(env, refused_voices):
     if refused_voices is None:
-        assert config.settings_from_environ(env).polly_engine == env.get("POLLY_ENGINE", "standard")
+        assert config.settings_from_environ(env).polly.engine == env.get("POLLY_ENGINE", "standard")
         return
     with pytest.raises(ConfigurationError) as error:
         config.settings_from_environ(env)

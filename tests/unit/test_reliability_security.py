@@ -144,9 +144,9 @@ def test_invalid_settings_never_echo_a_secret():
 def test_presigned_links_expire_within_the_hour():
     from moto import mock_aws
 
-    assert Settings().presign_seconds <= 3600
+    assert Settings().storage.presign_seconds <= 3600
     with pytest.raises(ValueError):
-        Settings(presign_seconds=3601)
+        Settings(PRESIGN_SECONDS=3601)
     with mock_aws():
         import boto3
 

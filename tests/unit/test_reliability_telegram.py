@@ -346,7 +346,7 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried(rt)
     from videobot.telegram.bot import call
 
     settings = rt.settings
-    ATTEMPTS = settings.telegram_attempts
+    ATTEMPTS = settings.telegram.attempts
 
     fn, sent = _timing_out(httpx.ConnectTimeout("connect"))  # nothing reached Telegram
     with pytest.raises(VendorUnavailable):
@@ -391,7 +391,7 @@ def test_the_allowlist_must_be_given_at_deploy_and_star_opens_it():
     param = tpl.load_template()["Parameters"]["AllowedUserIds"]
     assert "Default" not in param  # sam deploy --guided asks for it
     assert param["MinLength"] == 1 and "*" in param["Description"]
-    assert Settings(allowed_user_ids="*").allowed_user_id_set == frozenset()  # everyone, said so
-    assert Settings(allowed_user_ids="42, 7").allowed_user_id_set == frozenset({42, 7})
+    assert Settings(ALLOWED_USER_IDS="*").telegram.allowed_user_id_set == frozenset()  # everyone, said so
+    assert Settings(ALLOWED_USER_IDS="42, 7").telegram.allowed_user_id_set == frozenset({42, 7})
     with pytest.raises(Exception, match="Telegram user ids"):
-        Settings(allowed_user_ids="everyone")
+        Settings(ALLOWED_USER_IDS="everyone")

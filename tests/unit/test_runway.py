@@ -270,7 +270,7 @@ def test_a_safety_refusal_fails_the_job_once_the_segment_had_its_rounds(rt, db, 
     gates.open_gate(db, job_id, GateId.parse("refused_image_3"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_3'",
-        (rt.settings.max_gate_revisions, job_id),
+        (rt.settings.pipeline.max_gate_revisions, job_id),
     )
 
     with pytest.raises(ContentRefused, match=r"segment 4: .*SAFETY.INPUT.TEXT") as refused:
@@ -368,7 +368,7 @@ def test_a_prompt_refused_at_input_preprocessing_is_not_retried_and_names_the_se
     gates.open_gate(db, job_id, GateId.parse("refused_image_4"), "token")
     db.execute(
         f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s AND stage = 'refused_image_4'",
-        (rt.settings.max_gate_revisions, job_id),
+        (rt.settings.pipeline.max_gate_revisions, job_id),
     )
     segment_rows.update_segment(db, job_id, 4, image_runway_task_id=None, status="image_prompt_ready")
     with pytest.raises(ContentRefused, match=r"segment 5: .*INPUT_PREPROCESSING\.SAFETY\.TEXT") as refused:
@@ -477,8 +477,8 @@ def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(setup, rt, 
     with open(Path(__file__).parents[2] / "template.yaml") as fh:
         resources = yaml.load(fh, Loader=_Loader)["Resources"]
     settings = rt.settings
-    assert resources["SubmitImageFunction"]["Properties"]["Timeout"] == settings.submit_image_timeout_seconds
-    assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.submit_clip_timeout_seconds
+    assert resources["SubmitImageFunction"]["Properties"]["Timeout"] == settings.pipeline.submit_image_timeout_seconds
+    assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.pipeline.submit_clip_timeout_seconds
 
     fake_runway.fail("POST /v1/text_to_image", 503, times=10, delay=0.5, headers={"retry-after": "1"})
     with use(
@@ -673,10 +673,10 @@ def test_the_maps_run_no_more_segments_at_once_than_runways_tier():
     from videobot.config import Settings
 
     assert Settings().max_concurrency == 10  # offline: MAP_MAX_CONCURRENCY
-    tier_1 = Settings(runwayml_api_secret="k")
-    assert tier_1.runway_concurrency == 2 and tier_1.execution_settings()["max_concurrency"] == 2
-    assert Settings(runwayml_api_secret="k", runway_concurrency=5).max_concurrency == 5
-    assert Settings(runwayml_api_secret="k", runway_concurrency=20).max_concurrency == 10  # the Map's own ceiling
+    tier_1 = Settings(RUNWAYML_API_SECRET="k")
+    assert tier_1.runway.concurrency == 2 and tier_1.execution_settings()["max_concurrency"] == 2
+    assert Settings(RUNWAYML_API_SECRET="k", RUNWAY_CONCURRENCY=5).max_concurrency == 5
+    assert Settings(RUNWAYML_API_SECRET="k", RUNWAY_CONCURRENCY=20).max_concurrency == 10  # the Map's own ceiling
 
 
 def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(

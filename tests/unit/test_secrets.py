@@ -62,10 +62,10 @@ def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
     }
 
     settings = config.settings_from_environ(env)
-    assert settings.openai_api_key == OPENAI_KEY
-    assert settings.runwayml_api_secret == RUNWAY_KEY
-    assert settings.llm_provider == "openai" and settings.video_provider == "runway"
-    assert settings.database_url == "postgresql://u:p@h/db"  # empty DATABASE_URL in the secret is unset
+    assert settings.openai.api_key == OPENAI_KEY
+    assert settings.runway.api_secret == RUNWAY_KEY
+    assert settings.providers.llm == "openai" and settings.providers.video == "runway"
+    assert settings.database.url == "postgresql://u:p@h/db"  # empty DATABASE_URL in the secret is unset
     assert OPENAI_KEY not in repr(settings) and RUNWAY_KEY not in repr(settings)
 
 
@@ -79,7 +79,7 @@ def test_plain_environment_wins_and_is_not_fetched(sm):
     }
     resolved = secrets.resolve_secret_settings(env)  # the missing ARN is never asked for
     assert "TELEGRAM_WEBHOOK_SECRET" not in resolved
-    assert config.settings_from_environ(env).openai_api_key == "sk-local"
+    assert config.settings_from_environ(env).openai.api_key == "sk-local"
 
 
 def test_without_secret_arns_nothing_touches_aws():
@@ -102,7 +102,7 @@ def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
         "DATABASE_PORT": "5432",
         "DATABASE_NAME": "videobot",
     }
-    url = config.settings_from_environ(env).database_url
+    url = config.settings_from_environ(env).database.url
     parts = urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.port, parts.path) == ("postgresql", "db.internal", 5432, "/videobot")
     assert unquote(parts.username) == "videobot" and unquote(parts.password) == password
@@ -112,7 +112,7 @@ def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
 def test_an_external_database_url_in_the_app_secret_wins_over_the_rds_secret(sm):
     app_arn = _app_secret(sm, DATABASE_URL="postgresql://ext:pw@neon.example/db?sslmode=require")
     env = {"APP_SECRETS_ARN": app_arn, "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:unused"}
-    assert config.settings_from_environ(env).database_url == "postgresql://ext:pw@neon.example/db?sslmode=require"
+    assert config.settings_from_environ(env).database.url == "postgresql://ext:pw@neon.example/db?sslmode=require"
 
 
 def test_secrets_are_cached_for_five_minutes(sm):

@@ -36,42 +36,42 @@ BOTOCORE_MAX_BACKOFF_SECONDS = 20.0
 
 
 def telegram(s: Settings) -> float:
-    a = s.telegram_attempts
-    between = max(s.telegram_max_retry_after_seconds, 0.5 * (a - 1))
-    return a * (s.telegram_connect_timeout_seconds + s.telegram_read_timeout_seconds) + (a - 1) * between
+    a = s.telegram.attempts
+    between = max(s.telegram.max_retry_after_seconds, 0.5 * (a - 1))
+    return a * (s.telegram.connect_timeout_seconds + s.telegram.read_timeout_seconds) + (a - 1) * between
 
 
 def telegram_upload(s: Settings) -> float:
-    a = s.telegram_attempts
-    between = max(s.telegram_max_retry_after_seconds, 0.5 * (a - 1))
-    return a * (s.telegram_connect_timeout_seconds + s.telegram_media_write_timeout_seconds) + (a - 1) * between
+    a = s.telegram.attempts
+    between = max(s.telegram.max_retry_after_seconds, 0.5 * (a - 1))
+    return a * (s.telegram.connect_timeout_seconds + s.telegram.media_write_timeout_seconds) + (a - 1) * between
 
 
 def telegram_file(s: Settings) -> float:
-    return telegram(s) + s.max_voice_bytes / MIN_DOWNLOAD_BYTES_PER_SECOND
+    return telegram(s) + s.telegram.max_voice_bytes / MIN_DOWNLOAD_BYTES_PER_SECOND
 
 
 def openai(s: Settings) -> float:
-    return (1 + s.openai_max_retries) * s.openai_timeout_seconds + s.openai_max_retries * SDK_MAX_BACKOFF_SECONDS
+    return (1 + s.openai.max_retries) * s.openai.timeout_seconds + s.openai.max_retries * SDK_MAX_BACKOFF_SECONDS
 
 
 def runway(s: Settings) -> float:
-    return (1 + s.runway_max_retries) * s.runway_timeout_seconds + s.runway_max_retries * SDK_MAX_BACKOFF_SECONDS
+    return (1 + s.runway.max_retries) * s.runway.timeout_seconds + s.runway.max_retries * SDK_MAX_BACKOFF_SECONDS
 
 
 def aws(s: Settings) -> float:
-    a = s.aws_client_attempts
+    a = s.aws.client_attempts
     sleeps = sum(min(BOTOCORE_MAX_BACKOFF_SECONDS, 2.0**n) for n in range(1, a))
-    return a * (s.aws_connect_timeout_seconds + s.aws_read_timeout_seconds) + sleeps
+    return a * (s.aws.connect_timeout_seconds + s.aws.read_timeout_seconds) + sleeps
 
 
 def database(s: Settings) -> float:
-    return float(s.database_connect_timeout_seconds)
+    return float(s.database.connect_timeout_seconds)
 
 
 def stop_tasks(s: Settings) -> float:
     """lifecycle.stop_vendor_tasks: one-try cancels, each started only while it fits the budget."""
-    return float(s.stop_tasks_seconds)
+    return float(s.pipeline.stop_tasks_seconds)
 
 
 CLIENTS = {
@@ -185,7 +185,7 @@ def test_the_webhook_fits_its_29_seconds_with_the_slow_work_gone():
         not {"openai", "runway", "telegram_file", "telegram_upload"} & set(calls)
         for calls in WORST_PATHS["WebhookFunction"].values()
     )
-    assert s.telegram_attempts == 1  # Telegram redelivers an update answered with a 5xx: its retry
+    assert s.telegram.attempts == 1  # Telegram redelivers an update answered with a 5xx: its retry
     worst, _ = worst_case(template, "WebhookFunction")
     assert worst <= MARGIN * 29
     # the same paths with the pipeline's figures would not fit: the tighter ones are needed
@@ -198,10 +198,10 @@ def test_a_submit_bounds_its_create_by_its_own_timeout(name):
     template = _template()
     s = settings_of(template, name)
     timeout = tpl.function_timeouts(template)[name]
-    assert getattr(s, SUBMITS[name]) == timeout  # the settings mirror template.yaml
+    assert getattr(s.pipeline, SUBMITS[name]) == timeout  # the settings mirror template.yaml
     # a whole Runway request still fits after the reserve, and the reserve covers the id's UPDATE
-    assert s.runway_timeout_seconds <= timeout - s.submit_reserve_seconds
-    assert database(s) <= s.submit_reserve_seconds
+    assert s.runway.timeout_seconds <= timeout - s.pipeline.submit_reserve_seconds
+    assert database(s) <= s.pipeline.submit_reserve_seconds
 
 
 def test_the_client_figures_are_the_ones_the_code_uses(rt):
@@ -212,8 +212,8 @@ def test_the_client_figures_are_the_ones_the_code_uses(rt):
     request = make_bot(rt.settings)._request[1]
     assert request._client_kwargs["timeout"].read == 4
     sfn_config = rt.sfn.meta.config
-    assert sfn_config.read_timeout == rt.settings.aws_read_timeout_seconds
+    assert sfn_config.read_timeout == rt.settings.aws.read_timeout_seconds
     assert sfn_config.retries == {"mode": "standard", "total_max_attempts": 2}
-    assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws_connect_timeout_seconds
+    assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws.connect_timeout_seconds
     one_try = config.settings_from_environ({"TELEGRAM_ATTEMPTS": "1"})
     assert math.isclose(telegram(one_try), 3.0 + 7.0)  # one try: connect + read

@@ -123,15 +123,15 @@ class OpenAILLM:
 
         s = self.settings
         kwargs = {}
-        if s.openai_reasoning_effort and s.openai_reasoning_effort != "default":
-            kwargs["reasoning"] = {"effort": s.openai_reasoning_effort}
+        if s.openai.reasoning_effort and s.openai.reasoning_effort != "default":
+            kwargs["reasoning"] = {"effort": s.openai.reasoning_effort}
         try:
             response = self.client.responses.create(
-                model=s.openai_model,
+                model=s.openai.model,
                 instructions=role_prompt(role),
                 input=user_input,
                 text={"format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}},
-                max_output_tokens=s.openai_max_output_tokens,
+                max_output_tokens=s.openai.max_output_tokens,
                 store=False,
                 metadata={"role": role, "prompt_version": PROMPT_VERSION},
                 **kwargs,
@@ -140,7 +140,7 @@ class OpenAILLM:
             raise vendor_error(exc, f"{role} call") from None
         except ValueError as exc:  # a 200 whose body is not JSON
             raise vendor_error(exc, f"{role} call") from None
-        usage = _usage(response, s.openai_model)
+        usage = _usage(response, s.openai.model)
         for item in getattr(response, "output", None) or []:
             for content in getattr(item, "content", None) or []:
                 if getattr(content, "type", None) == "refusal":

@@ -49,8 +49,8 @@ class OpenAISpeech:
         text = " ".join(text.split())
         if not text or len(text) > MAX_INPUT_CHARS:
             raise VendorFailed(f"speech input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
-        voice = voice if voice in VOICES else self.settings.openai_tts_voice
-        tries = self.settings.openai_tts_verbatim_retries + 1
+        voice = voice if voice in VOICES else self.settings.openai.tts_voice
+        tries = self.settings.openai.tts_verbatim_retries + 1
         for attempt in range(tries):
             pcm, transcript = self._speak(text, voice)
             if words(transcript) == words(text):
@@ -59,7 +59,7 @@ class OpenAISpeech:
                     extension="wav",
                     characters=len(text),
                     vendor="openai",
-                    model=self.settings.openai_tts_model,
+                    model=self.settings.openai.tts_model,
                 )
             logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
         raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
@@ -72,12 +72,12 @@ class OpenAISpeech:
         s = self.settings
         audio, transcript = bytearray(), None
         try:
-            with self.client.realtime.connect(model=s.openai_tts_model) as connection:
+            with self.client.realtime.connect(model=s.openai.tts_model) as connection:
                 connection.session.update(
                     session={
                         "type": "realtime",
                         "output_modalities": ["audio"],
-                        "instructions": s.openai_tts_instructions,
+                        "instructions": s.openai.tts_instructions,
                         "audio": {"output": {"voice": voice, "format": {"type": "audio/pcm", "rate": RATE}}},
                     }
                 )

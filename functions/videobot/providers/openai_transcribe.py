@@ -39,7 +39,7 @@ class OpenAITranscriber:
 
         if not audio or len(audio) > MAX_UPLOAD_BYTES:
             raise VendorFailed(f"the recording must be 1 byte to {MAX_UPLOAD_BYTES} bytes, not {len(audio)}")
-        model = self.settings.openai_transcribe_model
+        model = self.settings.openai.transcribe_model
         kwargs = {"language": language} if language else {}
         try:
             reply = self.client.audio.transcriptions.create(

@@ -83,14 +83,14 @@ def prompt_text(text: str, limit: int = PROMPT_TEXT_UNITS) -> str:
 def _client(settings: Settings):
     import runwayml
 
-    if not settings.runwayml_api_secret:
+    if not settings.runway.api_secret:
         raise ConfigurationError("RUNWAYML_API_SECRET is not set")
     return runwayml.RunwayML(
-        api_key=settings.runwayml_api_secret,
-        base_url=settings.runwayml_base_url or None,
-        runway_version=settings.runway_api_version,
-        timeout=settings.runway_timeout_seconds,
-        max_retries=settings.runway_max_retries,
+        api_key=settings.runway.api_secret,
+        base_url=settings.runway.base_url or None,
+        runway_version=settings.runway.api_version,
+        timeout=settings.runway.timeout_seconds,
+        max_retries=settings.runway.max_retries,
     )
 
 
@@ -164,8 +164,8 @@ class _RunwayTasks:
         the Lambda's end might have started a task nobody knows of."""
         import runwayml
 
-        attempts = self.settings.runway_max_retries + 1
-        timeout = self.settings.runway_timeout_seconds
+        attempts = self.settings.runway.max_retries + 1
+        timeout = self.settings.runway.timeout_seconds
         creator = getattr(self.client.with_options(max_retries=0), resource)
         for attempt in range(attempts):
             if deadline is not None and time.monotonic() + timeout > deadline:
@@ -269,7 +269,7 @@ class RunwayImageGenerator(_RunwayTasks):
     def model_for(self, request: ImageRequest) -> str:
         """gen4_image_turbo requires reference images: only segments made from segment 0's image."""
         s = self.settings
-        return s.runway_reference_image_model if request.reference_image_url else s.runway_image_model
+        return s.runway.reference_image_model if request.reference_image_url else s.runway.image_model
 
     def submit(self, request: ImageRequest) -> str:
         params = {
@@ -297,7 +297,7 @@ class RunwayClipGenerator(_RunwayTasks):
     kind = "video"
 
     def model_for(self, request: ClipRequest) -> str:
-        return request.model or self.settings.runway_video_model
+        return request.model or self.settings.runway.video_model
 
     def submit(self, request: ClipRequest) -> str:
         model = self.model_for(request)

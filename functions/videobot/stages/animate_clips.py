@@ -25,23 +25,29 @@ def prepared_key(job_id: str, index: int) -> str:
 
 def video_budget(settings) -> tuple[int, int]:
     """(video bit/s, bytes per segment) that keep the whole video under the size cap."""
-    total = settings.segment_count * settings.segment_seconds
-    share = media.video_bitrate_for(total, settings.max_video_bytes, ceiling=10**9) * settings.segment_seconds / 8
-    return media.video_bitrate_for(total, settings.max_video_bytes, ceiling=settings.max_video_bitrate), int(share)
+    total = settings.pipeline.segment_count * settings.pipeline.segment_seconds
+    share = (
+        media.video_bitrate_for(total, settings.assembly.max_video_bytes, ceiling=10**9)
+        * settings.pipeline.segment_seconds
+        / 8
+    )
+    return media.video_bitrate_for(
+        total, settings.assembly.max_video_bytes, ceiling=settings.assembly.max_video_bitrate
+    ), int(share)
 
 
 def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) -> Path:
     s = rt.settings
     bitrate, max_bytes = video_budget(s)
-    subtitles = s.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
+    subtitles = s.assembly.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
     return rt.ffmpeg.prepare_segment(
         clip,
         out,
         text=seg.text if subtitles else None,
         aspect_ratio=job.aspect_ratio,
-        seconds=s.segment_seconds,
+        seconds=s.pipeline.segment_seconds,
         bitrate=bitrate,
-        fade=s.fade_seconds,
+        fade=s.assembly.fade_seconds,
         max_bytes=max_bytes,
     )
 
@@ -57,13 +63,13 @@ class Clips(VendorTask):
             prompt=seg.animation_prompt,
             ratio=job.aspect_ratio,
             image_url=rt.storage.url(seg.image_path),
-            duration=int(rt.settings.segment_seconds),
+            duration=int(rt.settings.pipeline.segment_seconds),
             seed=seg.segment_index,
             model=job.video_model,
         )  # the user's /settings, copied when the job started
 
     def submit_timeout(self, settings) -> int:
-        return settings.submit_clip_timeout_seconds
+        return settings.pipeline.submit_clip_timeout_seconds
 
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         """Store the clip, and the segment made from it for the assembly (sized, captioned,

@@ -18,7 +18,7 @@ from videobot.stages.animate_clips import prepare_segment, prepared_key
 
 def music_file(rt: Runtime, tmp: Path) -> Path | None:
     """MUSIC_PATH: a file on this machine, or else a key in the media storage (S3 on AWS)."""
-    name = rt.settings.music_path
+    name = rt.settings.assembly.music_path
     if not name:
         return None
     if Path(name).is_file():
@@ -48,12 +48,12 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
             prepared,
             narration,
             tmp / "final.mp4",
-            clip_seconds=settings.segment_seconds,
+            clip_seconds=settings.pipeline.segment_seconds,
             music=music_file(rt, tmp),
-            music_gain_db=settings.music_gain_db,
-            target_lufs=settings.target_lufs,
-            true_peak=settings.true_peak_db,
-            max_bytes=settings.max_video_bytes,
+            music_gain_db=settings.assembly.music_gain_db,
+            target_lufs=settings.assembly.target_lufs,
+            true_peak=settings.assembly.true_peak_db,
+            max_bytes=settings.assembly.max_video_bytes,
         )
         info = rt.ffmpeg.probe(out)
         size = out.stat().st_size

@@ -43,7 +43,7 @@ class Images(VendorTask):
         return next_wait(elapsed_since(ref.image_submitted_at), waits)
 
     def submit_timeout(self, settings) -> int:
-        return settings.submit_image_timeout_seconds
+        return settings.pipeline.submit_image_timeout_seconds
 
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         ext = media.image_type(data)

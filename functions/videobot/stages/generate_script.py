@@ -30,7 +30,7 @@ def revise_script(rt: Runtime, job_id: str, feedback: str | None) -> None:
 
 
 def _store(rt: Runtime, job_id: str, script) -> list[str]:
-    segments = expect_segments(script.segments, rt.settings.segment_count, "script segments")
+    segments = expect_segments(script.segments, rt.settings.pipeline.segment_count, "script segments")
     jobs.update_job(
         rt.db,
         job_id,

@@ -37,7 +37,10 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
                 rt.storage.download(seg.narration_path, path)
             parts.append(path)
         track = rt.ffmpeg.fit_narration(
-            parts, Path(tmp) / "voiceover.m4a", slot=settings.segment_seconds, max_tempo=settings.narration_max_tempo
+            parts,
+            Path(tmp) / "voiceover.m4a",
+            slot=settings.pipeline.segment_seconds,
+            max_tempo=settings.assembly.narration_max_tempo,
         )
         key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.m4a"), track)
         duration = rt.ffmpeg.duration(track)

@@ -163,7 +163,7 @@ class VendorTask:
             self._report(rt, job)
             return _step("done", attempt), state.status
         if state.status in UNFINISHED:
-            if attempt + 1 >= rt.settings.max_poll_attempts:
+            if attempt + 1 >= rt.settings.pipeline.max_poll_attempts:
                 raise PollBudgetExceeded(
                     f"segment {seg.segment_index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
                 )
@@ -225,7 +225,7 @@ class VendorTask:
             return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, waits))
         # The create's retries end in time for the rest of this invocation.
         request = replace(
-            request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
+            request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.pipeline.submit_reserve_seconds
         )
         generator = self.generator(rt)
         task_id, seg = self._create(rt, generator, job_id, seg, request)
@@ -268,7 +268,7 @@ class VendorTask:
             # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
             # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
             gate = gates.get_gate(rt.db, job_id, GateId.refused(self.media, index))
-            if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
+            if (gate.revisions if gate else 0) < rt.settings.pipeline.max_gate_revisions:
                 logger.warning(
                     "vendor refused a segment", extra={"kind": self.media.column, "code": code, "segment": index}
                 )
@@ -276,7 +276,10 @@ class VendorTask:
             raise ContentRefused(
                 f"segment {index + 1}: the {self.media.column} was refused by moderation ({code})", segment_index=index
             )
-        if outcome in (RESUBMIT, RESUBMIT_LATER) and seg.media(self.media).submissions <= rt.settings.max_resubmits:
+        if (
+            outcome in (RESUBMIT, RESUBMIT_LATER)
+            and seg.media(self.media).submissions <= rt.settings.pipeline.max_resubmits
+        ):
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.media.column, "code": code})
             seg = segments.forget_task(rt.db, job_id, index, self.media)
             if outcome == RESUBMIT_LATER:  # the next check, after the wait, submits it (no task id)

@@ -21,7 +21,7 @@ def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
     else:
         written = rt.llm.write_animation_prompts(job.prompt, [s.text for s in rows], [s.image_prompt for s in rows])
         usage.record_llm(rt.db, job_id, "write_animation_prompts", written.usage)
-        prompts = expect_segments(written.items, rt.settings.segment_count, "animation prompts")
+        prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "animation prompts")
     for seg, prompt in zip(rows, prompts, strict=True):
         if not seg.animation_prompt:
             segments.update_segment(

@@ -19,7 +19,7 @@ def write_image_prompts(rt: Runtime, job_id: str) -> dict:
         return {"prompts": len(rows)}
     written = rt.llm.write_image_prompts(job.prompt, [s.text for s in rows])
     usage.record_llm(rt.db, job_id, "write_image_prompts", written.usage)
-    prompts = expect_segments(written.items, rt.settings.segment_count, "image prompts")
+    prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "image prompts")
     drafts = written.animation or [None] * len(prompts)
     for seg, prompt, draft in zip(rows, prompts, drafts, strict=True):
         if not seg.image_prompt:

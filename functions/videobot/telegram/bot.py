@@ -39,18 +39,18 @@ def delivery_uncertain(exc: TimedOut) -> bool:
 
 
 def make_bot(settings: Settings) -> Bot:
-    if not settings.telegram_bot_token:
+    if not settings.telegram.bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
-    base = settings.telegram_api_base_url.rstrip("/")
+    base = settings.telegram.api_base_url.rstrip("/")
     return Bot(
-        settings.telegram_bot_token,
+        settings.telegram.bot_token,
         base_url=f"{base}/bot{{token}}",
         base_file_url=f"{base}/file/bot{{token}}",
         request=HTTPXRequest(
-            connect_timeout=settings.telegram_connect_timeout_seconds,
-            read_timeout=settings.telegram_read_timeout_seconds,
-            write_timeout=settings.telegram_read_timeout_seconds,
-            media_write_timeout=settings.telegram_media_write_timeout_seconds,
+            connect_timeout=settings.telegram.connect_timeout_seconds,
+            read_timeout=settings.telegram.read_timeout_seconds,
+            write_timeout=settings.telegram.read_timeout_seconds,
+            media_write_timeout=settings.telegram.media_write_timeout_seconds,
         ),
         get_updates_request=HTTPXRequest(connect_timeout=10, read_timeout=60),
     )
@@ -67,7 +67,7 @@ async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) ->
     raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or
     sendMediaGroup that timed out after it left is not repeated and returns None. `settings`
     bound the tries (TELEGRAM_ATTEMPTS, TELEGRAM_MAX_RETRY_AFTER_SECONDS)."""
-    limit, attempts = settings.telegram_max_retry_after_seconds, settings.telegram_attempts
+    limit, attempts = settings.telegram.max_retry_after_seconds, settings.telegram.attempts
     for attempt in range(1, attempts + 1):
         try:
             return await fn()
@@ -100,7 +100,7 @@ class _ThreadLoop:
         self.bots: dict[tuple[str, str], Bot] = {}
 
     async def bot(self, settings: Settings) -> Bot:
-        key = (settings.telegram_bot_token or "", settings.telegram_api_base_url)
+        key = (settings.telegram.bot_token or "", settings.telegram.api_base_url)
         if key not in self.bots:
             bot = make_bot(settings)
             await call(bot.initialize, "getMe", settings)

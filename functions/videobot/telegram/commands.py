@@ -24,8 +24,8 @@ async def help_(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
         message.chat_id,
         lang,
         "help",
-        max_chars=settings.max_topic_chars,
-        minutes=max(1, settings.approval_timeout_seconds // 60),
+        max_chars=settings.telegram.max_topic_chars,
+        minutes=max(1, settings.pipeline.approval_timeout_seconds // 60),
     )
 
 
@@ -33,7 +33,7 @@ def status_for_chat(rt: Runtime, chat_id: int, lang: str) -> str:
     job = jobs.latest_job_for_chat(rt.db, chat_id)
     if job is None:
         return texts.text(lang, "no_job")
-    status = ui.status_text(lang, job, segments.segment_counts(rt.db, job.id), rt.settings.segment_count)
+    status = ui.status_text(lang, job, segments.segment_counts(rt.db, job.id), rt.settings.pipeline.segment_count)
     return texts.clip(status + "\n" + cost_line(rt.db, lang, job.id), texts.TELEGRAM_TEXT_LIMIT)
 
 

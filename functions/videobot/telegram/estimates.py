@@ -30,7 +30,7 @@ def _image_request(ratio: str, index: int) -> ImageRequest:
 
 def clip_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
-    seconds = int(rt.settings.segment_seconds)
+    seconds = int(rt.settings.pipeline.segment_seconds)
     return _task_usd(
         rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
     )
@@ -54,23 +54,23 @@ def redo_usd(
 
 def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """The clips of one whole video on `model`: what /settings shows beside each model."""
-    return round(rt.settings.segment_count * clip_usd(rt, ratio, model), 2)
+    return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)
 
 
 def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
     """The estimated cost of a whole job with the configured models and the user's video model,
     before anything is paid: ten images, ten clips, the LLM calls and the narration."""
     settings = rt.settings
-    count = settings.segment_count
+    count = settings.pipeline.segment_count
     total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
-    if settings.llm_provider != "offline":
+    if settings.providers.llm != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next(
-            (v for k, v in prices if settings.openai_model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
+            (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
         )
         total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
-    if settings.tts_provider != "offline":
-        model = settings.openai_tts_model if settings.tts_provider == "openai" else "standard"
-        price = usage.tts_price(settings.tts_provider, model)
+    if settings.providers.tts != "offline":
+        model = settings.openai.tts_model if settings.providers.tts == "openai" else "standard"
+        price = usage.tts_price(settings.providers.tts, model)
         total += count * NARRATION_CHARS_PER_SEGMENT * price / 1e6
     return round(total, 2)

@@ -105,7 +105,7 @@ async def _script_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: 
 
 async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str) -> None:
     """At the image or clip gate: "покажи 7", "переделай 3 5 светлее", or words for all ten."""
-    stage, count = GateStage(gate.stage), rt.settings.segment_count
+    stage, count = GateStage(gate.stage), rt.settings.pipeline.segment_count
     shown = parse_show(text)
     if shown is not None:
         await _show(rt, bot, chat_id, lang, job, stage, shown)
@@ -139,7 +139,7 @@ async def _answer_revision(
     if not result.done:
         await _not_revised(rt, bot, chat_id, lang, result)
         return
-    all_of_them = len(indexes) >= rt.settings.segment_count
+    all_of_them = len(indexes) >= rt.settings.pipeline.segment_count
     await reply(
         rt,
         bot,
@@ -200,14 +200,14 @@ async def refusal_from_button(
 
 async def _offer_redo_all(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, words: str) -> None:
     settings = rt.settings
-    if gate.revisions >= settings.max_gate_revisions:
-        await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.max_gate_revisions)
+    if gate.revisions >= settings.pipeline.max_gate_revisions:
+        await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.pipeline.max_gate_revisions)
         return
     round_ = gates.offer_redo_all(rt.db, job.id, gate.id, words)
     if round_ is None:
         await reply(rt, bot, chat_id, lang, "nothing_to_approve")
         return
-    count, stage = settings.segment_count, GateStage(gate.stage)
+    count, stage = settings.pipeline.segment_count, GateStage(gate.stage)
     usd = await asyncio.to_thread(redo_usd, rt, stage, count, job.aspect_ratio, job.video_model)
     what = texts.counted(lang, media_kind(stage).noun, count)
     offer = texts.text(lang, "redo_all_offer", what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}")
@@ -240,7 +240,7 @@ async def redo_all_from_button(
     words = gates.offered_feedback(rt.db, job_id, gate, round_)
     if words is None:
         return t("offer_stale")
-    everyone = list(range(rt.settings.segment_count))
+    everyone = list(range(rt.settings.pipeline.segment_count))
     result = await asyncio.to_thread(
         lambda: control.revise(rt, job_id, gate, feedback=words, segments=everyone, round_=round_)
     )
@@ -252,7 +252,7 @@ async def redo_all_from_button(
 
 async def _show(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, stage: GateStage, numbers: list[int]) -> None:
     """Send the asked-for segments' images or clips, each captioned with its number."""
-    count = rt.settings.segment_count
+    count = rt.settings.pipeline.segment_count
     if not numbers or numbers[0] < 1 or numbers[-1] > count:
         await reply(rt, bot, chat_id, lang, "show_hint", count=count)
         return

@@ -98,7 +98,7 @@ async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
     old (BadRequest) is not retried: the tap still takes effect, once, and the update is
     answered 2xx."""
     lang = lang_of(query.from_user)
-    budget = rt.settings.callback_answer_seconds
+    budget = rt.settings.telegram.callback_answer_seconds
     if budget <= 0:  # answered before anything else is done
         await _answer(rt, query, texts.text(lang, "callback_working"))
         answer = await _button_answer(rt, bot, query, lang)

@@ -17,7 +17,7 @@ VOICE_FEEDBACK = "voice_feedback"
 def hand_over(rt: Runtime, kind: str, **payload) -> None:
     """Invoke the worker asynchronously. A failed invoke is transient for the webhook (a 5xx:
     Telegram delivers the update again)."""
-    name = rt.settings.slow_update_function_name
+    name = rt.settings.aws.slow_update_function_name
     if not name:
         raise ConfigurationError("SLOW_UPDATE_FUNCTION_NAME is not set")
     try:

@@ -20,7 +20,7 @@ from videobot.telegram.replies import reply
 
 
 def history_view(rt: Runtime, lang: str, chat_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    rows = jobs.recent_jobs_for_chat(rt.db, chat_id, rt.settings.history_jobs)
+    rows = jobs.recent_jobs_for_chat(rt.db, chat_id, rt.settings.telegram.history_jobs)
     if not rows:
         return texts.text(lang, "no_job"), None
     lines, buttons = [texts.text(lang, "history_title")], []

@@ -116,7 +116,7 @@ class TelegramNotifier:
     async def _images_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
         """All ten as one album; after "переделай 3", the images made again, each by number."""
         redone = set(event.segments)
-        total = self.settings.segment_count
+        total = self.settings.pipeline.segment_count
         items = []
         for seg in segments.get_segments(self.db, job.id)[:ALBUM_LIMIT]:
             if not seg.image_path or (redone and seg.segment_index not in redone):
@@ -147,7 +147,7 @@ class TelegramNotifier:
     async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
         """The first three clips; after "переделай 4", the clips made again, each by number."""
         redone = set(event.segments)
-        total = self.settings.segment_count
+        total = self.settings.pipeline.segment_count
         shown = [
             s
             for s in segments.get_segments(self.db, job.id)
@@ -181,7 +181,7 @@ class TelegramNotifier:
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
         """Which segment, why, and its prompt; a new prompt is written as a message."""
-        total = self.settings.segment_count
+        total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
             "segment_refused",
@@ -195,7 +195,7 @@ class TelegramNotifier:
 
     async def _video_ready(self, bot: Bot, job: Job, lang: str, event: VideoReady) -> None:
         job = jobs.get_job(self.db, job.id)
-        limit = self.settings.telegram_upload_limit_bytes
+        limit = self.settings.telegram.upload_limit_bytes
         with tempfile.TemporaryDirectory() as tmp:
             path = self.storage.download(job.final_video_path or event.video_path, Path(tmp) / "video.mp4")
             size = path.stat().st_size
@@ -338,7 +338,7 @@ def _ended_text(settings: Settings, db: Database, lang: str, job: Job, event: Jo
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     if event.error_type in VOICE_ERRORS:
-        limit_mb = f"{settings.max_voice_bytes / 1_000_000:g}"
+        limit_mb = f"{settings.telegram.max_voice_bytes / 1_000_000:g}"
         return texts.text(lang, VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
 

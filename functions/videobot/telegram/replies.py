@@ -18,7 +18,7 @@ def lang_of(user: User | None) -> str:
 
 
 def allowed(settings: Settings, user_id: int | None) -> bool:
-    permitted = settings.allowed_user_id_set
+    permitted = settings.telegram.allowed_user_id_set
     return not permitted or (user_id is not None and user_id in permitted)
 
 

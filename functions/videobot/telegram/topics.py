@@ -27,8 +27,10 @@ async def start_topic(
     if voice_file_id is None and not visible(topic):
         await reply(rt, bot, chat_id, lang, "empty_topic")
         return
-    if len(topic) > settings.max_topic_chars:
-        await reply(rt, bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.max_topic_chars)
+    if len(topic) > settings.telegram.max_topic_chars:
+        await reply(
+            rt, bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.telegram.max_topic_chars
+        )
         return
     # One topic at a time per chat: the check and the start run under the chat's lock.
     with rt.db.connect() as conn, conn.cursor() as cur:
@@ -39,7 +41,7 @@ async def start_topic(
         # the user's video model, priced as it bills: the budgets count its real credits
         estimate = estimated_job_usd(
             rt,
-            preferences.get(rt.db, user_id).aspect_ratio or settings.aspect_ratio,
+            preferences.get(rt.db, user_id).aspect_ratio or settings.pipeline.aspect_ratio,
             preferences.video_model_for(rt.db, user_id, settings),
         )
         spent = None if redelivered or active or next_slot else _daily_budget_spent(rt, user_id, estimate)
@@ -66,13 +68,13 @@ async def start_topic(
             chat_id,
             lang,
             "daily_limit",
-            limit=settings.max_jobs_per_user_per_day,
+            limit=settings.limits.max_jobs_per_user_per_day,
             time=next_slot.strftime("%Y-%m-%d %H:%M"),
         )
         return
     if spent is not None:
         logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
-        budget = settings.max_usd_per_user_per_day
+        budget = settings.limits.max_usd_per_user_per_day
         await reply(
             rt,
             bot,
@@ -94,7 +96,7 @@ async def start_topic(
             lang,
             "bot_budget",
             spent=f"{bot_spent:.2f}",
-            budget=f"{settings.max_usd_per_day:.2f}",
+            budget=f"{settings.limits.max_usd_per_day:.2f}",
             estimate=f"{estimate:.2f}",
         )
         return
@@ -106,7 +108,7 @@ async def start_topic(
 def _daily_limit_reached(rt: Runtime, cur, user_id: int) -> datetime | None:
     """None while the user may start another job; else when the oldest of the last 24 hours'
     jobs leaves the window (UTC). Cancelled and failed jobs count: they were paid for too."""
-    limit = rt.settings.max_jobs_per_user_per_day
+    limit = rt.settings.limits.max_jobs_per_user_per_day
     if not limit:
         return None
     started = jobs.recent_start_times(cur, user_id, limit)
@@ -116,7 +118,7 @@ def _daily_limit_reached(rt: Runtime, cur, user_id: int) -> datetime | None:
 def _daily_budget_spent(rt: Runtime, user_id: int, estimate: float) -> float | None:
     """None while the user's last 24 hours and this job's estimate fit their daily budget;
     else the spend."""
-    budget = rt.settings.max_usd_per_user_per_day
+    budget = rt.settings.limits.max_usd_per_user_per_day
     if not budget:
         return None
     spent = usage.spent_by_user(rt.db, user_id)
@@ -125,7 +127,7 @@ def _daily_budget_spent(rt: Runtime, user_id: int, estimate: float) -> float | N
 
 def _bot_budget_spent(rt: Runtime, estimate: float) -> float | None:
     """None while all users' last 24 hours and this job's estimate fit the bot-wide budget."""
-    budget = rt.settings.max_usd_per_day
+    budget = rt.settings.limits.max_usd_per_day
     if not budget:
         return None
     spent = usage.spent_by_everyone(rt.db)

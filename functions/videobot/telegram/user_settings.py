@@ -30,10 +30,10 @@ def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyb
     chosen = preferences.get(rt.db, user_id)
     voices = rt.speech_voices()
     current = {
-        "aspect_ratio": chosen.aspect_ratio or rt.settings.aspect_ratio,
+        "aspect_ratio": chosen.aspect_ratio or rt.settings.pipeline.aspect_ratio,
         "voice": chosen.voice if chosen.voice in voices else voices[0],
         "narration_language": chosen.narration_language,
-        "subtitles": rt.settings.subtitles if chosen.subtitles is None else chosen.subtitles,
+        "subtitles": rt.settings.assembly.subtitles if chosen.subtitles is None else chosen.subtitles,
         "video_model": preferences.video_model_for(rt.db, user_id, rt.settings),
     }
     options = {
@@ -45,7 +45,7 @@ def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyb
     labels = {}
     if offers_video_models(rt.settings):
         # what a whole 50 s video costs on each model, at the user's aspect ratio
-        prices = {m: estimated_job_usd(rt, current["aspect_ratio"], m) for m in rt.settings.video_model_choices}
+        prices = {m: estimated_job_usd(rt, current["aspect_ratio"], m) for m in rt.settings.runway.video_model_choices}
         options["video_model"] = tuple(prices)
         labels = {m: f"{m} · ${usd:.2f}" for m, usd in prices.items()}
     rows = []
@@ -83,7 +83,7 @@ def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyb
 
 def offers_video_models(settings) -> bool:
     """The model row shows when Runway makes the clips: offline, every model is the same slide."""
-    return settings.video_provider == "runway"
+    return settings.providers.video == "runway"
 
 
 def _encode(value) -> str:
@@ -111,7 +111,7 @@ async def choose(rt: Runtime, query: CallbackQuery, lang: str, code: str, raw: s
             field,
             _decode(field, raw),
             voices=rt.speech_voices(),
-            video_models=rt.settings.video_model_choices,
+            video_models=rt.settings.runway.video_model_choices,
         )
     except ValueError:
         return texts.text(lang, "settings_unavailable")

@@ -24,7 +24,7 @@ from videobot.telegram.topics import start_topic
 
 
 def _limit_mb(rt: Runtime) -> str:
-    return f"{rt.settings.max_voice_bytes / 1_000_000:g}"
+    return f"{rt.settings.telegram.max_voice_bytes / 1_000_000:g}"
 
 
 async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> None:
@@ -32,10 +32,10 @@ async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update
     settings = rt.settings
     chat_id = message.chat_id
     voice = message.voice or message.audio
-    if not settings.openai_api_key:
+    if not settings.openai.api_key:
         await reply(rt, bot, chat_id, lang, "voice_needs_key")
         return
-    if voice.file_size and voice.file_size > settings.max_voice_bytes:
+    if voice.file_size and voice.file_size > settings.telegram.max_voice_bytes:
         await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
         return
     job = await asyncio.to_thread(jobs.active_job_for_chat, rt.db, chat_id)
@@ -60,7 +60,7 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
         return {"handled": False, "duplicate": True}
     try:
         try:
-            chat_file = await files.download(bot, voice.file_id, settings.max_voice_bytes, settings)
+            chat_file = await files.download(bot, voice.file_id, settings.telegram.max_voice_bytes, settings)
         except VoiceNotDownloadable:
             await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
             return {"handled": True, "outcome": "voice_too_big"}

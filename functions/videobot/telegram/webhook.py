@@ -65,7 +65,7 @@ def _is_update_id(value) -> bool:
 
 
 def handle_event(rt: Runtime, event: dict) -> dict:
-    refused = verify_secret(rt.settings.telegram_webhook_secret, event.get("headers"))
+    refused = verify_secret(rt.settings.telegram.webhook_secret, event.get("headers"))
     if refused:
         logger.warning("webhook call refused", extra={"status": refused})
         return _response(refused, {"ok": False})

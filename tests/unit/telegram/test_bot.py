@@ -458,8 +458,8 @@ def test_telegram_settings_are_validated_once():
     from videobot.errors import ConfigurationError
 
     settings = settings_from_environ({"ALLOWED_USER_IDS": "5000000042, 7;9", "TELEGRAM_BOT_TOKEN": "1:x"})
-    assert settings.allowed_user_id_set == {5000000042, 7, 9}
-    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert settings.telegram.allowed_user_id_set == {5000000042, 7, 9}
+    assert settings.telegram.api_base_url == "https://api.telegram.org"
     assert "1:x" not in repr(settings)
     with pytest.raises(ConfigurationError, match="ALLOWED_USER_IDS"):
         settings_from_environ({"ALLOWED_USER_IDS": "anna"})

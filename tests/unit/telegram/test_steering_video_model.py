@@ -146,7 +146,7 @@ def test_a_model_without_a_price_is_refused_never_priced_as_0(rt, db, runway_env
         usage.record_task(db, "nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
     # At start-up: an operator's list naming an unknown model is refused
     with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODELS: 'gen4_aleph'"):
-        check_models(Settings(runway_video_models="gen4_turbo,gen4_aleph"))
+        check_models(Settings(RUNWAY_VIDEO_MODELS="gen4_turbo,gen4_aleph"))
 
 
 def test_every_model_the_settings_accept_has_a_runway_price():
@@ -156,5 +156,5 @@ def test_every_model_the_settings_accept_has_a_runway_price():
         if model.capability == "image":
             assert runway.image_credits(model.name, "16:9") > 0 and runway.image_credits(model.name, "9:16") > 0
     defaults = Settings()
-    assert defaults.runway_image_model == "gen4_image" and defaults.runway_reference_image_model == "gen4_image_turbo"
-    assert set(defaults.video_model_choices) == {"gen4_turbo", "gen4.5", "veo3.1_fast"}
+    assert defaults.runway.image_model == "gen4_image" and defaults.runway.reference_image_model == "gen4_image_turbo"
+    assert set(defaults.runway.video_model_choices) == {"gen4_turbo", "gen4.5", "veo3.1_fast"}
