@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videobot.errors import ConfigurationError
+from videobot.pipeline import ExecutionSettings
 
 TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
 # The seed's 10 segments of 5 s. Not a setting: the schema's CHECK (segment_index 0-9), the
@@ -205,10 +206,8 @@ class PipelineSettings(Group):
     image_first_poll_seconds: int = env("IMAGE_FIRST_POLL_SECONDS", 30, ge=0)
     clip_first_poll_seconds: int = env("CLIP_FIRST_POLL_SECONDS", 90, ge=0)
     max_poll_attempts: int = env("MAX_POLL_ATTEMPTS", 90, ge=1)
-    # The Submit* functions' timeouts (template.yaml) and what a submit keeps for the work
-    # after the create (storing the id, the first poll): a create never outlives its Lambda.
-    submit_image_timeout_seconds: int = env("SUBMIT_IMAGE_TIMEOUT_SECONDS", 60, ge=10)
-    submit_clip_timeout_seconds: int = env("SUBMIT_CLIP_TIMEOUT_SECONDS", 120, ge=10)
+    # What a submit keeps of its Lambda's remaining time (its context) for the work after the
+    # create (storing the id, the first poll): a create never outlives its Lambda.
     submit_reserve_seconds: int = env("SUBMIT_RESERVE_SECONDS", 15, ge=1)
     max_resubmits: int = env("MAX_RESUBMITS", 2, ge=0)
     # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this:
@@ -465,10 +464,10 @@ class Settings(BaseModel):
             active.add("RUNWAY_VIDEO_MODEL")
         return active
 
-    def execution_settings(self) -> dict:
-        """The knobs every execution carries in its input (ASL *Path fields read them)."""
+    def execution(self, **overrides: Any) -> ExecutionSettings:
+        """The settings a new execution carries in its input (the deployment's, with `overrides`)."""
         p = self.pipeline
-        return {
+        defaults = {
             "approval_timeout_seconds": p.approval_timeout_seconds,
             "poll_interval_seconds": p.poll_interval_seconds,
             "image_first_poll_seconds": p.image_first_poll_seconds,
@@ -476,6 +475,7 @@ class Settings(BaseModel):
             "max_poll_attempts": p.max_poll_attempts,
             "max_concurrency": self.max_concurrency,
         }
+        return ExecutionSettings(**{**defaults, **overrides})
 
     @property
     def max_concurrency(self) -> int:

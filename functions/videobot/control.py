@@ -14,19 +14,10 @@ from videobot.data import gates, jobs
 from videobot.data.rows import Job
 from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import logger
-from videobot.pipeline import TERMINAL_STATUSES, GateId
+from videobot.pipeline import TERMINAL_STATUSES, ExecutionInput, GateId
 from videobot.runtime import Runtime
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
-
-
-def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None, *, voice: bool = False) -> dict:
-    """The execution's input: ids and numbers only. `voice` sends a voice topic through
-    TranscribeVoiceTopic first (the ASL's TopicSource)."""
-    data = {"job_id": job_id, "settings": {**rt.settings.execution_settings(), **(overrides or {})}}
-    if voice:
-        data["voice"] = True
-    return data
 
 
 def start_job(
@@ -45,11 +36,13 @@ def start_job(
     """Create the job row and start its execution, named after the job, so a retried update
     can never start two. Returns (job, created). A voice topic passes its Telegram
     `voice_file_id` and an empty prompt: the execution transcribes it first. `overrides`
-    adjust this execution's settings
-    (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
+    adjust this execution's settings (ExecutionSettings: approval_timeout_seconds,
+    poll_interval_seconds, max_poll_attempts, max_concurrency, ...), built and validated here,
+    once, and carried in its input."""
     settings = rt.settings
     if not settings.aws.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
+    execution = settings.execution(**(overrides or {}))
     chosen = preferences.get(rt.db, user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(
         rt.db,
@@ -72,7 +65,9 @@ def start_job(
         arn = rt.sfn.start_execution(
             stateMachineArn=settings.aws.state_machine_arn,
             name=job.id,
-            input=json.dumps(execution_input(rt, job.id, overrides, voice=bool(job.voice_file_id))),
+            input=json.dumps(
+                ExecutionInput(job_id=job.id, settings=execution, voice=bool(job.voice_file_id) or None).payload()
+            ),
         )["executionArn"]
     except Exception as exc:  # every failure is answered, none leaves a pending job
         already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"

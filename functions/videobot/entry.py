@@ -10,6 +10,7 @@ that builds a runtime from the environment; everything below them is given `rt`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -66,3 +67,11 @@ def stage_handler(stage: str) -> Callable[[Handler], LambdaHandler]:
 def handler(fn: Handler) -> LambdaHandler:
     """A handler without the stage's logging (the webhook, the custom resource)."""
     return LambdaHandler(fn)
+
+
+def deadline(context: LambdaContext | None) -> float | None:
+    """The time.monotonic() at which this invocation ends (Lambda's context: its remaining
+    time), or None without a context (a direct call)."""
+    if context is None:
+        return None
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000

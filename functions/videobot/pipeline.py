@@ -7,12 +7,18 @@ A clip has one name here, `CLIP`, which knows its other names: its columns' pref
 its storage folder (`clips`), its gate (`videos`), its refusal gate (`refused_clip_<i>`) and
 the states of its Map in statemachine/video_pipeline.asl.json (`AnimateClips`, ...). The
 values are the strings the database rows, the state machine and the callback data already
-hold, so no row changes."""
+hold, so no row changes.
+
+It also holds what an execution carries: its input and its settings (ExecutionSettings), and
+the event a vendor task's state is sent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class JobStatus(StrEnum):
@@ -258,3 +264,57 @@ class GateId:
     def media(self) -> MediaKind | None:
         """The kind of media this gate is about (None at the script)."""
         return None if self.stage == GateStage.SCRIPT else media_kind(self.stage)
+
+
+# ---- what an execution carries -------------------------------------------------------------
+#
+# Each execution's input holds its settings (ExecutionSettings), built once when it starts
+# (videobot.control.start_job) from the deployment's defaults; the ASL reads them by path
+# (TimeoutSecondsPath, MaxConcurrencyPath) and hands them to the states that need them, and a
+# stage reads them only from its event, parsed once by its handler.
+
+Seconds = Annotated[int, Field(ge=0)]
+
+
+class ExecutionSettings(BaseModel):
+    """The knobs of one execution: how long a gate waits, how the vendor tasks are polled, how
+    many segments a Map makes at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approval_timeout_seconds: Annotated[int, Field(ge=1)]
+    poll_interval_seconds: Seconds
+    image_first_poll_seconds: Seconds
+    clip_first_poll_seconds: Seconds
+    max_poll_attempts: Annotated[int, Field(ge=1)]
+    max_concurrency: Annotated[int, Field(ge=1, le=40)]
+
+    def first_poll_seconds(self, kind: MediaKind) -> int:
+        """The most the first check of this kind's task may wait (its model's learned pace)."""
+        return self.image_first_poll_seconds if kind is IMAGE else self.clip_first_poll_seconds
+
+
+class ExecutionInput(BaseModel):
+    """An execution's input: ids and numbers only. `voice` sends a voice topic through
+    TranscribeVoiceTopic first (the ASL's TopicSource checks that it is present)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str
+    settings: ExecutionSettings
+    voice: Literal[True] | None = None
+
+    def payload(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class SegmentTaskEvent(BaseModel):
+    """What SubmitImage/CheckImage and SubmitClip/CheckClip are sent: one segment's task, the
+    check's count, and the execution's settings."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    job_id: str
+    segment_index: Annotated[int, Field(ge=0)]
+    attempt: Annotated[int, Field(ge=0)] = 0
+    settings: ExecutionSettings

@@ -11,6 +11,9 @@ import uuid
 import pytest
 import requests
 
+from videobot.config import Settings
+from videobot.pipeline import ExecutionInput
+
 
 def test_outputs_are_there(outputs):
     assert outputs["WebhookUrl"].startswith("https://") and outputs["WebhookUrl"].endswith("/telegram/webhook")
@@ -62,15 +65,12 @@ def test_an_execution_reaches_the_functions_and_the_database(outputs, aws_sessio
         stateMachineArn=outputs["StateMachineArn"],
         name=job_id,
         input=json.dumps(
-            {
-                "job_id": job_id,
-                "settings": {
-                    "approval_timeout_seconds": 60,
-                    "poll_interval_seconds": 1,
-                    "max_poll_attempts": 1,
-                    "max_concurrency": 1,
-                },
-            }
+            ExecutionInput(
+                job_id=job_id,
+                settings=Settings().execution(
+                    approval_timeout_seconds=60, poll_interval_seconds=1, max_poll_attempts=1, max_concurrency=1
+                ),
+            ).payload()
         ),
     )["executionArn"]
     deadline = time.time() + 240

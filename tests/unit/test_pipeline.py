@@ -8,18 +8,23 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from videobot.config import Settings
 from videobot.migrate import migration_files
 from videobot.pipeline import (
     CLIP,
     IMAGE,
     MEDIA_KINDS,
     TERMINAL_STATUSES,
+    ExecutionInput,
+    ExecutionSettings,
     GateId,
     GateStage,
     JobStatus,
     RefusalKind,
     SegmentStatus,
+    SegmentTaskEvent,
     media_kind,
 )
 
@@ -104,3 +109,30 @@ def test_each_kind_of_media_names_the_states_of_its_map(kind):
     assert states[kind.states.decision]["Default"] != kind.states.redo
     assert states[kind.states.redo]["Next"] == kind.states.map
     assert media_kind(kind.gate) is media_kind(kind.refusal) is media_kind(kind.noun) is kind
+
+
+def test_what_the_state_machine_reads_of_an_executions_settings_is_execution_settings():
+    text = json.dumps(ASL)
+    paths = set(re.findall(r"\$\.settings\.(\w+)", text))
+    assert paths and paths <= set(ExecutionSettings.model_fields)
+    states = _states(ASL["States"])
+    for kind in MEDIA_KINDS:  # a vendor task's states get the whole of them: their event is parsed once
+        for name in (kind.states.submit, kind.states.check):
+            payload = states[name]["Parameters"]["Payload"]
+            assert payload["settings.$"] == "$.settings" and not any("poll" in key for key in payload), name
+        assert states[kind.states.map]["ItemSelector"]["settings.$"] == "$.settings"
+
+
+def test_an_executions_input_is_checked_when_it_is_made():
+    settings = Settings().execution(max_poll_attempts=4)
+    made = ExecutionInput(job_id="j1", settings=settings).payload()
+    assert made == {"job_id": "j1", "settings": {**settings.model_dump(), "max_poll_attempts": 4}}
+    assert "voice" not in made and ExecutionInput(job_id="j1", settings=settings, voice=True).payload()["voice"]
+    with pytest.raises(ValidationError):
+        Settings().execution(max_poll_atempts=4)  # a misspelt knob is refused, never carried
+    with pytest.raises(ValidationError):
+        Settings().execution(max_concurrency=0)
+    event = SegmentTaskEvent.model_validate({**made, "segment_index": 3, "poll_interval_seconds": 9})
+    assert (event.segment_index, event.attempt, event.settings.max_poll_attempts) == (3, 0, 4)
+    assert event.settings.first_poll_seconds(IMAGE) == settings.image_first_poll_seconds
+    assert event.settings.first_poll_seconds(CLIP) == settings.clip_first_poll_seconds

@@ -22,11 +22,11 @@ def test_a_failed_job_stops_its_running_tasks_once_and_leaves_finished_ones(rt, 
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=2)  # never finishes
     runway_env.plan("text_to_image", ["RUNNING"], seed=4)
-    done = generate_images.submit_image(rt, job_id, 0)
+    done = generate_images.submit_image(rt, job_id, 0, rt.settings.execution())
     while done["state"] != "done":
-        done = generate_images.check_image(rt, job_id, 0, done["attempt"])
+        done = generate_images.check_image(rt, job_id, 0, done["attempt"], rt.settings.execution())
     for index in (2, 4):
-        assert generate_images.submit_image(rt, job_id, index)["state"] == "waiting"
+        assert generate_images.submit_image(rt, job_id, index, rt.settings.execution())["state"] == "waiting"
 
     lifecycle.record_failure(rt, job_id, {"Error": "PollBudgetExceeded", "Cause": "segment 3: not ready"})
 
@@ -40,14 +40,16 @@ def test_a_job_already_over_pays_for_no_new_task(rt, prompted_job, runway_env):
     job_id = prompted_job["id"]
     lifecycle.record_failure(rt, job_id, {"Error": "ContentRefused", "Cause": "segment 1: refused"})
     with pytest.raises(JobCancelled):
-        generate_images.submit_image(rt, job_id, 7)  # a sibling iteration still in flight on AWS
+        generate_images.submit_image(
+            rt, job_id, 7, rt.settings.execution()
+        )  # a sibling iteration still in flight on AWS
     assert runway_env.created("text_to_image") == []
 
 
 def test_a_cancel_between_gates_stops_the_running_tasks(rt, db, prompted_job, runway_env, monkeypatch):
     job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["RUNNING"], seed=0)
-    assert generate_images.submit_image(rt, job_id, 0)["state"] == "waiting"
+    assert generate_images.submit_image(rt, job_id, 0, rt.settings.execution())["state"] == "waiting"
     task = segment_rows.get_segment(db, job_id, 0)["image_runway_task_id"]
     replace_part(monkeypatch, rt, "sfn", None)  # no execution: the job has no arn
 

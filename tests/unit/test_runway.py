@@ -6,7 +6,7 @@ resubmitted a bounded number of times, and no task is ever paid for twice."""
 from __future__ import annotations
 
 import base64
-from pathlib import Path
+import time
 
 import boto3
 import pytest
@@ -216,9 +216,9 @@ def test_the_fake_checks_https_inputs_as_runway_documents(fake_runway, url, stat
 
 
 def _run_image(rt, job_id: str, index: int, max_checks: int = 10) -> dict:
-    result = generate_images.submit_image(rt, job_id, index)
+    result = generate_images.submit_image(rt, job_id, index, rt.settings.execution())
     while result["state"] != "done" and max_checks:
-        result = generate_images.check_image(rt, job_id, index, result["attempt"])
+        result = generate_images.check_image(rt, job_id, index, result["attempt"], rt.settings.execution())
         max_checks -= 1
     return result
 
@@ -228,10 +228,10 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(rt, db, prompted_j
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"], seed=1)
 
     assert _run_image(rt, job_id, 0)["state"] == "done"
-    first = generate_images.submit_image(rt, job_id, 1)  # THROTTLED means waiting
+    first = generate_images.submit_image(rt, job_id, 1, rt.settings.execution())  # THROTTLED means waiting
     assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 0}  # no waits set: check at once
     # a retried submit polls, never pays
-    assert generate_images.submit_image(rt, job_id, 1)["state"] == "waiting"
+    assert generate_images.submit_image(rt, job_id, 1, rt.settings.execution())["state"] == "waiting"
     assert _run_image(rt, job_id, 1)["state"] == "done"
 
     assert len(runway_env.created("text_to_image")) == 2
@@ -252,11 +252,11 @@ def test_a_safety_refusal_pauses_the_segment_and_is_not_resubmitted(rt, db, prom
     _run_image(rt, job_id, 0)
 
     # The segment waits at its own gate (AwaitRefusedImage) for a new prompt, a retry or a cancel
-    result = generate_images.submit_image(rt, job_id, 3)
+    result = generate_images.submit_image(rt, job_id, 3, rt.settings.execution())
     for _ in range(10):
         if result["state"] != "waiting":
             break
-        result = generate_images.check_image(rt, job_id, 3, result["attempt"])
+        result = generate_images.check_image(rt, job_id, 3, result["attempt"], rt.settings.execution())
     assert result["state"] == "refused"
     seg = segment_rows.get_segment(db, job_id, 3)
     assert seg["status"] == "failed" and seg["error_message"] == "SAFETY.INPUT.TEXT"
@@ -307,7 +307,9 @@ def test_a_create_refused_with_429_is_not_counted_as_a_submission(rt, db, prompt
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable):
-        generate_images.submit_image(rt, job_id, 0)  # the state machine retries the stage later
+        generate_images.submit_image(
+            rt, job_id, 0, rt.settings.execution()
+        )  # the state machine retries the stage later
     assert segment_rows.get_segment(db, job_id, 0)["image_submissions"] == 0 and runway_env.tasks == {}
     assert _run_image(rt, job_id, 0)["state"] == "done"
     assert segment_rows.get_segment(db, job_id, 0)["image_submissions"] == 1
@@ -426,8 +428,8 @@ def test_a_task_failed_by_an_outage_is_resubmitted_after_a_wait_not_at_once(
     job_id = prompted_job["id"]
     _run_image(rt, job_id, 0)
     runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code=code, times=1)
-    first = generate_images.submit_image(rt, job_id, 7)
-    failed = generate_images.check_image(rt, job_id, 7, first["attempt"])
+    first = generate_images.submit_image(rt, job_id, 7, rt.settings.execution())
+    failed = generate_images.check_image(rt, job_id, 7, first["attempt"], rt.settings.execution())
     assert failed == {"state": "waiting", "attempt": 0, "wait_seconds": delay}
     seg = segment_rows.get_segment(db, job_id, 7)
     assert seg["image_runway_task_id"] is None and seg["image_submissions"] == 1
@@ -465,33 +467,20 @@ def test_no_create_starts_without_a_whole_timeout_left(rt, runway_env):
     assert runway_env.calls("POST /v1/text_to_image") == []  # RUNWAY_TIMEOUT_SECONDS is 20
 
 
-def test_the_submit_stage_bounds_its_create_by_the_functions_timeout(setup, rt, db, prompted_job, fake_runway):
-    import time
+def test_the_submit_stage_bounds_its_create_by_the_time_its_lambda_has_left(setup, rt, db, prompted_job, fake_runway):
+    """The create's retries end SUBMIT_RESERVE_SECONDS before the invocation does, however long
+    the Submit function was given: its Lambda context says how long it has left."""
+    import submit_image.app as submit_image_app
 
-    import yaml
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    with open(Path(__file__).parents[2] / "template.yaml") as fh:
-        resources = yaml.load(fh, Loader=_Loader)["Resources"]
-    settings = rt.settings
-    assert resources["SubmitImageFunction"]["Properties"]["Timeout"] == settings.pipeline.submit_image_timeout_seconds
-    assert resources["SubmitClipFunction"]["Properties"]["Timeout"] == settings.pipeline.submit_clip_timeout_seconds
+    from local.lambda_endpoint import LambdaContext
 
     fake_runway.fail("POST /v1/text_to_image", 503, times=10, delay=0.5, headers={"retry-after": "1"})
-    with use(
-        setup,
-        **runway_vars(fake_runway),
-        RUNWAY_TIMEOUT_SECONDS="1",
-        SUBMIT_IMAGE_TIMEOUT_SECONDS="12",
-        SUBMIT_RESERVE_SECONDS="9",
-    ) as tuned:
-        started = time.monotonic()
-        with pytest.raises(VendorUnavailable):
-            generate_images.submit_image(tuned, prompted_job["id"], 0)
-        assert time.monotonic() - started < 12 - 9 + 0.5
+    tuned = rt.with_env(**runway_vars(fake_runway), RUNWAY_TIMEOUT_SECONDS="1", SUBMIT_RESERVE_SECONDS="9")
+    event = {"job_id": prompted_job["id"], "segment_index": 0, "settings": tuned.settings.execution().model_dump()}
+    started = time.monotonic()
+    with pytest.raises(VendorUnavailable):
+        submit_image_app.lambda_handler.run(tuned, event, LambdaContext("SubmitImageFunction", timeout_s=12))
+    assert time.monotonic() - started < 12 - 9 + 0.5
     assert segment_rows.get_segment(db, prompted_job["id"], 0)["image_submissions"] == 0
 
 
@@ -674,7 +663,7 @@ def test_the_maps_run_no_more_segments_at_once_than_runways_tier():
 
     assert Settings().max_concurrency == 10  # offline: MAP_MAX_CONCURRENCY
     tier_1 = Settings(RUNWAYML_API_SECRET="k")
-    assert tier_1.runway.concurrency == 2 and tier_1.execution_settings()["max_concurrency"] == 2
+    assert tier_1.runway.concurrency == 2 and tier_1.execution().max_concurrency == 2
     assert Settings(RUNWAYML_API_SECRET="k", RUNWAY_CONCURRENCY=5).max_concurrency == 5
     assert Settings(RUNWAYML_API_SECRET="k", RUNWAY_CONCURRENCY=20).max_concurrency == 10  # the Map's own ceiling
 
@@ -698,8 +687,10 @@ def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(
     job_id = prompted_job["id"]
     jobs.update_job(db, job_id, status="generating_images")
     assert _run_image(rt, job_id, 0)["state"] == "done"
-    assert generate_images.submit_image(rt, job_id, 1)["state"] == "waiting"  # it runs
-    assert generate_images.submit_image(rt, job_id, 2)["state"] == "waiting"  # it waits in Runway's queue
+    assert generate_images.submit_image(rt, job_id, 1, rt.settings.execution())["state"] == "waiting"  # it runs
+    assert (
+        generate_images.submit_image(rt, job_id, 2, rt.settings.execution())["state"] == "waiting"
+    )  # it waits in Runway's queue
     assert [segment_rows.get_segment(db, job_id, i)["vendor_status"] for i in (0, 1, 2)] == [
         None,
         "RUNNING",
@@ -710,8 +701,8 @@ def test_a_segment_runway_queues_shows_in_the_progress_and_status_until_it_runs(
     status = ui.status_text("ru", jobs.get_job(db, job_id), segment_rows.segment_counts(db, job_id), 10)
     assert "• Изображения: 1/10 · ⏳ в очереди у Runway: 1" in status.splitlines()
 
-    assert generate_images.check_image(rt, job_id, 1, 1)["state"] == "done"  # its slot frees
-    assert generate_images.check_image(rt, job_id, 2, 1)["state"] == "waiting"  # now running
+    assert generate_images.check_image(rt, job_id, 1, 1, rt.settings.execution())["state"] == "done"  # its slot frees
+    assert generate_images.check_image(rt, job_id, 2, 1, rt.settings.execution())["state"] == "waiting"  # now running
     progress = [e for e in sent if isinstance(e, Progress)]
     assert progress[-2:] == [Progress("images", 2, 10, queued=1), Progress("images", 2, 10, queued=0)]
     assert segment_rows.get_segment(db, job_id, 2)["vendor_status"] == "RUNNING"
@@ -725,10 +716,10 @@ def test_queue_time_is_not_generation_time_for_the_first_check_or_the_ones_after
     from datetime import timedelta
 
     from videobot.stages import vendor_tasks
-    from videobot.stages.vendor_tasks import PollWaits
 
     monkeypatch.setattr(vendor_tasks, "fastest_recent", lambda db, task_id: 40.0)  # the model's fastest: 40 s
-    waits, job_id = PollWaits(interval=2, first=90), prompted_job["id"]
+    waits = rt.settings.execution(poll_interval_seconds=2, image_first_poll_seconds=90)
+    job_id = prompted_job["id"]
     runway_env.plan("text_to_image", ["THROTTLED", "THROTTLED", "RUNNING", "RUNNING", "SUCCEEDED"], seed=0)
 
     def back(column: str, seconds: int) -> None:

@@ -42,8 +42,19 @@ def _notifications(db, job_id: str) -> list[str]:
     ]
 
 
-def _event(job: dict, **extra) -> dict:
-    return {"job_id": job["id"], **extra}
+# An execution's settings, as its input carries them to every state (the tests' fakes answer at once)
+EXECUTION = {
+    "approval_timeout_seconds": 600,
+    "poll_interval_seconds": 0,
+    "image_first_poll_seconds": 0,
+    "clip_first_poll_seconds": 0,
+    "max_poll_attempts": 90,
+    "max_concurrency": 10,
+}
+
+
+def _event(job: dict, settings: dict | None = None, **extra) -> dict:
+    return {"job_id": job["id"], "settings": {**EXECUTION, **(settings or {})}, **extra}
 
 
 @pytest.fixture
@@ -189,15 +200,15 @@ def test_unfinished_task_is_polled_not_resubmitted(rt, db, scripted_job, scripte
         ]
     )
     write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
-    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}  # no learned first wait
-    first = submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, **waits))
+    waits = {"poll_interval_seconds": 10, "image_first_poll_seconds": 0}  # no learned first wait
+    first = submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0))
     # A young task is checked again after the shortest interval (the schedule itself is
     # tested in tests/unit/test_runway.py)
     assert first == {"state": "waiting", "attempt": 1, "wait_seconds": 10}
-    second = check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=1, **waits))
+    second = check_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0, attempt=1))
     assert second == {"state": "waiting", "attempt": 2, "wait_seconds": 10}
     assert (
-        check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=2, **waits))["state"] == "done"
+        check_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0, attempt=2))["state"] == "done"
     )
     assert len(gen.submitted) == 1
     assert segment_rows.get_segment(db, scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
@@ -206,11 +217,11 @@ def test_unfinished_task_is_polled_not_resubmitted(rt, db, scripted_job, scripte
 def test_segments_waiting_for_the_reference_image_check_just_after_it(rt, db, scripted_job, scripted_images):
     scripted_images([base.TaskState("RUNNING")] * 3)
     write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
-    waits = {"poll_interval_seconds": 10, "first_poll_seconds": 0}
-    assert submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, **waits))["wait_seconds"] == 10
+    waits = {"poll_interval_seconds": 10, "image_first_poll_seconds": 0}
+    assert submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0))["wait_seconds"] == 10
     # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
     # checks again on segment 0's own schedule.
-    second = submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=1, **waits))
+    second = submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=1))
     assert second["state"] == "waiting" and second["attempt"] == 0
     assert second["wait_seconds"] == 10
     assert segment_rows.get_segment(db, scripted_job["id"], 1)["image_runway_task_id"] is None
@@ -238,13 +249,17 @@ def test_internal_failure_is_resubmitted_a_bounded_number_of_times(rt, scripted_
     assert len(gen.submitted) == 3  # the first try and MAX_RESUBMITS=2 more
 
 
-def test_poll_budget(rt, scripted_job, scripted_images):
+def test_poll_budget_is_the_executions(rt, scripted_job, scripted_images):
     scripted_images([base.TaskState("PENDING")])
-    rt = rt.with_env(MAX_POLL_ATTEMPTS="3")  # (after the part: a derived runtime keeps it)
     write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
-    submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0))
+    budget = {"max_poll_attempts": 3}  # the execution's, in its input: not the function's environment
+    submit_image.lambda_handler.run(rt, _event(scripted_job, budget, segment_index=0))
+    longer = rt.with_env(MAX_POLL_ATTEMPTS="90")  # (what the function's environment says changes nothing)
+    assert (
+        check_image.lambda_handler.run(longer, _event(scripted_job, budget, segment_index=0, attempt=1))["attempt"] == 2
+    )
     with pytest.raises(PollBudgetExceeded):
-        check_image.lambda_handler.run(rt, _event(scripted_job, segment_index=0, attempt=2))
+        check_image.lambda_handler.run(longer, _event(scripted_job, budget, segment_index=0, attempt=2))
 
 
 def test_voiceover_lays_each_part_on_its_segment(rt, db, scripted_job):

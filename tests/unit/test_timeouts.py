@@ -14,6 +14,7 @@ The model, per client call (all figures from config.py):
   read, with at most min(20, 2^n) s between them.
 - PostgreSQL: one connection opened (`database_connect_timeout_seconds`); queries are short.
 - Stopping a job's Runway tasks: at most `stop_tasks_seconds` (lifecycle.stop_vendor_tasks).
+- A Submit function's create: bounded by the time its Lambda has left (its context).
 
 Each function is mapped to the calls its worst path makes one after another (WORST_PATHS; the
 webhook has one path per kind of update). A function that is not mapped fails the test, so a
@@ -123,10 +124,10 @@ WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
     "MigrateDatabaseFunction": {"deploy": {"database": 1}},
 }
 
-# A Submit* function bounds its own create: a create starts only while a whole request timeout
-# fits before (its Timeout − submit_reserve_seconds) (providers/runway.py); the reserve keeps the
-# id's UPDATE. Its Timeout is mirrored in the settings, checked below.
-SUBMITS = {"SubmitImageFunction": "submit_image_timeout_seconds", "SubmitClipFunction": "submit_clip_timeout_seconds"}
+# A Submit* function bounds its own create by the time its Lambda has left (its context's
+# get_remaining_time_in_millis): a create starts only while a whole request timeout fits before
+# that, less submit_reserve_seconds (providers/runway.py); the reserve keeps the id's UPDATE.
+SUBMITS = ("SubmitImageFunction", "SubmitClipFunction")
 
 # Not modelled from client figures: their time is their media work, measured by the benchmarks
 # (docs/benchmarks.md), not a count of bounded client calls.
@@ -193,15 +194,26 @@ def test_the_webhook_fits_its_29_seconds_with_the_slow_work_gone():
     assert sum(CLIENTS[c](pipeline) * n for c, n in WORST_PATHS["WebhookFunction"]["tap"].items()) > 29
 
 
-@pytest.mark.parametrize("name", sorted(SUBMITS))
-def test_a_submit_bounds_its_create_by_its_own_timeout(name):
+@pytest.mark.parametrize("name", SUBMITS)
+def test_a_submit_bounds_its_create_by_the_time_its_lambda_has_left(name):
     template = _template()
     s = settings_of(template, name)
     timeout = tpl.function_timeouts(template)[name]
-    assert getattr(s.pipeline, SUBMITS[name]) == timeout  # the settings mirror template.yaml
     # a whole Runway request still fits after the reserve, and the reserve covers the id's UPDATE
     assert s.runway.timeout_seconds <= timeout - s.pipeline.submit_reserve_seconds
     assert database(s) <= s.pipeline.submit_reserve_seconds
+
+
+def test_the_local_endpoint_gives_a_handler_the_time_its_function_has_left():
+    """The Lambda context locally is AWS's: the remaining time of the function's own Timeout."""
+    import time
+
+    from local.lambda_endpoint import LambdaContext
+    from videobot.entry import deadline
+
+    context = LambdaContext("SubmitClipFunction", timeout_s=tpl.function_timeouts(_template())["SubmitClipFunction"])
+    assert 119_000 < context.get_remaining_time_in_millis() <= 120_000
+    assert deadline(context) == pytest.approx(time.monotonic() + 120, abs=1) and deadline(None) is None
 
 
 def test_the_client_figures_are_the_ones_the_code_uses(rt):

@@ -13,10 +13,10 @@ from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
-from videobot.pipeline import CLIP
+from videobot.pipeline import CLIP, ExecutionSettings
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask
+from videobot.stages.vendor_tasks import JobRow, TaskCheck, VendorTask
 
 
 def prepared_key(job_id: str, index: int) -> str:
@@ -68,9 +68,6 @@ class Clips(VendorTask):
             model=job.video_model,
         )  # the user's /settings, copied when the job started
 
-    def submit_timeout(self, settings) -> int:
-        return settings.pipeline.submit_clip_timeout_seconds
-
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         """Store the clip, and the segment made from it for the assembly (sized, captioned,
         faded), both at once."""
@@ -90,9 +87,15 @@ class Clips(VendorTask):
 CLIPS = Clips()
 
 
-def submit_clip(rt: Runtime, job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
-    return CLIPS.advance(rt, job_id, index, 0, waits)
+def submit_clip(
+    rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
+) -> dict:
+    """SubmitClip: the segment's task started (or, if it was, checked); `deadline` is when
+    the invocation ends (time.monotonic()), so a create never outlives it."""
+    return CLIPS.advance(rt, job_id, index, 0, TaskCheck.of(execution, CLIP, deadline))
 
 
-def check_clip(rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
-    return CLIPS.advance(rt, job_id, index, attempt, waits)
+def check_clip(
+    rt: Runtime, job_id: str, index: int, attempt: int, execution: ExecutionSettings, deadline: float | None = None
+) -> dict:
+    return CLIPS.advance(rt, job_id, index, attempt, TaskCheck.of(execution, CLIP, deadline))

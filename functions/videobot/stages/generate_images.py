@@ -9,10 +9,10 @@ from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
-from videobot.pipeline import IMAGE
+from videobot.pipeline import IMAGE, ExecutionSettings
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask, elapsed_since, next_wait
+from videobot.stages.vendor_tasks import JobRow, PollWaits, TaskCheck, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
 
@@ -42,9 +42,6 @@ class Images(VendorTask):
             return max(waits.interval, 1) if waits.interval else 0
         return next_wait(elapsed_since(ref.image_submitted_at), waits)
 
-    def submit_timeout(self, settings) -> int:
-        return settings.pipeline.submit_image_timeout_seconds
-
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         ext = media.image_type(data)
         if ext is None:
@@ -56,9 +53,15 @@ class Images(VendorTask):
 IMAGES = Images()
 
 
-def submit_image(rt: Runtime, job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
-    return IMAGES.advance(rt, job_id, index, 0, waits)
+def submit_image(
+    rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
+) -> dict:
+    """SubmitImage: the segment's task started (or, if it was, checked); `deadline` is when
+    the invocation ends (time.monotonic()), so a create never outlives it."""
+    return IMAGES.advance(rt, job_id, index, 0, TaskCheck.of(execution, IMAGE, deadline))
 
 
-def check_image(rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
-    return IMAGES.advance(rt, job_id, index, attempt, waits)
+def check_image(
+    rt: Runtime, job_id: str, index: int, attempt: int, execution: ExecutionSettings, deadline: float | None = None
+) -> dict:
+    return IMAGES.advance(rt, job_id, index, attempt, TaskCheck.of(execution, IMAGE, deadline))

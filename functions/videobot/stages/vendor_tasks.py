@@ -9,7 +9,6 @@ instead of paying for another one."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -20,7 +19,7 @@ from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
 from videobot.observability import logger, metrics_for_vendor_call
-from videobot.pipeline import TERMINAL_STATUSES, GateId, MediaKind, SegmentStatus
+from videobot.pipeline import TERMINAL_STATUSES, ExecutionSettings, GateId, MediaKind, SegmentStatus
 from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
 
@@ -42,11 +41,21 @@ class PollWaits:
     interval: int = 0
     first: int = 0
 
+
+@dataclass(frozen=True)
+class TaskCheck:
+    """One invocation's knobs, from the execution's settings (its event): the waits, the checks
+    before a task is given up (MAX_POLL_ATTEMPTS), and the time.monotonic() by which the
+    invocation ends (its Lambda context's remaining time; None: no bound)."""
+
+    waits: PollWaits
+    max_attempts: int
+    deadline: float | None = None
+
     @classmethod
-    def from_event(cls, event: dict) -> PollWaits:
-        return cls(
-            interval=int(event.get("poll_interval_seconds") or 0), first=int(event.get("first_poll_seconds") or 0)
-        )
+    def of(cls, execution: ExecutionSettings, kind: MediaKind, deadline: float | None = None) -> TaskCheck:
+        waits = PollWaits(interval=execution.poll_interval_seconds, first=execution.first_poll_seconds(kind))
+        return cls(waits, execution.max_poll_attempts, deadline)
 
 
 def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) -> int:
@@ -135,11 +144,7 @@ class VendorTask:
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
-    def submit_timeout(self, settings) -> int:
-        """The timeout of the Lambda that submits (template.yaml, mirrored in the settings)."""
-        raise NotImplementedError
-
-    def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
+    def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, check: TaskCheck) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
         seg = segments.get_segment(rt.db, job_id, index)
@@ -147,11 +152,11 @@ class VendorTask:
         if media.path:
             return _step("done", attempt)
         if not media.task_id:
-            return self._submit(rt, job_id, seg, attempt, waits)
-        return self._poll(rt, JobRow(rt, job_id), seg, media.task_id, attempt, waits)[0]
+            return self._submit(rt, job_id, seg, attempt, check)
+        return self._poll(rt, JobRow(rt, job_id), seg, media.task_id, attempt, check)[0]
 
     def _poll(
-        self, rt: Runtime, job: JobRow, seg: Segment, task_id: str, attempt: int, waits: PollWaits
+        self, rt: Runtime, job: JobRow, seg: Segment, task_id: str, attempt: int, check: TaskCheck
     ) -> tuple[dict, str]:
         """Check the task once: the step for the state machine, and the vendor's status."""
         with metrics_for_vendor_call(self.media.column, "get_task"):
@@ -163,13 +168,13 @@ class VendorTask:
             self._report(rt, job)
             return _step("done", attempt), state.status
         if state.status in UNFINISHED:
-            if attempt + 1 >= rt.settings.pipeline.max_poll_attempts:
+            if attempt + 1 >= check.max_attempts:
                 raise PollBudgetExceeded(
                     f"segment {seg.segment_index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
                 )
-            wait = self._wait(rt, seg, task_id, state.status, running_since, waits)
+            wait = self._wait(rt, seg, task_id, state.status, running_since, check.waits)
             return _step("waiting", attempt + 1, wait), state.status
-        return self._failed(rt, job.id, seg, state, waits), state.status
+        return self._failed(rt, job.id, seg, state, check), state.status
 
     def _note_state(self, rt: Runtime, job: JobRow, task_id: str, status: str, credits: float | None):
         """What a poll learned: a task that ended is settled at its reported cost; a running one
@@ -214,19 +219,16 @@ class VendorTask:
         counts, gate = segments.segment_counts(rt.db, job.id), self.media.gate
         report_progress(rt.notifier, job(), gate, counts[gate], counts["segments"], queued=counts["queued"])
 
-    def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
-        started = time.monotonic()
+    def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, check: TaskCheck) -> dict:
         # read here, not earlier: a sibling segment may have failed the job since (pay nothing more)
         job = jobs.get_job(rt.db, job_id)
         if job.status in TERMINAL_STATUSES:
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
-            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, waits))
-        # The create's retries end in time for the rest of this invocation.
-        request = replace(
-            request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.pipeline.submit_reserve_seconds
-        )
+            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, check.waits))
+        if check.deadline is not None:  # the create's retries end in time for the rest of this invocation
+            request = replace(request, deadline=check.deadline - rt.settings.pipeline.submit_reserve_seconds)
         generator = self.generator(rt)
         task_id, seg = self._create(rt, generator, job_id, seg, request)
         # read again after the create: the job may have ended while we submitted
@@ -236,9 +238,10 @@ class VendorTask:
             rt.db, job_id, self.media.usage_stage, seg.segment_index, task_id, generator.estimate(request)
         )
         logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
-        result, status = self._poll(rt, JobRow(rt, job_id), seg, task_id, attempt, waits)  # a fast vendor may be done
+        result, status = self._poll(rt, JobRow(rt, job_id), seg, task_id, attempt, check)  # a fast vendor may be done
         if result["state"] == "waiting" and status != THROTTLED:
             # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
+            waits = check.waits
             result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(rt.db, task_id) if waits.first else None)
         return result
 
@@ -259,7 +262,7 @@ class VendorTask:
             generator.cancel(task_id)
             raise
 
-    def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
+    def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, check: TaskCheck) -> dict:
         index = seg.segment_index
         code = state.failure_code or ""
         outcome = classify_failure(state)
@@ -283,7 +286,7 @@ class VendorTask:
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.media.column, "code": code})
             seg = segments.forget_task(rt.db, job_id, index, self.media)
             if outcome == RESUBMIT_LATER:  # the next check, after the wait, submits it (no task id)
-                return _step("waiting", 0, max(waits.interval, RESUBMIT_DELAY_SECONDS[code]))
-            return self._submit(rt, job_id, seg, 0, waits)
+                return _step("waiting", 0, max(check.waits.interval, RESUBMIT_DELAY_SECONDS[code]))
+            return self._submit(rt, job_id, seg, 0, check)
         segments.update_segment(rt.db, job_id, index, status=SegmentStatus.FAILED, error_message=code or state.status)
         raise VendorFailed(f"segment {index + 1}: the {self.media.column} failed ({code or state.status})")

@@ -126,7 +126,7 @@ def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_
     key = rt.storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
     segment_rows.update_segment(db, job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
     runway_env.plan("image_to_video", ["RUNNING"], seed=0)  # stays running: no clip to prepare here
-    animate_clips.submit_clip(rt, job["id"], 0)
+    animate_clips.submit_clip(rt, job["id"], 0, rt.settings.execution())
     [task] = runway_env.created("image_to_video")
     assert (task.body["model"], task.body["duration"]) == ("veo3.1_fast", 6)  # 4, 6 or 8 s only: 6, trimmed to 5
     [row] = [r for r in usage.rows(db, job["id"]) if r["task_id"]]
