@@ -424,6 +424,17 @@ def test_database_is_private_and_optional(template, resources):
     assert network["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
 
 
+def test_the_database_names_only_the_major_engine_version():
+    # RDS retires minor versions (creating 17.1-17.4 was blocked from 2026-05-01): a pinned
+    # minor stops fresh deploys on that day. A major version lets RDS pick its default minor.
+    database = tpl.load_template(ROOT / "infra" / "database.yaml")
+    version = database["Parameters"]["EngineVersion"]
+    assert re.fullmatch(r"[0-9]+", version["Default"]), version["Default"]
+    assert re.fullmatch(version["AllowedPattern"], "17") and not re.fullmatch(version["AllowedPattern"], "17.9")
+    instance = database["Resources"]["Instance"]["Properties"]
+    assert instance["EngineVersion"] == {"Ref": "EngineVersion"} and instance["AutoMinorVersionUpgrade"] is True
+
+
 def test_migrations_run_on_every_code_change(resources):
     custom = resources["DatabaseMigrations"]["Properties"]
     assert custom["ServiceToken"] == {"Fn::GetAtt": ["MigrateDatabaseFunction", "Arn"]}
