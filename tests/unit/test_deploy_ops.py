@@ -177,3 +177,34 @@ def test_stack_outputs_secrets_and_bucket_emptying_against_moto():
 def test_stack_name_comes_from_samconfig():
     assert stack.stack_name_from_samconfig("default") == "ai-video-bot-dev"
     assert stack.stack_name_from_samconfig("prod") == "ai-video-bot-prod"
+
+
+def test_make_delete_empties_the_bucket_of_a_stack_that_rolled_back(capsys):
+    """A first deploy that rolled back leaves a stack without outputs: `make delete` finds the
+    bucket among its resources (or says there is none) and goes on to `sam delete`."""
+    suffix = uuid.uuid4().hex[:8]
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        # no Outputs, as after ROLLBACK_COMPLETE; the bucket still there with a file in it
+        cfn.create_stack(
+            StackName=f"kept-{suffix}",
+            TemplateBody=json.dumps({"Resources": {"MediaBucket": {"Type": "AWS::S3::Bucket"}}}),
+        )
+        bucket = stack.media_bucket(cfn, f"kept-{suffix}")
+        s3.put_object(Bucket=bucket, Key="jobs/j1/final.mp4", Body=b"x")
+        assert stack.main(["empty-bucket", "--stack", f"kept-{suffix}"]) == 0
+        assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+        # a stack without the bucket, a bucket already gone, a stack that does not exist
+        cfn.create_stack(
+            StackName=f"bare-{suffix}", TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+        )
+        assert stack.media_bucket(cfn, f"bare-{suffix}") is None
+        assert stack.main(["empty-bucket", "--stack", f"bare-{suffix}"]) == 0
+        assert stack.empty_bucket(s3, f"gone-{suffix}") == 0
+        assert stack.media_bucket(cfn, f"never-{suffix}") is None
+        assert stack.main(["empty-bucket", "--stack", f"never-{suffix}"]) == 0
+    printed = capsys.readouterr().out
+    assert f"deleted 1 objects from {bucket}" in printed
+    assert f"stack bare-{suffix} has no media bucket" in printed
+    assert f"stack never-{suffix} has no media bucket" in printed
