@@ -357,6 +357,28 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
+def test_the_alarms_reach_the_operator(template, resources):
+    # CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns (its key policy
+    # cannot grant cloudwatch.amazonaws.com): the alarms would fire and never be delivered.
+    topic = resources["AlarmTopic"]["Properties"]
+    key = topic.get("KmsMasterKeyId")
+    if key is not None:  # a customer-managed key of this template, whose policy lets CloudWatch use it
+        assert isinstance(key, dict) and resources[key.get("Ref", "")]["Type"] == "AWS::KMS::Key", key
+        key_statements = resources[key["Ref"]]["Properties"]["KeyPolicy"]["Statement"]
+        assert any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for s in key_statements)
+    policies = [p["Properties"] for p in of_type(resources, "AWS::SNS::TopicPolicy").values()]
+    assert [p["Topics"] for p in policies] == [[{"Ref": "AlarmTopic"}]]
+    statements = policies[0]["PolicyDocument"]["Statement"]
+    publish = [s for s in statements if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"]
+    assert [s["Principal"] for s in publish] == [{"Service": "cloudwatch.amazonaws.com"}]
+    # only this account's alarms
+    assert publish[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in publish[0]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert publish[0]["Resource"] == {"Ref": "AlarmTopic"}
+    for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
     # No code emits traces (no Powertools Tracer), so neither the functions nor the state
     # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
