@@ -464,6 +464,18 @@ def test_migrations_run_on_every_code_change(resources):
     assert resources["MigrateDatabaseFunction"]["Properties"]["AutoPublishAlias"]
 
 
+def test_cloudformation_waits_for_the_migrations_minutes_not_an_hour(resources):
+    # CloudFormation waits for a custom resource's answer up to ServiceTimeout (default 3600 s).
+    # The function answers within its Timeout (the migrations stop ANSWER_RESERVE_SECONDS
+    # before it); ServiceTimeout covers that and a little more, for a function that died unanswered.
+    from videobot.deploy_hooks import ANSWER_RESERVE_SECONDS
+
+    timeout = resources["MigrateDatabaseFunction"]["Properties"]["Timeout"]
+    service_timeout = resources["DatabaseMigrations"]["Properties"]["ServiceTimeout"]
+    assert timeout < service_timeout <= timeout + 120
+    assert ANSWER_RESERVE_SECONDS < timeout / 4
+
+
 def test_webhook_route_and_outputs(template, resources):
     event = resources["WebhookFunction"]["Properties"]["Events"]["Telegram"]
     assert event["Type"] == "HttpApi" and event["Properties"]["Method"] == "POST"
