@@ -59,14 +59,11 @@ def media_bucket(cfn, stack_name: str) -> str | None:
 
 
 def read_bot_secrets(secretsmanager, outputs: dict[str, str]) -> tuple[str, str]:
-    """(bot token, webhook secret) from the stack's two secrets."""
-    import json
-
-    app = json.loads(secretsmanager.get_secret_value(SecretId=outputs["AppSecretsArn"])["SecretString"])
-    token = app.get("TELEGRAM_BOT_TOKEN")
+    """(bot token, webhook secret) from the stack's two Telegram secrets."""
+    token = secretsmanager.get_secret_value(SecretId=outputs["TelegramBotTokenSecretArn"])["SecretString"]
     secret = secretsmanager.get_secret_value(SecretId=outputs["WebhookSecretArn"])["SecretString"]
     if not token:
-        raise SystemExit("the stack's app secret has no TELEGRAM_BOT_TOKEN")
+        raise SystemExit("the stack's bot token secret is empty")
     return token, secret
 
 

@@ -73,7 +73,9 @@ def migrate(database_url: str | None = None, deadline: float | None = None) -> l
             _apply(conn, cur, deadline, applied)
         except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable) as exc:
             # PostgreSQL cut a wait or a statement off at the deadline: not a lost connection
-            raise TimeoutError(f"the migrations ran out of time after {applied or 'none'}: {str(exc).strip()}") from None
+            raise TimeoutError(
+                f"the migrations ran out of time after {applied or 'none'}: {str(exc).strip()}"
+            ) from None
     return applied
 
 

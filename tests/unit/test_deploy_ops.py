@@ -247,7 +247,7 @@ def test_stack_outputs_secrets_and_bucket_emptying_against_moto():
     bucket, stack_name = f"media-{suffix}", f"bot-{suffix}"
     with mock_aws():
         sm = boto3.client("secretsmanager", region_name="us-east-1")
-        app = sm.create_secret(Name=f"app-{suffix}", SecretString=json.dumps({"TELEGRAM_BOT_TOKEN": "123:ABC"}))["ARN"]
+        token = sm.create_secret(Name=f"token-{suffix}", SecretString="123:ABC")["ARN"]
         hook = sm.create_secret(Name=f"hook-{suffix}", SecretString="generated-secret")["ARN"]
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=bucket)
@@ -260,7 +260,7 @@ def test_stack_outputs_secrets_and_bucket_emptying_against_moto():
                 {
                     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
                     "Outputs": {
-                        "AppSecretsArn": {"Value": app},
+                        "TelegramBotTokenSecretArn": {"Value": token},
                         "WebhookSecretArn": {"Value": hook},
                         "MediaBucketName": {"Value": bucket},
                     },

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from local import template as tpl
+from tests import function_needs as needs
+from videobot.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
@@ -190,35 +192,24 @@ def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(res
     assert not of_type(resources, "AWS::IAM::Role"), "roles come from SAM policy templates"
 
 
-def test_every_function_reads_the_secrets_through_the_one_shared_policy(resources):
+def test_every_function_reads_the_database_secret_through_the_one_shared_policy(resources):
     statements = resources["ReadSecretsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statements == [
         {
-            "Sid": "ReadAppAndDatabaseSecrets",
+            "Sid": "ReadDatabaseSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [
-                {"Ref": "AppSecrets"},
-                {
-                    "Fn::If": [
-                        "CreateDatabase",
-                        {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
-                        {"Ref": "AWS::NoValue"},
-                    ]
-                },
-            ],
+            "Resource": {
+                "Fn::If": [
+                    "CreateDatabase",
+                    {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
+                    {"Ref": "DatabaseUrlSecret"},
+                ]
+            },
         }
     ]
     for name, res in of_type(resources, "AWS::Serverless::Function").items():
-        policies = res["Properties"]["Policies"]
-        assert {"Ref": "ReadSecretsPolicy"} in policies, name
-        own = [
-            p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
-            for p in policies
-            if "AWSSecretsManagerGetSecretValuePolicy" in p
-        ]
-        # Only the webhook reads the webhook's secret_token.
-        assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
+        assert {"Ref": "ReadSecretsPolicy"} in res["Properties"]["Policies"], name
 
 
 def _unwrap_if(value):
@@ -246,23 +237,18 @@ def _secret_reads(resources: dict, policy) -> list:
 
 
 def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(template, resources):
-    # videobot.secrets fetches every secret the environment names (APP_SECRETS_ARN,
-    # DATABASE_SECRET_ARN, <NAME>_SECRET_ARN) at start-up, and a secret it cannot read is a
-    # ConfigurationError: a function named a secret it may not read fails every invocation
-    # (the migrations' custom resource fails, and the first deploy rolls back).
-    from videobot.secrets import APP_SECRETS_ENV, SECRET_ARN_SUFFIX
+    # videobot.secrets fetches every secret the environment names (DATABASE_SECRET_ARN,
+    # <NAME>_SECRET_ARN) at start-up, and a secret it cannot read is a ConfigurationError: a
+    # function named a secret it may not read fails every invocation (the migrations' custom
+    # resource fails, and the first deploy rolls back).
+    from videobot.secrets import SECRET_ARN_SUFFIX
 
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     functions = of_type(resources, "AWS::Serverless::Function")
     checked = 0
     for name, res in functions.items():
         env = {**globals_env, **res["Properties"].get("Environment", {}).get("Variables", {})}
-        named = [
-            arn
-            for key, value in env.items()
-            if key == APP_SECRETS_ENV or key.endswith(SECRET_ARN_SUFFIX)
-            for arn in _unwrap_if(value)
-        ]
+        named = [arn for key, value in env.items() if key.endswith(SECRET_ARN_SUFFIX) for arn in _unwrap_if(value)]
         granted = [
             arn
             for policy in res["Properties"]["Policies"]
@@ -273,6 +259,96 @@ def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(temp
             assert arn in granted, f"{name} is told of the secret {arn} but its policies do not let it read it"
             checked += 1
     assert checked >= len(functions)  # every function is told of one secret at least: the check sees them
+
+
+# Deploys that change what a function is given: who speaks, and where the database is.
+DEPLOYS = {
+    "openai-speech-rds": {"TtsProvider": "openai", "ExistingDatabaseUrl": ""},
+    "polly-speech-external-db": {"TtsProvider": "polly", "ExistingDatabaseUrl": "postgresql://u:p@db.example/v"},
+}
+PROVIDER_VALUES = {  # what each capability's provider setting says on AWS
+    "telegram": "telegram",
+    "llm": "openai",
+    "images": "runway",
+    "clips": "runway",
+    "transcription": "openai",
+}
+VENDOR_KEYS = {"TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "RUNWAYML_API_SECRET"}
+
+
+def _deployed(template: dict, deploy: str) -> tuple[dict, dict]:
+    params = needs.parameters(template, **DEPLOYS[deploy])
+    return params, needs.conditions(template, params)
+
+
+def _readable_secrets(resources: dict, policies: list, params: dict, conds: dict) -> set:
+    """The secrets a function's Policies (resolved for one deploy) let it read."""
+    readable = set()
+    for policy in needs.resolve(policies, params, conds):
+        if isinstance(policy, str):  # a managed policy of this template
+            statements = needs.resolve(resources[policy]["Properties"]["PolicyDocument"]["Statement"], params, conds)
+        elif "AWSSecretsManagerGetSecretValuePolicy" in policy:
+            readable.add(policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"])
+            continue
+        else:
+            statements = policy.get("Statement", [])
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if statement["Effect"] == "Allow" and "secretsmanager:GetSecretValue" in actions:
+                listed = statement["Resource"]
+                readable |= set(listed if isinstance(listed, list) else [listed])
+    return readable
+
+
+@pytest.mark.parametrize("deploy", sorted(DEPLOYS))
+def test_each_function_is_given_the_providers_and_keys_its_code_calls_and_no_other(template, resources, deploy):
+    """tests/function_needs.py says what each function's code calls (and the integration tests
+    record what it reaches); here each function's environment and policies must give exactly
+    that: the provider set (every other "none"), the secret of each provider's key, read
+    permission for the secrets it is told of and for no other."""
+    from videobot.config import PROVIDER_KEYS
+
+    params, conds = _deployed(template, deploy)
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert set(functions) == set(needs.CODE_NEEDS)
+    for name in functions:
+        env = needs.function_environment(template, name, params)
+        calls = needs.CODE_NEEDS[name]
+        expected = {**PROVIDER_VALUES, "speech": params["TtsProvider"]}
+        for capability, setting in needs.PROVIDER_OF.items():
+            assert env[setting] == (expected[capability] if capability in calls else "none"), (name, setting)
+        assert ("STATE_MACHINE_ARN" in env) == ("step_functions" in calls), name
+        assert ("SLOW_UPDATE_FUNCTION_NAME" in env) == ("lambda" in calls), name
+        # the keys: exactly those of the providers set, each by its own secret
+        told = {key: value for key, value in env.items() if key.endswith("_SECRET_ARN")}
+        for key, secret in told.items():
+            if key != "DATABASE_SECRET_ARN":
+                assert needs.SECRET_SETTINGS[secret] + "_SECRET_ARN" == key, (name, key, secret)
+        keys = {needs.SECRET_SETTINGS[s] for s in told.values() if needs.SECRET_SETTINGS.get(s) in VENDOR_KEYS}
+        providers = {env[setting] for setting in needs.PROVIDER_OF.values()}
+        assert keys == {PROVIDER_KEYS[p].upper() for p in providers if p in PROVIDER_KEYS}, name
+        # read permission for exactly the secrets it is told of
+        readable = _readable_secrets(resources, resources[name]["Properties"]["Policies"], params, conds)
+        named = set(told.values())
+        assert readable == named, f"{name}: may read {readable - named or '-'}, is told of {named - readable or '-'}"
+
+
+@pytest.mark.parametrize("deploy", sorted(DEPLOYS))
+def test_each_function_starts_with_what_it_is_given_and_not_without_any_key_of_it(template, deploy):
+    # videobot.config refuses to start a provider whose key it was not given: so every key a
+    # function holds is one it needs, and with all of them it starts.
+    from videobot import config
+
+    params, _ = _deployed(template, deploy)
+    started = 0
+    for name in needs.CODE_NEEDS:
+        env = needs.startup_environment(needs.function_environment(template, name, params))
+        config._from_env(env)
+        started += 1
+        for key in VENDOR_KEYS & set(env):
+            with pytest.raises(ConfigurationError, match=f"needs {key}"):
+                config._from_env({k: v for k, v in env.items() if k != key})
+    assert started == len(needs.CODE_NEEDS)
 
 
 def test_functions_match_the_function_folders(resources):
@@ -419,14 +495,16 @@ def test_keys_are_secrets_never_plain_environment(template, resources):
     for res in of_type(resources, "AWS::Serverless::Function").values():
         env_names |= set(res["Properties"].get("Environment", {}).get("Variables", {}))
     assert env_names & plain == set()
-    assert {"APP_SECRETS_ARN", "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN", "DATABASE_SECRET_ARN"} <= env_names
-    secret_string = resources["AppSecrets"]["Properties"]["SecretString"]["Fn::Sub"][0]
-    assert set(json.loads(re.sub(r"\$\{[A-Za-z]+\}", "x", secret_string))) == {
-        "TELEGRAM_BOT_TOKEN",
-        "OPENAI_API_KEY",
-        "RUNWAYML_API_SECRET",
-        "DATABASE_URL",
-    }
+    assert {f"{name}_SECRET_ARN" for name in plain} | {"DATABASE_SECRET_ARN"} <= env_names
+    # one secret per vendor key, each holding one parameter
+    for secret, parameter in {
+        "TelegramBotTokenSecret": "TelegramBotToken",
+        "OpenAIApiKeySecret": "OpenAIApiKey",
+        "RunwayApiSecretSecret": "RunwayApiSecret",
+        "DatabaseUrlSecret": "ExistingDatabaseUrl",
+    }.items():
+        assert resources[secret]["Properties"]["SecretString"] == {"Ref": parameter}, secret
+    assert resources["DatabaseUrlSecret"]["Condition"] == "UseExistingDatabase"
     generated = resources["WebhookSecret"]["Properties"]["GenerateSecretString"]
     assert generated["ExcludePunctuation"] is True  # Telegram allows A-Z a-z 0-9 _ - only
     assert 1 <= generated["PasswordLength"] <= 256
@@ -473,7 +551,7 @@ def test_cloudformation_waits_for_the_migrations_minutes_not_an_hour(resources):
     timeout = resources["MigrateDatabaseFunction"]["Properties"]["Timeout"]
     service_timeout = resources["DatabaseMigrations"]["Properties"]["ServiceTimeout"]
     assert timeout < service_timeout <= timeout + 120
-    assert ANSWER_RESERVE_SECONDS < timeout / 4
+    assert timeout / 4 > ANSWER_RESERVE_SECONDS
 
 
 def test_webhook_route_and_outputs(template, resources):
@@ -481,7 +559,9 @@ def test_webhook_route_and_outputs(template, resources):
     assert event["Type"] == "HttpApi" and event["Properties"]["Method"] == "POST"
     outputs = template["Outputs"]
     assert event["Properties"]["Path"] in outputs["WebhookUrl"]["Value"]["Fn::Sub"]
-    assert {"WebhookUrl", "StateMachineArn", "MediaBucketName", "AppSecretsArn", "WebhookSecretArn"} <= set(outputs)
+    assert {"WebhookUrl", "StateMachineArn", "MediaBucketName", "TelegramBotTokenSecretArn", "WebhookSecretArn"} <= set(
+        outputs
+    )
     env = resources["WebhookFunction"]["Properties"]["Environment"]["Variables"]
     assert env["STATE_MACHINE_ARN"] == {"Ref": "VideoPipelineStateMachine"}
 
@@ -503,7 +583,7 @@ def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resourc
     functions = of_type(resources, "AWS::Serverless::Function")
     assert polly_actions(functions["RecordVoiceoverFunction"]) == {"polly:SynthesizeSpeech"}
     assert all(not polly_actions(res) for name, res in functions.items() if name != "RecordVoiceoverFunction")
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    env = functions["RecordVoiceoverFunction"]["Properties"]["Environment"]["Variables"]
     assert env["TTS_PROVIDER"] == {"Ref": "TtsProvider"}
     assert template["Parameters"]["TtsProvider"]["AllowedValues"] == ["openai", "polly"]
 
