@@ -99,6 +99,13 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     return {"timed_out": True, "stage": stage}
 
 
+# Errors that end a job on the user's input, not on a fault of the system: content the vendor's
+# moderation refused after every round the user had, a voice topic that cannot be heard, and a
+# stage that found its job cancelled under it. The job still fails with the reason, and the user
+# is told; the execution ends Succeeded (IsItAFault), so the failed-executions alarm means a fault.
+NOT_A_FAULT = frozenset({"ContentRefused", "VoiceNotDownloadable", "VoiceNotUnderstood", "VoiceEmpty", "JobCancelled"})
+
+
 def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
@@ -107,7 +114,7 @@ def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     job = job or jobs.get_job(job_id)
     stop_vendor_tasks(rt, job_id)
     notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
-    return {"failed": True, "error_type": kind}
+    return {"failed": True, "error_type": kind, "fault": kind not in NOT_A_FAULT}
 
 
 def error_details(error: dict | None) -> tuple[str, str]:
@@ -126,6 +133,8 @@ def error_details(error: dict | None) -> tuple[str, str]:
 
 
 ENDED_EXECUTION_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+# The error of the ASL's RecordApprovalTimeoutFailed: nobody answered, and recording it failed.
+APPROVAL_TIMED_OUT = "ApprovalTimedOut"
 
 
 def reconcile_execution(rt: Runtime, detail: dict) -> dict:
@@ -144,6 +153,9 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     if status == "ABORTED" or gates.rejected_gate(job_id):
         cancel_job(rt, job_id)
         return {"reconciled": True, "status": "cancelled"}
+    if status == "FAILED" and detail.get("error") == APPROVAL_TIMED_OUT:
+        record_approval_timeout(rt, job_id)
+        return {"reconciled": True, "status": "timed_out"}
     if status == "TIMED_OUT":
         record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
     else:

@@ -455,6 +455,37 @@ def test_the_alarms_reach_the_operator(template, resources):
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_a_failed_execution_means_a_fault_not_the_users_outcome(resources):
+    # ExecutionsFailedAlarm counts failed and timed-out executions. A user's ❌, no answer at a
+    # gate, and a failure on the user's input (content refused after every round, a voice note
+    # that cannot be heard) end Succeeded, the job's status saying what happened; only a fault
+    # (or a failure to record the outcome, which ReconcileExecution then ends) reaches a Fail.
+    from videobot import errors, lifecycle
+
+    states = json.loads(ASL.read_text(encoding="utf-8"))["States"]
+    fails = {name for name, state in states.items() if state["Type"] == "Fail"}
+    assert states[states["CancelJob"]["Next"]]["Type"] == "Succeed"
+    assert states[states["RecordApprovalTimeout"]["Next"]]["Type"] == "Succeed"
+    choice = states[states["RecordFailure"]["Next"]]
+    assert choice["Type"] == "Choice"
+    (on_input,) = choice["Choices"]
+    assert on_input == {"Variable": "$.outcome.fault", "BooleanEquals": False, "Next": on_input["Next"]}
+    assert states[on_input["Next"]]["Type"] == "Succeed" and choice["Default"] in fails
+    assert states["RecordFailure"]["ResultSelector"]["fault.$"] == "$.Payload.fault"
+    # each outcome's own failure still fails the execution, and the reconciler ends the job as the user's
+    cleanup = {name: states[states[name]["Catch"][0]["Next"]] for name in ("CancelJob", "RecordApprovalTimeout")}
+    assert cleanup["CancelJob"]["Type"] == "Fail" and cleanup["CancelJob"]["Error"] == "Rejected"
+    assert cleanup["RecordApprovalTimeout"] == {**cleanup["RecordApprovalTimeout"], "Type": "Fail"}
+    assert cleanup["RecordApprovalTimeout"]["Error"] == lifecycle.APPROVAL_TIMED_OUT
+    assert states[states["RecordFailure"]["Catch"][0]["Next"]]["Type"] == "Fail"
+    # the errors that are the user's input are errors the stages raise
+    assert all(isinstance(getattr(errors, name, None), type) for name in lifecycle.NOT_A_FAULT)
+    # ... and the alarm counts no stopped (ABORTED: the user's cancel between gates) execution
+    failed = resources["ExecutionsFailedAlarm"]["Properties"]["Metrics"]
+    watched = {m["MetricStat"]["Metric"]["MetricName"] for m in failed if "MetricStat" in m}
+    assert watched == {"ExecutionsFailed", "ExecutionsTimedOut"}
+
+
 def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
     # No code emits traces (no Powertools Tracer), so neither the functions nor the state
     # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
