@@ -16,9 +16,10 @@ from pathlib import Path
 from videobot import storage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
+from videobot.data.rows import Job
 from videobot.errors import JobCancelled
 from videobot.notify import JobEnded, notify_once
-from videobot.observability import logger
+from videobot.observability import count, logger
 from videobot.runtime import Runtime
 
 
@@ -72,6 +73,14 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     return stopped
 
 
+def _ended(finished: Job | None, job_id: str) -> Job:
+    """The job after finish_job; the first end (not a retry's) is counted (JobsEnded by outcome)."""
+    if finished is None:
+        return jobs.get_job(job_id)
+    count("JobsEnded", outcome=finished.status)
+    return finished
+
+
 def cancel_job(rt: Runtime, job_id: str) -> dict:
     """Rejected at a gate, or cancelled: end the job, stop its tasks, delete its stored media,
     clear its rows, and say so."""
@@ -79,7 +88,7 @@ def cancel_job(rt: Runtime, job_id: str) -> dict:
     stage = gate.stage if gate else None
     fields = {"script_approved": -1} if stage == "script" else {}
     reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
-    job = jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields) or jobs.get_job(job_id)
+    job = _ended(jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields), job_id)
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
     jobs.clear_job(job_id)
@@ -92,9 +101,12 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     gate = gates.open_gate_for_job(job_id)
     stage = gate.stage if gate else ""
     gates.close_open_gates(job_id, "timed_out")
-    job = jobs.finish_job(
-        job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
-    ) or jobs.get_job(job_id)
+    job = _ended(
+        jobs.finish_job(
+            job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
+        ),
+        job_id,
+    )
     notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
 
@@ -110,8 +122,7 @@ def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
     gates.close_open_gates(job_id, "abandoned")
-    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
-    job = job or jobs.get_job(job_id)
+    job = _ended(jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}"), job_id)
     stop_vendor_tasks(rt, job_id)
     notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
     return {"failed": True, "error_type": kind, "fault": kind not in NOT_A_FAULT}

@@ -486,6 +486,63 @@ def test_a_failed_execution_means_a_fault_not_the_users_outcome(resources):
     assert watched == {"ExecutionsFailed", "ExecutionsTimedOut"}
 
 
+def _emitted_metrics() -> set[str]:
+    """Every metric name the functions emit (put_metric, count; videobot/observability.py)."""
+    names = set()
+    for path in (ROOT / "functions").rglob("*.py"):
+        names |= set(re.findall(r'\b(?:put_metric|count)\(\s*"([A-Za-z]+)"', path.read_text(encoding="utf-8")))
+    return names
+
+
+def _dashboard(resources) -> dict:
+    body = resources["OperatorDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    return json.loads(re.sub(r"\$\{[A-Za-z:]+\}", "placeholder", body))
+
+
+def test_the_operators_dashboard_shows_what_the_code_emits(template, resources):
+    from videobot.observability import SERVICE
+
+    dashboard = _dashboard(resources)
+    emitted = _emitted_metrics()
+    assert {"StageDuration", "VendorCallErrors", "JobsStarted", "JobsEnded", "VendorSpendUsd"} <= emitted
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    panels = {}
+    for widget in dashboard["widgets"]:
+        props = widget["properties"]
+        shown = []
+        for line in props["metrics"]:
+            if "expression" in line[0]:  # SEARCH('{Namespace,dims} MetricName="X" ...', stat, period)
+                search = line[0]["expression"]
+                assert search.startswith(f"SEARCH('{{{namespace},"), search
+                shown += [(namespace, name) for name in re.findall(r'MetricName="([A-Za-z]+)"', search)]
+                continue
+            metric_namespace, name, *dims = [part for part in line if isinstance(part, str)]
+            shown.append((metric_namespace, name))
+            if metric_namespace == namespace:
+                assert dict(zip(dims[::2], dims[1::2], strict=True))["service"] == SERVICE
+        for metric_namespace, name in shown:
+            if metric_namespace == namespace:
+                assert name in emitted, f"the dashboard shows {name}, which no function emits"
+            else:
+                assert metric_namespace in {"AWS/ApiGateway", "AWS/Lambda", "AWS/States"}, metric_namespace
+        panels[props["title"]] = {name for _, name in shown}
+
+    def panel(words: str) -> set[str]:
+        (found,) = [names for title, names in panels.items() if words in title]
+        return found
+
+    assert panel("Jobs:") == {"JobsStarted", "JobsEnded"}
+    outcomes = {line[5] for w in dashboard["widgets"] for line in w["properties"]["metrics"] if "JobsEnded" in line}
+    assert outcomes == {"delivered", "cancelled", "timed_out", "failed"}
+    assert panel("USD spent per day, by vendor") == {"VendorSpendUsd"}
+    assert panel("p50") == panel("p95") == {"StageDuration"}
+    assert panel("Vendor errors") == {"VendorCallErrors", "StageDuration"}
+    assert panel("Runway's queue") == {"RunwayTasksQueued", "RunwayQueueSeconds"}
+    assert "Latency" in panel("Webhook latency")
+    url = template["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://") and "#dashboards:name=${OperatorDashboard}" in url
+
+
 def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
     # No code emits traces (no Powertools Tracer), so neither the functions nor the state
     # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
