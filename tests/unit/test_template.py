@@ -654,6 +654,34 @@ def test_webhook_route_and_outputs(template, resources):
     assert env["STATE_MACHINE_ARN"] == {"Ref": "VideoPipelineStateMachine"}
 
 
+def test_the_deploy_guide_counts_what_the_template_creates(template, resources):
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    functions = of_type(resources, "AWS::Serverless::Function")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    errors_alarms = [a for a in alarms.values() if a["Properties"].get("MetricName") == "Errors"]
+    invoked = _invoked_functions(resources)
+    assert f"**{len(functions)} functions** and **{len(alarms)} alarms**" in guide
+    # every count of functions is the template's, or the state machine's share of them
+    assert {int(n) for n in re.findall(r"\b(\d+) functions\b", guide)} <= {len(functions), len(invoked)}
+    assert {int(n) for n in re.findall(r"\b(\d+) `Errors` alarms\b", guide)} == {len(errors_alarms)}
+    assert {int(n) for n in re.findall(r"\b(\d+) function alarms\b", guide)} == {len(errors_alarms)}
+    assert {int(n) for n in re.findall(r"\beach of the (\d+) functions it names\b", guide)} == {len(invoked)}
+    # who holds which key
+    by_vendor = {
+        vendor: sum(bool(needs.CODE_NEEDS[name] & capabilities) for name in functions)
+        for vendor, capabilities in {
+            "Telegram": {"telegram"},
+            "OpenAI": {"llm", "transcription"},
+            "Runway": {"images", "clips"},
+        }.items()
+    }
+    for vendor, count in by_vendor.items():
+        assert re.search(rf"{vendor} for the {count} that", guide), (vendor, count)
+    secrets = of_type(resources, "AWS::SecretsManager::Secret")
+    assert f"Secrets Manager, {len(secrets)} secrets" in guide  # one of them per database choice
+    assert "DashboardUrl" in guide and "DashboardUrl" in template["Outputs"]
+
+
 def test_samconfig_has_dev_default_and_prod():
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
     for env in ("default", "prod"):
