@@ -28,15 +28,19 @@ class Model:
     replacement: str | None = None
 
 
-# The models the settings may name, with the shutdown dates the vendors announced (OpenAI's
-# deprecations page, Runway's API reference; checked 2026-12-02, /work/shared/notes). An
-# unknown or already retired model is refused at start-up; one with an announced shutdown date
-# is logged as a warning at every start-up until it is replaced.
+# The models the settings may name, with the shutdown dates the vendors announced: OpenAI's
+# deprecations page and the "Announced shutdown date" of the openai SDK's model lists (3.51);
+# Runway has announced none for these (its API reference and runwayml 5.24). Checked 2026-12-04;
+# the sources are in the README's vendor section, and tests/fakes/openai_api.py SHUTDOWNS must
+# agree (tests/unit/test_model_catalogue.py). An unknown or already retired model is refused at
+# start-up; one with an announced shutdown date is logged as a warning at every start-up until it
+# is replaced. A replacement is a current model of the catalogue.
 MODELS = {
     m.name: m
     for m in (
         Model("gpt-5.4-mini", "llm"),
-        Model("gpt-4.1-mini", "llm"),
+        Model("gpt-4.1-mini", "llm", date(2027, 1, 14), "gpt-5.4-mini"),
+        Model("gpt-4o-mini", "llm", date(2027, 1, 14), "gpt-5.4-mini"),
         Model("gpt-5", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
         Model("gpt-5-mini", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
         Model("gpt-5-nano", "llm", date(2026, 12, 11), "gpt-5.4-mini"),
@@ -44,6 +48,8 @@ MODELS = {
         Model("tts-1", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
         Model("tts-1-hd", "speech", date(2027, 1, 6), "gpt-realtime-2.1-mini"),
         Model("gpt-realtime-2.1-mini", "realtime_speech"),
+        Model("gpt-realtime", "realtime_speech", date(2027, 1, 20), "gpt-realtime-2.1-mini"),
+        Model("gpt-realtime-mini", "realtime_speech", date(2027, 1, 20), "gpt-realtime-2.1-mini"),
         Model("gpt-transcribe", "transcription"),
         Model("gpt-4o-mini-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
         Model("gpt-4o-transcribe", "transcription", date(2027, 2, 26), "gpt-transcribe"),
@@ -55,6 +61,16 @@ MODELS = {
         Model("veo3.1_fast", "video"),
     )
 }
+# The Polly voices the bot offers: the language each speaks and the engines Polly runs it on (Polly's
+# voice list, docs.aws.amazon.com/polly/latest/dg/available-voices.html, and DescribeVoices'
+# SupportedEngines; checked 2026-12-04). Polly has no neural Russian voice.
+POLLY_VOICES = {
+    "Tatyana": ("ru", ("standard",)),
+    "Maxim": ("ru", ("standard",)),
+    "Joanna": ("en", ("neural", "standard")),
+    "Matthew": ("en", ("generative", "neural", "standard")),
+}
+
 # Each model setting and the capability its model must have.
 MODEL_SETTINGS = {
     "openai_model": ("llm",),
@@ -83,15 +99,8 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
         if model is None or model.capability not in capabilities:
             known = ", ".join(m.name for m in MODELS.values() if m.capability in capabilities)
             raise ConfigurationError(f"{setting.upper()}: {name!r} is not a known model here ({known})")
-        if model.shuts_down and setting in active:
-            if model.shuts_down <= on:
-                raise ConfigurationError(
-                    f"{setting.upper()}: {name} was shut down on {model.shuts_down}; use {model.replacement}"
-                )
-            warnings.append(
-                f"{setting.upper()}: {name} shuts down on {model.shuts_down} "
-                f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
-            )
+        if setting in active:
+            warnings += _shutdown_warning(setting.upper(), model, on)
     if settings.runway_image_model == "gen4_image_turbo":
         raise ConfigurationError(
             "RUNWAY_IMAGE_MODEL: gen4_image_turbo requires reference images, so it cannot "
@@ -100,6 +109,8 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
     for name in settings.video_model_choices:
         if MODELS.get(name) is None or MODELS[name].capability != "video":
             raise ConfigurationError(f"RUNWAY_VIDEO_MODELS: {name!r} is not a known video model")
+        if "runway_video_model" in active and name != settings.runway_video_model:  # a user may pick it
+            warnings += _shutdown_warning("RUNWAY_VIDEO_MODELS", MODELS[name], on)
     return warnings
 
 
@@ -117,6 +128,41 @@ PROVIDERS = {
 }
 # The key a provider cannot start without (Polly signs with the function's IAM role).
 PROVIDER_KEYS = {"openai": "openai_api_key", "runway": "runwayml_api_secret", "telegram": "telegram_bot_token"}
+
+
+def _shutdown_warning(setting: str, model: Model, on: date) -> list[str]:
+    """[] for a model with no announced shutdown, a warning before its date; from the date on,
+    ConfigurationError naming its replacement."""
+    if not model.shuts_down:
+        return []
+    if model.shuts_down <= on:
+        raise ConfigurationError(
+            f"{setting}: {model.name} was shut down on {model.shuts_down}; use {model.replacement}"
+        )
+    return [
+        f"{setting}: {model.name} shuts down on {model.shuts_down} "
+        f"({(model.shuts_down - on).days} days); replace it with {model.replacement}"
+    ]
+
+
+def check_polly_engine(settings: Settings) -> None:
+    """Refuse (ConfigurationError) a POLLY_ENGINE that a Polly voice the bot may speak with does not
+    run on: with neural, Russian narration would fail on every part (EngineNotSupportedException)."""
+    fallback = settings.tts_provider == "openai" and settings.tts_fallback_provider == "polly"
+    if settings.tts_provider != "polly" and not fallback:
+        return
+    offered = POLLY_VOICES if settings.tts_provider == "polly" else {}  # /settings offers them all
+    voices = dict.fromkeys([settings.polly_voice_ru, settings.polly_voice_en, *offered])
+    engine = settings.polly_engine
+    unable = [v for v in voices if v in POLLY_VOICES and engine not in POLLY_VOICES[v][1]]
+    if unable:
+        runs_on = sorted({e for v in unable for e in POLLY_VOICES[v][1]})
+        languages = sorted({{"ru": "Russian", "en": "English"}[POLLY_VOICES[v][0]] for v in unable})
+        raise ConfigurationError(
+            f"POLLY_ENGINE={engine}: Polly does not run {', '.join(unable)} on the {engine} engine "
+            f"(its voice list: {'/'.join(runs_on)} only), so {' and '.join(languages)} narration would "
+            f"fail; set POLLY_ENGINE={'standard' if 'standard' in runs_on else runs_on[0]}"
+        )
 
 
 class Settings(BaseModel):
@@ -216,7 +262,7 @@ class Settings(BaseModel):
     runway_max_retries: int = Field(3, ge=0, le=6)  # on 429/5xx, for creates and polls alike
     polly_voice_ru: str = "Tatyana"
     polly_voice_en: str = "Joanna"
-    polly_engine: Literal["standard", "neural"] = "standard"  # Tatyana is a standard voice
+    polly_engine: Literal["standard", "neural"] = "standard"  # the Russian voices are standard only
 
     # AWS.
     state_machine_arn: str | None = None
@@ -300,7 +346,7 @@ class Settings(BaseModel):
 
     # ---- Steering: voice topics, per-user settings, gate feedback ----
     openai_transcribe_model: str = "gpt-transcribe"  # voice-note topics (needs OPENAI_API_KEY)
-    max_voice_bytes: int = Field(20 * 1024 * 1024, ge=1, le=20 * 1024 * 1024)  # getFile's download cap
+    max_voice_bytes: int = Field(20_000_000, ge=1, le=20_000_000)  # getFile's download cap: "20MB"
     history_jobs: int = Field(5, ge=1, le=10)  # jobs /history lists
     max_gate_revisions: int = Field(5, ge=0, le=20)  # feedback rounds per gate and job
 
@@ -386,6 +432,7 @@ def _from_env(environ: os._Environ | dict) -> Settings:
 
     for warning in check_models(settings):
         logger.warning("a configured model shuts down soon", extra={"model_warning": warning})
+    check_polly_engine(settings)
 
     register_secrets(
         settings.telegram_bot_token,

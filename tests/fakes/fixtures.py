@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.fakes import openai_api, runway_api
+from tests.fakes import openai_api, polly, runway_api
 
 
 def _reset() -> None:
@@ -32,6 +32,13 @@ def vendor_env(values: dict[str, str]):
             else:
                 os.environ[key] = value
         _reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def polly_engines():
+    """moto's Polly refuses an engine its voice does not support, as Polly does, in every test."""
+    with polly.engines_enforced():
+        yield
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, unquote, urlparse
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
-UPLOAD_LIMIT = 50 * 1024 * 1024
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile: bots download files of at most 20 MB
+UPLOAD_LIMIT = 50_000_000  # sendVideo by multipart upload: "50 MB"
+DOWNLOAD_LIMIT = 20_000_000  # getFile: "bots can download files of up to 20MB in size" (MB, not MiB)
 BOT_USER = {
     "id": 7000000001,
     "is_bot": True,

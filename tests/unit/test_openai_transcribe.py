@@ -81,3 +81,34 @@ def test_the_warning_reaches_the_log_at_start_up(monkeypatch):
     monkeypatch.setattr(config, "today", lambda: date(2027, 2, 26))
     with pytest.raises(ConfigurationError, match="whisper-1 was shut down"):
         config._from_env({"OPENAI_API_KEY": "sk-x", "TTS_PROVIDER": "offline", "OPENAI_TRANSCRIBE_MODEL": "whisper-1"})
+
+
+def test_the_fake_takes_only_the_sdks_formats_and_a_voice_note_goes_as_ogg(fake_openai):
+    """The SDK's list (openai 3.51) has ogg, not oga: gpt-transcribe refuses a Telegram voice note
+    under its own name (file_N.oga); whisper-1 alone still took oga. The client sends it as .ogg."""
+    import requests
+
+    def post(name: str, model: str):
+        return requests.post(
+            f"{fake_openai.url}/v1/audio/transcriptions",
+            headers={"Authorization": "Bearer sk-test-fake-openai"},
+            files={"file": (name, OGG)},
+            data={"model": model},
+            timeout=10,
+        )
+
+    refused = post("file_3.oga", "gpt-transcribe")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "message": "Unsupported file format oga",
+        "type": "invalid_request_error",
+        "param": "file",
+        "code": "unsupported_value",
+    }
+    assert post("file_3.ogg", "gpt-transcribe").status_code == 200
+    assert post("file_3.oga", "whisper-1").status_code == 200
+    with vendor_env(openai_vars(fake_openai)):
+        for name in ("file_3.oga", "file_4.opus", "", "voice"):
+            OpenAITranscriber().transcribe(OGG, filename=name)
+    sent = [t["filename"] for t in fake_openai.transcribed][2:]  # after the two direct uploads it took
+    assert sent == ["file_3.ogg", "file_4.ogg", "voice.ogg", "voice.ogg"]

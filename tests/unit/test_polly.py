@@ -9,9 +9,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fakes.fixtures import vendor_env
-from videobot import runtime
-from videobot.config import get_settings
-from videobot.errors import VendorFailed, VendorUnavailable
+from videobot import config, runtime
+from videobot.config import POLLY_VOICES, get_settings
+from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 from videobot.providers.polly import PollySpeech
 
 
@@ -62,3 +62,53 @@ def test_an_unknown_voice_is_refused_by_polly(polly):
     with vendor_env({"POLLY_VOICE_RU": "Nobody"}):
         with pytest.raises(VendorFailed, match="InvalidParameterValue"):
             runtime.current().speech.synthesize("Кофе.", language="ru")
+
+
+def test_polly_refuses_an_engine_its_voice_does_not_support(polly):
+    """Tatyana and Maxim are standard-engine voices (Polly's voice list): neural fails Russian."""
+    neural = polly.settings.model_copy(update={"polly_engine": "neural"})
+    with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
+        PollySpeech(neural, client=polly.client).synthesize("Кофе.", language="ru")
+    with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
+        PollySpeech(neural, client=polly.client).synthesize("Кофе.", language="ru", voice="Maxim")
+    assert PollySpeech(neural, client=polly.client).synthesize("Coffee.", language="en").model == "neural:Joanna"
+
+
+def test_our_polly_voices_and_their_engines_are_pollys(polly):
+    listed = {v["Id"]: v for v in polly.client.describe_voices()["Voices"]}
+    for name, (language, engines) in POLLY_VOICES.items():
+        assert listed[name]["LanguageCode"].startswith(language) and set(listed[name]["SupportedEngines"]) == set(
+            engines
+        )
+    assert set(PollySpeech.VOICES) == set(POLLY_VOICES)
+
+
+@pytest.mark.parametrize(
+    "env, refused_voices",
+    [
+        ({"TTS_PROVIDER": "polly", "POLLY_ENGINE": "neural"}, "Tatyana, Maxim"),  # /settings offers both
+        ({"TTS_PROVIDER": "openai", "OPENAI_API_KEY": "sk-x", "POLLY_ENGINE": "neural"}, "Tatyana"),  # fallback
+        ({"TTS_PROVIDER": "polly", "POLLY_ENGINE": "neural", "POLLY_VOICE_RU": "Maxim"}, "Maxim, Tatyana"),
+        ({"TTS_PROVIDER": "polly"}, None),  # standard: every voice offered speaks
+        (
+            {
+                "TTS_PROVIDER": "openai",
+                "OPENAI_API_KEY": "sk-x",
+                "TTS_FALLBACK_PROVIDER": "none",
+                "POLLY_ENGINE": "neural",
+            },
+            None,
+        ),
+        ({"TTS_PROVIDER": "offline", "POLLY_ENGINE": "neural"}, None),  # Polly not used
+    ],
+)
+def test_neural_with_a_russian_standard_only_voice_is_refused_at_start_up(env, refused_voices):
+    if refused_voices is None:
+        assert config._from_env(env).polly_engine == env.get("POLLY_ENGINE", "standard")
+        return
+    with pytest.raises(ConfigurationError) as error:
+        config._from_env(env)
+    assert str(error.value) == (
+        f"POLLY_ENGINE=neural: Polly does not run {refused_voices} on the neural engine (its voice list: "
+        "standard only), so Russian narration would fail; set POLLY_ENGINE=standard"
+    )

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from tests.fakes.fixtures import runway_vars, vendor_env
+from tests.fakes.runway_api import NO_FAILURE_CODE
 from videobot import runtime, usage
 from videobot.data import db, gates
 from videobot.data import segments as segment_rows
@@ -386,22 +387,58 @@ def test_input_preprocessing_internal_is_resubmitted_like_internal(prompted_job,
 def test_the_fake_knows_only_documented_failure_codes(fake_runway):
     with pytest.raises(ValueError, match="not a failure code Runway documents"):
         fake_runway.plan("text_to_image", ["FAILED"], failure_code="MODERATION")
+    fake_runway.plan("text_to_image", ["FAILED"], failure_code="THIRD_PARTY.UNAVAILABLE")
+    fake_runway.plan("text_to_image", ["FAILED"], failure_code=NO_FAILURE_CODE)  # failureCode: null
+    with vendor_env(runway_vars(fake_runway)):
+        images = runtime.current().images
+        third_party, no_code = (images.submit(ImageRequest(prompt="Coffee", ratio="16:9")) for _ in range(2))
+        assert images.get_task(third_party).failure_code == "THIRD_PARTY.UNAVAILABLE"
+        failed = images.get_task(no_code)
+        assert failed.status == "FAILED" and failed.failure_code is None
 
 
 @pytest.mark.parametrize(
     "status, code, outcome",
     [
         ("FAILED", "SAFETY.INPUT.TEXT", "refused"),
+        ("FAILED", "SAFETY.OUTPUT.VIDEO", "refused"),
         ("FAILED", "INPUT_PREPROCESSING.SAFETY.TEXT", "refused"),
-        ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit"),
         ("FAILED", "INTERNAL.BAD_OUTPUT.CODE01", "resubmit"),
         ("CANCELLED", None, "resubmit"),
+        ("FAILED", "INPUT_PREPROCESSING.INTERNAL", "resubmit_later"),
+        ("FAILED", "INTERNAL", "resubmit_later"),
+        ("FAILED", None, "resubmit_later"),
+        ("FAILED", "THIRD_PARTY.UNAVAILABLE", "resubmit_later"),
         ("FAILED", "ASSET.INVALID", "fails"),
-        ("FAILED", None, "fails"),
+        ("FAILED", "SOMETHING.UNDOCUMENTED", "fails"),
     ],
 )
 def test_failure_codes_are_classified_as_documented(status, code, outcome):
     assert classify_failure(TaskState(status, failure_code=code)) == outcome
+
+
+@pytest.mark.parametrize("code, delay", [("THIRD_PARTY.UNAVAILABLE", 60), (NO_FAILURE_CODE, 15)])
+def test_a_task_failed_by_an_outage_is_resubmitted_after_a_wait_not_at_once(prompted_job, runway_env, code, delay):
+    """Runway: THIRD_PARTY.UNAVAILABLE "do not retry immediately; wait and retry"; INTERNAL,
+    INPUT_PREPROCESSING.INTERNAL and a failure without a code "may retry, but add a delay"."""
+    job_id = prompted_job["id"]
+    _run_image(job_id, 0)
+    runway_env.plan("text_to_image", ["RUNNING", "FAILED"], seed=7, failure_code=code, times=1)
+    first = generate_images.submit_image(runtime.current(), job_id, 7)
+    failed = generate_images.check_image(runtime.current(), job_id, 7, first["attempt"])
+    assert failed == {"state": "waiting", "attempt": 0, "wait_seconds": delay}
+    seg = segment_rows.get_segment(job_id, 7)
+    assert seg["image_runway_task_id"] is None and seg["image_submissions"] == 1
+    assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 7]) == 1  # nothing new yet
+    # the state machine waits `delay` seconds, then checks: the new task is submitted then
+    assert _run_image(job_id, 7)["state"] == "done"
+    assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 7]) == 2
+    assert segment_rows.get_segment(job_id, 7)["image_submissions"] == 2
+
+    runway_env.plan("text_to_image", ["FAILED"], seed=8, failure_code=code, times=10)
+    with pytest.raises(VendorFailed, match=rf"segment 9: the image failed \({code or 'FAILED'}\)"):
+        _run_image(job_id, 8)
+    assert len([t for t in runway_env.created("text_to_image") if t.body["seed"] == 8]) == 3  # 1 + MAX_RESUBMITS
 
 
 def test_create_retries_end_before_the_deadline(fake_runway):

@@ -22,11 +22,13 @@ from videobot.observability import logger
 from videobot.providers.base import Prompts, Script
 from videobot.providers.offline import detect_language
 from videobot.providers.openai_common import make_client, vendor_error
+from videobot.providers.runway import PROMPT_TEXT_UNITS
+from videobot.providers.runway import prompt_text as runway_prompt_text
 
 PROMPT_VERSION = "v1"
 MIN_WORDS, MAX_WORDS = 6, 18  # about 5 s of speech: 1.2-3.6 words a second
 TARGET_WORDS = "9-13"  # what the prompt asks for
-MAX_PROMPT_CHARS = 1000  # Runway's promptText limit
+MAX_PROMPT_CHARS = PROMPT_TEXT_UNITS  # Runway's promptText limit, in UTF-16 code units
 
 
 def role_prompt(name: str, version: str = PROMPT_VERSION) -> str:
@@ -102,10 +104,10 @@ def script_problems(segments, topic: str, language: str | None = None) -> list[s
 
 
 def _trim(prompt: str, limit: int = MAX_PROMPT_CHARS) -> str:
+    """The prompt within Runway's promptText limit (UTF-16 code units), cut at a word."""
     prompt = " ".join(prompt.split())
-    if len(prompt) <= limit:
-        return prompt
-    return prompt[:limit].rsplit(" ", 1)[0]
+    cut = runway_prompt_text(prompt, limit)
+    return prompt if cut == prompt else cut.rsplit(" ", 1)[0]
 
 
 class OpenAILLM:

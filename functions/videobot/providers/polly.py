@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from videobot.config import Settings, get_settings
+from videobot.config import POLLY_VOICES, Settings, get_settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.base import Speech
 
@@ -27,7 +27,7 @@ class PollySpeech:
         self.client = client
 
     # The voices a user may pick in /settings, with the language each speaks.
-    VOICES = {"Tatyana": "ru", "Maxim": "ru", "Joanna": "en", "Matthew": "en"}
+    VOICES = {name: language for name, (language, _) in POLLY_VOICES.items()}
 
     def voice_for(self, language: str, voice: str | None = None) -> str:
         """The chosen voice when it speaks the narration's language, else the default."""

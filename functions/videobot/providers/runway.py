@@ -26,7 +26,11 @@ from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 
 RATIOS = {"16:9": "1280:720", "9:16": "720:1280"}
 REFERENCE_TAG = "opening"  # segment 0's image, cited as @opening
-MAX_DATA_URI_BYTES = 5 * 1024 * 1024
+# Runway counts in its own units: a data URI of at most "5MB" (docs.dev.runwayml.com/assets/inputs:
+# MB, so 5,000,000 bytes, not 5 MiB), and promptText "up to 1000 characters (measured in UTF-16
+# code units)" (runwayml 5.24), where an emoji counts 2. Over either, the create answers 400.
+MAX_DATA_URI_BYTES = 5_000_000
+PROMPT_TEXT_UNITS = 1000
 MAX_OUTPUT_BYTES = 300 * 1024 * 1024
 # Credits (1 credit = 0.01 USD), from Runway's pricing page: an estimate recorded at submit
 # time; the task's reported cost replaces it when the task ends.
@@ -66,6 +70,16 @@ def clip_seconds(model: str, wanted: float) -> int:
     return next((d for d in durations if d >= wanted), durations[-1])
 
 
+def prompt_text(text: str, limit: int = PROMPT_TEXT_UNITS) -> str:
+    """The text cut to at most `limit` UTF-16 code units, never inside a character."""
+    units = 0
+    for end, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:end]
+    return text
+
+
 def _client(settings: Settings):
     import runwayml
 
@@ -88,7 +102,7 @@ def _sniff_mime(data: bytes) -> str:
 
 
 def data_uri(data: bytes) -> str | None:
-    """A base64 data URI of an image, or None when it would not be under Runway's 5 MB."""
+    """A base64 data URI of an image, or None when it would not be under Runway's 5 MB (5,000,000 bytes)."""
     uri = f"data:{_sniff_mime(data)};base64," + base64.b64encode(data).decode("ascii")
     return uri if len(uri) < MAX_DATA_URI_BYTES else None
 
@@ -260,7 +274,7 @@ class RunwayImageGenerator(_RunwayTasks):
     def submit(self, request: ImageRequest) -> str:
         params = {
             "model": self.model_for(request),
-            "prompt_text": request.prompt[:1000],
+            "prompt_text": prompt_text(request.prompt),
             "ratio": RATIOS[request.ratio],
             "seed": request.seed,
         }
@@ -268,7 +282,7 @@ class RunwayImageGenerator(_RunwayTasks):
             prompt = request.prompt
             if f"@{REFERENCE_TAG}" not in prompt:
                 prompt = f"Same subject, palette and style as @{REFERENCE_TAG}. {prompt}"
-            params["prompt_text"] = prompt[:1000]
+            params["prompt_text"] = prompt_text(prompt)
             params["reference_images"] = [
                 {"uri": image_input(request.reference_image_url, self.client), "tag": REFERENCE_TAG}
             ]
@@ -292,7 +306,7 @@ class RunwayClipGenerator(_RunwayTasks):
             request.deadline,
             model=model,
             prompt_image=image_input(request.image_url, self.client),
-            prompt_text=request.prompt[:1000],
+            prompt_text=prompt_text(request.prompt),
             ratio=RATIOS[request.ratio],
             duration=clip_seconds(model, request.duration),
             seed=request.seed,

@@ -2,7 +2,8 @@
 
 Each Map iteration calls `advance` from its Submit* state, then from its Check* state after
 each Wait: submit if not yet submitted, otherwise poll once; store the output when the task
-succeeded; resubmit a task the vendor lost (CANCELLED, INTERNAL.*) a bounded number of times.
+succeeded; resubmit a task the vendor lost (CANCELLED, INTERNAL.*, THIRD_PARTY.UNAVAILABLE) a
+bounded number of times, after a wait where Runway asks for one.
 A task id is stored right after the vendor accepted it, so a retried Lambda polls that task
 instead of paying for another one."""
 
@@ -72,21 +73,29 @@ def elapsed_since(moment) -> float:
     return max(0.0, (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds())
 
 
-# What a failed task's code means (Runway's documented failure codes): a refusal by moderation
-# is not retried and names the segment; Runway's own faults are resubmitted a bounded number of
-# times; anything else fails the segment.
-REFUSED, RESUBMIT, FAILS = "refused", "resubmit", "fails"
+# What a failed task's code means (Runway's task-failure guidance, docs.dev.runwayml.com/errors/
+# task-failures): a refusal by moderation (SAFETY.*, INPUT_PREPROCESSING.SAFETY.*) is not retried
+# and names the segment; a bad output (INTERNAL.BAD_OUTPUT.*) or a cancel is resubmitted at once;
+# INTERNAL, INPUT_PREPROCESSING.INTERNAL and a failure without a code "may retry, but add a
+# delay", and THIRD_PARTY.UNAVAILABLE (a provider behind the model is down) is not retried at once:
+# both are resubmitted after a wait (seconds below, the state machine's Wait). Each resubmit counts
+# against MAX_RESUBMITS. Anything else (ASSET.INVALID, an undocumented code) fails the segment.
+REFUSED, RESUBMIT, RESUBMIT_LATER, FAILS = "refused", "resubmit", "resubmit_later", "fails"
 REFUSAL_PREFIXES = ("SAFETY.", "INPUT_PREPROCESSING.SAFETY.")
-RESUBMIT_PREFIXES = ("INTERNAL.", "INPUT_PREPROCESSING.INTERNAL")
+RESUBMIT_DELAY_SECONDS = {"THIRD_PARTY.UNAVAILABLE": 60, "INPUT_PREPROCESSING.INTERNAL": 15, "INTERNAL": 15, "": 15}
 
 
 def classify_failure(state: TaskState) -> str:
     code = state.failure_code or ""
     if state.status == CANCELLED:
         return RESUBMIT
-    if state.status == FAILED and code.startswith(REFUSAL_PREFIXES):
+    if state.status != FAILED:
+        return FAILS
+    if code.startswith(REFUSAL_PREFIXES):
         return REFUSED
-    if state.status == FAILED and (code == "INTERNAL" or code.startswith(RESUBMIT_PREFIXES)):
+    if code in RESUBMIT_DELAY_SECONDS:
+        return RESUBMIT_LATER
+    if code.startswith("INTERNAL."):
         return RESUBMIT
     return FAILS
 
@@ -247,9 +256,14 @@ class VendorTask:
             raise ContentRefused(
                 f"segment {index + 1}: the {self.kind} was refused by moderation ({code})", segment_index=index
             )
-        if outcome == RESUBMIT and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits:
+        if (
+            outcome in (RESUBMIT, RESUBMIT_LATER)
+            and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits
+        ):
             logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
             segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None, "vendor_status": None})
+            if outcome == RESUBMIT_LATER:  # the next check, after the wait, submits it (no task id)
+                return _step("waiting", 0, max(waits.interval, RESUBMIT_DELAY_SECONDS[code]))
             return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
         segments.update_segment(job_id, index, status="failed", error_message=code or state.status)
         raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")

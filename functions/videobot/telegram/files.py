@@ -18,8 +18,6 @@ from videobot.providers.base import ChatFile
 from videobot.telegram import bot as bots
 from videobot.telegram.bot import call
 
-TRANSCRIBE_SUFFIXES = (".flac", ".m4a", ".mp3", ".mp4", ".mpeg", ".mpga", ".oga", ".ogg", ".wav", ".webm")
-
 
 class TelegramFiles:
     def __init__(self, settings: Settings):
@@ -40,5 +38,5 @@ async def download(bot: Bot, file_id: str, max_bytes: int) -> ChatFile:
         raise VoiceNotDownloadable(str(exc)) from None
     if len(data) > max_bytes:
         raise VoiceNotDownloadable(f"the file has {len(data)} bytes, over {max_bytes}")
-    name = Path(str(file.file_path or "")).name
-    return ChatFile(data, name if name.lower().endswith(TRANSCRIBE_SUFFIXES) else "voice.oga")
+    # Telegram's own name (a voice note's is file_N.oga); the transcriber names the upload
+    return ChatFile(data, Path(str(file.file_path or "")).name or "voice.ogg")

@@ -322,7 +322,7 @@ def _ended_text(lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "timed_out":
         return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
     if event.error_type in VOICE_ERRORS:
-        limit_mb = f"{get_settings().max_voice_bytes / 1024 / 1024:g}"
+        limit_mb = f"{get_settings().max_voice_bytes / 1_000_000:g}"
         return texts.text(lang, VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
     return texts.text(lang, failure_key(event.error_type), job_id=job.id)
 

@@ -23,7 +23,7 @@ from videobot.telegram.topics import start_topic
 
 
 def _limit_mb() -> str:
-    return f"{runtime.current().settings.max_voice_bytes / 1024 / 1024:g}"
+    return f"{runtime.current().settings.max_voice_bytes / 1_000_000:g}"
 
 
 async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> None:

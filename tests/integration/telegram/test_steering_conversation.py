@@ -70,7 +70,7 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         assert entered[:2] == ["TranscribeVoiceTopic", "GenerateScript"]
         _reject_and_wait(user, pipeline, job_id, script, reject)
     [sent] = fake_openai.transcribed
-    assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.oga"
+    assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.ogg"
 
 
 def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_message(

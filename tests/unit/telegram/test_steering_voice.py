@@ -21,6 +21,7 @@ from videobot.errors import VendorFailed, VendorUnavailable, VoiceEmpty, VoiceNo
 from videobot.providers.openai_transcribe import OpenAITranscriber
 from videobot.stages.transcribe_voice_topic import transcribe_voice_topic
 from videobot.telegram import texts
+from videobot.telegram.files import TelegramFiles
 
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 20  # stands in for a voice note's OGG/Opus bytes
 
@@ -49,7 +50,7 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
         "model": "gpt-transcribe",
         "response_format": "json",
         "language": "ru",
-        "filename": "file_7.oga",
+        "filename": "file_7.ogg",  # Telegram's .oga is not in the endpoint's formats: the same Ogg, as .ogg
         "size": len(OGG),
     }
     assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-transcribe"
@@ -58,7 +59,7 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
 
 def test_transcription_errors_become_ours(fake_openai):
     with vendor_env({**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}):
-        with pytest.raises(VendorFailed, match="Invalid file format"):
+        with pytest.raises(VendorFailed, match="HTTP 400 Unsupported file format txt"):
             OpenAITranscriber().transcribe(OGG, filename="voice.txt")
         fake_openai.fail(
             "POST /v1/audio/transcriptions",
@@ -90,6 +91,22 @@ def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(user, fak
     assert user.fake.calls_to("getFile", "downloadFile") == []
     assert sfn.named("StartExecution") == []
     assert jobs.latest_job_for_chat(user.chat_id) is None
+
+
+def test_telegrams_20_mb_is_20_000_000_bytes(user, fake_openai, sfn):
+    """getFile's "20MB" (Bot API: "bots can download files of up to 20MB in size") is 20,000,000
+    bytes: a voice note of 20,000,001 bytes, under 20 MiB, is refused at once by the webhook's
+    check, and by getFile when the message did not say its size."""
+    with vendor_env(openai_vars(fake_openai)):
+        assert user.post(voice_update(user, file_size=20_000_001)) == 200
+        assert user.texts() == [texts.text("ru", "voice_too_big", limit_mb="20")]
+        assert sfn.named("StartExecution") == []
+        user.fake.add_file("AwACAgIAAxkBAAIC-big", OGG, file_size=20_000_001)
+        user.fake.add_file("AwACAgIAAxkBAAIC-fits", OGG, file_size=20_000_000)
+        files = TelegramFiles(runtime.current().settings)
+        with pytest.raises(VoiceNotDownloadable, match=r"(?i)file is too big"):
+            files.download("AwACAgIAAxkBAAIC-big", max_bytes=10**9)
+        assert files.download("AwACAgIAAxkBAAIC-fits", max_bytes=10**9).data == OGG
 
 
 def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(user, fake_openai, sfn):
@@ -135,7 +152,7 @@ def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user
     assert jobs.get_job(job["id"]).prompt == "Реклама кофе на рассвете"
     assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
     [sent] = fake_openai.transcribed
-    assert sent["filename"] == "file_3.oga"
+    assert sent["filename"] == "file_3.ogg"
     assert user.texts() == ["🎙 Распознано: «Реклама кофе на рассвете»"]
     assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
 
