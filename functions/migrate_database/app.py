@@ -1,19 +1,31 @@
-"""MigrateDatabase: the CloudFormation custom resource that applies migrations on every deploy."""
+"""MigrateDatabase: the CloudFormation custom resource that applies migrations on every deploy.
+
+It must answer CloudFormation whatever happens: videobot.deploy_hooks imports only the standard
+library when it is loaded, and `migrations` imports the rest (and builds the runtime from this
+function's environment) inside its guarded call."""
 
 from collections.abc import Callable
+from typing import Any
 
 from videobot.deploy_hooks import handle_migrations
-from videobot.entry import process_runtime
-from videobot.migrate import migrate
-from videobot.runtime import Runtime
 
 
-def migrations(runtime: Callable[[], Runtime], event: dict, context=None) -> dict:
-    """The runtime (its settings, its database) is built inside the migration, so that a
-    configuration that fails still answers CloudFormation (FAILED) instead of leaving the
-    stack waiting."""
-    return handle_migrations(event, context, migrate=lambda: migrate(runtime().db))
+def migrations(runtime: Callable[[], Any]) -> Callable[..., list[str]]:
+    """The migrations on `runtime()`'s database, imported and built only when they run."""
+
+    def run(deadline: float | None = None) -> list[str]:
+        from videobot.migrate import migrate
+
+        return migrate(runtime().db, deadline=deadline)
+
+    return run
+
+
+def _process_runtime() -> Any:
+    from videobot.entry import process_runtime
+
+    return process_runtime()
 
 
 def lambda_handler(event: dict, context=None) -> dict:
-    return migrations(process_runtime, event, context)
+    return handle_migrations(event, context, migrate=migrations(_process_runtime))

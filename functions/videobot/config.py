@@ -117,6 +117,23 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
     return warnings
 
 
+# Each provider setting, its field (Settings.providers) and the providers it may name ("none":
+# this function calls none).
+PROVIDERS = {
+    "LLM_PROVIDER": ("llm", ("openai", "offline", "none")),
+    "IMAGE_PROVIDER": ("image", ("runway", "offline", "none")),
+    "VIDEO_PROVIDER": ("video", ("runway", "offline", "none")),
+    "TTS_PROVIDER": ("tts", ("openai", "polly", "offline", "none")),
+    "TRANSCRIBE_PROVIDER": ("transcribe", ("openai", "none")),
+    "NOTIFIER_PROVIDER": ("notifier", ("telegram", "log", "none")),
+    "PIPELINE_LLM_PROVIDER": ("pipeline_llm", ("openai", "offline", "none")),
+    "PIPELINE_TTS_PROVIDER": ("pipeline_tts", ("openai", "polly", "offline", "none")),
+    "PIPELINE_TRANSCRIBE_PROVIDER": ("pipeline_transcribe", ("openai", "none")),
+}
+# The key a provider cannot start without (Polly signs with the function's IAM role).
+PROVIDER_KEYS = {"openai": "OPENAI_API_KEY", "runway": "RUNWAYML_API_SECRET", "telegram": "TELEGRAM_BOT_TOKEN"}
+
+
 def _shutdown_warning(setting: str, model: Model, on: date) -> list[str]:
     """[] for a model with no announced shutdown, a warning before its date; from the date on,
     ConfigurationError naming its replacement."""
@@ -179,13 +196,23 @@ class DatabaseSettings(Group):
 
 
 class ProviderSettings(Group):
-    """Which implementation of each capability: offline unless a vendor key is present
-    (Settings resolves them); *_PROVIDER overrides."""
+    """What this function calls. Unset: offline, or the vendor's own when its key is set (a
+    laptop, `make demo`; Settings resolves them). template.yaml names every one on every
+    function, "none" for what a function never calls (building it is then a
+    ConfigurationError), and a provider whose key is missing refuses to start (PROVIDER_KEYS):
+    never a silent switch to offline."""
 
     llm: str | None = env("LLM_PROVIDER")
     image: str | None = env("IMAGE_PROVIDER")
     video: str | None = env("VIDEO_PROVIDER")
     tts: str | None = env("TTS_PROVIDER")
+    transcribe: str | None = env("TRANSCRIBE_PROVIDER")  # voice notes: openai, or none
+    notifier: str | None = env("NOTIFIER_PROVIDER")  # the user's messages: telegram, or log
+    # The pipeline's providers, for a function that prices its work or offers its voices without
+    # calling them (the webhook and its slow worker); unset: this function's own.
+    pipeline_llm: str | None = env("PIPELINE_LLM_PROVIDER")
+    pipeline_tts: str | None = env("PIPELINE_TTS_PROVIDER")
+    pipeline_transcribe: str | None = env("PIPELINE_TRANSCRIBE_PROVIDER")
     # A voice model may reword: then the fallback provider speaks the part ("none": no fallback).
     tts_fallback: str = env("TTS_FALLBACK_PROVIDER", "polly")
     offline_spool_dir: str = env("OFFLINE_SPOOL_DIR", ".local/offline-tasks")
@@ -430,17 +457,27 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _resolve_providers(self) -> Settings:
-        has_openai = bool(self.openai.api_key)
-        has_runway = bool(self.runway.api_secret)
+        has_openai, has_runway = bool(self.openai.api_key), bool(self.runway.api_secret)
         p = self.providers
-        self.providers = p.model_copy(
-            update={
-                "llm": (p.llm or ("openai" if has_openai else "offline")).lower(),
-                "image": (p.image or ("runway" if has_runway else "offline")).lower(),
-                "video": (p.video or ("runway" if has_runway else "offline")).lower(),
-                "tts": (p.tts or ("openai" if has_openai else "offline")).lower(),
-            }
-        )
+        own = {
+            "llm": (p.llm or ("openai" if has_openai else "offline")).lower(),
+            "image": (p.image or ("runway" if has_runway else "offline")).lower(),
+            "video": (p.video or ("runway" if has_runway else "offline")).lower(),
+            "tts": (p.tts or ("openai" if has_openai else "offline")).lower(),
+            "transcribe": (p.transcribe or ("openai" if has_openai else "none")).lower(),
+            "notifier": (p.notifier or ("telegram" if self.telegram.bot_token else "log")).lower(),
+        }
+        for name in ("llm", "tts", "transcribe"):
+            own[f"pipeline_{name}"] = (getattr(p, f"pipeline_{name}") or own[name]).lower()
+        self.providers = p.model_copy(update=own)
+        keys = {"openai": self.openai.api_key, "runway": self.runway.api_secret, "telegram": self.telegram.bot_token}
+        for setting, (field, choices) in PROVIDERS.items():
+            value = own[field]
+            if value not in choices:
+                raise ValueError(f"{setting}={value!r} is none of {', '.join(choices)}")
+            if value in PROVIDER_KEYS and not field.startswith("pipeline_") and not keys[value]:
+                # on AWS: the function was not given the key's secret, or may not read it
+                raise ValueError(f"{setting}={value} needs {PROVIDER_KEYS[value]}, which this function was not given")
         return self
 
     def with_values(self, **values: Any) -> Settings:
@@ -456,7 +493,7 @@ class Settings(BaseModel):
             active.add("OPENAI_MODEL")
         if self.providers.tts == "openai":
             active.add("OPENAI_TTS_MODEL")
-        if self.openai.api_key:
+        if self.providers.transcribe == "openai":
             active.add("OPENAI_TRANSCRIBE_MODEL")
         if self.providers.image == "runway":
             active |= {"RUNWAY_IMAGE_MODEL", "RUNWAY_REFERENCE_IMAGE_MODEL"}
@@ -504,7 +541,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     try:
         settings = Settings(**values)
     except ValidationError as exc:  # never echo values: some are secrets; name each by its variable
-        problems = ", ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        problems = ", ".join(f"{e['loc'][-1]}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None
     # The secrets are redacted from every log line.
     from videobot.observability import logger, register_secrets

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from videobot import config, providers
 from videobot.config import Settings
 from videobot.data.db import Database
+from videobot.errors import ConfigurationError
 from videobot.media import FFmpeg
 from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
@@ -55,11 +56,15 @@ class Runtime:
 
     @_Built
     def notifier(self) -> Notifier:
-        if self.settings.telegram.bot_token:
+        """NOTIFIER_PROVIDER: telegram, or log (no bot token on a laptop); none raises."""
+        provider = self.settings.providers.notifier
+        if provider == "telegram":
             from videobot.telegram.notifier import TelegramNotifier
 
             return TelegramNotifier(self.settings, self.storage, self.db)
-        return LogNotifier()
+        if provider == "log":
+            return LogNotifier()
+        raise ConfigurationError("this function is given no notifier (template.yaml names NOTIFIER_PROVIDER none)")
 
     @_Built
     def chat_files(self) -> ChatFiles:

@@ -12,13 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from videobot import usage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import Database
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
-from videobot.observability import logger, metrics_for_vendor_call
+from videobot.observability import count, logger, metrics_for_vendor_call, put_metric
 from videobot.pipeline import TERMINAL_STATUSES, ExecutionSettings, GateId, MediaKind, SegmentStatus
 from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
@@ -212,6 +214,11 @@ class VendorTask:
         if seg.vendor_status == stored:
             return
         segments.update_segment(rt.db, job.id, seg.segment_index, vendor_status=stored)
+        if stored == THROTTLED:  # Runway's queue, for the operator's dashboard
+            count("RunwayTasksQueued", kind=self.media.column)
+        elif seg.vendor_status == THROTTLED:
+            submitted = seg.media(self.media).submitted_at
+            put_metric("RunwayQueueSeconds", elapsed_since(submitted), MetricUnit.Seconds, kind=self.media.column)
         if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
             self._report(rt, job)
 

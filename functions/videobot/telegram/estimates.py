@@ -63,14 +63,14 @@ def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -
     settings = rt.settings
     count = settings.pipeline.segment_count
     total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
-    if settings.providers.llm != "offline":
+    if settings.providers.pipeline_llm != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next(
             (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
         )
         total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
-    if settings.providers.tts != "offline":
-        model = settings.openai.tts_model if settings.providers.tts == "openai" else "standard"
-        price = usage.tts_price(settings.providers.tts, model)
+    if settings.providers.pipeline_tts != "offline":
+        model = settings.openai.tts_model if settings.providers.pipeline_tts == "openai" else "standard"
+        price = usage.tts_price(settings.providers.pipeline_tts, model)
         total += count * NARRATION_CHARS_PER_SEGMENT * price / 1e6
     return round(total, 2)
