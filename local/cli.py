@@ -8,11 +8,13 @@ import os
 import sys
 import time
 from functools import partial
+from typing import Any
 
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
 from videobot import runtime
 from videobot.data.db import Database
+from videobot.data.rows import Gate, Job
 from videobot.runtime import Runtime
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
@@ -47,9 +49,9 @@ class Progress:
 
     def __init__(self, db: Database, enabled: bool = True):
         self.db, self.enabled = db, enabled
-        self.bars: dict[str, object] = {}
+        self.bars: dict[str, Any] = {}  # tqdm's bars
 
-    def __call__(self, job: dict) -> None:
+    def __call__(self, job: Job) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
@@ -80,7 +82,7 @@ class Progress:
             print()
 
 
-def ask_in_terminal(rt: Runtime, job: dict, gate: dict) -> bool:
+def ask_in_terminal(rt: Runtime, job: Job, gate: Gate) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
     from videobot.data import segments as segment_rows
     from videobot.pipeline import media_kind
@@ -141,8 +143,8 @@ def demo(args: argparse.Namespace) -> int:
             return 1
         from videobot import storage
 
-        store = rt.storage
-        path = store.local_path(job.final_video_path) or store.url(job.final_video_path)
+        store, key = rt.storage, job.final_video_path or ""
+        path = store.local_path(key) or store.url(key)
         print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
         print(f"MP4: {path}")
         from videobot import usage

@@ -17,9 +17,13 @@ class LocalRuntime(Runtime):
     given (`parts`: e.g. a recording Step Functions client instead of boto3's)."""
 
     def __init__(
-        self, environ: Mapping[str, str], *, db: Database | None = None, parts: Mapping[str, object] | None = None
+        self,
+        environ: Mapping[str, str | None],
+        *,
+        db: Database | None = None,
+        parts: Mapping[str, object] | None = None,
     ):
-        self.environ = {k: v for k, v in environ.items() if v is not None}
+        self.environ: dict[str, str] = {k: v for k, v in environ.items() if v is not None}
         super().__init__(config.settings_from_environ(self.environ), db=db)
         self.given_parts = dict(parts or {})
         self.__dict__.update(self.given_parts)  # a part set on the instance is never built (runtime._Built)

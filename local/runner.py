@@ -13,13 +13,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from local import template as tpl
 from local.environment import LocalRuntime
-from local.lambda_endpoint import LambdaEndpoint, import_handler
+from local.lambda_endpoint import Handler, LambdaEndpoint, import_handler
 from local.template import ROOT, load_template, render_definition, state_machine
 from videobot import config
 from videobot.data.db import Database
+from videobot.data.rows import Gate, Job
 from videobot.entry import LambdaHandler
 
 DEFAULT_DATA_DIR = ROOT / ".local"
@@ -50,10 +52,10 @@ def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
 
 
 # A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
-Decider = Callable[[dict, dict], "bool | None"]
+Decider = Callable[[Job, Gate], "bool | None"]
 
 
-def approve_all(job: dict, gate: dict) -> bool:
+def approve_all(job: Job, gate: Gate) -> bool:
     return True
 
 
@@ -66,9 +68,17 @@ def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
     return server, server.get_uri()
 
 
+def _handler(path: str) -> LambdaHandler:
+    """A function's handler (template.yaml's Handler): each is a videobot.entry.LambdaHandler."""
+    handler = import_handler(path)
+    if not isinstance(handler, LambdaHandler):
+        raise TypeError(f"{path} is not a videobot.entry.LambdaHandler")
+    return handler
+
+
 @dataclass
 class JobOutcome:
-    job: dict
+    job: Job
     execution_status: str
     history: list[dict] = field(default_factory=list)
 
@@ -95,13 +105,13 @@ class LocalPipeline:
         self._db = db
         self.rt: LocalRuntime | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._pg = None
+        self._pg: Any = None  # pgserver's server
         self.endpoint: LambdaEndpoint | None = None
-        self._mock = None
-        self.sfn = None
+        self._mock: Any = None  # moto's mock_aws
+        self.sfn: Any = None  # boto3's Step Functions client, on moto
         self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
-        self.reconciler = None  # the ReconcileExecutionFunction's handler
+        self.reconciler: Handler | None = None  # the ReconcileExecutionFunction's handler
         self.delivered: dict[str, dict] = {}  # execution ARN -> the event delivered for it
         self._deliver_lock = threading.Lock()
         self._watching = threading.Event()
@@ -143,7 +153,7 @@ class LocalPipeline:
         template = load_template()
         # the state machine's functions, and the webhook's asynchronous worker
         invoked = {**tpl.pipeline_functions(template), SLOW_UPDATE: tpl.functions(template)[SLOW_UPDATE]}
-        handlers = {name: self.bound(import_handler(path)) for name, path in invoked.items()}
+        handlers: dict[str, Handler] = {name: self.bound(_handler(path)) for name, path in invoked.items()}
         timeouts = tpl.function_timeouts(template)
         self.endpoint = LambdaEndpoint(handlers, {name: timeouts[name] for name in handlers}).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
@@ -164,7 +174,7 @@ class LocalPipeline:
             roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
         )["stateMachineArn"]
         self.rt = self.rt.with_env(STATE_MACHINE_ARN=self.state_machine_arn, SLOW_UPDATE_FUNCTION_NAME=SLOW_UPDATE)
-        self.reconciler = self.bound(import_handler(tpl.functions(template)["ReconcileExecutionFunction"]))
+        self.reconciler = self.bound(_handler(tpl.functions(template)["ReconcileExecutionFunction"]))
         self._watching.set()
         self._watcher = threading.Thread(target=self._watch, name="execution-events", daemon=True)
         self._watcher.start()
@@ -187,8 +197,10 @@ class LocalPipeline:
         delivered, once (a handler failure is delivered again, as EventBridge retries)."""
         from videobot.data import jobs
 
-        rt = self.runtime
-        delivered = []
+        rt, reconcile = self.runtime, self.reconciler
+        delivered: list[dict] = []
+        if reconcile is None:
+            return delivered
         with self._deliver_lock:
             pages = self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn)
             for page in pages:
@@ -199,7 +211,7 @@ class LocalPipeline:
                         self.delivered[ex["executionArn"]] = {}
                         continue
                     event = self._status_change_event(ex)
-                    self.reconciler(event, None)
+                    reconcile(event, None)
                     self.delivered[ex["executionArn"]] = event
                     delivered.append(event)
         return delivered
@@ -259,7 +271,7 @@ class LocalPipeline:
             raise RuntimeError("the pipeline is not running")
         return self.rt
 
-    def bound(self, handler: LambdaHandler) -> Callable[[dict, object], dict]:
+    def bound(self, handler: LambdaHandler) -> Callable[[dict, Any], dict]:
         """`handler` as the Lambda endpoint calls it, with the pipeline's runtime at each call."""
         return lambda event, context: handler.run(self.runtime, event, context)
 
@@ -281,20 +293,21 @@ class LocalPipeline:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, **kwargs) -> dict:
+    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, **kwargs) -> Job:
         """kwargs: aspect_ratio, source_update_id, job_id, overrides (see control.start_job)."""
         from videobot import control
 
         job, _ = control.start_job(self.runtime, user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
         return job
 
-    def execution(self, job: dict) -> dict:
+    def execution(self, job: Job) -> dict:
         return self.sfn.describe_execution(executionArn=job.execution_arn)
 
-    def history(self, job: dict) -> list[dict]:
-        events, token = [], None
+    def history(self, job: Job) -> list[dict]:
+        events: list[dict] = []
+        token = None
         while True:
-            kwargs = {"executionArn": job.execution_arn, "maxResults": 1000}
+            kwargs: dict[str, Any] = {"executionArn": job.execution_arn, "maxResults": 1000}
             if token:
                 kwargs["nextToken"] = token
             page = self.sfn.get_execution_history(**kwargs)
@@ -309,7 +322,7 @@ class LocalPipeline:
         decider: Decider | None = approve_all,
         *,
         timeout: float = 600,
-        on_tick: Callable[[dict], None] | None = None,
+        on_tick: Callable[[Job], None] | None = None,
         interval: float = 0.2,
     ) -> JobOutcome:
         """Drive a job to its end, answering each approval gate with `decider`."""
@@ -340,7 +353,7 @@ class LocalPipeline:
 
     def settle(self, timeout: float = 60) -> bool:
         """Wait for the Lambda invocations still running to end."""
-        return self.endpoint.wait_idle(timeout)
+        return self.endpoint is None or self.endpoint.wait_idle(timeout)
 
     def run_job(self, topic: str, decider: Decider | None = approve_all, **kwargs) -> JobOutcome:
         timeout = kwargs.pop("timeout", 600)

@@ -141,7 +141,7 @@ class Poller:
             ),
             settings,
         )
-        secret = settings.telegram.webhook_secret
+        secret = settings.telegram.webhook_secret or ""
         for update in updates:
             body = json.dumps(update.to_dict())
             result = invoke_webhook(rt, api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))

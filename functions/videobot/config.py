@@ -200,19 +200,19 @@ class ProviderSettings(Group):
     laptop, `make demo`; Settings resolves them). template.yaml names every one on every
     function, "none" for what a function never calls (building it is then a
     ConfigurationError), and a provider whose key is missing refuses to start (PROVIDER_KEYS):
-    never a silent switch to offline."""
+    never a silent switch to offline. Empty until Settings resolves it: always a name after."""
 
-    llm: str | None = env("LLM_PROVIDER")
-    image: str | None = env("IMAGE_PROVIDER")
-    video: str | None = env("VIDEO_PROVIDER")
-    tts: str | None = env("TTS_PROVIDER")
-    transcribe: str | None = env("TRANSCRIBE_PROVIDER")  # voice notes: openai, or none
-    notifier: str | None = env("NOTIFIER_PROVIDER")  # the user's messages: telegram, or log
+    llm: str = env("LLM_PROVIDER", "")
+    image: str = env("IMAGE_PROVIDER", "")
+    video: str = env("VIDEO_PROVIDER", "")
+    tts: str = env("TTS_PROVIDER", "")
+    transcribe: str = env("TRANSCRIBE_PROVIDER", "")  # voice notes: openai, or none
+    notifier: str = env("NOTIFIER_PROVIDER", "")  # the user's messages: telegram, or log
     # The pipeline's providers, for a function that prices its work or offers its voices without
     # calling them (the webhook and its slow worker); unset: this function's own.
-    pipeline_llm: str | None = env("PIPELINE_LLM_PROVIDER")
-    pipeline_tts: str | None = env("PIPELINE_TTS_PROVIDER")
-    pipeline_transcribe: str | None = env("PIPELINE_TRANSCRIBE_PROVIDER")
+    pipeline_llm: str = env("PIPELINE_LLM_PROVIDER", "")
+    pipeline_tts: str = env("PIPELINE_TTS_PROVIDER", "")
+    pipeline_transcribe: str = env("PIPELINE_TRANSCRIBE_PROVIDER", "")
     # A voice model may reword: then the fallback provider speaks the part ("none": no fallback).
     tts_fallback: str = env("TTS_FALLBACK_PROVIDER", "polly")
     offline_spool_dir: str = env("OFFLINE_SPOOL_DIR", ".local/offline-tasks")
@@ -539,7 +539,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     names = setting_names()
     values = {name: value for name, value in environ.items() if name in names and value not in (None, "")}
     try:
-        settings = Settings(**values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:  # never echo values: some are secrets; name each by its variable
         problems = ", ".join(f"{e['loc'][-1]}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors())
         raise ConfigurationError(f"invalid configuration: {problems}") from None

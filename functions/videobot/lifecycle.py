@@ -168,19 +168,19 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
         return {"reconciled": False, "reason": "not a job's ended execution"}
     if job.status in TERMINAL_STATUSES:
         return {"reconciled": False, "status": job.status}
-    logger.warning("execution ended with its job unfinished", extra={"job_id": job_id, "status": status})
-    if status == "ABORTED" or gates.rejected_gate(rt.db, job_id):
-        cancel_job(rt, job_id)
+    logger.warning("execution ended with its job unfinished", extra={"job_id": job.id, "status": status})
+    if status == "ABORTED" or gates.rejected_gate(rt.db, job.id):
+        cancel_job(rt, job.id)
         return {"reconciled": True, "status": "cancelled"}
     if status == "FAILED" and detail.get("error") == APPROVAL_TIMED_OUT:
-        record_approval_timeout(rt, job_id)
+        record_approval_timeout(rt, job.id)
         return {"reconciled": True, "status": "timed_out"}
     if status == "TIMED_OUT":
-        record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
+        record_failure(rt, job.id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
     else:
         record_failure(
             rt,
-            job_id,
+            job.id,
             {"Error": detail.get("error") or "States.Runtime", "Cause": detail.get("cause") or "the execution failed"},
         )
-    return {"reconciled": True, "status": jobs.get_job(rt.db, job_id).status}
+    return {"reconciled": True, "status": jobs.get_job(rt.db, job.id).status}

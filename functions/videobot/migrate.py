@@ -18,7 +18,7 @@ _LOCK_ID = 7_301_202_611  # any constant: serialises concurrent migrators
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("videobot") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
 
 

@@ -12,9 +12,9 @@ from videobot.data import notifications
 from videobot.data.db import Database
 from videobot.data.rows import Job
 from videobot.observability import logger
-from videobot.pipeline import GateStage
+from videobot.pipeline import GateStage, MediaNoun
 
-ProgressStage = Literal["images", "videos", "voiceover", "assembly"]
+ProgressStage = GateStage | Literal["voiceover", "assembly"]  # the Maps' gates' stages, then the two after
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class SegmentRefused:
     """The vendor's moderation refused one segment's image or clip: its Map iteration waits for
     a new prompt, a retry or a cancel. Once per segment and round."""
 
-    kind: Literal["image", "clip"]
+    kind: MediaNoun
     segment: int  # 0-based
     code: str  # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
     prompt: str
@@ -86,7 +86,7 @@ class VendorQueued:
     """The vendor queued a task of this stage (Runway's THROTTLED: a tier runs 1-2 at once):
     said once per job and stage, so the user knows the wait is Runway's queue."""
 
-    stage: Literal["images", "videos"]
+    stage: GateStage  # images or videos
 
     @property
     def key(self) -> str:

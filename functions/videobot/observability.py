@@ -33,7 +33,7 @@ def _namespace() -> str:
     return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "VideoBot"
 
 
-def put_metric(name: str, value: float, unit: str = MetricUnit.Milliseconds, **dimensions: str) -> None:
+def put_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Milliseconds, **dimensions: str) -> None:
     """One metric, flushed at once (safe from the local runner's many threads). Never fails
     the caller."""
     if is_metrics_disabled():
@@ -71,7 +71,7 @@ def observe_stage(stage: str, event: Any) -> Iterator[None]:
     segment; "stage started/finished/failed" logged; StageDuration by outcome measured.
 
     Keys are thread-local, because the local runner calls handlers from many threads."""
-    keys = {"stage": stage}
+    keys: dict[str, Any] = {"stage": stage}
     if isinstance(event, dict):
         keys["job_id"] = event.get("job_id")
         if "segment_index" in event:
@@ -149,7 +149,7 @@ if not getattr(_make_record, "redacts_secrets", False):
     def _redacting_factory(*args, **kwargs) -> logging.LogRecord:
         return _redact_record(_make_record(*args, **kwargs))
 
-    _redacting_factory.redacts_secrets = True
+    _redacting_factory.redacts_secrets = True  # type: ignore[attr-defined]  # a mark on the function, read above
     logging.setLogRecordFactory(_redacting_factory)
 
 

@@ -129,11 +129,14 @@ class MapStates:
         )
 
 
+MediaNoun = Literal["image", "clip"]
+
+
 @dataclass(frozen=True)
 class MediaKind:
     """One kind of media a segment gets from a vendor task: its image, then its clip."""
 
-    noun: str  # what the user is told about: "image", "clip"
+    noun: MediaNoun  # what the user is told about
     column: str  # the segment columns' prefix (<column>_path, <column>_runway_task_id, ...), and the
     # kind in logs, metrics and errors: "image", "video"
     folder: str  # the storage folder: jobs/<job>/<folder>/<segment>.<ext>
@@ -222,8 +225,9 @@ class GateId:
     segment: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.stage, GateStage | RefusalKind):  # a plain string: its member
-            stage = str(self.stage)
+        given: object = self.stage  # a plain string too ("script", a row's column): its member
+        if not isinstance(given, GateStage | RefusalKind):
+            stage = str(given)
             object.__setattr__(self, "stage", GateStage(stage) if stage in _GATE_VALUES else RefusalKind(stage))
         if isinstance(self.stage, RefusalKind) != (self.segment is not None):
             raise ValueError(f"a refusal gate, and only one, names a segment: {self.stage!r}, {self.segment!r}")

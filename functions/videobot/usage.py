@@ -7,6 +7,8 @@ vendors' pricing pages win). Runway's own reported credits replace the estimate 
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from videobot.data import jobs
@@ -132,7 +134,7 @@ def tts_price(vendor: str, model: str) -> float:
 
 def summary(db: Database, job_id: str) -> dict:
     """Totals for one job, and the estimated cost in USD."""
-    totals = {
+    totals: dict[str, Any] = {
         "llm_calls": 0,
         "llm_input_tokens": 0,
         "llm_output_tokens": 0,

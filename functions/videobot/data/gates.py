@@ -19,15 +19,14 @@ UNCONFIRMED_DECISION_SECONDS = 60
 
 def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
     """Store the gate's task token (a retried invocation replaces it). Returns the gate row."""
-    return Gate.from_row(
-        db.query_one(
-            f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
-            " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
-            " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
-            " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
-            (job_id, str(gate), task_token),
-        )
+    (row,) = db.query(  # inserted or updated: always one row
+        f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
+        " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
+        " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+        " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
+        (job_id, str(gate), task_token),
     )
+    return Gate.from_row(row)
 
 
 def open_gate_for_job(db: Database, job_id: str) -> Gate | None:

@@ -81,7 +81,10 @@ def create_job(
     )
     if row:
         return Job.from_row(row), True
-    return job_for_update(db, source_update_id), False
+    existing = job_for_update(db, source_update_id)  # the job whose source_update_id conflicted
+    if existing is None:
+        raise JobNotFound(f"the job of update {source_update_id} is gone")
+    return existing, False
 
 
 def get_job(db: Database, job_id: str) -> Job:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from videobot.pipeline import IMAGE, GateId, MediaKind
 
@@ -19,6 +19,17 @@ _FIELDS: dict[type, frozenset[str]] = {}
 
 
 class Row:
+    if TYPE_CHECKING:  # every row is a dataclass (below): what dataclasses.fields asks of it
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @overload
+    @classmethod
+    def from_row(cls: type[R], row: dict) -> R: ...
+
+    @overload
+    @classmethod
+    def from_row(cls: type[R], row: dict | None) -> R | None: ...
+
     @classmethod
     def from_row(cls: type[R], row: dict | None) -> R | None:
         if row is None:
@@ -36,7 +47,7 @@ class Row:
         return getattr(self, name, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job(Row):
     id: str
     user_id: int
@@ -47,7 +58,7 @@ class Job(Row):
     script_approved: int = 0
     audio_path: str | None = None
     final_video_path: str | None = None
-    created_at: datetime | None = None
+    created_at: datetime  # NOT NULL, set by the database
     updated_at: datetime | None = None
     completed_at: datetime | None = None
     language: str | None = None

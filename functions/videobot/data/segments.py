@@ -72,13 +72,14 @@ def update_segment(db: Database, job_id: str, index: int, **fields: Any) -> Segm
 
 
 def segment_counts(db: Database, job_id: str) -> dict[str, int]:
-    return db.query_one(
+    (counts,) = db.query(  # an aggregate: always one row
         f"SELECT count(*) AS segments, count(image_prompt) AS image_prompts, count(image_path) AS images,"
         f" count(animation_prompt) AS animation_prompts, count(video_path) AS videos,"
         f" count(narration_path) AS narrations, count(*) FILTER (WHERE vendor_status = 'THROTTLED') AS queued"
         f" FROM {SEGMENTS} WHERE job_id = %s",
         (job_id,),
     )
+    return counts
 
 
 # ---- one kind of media (videobot.pipeline.MediaKind): the columns <prefix>_path, ...

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from videobot.media import FFmpeg
 
 
-def _unknown(capability: str, name: str) -> ConfigurationError:
+def _unknown(capability: str, name: str | None) -> ConfigurationError:
     if name == "none":
         return ConfigurationError(f"this function is given no {capability} provider (template.yaml names it none)")
     return ConfigurationError(f"no {capability} provider named {name!r}")

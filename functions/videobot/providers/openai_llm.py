@@ -181,7 +181,7 @@ class OpenAILLM:
                 user_input = (
                     base + "\n\nYour previous script broke these rules; write it again:\n- " + "\n- ".join(problems)
                 )
-        if hard:
+        if hard or not isinstance(data, dict) or segments is None:  # (a reply without hard problems is a dict)
             raise VendorFailed("the script broke the rules twice: " + "; ".join(hard))
         lang = str(data.get("language") or "").strip().lower()[:8]
         if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", lang):

@@ -16,6 +16,7 @@ from videobot.lifecycle import save_media
 from videobot.pipeline import CLIP, ExecutionSettings
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
+from videobot.stages.common import required
 from videobot.stages.vendor_tasks import JobRow, TaskCheck, VendorTask
 
 
@@ -60,9 +61,9 @@ class Clips(VendorTask):
 
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
         return ClipRequest(
-            prompt=seg.animation_prompt,
+            prompt=required(seg.animation_prompt, "an animation prompt"),
             ratio=job.aspect_ratio,
-            image_url=rt.storage.url(seg.image_path),
+            image_url=rt.storage.url(required(seg.image_path, "an image")),
             duration=int(rt.settings.pipeline.segment_seconds),
             seed=seg.segment_index,
             model=job.video_model,

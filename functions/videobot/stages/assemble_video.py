@@ -14,6 +14,7 @@ from videobot.observability import logger
 from videobot.pipeline import JobStatus
 from videobot.runtime import Runtime
 from videobot.stages.animate_clips import prepare_segment, prepared_key
+from videobot.stages.common import required
 
 
 def music_file(rt: Runtime, tmp: Path) -> Path | None:
@@ -30,8 +31,8 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
     job = jobs.update_job(rt.db, job_id, status=JobStatus.ASSEMBLING)
     report_progress(rt.notifier, job, "assembly", 0, 1)
     settings = rt.settings
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
         prepared = []
         for seg in segments.get_segments(rt.db, job_id):
             index = seg.segment_index
@@ -40,10 +41,10 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
                 rt.storage.download(prepared_key(job_id, index), path)
             except Exception:  # noqa: BLE001 - not stored (a clip stored before preparation existed)
                 logger.warning("prepared segment missing, preparing it now", extra={"segment_index": index})
-                clip = rt.storage.download(seg.video_path, tmp / f"clip-{index:02d}.mp4")
+                clip = rt.storage.download(required(seg.video_path, "a clip"), tmp / f"clip-{index:02d}.mp4")
                 prepare_segment(rt, job, seg, clip, path)
             prepared.append(path)
-        narration = rt.storage.download(job.audio_path, tmp / "voiceover.m4a")
+        narration = rt.storage.download(required(job.audio_path, "the narration"), tmp / "voiceover.m4a")
         out = rt.ffmpeg.assemble(
             prepared,
             narration,

@@ -12,6 +12,7 @@ from videobot.lifecycle import save_media
 from videobot.pipeline import IMAGE, ExecutionSettings
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
+from videobot.stages.common import required
 from videobot.stages.vendor_tasks import JobRow, PollWaits, TaskCheck, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
@@ -31,7 +32,10 @@ class Images(VendorTask):
                 return None  # wait for segment 0's image
             reference = rt.storage.url(ref.image_path)
         return ImageRequest(
-            prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference
+            prompt=required(seg.image_prompt, "an image prompt"),
+            ratio=job.aspect_ratio,
+            seed=seg.segment_index,
+            reference_image_url=reference,
         )
 
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:

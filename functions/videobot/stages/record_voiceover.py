@@ -12,6 +12,7 @@ from videobot.data import jobs, segments
 from videobot.lifecycle import save_media
 from videobot.notify import report_progress
 from videobot.runtime import Runtime
+from videobot.stages.common import required
 
 
 def record_voiceover(rt: Runtime, job_id: str) -> dict:
@@ -32,9 +33,10 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
                     rt.db, job_id, index, narration_path=key, narration_duration=rt.ffmpeg.duration(path)
                 )
                 report_progress(rt.notifier, job, "voiceover", index + 1, len(rows))
-            path = Path(tmp) / Path(seg.narration_path).name
+            stored = required(seg.narration_path, "a narration")
+            path = Path(tmp) / Path(stored).name
             if not path.exists():
-                rt.storage.download(seg.narration_path, path)
+                rt.storage.download(stored, path)
             parts.append(path)
         track = rt.ffmpeg.fit_narration(
             parts,

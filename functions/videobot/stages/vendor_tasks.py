@@ -120,7 +120,8 @@ class JobRow:
     reads it; a success or a queue notice reads it once)."""
 
     def __init__(self, rt: Runtime, job_id: str):
-        self.rt, self.id, self._row = rt, job_id, None
+        self.rt, self.id = rt, job_id
+        self._row: Job | None = None
 
     def __call__(self) -> Job:
         if self._row is None:

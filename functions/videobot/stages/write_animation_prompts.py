@@ -8,7 +8,7 @@ from videobot.data import jobs, segments
 from videobot.data.db import NOW
 from videobot.pipeline import CLIP
 from videobot.runtime import Runtime
-from videobot.stages.common import expect_segments
+from videobot.stages.common import expect_segments, required
 
 
 def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
@@ -17,7 +17,7 @@ def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
     if all(s.animation_prompt for s in rows):
         return {"prompts": len(rows)}
     if all(s.animation_prompt_draft for s in rows):
-        prompts = [s.animation_prompt_draft for s in rows]
+        prompts = [required(s.animation_prompt_draft, "an animation prompt draft") for s in rows]
     else:
         written = rt.llm.write_animation_prompts(job.prompt, [s.text for s in rows], [s.image_prompt for s in rows])
         usage.record_llm(rt.db, job_id, "write_animation_prompts", written.usage)

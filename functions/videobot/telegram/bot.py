@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args, overload
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -27,7 +27,8 @@ from videobot.observability import logger
 
 T = TypeVar("T")
 # Telegram may already have delivered these when the answer times out: never sent blindly twice.
-NOT_IDEMPOTENT = frozenset({"sendVideo", "sendMediaGroup"})
+NotIdempotent = Literal["sendVideo", "sendMediaGroup"]
+NOT_IDEMPOTENT = frozenset(get_args(NotIdempotent))
 
 
 def delivery_uncertain(exc: TimedOut) -> bool:
@@ -61,7 +62,15 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T:
+@overload
+async def call(fn: Callable[[], Awaitable[T]], what: NotIdempotent, settings: Settings) -> T | None: ...
+
+
+@overload
+async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T: ...
+
+
+async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T | None:
     """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
     raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from pathlib import Path
 
 from telegram import Bot, CallbackQuery, Message
@@ -268,16 +269,7 @@ async def _show(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, stage:
         name = Path(path).name
         logger.info("segment shown", extra={"job_id": job.id, "stage": stage, "segment": n})
         if kind is IMAGE:
-            await call(
-                lambda d=data, nm=name, c=caption: bot.send_photo(chat_id, d, caption=c, filename=nm),
-                "sendPhoto",
-                rt.settings,
-            )
+            await call(partial(bot.send_photo, chat_id, data, caption=caption, filename=name), "sendPhoto", rt.settings)
         else:
-            await call(
-                lambda d=data, nm=name, c=caption: bot.send_video(
-                    chat_id, d, caption=c, filename=nm, supports_streaming=True
-                ),
-                "sendVideo",
-                rt.settings,
-            )
+            send = partial(bot.send_video, chat_id, data, caption=caption, filename=name, supports_streaming=True)
+            await call(send, "sendVideo", rt.settings)

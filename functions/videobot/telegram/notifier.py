@@ -117,7 +117,7 @@ class TelegramNotifier:
         """All ten as one album; after "переделай 3", the images made again, each by number."""
         redone = set(event.segments)
         total = self.settings.pipeline.segment_count
-        items = []
+        items: list[InputMediaPhoto] = []
         for seg in segments.get_segments(self.db, job.id)[:ALBUM_LIMIT]:
             if not seg.image_path or (redone and seg.segment_index not in redone):
                 continue
@@ -149,27 +149,27 @@ class TelegramNotifier:
         redone = set(event.segments)
         total = self.settings.pipeline.segment_count
         shown = [
-            s
+            (s.segment_index, s.video_path)
             for s in segments.get_segments(self.db, job.id)
             if s.video_path and (not redone or s.segment_index in redone)
         ][: ALBUM_LIMIT if redone else CLIPS_SHOWN]
-        items = []
-        for seg in shown:
+        items: list[InputMediaVideo] = []
+        for index, path in shown:
             if redone:
-                caption = texts.segment_caption(lang, "videos", [seg.segment_index], total)
+                caption = texts.segment_caption(lang, "videos", [index], total)
             elif not items:
                 caption = texts.text(lang, "first_clips", what=texts.counted(lang, "clip", len(shown)), total=total)
             else:
                 caption = None
             items.append(
                 InputMediaVideo(
-                    self.storage.get_bytes(seg.video_path),
+                    self.storage.get_bytes(path),
                     caption=caption,
-                    filename=Path(seg.video_path).name,
+                    filename=Path(path).name,
                     supports_streaming=True,
                 )
             )
-        indexes = [seg.segment_index for seg in shown]
+        indexes = [index for index, _path in shown]
         above = (
             texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes))
             if redone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from telegram import Bot, User
+from telegram import Bot, Message, User
 
 from videobot.config import Settings
 from videobot.runtime import Runtime
@@ -15,6 +15,13 @@ from videobot.telegram.bot import call
 
 def lang_of(user: User | None) -> str:
     return texts.language_of(user.language_code if user else None)
+
+
+def sender_id(message: Message) -> int:
+    """Who wrote a private chat's message (Telegram always says there; a channel's post has no sender)."""
+    if message.from_user is None:
+        raise ValueError("a message without a sender")
+    return message.from_user.id
 
 
 def allowed(settings: Settings, user_id: int | None) -> bool:

@@ -14,7 +14,7 @@ from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import texts
 from videobot.telegram.estimates import estimated_job_usd
-from videobot.telegram.replies import reply, visible
+from videobot.telegram.replies import reply, sender_id, visible
 
 
 async def start_topic(
@@ -23,7 +23,7 @@ async def start_topic(
     """Start a job for a typed topic, or for a voice note (`voice_file_id`, `topic` empty):
     its execution transcribes it first (TranscribeVoiceTopic); the same limits apply."""
     settings = rt.settings
-    chat_id, user_id = message.chat_id, message.from_user.id
+    chat_id, user_id = message.chat_id, sender_id(message)
     if voice_file_id is None and not visible(topic):
         await reply(rt, bot, chat_id, lang, "empty_topic")
         return

@@ -13,8 +13,8 @@ from videobot.telegram import callbacks, texts
 # callback_data is 1-64 bytes and never carries the task token:
 # "<a|r>:<job_id>:<s|i|v>:<round>", the round being the gate's revision the question asked
 # about, so a button of an earlier round never decides the round the user has not seen.
-STAGE_CODES = {GateStage.SCRIPT: "s", GateStage.IMAGES: "i", GateStage.VIDEOS: "v"}
-CODE_STAGES = {v: k for k, v in STAGE_CODES.items()}
+CODE_STAGES = {"s": GateStage.SCRIPT, "i": GateStage.IMAGES, "v": GateStage.VIDEOS}
+STAGE_CODES: dict[str, str] = {stage: code for code, stage in CODE_STAGES.items()}  # by GateStage or its value
 CALLBACK_LIMIT = 64
 
 

@@ -4,6 +4,8 @@ with what a 50 s video costs on it), as buttons; the current choice of each row 
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
@@ -13,6 +15,7 @@ from videobot.runtime import Runtime
 from videobot.telegram import callbacks, texts
 from videobot.telegram.bot import call
 from videobot.telegram.estimates import estimated_job_usd
+from videobot.telegram.replies import sender_id
 
 SETTING_CODES = {"ar": "aspect_ratio", "v": "voice", "l": "narration_language", "s": "subtitles", "vm": "video_model"}
 FIELD_CODES = {v: k for k, v in SETTING_CODES.items()}
@@ -29,7 +32,7 @@ def _value_name(lang: str, field: str, value) -> str:
 def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
     chosen = preferences.get(rt.db, user_id)
     voices = rt.speech_voices()
-    current = {
+    current: dict[str, Any] = {
         "aspect_ratio": chosen.aspect_ratio or rt.settings.pipeline.aspect_ratio,
         "voice": chosen.voice if chosen.voice in voices else voices[0],
         "narration_language": chosen.narration_language,
@@ -42,7 +45,7 @@ def settings_view(rt: Runtime, lang: str, user_id: int) -> tuple[str, InlineKeyb
         "narration_language": preferences.LANGUAGES,
         "subtitles": (True, False),
     }
-    labels = {}
+    labels: dict[Any, str] = {}
     if offers_video_models(rt.settings):
         # what a whole 50 s video costs on each model, at the user's aspect ratio
         prices = {m: estimated_job_usd(rt, current["aspect_ratio"], m) for m in rt.settings.runway.video_model_choices}
@@ -95,7 +98,7 @@ def _decode(field: str, raw: str):
 
 
 async def settings_command(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
-    text, keyboard = settings_view(rt, lang, message.from_user.id)
+    text, keyboard = settings_view(rt, lang, sender_id(message))
     await call(lambda: bot.send_message(message.chat_id, text, reply_markup=keyboard), "sendMessage", rt.settings)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Bot, Message
+from telegram import Audio, Bot, Message, Voice
 
 from videobot import usage
 from videobot.data import gates, jobs, notifications
@@ -27,11 +27,19 @@ def _limit_mb(rt: Runtime) -> str:
     return f"{rt.settings.telegram.max_voice_bytes / 1_000_000:g}"
 
 
+def _voice_of(message: Message) -> Voice | Audio:
+    """The voice note (or audio file) a message the handlers passed here carries."""
+    voice = message.voice or message.audio
+    if voice is None:
+        raise ValueError("a message without a voice note")
+    return voice
+
+
 async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> None:
     """The webhook's part: quick checks, then a job (or the gate's worker)."""
     settings = rt.settings
     chat_id = message.chat_id
-    voice = message.voice or message.audio
+    voice = _voice_of(message)
     if settings.providers.pipeline_transcribe == "none":  # no OpenAI key on a laptop
         await reply(rt, bot, chat_id, lang, "voice_needs_key")
         return
@@ -39,7 +47,8 @@ async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update
         await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
         return
     job = await asyncio.to_thread(jobs.active_job_for_chat, rt.db, chat_id)
-    if job and await asyncio.to_thread(gates.open_gate_for_job, rt.db, job.id):  # spoken feedback at an open gate
+    gate = await asyncio.to_thread(gates.open_gate_for_job, rt.db, job.id) if job else None
+    if gate:  # spoken feedback at an open gate
         await asyncio.to_thread(
             handover.hand_over, rt, handover.VOICE_FEEDBACK, message=message.to_dict(), lang=lang, update_id=update_id
         )
@@ -52,7 +61,7 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
     also when Lambda runs the event again."""
     settings = rt.settings
     chat_id = message.chat_id
-    voice = message.voice or message.audio
+    voice = _voice_of(message)
     job = jobs.active_job_for_chat(rt.db, chat_id)
     key = f"voice_feedback:{update_id}"
     if job is not None and not notifications.claim(rt.db, job.id, key):

@@ -134,8 +134,10 @@ def _say(rt: Runtime, data: dict, key: str, **values) -> None:
     """No job was started (StartExecution failed and the job was removed): the user hears why,
     once (this update is then answered 200; sending the topic again later is theirs to decide)."""
     chat_id = chat_of(data)
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    message = data.get("message")
+    message = message if isinstance(message, dict) else {}
+    sender = message.get("from")
+    sender = sender if isinstance(sender, dict) else {}
     lang = texts.language_of(sender.get("language_code"))
     if chat_id is None:
         return
