@@ -62,7 +62,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class VideoReady:
-    video_path: str
+    video_path: str | None  # the job's final video (the notifier reads the job again)
 
     key = "video_ready"
 

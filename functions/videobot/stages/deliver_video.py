@@ -8,12 +8,11 @@ from videobot.notify import VideoReady, notify_once
 from videobot.observability import count
 from videobot.pipeline import JobStatus
 from videobot.runtime import Runtime
-from videobot.stages.common import required
 
 
 def deliver_video(rt: Runtime, job_id: str) -> dict:
     job = jobs.get_job(rt.db, job_id)
-    notify_once(rt.db, rt.notifier, job, VideoReady(required(job.final_video_path, "the final video")))
+    notify_once(rt.db, rt.notifier, job, VideoReady(job.final_video_path))
     if jobs.finish_job(rt.db, job_id, JobStatus.COMPLETED, completed_at=NOW):
         count("JobsEnded", outcome="delivered")
     return {"delivered": True}

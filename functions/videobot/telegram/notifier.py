@@ -197,7 +197,10 @@ class TelegramNotifier:
         job = jobs.get_job(self.db, job.id)
         limit = self.settings.telegram.upload_limit_bytes
         with tempfile.TemporaryDirectory() as tmp:
-            path = self.storage.download(job.final_video_path or event.video_path, Path(tmp) / "video.mp4")
+            key = job.final_video_path or event.video_path
+            if key is None:
+                raise ValueError(f"job {job.id} has no final video to send")
+            path = self.storage.download(key, Path(tmp) / "video.mp4")
             size = path.stat().st_size
             size_mb = f"{size / 1_000_000:.1f}"
             if size > limit:
