@@ -244,12 +244,15 @@ class FakeRunway(FakeServer):
         if m and request.method == "GET":
             return self._get(m.group(1))
         if m and request.method == "DELETE":
-            task = self.tasks.get(m.group(1))
-            if not task:
-                return error(404, "Task not found")
-            task.statuses, task.polls = ["CANCELLED"], 0
-            return 204, {}, b""
+            return self._cancel(m.group(1))
         return error(404, "Not found")
+
+    def _cancel(self, task_id: str) -> Reply:
+        task = self.tasks.get(task_id)
+        if not task:
+            return error(404, "Task not found")
+        task.statuses, task.polls = ["CANCELLED"], 0
+        return 204, {}, b""
 
     # -- validation ---------------------------------------------------------------------------
 

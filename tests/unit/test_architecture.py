@@ -50,36 +50,22 @@ def _internal_graph() -> dict[str, set[str]]:
     return graph
 
 
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for w in graph.get(todo.pop(), ()):
+            if w not in seen:
+                seen.add(w)
+                todo.append(w)
+    return seen
+
+
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan)."""
-    index, low, stack, on_stack, result, counter = {}, {}, [], set(), [], [0]
-
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on_stack.add(v)
-        for w in graph.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                result.append(sorted(component))
-
-    for v in graph:
-        if v not in index:
-            visit(v)
-    return result
+    """The modules that import each other, in groups of more than one (strongly connected
+    components: each reaches every other)."""
+    reach = {v: _reachable(graph, v) for v in graph}
+    groups = {frozenset({v} | {w for w in reach[v] if v in reach.get(w, set())}) for v in graph}
+    return sorted(sorted(group) for group in groups if len(group) > 1)
 
 
 def test_the_checks_see_the_whole_package():
@@ -172,46 +158,58 @@ def runtime_lookups(source: str, module: str = "") -> list[str]:
     """Each way `source` reaches a runtime or settings lookup of LOOKUPS, as "line: name"."""
     tree = ast.parse(source)
     allowed = DEFINES.get(module, set())
-    bound: dict[str, str] = {}  # a local name -> the module or the lookup it stands for
-    found = []
 
     def forbidden(path: str) -> bool:
         owner, _, name = path.rpartition(".")
         return name in LOOKUPS.get(owner, ()) and (owner, name) not in allowed
 
-    def dotted(node: ast.AST) -> str | None:
-        if isinstance(node, ast.Name):
-            return bound.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = dotted(node.value)
-            return f"{base}.{node.attr}" if base else None
-        return None
+    bound, found = _imported(tree, forbidden)  # the imports first: a name may be used above its import
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (path := _dotted(node, bound)) and forbidden(path):
+            found.append(f"{node.lineno}: {path}")
+        elif isinstance(node, ast.Call) and node.args:
+            found += _called(node, bound, forbidden)
+    return sorted(set(found))
 
-    for node in ast.walk(tree):  # the imports first: a name may be used above its import
+
+def _imported(tree: ast.AST, forbidden) -> tuple[dict[str, str], list[str]]:
+    """The names the imports bind (a local name -> the module or the function it stands for),
+    and the imports of a lookup."""
+    bound: dict[str, str] = {}
+    found = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.asname:
-                    bound[alias.asname] = alias.name
-                else:
-                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
+                top = alias.name.split(".")[0]
+                bound[alias.asname or top] = alias.name if alias.asname else top
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
                 path = f"{node.module}.{alias.name}"
                 bound[alias.asname or alias.name] = path
                 if forbidden(path):
                     found.append(f"{node.lineno}: from {node.module} import {alias.name}")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and (path := dotted(node)) and forbidden(path):
-            found.append(f"{node.lineno}: {path}")
-        elif isinstance(node, ast.Call) and node.args:
-            name = dotted(node.func) or (node.func.id if isinstance(node.func, ast.Name) else "")
-            first, second = node.args[0], node.args[1] if len(node.args) > 1 else None
-            if name == "getattr" and isinstance(second, ast.Constant) and (base := dotted(first)):
-                if forbidden(f"{base}.{second.value}"):
-                    found.append(f"{node.lineno}: getattr({base}, {second.value!r})")
-            elif name in ("importlib.import_module", "__import__") and getattr(first, "value", None) in LOOKUPS:
-                found.append(f"{node.lineno}: {name}({first.value!r})")
-    return sorted(set(found))
+    return bound, found
+
+
+def _dotted(node: ast.AST, bound: dict[str, str]) -> str | None:
+    """What a name or an attribute chain stands for, through the imports' names."""
+    if isinstance(node, ast.Name):
+        return bound.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value, bound)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _called(node: ast.Call, bound: dict[str, str], forbidden) -> list[str]:
+    """A lookup reached by name: getattr(module, "name"), or importing its module by name."""
+    name = _dotted(node.func, bound) or (node.func.id if isinstance(node.func, ast.Name) else "")
+    first, second = node.args[0], node.args[1] if len(node.args) > 1 else None
+    if name == "getattr" and isinstance(second, ast.Constant) and (base := _dotted(first, bound)):
+        return [f"{node.lineno}: getattr({base}, {second.value!r})"] if forbidden(f"{base}.{second.value}") else []
+    if name in ("importlib.import_module", "__import__") and getattr(first, "value", None) in LOOKUPS:
+        return [f"{node.lineno}: {name}({getattr(first, 'value', None)!r})"]
+    return []
 
 
 @pytest.mark.parametrize("name", [n for n in MODULES if n not in ENTRY_MODULES])

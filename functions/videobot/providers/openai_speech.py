@@ -70,7 +70,6 @@ class OpenAISpeech:
         from websockets.exceptions import InvalidStatus, WebSocketException
 
         s = self.settings
-        audio, transcript = bytearray(), None
         try:
             with self.client.realtime.connect(model=s.openai.tts_model) as connection:
                 connection.session.update(
@@ -85,20 +84,7 @@ class OpenAISpeech:
                     item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
                 )
                 connection.response.create()
-                for event in connection:
-                    if event.type == "error":
-                        raise VendorFailed(
-                            f"OpenAI speech: {event.error.code or event.error.type} {(event.error.message or '')[:300]}"
-                        )
-                    if event.type == "response.output_audio.delta":
-                        audio += base64.b64decode(event.delta)
-                    elif event.type == "response.output_audio_transcript.done":
-                        transcript = event.transcript
-                    elif event.type == "response.done":
-                        status = event.response.status
-                        if status != "completed":
-                            raise VendorUnavailable(f"OpenAI speech: the response ended {status}")
-                        break
+                audio, transcript = _spoken(connection)
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "speech") from None
         except InvalidStatus as exc:  # the handshake was refused
@@ -110,7 +96,26 @@ class OpenAISpeech:
             raise VendorUnavailable(f"OpenAI speech: the Realtime connection failed ({type(exc).__name__})") from None
         if not audio or transcript is None:
             raise VendorUnavailable("OpenAI speech: the response had no audio or no transcript")
-        return bytes(audio), transcript
+        return audio, transcript
+
+
+def _spoken(connection) -> tuple[bytes, str | None]:
+    """The response's audio and the transcript of what was said, read from its events."""
+    audio, transcript = bytearray(), None
+    for event in connection:
+        if event.type == "error":
+            raise VendorFailed(
+                f"OpenAI speech: {event.error.code or event.error.type} {(event.error.message or '')[:300]}"
+            )
+        if event.type == "response.output_audio.delta":
+            audio += base64.b64decode(event.delta)
+        elif event.type == "response.output_audio_transcript.done":
+            transcript = event.transcript
+        elif event.type == "response.done":
+            if event.response.status != "completed":
+                raise VendorUnavailable(f"OpenAI speech: the response ended {event.response.status}")
+            break
+    return bytes(audio), transcript
 
 
 class FallbackSpeech:

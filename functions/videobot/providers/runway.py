@@ -174,37 +174,48 @@ class _RunwayTasks:
                     f"(try {attempt + 1} of {attempts}); nothing was started"
                 )
             try:
-                task = creator.create(**params)
-                task_id = getattr(task, "id", None)
-                if not task_id:
-                    raise VendorFailed(f"Runway {self.kind}: the reply has no task id")
-                return task_id
+                return self._create_once(creator, params)
             except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
-                if attempt + 1 >= attempts:
-                    raise VendorUnavailable(
-                        f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries"
-                    ) from None
-                delay = _retry_after(exc)
-                if delay is None:
-                    delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
-                if deadline is not None and time.monotonic() + delay + timeout > deadline:
-                    raise VendorUnavailable(
-                        f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
-                        "in this invocation to wait and try again"
-                    ) from None
-                logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
-                time.sleep(delay)
-            except runwayml.APITimeoutError:
-                raise VendorFailed(
-                    f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
-                ) from None
-            except runwayml.APIConnectionError:
-                raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
-            except runwayml.APIStatusError as exc:
-                raise VendorFailed(f"Runway {self.kind}: HTTP {exc.status_code} {_message(exc)}") from None
-            except (runwayml.RunwayMLError, ValueError) as exc:
-                raise VendorFailed(f"Runway {self.kind}: malformed reply ({type(exc).__name__})") from None
+                time.sleep(self._retry_delay(exc, attempt, attempts, deadline, timeout))
         raise AssertionError("unreachable")
+
+    def _create_once(self, creator, params: dict) -> str:
+        """One create: the task's id. A 429 or a 5xx is raised as it is, for `_create` to retry."""
+        import runwayml
+
+        try:
+            task = creator.create(**params)
+        except (runwayml.RateLimitError, runwayml.InternalServerError):
+            raise
+        except runwayml.APITimeoutError:
+            raise VendorFailed(
+                f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
+            ) from None
+        except runwayml.APIConnectionError:
+            raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
+        except runwayml.APIStatusError as exc:
+            raise VendorFailed(f"Runway {self.kind}: HTTP {exc.status_code} {_message(exc)}") from None
+        except (runwayml.RunwayMLError, ValueError) as exc:
+            raise VendorFailed(f"Runway {self.kind}: malformed reply ({type(exc).__name__})") from None
+        task_id = getattr(task, "id", None)
+        if not task_id:
+            raise VendorFailed(f"Runway {self.kind}: the reply has no task id")
+        return task_id
+
+    def _retry_delay(self, exc, attempt: int, attempts: int, deadline: float | None, timeout: float) -> float:
+        """How long to wait before trying a create Runway refused (429, 5xx) again: its
+        Retry-After, else a jittered backoff; none when no try or no time is left."""
+        if attempt + 1 >= attempts:
+            raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries") from None
+        delay = _retry_after(exc)
+        if delay is None:
+            delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+        if deadline is not None and time.monotonic() + delay + timeout > deadline:
+            raise VendorUnavailable(
+                f"Runway {self.kind}: HTTP {exc.status_code}, and no time left in this invocation to wait and try again"
+            ) from None
+        logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
+        return delay
 
     def get_task(self, task_id: str) -> TaskState:
         import runwayml

@@ -4,6 +4,7 @@ inline buttons under a gate's question (they name their job and stage)."""
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from telegram import Bot, CallbackQuery, Message
 from telegram.error import BadRequest
@@ -69,8 +70,29 @@ def _decision_text(result: control.Decision, stage: str) -> str:
     return "nothing_to_approve"
 
 
+class Tap(NamedTuple):
+    """An inline ✅/❌ tap on the question of this chat's latest, unfinished job."""
+
+    approve: bool
+    job_id: str
+    stage: GateStage
+    round: int
+    chat_id: int
+
+
 async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str) -> str:
     """The answer to an inline ✅/❌ tap."""
+    tap = _tap(rt, query, lang)
+    if isinstance(tap, str):
+        return tap
+    chats.remember_chat(rt.db, tap.chat_id, query.from_user.id, query.from_user.language_code)
+    result = await asyncio.to_thread(control.decide, rt, tap.job_id, GateId(tap.stage), tap.approve, tap.round)
+    return await _decided(rt, bot, query, lang, tap, result)
+
+
+def _tap(rt: Runtime, query: CallbackQuery, lang: str) -> Tap | str:
+    """The tap, or the answer to one that decides nothing (a button this bot did not make, or
+    under another chat's, an older or a finished job)."""
 
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
@@ -90,12 +112,20 @@ async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: 
         return t("older_job", job_id=latest.id)
     if job.status in TERMINAL_STATUSES:
         return t("job_over", status=texts.status_name(lang, job.status))
-    chats.remember_chat(rt.db, chat_id, query.from_user.id, query.from_user.language_code)
-    result = await asyncio.to_thread(control.decide, rt, job_id, GateId(stage), approve, round_)
+    return Tap(approve, job_id, stage, round_, chat_id)
+
+
+async def _decided(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, tap: Tap, result: control.Decision) -> str:
+    """The answer once the gate was asked: decided (its buttons dropped), or why not."""
+
+    def t(key: str, **kw) -> str:
+        return texts.text(lang, key, **kw)
+
     if result.done:
         await drop_buttons(rt, query)
-        if approve:
-            await reply(rt, bot, chat_id, lang, f"approved_{stage}", voiceover=voiceover_state(rt, lang, job_id, stage))
+        if tap.approve:
+            voiceover = voiceover_state(rt, lang, tap.job_id, tap.stage)
+            await reply(rt, bot, tap.chat_id, lang, f"approved_{tap.stage}", voiceover=voiceover)
             return t("cb_approved")
         return t("cb_rejected")
     if result.reason == "expired":
@@ -104,7 +134,7 @@ async def decide_from_button(rt: Runtime, bot: Bot, query: CallbackQuery, lang: 
         await drop_buttons(rt, query)
         return t("stale_round")
     # read again only when the tap changed nothing: to say how the gate had been decided
-    gate = gates.get_gate(rt.db, job_id, GateId(stage))
+    gate = gates.get_gate(rt.db, tap.job_id, GateId(tap.stage))
     if gate and gate.decision:
         return t("already_decided", decision=t(f"decision_{gate.decision}"))
     return t("not_at_this_stage")

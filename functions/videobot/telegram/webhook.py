@@ -65,6 +65,22 @@ def _is_update_id(value) -> bool:
 
 
 def handle_event(rt: Runtime, event: dict) -> dict:
+    refused = _refused(rt, event)
+    if refused is not None:
+        return refused
+    data = parse_body(event)
+    if data is None:
+        return _response(400, {"ok": False})
+    update_id = data["update_id"]
+    logger.thread_safe_append_keys(update_id=update_id)
+    try:
+        return _claimed(rt, data, update_id)
+    finally:
+        logger.thread_safe_remove_keys(["update_id"])
+
+
+def _refused(rt: Runtime, event: dict) -> dict | None:
+    """The answer to a call that is not Telegram's (no or a wrong secret) or not a POST."""
     refused = verify_secret(rt.settings.telegram.webhook_secret, event.get("headers"))
     if refused:
         logger.warning("webhook call refused", extra={"status": refused})
@@ -72,48 +88,50 @@ def handle_event(rt: Runtime, event: dict) -> dict:
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
     if method != "POST":
         return _response(405, {"ok": False})
-    data = parse_body(event)
-    if data is None:
-        return _response(400, {"ok": False})
-    update_id = data["update_id"]
-    logger.thread_safe_append_keys(update_id=update_id)
+    return None
+
+
+def _claimed(rt: Runtime, data: dict, update_id: int) -> dict:
+    """An update handled once: claimed first; one handled already, or being handled, is not."""
     try:
+        state = updates.claim_state(rt.db, update_id)
+    except DatabaseUnavailable:
+        logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
+        return _response(503, {"ok": False})
+    if state == updates.HANDLED:
+        logger.info("duplicate update ignored")
+        return _response(200, {"ok": True, "duplicate": True})
+    if state == updates.IN_PROGRESS:
+        # Another handler holds the claim and has not finished: it may have been killed,
+        # so only a non-2xx keeps Telegram delivering (handled once its lease is over).
+        logger.info("update still being handled, Telegram will redeliver it")
+        return _response(409, {"ok": False, "in_progress": True})
+    return _handle(rt, data, update_id)
+
+
+def _handle(rt: Runtime, data: dict, update_id: int) -> dict:
+    """A claimed update: handled, and finished unless a redelivery may succeed (500: released)."""
+    try:
+        bot.run(lambda b: handlers.handle_update(rt, b, data), rt.settings)
+    except StartFailed:
+        _say(rt, data, "start_failed")
+    except PERMANENT_TELEGRAM as exc:
+        logger.warning(
+            "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
+        )
+        if isinstance(exc, Forbidden):
+            _end_blocked_chat(rt, data)
+    except TRANSIENT as exc:
         try:
-            state = updates.claim_state(rt.db, update_id)
-        except DatabaseUnavailable:
-            logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
-            return _response(503, {"ok": False})
-        if state == updates.HANDLED:
-            logger.info("duplicate update ignored")
-            return _response(200, {"ok": True, "duplicate": True})
-        if state == updates.IN_PROGRESS:
-            # Another handler holds the claim and has not finished: it may have been killed,
-            # so only a non-2xx keeps Telegram delivering (handled once its lease is over).
-            logger.info("update still being handled, Telegram will redeliver it")
-            return _response(409, {"ok": False, "in_progress": True})
-        try:
-            bot.run(lambda b: handlers.handle_update(rt, b, data), rt.settings)
-        except StartFailed:
-            _say(rt, data, "start_failed")
-        except PERMANENT_TELEGRAM as exc:
-            logger.warning(
-                "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
-            )
-            if isinstance(exc, Forbidden):
-                _end_blocked_chat(rt, data)
-        except TRANSIENT as exc:
-            try:
-                updates.release_update(rt.db, update_id)
-            except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
-                pass
-            logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
-            return _response(500, {"ok": False})
-        except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
-            logger.exception("update failed", extra={"error_type": type(exc).__name__})
-        updates.finish_update(rt.db, update_id)
-        return _response(200, {"ok": True})
-    finally:
-        logger.thread_safe_remove_keys(["update_id"])
+            updates.release_update(rt.db, update_id)
+        except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
+            pass
+        logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
+        return _response(500, {"ok": False})
+    except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
+        logger.exception("update failed", extra={"error_type": type(exc).__name__})
+    updates.finish_update(rt.db, update_id)
+    return _response(200, {"ok": True})
 
 
 def chat_of(data: dict) -> int | None:
