@@ -1,13 +1,16 @@
 """The import rules of docs/architecture.md, checked on the source (imports inside functions
-count too): no cycle among the modules of functions/videobot; only the Telegram adapter and
-the composition root may import Telegram; the data layer imports no feature; SQL lives in
-the data layer; nothing below the entry points looks the runtime or the settings up; no
-sys.path edits anywhere."""
+count too): each module imports only its own layer and the layers its row of LAYERS names
+(docs/architecture.md's layer table is LAYERS, rendered: tests/unit/test_docs.py); no cycle
+among the modules of functions/videobot; only the Telegram layers and the composition root
+import Telegram; the stages reach the outside only through the runtime; SQL lives in the data
+layer; nothing below the entry points looks the runtime or the settings up; no sys.path edits
+anywhere."""
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,6 +71,198 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(sorted(group) for group in groups if len(group) > 1)
 
 
+# ---- the layers: what may import what -------------------------------------------------------
+#
+# From the top down; a layer may import its own modules and the layers it names, all of them
+# below it. docs/architecture.md shows this table (render_layers), tests/unit/test_docs.py
+# checks that it is this one.
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    modules: tuple[str, ...]  # a module, or "package.*": the package and everything in it
+    may_import: tuple[str, ...]  # the layers below it that it may import; ("*",): any
+    outside: tuple[str, ...] = ()  # entry points outside the package (they import it, never the reverse)
+    note: str = ""
+
+
+ANY = ("*",)
+LAYERS = (
+    Layer(
+        "entry points",
+        ("videobot.entry", "videobot.deploy_hooks"),
+        ANY,
+        outside=("functions/<name>/app.py", "local/"),
+        note="build the runtime once and pass it down",
+    ),
+    Layer(
+        "Telegram",
+        ("videobot.telegram.*",),
+        (
+            "jobs",
+            "composition root",
+            "Telegram adapters",
+            "domain",
+            "provider interfaces",
+            "data",
+            "base",
+            "vocabulary",
+        ),
+        note="the bot's features; never the stages",
+    ),
+    Layer(
+        "jobs",
+        ("videobot.control",),
+        ("lifecycle", "composition root", "domain", "data", "base", "vocabulary"),
+        note="start, decide, revise, cancel",
+    ),
+    Layer(
+        "stages",
+        ("videobot.stages.*",),
+        (
+            "lifecycle",
+            "composition root",
+            "port",
+            "domain",
+            "media and storage",
+            "provider interfaces",
+            "data",
+            "base",
+            "vocabulary",
+        ),
+        note="one module per ASL state",
+    ),
+    Layer(
+        "lifecycle",
+        ("videobot.lifecycle",),
+        ("composition root", "port", "media and storage", "data", "base", "vocabulary"),
+        note="how a job ends; save_media",
+    ),
+    Layer(
+        "composition root",
+        ("videobot.runtime",),
+        (
+            "Telegram adapters",
+            "providers",
+            "port",
+            "media and storage",
+            "provider interfaces",
+            "data",
+            "base",
+            "vocabulary",
+        ),
+        note="builds the parts from the settings",
+    ),
+    Layer(
+        "Telegram adapters",
+        (
+            "videobot.telegram.notifier",
+            "videobot.telegram.files",
+            "videobot.telegram.bot",
+            "videobot.telegram.cost",
+            "videobot.telegram.ui",
+            "videobot.telegram.texts",
+            "videobot.telegram.callbacks",
+        ),
+        ("port", "domain", "media and storage", "provider interfaces", "data", "base", "vocabulary"),
+        note="what the runtime builds from Telegram, and what they share with the features",
+    ),
+    Layer("port", ("videobot.notify",), ("data", "base", "vocabulary"), note="the Notifier, its typed events"),
+    Layer(
+        "domain",
+        ("videobot.usage", "videobot.preferences"),
+        ("provider interfaces", "data", "base", "vocabulary"),
+        note="vendor spend, the user's choices",
+    ),
+    Layer(
+        "providers",
+        ("videobot.providers.*",),
+        ("media and storage", "provider interfaces", "base", "vocabulary"),
+        note="each imports its own SDK",
+    ),
+    Layer("media and storage", ("videobot.media", "videobot.storage"), ("base", "vocabulary"), note="FFmpeg, files"),
+    Layer("provider interfaces", ("videobot.providers.base",), (), note="the Protocols and their values"),
+    Layer("data", ("videobot.data.*", "videobot.migrate"), ("base", "vocabulary"), note="all SQL, typed rows"),
+    Layer(
+        "base",
+        ("videobot", "videobot.config", "videobot.secrets", "videobot.errors", "videobot.observability"),
+        ("vocabulary",),
+        note="settings, errors, logs and metrics",
+    ),
+    Layer("vocabulary", ("videobot.pipeline",), (), note="statuses, gates, media kinds; imports nothing"),
+)
+LAYER = {layer.name: layer for layer in LAYERS}
+
+
+def layer_of(module: str) -> Layer:
+    """The layer a module belongs to: named itself, else by the innermost package pattern."""
+    exact = [layer for layer in LAYERS if module in layer.modules]
+    if exact:
+        return exact[0]
+    packages = [
+        (len(pattern), layer)
+        for layer in LAYERS
+        for pattern in layer.modules
+        if pattern.endswith(".*") and (module == pattern[:-2] or module.startswith(pattern[:-1]))
+    ]
+    if not packages:
+        raise KeyError(f"{module} is in no layer of LAYERS")
+    return max(packages, key=lambda found: found[0])[1]
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of a layer its importer may not import, as "importer -> imported (layer)"."""
+    found = []
+    for module, deps in graph.items():
+        layer = layer_of(module)
+        if layer.may_import == ANY:
+            continue
+        for dep in sorted(deps):
+            below = layer_of(dep)
+            if below is not layer and below.name not in layer.may_import:
+                found.append(f"{module} -> {dep} ({below.name})")
+    return found
+
+
+def render_layers() -> str:
+    """LAYERS as docs/architecture.md shows it."""
+
+    def code(names) -> str:
+        return ", ".join(f"`{name}`" for name in names)
+
+    rows = ["| layer | modules | may import |", "|---|---|---|"]
+    for layer in LAYERS:
+        modules = code(layer.outside + layer.modules) + (f" ({layer.note})" if layer.note else "")
+        may = "any layer" if layer.may_import == ANY else ", ".join(layer.may_import) or "nothing of the product"
+        rows.append(f"| {layer.name} | {modules} | {may} |")
+    return "\n".join(rows)
+
+
+def test_every_module_is_in_one_layer():
+    assert {name: layer_of(name).name for name in MODULES}  # (layer_of raises for a module in none)
+    patterns = [pattern for layer in LAYERS for pattern in layer.modules]
+    assert len(patterns) == len(set(patterns))
+
+
+def test_a_layer_names_only_layers_below_it():
+    for i, layer in enumerate(LAYERS):
+        below = {other.name for other in LAYERS[i + 1 :]}
+        assert layer.may_import == ANY or set(layer.may_import) <= below, layer.name
+
+
+def test_each_module_imports_only_its_layer_and_those_its_layer_may():
+    assert layer_violations(_internal_graph()) == []
+
+
+def test_the_layer_check_finds_an_import_from_below():
+    assert layer_violations({"videobot.data.jobs": {"videobot.usage"}}) == [
+        "videobot.data.jobs -> videobot.usage (domain)"
+    ]
+    assert layer_violations({"videobot.stages.deliver_video": {"videobot.control"}}) != []
+    assert layer_violations({"videobot.telegram.topics": {"videobot.telegram.notifier", "videobot.control"}}) == []
+
+
 def test_the_checks_see_the_whole_package():
     assert {
         "videobot.runtime",
@@ -107,13 +302,6 @@ def test_stages_reach_the_outside_only_through_the_runtime(name):
         or (d.startswith(("videobot.providers.", "videobot.control")) and not d.startswith("videobot.providers.base"))
     }
     assert forbidden == set(), f"{name} imports {sorted(forbidden)}"
-
-
-@pytest.mark.parametrize("name", [n for n in MODULES if n.startswith("videobot.data")])
-def test_the_data_layer_imports_no_feature(name):
-    allowed = ("videobot.data", "videobot.errors", "videobot.config", "videobot.pipeline")
-    features = {d for d in _imports(MODULES[name]) if d.startswith("videobot") and not d.startswith(allowed)}
-    assert features == set(), f"{name} imports {sorted(features)}"
 
 
 _SQL = re.compile(r"""["'](?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\s""")
