@@ -13,11 +13,11 @@ from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
-from videobot.pipeline import CLIP, ExecutionSettings
+from videobot.pipeline import CLIP
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
 from videobot.stages.common import required
-from videobot.stages.vendor_tasks import JobRow, TaskCheck, VendorTask
+from videobot.stages.vendor_tasks import JobRow, VendorTask
 
 
 def prepared_key(job_id: str, index: int) -> str:
@@ -86,17 +86,4 @@ class Clips(VendorTask):
 
 
 CLIPS = Clips()
-
-
-def submit_clip(
-    rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
-) -> dict:
-    """SubmitClip: the segment's task started (or, if it was, checked); `deadline` is when
-    the invocation ends (time.monotonic()), so a create never outlives it."""
-    return CLIPS.advance(rt, job_id, index, 0, TaskCheck.of(execution, CLIP, deadline))
-
-
-def check_clip(
-    rt: Runtime, job_id: str, index: int, attempt: int, execution: ExecutionSettings, deadline: float | None = None
-) -> dict:
-    return CLIPS.advance(rt, job_id, index, attempt, TaskCheck.of(execution, CLIP, deadline))
+submit_clip, check_clip = CLIPS.submit, CLIPS.check  # SubmitClip, CheckClip

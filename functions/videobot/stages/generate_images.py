@@ -9,11 +9,11 @@ from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
-from videobot.pipeline import IMAGE, ExecutionSettings
+from videobot.pipeline import IMAGE
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
 from videobot.stages.common import required
-from videobot.stages.vendor_tasks import JobRow, PollWaits, TaskCheck, VendorTask, elapsed_since, next_wait
+from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
 
@@ -55,17 +55,4 @@ class Images(VendorTask):
 
 
 IMAGES = Images()
-
-
-def submit_image(
-    rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
-) -> dict:
-    """SubmitImage: the segment's task started (or, if it was, checked); `deadline` is when
-    the invocation ends (time.monotonic()), so a create never outlives it."""
-    return IMAGES.advance(rt, job_id, index, 0, TaskCheck.of(execution, IMAGE, deadline))
-
-
-def check_image(
-    rt: Runtime, job_id: str, index: int, attempt: int, execution: ExecutionSettings, deadline: float | None = None
-) -> dict:
-    return IMAGES.advance(rt, job_id, index, attempt, TaskCheck.of(execution, IMAGE, deadline))
+submit_image, check_image = IMAGES.submit, IMAGES.check  # SubmitImage, CheckImage

@@ -147,6 +147,25 @@ class VendorTask:
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
+    def submit(
+        self, rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
+    ) -> dict:
+        """Submit<Kind>: the segment's task started (or, if it was, checked); `deadline` is when
+        the invocation ends (time.monotonic()), so a create never outlives it."""
+        return self.advance(rt, job_id, index, 0, TaskCheck.of(execution, self.media, deadline))
+
+    def check(
+        self,
+        rt: Runtime,
+        job_id: str,
+        index: int,
+        attempt: int,
+        execution: ExecutionSettings,
+        deadline: float | None = None,
+    ) -> dict:
+        """Check<Kind>: the segment's task polled once (or resubmitted, or stored)."""
+        return self.advance(rt, job_id, index, attempt, TaskCheck.of(execution, self.media, deadline))
+
     def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, check: TaskCheck) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
