@@ -219,7 +219,8 @@ def cancel(rt: Runtime, job_id: str) -> Decision:
             # The job is cancelled in PostgreSQL below all the same: every later stage finds it
             # cancelled and ends (JobCancelled), and the user hears of it now, not never.
             logger.warning("could not stop the execution", extra={"job_id": job_id, "error": repr(exc)})
-    lifecycle.cancel_job(rt, job_id)
+    if not lifecycle.cancel_job(rt, job_id)["cancelled"]:
+        return Decision(False, "not_waiting")  # it ended first (delivered): nothing was cancelled
     return Decision(True, "rejected")
 
 

@@ -98,6 +98,11 @@ def cancel_job(rt: Runtime, job_id: str) -> dict:
         jobs.finish_job(rt.db, job_id, JobStatus.CANCELLED, completed_at=NOW, error_message=reason, **fields),
         job_id,
     )
+    if job.status != JobStatus.CANCELLED:
+        # It ended another way first (the video delivered while ❌ was tapped): that end stands,
+        # and its media (the delivered video) is kept.
+        logger.info("cancel came after the job ended", extra={"job_id": job_id, "status": job.status})
+        return {"cancelled": False, "status": job.status}
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
     jobs.clear_job(rt.db, job_id)

@@ -105,3 +105,34 @@ def test_a_video_whose_answer_never_came_is_sent_again_not_taken_as_sent(rt, db,
     assert len(user.sent("sendVideo")) == 2  # the first may have arrived: a duplicate, not a loss
     assert jobs.get_job(db, job["id"]).status == JobStatus.COMPLETED
     assert notifications.was_sent(db, job["id"], "video_ready")
+
+
+class _DeliveredWhileStopping:
+    """Step Functions, while ❌ is being handled: the execution is in DeliverVideo, which
+    completes the job between the cancel's status check and its end."""
+
+    def __init__(self, rt):
+        self.rt, self.stopped = rt, []
+
+    def stop_execution(self, **kwargs):
+        self.stopped.append(kwargs["executionArn"])
+        deliver_video(self.rt, kwargs["executionArn"].rsplit(":", 1)[1])
+        return {}
+
+
+def test_reject_tapped_during_delivery_keeps_the_delivered_video(rt, db, user, monkeypatch):
+    """#110: ❌ Отклонить while the video is being sent. The delivery completes the job first;
+    the cancel then finds it completed: the video stays stored and delivered, the job stays
+    completed with its path, and the user is told there is nothing to cancel, never
+    "cancelled"."""
+    job = _assembled_job(rt, db, user)
+    jobs.update_job(db, job["id"], execution_arn=f"arn:aws:states:eu-west-1:1:execution:VideoPipeline:{job['id']}")
+    sfn = _DeliveredWhileStopping(rt)
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    assert user.say("❌ Отклонить") == 200
+    assert sfn.stopped  # the cancel did reach the execution: the race is real
+    ended = jobs.get_job(db, job["id"])
+    assert ended.status == JobStatus.COMPLETED and ended.final_video_path == job["final_video_path"]
+    assert rt.storage.get_bytes(job["final_video_path"]) == MP4 * 100
+    assert len(user.sent("sendVideo")) == 1
+    assert user.texts() == ["Нет активной задачи, которую можно отменить."]
