@@ -23,10 +23,39 @@ def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
         f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
         " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
         " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+        " ask_attempts = 0, next_ask_at = NULL,"
         " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
         (job_id, str(gate), task_token),
     )
     return Gate.from_row(row)
+
+
+def question_failed(db: Database, job_id: str, gate: GateId, delays: tuple[float, ...]) -> Gate | None:
+    """Telegram did not take the gate's question: count the attempt and set when it is asked
+    again, the attempt's delay from `delays` (the last one repeats). None if the gate is no
+    longer open."""
+    return Gate.from_row(
+        db.query_one(
+            f"UPDATE {GATES} SET ask_attempts = ask_attempts + 1,"
+            " next_ask_at = (now() AT TIME ZONE 'utc') + (%s::float8[])[LEAST(ask_attempts + 1, %s)]"
+            " * interval '1 second' WHERE job_id = %s AND stage = %s AND decided_at IS NULL RETURNING *",
+            (list(delays), len(delays), job_id, str(gate)),
+        )
+    )
+
+
+def question_asked(db: Database, job_id: str, gate: GateId) -> None:
+    db.execute(f"UPDATE {GATES} SET next_ask_at = NULL WHERE job_id = %s AND stage = %s", (job_id, str(gate)))
+
+
+def questions_due(db: Database, limit: int = 100) -> list[Gate]:
+    """Open gates whose question is due to be asked again."""
+    rows = db.query(
+        f"SELECT * FROM {GATES} WHERE next_ask_at IS NOT NULL AND decided_at IS NULL"
+        " AND next_ask_at <= (now() AT TIME ZONE 'utc') ORDER BY next_ask_at LIMIT %s",
+        (limit,),
+    )
+    return [Gate.from_row(row) for row in rows]
 
 
 def open_gate_for_job(db: Database, job_id: str) -> Gate | None:

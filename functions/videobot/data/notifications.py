@@ -39,9 +39,7 @@ def claim(db: Database, job_id: str, key: str) -> bool:
 
 def confirm(db: Database, job_id: str, key: str) -> None:
     """Telegram confirmed the message: it is sent, for good."""
-    db.execute(
-        f"UPDATE {TABLE} SET sent_at = (now() AT TIME ZONE 'utc') WHERE job_id = %s AND key = %s", (job_id, key)
-    )
+    db.execute(f"UPDATE {TABLE} SET sent_at = (now() AT TIME ZONE 'utc') WHERE job_id = %s AND key = %s", (job_id, key))
 
 
 def release(db: Database, job_id: str, key: str) -> None:

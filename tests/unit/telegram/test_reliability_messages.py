@@ -8,12 +8,13 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import new_job, replace_part
-from videobot import storage
-from videobot.data import jobs, notifications
+from videobot import lifecycle, storage
+from videobot.data import gates, jobs, notifications
 from videobot.errors import VendorUnavailable
 from videobot.notify import NotificationInFlight
-from videobot.pipeline import JobStatus
+from videobot.pipeline import GateId, JobStatus
 from videobot.stages.deliver_video import deliver_video
+from videobot.stages.request_approval import request_approval
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
@@ -136,3 +137,117 @@ def test_reject_tapped_during_delivery_keeps_the_delivered_video(rt, db, user, m
     assert rt.storage.get_bytes(job["final_video_path"]) == MP4 * 100
     assert len(user.sent("sendVideo")) == 1
     assert user.texts() == ["Нет активной задачи, которую можно отменить."]
+
+
+# ---- item 5: a gate's question survives a Telegram outage; a job's end is told -------------
+
+
+class _Outage:
+    """Telegram down (every send fails as bot.call reports a persistent 5xx) until `over`."""
+
+    def __init__(self, notifier):
+        self.notifier, self.down, self.refused = notifier, True, 0
+
+    def send(self, job, event):
+        if self.down:
+            self.refused += 1
+            raise VendorUnavailable("Telegram sendMessage failed: 502 Bad Gateway")
+        self.notifier.send(job, event)
+
+
+@pytest.fixture
+def outage(rt, monkeypatch):
+    down = _Outage(rt.notifier)
+    replace_part(monkeypatch, rt, "notifier", down)
+    return down
+
+
+def _due_now(db, job_id: str) -> None:
+    """The question's backoff is over (as the clock would make it)."""
+    db.execute(
+        f"UPDATE {gates.GATES} SET next_ask_at = (now() AT TIME ZONE 'utc') - interval '1 second' WHERE job_id = %s",
+        (job_id,),
+    )
+
+
+def _seconds_until_asked(db, job_id: str) -> float:
+    row = db.query_one(
+        f"SELECT EXTRACT(EPOCH FROM next_ask_at - (now() AT TIME ZONE 'utc')) AS s FROM {gates.GATES} WHERE job_id = %s",
+        (job_id,),
+    )
+    return float(row["s"])
+
+
+def test_a_gates_question_survives_a_telegram_outage(rt, db, user, outage):
+    """#111: RequestApproval stores the token and succeeds though Telegram is down (it used to
+    fail after three tries, and RecordFailure failed the paid job). The reconciler's sweep asks
+    again with backoff (30 s, then 60 s, ...) and, once Telegram is back, the user gets the
+    question once, with its buttons."""
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], script_text="Первая фраза.", script_segments=["a"] * 10)
+    assert request_approval(rt, job["id"], GateId("script"), "token-1") == {
+        "stage": "script",
+        "waiting": True,
+        "asked": False,
+    }
+    gate = gates.get_gate(db, job["id"], GateId("script"))
+    assert gate.task_token == "token-1" and gate.decided_at is None and gate.ask_attempts == 1
+    assert 25 < _seconds_until_asked(db, job["id"]) <= 30
+    assert jobs.get_job(db, job["id"]).status == JobStatus.AWAITING_SCRIPT_APPROVAL
+
+    assert lifecycle.reconcile_messages(rt) == {"asked": 0, "told": 0}  # not due yet: nothing tried
+    assert outage.refused == 1
+    _due_now(db, job["id"])
+    assert lifecycle.reconcile_messages(rt)["asked"] == 0  # still down: tried, and backed off further
+    assert outage.refused == 2 and 55 < _seconds_until_asked(db, job["id"]) <= 60
+
+    outage.down = False
+    _due_now(db, job["id"])
+    assert lifecycle.reconcile_messages(rt)["asked"] == 1
+    (question,) = user.sent("sendMessage")
+    assert question.params["text"].startswith("📝 Сценарий готов!")
+    buttons = question.params["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:s:0", f"r:{job['id']}:s:0"]
+    assert gates.get_gate(db, job["id"], GateId("script")).next_ask_at is None
+    assert lifecycle.reconcile_messages(rt)["asked"] == 0 and len(user.sent("sendMessage")) == 1
+
+
+def test_a_question_is_not_asked_again_once_its_gate_timed_out(rt, db, user, outage):
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], script_text="Первая фраза.")
+    request_approval(rt, job["id"], GateId("script"), "token-1")
+    outage.down = False
+    lifecycle.record_approval_timeout(rt, job["id"])
+    _due_now(db, job["id"])
+    assert lifecycle.reconcile_messages(rt)["asked"] == 0
+    assert [t.split(" ")[0] for t in user.texts()] == ["⌛"]
+
+
+def test_a_jobs_end_is_told_by_the_reconciler_when_telegram_was_down(rt, db, user, outage, monkeypatch):
+    """#112: RecordFailure during an outage records the end with its notice, untold (it used to
+    raise, and when its retries failed the reconciler skipped the job as already terminal: the
+    user never heard). The execution's end event, or else the sweep, tells the user once."""
+    first = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    result = lifecycle.record_failure(rt, first["id"], {"Error": "MediaError", "Cause": "ffmpeg"})
+    assert result["failed"]
+    ended = jobs.get_job(db, first["id"])
+    assert ended.status == JobStatus.FAILED and ended.end_told_at is None
+    assert ended.end_notice["outcome"] == "failed" and ended.end_notice["error_type"] == "MediaError"
+
+    detail = {"name": first["id"], "status": "FAILED", "error": "States.Runtime"}
+    assert lifecycle.reconcile_execution(rt, detail)["told"] is False  # still down
+    outage.down = False
+    assert lifecycle.reconcile_execution(rt, detail)["told"] is True
+    assert user.texts() == [f"⚠️ Не удалось сделать ролик{user.texts()[0].split('ролик', 1)[1]}"]
+    assert jobs.get_job(db, first["id"]).end_told_at is not None
+
+    # the sweep, for a job whose execution event never comes (it ended Succeeded)
+    outage.down = True
+    second = new_job(db, "Реклама чая", user_id=user.user_id, chat_id=user.chat_id)
+    lifecycle.record_approval_timeout(rt, second["id"])
+    outage.down = False
+    assert lifecycle.reconcile_messages(rt)["told"] == 0  # within the grace its own Lambda has
+    monkeypatch.setattr(lifecycle, "END_NOTICE_GRACE_SECONDS", 0)
+    assert lifecycle.reconcile_messages(rt)["told"] == 1
+    assert lifecycle.reconcile_messages(rt)["told"] == 0
+    assert [t.split(" ")[0] for t in user.texts()] == ["⚠️", "⌛"]
