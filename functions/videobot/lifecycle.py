@@ -17,11 +17,10 @@ from pathlib import Path
 from videobot import storage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
-from videobot.data.rows import Job
+from videobot.data.rows import Gate, Job
 from videobot.errors import JobCancelled
 from videobot.notify import GateReady, JobEnded, SegmentRefused, notify_once
 from videobot.observability import count, logger
-from videobot.data.rows import Gate
 from videobot.pipeline import TERMINAL_STATUSES, GateStage, JobStatus
 from videobot.runtime import Runtime
 

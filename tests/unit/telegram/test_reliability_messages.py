@@ -172,7 +172,8 @@ def _due_now(db, job_id: str) -> None:
 
 def _seconds_until_asked(db, job_id: str) -> float:
     row = db.query_one(
-        f"SELECT EXTRACT(EPOCH FROM next_ask_at - (now() AT TIME ZONE 'utc')) AS s FROM {gates.GATES} WHERE job_id = %s",
+        f"SELECT EXTRACT(EPOCH FROM next_ask_at - (now() AT TIME ZONE 'utc')) AS s"
+        f" FROM {gates.GATES} WHERE job_id = %s",
         (job_id,),
     )
     return float(row["s"])
