@@ -333,8 +333,12 @@ class TelegramSettings(Group):
     bot_token: str | None = env("TELEGRAM_BOT_TOKEN", repr=False)
     webhook_secret: str | None = env("TELEGRAM_WEBHOOK_SECRET", repr=False)
     api_base_url: str = env("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
-    # Comma-separated Telegram user ids; empty means everyone may use the bot.
+    # Comma-separated Telegram user ids. Fails closed: empty (or unset) means nobody may use the
+    # bot, and `*` is the only way to open it to everyone.
     allowed_user_ids: str | None = env("ALLOWED_USER_IDS")
+    # Handled update ids are kept this long to drop Telegram's redeliveries (it stops after a
+    # 2xx, and gives an update up within 24 hours), then purged by the reconciler's sweep.
+    updates_retention_hours: int = env("TELEGRAM_UPDATES_RETENTION_HOURS", 48, ge=25)
     max_topic_chars: int = env("MAX_TOPIC_CHARS", 1000, ge=1, le=4000)
     upload_limit_bytes: int = env("TELEGRAM_UPLOAD_LIMIT_BYTES", TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     max_voice_bytes: int = env("MAX_VOICE_BYTES", 20_000_000, ge=1, le=20_000_000)  # getFile's cap: "20MB"
@@ -364,11 +368,20 @@ class TelegramSettings(Group):
         return value
 
     @property
+    def open_to_everyone(self) -> bool:
+        return (self.allowed_user_ids or "").strip() == "*"
+
+    @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         if raw.strip() == "*":
             return frozenset()
         return frozenset(int(part) for part in raw.split(",") if part.strip())
+
+    def allows(self, user_id: int | None) -> bool:
+        """Whether this Telegram user may use the bot: `*` opens it, else only the ids listed
+        (none listed: nobody); an update without a sender never."""
+        return user_id is not None and (self.open_to_everyone or user_id in self.allowed_user_id_set)
 
 
 class LimitSettings(Group):
