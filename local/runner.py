@@ -201,7 +201,7 @@ class LocalPipeline:
                 print(f"execution events: {type(exc).__name__}: {exc}")
             time.sleep(interval)
 
-    def deliver_scheduled_event(self) -> dict | None:
+    def deliver_scheduled_event(self) -> object:
         """The reconciler's schedule ("Scheduled Event"): its sweep, once."""
         if self.reconciler is None:
             return None
