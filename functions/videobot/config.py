@@ -321,6 +321,12 @@ class AwsSettings(Group):
     connect_timeout_seconds: float = env("AWS_CONNECT_TIMEOUT_SECONDS", 3.0, gt=0)
     read_timeout_seconds: float = env("AWS_READ_TIMEOUT_SECONDS", 10.0, gt=0)
     client_attempts: int = env("AWS_CLIENT_ATTEMPTS", 3, ge=1, le=10)
+    # SendTask* and StopExecution answered with a throttle (nothing landed: safe to send again)
+    # are tried this many times in all (control.call_step_functions), with full-jitter backoff
+    # from 0.5 s doubling. 1 where botocore's standard mode already retries throttles
+    # (`client_attempts` > 1); the webhook, whose client makes one attempt (a lost answer must
+    # not be sent again blindly), sets 2 within its 29 s (tests/unit/test_timeouts.py).
+    throttle_attempts: int = env("AWS_THROTTLE_ATTEMPTS", 1, ge=1, le=8)
     # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
     # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
     slow_update_function_name: str | None = env("SLOW_UPDATE_FUNCTION_NAME")

@@ -132,8 +132,10 @@ def cancel_job(rt: Runtime, job_id: str) -> dict:
 
 
 def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
-    """Nobody answered a gate in time."""
-    gate = gates.open_gate_for_job(rt.db, job_id)
+    """Nobody answered a gate in time. A tap that decided the gate a moment before (its
+    SendTask* then found the token timed out) leaves no open gate: the gate opened last is the
+    one that timed out, and the message names its stage."""
+    gate = gates.open_gate_for_job(rt.db, job_id) or gates.latest_gate(rt.db, job_id)
     stage = gate.stage if gate else ""
     gates.close_open_gates(rt.db, job_id, "timed_out")
     reason = f"no answer at the {stage} approval in time"

@@ -157,6 +157,7 @@ class Gate(Row):
     resumed_at: datetime | None = None
     ask_attempts: int = 0  # questions Telegram did not take (migration 0014)
     next_ask_at: datetime | None = None  # when the reconciler asks again; None once asked
+    revised_by_update: int | None = None  # the Telegram update whose feedback made the last revision
 
     @property
     def id(self) -> GateId:

@@ -38,7 +38,7 @@ BUTTONS = {
 async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
     update = Update.de_json(data, bot)
     if update.callback_query:
-        await on_callback(rt, bot, update.callback_query)
+        await on_callback(rt, bot, update.callback_query, update.update_id)
     elif update.message:
         await on_message(rt, bot, update.message, update.update_id)
     elif update.edited_message:
@@ -76,7 +76,7 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
     if text in BUTTONS:
         await BUTTONS[text](rt, bot, message, lang)
         return
-    if await feedback.gate_feedback(rt, bot, message, lang, text):
+    if await feedback.gate_feedback(rt, bot, message, lang, text, update_id):
         return
     await start_topic(rt, bot, message, lang, text, update_id)
 
@@ -90,7 +90,7 @@ async def _not_text(rt: Runtime, bot: Bot, message: Message, lang: str, update_i
     await reply(rt, bot, message.chat_id, lang, key)
 
 
-async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
+async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery, update_id: int | None = None) -> None:
     """Every callback query is answered once, and early: with its outcome when that is known
     within CALLBACK_ANSWER_SECONDS, else with "working on it" while the work goes on (the
     outcome then follows in the chat, unless it is the routine one the chat hears of anyway);
@@ -101,11 +101,11 @@ async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
     budget = rt.settings.telegram.callback_answer_seconds
     if budget <= 0:  # answered before anything else is done
         await _answer(rt, query, texts.text(lang, "callback_working"))
-        answer = await _button_answer(rt, bot, query, lang)
+        answer = await _button_answer(rt, bot, query, lang, update_id)
         if answer not in _ROUTINE_ANSWERS and query.message is not None:
             await send(rt, bot, query.message.chat.id, answer)
         return
-    work = asyncio.ensure_future(_button_answer(rt, bot, query, lang))
+    work = asyncio.ensure_future(_button_answer(rt, bot, query, lang, update_id))
     done, _ = await asyncio.wait({work}, timeout=budget)
     if done:
         failed = work.exception()
@@ -130,7 +130,7 @@ async def _answer(rt: Runtime, query: CallbackQuery, answer: str) -> None:
         logger.info("callback query not answered", extra={"error": str(exc)})
 
 
-async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str) -> str:
+async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, update_id: int | None = None) -> str:
     parts = callbacks.parse(query.data)
     if parts[0] not in (
         callbacks.SETTING,
@@ -149,9 +149,9 @@ async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str)
     if parts[0] == callbacks.SETTING and len(parts) == 3:
         return await user_settings.choose(rt, query, lang, parts[1], parts[2])
     if parts[0] in (callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
-        return await feedback.refusal_from_button(rt, bot, query, lang, chat_id, parts)
+        return await feedback.refusal_from_button(rt, bot, query, lang, chat_id, parts, update_id)
     if parts[0] in (callbacks.REDO_ALL, callbacks.REDO_CANCEL):
-        return await feedback.redo_all_from_button(rt, bot, query, lang, chat_id, parts)
+        return await feedback.redo_all_from_button(rt, bot, query, lang, chat_id, parts, update_id)
     if parts[0] == callbacks.HISTORY and len(parts) == 2:
         return await history.resend(rt, bot, chat_id, lang, parts[1], query.id)
     return texts.text(lang, "unknown_button")

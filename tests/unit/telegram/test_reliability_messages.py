@@ -252,3 +252,17 @@ def test_a_jobs_end_is_told_by_the_reconciler_when_telegram_was_down(rt, db, use
     assert lifecycle.reconcile_messages(rt)["told"] == 1
     assert lifecycle.reconcile_messages(rt)["told"] == 0
     assert [t.split(" ")[0] for t in user.texts()] == ["⚠️", "⌛"]
+
+
+def test_a_tap_racing_the_gates_timeout_still_names_the_stage(rt, db, user, monkeypatch):
+    """#122 (item 10): ✅ tapped as the image gate times out: the tap decides the gate first
+    (its SendTaskSuccess then meets TaskTimedOut), and RecordApprovalTimeout finds no open
+    gate. The timeout message still names the stage (it used to say «?»)."""
+    from tests.helpers import job_at_gate
+
+    job = job_at_gate(db, user, "images")
+    assert gates.decide_gate(db, job["id"], GateId("images"), "approved") is not None  # the tap, first
+    assert lifecycle.record_approval_timeout(rt, job["id"]) == {"timed_out": True, "stage": "images"}
+    (told,) = user.texts()
+    assert told.startswith("⌛") and "«изображения»" in told and "«?»" not in told
+    assert jobs.get_job(db, job["id"]).status == JobStatus.TIMED_OUT
