@@ -231,7 +231,10 @@ def gate_question(rt: Runtime, job: Job, gate: Gate) -> GateReady | SegmentRefus
         kind, index = gate_id.media, gate_id.segment
         assert kind is not None and index is not None  # a refusal gate names both
         seg = segments.get_segment(rt.db, job.id, index)
-        return SegmentRefused(kind.noun, index, seg.error_message or "SAFETY", seg.prompt(kind) or "", gate.revisions)
+        code = seg.error_message or "SAFETY"
+        # a diagnostic, as Runway asks: logged, never shown to the user
+        logger.info("segment refused by moderation", extra={"job_id": job.id, "segment": index, "failure_code": code})
+        return SegmentRefused(kind.noun, index, code, seg.prompt(kind) or "", gate.revisions)
     redone = tuple(gate.redo_segments or ()) if gate.revisions else ()
     return GateReady(GateStage(gate_id.stage), round=gate.revisions, segments=redone)
 

@@ -184,14 +184,15 @@ class TelegramNotifier:
         )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
-        """Which segment, why, and its prompt; a new prompt is written as a message."""
+        """Which segment was refused, and its prompt; a new prompt is written as a message. The
+        vendor's failure code is only logged (lifecycle.gate_question): Runway asks that it be
+        kept from users."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
             "segment_refused",
             what=texts.named(lang, event.kind, [event.segment]),
             total=total,
-            code=event.code,
             prompt=texts.clip(event.prompt, 1000),
         )
         gate = GateId.refused(media_kind(event.kind), event.segment)

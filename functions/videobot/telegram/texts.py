@@ -402,10 +402,10 @@ RU.update(
         "segment_clips": "🎞 Клипы {numbers} из {total}",
         "first_clips": "🎞 Первые {what} из {total}",
         "segment_refused": (
-            "🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
+            "🚫 Модерация сервиса генерации не пропустила {what} из {total}.\n"
             "Промпт: «{prompt}»\n\n"
-            "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
-            "Или повторите как есть, или отмените задачу."
+            "✍️ Напишите новый промпт для этого сегмента — остальные переделывать не придётся. "
+            "Или нажмите 🔁 Повторить, чтобы попробовать с тем же промптом, или ❌ Отменить задачу."
         ),
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
@@ -490,10 +490,10 @@ EN.update(
         "segment_clips": "🎞 Clips {numbers} of {total}",
         "first_clips": "🎞 The first {what} of {total}",
         "segment_refused": (
-            "🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
+            "🚫 The generation service's moderation refused {what} of {total}.\n"
             "Prompt: “{prompt}”\n\n"
-            "✍️ Write a new prompt for this segment: the others are not made again. "
-            "Or retry it as it is, or cancel the job."
+            "✍️ Write a new prompt for this segment: the others need not be made again. "
+            "Or press 🔁 Retry to try the same prompt again, or ❌ Cancel the job."
         ),
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",

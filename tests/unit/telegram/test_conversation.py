@@ -379,14 +379,20 @@ def _refused_clip(rt, db, user: TelegramUser, index: int = 6) -> dict:
     return job
 
 
-def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch):
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch, caplog):
+    """Runway's failure code is a diagnostic (Runway asks it be kept from users): logged with the
+    job and segment, never in the message (issue 21, item 13)."""
     from videobot.stages.revise_stage import revise_stage
 
-    job = _refused_clip(rt, db, user)
+    with caplog.at_level("INFO"):
+        job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
-        "🚫 Сервис генерации отказался делать клип 7 из 10 (модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»"
+        "🚫 Модерация сервиса генерации не пропустила клип 7 из 10.\nПромпт: «steam rising»"
     )
+    assert "SAFETY" not in told.params["text"]
+    [logged] = [r for r in caplog.records if r.getMessage() == "segment refused by moderation"]
+    assert (logged.failure_code, logged.segment, logged.job_id) == ("SAFETY.INPUT.TEXT", 6, job["id"])
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
     sfn = _StepFunctions(db, job["id"], "refused_clip_6")

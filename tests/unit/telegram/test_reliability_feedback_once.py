@@ -69,7 +69,7 @@ def _the_execution_goes_on(rt, job_id: str, stage: str = "images") -> None:
 
 
 def test_a_revision_whose_answer_was_lost_is_applied_once_and_asked_about(rt, db, user, tokens):
-    """#117: "переделай 3" at the image gate; SendTaskSuccess lands but its answer is lost. The
+    """M10: "переделай 3" at the image gate; SendTaskSuccess lands but its answer is lost. The
     webhook answers 500; the revision stays taken (it used to be undone, so Telegram's
     redelivery revised again, paying Runway twice, and the next round's question, under the
     old round's key, was never sent). The redelivery sends it again on the same token, learns
@@ -93,7 +93,7 @@ def test_a_revision_whose_answer_was_lost_is_applied_once_and_asked_about(rt, db
 
 
 def test_a_revision_survives_a_failed_finish_and_a_killed_webhook(rt, db, user, tokens, monkeypatch):
-    """#118: the webhook revised, then finish_update failed (PostgreSQL lost): Telegram
+    """M11: the webhook revised, then finish_update failed (PostgreSQL lost): Telegram
     redelivers after the claim's lease, and the revision is not made again. Then a webhook
     killed right after its SendTaskSuccess landed: the redelivery sends it again on the same
     token (TaskTimedOut: it landed), once."""
@@ -127,7 +127,7 @@ def test_a_revision_survives_a_failed_finish_and_a_killed_webhook(rt, db, user, 
 def test_a_throttled_answer_is_retried_with_backoff_then_the_user_is_told_to_try_again(
     setup, rt, db, user, tokens, monkeypatch
 ):
-    """#119 (item 9): SendTaskSuccess throttled (nothing landed) is tried again with backoff and
+    """M12 (item 9): SendTaskSuccess throttled (nothing landed) is tried again with backoff and
     lands once; throttled past AWS_THROTTLE_ATTEMPTS (the webhook's 2), the revision is undone
     (the gate waits at its round) and the user is told to try again, where the update used to
     end 200 in silence. Their next message revises, once."""
@@ -160,7 +160,7 @@ class _ThrottledStop:
 
 
 def test_a_throttled_cancel_is_retried_then_the_user_is_told_to_try_again(setup, rt, db, user, monkeypatch):
-    """#120 (item 9): ❌ between gates, StopExecution throttled every time: tried with backoff
+    """M13 (item 9): ❌ between gates, StopExecution throttled every time: tried with backoff
     (AWS_THROTTLE_ATTEMPTS, 4 here), then "try again"; the job goes on as it was (nothing
     half-cancelled)."""
     monkeypatch.setattr(control, "THROTTLE_BACKOFF_SECONDS", 0)
@@ -176,7 +176,7 @@ def test_a_throttled_cancel_is_retried_then_the_user_is_told_to_try_again(setup,
 
 
 def test_spoken_feedback_keeps_its_claim_until_its_words_are_taken(setup, rt, db, user, tokens, fake_openai):
-    """#121: "🎙 Распознано" said, then SendTaskSuccess's answer lost: the worker fails for
+    """M14: "🎙 Распознано" said, then SendTaskSuccess's answer lost: the worker fails for
     Lambda's retry. The retry does not say it heard again and applies the revision once (the
     update's claim used to stay taken, so the retry answered "duplicate" and the spoken
     feedback was lost)."""

@@ -55,7 +55,7 @@ class _KilledMidUpload:
 
 
 def test_a_lambda_killed_mid_upload_sends_the_video_on_its_retry(rt, db, user, monkeypatch):
-    """#108: "video sent" is recorded only after Telegram confirmed the upload. The killed
+    """M1: "video sent" is recorded only after Telegram confirmed the upload. The killed
     attempt leaves an unconfirmed claim; a retry within its lease does not send beside a sender
     that may be alive (VendorUnavailable: the state machine retries), one after it sends."""
     job = _assembled_job(rt, db, user)
@@ -80,7 +80,7 @@ def test_a_lambda_killed_mid_upload_sends_the_video_on_its_retry(rt, db, user, m
 
 
 def test_a_video_whose_answer_never_came_is_sent_again_not_taken_as_sent(rt, db, user, monkeypatch):
-    """#109: the upload left and Telegram's answer was lost (a read timeout after the write):
+    """M2: the upload left and Telegram's answer was lost (a read timeout after the write):
     the send is unconfirmed, so the stage fails for its retry, and the retry sends it again. A
     rare duplicate video is acceptable; a lost one is not."""
     from videobot.telegram import notifier as telegram_notifier
@@ -122,7 +122,7 @@ class _DeliveredWhileStopping:
 
 
 def test_reject_tapped_during_delivery_keeps_the_delivered_video(rt, db, user, monkeypatch):
-    """#110: ❌ Отклонить while the video is being sent. The delivery completes the job first;
+    """M3: ❌ Отклонить while the video is being sent. The delivery completes the job first;
     the cancel then finds it completed: the video stays stored and delivered, the job stays
     completed with its path, and the user is told there is nothing to cancel, never
     "cancelled"."""
@@ -180,7 +180,7 @@ def _seconds_until_asked(db, job_id: str) -> float:
 
 
 def test_a_gates_question_survives_a_telegram_outage(rt, db, user, outage):
-    """#111: RequestApproval stores the token and succeeds though Telegram is down (it used to
+    """M4: RequestApproval stores the token and succeeds though Telegram is down (it used to
     fail after three tries, and RecordFailure failed the paid job). The reconciler's sweep asks
     again with backoff (30 s, then 60 s, ...) and, once Telegram is back, the user gets the
     question once, with its buttons."""
@@ -225,7 +225,7 @@ def test_a_question_is_not_asked_again_once_its_gate_timed_out(rt, db, user, out
 
 
 def test_a_jobs_end_is_told_by_the_reconciler_when_telegram_was_down(rt, db, user, outage, monkeypatch):
-    """#112: RecordFailure during an outage records the end with its notice, untold (it used to
+    """M5: RecordFailure during an outage records the end with its notice, untold (it used to
     raise, and when its retries failed the reconciler skipped the job as already terminal: the
     user never heard). The execution's end event, or else the sweep, tells the user once."""
     first = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
@@ -255,7 +255,7 @@ def test_a_jobs_end_is_told_by_the_reconciler_when_telegram_was_down(rt, db, use
 
 
 def test_a_tap_racing_the_gates_timeout_still_names_the_stage(rt, db, user, monkeypatch):
-    """#122 (item 10): ✅ tapped as the image gate times out: the tap decides the gate first
+    """M15 (item 10): ✅ tapped as the image gate times out: the tap decides the gate first
     (its SendTaskSuccess then meets TaskTimedOut), and RecordApprovalTimeout finds no open
     gate. The timeout message still names the stage (it used to say «?»)."""
     from tests.helpers import job_at_gate

@@ -38,7 +38,7 @@ def every_log(capfd):
 
 
 def test_a_401_from_getme_on_a_fresh_bot_logs_no_token(setup, rt, telegram, every_log):
-    """#115: a freshly built Bot with a token Telegram refuses: getMe answers 401 and
+    """M8: a freshly built Bot with a token Telegram refuses: getMe answers 401 and
     python-telegram-bot raises InvalidToken("The token `…` was rejected by the server."). Its
     message, its traceback (logged with logger.exception) and the exception that leaves a
     handler carry `<redacted>`, never the token."""
@@ -63,7 +63,7 @@ def test_a_401_from_getme_on_a_fresh_bot_logs_no_token(setup, rt, telegram, ever
 
 
 def test_a_vendor_error_echoing_a_key_is_logged_and_reported_without_it(setup, rt, every_log):
-    """#116: a vendor answers an error that echoes the key it was sent, chained under the
+    """M9: a vendor answers an error that echoes the key it was sent, chained under the
     stage's own error: the stage's failure line, its traceback and the exception Lambda reports
     (Step Functions' Cause, the job's error) carry no key; the ASL error name stays."""
     with use(setup, RUNWAYML_API_SECRET=RUNWAY_KEY, IMAGE_PROVIDER="runway") as tuned:

@@ -21,7 +21,7 @@ def user(setup, rt, telegram):
 
 
 def test_an_empty_allowlist_means_nobody_and_only_a_star_opens_the_bot(setup, user):
-    """#113: empty (or unset) ALLOWED_USER_IDS refuses everyone; `*` is the only way to open
+    """M6: empty (or unset) ALLOWED_USER_IDS refuses everyone; `*` is the only way to open
     the bot. It used to mean everyone, and `make serve` was open by default."""
     for closed in ("", None, " "):
         assert not Settings(ALLOWED_USER_IDS=closed).telegram.allows(user.user_id)
@@ -72,7 +72,7 @@ def test_a_strangers_update_is_refused_before_anything_beyond_its_id_is_stored(s
 
 
 def test_handled_updates_are_purged_after_their_retention(setup, rt, db, user):
-    """#114: the reconciler's sweep forgets update ids older than
+    """M7: the reconciler's sweep forgets update ids older than
     TELEGRAM_UPDATES_RETENTION_HOURS (48; Telegram gives an update up within 24 h); a recent
     one is kept, so its redelivery is still dropped."""
     old, recent = user.message_update("/help"), user.message_update("/help")
