@@ -36,7 +36,11 @@ BUTTONS = {
 
 
 async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
-    update = Update.de_json(data, bot)
+    try:
+        update = Update.de_json(data, bot)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:  # not an update Telegram sends
+        logger.info("update not understood", extra={"error_type": type(exc).__name__})
+        return
     if update.callback_query:
         await on_callback(rt, bot, update.callback_query, update.update_id)
     elif update.message:
