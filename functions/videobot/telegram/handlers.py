@@ -6,6 +6,7 @@ run again for the same update."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import BadRequest
@@ -41,6 +42,9 @@ async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
     except (TypeError, KeyError, ValueError, AttributeError) as exc:  # not an update Telegram sends
         logger.info("update not understood", extra={"error_type": type(exc).__name__})
         return
+    if _malformed(update):  # fields Telegram always sends, missing or of the wrong type
+        logger.info("update not understood", extra={"error_type": "MissingField"})
+        return
     if update.callback_query:
         await on_callback(rt, bot, update.callback_query, update.update_id)
     elif update.message:
@@ -51,6 +55,25 @@ async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
             await reply(rt, bot, message.chat_id, lang_of(message.from_user), "edited_ignored")
     else:
         logger.info("update ignored", extra={"update_id": update.update_id})
+
+
+def _malformed(update: Update) -> bool:
+    """An update without what every real one of its kind carries: a message's chat (an int id,
+    a str type), a text that is a str, a sender with an int id; a callback query's sender."""
+    # typed as Any: python-telegram-bot's types say what Telegram sends; this checks they hold
+    message: Any = update.message or update.edited_message
+    query: Any = update.callback_query
+    users = [message.from_user if message else None, query.from_user if query else None]
+    if message is not None and (
+        message.chat is None
+        or type(message.chat.id) is not int
+        or not isinstance(message.chat.type, str)
+        or (message.text is not None and not isinstance(message.text, str))
+    ):
+        return True
+    if query is not None and query.from_user is None:
+        return True
+    return any(user is not None and type(user.id) is not int for user in users)
 
 
 async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) -> None:
