@@ -59,7 +59,13 @@ def questions_due(db: Database, limit: int = 100) -> list[Gate]:
 
 
 def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
+    """The job's open gate; of two refused segments paused at once, the one asked first."""
+    return Gate.from_row(
+        db.query_one(
+            f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL ORDER BY opened_at, stage LIMIT 1",
+            (job_id,),
+        )
+    )
 
 
 def latest_gate(db: Database, job_id: str) -> Gate | None:

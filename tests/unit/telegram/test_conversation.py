@@ -468,3 +468,48 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
         "в бюджет не помещается. Попробуйте позже."
     )
     assert jobs.active_job_for_chat(db, user.chat_id) is None
+
+
+class _Tokens:
+    def __init__(self):
+        self.succeeded: list[str] = []
+
+    def send_task_success(self, **kwargs):
+        self.succeeded.append(kwargs["taskToken"])
+        return {}
+
+
+def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, user, monkeypatch):
+    """C8, two pauses at once (issue 21 item 15): clips 3 and 7 refused, each its own question
+    and buttons; words written go to the pause asked first (clip 3), never to both, and the
+    other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
+    from videobot.stages.request_approval import request_approval
+
+    job = _refused_clip(rt, db, user, index=2)
+    segment_rows.update_segment(
+        db,
+        job["id"],
+        6,
+        video_path=None,
+        animation_prompt="cup on a table",
+        status="failed",
+        error_message="SAFETY.OUTPUT.IMAGE",
+    )
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, 6), "token-refused-7")
+    first, second = user.sent("sendMessage")
+    assert first.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 3 из 10")
+    assert second.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 7 из 10")
+    assert "SAFETY" not in first.params["text"] + second.params["text"]
+    tokens = _Tokens()
+    replace_part(monkeypatch, rt, "sfn", tokens)
+
+    assert user.say("пар над чашкой, крупный план") == 200
+    assert tokens.succeeded == ["token-refused"]
+    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 3 принят, делаю его заново (попытка 1 из 5)."
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
+
+    retry, _cancel = inline_buttons(second)
+    assert user.press(retry, second.result) == 200
+    assert tokens.succeeded == ["token-refused", "token-refused-7"]
+    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
