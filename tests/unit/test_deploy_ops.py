@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import boto3
@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from infra import stack
+from tests.fakes.http import BurstServer
 from videobot.data import db
 from videobot.deploy_hooks import handle_migrations
 
@@ -65,7 +66,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def server():
     _Recorder.calls = []
     _Recorder.telegram_ok = True
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    httpd = BurstServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
