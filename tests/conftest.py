@@ -1,5 +1,6 @@
-"""Shared fixtures: one embedded PostgreSQL for the session (or TEST_DATABASE_URL), migrated
-from the same SQL files as production, and a media folder per session."""
+"""Shared fixtures: one embedded PostgreSQL for the run (or TEST_DATABASE_URL's server), a
+database of its own for each pytest process (each xdist worker), migrated from the same SQL
+files as production, and a media folder per process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from videobot import runtime
+from tests import databases, render_cache
+from videobot import media, runtime
+from videobot.data import db
+from videobot.providers import offline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,19 +21,24 @@ pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes: fake_openai, fake_run
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    import pgserver
+    """This process's own database (tests/databases.py), on TEST_DATABASE_URL's server or on
+    the embedded PostgreSQL that every process of the run shares."""
+    server_url, server = os.environ.get("TEST_DATABASE_URL"), None
+    if not server_url:
+        import pgserver
 
-    pgdata = ROOT / ".local" / "test-pgdata"
-    pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(pgdata))
-    yield server.get_uri()
-    from videobot.data import db
-
+        pgdata = ROOT / ".local" / "test-pgdata"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(str(pgdata))  # started by the first process, stopped by the last
+        server_url = server.get_uri()
+    url = databases.create_process_database(
+        server_url, ROOT / ".local" / "test-databases.lock", local_server=server is not None
+    )
+    yield url
     db.close_pools()
-    server.cleanup()
+    databases.drop_process_database(server_url)
+    if server is not None:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,6 +80,29 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 
     migrate()
     yield work
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary folder, the same for every pytest-xdist worker (each worker's own
+    base folder sits inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session", autouse=True)
+def renders_once(tmp_path_factory: pytest.TempPathFactory):
+    """Slides, vendor clips and prepared segments: each distinct one is rendered once a run
+    and copied after (tests/render_cache.py). Yields the real functions, as (module, name, function)."""
+    folder = run_folder(tmp_path_factory) / "renders"
+    real = [
+        (media, "ken_burns_clip", media.ken_burns_clip, render_cache.file_render),
+        (media, "prepare_segment", media.prepare_segment, render_cache.file_render),
+        (offline, "render_slide", offline.render_slide, render_cache.bytes_render),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        for module, name, function, cached in real:
+            patch.setattr(module, name, cached(function, folder))
+        yield [(module, name, function) for module, name, function, _ in real]
 
 
 @pytest.fixture

@@ -16,6 +16,15 @@ from PIL import Image
 from videobot import media
 
 SLOT = 2.0
+
+
+@pytest.fixture(autouse=True)
+def real_renders(renders_once, monkeypatch):
+    """These tests are about the renders themselves: no render cache (tests/render_cache.py)."""
+    for module, name, function in renders_once:
+        monkeypatch.setattr(module, name, function)
+
+
 COLOURS = ["red", "lime", "blue"]  # one per test clip, told apart by the dominant channel
 
 
