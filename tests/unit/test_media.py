@@ -18,11 +18,14 @@ from videobot import media
 SLOT = 2.0
 
 
-@pytest.fixture(autouse=True)
-def real_renders(renders_once, monkeypatch):
-    """These tests are about the renders themselves: no render cache (tests/render_cache.py)."""
-    for module, name, function in renders_once:
-        monkeypatch.setattr(module, name, function)
+@pytest.fixture(scope="module", autouse=True)
+def real_renders(renders_once):
+    """These tests, and their module's fixtures, are about the renders themselves: no render
+    cache (tests/render_cache.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for module, name, function in renders_once:
+            patch.setattr(module, name, function)
+        yield
 
 
 COLOURS = ["red", "lime", "blue"]  # one per test clip, told apart by the dominant channel
