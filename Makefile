@@ -19,15 +19,28 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: install
-install: $(VENV)/.installed ## Create .venv with everything the runner and the tests need
+install: $(VENV)/.installed deploy-tools ## Create .venv (the runner and the tests) and the deployment checks' tools (.venv-sam, infra/node_modules)
 
 .PHONY: demo
 demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand, RATIO=9:16, JOB_ID=abc-123
 	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
+# pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py)
+WORKERS ?= 2
+
 .PHONY: test
-test: lint ## Lint, unit and integration tests (tests/aws only with AWS_SAM_STACK_NAME)
-	$(BIN)/python -m pytest tests -q
+test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integration tests with the deployment checks beside them (tests/aws only with AWS_SAM_STACK_NAME)
+	@mkdir -p .local
+	@bash infra/ci_checks.sh > .local/ci_checks.log 2>&1 & checks=$$!; \
+	$(BIN)/python -m pytest tests -q -n $(WORKERS); tests=$$?; \
+	wait $$checks; checked=$$?; \
+	echo "== infra/ci_checks.sh, run beside the tests (.local/ci_checks.log)"; \
+	if [ $$checked -eq 0 ]; then tail -n 1 .local/ci_checks.log; else cat .local/ci_checks.log; fi; \
+	exit $$(( tests || checked ))
+
+.PHONY: test-unit
+test-unit: $(VENV)/.installed ## The unit tests alone
+	$(BIN)/python -m pytest tests/unit -q -n $(WORKERS)
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
@@ -64,16 +77,30 @@ ENV ?= default
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
+# The deployment checks' tools (infra/ci_checks.sh), kept out of .venv. Each marker holds a
+# copy of what it was installed from: a newer file with the same content installs nothing
+# (and changes nothing, so a linked .venv-sam or node_modules is left as it is).
 $(SAM_VENV)/.installed: infra/requirements-ci.txt
-	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q -r infra/requirements-ci.txt
-	cp infra/requirements-ci.txt $@
+	@if cmp -s $< $@; then :; else \
+	  set -e; $(PY) -m venv $(SAM_VENV); \
+	  $(SAM_VENV)/bin/python -m pip install -q --upgrade pip; \
+	  $(SAM_VENV)/bin/python -m pip install -q -r $<; \
+	  cp $< $@; fi
 
-.PHONY: lint
-lint: $(VENV)/.installed ## ruff (lint and format), the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	@if cmp -s infra/package-lock.json $@; then :; else \
+	  set -e; cd infra && npm ci --no-audit --no-fund --loglevel=error; cp package-lock.json node_modules/.installed; fi
+
+.PHONY: deploy-tools
+deploy-tools: $(SAM_VENV)/.installed infra/node_modules/.installed
+
+.PHONY: lint-code
+lint-code: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+.PHONY: lint
+lint: lint-code deploy-tools ## ruff (lint and format), the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 
