@@ -105,6 +105,19 @@ def renders_once(tmp_path_factory: pytest.TempPathFactory):
         yield [(module, name, function) for module, name, function, _ in real]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def powertools_logs_at_warning():
+    """What POWERTOOLS_LOG_LEVEL=WARNING (above) means for the session: the Powertools Logger
+    read its level when videobot was first imported, by this file, before `environment` set
+    it, so every INFO line was built, formatted and captured (about 4% of a run's CPU)."""
+    from videobot.observability import logger
+
+    saved = logger.log_level
+    logger.setLevel("WARNING")
+    yield
+    logger.setLevel(saved)
+
+
 @pytest.fixture
 def reset_caches():
     """For tests that change the environment: settings and providers are read again."""
