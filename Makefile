@@ -25,14 +25,17 @@ install: $(VENV)/.installed deploy-tools ## Create .venv (the runner and the tes
 demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand, RATIO=9:16, JOB_ID=abc-123
 	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
-# pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py)
+# pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py).
+# A worker takes a whole file at a time, in the order collected (the heavy integration files
+# first), so the few long tests spread over the workers instead of queueing on one.
 WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test
 test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integration tests with the deployment checks beside them (tests/aws only with AWS_SAM_STACK_NAME)
 	@mkdir -p .local
 	@bash infra/ci_checks.sh > .local/ci_checks.log 2>&1 & checks=$$!; \
-	$(BIN)/python -m pytest tests -q -n $(WORKERS); tests=$$?; \
+	$(BIN)/python -m pytest tests -q $(PARALLEL); tests=$$?; \
 	wait $$checks; checked=$$?; \
 	echo "== infra/ci_checks.sh, run beside the tests (.local/ci_checks.log)"; \
 	if [ $$checked -eq 0 ]; then tail -n 1 .local/ci_checks.log; else cat .local/ci_checks.log; fi; \
@@ -40,7 +43,7 @@ test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integ
 
 .PHONY: test-unit
 test-unit: $(VENV)/.installed ## The unit tests alone
-	$(BIN)/python -m pytest tests/unit -q -n $(WORKERS)
+	$(BIN)/python -m pytest tests/unit -q $(PARALLEL)
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
