@@ -101,9 +101,10 @@ deploy-tools: $(SAM_VENV)/.installed infra/node_modules/.installed
 lint-code: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 .PHONY: lint
-lint: lint-code deploy-tools ## ruff (lint and format), the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 

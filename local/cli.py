@@ -7,10 +7,15 @@ import logging
 import os
 import sys
 import time
+from functools import partial
+from typing import Any
 
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
 from videobot import runtime
+from videobot.data.db import Database
+from videobot.data.rows import Gate, Job
+from videobot.runtime import Runtime
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -42,18 +47,18 @@ class Progress:
         ("final", "Сборка", 1),
     ]
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.bars: dict[str, object] = {}
+    def __init__(self, db: Database, enabled: bool = True):
+        self.db, self.enabled = db, enabled
+        self.bars: dict[str, Any] = {}  # tqdm's bars
 
-    def __call__(self, job: dict) -> None:
+    def __call__(self, job: Job) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
 
         from videobot.data import segments as segment_rows
 
-        counts = dict(segment_rows.segment_counts(job.id))
+        counts = dict(segment_rows.segment_counts(self.db, job.id))
         counts["script"] = 1 if job.script_text else 0
         counts["final"] = 1 if job.final_video_path else 0
         for key, label, total in self.STAGES:
@@ -77,19 +82,21 @@ class Progress:
             print()
 
 
-def ask_in_terminal(job: dict, gate: dict) -> bool:
+def ask_in_terminal(rt: Runtime, job: Job, gate: Gate) -> bool:
     """INTERACTIVE=1: show what is being approved and ask."""
     from videobot.data import segments as segment_rows
+    from videobot.pipeline import media_kind
 
-    store = runtime.current().storage
+    store = rt.storage
     print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
     if gate.stage == "script":
         for i, text in enumerate(job.segment_texts):
             print(f"  {i + 1:2d}. {text}")
     else:
-        column = "image_path" if gate.stage == "images" else "video_path"
-        for seg in segment_rows.get_segments(job.id):
-            path = store.local_path(getattr(seg, column)) or store.url(getattr(seg, column))
+        kind = media_kind(gate.stage)
+        for seg in segment_rows.get_segments(rt.db, job.id):
+            key = seg.media(kind).path or ""
+            path = store.local_path(key) or store.url(key)
             print(f"  {seg.segment_index + 1:2d}. {path}")
     while True:
         answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()
@@ -105,20 +112,21 @@ def demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     started = time.monotonic()
     with LocalPipeline(env=env) as pipeline:
+        rt = pipeline.runtime
         if args.job_id:
             from videobot import storage
             from videobot.data import jobs
 
-            if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
-                runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
-                jobs.delete_job(args.job_id)
+            if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
+                rt.storage.delete_prefix(storage.job_prefix(args.job_id))
+                jobs.delete_job(rt.db, args.job_id)
         job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
         print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
-        progress = Progress(enabled=not args.quiet)
+        progress = Progress(rt.db, enabled=not args.quiet)
         try:
             outcome = pipeline.wait(
                 job.id,
-                ask_in_terminal if args.interactive else (lambda j, g: True),
+                partial(ask_in_terminal, rt) if args.interactive else (lambda j, g: True),
                 timeout=args.timeout,
                 on_tick=progress,
             )
@@ -135,27 +143,25 @@ def demo(args: argparse.Namespace) -> int:
             return 1
         from videobot import storage
 
-        store = runtime.current().storage
-        path = store.local_path(job.final_video_path) or store.url(job.final_video_path)
+        store, key = rt.storage, job.final_video_path or ""
+        path = store.local_path(key) or store.url(key)
         print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
         print(f"MP4: {path}")
         from videobot import usage
 
-        spent = usage.summary(job.id)
+        spent = usage.summary(rt.db, job.id)
         print(
             f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
             f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
             f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
         )
         if args.job_id:
-            print_seed_queries(args.job_id)
+            print_seed_queries(rt.db, args.job_id)
     return 0
 
 
-def print_seed_queries(job_id: str) -> None:
+def print_seed_queries(db: Database, job_id: str) -> None:
     """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
-    from videobot.data import db
-
     for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
         rows = db.query(sql)
         print("\n" + sql)
@@ -171,7 +177,7 @@ def migrate(args: argparse.Namespace) -> int:
     if os.environ.get("DATABASE_URL"):
         from videobot.migrate import migrate as run
 
-        print("applied:", run() or "nothing new")
+        print("applied:", run(runtime.from_environment().db) or "nothing new")
         return 0
     with LocalPipeline():
         print("migrations applied to the embedded PostgreSQL")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import psycopg2
 from psycopg2 import sql
 
-from videobot.data import db
+from videobot.data.db import Database
 from videobot.migrate import migrate, migration_files
 
 TEMPLATE = "videobot_test_template"
@@ -82,8 +82,11 @@ def _ensure_template(cur, server_url: str) -> None:
         return
     _drop(cur, TEMPLATE)
     cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
-    migrate(with_database(server_url, TEMPLATE))
-    db.close_pools()  # a template being copied must have no session open
+    template = Database(with_database(server_url, TEMPLATE))
+    try:
+        migrate(template)
+    finally:
+        template.close()  # a template being copied must have no session open
     cur.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(TEMPLATE), sql.Literal(wanted)))
 
 

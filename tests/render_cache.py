@@ -51,16 +51,22 @@ def _key(function: Callable, arguments: dict) -> str:
 
 
 def file_render(render: Callable[..., Path], folder: Path) -> Callable[..., Path]:
-    """For `render(source, out, **options) -> out`: keyed on the source's bytes and the options."""
+    """For `render(source, out, **options) -> out`: keyed on the source's bytes and the options.
+    A method, `render(self, source, out, **options)` (media.FFmpeg's), is keyed on its
+    instance's attributes too (which ffmpeg it runs)."""
     signature = inspect.signature(render)
-    source_name, out_name = list(signature.parameters)[:2]
+    names = list(signature.parameters)
+    method = names[0] == "self"
+    source_name, out_name = names[1:3] if method else names[:2]
     folder.mkdir(parents=True, exist_ok=True)
 
     @wraps(render)
     def cached(*args, **kwargs) -> Path:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        options = {k: v for k, v in bound.arguments.items() if k not in (source_name, out_name)}
+        options = {k: v for k, v in bound.arguments.items() if k not in ("self", source_name, out_name)}
+        if method:
+            options["<self>"] = sorted(vars(bound.arguments["self"]).items())
         out = Path(bound.arguments[out_name])
         with _once(folder, _key(render, {"<file>": bound.arguments[source_name], **options})) as entry:
             if not entry.exists():

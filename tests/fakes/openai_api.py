@@ -41,9 +41,11 @@ VOICES = {
     "cedar",
 }
 TRANSCRIBE_MODELS = {"gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
-# OpenAI's deprecations page (platform.openai.com/docs/deprecations, read 2026-12-02): from its
-# shutdown date a model answers 404 model_not_found on every endpoint. The fake's `today`
-# decides, so a test can stand on a day after a shutdown.
+# OpenAI's shutdown dates (developers.openai.com/api/docs/deprecations, and the "Announced shutdown
+# date" the SDK's model lists carry: openai 3.51 ChatModel, SpeechModel, AudioModel, the Realtime
+# session's model; read 2026-12-04): from its shutdown date a model answers 404 model_not_found on
+# every endpoint, the Realtime handshake included. The fake's `today` decides, so a test can stand
+# on a day after a shutdown. functions/videobot/config.py MODELS must know every date here.
 SHUTDOWNS = {
     "gpt-5": date(2026, 12, 11),
     "gpt-5-mini": date(2026, 12, 11),
@@ -51,11 +53,37 @@ SHUTDOWNS = {
     "tts-1": date(2027, 1, 6),
     "tts-1-hd": date(2027, 1, 6),
     "gpt-4o-mini-tts": date(2027, 1, 6),
+    "gpt-4.1-mini": date(2027, 1, 14),
+    "gpt-4o-mini": date(2027, 1, 14),
+    "gpt-realtime": date(2027, 1, 20),
+    "gpt-realtime-mini": date(2027, 1, 20),
     "whisper-1": date(2027, 2, 26),
     "gpt-4o-transcribe": date(2027, 2, 26),
     "gpt-4o-mini-transcribe": date(2027, 2, 26),
 }
-TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+
+
+def shutdown_error(model, today: date) -> dict | None:
+    """OpenAI's error body for a model past its shutdown date, else None."""
+    if isinstance(model, str) and model in SHUTDOWNS and SHUTDOWNS[model] <= today:
+        return {
+            "error": {
+                "message": f"The model `{model}` has been deprecated, learn more here: "
+                "https://platform.openai.com/docs/deprecations",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "model_not_found",
+            }
+        }
+    return None
+
+
+# The file formats /v1/audio/transcriptions takes, by the upload's file name: the SDK's list (openai
+# 3.51, AudioTranscriptionCreateParams.file: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm). Only
+# whisper-1 also took `oga`; the newer models answer 400 "Unsupported file format oga"
+# (unsupported_value, param file), which is what a Telegram voice note named file_N.oga meets.
+TRANSCRIBE_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "ogg", "wav", "webm")
+WHISPER_FORMATS = (*TRANSCRIBE_FORMATS, "oga")
 TRANSCRIBE_LIMIT = 25 * 1024 * 1024
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/pcm"}
 
@@ -148,7 +176,8 @@ class FakeOpenAI(FakeServer):
         self.today: date = datetime.now(UTC).date()  # the day the fake stands on (SHUTDOWNS)
         from tests.fakes.openai_realtime import FakeRealtime
 
-        self.realtime = FakeRealtime(API_KEY)  # the Realtime API (WebSocket), started with this fake
+        # the Realtime API (WebSocket), started with this fake and standing on the same day
+        self.realtime = FakeRealtime(API_KEY, today=lambda: self.today)
 
     def start(self):
         self.realtime.start()
@@ -160,14 +189,8 @@ class FakeOpenAI(FakeServer):
 
     def shut_down(self, model) -> Reply | None:
         """OpenAI's answer to a model past its shutdown date."""
-        if isinstance(model, str) and model in SHUTDOWNS and SHUTDOWNS[model] <= self.today:
-            return error(
-                404,
-                f"The model `{model}` has been deprecated, learn more here: "
-                "https://platform.openai.com/docs/deprecations",
-                "model_not_found",
-            )
-        return None
+        gone = shutdown_error(model, self.today)
+        return json_reply(404, gone) if gone else None
 
     def transcribe_next(self, text: str) -> None:
         """The next /v1/audio/transcriptions call hears this text."""
@@ -352,8 +375,21 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
         return error(400, f"Invalid model: {fields.get('model')!r}", "invalid_value")
     upload = files["file"]
     extension = upload["filename"].rsplit(".", 1)[-1].lower() if "." in upload["filename"] else ""
-    if extension not in TRANSCRIBE_FORMATS or not upload["data"]:
-        return error(400, f"Invalid file format. Supported formats: {list(TRANSCRIBE_FORMATS)}", "invalid_value")
+    formats = WHISPER_FORMATS if fields["model"] == "whisper-1" else TRANSCRIBE_FORMATS
+    if extension not in formats:
+        return json_reply(
+            400,
+            {
+                "error": {
+                    "message": f"Unsupported file format {extension or '(no extension)'}",
+                    "type": "invalid_request_error",
+                    "param": "file",
+                    "code": "unsupported_value",
+                }
+            },
+        )
+    if not upload["data"]:
+        return error(400, "The audio file is empty.", "invalid_value")
     fmt = fields.get("response_format", "json")
     allowed = ("json", "text", "verbose_json") if fields["model"] == "whisper-1" else ("json", "text")
     if fmt not in allowed:

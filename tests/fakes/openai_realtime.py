@@ -3,7 +3,8 @@ speaking its event protocol as the API reference documents it (platform.openai.c
 api-reference/realtime-client-events and -server-events, read 2026-12-02):
 
 - the handshake carries `Authorization: Bearer` and `?model=` (a Realtime model; the speech
-  models of /v1/audio/speech are not accepted here);
+  models of /v1/audio/speech are not accepted here, nor a model past its shutdown date: 404
+  model_not_found, as the REST endpoints answer);
 - the server opens with `session.created`; `session.update` (type "realtime", a built-in realtime
   voice, output_modalities ["audio"], an output format audio/pcm at 24 kHz, audio/pcmu or
   audio/pcma) answers `session.updated`;
@@ -22,6 +23,7 @@ import base64
 import json
 import threading
 import uuid
+from datetime import UTC, datetime
 
 from websockets.datastructures import Headers
 from websockets.http11 import Response
@@ -45,8 +47,9 @@ def _error(message: str, code: str = "invalid_value", param: str | None = None, 
 
 
 class FakeRealtime:
-    def __init__(self, api_key: str):
+    def __init__(self, api_key: str, today=None):
         self.api_key = api_key
+        self.today = today or (lambda: datetime.now(UTC).date())  # the day the fake stands on
         self.rewordings: list[str] = []
         self.sessions: list[dict] = []  # each connection's model, session and client events
         self.url = ""
@@ -65,11 +68,16 @@ class FakeRealtime:
             return self._reject(401, "Incorrect API key provided.")
         if model not in REALTIME_MODELS:
             return self._reject(400, f"Invalid model: {model!r} is not a Realtime model.")
+        from tests.fakes.openai_api import shutdown_error
+
+        gone = shutdown_error(model, self.today())
+        if gone:
+            return self._reject(404, gone["error"]["message"], gone)
         return None
 
     @staticmethod
-    def _reject(status: int, message: str) -> Response:
-        body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
+    def _reject(status: int, message: str, error: dict | None = None) -> Response:
+        body = json.dumps(error or {"error": {"message": message, "type": "invalid_request_error"}}).encode()
         return Response(
             status,
             "Rejected",

@@ -2,7 +2,8 @@
 `GET /v1/tasks/{id}`, `DELETE /v1/tasks/{id}`, plus the output files the tasks point at.
 
 It checks the bearer key, `X-Runway-Version`, the model, the ratio, the duration, the
-prompt and the image inputs (HTTPS URL or a data URI of at most 5 MB; up to three tagged
+prompt (at most 1000 UTF-16 code units) and the image inputs (HTTPS URL or a data URI under
+5,000,000 bytes; up to three tagged
 reference images), and walks each task through planned statuses: by default RUNNING, then
 SUCCEEDED. `plan()` makes chosen tasks THROTTLED for a while, FAILED with a failureCode, or
 CANCELLED. `FakeRunway(concurrency=n)` is a usage tier: at most n unfinished tasks of a model run
@@ -58,19 +59,31 @@ VIDEO_DURATIONS = {"gen4_turbo": {5, 10}, "gen4.5": set(range(2, 11)), "veo3.1_f
 # Credits as Runway bills them (its pricing page): per image, and per second of clip.
 IMAGE_CREDITS = {"gen4_image": 5, "gen4_image_turbo": 2}
 VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 15}
-# Runway's task failure codes (docs.dev.runwayml.com, "Task failures", read 2026-12-02): SAFETY.*
-# and INPUT_PREPROCESSING.SAFETY.* are moderation refusals (retrying the same input fails the
-# same way); INTERNAL.* and INPUT_PREPROCESSING.INTERNAL are Runway's own faults (resubmit);
-# ASSET.INVALID is an input Runway could not use.
+# Runway's task failure codes (docs.dev.runwayml.com/errors/task-failures, read 2026-12-04; the
+# SDK's `failureCode` is Optional): SAFETY.* and INPUT_PREPROCESSING.SAFETY.* are moderation
+# refusals (retrying the same input fails the same way); INTERNAL.BAD_OUTPUT.* may succeed when
+# retried; INTERNAL, INPUT_PREPROCESSING.INTERNAL and a failure without a code may be retried
+# after a delay; THIRD_PARTY.UNAVAILABLE (a provider behind the model is down) is not to be
+# retried at once: wait, then retry; ASSET.INVALID is an input Runway could not use.
 FAILURE_CODES = re.compile(
     r"^(SAFETY\.[A-Z_.]+|INPUT_PREPROCESSING\.SAFETY\.[A-Z_]+|INPUT_PREPROCESSING\.INTERNAL"
-    r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID)$"
+    r"|INTERNAL(\.[A-Z0-9_]+)*|ASSET\.INVALID|THIRD_PARTY\.UNAVAILABLE)$"
 )
+NO_FAILURE_CODE = ""  # plan(failure_code=NO_FAILURE_CODE): a FAILED task whose failureCode is null
 # Text moderation runs before generation: a prompt with one of these words fails the task with
 # INPUT_PREPROCESSING.SAFETY.TEXT (the fake's stand-in for Runway's moderation).
 MODERATED_WORDS = ("bloodbath", "massacre")
 TAG = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,15}$")
-MAX_DATA_URI = 5 * 1024 * 1024
+# Runway's units (docs.dev.runwayml.com/assets/inputs "Data URI size limit: 5MB" for images;
+# runwayml 5.24: promptText "up to 1000 characters (measured in UTF-16 code units)").
+MAX_DATA_URI = 5_000_000
+MAX_PROMPT_UNITS = 1000
+
+
+def utf16_units(text: str) -> int:
+    """The length in UTF-16 code units: a character beyond the BMP (an emoji) counts 2."""
+    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
 
 _clip_cache: dict[str, bytes] = {}
 _clip_lock = threading.Lock()
@@ -133,7 +146,7 @@ def mp4(ratio: str) -> bytes:
                 still = Path(tmp) / "still.png"
                 still.write_bytes(png(ratio))
                 out = Path(tmp) / "clip.mp4"
-                media.ken_burns_clip(still, out, seconds=5, size=(w, h))
+                media.FFmpeg().ken_burns_clip(still, out, seconds=5, size=(w, h))
                 _clip_cache[ratio] = out.read_bytes()
         return _clip_cache[ratio]
 
@@ -203,7 +216,7 @@ class FakeRunway(FakeServer):
         failure_code: str | None = None,
         times: int = 1,
     ) -> None:
-        if failure_code is not None and not FAILURE_CODES.match(failure_code):
+        if failure_code not in (None, NO_FAILURE_CODE) and not FAILURE_CODES.match(failure_code):
             raise ValueError(f"{failure_code!r} is not a failure code Runway documents")
         self.plans.append(Plan(kind, statuses, seed, failure_code, times))
 
@@ -231,12 +244,15 @@ class FakeRunway(FakeServer):
         if m and request.method == "GET":
             return self._get(m.group(1))
         if m and request.method == "DELETE":
-            task = self.tasks.get(m.group(1))
-            if not task:
-                return error(404, "Task not found")
-            task.statuses, task.polls = ["CANCELLED"], 0
-            return 204, {}, b""
+            return self._cancel(m.group(1))
         return error(404, "Not found")
+
+    def _cancel(self, task_id: str) -> Reply:
+        task = self.tasks.get(task_id)
+        if not task:
+            return error(404, "Task not found")
+        task.statuses, task.polls = ["CANCELLED"], 0
+        return 204, {}, b""
 
     # -- validation ---------------------------------------------------------------------------
 
@@ -245,8 +261,8 @@ class FakeRunway(FakeServer):
         text = body.get("promptText")
         if text is None and not required:
             return None
-        if not isinstance(text, str) or not 1 <= len(text.encode("utf-16-le")) // 2 <= 1000:
-            return "promptText must be a non-empty string of at most 1000 characters"
+        if not isinstance(text, str) or not 1 <= utf16_units(text) <= MAX_PROMPT_UNITS:
+            return f"promptText must be a non-empty string of at most {MAX_PROMPT_UNITS} UTF-16 code units"
         return None
 
     def _check_image(self, body: dict) -> str | None:
@@ -394,11 +410,8 @@ class FakeRunway(FakeServer):
             ext = "png" if task.kind == "text_to_image" else "mp4"
             obj.update(cost={"credits": self.credits(task)}, output=[f"{self.url}/outputs/{task.id}.{ext}"])
         elif status == "FAILED":
-            obj.update(
-                cost={"credits": 0},
-                failure="The generation failed.",
-                failureCode=task.failure_code or "INTERNAL.BAD_OUTPUT.CODE01",
-            )
+            code = "INTERNAL.BAD_OUTPUT.CODE01" if task.failure_code is None else task.failure_code
+            obj.update(cost={"credits": 0}, failure="The generation failed.", failureCode=code or None)
         else:  # CANCELLED
             obj["cost"] = {"credits": 0}
         return json_reply(200, obj)

@@ -92,3 +92,27 @@ def test_threads_asking_at_once_get_one_render(renders, tmp_path):
     [t.join() for t in threads]
     assert renders.calls == 1
     assert {(tmp_path / f"{i}.mp4").read_bytes() for i in range(8)} == {b"same|5.0|0"}
+
+
+class Encoder:
+    """A stand-in for media.FFmpeg: a method render whose result depends on the instance."""
+
+    def __init__(self, path: str | None, renders: Renders):
+        self.path, self._renders = path, renders
+
+    def clip(self, source, out, *, seconds: float = 5.0) -> Path:
+        self._renders.calls += 1
+        Path(out).write_bytes(Path(source).read_bytes() + f"|{self.path}|{seconds}".encode())
+        return Path(out)
+
+
+def test_a_method_is_keyed_on_its_instance_too(renders, tmp_path, monkeypatch):
+    monkeypatch.setattr(Encoder, "clip", render_cache.file_render(Encoder.clip, tmp_path / "cache"))
+    source = tmp_path / "still.png"
+    source.write_bytes(b"still")
+    Encoder(None, renders).clip(source, tmp_path / "a.mp4")
+    Encoder(None, renders).clip(source, out=tmp_path / "b.mp4", seconds=5.0)  # the same instance state
+    other = Encoder("/opt/bin/ffmpeg", renders).clip(source, tmp_path / "c.mp4")  # another ffmpeg
+    assert renders.calls == 2
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes() == b"still|None|5.0"
+    assert other.read_bytes() == b"still|/opt/bin/ffmpeg|5.0"

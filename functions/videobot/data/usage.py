@@ -4,13 +4,21 @@ spent. Prices and totals are videobot.usage's."""
 
 from __future__ import annotations
 
-from videobot.data import db
+from videobot.data.db import Database
 
 TABLE = "ai_video_bot.vendor_usage"
 
 
 def insert_llm(
-    job_id: str, stage: str, *, vendor: str, model: str, calls: int, input_tokens: int, output_tokens: int
+    db: Database,
+    job_id: str,
+    stage: str,
+    *,
+    vendor: str,
+    model: str,
+    calls: int,
+    input_tokens: int,
+    output_tokens: int,
 ) -> None:
     db.execute(
         f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
@@ -19,7 +27,7 @@ def insert_llm(
     )
 
 
-def insert_speech(job_id: str, segment_index: int, *, vendor: str, model: str, characters: int) -> None:
+def insert_speech(db: Database, job_id: str, segment_index: int, *, vendor: str, model: str, characters: int) -> None:
     db.execute(
         f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
         " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)",
@@ -28,6 +36,7 @@ def insert_speech(job_id: str, segment_index: int, *, vendor: str, model: str, c
 
 
 def insert_task(
+    db: Database,
     job_id: str,
     stage: str,
     segment_index: int,
@@ -37,27 +46,34 @@ def insert_task(
     model: str,
     seconds: float,
     credits: float,
-) -> None:
-    """A submitted vendor task, once (its id is unique), with its estimated credits."""
-    db.execute(
-        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
-        (job_id, stage, segment_index, vendor, model, seconds, credits, task_id),
+) -> bool:
+    """A submitted vendor task, once (its id is unique), with its estimated credits. True when
+    this call recorded it."""
+    return (
+        db.execute(
+            f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
+            (job_id, stage, segment_index, vendor, model, seconds, credits, task_id),
+        )
+        == 1
     )
 
 
-def settle_task(task_id: str, credits: float | None) -> None:
+def settle_task(db: Database, task_id: str, credits: float | None) -> dict | None:
     """Replace the estimate with the cost the vendor reported when the task ended (if it did),
-    and note when the end was seen."""
-    db.execute(
-        f"UPDATE {TABLE} SET credits = COALESCE(%s, credits), credits_final = credits_final OR %s,"
-        " settled_at = COALESCE(settled_at, now() AT TIME ZONE 'utc')"
-        " WHERE task_id = %s AND NOT credits_final",
-        (credits, credits is not None, task_id),
+    and note when the end was seen. Returns {vendor, estimated, final} credits when this call
+    changed the row, else None."""
+    return db.query_one(
+        f"WITH before AS (SELECT task_id, credits FROM {TABLE} WHERE task_id = %s AND NOT credits_final FOR UPDATE)"
+        f" UPDATE {TABLE} AS t SET credits = COALESCE(%s, t.credits), credits_final = t.credits_final OR %s,"
+        " settled_at = COALESCE(t.settled_at, now() AT TIME ZONE 'utc')"
+        " FROM before WHERE t.task_id = before.task_id"
+        " RETURNING t.vendor, before.credits AS estimated, t.credits AS final",
+        (task_id, credits, credits is not None),
     )
 
 
-def task_running(task_id: str):
+def task_running(db: Database, task_id: str):
     """A poll saw the task RUNNING: its queue time ends here (the first time only). Returns
     when it was first seen running (None for a task not recorded)."""
     db.execute(
@@ -69,7 +85,7 @@ def task_running(task_id: str):
     return row["running_at"] if row else None
 
 
-def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+def recent_task_seconds(db: Database, model: str, limit: int = 20) -> list[float]:
     """How long the model's last tasks ran (from leaving the queue to their end), newest first."""
     rows = db.query(
         f"SELECT EXTRACT(EPOCH FROM settled_at - COALESCE(running_at, recorded_at)) AS seconds"
@@ -80,10 +96,10 @@ def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
     return [float(r["seconds"]) for r in rows]
 
 
-def model_of_task(task_id: str) -> str | None:
+def model_of_task(db: Database, task_id: str) -> str | None:
     row = db.query_one(f"SELECT model FROM {TABLE} WHERE task_id = %s", (task_id,))
     return row["model"] if row else None
 
 
-def rows(job_id: str) -> list[dict]:
+def rows(db: Database, job_id: str) -> list[dict]:
     return db.query(f"SELECT * FROM {TABLE} WHERE job_id = %s ORDER BY id", (job_id,))

@@ -1,5 +1,5 @@
 """One small interface per capability. Real and offline implementations live side by side;
-`videobot.providers.get_*` picks one from the environment."""
+`videobot.providers.make_*` builds one from the settings (the runtime calls them)."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ class Transcript:
 @dataclass(frozen=True)
 class ChatFile:
     data: bytes
-    filename: str  # the file's own name where Telegram gives one (e.g. file_3.oga)
+    filename: str  # the file's own name where Telegram gives one (e.g. file_3.oga), else voice.ogg
 
 
 class ChatFiles(Protocol):
@@ -140,4 +140,4 @@ class ChatFiles(Protocol):
 class Transcriber(Protocol):
     """Voice-note topics: a recording becomes the topic's text."""
 
-    def transcribe(self, audio: bytes, *, filename: str = "voice.oga", language: str | None = None) -> Transcript: ...
+    def transcribe(self, audio: bytes, *, filename: str = "voice.ogg", language: str | None = None) -> Transcript: ...

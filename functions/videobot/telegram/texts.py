@@ -544,7 +544,7 @@ def text(lang: str, key: str, **values) -> str:
 
 
 # Plural forms: Russian one / few / many (1 клип, 3 клипа, 5 клипов, 11 клипов, 21 клип).
-NOUNS = {
+NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
     "ru": {
         "clip": ("клип", "клипа", "клипов"),
         "image": ("изображение", "изображения", "изображений"),
