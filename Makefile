@@ -150,6 +150,10 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
 
+.PHONY: bench-test-loop
+bench-test-loop: $(VENV)/.installed ## A fresh clone of HEAD: make install, make test RUNS times (3), make test-unit, timed with CPU and load (LOCK=file to take a flock per run; docs/benchmarks.md)
+	$(BIN)/python -m bench.test_loop.run --runs $(or $(RUNS),3) $(if $(LOCK),--lock $(LOCK),)
+
 # ---------------------------------------------------------------- reliability (docs/reliability.md)
 RELIABILITY_TESTS := tests/unit/test_reliability_input.py tests/unit/test_reliability_races.py \
 	tests/unit/test_reliability_security.py tests/unit/test_reliability_vendor_tasks.py \
