@@ -75,7 +75,7 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
     if jobs.parse_refusal_stage(stage):  # a refused segment: the words are its new prompt
         words = _words(text)
         if not visible(words):
-            await reply(bot, chat_id, lang, "unsupported_message")
+            await reply(bot, chat_id, lang, "refusal_prompt_hint", n=jobs.parse_refusal_stage(stage)[1] + 1)
             return True
         result = await asyncio.to_thread(lambda: control.revise(job.id, stage, feedback=words))
         await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_new_prompt")
@@ -103,8 +103,7 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
         return True
     if _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
         # "переделай 11" or "переделай" alone: say how
-        what = texts.text(lang, "stage_images" if stage == "images" else "stage_videos")
-        await reply(bot, chat_id, lang, "redo_hint", what=what, count=count)
+        await reply(bot, chat_id, lang, "redo_hint", what=texts.text(lang, f"redo_what_{stage}"), count=count)
         return True
     await _offer_redo_all(bot, chat_id, lang, job, gate, _words(text))
     return True
@@ -116,17 +115,14 @@ async def _answer_revision(
     settings = runtime.current().settings
     if result.done:
         rounds = gates.get_gate(job_id, stage).revisions
-        numbers = texts.numbers(indexes) if len(indexes) < settings.segment_count else texts.text(lang, "all_ten")
-        await reply(
-            bot,
-            chat_id,
-            lang,
-            f"revising_{stage}",
-            numbers=numbers,
-            n=rounds,
-            limit=settings.max_gate_revisions,
-            usd=f"{job_cost_usd(job_id):.2f}",
-        )
+        spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(job_id):.2f}")
+        if stage == "script":
+            key, what = "revising_script", ""
+        elif len(indexes) < settings.segment_count:  # "изображение 3", "клипы 2, 5"
+            key, what = "revising_some", texts.named(lang, "image" if stage == "images" else "clip", indexes)
+        else:  # "все 10 изображений"
+            key, what = "revising_all", texts.counted(lang, "image" if stage == "images" else "clip", len(indexes))
+        await reply(bot, chat_id, lang, key, what=what, n=rounds, limit=settings.max_gate_revisions, spent=spent)
     elif result.reason == "limit":
         await reply(bot, chat_id, lang, "revise_limit", limit=settings.max_gate_revisions)
     elif result.reason == "expired":

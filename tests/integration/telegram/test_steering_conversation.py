@@ -166,7 +166,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     mark = len(fake_telegram.calls)
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
-    assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
+    assert "(правка 1 из 5)" in revising and "Всего на этот ролик потрачено ≈ $0.00." in revising
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     after = jobs.get_job(job_id)["script_text"]
     assert after != before and after.startswith("Сделай смешнее")  # the offline writer opens with the words
@@ -192,9 +192,12 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     mark = len(fake_telegram.calls)
     assert user.say("переделай 3") == 200
-    assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
+    assert (
+        "🔄 Делаю заново изображение 3, остальные не трогаю (правка 1 из 5)"
+        in user.wait_for_text("🔄", after=mark).params["text"]
+    )
     question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
-    assert question.params["text"].startswith("🖼 Изображения готовы (выше заново: изображение 3).")
+    assert question.params["text"].startswith("🖼 Переделано: изображение 3, см. выше.")
     again = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
