@@ -80,8 +80,7 @@ RU = {
         "Попробуйте позже."
     ),
     "daily_limit": (
-        "⛔ Лимит — {limit:#video} в сутки, и он исчерпан.\n"
-        "Следующий ролик можно будет заказать после {time} UTC."
+        "⛔ Лимит — {limit:#video} в сутки, и он исчерпан.\nСледующий ролик можно будет заказать после {time} UTC."
     ),
     "script_ready": (
         "📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
@@ -313,8 +312,7 @@ EN = {
         "/history keeps only the topic."
     ),
     "timed_out": (
-        "⌛ There was no answer in time{where}, so job {job_id} has stopped. "
-        "Send the description again to start over."
+        "⌛ There was no answer in time{where}, so job {job_id} has stopped. Send the description again to start over."
     ),
     "where_script": " at the script stage",
     "where_images": " at the image stage",
@@ -444,8 +442,7 @@ RU.update(
         "revising_some": "🔄 Делаю заново {what}, остальные не трогаю (правка {n} из {limit}). {spent}",
         "revising_all": "🔄 Делаю заново все {what} (правка {n} из {limit}). {spent}",
         "revise_limit": (
-            "Правок на этом этапе больше не будет: лимит — {limit:#revision}. "
-            "Нажмите ✅ Подтвердить или ❌ Отклонить."
+            "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
         "redo_hint": (
             "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3» "
