@@ -22,8 +22,8 @@ help: ## List the targets
 install: $(VENV)/.installed ## Create .venv with everything the runner and the tests need
 
 .PHONY: demo
-demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand, RATIO=9:16, JOB_ID=abc-123
-	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
+demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand (OPEN=1 opens each contact sheet), RATIO=9:16, JOB_ID=abc-123, LOG_LEVEL=INFO to show the logs
+	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(OPEN),--open,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
 .PHONY: test
 test: lint ## Lint, unit and integration tests (tests/aws only with AWS_SAM_STACK_NAME)
