@@ -48,11 +48,12 @@ RU = {
     "help": (
         "ℹ️ Как пользоваться ботом\n\n"
         "Отправьте описание ролика сообщением (лимит — {max_chars:#char}) или надиктуйте его голосовым.\n"
-        "Я пришлю сценарий, потом изображения, потом клипы. На ответ по каждому этапу есть {minutes} мин.:\n"
-        "✅ Подтвердить — этап готов, работаю дальше;\n"
+        "Я пришлю сценарий, потом изображения, потом клипы и после каждого этапа подожду вашего ответа "
+        "(до {minutes} мин.):\n"
+        "✅ Подтвердить — этап принят, работаю дальше;\n"
         "❌ Отклонить — отменить всю задачу, а не только этап;\n"
         "💬 или напишите, что изменить. Сценарий я перепишу по вашим словам; изображения и клипы — "
-        "по номерам: «переделай 3», «переделай 2 5 светлее»; «покажи 7» пришлёт нужный ещё раз.\n\n"
+        "по номерам: «переделай 3», «переделай 2 5 светлее»; а «покажи 7» пришлёт изображение или клип 7 ещё раз.\n\n"
         "/start — приветствие\n/status — прогресс текущей задачи\n/settings — формат, голос, язык, субтитры\n"
         "/history — последние задачи\n/help — эта справка"
     ),
@@ -238,12 +239,12 @@ EN = {
         "ℹ️ How to use the bot\n\n"
         "Send a description of the video as a message (the limit is {max_chars:#char}) or say it in a "
         "voice message.\n"
-        "I will send the script, then the images, then the clips. You have {minutes} min to answer at "
-        "each stage:\n"
-        "✅ Approve — the stage is done, I carry on;\n"
+        "I will send the script, then the images, then the clips, and wait for your answer after each "
+        "(up to {minutes} min):\n"
+        "✅ Approve — the stage is accepted, I carry on;\n"
         "❌ Reject — cancel the whole job, not just the stage;\n"
         "💬 or write what to change. I rewrite the script with your words; images and clips go by "
-        "number: “redo 3”, “redo 2 5 brighter”; “show 7” sends one again.\n\n"
+        "number: “redo 3”, “redo 2 5 brighter”; and “show 7” sends image or clip 7 again.\n\n"
         "/start — greeting\n/status — progress of the current job\n/settings — format, voice, language, subtitles\n"
         "/history — your latest jobs\n/help — this help"
     ),
@@ -263,7 +264,7 @@ EN = {
     "daily_budget": (
         "⛔ Your videos of the last 24 hours cost ${spent}, and your daily budget is ${budget}. "
         "A new video costs ≈ ${estimate}, which no longer fits.\n"
-        "You can order it once the last 24 hours cost less than ${room}."
+        "You can order it once your videos of the last 24 hours cost less than ${room}."
     ),
     "bot_budget": (
         "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
@@ -290,7 +291,7 @@ EN = {
     "videos_above_first": "🎞 The clips are ready ({count}). Above: {what}.",
     "above_redone": "{icon} Made again: {what}, see above.",
     "images_album_caption": "🖼 Images for “{topic}”",
-    "approved_script": "✅ Script approved! Starting the generation...",
+    "approved_script": "✅ Script approved! Starting generation...",
     "approved_images": "✅ Images approved! Animating the clips...",
     "approved_videos": "✅ Clips approved! Assembling the video...{voiceover}",
     "cb_approved": "✅ Approved",
@@ -505,9 +506,9 @@ EN.update(
         "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
         "voice_heard": "🎙 Heard: “{text}”",
         "cost_line": "💰 Cost: ≈ ${usd}",
-        "cost_narration": " (the narration ≈ ${usd} of it)",
+        "cost_narration": " (of which the narration ≈ ${usd})",
         "status_audio_recording": "🎙 Voice-over: {n}/{total}",
-        "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
+        "voiceover_done": "🎙 The voice-over is already done: {total}/{total}.",
         "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
         "settings": (
             "⚙️ Settings (for your next video)\n\n"
@@ -527,7 +528,7 @@ EN.update(
         "history_title": "🗂 Your latest jobs:",
         "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
         "history_button": "🎬 {n}. {prompt}",
-        "history_caption": "🎬 “{prompt}” once more",
+        "history_caption": "🎬 “{prompt}” again",
         "history_sent": "🎬 Sending the video",
         "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
         "decision_revised": "sent back for a revision",

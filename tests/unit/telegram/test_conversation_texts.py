@@ -194,7 +194,7 @@ def test_a_user_whose_language_changed_approves_with_the_old_keyboards_label(use
     assert user.say("✅ Подтвердить") == 200
     assert len(sfn.named("SendTaskSuccess")) == 1 and gates.get_gate(job["id"], "script")["decision"] == "approved"
     answer = user.sent()[-1]
-    assert answer.params["text"] == "✅ Script approved! Starting the generation..."
+    assert answer.params["text"] == "✅ Script approved! Starting generation..."
     assert answer.params["reply_markup"]["keyboard"][1] == [{"text": "✅ Approve"}, {"text": "❌ Reject"}]
 
 
