@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import threading
 from pathlib import Path
 
-from PIL import Image, ImageStat
+from PIL import Image
 
 from local import cli, sheet
 from videobot.data import jobs
@@ -32,7 +33,7 @@ def _stage_logs_meanwhile(message: str) -> None:
     thread.join()
 
 
-def test_the_interactive_demo_shows_progress_questions_and_contact_sheets_not_logs(
+def test_the_demo_shows_progress_the_question_and_the_outcome_and_logs_only_to_its_file(
     pipeline, tmp_path, capfd, monkeypatch
 ):
     asked = []
@@ -40,11 +41,11 @@ def test_the_interactive_demo_shows_progress_questions_and_contact_sheets_not_lo
     def answer(prompt: str) -> str:
         print(prompt, end="", flush=True)
         shown = capfd.readouterr()
-        asked.append(shown.out)
+        asked.append(shown.out + shown.err)
         assert shown.out.endswith(PROMPT)
         _stage_logs_meanwhile("a stage logs while the user thinks")
         assert capfd.readouterr() == ("", "")  # nothing lands after the question
-        return "y" if len(asked) < 3 else "n"  # the clips are rejected: no assembly to wait for
+        return "n"  # rejected at the script gate: the run is short, its stages log all the same
 
     monkeypatch.setattr("builtins.input", answer)
     with cli.DemoLogs(tmp_path / "demo.log") as logs:
@@ -52,30 +53,14 @@ def test_the_interactive_demo_shows_progress_questions_and_contact_sheets_not_lo
     out, err = capfd.readouterr()
     terminal = "".join(asked) + out + err
 
-    # progress, the three questions and the outcome; no log line anywhere on the terminal
-    assert "✅ Запрос принят! ID: " in terminal and "Изображения" in terminal
+    # progress, the question and the outcome; no log line anywhere on the terminal
+    assert "✅ Запрос принят! ID: " in terminal and "Сценарий" in terminal and "=== Approval: script" in terminal
     assert re.search(r"Job \w+: cancelled", out)
-    assert len(asked) == 3 and "=== Approval: script" in asked[0]
-    assert not re.search(r'\{"level"|"message"|stage started|a stage logs', terminal)
-    lines = (tmp_path / "demo.log").read_text(encoding="utf-8").splitlines()
-    records = [json.loads(line) for line in lines]  # every line is a structured log line
-    assert {"stage started", "stage finished", "a stage logs while the user thinks"} <= {r["message"] for r in records}
-
-    # one contact sheet per image and clip gate, instead of ten paths
-    sheets = [re.search(r"Contact sheet \((images|clips) 1-10\): (\S+)", q) for q in asked[1:]]
-    assert [m.group(1) for m in sheets] == ["images", "clips"]
-    assert not re.search(r"\.(png|mp4)\s*$", asked[1].split("Contact sheet")[0], re.MULTILINE)
-    for match in sheets:
-        picture = Image.open(Path(match.group(2)))
-        width, height = picture.size
-        assert picture.format == "PNG" and (width, height) == (5 * 332 + 12, 44 + 2 * 192 + 12)  # 5 × 2, 16:9
-        for i in range(10):  # every cell holds a picture and its number's black label
-            x, y = 12 + (i % 5) * 332, 44 + (i // 5) * 192
-            cell = picture.crop((x, y, x + 320, y + 180))
-            assert sum(ImageStat.Stat(cell).stddev) > 10
-            assert picture.getpixel((x + 9, y + 9)) == (0, 0, 0)
-            label = picture.crop((x + 6, y + 6, x + 40, y + 40)).convert("L")
-            assert max(label.getdata()) > 200  # the white number on it
+    assert not re.search(r'\{"level"|"message"|stage started|gate decided|a stage logs', terminal)
+    records = [json.loads(line) for line in (tmp_path / "demo.log").read_text(encoding="utf-8").splitlines()]
+    messages = {r["message"] for r in records}  # every line of the file is a structured log line
+    assert {"stage started", "stage finished", "gate decided", "a stage logs while the user thinks"} <= messages
+    assert {"generate_script", "cancel_job"} <= {r.get("stage") for r in records}
 
 
 def test_log_level_info_shows_the_logs_but_never_after_a_question(pipeline, tmp_path, capfd, monkeypatch):
@@ -97,18 +82,90 @@ def test_log_level_info_shows_the_logs_but_never_after_a_question(pipeline, tmp_
     assert jobs.get_job(job_id).status == "cancelled"
 
 
-def test_the_contact_sheet_opens_in_the_system_viewer_or_says_why_not(tmp_path, monkeypatch):
-    path = sheet.contact_sheet([(1, Image.new("RGB", (90, 160), "red"))], tmp_path / "s.png", "clips")
-    assert Image.open(path).size == (5 * 192 + 12, 44 + 332 + 12)  # 9:16 cells
-    monkeypatch.setenv("PATH", str(tmp_path))  # no viewer on the PATH
-    assert "no system viewer" in sheet.open_in_viewer(path)
+COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48)]
+COLOURS += [(145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
+
+
+def _gate_with_media(tmp_path: Path) -> dict:
+    """A job at the image gate whose segment i is an image of COLOURS[i] and a 3 s clip that is
+    black but for COLOURS[i] in its middle second."""
+    import imageio_ffmpeg
+
+    from tests.helpers import new_job
+    from videobot import runtime, storage
+    from videobot.data import gates
+    from videobot.data import segments as segment_rows
+
+    job = new_job("Реклама кофе")
+    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    store = runtime.current().storage
+    for i, colour in enumerate(COLOURS):
+        png = tmp_path / f"{i}.png"
+        Image.new("RGB", (640, 360), colour).save(png)
+        clip = tmp_path / f"{i}.mp4"
+        fill = "0x{:02x}{:02x}{:02x}".format(*colour)
+        middle = f"drawbox=x=0:y=0:w=iw:h=ih:color={fill}@1:t=fill:enable='between(t,1,2)'"
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i"]
+        cmd += ["color=c=black:s=320x180:d=3:r=10", "-vf", middle, "-pix_fmt", "yuv420p", "-y", str(clip)]
+        subprocess.run(cmd, check=True, timeout=60)
+        segment_rows.update_segment(
+            job["id"],
+            i,
+            image_path=store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), png.read_bytes()),
+            video_path=store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), clip.read_bytes()),
+            video_duration=3.0,
+        )
+    gates.open_gate(job["id"], "images", "token-images")
+    return job
+
+
+def _cells_show(picture: Image.Image, colours: list[tuple[int, int, int]]) -> None:
+    """Five to a row, 16:9 cells, each holding its segment's picture and its number's label."""
+    assert picture.format == "PNG" and picture.size == (5 * 332 + 12, 44 + 2 * 192 + 12)
+    for i, colour in enumerate(colours):
+        x, y = 12 + (i % 5) * 332, 44 + (i // 5) * 192
+        centre = picture.getpixel((x + 160, y + 90))
+        assert all(abs(a - b) <= 24 for a, b in zip(centre, colour, strict=True)), (i, centre, colour)
+        assert picture.getpixel((x + 9, y + 9)) == (0, 0, 0)  # the number's black label
+        assert max(picture.crop((x + 6, y + 6, x + 40, y + 40)).convert("L").getdata()) > 200  # its white digits
+
+
+def test_at_the_image_and_clip_gates_the_question_shows_one_numbered_contact_sheet(tmp_path, capfd, monkeypatch):
+    from videobot.data import gates
+
+    job = jobs.get_job(_gate_with_media(tmp_path)["id"])
+    monkeypatch.setattr("builtins.input", lambda prompt: print(prompt) or "y")
+    with cli.DemoLogs(tmp_path / "demo.log") as logs:
+        ask = cli.Approver(logs, tmp_path / "sheets")
+        assert ask(job, gates.get_gate(job.id, "images")) is True
+        images = capfd.readouterr().out
+        gates.open_gate(job.id, "videos", "token-clips")
+        assert ask(job, gates.get_gate(job.id, "videos")) is True
+        clips = capfd.readouterr().out
+
+    # one path each, not ten
+    assert not re.search(r"\.(png|mp4)$", images.split("Contact sheet")[0], re.MULTILINE)
+    sheets = [re.search(r"Contact sheet \((images|clips) 1-10\): (\S+)", said) for said in (images, clips)]
+    assert [m.group(1) for m in sheets] == ["images", "clips"]
+    _cells_show(Image.open(sheets[0].group(2)), COLOURS)  # the images, numbered 1-10
+    _cells_show(Image.open(sheets[1].group(2)), COLOURS)  # each clip's middle frame, not its black first one
+
+    # --open: the system viewer gets the sheet; without one, the question says so and goes on
     opened = tmp_path / "opened"
-    viewer = tmp_path / ("open" if sheet.sys.platform == "darwin" else "xdg-open")
+    viewer = tmp_path / "bin" / ("open" if sheet.sys.platform == "darwin" else "xdg-open")
+    viewer.parent.mkdir()
     viewer.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     viewer.chmod(0o755)
-    assert sheet.open_in_viewer(path) is None
-    for _ in range(100):
-        if opened.exists() and opened.read_text().strip():
-            break
-        threading.Event().wait(0.05)
-    assert opened.read_text().strip() == str(path)
+    monkeypatch.setenv("PATH", str(viewer.parent))
+    with cli.DemoLogs(tmp_path / "demo.log") as logs:
+        assert cli.Approver(logs, tmp_path / "sheets", open_sheets=True)(job, gates.get_gate(job.id, "videos"))
+        for _ in range(200):
+            if opened.exists() and opened.read_text().strip():
+                break
+            threading.Event().wait(0.05)
+        assert opened.read_text().strip().endswith(f"{job.id}-clips-0.png")
+        viewer.unlink()
+        assert cli.Approver(logs, tmp_path / "sheets", open_sheets=True)(job, gates.get_gate(job.id, "videos"))
+    assert "(not opened: no system viewer (xdg-open or open) on this machine; open the file yourself)" in (
+        capfd.readouterr().out
+    )
