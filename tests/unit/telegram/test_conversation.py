@@ -11,16 +11,14 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, use_environment
-from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
-from videobot import runtime, storage
+from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part
+from tests.helpers import with_media as _with_media
+from videobot import runtime
 from videobot.data import db, gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -53,16 +51,6 @@ class _PricedImages:
 class _PricedClips:
     def estimate(self, request) -> dict:
         return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
-
-
-def _with_media(job: dict) -> dict:
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
-    for i in range(10):
-        image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
-        clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
-        segment_rows.update_segment(job["id"], i, image_path=image, video_path=clip, status="video_ready")
-    return job
 
 
 # ---- texts -----------------------------------------------------------------------------------

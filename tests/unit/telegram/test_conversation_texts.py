@@ -11,15 +11,14 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, use_environment
 from tests.helpers import job_at_gate, new_job
+from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import lifecycle, runtime, storage
+from videobot import lifecycle, runtime
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, JobEnded, VendorQueued, notify_once
 from videobot.stages.request_approval import request_approval
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 
@@ -31,24 +30,6 @@ def user(telegram):
 @pytest.fixture
 def english(telegram):
     return TelegramUser(telegram, lambda_poster(), language_code="en", first_name="Ann")
-
-
-def _with_media(job: dict) -> dict:
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
-    for i in range(10):
-        image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
-        clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
-        segment_rows.update_segment(
-            job["id"],
-            i,
-            image_prompt="p",
-            image_path=image,
-            animation_prompt="a",
-            video_path=clip,
-            status="video_ready",
-        )
-    return job
 
 
 def _refused_clip(user: TelegramUser, index: int = 6, revisions: int = 0) -> dict:
