@@ -31,7 +31,7 @@ def _question(user: TelegramUser, fragment: str, after: int = 0):
 
 def _reject_and_wait(user: TelegramUser, pipeline, job_id: str, question, reject) -> None:
     assert user.press(reject, sent_message(question)) == 200
-    assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
+    assert user.callback_answers()[-1] == "❌ Отменяю задачу…"
     user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)
     job = jobs.get_job(job_id)
     deadline = time.monotonic() + GATE_TIMEOUT
@@ -196,8 +196,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
         "🔄 Делаю заново изображение 3, остальные не трогаю (правка 1 из 5)"
         in user.wait_for_text("🔄", after=mark).params["text"]
     )
-    question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
-    assert question.params["text"].startswith("🖼 Переделано: изображение 3, см. выше.")
+    question, _, reject = _question(user, "🖼 Переделано: изображение 3, см. выше.", after=mark)
     again = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
