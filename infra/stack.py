@@ -37,15 +37,33 @@ def stack_outputs(cfn, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def read_bot_secrets(secretsmanager, outputs: dict[str, str]) -> tuple[str, str]:
-    """(bot token, webhook secret) from the stack's two secrets."""
-    import json
+def media_bucket(cfn, stack_name: str) -> str | None:
+    """The stack's media bucket, or None when there is none to empty. A stack whose first
+    deploy rolled back (ROLLBACK_COMPLETE) has no outputs, so the bucket is looked up among
+    its resources; one the rollback deleted, or a stack that does not exist, has none."""
+    from botocore.exceptions import ClientError
 
-    app = json.loads(secretsmanager.get_secret_value(SecretId=outputs["AppSecretsArn"])["SecretString"])
-    token = app.get("TELEGRAM_BOT_TOKEN")
+    try:
+        outputs = stack_outputs(cfn, stack_name)
+        if outputs.get("MediaBucketName"):
+            return outputs["MediaBucketName"]
+        resources = cfn.describe_stack_resources(StackName=stack_name, LogicalResourceId="MediaBucket")
+    except ClientError as exc:
+        if "does not exist" in exc.response["Error"].get("Message", ""):
+            return None
+        raise
+    for resource in resources["StackResources"]:
+        if resource.get("PhysicalResourceId") and resource["ResourceStatus"] != "DELETE_COMPLETE":
+            return resource["PhysicalResourceId"]
+    return None
+
+
+def read_bot_secrets(secretsmanager, outputs: dict[str, str]) -> tuple[str, str]:
+    """(bot token, webhook secret) from the stack's two Telegram secrets."""
+    token = secretsmanager.get_secret_value(SecretId=outputs["TelegramBotTokenSecretArn"])["SecretString"]
     secret = secretsmanager.get_secret_value(SecretId=outputs["WebhookSecretArn"])["SecretString"]
     if not token:
-        raise SystemExit("the stack's app secret has no TELEGRAM_BOT_TOKEN")
+        raise SystemExit("the stack's bot token secret is empty")
     return token, secret
 
 
@@ -70,13 +88,20 @@ def set_webhook(token: str, url: str, secret: str, base_url: str | None = None) 
 
 
 def empty_bucket(s3, bucket: str) -> int:
+    """Delete every object; a bucket that is already gone has nothing to delete."""
+    from botocore.exceptions import ClientError
+
     deleted = 0
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            deleted += len(keys)
+    try:
+        for page in paginator.paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
     return deleted
 
 
@@ -90,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     stack = args.stack or stack_name_from_samconfig(args.config_env)
-    outputs = stack_outputs(boto3.client("cloudformation"), stack)
+    cfn = boto3.client("cloudformation")
+    if args.command == "empty-bucket":  # before `sam delete`: also on a stack that rolled back
+        bucket = media_bucket(cfn, stack)
+        if bucket is None:
+            print(f"stack {stack} has no media bucket to empty")
+        else:
+            print(f"deleted {empty_bucket(boto3.client('s3'), bucket)} objects from {bucket}")
+        return 0
+    outputs = stack_outputs(cfn, stack)
     if args.command == "outputs":
         for key, value in sorted(outputs.items()):
             print(f"{key:24} {value}")
@@ -102,9 +135,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if info.get("last_error_message"):
             print(f"Telegram's last delivery error: {info['last_error_message']}")
-    else:
-        count = empty_bucket(boto3.client("s3"), outputs["MediaBucketName"])
-        print(f"deleted {count} objects from {outputs['MediaBucketName']}")
     return 0
 
 

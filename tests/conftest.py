@@ -63,6 +63,11 @@ def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         "IMAGE_PROVIDER",
         "VIDEO_PROVIDER",
         "TTS_PROVIDER",
+        "TRANSCRIBE_PROVIDER",
+        "NOTIFIER_PROVIDER",
+        "PIPELINE_LLM_PROVIDER",
+        "PIPELINE_TTS_PROVIDER",
+        "PIPELINE_TRANSCRIBE_PROVIDER",
         "TELEGRAM_BOT_TOKEN",
     ):
         os.environ.pop(key, None)

@@ -114,6 +114,22 @@ def check_models(settings: Settings, on: date | None = None) -> list[str]:
     return warnings
 
 
+# Each provider setting and the providers it may name ("none": this function calls none).
+PROVIDERS = {
+    "llm_provider": ("openai", "offline", "none"),
+    "image_provider": ("runway", "offline", "none"),
+    "video_provider": ("runway", "offline", "none"),
+    "tts_provider": ("openai", "polly", "offline", "none"),
+    "transcribe_provider": ("openai", "none"),
+    "notifier_provider": ("telegram", "log", "none"),
+    "pipeline_llm_provider": ("openai", "offline", "none"),
+    "pipeline_tts_provider": ("openai", "polly", "offline", "none"),
+    "pipeline_transcribe_provider": ("openai", "none"),
+}
+# The key a provider cannot start without (Polly signs with the function's IAM role).
+PROVIDER_KEYS = {"openai": "openai_api_key", "runway": "runwayml_api_secret", "telegram": "telegram_bot_token"}
+
+
 def _shutdown_warning(setting: str, model: Model, on: date) -> list[str]:
     """[] for a model with no announced shutdown, a warning before its date; from the date on,
     ConfigurationError naming its replacement."""
@@ -158,11 +174,21 @@ class Settings(BaseModel):
     # PostgreSQL.
     database_url: str | None = None
 
-    # Providers: offline unless a vendor key is present; *_PROVIDER overrides.
+    # Providers: what this function calls. Unset: offline, or the vendor's own when its key is
+    # set (a laptop, `make demo`). template.yaml names every one on every function, "none" for
+    # what a function never calls (building it is then a ConfigurationError), and a provider
+    # whose key is missing refuses to start (PROVIDER_KEYS): never a silent switch to offline.
     llm_provider: str | None = None
     image_provider: str | None = None
     video_provider: str | None = None
     tts_provider: str | None = None
+    transcribe_provider: str | None = None  # voice notes: openai, or none
+    notifier_provider: str | None = None  # the user's messages: telegram, or log
+    # The pipeline's providers, for a function that prices its work or offers its voices without
+    # calling them (the webhook and its slow worker); unset: this function's own.
+    pipeline_llm_provider: str | None = None
+    pipeline_tts_provider: str | None = None
+    pipeline_transcribe_provider: str | None = None
     openai_api_key: str | None = Field(None, repr=False)
     runwayml_api_secret: str | None = Field(None, repr=False)
     offline_spool_dir: str = ".local/offline-tasks"
@@ -332,6 +358,19 @@ class Settings(BaseModel):
         self.image_provider = (self.image_provider or ("runway" if has_runway else "offline")).lower()
         self.video_provider = (self.video_provider or ("runway" if has_runway else "offline")).lower()
         self.tts_provider = (self.tts_provider or ("openai" if has_openai else "offline")).lower()
+        self.transcribe_provider = (self.transcribe_provider or ("openai" if has_openai else "none")).lower()
+        self.notifier_provider = (self.notifier_provider or ("telegram" if self.telegram_bot_token else "log")).lower()
+        for own in ("llm", "tts", "transcribe"):
+            pipeline = f"pipeline_{own}_provider"
+            setattr(self, pipeline, (getattr(self, pipeline) or getattr(self, f"{own}_provider")).lower())
+        for setting, choices in PROVIDERS.items():
+            value = getattr(self, setting)
+            if value not in choices:
+                raise ValueError(f"{setting.upper()}={value!r} is none of {', '.join(choices)}")
+            key = PROVIDER_KEYS.get(value)
+            if key and not setting.startswith("pipeline_") and not getattr(self, key):
+                # on AWS: the function was not given the key's secret, or may not read it
+                raise ValueError(f"{setting.upper()}={value} needs {key.upper()}, which this function was not given")
         return self
 
     @property
@@ -346,7 +385,7 @@ class Settings(BaseModel):
             active.add("openai_model")
         if self.tts_provider == "openai":
             active.add("openai_tts_model")
-        if self.openai_api_key:
+        if self.transcribe_provider == "openai":
             active.add("openai_transcribe_model")
         if self.image_provider == "runway":
             active |= {"runway_image_model", "runway_reference_image_model"}
@@ -384,7 +423,9 @@ def _from_env(environ: os._Environ | dict) -> Settings:
     try:
         settings = Settings(**values)
     except ValidationError as exc:  # never echo values: some are secrets
-        problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        problems = ", ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
+        )
         raise ConfigurationError(f"invalid configuration: {problems}") from None
     # The secrets are redacted from every log line.
     from videobot.observability import logger, register_secrets

@@ -13,7 +13,7 @@ from videobot import lifecycle, preferences
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
 from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
-from videobot.observability import logger
+from videobot.observability import count, logger
 from videobot.runtime import Runtime, current
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
@@ -84,6 +84,7 @@ def start_job(
             raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
     job = jobs.update_job(job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
+    count("JobsStarted")
     return job, created
 
 

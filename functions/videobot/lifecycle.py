@@ -16,9 +16,10 @@ from pathlib import Path
 from videobot import storage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
+from videobot.data.rows import Job
 from videobot.errors import JobCancelled
 from videobot.notify import JobEnded, notify_once
-from videobot.observability import logger
+from videobot.observability import count, logger
 from videobot.runtime import Runtime
 
 
@@ -72,6 +73,14 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     return stopped
 
 
+def _ended(finished: Job | None, job_id: str) -> Job:
+    """The job after finish_job; the first end (not a retry's) is counted (JobsEnded by outcome)."""
+    if finished is None:
+        return jobs.get_job(job_id)
+    count("JobsEnded", outcome=finished.status)
+    return finished
+
+
 def cancel_job(rt: Runtime, job_id: str) -> dict:
     """Rejected at a gate, or cancelled: end the job, stop its tasks, delete its stored media,
     clear its rows, and say so."""
@@ -79,7 +88,7 @@ def cancel_job(rt: Runtime, job_id: str) -> dict:
     stage = gate.stage if gate else None
     fields = {"script_approved": -1} if stage == "script" else {}
     reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
-    job = jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields) or jobs.get_job(job_id)
+    job = _ended(jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields), job_id)
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
     jobs.clear_job(job_id)
@@ -92,22 +101,31 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     gate = gates.open_gate_for_job(job_id)
     stage = gate.stage if gate else ""
     gates.close_open_gates(job_id, "timed_out")
-    job = jobs.finish_job(
-        job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
-    ) or jobs.get_job(job_id)
+    job = _ended(
+        jobs.finish_job(
+            job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
+        ),
+        job_id,
+    )
     notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
+
+
+# Errors that end a job on the user's input, not on a fault of the system: content the vendor's
+# moderation refused after every round the user had, a voice topic that cannot be heard, and a
+# stage that found its job cancelled under it. The job still fails with the reason, and the user
+# is told; the execution ends Succeeded (IsItAFault), so the failed-executions alarm means a fault.
+NOT_A_FAULT = frozenset({"ContentRefused", "VoiceNotDownloadable", "VoiceNotUnderstood", "VoiceEmpty", "JobCancelled"})
 
 
 def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
     gates.close_open_gates(job_id, "abandoned")
-    job = jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}")
-    job = job or jobs.get_job(job_id)
+    job = _ended(jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}"), job_id)
     stop_vendor_tasks(rt, job_id)
     notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
-    return {"failed": True, "error_type": kind}
+    return {"failed": True, "error_type": kind, "fault": kind not in NOT_A_FAULT}
 
 
 def error_details(error: dict | None) -> tuple[str, str]:
@@ -126,6 +144,8 @@ def error_details(error: dict | None) -> tuple[str, str]:
 
 
 ENDED_EXECUTION_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+# The error of the ASL's RecordApprovalTimeoutFailed: nobody answered, and recording it failed.
+APPROVAL_TIMED_OUT = "ApprovalTimedOut"
 
 
 def reconcile_execution(rt: Runtime, detail: dict) -> dict:
@@ -144,6 +164,9 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     if status == "ABORTED" or gates.rejected_gate(job_id):
         cancel_job(rt, job_id)
         return {"reconciled": True, "status": "cancelled"}
+    if status == "FAILED" and detail.get("error") == APPROVAL_TIMED_OUT:
+        record_approval_timeout(rt, job_id)
+        return {"reconciled": True, "status": "timed_out"}
     if status == "TIMED_OUT":
         record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
     else:

@@ -1,6 +1,9 @@
 """Observability for every function, in one place: the Powertools Logger (job_id and stage
 on each line, no secret in any line) and Powertools Metrics in CloudWatch's embedded metric
-format: each stage's duration and outcome, and each vendor call's latency.
+format: each stage's duration and outcome, each vendor call's latency, and the events the
+operator's dashboard (template.yaml's OperatorDashboard) counts where they happen: jobs started
+and ended (JobsStarted, JobsEnded by outcome), vendor spend (VendorSpendUsd by vendor), Runway's
+queue (RunwayTasksQueued, RunwayQueueSeconds).
 
 Metrics are written as log lines (EMF), so they need no X-Ray or extra permission;
 POWERTOOLS_METRICS_DISABLED=1 (the local runner and tests) keeps them out of the output."""
@@ -42,6 +45,11 @@ def put_metric(name: str, value: float, unit: str = MetricUnit.Milliseconds, **d
                 metric.add_dimension(name=key, value=str(dim))
     except Exception as exc:  # noqa: BLE001 - a metric is never worth a failed stage
         logger.debug("metric not written", extra={"metric": name, "error": str(exc)})
+
+
+def count(name: str, **dimensions: str) -> None:
+    """One occurrence of an event (a Count metric)."""
+    put_metric(name, 1, MetricUnit.Count, **dimensions)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from videobot import config, providers
 from videobot.config import Settings
+from videobot.errors import ConfigurationError
 from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
 
@@ -47,11 +48,15 @@ class Runtime:
 
     @_Built
     def notifier(self) -> Notifier:
-        if self.settings.telegram_bot_token:
+        """NOTIFIER_PROVIDER: telegram, or log (no bot token on a laptop); none raises."""
+        provider = self.settings.notifier_provider
+        if provider == "telegram":
             from videobot.telegram.notifier import TelegramNotifier
 
             return TelegramNotifier(self.settings, self.storage)
-        return LogNotifier()
+        if provider == "log":
+            return LogNotifier()
+        raise ConfigurationError("this function is given no notifier (template.yaml names NOTIFIER_PROVIDER none)")
 
     @_Built
     def chat_files(self) -> ChatFiles:

@@ -4,9 +4,11 @@ The environment names secrets by ARN, and `resolve_secret_settings` turns them i
 setting names config.py reads (TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, OPENAI_API_KEY,
 RUNWAYML_API_SECRET, DATABASE_URL, ...):
 
-- ``APP_SECRETS_ARN``: one JSON secret whose keys are setting names. Empty values count as unset.
 - ``<NAME>_SECRET_ARN``: a secret holding the one setting NAME, as a plain string or as JSON
-  with a NAME key (e.g. ``TELEGRAM_WEBHOOK_SECRET_SECRET_ARN``).
+  with a NAME key (``TELEGRAM_BOT_TOKEN_SECRET_ARN``, ``OPENAI_API_KEY_SECRET_ARN``,
+  ``RUNWAYML_API_SECRET_SECRET_ARN``, ``TELEGRAM_WEBHOOK_SECRET_SECRET_ARN``,
+  ``DATABASE_URL_SECRET_ARN``). One secret per vendor, so a function is told of, and may read,
+  only the keys of the vendors it calls (template.yaml).
 - ``DATABASE_SECRET_ARN``: an RDS-style secret ``{"username", "password"[, "host", "port",
   "dbname"]}``; ``DATABASE_HOST``, ``DATABASE_PORT`` and ``DATABASE_NAME`` fill what it lacks.
   It becomes ``DATABASE_URL`` (with ``sslmode=require``).
@@ -24,7 +26,6 @@ from urllib.parse import quote
 
 from videobot.errors import ConfigurationError
 
-APP_SECRETS_ENV = "APP_SECRETS_ARN"
 DATABASE_SECRET_ENV = "DATABASE_SECRET_ARN"
 SECRET_ARN_SUFFIX = "_SECRET_ARN"
 CACHE_SECONDS = 300
@@ -75,10 +76,6 @@ def resolve_secret_settings(environ: Mapping[str, str]) -> dict[str, str]:
     """The settings that secrets provide, by their environment names. Plain environment values
     are left to the caller, which lets them win."""
     values: dict[str, str] = {}
-    app_arn = environ.get(APP_SECRETS_ENV)
-    if app_arn:
-        for name, value in _json_object(_fetch(app_arn, APP_SECRETS_ENV), APP_SECRETS_ENV).items():
-            _set(values, str(name).upper(), value)
     for env_name, arn in environ.items():
         if not env_name.endswith(SECRET_ARN_SUFFIX) or not arn or env_name == DATABASE_SECRET_ENV:
             continue

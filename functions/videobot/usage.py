@@ -7,8 +7,11 @@ vendors' pricing pages win). Runway's own reported credits replace the estimate 
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from videobot.data import jobs
 from videobot.data import usage as data
+from videobot.observability import put_metric
 from videobot.providers.base import Speech
 
 USD_PER_RUNWAY_CREDIT = 0.01
@@ -36,32 +39,49 @@ TTS_USD_PER_MCHAR = {
 }
 
 
+def _spent(vendor: str, usd: float) -> None:
+    """VendorSpendUsd by vendor, as the spend is recorded: the operator's dashboard sums a day
+    of it (an estimate until Runway reports a task's cost, then corrected by the difference)."""
+    if usd:
+        put_metric("VendorSpendUsd", usd, MetricUnit.NoUnit, vendor=vendor)
+
+
+def llm_usd(model: str, input_tokens: int, output_tokens: int) -> float:
+    price_in, price_out = next(
+        (v for k, v in LLM_USD_PER_MTOK.items() if model.startswith(k)), LLM_USD_PER_MTOK_FALLBACK
+    )
+    return (input_tokens * price_in + output_tokens * price_out) / 1e6
+
+
 def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
     """Record one stage's LLM calls (an LLM result's `usage`); nothing for offline."""
     if not usage or not usage.get("calls"):
         return
+    vendor, model = usage.get("vendor", "openai"), usage.get("model", "")
+    input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     data.insert_llm(
         job_id,
         stage,
-        vendor=usage.get("vendor", "openai"),
-        model=usage.get("model", ""),
+        vendor=vendor,
+        model=model,
         calls=int(usage["calls"]),
-        input_tokens=int(usage.get("input_tokens", 0)),
-        output_tokens=int(usage.get("output_tokens", 0)),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
     )
+    _spent(vendor, llm_usd(model, input_tokens, output_tokens))
 
 
 def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
     """Record one synthesized narration part."""
-    data.insert_speech(
-        job_id, segment_index, vendor=speech.vendor, model=speech.model or "", characters=int(speech.characters)
-    )
+    model, characters = speech.model or "", int(speech.characters)
+    data.insert_speech(job_id, segment_index, vendor=speech.vendor, model=model, characters=characters)
+    _spent(speech.vendor, characters * tts_price(speech.vendor, model) / 1e6)
 
 
 def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
     """Record a submitted vendor task once, with its model, billed seconds and estimated credits
     (a generator's `estimate`; a missing price raises rather than records 0)."""
-    data.insert_task(
+    recorded = data.insert_task(
         job_id,
         stage,
         segment_index,
@@ -71,11 +91,15 @@ def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estim
         seconds=float(estimate.get("seconds", 0)),
         credits=float(estimate["credits"]),
     )
+    if recorded and estimate["vendor"] == "runway":
+        _spent("runway", float(estimate["credits"]) * USD_PER_RUNWAY_CREDIT)
 
 
 def settle_task(task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended."""
-    data.settle_task(task_id, None if credits is None else float(credits))
+    settled = data.settle_task(task_id, None if credits is None else float(credits))
+    if settled and settled["vendor"] == "runway":
+        _spent("runway", (float(settled["final"]) - float(settled["estimated"])) * USD_PER_RUNWAY_CREDIT)
 
 
 def task_running(task_id: str):
@@ -143,11 +167,7 @@ def summary(job_id: str) -> dict:
             totals["llm_input_tokens"] += r["input_tokens"]
             totals["llm_output_tokens"] += r["output_tokens"]
             model["tokens"] += r["input_tokens"] + r["output_tokens"]
-            price_in, price_out = next(
-                (v for k, v in LLM_USD_PER_MTOK.items() if r["model"].startswith(k)),
-                LLM_USD_PER_MTOK_FALLBACK,
-            )
-            usd += (r["input_tokens"] * price_in + r["output_tokens"] * price_out) / 1e6
+            usd += llm_usd(r["model"], r["input_tokens"], r["output_tokens"])
     totals["estimated_usd"] = round(usd, 4)
     totals["narration_usd"] = round(narration, 4)
     return totals

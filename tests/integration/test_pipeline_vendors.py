@@ -108,7 +108,9 @@ def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_open
     with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "MAX_GATE_REVISIONS": "0"}):
         outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
-    assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
+    # the user's content, refused: the job fails with the reason, the execution is no fault (no alarm)
+    assert outcome.execution_status == "SUCCEEDED" and "RecordFailure" in execution_events(outcome)
+    assert "JobEndedOnInput" in execution_events(outcome)
     assert outcome.job["status"] == "failed"
     assert outcome.job["error_message"].startswith("ContentRefused: segment 4:")
     assert "SAFETY.INPUT.TEXT" in outcome.job["error_message"]

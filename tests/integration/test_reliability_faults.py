@@ -31,8 +31,11 @@ def _told(fake, chat_id: int) -> list[str]:
     return [c.text() for c in fake.calls_to("sendMessage", chat_id=chat_id)]
 
 
-def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str) -> None:
-    assert outcome.execution_status == "FAILED" and "RecordFailure" in execution_events(outcome)
+def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str, fault: bool = True) -> None:
+    # a fault fails the execution (the alarm); the user's input (a refusal) ends it Succeeded
+    events = execution_events(outcome)
+    assert "RecordFailure" in events and ("JobFailed" in events) == fault
+    assert outcome.execution_status == ("FAILED" if fault else "SUCCEEDED")
     assert outcome.job["status"] == "failed" and outcome.job["error_message"].startswith(reason)
     assert gates.open_gate_for_job(outcome.job["id"]) is None
     said = [t for t in _told(fake, chat_id) if t.startswith(told)]
@@ -84,7 +87,7 @@ def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(
     with use_environment({"MAX_GATE_REVISIONS": "0"}):  # no rounds left for the refused segment's pause
         outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
 
-    _ends_cleanly(outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался")
+    _ends_cleanly(outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался", fault=False)
     assert "SAFETY.OUTPUT.VIDEO" in outcome.job["error_message"]
     assert len([t for t in runway.created("image_to_video") if t.body["seed"] == 8]) == 1
 

@@ -57,21 +57,24 @@ def test_a_failing_record_failure_is_reconciled_from_the_execution_event(pipelin
 
 
 @pytest.mark.parametrize(
-    ("status", "ended", "reason"),
+    ("status", "error", "ended", "reason"),
     [
-        ("TIMED_OUT", "failed", "States.Timeout"),
-        ("ABORTED", "cancelled", "cancelled by the user"),  # stopped from the console
-        ("FAILED", "failed", "States.Runtime"),
+        ("TIMED_OUT", None, "failed", "States.Timeout"),
+        ("ABORTED", None, "cancelled", "cancelled by the user"),  # stopped from the console
+        ("FAILED", None, "failed", "States.Runtime"),
+        # RecordApprovalTimeout itself failed (RecordApprovalTimeoutFailed): still the user's timeout
+        ("FAILED", "ApprovalTimedOut", "timed_out", "no answer at the"),
     ],
 )
-def test_each_ended_execution_status_ends_its_job_once(monkeypatch, status, ended, reason):
+def test_each_ended_execution_status_ends_its_job_once(monkeypatch, status, error, ended, reason):
     told = _Told()
     replace_part(monkeypatch, "notifier", told)
     chat = next(_chats)
     job, _ = jobs.create_job(user_id=chat, chat_id=chat, prompt="Реклама кофе")
-    result = lifecycle.reconcile_execution(runtime.current(), {"name": job.id, "status": status})
+    detail = {"name": job.id, "status": status, "error": error}
+    result = lifecycle.reconcile_execution(runtime.current(), detail)
     assert result == {"reconciled": True, "status": ended}
     assert jobs.get_job(job.id).status == ended and jobs.get_job(job.id).error_message.startswith(reason)
     assert jobs.active_job_for_chat(chat) is None
-    assert lifecycle.reconcile_execution(runtime.current(), {"name": job.id, "status": status})["reconciled"] is False
+    assert lifecycle.reconcile_execution(runtime.current(), detail)["reconciled"] is False
     assert [e[1] for e in told.events if e[0] == job.id] == ["JobEnded"]

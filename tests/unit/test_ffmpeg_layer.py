@@ -42,3 +42,39 @@ def test_make_build_ffmpeg_layer_puts_a_working_ffmpeg_in_bin(tmp_path):
     for name in ("ebur128", "subtitles", "sidechaincompress", "atempo", "alimiter"):
         assert f" {name} " in filters
     assert (artifacts / "licenses" / "imageio-ffmpeg-LICENSE").read_text().startswith("BSD")
+
+
+def _functions_architectures(template: dict) -> set[str]:
+    default = template["Globals"]["Function"]["Architectures"]
+    return {
+        arch
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::Serverless::Function"
+        for arch in res["Properties"].get("Architectures", default)
+    }
+
+
+def _make_print_arch(layer_dir: Path) -> str:
+    return subprocess.run(
+        ["make", "-s", "-C", str(layer_dir), "print-arch"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+
+
+def test_the_layer_is_built_for_the_functions_architecture(tmp_path):
+    # A layer built for another architecture deploys, and its ffmpeg fails at the first job
+    # ("exec format error"): the Makefile reads the architecture from template.yaml's Globals.
+    from local import template as tpl
+
+    template = tpl.load_template()
+    (arch,) = _functions_architectures(template)  # one architecture for every function
+    layer = template["Resources"]["FfmpegLayer"]
+    assert layer["Properties"]["CompatibleArchitectures"] == [arch]
+    assert layer["Metadata"]["BuildArchitecture"] == arch
+    wheel_arch = {"x86_64": "x86_64", "arm64": "aarch64"}
+    assert _make_print_arch(ROOT / "layers" / "ffmpeg") == wheel_arch[arch]
+    # and it follows the template: the same Makefile beside an arm64 template builds for aarch64
+    (tmp_path / "layers" / "ffmpeg").mkdir(parents=True)
+    (tmp_path / "layers" / "ffmpeg" / "Makefile").write_text((ROOT / "layers" / "ffmpeg" / "Makefile").read_text())
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    (tmp_path / "template.yaml").write_text(text.replace(f"Architectures: [{arch}]", "Architectures: [arm64]"))
+    assert _make_print_arch(tmp_path / "layers" / "ffmpeg") == "aarch64"

@@ -33,23 +33,23 @@ def _name(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
-def _app_secret(sm, **overrides) -> str:
-    body = {
-        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-        "OPENAI_API_KEY": OPENAI_KEY,
-        "RUNWAYML_API_SECRET": RUNWAY_KEY,
-        "DATABASE_URL": "",
+def _vendor_secrets(sm) -> dict[str, str]:
+    """One secret per vendor, as template.yaml creates them: the environment each function gets."""
+    return {
+        "TELEGRAM_BOT_TOKEN_SECRET_ARN": sm.create_secret(Name=_name("telegram"), SecretString=BOT_TOKEN)["ARN"],
+        "OPENAI_API_KEY_SECRET_ARN": sm.create_secret(Name=_name("openai"), SecretString=OPENAI_KEY)["ARN"],
+        "RUNWAYML_API_SECRET_SECRET_ARN": sm.create_secret(Name=_name("runway"), SecretString=RUNWAY_KEY)["ARN"],
     }
-    body.update(overrides)
-    return sm.create_secret(Name=_name("app"), SecretString=json.dumps(body))["ARN"]
 
 
-def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
-    app_arn = _app_secret(sm)
+def test_settings_come_from_one_secret_per_vendor_and_the_webhook_secret(sm):
     hook_arn = sm.create_secret(Name=_name("hook"), SecretString=WEBHOOK_SECRET)["ARN"]
     env = {
-        "APP_SECRETS_ARN": app_arn,
+        **_vendor_secrets(sm),
         "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": hook_arn,
+        "LLM_PROVIDER": "openai",
+        "VIDEO_PROVIDER": "runway",
+        "NOTIFIER_PROVIDER": "telegram",
         "DATABASE_URL": "postgresql://u:p@h/db",
     }
 
@@ -65,20 +65,27 @@ def test_settings_come_from_the_app_secret_and_the_webhook_secret(sm):
     assert settings.openai_api_key == OPENAI_KEY
     assert settings.runwayml_api_secret == RUNWAY_KEY
     assert settings.llm_provider == "openai" and settings.video_provider == "runway"
-    assert settings.database_url == "postgresql://u:p@h/db"  # empty DATABASE_URL in the secret is unset
+    assert settings.database_url == "postgresql://u:p@h/db"
     assert OPENAI_KEY not in repr(settings) and RUNWAY_KEY not in repr(settings)
 
 
+def test_a_function_told_of_one_vendor_reads_only_that_vendors_secret(sm):
+    arns = _vendor_secrets(sm)
+    env = {"OPENAI_API_KEY_SECRET_ARN": arns["OPENAI_API_KEY_SECRET_ARN"], "LLM_PROVIDER": "openai"}
+    assert secrets.resolve_secret_settings(env) == {"OPENAI_API_KEY": OPENAI_KEY}
+    settings = config._from_env(env)
+    assert settings.runwayml_api_secret is None and settings.telegram_bot_token is None
+
+
 def test_plain_environment_wins_and_is_not_fetched(sm):
-    app_arn = _app_secret(sm)
     env = {
-        "APP_SECRETS_ARN": app_arn,
+        **_vendor_secrets(sm),
         "OPENAI_API_KEY": "sk-local",
         "TELEGRAM_WEBHOOK_SECRET": "local-secret",
         "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone",
     }
     resolved = secrets.resolve_secret_settings(env)  # the missing ARN is never asked for
-    assert "TELEGRAM_WEBHOOK_SECRET" not in resolved
+    assert "TELEGRAM_WEBHOOK_SECRET" not in resolved and "OPENAI_API_KEY" not in resolved
     assert config._from_env(env).openai_api_key == "sk-local"
 
 
@@ -109,17 +116,17 @@ def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
     assert parts.query == "sslmode=require"
 
 
-def test_an_external_database_url_in_the_app_secret_wins_over_the_rds_secret(sm):
-    app_arn = _app_secret(sm, DATABASE_URL="postgresql://ext:pw@neon.example/db?sslmode=require")
-    env = {"APP_SECRETS_ARN": app_arn, "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:unused"}
-    assert config._from_env(env).database_url == "postgresql://ext:pw@neon.example/db?sslmode=require"
+def test_an_external_database_url_secret_wins_over_the_rds_secret(sm):
+    url = "postgresql://ext:pw@neon.example/db?sslmode=require"
+    arn = sm.create_secret(Name=_name("dburl"), SecretString=url)["ARN"]
+    env = {"DATABASE_URL_SECRET_ARN": arn, "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:unused"}
+    assert config._from_env(env).database_url == url
 
 
 def test_secrets_are_cached_for_five_minutes(sm):
-    app_arn = _app_secret(sm)
-    env = {"APP_SECRETS_ARN": app_arn}
+    env = {"OPENAI_API_KEY_SECRET_ARN": _vendor_secrets(sm)["OPENAI_API_KEY_SECRET_ARN"]}
     assert secrets.resolve_secret_settings(env)["OPENAI_API_KEY"] == OPENAI_KEY
-    sm.put_secret_value(SecretId=app_arn, SecretString=json.dumps({"OPENAI_API_KEY": "sk-rotated"}))
+    sm.put_secret_value(SecretId=env["OPENAI_API_KEY_SECRET_ARN"], SecretString="sk-rotated")
     assert secrets.resolve_secret_settings(env)["OPENAI_API_KEY"] == OPENAI_KEY  # served from the cache
     parameters.clear_caches()
     assert secrets.resolve_secret_settings(env)["OPENAI_API_KEY"] == "sk-rotated"
@@ -127,14 +134,85 @@ def test_secrets_are_cached_for_five_minutes(sm):
 
 def test_errors_name_the_variable_never_a_value(sm):
     missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf"
-    with pytest.raises(ConfigurationError, match="APP_SECRETS_ARN"):
-        secrets.resolve_secret_settings({"APP_SECRETS_ARN": missing})
-    not_json = sm.create_secret(Name=_name("plain"), SecretString=BOT_TOKEN)["ARN"]
+    with pytest.raises(ConfigurationError, match="RUNWAYML_API_SECRET_SECRET_ARN"):
+        secrets.resolve_secret_settings({"RUNWAYML_API_SECRET_SECRET_ARN": missing})
+    broken_json = sm.create_secret(Name=_name("broken"), SecretString="{" + BOT_TOKEN)["ARN"]
     with pytest.raises(ConfigurationError) as excinfo:
-        secrets.resolve_secret_settings({"APP_SECRETS_ARN": not_json})
+        secrets.resolve_secret_settings({"TELEGRAM_BOT_TOKEN_SECRET_ARN": broken_json})
     assert BOT_TOKEN not in str(excinfo.value)
     secret = json.dumps({"username": "u", "password": "hunter2"})
     rds = sm.create_secret(Name=_name("rds-bad"), SecretString=secret)["ARN"]
     with pytest.raises(ConfigurationError) as excinfo:
         secrets.resolve_secret_settings({"DATABASE_SECRET_ARN": rds})  # no host anywhere
     assert "hunter2" not in str(excinfo.value)
+
+
+# ---- A provider and its key: never a silent switch to the offline providers --------------------
+
+
+@pytest.mark.parametrize(
+    "setting, provider, key",
+    [
+        ("LLM_PROVIDER", "openai", "OPENAI_API_KEY"),
+        ("IMAGE_PROVIDER", "runway", "RUNWAYML_API_SECRET"),
+        ("VIDEO_PROVIDER", "runway", "RUNWAYML_API_SECRET"),
+        ("TTS_PROVIDER", "openai", "OPENAI_API_KEY"),
+        ("TRANSCRIBE_PROVIDER", "openai", "OPENAI_API_KEY"),
+        ("NOTIFIER_PROVIDER", "telegram", "TELEGRAM_BOT_TOKEN"),
+    ],
+)
+def test_a_configured_provider_without_its_key_refuses_to_start(setting, provider, key):
+    # On AWS a function denied a key (no *_SECRET_ARN, or a policy that does not grant it) would
+    # otherwise make slides instead of Runway images, or log the user's messages.
+    with pytest.raises(ConfigurationError, match=f"{setting}={provider} needs {key}"):
+        config._from_env({setting: provider})
+    assert getattr(config._from_env({setting: provider, key: "k" * 12}), setting.lower()) == provider
+
+
+def test_a_capability_named_none_is_an_error_when_asked_for_not_an_offline_stand_in():
+    from videobot import providers
+    from videobot.runtime import Runtime
+
+    settings = config._from_env(
+        {
+            "LLM_PROVIDER": "none",
+            "IMAGE_PROVIDER": "none",
+            "VIDEO_PROVIDER": "none",
+            "TTS_PROVIDER": "none",
+            "TRANSCRIBE_PROVIDER": "none",
+            "NOTIFIER_PROVIDER": "none",
+        }
+    )
+    for make in (
+        providers.make_llm,
+        providers.make_image_generator,
+        providers.make_clip_generator,
+        providers.make_speech,
+        providers.make_transcriber,
+    ):
+        with pytest.raises(ConfigurationError, match="names it none"):
+            make(settings)
+    with pytest.raises(ConfigurationError, match="NOTIFIER_PROVIDER none"):
+        _ = Runtime(settings).notifier
+
+
+def test_unset_providers_stay_offline_on_a_laptop_and_an_unknown_one_refuses_to_start():
+    laptop = config._from_env({})
+    assert (laptop.llm_provider, laptop.image_provider, laptop.tts_provider) == ("offline", "offline", "offline")
+    assert (laptop.transcribe_provider, laptop.notifier_provider) == ("none", "log")
+    with pytest.raises(ConfigurationError, match="LLM_PROVIDER='gpt' is none of"):
+        config._from_env({"LLM_PROVIDER": "gpt"})
+
+
+def test_the_pipelines_providers_need_no_key_and_default_to_the_functions_own():
+    from videobot import providers
+
+    # the webhook prices the pipeline's LLM and speech and offers its voices, holding no OpenAI key
+    webhook = config._from_env(
+        {"LLM_PROVIDER": "none", "PIPELINE_LLM_PROVIDER": "openai", "PIPELINE_TTS_PROVIDER": "polly"}
+    )
+    assert (webhook.pipeline_llm_provider, webhook.pipeline_tts_provider) == ("openai", "polly")
+    assert webhook.openai_api_key is None
+    assert providers.speech_voices(webhook)[0] == "Tatyana"
+    own = config._from_env({"TTS_PROVIDER": "polly"})
+    assert own.pipeline_tts_provider == "polly" and own.pipeline_transcribe_provider == "none"

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from local import template as tpl
+from tests import function_needs as needs
+from videobot.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
@@ -190,35 +192,24 @@ def test_only_sam_policy_templates_and_explicit_statements_grant_permissions(res
     assert not of_type(resources, "AWS::IAM::Role"), "roles come from SAM policy templates"
 
 
-def test_every_function_reads_the_secrets_through_the_one_shared_policy(resources):
+def test_every_function_reads_the_database_secret_through_the_one_shared_policy(resources):
     statements = resources["ReadSecretsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statements == [
         {
-            "Sid": "ReadAppAndDatabaseSecrets",
+            "Sid": "ReadDatabaseSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [
-                {"Ref": "AppSecrets"},
-                {
-                    "Fn::If": [
-                        "CreateDatabase",
-                        {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
-                        {"Ref": "AWS::NoValue"},
-                    ]
-                },
-            ],
+            "Resource": {
+                "Fn::If": [
+                    "CreateDatabase",
+                    {"Fn::GetAtt": ["Database", "Outputs.SecretArn"]},
+                    {"Ref": "DatabaseUrlSecret"},
+                ]
+            },
         }
     ]
     for name, res in of_type(resources, "AWS::Serverless::Function").items():
-        policies = res["Properties"]["Policies"]
-        assert {"Ref": "ReadSecretsPolicy"} in policies, name
-        own = [
-            p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
-            for p in policies
-            if "AWSSecretsManagerGetSecretValuePolicy" in p
-        ]
-        # Only the webhook reads the webhook's secret_token.
-        assert own == ([{"Ref": "WebhookSecret"}] if name == "WebhookFunction" else []), name
+        assert {"Ref": "ReadSecretsPolicy"} in res["Properties"]["Policies"], name
 
 
 def _unwrap_if(value):
@@ -246,23 +237,18 @@ def _secret_reads(resources: dict, policy) -> list:
 
 
 def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(template, resources):
-    # videobot.secrets fetches every secret the environment names (APP_SECRETS_ARN,
-    # DATABASE_SECRET_ARN, <NAME>_SECRET_ARN) at start-up, and a secret it cannot read is a
-    # ConfigurationError: a function named a secret it may not read fails every invocation
-    # (the migrations' custom resource fails, and the first deploy rolls back).
-    from videobot.secrets import APP_SECRETS_ENV, SECRET_ARN_SUFFIX
+    # videobot.secrets fetches every secret the environment names (DATABASE_SECRET_ARN,
+    # <NAME>_SECRET_ARN) at start-up, and a secret it cannot read is a ConfigurationError: a
+    # function named a secret it may not read fails every invocation (the migrations' custom
+    # resource fails, and the first deploy rolls back).
+    from videobot.secrets import SECRET_ARN_SUFFIX
 
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     functions = of_type(resources, "AWS::Serverless::Function")
     checked = 0
     for name, res in functions.items():
         env = {**globals_env, **res["Properties"].get("Environment", {}).get("Variables", {})}
-        named = [
-            arn
-            for key, value in env.items()
-            if key == APP_SECRETS_ENV or key.endswith(SECRET_ARN_SUFFIX)
-            for arn in _unwrap_if(value)
-        ]
+        named = [arn for key, value in env.items() if key.endswith(SECRET_ARN_SUFFIX) for arn in _unwrap_if(value)]
         granted = [
             arn
             for policy in res["Properties"]["Policies"]
@@ -273,6 +259,96 @@ def test_every_secret_a_function_is_told_of_is_one_its_policies_let_it_read(temp
             assert arn in granted, f"{name} is told of the secret {arn} but its policies do not let it read it"
             checked += 1
     assert checked >= len(functions)  # every function is told of one secret at least: the check sees them
+
+
+# Deploys that change what a function is given: who speaks, and where the database is.
+DEPLOYS = {
+    "openai-speech-rds": {"TtsProvider": "openai", "ExistingDatabaseUrl": ""},
+    "polly-speech-external-db": {"TtsProvider": "polly", "ExistingDatabaseUrl": "postgresql://u:p@db.example/v"},
+}
+PROVIDER_VALUES = {  # what each capability's provider setting says on AWS
+    "telegram": "telegram",
+    "llm": "openai",
+    "images": "runway",
+    "clips": "runway",
+    "transcription": "openai",
+}
+VENDOR_KEYS = {"TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY", "RUNWAYML_API_SECRET"}
+
+
+def _deployed(template: dict, deploy: str) -> tuple[dict, dict]:
+    params = needs.parameters(template, **DEPLOYS[deploy])
+    return params, needs.conditions(template, params)
+
+
+def _readable_secrets(resources: dict, policies: list, params: dict, conds: dict) -> set:
+    """The secrets a function's Policies (resolved for one deploy) let it read."""
+    readable = set()
+    for policy in needs.resolve(policies, params, conds):
+        if isinstance(policy, str):  # a managed policy of this template
+            statements = needs.resolve(resources[policy]["Properties"]["PolicyDocument"]["Statement"], params, conds)
+        elif "AWSSecretsManagerGetSecretValuePolicy" in policy:
+            readable.add(policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"])
+            continue
+        else:
+            statements = policy.get("Statement", [])
+        for statement in statements:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if statement["Effect"] == "Allow" and "secretsmanager:GetSecretValue" in actions:
+                listed = statement["Resource"]
+                readable |= set(listed if isinstance(listed, list) else [listed])
+    return readable
+
+
+@pytest.mark.parametrize("deploy", sorted(DEPLOYS))
+def test_each_function_is_given_the_providers_and_keys_its_code_calls_and_no_other(template, resources, deploy):
+    """tests/function_needs.py says what each function's code calls (and the integration tests
+    record what it reaches); here each function's environment and policies must give exactly
+    that: the provider set (every other "none"), the secret of each provider's key, read
+    permission for the secrets it is told of and for no other."""
+    from videobot.config import PROVIDER_KEYS
+
+    params, conds = _deployed(template, deploy)
+    functions = of_type(resources, "AWS::Serverless::Function")
+    assert set(functions) == set(needs.CODE_NEEDS)
+    for name in functions:
+        env = needs.function_environment(template, name, params)
+        calls = needs.CODE_NEEDS[name]
+        expected = {**PROVIDER_VALUES, "speech": params["TtsProvider"]}
+        for capability, setting in needs.PROVIDER_OF.items():
+            assert env[setting] == (expected[capability] if capability in calls else "none"), (name, setting)
+        assert ("STATE_MACHINE_ARN" in env) == ("step_functions" in calls), name
+        assert ("SLOW_UPDATE_FUNCTION_NAME" in env) == ("lambda" in calls), name
+        # the keys: exactly those of the providers set, each by its own secret
+        told = {key: value for key, value in env.items() if key.endswith("_SECRET_ARN")}
+        for key, secret in told.items():
+            if key != "DATABASE_SECRET_ARN":
+                assert needs.SECRET_SETTINGS[secret] + "_SECRET_ARN" == key, (name, key, secret)
+        keys = {needs.SECRET_SETTINGS[s] for s in told.values() if needs.SECRET_SETTINGS.get(s) in VENDOR_KEYS}
+        providers = {env[setting] for setting in needs.PROVIDER_OF.values()}
+        assert keys == {PROVIDER_KEYS[p].upper() for p in providers if p in PROVIDER_KEYS}, name
+        # read permission for exactly the secrets it is told of
+        readable = _readable_secrets(resources, resources[name]["Properties"]["Policies"], params, conds)
+        named = set(told.values())
+        assert readable == named, f"{name}: may read {readable - named or '-'}, is told of {named - readable or '-'}"
+
+
+@pytest.mark.parametrize("deploy", sorted(DEPLOYS))
+def test_each_function_starts_with_what_it_is_given_and_not_without_any_key_of_it(template, deploy):
+    # videobot.config refuses to start a provider whose key it was not given: so every key a
+    # function holds is one it needs, and with all of them it starts.
+    from videobot import config
+
+    params, _ = _deployed(template, deploy)
+    started = 0
+    for name in needs.CODE_NEEDS:
+        env = needs.startup_environment(needs.function_environment(template, name, params))
+        config._from_env(env)
+        started += 1
+        for key in VENDOR_KEYS & set(env):
+            with pytest.raises(ConfigurationError, match=f"needs {key}"):
+                config._from_env({k: v for k, v in env.items() if k != key})
+    assert started == len(needs.CODE_NEEDS)
 
 
 def test_functions_match_the_function_folders(resources):
@@ -357,6 +433,116 @@ def test_every_function_has_a_retained_log_group_and_an_errors_alarm(template, r
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
+def test_the_alarms_reach_the_operator(template, resources):
+    # CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns (its key policy
+    # cannot grant cloudwatch.amazonaws.com): the alarms would fire and never be delivered.
+    topic = resources["AlarmTopic"]["Properties"]
+    key = topic.get("KmsMasterKeyId")
+    if key is not None:  # a customer-managed key of this template, whose policy lets CloudWatch use it
+        assert isinstance(key, dict) and resources[key.get("Ref", "")]["Type"] == "AWS::KMS::Key", key
+        key_statements = resources[key["Ref"]]["Properties"]["KeyPolicy"]["Statement"]
+        assert any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for s in key_statements)
+    policies = [p["Properties"] for p in of_type(resources, "AWS::SNS::TopicPolicy").values()]
+    assert [p["Topics"] for p in policies] == [[{"Ref": "AlarmTopic"}]]
+    statements = policies[0]["PolicyDocument"]["Statement"]
+    publish = [s for s in statements if s["Effect"] == "Allow" and s["Action"] == "sns:Publish"]
+    assert [s["Principal"] for s in publish] == [{"Service": "cloudwatch.amazonaws.com"}]
+    # only this account's alarms
+    assert publish[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":alarm:*" in publish[0]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert publish[0]["Resource"] == {"Ref": "AlarmTopic"}
+    for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_a_failed_execution_means_a_fault_not_the_users_outcome(resources):
+    # ExecutionsFailedAlarm counts failed and timed-out executions. A user's ❌, no answer at a
+    # gate, and a failure on the user's input (content refused after every round, a voice note
+    # that cannot be heard) end Succeeded, the job's status saying what happened; only a fault
+    # (or a failure to record the outcome, which ReconcileExecution then ends) reaches a Fail.
+    from videobot import errors, lifecycle
+
+    states = json.loads(ASL.read_text(encoding="utf-8"))["States"]
+    fails = {name for name, state in states.items() if state["Type"] == "Fail"}
+    assert states[states["CancelJob"]["Next"]]["Type"] == "Succeed"
+    assert states[states["RecordApprovalTimeout"]["Next"]]["Type"] == "Succeed"
+    choice = states[states["RecordFailure"]["Next"]]
+    assert choice["Type"] == "Choice"
+    (on_input,) = choice["Choices"]
+    assert on_input == {"Variable": "$.outcome.fault", "BooleanEquals": False, "Next": on_input["Next"]}
+    assert states[on_input["Next"]]["Type"] == "Succeed" and choice["Default"] in fails
+    assert states["RecordFailure"]["ResultSelector"]["fault.$"] == "$.Payload.fault"
+    # each outcome's own failure still fails the execution, and the reconciler ends the job as the user's
+    cleanup = {name: states[states[name]["Catch"][0]["Next"]] for name in ("CancelJob", "RecordApprovalTimeout")}
+    assert cleanup["CancelJob"]["Type"] == "Fail" and cleanup["CancelJob"]["Error"] == "Rejected"
+    assert cleanup["RecordApprovalTimeout"] == {**cleanup["RecordApprovalTimeout"], "Type": "Fail"}
+    assert cleanup["RecordApprovalTimeout"]["Error"] == lifecycle.APPROVAL_TIMED_OUT
+    assert states[states["RecordFailure"]["Catch"][0]["Next"]]["Type"] == "Fail"
+    # the errors that are the user's input are errors the stages raise
+    assert all(isinstance(getattr(errors, name, None), type) for name in lifecycle.NOT_A_FAULT)
+    # ... and the alarm counts no stopped (ABORTED: the user's cancel between gates) execution
+    failed = resources["ExecutionsFailedAlarm"]["Properties"]["Metrics"]
+    watched = {m["MetricStat"]["Metric"]["MetricName"] for m in failed if "MetricStat" in m}
+    assert watched == {"ExecutionsFailed", "ExecutionsTimedOut"}
+
+
+def _emitted_metrics() -> set[str]:
+    """Every metric name the functions emit (put_metric, count; videobot/observability.py)."""
+    names = set()
+    for path in (ROOT / "functions").rglob("*.py"):
+        names |= set(re.findall(r'\b(?:put_metric|count)\(\s*"([A-Za-z]+)"', path.read_text(encoding="utf-8")))
+    return names
+
+
+def _dashboard(resources) -> dict:
+    body = resources["OperatorDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    return json.loads(re.sub(r"\$\{[A-Za-z:]+\}", "placeholder", body))
+
+
+def test_the_operators_dashboard_shows_what_the_code_emits(template, resources):
+    from videobot.observability import SERVICE
+
+    dashboard = _dashboard(resources)
+    emitted = _emitted_metrics()
+    assert {"StageDuration", "VendorCallErrors", "JobsStarted", "JobsEnded", "VendorSpendUsd"} <= emitted
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    panels = {}
+    for widget in dashboard["widgets"]:
+        props = widget["properties"]
+        shown = []
+        for line in props["metrics"]:
+            if "expression" in line[0]:  # SEARCH('{Namespace,dims} MetricName="X" ...', stat, period)
+                search = line[0]["expression"]
+                assert search.startswith(f"SEARCH('{{{namespace},"), search
+                shown += [(namespace, name) for name in re.findall(r'MetricName="([A-Za-z]+)"', search)]
+                continue
+            metric_namespace, name, *dims = [part for part in line if isinstance(part, str)]
+            shown.append((metric_namespace, name))
+            if metric_namespace == namespace:
+                assert dict(zip(dims[::2], dims[1::2], strict=True))["service"] == SERVICE
+        for metric_namespace, name in shown:
+            if metric_namespace == namespace:
+                assert name in emitted, f"the dashboard shows {name}, which no function emits"
+            else:
+                assert metric_namespace in {"AWS/ApiGateway", "AWS/Lambda", "AWS/States"}, metric_namespace
+        panels[props["title"]] = {name for _, name in shown}
+
+    def panel(words: str) -> set[str]:
+        (found,) = [names for title, names in panels.items() if words in title]
+        return found
+
+    assert panel("Jobs:") == {"JobsStarted", "JobsEnded"}
+    outcomes = {line[5] for w in dashboard["widgets"] for line in w["properties"]["metrics"] if "JobsEnded" in line}
+    assert outcomes == {"delivered", "cancelled", "timed_out", "failed"}
+    assert panel("USD spent per day, by vendor") == {"VendorSpendUsd"}
+    assert panel("p50") == panel("p95") == {"StageDuration"}
+    assert panel("Vendor errors") == {"VendorCallErrors", "StageDuration"}
+    assert panel("Runway's queue") == {"RunwayTasksQueued", "RunwayQueueSeconds"}
+    assert "Latency" in panel("Webhook latency")
+    url = template["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://") and "#dashboards:name=${OperatorDashboard}" in url
+
+
 def test_no_tracing_but_powertools_metrics_and_execution_logs(template, resources):
     # No code emits traces (no Powertools Tracer), so neither the functions nor the state
     # machine turn X-Ray on, and nothing is granted X-Ray actions. Metrics are EMF in the logs.
@@ -397,14 +583,16 @@ def test_keys_are_secrets_never_plain_environment(template, resources):
     for res in of_type(resources, "AWS::Serverless::Function").values():
         env_names |= set(res["Properties"].get("Environment", {}).get("Variables", {}))
     assert env_names & plain == set()
-    assert {"APP_SECRETS_ARN", "TELEGRAM_WEBHOOK_SECRET_SECRET_ARN", "DATABASE_SECRET_ARN"} <= env_names
-    secret_string = resources["AppSecrets"]["Properties"]["SecretString"]["Fn::Sub"][0]
-    assert set(json.loads(re.sub(r"\$\{[A-Za-z]+\}", "x", secret_string))) == {
-        "TELEGRAM_BOT_TOKEN",
-        "OPENAI_API_KEY",
-        "RUNWAYML_API_SECRET",
-        "DATABASE_URL",
-    }
+    assert {f"{name}_SECRET_ARN" for name in plain} | {"DATABASE_SECRET_ARN"} <= env_names
+    # one secret per vendor key, each holding one parameter
+    for secret, parameter in {
+        "TelegramBotTokenSecret": "TelegramBotToken",
+        "OpenAIApiKeySecret": "OpenAIApiKey",
+        "RunwayApiSecretSecret": "RunwayApiSecret",
+        "DatabaseUrlSecret": "ExistingDatabaseUrl",
+    }.items():
+        assert resources[secret]["Properties"]["SecretString"] == {"Ref": parameter}, secret
+    assert resources["DatabaseUrlSecret"]["Condition"] == "UseExistingDatabase"
     generated = resources["WebhookSecret"]["Properties"]["GenerateSecretString"]
     assert generated["ExcludePunctuation"] is True  # Telegram allows A-Z a-z 0-9 _ - only
     assert 1 <= generated["PasswordLength"] <= 256
@@ -424,6 +612,17 @@ def test_database_is_private_and_optional(template, resources):
     assert network["S3Endpoint"]["Properties"]["VpcEndpointType"] == "Gateway"
 
 
+def test_the_database_names_only_the_major_engine_version():
+    # RDS retires minor versions (creating 17.1-17.4 was blocked from 2026-05-01): a pinned
+    # minor stops fresh deploys on that day. A major version lets RDS pick its default minor.
+    database = tpl.load_template(ROOT / "infra" / "database.yaml")
+    version = database["Parameters"]["EngineVersion"]
+    assert re.fullmatch(r"[0-9]+", version["Default"]), version["Default"]
+    assert re.fullmatch(version["AllowedPattern"], "17") and not re.fullmatch(version["AllowedPattern"], "17.9")
+    instance = database["Resources"]["Instance"]["Properties"]
+    assert instance["EngineVersion"] == {"Ref": "EngineVersion"} and instance["AutoMinorVersionUpgrade"] is True
+
+
 def test_migrations_run_on_every_code_change(resources):
     custom = resources["DatabaseMigrations"]["Properties"]
     assert custom["ServiceToken"] == {"Fn::GetAtt": ["MigrateDatabaseFunction", "Arn"]}
@@ -431,14 +630,56 @@ def test_migrations_run_on_every_code_change(resources):
     assert resources["MigrateDatabaseFunction"]["Properties"]["AutoPublishAlias"]
 
 
+def test_cloudformation_waits_for_the_migrations_minutes_not_an_hour(resources):
+    # CloudFormation waits for a custom resource's answer up to ServiceTimeout (default 3600 s).
+    # The function answers within its Timeout (the migrations stop ANSWER_RESERVE_SECONDS
+    # before it); ServiceTimeout covers that and a little more, for a function that died unanswered.
+    from videobot.deploy_hooks import ANSWER_RESERVE_SECONDS
+
+    timeout = resources["MigrateDatabaseFunction"]["Properties"]["Timeout"]
+    service_timeout = resources["DatabaseMigrations"]["Properties"]["ServiceTimeout"]
+    assert timeout < service_timeout <= timeout + 120
+    assert timeout / 4 > ANSWER_RESERVE_SECONDS
+
+
 def test_webhook_route_and_outputs(template, resources):
     event = resources["WebhookFunction"]["Properties"]["Events"]["Telegram"]
     assert event["Type"] == "HttpApi" and event["Properties"]["Method"] == "POST"
     outputs = template["Outputs"]
     assert event["Properties"]["Path"] in outputs["WebhookUrl"]["Value"]["Fn::Sub"]
-    assert {"WebhookUrl", "StateMachineArn", "MediaBucketName", "AppSecretsArn", "WebhookSecretArn"} <= set(outputs)
+    assert {"WebhookUrl", "StateMachineArn", "MediaBucketName", "TelegramBotTokenSecretArn", "WebhookSecretArn"} <= set(
+        outputs
+    )
     env = resources["WebhookFunction"]["Properties"]["Environment"]["Variables"]
     assert env["STATE_MACHINE_ARN"] == {"Ref": "VideoPipelineStateMachine"}
+
+
+def test_the_deploy_guide_counts_what_the_template_creates(template, resources):
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    functions = of_type(resources, "AWS::Serverless::Function")
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    errors_alarms = [a for a in alarms.values() if a["Properties"].get("MetricName") == "Errors"]
+    invoked = _invoked_functions(resources)
+    assert f"**{len(functions)} functions** and **{len(alarms)} alarms**" in guide
+    # every count of functions is the template's, or the state machine's share of them
+    assert {int(n) for n in re.findall(r"\b(\d+) functions\b", guide)} <= {len(functions), len(invoked)}
+    assert {int(n) for n in re.findall(r"\b(\d+) `Errors` alarms\b", guide)} == {len(errors_alarms)}
+    assert {int(n) for n in re.findall(r"\b(\d+) function alarms\b", guide)} == {len(errors_alarms)}
+    assert {int(n) for n in re.findall(r"\beach of the (\d+) functions it names\b", guide)} == {len(invoked)}
+    # who holds which key
+    by_vendor = {
+        vendor: sum(bool(needs.CODE_NEEDS[name] & capabilities) for name in functions)
+        for vendor, capabilities in {
+            "Telegram": {"telegram"},
+            "OpenAI": {"llm", "transcription"},
+            "Runway": {"images", "clips"},
+        }.items()
+    }
+    for vendor, count in by_vendor.items():
+        assert re.search(rf"{vendor} for the {count} that", guide), (vendor, count)
+    secrets = of_type(resources, "AWS::SecretsManager::Secret")
+    assert f"Secrets Manager, {len(secrets)} secrets" in guide  # one of them per database choice
+    assert "DashboardUrl" in guide and "DashboardUrl" in template["Outputs"]
 
 
 def test_samconfig_has_dev_default_and_prod():
@@ -458,7 +699,7 @@ def test_polly_is_allowed_only_where_the_narration_is_recorded(template, resourc
     functions = of_type(resources, "AWS::Serverless::Function")
     assert polly_actions(functions["RecordVoiceoverFunction"]) == {"polly:SynthesizeSpeech"}
     assert all(not polly_actions(res) for name, res in functions.items() if name != "RecordVoiceoverFunction")
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    env = functions["RecordVoiceoverFunction"]["Properties"]["Environment"]["Variables"]
     assert env["TTS_PROVIDER"] == {"Ref": "TtsProvider"}
     assert template["Parameters"]["TtsProvider"]["AllowedValues"] == ["openai", "polly"]
 

@@ -26,6 +26,7 @@ import math
 import pytest
 
 from local import template as tpl
+from tests import function_needs as needs
 from videobot import config
 from videobot.config import Settings
 
@@ -143,14 +144,8 @@ def _template():
 
 def settings_of(template: dict, name: str) -> Settings:
     """The settings the function runs with: config.py's defaults, the Globals' and the
-    function's own Environment (plain values; references are ARNs and names)."""
-    env, globals_ = {}, (template.get("Globals") or {}).get("Function") or {}
-    for variables in (
-        globals_.get("Environment", {}).get("Variables", {}),
-        template["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {}),
-    ):
-        env.update({k: v for k, v in variables.items() if isinstance(v, str)})
-    return config._from_env(env)
+    function's own Environment, its secrets read (tests/function_needs.py)."""
+    return config._from_env(needs.startup_environment(needs.function_environment(template, name)))
 
 
 def worst_case(template: dict, name: str) -> tuple[float, str]:

@@ -37,23 +37,30 @@ def insert_task(
     model: str,
     seconds: float,
     credits: float,
-) -> None:
-    """A submitted vendor task, once (its id is unique), with its estimated credits."""
-    db.execute(
-        f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
-        (job_id, stage, segment_index, vendor, model, seconds, credits, task_id),
+) -> bool:
+    """A submitted vendor task, once (its id is unique), with its estimated credits. True when
+    this call recorded it."""
+    return (
+        db.execute(
+            f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, seconds, credits, task_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
+            (job_id, stage, segment_index, vendor, model, seconds, credits, task_id),
+        )
+        == 1
     )
 
 
-def settle_task(task_id: str, credits: float | None) -> None:
+def settle_task(task_id: str, credits: float | None) -> dict | None:
     """Replace the estimate with the cost the vendor reported when the task ended (if it did),
-    and note when the end was seen."""
-    db.execute(
-        f"UPDATE {TABLE} SET credits = COALESCE(%s, credits), credits_final = credits_final OR %s,"
-        " settled_at = COALESCE(settled_at, now() AT TIME ZONE 'utc')"
-        " WHERE task_id = %s AND NOT credits_final",
-        (credits, credits is not None, task_id),
+    and note when the end was seen. Returns {vendor, estimated, final} credits when this call
+    changed the row, else None."""
+    return db.query_one(
+        f"WITH before AS (SELECT task_id, credits FROM {TABLE} WHERE task_id = %s AND NOT credits_final FOR UPDATE)"
+        f" UPDATE {TABLE} AS t SET credits = COALESCE(%s, t.credits), credits_final = t.credits_final OR %s,"
+        " settled_at = COALESCE(t.settled_at, now() AT TIME ZONE 'utc')"
+        " FROM before WHERE t.task_id = before.task_id"
+        " RETURNING t.vendor, before.credits AS estimated, t.credits AS final",
+        (task_id, credits, credits is not None),
     )
 
 

@@ -1,7 +1,9 @@
-"""Provider selection from the settings: offline unless a vendor key is set; LLM_PROVIDER
-(offline, openai), IMAGE_PROVIDER and VIDEO_PROVIDER (offline, runway) and TTS_PROVIDER
-(offline, openai, polly) override. Code never asks whether it runs in a test. The
-composition root (videobot.runtime) calls these once per process."""
+"""Provider selection from the settings: LLM_PROVIDER (offline, openai), IMAGE_PROVIDER and
+VIDEO_PROVIDER (offline, runway), TTS_PROVIDER (offline, openai, polly) and
+TRANSCRIBE_PROVIDER (openai); unset, offline unless the vendor's key is set (config.py).
+"none" names a capability this function never calls (template.yaml): asking for it is a
+ConfigurationError, never a quiet offline stand-in. Code never asks whether it runs in a
+test. The composition root (videobot.runtime) calls these once per process."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from videobot.providers.base import LLM, ClipGenerator, ImageGenerator, SpeechSy
 
 
 def _unknown(capability: str, name: str) -> ConfigurationError:
+    if name == "none":
+        return ConfigurationError(f"this function is given no {capability} provider (template.yaml names it none)")
     return ConfigurationError(f"no {capability} provider named {name!r}")
 
 
@@ -71,6 +75,8 @@ def make_speech(settings: Settings) -> SpeechSynthesizer:
 
 def make_transcriber(settings: Settings) -> Transcriber:
     """Voice-note topics need OpenAI (there is no offline transcriber)."""
+    if settings.transcribe_provider != "openai":
+        raise _unknown("transcription", settings.transcribe_provider)
     from videobot.providers.openai_transcribe import OpenAITranscriber
 
     return OpenAITranscriber(settings)
@@ -78,13 +84,13 @@ def make_transcriber(settings: Settings) -> Transcriber:
 
 def speech_voices(settings: Settings) -> tuple[str, ...]:
     """The voices the configured speech provider offers in /settings (the first is its default),
-    known without building the provider."""
-    if settings.tts_provider == "openai":
+    known without building the provider: the pipeline's (the webhook offers them, RecordVoiceover speaks)."""
+    if settings.pipeline_tts_provider == "openai":
         from videobot.providers.openai_speech import VOICES
 
         default = settings.openai_tts_voice
         return (default, *(v for v in VOICES if v != default)) if default in VOICES else VOICES
-    if settings.tts_provider == "polly":
+    if settings.pipeline_tts_provider == "polly":
         from videobot.providers.polly import PollySpeech
 
         return tuple(PollySpeech.VOICES)

@@ -13,13 +13,15 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from videobot import usage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
-from videobot.observability import logger, metrics_for_vendor_call
+from videobot.observability import count, logger, metrics_for_vendor_call, put_metric
 from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
 
@@ -186,6 +188,11 @@ class VendorTask:
         if seg.vendor_status == stored:
             return
         segments.update_segment(job_id, seg.segment_index, vendor_status=stored)
+        if stored == THROTTLED:  # Runway's queue, for the operator's dashboard
+            count("RunwayTasksQueued", kind=self.kind)
+        elif seg.vendor_status == THROTTLED:
+            submitted = getattr(seg, f"{self.kind}_submitted_at")
+            put_metric("RunwayQueueSeconds", elapsed_since(submitted), MetricUnit.Seconds, kind=self.kind)
         if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
             self._report(rt, job_id)
 

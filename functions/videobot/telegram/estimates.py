@@ -57,14 +57,14 @@ def estimated_job_usd(ratio: str, video_model: str | None = None) -> float:
     settings = rt.settings
     count = settings.segment_count
     total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio, video_model)
-    if settings.llm_provider != "offline":
+    if settings.pipeline_llm_provider != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next(
             (v for k, v in prices if settings.openai_model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
         )
         total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
-    if settings.tts_provider != "offline":
-        model = settings.openai_tts_model if settings.tts_provider == "openai" else "standard"
-        price = usage.tts_price(settings.tts_provider, model)
+    if settings.pipeline_tts_provider != "offline":
+        model = settings.openai_tts_model if settings.pipeline_tts_provider == "openai" else "standard"
+        price = usage.tts_price(settings.pipeline_tts_provider, model)
         total += count * NARRATION_CHARS_PER_SEGMENT * price / 1e6
     return round(total, 2)

@@ -1,5 +1,5 @@
 """A voice note (or audio file) is the topic, or feedback at an open gate. The webhook does
-only the quick checks (an OpenAI key, the size Telegram states); the slow work (a download of
+only the quick checks (a transcription provider, the size Telegram states); the slow work (a download of
 up to 20 MB and OpenAI's transcription, 25 s × 3 tries) never runs inside its 29 s:
 
 - a topic starts a job with the voice note's file id; its execution transcribes it first
@@ -31,7 +31,7 @@ async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> 
     settings = runtime.current().settings
     chat_id = message.chat_id
     voice = message.voice or message.audio
-    if not settings.openai_api_key:
+    if settings.pipeline_transcribe_provider == "none":  # no OpenAI key on a laptop
         await reply(bot, chat_id, lang, "voice_needs_key")
         return
     if voice.file_size and voice.file_size > settings.max_voice_bytes:
