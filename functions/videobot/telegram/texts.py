@@ -25,7 +25,6 @@ BUTTONS = {
     "ru": {"status": "📊 Статус", "start": "🔄 Старт", "approve": "✅ Подтвердить", "reject": "❌ Отклонить"},
     "en": {"status": "📊 Status", "start": "🔄 Start", "approve": "✅ Approve", "reject": "❌ Reject"},
 }
-BTN_STATUS, BTN_START, BTN_APPROVE, BTN_REJECT = BUTTONS["ru"].values()
 
 RU = {
     "welcome": (
