@@ -193,14 +193,15 @@ class Approver:
                     print(f"  {i + 1:2d}. {text}")
             else:
                 name = "images" if gate.stage == "images" else "clips"
+                segments = segment_rows.get_segments(job.id)
                 sheet = gate_sheet(
                     runtime.current().storage,
-                    segment_rows.get_segments(job.id),
+                    segments,
                     gate.stage,
                     self.sheets / f"{job.id}-{name}-{gate.revisions}.png",
                     f"{name} · job {job.id} · {job.prompt[:60]}",
                 )
-                print(f"  Contact sheet ({name} 1-10): {shown_path(sheet)}")
+                print(f"  Contact sheet ({name} 1-{len(segments)}): {shown_path(sheet)}")
                 if self.open_sheets:
                     problem = open_in_viewer(sheet)
                     if problem:
