@@ -103,12 +103,13 @@ class DemoLogs:
         self._file = self.path.open("w", encoding="utf-8")
         level = logging.DEBUG if self.terminal_level == "DEBUG" else logging.INFO
         service = logger.registered_handler  # Powertools' own handler: its JSON lines go to the file
+        assert isinstance(service, logging.StreamHandler), service
         self._saved = (service, service.setStream(self._file), logger.log_level, logging.getLogger().level)
         logger.setLevel(level)
         others = logging.StreamHandler(self._file)  # other loggers' lines (the service's come above)
         others.setFormatter(service.formatter)
         others.addFilter(lambda record: record.name != SERVICE)
-        self._handlers = [others]
+        self._handlers: list[logging.Handler] = [others]
         if self.terminal_level:
             shown = _Terminal(self, self.terminal_level)
             shown.setFormatter(service.formatter)

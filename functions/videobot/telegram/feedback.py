@@ -72,10 +72,10 @@ async def gate_feedback(bot: Bot, message: Message, lang: str, text: str) -> boo
         return False
     settings = runtime.current().settings
     stage, chat_id, count = gate.stage, message.chat_id, settings.segment_count
-    if jobs.parse_refusal_stage(stage):  # a refused segment: the words are its new prompt
+    if refused := jobs.parse_refusal_stage(stage):  # a refused segment: the words are its new prompt
         words = _words(text)
         if not visible(words):
-            await reply(bot, chat_id, lang, "refusal_prompt_hint", n=jobs.parse_refusal_stage(stage)[1] + 1)
+            await reply(bot, chat_id, lang, "refusal_prompt_hint", n=refused[1] + 1)
             return True
         result = await asyncio.to_thread(lambda: control.revise(job.id, stage, feedback=words))
         await answer_refusal(bot, chat_id, lang, job.id, stage, result, "refusal_new_prompt")

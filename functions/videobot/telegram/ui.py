@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -125,7 +126,7 @@ def script_state(job: Job) -> tuple[str, str]:
     return "⏳", "script_waiting"
 
 
-def status_line(lang: str, job: Job, counts: dict, total: int, refused: list[int]) -> str:
+def status_line(lang: str, job: Job, counts: dict, total: int, refused: Sequence[int]) -> str:
     """The Статус line: "Обработка — генерирую изображения" while the job runs, saying what it
     waits for ("Обработка — ждёт ваш новый промпт для сегмента 7": `refused`, the 0-based
     segments paused at a refusal), and the outcome once it ended."""
@@ -140,7 +141,7 @@ def status_line(lang: str, job: Job, counts: dict, total: int, refused: list[int
     return texts.text(lang, "processing", activity=texts.text(lang, f"waits_prompt{several}", **waiting))
 
 
-def status_text(lang: str, job: Job, counts: dict, total: int, refused: list[int] = ()) -> str:
+def status_text(lang: str, job: Job, counts: dict, total: int, refused: Sequence[int] = ()) -> str:
     """The seed's Status view, from the job row, its segment counts and the segments paused at
     a refusal: ID, Статус, Сценарий and the segment counts, in the seed's order; then the
     description, the voice-over, the final video and the times."""
