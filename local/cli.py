@@ -10,11 +10,15 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
 from local.sheet import gate_sheet, open_in_viewer
 from videobot import runtime
+from videobot.data.db import Database
+from videobot.data.rows import Gate, Job
+from videobot.runtime import Runtime
 
 DEMO_LOG = "demo.log"  # under the data folder (.local/): the demo's structured logs
 
@@ -48,18 +52,18 @@ class Progress:
         ("final", "Сборка", 1),
     ]
 
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.bars: dict[str, object] = {}
+    def __init__(self, db: Database, enabled: bool = True):
+        self.db, self.enabled = db, enabled
+        self.bars: dict[str, Any] = {}  # tqdm's bars
 
-    def __call__(self, job: dict) -> None:
+    def __call__(self, job: Job) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
 
         from videobot.data import segments as segment_rows
 
-        counts = dict(segment_rows.segment_counts(job.id))
+        counts = dict(segment_rows.segment_counts(self.db, job.id))
         counts["script"] = 1 if job.script_text else 0
         counts["final"] = 1 if job.final_video_path else 0
         for key, label, total in self.STAGES:
@@ -181,11 +185,12 @@ class Approver:
     """INTERACTIVE=1: show what is being approved and ask. The script is printed; the images and
     the clips are one contact sheet (a PNG, numbered 1-10), opened with --open / OPEN=1."""
 
-    def __init__(self, logs: DemoLogs, sheets: Path, open_sheets: bool = False):
-        self.logs, self.sheets, self.open_sheets = logs, sheets, open_sheets
+    def __init__(self, rt: Runtime, logs: DemoLogs, sheets: Path, open_sheets: bool = False):
+        self.rt, self.logs, self.sheets, self.open_sheets = rt, logs, sheets, open_sheets
 
-    def __call__(self, job, gate) -> bool:
+    def __call__(self, job: Job, gate: Gate) -> bool:
         from videobot.data import segments as segment_rows
+        from videobot.pipeline import media_kind
 
         with self.logs.holding():
             print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
@@ -193,12 +198,13 @@ class Approver:
                 for i, text in enumerate(job.segment_texts):
                     print(f"  {i + 1:2d}. {text}")
             else:
-                name = "images" if gate.stage == "images" else "clips"
-                segments = segment_rows.get_segments(job.id)
+                kind = media_kind(gate.stage)
+                name = kind.folder  # "images", "clips"
+                segments = segment_rows.get_segments(self.rt.db, job.id)
                 sheet = gate_sheet(
-                    runtime.current().storage,
+                    self.rt.storage,
                     segments,
-                    gate.stage,
+                    kind,
                     self.sheets / f"{job.id}-{name}-{gate.revisions}.png",
                     f"{name} · job {job.id} · {job.prompt[:60]}",
                 )
@@ -237,17 +243,18 @@ def run_demo(pipeline: LocalPipeline, args: argparse.Namespace, logs: DemoLogs) 
     """One job through the running pipeline: progress bars, the questions (with --interactive),
     then the result."""
     started = time.monotonic()
+    rt = pipeline.runtime
     if args.job_id:
         from videobot import storage
         from videobot.data import jobs
 
-        if jobs.find_job(args.job_id):  # a rerun of the demo with a fixed id replaces it
-            runtime.current().storage.delete_prefix(storage.job_prefix(args.job_id))
-            jobs.delete_job(args.job_id)
+        if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
+            rt.storage.delete_prefix(storage.job_prefix(args.job_id))
+            jobs.delete_job(rt.db, args.job_id)
     job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
     print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
-    progress = Progress(enabled=not args.quiet)
-    decide = Approver(logs, pipeline.data_dir / "contact-sheets", args.open) if args.interactive else None
+    progress = Progress(rt.db, enabled=not args.quiet)
+    decide = Approver(rt, logs, pipeline.data_dir / "contact-sheets", args.open) if args.interactive else None
     try:
         outcome = pipeline.wait(job.id, decide or (lambda j, g: True), timeout=args.timeout, on_tick=progress)
     finally:
@@ -259,27 +266,25 @@ def run_demo(pipeline: LocalPipeline, args: argparse.Namespace, logs: DemoLogs) 
     if job.status != "completed":
         print(f"Reason: {job.error_message}")
         return 1
-    store = runtime.current().storage
-    path = store.local_path(job.final_video_path) or store.url(job.final_video_path)
+    store, key = rt.storage, job.final_video_path or ""
+    path = store.local_path(key) or store.url(key)
     print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
     print(f"MP4: {path}")
     from videobot import usage
 
-    spent = usage.summary(job.id)
+    spent = usage.summary(rt.db, job.id)
     print(
         f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
         f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
         f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
     )
     if args.job_id:
-        print_seed_queries(args.job_id)
+        print_seed_queries(rt.db, args.job_id)
     return 0
 
 
-def print_seed_queries(job_id: str) -> None:
+def print_seed_queries(db: Database, job_id: str) -> None:
     """The seed's two monitoring queries, verbatim (the second names job 'abc-123')."""
-    from videobot.data import db
-
     for sql in (SEED_QUERY_JOBS, SEED_QUERY_SEGMENTS):
         rows = db.query(sql)
         print("\n" + sql)
@@ -295,7 +300,7 @@ def migrate(args: argparse.Namespace) -> int:
     if os.environ.get("DATABASE_URL"):
         from videobot.migrate import migrate as run
 
-        print("applied:", run() or "nothing new")
+        print("applied:", run(runtime.from_environment().db) or "nothing new")
         return 0
     with LocalPipeline():
         print("migrations applied to the embedded PostgreSQL")

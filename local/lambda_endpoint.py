@@ -27,7 +27,7 @@ class _BurstServer(ThreadingHTTPServer):
 
     request_queue_size = 128
     daemon_threads = True
-    endpoint: LambdaEndpoint | None = None
+    endpoint: LambdaEndpoint  # set by LambdaEndpoint.start, before it serves
 
     def process_request(self, request, client_address):
         # in flight from the moment the connection is accepted, not once its handler has read
@@ -168,8 +168,8 @@ class LambdaEndpoint:
                 outcome = _run_with_timeout(handler, event, LambdaContext(name, timeout), timeout)
                 if outcome is None:
                     message = f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
-                    body = {"errorType": "Sandbox.Timedout", "errorMessage": message}
-                    return self._reply(200, body, {"X-Amz-Function-Error": "Unhandled"})
+                    timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+                    return self._reply(200, timed_out, {"X-Amz-Function-Error": "Unhandled"})
                 result, exc = outcome
                 if exc is not None:  # reported the way Lambda reports an unhandled error
                     body = {

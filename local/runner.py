@@ -9,14 +9,20 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from local import template as tpl
-from local.lambda_endpoint import LambdaEndpoint, import_handler
+from local.environment import LocalRuntime
+from local.lambda_endpoint import Handler, LambdaEndpoint, import_handler
 from local.template import ROOT, load_template, render_definition, state_machine
-from videobot import runtime
+from videobot import config
+from videobot.data.db import Database
+from videobot.data.rows import Gate, Job
+from videobot.entry import LambdaHandler
 
 DEFAULT_DATA_DIR = ROOT / ".local"
 
@@ -46,10 +52,10 @@ def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
 
 
 # A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
-Decider = Callable[[dict, dict], "bool | None"]
+Decider = Callable[[Job, Gate], "bool | None"]
 
 
-def approve_all(job: dict, gate: dict) -> bool:
+def approve_all(job: Job, gate: Gate) -> bool:
     return True
 
 
@@ -62,27 +68,50 @@ def start_embedded_postgres(data_dir: Path) -> tuple[object, str]:
     return server, server.get_uri()
 
 
+def _handler(path: str) -> LambdaHandler:
+    """A function's handler (template.yaml's Handler): each is a videobot.entry.LambdaHandler."""
+    handler = import_handler(path)
+    if not isinstance(handler, LambdaHandler):
+        raise TypeError(f"{path} is not a videobot.entry.LambdaHandler")
+    return handler
+
+
 @dataclass
 class JobOutcome:
-    job: dict
+    job: Job
     execution_status: str
     history: list[dict] = field(default_factory=list)
 
 
 class LocalPipeline:
-    """`with LocalPipeline() as p: p.run_job("Реклама кофе")`"""
+    """`with LocalPipeline() as p: p.run_job("Реклама кофе")`
 
-    def __init__(self, data_dir: str | Path | None = None, env: dict[str, str] | None = None):
+    The functions run with the settings of `environ` (this process's environment unless given)
+    and `env` on top, by their environment names; the pipeline adds what it starts (the
+    database unless DATABASE_URL names one, the media folder, the state machine). `db` shares a
+    database the caller holds. `rt` is the runtime every handler is given."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        db: Database | None = None,
+    ):
         self.data_dir = Path(data_dir or os.environ.get("LOCAL_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         self.env = env or {}
+        self.environ = dict(os.environ if environ is None else environ)
+        self._db = db
+        self.rt: LocalRuntime | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._pg = None
+        self._pg: Any = None  # pgserver's server
         self.endpoint: LambdaEndpoint | None = None
-        self._mock = None
-        self.sfn = None
+        self._mock: Any = None  # moto's mock_aws
+        self.sfn: Any = None  # boto3's Step Functions client, on moto
         self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
-        self.reconciler = None  # the ReconcileExecutionFunction's handler
+        self.reconciler: Handler | None = None  # the ReconcileExecutionFunction's handler
         self.delivered: dict[str, dict] = {}  # execution ARN -> the event delivered for it
         self._deliver_lock = threading.Lock()
         self._watching = threading.Event()
@@ -98,14 +127,15 @@ class LocalPipeline:
     def start(self) -> LocalPipeline:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.interpreter_log = keep_interpreter_logs_out_of_the_terminal(self.data_dir)
-        for key, value in self.env.items():
-            self._setenv(key, value)
-        if not os.environ.get("DATABASE_URL"):
-            self._pg, url = start_embedded_postgres(self.data_dir)
-            self._setenv("DATABASE_URL", url)
-        if not os.environ.get("MEDIA_BUCKET"):
-            self._setenv("MEDIA_DIR", os.environ.get("MEDIA_DIR") or str(self.data_dir / "media"))
-        self._setenv("OFFLINE_SPOOL_DIR", os.environ.get("OFFLINE_SPOOL_DIR") or str(self.data_dir / "offline-tasks"))
+        environ = {**self.environ, **self.env}
+        for key, value in self.env.items():  # what is not a setting is for the libraries (boto3, Powertools)
+            if key not in config.setting_names():
+                self._setenv(key, value)
+        if not environ.get("DATABASE_URL") and self._db is None:
+            self._pg, environ["DATABASE_URL"] = start_embedded_postgres(self.data_dir)
+        if not environ.get("MEDIA_BUCKET"):
+            environ["MEDIA_DIR"] = environ.get("MEDIA_DIR") or str(self.data_dir / "media")
+        environ["OFFLINE_SPOOL_DIR"] = environ.get("OFFLINE_SPOOL_DIR") or str(self.data_dir / "offline-tasks")
         for key, value in {
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
@@ -114,28 +144,27 @@ class LocalPipeline:
         }.items():
             self._setenv(key, value)
         self._setenv("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED") or "1")
-        runtime.reset()
+        self.rt = LocalRuntime(environ, db=self._db)
 
         from videobot.migrate import migrate
 
-        migrate()
+        migrate(self.rt.db)
 
         template = load_template()
         # the state machine's functions, and the webhook's asynchronous worker
         invoked = {**tpl.pipeline_functions(template), SLOW_UPDATE: tpl.functions(template)[SLOW_UPDATE]}
-        handlers = {name: import_handler(path) for name, path in invoked.items()}
+        handlers: dict[str, Handler] = {name: self.bound(_handler(path)) for name, path in invoked.items()}
         timeouts = tpl.function_timeouts(template)
         self.endpoint = LambdaEndpoint(handlers, {name: timeouts[name] for name in handlers}).start()
         self._setenv("AWS_ENDPOINT_URL_LAMBDA", self.endpoint.url)
-        self._setenv("SLOW_UPDATE_FUNCTION_NAME", SLOW_UPDATE)
 
         import boto3
         from moto import mock_aws
 
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
-        if os.environ.get("MEDIA_BUCKET") and not os.environ.get("AWS_ENDPOINT_URL_S3"):
-            boto3.client("s3").create_bucket(Bucket=os.environ["MEDIA_BUCKET"])
+        if environ.get("MEDIA_BUCKET") and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+            boto3.client("s3").create_bucket(Bucket=environ["MEDIA_BUCKET"])
         self.sfn = boto3.client("stepfunctions")
         spec = state_machine(template)
         self.state_machine_arn = self.sfn.create_state_machine(
@@ -144,9 +173,8 @@ class LocalPipeline:
             type="STANDARD",
             roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
         )["stateMachineArn"]
-        self._setenv("STATE_MACHINE_ARN", self.state_machine_arn)
-        runtime.reset()
-        self.reconciler = import_handler(tpl.functions(template)["ReconcileExecutionFunction"])
+        self.rt = self.rt.with_env(STATE_MACHINE_ARN=self.state_machine_arn, SLOW_UPDATE_FUNCTION_NAME=SLOW_UPDATE)
+        self.reconciler = self.bound(_handler(tpl.functions(template)["ReconcileExecutionFunction"]))
         self._watching.set()
         self._watcher = threading.Thread(target=self._watch, name="execution-events", daemon=True)
         self._watcher.start()
@@ -169,18 +197,21 @@ class LocalPipeline:
         delivered, once (a handler failure is delivered again, as EventBridge retries)."""
         from videobot.data import jobs
 
-        delivered = []
+        rt, reconcile = self.runtime, self.reconciler
+        delivered: list[dict] = []
+        if reconcile is None:
+            return delivered
         with self._deliver_lock:
             pages = self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn)
             for page in pages:
                 for ex in page["executions"]:
                     if ex["status"] not in ("FAILED", "TIMED_OUT", "ABORTED") or ex["executionArn"] in self.delivered:
                         continue
-                    if jobs.find_job(ex["name"]) is None:
+                    if jobs.find_job(rt.db, ex["name"]) is None:
                         self.delivered[ex["executionArn"]] = {}
                         continue
                     event = self._status_change_event(ex)
-                    self.reconciler(event, None)
+                    reconcile(event, None)
                     self.delivered[ex["executionArn"]] = event
                     delivered.append(event)
         return delivered
@@ -216,16 +247,15 @@ class LocalPipeline:
         if self.endpoint:
             self.endpoint.stop()
             self.endpoint = None
-        from videobot.data import db
-
-        db.close_pools()
+        if self.rt is not None and self._db is None:
+            self.rt.db.close()  # a database the caller gave stays open
+        self.rt = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         self._saved_env.clear()
-        runtime.reset()
         if self._pg is not None:
             self._pg.cleanup()
             self._pg = None
@@ -233,25 +263,51 @@ class LocalPipeline:
     def __enter__(self) -> LocalPipeline:
         return self.start()
 
+    # -- the runtime the handlers are given ----------------------------------------------------
+
+    @property
+    def runtime(self) -> LocalRuntime:
+        if self.rt is None:
+            raise RuntimeError("the pipeline is not running")
+        return self.rt
+
+    def bound(self, handler: LambdaHandler) -> Callable[[dict, Any], dict]:
+        """`handler` as the Lambda endpoint calls it, with the pipeline's runtime at each call."""
+        return lambda event, context: handler.run(self.runtime, event, context)
+
+    def runtime_with(self, **changes: str | None) -> LocalRuntime:
+        """The pipeline's runtime with some settings changed (by environment name)."""
+        return self.runtime.with_env(**changes)
+
+    @contextmanager
+    def using(self, rt: LocalRuntime) -> Iterator[LocalRuntime]:
+        """Give the handlers `rt` for a block (e.g. a vendor's settings, a part replaced)."""
+        previous, self.rt = self.rt, rt
+        try:
+            yield rt
+        finally:
+            self.rt = previous
+
     def __exit__(self, *exc) -> None:
         self.stop()
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, **kwargs) -> dict:
+    def start_job(self, topic: str, *, user_id: int = 1, chat_id: int = 1, **kwargs) -> Job:
         """kwargs: aspect_ratio, source_update_id, job_id, overrides (see control.start_job)."""
         from videobot import control
 
-        job, _ = control.start_job(user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
+        job, _ = control.start_job(self.runtime, user_id=user_id, chat_id=chat_id, prompt=topic, **kwargs)
         return job
 
-    def execution(self, job: dict) -> dict:
+    def execution(self, job: Job) -> dict:
         return self.sfn.describe_execution(executionArn=job.execution_arn)
 
-    def history(self, job: dict) -> list[dict]:
-        events, token = [], None
+    def history(self, job: Job) -> list[dict]:
+        events: list[dict] = []
+        token = None
         while True:
-            kwargs = {"executionArn": job.execution_arn, "maxResults": 1000}
+            kwargs: dict[str, Any] = {"executionArn": job.execution_arn, "maxResults": 1000}
             if token:
                 kwargs["nextToken"] = token
             page = self.sfn.get_execution_history(**kwargs)
@@ -266,16 +322,17 @@ class LocalPipeline:
         decider: Decider | None = approve_all,
         *,
         timeout: float = 600,
-        on_tick: Callable[[dict], None] | None = None,
+        on_tick: Callable[[Job], None] | None = None,
         interval: float = 0.2,
     ) -> JobOutcome:
         """Drive a job to its end, answering each approval gate with `decider`."""
         from videobot import control
         from videobot.data import gates, jobs
 
+        rt = self.runtime
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = jobs.get_job(job_id)
+            job = jobs.get_job(rt.db, job_id)
             if on_tick:
                 on_tick(job)
             status = self.execution(job)["status"]
@@ -284,19 +341,19 @@ class LocalPipeline:
                 # (the voice-over beside a rejected gate): what it leaves is part of the outcome.
                 self.settle(max(1.0, deadline - time.monotonic()))
                 self.deliver_execution_events()  # EventBridge's event for this end, reconciled
-                return JobOutcome(jobs.get_job(job_id), status, self.history(job))
-            gate = gates.open_gate_for_job(job_id)
+                return JobOutcome(jobs.get_job(rt.db, job_id), status, self.history(job))
+            gate = gates.open_gate_for_job(rt.db, job_id)
             if gate and decider is not None:
-                job = jobs.get_job(job_id)  # read after the gate: the row read above may predate it
+                job = jobs.get_job(rt.db, job_id)  # read after the gate: the row read above may predate it
                 verdict = decider(job, gate)
                 if verdict is not None:
-                    control.decide(job_id, gate.stage, approve=bool(verdict))
+                    control.decide(rt, job_id, gate.id, approve=bool(verdict))
             time.sleep(interval)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
 
     def settle(self, timeout: float = 60) -> bool:
         """Wait for the Lambda invocations still running to end."""
-        return self.endpoint.wait_idle(timeout)
+        return self.endpoint is None or self.endpoint.wait_idle(timeout)
 
     def run_job(self, topic: str, decider: Decider | None = approve_all, **kwargs) -> JobOutcome:
         timeout = kwargs.pop("timeout", 600)

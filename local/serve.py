@@ -15,11 +15,15 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from local import load_dotenv_file
 from local.lambda_endpoint import LambdaContext
 from local.runner import LocalPipeline
+from videobot import runtime
+from videobot.config import Settings
+from videobot.runtime import Runtime
 
 WEBHOOK_PATH = "/webhook"
 
@@ -64,16 +68,17 @@ def api_gateway_event(body: str, headers: dict[str, str], path: str = WEBHOOK_PA
     }
 
 
-def invoke_webhook(event: dict) -> dict:
+def invoke_webhook(rt: Runtime, event: dict) -> dict:
     from webhook.app import lambda_handler
 
-    return lambda_handler(event, LambdaContext("WebhookFunction", timeout_s=30))
+    return lambda_handler.run(rt, event, LambdaContext("WebhookFunction", timeout_s=30))
 
 
 class WebhookServer:
-    """`POST /webhook` on host:port -> the webhook Lambda handler."""
+    """`POST /webhook` on host:port -> the webhook Lambda handler, with the runtime `runtime()`
+    gives at each request (the local pipeline's)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080):
+    def __init__(self, runtime: Callable[[], Runtime], host: str = "127.0.0.1", port: int = 8080):
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
@@ -86,7 +91,7 @@ class WebhookServer:
                 body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
                 if self.path.split("?")[0] != WEBHOOK_PATH:
                     return self._reply(404, '{"message":"Not Found"}')
-                result = invoke_webhook(api_gateway_event(body, dict(self.headers.items())))
+                result = invoke_webhook(runtime(), api_gateway_event(body, dict(self.headers.items())))
                 self._reply(result.get("statusCode", 200), result.get("body") or "")
 
             def do_GET(self):
@@ -118,26 +123,28 @@ class Poller:
     """Long polling: getUpdates from the Bot API, each update through the webhook handler
     (so the secret check, the update_id dedupe and the answers are the same)."""
 
-    def __init__(self, timeout: int = 30):
-        self.timeout = timeout
+    def __init__(self, runtime: Callable[[], Runtime], timeout: int = 30):
+        self.runtime, self.timeout = runtime, timeout
         self.offset = 0
         self._stop = threading.Event()
 
     def poll_once(self) -> int:
-        from videobot.config import get_settings
         from videobot.telegram import bot
 
+        rt = self.runtime()
+        settings = rt.settings
         updates = bot.run(
             lambda b: b.get_updates(
                 offset=self.offset,
                 timeout=self.timeout,
                 allowed_updates=["message", "edited_message", "callback_query"],
-            )
+            ),
+            settings,
         )
-        secret = get_settings().telegram_webhook_secret
+        secret = settings.telegram.webhook_secret or ""
         for update in updates:
             body = json.dumps(update.to_dict())
-            result = invoke_webhook(api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))
+            result = invoke_webhook(rt, api_gateway_event(body, {"X-Telegram-Bot-Api-Secret-Token": secret}))
             if result["statusCode"] >= 500 or result["statusCode"] == 409:  # again on the next getUpdates
                 return len(updates)
             self.offset = update.update_id + 1
@@ -155,19 +162,19 @@ class Poller:
         self._stop.set()
 
 
-def set_webhook(url: str) -> bool:
+def set_webhook(url: str, settings: Settings) -> bool:
     """Register `url` with the Bot API, with TELEGRAM_WEBHOOK_SECRET as the secret token
     Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
-    from videobot.config import get_settings
     from videobot.telegram import bot
 
-    secret = get_settings().telegram_webhook_secret
+    secret = settings.telegram.webhook_secret
     if not secret:
         raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 characters: A-Z, a-z, 0-9, _ and -).")
     return bot.run(
         lambda b: b.set_webhook(
             url, secret_token=secret, allowed_updates=["message", "edited_message", "callback_query"]
-        )
+        ),
+        settings,
     )
 
 
@@ -183,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Set TELEGRAM_BOT_TOKEN (a real token, or the fake's) and TELEGRAM_API_BASE_URL.", file=sys.stderr)
         return 2
     if args.set_webhook:
-        print("webhook set:", set_webhook(args.set_webhook))
+        print("webhook set:", set_webhook(args.set_webhook, runtime.from_environment().settings))
         return 0
     if not os.environ.get("TELEGRAM_WEBHOOK_SECRET"):
         os.environ["TELEGRAM_WEBHOOK_SECRET"] = secrets.token_urlsafe(24)
@@ -196,11 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.mode == "polling":
                 from videobot.telegram import bot
 
-                bot.run(lambda b: b.delete_webhook())  # getUpdates refuses while a webhook is set
+                # getUpdates refuses while a webhook is set
+                bot.run(lambda b: b.delete_webhook(), pipeline.runtime.settings)
                 print("long polling getUpdates; Ctrl+C stops")
-                Poller().run()
+                Poller(lambda: pipeline.runtime).run()
             else:
-                server = WebhookServer(args.host, args.port).start()
+                server = WebhookServer(lambda: pipeline.runtime, args.host, args.port).start()
                 print(
                     f"POST Telegram updates to {server.url} with the header X-Telegram-Bot-Api-Secret-Token; "
                     "Ctrl+C stops"

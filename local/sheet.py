@@ -13,6 +13,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from videobot.data.rows import Segment
+from videobot.pipeline import IMAGE, MediaKind
+from videobot.storage import Storage
+
 COLUMNS = 5
 CELL_LONG, CELL_SHORT = 320, 180  # a 16:9 frame's cell; a 9:16 frame's is the other way round
 GAP = 12
@@ -59,15 +63,15 @@ def contact_sheet(frames: list[tuple[int, Image.Image]], out: Path, title: str) 
     return out
 
 
-def gate_sheet(store, segments: list, stage: str, out: Path, title: str) -> Path:
-    """The contact sheet of a gate: the segments' images ("images") or clips' middle frames."""
+def gate_sheet(store: Storage, segments: list[Segment], kind: MediaKind, out: Path, title: str) -> Path:
+    """The contact sheet of a gate: the segments' images, or their clips' middle frames."""
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
         for seg in segments:
-            key = seg.image_path if stage == "images" else seg.video_path
+            key = seg.media(kind).path
             if not key:
                 continue
-            if stage == "images":
+            if kind is IMAGE:
                 picture = Image.open(io.BytesIO(store.get_bytes(key))).convert("RGB")
             else:
                 path = store.local_path(key) or store.download(key, Path(tmp) / f"{seg.segment_index}.mp4")

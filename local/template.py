@@ -20,12 +20,15 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node):
+    value: object
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
     name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if name == "Fn::GetAtt" and isinstance(value, str):
         value = value.split(".", 1)

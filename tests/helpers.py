@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
 from videobot.data import jobs
+from videobot.pipeline import GateId, GateStage
 
 _counter = iter(range(1, 10**9))
 
 
-def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
+def new_job(db, prompt: str = "Реклама кофе", **kwargs) -> dict:
     job, created = jobs.create_job(
+        db,
         user_id=kwargs.pop("user_id", 5_000_000_001),
         chat_id=kwargs.pop("chat_id", 5_000_000_001),
         prompt=prompt,
@@ -18,13 +24,13 @@ def new_job(prompt: str = "Реклама кофе", **kwargs) -> dict:
     return job
 
 
-def job_at_gate(user, stage: str, revisions: int = 0) -> dict:
+def job_at_gate(db, user, stage: str, revisions: int = 0) -> dict:
     """A job of `user` waiting at the gate `stage`, after `revisions` rounds of feedback."""
-    from videobot.data import db, gates
+    from videobot.data import gates
 
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status=jobs.AWAITING_STATUS[stage])
-    gates.open_gate(job["id"], stage, "token-" + job["id"])
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status=GateStage(stage).awaiting)
+    gates.open_gate(db, job["id"], GateId.parse(stage), "token-" + job["id"])
     db.execute(f"UPDATE {gates.GATES} SET revisions = %s WHERE job_id = %s", (revisions, job["id"]))
     return job
 
@@ -33,18 +39,18 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
-def with_media(job: dict) -> dict:
+def with_media(rt, db, job: dict) -> dict:
     """The job's ten segments, each with its prompts, an image and a clip (stand-in bytes, told
     apart by their last byte)."""
-    from videobot import runtime, storage
+    from videobot import storage
     from videobot.data import segments
 
-    segments.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
+    segments.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
-        image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
-        clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
+        image = rt.storage.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
+        clip = rt.storage.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
         segments.update_segment(
+            db,
             job["id"],
             i,
             image_prompt="p",
@@ -89,10 +95,40 @@ class RefusingImages(StubTasks):
         return base.TaskState("FAILED", failure="nope", failure_code="SAFETY.INPUT.IMAGE")
 
 
-def replace_part(monkeypatch, name: str, value) -> None:
-    """Replace one part of the runtime (sfn, images, clips, speech, llm, ...) for one test,
-    surviving runtime.reset() (monkeypatch restores it afterwards)."""
-    from videobot import runtime
+def replace_part(monkeypatch, rt, name: str, value) -> None:
+    """Replace one part of a runtime the test holds (sfn, images, clips, speech, llm, ...) for
+    the rest of the test; a runtime derived from it (`with_env`, `use`) keeps the replacement
+    (monkeypatch puts the built one, if any, back afterwards)."""
+    monkeypatch.setitem(rt.__dict__, name, value)
+    monkeypatch.setitem(rt.given_parts, name, value)
 
-    monkeypatch.setattr(runtime.Runtime, name, value)
-    monkeypatch.delitem(runtime.current().__dict__, name, raising=False)
+
+@contextmanager
+def use(setup: Setup, **env: str | None) -> Iterator:
+    """The test's runtime with some settings changed, for a block; code reached through the
+    test's fixtures (the webhook poster, the slow worker) is given it too."""
+    previous = setup.rt
+    setup.rt = previous.with_env(**env)
+    try:
+        yield setup.rt
+    finally:
+        setup.rt = previous
+
+
+# The fixtures that configure a test's runtime (tests/conftest.py `rt` sets them up first).
+CONFIGURING = ("openai_env", "runway_env", "telegram", "sfn", "slow_worker")
+
+
+@dataclass
+class Setup:
+    """What a test's configuring fixtures contribute to its runtime before it is built: settings
+    by environment name, and parts given instead of built. `rt` is the runtime, once built."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    parts: dict[str, object] = field(default_factory=dict)
+    rt: object = None
+
+
+def offered(rt) -> dict:
+    """The choices the running bot offers in /settings (preferences.choose's voices and models)."""
+    return {"voices": rt.speech_voices(), "video_models": rt.settings.runway.video_model_choices}

@@ -7,8 +7,6 @@ import threading
 
 import pytest
 
-from tests.helpers import replace_part
-
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:reliability"
 
 
@@ -61,17 +59,12 @@ class RecordingStepFunctions:
 
 
 @pytest.fixture
-def sfn(monkeypatch):
-    """STATE_MACHINE_ARN set and the Step Functions client replaced by a recorder."""
-    from videobot import runtime
-
+def sfn(setup):
+    """The test's runtime with STATE_MACHINE_ARN set and its Step Functions client a recorder."""
     recorder = RecordingStepFunctions()
-    monkeypatch.setenv("STATE_MACHINE_ARN", ARN)
-    runtime.reset()
-    replace_part(monkeypatch, "sfn", recorder)
-    yield recorder
-    monkeypatch.delenv("STATE_MACHINE_ARN")
-    runtime.reset()
+    setup.env["STATE_MACHINE_ARN"] = ARN
+    setup.parts["sfn"] = recorder
+    return recorder
 
 
 def deliver_as_telegram(post, update: dict, *, deadline_seconds: float = 60) -> list[int]:

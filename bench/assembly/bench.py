@@ -106,13 +106,13 @@ def make_inputs(work: Path) -> None:
         if not clip.exists():
             still = work / "still.png"
             still.write_bytes(render_slide(f"Cinematic photo, scene {i + 1}", ratio="16:9", seed=i))
-            media.ken_burns_clip(still, clip, seconds=SECONDS, size=(1280, 720), variant=i)
+            media.FFmpeg().ken_burns_clip(still, clip, seconds=SECONDS, size=(1280, 720), variant=i)
         part = work / f"speech-{i:02d}.wav"
         if not part.exists():
             part.write_bytes(OfflineSpeech().synthesize(text, language="ru").audio)
         parts.append(part)
     if not (work / "narration.m4a").exists():
-        media.fit_narration(parts, work / "narration.m4a", slot=SECONDS)
+        media.FFmpeg().fit_narration(parts, work / "narration.m4a", slot=SECONDS)
 
 
 # ---- the three ways ------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def ours_segment(work: Path, index: int, out: Path) -> None:
     from videobot import media
 
     texts = json.loads((work / "texts.json").read_text(encoding="utf-8"))
-    media.prepare_segment(
+    media.FFmpeg().prepare_segment(
         work / f"clip-{index:02d}.mp4",
         out,
         text=texts[index],
@@ -139,7 +139,7 @@ def ours_assemble(work: Path, segments: list[Path], out: Path) -> None:
     """What AssembleVideo does (stages.assemble_video, without storage)."""
     from videobot import media
 
-    media.assemble(segments, work / "narration.m4a", out, clip_seconds=SECONDS)
+    media.FFmpeg().assemble(segments, work / "narration.m4a", out, clip_seconds=SECONDS)
 
 
 def bare_cmd(work: Path, out: Path) -> list[str]:
@@ -149,7 +149,7 @@ def bare_cmd(work: Path, out: Path) -> list[str]:
     listing = work / "clips.txt"
     listing.write_text("".join(f"file '{work / f'clip-{i:02d}.mp4'}'\n" for i in range(SEGMENTS)))
     return [
-        media.ffmpeg_exe(),
+        media.FFmpeg().exe,
         "-hide_banner",
         "-nostdin",
         "-y",
@@ -228,7 +228,7 @@ def machine() -> str:
     mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1e6
     from videobot import media
 
-    ffmpeg = subprocess.run([media.ffmpeg_exe(), "-version"], capture_output=True, text=True).stdout.split()[2]
+    ffmpeg = subprocess.run([media.FFmpeg().exe, "-version"], capture_output=True, text=True).stdout.split()[2]
     return (
         f"{model}, {os.cpu_count()} cores, {mem:.1f} GB RAM, Linux {platform.release()}, "
         f"Python {platform.python_version()}, ffmpeg {ffmpeg} (imageio-ffmpeg 0.8.1), MoviePy 2.2.1"
@@ -256,8 +256,8 @@ def report(runs: list[dict], work: Path) -> str:
         ("bare ffmpeg: one concat + libx264 veryfast pass (no captions, fades or loudness)", "bare"),
     ]
     last = work / f"run-{len(runs) - 1}"
-    info = media.probe(last / "ours.mp4")
-    loud = media.measure_loudness(last / "ours.mp4")
+    info = media.FFmpeg().probe(last / "ours.mp4")
+    loud = media.FFmpeg().measure_loudness(last / "ours.mp4")
     lines = [
         "## Assembly",
         "",

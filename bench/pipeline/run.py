@@ -83,9 +83,21 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
     start, end = event_seconds(history[0]), event_seconds(history[-1])
     entered = [e for e in history if e["type"].endswith("StateEntered")]
     scheduled = {e["id"]: e for e in history if e["type"] == "TaskScheduled"}
-    by_id = {e["id"]: e for e in history}
-    gate_time, assembly, gb_seconds = 0.0, 0.0, 0.0
-    states = Counter(e["stateEnteredEventDetails"]["name"] for e in entered)
+    gate_time, assembly = _state_times(history)
+    return {
+        "wall": end - start,
+        "gates": gate_time,
+        "assembly": assembly,
+        "transitions": len(entered),
+        "transitions_by_state": dict(Counter(e["stateEnteredEventDetails"]["name"] for e in entered)),
+        "lambda_invocations": len(scheduled),
+        "lambda_gb_seconds": _gb_seconds(history, scale, memory, arns),
+    }
+
+
+def _state_times(history: list[dict]) -> tuple[float, float]:
+    """The time spent waiting at the gates (the Await* states), and in AssembleVideo."""
+    gate_time, assembly = 0.0, 0.0
     open_states: dict[str, float] = {}
     for e in history:
         details = e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails")
@@ -100,7 +112,14 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
                 gate_time += took
             if name == "AssembleVideo":
                 assembly = took
-    for e in history:  # each Lambda task: from scheduled to its result
+    return gate_time, assembly
+
+
+def _gb_seconds(history: list[dict], scale: float, memory: dict[str, int], arns: dict[str, str]) -> float:
+    """Lambda GB-seconds: each Lambda task from scheduled to its result, at its memory."""
+    by_id = {e["id"]: e for e in history}
+    gb_seconds = 0.0
+    for e in history:
         if e["type"] not in ("TaskSucceeded", "TaskFailed"):
             continue
         sched = by_id.get(e.get("previousEventId"))
@@ -117,15 +136,7 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
         if function in SIMULATED_STAGES:
             took += SIMULATED_STAGES[function]() * (1 - scale)  # billed at real vendor time
         gb_seconds += max(took, 0.001) * memory.get(function, 512) / 1024
-    return {
-        "wall": end - start,
-        "gates": gate_time,
-        "assembly": assembly,
-        "transitions": len(entered),
-        "transitions_by_state": dict(states),
-        "lambda_invocations": len(scheduled),
-        "lambda_gb_seconds": gb_seconds,
-    }
+    return gb_seconds
 
 
 def run(scale: float, runs: int, topic: str) -> dict:

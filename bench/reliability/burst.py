@@ -109,6 +109,7 @@ def burst(
     secret: str,
     fake,
     sfn,
+    db,
     *,
     updates: int,
     chats: int,
@@ -117,11 +118,12 @@ def burst(
     timeout: float = 30,
 ) -> BurstResult:
     """Post the burst at `url`; `fake` is the Bot API the bot answers through, `sfn` the
-    Step Functions recorder (tests.reliability_support.RecordingStepFunctions)."""
+    Step Functions recorder (tests.reliability_support.RecordingStepFunctions), `db` the bot's
+    database (videobot.data.db.Database), where the jobs are counted."""
     import requests
     from requests.adapters import HTTPAdapter
 
-    from videobot.data import db, jobs
+    from videobot.data import jobs
 
     deliveries, per_chat = plan(updates, chats, redeliver)
     local = threading.local()
@@ -209,30 +211,24 @@ def main() -> int:
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-reliability"),
     }
     try:
-        with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env):
-            import os
-
-            from videobot import config, control
-
+        with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env) as pipeline:
             recorder = RecordingStepFunctions()
-            os.environ["STATE_MACHINE_ARN"] = ARN
-            config.runtime.reset()
-            real_sfn = control._sfn
-            control._sfn = lambda: recorder  # no execution runs: the webhook alone is measured
-            server = WebhookServer(port=0).start()
+            # no execution runs: the webhook alone is measured
+            rt = pipeline.runtime_with(STATE_MACHINE_ARN=ARN).with_parts(sfn=recorder)
+            server = WebhookServer(lambda: rt, port=0).start()
             try:
                 result = burst(
                     server.url,
                     secret,
                     fake,
                     recorder,
+                    rt.db,
                     updates=args.updates,
                     chats=args.chats,
                     concurrency=args.concurrency,
                 )
             finally:
                 server.stop()
-                control._sfn = real_sfn
     finally:
         fake.stop()
     print(result.summary())

@@ -98,18 +98,19 @@ def warm(requests: int) -> dict[str, dict]:
     }
     results = {}
     try:
-        with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env):
+        with LocalPipeline(data_dir=env["LOCAL_DATA_DIR"], env=env) as pipeline:
             from webhook.app import lambda_handler
 
+            rt = pipeline.runtime
             for name, make in kinds.items():
                 count = requests if not name.startswith("topic") else max(10, requests // 10)
                 for _n in range(5):  # warm-up
-                    lambda_handler(api_event(make(next(_chats))))
+                    lambda_handler.run(rt, api_event(make(next(_chats))))
                 times = []
                 for _n in range(count):
                     event = api_event(make(next(_chats)))  # a new chat: no job yet
                     started = time.perf_counter()
-                    response = lambda_handler(event)
+                    response = lambda_handler.run(rt, event)
                     times.append((time.perf_counter() - started) * 1000)
                     assert response["statusCode"] == 200, response
                 results[name] = {

@@ -1,17 +1,12 @@
 """CheckClip (in AnimateClips): poll one segment's clip task; store and prepare the clip when it is ready."""
 
-from videobot import runtime
-from videobot.observability import stage_handler
+from videobot.entry import LambdaContext, deadline, stage_handler
+from videobot.pipeline import SegmentTaskEvent
+from videobot.runtime import Runtime
 from videobot.stages.animate_clips import check_clip
-from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("check_clip")
-def lambda_handler(event: dict, context=None) -> dict:
-    return check_clip(
-        runtime.current(),
-        event["job_id"],
-        int(event["segment_index"]),
-        int(event.get("attempt", 0)),
-        PollWaits.from_event(event),
-    )
+def lambda_handler(rt: Runtime, event: dict, context: LambdaContext | None = None) -> dict:
+    task = SegmentTaskEvent.model_validate(event)  # the execution's settings come with the event
+    return check_clip(rt, task.job_id, task.segment_index, task.attempt, task.settings, deadline(context))

@@ -1,11 +1,12 @@
 """SubmitClip (in AnimateClips): start one segment's image-to-video task."""
 
-from videobot import runtime
-from videobot.observability import stage_handler
+from videobot.entry import LambdaContext, deadline, stage_handler
+from videobot.pipeline import SegmentTaskEvent
+from videobot.runtime import Runtime
 from videobot.stages.animate_clips import submit_clip
-from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("submit_clip")
-def lambda_handler(event: dict, context=None) -> dict:
-    return submit_clip(runtime.current(), event["job_id"], int(event["segment_index"]), PollWaits.from_event(event))
+def lambda_handler(rt: Runtime, event: dict, context: LambdaContext | None = None) -> dict:
+    task = SegmentTaskEvent.model_validate(event)  # the execution's settings come with the event
+    return submit_clip(rt, task.job_id, task.segment_index, task.settings, deadline(context))

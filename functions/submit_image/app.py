@@ -1,11 +1,12 @@
 """SubmitImage (in GenerateImages): start one segment's image task at the vendor."""
 
-from videobot import runtime
-from videobot.observability import stage_handler
+from videobot.entry import LambdaContext, deadline, stage_handler
+from videobot.pipeline import SegmentTaskEvent
+from videobot.runtime import Runtime
 from videobot.stages.generate_images import submit_image
-from videobot.stages.vendor_tasks import PollWaits
 
 
 @stage_handler("submit_image")
-def lambda_handler(event: dict, context=None) -> dict:
-    return submit_image(runtime.current(), event["job_id"], int(event["segment_index"]), PollWaits.from_event(event))
+def lambda_handler(rt: Runtime, event: dict, context: LambdaContext | None = None) -> dict:
+    task = SegmentTaskEvent.model_validate(event)  # the execution's settings come with the event
+    return submit_image(rt, task.job_id, task.segment_index, task.settings, deadline(context))

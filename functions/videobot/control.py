@@ -5,7 +5,7 @@ token is read from PostgreSQL here; the state machine is resumed with it."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from botocore.exceptions import ClientError
 
@@ -14,21 +14,14 @@ from videobot.data import gates, jobs
 from videobot.data.rows import Job
 from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
 from videobot.observability import count, logger
-from videobot.runtime import Runtime, current
+from videobot.pipeline import TERMINAL_STATUSES, ExecutionInput, GateId
+from videobot.runtime import Runtime
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
-def execution_input(rt: Runtime, job_id: str, overrides: dict | None = None, *, voice: bool = False) -> dict:
-    """The execution's input: ids and numbers only. `voice` sends a voice topic through
-    TranscribeVoiceTopic first (the ASL's TopicSource)."""
-    data = {"job_id": job_id, "settings": {**rt.settings.execution_settings(), **(overrides or {})}}
-    if voice:
-        data["voice"] = True
-    return data
-
-
 def start_job(
+    rt: Runtime,
     *,
     user_id: int,
     chat_id: int,
@@ -43,46 +36,50 @@ def start_job(
     """Create the job row and start its execution, named after the job, so a retried update
     can never start two. Returns (job, created). A voice topic passes its Telegram
     `voice_file_id` and an empty prompt: the execution transcribes it first. `overrides`
-    adjust this execution's settings
-    (approval_timeout_seconds, poll_interval_seconds, max_poll_attempts, max_concurrency)."""
-    rt = current()
+    adjust this execution's settings (ExecutionSettings: approval_timeout_seconds,
+    poll_interval_seconds, max_poll_attempts, max_concurrency, ...), built and validated here,
+    once, and carried in its input."""
     settings = rt.settings
-    if not settings.state_machine_arn:
+    if not settings.aws.state_machine_arn:
         raise ConfigurationError("STATE_MACHINE_ARN is not set")
-    chosen = preferences.get(user_id)  # the user's /settings, for this next job
+    execution = settings.execution(**(overrides or {}))
+    chosen = preferences.get(rt.db, user_id)  # the user's /settings, for this next job
     job, created = jobs.create_job(
+        rt.db,
         user_id=user_id,
         chat_id=chat_id,
         prompt=prompt,
-        aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.aspect_ratio,
+        aspect_ratio=aspect_ratio or chosen.aspect_ratio or settings.pipeline.aspect_ratio,
         language=language or chosen.job_language,
         source_update_id=source_update_id,
         job_id=job_id,
         voice=chosen.voice,
         subtitles=chosen.subtitles,
-        video_model=preferences.video_model_for(user_id, settings),
+        video_model=preferences.video_model_for(rt.db, user_id, settings),
         voice_file_id=voice_file_id,
     )
     if job.execution_arn:
         return job, created
-    arn = f"{settings.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
+    arn = f"{settings.aws.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job.id}"
     try:
         arn = rt.sfn.start_execution(
-            stateMachineArn=settings.state_machine_arn,
+            stateMachineArn=settings.aws.state_machine_arn,
             name=job.id,
-            input=json.dumps(execution_input(rt, job.id, overrides, voice=bool(job.voice_file_id))),
+            input=json.dumps(
+                ExecutionInput(job_id=job.id, settings=execution, voice=bool(job.voice_file_id) or None).payload()
+            ),
         )["executionArn"]
     except Exception as exc:  # every failure is answered, none leaves a pending job
         already = isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ExecutionAlreadyExists"
         if not already and not _execution_exists(rt, arn):
             # Nothing runs for this job: remove it, so it neither blocks the chat nor counts
             # toward the limits, and the user is told (videobot.telegram.webhook).
-            jobs.delete_job(job.id)
+            jobs.delete_job(rt.db, job.id)
             logger.warning(
                 "StartExecution failed, the job is removed", extra={"job_id": job.id, "error_type": type(exc).__name__}
             )
             raise StartFailed(f"StartExecution failed: {type(exc).__name__}") from exc
-    job = jobs.update_job(job.id, execution_arn=arn)
+    job = jobs.update_job(rt.db, job.id, execution_arn=arn)
     logger.info("job started", extra={"job_id": job.id})
     count("JobsStarted")
     return job, created
@@ -99,12 +96,16 @@ def _execution_exists(rt: Runtime, arn: str) -> bool:
 
 @dataclass(frozen=True)
 class Decision:
+    """What became of an answer at a gate, with what the reply to the user needs."""
+
     done: bool
     reason: str  # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
-    stage: str | None = None
+    stage: str | None = None  # the gate's id, printed ("script", "refused_clip_6")
+    round: int | None = None  # the gate's revisions once decided (after a revision, its new count)
+    limit: int | None = None  # the revisions a gate allows (MAX_GATE_REVISIONS)
 
 
-def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, send) -> Decision | None:
+def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, send) -> Decision | None:
     """Tell Step Functions. A dead token is the outcome of an earlier send on it whose answer
     was lost (that decision landed), or else the gate is abandoned ("expired"). Any other
     failure reopens the gate (the user can answer again) and raises; a failure that left no
@@ -113,58 +114,61 @@ def _resume(rt: Runtime, job_id: str, stage: str, decision: str, token: str, sen
         send(rt.sfn)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
-            landed = gates.landed_decision(job_id, stage, token)
+            landed = gates.landed_decision(rt.db, job_id, gate, token)
             if landed:
                 logger.info(
-                    "an earlier decision had landed", extra={"job_id": job_id, "stage": stage, "decision": landed}
+                    "an earlier decision had landed", extra={"job_id": job_id, "stage": str(gate), "decision": landed}
                 )
-                return Decision(True, landed, stage)
-            gates.abandon_gate(job_id, stage)
-            return Decision(False, "expired", stage)
-        gates.reopen_gate(job_id, stage, decision)  # e.g. throttled: Step Functions answered, nothing landed
+                return Decision(True, landed, str(gate))
+            gates.abandon_gate(rt.db, job_id, gate)
+            return Decision(False, "expired", str(gate))
+        gates.reopen_gate(rt.db, job_id, gate, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
     except Exception as exc:  # no answer: a connection error, a read timeout
-        gates.reopen_gate(job_id, stage, decision, outcome_unknown=True)
+        gates.reopen_gate(rt.db, job_id, gate, decision, outcome_unknown=True)
         # transient for the webhook: a 5xx, so Telegram delivers the tap again
         raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
-    gates.confirm_resumed(job_id, stage, token)
+    gates.confirm_resumed(rt.db, job_id, gate, token)
     return None
 
 
-def decide(job_id: str, stage: str, approve: bool, round_: int | None = None) -> Decision:
+def decide(rt: Runtime, job_id: str, gate: GateId, approve: bool, round_: int | None = None) -> Decision:
     """Approve or reject the gate `stage` of `job_id`, once. A second tap, a stale button or
     another stage's button finds the gate already decided (or never opened) and changes
     nothing. With `round_` (a button's), only that round of the gate is decided: a button of
     an earlier round never approves a revision the user has not seen ("stale_round"). The
     decision commits before Step Functions hears of it, so the stage that runs next (or
     CancelJob) always reads it; if the call fails, the gate reopens."""
-    rt = current()
-    if approve and jobs.parse_refusal_stage(stage):  # ✅ at a refused segment: try it again
-        return revise(job_id, stage, round_=round_)
+    stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
+    if approve and gate.is_refusal:  # ✅ at a refused segment: try it again
+        return revise(rt, job_id, gate, round_=round_)
     decision = "approved" if approve else "rejected"
-    token = gates.decide_gate(job_id, stage, decision, round_)
-    if token is None and round_ is not None:
-        gate = gates.get_gate(job_id, stage)
-        if gate and gate.decided_at is None and gate.revisions != round_:
-            return Decision(False, "stale_round", stage)
-    if token is None:
-        return Decision(False, "not_waiting", stage)
+    claimed = gates.decide_gate(rt.db, job_id, gate, decision, round_)
+    if claimed is None and round_ is not None:
+        # read again only when the claim failed, to tell a stale button from a gate not waiting
+        row = gates.get_gate(rt.db, job_id, gate)
+        if row and row.decided_at is None and row.revisions != round_:
+            return Decision(False, "stale_round", stage, row.revisions, limit)
+    if claimed is None:
+        return Decision(False, "not_waiting", stage, limit=limit)
+    token, rounds = claimed
 
     def send(sfn):
         if approve:
             return sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "stage": stage}))
         return sfn.send_task_failure(taskToken=token, error="Rejected", cause=f"rejected at the {stage} approval")
 
-    failed = _resume(rt, job_id, stage, decision, token, send)
+    failed = _resume(rt, job_id, gate, decision, token, send)
     if failed:
-        return failed
+        return replace(failed, round=rounds, limit=limit)
     logger.info("gate decided", extra={"job_id": job_id, "stage": stage, "decision": decision})
-    return Decision(True, decision, stage)
+    return Decision(True, decision, stage, rounds, limit)
 
 
 def revise(
+    rt: Runtime,
     job_id: str,
-    stage: str,
+    gate: GateId,
     *,
     feedback: str | None = None,
     segments: list[int] | None = None,
@@ -173,38 +177,36 @@ def revise(
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
-    rt = current()
-    token, reason = gates.revise_gate(
-        job_id, stage, feedback=feedback, segments=segments, limit=rt.settings.max_gate_revisions, round_=round_
-    )
+    stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
+    revision = gates.revise_gate(rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
+    token = revision.token
     if token is None:
-        return Decision(False, reason, stage)
+        return Decision(False, revision.outcome, stage, revision.round, limit)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
     failed = _resume(
         rt,
         job_id,
-        stage,
+        gate,
         "revised",
         token,
         lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
     )
     if failed:
-        return failed
+        return replace(failed, round=revision.round, limit=limit)
     logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})
-    return Decision(True, "revised", stage)
+    return Decision(True, "revised", stage, revision.round, limit)
 
 
-def cancel(job_id: str) -> Decision:
+def cancel(rt: Runtime, job_id: str) -> Decision:
     """Reject whatever the job is doing. At a gate: fail its token (the state machine's
     CancelJob path clears the job). Between gates: stop the execution and end the job here
     (videobot.lifecycle)."""
-    rt = current()
-    job = jobs.get_job(job_id)
-    if job.status in jobs.TERMINAL_STATUSES:
+    job = jobs.get_job(rt.db, job_id)
+    if job.status in TERMINAL_STATUSES:
         return Decision(False, "not_waiting")
-    gate = gates.open_gate_for_job(job_id)
+    gate = gates.open_gate_for_job(rt.db, job_id)
     if gate:
-        result = decide(job_id, gate.stage, approve=False)
+        result = decide(rt, job_id, gate.id, approve=False)
         if result.done or result.reason == "not_waiting":
             return result
     if job.execution_arn:
@@ -221,12 +223,12 @@ def cancel(job_id: str) -> Decision:
     return Decision(True, "rejected")
 
 
-def end_for_blocked_chat(chat_id: int) -> str | None:
+def end_for_blocked_chat(rt: Runtime, chat_id: int) -> str | None:
     """The user blocked the bot (Telegram answered 403 Forbidden): their job can reach nobody,
     so it ends as a cancel does (its vendor tasks stopped, its media deleted). The notice the
     lifecycle sends is refused by Telegram too, and the notifier only logs that. Returns the
     job id ended, or None."""
-    job = jobs.active_job_for_chat(chat_id)
+    job = jobs.active_job_for_chat(rt.db, chat_id)
     if job is None:
         return None
-    return job.id if cancel(job.id).done else None
+    return job.id if cancel(rt, job.id).done else None

@@ -78,8 +78,10 @@ def migration_deadline(context: Any) -> float | None:
     return time.monotonic() + remaining() / 1000 - ANSWER_RESERVE_SECONDS
 
 
-def handle_migrations(event: dict, context: Any = None, migrate: Callable[..., list[str]] | None = None) -> dict:
-    """Run the migrations for Create and Update, answer CloudFormation, return what was sent."""
+def handle_migrations(event: dict, context: Any, migrate: Callable[..., list[str]]) -> dict:
+    """Run the migrations for Create and Update, answer CloudFormation, return what was sent.
+    `migrate(deadline=...)` imports what it needs and reaches the database only when called, inside
+    the guard: an import error or a configuration that fails answers FAILED too."""
     request = event.get("RequestType")
     physical_id = event.get("PhysicalResourceId") or f"{event.get('LogicalResourceId')}-migrations"
     status, reason, data = "SUCCESS", "nothing to do on delete", {}
@@ -87,8 +89,6 @@ def handle_migrations(event: dict, context: Any = None, migrate: Callable[..., l
         try:
             if request not in ("Create", "Update"):
                 raise ValueError(f"unknown RequestType {request!r}")
-            if migrate is None:
-                from videobot.migrate import migrate
             applied = migrate(deadline=migration_deadline(context))
             reason = f"applied: {', '.join(applied) or 'nothing new'}"
             data = {"Applied": ",".join(applied)}

@@ -20,28 +20,33 @@ from videobot.data.rows import Job
 from videobot.errors import JobCancelled
 from videobot.notify import JobEnded, notify_once
 from videobot.observability import count, logger
+from videobot.pipeline import TERMINAL_STATUSES, JobStatus
 from videobot.runtime import Runtime
 
 
-def save_media(rt: Runtime, job_id: str, key: str, source: bytes | Path) -> str:
-    """Store one of the job's media files. A stage still running when the job is cancelled
-    (the voice-over beside a rejected gate; on AWS a Lambda in flight is not stopped) may
-    write after the cancel deleted the job's media: a stage invoked after the cancel writes
-    nothing, and one that was writing while it ran checks afterwards and deletes again."""
-    if jobs.get_job(job_id).status == "cancelled":
+def save_media(rt: Runtime, job_id: str, key: str | dict[str, bytes | Path], source: bytes | Path | None = None) -> str:
+    """Store one of the job's media files (`key`, `source`), or several at once (`key` maps
+    keys to sources). A stage still running when the job is cancelled (the voice-over beside a
+    rejected gate; on AWS a Lambda in flight is not stopped) may write after the cancel deleted
+    the job's media: so the job is read before the writes (a stage invoked after the cancel
+    writes nothing) and again after them (one that was writing while the cancel ran deletes
+    again). Returns the (first) key."""
+    files = key if isinstance(key, dict) else {key: source}
+    if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         raise JobCancelled(f"job {job_id} is cancelled")
     try:
-        if isinstance(source, bytes):
-            rt.storage.put_bytes(key, source)
-        else:
-            rt.storage.put_file(key, source)
+        for name, data in files.items():
+            if isinstance(data, bytes):
+                rt.storage.put_bytes(name, data)
+            else:
+                rt.storage.put_file(name, data)
     except OSError:  # the cancel deleted the folder under the write
-        if jobs.get_job(job_id).status != "cancelled":
+        if jobs.get_job(rt.db, job_id).status != JobStatus.CANCELLED:
             raise
-    if jobs.get_job(job_id).status == "cancelled":
+    if jobs.get_job(rt.db, job_id).status == JobStatus.CANCELLED:
         rt.storage.delete_prefix(storage.job_prefix(job_id))
         raise JobCancelled(f"job {job_id} is cancelled")
-    return key
+    return next(iter(files))
 
 
 def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
@@ -51,15 +56,15 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     starts only while a whole request timeout fits in `stop_tasks_seconds`; the tasks left
     run to their end at Runway (logged)."""
     stopped = 0
-    deadline = time.monotonic() + rt.settings.stop_tasks_seconds
-    for seg in segments.get_segments(job_id):
+    deadline = time.monotonic() + rt.settings.pipeline.stop_tasks_seconds
+    for seg in segments.get_segments(rt.db, job_id):
         for task_id, done, generator in (
             (seg.image_runway_task_id, seg.image_path, lambda: rt.images),
             (seg.video_runway_task_id, seg.video_path, lambda: rt.clips),
         ):
             if not task_id or done:
                 continue
-            if time.monotonic() + rt.settings.runway_timeout_seconds > deadline:
+            if time.monotonic() + rt.settings.runway.timeout_seconds > deadline:
                 logger.warning("no time left to stop a vendor task", extra={"job_id": job_id, "task_id": task_id})
                 continue
             try:
@@ -73,10 +78,10 @@ def stop_vendor_tasks(rt: Runtime, job_id: str) -> int:
     return stopped
 
 
-def _ended(finished: Job | None, job_id: str) -> Job:
+def _ended(rt: Runtime, finished: Job | None, job_id: str) -> Job:
     """The job after finish_job; the first end (not a retry's) is counted (JobsEnded by outcome)."""
     if finished is None:
-        return jobs.get_job(job_id)
+        return jobs.get_job(rt.db, job_id)
     count("JobsEnded", outcome=finished.status)
     return finished
 
@@ -84,30 +89,32 @@ def _ended(finished: Job | None, job_id: str) -> Job:
 def cancel_job(rt: Runtime, job_id: str) -> dict:
     """Rejected at a gate, or cancelled: end the job, stop its tasks, delete its stored media,
     clear its rows, and say so."""
-    gate = gates.rejected_gate(job_id)
+    gate = gates.rejected_gate(rt.db, job_id)
     stage = gate.stage if gate else None
     fields = {"script_approved": -1} if stage == "script" else {}
     reason = f"rejected at the {stage} approval" if stage else "cancelled by the user"
-    job = _ended(jobs.finish_job(job_id, "cancelled", completed_at=NOW, error_message=reason, **fields), job_id)
+    job = _ended(
+        rt,
+        jobs.finish_job(rt.db, job_id, JobStatus.CANCELLED, completed_at=NOW, error_message=reason, **fields),
+        job_id,
+    )
     stop_vendor_tasks(rt, job_id)
     deleted = rt.storage.delete_prefix(storage.job_prefix(job_id))
-    jobs.clear_job(job_id)
-    notify_once(rt.notifier, job, JobEnded("cancelled", stage=stage or ""))
+    jobs.clear_job(rt.db, job_id)
+    notify_once(rt.db, rt.notifier, job, JobEnded("cancelled", stage=stage or ""))
     return {"cancelled": True, "deleted_files": deleted}
 
 
 def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
     """Nobody answered a gate in time."""
-    gate = gates.open_gate_for_job(job_id)
+    gate = gates.open_gate_for_job(rt.db, job_id)
     stage = gate.stage if gate else ""
-    gates.close_open_gates(job_id, "timed_out")
+    gates.close_open_gates(rt.db, job_id, "timed_out")
+    reason = f"no answer at the {stage} approval in time"
     job = _ended(
-        jobs.finish_job(
-            job_id, "timed_out", completed_at=NOW, error_message=f"no answer at the {stage} approval in time"
-        ),
-        job_id,
+        rt, jobs.finish_job(rt.db, job_id, JobStatus.TIMED_OUT, completed_at=NOW, error_message=reason), job_id
     )
-    notify_once(rt.notifier, job, JobEnded("timed_out", stage=stage))
+    notify_once(rt.db, rt.notifier, job, JobEnded("timed_out", stage=stage))
     return {"timed_out": True, "stage": stage}
 
 
@@ -121,10 +128,11 @@ NOT_A_FAULT = frozenset({"ContentRefused", "VoiceNotDownloadable", "VoiceNotUnde
 def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:
     """A stage failed for good: `error` is the state machine's Catch ({"Error", "Cause"})."""
     kind, message = error_details(error)
-    gates.close_open_gates(job_id, "abandoned")
-    job = _ended(jobs.finish_job(job_id, "failed", completed_at=NOW, error_message=f"{kind}: {message}"), job_id)
+    gates.close_open_gates(rt.db, job_id, "abandoned")
+    failed = jobs.finish_job(rt.db, job_id, JobStatus.FAILED, completed_at=NOW, error_message=f"{kind}: {message}")
+    job = _ended(rt, failed, job_id)
     stop_vendor_tasks(rt, job_id)
-    notify_once(rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
+    notify_once(rt.db, rt.notifier, job, JobEnded("failed", error_type=kind, reason=message))
     return {"failed": True, "error_type": kind, "fault": kind not in NOT_A_FAULT}
 
 
@@ -155,24 +163,24 @@ def reconcile_execution(rt: Runtime, detail: dict) -> dict:
     through the same paths, so the chat is never blocked and the user hears once. A job that
     already ended is left as it is."""
     job_id, status = detail.get("name"), detail.get("status")
-    job = jobs.find_job(job_id) if job_id else None
+    job = jobs.find_job(rt.db, job_id) if job_id else None
     if job is None or status not in ENDED_EXECUTION_STATUSES:
         return {"reconciled": False, "reason": "not a job's ended execution"}
-    if job.status in jobs.TERMINAL_STATUSES:
+    if job.status in TERMINAL_STATUSES:
         return {"reconciled": False, "status": job.status}
-    logger.warning("execution ended with its job unfinished", extra={"job_id": job_id, "status": status})
-    if status == "ABORTED" or gates.rejected_gate(job_id):
-        cancel_job(rt, job_id)
+    logger.warning("execution ended with its job unfinished", extra={"job_id": job.id, "status": status})
+    if status == "ABORTED" or gates.rejected_gate(rt.db, job.id):
+        cancel_job(rt, job.id)
         return {"reconciled": True, "status": "cancelled"}
     if status == "FAILED" and detail.get("error") == APPROVAL_TIMED_OUT:
-        record_approval_timeout(rt, job_id)
+        record_approval_timeout(rt, job.id)
         return {"reconciled": True, "status": "timed_out"}
     if status == "TIMED_OUT":
-        record_failure(rt, job_id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
+        record_failure(rt, job.id, {"Error": "States.Timeout", "Cause": "the execution ran out of time"})
     else:
         record_failure(
             rt,
-            job_id,
+            job.id,
             {"Error": detail.get("error") or "States.Runtime", "Cause": detail.get("cause") or "the execution failed"},
         )
-    return {"reconciled": True, "status": jobs.get_job(job_id).status}
+    return {"reconciled": True, "status": jobs.get_job(rt.db, job.id).status}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from videobot.config import TELEGRAM_UPLOAD_LIMIT_BYTES, get_settings
+from videobot.config import TELEGRAM_UPLOAD_LIMIT_BYTES
 from videobot.errors import MediaError
 
 LAYER_FFMPEG = "/opt/bin/ffmpeg"
@@ -39,11 +39,6 @@ def image_type(data: bytes) -> str | None:
     return None
 
 
-def ffmpeg_exe() -> str:
-    """FFMPEG_PATH, else the Lambda layer's, else imageio-ffmpeg's (local runner and tests)."""
-    return _find_ffmpeg(get_settings().ffmpeg_path)
-
-
 @lru_cache(maxsize=4)
 def _find_ffmpeg(configured: str | None) -> str:
     if configured:
@@ -58,21 +53,6 @@ def _find_ffmpeg(configured: str | None) -> str:
             return found
         raise MediaError("ffmpeg not found: set FFMPEG_PATH or attach the ffmpeg layer") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def run_ffmpeg(args: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> str:
-    """Run ffmpeg; return its stderr (where it reports). Raise MediaError on failure."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **env} if env else None
-        )
-    except subprocess.TimeoutExpired:
-        raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        raise MediaError(f"ffmpeg failed ({proc.returncode}): {tail}")
-    return proc.stderr
 
 
 def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
@@ -104,73 +84,6 @@ _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+)[^,]*(?:\([^)]*\))?, (\w+)[^,]
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)[^,]*, (\d+) Hz")
 
 
-def probe(path: str | Path) -> Probe:
-    """What a media file holds, read from `ffmpeg -i` (the imageio-ffmpeg wheel has no ffprobe)."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True, timeout=60
-    )
-    err = proc.stderr
-    m = _DURATION.search(err)
-    if not m:
-        raise MediaError(f"not a media file: {Path(path).name}")
-    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-    v = _VIDEO.search(err)
-    a = _AUDIO.search(err)
-    return Probe(
-        duration=duration,
-        has_video=bool(v),
-        has_audio=bool(a),
-        width=int(v.group(3)) if v else None,
-        height=int(v.group(4)) if v else None,
-        video_codec=v.group(1) if v else None,
-        pix_fmt=v.group(2) if v else None,
-        audio_codec=a.group(1) if a else None,
-        sample_rate=int(a.group(2)) if a else None,
-    )
-
-
-def media_duration(path: str | Path) -> float:
-    return probe(path).duration
-
-
-def ken_burns_clip(
-    image: str | Path, out: str | Path, *, seconds: float = 5.0, size: tuple[int, int] = (1280, 720), variant: int = 0
-) -> Path:
-    """A Runway-like clip from a still: slow zoom and pan, H.264, 24 fps, no audio."""
-    w, h = size
-    frames = round(seconds * FPS)
-    zoom = "min(1.0+0.0016*on,1.2)" if variant % 2 == 0 else "max(1.2-0.0016*on,1.0)"
-    pan_x = ["iw/2-(iw/zoom/2)", f"(iw-iw/zoom)*on/{frames}", f"(iw-iw/zoom)*(1-on/{frames})"][variant % 3]
-    vf = (
-        f"scale={w * 2}:{h * 2}:force_original_aspect_ratio=increase,crop={w * 2}:{h * 2},"
-        f"zoompan=z='{zoom}':x='{pan_x}':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps={FPS},"
-        f"format=yuv420p"
-    )
-    run_ffmpeg(
-        [
-            "-loop",
-            "1",
-            "-i",
-            str(image),
-            "-vf",
-            vf,
-            "-frames:v",
-            str(frames),
-            "-an",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "23",
-            "-movflags",
-            "+faststart",
-            str(out),
-        ]
-    )
-    return Path(out)
-
-
 # ---- narration ----------------------------------------------------------------------------
 #
 # The policy for a part that is longer than its slot (documented in the README):
@@ -190,22 +103,6 @@ _SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
 
 
-def speech_span(path: str | Path, *, threshold_db: float = -50.0) -> tuple[float, float]:
-    """(start, end) of the speech in a file: its leading and trailing silence left out."""
-    duration = media_duration(path)
-    err = run_ffmpeg(["-i", str(path), "-af", f"silencedetect=noise={threshold_db}dB:d=0.05", "-f", "null", "-"])
-    starts = [float(x) for x in _SILENCE_START.findall(err)]
-    ends = [float(x) for x in _SILENCE_END.findall(err)]
-    start, end = 0.0, duration
-    if starts and starts[0] <= 0.01:
-        start = ends[0] if ends else duration  # silent from 0 until the first silence_end
-    if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
-        end = starts[-1]  # a silence that runs to the end
-    if end <= start:  # all silence: keep the file as it is
-        return 0.0, duration
-    return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
-
-
 @dataclass(frozen=True)
 class NarrationFit:
     tempo: float  # 1.0 = unchanged
@@ -220,44 +117,6 @@ def narration_fit(duration: float, slot: float = 5.0, max_tempo: float = 1.25) -
     tempo = min(duration / usable, max_tempo)
     spoken = duration / tempo
     return NarrationFit(tempo, spoken > usable + 1e-6, min(spoken, usable))
-
-
-def fit_narration(parts: list[str | Path], out: str | Path, *, slot: float = 5.0, max_tempo: float = 1.25) -> Path:
-    """Lay segment i's narration at i*slot following the policy above. Output: AAC 48 kHz
-    stereo, exactly len(parts)*slot seconds."""
-    inputs: list[str] = []
-    chains: list[str] = []
-    for i, part in enumerate(parts):
-        inputs += ["-i", str(part)]
-        start, end = speech_span(part)
-        fit = narration_fit(end - start, slot, max_tempo)
-        chain = (
-            f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
-            f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
-        )
-        if fit.tempo > 1.0005:
-            chain += f",atempo={fit.tempo:.4f}"
-        if fit.cut:
-            chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
-        chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
-    concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-    run_ffmpeg(
-        [
-            *inputs,
-            "-filter_complex",
-            ";".join([*chains, concat]),
-            "-map",
-            "[out]",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "192k",
-            "-ar",
-            "48000",
-            str(out),
-        ]
-    )
-    return Path(out)
 
 
 # ---- loudness -----------------------------------------------------------------------------
@@ -275,101 +134,11 @@ _EBU_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
 _EBU_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
 
 
-def measure_loudness(path: str | Path, *, seconds: float | None = None) -> Loudness:
-    """Integrated loudness, true peak and range of a file's audio (its first `seconds` if
-    given), read with ebur128 (EBU R128)."""
-    limit = ["-t", f"{seconds}"] if seconds else []
-    err = run_ffmpeg([*limit, "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
-    summary = err[err.rfind("Summary:") :]
-    i, tp, lra = _EBU_I.search(summary), _EBU_TP.search(summary), _EBU_LRA.search(summary)
-    if not (i and tp and lra):
-        raise MediaError("ebur128 printed no summary")
-    return Loudness(float(i.group(1)), float(tp.group(1)), float(lra.group(1)))
-
-
 def _gain_to(measured: Loudness, target_lufs: float) -> float:
     """dB that bring a measurement to the target; silence (ebur128 says -70) gets no boost."""
     if measured.integrated <= -69:
         return 0.0
     return max(-40.0, min(40.0, target_lufs - measured.integrated))
-
-
-def master_audio(
-    narration: str | Path,
-    out: str | Path,
-    *,
-    duration: float,
-    music: str | Path | None = None,
-    music_gain_db: float = -8.0,
-    target_lufs: float = -16.0,
-    true_peak: float = -1.5,
-) -> Path:
-    """The final soundtrack: the narration, an optional music bed (looped, ducked under the
-    voice by a sidechain compressor keyed on the voice, faded out at the end), brought to
-    target_lufs integrated with the true peak at most true_peak: measure with ebur128, apply
-    the gain with a look-ahead limiter below the ceiling, encode, measure the AAC result and
-    correct if needed (loudnorm's two passes took several times longer here).
-    Output: AAC 48 kHz stereo, exactly `duration` seconds."""
-    out = Path(out)
-    inputs = ["-i", str(narration)]
-    # The voice at the target level first, so the ducking keys on a known level.
-    spoken = measure_loudness(narration)
-    voice_gain = _gain_to(spoken, target_lufs)
-    voice = (
-        f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
-        f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB"
-    )
-    if music:
-        # The bed music_gain_db under the voice, whatever level the user's file has.
-        bed_gain = _gain_to(measure_loudness(music, seconds=duration), target_lufs + music_gain_db)
-        inputs += ["-stream_loop", "-1", "-i", str(music)]
-        fade = min(2.0, duration / 4)
-        graph = (
-            f"{voice},asplit=2[voice][key];"
-            f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
-            f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
-            f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
-            f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]"
-        )
-    else:
-        graph = f"{voice}[mix]"
-    with tempfile.TemporaryDirectory() as tmp:
-        mix = Path(tmp) / "mix.wav"
-        run_ffmpeg([*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", str(mix)])
-        if music:
-            measured = measure_loudness(mix)
-        else:  # the mix is the voice alone: its measurement, shifted by the gain
-            measured = Loudness(spoken.integrated + voice_gain, spoken.true_peak + voice_gain, spoken.lra)
-        gain = _gain_to(measured, target_lufs)
-        ceiling = true_peak - 0.5  # AAC and inter-sample peaks add a little
-        for _ in range(3):
-            af = f"volume={gain:.2f}dB"
-            if measured.true_peak + gain > ceiling:
-                af += f",alimiter=limit={10 ** (ceiling / 20):.4f}:attack=5:release=80:level=false:latency=true"
-            run_ffmpeg(
-                [
-                    "-i",
-                    str(mix),
-                    "-af",
-                    f"{af},atrim=0:{duration}",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    f"{AUDIO_BITRATE // 1000}k",
-                    "-ar",
-                    "48000",
-                    "-ac",
-                    "2",
-                    str(out),
-                ]
-            )
-            result = measure_loudness(out)
-            if result.true_peak <= true_peak and abs(result.integrated - target_lufs) <= 0.6:
-                break
-            gain = max(-40.0, min(40.0, gain + target_lufs - result.integrated))
-            if result.true_peak > true_peak:
-                ceiling -= result.true_peak - true_peak + 0.3
-    return out
 
 
 # ---- video --------------------------------------------------------------------------------
@@ -440,67 +209,6 @@ def _x264(bitrate: int) -> list[str]:
     ]
 
 
-def prepare_segment(
-    clip: str | Path,
-    out: str | Path,
-    *,
-    text: str | None,
-    aspect_ratio: str = "16:9",
-    seconds: float = 5.0,
-    bitrate: int | None = None,
-    fade: float = 0.25,
-    max_bytes: int | None = None,
-) -> Path:
-    """One segment ready to be joined: the clip filled to the frame (scale + centre crop),
-    24 fps, exactly `seconds` long (the last frame held if the clip is short), its text burned
-    in as a subtitle, a short fade from and to black inside the segment (the timeline never
-    shifts), H.264 yuv420p at a bitrate derived from the whole video's duration, no audio.
-    If the result is over its share of the size cap (max_bytes), it is encoded again lower."""
-    w, h = SIZES[aspect_ratio]
-    frames = round(seconds * FPS)
-    bitrate = bitrate or video_bitrate_for(seconds)
-    out = Path(out)
-    with tempfile.TemporaryDirectory() as tmp:
-        vf = (
-            f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
-            f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS"
-        )
-        env, log = None, []
-        if text and text.strip():
-            ass = Path(tmp) / "subtitle.ass"
-            ass.write_text(subtitle_ass(text, aspect_ratio=aspect_ratio, seconds=seconds), encoding="utf-8")
-            vf += f",subtitles=filename='{_filter_path(ass)}'"
-            env, log = {"FONTCONFIG_FILE": str(_fontconfig(Path(tmp)))}, ["-loglevel", "verbose"]
-        if fade > 0:
-            vf += f",fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:.3f}:d={fade}"
-        vf += ",format=yuv420p"
-        for _ in range(3):
-            err = run_ffmpeg(
-                [
-                    *log,
-                    "-i",
-                    str(clip),
-                    "-vf",
-                    vf,
-                    "-frames:v",
-                    str(frames),
-                    "-an",
-                    *_x264(bitrate),
-                    "-movflags",
-                    "+faststart",
-                    str(out),
-                ],
-                env=env,
-            )
-            if env:
-                _check_subtitle_font(err)
-            size = out.stat().st_size
-            if not max_bytes or size <= max_bytes:
-                return out
-            bitrate = int(bitrate * max_bytes / size * 0.85)
-    raise MediaError(f"could not bring the segment under {max_bytes} bytes")
-
-
 def _fontconfig(folder: Path) -> Path:
     """A fontconfig file that knows only the shipped fonts: the same font on a laptop and on
     Lambda (which has no system fonts), and no silent fallback to another font."""
@@ -519,103 +227,402 @@ def _check_subtitle_font(ffmpeg_log: str) -> None:
         raise MediaError(f"the subtitles did not use the shipped font: {chosen or 'no font selected'}")
 
 
-def concat_segments(segments: list[str | Path], audio: str | Path, out: str | Path) -> Path:
-    """Join prepared segments by stream copy (no re-encode) and mux the finished soundtrack."""
-    out = Path(out)
-    listing = out.with_suffix(".txt")
-    quoted = (Path(s).resolve().as_posix().replace("'", "'\\''") for s in segments)
-    listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
-    try:
-        run_ffmpeg(
+class FFmpeg:
+    """FFmpeg at `path` (FFMPEG_PATH), else the Lambda layer's (/opt/bin/ffmpeg), else
+    imageio-ffmpeg's (the local runner and the tests), and the media operations built on it.
+    The runtime holds one (`rt.ffmpeg`); a test builds its own."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+
+    @property
+    def exe(self) -> str:
+        return _find_ffmpeg(self.path)
+
+    def run(self, args: list[str], *, timeout: float = 600, env: dict[str, str] | None = None) -> str:
+        """Run ffmpeg; return its stderr (where it reports). Raise MediaError on failure."""
+        cmd = [self.exe, "-hide_banner", "-nostdin", "-y", *args]
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **env} if env else None
+            )
+        except subprocess.TimeoutExpired:
+            raise MediaError(f"ffmpeg timed out after {timeout:.0f} s") from None
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+            raise MediaError(f"ffmpeg failed ({proc.returncode}): {tail}")
+        return proc.stderr
+
+    def probe(self, path: str | Path) -> Probe:
+        """What a media file holds, read from `ffmpeg -i` (the imageio-ffmpeg wheel has no ffprobe)."""
+        proc = subprocess.run(
+            [self.exe, "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True, timeout=60
+        )
+        err = proc.stderr
+        m = _DURATION.search(err)
+        if not m:
+            raise MediaError(f"not a media file: {Path(path).name}")
+        duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+        v = _VIDEO.search(err)
+        a = _AUDIO.search(err)
+        return Probe(
+            duration=duration,
+            has_video=bool(v),
+            has_audio=bool(a),
+            width=int(v.group(3)) if v else None,
+            height=int(v.group(4)) if v else None,
+            video_codec=v.group(1) if v else None,
+            pix_fmt=v.group(2) if v else None,
+            audio_codec=a.group(1) if a else None,
+            sample_rate=int(a.group(2)) if a else None,
+        )
+
+    def duration(self, path: str | Path) -> float:
+        return self.probe(path).duration
+
+    def ken_burns_clip(
+        self,
+        image: str | Path,
+        out: str | Path,
+        *,
+        seconds: float = 5.0,
+        size: tuple[int, int] = (1280, 720),
+        variant: int = 0,
+    ) -> Path:
+        """A Runway-like clip from a still: slow zoom and pan, H.264, 24 fps, no audio."""
+        w, h = size
+        frames = round(seconds * FPS)
+        zoom = "min(1.0+0.0016*on,1.2)" if variant % 2 == 0 else "max(1.2-0.0016*on,1.0)"
+        pan_x = ["iw/2-(iw/zoom/2)", f"(iw-iw/zoom)*on/{frames}", f"(iw-iw/zoom)*(1-on/{frames})"][variant % 3]
+        vf = (
+            f"scale={w * 2}:{h * 2}:force_original_aspect_ratio=increase,crop={w * 2}:{h * 2},"
+            f"zoompan=z='{zoom}':x='{pan_x}':y='ih/2-(ih/zoom/2)':d={frames}:s={w}x{h}:fps={FPS},"
+            f"format=yuv420p"
+        )
+        self.run(
             [
-                "-f",
-                "concat",
-                "-safe",
-                "0",
+                "-loop",
+                "1",
                 "-i",
-                str(listing),
-                "-i",
-                str(audio),
-                "-map",
-                "0:v:0",
-                "-map",
-                "1:a:0",
-                "-c",
-                "copy",
+                str(image),
+                "-vf",
+                vf,
+                "-frames:v",
+                str(frames),
+                "-an",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
                 "-movflags",
                 "+faststart",
                 str(out),
             ]
         )
-    finally:
-        listing.unlink(missing_ok=True)
-    return out
+        return Path(out)
 
+    def speech_span(self, path: str | Path, *, threshold_db: float = -50.0) -> tuple[float, float]:
+        """(start, end) of the speech in a file: its leading and trailing silence left out."""
+        duration = self.duration(path)
+        err = self.run(["-i", str(path), "-af", f"silencedetect=noise={threshold_db}dB:d=0.05", "-f", "null", "-"])
+        starts = [float(x) for x in _SILENCE_START.findall(err)]
+        ends = [float(x) for x in _SILENCE_END.findall(err)]
+        start, end = 0.0, duration
+        if starts and starts[0] <= 0.01:
+            start = ends[0] if ends else duration  # silent from 0 until the first silence_end
+        if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
+            end = starts[-1]  # a silence that runs to the end
+        if end <= start:  # all silence: keep the file as it is
+            return 0.0, duration
+        return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
 
-def shrink(path: str | Path, max_bytes: int) -> Path:
-    """Encode the video again at a lower bitrate until the file is under max_bytes (audio copied)."""
-    path = Path(path)
-    duration = media_duration(path)
-    bitrate = video_bitrate_for(duration, max_bytes)
-    for _ in range(3):
-        size = path.stat().st_size
-        if size <= max_bytes:
-            return path
-        bitrate = min(bitrate, int(bitrate * max_bytes / size * 0.85))
-        tmp = path.with_name(path.stem + ".shrink.mp4")
-        run_ffmpeg(
+    def fit_narration(
+        self, parts: list[str | Path], out: str | Path, *, slot: float = 5.0, max_tempo: float = 1.25
+    ) -> Path:
+        """Lay segment i's narration at i*slot following the policy above. Output: AAC 48 kHz
+        stereo, exactly len(parts)*slot seconds."""
+        inputs: list[str] = []
+        chains: list[str] = []
+        for i, part in enumerate(parts):
+            inputs += ["-i", str(part)]
+            start, end = self.speech_span(part)
+            fit = narration_fit(end - start, slot, max_tempo)
+            chain = (
+                f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
+                f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+            )
+            if fit.tempo > 1.0005:
+                chain += f",atempo={fit.tempo:.4f}"
+            if fit.cut:
+                chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
+            chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
+        concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
+        self.run(
             [
-                "-i",
-                str(path),
+                *inputs,
+                "-filter_complex",
+                ";".join([*chains, concat]),
                 "-map",
-                "0:v:0",
-                "-map",
-                "0:a:0",
-                *_x264(bitrate),
-                "-crf",
-                "28",
+                "[out]",
                 "-c:a",
-                "copy",
-                "-movflags",
-                "+faststart",
-                str(tmp),
+                "aac",
+                "-b:a",
+                "192k",
+                "-ar",
+                "48000",
+                str(out),
             ]
         )
-        os.replace(tmp, path)
-    if path.stat().st_size > max_bytes:
-        raise MediaError(f"could not bring the video under {max_bytes} bytes")
-    return path
+        return Path(out)
 
+    def measure_loudness(self, path: str | Path, *, seconds: float | None = None) -> Loudness:
+        """Integrated loudness, true peak and range of a file's audio (its first `seconds` if
+        given), read with ebur128 (EBU R128)."""
+        limit = ["-t", f"{seconds}"] if seconds else []
+        err = self.run([*limit, "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"])
+        summary = err[err.rfind("Summary:") :]
+        i, tp, lra = _EBU_I.search(summary), _EBU_TP.search(summary), _EBU_LRA.search(summary)
+        if not (i and tp and lra):
+            raise MediaError("ebur128 printed no summary")
+        return Loudness(float(i.group(1)), float(tp.group(1)), float(lra.group(1)))
 
-def assemble(
-    segments: list[str | Path],
-    narration: str | Path,
-    out: str | Path,
-    *,
-    clip_seconds: float = 5.0,
-    music: str | Path | None = None,
-    music_gain_db: float = -8.0,
-    target_lufs: float = -16.0,
-    true_peak: float = -1.5,
-    max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES,
-) -> Path:
-    """The final MP4 from prepared segments (prepare_segment) and the fitted narration: the
-    soundtrack mastered (music, loudness), the video joined by stream copy, +faststart; never
-    over max_bytes (encoded again lower if it is)."""
-    out = Path(out)
-    duration = clip_seconds * len(segments)
-    audio = out.with_name(out.stem + ".audio.m4a")
-    try:
-        master_audio(
-            narration,
-            audio,
-            duration=duration,
-            music=music,
-            music_gain_db=music_gain_db,
-            target_lufs=target_lufs,
-            true_peak=true_peak,
+    def master_audio(
+        self,
+        narration: str | Path,
+        out: str | Path,
+        *,
+        duration: float,
+        music: str | Path | None = None,
+        music_gain_db: float = -8.0,
+        target_lufs: float = -16.0,
+        true_peak: float = -1.5,
+    ) -> Path:
+        """The final soundtrack: the narration, an optional music bed (looped, ducked under the
+        voice by a sidechain compressor keyed on the voice, faded out at the end), brought to
+        target_lufs integrated with the true peak at most true_peak: measure with ebur128, apply
+        the gain with a look-ahead limiter below the ceiling, encode, measure the AAC result and
+        correct if needed (loudnorm's two passes took several times longer here).
+        Output: AAC 48 kHz stereo, exactly `duration` seconds."""
+        out = Path(out)
+        inputs = ["-i", str(narration)]
+        # The voice at the target level first, so the ducking keys on a known level.
+        spoken = self.measure_loudness(narration)
+        voice_gain = _gain_to(spoken, target_lufs)
+        voice = (
+            f"[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,volume={voice_gain:.2f}dB,"
+            f"apad=whole_dur={duration},atrim=0:{duration},asetpts=N/SR/TB"
         )
-        concat_segments(segments, audio, out)
-    finally:
-        audio.unlink(missing_ok=True)
-    return shrink(out, max_bytes)
+        if music:
+            # The bed music_gain_db under the voice, whatever level the user's file has.
+            bed_gain = _gain_to(self.measure_loudness(music, seconds=duration), target_lufs + music_gain_db)
+            inputs += ["-stream_loop", "-1", "-i", str(music)]
+            fade = min(2.0, duration / 4)
+            graph = (
+                f"{voice},asplit=2[voice][key];"
+                f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,atrim=0:{duration},"
+                f"asetpts=N/SR/TB,volume={bed_gain:.2f}dB,afade=t=out:st={duration - fade:.3f}:d={fade:.3f}[bed];"
+                f"[bed][key]sidechaincompress=threshold=0.03:ratio=12:attack=15:release=350[ducked];"
+                f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]"
+            )
+        else:
+            graph = f"{voice}[mix]"
+        with tempfile.TemporaryDirectory() as tmp:
+            mix = Path(tmp) / "mix.wav"
+            self.run([*inputs, "-filter_complex", graph, "-map", "[mix]", "-c:a", "pcm_f32le", str(mix)])
+            if music:
+                measured = self.measure_loudness(mix)
+            else:  # the mix is the voice alone: its measurement, shifted by the gain
+                measured = Loudness(spoken.integrated + voice_gain, spoken.true_peak + voice_gain, spoken.lra)
+            gain = _gain_to(measured, target_lufs)
+            ceiling = true_peak - 0.5  # AAC and inter-sample peaks add a little
+            for _ in range(3):
+                af = f"volume={gain:.2f}dB"
+                if measured.true_peak + gain > ceiling:
+                    af += f",alimiter=limit={10 ** (ceiling / 20):.4f}:attack=5:release=80:level=false:latency=true"
+                self.run(
+                    [
+                        "-i",
+                        str(mix),
+                        "-af",
+                        f"{af},atrim=0:{duration}",
+                        "-c:a",
+                        "aac",
+                        "-b:a",
+                        f"{AUDIO_BITRATE // 1000}k",
+                        "-ar",
+                        "48000",
+                        "-ac",
+                        "2",
+                        str(out),
+                    ]
+                )
+                result = self.measure_loudness(out)
+                if result.true_peak <= true_peak and abs(result.integrated - target_lufs) <= 0.6:
+                    break
+                gain = max(-40.0, min(40.0, gain + target_lufs - result.integrated))
+                if result.true_peak > true_peak:
+                    ceiling -= result.true_peak - true_peak + 0.3
+        return out
+
+    def prepare_segment(
+        self,
+        clip: str | Path,
+        out: str | Path,
+        *,
+        text: str | None,
+        aspect_ratio: str = "16:9",
+        seconds: float = 5.0,
+        bitrate: int | None = None,
+        fade: float = 0.25,
+        max_bytes: int | None = None,
+    ) -> Path:
+        """One segment ready to be joined: the clip filled to the frame (scale + centre crop),
+        24 fps, exactly `seconds` long (the last frame held if the clip is short), its text burned
+        in as a subtitle, a short fade from and to black inside the segment (the timeline never
+        shifts), H.264 yuv420p at a bitrate derived from the whole video's duration, no audio.
+        If the result is over its share of the size cap (max_bytes), it is encoded again lower."""
+        w, h = SIZES[aspect_ratio]
+        frames = round(seconds * FPS)
+        bitrate = bitrate or video_bitrate_for(seconds)
+        out = Path(out)
+        with tempfile.TemporaryDirectory() as tmp:
+            vf = (
+                f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,fps={FPS},"
+                f"tpad=stop_mode=clone:stop_duration={seconds},trim=end_frame={frames},setpts=PTS-STARTPTS"
+            )
+            env, log = None, []
+            if text and text.strip():
+                ass = Path(tmp) / "subtitle.ass"
+                ass.write_text(subtitle_ass(text, aspect_ratio=aspect_ratio, seconds=seconds), encoding="utf-8")
+                vf += f",subtitles=filename='{_filter_path(ass)}'"
+                env, log = {"FONTCONFIG_FILE": str(_fontconfig(Path(tmp)))}, ["-loglevel", "verbose"]
+            if fade > 0:
+                vf += f",fade=t=in:st=0:d={fade},fade=t=out:st={seconds - fade:.3f}:d={fade}"
+            vf += ",format=yuv420p"
+            for _ in range(3):
+                err = self.run(
+                    [
+                        *log,
+                        "-i",
+                        str(clip),
+                        "-vf",
+                        vf,
+                        "-frames:v",
+                        str(frames),
+                        "-an",
+                        *_x264(bitrate),
+                        "-movflags",
+                        "+faststart",
+                        str(out),
+                    ],
+                    env=env,
+                )
+                if env:
+                    _check_subtitle_font(err)
+                size = out.stat().st_size
+                if not max_bytes or size <= max_bytes:
+                    return out
+                bitrate = int(bitrate * max_bytes / size * 0.85)
+        raise MediaError(f"could not bring the segment under {max_bytes} bytes")
+
+    def concat_segments(self, segments: list[str | Path], audio: str | Path, out: str | Path) -> Path:
+        """Join prepared segments by stream copy (no re-encode) and mux the finished soundtrack."""
+        out = Path(out)
+        listing = out.with_suffix(".txt")
+        quoted = (Path(s).resolve().as_posix().replace("'", "'\\''") for s in segments)
+        listing.write_text("".join(f"file '{q}'\n" for q in quoted), encoding="utf-8")
+        try:
+            self.run(
+                [
+                    "-f",
+                    "concat",
+                    "-safe",
+                    "0",
+                    "-i",
+                    str(listing),
+                    "-i",
+                    str(audio),
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "1:a:0",
+                    "-c",
+                    "copy",
+                    "-movflags",
+                    "+faststart",
+                    str(out),
+                ]
+            )
+        finally:
+            listing.unlink(missing_ok=True)
+        return out
+
+    def shrink(self, path: str | Path, max_bytes: int) -> Path:
+        """Encode the video again at a lower bitrate until the file is under max_bytes (audio copied)."""
+        path = Path(path)
+        duration = self.duration(path)
+        bitrate = video_bitrate_for(duration, max_bytes)
+        for _ in range(3):
+            size = path.stat().st_size
+            if size <= max_bytes:
+                return path
+            bitrate = min(bitrate, int(bitrate * max_bytes / size * 0.85))
+            tmp = path.with_name(path.stem + ".shrink.mp4")
+            self.run(
+                [
+                    "-i",
+                    str(path),
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "0:a:0",
+                    *_x264(bitrate),
+                    "-crf",
+                    "28",
+                    "-c:a",
+                    "copy",
+                    "-movflags",
+                    "+faststart",
+                    str(tmp),
+                ]
+            )
+            os.replace(tmp, path)
+        if path.stat().st_size > max_bytes:
+            raise MediaError(f"could not bring the video under {max_bytes} bytes")
+        return path
+
+    def assemble(
+        self,
+        segments: list[str | Path],
+        narration: str | Path,
+        out: str | Path,
+        *,
+        clip_seconds: float = 5.0,
+        music: str | Path | None = None,
+        music_gain_db: float = -8.0,
+        target_lufs: float = -16.0,
+        true_peak: float = -1.5,
+        max_bytes: int = TELEGRAM_UPLOAD_LIMIT_BYTES,
+    ) -> Path:
+        """The final MP4 from prepared segments (prepare_segment) and the fitted narration: the
+        soundtrack mastered (music, loudness), the video joined by stream copy, +faststart; never
+        over max_bytes (encoded again lower if it is)."""
+        out = Path(out)
+        duration = clip_seconds * len(segments)
+        audio = out.with_name(out.stem + ".audio.m4a")
+        try:
+            self.master_audio(
+                narration,
+                audio,
+                duration=duration,
+                music=music,
+                music_gain_db=music_gain_db,
+                target_lufs=target_lufs,
+                true_peak=true_peak,
+            )
+            self.concat_segments(segments, audio, out)
+        finally:
+            audio.unlink(missing_ok=True)
+        return self.shrink(out, max_bytes)

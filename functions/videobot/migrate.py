@@ -10,7 +10,7 @@ from importlib import resources
 
 import psycopg2.errors
 
-from videobot.data import db
+from videobot.data.db import Database
 from videobot.observability import logger
 
 _LOCK_ID = 7_301_202_611  # any constant: serialises concurrent migrators
@@ -18,7 +18,7 @@ _LOCK_ID = 7_301_202_611  # any constant: serialises concurrent migrators
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("videobot") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
 
 
@@ -64,11 +64,11 @@ def _apply(conn, cur, deadline: float | None, applied: list[str]) -> None:
         conn.commit()
 
 
-def migrate(database_url: str | None = None, deadline: float | None = None) -> list[str]:
+def migrate(db: Database, deadline: float | None = None) -> list[str]:
     """Apply the migrations not yet applied; return their versions. With a `deadline`
     (time.monotonic()), a wait or a statement that would outlast it fails instead."""
     applied: list[str] = []
-    with db.connect(database_url) as conn, conn.cursor() as cur:
+    with db.connect() as conn, conn.cursor() as cur:
         try:
             _apply(conn, cur, deadline, applied)
         except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable) as exc:
@@ -77,7 +77,3 @@ def migrate(database_url: str | None = None, deadline: float | None = None) -> l
                 f"the migrations ran out of time after {applied or 'none'}: {str(exc).strip()}"
             ) from None
     return applied
-
-
-if __name__ == "__main__":
-    print("applied:", migrate() or "nothing new")

@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
 from videobot.data import notifications
+from videobot.data.db import Database
 from videobot.data.rows import Job
 from videobot.observability import logger
+from videobot.pipeline import GateStage, MediaNoun
 
-GateStage = Literal["script", "images", "videos"]
-ProgressStage = Literal["images", "videos", "voiceover", "assembly"]
+ProgressStage = GateStage | Literal["voiceover", "assembly"]  # the Maps' gates' stages, then the two after
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class SegmentRefused:
     """The vendor's moderation refused one segment's image or clip: its Map iteration waits for
     a new prompt, a retry or a cancel. Once per segment and round."""
 
-    kind: Literal["image", "clip"]
+    kind: MediaNoun
     segment: int  # 0-based
     code: str  # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
     prompt: str
@@ -61,7 +62,7 @@ class Progress:
 
 @dataclass(frozen=True)
 class VideoReady:
-    video_path: str
+    video_path: str | None  # the job's final video (the notifier reads the job again)
 
     key = "video_ready"
 
@@ -85,7 +86,7 @@ class VendorQueued:
     """The vendor queued a task of this stage (Runway's THROTTLED: a tier runs 1-2 at once):
     said once per job and stage, so the user knows the wait is Runway's queue."""
 
-    stage: Literal["images", "videos"]
+    stage: GateStage  # images or videos
 
     @property
     def key(self) -> str:
@@ -125,16 +126,19 @@ class LogNotifier:
 
 
 def notify_once(
-    notifier: Notifier, job: Job, event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard
+    db: Database,
+    notifier: Notifier,
+    job: Job,
+    event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard,
 ) -> bool:
     """Send an event once per job and key. If sending fails the claim is released, so the
     stage's retry sends it then."""
-    if not notifications.claim(job.id, event.key):
+    if not notifications.claim(db, job.id, event.key):
         return False
     try:
         notifier.send(job, event)
     except Exception:
-        notifications.release(job.id, event.key)
+        notifications.release(db, job.id, event.key)
         raise
     return True
 

@@ -33,7 +33,7 @@ def _namespace() -> str:
     return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "VideoBot"
 
 
-def put_metric(name: str, value: float, unit: str = MetricUnit.Milliseconds, **dimensions: str) -> None:
+def put_metric(name: str, value: float, unit: MetricUnit = MetricUnit.Milliseconds, **dimensions: str) -> None:
     """One metric, flushed at once (safe from the local runner's many threads). Never fails
     the caller."""
     if is_metrics_disabled():
@@ -65,34 +65,40 @@ def metrics_for_vendor_call(kind: str, call: str) -> Iterator[None]:
         put_metric("VendorCallDuration", (time.monotonic() - started) * 1000, kind=kind, call=call)
 
 
-def stage_handler(stage: str) -> Callable:
-    """Wrap a Lambda handler: tag every log line with the stage, the job and the segment.
+@contextmanager
+def observe_stage(stage: str, event: Any) -> Iterator[None]:
+    """Around one invocation of a stage: every log line tagged with the stage, the job and the
+    segment; "stage started/finished/failed" logged; StageDuration by outcome measured.
 
-    Keys are thread-local, because the local runner calls handlers from many threads.
-    """
+    Keys are thread-local, because the local runner calls handlers from many threads."""
+    keys: dict[str, Any] = {"stage": stage}
+    if isinstance(event, dict):
+        keys["job_id"] = event.get("job_id")
+        if "segment_index" in event:
+            keys["segment_index"] = event["segment_index"]
+    logger.thread_safe_append_keys(**keys)
+    started, outcome = time.monotonic(), "succeeded"
+    try:
+        logger.info("stage started")
+        yield
+        logger.info("stage finished")
+    except Exception as exc:
+        outcome = type(exc).__name__
+        logger.warning("stage failed", extra={"error_type": outcome, "error": str(exc)})
+        raise
+    finally:
+        put_metric("StageDuration", (time.monotonic() - started) * 1000, stage=stage, outcome=outcome)
+        logger.thread_safe_remove_keys(_STAGE_KEYS)
+
+
+def stage_handler(stage: str) -> Callable:
+    """Wrap a Lambda handler `(event, context)` in `observe_stage`."""
 
     def decorate(fn: Callable[[dict, Any], dict]) -> Callable[[dict, Any], dict]:
         @functools.wraps(fn)
         def wrapper(event: dict, context: Any = None) -> dict:
-            keys = {"stage": stage}
-            if isinstance(event, dict):
-                keys["job_id"] = event.get("job_id")
-                if "segment_index" in event:
-                    keys["segment_index"] = event["segment_index"]
-            logger.thread_safe_append_keys(**keys)
-            started, outcome = time.monotonic(), "succeeded"
-            try:
-                logger.info("stage started")
-                result = fn(event, context)
-                logger.info("stage finished")
-                return result
-            except Exception as exc:
-                outcome = type(exc).__name__
-                logger.warning("stage failed", extra={"error_type": outcome, "error": str(exc)})
-                raise
-            finally:
-                put_metric("StageDuration", (time.monotonic() - started) * 1000, stage=stage, outcome=outcome)
-                logger.thread_safe_remove_keys(_STAGE_KEYS)
+            with observe_stage(stage, event):
+                return fn(event, context)
 
         return wrapper
 
@@ -143,7 +149,7 @@ if not getattr(_make_record, "redacts_secrets", False):
     def _redacting_factory(*args, **kwargs) -> logging.LogRecord:
         return _redact_record(_make_record(*args, **kwargs))
 
-    _redacting_factory.redacts_secrets = True
+    _redacting_factory.redacts_secrets = True  # type: ignore[attr-defined]  # a mark on the function, read above
     logging.setLogRecordFactory(_redacting_factory)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from videobot.config import Settings
 from videobot.data import preferences as data
+from videobot.data.db import Database
 
 ASPECT_RATIOS = ("16:9", "9:16")
 LANGUAGES = ("auto", "ru", "en")
@@ -27,31 +28,25 @@ class Preferences:
         return None if self.narration_language == "auto" else self.narration_language
 
 
-def get(user_id: int | None) -> Preferences:
+def get(db: Database, user_id: int | None) -> Preferences:
     if user_id is None:
         return Preferences()
-    row = data.get(user_id)
+    row = data.get(db, user_id)
     return Preferences(**row) if row else Preferences()
 
 
-def video_model_for(user_id: int | None, settings: Settings) -> str:
+def video_model_for(db: Database, user_id: int | None, settings: Settings) -> str:
     """The video model the user's next job uses: their choice while the operator still offers it
     (RUNWAY_VIDEO_MODELS), else the deployment's RUNWAY_VIDEO_MODEL."""
-    chosen = get(user_id).video_model
-    return chosen if chosen in settings.video_model_choices else settings.runway_video_model
+    chosen = get(db, user_id).video_model
+    return chosen if chosen in settings.runway.video_model_choices else settings.runway.video_model
 
 
 def choose(
-    user_id: int, field: str, value, voices: tuple[str, ...] | None = None, video_models: tuple[str, ...] | None = None
+    db: Database, user_id: int, field: str, value, *, voices: tuple[str, ...], video_models: tuple[str, ...]
 ) -> Preferences:
     """Set one setting, after checking it is one the bot offers (`voices`: the speech
-    provider's, by default the running one's; `video_models`: the operator's choices)."""
-    if voices is None or video_models is None:
-        from videobot import runtime
-
-        rt = runtime.current()
-        voices = rt.speech_voices() if voices is None else voices
-        video_models = rt.settings.video_model_choices if video_models is None else video_models
+    provider's; `video_models`: the operator's choices)."""
     allowed = {
         "aspect_ratio": ASPECT_RATIOS,
         "voice": voices,
@@ -61,5 +56,5 @@ def choose(
     }
     if field not in allowed or value not in allowed[field]:
         raise ValueError(f"{field}={value!r} is not a setting this bot offers")
-    data.set_field(user_id, field, value)
-    return get(user_id)
+    data.set_field(db, user_id, field, value)
+    return get(db, user_id)

@@ -1,21 +1,25 @@
 """The composition root: the one place that turns the settings into the objects the code
-works with (storage, the notifier, the providers, the chat's files, the Step Functions and
-Lambda clients) and hands
-them to the stages, the lifecycle and the bot. Each is built once per process, on first use,
-so a function only imports the SDKs it really calls.
+works with (the database, storage, FFmpeg, the notifier, the providers, the chat's files, the
+Step Functions and Lambda clients). Each part is built on first use, so a function only imports
+the SDKs it really calls.
 
-The environment picks the implementations (videobot.providers); tests and the local runner
-change the environment, then call `reset()`."""
+A runtime is built once by each entry point (videobot.entry for the Lambda functions, the
+local runner, a test) and passed down as `rt`; nothing below the entry points looks one up.
+The settings pick the implementations (videobot.providers)."""
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from videobot import config, providers
 from videobot.config import Settings
+from videobot.data.db import Database
 from videobot.errors import ConfigurationError
+from videobot.media import FFmpeg
 from videobot.notify import LogNotifier, Notifier
 from videobot.storage import Storage, make_storage
 
@@ -39,8 +43,12 @@ class _Built(cached_property):
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, db: Database | None = None):
         self.settings = settings
+        # PostgreSQL (its pool opens on first use); a runtime may share another's (`db`)
+        self.db = db or Database(
+            settings.database.url, connect_timeout_seconds=settings.database.connect_timeout_seconds
+        )
 
     @_Built
     def storage(self) -> Storage:
@@ -49,11 +57,11 @@ class Runtime:
     @_Built
     def notifier(self) -> Notifier:
         """NOTIFIER_PROVIDER: telegram, or log (no bot token on a laptop); none raises."""
-        provider = self.settings.notifier_provider
+        provider = self.settings.providers.notifier
         if provider == "telegram":
             from videobot.telegram.notifier import TelegramNotifier
 
-            return TelegramNotifier(self.settings, self.storage)
+            return TelegramNotifier(self.settings, self.storage, self.db)
         if provider == "log":
             return LogNotifier()
         raise ConfigurationError("this function is given no notifier (template.yaml names NOTIFIER_PROVIDER none)")
@@ -75,7 +83,12 @@ class Runtime:
 
     @_Built
     def clips(self) -> ClipGenerator:
-        return providers.make_clip_generator(self.settings)
+        return providers.make_clip_generator(self.settings, self.ffmpeg)
+
+    @_Built
+    def ffmpeg(self) -> FFmpeg:
+        """FFmpeg (FFMPEG_PATH, else the layer's, else imageio-ffmpeg's) and the media work on it."""
+        return FFmpeg(self.settings.assembly.ffmpeg_path)
 
     @_Built
     def speech(self) -> SpeechSynthesizer:
@@ -91,9 +104,9 @@ class Runtime:
 
         s = self.settings
         return Config(
-            connect_timeout=s.aws_connect_timeout_seconds,
-            read_timeout=s.aws_read_timeout_seconds,
-            retries={"mode": "standard", "total_max_attempts": s.aws_client_attempts},
+            connect_timeout=s.aws.connect_timeout_seconds,
+            read_timeout=s.aws.read_timeout_seconds,
+            retries={"mode": "standard", "total_max_attempts": s.aws.client_attempts},
         )
 
     @_Built
@@ -115,25 +128,7 @@ class Runtime:
         return providers.speech_voices(self.settings)
 
 
-_current: Runtime | None = None
-
-
-def current() -> Runtime:
-    """This process's runtime, built from the environment on first use."""
-    global _current
-    runtime = _current
-    if runtime is None:
-        with _build_lock:
-            if _current is None:
-                _current = Runtime(config.get_settings())
-            runtime = _current
-    return runtime
-
-
-def reset() -> Runtime:
-    """Read the environment again (the local runner and tests change it)."""
-    global _current
-    with _build_lock:
-        config.reload_settings()
-        _current = None
-    return current()
+def from_environment(environ: Mapping[str, str] | None = None) -> Runtime:
+    """A runtime from the environment (os.environ unless `environ`), validated once
+    (videobot.config.settings_from_environ)."""
+    return Runtime(config.settings_from_environ(os.environ if environ is None else environ))

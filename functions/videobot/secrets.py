@@ -35,7 +35,7 @@ def _fetch(secret_id: str, env_name: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
+        value: str | bytes = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - GetParameterError and botocore errors; their text has no secret value
         raise ConfigurationError(f"cannot read the secret named by {env_name}: {type(exc).__name__}") from None
     if isinstance(value, bytes):

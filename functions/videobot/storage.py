@@ -133,6 +133,6 @@ class S3Storage:
 
 
 def make_storage(settings: Settings) -> Storage:
-    if settings.media_bucket:
-        return S3Storage(settings.media_bucket, settings.presign_seconds)
-    return LocalStorage(settings.media_dir)
+    if settings.storage.media_bucket:
+        return S3Storage(settings.storage.media_bucket, settings.storage.presign_seconds)
+    return LocalStorage(settings.storage.media_dir)

@@ -7,10 +7,13 @@ vendors' pricing pages win). Runway's own reported credits replace the estimate 
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from videobot.data import jobs
 from videobot.data import usage as data
+from videobot.data.db import Database
 from videobot.observability import put_metric
 from videobot.providers.base import Speech
 
@@ -53,13 +56,14 @@ def llm_usd(model: str, input_tokens: int, output_tokens: int) -> float:
     return (input_tokens * price_in + output_tokens * price_out) / 1e6
 
 
-def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
+def record_llm(db: Database, job_id: str, stage: str, usage: dict | None) -> None:
     """Record one stage's LLM calls (an LLM result's `usage`); nothing for offline."""
     if not usage or not usage.get("calls"):
         return
     vendor, model = usage.get("vendor", "openai"), usage.get("model", "")
     input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     data.insert_llm(
+        db,
         job_id,
         stage,
         vendor=vendor,
@@ -71,17 +75,18 @@ def record_llm(job_id: str, stage: str, usage: dict | None) -> None:
     _spent(vendor, llm_usd(model, input_tokens, output_tokens))
 
 
-def record_speech(job_id: str, segment_index: int, speech: Speech) -> None:
+def record_speech(db: Database, job_id: str, segment_index: int, speech: Speech) -> None:
     """Record one synthesized narration part."""
     model, characters = speech.model or "", int(speech.characters)
-    data.insert_speech(job_id, segment_index, vendor=speech.vendor, model=model, characters=characters)
+    data.insert_speech(db, job_id, segment_index, vendor=speech.vendor, model=model, characters=characters)
     _spent(speech.vendor, characters * tts_price(speech.vendor, model) / 1e6)
 
 
-def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
+def record_task(db: Database, job_id: str, stage: str, segment_index: int, task_id: str, estimate: dict) -> None:
     """Record a submitted vendor task once, with its model, billed seconds and estimated credits
     (a generator's `estimate`; a missing price raises rather than records 0)."""
     recorded = data.insert_task(
+        db,
         job_id,
         stage,
         segment_index,
@@ -95,30 +100,30 @@ def record_task(job_id: str, stage: str, segment_index: int, task_id: str, estim
         _spent("runway", float(estimate["credits"]) * USD_PER_RUNWAY_CREDIT)
 
 
-def settle_task(task_id: str, credits: float | None) -> None:
+def settle_task(db: Database, task_id: str, credits: float | None) -> None:
     """Replace the estimate with the cost the vendor reported when the task ended."""
-    settled = data.settle_task(task_id, None if credits is None else float(credits))
+    settled = data.settle_task(db, task_id, None if credits is None else float(credits))
     if settled and settled["vendor"] == "runway":
         _spent("runway", (float(settled["final"]) - float(settled["estimated"])) * USD_PER_RUNWAY_CREDIT)
 
 
-def task_running(task_id: str):
+def task_running(db: Database, task_id: str):
     """Note that a poll saw the task RUNNING; when it was first seen so (its generation's start:
     the time before, THROTTLED or PENDING in Runway's queue, is not generation time)."""
-    return data.task_running(task_id)
+    return data.task_running(db, task_id)
 
 
-def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+def recent_task_seconds(db: Database, model: str, limit: int = 20) -> list[float]:
     """What the model's recent tasks took (videobot.data.usage), to place the first checks."""
-    return data.recent_task_seconds(model, limit)
+    return data.recent_task_seconds(db, model, limit)
 
 
-def model_of_task(task_id: str) -> str | None:
-    return data.model_of_task(task_id)
+def model_of_task(db: Database, task_id: str) -> str | None:
+    return data.model_of_task(db, task_id)
 
 
-def rows(job_id: str) -> list[dict]:
-    return data.rows(job_id)
+def rows(db: Database, job_id: str) -> list[dict]:
+    return data.rows(db, job_id)
 
 
 def tts_price(vendor: str, model: str) -> float:
@@ -127,9 +132,9 @@ def tts_price(vendor: str, model: str) -> float:
     return TTS_USD_PER_MCHAR.get(model, 0.0 if vendor == "offline" else 20.0)
 
 
-def summary(job_id: str) -> dict:
+def summary(db: Database, job_id: str) -> dict:
     """Totals for one job, and the estimated cost in USD."""
-    totals = {
+    totals: dict[str, Any] = {
         "llm_calls": 0,
         "llm_input_tokens": 0,
         "llm_output_tokens": 0,
@@ -142,7 +147,7 @@ def summary(job_id: str) -> dict:
         "narration_usd": 0.0,
     }
     usd = narration = 0.0
-    for r in rows(job_id):
+    for r in rows(db, job_id):
         model = totals["by_model"].setdefault(
             f"{r['vendor']}:{r['model']}",
             {"calls": 0, "credits": 0.0, "seconds": 0.0, "tokens": 0, "characters": 0},
@@ -173,11 +178,13 @@ def summary(job_id: str) -> dict:
     return totals
 
 
-def spent_by_user(user_id: int, hours: int = 24) -> float:
+def spent_by_user(db: Database, user_id: int, hours: int = 24) -> float:
     """The estimated USD of the user's jobs created in the last `hours` (their daily budget)."""
-    return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_of_user_since(user_id, hours)), 2)
+    return round(
+        sum(summary(db, job_id)["estimated_usd"] for job_id in jobs.job_ids_of_user_since(db, user_id, hours)), 2
+    )
 
 
-def spent_by_everyone(hours: int = 24) -> float:
+def spent_by_everyone(db: Database, hours: int = 24) -> float:
     """The estimated USD of all jobs created in the last `hours` (the bot-wide budget)."""
-    return round(sum(summary(job_id)["estimated_usd"] for job_id in jobs.job_ids_since(hours)), 2)
+    return round(sum(summary(db, job_id)["estimated_usd"] for job_id in jobs.job_ids_since(db, hours)), 2)

@@ -1,37 +1,12 @@
 """Pytest fixtures for the vendor fakes (registered in tests/conftest.py). `*_env` fixtures
-point the real clients at a fake through the same variables production uses."""
+point the test's runtime's real clients at a fake through the same settings production uses;
+`rt.with_env(**openai_vars(fake))` does the same for a runtime in the middle of a test."""
 
 from __future__ import annotations
-
-import os
-from contextlib import contextmanager
 
 import pytest
 
 from tests.fakes import openai_api, polly, runway_api
-
-
-def _reset() -> None:
-    from videobot import runtime
-
-    runtime.reset()
-
-
-@contextmanager
-def vendor_env(values: dict[str, str]):
-    """Set variables, re-read settings and providers; restore both afterwards."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        _reset()  # may refuse the configuration: the environment is restored all the same
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _reset()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,14 +43,14 @@ def runway_vars(fake: runway_api.FakeRunway) -> dict[str, str]:
 
 
 @pytest.fixture
-def openai_env(fake_openai):
-    """Settings with OPENAI_* pointing at the fake (the LLM and TTS providers become openai)."""
-    with vendor_env(openai_vars(fake_openai)):
-        yield fake_openai
+def openai_env(fake_openai, setup):
+    """The test's runtime with OPENAI_* pointing at the fake (the LLM and TTS providers become openai)."""
+    setup.env.update(openai_vars(fake_openai))
+    return fake_openai
 
 
 @pytest.fixture
-def runway_env(fake_runway):
-    """Settings with RUNWAYML_* pointing at the fake (image and video providers become runway)."""
-    with vendor_env(runway_vars(fake_runway)):
-        yield fake_runway
+def runway_env(fake_runway, setup):
+    """The test's runtime with RUNWAYML_* pointing at the fake (image and video providers become runway)."""
+    setup.env.update(runway_vars(fake_runway))
+    return fake_runway

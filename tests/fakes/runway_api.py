@@ -146,7 +146,7 @@ def mp4(ratio: str) -> bytes:
                 still = Path(tmp) / "still.png"
                 still.write_bytes(png(ratio))
                 out = Path(tmp) / "clip.mp4"
-                media.ken_burns_clip(still, out, seconds=5, size=(w, h))
+                media.FFmpeg().ken_burns_clip(still, out, seconds=5, size=(w, h))
                 _clip_cache[ratio] = out.read_bytes()
         return _clip_cache[ratio]
 
@@ -244,12 +244,15 @@ class FakeRunway(FakeServer):
         if m and request.method == "GET":
             return self._get(m.group(1))
         if m and request.method == "DELETE":
-            task = self.tasks.get(m.group(1))
-            if not task:
-                return error(404, "Task not found")
-            task.statuses, task.polls = ["CANCELLED"], 0
-            return 204, {}, b""
+            return self._cancel(m.group(1))
         return error(404, "Not found")
+
+    def _cancel(self, task_id: str) -> Reply:
+        task = self.tasks.get(task_id)
+        if not task:
+            return error(404, "Task not found")
+        task.statuses, task.polls = ["CANCELLED"], 0
+        return 204, {}, b""
 
     # -- validation ---------------------------------------------------------------------------
 

@@ -63,6 +63,68 @@ class Call:
         return self.params.get("text") or self.params.get("caption") or ""
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """The Bot API over HTTP, answered by `fake` (each FakeTelegram serves its own subclass)."""
+
+    fake: FakeTelegram
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self._handle()
+
+    def do_POST(self):
+        self._handle()
+
+    def _handle(self):
+        url = urlparse(self.path)
+        parts = url.path.strip("/").split("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if len(parts) >= 3 and parts[0] == "file" and parts[1].startswith("bot"):
+            # clients percent-encode the path (the token's ":" too), as URLs allow
+            return self._download(unquote(parts[1][3:]), unquote("/".join(parts[2:])))
+        if len(parts) != 2 or not parts[0].startswith("bot"):
+            return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        if parts[0][3:] != self.fake.token:
+            return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        try:
+            params, files = _parse(self.headers.get("Content-Type", ""), body, url.query)
+            result = self.fake._dispatch(parts[1], params, files)
+        except BotApiError as exc:
+            reply = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.retry_after is not None:
+                reply["parameters"] = {"retry_after": exc.retry_after}
+            return self._reply(exc.code, reply)
+        return self._reply(200, {"ok": True, "result": result})
+
+    def _download(self, token: str, file_path: str):
+        if token != self.fake.token:
+            return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        found = next((f for f in list(self.fake.files.values()) if f["file_path"] == file_path), None)
+        if found is None:
+            return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        with self.fake._lock:
+            self.fake.calls.append(Call("downloadFile", {"file_path": file_path}, result=len(found["data"])))
+            self.fake._lock.notify_all()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(found["data"])))
+        self.end_headers()
+        self.wfile.write(found["data"])
+
+    def _reply(self, status: int, payload: dict):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-token"):
         self.token = token
@@ -72,67 +134,8 @@ class FakeTelegram:
         self._message_id = 100
         self.files: dict[str, dict] = {}  # file_id -> {"data", "file_path", "file_size"}
         self._lock = threading.Condition()
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # keep-alive replies would wait ~40 ms for a delayed ACK
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self._handle()
-
-            def do_POST(self):
-                self._handle()
-
-            def _handle(self):
-                url = urlparse(self.path)
-                parts = url.path.strip("/").split("/")
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if len(parts) >= 3 and parts[0] == "file" and parts[1].startswith("bot"):
-                    # clients percent-encode the path (the token's ":" too), as URLs allow
-                    return self._download(unquote(parts[1][3:]), unquote("/".join(parts[2:])))
-                if len(parts) != 2 or not parts[0].startswith("bot"):
-                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-                if parts[0][3:] != fake.token:
-                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                try:
-                    params, files = _parse(self.headers.get("Content-Type", ""), body, url.query)
-                    result = fake._dispatch(parts[1], params, files)
-                except BotApiError as exc:
-                    reply = {"ok": False, "error_code": exc.code, "description": exc.description}
-                    if exc.retry_after is not None:
-                        reply["parameters"] = {"retry_after": exc.retry_after}
-                    return self._reply(exc.code, reply)
-                return self._reply(200, {"ok": True, "result": result})
-
-            def _download(self, token: str, file_path: str):
-                if token != fake.token:
-                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                found = next((f for f in list(fake.files.values()) if f["file_path"] == file_path), None)
-                if found is None:
-                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-                with fake._lock:
-                    fake.calls.append(Call("downloadFile", {"file_path": file_path}, result=len(found["data"])))
-                    fake._lock.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(found["data"])))
-                self.end_headers()
-                self.wfile.write(found["data"])
-
-            def _reply(self, status: int, payload: dict):
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = _BurstServer(("127.0.0.1", 0), _Handler)
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self.server = _BurstServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-telegram", daemon=True)
@@ -254,12 +257,11 @@ class FakeTelegram:
             return self._message_id
 
     def _message(self, params: dict, **content) -> dict:
-        chat_id = _required(params, "chat_id")
         return {
             "message_id": self._next_id(),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(chat_id), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             **content,
         }
 
@@ -337,7 +339,7 @@ class FakeTelegram:
             "message_id": int(message_id),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             "edit_date": int(time.time()),
             "text": "…",
         }
@@ -350,7 +352,7 @@ class FakeTelegram:
             "message_id": int(_required(params, "message_id")),
             "date": int(time.time()),
             "from": BOT_USER,
-            "chat": {"id": int(_required(params, "chat_id")), "type": "private"},
+            "chat": {"id": _chat_id(params), "type": "private"},
             "text": text,
             "edit_date": int(time.time()),
         }
@@ -427,6 +429,15 @@ def _required(params: dict, name: str, files: dict | None = None):
     if name in params and params[name] not in (None, ""):
         return files[name] if files and name in files and params[name] == f"attach://{name}" else params[name]
     raise BotApiError(400, f"Bad Request: {name} is empty" if name != "chat_id" else "Bad Request: chat not found")
+
+
+def _chat_id(params: dict) -> int:
+    """The Bot API's chat_id: an integer (a @channel name is not a private chat); anything else
+    (e.g. "0.0") is a chat Telegram does not know."""
+    value = str(_required(params, "chat_id"))
+    if not value.lstrip("-").isdigit():
+        raise BotApiError(400, "Bad Request: chat not found")
+    return int(value)
 
 
 def _check_markup(markup) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 import random
 from pathlib import Path
 
@@ -43,31 +42,6 @@ def telegram_environment(fake: FakeTelegram, **extra: str) -> dict[str, str]:
     }
 
 
-class use_environment:
-    """Set environment variables (and re-read the settings) for a block; restore afterwards."""
-
-    def __init__(self, values: dict[str, str]):
-        self.values, self.saved = values, {}
-
-    def __enter__(self):
-        from videobot import runtime
-
-        self.saved = {k: os.environ.get(k) for k in self.values}
-        os.environ.update(self.values)
-        runtime.reset()
-        return self
-
-    def __exit__(self, *exc):
-        from videobot import runtime
-
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        runtime.reset()
-
-
 @pytest.fixture(scope="session")
 def fake_telegram():
     fake = FakeTelegram().start()
@@ -76,11 +50,11 @@ def fake_telegram():
 
 
 @pytest.fixture
-def telegram(fake_telegram):
-    """The fake Bot API, emptied, with the bot configured to call it."""
+def telegram(fake_telegram, setup):
+    """The fake Bot API, emptied, with the test's runtime configured to call it."""
     fake_telegram.reset()
-    with use_environment(telegram_environment(fake_telegram)):
-        yield fake_telegram
+    setup.env.update(telegram_environment(fake_telegram))
+    return fake_telegram
 
 
 class TelegramUser:
@@ -189,8 +163,9 @@ def http_poster(url: str):
     return post
 
 
-def lambda_poster():
-    """Call the webhook Lambda handler directly with an API Gateway v2 event."""
+def lambda_poster(rt):
+    """Call the webhook Lambda handler directly with an API Gateway v2 event, with the runtime
+    `rt` (or, called, the runtime it gives at each post)."""
     from webhook.app import lambda_handler
 
     def post(update: dict, secret: str | None) -> int:
@@ -200,28 +175,29 @@ def lambda_poster():
             del api_event["headers"]["x-telegram-bot-api-secret-token"]
         else:
             api_event["headers"]["x-telegram-bot-api-secret-token"] = secret
-        return lambda_handler(api_event, None)["statusCode"]
+        return lambda_handler.run(rt() if callable(rt) else rt, api_event, None)["statusCode"]
 
     return post
 
 
 @pytest.fixture
-def slow_worker(telegram):
+def slow_worker(telegram, setup, monkeypatch):
     """HandleSlowUpdateFunction behind a local Lambda endpoint, as the webhook reaches it on
     AWS: Invoke with InvocationType=Event is answered 202 at once and run in the background
-    (retried twice after a failure, here 0.2 s apart). `slow_worker.wait_idle(s)` waits for it."""
+    (retried twice after a failure, here 0.2 s apart), with the test's runtime.
+    `slow_worker.wait_idle(s)` waits for it."""
     from local import template as tpl
     from local.lambda_endpoint import LambdaEndpoint, import_handler
 
     name = "HandleSlowUpdateFunction"
     template = tpl.load_template()
+    handler = import_handler(tpl.functions(template)[name])
     endpoint = LambdaEndpoint(
-        {name: import_handler(tpl.functions(template)[name])},
+        {name: lambda event, context: handler.run(setup.rt, event, context)},
         {name: tpl.function_timeouts(template)[name]},
         async_retry_delays=(0.2, 0.2),
     ).start()
-    try:
-        with use_environment({"AWS_ENDPOINT_URL_LAMBDA": endpoint.url, "SLOW_UPDATE_FUNCTION_NAME": name}):
-            yield endpoint
-    finally:
-        endpoint.stop()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", endpoint.url)  # botocore's, read when the client is made
+    setup.env["SLOW_UPDATE_FUNCTION_NAME"] = name
+    yield endpoint
+    endpoint.stop()

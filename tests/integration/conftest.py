@@ -7,9 +7,11 @@ from tests.function_needs import NeedsRecorder, unlisted
 
 
 @pytest.fixture(scope="session")
-def pipeline(environment):
-    """The real ASL on moto's interpreter, handlers in-process, the session's PostgreSQL."""
-    with LocalPipeline(data_dir=environment / "runner") as p:
+def pipeline(environment, settings_env, db):
+    """The real ASL on moto's interpreter, handlers in-process, the session's settings and
+    PostgreSQL. A test gives the handlers other settings or parts with
+    `pipeline.using(pipeline.runtime_with(...))`."""
+    with LocalPipeline(data_dir=environment / "runner", environ=settings_env, db=db) as p:
         yield p
 
 

@@ -79,26 +79,27 @@ def test_log_level_info_shows_the_logs_but_never_after_a_question(pipeline, tmp_
     assert shown[0]["message"] == "held until the answer"  # shown once the question was answered
     assert {"gate decided", "stage started"} <= {r["message"] for r in shown}
     job_id = re.search(r"Job (\w+): cancelled", out).group(1)
-    assert jobs.get_job(job_id).status == "cancelled"
+    assert jobs.get_job(pipeline.runtime.db, job_id).status == "cancelled"
 
 
 COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48)]
 COLOURS += [(145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
 
 
-def _gate_with_media(tmp_path: Path) -> dict:
+def _gate_with_media(rt, db, tmp_path: Path) -> dict:
     """A job at the image gate whose segment i is an image of COLOURS[i] and a 3 s clip that is
     black but for COLOURS[i] in its middle second."""
     import imageio_ffmpeg
 
     from tests.helpers import new_job
-    from videobot import runtime, storage
+    from videobot import storage
     from videobot.data import gates
     from videobot.data import segments as segment_rows
+    from videobot.pipeline import GateId
 
-    job = new_job("Реклама кофе")
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
+    job = new_job(db, "Реклама кофе")
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    store = rt.storage
     for i, colour in enumerate(COLOURS):
         png = tmp_path / f"{i}.png"
         Image.new("RGB", (640, 360), colour).save(png)
@@ -109,13 +110,14 @@ def _gate_with_media(tmp_path: Path) -> dict:
         cmd += ["color=c=black:s=320x180:d=3:r=10", "-vf", middle, "-pix_fmt", "yuv420p", "-y", str(clip)]
         subprocess.run(cmd, check=True, timeout=60)
         segment_rows.update_segment(
+            db,
             job["id"],
             i,
             image_path=store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), png.read_bytes()),
             video_path=store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), clip.read_bytes()),
             video_duration=3.0,
         )
-    gates.open_gate(job["id"], "images", "token-images")
+    gates.open_gate(db, job["id"], GateId.parse("images"), "token-images")
     return job
 
 
@@ -130,17 +132,20 @@ def _cells_show(picture: Image.Image, colours: list[tuple[int, int, int]]) -> No
         assert max(picture.crop((x + 6, y + 6, x + 40, y + 40)).convert("L").getdata()) > 200  # its white digits
 
 
-def test_at_the_image_and_clip_gates_the_question_shows_one_numbered_contact_sheet(tmp_path, capfd, monkeypatch):
+def test_at_the_image_and_clip_gates_the_question_shows_one_numbered_contact_sheet(
+    rt, db, tmp_path, capfd, monkeypatch
+):
     from videobot.data import gates
+    from videobot.pipeline import GateId
 
-    job = jobs.get_job(_gate_with_media(tmp_path)["id"])
+    job = jobs.get_job(db, _gate_with_media(rt, db, tmp_path)["id"])
     monkeypatch.setattr("builtins.input", lambda prompt: print(prompt) or "y")
     with cli.DemoLogs(tmp_path / "demo.log") as logs:
-        ask = cli.Approver(logs, tmp_path / "sheets")
-        assert ask(job, gates.get_gate(job.id, "images")) is True
+        ask = cli.Approver(rt, logs, tmp_path / "sheets")
+        assert ask(job, gates.get_gate(db, job.id, GateId.parse("images"))) is True
         images = capfd.readouterr().out
-        gates.open_gate(job.id, "videos", "token-clips")
-        assert ask(job, gates.get_gate(job.id, "videos")) is True
+        gates.open_gate(db, job.id, GateId.parse("videos"), "token-clips")
+        assert ask(job, gates.get_gate(db, job.id, GateId.parse("videos"))) is True
         clips = capfd.readouterr().out
 
     # one path each, not ten
@@ -158,14 +163,15 @@ def test_at_the_image_and_clip_gates_the_question_shows_one_numbered_contact_she
     viewer.chmod(0o755)
     monkeypatch.setenv("PATH", str(viewer.parent))
     with cli.DemoLogs(tmp_path / "demo.log") as logs:
-        assert cli.Approver(logs, tmp_path / "sheets", open_sheets=True)(job, gates.get_gate(job.id, "videos"))
+        clips = gates.get_gate(db, job.id, GateId.parse("videos"))
+        assert cli.Approver(rt, logs, tmp_path / "sheets", open_sheets=True)(job, clips)
         for _ in range(200):
             if opened.exists() and opened.read_text().strip():
                 break
             threading.Event().wait(0.05)
         assert opened.read_text().strip().endswith(f"{job.id}-clips-0.png")
         viewer.unlink()
-        assert cli.Approver(logs, tmp_path / "sheets", open_sheets=True)(job, gates.get_gate(job.id, "videos"))
+        assert cli.Approver(rt, logs, tmp_path / "sheets", open_sheets=True)(job, clips)
     assert "(not opened: no system viewer (xdg-open or open) on this machine; open the file yourself)" in (
         capfd.readouterr().out
     )

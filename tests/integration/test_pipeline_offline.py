@@ -7,9 +7,12 @@ import pytest
 
 from local.runner import execution_events
 from tests.helpers import RefusingImages, StubTasks, replace_part
-from videobot import control, media, runtime, storage
-from videobot.data import db, gates
+from videobot import control, media, storage
+from videobot.data import gates
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
+
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 ALL_STAGE_STATES = [
     "GenerateScript",
@@ -31,12 +34,12 @@ ALL_STAGE_STATES = [
 ]
 
 
-def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
+def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(rt, db, pipeline):
     seen: dict[str, dict] = {}
 
     def approve_and_record(job: dict, gate: dict) -> bool:
         # Given the job waits at a gate, the rows show exactly what is being approved.
-        seen[gate["stage"]] = {"status": job["status"], "segments": segment_rows.get_segments(job["id"])}
+        seen[gate["stage"]] = {"status": job["status"], "segments": segment_rows.get_segments(db, job["id"])}
         return True
 
     outcome = pipeline.run_job("Реклама кофе", approve_and_record, timeout=300)
@@ -54,18 +57,18 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
     assert set(ALL_STAGE_STATES) <= set(states)
     assert states.index("AwaitScriptApproval") < states.index("SplitIntoSegments") < states.index("AssembleVideo")
 
-    segments = segment_rows.get_segments(job["id"])
+    segments = segment_rows.get_segments(db, job["id"])
     assert [s["status"] for s in segments] == ["video_ready"] * 10
     assert all(s["image_path"] and s["video_path"] and s["narration_path"] for s in segments)
     assert job["audio_duration"] == pytest.approx(50.0, abs=0.1)
 
-    path = runtime.current().storage.local_path(job["final_video_path"])
-    info = media.probe(path)
+    path = rt.storage.local_path(job["final_video_path"])
+    info = FFMPEG.probe(path)
     assert info.has_video and info.has_audio
     assert info.duration == pytest.approx(50.0, abs=0.2)
     assert path.stat().st_size <= 50_000_000
     assert (info.video_codec, info.pix_fmt, info.audio_codec, info.sample_rate) == ("h264", "yuv420p", "aac", 48000)
-    loudness = media.measure_loudness(path)
+    loudness = FFMPEG.measure_loudness(path)
     assert -17.5 <= loudness.integrated <= -14.5 and loudness.true_peak <= -1.0
     assert job["final_video_duration"] == pytest.approx(info.duration, abs=0.01)
     assert job["final_video_size_mb"] == pytest.approx(path.stat().st_size / 1e6, abs=0.01)
@@ -84,7 +87,7 @@ def test_happy_path_walks_every_status_and_delivers_a_50_second_mp4(pipeline):
 
 
 @pytest.mark.parametrize("stage", ["script", "images", "videos"])
-def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, stage):
+def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(rt, db, pipeline, stage):
     outcome = pipeline.run_job("Реклама кофе", lambda job, gate: gate["stage"] != stage, timeout=300)
     job = outcome.job
 
@@ -94,43 +97,45 @@ def test_reject_at_each_gate_ends_the_execution_and_clears_the_job(pipeline, sta
     assert job["status"] == "cancelled"
     assert job["script_approved"] == (-1 if stage == "script" else 1)
     assert job["script_text"] is None and job["final_video_path"] is None
-    assert segment_rows.get_segments(job["id"]) == []
+    assert segment_rows.get_segments(db, job["id"]) == []
     assert db.query("SELECT * FROM ai_video_bot.approval_gates WHERE job_id = %s", (job["id"],)) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
+    assert not rt.storage.local_path(storage.job_prefix(job["id"])).exists()
 
 
-def test_approval_timeout_records_the_outcome(pipeline, monkeypatch):
+def test_approval_timeout_records_the_outcome(rt, db, pipeline, monkeypatch):
     told = []
 
     class Told:
         def send(self, job, event):
             told.append((job.id, event))
 
-    replace_part(monkeypatch, "notifier", Told())
+    replace_part(monkeypatch, rt, "notifier", Told())
     job = pipeline.start_job("Реклама кофе", overrides={"approval_timeout_seconds": 1})
     outcome = pipeline.wait(job["id"], decider=None, timeout=120)
 
     assert outcome.execution_status == "SUCCEEDED"  # the user's outcome, no alarm
     assert "RecordApprovalTimeout" in execution_events(outcome) and "ApprovalTimedOut" in execution_events(outcome)
     assert outcome.job["status"] == "timed_out"
-    assert gates.get_gate(job["id"], "script")["decision"] == "timed_out"
+    assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "timed_out"
     # the user is told, once, that no answer came in time at the script gate
     ended = [e for job_id, e in told if job_id == job["id"] and type(e).__name__ == "JobEnded"]
     assert len(ended) == 1 and ended[0].outcome == "timed_out" and ended[0].stage == "script"
 
 
-def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
+def test_double_approve_resumes_once_and_stale_buttons_change_nothing(rt, pipeline):
     job = pipeline.start_job("Реклама кофе")
     answers = []
 
     def tap_twice(j: dict, gate: dict):
         if gate["stage"] == "script":
-            answers.append(control.decide(j["id"], "script", approve=True))
-            answers.append(control.decide(j["id"], "script", approve=True))  # double tap
-            answers.append(control.decide(j["id"], "videos", approve=True))  # a button of a later stage
+            answers.append(control.decide(rt, j["id"], GateId("script"), approve=True))
+            answers.append(control.decide(rt, j["id"], GateId("script"), approve=True))  # double tap
+            answers.append(control.decide(rt, j["id"], GateId("videos"), approve=True))  # a button of a later stage
             return None
         if gate["stage"] == "images":
-            answers.append(control.decide(j["id"], "script", approve=False))  # stale: script already approved
+            answers.append(
+                control.decide(rt, j["id"], GateId("script"), approve=False)
+            )  # stale: script already approved
             return False
         return True
 
@@ -139,9 +144,9 @@ def test_double_approve_resumes_once_and_stale_buttons_change_nothing(pipeline):
     assert outcome.job["status"] == "cancelled"
 
 
-def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
+def test_a_failing_stage_records_the_reason(rt, pipeline, monkeypatch):
 
-    replace_part(monkeypatch, "images", RefusingImages())
+    replace_part(monkeypatch, rt, "images", RefusingImages())
     outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     # content refused is the user's input: the job fails with the reason, the execution is no fault
@@ -151,7 +156,7 @@ def test_a_failing_stage_records_the_reason(pipeline, monkeypatch):
     assert outcome.job["error_message"].startswith("ContentRefused: segment 1")
 
 
-def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, monkeypatch):
+def test_cancel_between_gates_stops_the_execution_and_clears_the_job(rt, db, pipeline, monkeypatch):
     from videobot.providers import base
 
     class Slow(StubTasks):  # images that never finish, so the job is surely between gates
@@ -161,14 +166,16 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
         def get_task(self, task_id):
             return base.TaskState("RUNNING", progress=0.5)
 
-    replace_part(monkeypatch, "images", Slow())
+    replace_part(monkeypatch, rt, "images", Slow())
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
     cancelled = []
 
     def cancel_while_generating(j: dict) -> None:
-        submitted = j["status"] == "generating_images" and segment_rows.get_segment(j["id"], 0)["image_runway_task_id"]
+        submitted = (
+            j["status"] == "generating_images" and segment_rows.get_segment(db, j["id"], 0)["image_runway_task_id"]
+        )
         if submitted and not cancelled:
-            cancelled.append(control.cancel(j["id"]))
+            cancelled.append(control.cancel(rt, j["id"]))
 
     outcome = pipeline.wait(job["id"], lambda j, g: True, timeout=120, on_tick=cancel_while_generating)
     assert cancelled and cancelled[0].done
@@ -176,5 +183,5 @@ def test_cancel_between_gates_stops_the_execution_and_clears_the_job(pipeline, m
     assert outcome.execution_status in ("ABORTED", "FAILED")
     assert "JobFailed" not in execution_events(outcome)  # no failure path ran over the cancel
     assert outcome.job["status"] == "cancelled"
-    assert segment_rows.get_segments(job["id"]) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job["id"])).exists()
+    assert segment_rows.get_segments(db, job["id"]) == []
+    assert not rt.storage.local_path(storage.job_prefix(job["id"])).exists()

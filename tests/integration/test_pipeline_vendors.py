@@ -7,12 +7,17 @@ from __future__ import annotations
 import pytest
 
 from local.runner import execution_events
-from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
-from videobot import media, runtime, usage
+from tests.fakes.fixtures import openai_vars, runway_vars
+from tests.helpers import offered
+from videobot import media, usage
 from videobot.data import segments as segment_rows
 
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
-def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pipeline, fake_openai, fake_runway):
+
+def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(
+    rt, db, pipeline, fake_openai, fake_runway
+):
     # Given vendors that rate-limit, throttle, fail internally and cancel now and then
     fake_openai.fail(
         "POST /v1/responses", 429, body={"error": {"message": "Rate limit"}}, headers={"retry-after-ms": "10"}
@@ -24,17 +29,17 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pip
     fake_runway.plan("image_to_video", ["CANCELLED"], seed=2)
 
     # When a job runs with the real clients
-    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway)}):
+    with pipeline.using(pipeline.runtime_with(**{**openai_vars(fake_openai), **runway_vars(fake_runway)})):
         outcome = pipeline.run_job("Реклама кофе", timeout=300)
     job = outcome.job
 
     # Then the video is made
     assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
     assert job["status"] == "completed" and job["language"] == "ru"
-    path = runtime.current().storage.local_path(job["final_video_path"])
-    info = media.probe(path)
+    path = rt.storage.local_path(job["final_video_path"])
+    info = FFMPEG.probe(path)
     assert info.has_video and info.has_audio and info.duration == pytest.approx(50.0, abs=0.5)
-    segments = segment_rows.get_segments(job["id"])
+    segments = segment_rows.get_segments(db, job["id"])
     assert all(s["status"] == "video_ready" and s["narration_duration"] > 0 for s in segments)
 
     # ... from two LLM calls (one more request was the 429), ten speech parts (one read again) and one task per
@@ -52,7 +57,7 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pip
     assert throttled.history == ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"]
 
     # ... and the job's vendor usage is recorded
-    totals = usage.summary(job["id"])
+    totals = usage.summary(db, job["id"])
     assert totals["llm_calls"] == 2 and totals["llm_output_tokens"] > 0
     assert totals["tts_characters"] == sum(len(" ".join(s["text"].split())) for s in segments)
     assert totals["runway_tasks"] == 22
@@ -63,32 +68,36 @@ def test_real_clients_against_the_fakes_make_the_video_despite_vendor_faults(pip
     assert totals["estimated_usd"] == pytest.approx(2.76, abs=0.1)
 
 
-def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits(pipeline, fake_openai, fake_runway):
+def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits(
+    rt, db, pipeline, fake_openai, fake_runway
+):
     from videobot import preferences
 
     # Given a user who chose veo3.1_fast, and a Runway project at tier 1 (2 generations at once)
     # while the Maps are set to run 4 segments at once: Runway queues the rest as THROTTLED
     fake_runway.concurrency = 2
     user_id = 7_000_000_014
-    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"}):
-        assert runtime.current().settings.max_concurrency == 4
-        preferences.choose(user_id, "video_model", "veo3.1_fast")
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"})
+    ) as tuned:
+        assert tuned.settings.max_concurrency == 4
+        preferences.choose(db, user_id, "video_model", "veo3.1_fast", **offered(tuned))
         outcome = pipeline.run_job("Реклама кофе", user_id=user_id, chat_id=user_id, timeout=300)
     job = outcome.job
 
     # Then the video is made of veo3.1_fast clips, generated at 6 s (veo takes 4, 6 or 8) and trimmed
     assert outcome.execution_status == "SUCCEEDED", execution_events(outcome)
     assert job["status"] == "completed" and job["video_model"] == "veo3.1_fast"
-    info = media.probe(runtime.current().storage.local_path(job["final_video_path"]))
+    info = FFMPEG.probe(rt.storage.local_path(job["final_video_path"]))
     assert info.duration == pytest.approx(50.0, abs=0.5)
     clips = fake_runway.created("image_to_video")
     assert len(clips) == 10 and {(t.body["model"], t.body["duration"]) for t in clips} == {("veo3.1_fast", 6)}
     # ... some of them waited in Runway's queue (the fake runs at most 2 at once)
     assert any("THROTTLED" in t.history for t in fake_runway.tasks.values())
-    assert all(s["vendor_status"] is None for s in segment_rows.get_segments(job["id"]))
+    assert all(s["vendor_status"] is None for s in segment_rows.get_segments(db, job["id"]))
 
     # ... and vendor_usage records each clip on its model, billed for 6 s
-    totals = usage.summary(job["id"])
+    totals = usage.summary(db, job["id"])
     assert totals["by_model"]["runway:veo3.1_fast"] == {
         "calls": 10,
         "credits": 10 * 90.0,
@@ -105,7 +114,9 @@ def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_open
 
     # With no rounds left for the refused segment's pause (AwaitRefusedImage; the pause itself is
     # tests/integration/telegram/test_conversation_refusal.py), the refusal fails the job.
-    with vendor_env({**openai_vars(fake_openai), **runway_vars(fake_runway), "MAX_GATE_REVISIONS": "0"}):
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), **runway_vars(fake_runway), "MAX_GATE_REVISIONS": "0"})
+    ):
         outcome = pipeline.run_job("Реклама кофе", timeout=300)
 
     # the user's content, refused: the job fails with the reason, the execution is no fault (no alarm)

@@ -15,9 +15,9 @@ import pytest
 import submit_image.app as submit_image_app
 
 from local.runner import execution_events
-from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
-from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment, use_environment  # noqa: F401
-from videobot.data import db, gates
+from tests.fakes.fixtures import openai_vars, runway_vars
+from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment  # noqa: F401
+from videobot.data import gates
 from videobot.data import segments as segment_rows
 
 FAST = {"IMAGE_FIRST_POLL_SECONDS": "0", "CLIP_FIRST_POLL_SECONDS": "0", "POLL_INTERVAL_SECONDS": "0"}
@@ -31,13 +31,13 @@ def _told(fake, chat_id: int) -> list[str]:
     return [c.text() for c in fake.calls_to("sendMessage", chat_id=chat_id)]
 
 
-def _ends_cleanly(outcome, fake, chat_id: int, reason: str, told: str, fault: bool = True) -> None:
+def _ends_cleanly(db, outcome, fake, chat_id: int, reason: str, told: str, fault: bool = True) -> None:
     # a fault fails the execution (the alarm); the user's input (a refusal) ends it Succeeded
     events = execution_events(outcome)
     assert "RecordFailure" in events and ("JobFailed" in events) == fault
     assert outcome.execution_status == ("FAILED" if fault else "SUCCEEDED")
     assert outcome.job["status"] == "failed" and outcome.job["error_message"].startswith(reason)
-    assert gates.open_gate_for_job(outcome.job["id"]) is None
+    assert gates.open_gate_for_job(db, outcome.job["id"]) is None
     said = [t for t in _told(fake, chat_id) if t.startswith(told)]
     assert len(said) == 1 and outcome.job["id"] in said[0]
 
@@ -51,20 +51,20 @@ def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
         **FAST,
         **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
     }
-    with use_environment(env), vendor_env({}):
+    with pipeline.using(pipeline.runtime_with(**env)):
         yield fake_openai, fake_runway, fake_telegram
 
 
-def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tasks(pipeline, vendors):
+def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tasks(db, pipeline, vendors):
     _, runway, telegram = vendors
     runway.plan("text_to_image", ["THROTTLED"], seed=5)  # stays THROTTLED for ever
     chat = _chat()
-    with use_environment({"MAX_POLL_ATTEMPTS": "4"}):
+    with pipeline.using(pipeline.runtime_with(MAX_POLL_ATTEMPTS="4")):
         outcome = pipeline.run_job(
             "Реклама кофе", user_id=chat, chat_id=chat, timeout=180, overrides={"max_poll_attempts": 4}
         )
 
-    _ends_cleanly(outcome, telegram, chat, "PollBudgetExceeded: segment 6", "⚠️ Сервис генерации сейчас недоступен")
+    _ends_cleanly(db, outcome, telegram, chat, "PollBudgetExceeded: segment 6", "⚠️ Сервис генерации сейчас недоступен")
     # Each image was created at most once (none after the job failed) ...
     seeds = [t.body["seed"] for t in runway.created("text_to_image")]
     assert 5 in seeds and len(seeds) == len(set(seeds)) and runway.created("image_to_video") == []
@@ -74,20 +74,24 @@ def test_an_image_throttled_past_the_poll_budget_fails_cleanly_and_stops_the_tas
     # the instant the job failed may be stopped twice: DELETE is idempotent.)
     (stuck,) = [t for t in runway.created("text_to_image") if t.body["seed"] == 5]
     deleted = {c.path.rsplit("/", 1)[1] for c in runway.calls("DELETE /v1/tasks/*")}
-    segments = segment_rows.get_segments(outcome.job["id"])
+    segments = segment_rows.get_segments(db, outcome.job["id"])
     unfinished = {s["image_runway_task_id"] for s in segments if s["image_runway_task_id"] and not s["image_path"]}
     assert stuck.id in deleted and unfinished <= deleted
     assert deleted <= {t.id for t in runway.created("text_to_image")}
 
 
-def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(pipeline, vendors):
+def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(db, pipeline, vendors):
     _, runway, telegram = vendors
     runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=8, failure_code="SAFETY.OUTPUT.VIDEO")
     chat = _chat()
-    with use_environment({"MAX_GATE_REVISIONS": "0"}):  # no rounds left for the refused segment's pause
+    with pipeline.using(
+        pipeline.runtime_with(MAX_GATE_REVISIONS="0")
+    ):  # no rounds left for the refused segment's pause
         outcome = pipeline.run_job("Реклама кофе", user_id=chat, chat_id=chat, timeout=180)
 
-    _ends_cleanly(outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался", fault=False)
+    _ends_cleanly(
+        db, outcome, telegram, chat, "ContentRefused: segment 9", "🚫 Сервис генерации отказался", fault=False
+    )
     assert "SAFETY.OUTPUT.VIDEO" in outcome.job["error_message"]
     assert len([t for t in runway.created("image_to_video") if t.body["seed"] == 8]) == 1
 
@@ -96,23 +100,23 @@ def _drops_its_connection_once(real, calls: list):
     """The stage's PostgreSQL connection is terminated under it (as a failover or a network
     cut would) the first time it runs; DatabaseUnavailable goes to the state machine."""
 
-    def stage(*args, **kwargs):
+    def stage(rt, *args, **kwargs):
         if not calls:
             calls.append(args)
-            with db.connect() as conn, conn.cursor() as cur:
-                killer = psycopg2.connect(db.database_url())
+            with rt.db.connect() as conn, conn.cursor() as cur:
+                killer = psycopg2.connect(rt.db.url)
                 killer.autocommit = True
                 with killer.cursor() as k:
                     k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
                 killer.close()
                 cur.execute("SELECT 1")
         calls.append(args)
-        return real(*args, **kwargs)
+        return real(rt, *args, **kwargs)
 
     return stage
 
 
-def test_postgresql_connection_lost_during_stages_is_retried_to_success(pipeline, monkeypatch):
+def test_postgresql_connection_lost_during_stages_is_retried_to_success(db, pipeline, monkeypatch):
     script_calls, image_calls = [], []
     monkeypatch.setattr(
         generate_script_app,
@@ -128,7 +132,7 @@ def test_postgresql_connection_lost_during_stages_is_retried_to_success(pipeline
         seen.append(gate["stage"])
         return gate["stage"] == "script"  # approve the script, reject at the images
 
-    with use_environment(FAST):
+    with pipeline.using(pipeline.runtime_with(**FAST)):
         outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
 
     failures = [e for e in outcome.history if "DatabaseUnavailable" in json.dumps(e, default=str)]

@@ -14,7 +14,6 @@ from local import template as tpl
 from local.lambda_endpoint import LambdaEndpoint
 from local.runner import execution_events
 from tests.helpers import replace_part
-from videobot import runtime
 from videobot.data import segments as segment_rows
 
 
@@ -108,9 +107,9 @@ class _KilledAfterAccepting:
         return self.real.get_task(task_id)
 
 
-def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(pipeline, monkeypatch):
-    images = _KilledAfterAccepting(runtime.current().images)
-    replace_part(monkeypatch, "images", images)
+def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing_new(rt, db, pipeline, monkeypatch):
+    images = _KilledAfterAccepting(rt.images)
+    replace_part(monkeypatch, rt, "images", images)
     monkeypatch.setitem(pipeline.endpoint.timeouts, "SubmitImageFunction", 2.0)
     before = len(pipeline.endpoint.invocations)
     try:
@@ -127,6 +126,6 @@ def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing
     assert len(images.submitted) == len(set(images.submitted)) == 10  # one task per segment, none new
     first = images.blocked[0]
     assert [
-        s.image_runway_task_id for s in segment_rows.get_segments(job["id"]) if s.image_runway_task_id == first
+        s.image_runway_task_id for s in segment_rows.get_segments(db, job["id"]) if s.image_runway_task_id == first
     ] in ([first], [])  # the stored id was polled, not replaced
     assert job["status"] == "cancelled"  # rejected at the images gate

@@ -10,10 +10,10 @@ from tests.fakes.telegram_fixtures import SECRET, fake_telegram, telegram  # noq
 from tests.reliability_support import sfn  # noqa: F401
 
 
-def test_a_burst_from_many_chats_loses_and_doubles_nothing(telegram, sfn):
-    server = WebhookServer(port=0).start()
+def test_a_burst_from_many_chats_loses_and_doubles_nothing(rt, db, telegram, sfn):
+    server = WebhookServer(lambda: rt, port=0).start()
     try:
-        result = burst(server.url, SECRET, telegram, sfn, updates=150, chats=30, concurrency=12)
+        result = burst(server.url, SECRET, telegram, sfn, db, updates=150, chats=30, concurrency=12)
     finally:
         server.stop()
     print(result.summary())

@@ -11,7 +11,7 @@ import pytest
 
 from local.serve import WebhookServer
 from tests.fakes import openai_api, runway_api
-from tests.fakes.fixtures import openai_vars, runway_vars, vendor_env
+from tests.fakes.fixtures import openai_vars, runway_vars
 from tests.fakes.telegram_fixtures import (
     SECRET,
     TelegramUser,
@@ -20,7 +20,6 @@ from tests.fakes.telegram_fixtures import (
     inline_buttons,
     sent_message,
     telegram_environment,
-    use_environment,
 )
 from videobot.data import jobs
 
@@ -66,7 +65,7 @@ def all_logs():
         q.setLevel(level)
 
 
-def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fake_runway, all_logs, capfd):
+def test_no_secret_reaches_any_log_line(db, pipeline, fake_telegram, fake_openai, fake_runway, all_logs, capfd):
     secrets = {
         "TELEGRAM_BOT_TOKEN": fake_telegram.token,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
@@ -80,8 +79,8 @@ def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fa
         **runway_vars(fake_runway),
         **FAST_POLLS,
     }
-    with use_environment(env), vendor_env({}):
-        server = WebhookServer(port=0).start()
+    with pipeline.using(pipeline.runtime_with(**env)):
+        server = WebhookServer(lambda: pipeline.runtime, port=0).start()
         try:
             user = TelegramUser(fake_telegram, http_poster(server.url))
             # a refused call, a rate-limited answer and a vendor error are logged too
@@ -96,7 +95,7 @@ def test_no_secret_reaches_any_log_line(pipeline, fake_telegram, fake_openai, fa
             user.wait_for_method("sendVideo", timeout=GATE_TIMEOUT)
         finally:
             server.stop()
-    assert jobs.get_job(job_id)["status"] in ("delivering", "completed")
+    assert jobs.get_job(db, job_id)["status"] in ("delivering", "completed")
 
     out, err = capfd.readouterr()
     lines = all_logs.lines + out.splitlines() + err.splitlines()

@@ -12,9 +12,9 @@ from videobot.data import jobs
 
 
 @pytest.fixture
-def prompted_job(runway_env) -> dict:
+def prompted_job(rt, db, runway_env) -> dict:
     """A job with its script, segments and image prompts, its images to be made by the fake Runway."""
-    job = new_job()
+    job = new_job(db)
     for handler in (generate_script, split_into_segments, write_image_prompts):
-        handler.lambda_handler({"job_id": job["id"]})
-    return jobs.get_job(job["id"])
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
+    return jobs.get_job(db, job["id"])

@@ -22,7 +22,6 @@ from moto import mock_aws
 
 from infra import stack
 from videobot import deploy_hooks
-from videobot.data import db
 from videobot.deploy_hooks import handle_migrations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,20 +94,23 @@ def _event(url: str, request: str, **extra) -> dict:
     }
 
 
-def _applied_versions() -> set[str]:
+def _applied_versions(db) -> set[str]:
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT version FROM public.video_bot_schema_migrations")
         return {row[0] for row in cur.fetchall()}
 
 
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
-def test_migrations_custom_resource_applies_and_answers_success(server, request_type):
+def test_migrations_custom_resource_applies_and_answers_success(rt, db, server, request_type):
+    from migrate_database.app import migrations
+
     from videobot.migrate import migration_files
 
-    result = handle_migrations(_event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations"))
+    event = _event(server, request_type, PhysicalResourceId="DatabaseMigrations-migrations")
+    result = handle_migrations(event, None, migrate=migrations(lambda: rt))
     assert result["Status"] == "SUCCESS"
     assert result["Reason"] == "applied: nothing new"  # the session already migrated: idempotent
-    assert _applied_versions() == {version for version, _ in migration_files()}
+    assert _applied_versions(db) == {version for version, _ in migration_files()}
     method, path, headers, body = _Recorder.calls[-1]
     assert (method, urlsplit(path).path) == ("PUT", "/cfn-response")
     assert headers.get("content-type", "") == ""
@@ -121,7 +123,7 @@ def test_a_failing_migration_answers_failed_so_the_deploy_rolls_back(server):
     def broken(deadline=None) -> list[str]:
         raise RuntimeError("syntax error at or near CREAT")
 
-    result = handle_migrations(_event(server, "Update", PhysicalResourceId="p"), migrate=broken)
+    result = handle_migrations(_event(server, "Update", PhysicalResourceId="p"), None, migrate=broken)
     assert result["Status"] == "FAILED"
     body = _Recorder.calls[-1][3]
     assert body["Status"] == "FAILED" and "RuntimeError: syntax error" in body["Reason"]
@@ -130,7 +132,7 @@ def test_a_failing_migration_answers_failed_so_the_deploy_rolls_back(server):
 def test_delete_keeps_the_data_and_answers_success(server):
     ran = []
     result = handle_migrations(
-        _event(server, "Delete", PhysicalResourceId="p"), migrate=lambda deadline=None: ran.append(1) or []
+        _event(server, "Delete", PhysicalResourceId="p"), None, migrate=lambda deadline=None: ran.append(1) or []
     )
     assert ran == [] and result["Status"] == "SUCCESS"
     assert _Recorder.calls[-1][3]["Status"] == "SUCCESS"
@@ -163,9 +165,11 @@ def test_the_custom_resource_module_loads_with_the_standard_library_alone():
 
 @pytest.mark.parametrize("request_type, status", [("Create", "FAILED"), ("Update", "FAILED"), ("Delete", "SUCCESS")])
 def test_an_import_error_still_answers_and_delete_always_succeeds(server, monkeypatch, request_type, status):
+    from migrate_database.app import lambda_handler
+
     monkeypatch.setitem(sys.modules, "videobot.migrate", None)  # `from videobot.migrate import …` fails
     monkeypatch.setitem(sys.modules, "videobot.observability", None)  # and so does the logger
-    result = handle_migrations(_event(server, request_type, PhysicalResourceId="p"))
+    result = lambda_handler(_event(server, request_type, PhysicalResourceId="p"))
     body = _Recorder.calls[-1][3]
     assert result["Status"] == body["Status"] == status
     if status == "FAILED":
@@ -173,15 +177,20 @@ def test_an_import_error_still_answers_and_delete_always_succeeds(server, monkey
 
 
 def test_an_unknown_request_type_answers_failed(server):
-    assert handle_migrations(_event(server, "Replace", PhysicalResourceId="p"))["Status"] == "FAILED"
+    assert (
+        handle_migrations(_event(server, "Replace", PhysicalResourceId="p"), None, lambda deadline=None: [])["Status"]
+        == "FAILED"
+    )
 
 
-def test_the_migrations_stop_in_time_to_answer_when_the_lock_is_held(server):
+def test_the_migrations_stop_in_time_to_answer_when_the_lock_is_held(rt, db, server):
     """Another migrator holds the advisory lock: the wait is cut off by lock_timeout from the
     Lambda's remaining time less the answer's reserve, and FAILED is sent before the Lambda's end."""
+    from migrate_database.app import migrations as on
+
     from videobot import migrate as migrations
 
-    holder = psycopg2.connect(db.database_url())
+    holder = psycopg2.connect(db.url)
     release = threading.Timer(8, holder.close)  # were the wait not cut off, the test fails, not hangs
     release.start()
     try:
@@ -189,7 +198,9 @@ def test_the_migrations_stop_in_time_to_answer_when_the_lock_is_held(server):
             cur.execute("SELECT pg_advisory_lock(%s)", (migrations._LOCK_ID,))
         started = time.monotonic()
         result = handle_migrations(
-            _event(server, "Update", PhysicalResourceId="p"), _Context(deploy_hooks.ANSWER_RESERVE_SECONDS + 1.5)
+            _event(server, "Update", PhysicalResourceId="p"),
+            _Context(deploy_hooks.ANSWER_RESERVE_SECONDS + 1.5),
+            migrate=on(lambda: rt),
         )
         took = time.monotonic() - started
     finally:
@@ -203,25 +214,25 @@ def test_the_migrations_stop_in_time_to_answer_when_the_lock_is_held(server):
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
         assert cur.fetchone() == ("0", "0")
-    assert migrations.migrate(deadline=time.monotonic() + 30) == []
+    assert migrations.migrate(db, deadline=time.monotonic() + 30) == []
 
 
-def test_a_migration_is_cut_off_by_the_statement_timeout(monkeypatch):
+def test_a_migration_is_cut_off_by_the_statement_timeout(db, monkeypatch):
     from videobot import migrate as migrations
 
     monkeypatch.setattr(migrations, "migration_files", lambda: [("9999_slow", "SELECT pg_sleep(30)")], raising=True)
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="statement timeout"):
-        migrations.migrate(deadline=time.monotonic() + 1.0)
+        migrations.migrate(db, deadline=time.monotonic() + 1.0)
     assert time.monotonic() - started < 4
-    assert "9999_slow" not in _applied_versions()
+    assert "9999_slow" not in _applied_versions(db)
 
 
-def test_no_time_left_starts_nothing():
+def test_no_time_left_starts_nothing(db):
     from videobot import migrate as migrations
 
     with pytest.raises(TimeoutError):
-        migrations.migrate(deadline=time.monotonic() - 1)
+        migrations.migrate(db, deadline=time.monotonic() - 1)
 
 
 def test_set_webhook_registers_the_url_with_the_secret_token(server):

@@ -15,19 +15,21 @@ from PIL import Image
 
 from videobot import media
 
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
+
 SLOT = 2.0
 COLOURS = ["red", "lime", "blue"]  # one per test clip, told apart by the dominant channel
 
 
 def _ffmpeg_bytes(args: list[str]) -> bytes:
     return subprocess.run(
-        [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args], capture_output=True, check=True
+        [FFMPEG.exe, "-hide_banner", "-nostdin", "-loglevel", "error", *args], capture_output=True, check=True
     ).stdout
 
 
 def runway_like_clip(path: Path, colour: str, *, seconds: float = SLOT, size: str = "1280x720") -> Path:
     """H.264, 24 fps, no audio, like a Runway clip: a solid colour with a moving box."""
-    media.run_ffmpeg(
+    FFMPEG.run(
         [
             "-f",
             "lavfi",
@@ -49,7 +51,7 @@ def runway_like_clip(path: Path, colour: str, *, seconds: float = SLOT, size: st
 
 def tone(path: Path, seconds: float, *, freq: int = 1000, lead: float = 0.0) -> Path:
     """A narration stand-in: `lead` s of silence, then a tone (its onset is known exactly)."""
-    media.run_ffmpeg(
+    FFMPEG.run(
         [
             "-f",
             "lavfi",
@@ -67,7 +69,7 @@ def tone(path: Path, seconds: float, *, freq: int = 1000, lead: float = 0.0) -> 
 
 def noise_clip(path: Path, seconds: float) -> Path:
     """High-entropy video: fresh full-range noise every frame, which no encoder can compress."""
-    media.run_ffmpeg(
+    FFMPEG.run(
         [
             "-f",
             "lavfi",
@@ -148,7 +150,7 @@ def assembled(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("assembly")
     texts = ["Кофе по утрам", "Fresh coffee, every morning", "Свежий кофе — fresh coffee"]
     segments = [
-        media.prepare_segment(
+        FFMPEG.prepare_segment(
             runway_like_clip(tmp / f"clip{i}.mp4", c),
             tmp / f"seg{i}.mp4",
             text=texts[i],
@@ -159,13 +161,13 @@ def assembled(tmp_path_factory) -> dict:
     ]
     # Part 2 starts with 0.4 s of silence, as TTS output often does: it is trimmed.
     parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 3.5), tone(tmp / "n2.wav", 1.2, lead=0.4)]
-    narration = media.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
-    out = media.assemble(segments, narration, tmp / "final.mp4", clip_seconds=SLOT)
+    narration = FFMPEG.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
+    out = FFMPEG.assemble(segments, narration, tmp / "final.mp4", clip_seconds=SLOT)
     return {"out": out, "narration": narration, "segments": segments, "tmp": tmp}
 
 
 def test_output_streams_duration_and_faststart(assembled):
-    info = media.probe(assembled["out"])
+    info = FFMPEG.probe(assembled["out"])
     assert (info.video_codec, info.pix_fmt, info.width, info.height) == ("h264", "yuv420p", 1280, 720)
     assert (info.audio_codec, info.sample_rate) == ("aac", 48000)
     assert info.duration == pytest.approx(3 * SLOT, abs=0.05)
@@ -174,7 +176,7 @@ def test_output_streams_duration_and_faststart(assembled):
 
 
 def test_loudness_is_minus_16_lufs_with_the_true_peak_under_minus_1(assembled):
-    loud = media.measure_loudness(assembled["out"])
+    loud = FFMPEG.measure_loudness(assembled["out"])
     assert loud.integrated == pytest.approx(-16.0, abs=1.0)
     assert loud.true_peak <= -1.0
 
@@ -203,12 +205,12 @@ def test_long_narration_is_sped_up_then_cut_and_short_is_padded(assembled):
     assert loud_between(0, SLOT) == pytest.approx(1.0, abs=0.05)
     assert loud_between(SLOT, 2 * SLOT) == pytest.approx(SLOT - media.NARRATION_TAIL, abs=0.08)
     assert loud_between(2 * SLOT - 0.06, 2 * SLOT) == 0
-    assert media.media_duration(assembled["narration"]) == pytest.approx(3 * SLOT, abs=0.03)
+    assert FFMPEG.duration(assembled["narration"]) == pytest.approx(3 * SLOT, abs=0.03)
 
 
 def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
     part = tmp_path / "part.wav"
-    media.run_ffmpeg(
+    FFMPEG.run(
         [
             "-f",
             "lavfi",
@@ -221,7 +223,7 @@ def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
             str(part),
         ]
     )
-    start, end = media.speech_span(part)
+    start, end = FFMPEG.speech_span(part)
     assert start == pytest.approx(0.3 - media.SPEECH_MARGIN, abs=0.03)
     assert end == pytest.approx(1.8 + media.SPEECH_MARGIN, abs=0.03)
     # 2.5 s in the file, 1.56 s of it speech: nothing to speed up in a 2 s slot.
@@ -248,7 +250,7 @@ def test_subtitles_cyrillic_and_latin_sit_inside_the_frame_at_a_readable_size(tm
     w, h = media.SIZES[ratio]
     clip = runway_like_clip(tmp_path / "black.mp4", "black", seconds=1.0, size=f"{w}x{h}")
     text = "Свежий кофе каждое утро — fresh coffee every single morning, бодрость на весь день"
-    seg = media.prepare_segment(clip, tmp_path / "seg.mp4", text=text, aspect_ratio=ratio, seconds=1.0, fade=0)
+    seg = FFMPEG.prepare_segment(clip, tmp_path / "seg.mp4", text=text, aspect_ratio=ratio, seconds=1.0, fade=0)
     png = _ffmpeg_bytes(["-ss", "0.5", "-i", str(seg), "-frames:v", "1", "-f", "image2", "-c:v", "png", "-"])
     frame = Image.open(io.BytesIO(png)).convert("L")
     # Only the subtitle is white on this black clip (the moving box is at the top: crop it off).
@@ -270,11 +272,11 @@ def test_music_bed_is_ducked_under_the_voice(tmp_path):
     # Voice: 1 kHz in the first second only. Music: 150 Hz all through. Measure the music band.
     voice = tone(tmp_path / "voice.wav", 1.0)
     music = tmp_path / "music.wav"
-    media.run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=150:duration=1.5", "-ac", "2", str(music)])
-    out = media.master_audio(voice, tmp_path / "mix.m4a", duration=3.0, music=music)
+    FFMPEG.run(["-f", "lavfi", "-i", "sine=frequency=150:duration=1.5", "-ac", "2", str(music)])
+    out = FFMPEG.master_audio(voice, tmp_path / "mix.m4a", duration=3.0, music=music)
 
     def music_level(start: float, length: float) -> float:
-        err = media.run_ffmpeg(
+        err = FFMPEG.run(
             [
                 "-ss",
                 str(start),
@@ -293,7 +295,7 @@ def test_music_bed_is_ducked_under_the_voice(tmp_path):
 
     under_voice, alone = music_level(0.3, 0.6), music_level(1.5, 0.4)
     assert alone - under_voice >= 6.0  # ducked by at least 6 dB while the voice speaks
-    assert media.media_duration(out) == pytest.approx(3.0, abs=0.03)  # looped to length
+    assert FFMPEG.duration(out) == pytest.approx(3.0, abs=0.03)  # looped to length
 
 
 def test_size_cap_holds_on_high_entropy_input(tmp_path):
@@ -303,20 +305,20 @@ def test_size_cap_holds_on_high_entropy_input(tmp_path):
     bitrate = media.video_bitrate_for(count * seconds, max_bytes)
     share = int(media.video_bitrate_for(count * seconds, max_bytes, ceiling=10**9) * seconds / 8)
     noise = noise_clip(tmp_path / "noise.mp4", seconds)
-    seg = media.prepare_segment(
+    seg = FFMPEG.prepare_segment(
         noise, tmp_path / "seg.mp4", text="Шум / noise", seconds=seconds, bitrate=bitrate, max_bytes=share
     )
     assert seg.stat().st_size <= share
-    narration = media.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.m4a", slot=seconds)
-    out = media.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds, max_bytes=max_bytes)
+    narration = FFMPEG.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.m4a", slot=seconds)
+    out = FFMPEG.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds, max_bytes=max_bytes)
     assert out.stat().st_size <= max_bytes
-    assert media.probe(out).duration == pytest.approx(count * seconds, abs=0.05)
+    assert FFMPEG.probe(out).duration == pytest.approx(count * seconds, abs=0.05)
 
 
 def test_shrink_encodes_again_lower_when_over_the_cap(tmp_path):
     noise = noise_clip(tmp_path / "noise.mp4", 0.5)
     big = tmp_path / "big.mp4"
-    media.run_ffmpeg(
+    FFMPEG.run(
         [
             "-i",
             str(noise),
@@ -338,9 +340,9 @@ def test_shrink_encodes_again_lower_when_over_the_cap(tmp_path):
     )
     before = big.stat().st_size
     cap = before // 4
-    media.shrink(big, cap)
+    FFMPEG.shrink(big, cap)
     assert big.stat().st_size <= cap
-    assert media.probe(big).has_audio
+    assert FFMPEG.probe(big).has_audio
 
 
 def test_full_length_budget_fits_telegram():
@@ -352,8 +354,8 @@ def test_full_length_budget_fits_telegram():
 def test_a_short_clip_of_the_other_shape_still_fills_its_slot(tmp_path):
     # A 1.2 s landscape clip for a 9:16 video: filled (centre crop), the last frame held to 2 s.
     clip = runway_like_clip(tmp_path / "short.mp4", "red", seconds=1.2)
-    seg = media.prepare_segment(clip, tmp_path / "seg.mp4", text=None, aspect_ratio="9:16", seconds=SLOT)
-    info = media.probe(seg)
+    seg = FFMPEG.prepare_segment(clip, tmp_path / "seg.mp4", text=None, aspect_ratio="9:16", seconds=SLOT)
+    info = FFMPEG.probe(seg)
     assert (info.width, info.height, info.pix_fmt) == (720, 1280, "yuv420p")
     assert info.duration == pytest.approx(SLOT, abs=0.01)
     assert len(frame_colours(seg)) == int(SLOT * media.FPS)

@@ -11,7 +11,7 @@ import write_animation_prompts.app as write_animation_prompts
 import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import new_job
-from videobot import runtime, usage
+from videobot import usage
 from videobot.data import segments as segment_rows
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
@@ -20,8 +20,8 @@ FAST_RETRY = {"retry-after-ms": "10"}
 TEN_RU = [f"Ароматный кофе согревает утро и дарит бодрость на весь день номер {i}." for i in range(10)]
 
 
-def test_the_script_request_follows_the_responses_api(openai_env):
-    llm = runtime.current().llm
+def test_the_script_request_follows_the_responses_api(rt, openai_env):
+    llm = rt.llm
     assert isinstance(llm, OpenAILLM)
 
     script = llm.write_script("Реклама кофе")
@@ -40,15 +40,15 @@ def test_the_script_request_follows_the_responses_api(openai_env):
     assert script.usage["calls"] == 1 and script.usage["input_tokens"] > 0 and script.usage["output_tokens"] > 0
 
 
-def test_an_english_topic_gets_an_english_script(openai_env):
-    script = runtime.current().llm.write_script("Coffee advert")
+def test_an_english_topic_gets_an_english_script(rt, openai_env):
+    script = rt.llm.write_script("Coffee advert")
     assert script.language == "en" and script_problems(script.segments, "Coffee advert") == []
 
 
-def test_a_script_breaking_the_rules_is_asked_for_once_more(openai_env):
+def test_a_script_breaking_the_rules_is_asked_for_once_more(rt, openai_env):
     openai_env.reply_next({"language": "ru", "segments": TEN_RU[:9]})
 
-    script = runtime.current().llm.write_script("Реклама кофе")
+    script = rt.llm.write_script("Реклама кофе")
 
     first, second = openai_env.calls("POST /v1/responses")
     assert "exactly 10 segments, not 9" in second.json()["input"]
@@ -56,72 +56,72 @@ def test_a_script_breaking_the_rules_is_asked_for_once_more(openai_env):
     assert len(script.segments) == 10 and script.usage["calls"] == 2
 
 
-def test_a_script_broken_twice_fails_after_two_calls(openai_env):
+def test_a_script_broken_twice_fails_after_two_calls(rt, openai_env):
     openai_env.reply_next({"language": "en", "segments": ["Coffee is good for you every morning."] * 10})
     openai_env.reply_next({"language": "en", "segments": ["Coffee is good for you every morning."] * 10})
 
     with pytest.raises(VendorFailed, match="topic's language"):
-        runtime.current().llm.write_script("Реклама кофе")
+        rt.llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 2
 
 
-def test_segments_a_little_long_after_the_re_ask_are_kept_for_the_voice_over_to_fit(openai_env):
+def test_segments_a_little_long_after_the_re_ask_are_kept_for_the_voice_over_to_fit(rt, openai_env):
     long = ["Очень длинный сегмент " + "слово " * 20 + "конец.", *TEN_RU[1:]]
     openai_env.reply_next({"language": "ru", "segments": long})
     openai_env.reply_next({"language": "ru", "segments": long})
 
-    script = runtime.current().llm.write_script("Реклама кофе")
+    script = rt.llm.write_script("Реклама кофе")
     assert script.segments[0].endswith("конец.") and script.usage["calls"] == 2
 
 
-def test_an_incomplete_or_malformed_reply_counts_as_a_broken_script(openai_env):
+def test_an_incomplete_or_malformed_reply_counts_as_a_broken_script(rt, openai_env):
     openai_env.reply_next('{"language": "ru", "segm', status="incomplete")
-    script = runtime.current().llm.write_script("Реклама кофе")
+    script = rt.llm.write_script("Реклама кофе")
     assert len(script.segments) == 10 and len(openai_env.calls("POST /v1/responses")) == 2
 
 
-def test_429_and_500_are_retried_with_backoff(openai_env):
+def test_429_and_500_are_retried_with_backoff(rt, openai_env):
     openai_env.fail("POST /v1/responses", 429, body={"error": {"message": "Rate limit reached"}}, headers=FAST_RETRY)
     openai_env.fail("POST /v1/responses", 500, body={"error": {"message": "server error"}}, headers=FAST_RETRY)
 
-    assert len(runtime.current().llm.write_script("Реклама кофе").segments) == 10
+    assert len(rt.llm.write_script("Реклама кофе").segments) == 10
     assert len(openai_env.calls("POST /v1/responses")) == 3
 
 
-def test_persistent_5xx_becomes_vendor_unavailable_for_the_state_machine(openai_env):
+def test_persistent_5xx_becomes_vendor_unavailable_for_the_state_machine(rt, openai_env):
     openai_env.fail("POST /v1/responses", 503, times=10, body={"error": {"message": "overloaded"}}, headers=FAST_RETRY)
     with pytest.raises(VendorUnavailable):
-        runtime.current().llm.write_script("Реклама кофе")
+        rt.llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 3  # the first try and two retries
 
 
 @pytest.mark.parametrize("status", [400, 401])
-def test_a_400_or_401_is_never_retried(openai_env, status):
+def test_a_400_or_401_is_never_retried(rt, openai_env, status):
     openai_env.fail("POST /v1/responses", status, body={"error": {"message": "Invalid schema"}})
     with pytest.raises(VendorFailed, match=f"HTTP {status} Invalid schema"):
-        runtime.current().llm.write_script("Реклама кофе")
+        rt.llm.write_script("Реклама кофе")
     assert len(openai_env.calls("POST /v1/responses")) == 1
 
 
-def test_a_malformed_json_body_fails_cleanly(openai_env):
+def test_a_malformed_json_body_fails_cleanly(rt, openai_env):
     openai_env.malformed("POST /v1/responses")
     with pytest.raises(VendorFailed, match="malformed"):
-        runtime.current().llm.write_script("Реклама кофе")
+        rt.llm.write_script("Реклама кофе")
 
 
-def test_a_reply_slower_than_the_timeout_is_vendor_unavailable(fake_openai):
-    from tests.fakes.fixtures import openai_vars, vendor_env
+def test_a_reply_slower_than_the_timeout_is_vendor_unavailable(rt, fake_openai):
+    from tests.fakes.fixtures import openai_vars
 
     fake_openai.slow("POST /v1/responses", 1.5)
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_TIMEOUT_SECONDS": "0.3", "OPENAI_MAX_RETRIES": "0"}):
-        with pytest.raises(VendorUnavailable):
-            runtime.current().llm.write_script("Реклама кофе")
+    rt = rt.with_env(**openai_vars(fake_openai), OPENAI_TIMEOUT_SECONDS="0.3", OPENAI_MAX_RETRIES="0")
+    with pytest.raises(VendorUnavailable):
+        rt.llm.write_script("Реклама кофе")
 
 
-def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(openai_env):
+def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(rt, openai_env):
     segments = [f"Сегмент {i}: кофе, утро и хорошее настроение." for i in range(10)]
 
-    prompts = runtime.current().llm.write_image_prompts("Реклама кофе", segments)
+    prompts = rt.llm.write_image_prompts("Реклама кофе", segments)
 
     [call] = openai_env.calls("POST /v1/responses")
     body = call.json()
@@ -131,9 +131,9 @@ def test_image_and_animation_prompts_come_from_one_call_with_the_whole_script(op
     assert all("no text" in p for p in prompts.items)
 
 
-def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):
+def test_the_stages_use_at_most_three_calls_and_record_the_tokens(rt, db, openai_env):
     # Given a job whose script needs one re-ask
-    job = new_job()
+    job = new_job(db)
     openai_env.reply_next({"language": "ru", "segments": TEN_RU[:3]})
 
     # When the three LLM stages run (and a stage is retried)
@@ -144,12 +144,12 @@ def test_the_stages_use_at_most_three_calls_and_record_the_tokens(openai_env):
         write_animation_prompts,
         write_animation_prompts,
     ):
-        handler.lambda_handler({"job_id": job["id"]})
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
 
     # Then three calls were made, the animation prompts came from the image-prompt call
     assert len(openai_env.calls("POST /v1/responses")) == 3
-    segments = segment_rows.get_segments(job["id"])
+    segments = segment_rows.get_segments(db, job["id"])
     assert [s["animation_prompt"] for s in segments] == [s["animation_prompt_draft"] for s in segments]
     assert all(s["status"] == "animation_prompt_ready" for s in segments)
-    totals = usage.summary(job["id"])
+    totals = usage.summary(db, job["id"])
     assert totals["llm_calls"] == 3 and totals["llm_input_tokens"] > 0 and totals["estimated_usd"] > 0

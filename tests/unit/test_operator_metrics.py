@@ -16,8 +16,8 @@ import submit_image.app as submit_image
 import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import StartingStepFunctions, new_job, replace_part
-from tests.unit.test_stages import ScriptedGenerator
-from videobot import control, lifecycle, runtime, usage
+from tests.unit.test_stages import ScriptedGenerator, _event
+from videobot import control, lifecycle, usage
 from videobot.data import jobs
 from videobot.providers import base
 
@@ -33,50 +33,50 @@ def _emitted(capsys, name: str) -> list[dict]:
     return [m for m in map(json.loads, lines) if name in m]
 
 
-def test_a_job_is_counted_started_once_and_ended_once_with_its_outcome(metrics_on, capsys, monkeypatch, reset_caches):
-    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:vp")
-    runtime.reset()
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
+def test_a_job_is_counted_started_once_and_ended_once_with_its_outcome(metrics_on, capsys, monkeypatch, rt, db):
+    rt = rt.with_env(STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:vp")
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
     capsys.readouterr()
     update = int(uuid.uuid4().int % 10**9)
-    started, _ = control.start_job(user_id=7_000_000_001, chat_id=7_000_000_001, prompt="x", source_update_id=update)
-    control.start_job(user_id=7_000_000_001, chat_id=7_000_000_001, prompt="x", source_update_id=update)  # a retry
+    start = {"user_id": 7_000_000_001, "chat_id": 7_000_000_001, "prompt": "x", "source_update_id": update}
+    started, _ = control.start_job(rt, **start)
+    control.start_job(rt, **start)  # a retry
     assert len(_emitted(capsys, "JobsStarted")) == 1
 
-    rt = runtime.current()
     ends = {
         "cancelled": lambda job_id: lifecycle.cancel_job(rt, job_id),
         "timed_out": lambda job_id: lifecycle.record_approval_timeout(rt, job_id),
         "failed": lambda job_id: lifecycle.record_failure(rt, job_id, {"Error": "VendorFailed", "Cause": "x"}),
-        "delivered": lambda job_id: deliver_video.lambda_handler({"job_id": job_id}),
+        "delivered": lambda job_id: deliver_video.lambda_handler.run(rt, {"job_id": job_id}),
     }
     for outcome, end in ends.items():
-        job = started if outcome == "cancelled" else new_job()
+        job = started if outcome == "cancelled" else new_job(db)
         end(job["id"])
         end(job["id"])  # the Lambda run again: counted once
         counted = _emitted(capsys, "JobsEnded")
         assert [(m["outcome"], m["JobsEnded"], m["service"]) for m in counted] == [(outcome, [1.0], "video-bot")]
 
 
-def test_vendor_spend_is_emitted_as_it_is_recorded_and_sums_to_the_jobs_cost(metrics_on, capsys):
-    job = new_job()
+def test_vendor_spend_is_emitted_as_it_is_recorded_and_sums_to_the_jobs_cost(metrics_on, capsys, db):
+    job = new_job(db)
     capsys.readouterr()
     usage.record_llm(
+        db,
         job["id"],
         "generate_script",
         {"calls": 1, "vendor": "openai", "model": "gpt-5.4-mini", "input_tokens": 1000, "output_tokens": 2000},
     )
-    usage.record_speech(job["id"], 0, base.Speech(b"", "wav", characters=90, vendor="polly", model="standard"))
+    usage.record_speech(db, job["id"], 0, base.Speech(b"", "wav", characters=90, vendor="polly", model="standard"))
     estimate = {"vendor": "runway", "model": "gen4_turbo", "seconds": 5, "credits": 25}
     task = f"task-{uuid.uuid4().hex}"
-    usage.record_task(job["id"], "generate_videos", 0, task, estimate)
-    usage.record_task(job["id"], "generate_videos", 0, task, estimate)  # recorded once
-    usage.settle_task(task, 20)  # Runway reported less than estimated
-    usage.settle_task(task, 20)  # settled once
+    usage.record_task(db, job["id"], "generate_videos", 0, task, estimate)
+    usage.record_task(db, job["id"], "generate_videos", 0, task, estimate)  # recorded once
+    usage.settle_task(db, task, 20)  # Runway reported less than estimated
+    usage.settle_task(db, task, 20)  # settled once
     spend = [(m["vendor"], m["VendorSpendUsd"][0]) for m in _emitted(capsys, "VendorSpendUsd")]
     assert [vendor for vendor, _ in spend] == ["openai", "polly", "runway", "runway"]
     assert spend[2][1] == pytest.approx(0.25) and spend[3][1] == pytest.approx(-0.05)
-    assert sum(usd for _, usd in spend) == pytest.approx(usage.summary(job["id"])["estimated_usd"], abs=1e-4)
+    assert sum(usd for _, usd in spend) == pytest.approx(usage.summary(db, job["id"])["estimated_usd"], abs=1e-4)
 
 
 class _RunwayScripted(ScriptedGenerator):
@@ -84,22 +84,22 @@ class _RunwayScripted(ScriptedGenerator):
         return {"vendor": "runway", "model": "gen4_image", "seconds": 0, "credits": 5}
 
 
-def test_runways_queue_counts_each_queued_task_and_its_wait_once(metrics_on, capsys, monkeypatch):
+def test_runways_queue_counts_each_queued_task_and_its_wait_once(metrics_on, capsys, monkeypatch, rt, db):
     states = ["THROTTLED", "THROTTLED", "RUNNING", "SUCCEEDED"]
     gen = _RunwayScripted([base.TaskState(s, output_url="https://vendor/out.png") for s in states])
-    replace_part(monkeypatch, "images", gen)
-    job = new_job()
-    event = {"job_id": job["id"], "segment_index": 0, "poll_interval_seconds": 1, "first_poll_seconds": 0}
-    generate_script.lambda_handler({"job_id": job["id"]})
-    split_into_segments.lambda_handler({"job_id": job["id"]})
-    write_image_prompts.lambda_handler({"job_id": job["id"]})
+    replace_part(monkeypatch, rt, "images", gen)
+    job = new_job(db)
+    event = _event(job, {"poll_interval_seconds": 1, "image_first_poll_seconds": 0}, segment_index=0)
+    generate_script.lambda_handler.run(rt, _event(job))
+    split_into_segments.lambda_handler.run(rt, _event(job))
+    write_image_prompts.lambda_handler.run(rt, _event(job))
     capsys.readouterr()
-    step = submit_image.lambda_handler(event)  # submitted, THROTTLED
+    step = submit_image.lambda_handler.run(rt, event)  # submitted, THROTTLED
     while step["state"] == "waiting":
-        step = check_image.lambda_handler({**event, "attempt": step["attempt"]})
+        step = check_image.lambda_handler.run(rt, {**event, "attempt": step["attempt"]})
     out = capsys.readouterr().out
     metrics = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
     assert [m["kind"] for m in metrics if "RunwayTasksQueued" in m] == ["image"]
     waited = [m["RunwayQueueSeconds"][0] for m in metrics if "RunwayQueueSeconds" in m]
     assert len(waited) == 1 and waited[0] >= 0
-    assert jobs.get_job(job["id"])["status"] != "failed"
+    assert jobs.get_job(db, job["id"])["status"] != "failed"

@@ -8,17 +8,17 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.fakes.fixtures import vendor_env
-from videobot import config, runtime
-from videobot.config import POLLY_VOICES, get_settings
+from tests.helpers import use
+from videobot import config
+from videobot.config import POLLY_VOICES
 from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 from videobot.providers.polly import PollySpeech
 
 
 @pytest.fixture
-def polly():
-    with mock_aws(), vendor_env({"TTS_PROVIDER": "polly"}):
-        yield runtime.current().speech
+def polly(setup, rt):
+    with mock_aws(), use(setup, TTS_PROVIDER="polly") as tuned:
+        yield tuned.speech
 
 
 def test_tts_provider_polly_speaks_russian_with_tatyana(polly):
@@ -50,23 +50,23 @@ def test_an_english_script_gets_the_english_voice(polly):
         ("InvalidSampleRateException", VendorFailed),
     ],
 )
-def test_polly_errors(code, error):
+def test_polly_errors(rt, code, error):
     client = boto3.client("polly", region_name="us-east-1")
     stub = Stubber(client)
     stub.add_client_error("synthesize_speech", service_error_code=code, http_status_code=400)
     with stub, pytest.raises(error, match=code):
-        PollySpeech(get_settings(), client=client).synthesize("Coffee.", language="en")
+        PollySpeech(rt.settings, client=client).synthesize("Coffee.", language="en")
 
 
-def test_an_unknown_voice_is_refused_by_polly(polly):
-    with vendor_env({"POLLY_VOICE_RU": "Nobody"}):
+def test_an_unknown_voice_is_refused_by_polly(setup, rt, polly):
+    with use(setup, POLLY_VOICE_RU="Nobody") as tuned:
         with pytest.raises(VendorFailed, match="InvalidParameterValue"):
-            runtime.current().speech.synthesize("Кофе.", language="ru")
+            tuned.speech.synthesize("Кофе.", language="ru")
 
 
 def test_polly_refuses_an_engine_its_voice_does_not_support(polly):
     """Tatyana and Maxim are standard-engine voices (Polly's voice list): neural fails Russian."""
-    neural = polly.settings.model_copy(update={"polly_engine": "neural"})
+    neural = polly.settings.with_values(POLLY_ENGINE="neural")
     with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
         PollySpeech(neural, client=polly.client).synthesize("Кофе.", language="ru")
     with pytest.raises(VendorFailed, match="EngineNotSupportedException"):
@@ -104,10 +104,10 @@ def test_our_polly_voices_and_their_engines_are_pollys(polly):
 )
 def test_neural_with_a_russian_standard_only_voice_is_refused_at_start_up(env, refused_voices):
     if refused_voices is None:
-        assert config._from_env(env).polly_engine == env.get("POLLY_ENGINE", "standard")
+        assert config.settings_from_environ(env).polly.engine == env.get("POLLY_ENGINE", "standard")
         return
     with pytest.raises(ConfigurationError) as error:
-        config._from_env(env)
+        config.settings_from_environ(env)
     assert str(error.value) == (
         f"POLLY_ENGINE=neural: Polly does not run {refused_voices} on the neural engine (its voice list: "
         "standard only), so Russian narration would fail; set POLLY_ENGINE=standard"

@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 from tests.fakes.telegram_fixtures import SECRET, TelegramUser, event, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import media, storage
-from videobot.data import db, jobs
+from videobot.data import jobs
 from videobot.telegram.handlers import storable_text
 from videobot.telegram.webhook import handle_event, parse_body
+
+FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -59,11 +61,11 @@ def _api(body: str, *, b64: bool = False) -> dict:
     return api
 
 
-def _status(api: dict) -> int:
-    return handle_event(api)["statusCode"]
+def _status(rt, api: dict) -> int:
+    return handle_event(rt, api)["statusCode"]
 
 
-def _answered_as_parsed(api: dict) -> int:
+def _answered_as_parsed(rt, api: dict) -> int:
     """The status, checked against what parse_body decided (a 400 exactly when it refused the
     body) and with the webhook's catch-all never reached: no crash was papered over."""
     from unittest import mock
@@ -72,7 +74,7 @@ def _answered_as_parsed(api: dict) -> int:
 
     refused = parse_body(dict(api)) is None
     with mock.patch.object(webhook.logger, "exception") as crashed:
-        status = _status(api)
+        status = _status(rt, api)
     assert not crashed.called, crashed.call_args
     assert status == (400 if refused else 200)
     return status
@@ -87,33 +89,33 @@ json_values = st.recursive(
 
 @FUZZ
 @given(body=st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
-def test_random_bodies_are_refused_with_400_never_a_crash(telegram, body):
+def test_random_bodies_are_refused_with_400_never_a_crash(rt, telegram, body):
     sent = len(telegram.calls)
-    assert _answered_as_parsed(_api(body)) in (200, 400)
-    assert _answered_as_parsed(_api(body, b64=True)) in (200, 400)
+    assert _answered_as_parsed(rt, _api(body)) in (200, 400)
+    assert _answered_as_parsed(rt, _api(body, b64=True)) in (200, 400)
     assert len(telegram.calls) == sent  # nothing is said for a body that is not an update
 
 
 @FUZZ
 @given(value=json_values)
-def test_any_json_value_is_answered_without_a_crash(telegram, value):
+def test_any_json_value_is_answered_without_a_crash(rt, telegram, value):
     sent = len(telegram.calls)
-    assert _answered_as_parsed(_api(json.dumps(value))) in (200, 400)
+    assert _answered_as_parsed(rt, _api(json.dumps(value))) in (200, 400)
     assert len(telegram.calls) == sent
 
 
 @pytest.mark.parametrize("update_id", [True, False, 2**63, 2**64 + 5, -(2**63) - 1, -1, 1.5, "7", None, [1]])
-def test_update_ids_that_are_not_telegram_ids_are_refused(telegram, update_id):
-    assert _status(_api(json.dumps({"update_id": update_id, "message": {}}))) == 400
+def test_update_ids_that_are_not_telegram_ids_are_refused(rt, telegram, update_id):
+    assert _status(rt, _api(json.dumps({"update_id": update_id, "message": {}}))) == 400
 
 
-def test_oversized_and_invalid_json_is_refused(telegram):
+def test_oversized_and_invalid_json_is_refused(rt, telegram):
     huge = json.dumps({"update_id": 1, "message": {"text": "x" * 2_000_000}})
-    assert _status(_api(huge[:-1])) == 400  # truncated
-    assert _status(_api("{" * 50_000)) == 400  # unterminated (deep nesting: test_reliability_telegram)
-    assert _status(_api("\ufeff{}")) == 400  # BOM
-    assert _status(_api("", b64=True)) == 400
-    assert _status(_api("not base64!", b64=False)) == 400
+    assert _status(rt, _api(huge[:-1])) == 400  # truncated
+    assert _status(rt, _api("{" * 50_000)) == 400  # unterminated (deep nesting: test_reliability_telegram)
+    assert _status(rt, _api("\ufeff{}")) == 400  # BOM
+    assert _status(rt, _api("", b64=True)) == 400
+    assert _status(rt, _api("not base64!", b64=False)) == 400
     assert telegram.calls == []
 
 
@@ -136,9 +138,9 @@ def _mutations():
 
 @FUZZ
 @given(mutation=_mutations())
-def test_missing_fields_and_wrong_types_never_crash_the_webhook(telegram, mutation):
+def test_missing_fields_and_wrong_types_never_crash_the_webhook(setup, rt, db, telegram, mutation):
     path, replacement = mutation
-    user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
+    user = TelegramUser(telegram, lambda_poster(lambda: setup.rt), user_id=next(_user_ids))
     update = user.message_update("/help")
     parent = update
     for key in path[:-1]:
@@ -166,8 +168,8 @@ topics = (
 
 @FUZZ
 @given(topic=topics)
-def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(telegram, sfn, topic):
-    user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
+def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(setup, rt, db, telegram, sfn, topic):
+    user = TelegramUser(telegram, lambda_poster(lambda: setup.rt), user_id=next(_user_ids))
     before = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS}")["n"]
     update = user.message_update(topic)
 
@@ -177,7 +179,7 @@ def test_any_topic_gets_one_plain_reply_and_is_stored_only_as_data(telegram, sfn
     replies = user.sent("sendMessage")
     assert len(replies) == 1, [c.params for c in user.fake.calls]
     assert "parse_mode" not in replies[0].params
-    job = jobs.latest_job_for_chat(user.chat_id)
+    job = jobs.latest_job_for_chat(db, user.chat_id)
     after = db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS}")["n"]
     if job is None:
         assert after == before and not replies[0].params["text"].startswith("✅")
@@ -233,18 +235,18 @@ def test_a_hostile_text_is_burned_in_as_text_and_reads_no_file(tmp_path):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        out = media.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
+        out = FFMPEG.prepare_segment(still, tmp_path / "seg.mp4", text=text, seconds=1.0)
     finally:
         done.set()
         watcher.join()
     assert opened == []  # ffmpeg and libass read no file the text named
-    info = media.probe(out)
+    info = FFMPEG.probe(out)
     assert info.has_video and info.duration == pytest.approx(1.0, abs=0.1)
 
 
 @pytest.mark.parametrize("invisible", ["\u200b\u200c\u200d", "\u202e\u202c", "\ufeff \u2060", "\u3000\u00a0"])
-def test_a_topic_with_nothing_visible_is_an_empty_topic(telegram, sfn, invisible):
-    user = TelegramUser(telegram, lambda_poster(), user_id=next(_user_ids))
+def test_a_topic_with_nothing_visible_is_an_empty_topic(setup, rt, db, telegram, sfn, invisible):
+    user = TelegramUser(telegram, lambda_poster(lambda: setup.rt), user_id=next(_user_ids))
     assert user.say(invisible) == 200
     assert user.texts() == ["Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе"]
-    assert jobs.latest_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []

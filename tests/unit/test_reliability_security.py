@@ -11,19 +11,20 @@ import urllib.parse
 
 import pytest
 
-from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
+from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
+from tests.helpers import use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import observability, storage
 from videobot.config import Settings
-from videobot.data import db, jobs
+from videobot.data import jobs
 from videobot.data import updates as update_rows
 from videobot.errors import ConfigurationError
 from videobot.telegram import webhook
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 # ---- the webhook's secret ---------------------------------------------------------------
@@ -39,21 +40,21 @@ def test_the_secret_is_compared_in_constant_time(telegram, monkeypatch):
 
     monkeypatch.setattr(webhook.hmac, "compare_digest", spy)
     for given, expected in [(SECRET, None), ("x" * len(SECRET), 403), (SECRET[:-1], 403), ("é" * 5, 403)]:
-        assert webhook.verify_secret({"X-Telegram-Bot-Api-Secret-Token": given}) == expected
+        assert webhook.verify_secret(SECRET, {"X-Telegram-Bot-Api-Secret-Token": given}) == expected
     # every comparison, right or wrong, equal length or not, went through hmac.compare_digest
     assert len(seen) == 4 and all(b == SECRET.encode() for _, b in seen)
-    assert webhook.verify_secret({}) == 401 and len(seen) == 4  # missing: refused before comparing
+    assert webhook.verify_secret(SECRET, {}) == 401 and len(seen) == 4  # missing: refused before comparing
 
 
 # ---- the per-user daily job limit ---------------------------------------------------------
 
 
-def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
+def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(setup, db, user, sfn):
     made = [user.message_update("Первая"), user.message_update("Вторая")]
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="2"):
         for update in made:
             assert user.post(update) == 200
-            jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="completed")
+            jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="completed")
         assert user.say("Третья") == 200
         # A redelivery of an update that made a job still finds its job, over the limit or not:
         # its claim released (as after a transient failure), Telegram delivers it again
@@ -63,7 +64,7 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     texts = user.texts()
     assert [t.split("!")[0] for t in texts[:2]] == ["✅ Запрос принят"] * 2
     assert texts[2].startswith("⛔ Лимит — 2 ролика в сутки, и он исчерпан.") and " UTC." in texts[2]
-    first_job = jobs.job_for_update(made[0]["update_id"])
+    first_job = jobs.job_for_update(db, made[0]["update_id"])
     assert len(texts) == 4 and not texts[3].startswith("⛔") and first_job["id"] in texts[3]  # its own job
     assert len(sfn.named("StartExecution")) == 2
     assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE user_id = %s", (user.user_id,))) == 2
@@ -72,24 +73,24 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(user, sfn):
     db.execute(
         f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
     )
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "2"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="2"):
         assert user.post(first_update) == 200
     assert user.texts()[-1].startswith("✅ Запрос принят!") and len(sfn.named("StartExecution")) == 3
 
 
-def test_the_limit_counts_cancelled_jobs_and_zero_means_none(user, sfn):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "1"}):
+def test_the_limit_counts_cancelled_jobs_and_zero_means_none(setup, db, user, sfn):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="1"):
         assert user.say("Первая") == 200
-        jobs.update_job(jobs.active_job_for_chat(user.chat_id)["id"], status="cancelled")
+        jobs.update_job(db, jobs.active_job_for_chat(db, user.chat_id)["id"], status="cancelled")
         assert user.say("Вторая") == 200
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0"}):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0"):
         assert user.say("Третья") == 200
     texts = user.texts()
     assert texts[0].startswith("✅") and texts[1].startswith("⛔") and texts[2].startswith("✅")
-    from videobot.config import _from_env
+    from videobot.config import settings_from_environ
 
     with pytest.raises(ConfigurationError, match="MAX_JOBS_PER_USER_PER_DAY"):
-        _from_env({"MAX_JOBS_PER_USER_PER_DAY": "-1"})
+        settings_from_environ({"MAX_JOBS_PER_USER_PER_DAY": "-1"})
 
 
 # ---- secrets in logs ----------------------------------------------------------------------
@@ -124,10 +125,10 @@ def test_log_records_of_any_library_are_redacted():
 
 
 def test_invalid_settings_never_echo_a_secret():
-    from videobot.config import _from_env
+    from videobot.config import settings_from_environ
 
     with pytest.raises(ConfigurationError) as err:
-        _from_env(
+        settings_from_environ(
             {
                 "TELEGRAM_BOT_TOKEN": "123:very-secret-token",
                 "PRESIGN_SECONDS": "999999",
@@ -143,9 +144,9 @@ def test_invalid_settings_never_echo_a_secret():
 def test_presigned_links_expire_within_the_hour():
     from moto import mock_aws
 
-    assert Settings().presign_seconds <= 3600
+    assert Settings().storage.presign_seconds <= 3600
     with pytest.raises(ValueError):
-        Settings(presign_seconds=3601)
+        Settings(PRESIGN_SECONDS=3601)
     with mock_aws():
         import boto3
 

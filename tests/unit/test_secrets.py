@@ -61,11 +61,11 @@ def test_settings_come_from_one_secret_per_vendor_and_the_webhook_secret(sm):
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
 
-    settings = config._from_env(env)
-    assert settings.openai_api_key == OPENAI_KEY
-    assert settings.runwayml_api_secret == RUNWAY_KEY
-    assert settings.llm_provider == "openai" and settings.video_provider == "runway"
-    assert settings.database_url == "postgresql://u:p@h/db"
+    settings = config.settings_from_environ(env)
+    assert settings.openai.api_key == OPENAI_KEY
+    assert settings.runway.api_secret == RUNWAY_KEY
+    assert settings.providers.llm == "openai" and settings.providers.video == "runway"
+    assert settings.database.url == "postgresql://u:p@h/db"
     assert OPENAI_KEY not in repr(settings) and RUNWAY_KEY not in repr(settings)
 
 
@@ -73,8 +73,8 @@ def test_a_function_told_of_one_vendor_reads_only_that_vendors_secret(sm):
     arns = _vendor_secrets(sm)
     env = {"OPENAI_API_KEY_SECRET_ARN": arns["OPENAI_API_KEY_SECRET_ARN"], "LLM_PROVIDER": "openai"}
     assert secrets.resolve_secret_settings(env) == {"OPENAI_API_KEY": OPENAI_KEY}
-    settings = config._from_env(env)
-    assert settings.runwayml_api_secret is None and settings.telegram_bot_token is None
+    settings = config.settings_from_environ(env)
+    assert settings.runway.api_secret is None and settings.telegram.bot_token is None
 
 
 def test_plain_environment_wins_and_is_not_fetched(sm):
@@ -86,7 +86,7 @@ def test_plain_environment_wins_and_is_not_fetched(sm):
     }
     resolved = secrets.resolve_secret_settings(env)  # the missing ARN is never asked for
     assert "TELEGRAM_WEBHOOK_SECRET" not in resolved and "OPENAI_API_KEY" not in resolved
-    assert config._from_env(env).openai_api_key == "sk-local"
+    assert config.settings_from_environ(env).openai.api_key == "sk-local"
 
 
 def test_without_secret_arns_nothing_touches_aws():
@@ -109,7 +109,7 @@ def test_rds_managed_secret_becomes_a_quoted_database_url(sm):
         "DATABASE_PORT": "5432",
         "DATABASE_NAME": "videobot",
     }
-    url = config._from_env(env).database_url
+    url = config.settings_from_environ(env).database.url
     parts = urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.port, parts.path) == ("postgresql", "db.internal", 5432, "/videobot")
     assert unquote(parts.username) == "videobot" and unquote(parts.password) == password
@@ -120,7 +120,7 @@ def test_an_external_database_url_secret_wins_over_the_rds_secret(sm):
     url = "postgresql://ext:pw@neon.example/db?sslmode=require"
     arn = sm.create_secret(Name=_name("dburl"), SecretString=url)["ARN"]
     env = {"DATABASE_URL_SECRET_ARN": arn, "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:unused"}
-    assert config._from_env(env).database_url == url
+    assert config.settings_from_environ(env).database.url == url
 
 
 def test_secrets_are_cached_for_five_minutes(sm):
@@ -165,15 +165,16 @@ def test_a_configured_provider_without_its_key_refuses_to_start(setting, provide
     # On AWS a function denied a key (no *_SECRET_ARN, or a policy that does not grant it) would
     # otherwise make slides instead of Runway images, or log the user's messages.
     with pytest.raises(ConfigurationError, match=f"{setting}={provider} needs {key}"):
-        config._from_env({setting: provider})
-    assert getattr(config._from_env({setting: provider, key: "k" * 12}), setting.lower()) == provider
+        config.settings_from_environ({setting: provider})
+    field, _choices = config.PROVIDERS[setting]
+    settings = config.settings_from_environ({setting: provider, key: "k" * 12})
+    assert getattr(settings.providers, field) == provider
 
 
 def test_a_capability_named_none_is_an_error_when_asked_for_not_an_offline_stand_in():
-    from videobot import providers
     from videobot.runtime import Runtime
 
-    settings = config._from_env(
+    settings = config.settings_from_environ(
         {
             "LLM_PROVIDER": "none",
             "IMAGE_PROVIDER": "none",
@@ -183,36 +184,31 @@ def test_a_capability_named_none_is_an_error_when_asked_for_not_an_offline_stand
             "NOTIFIER_PROVIDER": "none",
         }
     )
-    for make in (
-        providers.make_llm,
-        providers.make_image_generator,
-        providers.make_clip_generator,
-        providers.make_speech,
-        providers.make_transcriber,
-    ):
+    rt = Runtime(settings)
+    for part in ("llm", "images", "clips", "speech", "transcriber"):
         with pytest.raises(ConfigurationError, match="names it none"):
-            make(settings)
+            getattr(rt, part)
     with pytest.raises(ConfigurationError, match="NOTIFIER_PROVIDER none"):
-        _ = Runtime(settings).notifier
+        _ = rt.notifier
 
 
 def test_unset_providers_stay_offline_on_a_laptop_and_an_unknown_one_refuses_to_start():
-    laptop = config._from_env({})
-    assert (laptop.llm_provider, laptop.image_provider, laptop.tts_provider) == ("offline", "offline", "offline")
-    assert (laptop.transcribe_provider, laptop.notifier_provider) == ("none", "log")
+    laptop = config.settings_from_environ({}).providers
+    assert (laptop.llm, laptop.image, laptop.tts) == ("offline", "offline", "offline")
+    assert (laptop.transcribe, laptop.notifier) == ("none", "log")
     with pytest.raises(ConfigurationError, match="LLM_PROVIDER='gpt' is none of"):
-        config._from_env({"LLM_PROVIDER": "gpt"})
+        config.settings_from_environ({"LLM_PROVIDER": "gpt"})
 
 
 def test_the_pipelines_providers_need_no_key_and_default_to_the_functions_own():
     from videobot import providers
 
     # the webhook prices the pipeline's LLM and speech and offers its voices, holding no OpenAI key
-    webhook = config._from_env(
+    webhook = config.settings_from_environ(
         {"LLM_PROVIDER": "none", "PIPELINE_LLM_PROVIDER": "openai", "PIPELINE_TTS_PROVIDER": "polly"}
     )
-    assert (webhook.pipeline_llm_provider, webhook.pipeline_tts_provider) == ("openai", "polly")
-    assert webhook.openai_api_key is None
+    assert (webhook.providers.pipeline_llm, webhook.providers.pipeline_tts) == ("openai", "polly")
+    assert webhook.openai.api_key is None
     assert providers.speech_voices(webhook)[0] == "Tatyana"
-    own = config._from_env({"TTS_PROVIDER": "polly"})
-    assert own.pipeline_tts_provider == "polly" and own.pipeline_transcribe_provider == "none"
+    own = config.settings_from_environ({"TTS_PROVIDER": "polly"}).providers
+    assert own.pipeline_tts == "polly" and own.pipeline_transcribe == "none"

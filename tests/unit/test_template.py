@@ -343,11 +343,11 @@ def test_each_function_starts_with_what_it_is_given_and_not_without_any_key_of_i
     started = 0
     for name in needs.CODE_NEEDS:
         env = needs.startup_environment(needs.function_environment(template, name, params))
-        config._from_env(env)
+        config.settings_from_environ(env)
         started += 1
         for key in VENDOR_KEYS & set(env):
             with pytest.raises(ConfigurationError, match=f"needs {key}"):
-                config._from_env({k: v for k, v in env.items() if k != key})
+                config.settings_from_environ({k: v for k, v in env.items() if k != key})
     assert started == len(needs.CODE_NEEDS)
 
 

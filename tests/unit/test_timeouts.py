@@ -14,6 +14,7 @@ The model, per client call (all figures from config.py):
   read, with at most min(20, 2^n) s between them.
 - PostgreSQL: one connection opened (`database_connect_timeout_seconds`); queries are short.
 - Stopping a job's Runway tasks: at most `stop_tasks_seconds` (lifecycle.stop_vendor_tasks).
+- A Submit function's create: bounded by the time its Lambda has left (its context).
 
 Each function is mapped to the calls its worst path makes one after another (WORST_PATHS; the
 webhook has one path per kind of update). A function that is not mapped fails the test, so a
@@ -37,42 +38,42 @@ BOTOCORE_MAX_BACKOFF_SECONDS = 20.0
 
 
 def telegram(s: Settings) -> float:
-    a = s.telegram_attempts
-    between = max(s.telegram_max_retry_after_seconds, 0.5 * (a - 1))
-    return a * (s.telegram_connect_timeout_seconds + s.telegram_read_timeout_seconds) + (a - 1) * between
+    a = s.telegram.attempts
+    between = max(s.telegram.max_retry_after_seconds, 0.5 * (a - 1))
+    return a * (s.telegram.connect_timeout_seconds + s.telegram.read_timeout_seconds) + (a - 1) * between
 
 
 def telegram_upload(s: Settings) -> float:
-    a = s.telegram_attempts
-    between = max(s.telegram_max_retry_after_seconds, 0.5 * (a - 1))
-    return a * (s.telegram_connect_timeout_seconds + s.telegram_media_write_timeout_seconds) + (a - 1) * between
+    a = s.telegram.attempts
+    between = max(s.telegram.max_retry_after_seconds, 0.5 * (a - 1))
+    return a * (s.telegram.connect_timeout_seconds + s.telegram.media_write_timeout_seconds) + (a - 1) * between
 
 
 def telegram_file(s: Settings) -> float:
-    return telegram(s) + s.max_voice_bytes / MIN_DOWNLOAD_BYTES_PER_SECOND
+    return telegram(s) + s.telegram.max_voice_bytes / MIN_DOWNLOAD_BYTES_PER_SECOND
 
 
 def openai(s: Settings) -> float:
-    return (1 + s.openai_max_retries) * s.openai_timeout_seconds + s.openai_max_retries * SDK_MAX_BACKOFF_SECONDS
+    return (1 + s.openai.max_retries) * s.openai.timeout_seconds + s.openai.max_retries * SDK_MAX_BACKOFF_SECONDS
 
 
 def runway(s: Settings) -> float:
-    return (1 + s.runway_max_retries) * s.runway_timeout_seconds + s.runway_max_retries * SDK_MAX_BACKOFF_SECONDS
+    return (1 + s.runway.max_retries) * s.runway.timeout_seconds + s.runway.max_retries * SDK_MAX_BACKOFF_SECONDS
 
 
 def aws(s: Settings) -> float:
-    a = s.aws_client_attempts
+    a = s.aws.client_attempts
     sleeps = sum(min(BOTOCORE_MAX_BACKOFF_SECONDS, 2.0**n) for n in range(1, a))
-    return a * (s.aws_connect_timeout_seconds + s.aws_read_timeout_seconds) + sleeps
+    return a * (s.aws.connect_timeout_seconds + s.aws.read_timeout_seconds) + sleeps
 
 
 def database(s: Settings) -> float:
-    return float(s.database_connect_timeout_seconds)
+    return float(s.database.connect_timeout_seconds)
 
 
 def stop_tasks(s: Settings) -> float:
     """lifecycle.stop_vendor_tasks: one-try cancels, each started only while it fits the budget."""
-    return float(s.stop_tasks_seconds)
+    return float(s.pipeline.stop_tasks_seconds)
 
 
 CLIENTS = {
@@ -124,10 +125,10 @@ WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
     "MigrateDatabaseFunction": {"deploy": {"database": 1}},
 }
 
-# A Submit* function bounds its own create: a create starts only while a whole request timeout
-# fits before (its Timeout − submit_reserve_seconds) (providers/runway.py); the reserve keeps the
-# id's UPDATE. Its Timeout is mirrored in the settings, checked below.
-SUBMITS = {"SubmitImageFunction": "submit_image_timeout_seconds", "SubmitClipFunction": "submit_clip_timeout_seconds"}
+# A Submit* function bounds its own create by the time its Lambda has left (its context's
+# get_remaining_time_in_millis): a create starts only while a whole request timeout fits before
+# that, less submit_reserve_seconds (providers/runway.py); the reserve keeps the id's UPDATE.
+SUBMITS = ("SubmitImageFunction", "SubmitClipFunction")
 
 # Not modelled from client figures: their time is their media work, measured by the benchmarks
 # (docs/benchmarks.md), not a count of bounded client calls.
@@ -145,7 +146,7 @@ def _template():
 def settings_of(template: dict, name: str) -> Settings:
     """The settings the function runs with: config.py's defaults, the Globals' and the
     function's own Environment, its secrets read (tests/function_needs.py)."""
-    return config._from_env(needs.startup_environment(needs.function_environment(template, name)))
+    return config.settings_from_environ(needs.startup_environment(needs.function_environment(template, name)))
 
 
 def worst_case(template: dict, name: str) -> tuple[float, str]:
@@ -180,44 +181,46 @@ def test_the_webhook_fits_its_29_seconds_with_the_slow_work_gone():
         not {"openai", "runway", "telegram_file", "telegram_upload"} & set(calls)
         for calls in WORST_PATHS["WebhookFunction"].values()
     )
-    assert s.telegram_attempts == 1  # Telegram redelivers an update answered with a 5xx: its retry
+    assert s.telegram.attempts == 1  # Telegram redelivers an update answered with a 5xx: its retry
     worst, _ = worst_case(template, "WebhookFunction")
     assert worst <= MARGIN * 29
     # the same paths with the pipeline's figures would not fit: the tighter ones are needed
-    pipeline = config._from_env({})
+    pipeline = config.settings_from_environ({})
     assert sum(CLIENTS[c](pipeline) * n for c, n in WORST_PATHS["WebhookFunction"]["tap"].items()) > 29
 
 
-@pytest.mark.parametrize("name", sorted(SUBMITS))
-def test_a_submit_bounds_its_create_by_its_own_timeout(name):
+@pytest.mark.parametrize("name", SUBMITS)
+def test_a_submit_bounds_its_create_by_the_time_its_lambda_has_left(name):
     template = _template()
     s = settings_of(template, name)
     timeout = tpl.function_timeouts(template)[name]
-    assert getattr(s, SUBMITS[name]) == timeout  # the settings mirror template.yaml
     # a whole Runway request still fits after the reserve, and the reserve covers the id's UPDATE
-    assert s.runway_timeout_seconds <= timeout - s.submit_reserve_seconds
-    assert database(s) <= s.submit_reserve_seconds
+    assert s.runway.timeout_seconds <= timeout - s.pipeline.submit_reserve_seconds
+    assert database(s) <= s.pipeline.submit_reserve_seconds
 
 
-def test_the_client_figures_are_the_ones_the_code_uses(monkeypatch):
+def test_the_local_endpoint_gives_a_handler_the_time_its_function_has_left():
+    """The Lambda context locally is AWS's: the remaining time of the function's own Timeout."""
+    import time
+
+    from local.lambda_endpoint import LambdaContext
+    from videobot.entry import deadline
+
+    context = LambdaContext("SubmitClipFunction", timeout_s=tpl.function_timeouts(_template())["SubmitClipFunction"])
+    assert 119_000 < context.get_remaining_time_in_millis() <= 120_000
+    assert deadline(context) == pytest.approx(time.monotonic() + 120, abs=1) and deadline(None) is None
+
+
+def test_the_client_figures_are_the_ones_the_code_uses(rt):
     """What the model reads is what the clients get."""
-    from videobot import runtime
     from videobot.telegram.bot import make_bot
 
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
-    monkeypatch.setenv("TELEGRAM_READ_TIMEOUT_SECONDS", "4")
-    monkeypatch.setenv("AWS_CLIENT_ATTEMPTS", "2")
-    rt = runtime.reset()
-    try:
-        request = make_bot(rt.settings)._request[1]
-        assert request._client_kwargs["timeout"].read == 4
-        sfn_config = rt.sfn.meta.config
-        assert sfn_config.read_timeout == rt.settings.aws_read_timeout_seconds
-        assert sfn_config.retries == {"mode": "standard", "total_max_attempts": 2}
-        assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws_connect_timeout_seconds
-    finally:
-        monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
-        monkeypatch.delenv("TELEGRAM_READ_TIMEOUT_SECONDS")
-        monkeypatch.delenv("AWS_CLIENT_ATTEMPTS")
-        runtime.reset()
-    assert math.isclose(telegram(config._from_env({"TELEGRAM_ATTEMPTS": "1"})), 3.0 + 7.0)  # one try: connect + read
+    rt = rt.with_env(TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_READ_TIMEOUT_SECONDS="4", AWS_CLIENT_ATTEMPTS="2")
+    request = make_bot(rt.settings)._request[1]
+    assert request._client_kwargs["timeout"].read == 4
+    sfn_config = rt.sfn.meta.config
+    assert sfn_config.read_timeout == rt.settings.aws.read_timeout_seconds
+    assert sfn_config.retries == {"mode": "standard", "total_max_attempts": 2}
+    assert rt.lambdas.meta.config.connect_timeout == rt.settings.aws.connect_timeout_seconds
+    one_try = config.settings_from_environ({"TELEGRAM_ATTEMPTS": "1"})
+    assert math.isclose(telegram(one_try), 3.0 + 7.0)  # one try: connect + read

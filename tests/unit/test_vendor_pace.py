@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import time
 
-from tests.fakes.fixtures import vendor_env
 from tests.fakes.vendors import Latencies, running_fakes
-from videobot import runtime
+from tests.helpers import use
 from videobot.providers.base import ImageRequest
 
 
-def test_a_task_runs_for_its_kinds_time_then_follows_its_plan():
-    with running_fakes(Latencies(image_seconds=0.6)) as fakes, vendor_env(fakes.env):
-        images = runtime.current().images
+def test_a_task_runs_for_its_kinds_time_then_follows_its_plan(setup, rt):
+    with running_fakes(Latencies(image_seconds=0.6)) as fakes, use(setup, **fakes.env) as tuned:
+        images = tuned.images
         started = time.monotonic()
         task_id = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
         early = images.get_task(task_id)
@@ -28,18 +27,18 @@ def test_a_task_runs_for_its_kinds_time_then_follows_its_plan():
         assert fakes.runway.tasks[task_id].history[-2:] == ["RUNNING", "SUCCEEDED"]
 
 
-def test_a_cancelled_task_reports_cancelled_before_its_time():
-    with running_fakes(Latencies(image_seconds=30)) as fakes, vendor_env(fakes.env):
-        images = runtime.current().images
+def test_a_cancelled_task_reports_cancelled_before_its_time(setup, rt):
+    with running_fakes(Latencies(image_seconds=30)) as fakes, use(setup, **fakes.env) as tuned:
+        images = tuned.images
         task_id = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
         images.cancel(task_id)
         assert images.get_task(task_id).status == "CANCELLED"
 
 
-def test_llm_calls_answer_after_the_latency():
-    with running_fakes(Latencies(llm_seconds=0.5)) as fakes, vendor_env(fakes.env):
+def test_llm_calls_answer_after_the_latency(setup, rt):
+    with running_fakes(Latencies(llm_seconds=0.5)) as fakes, use(setup, **fakes.env) as tuned:
         started = time.monotonic()
-        script = runtime.current().llm.write_script("Реклама кофе", language="ru")
+        script = tuned.llm.write_script("Реклама кофе", language="ru")
         assert time.monotonic() - started >= 0.5
         assert len(script.segments) == 10 and fakes.openai.calls("POST /v1/responses")
 

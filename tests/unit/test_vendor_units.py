@@ -10,7 +10,6 @@ import base64
 import pytest
 
 from tests.fakes.runway_api import utf16_units as units
-from videobot import runtime
 from videobot.errors import VendorFailed
 from videobot.providers import runway
 from videobot.providers.base import ClipRequest, ImageRequest
@@ -46,9 +45,9 @@ def test_the_fake_counts_prompt_text_in_utf16_code_units(fake_runway):
     assert _post(fake_runway, {"promptText": "\ud83c" * 1000}).status_code == 200  # lone surrogates: one unit each
 
 
-def test_prompts_reach_runway_cut_to_1000_utf16_code_units_never_inside_a_character(runway_env, still):
+def test_prompts_reach_runway_cut_to_1000_utf16_code_units_never_inside_a_character(rt, runway_env, still):
     prompt = "Кофе " + EMOJI * 700  # 705 characters, 1405 UTF-16 code units
-    images, clips = runtime.current().images, runtime.current().clips
+    images, clips = rt.images, rt.clips
     images.submit(ImageRequest(prompt=prompt, ratio="16:9"))
     images.submit(ImageRequest(prompt=prompt, ratio="16:9", reference_image_url=still))
     clips.submit(ClipRequest(prompt=prompt, ratio="16:9", image_url=still))
@@ -67,7 +66,7 @@ def test_the_llms_prompts_are_trimmed_at_a_word_in_utf16_code_units():
     assert units(trimmed) > 990
 
 
-def test_a_data_uri_is_at_most_5_000_000_bytes_not_5_mib(fake_runway, tmp_path, runway_env):
+def test_a_data_uri_is_at_most_5_000_000_bytes_not_5_mib(rt, fake_runway, tmp_path, runway_env):
     # 3,800,000 bytes make a data URI of about 5,066,690 characters: over 5 MB, under 5 MiB
     data = PNG_MAGIC + bytes(range(256)) * (3_800_000 // 256)
     uri = "data:image/png;base64," + base64.b64encode(data).decode()
@@ -77,13 +76,13 @@ def test_a_data_uri_is_at_most_5_000_000_bytes_not_5_mib(fake_runway, tmp_path, 
     assert runway.data_uri(data) is None
     path = tmp_path / "big.png"
     path.write_bytes(data)
-    task = runtime.current().clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=path.as_uri()))
+    task = rt.clips.submit(ClipRequest(prompt="Pan", ratio="16:9", image_url=path.as_uri()))
     assert runway_env.tasks[task].body["promptImage"].startswith("runway://")  # an ephemeral upload instead
 
 
-def test_a_prompt_over_the_limit_without_the_cut_is_refused_and_not_retried(runway_env):
+def test_a_prompt_over_the_limit_without_the_cut_is_refused_and_not_retried(rt, runway_env):
     """What the cut prevents: Runway's 400 on a create is final (VendorFailed, no retry)."""
-    images = runtime.current().images
+    images = rt.images
     with pytest.raises(VendorFailed, match="HTTP 400"):
         images._create("text_to_image", model="gen4_image", prompt_text=EMOJI * 501, ratio="1280:720")
     assert len(runway_env.calls("POST /v1/text_to_image")) == 1

@@ -1,4 +1,6 @@
-"""PostgreSQL access: one small thread-safe pool per process, a transaction per `connect()`.
+"""PostgreSQL access: a `Database` holds one small thread-safe pool and opens a transaction
+per `connect()`. The runtime builds one from the settings (`rt.db`) and every function of the
+data layer takes it as its first parameter.
 
 On Lambda a warm container keeps its connection; in the local runner many handler threads
 share the pool. A broken connection is discarded and reported as DatabaseUnavailable, which
@@ -13,84 +15,88 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 from psycopg2.extras import Json
 
-from videobot.config import get_settings
 from videobot.errors import ConfigurationError, DatabaseUnavailable
 
 KEEP_IDLE = 4  # connections kept open between calls (a warm Lambda needs one)
-_pools: dict[str, psycopg2.pool.ThreadedConnectionPool] = {}
-_pools_lock = threading.Lock()
+MAX_CONNECTIONS = 32
 
 
-def database_url() -> str:
-    url = get_settings().database_url
-    if not url:
-        raise ConfigurationError("DATABASE_URL is not set")
-    return url
+class Database:
+    """The database at `url` (DATABASE_URL): its pool is opened on first use. A connection that
+    cannot be opened within `connect_timeout_seconds` is DatabaseUnavailable."""
 
+    def __init__(self, url: str | None, *, connect_timeout_seconds: int = 10, max_connections: int = MAX_CONNECTIONS):
+        self.url = url
+        self.connect_timeout_seconds = connect_timeout_seconds
+        self.max_connections = max_connections
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
 
-def _pool(url: str) -> psycopg2.pool.ThreadedConnectionPool:
-    with _pools_lock:
-        pool = _pools.get(url)
-        if pool is None:
-            pool = psycopg2.pool.ThreadedConnectionPool(
-                0, 32, dsn=url, connect_timeout=get_settings().database_connect_timeout_seconds
-            )
-            # psycopg2 closes a returned connection once `minconn` are idle, and its
-            # constructor opens `minconn` at once; so open none eagerly, then keep a few.
-            pool.minconn = KEEP_IDLE
-            _pools[url] = pool
-        return pool
+    def _connections(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                if not self.url:
+                    raise ConfigurationError("DATABASE_URL is not set")
+                pool = psycopg2.pool.ThreadedConnectionPool(
+                    0, self.max_connections, dsn=self.url, connect_timeout=self.connect_timeout_seconds
+                )
+                # psycopg2 closes a returned connection once `minconn` are idle, and its
+                # constructor opens `minconn` at once; so open none eagerly, then keep a few.
+                pool.minconn = KEEP_IDLE
+                self._pool = pool
+            return self._pool
 
+    def _checkout(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, psycopg2.extensions.connection]:
+        """A connection from the pool (the one place a caller waits for one)."""
+        pool = self._connections()
+        try:
+            return pool, pool.getconn()
+        except psycopg2.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc.__class__.__name__}") from None
 
-def close_pools() -> None:
-    with _pools_lock:
-        for pool in _pools.values():
-            pool.closeall()
-        _pools.clear()
+    @contextmanager
+    def connect(self) -> Iterator[psycopg2.extensions.connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        pool, conn = self._checkout()
+        broken = False
+        try:
+            yield conn
+            conn.commit()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            broken = True
+            raise DatabaseUnavailable(f"PostgreSQL connection lost: {exc.__class__.__name__}") from None
+        except BaseException:
+            if not conn.closed:
+                conn.rollback()
+            raise
+        finally:
+            pool.putconn(conn, close=broken or bool(conn.closed))
 
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        with self.connect() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(sql, params)
+            return [dict(r) for r in cur.fetchall()] if cur.description else []
 
-@contextmanager
-def connect(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
-    """A connection inside one transaction: committed on success, rolled back on error."""
-    pool = _pool(url or database_url())
-    try:
-        conn = pool.getconn()
-    except psycopg2.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc.__class__.__name__}") from None
-    broken = False
-    try:
-        yield conn
-        conn.commit()
-    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        broken = True
-        raise DatabaseUnavailable(f"PostgreSQL connection lost: {exc.__class__.__name__}") from None
-    except BaseException:
-        if not conn.closed:
-            conn.rollback()
-        raise
-    finally:
-        pool.putconn(conn, close=broken or bool(conn.closed))
+    def query_one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
 
+    def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.rowcount
 
-def query(sql: str, params: tuple | dict = ()) -> list[dict]:
-    with connect() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute(sql, params)
-        return [dict(r) for r in cur.fetchall()] if cur.description else []
-
-
-def query_one(sql: str, params: tuple | dict = ()) -> dict | None:
-    rows = query(sql, params)
-    return rows[0] if rows else None
-
-
-def execute(sql: str, params: tuple | dict = ()) -> int:
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.rowcount
+    def close(self) -> None:
+        """Close every pooled connection (the pool opens again on the next use)."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
 
 
 NOW = object()  # in an update's fields: set the column to the current UTC time

@@ -4,8 +4,12 @@ decided once: approved, rejected, revised (feedback), timed_out or abandoned."""
 
 from __future__ import annotations
 
-from videobot.data import db, jobs
+from typing import NamedTuple
+
+from videobot.data import jobs
+from videobot.data.db import Database
 from videobot.data.rows import Gate
+from videobot.pipeline import GateId, GateStage
 
 GATES = "ai_video_bot.approval_gates"
 # A decision made this long ago and never confirmed by Step Functions belongs to a webhook that
@@ -13,24 +17,23 @@ GATES = "ai_video_bot.approval_gates"
 UNCONFIRMED_DECISION_SECONDS = 60
 
 
-def open_gate(job_id: str, stage: str, task_token: str) -> Gate:
+def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
     """Store the gate's task token (a retried invocation replaces it). Returns the gate row."""
-    return Gate.from_row(
-        db.query_one(
-            f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
-            " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
-            " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
-            " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
-            (job_id, stage, task_token),
-        )
+    (row,) = db.query(  # inserted or updated: always one row
+        f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
+        " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
+        " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+        " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
+        (job_id, str(gate), task_token),
     )
+    return Gate.from_row(row)
 
 
-def open_gate_for_job(job_id: str) -> Gate | None:
+def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
     return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
 
 
-def open_gates_for_job(job_id: str) -> list[Gate]:
+def open_gates_for_job(db: Database, job_id: str) -> list[Gate]:
     """Every gate of the job still waiting for the user (an approval, or refused segments), oldest first."""
     rows = db.query(
         f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL ORDER BY opened_at, stage", (job_id,)
@@ -38,11 +41,11 @@ def open_gates_for_job(job_id: str) -> list[Gate]:
     return [Gate.from_row(row) for row in rows]
 
 
-def get_gate(job_id: str, stage: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s", (job_id, stage)))
+def get_gate(db: Database, job_id: str, gate: GateId) -> Gate | None:
+    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s", (job_id, str(gate))))
 
 
-def rejected_gate(job_id: str) -> Gate | None:
+def rejected_gate(db: Database, job_id: str) -> Gate | None:
     return Gate.from_row(
         db.query_one(
             f"SELECT * FROM {GATES} WHERE job_id = %s AND decision = 'rejected' ORDER BY decided_at DESC LIMIT 1",
@@ -51,7 +54,7 @@ def rejected_gate(job_id: str) -> Gate | None:
     )
 
 
-def close_open_gates(job_id: str, decision: str) -> None:
+def close_open_gates(db: Database, job_id: str, decision: str) -> None:
     db.execute(
         f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc')"
         " WHERE job_id = %s AND decided_at IS NULL",
@@ -59,50 +62,68 @@ def close_open_gates(job_id: str, decision: str) -> None:
     )
 
 
-def abandon_gate(job_id: str, stage: str) -> None:
+def abandon_gate(db: Database, job_id: str, gate: GateId) -> None:
     """The gate's token is dead at Step Functions (timed out, or the execution ended)."""
-    db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, stage))
+    db.execute(f"UPDATE {GATES} SET decision = 'abandoned' WHERE job_id = %s AND stage = %s", (job_id, str(gate)))
 
 
-def decide_gate(job_id: str, stage: str, decision: str, round_: int | None = None) -> str | None:
+def decide_gate(
+    db: Database, job_id: str, gate: GateId, decision: str, round_: int | None = None
+) -> tuple[str, int] | None:
     """Decide an open gate once, in one transaction (an approval also moves the job on).
-    Returns its token, or None when the gate is not open (already decided, never reached,
-    or another stage) or, with `round_`, is open at another round (a revision since)."""
+    Returns its (token, revisions), or None when the gate is not open (already decided, never
+    reached, or another stage) or, with `round_`, is open at another round (a revision since)."""
     with db.connect() as conn, conn.cursor() as cur:
-        token = _claim(cur, job_id, stage, decision, round_)
-        if token is not None and decision == "approved":
-            jobs.mark_gate_approved(cur, job_id, stage)
-        return token
+        claimed = _claim(cur, job_id, gate, decision, round_)
+        if claimed is not None and decision == "approved":
+            jobs.mark_gate_approved(cur, job_id, GateStage(gate.stage))
+        return claimed
+
+
+class Revision(NamedTuple):
+    """A revision asked at a gate: its token and the gate's new round when it was taken
+    ("revised"), else why not ("not_waiting", "limit", "stale_round"; with the gate's round
+    where there is one)."""
+
+    token: str | None
+    outcome: str
+    round: int | None = None
 
 
 def revise_gate(
-    job_id: str, stage: str, *, feedback: str | None, segments: list[int] | None, limit: int, round_: int | None = None
-) -> tuple[str | None, str]:
+    db: Database,
+    job_id: str,
+    gate: GateId,
+    *,
+    feedback: str | None,
+    segments: list[int] | None,
+    limit: int,
+    round_: int | None = None,
+) -> Revision:
     """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
-    with `round_`, only at that round). Returns (token, "revised"), or
-    (None, "not_waiting" | "limit" | "stale_round")."""
+    with `round_`, only at that round); the gate's round becomes one more."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL FOR UPDATE",
-            (job_id, stage),
+            (job_id, str(gate)),
         )
-        gate = cur.fetchone()
-        if gate is None:
-            return None, "not_waiting"
-        if round_ is not None and gate[0] != round_:
-            return None, "stale_round"
-        if gate[0] >= limit:
-            return None, "limit"
-        token = _claim(cur, job_id, stage, "revised")
+        row = cur.fetchone()
+        if row is None:
+            return Revision(None, "not_waiting")
+        if round_ is not None and row[0] != round_:
+            return Revision(None, "stale_round", row[0])
+        if row[0] >= limit:
+            return Revision(None, "limit", row[0])
+        claimed = _claim(cur, job_id, gate, "revised")
         cur.execute(
             f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
             " WHERE job_id = %s AND stage = %s",
-            (feedback, segments or None, job_id, stage),
+            (feedback, segments or None, job_id, str(gate)),
         )
-        return token, "revised"
+        return Revision(claimed[0] if claimed else None, "revised", row[0] + 1)
 
 
-def _claim(cur, job_id: str, stage: str, decision: str, round_: int | None = None) -> str | None:
+def _claim(cur, job_id: str, gate: GateId, decision: str, round_: int | None = None) -> tuple[str, int] | None:
     """An open gate (of round `round_`, when given), or one decided the same way long enough ago
     that the webhook which decided it must have died before Step Functions heard of it (never
     confirmed)."""
@@ -111,29 +132,29 @@ def _claim(cur, job_id: str, stage: str, decision: str, round_: int | None = Non
         " WHERE job_id = %s AND stage = %s AND (%s::int IS NULL OR revisions = %s::int)"
         " AND (decided_at IS NULL OR (decision = %s AND %s <> 'revised'"
         " AND resumed_at IS NULL AND decided_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'))"
-        " RETURNING task_token",
-        (decision, job_id, stage, round_, round_, decision, decision, UNCONFIRMED_DECISION_SECONDS),
+        " RETURNING task_token, revisions",
+        (decision, job_id, str(gate), round_, round_, decision, decision, UNCONFIRMED_DECISION_SECONDS),
     )
     row = cur.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
-def confirm_resumed(job_id: str, stage: str, token: str) -> None:
+def confirm_resumed(db: Database, job_id: str, gate: GateId, token: str) -> None:
     """Step Functions accepted the decision sent on `token`."""
     db.execute(
         f"UPDATE {GATES} SET resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
         " WHERE job_id = %s AND stage = %s AND task_token = %s",
-        (job_id, stage, token),
+        (job_id, str(gate), token),
     )
 
 
-def landed_decision(job_id: str, stage: str, token: str) -> str | None:
+def landed_decision(db: Database, job_id: str, gate: GateId, token: str) -> str | None:
     """Step Functions says `token` is dead. If an earlier decision sent on it had an unknown
     outcome, that one landed: the gate is decided so (and confirmed), and it is returned."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"SELECT unknown_decision FROM {GATES} WHERE job_id = %s AND stage = %s AND task_token = %s FOR UPDATE",
-            (job_id, stage, token),
+            (job_id, str(gate), token),
         )
         row = cur.fetchone()
         landed = row[0] if row else None
@@ -143,14 +164,14 @@ def landed_decision(job_id: str, stage: str, token: str) -> str | None:
             f"UPDATE {GATES} SET decision = %s, decided_at = (now() AT TIME ZONE 'utc'),"
             " resumed_at = (now() AT TIME ZONE 'utc'), unknown_decision = NULL"
             " WHERE job_id = %s AND stage = %s",
-            (landed, job_id, stage),
+            (landed, job_id, str(gate)),
         )
         if landed == "approved":
-            jobs.mark_gate_approved(cur, job_id, stage)
+            jobs.mark_gate_approved(cur, job_id, GateStage(gate.stage))
         return landed
 
 
-def reopen_gate(job_id: str, stage: str, decision: str, *, outcome_unknown: bool = False) -> None:
+def reopen_gate(db: Database, job_id: str, gate: GateId, decision: str, *, outcome_unknown: bool = False) -> None:
     """Undo a decision whose Step Functions call failed: the gate waits again, as does the job
     (and a revision round is given back). `outcome_unknown`: the call may have landed (a
     connection error, a read timeout), so the decision is remembered for `landed_decision`."""
@@ -160,37 +181,37 @@ def reopen_gate(job_id: str, stage: str, decision: str, *, outcome_unknown: bool
             + (", revisions = revisions - 1" if decision == "revised" else "")
             + (", unknown_decision = %s" if outcome_unknown else "")
             + " WHERE job_id = %s AND stage = %s AND decision = %s",
-            ((decision,) if outcome_unknown else ()) + (job_id, stage, decision),
+            ((decision,) if outcome_unknown else ()) + (job_id, str(gate), decision),
         )
         if cur.rowcount and decision == "approved":
-            jobs.unmark_gate_approved(cur, job_id, stage)
+            jobs.unmark_gate_approved(cur, job_id, GateStage(gate.stage))
 
 
-def offer_redo_all(job_id: str, stage: str, words: str) -> int | None:
+def offer_redo_all(db: Database, job_id: str, gate: GateId, words: str) -> int | None:
     """Keep the words written at the open gate `stage` until the user taps "redo all" (or
     writes again). Returns the gate's round, or None when that gate is not open."""
     row = db.query_one(
         f"UPDATE {GATES} SET offered_feedback = %s WHERE job_id = %s AND stage = %s"
         " AND decided_at IS NULL RETURNING revisions",
-        (words, job_id, stage),
+        (words, job_id, str(gate)),
     )
     return row["revisions"] if row else None
 
 
-def offered_feedback(job_id: str, stage: str, round_: int) -> str | None:
+def offered_feedback(db: Database, job_id: str, gate: GateId, round_: int) -> str | None:
     """The words offered for "redo all" at that round of the open gate, or None."""
     row = db.query_one(
         f"SELECT offered_feedback FROM {GATES} WHERE job_id = %s AND stage = %s"
         " AND decided_at IS NULL AND revisions = %s",
-        (job_id, stage, round_),
+        (job_id, str(gate), round_),
     )
     return row["offered_feedback"] if row else None
 
 
-def withdraw_offer(job_id: str, stage: str, round_: int) -> bool:
+def withdraw_offer(db: Database, job_id: str, gate: GateId, round_: int) -> bool:
     row = db.query_one(
         f"UPDATE {GATES} SET offered_feedback = NULL WHERE job_id = %s AND stage = %s"
         " AND revisions = %s AND offered_feedback IS NOT NULL RETURNING job_id",
-        (job_id, stage, round_),
+        (job_id, str(gate), round_),
     )
     return row is not None

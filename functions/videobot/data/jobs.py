@@ -7,57 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from videobot.data import db
+from videobot.data.db import Database, assignments
 from videobot.data.rows import Job
 from videobot.errors import JobCancelled, JobNotFound
+from videobot.pipeline import ENDED_EARLY, TERMINAL_STATUSES, GateStage, JobStatus
 
 SCHEMA = "ai_video_bot"
 JOBS = f"{SCHEMA}.video_jobs_enhanced"
-
-# The job statuses, in pipeline order (README "Job statuses").
-JOB_STATUSES = (
-    "pending",
-    "generating_script",
-    "awaiting_script_approval",
-    "script_approved",
-    "generating_images",
-    "awaiting_image_approval",
-    "images_approved",
-    "generating_videos",
-    "awaiting_video_approval",
-    "videos_approved",
-    "assembling",
-    "delivering",
-    "completed",
-    "cancelled",
-    "failed",
-    "timed_out",
-)
-TERMINAL_STATUSES = ("completed", "cancelled", "failed", "timed_out")
-ENDED_EARLY = ("cancelled", "failed", "timed_out")
-GATE_STAGES = ("script", "images", "videos")
-# A segment refused by moderation pauses at its own gate: "refused_image_<i>", "refused_clip_<i>"
-REFUSAL_KINDS = {"refused_image": "images", "refused_clip": "videos"}
-
-
-def refusal_stage(kind: str, segment_index: int) -> str:
-    if kind not in REFUSAL_KINDS:
-        raise ValueError(f"unknown refusal kind {kind!r}")
-    return f"{kind}_{int(segment_index)}"
-
-
-def parse_refusal_stage(stage: str) -> tuple[str, int] | None:
-    """("refused_clip", 6) from "refused_clip_6"; None for any other stage."""
-    kind, _, index = (stage or "").rpartition("_")
-    return (kind, int(index)) if kind in REFUSAL_KINDS and index.isdigit() else None
-
-
-AWAITING_STATUS = {
-    "script": "awaiting_script_approval",
-    "images": "awaiting_image_approval",
-    "videos": "awaiting_video_approval",
-}
-APPROVED_STATUS = {"script": "script_approved", "images": "images_approved", "videos": "videos_approved"}
 
 _COLUMNS = {
     "status",
@@ -87,6 +43,7 @@ def new_job_id() -> str:
 
 
 def create_job(
+    db: Database,
     *,
     user_id: int,
     chat_id: int,
@@ -124,32 +81,35 @@ def create_job(
     )
     if row:
         return Job.from_row(row), True
-    return job_for_update(source_update_id), False
+    existing = job_for_update(db, source_update_id)  # the job whose source_update_id conflicted
+    if existing is None:
+        raise JobNotFound(f"the job of update {source_update_id} is gone")
+    return existing, False
 
 
-def get_job(job_id: str) -> Job:
-    job = find_job(job_id)
+def get_job(db: Database, job_id: str) -> Job:
+    job = find_job(db, job_id)
     if job is None:
         raise JobNotFound(f"job {job_id} not found")
     return job
 
 
-def find_job(job_id: str) -> Job | None:
+def find_job(db: Database, job_id: str) -> Job | None:
     return Job.from_row(db.query_one(f"SELECT * FROM {JOBS} WHERE id = %s", (job_id,)))
 
 
-def job_for_update(update_id: int | None) -> Job | None:
+def job_for_update(db: Database, update_id: int | None) -> Job | None:
     """The job a Telegram update started, if any."""
     return Job.from_row(db.query_one(f"SELECT * FROM {JOBS} WHERE source_update_id = %s", (update_id,)))
 
 
-def latest_job_for_chat(chat_id: int) -> Job | None:
+def latest_job_for_chat(db: Database, chat_id: int) -> Job | None:
     return Job.from_row(
         db.query_one(f"SELECT * FROM {JOBS} WHERE chat_id = %s ORDER BY created_at DESC, id LIMIT 1", (chat_id,))
     )
 
 
-def recent_jobs_for_chat(chat_id: int, limit: int) -> list[Job]:
+def recent_jobs_for_chat(db: Database, chat_id: int, limit: int) -> list[Job]:
     return [
         Job.from_row(r)
         for r in db.query(
@@ -158,7 +118,7 @@ def recent_jobs_for_chat(chat_id: int, limit: int) -> list[Job]:
     ]
 
 
-def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
+def active_job_for_chat(db: Database, chat_id: int, cur=None) -> Job | None:
     sql = f"SELECT * FROM {JOBS} WHERE chat_id = %s AND status <> ALL(%s) ORDER BY created_at DESC LIMIT 1"
     params = (chat_id, list(TERMINAL_STATUSES))
     if cur is None:
@@ -168,7 +128,7 @@ def active_job_for_chat(chat_id: int, cur=None) -> Job | None:
     return Job.from_row(dict(zip([c.name for c in cur.description], row, strict=True))) if row else None
 
 
-def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
+def job_ids_of_user_since(db: Database, user_id: int, hours: int) -> list[str]:
     return [
         r["id"]
         for r in db.query(
@@ -179,7 +139,7 @@ def job_ids_of_user_since(user_id: int, hours: int) -> list[str]:
     ]
 
 
-def job_ids_since(hours: int) -> list[str]:
+def job_ids_since(db: Database, hours: int) -> list[str]:
     """Every user's jobs created in the last `hours` (the bot-wide daily budget)."""
     return [
         r["id"]
@@ -213,44 +173,44 @@ def recent_start_times(cur, user_id: int, limit: int) -> list[datetime]:
     return [row[0] for row in cur.fetchall()]
 
 
-def update_job(job_id: str, **fields: Any) -> Job:
+def update_job(db: Database, job_id: str, **fields: Any) -> Job:
     """Update a live job. A job already cancelled, failed or timed out is never overwritten
     (the original bot's worker wrote over "cancelled"); that raises JobCancelled."""
-    sets, params = db.assignments(fields, _COLUMNS)
+    sets, params = assignments(fields, _COLUMNS)
     row = db.query_one(
         f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
         (*params, job_id, list(ENDED_EARLY)),
     )
     if row is None:
-        raise JobCancelled(f"job {job_id} is {get_job(job_id).status}")
+        raise JobCancelled(f"job {job_id} is {get_job(db, job_id).status}")
     return Job.from_row(row)
 
 
-def mark_gate_approved(cur, job_id: str, stage: str) -> None:
+def mark_gate_approved(cur, job_id: str, stage: GateStage) -> None:
     """Inside the caller's transaction: the job moves past an approved gate."""
     cur.execute(
         f"UPDATE {JOBS} SET status = %s, updated_at = (now() AT TIME ZONE 'utc')"
-        + (", script_approved = 1" if stage == "script" else "")
+        + (", script_approved = 1" if stage == GateStage.SCRIPT else "")
         + " WHERE id = %s AND status <> ALL(%s)",
-        (APPROVED_STATUS[stage], job_id, list(TERMINAL_STATUSES)),
+        (stage.approved, job_id, list(TERMINAL_STATUSES)),
     )
 
 
-def unmark_gate_approved(cur, job_id: str, stage: str) -> None:
+def unmark_gate_approved(cur, job_id: str, stage: GateStage) -> None:
     """Inside the caller's transaction: undo mark_gate_approved (the gate reopened)."""
     cur.execute(
         f"UPDATE {JOBS} SET status = %s"
-        + (", script_approved = 0" if stage == "script" else "")
+        + (", script_approved = 0" if stage == GateStage.SCRIPT else "")
         + " WHERE id = %s AND status = %s",
-        (AWAITING_STATUS[stage], job_id, APPROVED_STATUS[stage]),
+        (stage.awaiting, job_id, stage.approved),
     )
 
 
-def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
+def finish_job(db: Database, job_id: str, status: JobStatus, **fields: Any) -> Job | None:
     """Move a job to a terminal status unless it is already in one; returns the row if changed."""
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a terminal status")
-    sets, params = db.assignments({"status": status, **fields}, _COLUMNS)
+    sets, params = assignments({"status": status, **fields}, _COLUMNS)
     return Job.from_row(
         db.query_one(
             f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
@@ -259,7 +219,7 @@ def finish_job(job_id: str, status: str, **fields: Any) -> Job | None:
     )
 
 
-def clear_job(job_id: str) -> None:
+def clear_job(db: Database, job_id: str) -> None:
     """The seed's "clears the DB": delete the segments and gates, erase the job's content.
     The job row stays as a tombstone (status, ids, times, the reason it ended, and the topic,
     which /history lists) so a stale button or a retried update still finds what happened to
@@ -274,7 +234,7 @@ def clear_job(job_id: str) -> None:
         )
 
 
-def delete_job(job_id: str) -> bool:
+def delete_job(db: Database, job_id: str) -> bool:
     """Remove a job and everything that hangs off it (segments and gates cascade)."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"DELETE FROM {SCHEMA}.notifications WHERE job_id = %s", (job_id,))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from videobot.data import db
+from videobot.data.db import Database
 
 TABLE = "ai_video_bot.user_settings"
 FIELDS = ("aspect_ratio", "voice", "narration_language", "subtitles", "video_model")
 
 
-def get(user_id: int) -> dict | None:
+def get(db: Database, user_id: int) -> dict | None:
     return db.query_one(f"SELECT {', '.join(FIELDS)} FROM {TABLE} WHERE user_id = %s", (user_id,))
 
 
-def set_field(user_id: int, field: str, value) -> None:
+def set_field(db: Database, user_id: int, field: str, value) -> None:
     if field not in FIELDS:
         raise ValueError(f"unknown setting {field!r}")
     db.execute(

@@ -4,12 +4,12 @@ edits it, and keeps edits under Telegram's per-chat rate."""
 
 from __future__ import annotations
 
-from videobot.data import db
+from videobot.data.db import Database
 
 TABLE = "ai_video_bot.telegram_progress"
 
 
-def claim_first(job_id: str, stage: str, done: int, total: int, queued: int = 0) -> bool:
+def claim_first(db: Database, job_id: str, stage: str, done: int, total: int, queued: int = 0) -> bool:
     """True for the one report that sends the stage's first message."""
     return (
         db.query_one(
@@ -21,15 +21,17 @@ def claim_first(job_id: str, stage: str, done: int, total: int, queued: int = 0)
     )
 
 
-def forget(job_id: str, stage: str) -> None:
+def forget(db: Database, job_id: str, stage: str) -> None:
     db.execute(f"DELETE FROM {TABLE} WHERE job_id = %s AND stage = %s", (job_id, stage))
 
 
-def sent(job_id: str, stage: str, message_id: int) -> None:
+def sent(db: Database, job_id: str, stage: str, message_id: int) -> None:
     db.execute(f"UPDATE {TABLE} SET message_id = %s WHERE job_id = %s AND stage = %s", (message_id, job_id, stage))
 
 
-def claim_edit(job_id: str, stage: str, done: int, total: int, min_seconds: int, queued: int = 0) -> int | None:
+def claim_edit(
+    db: Database, job_id: str, stage: str, done: int, total: int, min_seconds: int, queued: int = 0
+) -> int | None:
     """The message to edit to `done` (and `queued` in the vendor's queue), or None: never
     backwards (the same `done` with another `queued` count is an edit), at most every
     `min_seconds` (always for the last step)."""

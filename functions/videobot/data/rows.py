@@ -10,13 +10,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+from videobot.pipeline import IMAGE, GateId, MediaKind
 
 R = TypeVar("R", bound="Row")
 _FIELDS: dict[type, frozenset[str]] = {}
 
 
 class Row:
+    if TYPE_CHECKING:  # every row is a dataclass (below): what dataclasses.fields asks of it
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @overload
+    @classmethod
+    def from_row(cls: type[R], row: dict) -> R: ...
+
+    @overload
+    @classmethod
+    def from_row(cls: type[R], row: dict | None) -> R | None: ...
+
     @classmethod
     def from_row(cls: type[R], row: dict | None) -> R | None:
         if row is None:
@@ -34,7 +47,7 @@ class Row:
         return getattr(self, name, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Job(Row):
     id: str
     user_id: int
@@ -45,7 +58,7 @@ class Job(Row):
     script_approved: int = 0
     audio_path: str | None = None
     final_video_path: str | None = None
-    created_at: datetime | None = None
+    created_at: datetime  # NOT NULL, set by the database
     updated_at: datetime | None = None
     completed_at: datetime | None = None
     language: str | None = None
@@ -103,6 +116,28 @@ class Segment(Row):
     video_submitted_at: datetime | None = None
     vendor_status: str | None = None  # the last poll of its unfinished task (THROTTLED: queued)
 
+    def media(self, kind: MediaKind) -> SegmentMedia:
+        """The segment's columns for one kind of media (its image, or its clip)."""
+        if kind is IMAGE:
+            return SegmentMedia(
+                self.image_path, self.image_runway_task_id, self.image_submissions, self.image_submitted_at
+            )
+        return SegmentMedia(self.video_path, self.video_runway_task_id, self.video_submissions, self.video_submitted_at)
+
+    def prompt(self, kind: MediaKind) -> str | None:
+        """The prompt its image or its clip is made from."""
+        return self.image_prompt if kind is IMAGE else self.animation_prompt
+
+
+@dataclass(frozen=True)
+class SegmentMedia:
+    """A segment's image or clip: where it is stored, its vendor task, how often it was submitted."""
+
+    path: str | None
+    task_id: str | None
+    submissions: int
+    submitted_at: datetime | None
+
 
 @dataclass(frozen=True)
 class Gate(Row):
@@ -118,3 +153,7 @@ class Gate(Row):
     offered_feedback: str | None = None
     unknown_decision: str | None = None
     resumed_at: datetime | None = None
+
+    @property
+    def id(self) -> GateId:
+        return GateId.parse(self.stage)

@@ -3,7 +3,7 @@ update until it gets a 2xx, and the webhook claims each update_id once."""
 
 from __future__ import annotations
 
-from videobot.data import db
+from videobot.data.db import Database
 
 UPDATES = "ai_video_bot.telegram_updates"
 
@@ -15,7 +15,7 @@ CLAIM_LEASE_SECONDS = 60
 CLAIMED, HANDLED, IN_PROGRESS = "claimed", "handled", "in_progress"
 
 
-def claim_update(update_id: int) -> bool:
+def claim_update(db: Database, update_id: int) -> bool:
     """True for exactly one handler of this update id at a time."""
     return (
         db.execute(
@@ -28,11 +28,11 @@ def claim_update(update_id: int) -> bool:
     )
 
 
-def claim_state(update_id: int) -> str:
+def claim_state(db: Database, update_id: int) -> str:
     """CLAIMED for exactly one handler at a time; HANDLED once an earlier delivery finished it;
     IN_PROGRESS while another handler holds an unfinished claim (inside its lease), which is
     answered non-2xx so Telegram delivers it again: an unfinished claim may never finish."""
-    if claim_update(update_id):
+    if claim_update(db, update_id):
         return CLAIMED
     rows = db.query(f"SELECT handled_at FROM {UPDATES} WHERE update_id = %s", (update_id,))
     if rows and rows[0]["handled_at"] is not None:
@@ -40,10 +40,10 @@ def claim_state(update_id: int) -> str:
     return IN_PROGRESS  # held by another handler, or released a moment ago: either way, redeliver
 
 
-def finish_update(update_id: int) -> None:
+def finish_update(db: Database, update_id: int) -> None:
     db.execute(f"UPDATE {UPDATES} SET handled_at = (now() AT TIME ZONE 'utc') WHERE update_id = %s", (update_id,))
 
 
-def release_update(update_id: int) -> None:
+def release_update(db: Database, update_id: int) -> None:
     """Handling failed: forget the claim so Telegram's redelivery is handled."""
     db.execute(f"DELETE FROM {UPDATES} WHERE update_id = %s AND handled_at IS NULL", (update_id,))

@@ -4,13 +4,21 @@ spent. Prices and totals are videobot.usage's."""
 
 from __future__ import annotations
 
-from videobot.data import db
+from videobot.data.db import Database
 
 TABLE = "ai_video_bot.vendor_usage"
 
 
 def insert_llm(
-    job_id: str, stage: str, *, vendor: str, model: str, calls: int, input_tokens: int, output_tokens: int
+    db: Database,
+    job_id: str,
+    stage: str,
+    *,
+    vendor: str,
+    model: str,
+    calls: int,
+    input_tokens: int,
+    output_tokens: int,
 ) -> None:
     db.execute(
         f"INSERT INTO {TABLE} (job_id, stage, vendor, model, calls, input_tokens, output_tokens)"
@@ -19,7 +27,7 @@ def insert_llm(
     )
 
 
-def insert_speech(job_id: str, segment_index: int, *, vendor: str, model: str, characters: int) -> None:
+def insert_speech(db: Database, job_id: str, segment_index: int, *, vendor: str, model: str, characters: int) -> None:
     db.execute(
         f"INSERT INTO {TABLE} (job_id, stage, segment_index, vendor, model, characters)"
         " VALUES (%s, 'record_voiceover', %s, %s, %s, %s)",
@@ -28,6 +36,7 @@ def insert_speech(job_id: str, segment_index: int, *, vendor: str, model: str, c
 
 
 def insert_task(
+    db: Database,
     job_id: str,
     stage: str,
     segment_index: int,
@@ -50,7 +59,7 @@ def insert_task(
     )
 
 
-def settle_task(task_id: str, credits: float | None) -> dict | None:
+def settle_task(db: Database, task_id: str, credits: float | None) -> dict | None:
     """Replace the estimate with the cost the vendor reported when the task ended (if it did),
     and note when the end was seen. Returns {vendor, estimated, final} credits when this call
     changed the row, else None."""
@@ -64,7 +73,7 @@ def settle_task(task_id: str, credits: float | None) -> dict | None:
     )
 
 
-def task_running(task_id: str):
+def task_running(db: Database, task_id: str):
     """A poll saw the task RUNNING: its queue time ends here (the first time only). Returns
     when it was first seen running (None for a task not recorded)."""
     db.execute(
@@ -76,7 +85,7 @@ def task_running(task_id: str):
     return row["running_at"] if row else None
 
 
-def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
+def recent_task_seconds(db: Database, model: str, limit: int = 20) -> list[float]:
     """How long the model's last tasks ran (from leaving the queue to their end), newest first."""
     rows = db.query(
         f"SELECT EXTRACT(EPOCH FROM settled_at - COALESCE(running_at, recorded_at)) AS seconds"
@@ -87,10 +96,10 @@ def recent_task_seconds(model: str, limit: int = 20) -> list[float]:
     return [float(r["seconds"]) for r in rows]
 
 
-def model_of_task(task_id: str) -> str | None:
+def model_of_task(db: Database, task_id: str) -> str | None:
     row = db.query_one(f"SELECT model FROM {TABLE} WHERE task_id = %s", (task_id,))
     return row["model"] if row else None
 
 
-def rows(job_id: str) -> list[dict]:
+def rows(db: Database, job_id: str) -> list[dict]:
     return db.query(f"SELECT * FROM {TABLE} WHERE job_id = %s ORDER BY id", (job_id,))

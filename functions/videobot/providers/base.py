@@ -1,5 +1,5 @@
 """One small interface per capability. Real and offline implementations live side by side;
-`videobot.providers.get_*` picks one from the environment."""
+`videobot.providers.make_*` builds one from the settings (the runtime calls them)."""
 
 from __future__ import annotations
 

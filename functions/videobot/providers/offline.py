@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from videobot.media import SIZES, FFmpeg
 from videobot.providers.base import (
     CANCELLED,
     FAILED,
@@ -240,20 +241,22 @@ class OfflineImageGenerator(_SpoolTasks):
 class OfflineClipGenerator(_SpoolTasks):
     kind, ext = "clip", "mp4"
 
+    def __init__(self, spool_dir: str | Path, ffmpeg: FFmpeg, latency_scale: float = 0.0):
+        super().__init__(spool_dir, latency_scale)
+        self.ffmpeg = ffmpeg
+
     def submit(self, request: ClipRequest) -> str:
         source = _read_url(request.image_url)  # read now: a vendor fetches the image at once
 
         def make(path: Path) -> None:
-            from videobot import media
-
             still = path.with_suffix(".src.png")
             still.write_bytes(source)
             try:
-                media.ken_burns_clip(
+                self.ffmpeg.ken_burns_clip(
                     still,
                     path.with_suffix(".part.mp4"),
                     seconds=request.duration,
-                    size=media.SIZES[request.ratio],
+                    size=SIZES[request.ratio],
                     variant=request.seed,
                 )
                 path.with_suffix(".part.mp4").rename(path)

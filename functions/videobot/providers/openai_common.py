@@ -14,14 +14,14 @@ from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 def make_client(settings: Settings):
     import openai
 
-    if not settings.openai_api_key:
+    if not settings.openai.api_key:
         raise ConfigurationError("OPENAI_API_KEY is not set")
     return openai.OpenAI(
-        api_key=settings.openai_api_key,
-        base_url=settings.openai_base_url or None,
-        websocket_base_url=settings.openai_websocket_base_url or None,
-        timeout=settings.openai_timeout_seconds,
-        max_retries=settings.openai_max_retries,
+        api_key=settings.openai.api_key,
+        base_url=settings.openai.base_url or None,
+        websocket_base_url=settings.openai.websocket_base_url or None,
+        timeout=settings.openai.timeout_seconds,
+        max_retries=settings.openai.max_retries,
     )
 
 

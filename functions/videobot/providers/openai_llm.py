@@ -16,7 +16,7 @@ import json
 import re
 from importlib import resources
 
-from videobot.config import SEGMENT_COUNT, Settings, get_settings
+from videobot.config import SEGMENT_COUNT, Settings
 from videobot.errors import ContentRefused, VendorFailed
 from videobot.observability import logger
 from videobot.providers.base import Prompts, Script
@@ -111,8 +111,8 @@ def _trim(prompt: str, limit: int = MAX_PROMPT_CHARS) -> str:
 
 
 class OpenAILLM:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     # -- one call ---------------------------------------------------------------------------
@@ -123,15 +123,15 @@ class OpenAILLM:
 
         s = self.settings
         kwargs = {}
-        if s.openai_reasoning_effort and s.openai_reasoning_effort != "default":
-            kwargs["reasoning"] = {"effort": s.openai_reasoning_effort}
+        if s.openai.reasoning_effort and s.openai.reasoning_effort != "default":
+            kwargs["reasoning"] = {"effort": s.openai.reasoning_effort}
         try:
             response = self.client.responses.create(
-                model=s.openai_model,
+                model=s.openai.model,
                 instructions=role_prompt(role),
                 input=user_input,
                 text={"format": {"type": "json_schema", "name": schema_name, "strict": True, "schema": schema}},
-                max_output_tokens=s.openai_max_output_tokens,
+                max_output_tokens=s.openai.max_output_tokens,
                 store=False,
                 metadata={"role": role, "prompt_version": PROMPT_VERSION},
                 **kwargs,
@@ -140,7 +140,7 @@ class OpenAILLM:
             raise vendor_error(exc, f"{role} call") from None
         except ValueError as exc:  # a 200 whose body is not JSON
             raise vendor_error(exc, f"{role} call") from None
-        usage = _usage(response, s.openai_model)
+        usage = _usage(response, s.openai.model)
         for item in getattr(response, "output", None) or []:
             for content in getattr(item, "content", None) or []:
                 if getattr(content, "type", None) == "refusal":
@@ -181,7 +181,7 @@ class OpenAILLM:
                 user_input = (
                     base + "\n\nYour previous script broke these rules; write it again:\n- " + "\n- ".join(problems)
                 )
-        if hard:
+        if hard or not isinstance(data, dict) or segments is None:  # (a reply without hard problems is a dict)
             raise VendorFailed("the script broke the rules twice: " + "; ".join(hard))
         lang = str(data.get("language") or "").strip().lower()[:8]
         if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]+)?", lang):

@@ -14,7 +14,7 @@ import base64
 import re
 
 from videobot import media
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.providers.base import Speech
@@ -36,21 +36,21 @@ def words(text: str) -> list[str]:
 
 
 class OpenAISpeech:
-    def __init__(self, settings: Settings | None = None, client=None):
+    def __init__(self, settings: Settings, client=None):
         # The SDK imports websockets on the first connect; import it here, where the runtime
         # builds providers one at a time (a lazy import from two threads at once can fail).
         import websockets.exceptions
         import websockets.sync.client  # noqa: F401
 
-        self.settings = settings or get_settings()
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         text = " ".join(text.split())
         if not text or len(text) > MAX_INPUT_CHARS:
             raise VendorFailed(f"speech input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
-        voice = voice if voice in VOICES else self.settings.openai_tts_voice
-        tries = self.settings.openai_tts_verbatim_retries + 1
+        voice = voice if voice in VOICES else self.settings.openai.tts_voice
+        tries = self.settings.openai.tts_verbatim_retries + 1
         for attempt in range(tries):
             pcm, transcript = self._speak(text, voice)
             if words(transcript) == words(text):
@@ -59,7 +59,7 @@ class OpenAISpeech:
                     extension="wav",
                     characters=len(text),
                     vendor="openai",
-                    model=self.settings.openai_tts_model,
+                    model=self.settings.openai.tts_model,
                 )
             logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
         raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
@@ -70,14 +70,13 @@ class OpenAISpeech:
         from websockets.exceptions import InvalidStatus, WebSocketException
 
         s = self.settings
-        audio, transcript = bytearray(), None
         try:
-            with self.client.realtime.connect(model=s.openai_tts_model) as connection:
+            with self.client.realtime.connect(model=s.openai.tts_model) as connection:
                 connection.session.update(
                     session={
                         "type": "realtime",
                         "output_modalities": ["audio"],
-                        "instructions": s.openai_tts_instructions,
+                        "instructions": s.openai.tts_instructions,
                         "audio": {"output": {"voice": voice, "format": {"type": "audio/pcm", "rate": RATE}}},
                     }
                 )
@@ -85,20 +84,7 @@ class OpenAISpeech:
                     item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
                 )
                 connection.response.create()
-                for event in connection:
-                    if event.type == "error":
-                        raise VendorFailed(
-                            f"OpenAI speech: {event.error.code or event.error.type} {(event.error.message or '')[:300]}"
-                        )
-                    if event.type == "response.output_audio.delta":
-                        audio += base64.b64decode(event.delta)
-                    elif event.type == "response.output_audio_transcript.done":
-                        transcript = event.transcript
-                    elif event.type == "response.done":
-                        status = event.response.status
-                        if status != "completed":
-                            raise VendorUnavailable(f"OpenAI speech: the response ended {status}")
-                        break
+                audio, transcript = _spoken(connection)
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "speech") from None
         except InvalidStatus as exc:  # the handshake was refused
@@ -110,7 +96,26 @@ class OpenAISpeech:
             raise VendorUnavailable(f"OpenAI speech: the Realtime connection failed ({type(exc).__name__})") from None
         if not audio or transcript is None:
             raise VendorUnavailable("OpenAI speech: the response had no audio or no transcript")
-        return bytes(audio), transcript
+        return audio, transcript
+
+
+def _spoken(connection) -> tuple[bytes, str | None]:
+    """The response's audio and the transcript of what was said, read from its events."""
+    audio, transcript = bytearray(), None
+    for event in connection:
+        if event.type == "error":
+            raise VendorFailed(
+                f"OpenAI speech: {event.error.code or event.error.type} {(event.error.message or '')[:300]}"
+            )
+        if event.type == "response.output_audio.delta":
+            audio += base64.b64decode(event.delta)
+        elif event.type == "response.output_audio_transcript.done":
+            transcript = event.transcript
+        elif event.type == "response.done":
+            if event.response.status != "completed":
+                raise VendorUnavailable(f"OpenAI speech: the response ended {event.response.status}")
+            break
+    return bytes(audio), transcript
 
 
 class FallbackSpeech:

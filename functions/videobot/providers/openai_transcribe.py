@@ -8,7 +8,7 @@ formats (openai 3.51): flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm. `oga` is
 
 from __future__ import annotations
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import VendorFailed
 from videobot.providers.base import Transcript
 from videobot.providers.openai_common import make_client, vendor_error
@@ -30,8 +30,8 @@ def upload_name(filename: str) -> str:
 
 
 class OpenAITranscriber:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or make_client(self.settings)
 
     def transcribe(self, audio: bytes, *, filename: str = "voice.ogg", language: str | None = None) -> Transcript:
@@ -39,7 +39,7 @@ class OpenAITranscriber:
 
         if not audio or len(audio) > MAX_UPLOAD_BYTES:
             raise VendorFailed(f"the recording must be 1 byte to {MAX_UPLOAD_BYTES} bytes, not {len(audio)}")
-        model = self.settings.openai_transcribe_model
+        model = self.settings.openai.transcribe_model
         kwargs = {"language": language} if language else {}
         try:
             reply = self.client.audio.transcriptions.create(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from videobot.config import POLLY_VOICES, Settings, get_settings
+from videobot.config import POLLY_VOICES, Settings
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.providers.base import Speech
 
@@ -18,8 +18,8 @@ _RETRIABLE = {
 
 
 class PollySpeech:
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         if client is None:
             import boto3  # provided by the Lambda runtime
 
@@ -34,7 +34,7 @@ class PollySpeech:
         family = "ru" if language.startswith("ru") else "en"
         if voice and self.VOICES.get(voice) == family:
             return voice
-        return self.settings.polly_voice_ru if family == "ru" else self.settings.polly_voice_en
+        return self.settings.polly.voice_ru if family == "ru" else self.settings.polly.voice_en
 
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -49,7 +49,7 @@ class PollySpeech:
                 OutputFormat="mp3",
                 SampleRate="22050",
                 VoiceId=self.voice_for(language, voice),
-                Engine=self.settings.polly_engine,
+                Engine=self.settings.polly.engine,
             )
             audio = reply["AudioStream"].read()
         except ClientError as exc:
@@ -67,5 +67,5 @@ class PollySpeech:
             extension="mp3",
             characters=characters,
             vendor="polly",
-            model=f"{self.settings.polly_engine}:{self.voice_for(language, voice)}",
+            model=f"{self.settings.polly.engine}:{self.voice_for(language, voice)}",
         )

@@ -19,7 +19,7 @@ import time
 from urllib.parse import unquote, urlparse
 
 from videobot import media
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.providers.base import ClipRequest, ImageRequest, TaskState
@@ -83,14 +83,14 @@ def prompt_text(text: str, limit: int = PROMPT_TEXT_UNITS) -> str:
 def _client(settings: Settings):
     import runwayml
 
-    if not settings.runwayml_api_secret:
+    if not settings.runway.api_secret:
         raise ConfigurationError("RUNWAYML_API_SECRET is not set")
     return runwayml.RunwayML(
-        api_key=settings.runwayml_api_secret,
-        base_url=settings.runwayml_base_url or None,
-        runway_version=settings.runway_api_version,
-        timeout=settings.runway_timeout_seconds,
-        max_retries=settings.runway_max_retries,
+        api_key=settings.runway.api_secret,
+        base_url=settings.runway.base_url or None,
+        runway_version=settings.runway.api_version,
+        timeout=settings.runway.timeout_seconds,
+        max_retries=settings.runway.max_retries,
     )
 
 
@@ -154,8 +154,8 @@ def image_input(url: str, client=None) -> str:
 class _RunwayTasks:
     kind = "task"
 
-    def __init__(self, settings: Settings | None = None, client=None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
         self.client = client or _client(self.settings)
 
     def _create(self, resource: str, deadline: float | None = None, **params) -> str:
@@ -164,8 +164,8 @@ class _RunwayTasks:
         the Lambda's end might have started a task nobody knows of."""
         import runwayml
 
-        attempts = self.settings.runway_max_retries + 1
-        timeout = self.settings.runway_timeout_seconds
+        attempts = self.settings.runway.max_retries + 1
+        timeout = self.settings.runway.timeout_seconds
         creator = getattr(self.client.with_options(max_retries=0), resource)
         for attempt in range(attempts):
             if deadline is not None and time.monotonic() + timeout > deadline:
@@ -174,37 +174,48 @@ class _RunwayTasks:
                     f"(try {attempt + 1} of {attempts}); nothing was started"
                 )
             try:
-                task = creator.create(**params)
-                task_id = getattr(task, "id", None)
-                if not task_id:
-                    raise VendorFailed(f"Runway {self.kind}: the reply has no task id")
-                return task_id
+                return self._create_once(creator, params)
             except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
-                if attempt + 1 >= attempts:
-                    raise VendorUnavailable(
-                        f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries"
-                    ) from None
-                delay = _retry_after(exc)
-                if delay is None:
-                    delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
-                if deadline is not None and time.monotonic() + delay + timeout > deadline:
-                    raise VendorUnavailable(
-                        f"Runway {self.kind}: HTTP {exc.status_code}, and no time left "
-                        "in this invocation to wait and try again"
-                    ) from None
-                logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
-                time.sleep(delay)
-            except runwayml.APITimeoutError:
-                raise VendorFailed(
-                    f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
-                ) from None
-            except runwayml.APIConnectionError:
-                raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
-            except runwayml.APIStatusError as exc:
-                raise VendorFailed(f"Runway {self.kind}: HTTP {exc.status_code} {_message(exc)}") from None
-            except (runwayml.RunwayMLError, ValueError) as exc:
-                raise VendorFailed(f"Runway {self.kind}: malformed reply ({type(exc).__name__})") from None
+                time.sleep(self._retry_delay(exc, attempt, attempts, deadline, timeout))
         raise AssertionError("unreachable")
+
+    def _create_once(self, creator, params: dict) -> str:
+        """One create: the task's id. A 429 or a 5xx is raised as it is, for `_create` to retry."""
+        import runwayml
+
+        try:
+            task = creator.create(**params)
+        except (runwayml.RateLimitError, runwayml.InternalServerError):
+            raise
+        except runwayml.APITimeoutError:
+            raise VendorFailed(
+                f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
+            ) from None
+        except runwayml.APIConnectionError:
+            raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
+        except runwayml.APIStatusError as exc:
+            raise VendorFailed(f"Runway {self.kind}: HTTP {exc.status_code} {_message(exc)}") from None
+        except (runwayml.RunwayMLError, ValueError) as exc:
+            raise VendorFailed(f"Runway {self.kind}: malformed reply ({type(exc).__name__})") from None
+        task_id = getattr(task, "id", None)
+        if not task_id:
+            raise VendorFailed(f"Runway {self.kind}: the reply has no task id")
+        return task_id
+
+    def _retry_delay(self, exc, attempt: int, attempts: int, deadline: float | None, timeout: float) -> float:
+        """How long to wait before trying a create Runway refused (429, 5xx) again: its
+        Retry-After, else a jittered backoff; none when no try or no time is left."""
+        if attempt + 1 >= attempts:
+            raise VendorUnavailable(f"Runway {self.kind}: HTTP {exc.status_code} after {attempts} tries") from None
+        delay = _retry_after(exc)
+        if delay is None:
+            delay = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+        if deadline is not None and time.monotonic() + delay + timeout > deadline:
+            raise VendorUnavailable(
+                f"Runway {self.kind}: HTTP {exc.status_code}, and no time left in this invocation to wait and try again"
+            ) from None
+        logger.warning("Runway create retried", extra={"kind": self.kind, "status": exc.status_code})
+        return delay
 
     def get_task(self, task_id: str) -> TaskState:
         import runwayml
@@ -269,7 +280,7 @@ class RunwayImageGenerator(_RunwayTasks):
     def model_for(self, request: ImageRequest) -> str:
         """gen4_image_turbo requires reference images: only segments made from segment 0's image."""
         s = self.settings
-        return s.runway_reference_image_model if request.reference_image_url else s.runway_image_model
+        return s.runway.reference_image_model if request.reference_image_url else s.runway.image_model
 
     def submit(self, request: ImageRequest) -> str:
         params = {
@@ -297,7 +308,7 @@ class RunwayClipGenerator(_RunwayTasks):
     kind = "video"
 
     def model_for(self, request: ClipRequest) -> str:
-        return request.model or self.settings.runway_video_model
+        return request.model or self.settings.runway.video_model
 
     def submit(self, request: ClipRequest) -> str:
         model = self.model_for(request)

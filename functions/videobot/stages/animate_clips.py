@@ -9,14 +9,15 @@ import tempfile
 from pathlib import Path
 
 from videobot import media, storage
-from videobot.data import jobs, segments
-from videobot.data.db import NOW
+from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
+from videobot.pipeline import CLIP
 from videobot.providers.base import ClipGenerator, ClipRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import PollWaits, VendorTask
+from videobot.stages.common import required
+from videobot.stages.vendor_tasks import JobRow, VendorTask
 
 
 def prepared_key(job_id: str, index: int) -> str:
@@ -25,69 +26,64 @@ def prepared_key(job_id: str, index: int) -> str:
 
 def video_budget(settings) -> tuple[int, int]:
     """(video bit/s, bytes per segment) that keep the whole video under the size cap."""
-    total = settings.segment_count * settings.segment_seconds
-    share = media.video_bitrate_for(total, settings.max_video_bytes, ceiling=10**9) * settings.segment_seconds / 8
-    return media.video_bitrate_for(total, settings.max_video_bytes, ceiling=settings.max_video_bitrate), int(share)
+    total = settings.pipeline.segment_count * settings.pipeline.segment_seconds
+    share = (
+        media.video_bitrate_for(total, settings.assembly.max_video_bytes, ceiling=10**9)
+        * settings.pipeline.segment_seconds
+        / 8
+    )
+    return media.video_bitrate_for(
+        total, settings.assembly.max_video_bytes, ceiling=settings.assembly.max_video_bitrate
+    ), int(share)
 
 
 def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) -> Path:
     s = rt.settings
     bitrate, max_bytes = video_budget(s)
-    subtitles = s.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
-    return media.prepare_segment(
+    subtitles = s.assembly.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
+    return rt.ffmpeg.prepare_segment(
         clip,
         out,
         text=seg.text if subtitles else None,
         aspect_ratio=job.aspect_ratio,
-        seconds=s.segment_seconds,
+        seconds=s.pipeline.segment_seconds,
         bitrate=bitrate,
-        fade=s.fade_seconds,
+        fade=s.assembly.fade_seconds,
         max_bytes=max_bytes,
     )
 
 
 class Clips(VendorTask):
-    kind, folder, gate = "video", "clips", "videos"
+    media = CLIP
 
     def generator(self, rt: Runtime) -> ClipGenerator:
         return rt.clips
 
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
         return ClipRequest(
-            prompt=seg.animation_prompt,
+            prompt=required(seg.animation_prompt, "an animation prompt"),
             ratio=job.aspect_ratio,
-            image_url=rt.storage.url(seg.image_path),
-            duration=int(rt.settings.segment_seconds),
+            image_url=rt.storage.url(required(seg.image_path, "an image")),
+            duration=int(rt.settings.pipeline.segment_seconds),
             seed=seg.segment_index,
             model=job.video_model,
         )  # the user's /settings, copied when the job started
 
-    def submit_timeout(self, settings) -> int:
-        return settings.submit_clip_timeout_seconds
-
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
+        """Store the clip, and the segment made from it for the assembly (sized, captioned,
+        faded), both at once."""
+        index = seg.segment_index
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "clip.mp4"
             path.write_bytes(data)
-            info = media.probe(path)
+            info = rt.ffmpeg.probe(path)
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
-            key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, "mp4"), path)
-            prepared = prepare_segment(
-                rt, jobs.get_job(job_id), segments.get_segment(job_id, index), path, Path(tmp) / "segment.mp4"
-            )
-            save_media(rt, job_id, prepared_key(job_id, index), prepared)
-        return segments.update_segment(
-            job_id, index, video_path=key, video_duration=info.duration, video_generated_at=NOW, status="video_ready"
-        )
+            prepared = prepare_segment(rt, job(), seg, path, Path(tmp) / "segment.mp4")
+            key = storage.segment_key(job.id, CLIP.folder, index, "mp4")
+            save_media(rt, job.id, {key: path, prepared_key(job.id, index): prepared})
+        return segments.store_media(rt.db, job.id, index, CLIP, key, video_duration=info.duration)
 
 
 CLIPS = Clips()
-
-
-def submit_clip(rt: Runtime, job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
-    return CLIPS.advance(rt, job_id, index, 0, waits)
-
-
-def check_clip(rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
-    return CLIPS.advance(rt, job_id, index, attempt, waits)
+submit_clip, check_clip = CLIPS.submit, CLIPS.check  # SubmitClip, CheckClip

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from videobot import media, storage
 from videobot.data import segments
-from videobot.data.db import NOW
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
+from videobot.pipeline import IMAGE
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
-from videobot.stages.vendor_tasks import PollWaits, VendorTask, elapsed_since, next_wait
+from videobot.stages.common import required
+from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask, elapsed_since, next_wait
 
 REFERENCE_SEGMENT = 0
 
 
 class Images(VendorTask):
-    kind, folder, gate = "image", "images", "images"
+    media = IMAGE
 
     def generator(self, rt: Runtime) -> ImageGenerator:
         return rt.images
@@ -26,39 +27,32 @@ class Images(VendorTask):
     def request(self, rt: Runtime, job: Job, seg: Segment) -> ImageRequest | None:
         reference = None
         if seg.segment_index != REFERENCE_SEGMENT:
-            ref = segments.get_segment(job.id, REFERENCE_SEGMENT)
+            ref = segments.get_segment(rt.db, job.id, REFERENCE_SEGMENT)
             if not ref.image_path:
                 return None  # wait for segment 0's image
             reference = rt.storage.url(ref.image_path)
         return ImageRequest(
-            prompt=seg.image_prompt, ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference
+            prompt=required(seg.image_prompt, "an image prompt"),
+            ratio=job.aspect_ratio,
+            seed=seg.segment_index,
+            reference_image_url=reference,
         )
 
-    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so
         they start within the same bound of its end."""
-        ref = segments.get_segment(job_id, REFERENCE_SEGMENT)
+        ref = segments.get_segment(rt.db, job_id, REFERENCE_SEGMENT)
         if ref.image_submitted_at is None:
             return max(waits.interval, 1) if waits.interval else 0
         return next_wait(elapsed_since(ref.image_submitted_at), waits)
 
-    def submit_timeout(self, settings) -> int:
-        return settings.submit_image_timeout_seconds
-
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
-        kind = media.image_type(data)
-        if kind is None:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
+        ext = media.image_type(data)
+        if ext is None:
             raise VendorFailed("the image vendor returned something that is not an image")
-        key = save_media(rt, job_id, storage.segment_key(job_id, self.folder, index, kind), data)
-        return segments.update_segment(job_id, index, image_path=key, image_generated_at=NOW, status="image_ready")
+        key = save_media(rt, job.id, storage.segment_key(job.id, IMAGE.folder, seg.segment_index, ext), data)
+        return segments.store_media(rt.db, job.id, seg.segment_index, IMAGE, key)
 
 
 IMAGES = Images()
-
-
-def submit_image(rt: Runtime, job_id: str, index: int, waits: PollWaits = PollWaits()) -> dict:
-    return IMAGES.advance(rt, job_id, index, 0, waits)
-
-
-def check_image(rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits = PollWaits()) -> dict:
-    return IMAGES.advance(rt, job_id, index, attempt, waits)
+submit_image, check_image = IMAGES.submit, IMAGES.check  # SubmitImage, CheckImage

@@ -7,6 +7,6 @@ from videobot.runtime import Runtime
 
 
 def split_into_segments(rt: Runtime, job_id: str) -> dict:
-    texts = jobs.get_job(job_id).segment_texts
-    segments.create_segments(job_id, texts, rt.settings.segment_seconds)
+    texts = jobs.get_job(rt.db, job_id).segment_texts
+    segments.create_segments(rt.db, job_id, texts, rt.settings.pipeline.segment_seconds)
     return {"segment_indexes": list(range(len(texts)))}

@@ -21,11 +21,11 @@ HEARD_SHOWN_CHARS = 3500
 
 
 def transcribe_voice_topic(rt: Runtime, job_id: str) -> dict:
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(rt.db, job_id)
     if not job.prompt.strip():
         if not job.voice_file_id:
             raise VoiceNotUnderstood(f"job {job_id} has neither a topic nor a voice note")
-        voice = rt.chat_files.download(job.voice_file_id, max_bytes=rt.settings.max_voice_bytes)
+        voice = rt.chat_files.download(job.voice_file_id, max_bytes=rt.settings.telegram.max_voice_bytes)
         try:
             transcript = rt.transcriber.transcribe(voice.data, filename=voice.filename, language=job.language)
         except VendorFailed as exc:  # refused for good (a corrupt file, a 400); outages are retried
@@ -36,6 +36,7 @@ def transcribe_voice_topic(rt: Runtime, job_id: str) -> dict:
             raise VoiceEmpty("no words were made out in the voice note")
         # the words are the topic; the transcription is part of what this job cost
         usage.record_llm(
+            rt.db,
             job_id,
             "transcribe_topic",
             {
@@ -46,6 +47,6 @@ def transcribe_voice_topic(rt: Runtime, job_id: str) -> dict:
                 "output_tokens": transcript.output_tokens,
             },
         )
-        job = jobs.update_job(job_id, prompt=text[: rt.settings.max_topic_chars])
-    notify_once(rt.notifier, job, VoiceHeard(job.prompt[:HEARD_SHOWN_CHARS]))
+        job = jobs.update_job(rt.db, job_id, prompt=text[: rt.settings.telegram.max_topic_chars])
+    notify_once(rt.db, rt.notifier, job, VoiceHeard(job.prompt[:HEARD_SHOWN_CHARS]))
     return {"topic_chars": len(job.prompt)}

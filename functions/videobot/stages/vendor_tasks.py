@@ -9,7 +9,6 @@ instead of paying for another one."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -17,11 +16,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from videobot import usage
 from videobot.data import gates, jobs, segments
-from videobot.data.db import NOW
+from videobot.data.db import Database
 from videobot.data.rows import Job, Segment
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed, VendorUnavailable
 from videobot.notify import VendorQueued, notify_once, report_progress
 from videobot.observability import count, logger, metrics_for_vendor_call, put_metric
+from videobot.pipeline import TERMINAL_STATUSES, ExecutionSettings, GateId, MediaKind, SegmentStatus
 from videobot.providers.base import CANCELLED, FAILED, RUNNING, SUCCEEDED, THROTTLED, UNFINISHED, TaskState
 from videobot.runtime import Runtime
 
@@ -43,11 +43,21 @@ class PollWaits:
     interval: int = 0
     first: int = 0
 
+
+@dataclass(frozen=True)
+class TaskCheck:
+    """One invocation's knobs, from the execution's settings (its event): the waits, the checks
+    before a task is given up (MAX_POLL_ATTEMPTS), and the time.monotonic() by which the
+    invocation ends (its Lambda context's remaining time; None: no bound)."""
+
+    waits: PollWaits
+    max_attempts: int
+    deadline: float | None = None
+
     @classmethod
-    def from_event(cls, event: dict) -> PollWaits:
-        return cls(
-            interval=int(event.get("poll_interval_seconds") or 0), first=int(event.get("first_poll_seconds") or 0)
-        )
+    def of(cls, execution: ExecutionSettings, kind: MediaKind, deadline: float | None = None) -> TaskCheck:
+        waits = PollWaits(interval=execution.poll_interval_seconds, first=execution.first_poll_seconds(kind))
+        return cls(waits, execution.max_poll_attempts, deadline)
 
 
 def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) -> int:
@@ -60,10 +70,10 @@ def next_wait(elapsed: float, waits: PollWaits, fastest: float | None = None) ->
     return max(waits.interval, int(DETECTION_FRACTION * elapsed))
 
 
-def fastest_recent(task_id: str) -> float | None:
+def fastest_recent(db: Database, task_id: str) -> float | None:
     """The fastest of the recent tasks of this task's model, when there are enough of them."""
-    model = usage.model_of_task(task_id)
-    seconds = usage.recent_task_seconds(model) if model else []
+    model = usage.model_of_task(db, task_id)
+    seconds = usage.recent_task_seconds(db, model) if model else []
     return min(seconds) if len(seconds) >= MIN_SAMPLES else None
 
 
@@ -105,18 +115,24 @@ def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
     return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
 
 
+class JobRow:
+    """The job's row for one advance: read on first use, then kept (a plain RUNNING poll never
+    reads it; a success or a queue notice reads it once)."""
+
+    def __init__(self, rt: Runtime, job_id: str):
+        self.rt, self.id = rt, job_id
+        self._row: Job | None = None
+
+    def __call__(self) -> Job:
+        if self._row is None:
+            self._row = jobs.get_job(self.rt.db, self.id)
+        return self._row
+
+
 class VendorTask:
-    """One kind of vendor task. Its columns: <kind>_path, <kind>_runway_task_id,
-    <kind>_submissions, <kind>_submitted_at."""
+    """The vendor task of one kind of media (videobot.pipeline: the segment's image or clip)."""
 
-    kind: str  # "image" or "video"
-    folder: str  # storage folder, and the usage stage generate_<folder>
-    gate: str  # the approval stage it leads to: "images" or "videos"
-
-    @property
-    def refusal_kind(self) -> str:
-        """The gate a refused segment waits at: "refused_image" or "refused_clip"."""
-        return "refused_image" if self.gate == "images" else "refused_clip"
+    media: MediaKind
 
     def generator(self, rt: Runtime):
         raise NotImplementedError
@@ -125,145 +141,179 @@ class VendorTask:
         """The vendor request for this segment, or None while a prerequisite is missing."""
         raise NotImplementedError
 
-    def store(self, rt: Runtime, job_id: str, index: int, data: bytes) -> Segment:
+    def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         raise NotImplementedError
 
-    def prerequisite_wait(self, job_id: str, waits: PollWaits) -> int:
+    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
-    def submit_timeout(self, settings) -> int:
-        """The timeout of the Lambda that submits (template.yaml, mirrored in the settings)."""
-        raise NotImplementedError
+    def submit(
+        self, rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
+    ) -> dict:
+        """Submit<Kind>: the segment's task started (or, if it was, checked); `deadline` is when
+        the invocation ends (time.monotonic()), so a create never outlives it."""
+        return self.advance(rt, job_id, index, 0, TaskCheck.of(execution, self.media, deadline))
 
-    def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, waits: PollWaits) -> dict:
+    def check(
+        self,
+        rt: Runtime,
+        job_id: str,
+        index: int,
+        attempt: int,
+        execution: ExecutionSettings,
+        deadline: float | None = None,
+    ) -> dict:
+        """Check<Kind>: the segment's task polled once (or resubmitted, or stored)."""
+        return self.advance(rt, job_id, index, attempt, TaskCheck.of(execution, self.media, deadline))
+
+    def advance(self, rt: Runtime, job_id: str, index: int, attempt: int, check: TaskCheck) -> dict:
         """Submit if not yet submitted; otherwise poll once. The state machine's Wait state
         sleeps `wait_seconds` before the next check."""
-        seg = segments.get_segment(job_id, index)
-        if getattr(seg, f"{self.kind}_path"):
+        seg = segments.get_segment(rt.db, job_id, index)
+        media = seg.media(self.media)
+        if media.path:
             return _step("done", attempt)
-        task_id = getattr(seg, f"{self.kind}_runway_task_id")
-        if not task_id:
-            return self._submit(rt, job_id, seg, attempt, waits)
-        with metrics_for_vendor_call(self.kind, "get_task"):
+        if not media.task_id:
+            return self._submit(rt, job_id, seg, attempt, check)
+        return self._poll(rt, JobRow(rt, job_id), seg, media.task_id, attempt, check)[0]
+
+    def _poll(
+        self, rt: Runtime, job: JobRow, seg: Segment, task_id: str, attempt: int, check: TaskCheck
+    ) -> tuple[dict, str]:
+        """Check the task once: the step for the state machine, and the vendor's status."""
+        with metrics_for_vendor_call(self.media.column, "get_task"):
             state = self.generator(rt).get_task(task_id)
-        running_since = None
-        if state.status not in UNFINISHED:
-            usage.settle_task(task_id, state.credits)
-        elif state.status == RUNNING:
-            running_since = usage.task_running(task_id)  # queue time (THROTTLED, PENDING) is not generation time
-        elif state.status == THROTTLED:  # over Runway's tier: say the wait is its queue
+        running_since = self._note_state(rt, job, task_id, state.status, state.credits)
+        self._note_vendor_status(rt, job, seg, state.status)
+        if state.status == SUCCEEDED:
+            self.store(rt, job, seg, self.generator(rt).fetch_output(state.output_url))
+            self._report(rt, job)
+            return _step("done", attempt), state.status
+        if state.status in UNFINISHED:
+            if attempt + 1 >= check.max_attempts:
+                raise PollBudgetExceeded(
+                    f"segment {seg.segment_index + 1}: the {self.media.column} was not ready after {attempt + 1} checks"
+                )
+            wait = self._wait(rt, seg, task_id, state.status, running_since, check.waits)
+            return _step("waiting", attempt + 1, wait), state.status
+        return self._failed(rt, job.id, seg, state, check), state.status
+
+    def _note_state(self, rt: Runtime, job: JobRow, task_id: str, status: str, credits: float | None):
+        """What a poll learned: a task that ended is settled at its reported cost; a running one
+        notes when it left the queue (returned: its generation's start); a queued one says once
+        that the wait is Runway's queue."""
+        if status not in UNFINISHED:
+            usage.settle_task(rt.db, task_id, credits)
+        elif status == RUNNING:
+            return usage.task_running(rt.db, task_id)  # queue time (THROTTLED, PENDING) is not generation time
+        elif status == THROTTLED:  # over Runway's tier: say the wait is its queue
             try:
-                notify_once(rt.notifier, jobs.get_job(job_id), VendorQueued(self.gate))
+                notify_once(rt.db, rt.notifier, job(), VendorQueued(self.media.gate))
             except Exception as exc:  # noqa: BLE001 - a notice never fails a poll
                 logger.warning("queued notice not sent", extra={"error": str(exc)})
-        self._note_vendor_status(rt, job_id, seg, state.status)
-        if state.status == SUCCEEDED:
-            self.store(rt, job_id, index, self.generator(rt).fetch_output(state.output_url))
-            self._report(rt, job_id)
-            return _step("done", attempt)
-        if state.status in UNFINISHED:
-            if attempt + 1 >= rt.settings.max_poll_attempts:
-                raise PollBudgetExceeded(
-                    f"segment {index + 1}: the {self.kind} was not ready after {attempt + 1} checks"
-                )
-            return _step("waiting", attempt + 1, self._wait(seg, task_id, state.status, running_since, waits))
-        return self._failed(rt, job_id, seg, state, waits)
+        return None
 
-    def _wait(self, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
+    def _wait(self, rt: Runtime, seg: Segment, task_id: str, status: str, running_since, waits: PollWaits) -> int:
         """The wait before the next check. A running task's age counts from when a poll first saw
         it RUNNING, and the learned first check (80% of the model's fastest task, itself measured
         from RUNNING) is placed from then: time in Runway's queue is not generation time. A task
         still queued (THROTTLED) is checked after 15% of its time in the queue."""
-        submitted = getattr(seg, f"{self.kind}_submitted_at")
+        submitted = seg.media(self.media).submitted_at
         # (a running_at before this submission is another task's that had the same id: ignored)
         if status == RUNNING and running_since is not None and (submitted is None or running_since >= submitted):
-            return next_wait(elapsed_since(running_since), waits, fastest_recent(task_id) if waits.first else None)
+            return next_wait(
+                elapsed_since(running_since), waits, fastest_recent(rt.db, task_id) if waits.first else None
+            )
         return next_wait(elapsed_since(submitted), waits)
 
-    def _note_vendor_status(self, rt: Runtime, job_id: str, seg: Segment, status: str) -> None:
+    def _note_vendor_status(self, rt: Runtime, job: JobRow, seg: Segment, status: str) -> None:
         """Keep the segment's last unfinished status (None once it ended); when it enters or
         leaves Runway's queue, the progress message says how many wait there (a success
         reports its own progress)."""
         stored = status if status in UNFINISHED else None
         if seg.vendor_status == stored:
             return
-        segments.update_segment(job_id, seg.segment_index, vendor_status=stored)
+        segments.update_segment(rt.db, job.id, seg.segment_index, vendor_status=stored)
         if stored == THROTTLED:  # Runway's queue, for the operator's dashboard
-            count("RunwayTasksQueued", kind=self.kind)
+            count("RunwayTasksQueued", kind=self.media.column)
         elif seg.vendor_status == THROTTLED:
-            submitted = getattr(seg, f"{self.kind}_submitted_at")
-            put_metric("RunwayQueueSeconds", elapsed_since(submitted), MetricUnit.Seconds, kind=self.kind)
+            submitted = seg.media(self.media).submitted_at
+            put_metric("RunwayQueueSeconds", elapsed_since(submitted), MetricUnit.Seconds, kind=self.media.column)
         if THROTTLED in (seg.vendor_status, stored) and status != SUCCEEDED:
-            self._report(rt, job_id)
+            self._report(rt, job)
 
-    def _report(self, rt: Runtime, job_id: str) -> None:
-        counts = segments.segment_counts(job_id)
-        report_progress(
-            rt.notifier, jobs.get_job(job_id), self.gate, counts[self.gate], counts["segments"], queued=counts["queued"]
-        )
+    def _report(self, rt: Runtime, job: JobRow) -> None:
+        counts, gate = segments.segment_counts(rt.db, job.id), self.media.gate
+        report_progress(rt.notifier, job(), gate, counts[gate], counts["segments"], queued=counts["queued"])
 
-    def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, waits: PollWaits) -> dict:
-        started = time.monotonic()
-        job = jobs.get_job(job_id)
-        if job.status in jobs.TERMINAL_STATUSES:  # e.g. a sibling segment failed the job: pay nothing more
+    def _submit(self, rt: Runtime, job_id: str, seg: Segment, attempt: int, check: TaskCheck) -> dict:
+        # read here, not earlier: a sibling segment may have failed the job since (pay nothing more)
+        job = jobs.get_job(rt.db, job_id)
+        if job.status in TERMINAL_STATUSES:
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
         if request is None:  # a prerequisite (segment 0's image) is still being made
-            return _step("waiting", attempt, self.prerequisite_wait(job_id, waits))
-        # The create's retries end in time for the rest of this invocation.
-        request = replace(
-            request, deadline=started + self.submit_timeout(rt.settings) - rt.settings.submit_reserve_seconds
-        )
-        index, submissions = seg.segment_index, getattr(seg, f"{self.kind}_submissions")
+            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, check.waits))
+        if check.deadline is not None:  # the create's retries end in time for the rest of this invocation
+            request = replace(request, deadline=check.deadline - rt.settings.pipeline.submit_reserve_seconds)
         generator = self.generator(rt)
-        # Count the submission before paying for it; store the task id right after.
-        segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions + 1})
+        task_id, seg = self._create(rt, generator, job_id, seg, request)
+        # read again after the create: the job may have ended while we submitted
+        if jobs.get_job(rt.db, job_id).status in TERMINAL_STATUSES:
+            generator.cancel(task_id)  # the others were stopped then
+        usage.record_task(
+            rt.db, job_id, self.media.usage_stage, seg.segment_index, task_id, generator.estimate(request)
+        )
+        logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
+        result, status = self._poll(rt, JobRow(rt, job_id), seg, task_id, attempt, check)  # a fast vendor may be done
+        if result["state"] == "waiting" and status != THROTTLED:
+            # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
+            waits = check.waits
+            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(rt.db, task_id) if waits.first else None)
+        return result
+
+    def _create(self, rt: Runtime, generator, job_id: str, seg: Segment, request) -> tuple[str, Segment]:
+        """Pay for the task: the submission counted before, its id stored right after (a retried
+        Lambda then polls it instead of paying again). Returns the task id and the segment row."""
+        index, submissions = seg.segment_index, seg.media(self.media).submissions
+        segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
-            with metrics_for_vendor_call(self.kind, "submit"):
+            with metrics_for_vendor_call(self.media.column, "submit"):
                 task_id = generator.submit(request)
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
-            segments.update_segment(job_id, index, **{f"{self.kind}_submissions": submissions})
+            segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise
         try:
-            segments.update_segment(
-                job_id, index, **{f"{self.kind}_runway_task_id": task_id, f"{self.kind}_submitted_at": NOW}
-            )
+            return task_id, segments.record_task(rt.db, job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
-        if jobs.get_job(job_id).status in jobs.TERMINAL_STATUSES:  # it ended while we submitted:
-            generator.cancel(task_id)  # the others were stopped then
-        usage.record_task(job_id, f"generate_{self.folder}", index, task_id, generator.estimate(request))
-        logger.info("vendor task submitted", extra={"kind": self.kind, "task_id": task_id})
-        result = self.advance(rt, job_id, index, attempt, waits)  # a fast vendor may be done
-        if result["state"] == "waiting" and segments.get_segment(job_id, index).vendor_status != THROTTLED:
-            # placed from now; a task Runway queued (THROTTLED) gets its first check once it runs
-            result["wait_seconds"] = next_wait(0.0, waits, fastest_recent(task_id) if waits.first else None)
-        return result
 
-    def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, waits: PollWaits) -> dict:
+    def _failed(self, rt: Runtime, job_id: str, seg: Segment, state: TaskState, check: TaskCheck) -> dict:
         index = seg.segment_index
         code = state.failure_code or ""
         outcome = classify_failure(state)
         if outcome == REFUSED:
-            segments.update_segment(job_id, index, status="failed", error_message=code)
+            segments.update_segment(rt.db, job_id, index, status=SegmentStatus.FAILED, error_message=code)
             # The other segments are paid for: this one pauses at its own gate (AwaitRefused*) for a
             # new prompt, a retry or a cancel, at most MAX_GATE_REVISIONS times; then the job fails.
-            gate = gates.get_gate(job_id, jobs.refusal_stage(self.refusal_kind, index))
-            if (gate.revisions if gate else 0) < rt.settings.max_gate_revisions:
-                logger.warning("vendor refused a segment", extra={"kind": self.kind, "code": code, "segment": index})
+            gate = gates.get_gate(rt.db, job_id, GateId.refused(self.media, index))
+            if (gate.revisions if gate else 0) < rt.settings.pipeline.max_gate_revisions:
+                logger.warning(
+                    "vendor refused a segment", extra={"kind": self.media.column, "code": code, "segment": index}
+                )
                 return _step("refused", 0)
             raise ContentRefused(
-                f"segment {index + 1}: the {self.kind} was refused by moderation ({code})", segment_index=index
+                f"segment {index + 1}: the {self.media.column} was refused by moderation ({code})", segment_index=index
             )
         if (
             outcome in (RESUBMIT, RESUBMIT_LATER)
-            and getattr(seg, f"{self.kind}_submissions") <= rt.settings.max_resubmits
+            and seg.media(self.media).submissions <= rt.settings.pipeline.max_resubmits
         ):
-            logger.warning("vendor task failed, resubmitting", extra={"kind": self.kind, "code": code})
-            segments.update_segment(job_id, index, **{f"{self.kind}_runway_task_id": None, "vendor_status": None})
+            logger.warning("vendor task failed, resubmitting", extra={"kind": self.media.column, "code": code})
+            seg = segments.forget_task(rt.db, job_id, index, self.media)
             if outcome == RESUBMIT_LATER:  # the next check, after the wait, submits it (no task id)
-                return _step("waiting", 0, max(waits.interval, RESUBMIT_DELAY_SECONDS[code]))
-            return self._submit(rt, job_id, segments.get_segment(job_id, index), 0, waits)
-        segments.update_segment(job_id, index, status="failed", error_message=code or state.status)
-        raise VendorFailed(f"segment {index + 1}: the {self.kind} failed ({code or state.status})")
+                return _step("waiting", 0, max(check.waits.interval, RESUBMIT_DELAY_SECONDS[code]))
+            return self._submit(rt, job_id, seg, 0, check)
+        segments.update_segment(rt.db, job_id, index, status=SegmentStatus.FAILED, error_message=code or state.status)
+        raise VendorFailed(f"segment {index + 1}: the {self.media.column} failed ({code or state.status})")

@@ -6,28 +6,30 @@ from __future__ import annotations
 from videobot import usage
 from videobot.data import jobs, segments
 from videobot.data.db import NOW
+from videobot.pipeline import CLIP
 from videobot.runtime import Runtime
-from videobot.stages.common import expect_segments
+from videobot.stages.common import expect_segments, required
 
 
 def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status="generating_videos")
-    rows = segments.get_segments(job_id)
+    job = jobs.update_job(rt.db, job_id, status=CLIP.generating)
+    rows = segments.get_segments(rt.db, job_id)
     if all(s.animation_prompt for s in rows):
         return {"prompts": len(rows)}
     if all(s.animation_prompt_draft for s in rows):
-        prompts = [s.animation_prompt_draft for s in rows]
+        prompts = [required(s.animation_prompt_draft, "an animation prompt draft") for s in rows]
     else:
         written = rt.llm.write_animation_prompts(job.prompt, [s.text for s in rows], [s.image_prompt for s in rows])
-        usage.record_llm(job_id, "write_animation_prompts", written.usage)
-        prompts = expect_segments(written.items, rt.settings.segment_count, "animation prompts")
+        usage.record_llm(rt.db, job_id, "write_animation_prompts", written.usage)
+        prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "animation prompts")
     for seg, prompt in zip(rows, prompts, strict=True):
         if not seg.animation_prompt:
             segments.update_segment(
+                rt.db,
                 job_id,
                 seg.segment_index,
                 animation_prompt=prompt,
                 animation_prompt_generated_at=NOW,
-                status="animation_prompt_ready",
+                status=CLIP.prompt_ready,
             )
     return {"prompts": len(prompts)}

@@ -7,27 +7,29 @@ from __future__ import annotations
 from videobot import usage
 from videobot.data import jobs, segments
 from videobot.data.db import NOW
+from videobot.pipeline import IMAGE
 from videobot.runtime import Runtime
 from videobot.stages.common import expect_segments
 
 
 def write_image_prompts(rt: Runtime, job_id: str) -> dict:
-    job = jobs.update_job(job_id, status="generating_images")
-    rows = segments.get_segments(job_id)
+    job = jobs.update_job(rt.db, job_id, status=IMAGE.generating)
+    rows = segments.get_segments(rt.db, job_id)
     if all(s.image_prompt for s in rows):
         return {"prompts": len(rows)}
     written = rt.llm.write_image_prompts(job.prompt, [s.text for s in rows])
-    usage.record_llm(job_id, "write_image_prompts", written.usage)
-    prompts = expect_segments(written.items, rt.settings.segment_count, "image prompts")
+    usage.record_llm(rt.db, job_id, "write_image_prompts", written.usage)
+    prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "image prompts")
     drafts = written.animation or [None] * len(prompts)
     for seg, prompt, draft in zip(rows, prompts, drafts, strict=True):
         if not seg.image_prompt:
             segments.update_segment(
+                rt.db,
                 job_id,
                 seg.segment_index,
                 image_prompt=prompt,
                 animation_prompt_draft=draft,
                 image_prompt_generated_at=NOW,
-                status="image_prompt_ready",
+                status=IMAGE.prompt_ready,
             )
     return {"prompts": len(prompts)}

@@ -15,19 +15,20 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args, overload
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from videobot.config import Settings, get_settings
+from videobot.config import Settings
 from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
 
 T = TypeVar("T")
 # Telegram may already have delivered these when the answer times out: never sent blindly twice.
-NOT_IDEMPOTENT = frozenset({"sendVideo", "sendMediaGroup"})
+NotIdempotent = Literal["sendVideo", "sendMediaGroup"]
+NOT_IDEMPOTENT = frozenset(get_args(NotIdempotent))
 
 
 def delivery_uncertain(exc: TimedOut) -> bool:
@@ -38,20 +39,19 @@ def delivery_uncertain(exc: TimedOut) -> bool:
     return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout) and "Pool timeout" not in str(exc)
 
 
-def make_bot(settings: Settings | None = None) -> Bot:
-    settings = settings or get_settings()
-    if not settings.telegram_bot_token:
+def make_bot(settings: Settings) -> Bot:
+    if not settings.telegram.bot_token:
         raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
-    base = settings.telegram_api_base_url.rstrip("/")
+    base = settings.telegram.api_base_url.rstrip("/")
     return Bot(
-        settings.telegram_bot_token,
+        settings.telegram.bot_token,
         base_url=f"{base}/bot{{token}}",
         base_file_url=f"{base}/file/bot{{token}}",
         request=HTTPXRequest(
-            connect_timeout=settings.telegram_connect_timeout_seconds,
-            read_timeout=settings.telegram_read_timeout_seconds,
-            write_timeout=settings.telegram_read_timeout_seconds,
-            media_write_timeout=settings.telegram_media_write_timeout_seconds,
+            connect_timeout=settings.telegram.connect_timeout_seconds,
+            read_timeout=settings.telegram.read_timeout_seconds,
+            write_timeout=settings.telegram.read_timeout_seconds,
+            media_write_timeout=settings.telegram.media_write_timeout_seconds,
         ),
         get_updates_request=HTTPXRequest(connect_timeout=10, read_timeout=60),
     )
@@ -62,13 +62,21 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-async def call(fn: Callable[[], Awaitable[T]], what: str) -> T:
+@overload
+async def call(fn: Callable[[], Awaitable[T]], what: NotIdempotent, settings: Settings) -> T | None: ...
+
+
+@overload
+async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T: ...
+
+
+async def call(fn: Callable[[], Awaitable[T]], what: str, settings: Settings) -> T | None:
     """One Bot API call with Telegram's flood control honoured: a 429 whose retry_after is
     short is waited out and retried; a longer one, or a network/5xx failure that persists,
     raises VendorUnavailable so the stage's Retry sends again later. A sendVideo or
-    sendMediaGroup that timed out after it left is not repeated and returns None."""
-    settings = get_settings()
-    limit, attempts = settings.telegram_max_retry_after_seconds, settings.telegram_attempts
+    sendMediaGroup that timed out after it left is not repeated and returns None. `settings`
+    bound the tries (TELEGRAM_ATTEMPTS, TELEGRAM_MAX_RETRY_AFTER_SECONDS)."""
+    limit, attempts = settings.telegram.max_retry_after_seconds, settings.telegram.attempts
     for attempt in range(1, attempts + 1):
         try:
             return await fn()
@@ -101,10 +109,10 @@ class _ThreadLoop:
         self.bots: dict[tuple[str, str], Bot] = {}
 
     async def bot(self, settings: Settings) -> Bot:
-        key = (settings.telegram_bot_token or "", settings.telegram_api_base_url)
+        key = (settings.telegram.bot_token or "", settings.telegram.api_base_url)
         if key not in self.bots:
             bot = make_bot(settings)
-            await call(bot.initialize, "getMe")
+            await call(bot.initialize, "getMe", settings)
             self.bots[key] = bot
         return self.bots[key]
 
@@ -112,9 +120,8 @@ class _ThreadLoop:
 _local = threading.local()
 
 
-def run(work: Callable[[Bot], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run `work(bot)` on this thread's loop, with its Bot."""
-    settings = settings or get_settings()
+def run(work: Callable[[Bot], Awaitable[T]], settings: Settings) -> T:
+    """Run `work(bot)` on this thread's loop, with its Bot (one per token and base URL)."""
     thread = getattr(_local, "thread", None)
     if thread is None:
         thread = _local.thread = _ThreadLoop()

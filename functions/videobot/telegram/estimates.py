@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from videobot import runtime, usage
+from videobot import usage
+from videobot.pipeline import GateStage
 from videobot.providers.base import ClipRequest, ImageRequest
+from videobot.runtime import Runtime
 
 REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
 
@@ -26,45 +28,49 @@ def _image_request(ratio: str, index: int) -> ImageRequest:
     )
 
 
-def clip_usd(ratio: str, model: str | None = None) -> float:
+def clip_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
-    rt = runtime.current()
-    seconds = int(rt.settings.segment_seconds)
+    seconds = int(rt.settings.pipeline.segment_seconds)
     return _task_usd(
         rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
     )
 
 
-def redo_usd(stage: str, count: int, ratio: str, model: str | None = None, segments: list[int] | None = None) -> float:
+def redo_usd(
+    rt: Runtime,
+    stage: GateStage,
+    count: int,
+    ratio: str,
+    model: str | None = None,
+    segments: list[int] | None = None,
+) -> float:
     """What making `count` images (stage "images") or clips ("videos", on `model`) again
     costs; `segments` (0-based) names which, else the first `count`."""
-    rt = runtime.current()
     indexes = list(segments) if segments is not None else list(range(count))
-    if stage == "images":
+    if stage == GateStage.IMAGES:
         return sum(_task_usd(rt.images.estimate(_image_request(ratio, i))) for i in indexes)
-    return len(indexes) * clip_usd(ratio, model)
+    return len(indexes) * clip_usd(rt, ratio, model)
 
 
-def video_usd(ratio: str, model: str | None = None) -> float:
+def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """The clips of one whole video on `model`: what /settings shows beside each model."""
-    return round(runtime.current().settings.segment_count * clip_usd(ratio, model), 2)
+    return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)
 
 
-def estimated_job_usd(ratio: str, video_model: str | None = None) -> float:
+def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
     """The estimated cost of a whole job with the configured models and the user's video model,
     before anything is paid: ten images, ten clips, the LLM calls and the narration."""
-    rt = runtime.current()
     settings = rt.settings
-    count = settings.segment_count
-    total = redo_usd("images", count, ratio) + redo_usd("videos", count, ratio, video_model)
-    if settings.pipeline_llm_provider != "offline":
+    count = settings.pipeline.segment_count
+    total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
+    if settings.providers.pipeline_llm != "offline":
         prices = usage.LLM_USD_PER_MTOK.items()
         price_in, price_out = next(
-            (v for k, v in prices if settings.openai_model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
+            (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
         )
         total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
-    if settings.pipeline_tts_provider != "offline":
-        model = settings.openai_tts_model if settings.pipeline_tts_provider == "openai" else "standard"
-        price = usage.tts_price(settings.pipeline_tts_provider, model)
+    if settings.providers.pipeline_tts != "offline":
+        model = settings.openai.tts_model if settings.providers.pipeline_tts == "openai" else "standard"
+        price = usage.tts_price(settings.providers.pipeline_tts, model)
         total += count * NARRATION_CHARS_PER_SEGMENT * price / 1e6
     return round(total, 2)

@@ -24,15 +24,15 @@ class TelegramFiles:
         self.settings = settings
 
     def download(self, file_id: str, *, max_bytes: int) -> ChatFile:
-        return bots.run(lambda bot: download(bot, file_id, max_bytes), self.settings)
+        return bots.run(lambda bot: download(bot, file_id, max_bytes, self.settings), self.settings)
 
 
-async def download(bot: Bot, file_id: str, max_bytes: int) -> ChatFile:
+async def download(bot: Bot, file_id: str, max_bytes: int, settings: Settings) -> ChatFile:
     try:
-        file = await call(lambda: bot.get_file(file_id), "getFile")
+        file = await call(lambda: bot.get_file(file_id), "getFile", settings)
         if file.file_size and file.file_size > max_bytes:
             raise BadRequest("file is too big")
-        data = bytes(await call(lambda: file.download_as_bytearray(), "downloadFile"))
+        data = bytes(await call(lambda: file.download_as_bytearray(), "downloadFile", settings))
     except BadRequest as exc:  # "file is too big" (over 20 MB), or a file id Telegram no longer has
         logger.info("chat file not downloadable", extra={"error": str(exc)})
         raise VoiceNotDownloadable(str(exc)) from None

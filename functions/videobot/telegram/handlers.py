@@ -10,9 +10,9 @@ import asyncio
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import BadRequest
 
-from videobot.config import get_settings
 from videobot.data import chats
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import callbacks, commands, decisions, feedback, history, texts, user_settings, voice
 from videobot.telegram.bot import call
 from videobot.telegram.replies import allowed, lang_of, reply, send, storable_text
@@ -36,58 +36,63 @@ BUTTONS = {
 }
 
 
-async def handle_update(bot: Bot, data: dict) -> None:
+async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
     update = Update.de_json(data, bot)
     if update.callback_query:
-        await on_callback(bot, update.callback_query)
+        await on_callback(rt, bot, update.callback_query)
     elif update.message:
-        await on_message(bot, update.message, update.update_id)
+        await on_message(rt, bot, update.message, update.update_id)
     elif update.edited_message:
         message = update.edited_message
-        if message.chat.type == "private" and allowed(message.from_user.id if message.from_user else None):
-            await reply(bot, message.chat_id, lang_of(message.from_user), "edited_ignored")
+        if message.chat.type == "private" and allowed(rt.settings, message.from_user.id if message.from_user else None):
+            await reply(rt, bot, message.chat_id, lang_of(message.from_user), "edited_ignored")
     else:
         logger.info("update ignored", extra={"update_id": update.update_id})
 
 
-async def on_message(bot: Bot, message: Message, update_id: int) -> None:
+async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) -> None:
     user = message.from_user
     lang = lang_of(user)
     chat_id = message.chat_id
     if message.chat.type != "private":
         if message.text and message.text.startswith("/"):
-            await send(bot, chat_id, lang, texts.text(lang, "private_only"), keyboard=False)
+            await send(rt, bot, chat_id, lang, texts.text(lang, "private_only"), keyboard=False)
         return
-    if not allowed(user.id if user else None):
+    if not allowed(rt.settings, user.id if user else None):
         logger.info("user not on the allowlist", extra={"user_id": user.id if user else None})
-        await send(bot, chat_id, lang, texts.text(lang, "not_allowed"), keyboard=False)
+        await send(rt, bot, chat_id, lang, texts.text(lang, "not_allowed"), keyboard=False)
         return
-    chats.remember_chat(chat_id, user.id if user else None, user.language_code if user else None)
-    if message.text is None and (message.voice or message.audio):
-        await voice.voice_topic(bot, message, lang, update_id)
-        return
+    chats.remember_chat(rt.db, chat_id, user.id if user else None, user.language_code if user else None)
     if message.text is None:
-        key = "voice_unsupported" if message.video_note else "unsupported_message"
-        await reply(bot, chat_id, lang, key)
+        await _not_text(rt, bot, message, lang, update_id)
         return
     text = storable_text(message.text).strip()
     if text.startswith("/"):
         action = COMMANDS.get(text.split()[0][1:].split("@")[0].lower())
         if action is None:
-            await reply(bot, chat_id, lang, "unknown_command")
+            await reply(rt, bot, chat_id, lang, "unknown_command")
         else:
-            await action(bot, message, lang)
+            await action(rt, bot, message, lang)
         return
     button = texts.button_name(text)
     if button:
-        await BUTTONS[button](bot, message, lang)
+        await BUTTONS[button](rt, bot, message, lang)
         return
-    if await feedback.gate_feedback(bot, message, lang, text):
+    if await feedback.gate_feedback(rt, bot, message, lang, text):
         return
-    await start_topic(bot, message, lang, text, update_id)
+    await start_topic(rt, bot, message, lang, text, update_id)
 
 
-async def on_callback(bot: Bot, query: CallbackQuery) -> None:
+async def _not_text(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> None:
+    """A voice note (or an audio file) is a topic or feedback; nothing else without text is."""
+    if message.voice or message.audio:
+        await voice.voice_topic(rt, bot, message, lang, update_id)
+        return
+    key = "voice_unsupported" if message.video_note else "unsupported_message"
+    await reply(rt, bot, message.chat_id, lang, key)
+
+
+async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
     """Every callback query is answered once, and early: with its outcome when that is known
     within CALLBACK_ANSWER_SECONDS, else with "working on it" while the work goes on (the
     outcome then follows in the chat, unless it is the routine one the chat hears of anyway);
@@ -95,39 +100,39 @@ async def on_callback(bot: Bot, query: CallbackQuery) -> None:
     old (BadRequest) is not retried: the tap still takes effect, once, and the update is
     answered 2xx."""
     lang = lang_of(query.from_user)
-    budget = get_settings().callback_answer_seconds
+    budget = rt.settings.telegram.callback_answer_seconds
     if budget <= 0:  # answered before anything else is done
-        await _answer(query, texts.text(lang, "callback_working"))
-        answer = await _button_answer(bot, query, lang)
+        await _answer(rt, query, texts.text(lang, "callback_working"))
+        answer = await _button_answer(rt, bot, query, lang)
         if answer not in _ROUTINE_ANSWERS and query.message is not None:
-            await send(bot, query.message.chat.id, lang, answer)
+            await send(rt, bot, query.message.chat.id, lang, answer)
         return
-    work = asyncio.ensure_future(_button_answer(bot, query, lang))
+    work = asyncio.ensure_future(_button_answer(rt, bot, query, lang))
     done, _ = await asyncio.wait({work}, timeout=budget)
     if done:
         failed = work.exception()
-        await _answer(query, texts.text(lang, "error") if failed else work.result())
+        await _answer(rt, query, texts.text(lang, "error") if failed else work.result())
         if failed:
             raise failed
         return
-    await _answer(query, texts.text(lang, "callback_working"))
+    await _answer(rt, query, texts.text(lang, "callback_working"))
     answer = await work
     if answer not in _ROUTINE_ANSWERS and query.message is not None:
-        await send(bot, query.message.chat.id, lang, answer)
+        await send(rt, bot, query.message.chat.id, lang, answer)
 
 
 # Outcomes the chat is told of by a message anyway (the approval's reply, the job's end).
 _ROUTINE_ANSWERS = {texts.text(lang, key) for lang in ("ru", "en") for key in ("cb_approved", "cb_rejected")}
 
 
-async def _answer(query: CallbackQuery, answer: str) -> None:
+async def _answer(rt: Runtime, query: CallbackQuery, answer: str) -> None:
     try:
-        await call(lambda: query.answer(texts.clip(answer, CALLBACK_ANSWER_LIMIT)), "answerCallbackQuery")
+        await call(lambda: query.answer(texts.clip(answer, CALLBACK_ANSWER_LIMIT)), "answerCallbackQuery", rt.settings)
     except BadRequest as exc:  # "query is too old": the tap is acted on all the same
         logger.info("callback query not answered", extra={"error": str(exc)})
 
 
-async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
+async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str) -> str:
     parts = callbacks.parse(query.data)
     if parts[0] not in (
         callbacks.SETTING,
@@ -137,18 +142,18 @@ async def _button_answer(bot: Bot, query: CallbackQuery, lang: str) -> str:
         callbacks.REFUSAL_RETRY,
         callbacks.REFUSAL_CANCEL,
     ):
-        return await decisions.decide_from_button(bot, query, lang)
-    if not allowed(query.from_user.id if query.from_user else None):
+        return await decisions.decide_from_button(rt, bot, query, lang)
+    if not allowed(rt.settings, query.from_user.id if query.from_user else None):
         return texts.text(lang, "not_allowed")
     chat_id = query.message.chat.id if query.message else None
     if chat_id is None:
         return texts.text(lang, "unknown_button")
     if parts[0] == callbacks.SETTING and len(parts) == 3:
-        return await user_settings.choose(query, lang, parts[1], parts[2])
+        return await user_settings.choose(rt, query, lang, parts[1], parts[2])
     if parts[0] in (callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
-        return await feedback.refusal_from_button(bot, query, lang, chat_id, parts)
+        return await feedback.refusal_from_button(rt, bot, query, lang, chat_id, parts)
     if parts[0] in (callbacks.REDO_ALL, callbacks.REDO_CANCEL):
-        return await feedback.redo_all_from_button(bot, query, lang, chat_id, parts)
+        return await feedback.redo_all_from_button(rt, bot, query, lang, chat_id, parts)
     if parts[0] == callbacks.HISTORY and len(parts) == 2:
-        return await history.resend(bot, chat_id, lang, parts[1], query.id)
+        return await history.resend(rt, bot, chat_id, lang, parts[1], query.id)
     return texts.text(lang, "unknown_button")

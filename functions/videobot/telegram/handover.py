@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 
-from videobot import runtime
 from videobot.errors import ConfigurationError, VendorUnavailable
 from videobot.observability import logger
+from videobot.runtime import Runtime
 
 RESEND_VIDEO = "resend_video"
 VOICE_FEEDBACK = "voice_feedback"
 
 
-def hand_over(kind: str, **payload) -> None:
+def hand_over(rt: Runtime, kind: str, **payload) -> None:
     """Invoke the worker asynchronously. A failed invoke is transient for the webhook (a 5xx:
     Telegram delivers the update again)."""
-    rt = runtime.current()
-    name = rt.settings.slow_update_function_name
+    name = rt.settings.aws.slow_update_function_name
     if not name:
         raise ConfigurationError("SLOW_UPDATE_FUNCTION_NAME is not set")
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from telegram import Bot, User
+from telegram import Bot, Message, User
 
-from videobot import runtime
+from videobot.config import Settings
+from videobot.runtime import Runtime
 from videobot.telegram import texts, ui
 from videobot.telegram.bot import call
 
@@ -16,12 +17,19 @@ def lang_of(user: User | None) -> str:
     return texts.language_of(user.language_code if user else None)
 
 
-def allowed(user_id: int | None) -> bool:
-    permitted = runtime.current().settings.allowed_user_id_set
+def sender_id(message: Message) -> int:
+    """Who wrote a private chat's message (Telegram always says there; a channel's post has no sender)."""
+    if message.from_user is None:
+        raise ValueError("a message without a sender")
+    return message.from_user.id
+
+
+def allowed(settings: Settings, user_id: int | None) -> bool:
+    permitted = settings.telegram.allowed_user_id_set
     return not permitted or (user_id is not None and user_id in permitted)
 
 
-async def send(bot: Bot, chat_id: int, lang: str, message: str, keyboard: bool = True) -> None:
+async def send(rt: Runtime, bot: Bot, chat_id: int, lang: str, message: str, keyboard: bool = True) -> None:
     """A plain-text message (no parse mode: user text can never break it), with the seed's
     persistent keyboard in the chat's language unless the chat must not get it."""
     await call(
@@ -31,11 +39,12 @@ async def send(bot: Bot, chat_id: int, lang: str, message: str, keyboard: bool =
             reply_markup=ui.main_keyboard(lang) if keyboard else None,
         ),
         "sendMessage",
+        rt.settings,
     )
 
 
-async def reply(bot: Bot, chat_id: int, lang: str, key: str, **values) -> None:
-    await send(bot, chat_id, lang, texts.text(lang, key, **values))
+async def reply(rt: Runtime, bot: Bot, chat_id: int, lang: str, key: str, **values) -> None:
+    await send(rt, bot, chat_id, lang, texts.text(lang, key, **values))
 
 
 def visible(text: str) -> bool:

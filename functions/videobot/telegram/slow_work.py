@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from telegram import Message
 
+from videobot.runtime import Runtime
 from videobot.telegram import bot as bots
 from videobot.telegram import history, voice
 from videobot.telegram.handover import RESEND_VIDEO, VOICE_FEEDBACK
 
 
-def handle(event: dict) -> dict:
+def handle(rt: Runtime, event: dict) -> dict:
     """HandleSlowUpdateFunction's work: one of the kinds above."""
     kind = event.get("kind")
     if kind == RESEND_VIDEO:
         return bots.run(
-            lambda bot: history.resend_now(bot, event["chat_id"], event["lang"], event["job_id"], event["request_id"])
+            lambda bot: history.resend_now(
+                rt, bot, event["chat_id"], event["lang"], event["job_id"], event["request_id"]
+            ),
+            rt.settings,
         )
     if kind == VOICE_FEEDBACK:
         return bots.run(
             lambda bot: voice.voice_at_gate(
-                bot, Message.de_json(event["message"], bot), event["lang"], event["update_id"]
-            )
+                rt, bot, Message.de_json(event["message"], bot), event["lang"], event["update_id"]
+            ),
+            rt.settings,
         )
     raise ValueError(f"unknown slow work {kind!r}")

@@ -8,43 +8,49 @@ from datetime import datetime, timedelta
 
 from telegram import Bot, Message
 
-from videobot import control, preferences, runtime, usage
-from videobot.data import db, jobs
+from videobot import control, preferences, usage
+from videobot.data import jobs
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import texts
 from videobot.telegram.estimates import estimated_job_usd
-from videobot.telegram.replies import reply, visible
+from videobot.telegram.replies import reply, sender_id, visible
 
 
 async def start_topic(
-    bot: Bot, message: Message, lang: str, topic: str, update_id: int, *, voice_file_id: str | None = None
+    rt: Runtime, bot: Bot, message: Message, lang: str, topic: str, update_id: int, *, voice_file_id: str | None = None
 ) -> None:
     """Start a job for a typed topic, or for a voice note (`voice_file_id`, `topic` empty):
     its execution transcribes it first (TranscribeVoiceTopic); the same limits apply."""
-    settings = runtime.current().settings
-    chat_id, user_id = message.chat_id, message.from_user.id
+    settings = rt.settings
+    chat_id, user_id = message.chat_id, sender_id(message)
     if voice_file_id is None and not visible(topic):
-        await reply(bot, chat_id, lang, "empty_topic")
+        await reply(rt, bot, chat_id, lang, "empty_topic")
         return
-    if len(topic) > settings.max_topic_chars:
-        await reply(bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.max_topic_chars)
+    if len(topic) > settings.telegram.max_topic_chars:
+        await reply(
+            rt, bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.telegram.max_topic_chars
+        )
         return
     # One topic at a time per chat: the check and the start run under the chat's lock.
-    with db.connect() as conn, conn.cursor() as cur:
+    with rt.db.connect() as conn, conn.cursor() as cur:
         jobs.lock_chat(cur, chat_id)
         redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
-        active = None if redelivered else jobs.active_job_for_chat(chat_id)
-        next_slot = None if redelivered or active else _daily_limit_reached(cur, user_id)
+        active = None if redelivered else jobs.active_job_for_chat(rt.db, chat_id)
+        next_slot = None if redelivered or active else _daily_limit_reached(rt, cur, user_id)
         # the user's video model, priced as it bills: the budgets count its real credits
         estimate = estimated_job_usd(
-            preferences.get(user_id).aspect_ratio or settings.aspect_ratio,
-            preferences.video_model_for(user_id, settings),
+            rt,
+            preferences.get(rt.db, user_id).aspect_ratio or settings.pipeline.aspect_ratio,
+            preferences.video_model_for(rt.db, user_id, settings),
         )
-        spent = None if redelivered or active or next_slot else _daily_budget_spent(user_id, estimate)
-        bot_spent = None if redelivered or active or next_slot or spent is not None else _bot_budget_spent(estimate)
+        spent = None if redelivered or active or next_slot else _daily_budget_spent(rt, user_id, estimate)
+        no_room = redelivered or active or next_slot or spent is not None
+        bot_spent = None if no_room else _bot_budget_spent(rt, estimate)
         if active is None and next_slot is None and spent is None and bot_spent is None:
             job, created = await asyncio.to_thread(
                 control.start_job,
+                rt,
                 user_id=user_id,
                 chat_id=chat_id,
                 prompt=topic,
@@ -53,23 +59,25 @@ async def start_topic(
             )
     if active is not None:
         status = texts.status_name(lang, active.status, voice=bool(active.voice_file_id))
-        await reply(bot, chat_id, lang, "busy", job_id=active.id, status=status)
+        await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=status)
         return
     if next_slot is not None:
         logger.info("daily job limit reached", extra={"user_id": user_id})
         await reply(
+            rt,
             bot,
             chat_id,
             lang,
             "daily_limit",
-            limit=settings.max_jobs_per_user_per_day,
+            limit=settings.limits.max_jobs_per_user_per_day,
             time=next_slot.strftime("%Y-%m-%d %H:%M"),
         )
         return
     if spent is not None:
         logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
-        budget = settings.max_usd_per_user_per_day
+        budget = settings.limits.max_usd_per_user_per_day
         await reply(
+            rt,
             bot,
             chat_id,
             lang,
@@ -83,44 +91,45 @@ async def start_topic(
     if bot_spent is not None:
         logger.info("bot-wide daily budget reached", extra={"spent_usd": bot_spent})
         await reply(
+            rt,
             bot,
             chat_id,
             lang,
             "bot_budget",
             spent=f"{bot_spent:.2f}",
-            budget=f"{settings.max_usd_per_day:.2f}",
+            budget=f"{settings.limits.max_usd_per_day:.2f}",
             estimate=f"{estimate:.2f}",
         )
         return
     logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
-    usd = estimated_job_usd(job.aspect_ratio, job.video_model)
-    await reply(bot, chat_id, lang, "accepted", job_id=job.id, usd=f"{usd:.2f}")
+    usd = estimated_job_usd(rt, job.aspect_ratio, job.video_model)
+    await reply(rt, bot, chat_id, lang, "accepted", job_id=job.id, usd=f"{usd:.2f}")
 
 
-def _daily_limit_reached(cur, user_id: int) -> datetime | None:
+def _daily_limit_reached(rt: Runtime, cur, user_id: int) -> datetime | None:
     """None while the user may start another job; else when the oldest of the last 24 hours'
     jobs leaves the window (UTC). Cancelled and failed jobs count: they were paid for too."""
-    limit = runtime.current().settings.max_jobs_per_user_per_day
+    limit = rt.settings.limits.max_jobs_per_user_per_day
     if not limit:
         return None
     started = jobs.recent_start_times(cur, user_id, limit)
     return started[-1] + timedelta(hours=24) if len(started) >= limit else None
 
 
-def _daily_budget_spent(user_id: int, estimate: float) -> float | None:
+def _daily_budget_spent(rt: Runtime, user_id: int, estimate: float) -> float | None:
     """None while the user's last 24 hours and this job's estimate fit their daily budget;
     else the spend."""
-    budget = runtime.current().settings.max_usd_per_user_per_day
+    budget = rt.settings.limits.max_usd_per_user_per_day
     if not budget:
         return None
-    spent = usage.spent_by_user(user_id)
+    spent = usage.spent_by_user(rt.db, user_id)
     return spent if spent >= budget or spent + estimate > budget else None
 
 
-def _bot_budget_spent(estimate: float) -> float | None:
+def _bot_budget_spent(rt: Runtime, estimate: float) -> float | None:
     """None while all users' last 24 hours and this job's estimate fit the bot-wide budget."""
-    budget = runtime.current().settings.max_usd_per_day
+    budget = rt.settings.limits.max_usd_per_day
     if not budget:
         return None
-    spent = usage.spent_by_everyone()
+    spent = usage.spent_by_everyone(rt.db)
     return spent if spent >= budget or spent + estimate > budget else None

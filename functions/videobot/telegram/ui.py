@@ -8,13 +8,14 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from videobot.data.rows import Job
+from videobot.pipeline import GateStage, JobStatus
 from videobot.telegram import callbacks, texts
 
 # callback_data is 1-64 bytes and never carries the task token:
 # "<a|r>:<job_id>:<s|i|v>:<round>", the round being the gate's revision the question asked
 # about, so a button of an earlier round never decides the round the user has not seen.
-STAGE_CODES = {"script": "s", "images": "i", "videos": "v"}
-CODE_STAGES = {v: k for k, v in STAGE_CODES.items()}
+CODE_STAGES = {"s": GateStage.SCRIPT, "i": GateStage.IMAGES, "v": GateStage.VIDEOS}
+STAGE_CODES: dict[str, str] = {stage: code for code, stage in CODE_STAGES.items()}  # by GateStage or its value
 CALLBACK_LIMIT = 64
 
 
@@ -38,7 +39,7 @@ def callback_data(approve: bool, job_id: str, stage: str, round_: int = 0) -> st
     return data
 
 
-def parse_callback(data: str | None) -> tuple[bool, str, str, int] | None:
+def parse_callback(data: str | None) -> tuple[bool, str, GateStage, int] | None:
     """(approve, job_id, stage, round), or None for anything this bot did not make. A button
     made before rounds were carried ("a:<job>:<s>") is round 0."""
     parts = (data or "").split(":")
@@ -161,9 +162,9 @@ def status_text(lang: str, job: Job, counts: dict, total: int, refused: Sequence
         t("status_script", icon=icon, state=t(state)),
         t("status_segments", count=total),
         t("status_image_prompts", n=counts.get("image_prompts") or 0, total=total),
-        t("status_images", n=counts.get("images") or 0, total=total) + queued("generating_images"),
+        t("status_images", n=counts.get("images") or 0, total=total) + queued(JobStatus.GENERATING_IMAGES),
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
-        t("status_videos", n=counts.get("videos") or 0, total=total) + queued("generating_videos"),
+        t("status_videos", n=counts.get("videos") or 0, total=total) + queued(JobStatus.GENERATING_VIDEOS),
         t("status_prompt", prompt=texts.clip(job.prompt, 100)),
         t("status_audio", duration=_number(job.audio_duration))
         if job.audio_duration
@@ -177,10 +178,11 @@ def status_text(lang: str, job: Job, counts: dict, total: int, refused: Sequence
     ]
     if job.completed_at:
         lines.append(t("status_completed", at=_time(job.completed_at)))
-    if job.status == "timed_out":
+    if job.status == JobStatus.TIMED_OUT:
         lines.append(t("status_error", reason=t("reason_timed_out")))
-    elif job.status == "failed":  # error_message is "<error type>: <details>", the details for the logs
-        lines.append(t("status_error", reason=t(f"reason_{failure_key((job.error_message or '').partition(':')[0])}")))
+    elif job.status == JobStatus.FAILED:  # error_message is "<error type>: <details>", the details for the logs
+        kind = (job.error_message or "").partition(":")[0]
+        lines.append(t("status_error", reason=t(f"reason_{failure_key(kind)}")))
     return texts.clip("\n".join(lines), texts.TELEGRAM_TEXT_LIMIT)
 
 

@@ -11,70 +11,81 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Bot, Message
+from telegram import Audio, Bot, Message, Voice
 
-from videobot import runtime, usage
+from videobot import usage
 from videobot.data import gates, jobs, notifications
 from videobot.errors import VendorFailed, VendorUnavailable, VoiceNotDownloadable
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import feedback, files, handover, texts
 from videobot.telegram.replies import reply
 from videobot.telegram.topics import start_topic
 
 
-def _limit_mb() -> str:
-    return f"{runtime.current().settings.max_voice_bytes / 1_000_000:g}"
+def _limit_mb(rt: Runtime) -> str:
+    return f"{rt.settings.telegram.max_voice_bytes / 1_000_000:g}"
 
 
-async def voice_topic(bot: Bot, message: Message, lang: str, update_id: int) -> None:
-    """The webhook's part: quick checks, then a job (or the gate's worker)."""
-    settings = runtime.current().settings
-    chat_id = message.chat_id
+def _voice_of(message: Message) -> Voice | Audio:
+    """The voice note (or audio file) a message the handlers passed here carries."""
     voice = message.voice or message.audio
-    if settings.pipeline_transcribe_provider == "none":  # no OpenAI key on a laptop
-        await reply(bot, chat_id, lang, "voice_needs_key")
+    if voice is None:
+        raise ValueError("a message without a voice note")
+    return voice
+
+
+async def voice_topic(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> None:
+    """The webhook's part: quick checks, then a job (or the gate's worker)."""
+    settings = rt.settings
+    chat_id = message.chat_id
+    voice = _voice_of(message)
+    if settings.providers.pipeline_transcribe == "none":  # no OpenAI key on a laptop
+        await reply(rt, bot, chat_id, lang, "voice_needs_key")
         return
-    if voice.file_size and voice.file_size > settings.max_voice_bytes:
-        await reply(bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb())
+    if voice.file_size and voice.file_size > settings.telegram.max_voice_bytes:
+        await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
         return
-    job = await asyncio.to_thread(jobs.active_job_for_chat, chat_id)
-    if job and await asyncio.to_thread(gates.open_gate_for_job, job.id):  # spoken feedback at an open gate
+    job = await asyncio.to_thread(jobs.active_job_for_chat, rt.db, chat_id)
+    gate = await asyncio.to_thread(gates.open_gate_for_job, rt.db, job.id) if job else None
+    if gate:  # spoken feedback at an open gate
         await asyncio.to_thread(
-            handover.hand_over, handover.VOICE_FEEDBACK, message=message.to_dict(), lang=lang, update_id=update_id
+            handover.hand_over, rt, handover.VOICE_FEEDBACK, message=message.to_dict(), lang=lang, update_id=update_id
         )
         return
-    await start_topic(bot, message, lang, "", update_id, voice_file_id=voice.file_id)
+    await start_topic(rt, bot, message, lang, "", update_id, voice_file_id=voice.file_id)
 
 
-async def voice_at_gate(bot: Bot, message: Message, lang: str, update_id: int) -> dict:
+async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int) -> dict:
     """HandleSlowUpdateFunction's part for a voice note at an open gate: once per update,
     also when Lambda runs the event again."""
-    settings = runtime.current().settings
+    settings = rt.settings
     chat_id = message.chat_id
-    voice = message.voice or message.audio
-    job = jobs.active_job_for_chat(chat_id)
+    voice = _voice_of(message)
+    job = jobs.active_job_for_chat(rt.db, chat_id)
     key = f"voice_feedback:{update_id}"
-    if job is not None and not notifications.claim(job.id, key):
+    if job is not None and not notifications.claim(rt.db, job.id, key):
         logger.info("voice feedback already handled", extra={"job_id": job.id, "update_id": update_id})
         return {"handled": False, "duplicate": True}
     try:
         try:
-            chat_file = await files.download(bot, voice.file_id, settings.max_voice_bytes)
+            chat_file = await files.download(bot, voice.file_id, settings.telegram.max_voice_bytes, settings)
         except VoiceNotDownloadable:
-            await reply(bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb())
+            await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
             return {"handled": True, "outcome": "voice_too_big"}
         try:
             transcript = await asyncio.to_thread(
-                lambda: runtime.current().transcriber.transcribe(
+                lambda: rt.transcriber.transcribe(
                     chat_file.data, filename=chat_file.filename, language=job.language if job else None
                 )
             )
         except (VendorFailed, VendorUnavailable) as exc:  # said at once: the gate is waiting for the user
             logger.warning("transcription failed", extra={"error": str(exc)})
-            await reply(bot, chat_id, lang, "voice_failed")
+            await reply(rt, bot, chat_id, lang, "voice_failed")
             return {"handled": True, "outcome": "voice_failed"}
         if job is not None:
             usage.record_llm(
+                rt.db,
                 job.id,
                 "transcribe_feedback",
                 {
@@ -86,15 +97,15 @@ async def voice_at_gate(bot: Bot, message: Message, lang: str, update_id: int) -
                 },
             )
         if not transcript.text:
-            await reply(bot, chat_id, lang, "voice_empty")
+            await reply(rt, bot, chat_id, lang, "voice_empty")
             return {"handled": True, "outcome": "voice_empty"}
-        await reply(bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
+        await reply(rt, bot, chat_id, lang, "voice_heard", text=texts.clip(transcript.text, 3500))
     except Exception:
         if job is not None:  # nothing was said yet: Lambda's retry does it again
-            notifications.release(job.id, key)
+            notifications.release(rt.db, job.id, key)
         raise
-    if await feedback.gate_feedback(bot, message, lang, transcript.text):
+    if await feedback.gate_feedback(rt, bot, message, lang, transcript.text):
         return {"handled": True, "outcome": "feedback"}
     # the gate closed meanwhile: the words are a topic, as a typed one would be
-    await start_topic(bot, message, lang, transcript.text, update_id)
+    await start_topic(rt, bot, message, lang, transcript.text, update_id)
     return {"handled": True, "outcome": "topic"}

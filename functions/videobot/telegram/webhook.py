@@ -10,10 +10,11 @@ import json
 
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from videobot import control, runtime
+from videobot import control
 from videobot.data import updates
 from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
+from videobot.runtime import Runtime
 from videobot.telegram import bot, handlers, texts
 from videobot.telegram.replies import send
 
@@ -30,9 +31,9 @@ def _response(status: int, body: dict | None = None) -> dict:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body or {})}
 
 
-def verify_secret(headers: dict | None) -> int | None:
-    """None when the secret matches; else the HTTP status to refuse with (401 missing, 403 wrong)."""
-    expected = runtime.current().settings.telegram_webhook_secret
+def verify_secret(expected: str | None, headers: dict | None) -> int | None:
+    """None when the secret matches `expected` (TELEGRAM_WEBHOOK_SECRET); else the HTTP status to
+    refuse with (401 missing, 403 wrong)."""
     if not expected:
         logger.error("TELEGRAM_WEBHOOK_SECRET is not set: refusing every update")
         return 403
@@ -63,56 +64,74 @@ def _is_update_id(value) -> bool:
     return type(value) is int and 0 <= value < 2**63
 
 
-def handle_event(event: dict) -> dict:
-    refused = verify_secret(event.get("headers"))
-    if refused:
-        logger.warning("webhook call refused", extra={"status": refused})
-        return _response(refused, {"ok": False})
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
-    if method != "POST":
-        return _response(405, {"ok": False})
+def handle_event(rt: Runtime, event: dict) -> dict:
+    refused = _refused(rt, event)
+    if refused is not None:
+        return refused
     data = parse_body(event)
     if data is None:
         return _response(400, {"ok": False})
     update_id = data["update_id"]
     logger.thread_safe_append_keys(update_id=update_id)
     try:
-        try:
-            state = updates.claim_state(update_id)
-        except DatabaseUnavailable:
-            logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
-            return _response(503, {"ok": False})
-        if state == updates.HANDLED:
-            logger.info("duplicate update ignored")
-            return _response(200, {"ok": True, "duplicate": True})
-        if state == updates.IN_PROGRESS:
-            # Another handler holds the claim and has not finished: it may have been killed,
-            # so only a non-2xx keeps Telegram delivering (handled once its lease is over).
-            logger.info("update still being handled, Telegram will redeliver it")
-            return _response(409, {"ok": False, "in_progress": True})
-        try:
-            bot.run(lambda b: handlers.handle_update(b, data))
-        except StartFailed:
-            _say(data, "start_failed")
-        except PERMANENT_TELEGRAM as exc:
-            logger.warning(
-                "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
-            )
-            if isinstance(exc, Forbidden):
-                _end_blocked_chat(data)
-        except TRANSIENT as exc:
-            try:
-                updates.release_update(update_id)
-            except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
-                pass
-            logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
-            return _response(500, {"ok": False})
-        except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
-            logger.exception("update failed", extra={"error_type": type(exc).__name__})
-        updates.finish_update(update_id)
-        return _response(200, {"ok": True})
+        return _claimed(rt, data, update_id)
     finally:
         logger.thread_safe_remove_keys(["update_id"])
+
+
+def _refused(rt: Runtime, event: dict) -> dict | None:
+    """The answer to a call that is not Telegram's (no or a wrong secret) or not a POST."""
+    refused = verify_secret(rt.settings.telegram.webhook_secret, event.get("headers"))
+    if refused:
+        logger.warning("webhook call refused", extra={"status": refused})
+        return _response(refused, {"ok": False})
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
+    if method != "POST":
+        return _response(405, {"ok": False})
+    return None
+
+
+def _claimed(rt: Runtime, data: dict, update_id: int) -> dict:
+    """An update handled once: claimed first; one handled already, or being handled, is not."""
+    try:
+        state = updates.claim_state(rt.db, update_id)
+    except DatabaseUnavailable:
+        logger.warning("PostgreSQL unavailable, Telegram will redeliver the update")
+        return _response(503, {"ok": False})
+    if state == updates.HANDLED:
+        logger.info("duplicate update ignored")
+        return _response(200, {"ok": True, "duplicate": True})
+    if state == updates.IN_PROGRESS:
+        # Another handler holds the claim and has not finished: it may have been killed,
+        # so only a non-2xx keeps Telegram delivering (handled once its lease is over).
+        logger.info("update still being handled, Telegram will redeliver it")
+        return _response(409, {"ok": False, "in_progress": True})
+    return _handle(rt, data, update_id)
+
+
+def _handle(rt: Runtime, data: dict, update_id: int) -> dict:
+    """A claimed update: handled, and finished unless a redelivery may succeed (500: released)."""
+    try:
+        bot.run(lambda b: handlers.handle_update(rt, b, data), rt.settings)
+    except StartFailed:
+        _say(rt, data, "start_failed")
+    except PERMANENT_TELEGRAM as exc:
+        logger.warning(
+            "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
+        )
+        if isinstance(exc, Forbidden):
+            _end_blocked_chat(rt, data)
+    except TRANSIENT as exc:
+        try:
+            updates.release_update(rt.db, update_id)
+        except DatabaseUnavailable:  # the claim's lease runs out instead (updates.CLAIM_LEASE_SECONDS)
+            pass
+        logger.warning("update failed, Telegram will redeliver it", extra={"error_type": type(exc).__name__})
+        return _response(500, {"ok": False})
+    except Exception as exc:  # noqa: BLE001 - a redelivery would fail the same way
+        logger.exception("update failed", extra={"error_type": type(exc).__name__})
+    updates.finish_update(rt.db, update_id)
+    return _response(200, {"ok": True})
 
 
 def chat_of(data: dict) -> int | None:
@@ -129,28 +148,30 @@ def chat_of(data: dict) -> int | None:
     return None
 
 
-def _say(data: dict, key: str, **values) -> None:
+def _say(rt: Runtime, data: dict, key: str, **values) -> None:
     """No job was started (StartExecution failed and the job was removed): the user hears why,
     once (this update is then answered 200; sending the topic again later is theirs to decide)."""
     chat_id = chat_of(data)
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    message = data.get("message")
+    message = message if isinstance(message, dict) else {}
+    sender = message.get("from")
+    sender = sender if isinstance(sender, dict) else {}
     lang = texts.language_of(sender.get("language_code"))
     if chat_id is None:
         return
     try:
-        bot.run(lambda b: send(b, chat_id, lang, texts.text(lang, key, **values)))
+        bot.run(lambda b: send(rt, b, chat_id, lang, texts.text(lang, key, **values)), rt.settings)
     except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
         logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
 
 
-def _end_blocked_chat(data: dict) -> None:
+def _end_blocked_chat(rt: Runtime, data: dict) -> None:
     """The user blocked the bot (Forbidden): end their job quietly; nothing can reach them."""
     chat_id = chat_of(data)
     if chat_id is None:
         return
     try:
-        ended = control.end_for_blocked_chat(chat_id)
+        ended = control.end_for_blocked_chat(rt, chat_id)
     except Exception as exc:  # noqa: BLE001 - the update is answered all the same
         logger.warning("could not end the blocked chat's job", extra={"error_type": type(exc).__name__})
         return

@@ -10,15 +10,15 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     http_poster,
     telegram,
     telegram_environment,
-    use_environment,
 )
 
 
 @pytest.fixture(scope="module")
 def bot(pipeline, fake_telegram):
-    """`make serve` in-process: the webhook server on a free port, the bot pointed at the fake."""
-    with use_environment(telegram_environment(fake_telegram, ALLOWED_USER_IDS="")):
-        server = WebhookServer(port=0).start()
+    """`make serve` in-process: the webhook server on a free port, the pipeline's functions
+    pointed at the fake Bot API."""
+    with pipeline.using(pipeline.runtime_with(**telegram_environment(fake_telegram, ALLOWED_USER_IDS=""))):
+        server = WebhookServer(lambda: pipeline.runtime, port=0).start()
         yield server
         server.stop()
 

@@ -12,11 +12,11 @@ from tests.fakes.telegram_fixtures import (
     http_poster,
     inline_buttons,
     sent_message,
-    use_environment,
 )
-from videobot import runtime, storage
-from videobot.data import db, gates, jobs
+from videobot import storage
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
 
 GATE_TIMEOUT = 120
 
@@ -34,7 +34,7 @@ def _question(user: TelegramUser, fragment: str):
     return call, approve, reject
 
 
-def test_from_start_to_the_delivered_video(user, fake_telegram):
+def test_from_start_to_the_delivered_video(db, user, fake_telegram):
     # Given a new user greets the bot
     assert user.say("/start") == 200
     assert "Привет, Анна" in user.wait_for_text("Привет").params["text"]
@@ -52,7 +52,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     # The script comes with inline ✅/❌ whose data is short and holds no task token
     script, approve, reject = _question(user, "📝 Сценарий готов!")
     assert approve["callback_data"] == f"a:{job_id}:s:0" and reject["callback_data"] == f"r:{job_id}:s:0"
-    assert gates.get_gate(job_id, "script")["task_token"] not in approve["callback_data"]
+    assert gates.get_gate(db, job_id, GateId("script"))["task_token"] not in approve["callback_data"]
     assert user.press(approve, sent_message(script)) == 200
     user.wait_for_text("✅ Сценарий утверждён!")
     # A double tap changes nothing and is answered
@@ -66,7 +66,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     assert len(albums) == 1 and [m["type"] for m in albums[0].params["media"]] == ["photo"] * 10
     # A stale button from the script stage changes nothing
     assert user.press(approve, sent_message(script)) == 200
-    assert jobs.get_job(job_id)["status"] == "awaiting_image_approval"
+    assert jobs.get_job(db, job_id)["status"] == "awaiting_image_approval"
     assert user.say("✅ Подтвердить") == 200
     user.wait_for_text("✅ Изображения утверждены!")
 
@@ -84,7 +84,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     upload = video.files["video"]
     assert 0 < upload["size"] <= 50 * 1024 * 1024 and upload["data"][4:8] == b"ftyp"
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
-    _wait_until(lambda: jobs.get_job(job_id)["status"] == "completed", 10, "the job to complete")
+    _wait_until(lambda: jobs.get_job(db, job_id)["status"] == "completed", 10, "the job to complete")
 
     # Status, in the seed's format, from PostgreSQL
     assert user.say("📊 Статус") == 200
@@ -96,7 +96,7 @@ def test_from_start_to_the_delivered_video(user, fake_telegram):
     assert len(user.fake.calls_to("answerCallbackQuery")) == 5
 
 
-def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
+def test_reject_at_the_script_then_a_new_job_and_an_old_button(db, user):
     assert user.say("Реклама чая") == 200
     first = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, approve, reject = _question(user, "📝 Сценарий готов!")
@@ -105,7 +105,7 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
     assert user.press(reject, sent_message(script)) == 200
     confirmation = user.wait_for_text(f"❌ Задача {first} отменена", timeout=GATE_TIMEOUT)
     assert "отменена на этапе сценария." in confirmation.params["text"]
-    job = jobs.get_job(first)
+    job = jobs.get_job(db, first)
     assert job["status"] == "cancelled" and job["script_text"] is None and job["script_approved"] == -1
 
     # A new job; the old job's button gets a clear answer and changes nothing
@@ -118,11 +118,11 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(user):
     # The keyboard's ❌ rejects whatever the newest job is doing
     assert user.say("❌ Отклонить") == 200
     user.wait_for_text(f"❌ Задача {second} отменена", timeout=GATE_TIMEOUT)
-    assert jobs.get_job(second)["status"] == "cancelled"
-    assert segment_rows.get_segments(second) == []
+    assert jobs.get_job(db, second)["status"] == "cancelled"
+    assert segment_rows.get_segments(db, second) == []
 
 
-def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
+def test_reject_at_the_images_gate_clears_rows_and_media(rt, db, user, pipeline):
     # (Rejecting at the clips gate is the same callback on the same code path; the offline
     # pipeline tests reject at every gate. A Telegram run to the clips gate costs ~50 s.)
     assert user.say("Реклама кофе") == 200
@@ -133,36 +133,36 @@ def test_reject_at_the_images_gate_clears_rows_and_media(user, pipeline):
     assert user.press(reject_images, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "❌ Отменяю задачу…"
     user.wait_for_text(f"❌ Задача {job_id} отменена на этапе изображений.", timeout=GATE_TIMEOUT)
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(db, job_id)
     _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
     assert pipeline.settle(), "a stage still running after the execution ended"
-    assert jobs.get_job(job_id)["status"] == "cancelled" and segment_rows.get_segments(job_id) == []
-    assert not runtime.current().storage.local_path(storage.job_prefix(job_id)).exists()
+    assert jobs.get_job(db, job_id)["status"] == "cancelled" and segment_rows.get_segments(db, job_id) == []
+    assert not rt.storage.local_path(storage.job_prefix(job_id)).exists()
     # Pressing the rejected question's button again is answered and changes nothing
     assert user.press(reject_images, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "Эта задача уже закончилась (статус: Отменено). Кнопка больше не действует."
 
 
-def test_wrong_or_missing_secret_is_refused_and_does_nothing(user, fake_telegram):
+def test_wrong_or_missing_secret_is_refused_and_does_nothing(db, user, fake_telegram):
     update = user.message_update("Реклама кофе")
     assert user.post(update, secret="not-the-secret") == 403
     assert user.post(update, secret=None) == 401
-    assert user.sent() == [] and jobs.latest_job_for_chat(user.chat_id) is None
+    assert user.sent() == [] and jobs.latest_job_for_chat(db, user.chat_id) is None
     # The real delivery of the same update is still handled (the refusals claimed nothing)
     assert user.post(user.message_update("/help")) == 200
     assert user.wait_for_text("ℹ️")
 
 
-def test_allowlist_refuses_politely_and_starts_nothing(bot, fake_telegram):
+def test_allowlist_refuses_politely_and_starts_nothing(db, pipeline, bot, fake_telegram):
     stranger = TelegramUser(fake_telegram, http_poster(bot.url))
-    with use_environment({"ALLOWED_USER_IDS": "42,43"}):
+    with pipeline.using(pipeline.runtime_with(ALLOWED_USER_IDS="42,43")):
         assert stranger.say("Реклама кофе") == 200
         assert stranger.say("📊 Статус") == 200
     assert stranger.texts() == ["🔒 Извините, этот бот работает только для приглашённых пользователей."] * 2
-    assert jobs.latest_job_for_chat(stranger.chat_id) is None
+    assert jobs.latest_job_for_chat(db, stranger.chat_id) is None
 
 
-def test_two_topics_delivered_in_parallel_start_one_job(user):
+def test_two_topics_delivered_in_parallel_start_one_job(db, user):
     from concurrent.futures import ThreadPoolExecutor
 
     # Given Telegram delivers two topics of one chat over two connections at once

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 
-from tests.fakes.fixtures import runway_vars, vendor_env
+from tests.fakes.fixtures import runway_vars
 from tests.fakes.telegram_fixtures import TelegramUser, accepted_job_id, inline_buttons, sent_message
 from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import TERMINAL_STATUSES, GateId
 
 TIMEOUT = 240
 FAST = {
@@ -31,19 +32,19 @@ def _approve(user: TelegramUser, fragment: str, after: int) -> None:
     assert user.press(approve, sent_message(question)) == 200
 
 
-def _entered(pipeline, job_id: str) -> list[str]:
+def _entered(db, pipeline, job_id: str) -> list[str]:
     return [
         e["stateEnteredEventDetails"]["name"]
-        for e in pipeline.history(jobs.get_job(job_id))
+        for e in pipeline.history(jobs.get_job(db, job_id))
         if e.get("stateEnteredEventDetails")
     ]
 
 
 def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_extra_task(
-    user, fake_telegram, fake_runway, pipeline
+    db, user, fake_telegram, fake_runway, pipeline
 ):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
-    with vendor_env({**runway_vars(fake_runway), **FAST}):
+    with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
         mark = len(fake_telegram.calls)
         assert user.say("Реклама кофе") == 200
         job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
@@ -54,19 +55,21 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         refused = user.wait_for_text(
             "🚫 Модерация сервиса генерации не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark
         )
-        old_prompt = segment_rows.get_segment(job_id, 6)["animation_prompt"]
+        old_prompt = segment_rows.get_segment(db, job_id, 6)["animation_prompt"]
         text = refused.params["text"]
         assert f"Промпт: «{old_prompt}»" in text and "SAFETY" not in text  # Runway's codes are for the logs
         assert "✍️ Напишите новый промпт для этого сегмента" in text
         assert [b["text"] for b in inline_buttons(refused)] == ["🔁 Повторить", "❌ Отменить задачу"]
-        gate = gates.get_gate(job_id, "refused_clip_6")
-        assert gate["decided_at"] is None and jobs.get_job(job_id)["status"] not in jobs.TERMINAL_STATUSES
+        gate = gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))
+        assert gate["decided_at"] is None and jobs.get_job(db, job_id)["status"] not in TERMINAL_STATUSES
         deadline = time.monotonic() + TIMEOUT
-        while len([s for s in segment_rows.get_segments(job_id) if s["video_path"]]) < 9:  # the rest go on
+        while len([s for s in segment_rows.get_segments(db, job_id) if s["video_path"]]) < 9:  # the rest go on
             assert time.monotonic() < deadline, "the other nine clips were not made"
             time.sleep(0.1)
         paid = {
-            s["segment_index"]: s["video_runway_task_id"] for s in segment_rows.get_segments(job_id) if s["video_path"]
+            s["segment_index"]: s["video_runway_task_id"]
+            for s in segment_rows.get_segments(db, job_id)
+            if s["video_path"]
         }
 
         # A new prompt, written as a plain message
@@ -89,7 +92,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         assert delivered.files["video"]["data"][4:8] == b"ftyp"
 
     deadline = time.monotonic() + TIMEOUT
-    while jobs.get_job(job_id)["status"] != "completed":
+    while jobs.get_job(db, job_id)["status"] != "completed":
         assert time.monotonic() < deadline, "the job did not complete"
         time.sleep(0.1)
     # Exactly one extra Runway task: segment 7's second clip, with the new prompt; nothing paid made again
@@ -97,12 +100,12 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     assert len(clips) == 11 and len(fake_runway.created("text_to_image")) == 10
     seventh = [t for t in clips if t.body["seed"] == 6]
     assert len(seventh) == 2 and seventh[1].body["promptText"] == NEW_PROMPT
-    rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job_id)}
     assert rows[6]["animation_prompt"] == NEW_PROMPT and rows[6]["video_runway_task_id"] == seventh[1].id
     assert all(rows[i]["video_runway_task_id"] == task for i, task in paid.items())
-    assert usage.summary(job_id)["runway_tasks"] == 21
+    assert usage.summary(db, job_id)["runway_tasks"] == 21
     # The pause is a visible loop in the console, like RedoClips
-    entered = _entered(pipeline, job_id)
+    entered = _entered(db, pipeline, job_id)
     assert entered.count("AwaitRefusedClip") == 1 and entered.count("ResolveRefusedClip") == 1
     assert entered.count("SubmitClip") == 11
-    assert gates.get_gate(job_id, "refused_clip_6")["decision"] == "revised"
+    assert gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))["decision"] == "revised"

@@ -8,16 +8,17 @@ import time
 
 from PIL import Image
 
-from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.fixtures import openai_vars
 from tests.fakes.telegram_fixtures import (
     TelegramUser,
     accepted_job_id,
     inline_buttons,
     sent_message,
 )
-from videobot import runtime, usage
-from videobot.data import db, gates, jobs
+from videobot import usage
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
@@ -29,24 +30,26 @@ def _question(user: TelegramUser, fragment: str, after: int = 0):
     return call, approve, reject
 
 
-def _reject_and_wait(user: TelegramUser, pipeline, job_id: str, question, reject) -> None:
+def _reject_and_wait(db, user: TelegramUser, pipeline, job_id: str, question, reject) -> None:
     assert user.press(reject, sent_message(question)) == 200
     assert user.callback_answers()[-1] == "❌ Отменяю задачу…"
     user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(db, job_id)
     deadline = time.monotonic() + GATE_TIMEOUT
     while pipeline.execution(job)["status"] == "RUNNING":
         assert time.monotonic() < deadline, "the execution did not end"
         time.sleep(0.1)
 
 
-def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_telegram, fake_openai, pipeline):
+def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(db, user, fake_telegram, fake_openai, pipeline):
     fake_telegram.add_file("AwACAgIAAxkBAAIC-topic", OGG, file_path="voice/file_11.oga")
     fake_openai.transcribe_next("Реклама кофе на рассвете")
     update = user.message_update(template="telegram_message_voice")
     update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-topic", "file_size": len(OGG)})
     # OpenAI hears the voice; the pipeline itself stays offline
-    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"})
+    ):
         assert user.post(update) == 200
         # the webhook answered before any download: the state machine fetches and transcribes
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
@@ -60,52 +63,54 @@ def test_a_voice_note_becomes_a_job_with_its_transcription_echoed(user, fake_tel
         script, _, reject = _question(user, "📝 Сценарий готов!")
         assert fake_telegram.calls.index(echo) < fake_telegram.calls.index(script)
         assert "Реклама кофе на рассвете" in script.params["text"]
-        job = jobs.get_job(job_id)
+        job = jobs.get_job(db, job_id)
         assert job["prompt"] == "Реклама кофе на рассвете" and job["source_update_id"] == update["update_id"]
-        assert [r["stage"] for r in usage.rows(job_id)] == ["transcribe_topic"]
+        assert [r["stage"] for r in usage.rows(db, job_id)] == ["transcribe_topic"]
         # visible in the console as a stage of its own, before the script
         entered = [
             e["stateEnteredEventDetails"]["name"] for e in pipeline.history(job) if e["type"] == "TaskStateEntered"
         ]
         assert entered[:2] == ["TranscribeVoiceTopic", "GenerateScript"]
-        _reject_and_wait(user, pipeline, job_id, script, reject)
+        _reject_and_wait(db, user, pipeline, job_id, script, reject)
     [sent] = fake_openai.transcribed
     assert sent["model"] == "gpt-transcribe" and sent["filename"] == "file_11.ogg"
 
 
 def test_a_voice_note_telegram_will_not_hand_over_fails_the_job_with_a_clear_message(
-    user, fake_telegram, fake_openai, pipeline
+    db, user, fake_telegram, fake_openai, pipeline
 ):
     # The message does not say how big it is; getFile refuses it ("file is too big")
     fake_telegram.add_file("AwACAgIAAxkBAAIC-huge", OGG, file_size=25 * 1024 * 1024)
     update = user.message_update(template="telegram_message_voice")
     update["message"]["voice"].update({"file_id": "AwACAgIAAxkBAAIC-huge", "file_size": 0})
     before = len(fake_telegram.calls)
-    with vendor_env({**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"}):
+    with pipeline.using(
+        pipeline.runtime_with(**{**openai_vars(fake_openai), "LLM_PROVIDER": "offline", "TTS_PROVIDER": "offline"})
+    ):
         assert user.post(update) == 200
         accepted = user.wait_for_text("✅ Запрос принят! ID: ")
         job_id = accepted_job_id(accepted.params["text"])
         user.wait_for_text("🎙 Голосовое сообщение слишком большое: бот может скачать не больше 20 МБ.")
-        job = jobs.get_job(job_id)
+        job = jobs.get_job(db, job_id)
         deadline = time.monotonic() + GATE_TIMEOUT
         while pipeline.execution(job)["status"] == "RUNNING":
             assert time.monotonic() < deadline, "the execution did not end"
             time.sleep(0.1)
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(db, job_id)
     assert job["status"] == "failed" and job["error_message"].startswith("VoiceNotDownloadable")
-    assert jobs.active_job_for_chat(user.chat_id) is None
+    assert jobs.active_job_for_chat(db, user.chat_id) is None
     assert fake_openai.transcribed == []
     assert [c.method for c in fake_telegram.calls[before:] if c.method in ("getFile", "downloadFile")] == ["getFile"]
     assert not any("Сценарий" in t for t in user.texts())
 
 
-def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(user, pipeline):
+def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_jobs(rt, db, user, pipeline):
     # A first job with the defaults
     assert user.say("Реклама чая") == 200
     first = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
     script, _, reject = _question(user, "📝 Сценарий готов!")
-    _reject_and_wait(user, pipeline, first, script, reject)
-    assert (jobs.get_job(first)["aspect_ratio"], jobs.get_job(first)["voice"]) == ("16:9", None)
+    _reject_and_wait(db, user, pipeline, first, script, reject)
+    assert (jobs.get_job(db, first)["aspect_ratio"], jobs.get_job(db, first)["voice"]) == ("16:9", None)
 
     # /settings: 9:16 and a female voice
     assert user.say("/settings") == 200
@@ -119,15 +124,15 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     mark = len(user.fake.calls)
     assert user.say("Реклама кофе") == 200
     second = accepted_job_id([t for t in user.texts() if t.startswith("✅ Запрос принят!")][-1])
-    job = jobs.get_job(second)
+    job = jobs.get_job(db, second)
     assert (job["aspect_ratio"], job["voice"]) == ("9:16", "female")
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     assert user.press(approve, sent_message(script)) == 200
     images, _, reject_images = _question(user, "🖼 Изображения готовы", after=mark)
-    first_image = segment_rows.get_segment(second, 0)["image_path"]
-    with Image.open(runtime.current().storage.local_path(first_image)) as picture:
+    first_image = segment_rows.get_segment(db, second, 0)["image_path"]
+    with Image.open(rt.storage.local_path(first_image)) as picture:
         assert picture.width < picture.height  # portrait
-    _reject_and_wait(user, pipeline, second, images, reject_images)
+    _reject_and_wait(db, user, pipeline, second, images, reject_images)
 
     # /history lists both jobs, newest first, with their status and cost
     assert user.say("/history") == 200
@@ -140,10 +145,10 @@ def test_settings_change_the_next_jobs_ratio_and_voice_and_history_lists_the_job
     assert count == 2
 
 
-def _entered(pipeline, job_id: str) -> list[str]:
+def _entered(db, pipeline, job_id: str) -> list[str]:
     return [
         e["stateEnteredEventDetails"]["name"]
-        for e in pipeline.history(jobs.get_job(job_id))
+        for e in pipeline.history(jobs.get_job(db, job_id))
         if e.get("stateEnteredEventDetails")
     ]
 
@@ -155,12 +160,12 @@ def _wait_until(condition, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(user, fake_telegram, pipeline, capfd):
+def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(db, user, fake_telegram, pipeline, capfd):
     mark = len(fake_telegram.calls)
     assert user.say("Реклама кофе") == 200
     job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
     first_script, old_approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
-    before = jobs.get_job(job_id)["script_text"]
+    before = jobs.get_job(db, job_id)["script_text"]
 
     # A plain message at the script gate (not a reply) is feedback: rewritten, asked about again
     mark = len(fake_telegram.calls)
@@ -168,18 +173,21 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
     revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
     assert "(правка 1 из 5)" in revising and "Всего на этот ролик потрачено ≈ $0.00." in revising
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
-    after = jobs.get_job(job_id)["script_text"]
+    after = jobs.get_job(db, job_id)["script_text"]
     assert after != before and after.startswith("Сделай смешнее")  # the offline writer opens with the words
     assert after in script.params["text"]
     assert not any("У вас уже есть задача" in t for t in user.texts())
-    assert jobs.get_job(job_id)["status"] == "awaiting_script_approval"
+    assert jobs.get_job(db, job_id)["status"] == "awaiting_script_approval"
 
     # The first round's ✅ is dead: it changes nothing, says why and loses its buttons
     assert user.press(old_approve, sent_message(first_script)) == 200
     assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
-    gate = gates.get_gate(job_id, "script")
+    gate = gates.get_gate(db, job_id, GateId("script"))
     assert gate["decided_at"] is None and gate["revisions"] == 1
-    assert jobs.get_job(job_id)["status"] == "awaiting_script_approval" and not jobs.get_job(job_id)["script_approved"]
+    assert (
+        jobs.get_job(db, job_id)["status"] == "awaiting_script_approval"
+        and not jobs.get_job(db, job_id)["script_approved"]
+    )
     edit = user.sent("editMessageReplyMarkup")[-1]
     assert str(edit.params["message_id"]) == str(sent_message(first_script)["message_id"])
     # The current round's ✅ approves
@@ -188,8 +196,8 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
 
     # At the image gate, "переделай 3" makes segment 3 again and leaves the other nine alone
     _images, _, _ = _question(user, "🖼 Изображения готовы", after=mark)
-    _wait_until(lambda: jobs.get_job(job_id)["audio_path"], "the voice-over")  # it writes segment rows too
-    rows = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
+    _wait_until(lambda: jobs.get_job(db, job_id)["audio_path"], "the voice-over")  # it writes segment rows too
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job_id)}
     mark = len(fake_telegram.calls)
     assert user.say("переделай 3") == 200
     assert (
@@ -197,20 +205,20 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(use
         in user.wait_for_text("🔄", after=mark).params["text"]
     )
     question, _, reject = _question(user, "🖼 Переделано: изображение 3, см. выше.", after=mark)
-    again = {s["segment_index"]: s for s in segment_rows.get_segments(job_id)}
+    again = {s["segment_index"]: s for s in segment_rows.get_segments(db, job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"
     assert again[2]["image_runway_task_id"] != rows[2]["image_runway_task_id"]
     [redone] = [c for c in user.sent("sendPhoto") if fake_telegram.calls.index(c) >= mark]  # image 3, by number
     assert redone.params["caption"] == "🖼 Изображение 3 из 10"
-    assert gates.get_gate(job_id, "images")["revisions"] == 1
+    assert gates.get_gate(db, job_id, GateId("images"))["revisions"] == 1
 
     # A person watching the execution sees the loops
-    entered = _entered(pipeline, job_id)
+    entered = _entered(db, pipeline, job_id)
     assert entered.count("AwaitScriptApproval") == 2 and "ReviseScript" in entered
     assert entered.count("AwaitImageApproval") == 2 and "RedoImages" in entered
     assert entered.count("GenerateImages") == 2
-    _reject_and_wait(user, pipeline, job_id, question, reject)
+    _reject_and_wait(db, user, pipeline, job_id, question, reject)
 
     # moto's interpreter logged its expected misses (the IsPresent choices, the rejection's
     # Catch) to its file, not to the terminal

@@ -14,28 +14,28 @@ from tests.fakes.telegram_fixtures import (
     event,
     lambda_poster,
     new_chat_id,
-    use_environment,
 )
-from tests.helpers import new_job
-from videobot import runtime, storage
+from tests.helpers import new_job, use
+from videobot import storage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
 from videobot.errors import VendorUnavailable
 from videobot.notify import GateReady, JobEnded, LogNotifier, VideoReady, notify_once, report_progress
+from videobot.pipeline import GateId, GateStage
 from videobot.telegram import texts, ui
 from videobot.telegram.notifier import TelegramNotifier
 from videobot.telegram.webhook import handle_event
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
-def _job_for(user: TelegramUser, **fields) -> dict:
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    return jobs.update_job(job["id"], **fields) if fields else job
+def _job_for(db, user: TelegramUser, **fields) -> dict:
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    return jobs.update_job(db, job["id"], **fields) if fields else job
 
 
 # ---- texts, buttons, Status ---------------------------------------------------------------
@@ -67,20 +67,20 @@ def test_the_keyboard_is_the_seeds_four_buttons_in_the_chats_language():
     ]
 
 
-def test_status_follows_the_seeds_format():
-    job = new_job("Реклама кофе " + "очень " * 30)
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+def test_status_follows_the_seeds_format(db):
+    job = new_job(db, "Реклама кофе " + "очень " * 30)
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(7):
-        segment_rows.update_segment(job["id"], i, image_prompt="p", status="image_prompt_ready")
+        segment_rows.update_segment(db, job["id"], i, image_prompt="p", status="image_prompt_ready")
     for i in range(3):
         segment_rows.update_segment(
-            job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready"
+            db, job["id"], i, image_path=f"jobs/{job['id']}/images/{i:02d}.png", status="image_ready"
         )
     job = jobs.update_job(
-        job["id"], status="generating_images", script_text="…", script_approved=1, script_generated_at=NOW
+        db, job["id"], status="generating_images", script_text="…", script_approved=1, script_generated_at=NOW
     )
 
-    lines = ui.status_text("ru", job, segment_rows.segment_counts(job["id"]), 10).splitlines()
+    lines = ui.status_text("ru", job, segment_rows.segment_counts(db, job["id"]), 10).splitlines()
 
     # The seed's lines first, in its order: ID, Статус ("Обработка" and what it does), Сценарий, the counts
     assert lines[:9] == [
@@ -99,18 +99,19 @@ def test_status_follows_the_seeds_format():
     assert lines[12].startswith("🕐 Создана: ") and lines[12].endswith(" UTC")
 
     # Segment 7 refused while the others are still being made, then alone
-    lines = ui.status_text("ru", job, segment_rows.segment_counts(job["id"]), 10, [6]).splitlines()
+    lines = ui.status_text("ru", job, segment_rows.segment_counts(db, job["id"]), 10, [6]).splitlines()
     assert lines[2] == "📊 Статус: Обработка — генерирую изображения, а сегмент 7 ждёт ваш новый промпт"
     lines = ui.status_text("ru", job, {"images": 9}, 10, [6]).splitlines()
     assert lines[2] == "📊 Статус: Обработка — ждёт ваш новый промпт для сегмента 7"
     lines = ui.status_text("en", job, {"images": 8}, 10, [6, 3]).splitlines()
     assert lines[2] == "📊 Status: Processing — waiting for your new prompts for segments 4, 7"
-    waiting = jobs.update_job(job["id"], status="awaiting_script_approval")
+    waiting = jobs.update_job(db, job["id"], status="awaiting_script_approval")
     assert ui.status_text("ru", waiting, {}, 10).splitlines()[2] == (
         "📊 Статус: Обработка — ждёт вашего решения по сценарию"
     )
 
     done = jobs.update_job(
+        db,
         job["id"],
         audio_duration=49.96,
         final_video_size_mb=12.53,
@@ -118,7 +119,7 @@ def test_status_follows_the_seeds_format():
         completed_at=NOW,
         status="completed",
     )
-    lines = ui.status_text("en", done, segment_rows.segment_counts(job["id"]), 10).splitlines()
+    lines = ui.status_text("en", done, segment_rows.segment_counts(db, job["id"]), 10).splitlines()
     assert "🎙 Voice-over: 50.0 s" in lines and "🎬 Final video: 12.5 MB, 50.0 s" in lines
     assert lines[2] == "📊 Status: Completed" and lines[-1].startswith("🏁 Completed: ")
 
@@ -137,19 +138,19 @@ def _api_event(body: str, secret: str | None = SECRET, method: str = "POST") -> 
     return api
 
 
-def test_webhook_refuses_wrong_or_missing_secret_and_bad_requests(user):
+def test_webhook_refuses_wrong_or_missing_secret_and_bad_requests(setup, rt, user):
     body = json.dumps(user.message_update("/start"))
-    assert handle_event(_api_event(body, "wrong"))["statusCode"] == 403
-    assert handle_event(_api_event(body, SECRET + "x"))["statusCode"] == 403
-    assert handle_event(_api_event(body, None))["statusCode"] == 401
-    assert handle_event(_api_event(body, method="GET"))["statusCode"] == 405
-    assert handle_event(_api_event("{not json"))["statusCode"] == 400
-    assert handle_event(_api_event(json.dumps({"message": {}})))["statusCode"] == 400
-    with use_environment({"TELEGRAM_WEBHOOK_SECRET": ""}):
-        assert handle_event(_api_event(body, ""))["statusCode"] == 403
+    assert handle_event(rt, _api_event(body, "wrong"))["statusCode"] == 403
+    assert handle_event(rt, _api_event(body, SECRET + "x"))["statusCode"] == 403
+    assert handle_event(rt, _api_event(body, None))["statusCode"] == 401
+    assert handle_event(rt, _api_event(body, method="GET"))["statusCode"] == 405
+    assert handle_event(rt, _api_event("{not json"))["statusCode"] == 400
+    assert handle_event(rt, _api_event(json.dumps({"message": {}})))["statusCode"] == 400
+    with use(setup, TELEGRAM_WEBHOOK_SECRET="") as tuned:
+        assert handle_event(tuned, _api_event(body, ""))["statusCode"] == 403
     assert user.fake.calls == []
     # The refused update was never claimed: its genuine delivery is handled
-    assert handle_event(_api_event(body))["statusCode"] == 200
+    assert handle_event(rt, _api_event(body))["statusCode"] == 200
     assert user.texts()[0].startswith("👋 Привет, Анна!")
 
 
@@ -182,15 +183,15 @@ def test_commands_and_their_keyboard_buttons_answer_the_same(user):
     assert all(c.params["reply_markup"]["keyboard"] for c in user.sent())
 
 
-def test_status_reads_the_newest_job_from_postgresql(user):
-    job = _job_for(user, status="awaiting_script_approval", script_text="Текст", script_generated_at=NOW)
+def test_status_reads_the_newest_job_from_postgresql(db, user):
+    job = _job_for(db, user, status="awaiting_script_approval", script_text="Текст", script_generated_at=NOW)
     assert user.say("📊 Статус") == 200
     lines = user.texts()[-1].splitlines()
     assert lines[1] == f"🆔 ID: {job['id']}" and "📝 Сценарий: готов, ждёт вашего решения" in lines
 
 
-def test_english_speakers_get_english(telegram):
-    user = TelegramUser(telegram, lambda_poster(), language_code="en-US", first_name="Ann")
+def test_english_speakers_get_english(setup, rt, telegram):
+    user = TelegramUser(telegram, lambda_poster(lambda: setup.rt), language_code="en-US", first_name="Ann")
     user.say("/start")
     user.say("/nope")
     assert user.texts()[0].startswith("👋 Hi, Ann!")
@@ -213,29 +214,29 @@ def test_english_speakers_get_english(telegram):
         ("telegram_group_message", "Я работаю только в личных сообщениях. Напишите мне напрямую."),
     ],
 )
-def test_what_is_not_a_topic_gets_a_clear_reply_and_starts_nothing(user, template, expected):
+def test_what_is_not_a_topic_gets_a_clear_reply_and_starts_nothing(db, user, template, expected):
     update = user.message_update(template=template)
     assert user.post(update) == 200
     chat_id = (update.get("message") or update.get("edited_message"))["chat"]["id"]
     answers = [c.params["text"] for c in user.fake.calls_to("sendMessage", chat_id=chat_id)]
     assert answers == [expected]
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_empty_or_overlong_topics_start_nothing(user):
+def test_empty_or_overlong_topics_start_nothing(db, user):
     user.say("   ")
     user.say("кофе " * 300)
     assert user.texts() == [
         "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
         "Описание слишком длинное: 1499 символов при лимите 1000. Сократите его.",
     ]
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_approve_and_reject_with_nothing_waiting(user):
+def test_approve_and_reject_with_nothing_waiting(db, user):
     user.say("✅ Подтвердить")
     user.say("❌ Отклонить")
-    _job_for(user, status="generating_images")
+    _job_for(db, user, status="generating_images")
     user.say("✅ Подтвердить")
     assert user.texts() == [
         "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
@@ -244,16 +245,16 @@ def test_approve_and_reject_with_nothing_waiting(user):
     ]
 
 
-def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
-    old = _job_for(user, status="awaiting_script_approval")
-    gates.open_gate(old["id"], "script", "token-" + "x" * 500)
-    newest = _job_for(user)
-    someone_else = new_job("Чужая задача", chat_id=new_chat_id())
+def test_buttons_that_cannot_act_are_answered_and_change_nothing(db, user):
+    old = _job_for(db, user, status="awaiting_script_approval")
+    gates.open_gate(db, old["id"], GateId("script"), "token-" + "x" * 500)
+    newest = _job_for(db, user)
+    someone_else = new_job(db, "Чужая задача", chat_id=new_chat_id())
 
     user.press({"callback_data": "nonsense"})
     user.press({"callback_data": ui.callback_data(True, someone_else["id"], "script")})
     user.press({"callback_data": ui.callback_data(True, old["id"], "script")})
-    jobs.finish_job(newest["id"], "completed", completed_at=NOW)
+    jobs.finish_job(db, newest["id"], "completed", completed_at=NOW)
     user.press({"callback_data": ui.callback_data(False, newest["id"], "videos")})
 
     assert user.callback_answers() == [
@@ -262,15 +263,15 @@ def test_buttons_that_cannot_act_are_answered_and_change_nothing(user):
         f"Эта кнопка от предыдущей задачи. Действует только последняя: {newest['id']}.",
         "Эта задача уже закончилась (статус: Завершено). Кнопка больше не действует.",
     ]
-    assert gates.get_gate(old["id"], "script")["decided_at"] is None
+    assert gates.get_gate(db, old["id"], GateId("script"))["decided_at"] is None
     assert user.texts() == []
 
 
-def test_the_allowlist_refuses_strangers_politely(user):
-    with use_environment({"ALLOWED_USER_IDS": f"1, {user.user_id + 1}"}):
+def test_the_allowlist_refuses_strangers_politely(setup, user):
+    with use(setup, ALLOWED_USER_IDS=f"1, {user.user_id + 1}"):
         user.say("/start")
         user.press({"callback_data": "a:abc:s"})
-    with use_environment({"ALLOWED_USER_IDS": str(user.user_id)}):
+    with use(setup, ALLOWED_USER_IDS=str(user.user_id)):
         user.say("/help")
     assert user.texts()[0] == "🔒 Извините, этот бот работает только для приглашённых пользователей."
     assert "reply_markup" not in user.sent()[0].params
@@ -284,29 +285,29 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 128
 
 
-def _job_with_media(user: TelegramUser) -> dict:
-    job = _job_for(user, script_text="Первая фраза.\nВторая фраза.", script_segments=["a"] * 10)
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = runtime.current().storage
+def _job_with_media(rt, db, user: TelegramUser) -> dict:
+    job = _job_for(db, user, script_text="Первая фраза.\nВторая фраза.", script_segments=["a"] * 10)
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    store = rt.storage
     for i in range(10):
         image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG)
         clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4)
-        segment_rows.update_segment(job["id"], i, image_path=image, video_path=clip, status="video_ready")
+        segment_rows.update_segment(db, job["id"], i, image_path=image, video_path=clip, status="video_ready")
     final = store.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 100)
-    return jobs.update_job(job["id"], final_video_path=final, final_video_size_mb=0.01, final_video_duration=50.0)
+    return jobs.update_job(db, job["id"], final_video_path=final, final_video_size_mb=0.01, final_video_duration=50.0)
 
 
-def test_the_notifier_is_telegram_when_a_token_is_set(telegram):
-    assert isinstance(runtime.current().notifier, TelegramNotifier)
-    with use_environment({"TELEGRAM_BOT_TOKEN": ""}):
-        assert isinstance(runtime.current().notifier, LogNotifier)
+def test_the_notifier_is_telegram_when_a_token_is_set(setup, rt, telegram):
+    assert isinstance(rt.notifier, TelegramNotifier)
+    with use(setup, TELEGRAM_BOT_TOKEN="") as tuned:
+        assert isinstance(tuned.notifier, LogNotifier)
 
 
-def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
-    job = _job_with_media(user)
-    for stage in jobs.GATE_STAGES:
-        assert notify_once(runtime.current().notifier, job, GateReady(stage))
-    assert not notify_once(runtime.current().notifier, job, GateReady("script"))
+def test_gates_send_the_script_the_images_album_and_the_first_three_clips(rt, db, user):
+    job = _job_with_media(rt, db, user)
+    for stage in list(GateStage):
+        assert notify_once(db, rt.notifier, job, GateReady(stage))
+    assert not notify_once(db, rt.notifier, job, GateReady("script"))
 
     questions = user.sent("sendMessage")
     assert [q.params["text"].split("\n")[0] for q in questions] == [
@@ -325,16 +326,16 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(user):
     assert clips.params["media"][0]["caption"] == "🎞 Клипы 1, 2, 3 из 10"
 
 
-def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(user):
-    job = _job_with_media(user)
-    runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
+def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(setup, rt, db, user):
+    job = _job_with_media(rt, db, user)
+    rt.notifier.send(job, VideoReady(job["final_video_path"]))
     video = user.sent("sendVideo")[0]
     assert video.files["video"]["size"] == len(MP4) * 100
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!\n⏱ Создан за 1 мин.")
     assert video.params["supports_streaming"] in (True, "true", "True")
 
-    with use_environment({"TELEGRAM_UPLOAD_LIMIT_BYTES": "1000"}):
-        runtime.current().notifier.send(job, VideoReady(job["final_video_path"]))
+    with use(setup, TELEGRAM_UPLOAD_LIMIT_BYTES="1000") as tuned:
+        tuned.notifier.send(job, VideoReady(job["final_video_path"]))
     assert len(user.sent("sendVideo")) == 1
     assert user.texts()[-1] == (
         "🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше 0.001 МБ, "
@@ -374,44 +375,44 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
         (JobEnded("failed", error_type="MediaError", reason="ffmpeg"), "⚠️ Не удалось сделать ролик"),
     ],
 )
-def test_how_a_job_ends_reaches_the_user_in_plain_words(user, event, expected):
-    job = _job_for(user)
-    runtime.current().notifier.send(job, event)
+def test_how_a_job_ends_reaches_the_user_in_plain_words(rt, db, user, event, expected):
+    job = _job_for(db, user)
+    rt.notifier.send(job, event)
     assert user.texts()[-1].startswith(expected.format(id=job["id"]))
     assert "SAFETY" not in user.texts()[-1]
 
 
-def test_a_short_429_is_waited_out_and_a_long_one_raises_for_the_stage_retry(user):
-    job = _job_with_media(user)
+def test_a_short_429_is_waited_out_and_a_long_one_raises_for_the_stage_retry(rt, db, user):
+    job = _job_with_media(rt, db, user)
     user.fake.fail_next("sendMessage", 429, retry_after=1)
     started = time.monotonic()
-    assert notify_once(runtime.current().notifier, job, GateReady("script"))
+    assert notify_once(db, rt.notifier, job, GateReady("script"))
     assert time.monotonic() - started >= 1 and len(user.sent()) == 1
 
     # The album goes through, the question hits a long flood wait: the stage must retry...
     user.fake.fail_next("sendMessage", 429, retry_after=60)
     with pytest.raises(VendorUnavailable):
-        notify_once(runtime.current().notifier, job, GateReady("images"))
+        notify_once(db, rt.notifier, job, GateReady("images"))
     # ...and the retry sends only the question, not the album again.
-    assert notify_once(runtime.current().notifier, job, GateReady("images"))
+    assert notify_once(db, rt.notifier, job, GateReady("images"))
     assert len(user.sent("sendMediaGroup")) == 1
     assert user.texts()[-1].startswith("🖼 Изображения готовы")
 
 
-def test_a_5xx_is_retried(user):
-    job = _job_for(user)
+def test_a_5xx_is_retried(rt, db, user):
+    job = _job_for(db, user)
     user.fake.fail_next("sendMessage", 500)
     user.fake.fail_next("sendMessage", 502)
-    runtime.current().notifier.send(job, JobEnded("failed", error_type="VendorFailed"))
+    rt.notifier.send(job, JobEnded("failed", error_type="VendorFailed"))
     assert len(user.sent()) == 1
 
 
-def test_long_polling_feeds_updates_through_the_same_handler(user):
+def test_long_polling_feeds_updates_through_the_same_handler(setup, rt, user):
     from local.serve import Poller
 
     update = user.message_update("/help")
     user.fake.push_update(update)
-    poller = Poller(timeout=0)
+    poller = Poller(lambda: setup.rt, timeout=0)
     assert poller.poll_once() == 1
     assert poller.offset == update["update_id"] + 1
     assert user.texts()[0].startswith("ℹ️")
@@ -421,18 +422,18 @@ def test_long_polling_feeds_updates_through_the_same_handler(user):
     assert len(user.texts()) == 1
 
 
-def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(user):
+def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(rt, db, user):
     from videobot.telegram.notifier import progress_bar
 
-    job = _job_for(user)
+    job = _job_for(db, user)
     assert progress_bar(7, 10) == "▓▓▓▓▓▓▓░░░" and progress_bar(0, 10) == "░" * 10
-    report_progress(runtime.current().notifier, job, "images", 1, 10)
-    report_progress(runtime.current().notifier, job, "images", 2, 10)  # within the edit interval: skipped
-    report_progress(runtime.current().notifier, job, "images", 10, 10)  # the last step is always shown
-    report_progress(runtime.current().notifier, job, "images", 9, 10)  # late and lower: ignored
-    report_progress(runtime.current().notifier, job, "voiceover", 2, 10)  # made early: not mixed in
-    jobs.update_job(job["id"], status="videos_approved")
-    report_progress(runtime.current().notifier, job, "voiceover", 3, 10)  # once the clips are approved
+    report_progress(rt.notifier, job, "images", 1, 10)
+    report_progress(rt.notifier, job, "images", 2, 10)  # within the edit interval: skipped
+    report_progress(rt.notifier, job, "images", 10, 10)  # the last step is always shown
+    report_progress(rt.notifier, job, "images", 9, 10)  # late and lower: ignored
+    report_progress(rt.notifier, job, "voiceover", 2, 10)  # made early: not mixed in
+    jobs.update_job(db, job["id"], status="videos_approved")
+    report_progress(rt.notifier, job, "voiceover", 3, 10)  # once the clips are approved
 
     first, second = user.sent("sendMessage")
     assert first.params["text"] == "Изображения: 1/10 ▓░░░░░░░░░"
@@ -443,11 +444,11 @@ def test_progress_is_one_message_per_stage_edited_in_place_and_never_backwards(u
     ]
 
 
-def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_changes(user, monkeypatch):
+def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_changes(rt, db, user, monkeypatch):
     from videobot.telegram import notifier
 
     monkeypatch.setattr(notifier, "PROGRESS_MIN_EDIT_SECONDS", 0)
-    job, rt = _job_for(user), runtime.current()
+    job, rt = _job_for(db, user), rt
     report_progress(rt.notifier, job, "images", 0, 10, queued=8)  # Runway's tier runs 2, 8 wait
     report_progress(rt.notifier, job, "images", 0, 10, queued=8)  # nothing changed: no edit
     report_progress(rt.notifier, job, "images", 1, 10, queued=7)
@@ -461,32 +462,32 @@ def test_progress_says_how_many_wait_in_runways_queue_and_is_edited_when_that_ch
     assert notifier.progress_text("en", "videos", 3, 10, 2) == "Clips: 3/10 ▓▓▓░░░░░░░ · ⏳ queued at Runway: 2"
 
 
-def test_progress_never_fails_the_stage(user):
-    job = _job_for(user)
+def test_progress_never_fails_the_stage(rt, db, user):
+    job = _job_for(db, user)
     for _ in range(3):
         user.fake.fail_next("sendMessage", 502)
-    report_progress(runtime.current().notifier, job, "assembly", 1, 1)  # logged, not raised
+    report_progress(rt.notifier, job, "assembly", 1, 1)  # logged, not raised
     # the failed first message was forgotten: sent now
-    report_progress(runtime.current().notifier, job, "assembly", 1, 1)
+    report_progress(rt.notifier, job, "assembly", 1, 1)
     assert user.texts() == ["Сборка ролика: 1/1 ▓▓▓▓▓▓▓▓▓▓"]
 
 
-def test_set_webhook_registers_the_secret_token(telegram):
+def test_set_webhook_registers_the_secret_token(rt, telegram):
     from local.serve import set_webhook
 
-    assert set_webhook("https://example.execute-api.us-east-1.amazonaws.com/webhook") is True
+    assert set_webhook("https://example.execute-api.us-east-1.amazonaws.com/webhook", rt.settings) is True
     call = telegram.calls_to("setWebhook")[0]
     assert call.params["secret_token"] == SECRET and call.params["url"].endswith("/webhook")
     assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query"]
 
 
 def test_telegram_settings_are_validated_once():
-    from videobot.config import _from_env
+    from videobot.config import settings_from_environ
     from videobot.errors import ConfigurationError
 
-    settings = _from_env({"ALLOWED_USER_IDS": "5000000042, 7;9", "TELEGRAM_BOT_TOKEN": "1:x"})
-    assert settings.allowed_user_id_set == {5000000042, 7, 9}
-    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    settings = settings_from_environ({"ALLOWED_USER_IDS": "5000000042, 7;9", "TELEGRAM_BOT_TOKEN": "1:x"})
+    assert settings.telegram.allowed_user_id_set == {5000000042, 7, 9}
+    assert settings.telegram.api_base_url == "https://api.telegram.org"
     assert "1:x" not in repr(settings)
     with pytest.raises(ConfigurationError, match="ALLOWED_USER_IDS"):
-        _from_env({"ALLOWED_USER_IDS": "anna"})
+        settings_from_environ({"ALLOWED_USER_IDS": "anna"})

@@ -10,34 +10,38 @@ import json
 
 import pytest
 
-from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, use_environment
-from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part
+from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
+from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part, use
 from tests.helpers import with_media as _with_media
-from videobot import runtime
-from videobot.data import db, gates, jobs
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
+from videobot.pipeline import GateId, RefusalKind
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 class _StepFunctions:
     """Stands in for the boto3 client: records each call with the gate as it was then."""
 
-    def __init__(self, job_id: str, stage: str):
-        self.job_id, self.stage, self.calls = job_id, stage, []
+    def __init__(self, db, job_id: str, stage: str):
+        self.db, self.job_id, self.stage, self.calls = db, job_id, stage, []
 
     def send_task_success(self, **kwargs):
-        self.calls.append(("success", {**kwargs, "gate": gates.get_gate(self.job_id, self.stage)}))
+        self.calls.append(
+            ("success", {**kwargs, "gate": gates.get_gate(self.db, self.job_id, GateId.parse(self.stage))})
+        )
         return {}
 
     def send_task_failure(self, **kwargs):
-        self.calls.append(("failure", {**kwargs, "gate": gates.get_gate(self.job_id, self.stage)}))
+        self.calls.append(
+            ("failure", {**kwargs, "gate": gates.get_gate(self.db, self.job_id, GateId.parse(self.stage))})
+        )
         return {}
 
 
@@ -101,17 +105,17 @@ def test_show_reads_the_numbers(text, expected):
 # ---- item 1: text at an open gate is feedback -------------------------------------------------
 
 
-def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
-    job = job_at_gate(user, "script")
-    sfn = _StepFunctions(job["id"], "script")
-    replace_part(monkeypatch, "sfn", sfn)
+def test_a_plain_text_at_the_script_gate_rewrites_the_script(rt, db, user, monkeypatch):
+    job = job_at_gate(db, user, "script")
+    sfn = _StepFunctions(db, job["id"], "script")
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and json.loads(call["output"])["revise"] == {
         "feedback": "Сделай смешнее и добавь шутку про понедельник",
         "segments": [],
     }
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(db, job["id"], GateId("script"))
     assert gate["decision"] == "revised" and gate["revisions"] == 1
     assert gate["feedback"] == "Сделай смешнее и добавь шутку про понедельник"
     [answer] = user.texts()
@@ -119,20 +123,20 @@ def test_a_plain_text_at_the_script_gate_rewrites_the_script(user, monkeypatch):
     assert not any("У вас уже есть задача" in t for t in user.texts())
 
 
-def test_a_topic_while_no_gate_is_open_is_still_refused(user, monkeypatch):
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status="generating_images")
+def test_a_topic_while_no_gate_is_open_is_still_refused(db, user, monkeypatch):
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status="generating_images")
     assert user.say("Реклама сока") == 200
     assert user.texts()[-1].startswith(
         f"⏳ У вас уже есть задача в работе: {job['id']}.\n📊 Статус: Обработка — генерирую изображения"
     )
 
 
-def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monkeypatch):
-    job = job_at_gate(user, "images")
-    sfn = _StepFunctions(job["id"], "images")
-    replace_part(monkeypatch, "sfn", sfn)
-    replace_part(monkeypatch, "images", _PricedImages())
+def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, user, monkeypatch):
+    job = job_at_gate(db, user, "images")
+    sfn = _StepFunctions(db, job["id"], "images")
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    replace_part(monkeypatch, rt, "images", _PricedImages())
     assert user.say("сделай ярче") == 200
     [offer] = user.sent("sendMessage")
     assert offer.params["text"].startswith(
@@ -140,7 +144,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monke
     )
     redo, cancel = inline_buttons(offer)
     assert (redo["text"], cancel["text"]) == ("🔁 Переделать все (≈ $0.50)", "Отмена")
-    assert sfn.calls == [] and gates.get_gate(job["id"], "images")["decided_at"] is None  # nothing paid yet
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None  # nothing paid yet
 
     assert user.press(redo, offer.result) == 200
     [(kind, call)] = sfn.calls
@@ -158,25 +162,25 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(user, monke
     assert user.callback_answers()[-1] == "Это предложение устарело: этап уже решён или изменился."
 
 
-def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(user, monkeypatch):
-    job = job_at_gate(user, "videos")
-    sfn = _StepFunctions(job["id"], "videos")
-    replace_part(monkeypatch, "sfn", sfn)
-    replace_part(monkeypatch, "clips", _PricedClips())
+def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(rt, db, user, monkeypatch):
+    job = job_at_gate(db, user, "videos")
+    sfn = _StepFunctions(db, job["id"], "videos")
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     assert user.say("помедленнее") == 200
     [offer] = user.sent("sendMessage")
     assert "Переделать все 10 клипов с пожеланием «помедленнее»? Это будет стоить ≈ $2.50." in offer.params["text"]
     _, cancel = inline_buttons(offer)
     assert user.press(cancel, offer.result) == 200
     assert user.callback_answers()[-1] == "Хорошо, ничего не переделываю."
-    assert sfn.calls == [] and gates.get_gate(job["id"], "videos")["offered_feedback"] is None
-    assert gates.get_gate(job["id"], "videos")["decided_at"] is None
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["offered_feedback"] is None
+    assert gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
 
 
-def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
-    job = job_at_gate(user, "images")
-    sfn = _StepFunctions(job["id"], "images")
-    replace_part(monkeypatch, "sfn", sfn)
+def test_an_offer_from_before_a_revision_is_dead(rt, db, user, monkeypatch):
+    job = job_at_gate(db, user, "images")
+    sfn = _StepFunctions(db, job["id"], "images")
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("сделай теплее") == 200
     [offer] = user.sent("sendMessage")
     redo, _ = inline_buttons(offer)
@@ -188,28 +192,28 @@ def test_an_offer_from_before_a_revision_is_dead(user, monkeypatch):
 # ---- item 2: the buttons of an old round are dead ---------------------------------------------
 
 
-def test_an_old_rounds_approve_button_changes_nothing_and_says_why(user, monkeypatch):
-    job = job_at_gate(user, "script", revisions=1)
-    sfn = _StepFunctions(job["id"], "script")
-    replace_part(monkeypatch, "sfn", sfn)
+def test_an_old_rounds_approve_button_changes_nothing_and_says_why(rt, db, user, monkeypatch):
+    job = job_at_gate(db, user, "script", revisions=1)
+    sfn = _StepFunctions(db, job["id"], "script")
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 0)}) == 200
     assert sfn.calls == []
     assert user.callback_answers()[-1] == "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже."
-    gate = gates.get_gate(job["id"], "script")
-    assert gate["decided_at"] is None and jobs.get_job(job["id"])["script_approved"] in (None, 0)
+    gate = gates.get_gate(db, job["id"], GateId("script"))
+    assert gate["decided_at"] is None and jobs.get_job(db, job["id"])["script_approved"] in (None, 0)
     assert user.sent("editMessageReplyMarkup")  # the dead buttons are taken off
     # The current round's button approves
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "script", 1)}) == 200
     assert [kind for kind, _ in sfn.calls] == ["success"]
-    assert gates.get_gate(job["id"], "script")["decision"] == "approved"
+    assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "approved"
 
 
 # ---- item 3: show what was redone, and any clip on request ------------------------------------
 
 
-def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(user):
-    job = _with_media(job_at_gate(user, "videos"))
-    assert notify_once(runtime.current().notifier, jobs.get_job(job["id"]), GateReady("videos", 1, (3,)))
+def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(rt, db, user):
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("videos", 1, (3,)))
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 4 из 10"
     question = user.texts()[-1]
@@ -218,29 +222,29 @@ def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(user):
     buttons = inline_buttons(user.sent("sendMessage")[-1])
     assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:v:1", f"r:{job['id']}:v:1"]
 
-    assert notify_once(runtime.current().notifier, jobs.get_job(job["id"]), GateReady("videos", 2, (2, 4)))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("videos", 2, (2, 4)))
     album = user.sent("sendMediaGroup")[-1]
     assert [m.get("caption") for m in album.params["media"]] == ["🎞 Клип 3 из 10", "🎞 Клип 5 из 10"]
     assert user.texts()[-1].startswith("🎞 Переделано: клипы 3, 5, см. выше.")
 
 
-def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(user):
-    english = TelegramUser(user.fake, lambda_poster(), language_code="en")
+def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(setup, rt, db, user):
+    english = TelegramUser(user.fake, lambda_poster(lambda: setup.rt), language_code="en")
     english.say("/help")  # the chat's language is remembered from its messages
-    job = _with_media(job_at_gate(english, "images"))
-    assert notify_once(runtime.current().notifier, jobs.get_job(job["id"]), GateReady("images", 1, (2,)))
+    job = _with_media(rt, db, job_at_gate(db, english, "images"))
+    assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("images", 1, (2,)))
     [photo] = english.sent("sendPhoto")
     assert photo.params["caption"] == "🖼 Image 3 of 10"
     assert english.texts()[-1].startswith("🖼 Made again: image 3, see above.")
 
 
-def test_show_7_at_the_clip_gate_sends_clip_7(user):
-    job = _with_media(job_at_gate(user, "videos"))
+def test_show_7_at_the_clip_gate_sends_clip_7(rt, db, user):
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
     assert user.say("покажи 7") == 200
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 7 из 10"
     assert clip.files["video"]["size"] == len(MP4) + 1
-    assert gates.get_gate(job["id"], "videos")["decided_at"] is None  # still waiting for an answer
+    assert gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None  # still waiting for an answer
     assert user.say("покажи 12") == 200
     assert user.texts()[-1] == "Напишите номер от 1 до 10, например: «покажи 7»."
 
@@ -248,27 +252,29 @@ def test_show_7_at_the_clip_gate_sends_clip_7(user):
 # ---- item 5: the cost before the spend --------------------------------------------------------
 
 
-def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(user, monkeypatch):
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, "images", _PricedImages())
-    replace_part(monkeypatch, "clips", _PricedClips())
+def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_with_numbers(
+    setup, rt, db, user, monkeypatch
+):
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_USER_PER_DAY": "5",
         "MAX_JOBS_PER_USER_PER_DAY": "0",
     }
-    with use_environment(env):
+    with use(setup, **env):
         assert user.say("Реклама кофе") == 200
         accepted = user.texts()[-1]
         # 10 images × 5 credits + 10 clips × 25 credits = 300 credits = $3.00 (offline LLM and speech)
         assert accepted.startswith("✅ Запрос принят! ID: ") and "💰 Примерная стоимость: ≈ $3.00" in accepted
-        job = jobs.active_job_for_chat(user.chat_id)
+        job = jobs.active_job_for_chat(db, user.chat_id)
         db.execute(
             "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
             " VALUES (%s, 'generate_images', 'runway', 'gen4_image', %s, 250)",
             (job["id"], f"t-{job['id']}"),
         )
-        jobs.update_job(job["id"], status="completed")
+        jobs.update_job(db, job["id"], status="completed")
         # $2.50 spent of $5.00: the next $3.00 job does not fit
         assert user.say("Реклама чая") == 200
     assert user.texts()[-1] == (
@@ -282,36 +288,36 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
 # ---- item 6: the voice-over where the user expects it -----------------------------------------
 
 
-def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(user, monkeypatch):
+def test_the_early_voice_over_shows_in_status_and_after_the_clips_not_among_the_images(rt, db, user, monkeypatch):
     from videobot.notify import report_progress
 
-    job = _with_media(job_at_gate(user, "videos"))
+    job = _with_media(rt, db, job_at_gate(db, user, "videos"))
     for i in range(7):
-        segment_rows.update_segment(job["id"], i, narration_path=f"n{i}.wav", narration_duration=4.0)
-    jobs.update_job(job["id"], status="generating_images")
-    report_progress(runtime.current().notifier, jobs.get_job(job["id"]), "voiceover", 7, 10)
+        segment_rows.update_segment(db, job["id"], i, narration_path=f"n{i}.wav", narration_duration=4.0)
+    jobs.update_job(db, job["id"], status="generating_images")
+    report_progress(rt.notifier, jobs.get_job(db, job["id"]), "voiceover", 7, 10)
     assert user.sent("sendMessage", "editMessageText") == []  # not mixed into the image progress
     assert user.say("📊 Статус") == 200
     assert "🎙 Озвучка: 7/10" in user.texts()[-1].splitlines()
 
-    jobs.update_job(job["id"], status="awaiting_video_approval")
-    replace_part(monkeypatch, "sfn", _StepFunctions(job["id"], "videos"))
+    jobs.update_job(db, job["id"], status="awaiting_video_approval")
+    replace_part(monkeypatch, rt, "sfn", _StepFunctions(db, job["id"], "videos"))
     assert user.press({"callback_data": ui.callback_data(True, job["id"], "videos", 0)}) == 200
     assert user.texts()[-1] == "✅ Клипы утверждены! Собираю ролик...\n🎙 Озвучка: 7/10, продолжаю."
-    report_progress(runtime.current().notifier, jobs.get_job(job["id"]), "voiceover", 8, 10)
+    report_progress(rt.notifier, jobs.get_job(db, job["id"]), "voiceover", 8, 10)
     assert user.texts()[-1] == "Озвучка: 8/10 ▓▓▓▓▓▓▓▓░░"
 
 
-def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(user):
+def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, user):
     from videobot.notify import JobEnded
 
-    job = job_at_gate(user, "images")
+    job = job_at_gate(db, user, "images")
     db.execute(
         "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
         " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)",
         (job["id"],),
     )
-    runtime.current().notifier.send(jobs.get_job(job["id"]), JobEnded("cancelled", stage="images"))
+    rt.notifier.send(jobs.get_job(db, job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
 
 
@@ -342,11 +348,12 @@ def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
     assert catches["States.Timeout"] == "RecordApprovalTimeout" and catches["Rejected"] == "CancelJob"
 
 
-def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
-    job = _with_media(job_at_gate(user, "images"))
-    jobs.update_job(job["id"], status="generating_videos")
+def _refused_clip(rt, db, user: TelegramUser, index: int = 6) -> dict:
+    job = _with_media(rt, db, job_at_gate(db, user, "images"))
+    jobs.update_job(db, job["id"], status="generating_videos")
     db.execute(f"UPDATE {gates.GATES} SET decision = 'approved', decided_at = now() WHERE job_id = %s", (job["id"],))
     segment_rows.update_segment(
+        db,
         job["id"],
         index,
         video_path=None,
@@ -357,30 +364,30 @@ def _refused_clip(user: TelegramUser, index: int = 6) -> dict:
     )
     from videobot.stages.request_approval import request_approval
 
-    request_approval(runtime.current(), job["id"], "refused_clip", "token-refused", segment_index=index)
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, index), "token-refused")
     return job
 
 
-def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(user, monkeypatch):
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch):
     from videobot.stages.revise_stage import revise_stage
 
-    job = _refused_clip(user)
+    job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
         "🚫 Модерация сервиса генерации не пропустила клип 7 из 10.\nПромпт: «steam rising»"
     )
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
-    sfn = _StepFunctions(job["id"], "refused_clip_6")
-    replace_part(monkeypatch, "sfn", sfn)
+    sfn = _StepFunctions(db, job["id"], "refused_clip_6")
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.say("пар над чашкой, крупный план") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
     assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
-    before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
-    revise_stage(runtime.current(), job["id"], "refused_clip", segment_index=6)
-    after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
+    before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    revise_stage(rt, job["id"], GateId(RefusalKind.CLIP, 6))
+    after = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {6}
     assert after[6]["animation_prompt"] == "пар над чашкой, крупный план"
     assert after[6]["video_runway_task_id"] is None and after[6]["status"] == "animation_prompt_ready"
@@ -389,42 +396,42 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(use
     assert len(sfn.calls) == 1
 
 
-def test_retry_and_cancel_at_a_refused_clip(user, monkeypatch):
-    job = _refused_clip(user)
+def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
+    job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     retry, cancel = inline_buttons(told)
-    sfn = _StepFunctions(job["id"], "refused_clip_6")
-    replace_part(monkeypatch, "sfn", sfn)
+    sfn = _StepFunctions(db, job["id"], "refused_clip_6")
+    replace_part(monkeypatch, rt, "sfn", sfn)
     assert user.press(retry, told.result) == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
     assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
 
-    gates.open_gate(job["id"], "refused_clip_6", "token-again")  # refused again: the pause reopens
+    gates.open_gate(db, job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
     assert sfn.calls[-1][0] == "failure" and sfn.calls[-1][1]["error"] == "Rejected"
-    assert gates.get_gate(job["id"], "refused_clip_6")["decision"] == "rejected"
+    assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_6"))["decision"] == "rejected"
 
 
-def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(user):
+def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(rt, db, user):
     from videobot import lifecycle
 
-    job = _refused_clip(user, index=3)
-    lifecycle.record_approval_timeout(runtime.current(), job["id"])
-    assert jobs.get_job(job["id"])["status"] == "timed_out"
-    assert gates.get_gate(job["id"], "refused_clip_3")["decision"] == "timed_out"
+    job = _refused_clip(rt, db, user, index=3)
+    lifecycle.record_approval_timeout(rt, job["id"])
+    assert jobs.get_job(db, job["id"])["status"] == "timed_out"
+    assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_3"))["decision"] == "timed_out"
     assert user.texts()[-1].startswith("⌛ Вы не ответили вовремя, пока сегмент 4 ждал новый промпт, поэтому")
 
 
-def test_the_bot_wide_budget_refuses_with_the_numbers(user, monkeypatch):
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, "images", _PricedImages())
-    replace_part(monkeypatch, "clips", _PricedClips())
+def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monkeypatch):
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "clips", _PricedClips())
     from videobot import usage
 
-    base = usage.spent_by_everyone()  # what other tests' jobs of this session cost
-    someone = new_job("Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
+    base = usage.spent_by_everyone(db)  # what other tests' jobs of this session cost
+    someone = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
     db.execute(
         "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
         " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)",
@@ -436,11 +443,11 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(user, monkeypatch):
         "MAX_USD_PER_USER_PER_DAY": "0",
         "MAX_JOBS_PER_USER_PER_DAY": "0",
     }
-    with use_environment(env):
+    with use(setup, **env):
         assert user.say("Реклама кофе") == 200  # base + 1.50 spent, + 3.00 would pass base + 4.00
     assert user.texts()[-1] == (
         f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "
         f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00 и в "
         "бюджет уже не помещается. Попробуйте позже."
     )
-    assert jobs.active_job_for_chat(user.chat_id) is None
+    assert jobs.active_job_for_chat(db, user.chat_id) is None

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram, use_environment  # noqa: F401
+from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
+from tests.helpers import use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
-from videobot.data import db, jobs
+from videobot.data import jobs
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
-def _paid_runway_credits(job_id: str, credits: float) -> None:
+def _paid_runway_credits(db, job_id: str, credits: float) -> None:
     db.execute(
         "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
         " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)",
@@ -24,13 +25,13 @@ def _paid_runway_credits(job_id: str, credits: float) -> None:
     )
 
 
-def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
-    with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
+def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(setup, db, user, sfn):
+    with use(setup, MAX_USD_PER_USER_PER_DAY="3", MAX_JOBS_PER_USER_PER_DAY="0"):
         assert user.say("Первая") == 200
-        job = jobs.active_job_for_chat(user.chat_id)
-        _paid_runway_credits(job["id"], 300)  # 3.00 USD
-        jobs.update_job(job["id"], status="completed")
-        assert usage.spent_by_user(user.user_id) == 3.0
+        job = jobs.active_job_for_chat(db, user.chat_id)
+        _paid_runway_credits(db, job["id"], 300)  # 3.00 USD
+        jobs.update_job(db, job["id"], status="completed")
+        assert usage.spent_by_user(db, user.user_id) == 3.0
         assert user.say("Вторая") == 200
     texts = user.texts()
     assert texts[0].startswith("✅ Запрос принят")
@@ -41,6 +42,6 @@ def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(user, sfn):
     db.execute(
         f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
     )
-    with use_environment({"MAX_USD_PER_USER_PER_DAY": "3", "MAX_JOBS_PER_USER_PER_DAY": "0"}):
+    with use(setup, MAX_USD_PER_USER_PER_DAY="3", MAX_JOBS_PER_USER_PER_DAY="0"):
         assert user.say("Третья") == 200
     assert user.texts()[-1].startswith("✅ Запрос принят") and len(sfn.named("StartExecution")) == 2

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part
-from videobot import runtime
-from videobot.data import db, gates, jobs
+from tests.helpers import StartingStepFunctions, job_at_gate, new_job, offered, replace_part
+from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
+from videobot.pipeline import GateId
 from videobot.stages.generate_script import generate_script as generate_script_stage
 from videobot.stages.revise_stage import revise_stage
 from videobot.telegram import texts
@@ -20,8 +20,8 @@ from videobot.telegram.feedback import parse_redo
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 @pytest.mark.parametrize(
@@ -44,22 +44,22 @@ def test_redo_names_segments_one_based(text, expected):
     assert parse_redo(text, 10) == expected
 
 
-def test_revisions_are_bounded_per_gate(user):
-    job = job_at_gate(user, "script", revisions=5)
+def test_revisions_are_bounded_per_gate(db, user):
+    job = job_at_gate(db, user, "script", revisions=5)
     assert user.say("перепиши: сделай веселее") == 200
     assert user.texts() == [texts.text("ru", "revise_limit", limit=5)]
-    gate = gates.get_gate(job["id"], "script")
+    gate = gates.get_gate(db, job["id"], GateId("script"))
     assert gate["decided_at"] is None and gate["revisions"] == 5  # still waiting for ✅ or ❌
 
 
-def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(user):
-    job = job_at_gate(user, "images")
+def test_text_at_the_image_gate_that_names_no_segment_gets_a_hint(db, user):
+    job = job_at_gate(db, user, "images")
     assert user.say("переделай 42") == 200
     assert user.texts() == [texts.text("ru", "redo_hint", what="изображения", count=10)]
-    assert gates.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
 
 
-def _revised(job_id: str, stage: str, feedback: str | None, segments: list[int] | None = None) -> None:
+def _revised(db, job_id: str, stage: str, feedback: str | None, segments: list[int] | None = None) -> None:
     db.execute(
         f"UPDATE {gates.GATES} SET decision = 'revised', decided_at = now(), revisions = 1, feedback = %s,"
         " redo_segments = %s WHERE job_id = %s AND stage = %s",
@@ -67,23 +67,24 @@ def _revised(job_id: str, stage: str, feedback: str | None, segments: list[int] 
     )
 
 
-def test_revise_script_rewrites_it_with_the_feedback():
-    job = new_job("Реклама кофе")
-    generate_script_stage(runtime.current(), job["id"])
-    before = jobs.get_job(job["id"])["script_text"]
-    gates.open_gate(job["id"], "script", "token")
-    _revised(job["id"], "script", "Зелёный чай")
-    assert revise_stage(runtime.current(), job["id"], "script") == {"stage": "script", "revision": 1}
-    after = jobs.get_job(job["id"])
+def test_revise_script_rewrites_it_with_the_feedback(rt, db):
+    job = new_job(db, "Реклама кофе")
+    generate_script_stage(rt, job["id"])
+    before = jobs.get_job(db, job["id"])["script_text"]
+    gates.open_gate(db, job["id"], GateId("script"), "token")
+    _revised(db, job["id"], "script", "Зелёный чай")
+    assert revise_stage(rt, job["id"], GateId("script")) == {"stage": "script", "revision": 1}
+    after = jobs.get_job(db, job["id"])
     assert after["script_text"] != before and "Зелёный чай" in after["script_text"]
     assert len(after["script_segments"]) == 10
 
 
-def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts():
-    job = new_job("Реклама кофе")
-    segment_rows.create_segments(job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts(rt, db):
+    job = new_job(db, "Реклама кофе")
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
         segment_rows.update_segment(
+            db,
             job["id"],
             i,
             image_path=f"i{i}.png",
@@ -93,21 +94,21 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
             video_generated_at=NOW,
             status="video_ready",
         )
-    before = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
-    gates.open_gate(job["id"], "videos", "token")
-    _revised(job["id"], "videos", "медленнее", [2, 4])
+    before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    gates.open_gate(db, job["id"], GateId("videos"), "token")
+    _revised(db, job["id"], "videos", "медленнее", [2, 4])
 
-    assert revise_stage(runtime.current(), job["id"], "videos")["segments"] == [2, 4]
-    after = {s["segment_index"]: s for s in segment_rows.get_segments(job["id"])}
+    assert revise_stage(rt, job["id"], GateId("videos"))["segments"] == [2, 4]
+    after = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     assert {i for i in range(10) if after[i] != before[i]} == {2, 4}
     for i in (2, 4):
         assert after[i]["video_path"] is None and after[i]["video_runway_task_id"] is None
         assert after[i]["status"] == "animation_prompt_ready" and after[i]["image_path"] == f"i{i}.png"
         assert after[i]["animation_prompt"] == f"pan {i}. медленнее"
-    assert jobs.get_job(job["id"])["status"] == "generating_videos"
+    assert jobs.get_job(db, job["id"])["status"] == "generating_videos"
     # A retried invocation changes nothing more
-    revise_stage(runtime.current(), job["id"], "videos")
-    assert segment_rows.get_segment(job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
+    revise_stage(rt, job["id"], GateId("videos"))
+    assert segment_rows.get_segment(db, job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
 
 
 def test_each_gate_loops_back_visibly_in_the_state_machine():
@@ -132,50 +133,50 @@ def test_each_gate_loops_back_visibly_in_the_state_machine():
         assert states[revise]["Next"] == back
 
 
-def test_a_retried_revise_script_does_not_rewrite_twice():
-    job = new_job("Реклама кофе")
-    generate_script_stage(runtime.current(), job["id"])
-    gates.open_gate(job["id"], "script", "token")
-    _revised(job["id"], "script", "Зелёный чай")
-    revise_stage(runtime.current(), job["id"], "script")
-    first = jobs.get_job(job["id"])
-    revise_stage(runtime.current(), job["id"], "script")
-    assert jobs.get_job(job["id"])["script_generated_at"] == first["script_generated_at"]
+def test_a_retried_revise_script_does_not_rewrite_twice(rt, db):
+    job = new_job(db, "Реклама кофе")
+    generate_script_stage(rt, job["id"])
+    gates.open_gate(db, job["id"], GateId("script"), "token")
+    _revised(db, job["id"], "script", "Зелёный чай")
+    revise_stage(rt, job["id"], GateId("script"))
+    first = jobs.get_job(db, job["id"])
+    revise_stage(rt, job["id"], GateId("script"))
+    assert jobs.get_job(db, job["id"])["script_generated_at"] == first["script_generated_at"]
 
 
 class _StepFunctions:
     """Stands in for the boto3 client: records calls, reading the gate as the next Lambda would."""
 
-    def __init__(self, job_id: str, error_code: str | None = None):
-        self.job_id, self.error_code, self.calls = job_id, error_code, []
+    def __init__(self, db, job_id: str, error_code: str | None = None):
+        self.db, self.job_id, self.error_code, self.calls = db, job_id, error_code, []
 
     def send_task_success(self, **kwargs):
         from botocore.exceptions import ClientError
 
-        self.calls.append({**kwargs, "gate": gates.get_gate(self.job_id, "images")})
+        self.calls.append({**kwargs, "gate": gates.get_gate(self.db, self.job_id, GateId("images"))})
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, "SendTaskSuccess")
         return {}
 
 
-def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(user, monkeypatch):
+def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(rt, db, user, monkeypatch):
     import json
 
     from botocore.exceptions import ClientError
 
     from videobot import control
 
-    job = job_at_gate(user, "images")
-    failing = _StepFunctions(job["id"], "ThrottlingException")
-    replace_part(monkeypatch, "sfn", failing)
+    job = job_at_gate(db, user, "images")
+    failing = _StepFunctions(db, job["id"], "ThrottlingException")
+    replace_part(monkeypatch, rt, "sfn", failing)
     with pytest.raises(ClientError):
-        control.revise(job["id"], "images", segments=[2])
-    gate = gates.get_gate(job["id"], "images")
+        control.revise(rt, job["id"], GateId("images"), segments=[2])
+    gate = gates.get_gate(db, job["id"], GateId("images"))
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again
 
-    sfn = _StepFunctions(job["id"])
-    replace_part(monkeypatch, "sfn", sfn)
-    assert control.revise(job["id"], "images", feedback="светлее", segments=[2, 4]).reason == "revised"
+    sfn = _StepFunctions(db, job["id"])
+    replace_part(monkeypatch, rt, "sfn", sfn)
+    assert control.revise(rt, job["id"], GateId("images"), feedback="светлее", segments=[2, 4]).reason == "revised"
     [call] = sfn.calls
     assert call["taskToken"] == "token-" + job["id"]
     assert json.loads(call["output"]) == {
@@ -185,30 +186,24 @@ def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_re
     }
     assert call["gate"]["decision"] == "revised" and call["gate"]["redo_segments"] == [2, 4]
     # A second message changes nothing until the gate opens again
-    assert control.revise(job["id"], "images", segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
+    assert control.revise(rt, job["id"], GateId("images"), segments=[1]).reason == "not_waiting" and len(sfn.calls) == 1
 
 
-def test_the_next_job_is_made_with_the_users_settings(user, monkeypatch):
-    import os
+def test_the_next_job_is_made_with_the_users_settings(rt, db, user, monkeypatch):
 
     from videobot import control, preferences
 
-    replace_part(monkeypatch, "sfn", StartingStepFunctions())
+    replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
     for field, value in (
         ("aspect_ratio", "9:16"),
         ("voice", "male"),
         ("narration_language", "en"),
         ("subtitles", False),
     ):
-        preferences.choose(user.user_id, field, value)
-    os.environ["STATE_MACHINE_ARN"] = "arn:aws:states:us-east-1:123456789012:stateMachine:vp"
-    runtime.reset()
-    try:
-        job, created = control.start_job(user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
-        other, _ = control.start_job(user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
-    finally:
-        os.environ.pop("STATE_MACHINE_ARN")
-        runtime.reset()
+        preferences.choose(db, user.user_id, field, value, **offered(rt))
+    rt = rt.with_env(STATE_MACHINE_ARN="arn:aws:states:us-east-1:123456789012:stateMachine:vp")
+    job, created = control.start_job(rt, user_id=user.user_id, chat_id=user.chat_id, prompt="Реклама кофе")
+    other, _ = control.start_job(rt, user_id=user.user_id + 1, chat_id=user.chat_id + 1, prompt="Реклама чая")
     assert created
     assert (job["aspect_ratio"], job["voice"], job["language"], job["subtitles"]) == ("9:16", "male", "en", False)
     assert (other["aspect_ratio"], other["voice"], other["language"], other["subtitles"]) == ("16:9", None, None, None)

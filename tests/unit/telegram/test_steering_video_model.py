@@ -16,11 +16,10 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     lambda_poster,
     sent_message,
     telegram,
-    use_environment,
 )
-from tests.helpers import new_job
+from tests.helpers import new_job, offered, use
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import preferences, runtime, storage, usage
+from videobot import preferences, storage, usage
 from videobot.config import MODELS, Settings, check_models
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
@@ -36,13 +35,13 @@ JOB_USD = {"gen4_turbo": "2.73", "gen4.5": "6.23", "veo3.1_fast": "9.23"}
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 @pytest.fixture
-def runway_bot(fake_runway):
-    with use_environment({**runway_vars(fake_runway), "RUNWAY_VIDEO_MODELS": "gen4_turbo,veo3.1_fast"}):
+def runway_bot(setup, fake_runway):
+    with use(setup, **{**runway_vars(fake_runway), "RUNWAY_VIDEO_MODELS": "gen4_turbo,veo3.1_fast"}):
         yield fake_runway
 
 
@@ -55,7 +54,7 @@ def _model_row(call) -> list[str]:
     return [b["text"] for b in inline_buttons(call) if b["callback_data"].startswith("st|vm|")]
 
 
-def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_video(user, runway_bot):
+def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_video(db, user, runway_bot):
     call = _settings(user)
     assert _model_row(call) == [
         f"✓ gen4_turbo · ${JOB_USD['gen4_turbo']}",
@@ -68,7 +67,7 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
     veo = next(b for b in inline_buttons(call) if b["callback_data"] == "st|vm|veo3.1_fast")
     assert user.press(veo, sent_message(call)) == 200
     assert user.callback_answers()[-1] == "✅ Сохранено: veo3.1_fast"
-    assert preferences.get(user.user_id).video_model == "veo3.1_fast"
+    assert preferences.get(db, user.user_id).video_model == "veo3.1_fast"
     edited = user.fake.calls_to("editMessageText")[-1]
     assert _model_row(edited) == [
         f"gen4_turbo · ${JOB_USD['gen4_turbo']}",
@@ -79,7 +78,7 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
     assert user.post(user.callback_update("st|vm|gen4.5")) == 200
     assert user.post(user.callback_update("st|vm|gen3a_turbo")) == 200
     assert user.callback_answers()[-2:] == ["Этот вариант сейчас недоступен."] * 2
-    assert preferences.get(user.user_id).video_model == "veo3.1_fast"
+    assert preferences.get(db, user.user_id).video_model == "veo3.1_fast"
 
 
 def test_offline_there_is_no_model_row(user):
@@ -88,55 +87,55 @@ def test_offline_there_is_no_model_row(user):
     assert call.params["text"].endswith("Кнопки ниже, по рядам: формат, голос, язык, субтитры.")
 
 
-def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(user, sfn, runway_bot):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "0"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast")
+def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(setup, rt, db, user, sfn, runway_bot):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0", MAX_USD_PER_USER_PER_DAY="0") as tuned:
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(tuned))
         assert user.say("Реклама кофе") == 200
-        job = jobs.active_job_for_chat(user.chat_id)
+        job = jobs.active_job_for_chat(db, user.chat_id)
         assert job.video_model == "veo3.1_fast"
         assert f"💰 Примерная стоимость: ≈ ${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
-        jobs.update_job(job.id, status="completed")
+        jobs.update_job(db, job.id, status="completed")
 
         # The operator stops offering veo3.1_fast: the next job is made on the default
-        with use_environment({"RUNWAY_VIDEO_MODELS": "gen4_turbo"}):
+        with use(setup, RUNWAY_VIDEO_MODELS="gen4_turbo") as tuned:
             assert user.say("Реклама чая") == 200
-            job = jobs.active_job_for_chat(user.chat_id)
+            job = jobs.active_job_for_chat(db, user.chat_id)
             assert job.video_model == "gen4_turbo"
             assert f"≈ ${JOB_USD['gen4_turbo']}" in user.texts()[-1]
 
 
-def test_the_daily_budget_counts_the_chosen_models_real_credits(user, sfn, runway_bot):
-    with use_environment({"MAX_JOBS_PER_USER_PER_DAY": "0", "MAX_USD_PER_USER_PER_DAY": "5"}):
-        preferences.choose(user.user_id, "video_model", "veo3.1_fast")
+def test_the_daily_budget_counts_the_chosen_models_real_credits(setup, rt, db, user, sfn, runway_bot):
+    with use(setup, MAX_JOBS_PER_USER_PER_DAY="0", MAX_USD_PER_USER_PER_DAY="5") as tuned:
+        preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(tuned))
         assert user.say("Реклама кофе") == 200  # 9.23 USD does not fit a 5 USD budget
         assert user.texts()[-1].startswith("⛔ За последние сутки ваши ролики стоили $0.00")
         assert f"${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
-        assert jobs.active_job_for_chat(user.chat_id) is None and sfn.named("StartExecution") == []
+        assert jobs.active_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []
 
-        preferences.choose(user.user_id, "video_model", "gen4_turbo")
+        preferences.choose(db, user.user_id, "video_model", "gen4_turbo", **offered(tuned))
         assert user.say("Реклама кофе") == 200  # 2.73 USD does
         assert user.texts()[-1].startswith("✅ Запрос принят")
         assert len(sfn.named("StartExecution")) == 1
 
 
-def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(runway_env, tmp_path):
-    job = new_job("Реклама кофе", video_model="veo3.1_fast")
-    segment_rows.create_segments(job["id"], [f"Часть {i}." for i in range(10)], 5.0)
+def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_credits(rt, db, runway_env, tmp_path):
+    job = new_job(db, "Реклама кофе", video_model="veo3.1_fast")
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}." for i in range(10)], 5.0)
     from tests.unit.test_runway import PNG_1x1
 
-    key = runtime.current().storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
-    segment_rows.update_segment(job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
+    key = rt.storage.put_bytes(storage.segment_key(job["id"], "images", 0, "png"), PNG_1x1)
+    segment_rows.update_segment(db, job["id"], 0, image_path=key, animation_prompt="Slow pan over the cup")
     runway_env.plan("image_to_video", ["RUNNING"], seed=0)  # stays running: no clip to prepare here
-    animate_clips.submit_clip(runtime.current(), job["id"], 0)
+    animate_clips.submit_clip(rt, job["id"], 0, rt.settings.execution())
     [task] = runway_env.created("image_to_video")
     assert (task.body["model"], task.body["duration"]) == ("veo3.1_fast", 6)  # 4, 6 or 8 s only: 6, trimmed to 5
-    [row] = [r for r in usage.rows(job["id"]) if r["task_id"]]
+    [row] = [r for r in usage.rows(db, job["id"]) if r["task_id"]]
     assert (row["model"], row["seconds"], row["credits"]) == ("veo3.1_fast", 6.0, 90.0)
-    assert usage.summary(job["id"])["estimated_usd"] == 0.9
+    assert usage.summary(db, job["id"])["estimated_usd"] == 0.9
 
 
-def test_a_model_without_a_price_is_refused_never_priced_as_0(runway_env):
-    clips = runtime.current().clips
+def test_a_model_without_a_price_is_refused_never_priced_as_0(rt, db, runway_env):
+    clips = rt.clips
     with pytest.raises(ConfigurationError, match="'gen4_aleph' has no price"):
         clips.estimate(ClipRequest(prompt="", ratio="16:9", image_url="", model="gen4_aleph"))
     with pytest.raises(ConfigurationError, match="no price"):
@@ -144,10 +143,10 @@ def test_a_model_without_a_price_is_refused_never_priced_as_0(runway_env):
     with pytest.raises(KeyError):  # an estimate without credits is not a free task
         estimates._task_usd({"vendor": "runway", "model": "gen4_turbo"})
     with pytest.raises(KeyError):
-        usage.record_task("nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
+        usage.record_task(db, "nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
     # At start-up: an operator's list naming an unknown model is refused
     with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODELS: 'gen4_aleph'"):
-        check_models(Settings(runway_video_models="gen4_turbo,gen4_aleph"))
+        check_models(Settings(RUNWAY_VIDEO_MODELS="gen4_turbo,gen4_aleph"))
 
 
 def test_every_model_the_settings_accept_has_a_runway_price():
@@ -157,5 +156,5 @@ def test_every_model_the_settings_accept_has_a_runway_price():
         if model.capability == "image":
             assert runway.image_credits(model.name, "16:9") > 0 and runway.image_credits(model.name, "9:16") > 0
     defaults = Settings()
-    assert defaults.runway_image_model == "gen4_image" and defaults.runway_reference_image_model == "gen4_image_turbo"
-    assert set(defaults.video_model_choices) == {"gen4_turbo", "gen4.5", "veo3.1_fast"}
+    assert defaults.runway.image_model == "gen4_image" and defaults.runway.reference_image_model == "gen4_image_turbo"
+    assert set(defaults.runway.video_model_choices) == {"gen4_turbo", "gen4.5", "veo3.1_fast"}

@@ -11,13 +11,14 @@ import json
 import pytest
 from handle_slow_update.app import lambda_handler as handle_slow_update
 
-from tests.fakes.fixtures import openai_vars, vendor_env
+from tests.fakes.fixtures import openai_vars
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
-from tests.helpers import new_job
+from tests.helpers import new_job, use
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import lifecycle, runtime, usage
+from videobot import lifecycle, usage
 from videobot.data import gates, jobs
 from videobot.errors import VendorFailed, VendorUnavailable, VoiceEmpty, VoiceNotDownloadable, VoiceNotUnderstood
+from videobot.pipeline import GateId
 from videobot.providers.openai_transcribe import OpenAITranscriber
 from videobot.stages.transcribe_voice_topic import transcribe_voice_topic
 from videobot.telegram import texts
@@ -27,8 +28,8 @@ OGG = b"OggS\x00\x02" + bytes(range(256)) * 20  # stands in for a voice note's O
 
 
 @pytest.fixture
-def user(telegram):
-    return TelegramUser(telegram, lambda_poster())
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
 
 
 def voice_update(user: TelegramUser, file_id: str = "AwACAgIAAxkBAAIC-voice", file_size: int = len(OGG)) -> dict:
@@ -37,10 +38,10 @@ def voice_update(user: TelegramUser, file_id: str = "AwACAgIAAxkBAAIC-voice", fi
     return update
 
 
-def test_the_transcription_request_follows_the_documented_shape(fake_openai):
+def test_the_transcription_request_follows_the_documented_shape(setup, rt, fake_openai):
     fake_openai.transcribe_next("  Реклама   кофе на рассвете ")
-    with vendor_env(openai_vars(fake_openai)):
-        transcript = OpenAITranscriber().transcribe(OGG, filename="file_7.oga", language="ru")
+    with use(setup, **openai_vars(fake_openai)) as tuned:
+        transcript = OpenAITranscriber(tuned.settings).transcribe(OGG, filename="file_7.oga", language="ru")
 
     [call] = fake_openai.calls("POST /v1/audio/transcriptions")
     assert call.headers["authorization"] == "Bearer sk-test-fake-openai"
@@ -57,66 +58,68 @@ def test_the_transcription_request_follows_the_documented_shape(fake_openai):
     assert transcript.input_tokens > 0 and transcript.output_tokens > 0
 
 
-def test_transcription_errors_become_ours(fake_openai):
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}):
+def test_transcription_errors_become_ours(setup, rt, fake_openai):
+    with use(setup, **{**openai_vars(fake_openai), "OPENAI_MAX_RETRIES": "0"}) as tuned:
         with pytest.raises(VendorFailed, match="HTTP 400 Unsupported file format txt"):
-            OpenAITranscriber().transcribe(OGG, filename="voice.txt")
+            OpenAITranscriber(tuned.settings).transcribe(OGG, filename="voice.txt")
         fake_openai.fail(
             "POST /v1/audio/transcriptions",
             429,
             body={"error": {"message": "Rate limit reached", "type": "requests", "code": None}},
         )
         with pytest.raises(VendorUnavailable):
-            OpenAITranscriber().transcribe(OGG)
+            OpenAITranscriber(tuned.settings).transcribe(OGG)
         with pytest.raises(VendorFailed):
-            OpenAITranscriber().transcribe(b"")
-    with vendor_env({**openai_vars(fake_openai), "OPENAI_API_KEY": "sk-wrong"}):
+            OpenAITranscriber(tuned.settings).transcribe(b"")
+    with use(setup, **{**openai_vars(fake_openai), "OPENAI_API_KEY": "sk-wrong"}) as tuned:
         with pytest.raises(VendorFailed, match="HTTP 401"):
-            OpenAITranscriber().transcribe(OGG)
+            OpenAITranscriber(tuned.settings).transcribe(OGG)
 
 
-def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(user):
+def test_without_a_key_voice_gets_a_clear_answer_and_nothing_is_downloaded(db, user):
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     assert user.post(voice_update(user)) == 200
     assert user.texts() == [texts.text("ru", "voice_needs_key")]
     assert user.fake.calls_to("getFile", "downloadFile") == []
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(user, fake_openai, sfn):
-    with vendor_env(openai_vars(fake_openai)):
+def test_a_voice_note_over_20_mb_is_refused_at_once_without_a_download(setup, db, user, fake_openai, sfn):
+    with use(setup, **openai_vars(fake_openai)):
         # Telegram says how big it is: nothing is asked for, nothing is started
         assert user.post(voice_update(user, file_size=21 * 1024 * 1024)) == 200
     assert user.texts() == [texts.text("ru", "voice_too_big", limit_mb="20")]
     assert user.fake.calls_to("getFile", "downloadFile") == []
     assert sfn.named("StartExecution") == []
-    assert jobs.latest_job_for_chat(user.chat_id) is None
+    assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
 
-def test_telegrams_20_mb_is_20_000_000_bytes(user, fake_openai, sfn):
+def test_telegrams_20_mb_is_20_000_000_bytes(setup, rt, user, fake_openai, sfn):
     """getFile's "20MB" (Bot API: "bots can download files of up to 20MB in size") is 20,000,000
     bytes: a voice note of 20,000,001 bytes, under 20 MiB, is refused at once by the webhook's
     check, and by getFile when the message did not say its size."""
-    with vendor_env(openai_vars(fake_openai)):
+    with use(setup, **openai_vars(fake_openai)) as tuned:
         assert user.post(voice_update(user, file_size=20_000_001)) == 200
         assert user.texts() == [texts.text("ru", "voice_too_big", limit_mb="20")]
         assert sfn.named("StartExecution") == []
         user.fake.add_file("AwACAgIAAxkBAAIC-big", OGG, file_size=20_000_001)
         user.fake.add_file("AwACAgIAAxkBAAIC-fits", OGG, file_size=20_000_000)
-        files = TelegramFiles(runtime.current().settings)
+        files = TelegramFiles(tuned.settings)
         with pytest.raises(VoiceNotDownloadable, match=r"(?i)file is too big"):
             files.download("AwACAgIAAxkBAAIC-big", max_bytes=10**9)
         assert files.download("AwACAgIAAxkBAAIC-fits", max_bytes=10**9).data == OGG
 
 
-def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(user, fake_openai, sfn):
-    with vendor_env(openai_vars(fake_openai)):
+def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_webhook(
+    setup, db, user, fake_openai, sfn
+):
+    with use(setup, **openai_vars(fake_openai)):
         update = voice_update(user, file_id="AwACAgIAAxkBAAIC-slow")
         assert user.post(update) == 200
     # The webhook did only the quick work: no getFile, no download, no transcription
     assert user.fake.calls_to("getFile", "downloadFile") == []
     assert fake_openai.calls("POST /v1/audio/transcriptions") == []
-    job = jobs.latest_job_for_chat(user.chat_id)
+    job = jobs.latest_job_for_chat(db, user.chat_id)
     assert job.voice_file_id == "AwACAgIAAxkBAAIC-slow" and job.prompt == ""
     assert job.source_update_id == update["update_id"]
     # Its execution starts with TranscribeVoiceTopic (the ASL's TopicSource reads "voice")
@@ -126,35 +129,34 @@ def test_a_voice_topic_starts_a_job_without_downloading_or_transcribing_in_the_w
     assert accepted.startswith(f"✅ Запрос принят! ID: {job.id}")
 
 
-def test_a_voice_topic_over_the_daily_limit_starts_nothing(user, fake_openai, sfn):
-    with vendor_env({**openai_vars(fake_openai), "MAX_JOBS_PER_USER_PER_DAY": "1"}):
-        done = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-        jobs.finish_job(done["id"], "completed")
+def test_a_voice_topic_over_the_daily_limit_starts_nothing(setup, db, user, fake_openai, sfn):
+    with use(setup, **{**openai_vars(fake_openai), "MAX_JOBS_PER_USER_PER_DAY": "1"}):
+        done = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+        jobs.finish_job(db, done["id"], "completed")
         assert user.post(voice_update(user)) == 200
     assert user.texts()[-1].startswith("⛔ Лимит — 1 ролик в сутки, и он исчерпан.")
     assert sfn.named("StartExecution") == []
-    assert jobs.latest_job_for_chat(user.chat_id).id == done["id"]
+    assert jobs.latest_job_for_chat(db, user.chat_id).id == done["id"]
 
 
-def _voice_job(user, file_id: str = "AwACAgIAAxkBAAIC-voice") -> dict:
-    return new_job("", user_id=user.user_id, chat_id=user.chat_id, voice_file_id=file_id)
+def _voice_job(db, user, file_id: str = "AwACAgIAAxkBAAIC-voice") -> dict:
+    return new_job(db, "", user_id=user.user_id, chat_id=user.chat_id, voice_file_id=file_id)
 
 
-def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user, fake_openai):
+def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(setup, rt, db, user, fake_openai):
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_path="voice/file_3.oga")
     fake_openai.transcribe_next("Реклама кофе на рассвете")
-    job = _voice_job(user)
-    with vendor_env(openai_vars(fake_openai)):
-        rt = runtime.current()
-        assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
+    job = _voice_job(db, user)
+    with use(setup, **openai_vars(fake_openai)) as tuned:
+        assert transcribe_voice_topic(tuned, job["id"]) == {"topic_chars": 24}
         # a retried Lambda (crash after the work) transcribes nothing and says nothing again
-        assert transcribe_voice_topic(rt, job["id"]) == {"topic_chars": 24}
-    assert jobs.get_job(job["id"]).prompt == "Реклама кофе на рассвете"
+        assert transcribe_voice_topic(tuned, job["id"]) == {"topic_chars": 24}
+    assert jobs.get_job(db, job["id"]).prompt == "Реклама кофе на рассвете"
     assert [c.params["file_path"] for c in user.fake.calls_to("downloadFile")] == ["voice/file_3.oga"]
     [sent] = fake_openai.transcribed
     assert sent["filename"] == "file_3.ogg"
     assert user.texts() == ["🎙 Распознано: «Реклама кофе на рассвете»"]
-    assert [r["stage"] for r in usage.rows(job["id"])] == ["transcribe_topic"]
+    assert [r["stage"] for r in usage.rows(db, job["id"])] == ["transcribe_topic"]
 
 
 @pytest.mark.parametrize(
@@ -166,7 +168,7 @@ def test_the_stage_transcribes_stores_the_topic_and_says_what_it_heard_once(user
     ],
 )
 def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_message(
-    user, fake_openai, fault, error, expected
+    setup, rt, db, user, fake_openai, fault, error, expected
 ):
     if fault == "too_big":  # the message did not say, and getFile refuses it ("file is too big")
         user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG, file_size=25 * 1024 * 1024)
@@ -187,41 +189,41 @@ def test_a_voice_topic_that_cannot_be_heard_fails_the_job_with_the_voices_messag
         )
     elif fault == "silence":
         fake_openai.transcribe_next("   ")
-    job = _voice_job(user)
-    with vendor_env(openai_vars(fake_openai)):
-        rt = runtime.current()
+    job = _voice_job(db, user)
+    with use(setup, **openai_vars(fake_openai)) as tuned:
         with pytest.raises(error) as raised:
-            transcribe_voice_topic(rt, job["id"])
+            transcribe_voice_topic(tuned, job["id"])
         # the state machine's Catch hands the error to RecordFailure (its Cause is Lambda's JSON)
         cause = json.dumps({"errorType": error.__name__, "errorMessage": str(raised.value)})
-        lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})
-        lifecycle.record_failure(rt, job["id"], {"Error": error.__name__, "Cause": cause})  # said once
+        lifecycle.record_failure(tuned, job["id"], {"Error": error.__name__, "Cause": cause})
+        lifecycle.record_failure(tuned, job["id"], {"Error": error.__name__, "Cause": cause})  # said once
     assert user.texts() == [texts.text("ru", expected, limit_mb="20")]
-    ended = jobs.get_job(job["id"])
+    ended = jobs.get_job(db, job["id"])
     assert ended.status == "failed" and ended.error_message.startswith(error.__name__)
-    assert jobs.active_job_for_chat(user.chat_id) is None  # nothing blocks the chat
+    assert jobs.active_job_for_chat(db, user.chat_id) is None  # nothing blocks the chat
     if fault == "too_big":
         assert len(user.fake.calls_to("getFile", failed=True)) == 1 and user.fake.calls_to("downloadFile") == []
         assert fake_openai.calls("POST /v1/audio/transcriptions") == []
 
 
-def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_openai, slow_worker):
+def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(setup, rt, db, user, fake_openai, slow_worker):
     from tests.helpers import new_job
 
-    job = new_job("Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
-    jobs.update_job(job["id"], status="awaiting_image_approval")
-    gates.open_gate(job["id"], "images", "token-" + job["id"])
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status="awaiting_image_approval")
+    gates.open_gate(db, job["id"], GateId("images"), "token-" + job["id"])
     user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
     fake_openai.transcribe_next("переделай сорок два")
-    with vendor_env(openai_vars(fake_openai)):
+    with use(setup, **openai_vars(fake_openai)) as tuned:
         update = voice_update(user)
         assert user.post(update) == 200
         # the webhook answered before any download: the worker was invoked asynchronously
         assert slow_worker.invocations == ["HandleSlowUpdateFunction"]
         assert slow_worker.wait_idle(30)
         # Lambda runs the same event again (an async retry): nothing is done twice
-        assert handle_slow_update(
-            {"kind": "voice_feedback", "message": update["message"], "lang": "ru", "update_id": update["update_id"]}
+        assert handle_slow_update.run(
+            tuned,
+            {"kind": "voice_feedback", "message": update["message"], "lang": "ru", "update_id": update["update_id"]},
         ) == {"handled": False, "duplicate": True}
     assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]
     assert user.texts() == [
@@ -229,4 +231,4 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(user, fake_op
         texts.text("ru", "redo_hint", what="изображения", count=10),
     ]
     assert len(fake_openai.transcribed) == 1
-    assert gates.get_gate(job["id"], "images")["decided_at"] is None
+    assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None

@@ -10,7 +10,7 @@ import string
 import pytest
 from babel import Locale
 
-from videobot.data import jobs
+from videobot.pipeline import JobStatus
 from videobot.telegram import texts
 
 COUNTS = (1, 2, 5, 11, 21)
@@ -35,7 +35,7 @@ def test_both_catalogues_have_the_same_keys_and_placeholders():
     assert texts.BUTTONS["ru"].keys() == texts.BUTTONS["en"].keys()
     for key in texts.RU:
         assert placeholders(texts.RU[key]) == placeholders(texts.EN[key]), key
-    assert set(texts.STATUS_RU) == set(jobs.JOB_STATUSES)
+    assert set(texts.STATUS_RU) == set(JobStatus)
     assert texts.language_of("en-GB") == "en" and texts.language_of("de") == "ru" and texts.language_of(None) == "ru"
 
 
