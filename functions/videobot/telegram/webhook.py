@@ -165,7 +165,7 @@ def _say(rt: Runtime, data: dict, key: str, **values) -> None:
     if chat_id is None:
         return
     try:
-        bot.run(lambda b: send(rt, b, chat_id, texts.text(lang, key, **values)), rt.settings)
+        bot.run(lambda b: send(rt, b, chat_id, lang, texts.text(lang, key, **values)), rt.settings)
     except Exception as exc:  # noqa: BLE001 - logged; nothing was done either way
         logger.warning("could not say why nothing was done", extra={"error_type": type(exc).__name__})
 
