@@ -162,7 +162,7 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(rt, d
         assert sfn.named("StopExecution") == [] and status == "awaiting_script_approval"
         # the reject's answer comes from CancelJob, which the state machine runs on "Rejected"
         lifecycle.cancel_job(rt, job["id"])
-        assert user.texts()[-1].startswith(f"❌ Задача {job['id']} отменена на этапе «сценарий»")
+        assert user.texts()[-1].startswith(f"❌ Задача {job['id']} отменена на этапе сценария")
     approved_said = texts.text("ru", "approved_script", voiceover="")
     assert (approved_said in user.texts()) == (calls == ["SendTaskSuccess"])  # the approve's answer agrees
 

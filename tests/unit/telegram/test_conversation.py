@@ -373,7 +373,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt,
     job and segment, never in the message (issue 21, item 13)."""
     from videobot.stages.revise_stage import revise_stage
 
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="video-bot"):
         job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
@@ -412,7 +412,7 @@ def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
-    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
 
     gates.open_gate(db, job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
@@ -494,11 +494,11 @@ def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, use
 
     assert user.say("пар над чашкой, крупный план") == 200
     assert tokens.succeeded == ["token-refused"]
-    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 3 принят, делаю его заново (попытка 1 из 5)."
+    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5)
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
 
     retry, _cancel = inline_buttons(second)
     assert user.press(retry, second.result) == 200
     assert tokens.succeeded == ["token-refused", "token-refused-7"]
-    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
