@@ -34,6 +34,9 @@ INTERPRETER_LOG = "stepfunctions-interpreter.log"
 
 
 SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with InvocationType=Event
+# The reconciler's schedule: rate(1 minute) on AWS (template.yaml, MessagesSweep); more often here,
+# where a job runs in minutes (a question is asked again after its backoff all the same).
+SWEEP_SECONDS = 10.0
 
 
 def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
@@ -233,14 +236,34 @@ class LocalPipeline:
     # -- EventBridge, as AWS delivers it -----------------------------------------------------
 
     def _watch(self, interval: float = 1.0) -> None:
-        """Like the EventBridge rule: every execution that ends FAILED, TIMED_OUT or ABORTED
-        reaches the reconciler, also those no one waits for (`make serve`)."""
+        """Like the EventBridge rules: every execution that ends FAILED, TIMED_OUT or ABORTED
+        reaches the reconciler, also those no one waits for (`make serve`); and, as its
+        schedule does on AWS (every minute), the reconciler's sweep runs every
+        SWEEP_SECONDS."""
+        swept = time.monotonic()
         while self._watching.is_set():
             try:
                 self.deliver_execution_events()
+                if time.monotonic() - swept >= SWEEP_SECONDS:
+                    swept = time.monotonic()
+                    self.deliver_scheduled_event()
             except Exception as exc:  # noqa: BLE001 - delivered again on the next round
                 logging.getLogger(__name__).warning("execution events not delivered: %s: %s", type(exc).__name__, exc)
             time.sleep(interval)
+
+    def deliver_scheduled_event(self) -> object:
+        """The reconciler's schedule ("Scheduled Event"): its sweep, once."""
+        if self.reconciler is None:
+            return None
+        event = {
+            "version": "0",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": tpl.ACCOUNT,
+            "region": tpl.REGION,
+            "detail": {},
+        }
+        return self.reconciler(event, None)
 
     def deliver_execution_events(self) -> list[dict]:
         """Deliver "Step Functions Execution Status Change" for each ended execution not yet

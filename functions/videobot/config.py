@@ -321,6 +321,12 @@ class AwsSettings(Group):
     connect_timeout_seconds: float = env("AWS_CONNECT_TIMEOUT_SECONDS", 3.0, gt=0)
     read_timeout_seconds: float = env("AWS_READ_TIMEOUT_SECONDS", 10.0, gt=0)
     client_attempts: int = env("AWS_CLIENT_ATTEMPTS", 3, ge=1, le=10)
+    # SendTask* and StopExecution answered with a throttle (nothing landed: safe to send again)
+    # are tried this many times in all (control.call_step_functions), with full-jitter backoff
+    # from 0.5 s doubling. 1 where botocore's standard mode already retries throttles
+    # (`client_attempts` > 1); the webhook, whose client makes one attempt (a lost answer must
+    # not be sent again blindly), sets 2 within its 29 s (tests/unit/test_timeouts.py).
+    throttle_attempts: int = env("AWS_THROTTLE_ATTEMPTS", 1, ge=1, le=8)
     # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
     # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
     slow_update_function_name: str | None = env("SLOW_UPDATE_FUNCTION_NAME")
@@ -333,8 +339,12 @@ class TelegramSettings(Group):
     bot_token: str | None = env("TELEGRAM_BOT_TOKEN", repr=False)
     webhook_secret: str | None = env("TELEGRAM_WEBHOOK_SECRET", repr=False)
     api_base_url: str = env("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
-    # Comma-separated Telegram user ids; empty means everyone may use the bot.
+    # Comma-separated Telegram user ids. Fails closed: empty (or unset) means nobody may use the
+    # bot, and `*` is the only way to open it to everyone.
     allowed_user_ids: str | None = env("ALLOWED_USER_IDS")
+    # Handled update ids are kept this long to drop Telegram's redeliveries (it stops after a
+    # 2xx, and gives an update up within 24 hours), then purged by the reconciler's sweep.
+    updates_retention_hours: int = env("TELEGRAM_UPDATES_RETENTION_HOURS", 48, ge=25)
     max_topic_chars: int = env("MAX_TOPIC_CHARS", 1000, ge=1, le=4000)
     upload_limit_bytes: int = env("TELEGRAM_UPLOAD_LIMIT_BYTES", TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     max_voice_bytes: int = env("MAX_VOICE_BYTES", 20_000_000, ge=1, le=20_000_000)  # getFile's cap: "20MB"
@@ -364,11 +374,20 @@ class TelegramSettings(Group):
         return value
 
     @property
+    def open_to_everyone(self) -> bool:
+        return (self.allowed_user_ids or "").strip() == "*"
+
+    @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         if raw.strip() == "*":
             return frozenset()
         return frozenset(int(part) for part in raw.split(",") if part.strip())
+
+    def allows(self, user_id: int | None) -> bool:
+        """Whether this Telegram user may use the bot: `*` opens it, else only the ids listed
+        (none listed: nobody); an update without a sender never."""
+        return user_id is not None and (self.open_to_everyone or user_id in self.allowed_user_id_set)
 
 
 class LimitSettings(Group):

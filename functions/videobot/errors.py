@@ -46,6 +46,11 @@ class MediaError(VideoBotError):
     """FFmpeg failed, or a media file is not what it should be."""
 
 
+class ControlUnavailable(VideoBotError):
+    """Step Functions did not take an answer at a gate or a cancel (throttled past the retries,
+    or refused the call): nothing changed, and the user is asked to try again."""
+
+
 class StartFailed(VideoBotError):
     """Step Functions refused or never answered StartExecution: no job was left behind."""
 

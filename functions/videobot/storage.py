@@ -24,6 +24,17 @@ def job_key(job_id: str, name: str) -> str:
     return f"{job_prefix(job_id)}{name}"
 
 
+def writable_key(key: str, *, prefix: bool = False) -> str:
+    """A key this project writes (or deletes under): jobs/<id>/..., every segment a plain name
+    (no "", "." or ".."), no backslash or control character. S3 has no folders to escape, but
+    a key like jobs/../x is one no id makes, and the IAM policies scope writes to jobs/*."""
+    parts = (key[:-1] if prefix and key.endswith("/") else key).split("/")
+    plain = all(part not in ("", ".", "..") for part in parts) and "\\" not in key and key.isprintable()
+    if parts[0] != "jobs" or len(parts) < 2 or not plain:
+        raise ValueError(f"key escapes the media folder: {key!r}")
+    return key
+
+
 class Storage(Protocol):
     def put_bytes(self, key: str, data: bytes) -> str: ...
     def put_file(self, key: str, path: str | Path) -> str: ...
@@ -97,11 +108,13 @@ class S3Storage:
         self.s3 = boto3.client("s3")
 
     def put_bytes(self, key: str, data: bytes) -> str:
+        writable_key(key)
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         return key
 
     def put_file(self, key: str, path: str | Path) -> str:
+        writable_key(key)
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
         return key
@@ -114,6 +127,7 @@ class S3Storage:
         return Path(path)
 
     def delete_prefix(self, prefix: str) -> int:
+        writable_key(prefix, prefix=True)
         count = 0
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):

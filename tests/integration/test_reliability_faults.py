@@ -49,7 +49,7 @@ def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
         **openai_vars(fake_openai),
         **runway_vars(fake_runway),
         **FAST,
-        **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
+        **telegram_environment(fake_telegram, ALLOWED_USER_IDS="*"),
     }
     with pipeline.using(pipeline.runtime_with(**env)):
         yield fake_openai, fake_runway, fake_telegram

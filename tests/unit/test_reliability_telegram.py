@@ -53,12 +53,16 @@ def _handled(db, update: dict) -> bool:
     return row is not None and row["handled_at"] is not None
 
 
-def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(db, user, sfn, telegram):
+@pytest.mark.parametrize("answer_seconds", ["10", "0"])  # answered with the outcome; before any work
+def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(
+    setup, db, user, sfn, telegram, answer_seconds
+):
     job = _waiting_job(db, user)
     tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
     telegram.fail_next("answerCallbackQuery", 400, TOO_OLD)
 
-    assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
+    with use(setup, CALLBACK_ANSWER_SECONDS=answer_seconds):
+        assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
     assert [n for n, kw in sfn.calls if kw.get("taskToken") == f"token-{job['id']}"] == ["SendTaskSuccess"]
     assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "approved"
     assert jobs.get_job(db, job["id"])["status"] == "script_approved"
@@ -257,8 +261,13 @@ def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(db, u
     assert sent["taskToken"] == f"token-{job['id']}"
     assert gates.get_gate(db, job["id"], GateId("script"))["resumed_at"] is not None
     assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
-    assert user.post(user.callback_update(tap)) == 200  # confirmed: never sent again
+    # confirmed: never sent again, however long ago it was decided (resumed_at, not the clock)
+    db.execute(
+        f"UPDATE {gates.GATES} SET decided_at = decided_at - interval '61 seconds' WHERE job_id = %s", (job["id"],)
+    )
+    assert user.post(user.callback_update(tap)) == 200
     assert len(sfn.named("SendTaskSuccess")) == 1
+    assert "уже утверждён" in user.callback_answers()[-1]
 
 
 # ---- item 8: StartExecution failing is a clear answer ----------------------------------------

@@ -67,6 +67,13 @@ def aws(s: Settings) -> float:
     return a * (s.aws.connect_timeout_seconds + s.aws.read_timeout_seconds) + sleeps
 
 
+def aws_decision(s: Settings) -> float:
+    """A SendTask* or StopExecution (videobot.control.call_step_functions): `throttle_attempts`
+    calls, full-jitter backoff of at most 0.5 s × 2^(n-1) between them."""
+    a = s.aws.throttle_attempts
+    return a * aws(s) + sum(0.5 * 2.0 ** (n - 1) for n in range(1, a))
+
+
 def database(s: Settings) -> float:
     return float(s.database.connect_timeout_seconds)
 
@@ -83,6 +90,7 @@ CLIENTS = {
     "openai": openai,
     "runway": runway,
     "aws": aws,
+    "aws_decision": aws_decision,
     "database": database,
     "stop_tasks": stop_tasks,
 }
@@ -94,15 +102,15 @@ WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
         # and the "could not start" message
         "topic": {"database": 1, "aws": 2, "telegram": 2},
         # a tap: answerCallbackQuery, the decision's SendTask*, the reply and a button edit
-        "tap": {"database": 1, "aws": 1, "telegram": 3},
+        "tap": {"database": 1, "aws_decision": 1, "telegram": 3},
         # /history's button or a voice note at a gate: the answer, then the worker's Invoke (Event)
         "hand_over": {"database": 1, "aws": 1, "telegram": 2},
         # a typed feedback at a gate: SendTaskSuccess with the revision, and the reply
-        "feedback": {"database": 1, "aws": 1, "telegram": 2},
+        "feedback": {"database": 1, "aws_decision": 1, "telegram": 2},
     },
     "HandleSlowUpdateFunction": {
         "resend_video": {"database": 1, "telegram_upload": 1, "telegram": 1},
-        "voice_feedback": {"database": 1, "telegram_file": 1, "openai": 1, "aws": 1, "telegram": 3},
+        "voice_feedback": {"database": 1, "telegram_file": 1, "openai": 1, "aws_decision": 1, "telegram": 3},
     },
     "TranscribeVoiceTopicFunction": {"stage": {"database": 1, "telegram_file": 1, "openai": 1, "telegram": 1}},
     # the script and its one re-ask when it breaks the rules (providers/openai_llm.py)

@@ -35,6 +35,7 @@ _COLUMNS = {
     "subtitles",
     "video_model",
     "prompt",  # a voice topic's words, stored by TranscribeVoiceTopic
+    "end_notice",  # how it ended, as the user is told it (with the terminal status, in one update)
 }
 
 
@@ -217,6 +218,23 @@ def finish_job(db: Database, job_id: str, status: JobStatus, **fields: Any) -> J
             (*params, job_id, list(TERMINAL_STATUSES)),
         )
     )
+
+
+def mark_told(db: Database, job_id: str) -> None:
+    """Telegram confirmed the notice of the job's end."""
+    db.execute(f"UPDATE {JOBS} SET end_told_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
+
+
+def untold_ends(db: Database, older_than_seconds: float, limit: int = 100) -> list[Job]:
+    """Jobs that ended without a video at least `older_than_seconds` ago whose user was not
+    told yet (the notice failed, or the Lambda that sends it died)."""
+    rows = db.query(
+        f"SELECT * FROM {JOBS} WHERE end_notice IS NOT NULL AND end_told_at IS NULL"
+        " AND completed_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'"
+        " ORDER BY completed_at LIMIT %s",
+        (older_than_seconds, limit),
+    )
+    return [Job.from_row(row) for row in rows]
 
 
 def clear_job(db: Database, job_id: str) -> None:

@@ -21,6 +21,7 @@ from videobot.data import chats, gates, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.db import Database
 from videobot.data.rows import Job
+from videobot.errors import VendorUnavailable
 from videobot.notify import (
     Event,
     GateReady,
@@ -53,6 +54,9 @@ class Parts:
 
     def claim(self, part: str) -> bool:
         return notifications.claim(self.db, self.job_id, f"{self.event}:{part}")
+
+    def confirm(self, part: str) -> None:
+        notifications.confirm(self.db, self.job_id, f"{self.event}:{part}")
 
     def release(self, part: str) -> None:
         notifications.release(self.db, self.job_id, f"{self.event}:{part}")
@@ -181,7 +185,8 @@ class TelegramNotifier:
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
         """Which segment was refused, and its prompt; a new prompt is written as a message. The
-        vendor's failure code is only logged: Runway asks that it be kept from users."""
+        vendor's failure code is only logged (lifecycle.gate_question): Runway asks that it be
+        kept from users."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
@@ -233,7 +238,10 @@ class TelegramNotifier:
                         reply_markup=ui.main_keyboard(lang),
                     )
 
-            await call(send, "sendVideo", self.settings)
+            if await call(send, "sendVideo", self.settings) is None:
+                # the upload left and no answer came: not confirmed, so not recorded as sent. The
+                # stage's retry sends it again: a rare duplicate video, never a lost one.
+                raise VendorUnavailable(f"sendVideo of job {job.id} was not confirmed by Telegram")
 
     async def _progress(self, bot: Bot, job: Job, lang: str, event: Progress) -> None:
         """The first report of a stage sends its message; later ones edit it, at most every few
@@ -294,6 +302,7 @@ class TelegramNotifier:
             except Exception:
                 parts.release("album")
                 raise
+            parts.confirm("album")
         await self._text(bot, job.chat_id, question, ui.approval_keyboard(lang, job.id, stage, round_))
 
 

@@ -594,6 +594,9 @@ RU.update(
             "⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
             "задача не создана. Отправьте описание ещё раз через минуту."
         ),
+        "try_again": (
+            "⚠️ Сейчас не получилось: сервис перегружен, ничего не изменилось. Попробуйте ещё раз через минуту."
+        ),
     }
 )
 EN.update(
@@ -602,6 +605,9 @@ EN.update(
         "start_failed": (
             "⚠️ The job could not be started: the service is unavailable right now. Nothing was "
             "charged and no job was created. Send the description again in a minute."
+        ),
+        "try_again": (
+            "⚠️ That did not go through: the service is overloaded and nothing changed. Try again in a minute."
         ),
     }
 )

@@ -368,14 +368,20 @@ def _refused_clip(rt, db, user: TelegramUser, index: int = 6) -> dict:
     return job
 
 
-def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch):
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch, caplog):
+    """Runway's failure code is a diagnostic (Runway asks it be kept from users): logged with the
+    job and segment, never in the message (issue 21, item 13)."""
     from videobot.stages.revise_stage import revise_stage
 
-    job = _refused_clip(rt, db, user)
+    with caplog.at_level("INFO", logger="video-bot"):
+        job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
         "🚫 Модерация сервиса генерации не пропустила клип 7 из 10.\nПромпт: «steam rising»"
     )
+    assert "SAFETY" not in told.params["text"]
+    [logged] = [r for r in caplog.records if r.getMessage() == "segment refused by moderation"]
+    assert (logged.failure_code, logged.segment, logged.job_id) == ("SAFETY.INPUT.TEXT", 6, job["id"])
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
     sfn = _StepFunctions(db, job["id"], "refused_clip_6")
@@ -406,7 +412,7 @@ def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
-    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
 
     gates.open_gate(db, job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
@@ -451,3 +457,48 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
         "бюджет уже не помещается. Попробуйте позже."
     )
     assert jobs.active_job_for_chat(db, user.chat_id) is None
+
+
+class _Tokens:
+    def __init__(self):
+        self.succeeded: list[str] = []
+
+    def send_task_success(self, **kwargs):
+        self.succeeded.append(kwargs["taskToken"])
+        return {}
+
+
+def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, user, monkeypatch):
+    """C8, two pauses at once (issue 21 item 15): clips 3 and 7 refused, each its own question
+    and buttons; words written go to the pause asked first (clip 3), never to both, and the
+    other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
+    from videobot.stages.request_approval import request_approval
+
+    job = _refused_clip(rt, db, user, index=2)
+    segment_rows.update_segment(
+        db,
+        job["id"],
+        6,
+        video_path=None,
+        animation_prompt="cup on a table",
+        status="failed",
+        error_message="SAFETY.OUTPUT.IMAGE",
+    )
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, 6), "token-refused-7")
+    first, second = user.sent("sendMessage")
+    assert first.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 3 из 10")
+    assert second.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 7 из 10")
+    assert "SAFETY" not in first.params["text"] + second.params["text"]
+    tokens = _Tokens()
+    replace_part(monkeypatch, rt, "sfn", tokens)
+
+    assert user.say("пар над чашкой, крупный план") == 200
+    assert tokens.succeeded == ["token-refused"]
+    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5)
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
+
+    retry, _cancel = inline_buttons(second)
+    assert user.press(retry, second.result) == 200
+    assert tokens.succeeded == ["token-refused", "token-refused-7"]
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
