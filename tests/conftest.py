@@ -76,6 +76,8 @@ def settings_env(database_url: str, environment) -> dict[str, str]:
         "CALLBACK_ANSWER_SECONDS": "10",
         # bot-wide budget off: the session's jobs are many (test_reliability_telegram sets one)
         "MAX_USD_PER_DAY": "0",
+        # Runway's daily cap off too (the fake's jobs are many; test_spend_ledger sets one)
+        "RUNWAY_DAILY_GENERATIONS": "0",
     }
 
 

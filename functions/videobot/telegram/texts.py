@@ -60,6 +60,18 @@ RU = {
         "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
         "Попробуйте позже."
     ),
+    "budget_too_small": (
+        "⛔ Ролик стоит ≈ ${estimate}, а дневной бюджет — ${budget}: такой ролик в него не помещается. "
+        "Выберите модель видео дешевле в /settings."
+    ),
+    "failed_budget": (
+        "⛔ Задача {job_id} остановлена: дневной бюджет исчерпан, за следующий шаг платить нечем. "
+        "Ничего больше не запущено."
+    ),
+    "failed_daily_cap": (
+        "⛔ Задача {job_id} остановлена до генерации: дневной лимит генераций Runway для этой модели "
+        "исчерпан. Ничего не запущено. Лимит освободится после {time}."
+    ),
     "daily_limit": (
         "⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
         "Следующий можно будет заказать после {time} UTC."
@@ -216,6 +228,18 @@ EN = {
     "bot_budget": (
         "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
         "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."
+    ),
+    "budget_too_small": (
+        "⛔ A video costs ≈ ${estimate}, and the daily budget is ${budget}: it cannot fit. "
+        "Pick a cheaper video model in /settings."
+    ),
+    "failed_budget": (
+        "⛔ Job {job_id} has stopped: the daily budget is used up, the next step cannot be paid for. "
+        "Nothing more was started."
+    ),
+    "failed_daily_cap": (
+        "⛔ Job {job_id} stopped before generating: Runway's daily generation limit for this model is "
+        "used up. Nothing was started. The limit frees up after {time}."
     ),
     "daily_limit": (
         "⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"

@@ -19,7 +19,7 @@ from videobot.errors import VendorFailed, VendorUnavailable, VoiceNotDownloadabl
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import feedback, files, handover, texts
-from videobot.telegram.replies import reply
+from videobot.telegram.replies import reply, sender_id
 from videobot.telegram.topics import start_topic
 
 
@@ -74,28 +74,11 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
             await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
             return {"handled": True, "outcome": "voice_too_big"}
         try:
-            transcript = await asyncio.to_thread(
-                lambda: rt.transcriber.transcribe(
-                    chat_file.data, filename=chat_file.filename, language=job.language if job else None
-                )
-            )
+            transcript = await asyncio.to_thread(_transcribe, rt, job, sender_id(message), chat_file)
         except (VendorFailed, VendorUnavailable) as exc:  # said at once: the gate is waiting for the user
             logger.warning("transcription failed", extra={"error": str(exc)})
             await reply(rt, bot, chat_id, lang, "voice_failed")
             return {"handled": True, "outcome": "voice_failed"}
-        if job is not None:
-            usage.record_llm(
-                rt.db,
-                job.id,
-                "transcribe_feedback",
-                {
-                    "vendor": "openai",
-                    "model": transcript.model,
-                    "calls": 1,
-                    "input_tokens": transcript.input_tokens,
-                    "output_tokens": transcript.output_tokens,
-                },
-            )
         if not transcript.text:
             await reply(rt, bot, chat_id, lang, "voice_empty")
             return {"handled": True, "outcome": "voice_empty"}
@@ -109,3 +92,17 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
     # the gate closed meanwhile: the words are a topic, as a typed one would be
     await start_topic(rt, bot, message, lang, transcript.text, update_id)
     return {"handled": True, "outcome": "topic"}
+
+
+def _transcribe(rt: Runtime, job, user_id: int, chat_file):
+    """The voice note transcribed through the ledger: the open job's, or (no job open: the words
+    become a topic) the user's own line."""
+    call = usage.transcription_call(
+        rt.settings, job.id if job else None, "transcribe_feedback", len(chat_file.data), user_id=user_id
+    )
+    with usage.paid_call(rt.db, rt.settings, call) as bill:
+        transcript = rt.transcriber.transcribe(
+            chat_file.data, filename=chat_file.filename, language=job.language if job else None
+        )
+        bill.transcript(transcript)
+    return transcript
