@@ -120,6 +120,10 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
 
+.PHONY: bench-webhook-history
+bench-webhook-history: $(VENV)/.installed ## A topic's p99 through the webhook over 100,000 jobs and 1,000,000 ledger rows (JOBS= ROWS= TOPICS= HOURS=; docs/benchmarks.md)
+	$(BIN)/python -m bench.webhook.history --jobs $(or $(JOBS),100000) --rows $(or $(ROWS),1000000) --topics $(or $(TOPICS),200) --hours $(or $(HOURS),24)
+
 # ---------------------------------------------------------------- reliability (docs/reliability.md)
 RELIABILITY_TESTS := tests/unit/test_reliability_input.py tests/unit/test_reliability_races.py \
 	tests/unit/test_reliability_security.py tests/unit/test_reliability_vendor_tasks.py \
