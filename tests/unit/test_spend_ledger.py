@@ -189,14 +189,25 @@ def test_a_job_in_flight_counts_against_the_bot_wide_budget(setup, rt, db, teleg
     assert _held(db, [first]) == [] and usage.spent(db).bot_usd == pytest.approx(base)
 
 
-def test_a_revision_is_checked_against_the_budget_before_the_llm_is_called(setup, rt, db, fake_openai):
-    job = new_job(db, user_id=7_100_000_000 + uuid.uuid4().int % 10**6)
+def test_a_revision_is_checked_against_the_budget_before_the_llm_is_called(setup, rt, db, fake_openai, telegram):
+    [user] = _users(telegram, setup, 1)
+    job = new_job(db, user_id=user.user_id, chat_id=user.chat_id)
     with use(setup, **openai_vars(fake_openai), LLM_PROVIDER="openai", MAX_USD_PER_USER_PER_DAY="1") as tuned:
         record_paid(db, job["id"], 1.0, stage="generate_script", vendor="openai", model="gpt-5.4-mini")
-        with pytest.raises(BudgetExceeded, match=r"user budget of \$1.00"):
+        with pytest.raises(BudgetExceeded, match=r"user budget of \$1.00") as over:
             revise_script(tuned, job["id"], "короче")
     assert fake_openai.calls("POST /v1/responses") == []  # nothing paid for
     assert [r["stage"] for r in usage.rows(db, job["id"])] == ["generate_script"]  # nothing reserved
+    # RecordFailure ends the job on it (not a fault) and says why
+    error = {
+        "Error": "BudgetExceeded",
+        "Cause": json.dumps({"errorType": "BudgetExceeded", "errorMessage": str(over.value)}),
+    }
+    assert lifecycle.record_failure(rt, job["id"], error)["fault"] is False
+    assert user.texts()[-1] == (
+        f"⛔ Задача {job['id']} остановлена: дневной бюджет исчерпан, за следующий шаг платить нечем. "
+        "Ничего больше не запущено."
+    )
 
 
 def test_an_estimate_over_the_whole_budget_says_so_not_come_back_at_0(setup, rt, db, telegram, priced):
