@@ -15,7 +15,7 @@ from telegram import Audio, Bot, Message, Voice
 
 from videobot import usage
 from videobot.data import gates, jobs, notifications
-from videobot.errors import VendorFailed, VendorUnavailable, VoiceNotDownloadable
+from videobot.errors import BudgetExceeded, VendorFailed, VendorUnavailable, VoiceNotDownloadable
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import feedback, files, handover, texts
@@ -79,6 +79,9 @@ async def voice_at_gate(rt: Runtime, bot: Bot, message: Message, lang: str, upda
             logger.warning("transcription failed", extra={"error": str(exc)})
             await reply(rt, bot, chat_id, lang, "voice_failed")
             return {"handled": True, "outcome": "voice_failed"}
+        except BudgetExceeded:  # the transcription itself does not fit the daily budget: not made
+            await reply(rt, bot, chat_id, lang, "voice_over_budget")
+            return {"handled": True, "outcome": "voice_over_budget"}
         if not transcript.text:
             await reply(rt, bot, chat_id, lang, "voice_empty")
             return {"handled": True, "outcome": "voice_empty"}
