@@ -153,6 +153,13 @@ def priced(rt, monkeypatch):
     replace_part(monkeypatch, rt, "clips", Clips())
 
 
+def _record_failure(rt, job_id: str, exc: Exception) -> dict:
+    """RecordFailure as the state machine's Catch calls it with a Lambda's error."""
+    name = type(exc).__name__
+    cause = json.dumps({"errorType": name, "errorMessage": str(exc)})
+    return lifecycle.record_failure(rt, job_id, {"Error": name, "Cause": cause})
+
+
 def _users(telegram, setup, n: int) -> list[TelegramUser]:
     return [TelegramUser(telegram, lambda_poster(lambda: setup.rt)) for _ in range(n)]
 
@@ -199,11 +206,7 @@ def test_a_revision_is_checked_against_the_budget_before_the_llm_is_called(setup
     assert fake_openai.calls("POST /v1/responses") == []  # nothing paid for
     assert [r["stage"] for r in usage.rows(db, job["id"])] == ["generate_script"]  # nothing reserved
     # RecordFailure ends the job on it (not a fault) and says why
-    error = {
-        "Error": "BudgetExceeded",
-        "Cause": json.dumps({"errorType": "BudgetExceeded", "errorMessage": str(over.value)}),
-    }
-    assert lifecycle.record_failure(rt, job["id"], error)["fault"] is False
+    assert _record_failure(rt, job["id"], over.value)["fault"] is False
     assert user.texts()[-1] == (
         f"⛔ Задача {job['id']} остановлена: дневной бюджет исчерпан, за следующий шаг платить нечем. "
         "Ничего больше не запущено."
@@ -304,11 +307,7 @@ def test_a_stage_that_does_not_fit_the_daily_cap_starts_nothing_and_says_when(se
     assert [r for r in usage.rows(db, job["id"]) if r["stage"] == "generate_images"] == []  # nothing reserved
     assert all(not s.image_runway_task_id for s in segments.get_segments(db, job["id"]))  # nothing started
     # RecordFailure ends the job on it (not a fault) and tells the user when the cap frees up
-    error = {
-        "Error": "DailyCapReached",
-        "Cause": json.dumps({"errorType": "DailyCapReached", "errorMessage": str(reached.value)}),
-    }
-    assert lifecycle.record_failure(rt, job["id"], error)["fault"] is False
+    assert _record_failure(rt, job["id"], reached.value)["fault"] is False
     assert user.texts()[-1] == (
         f"⛔ Задача {job['id']} остановлена до генерации: дневной лимит генераций Runway для этой модели "
         f"исчерпан. Ничего не запущено. Лимит освободится после {(oldest[4] + timedelta(hours=24)):%Y-%m-%d %H:%M} UTC."
