@@ -163,7 +163,7 @@ def transcription_call(
     return _call(job_id, stage, "openai", model, usd, seconds=seconds, user_id=user_id)
 
 
-def task_call(job_id: str, stage: str, index: int, submission: int, estimate: dict, kind: str) -> ledger.Call:
+def task_call(job_id: str, stage: str, index: int, submission: int | str, estimate: dict, kind: str) -> ledger.Call:
     """One vendor task (a generator's `estimate`; a missing price raises rather than reserves
     0), keyed by its segment and submission: a retried Lambda finds its reservation."""
     return ledger.Call(

@@ -389,3 +389,24 @@ def test_realtime_speech_is_priced_by_its_audio_output_tokens(setup, rt, db, fak
     # the fake bills 50 audio tokens a second of 24 kHz speech: 20 USD a million, not per character
     for r in parts:
         assert float(r["amount_usd"]) > 0 and float(r["amount_usd"]) != pytest.approx(r["characters"] * 20 / 1e6)
+
+
+def test_a_redo_at_the_gate_reserves_and_pays_a_new_task_never_the_first_ones(rt, db, prompted_job, runway_env):
+    from videobot.data import gates
+    from videobot.pipeline import GateId
+    from videobot.stages import revise_stage
+
+    job_id = prompted_job["id"]
+    step = IMAGES.submit(rt, job_id, 0, rt.settings.execution())
+    while step["state"] != "done":
+        step = IMAGES.check(rt, job_id, 0, step["attempt"], rt.settings.execution())
+    # the user asks for segment 1 again at the images gate ("переделай 1"): RedoImages
+    gates.open_gate(db, job_id, GateId("images"), f"token-{job_id}")
+    gates.revise_gate(db, job_id, GateId("images"), feedback="светлее", segments=[0], limit=3)
+    assert revise_stage.revise_stage(rt, job_id, GateId("images"))["segments"] == [0]
+    step = IMAGES.submit(rt, job_id, 0, rt.settings.execution())
+    while step["state"] != "done":
+        step = IMAGES.check(rt, job_id, 0, step["attempt"], rt.settings.execution())
+    first = [r for r in usage.rows(db, job_id) if r["segment_index"] == 0 and r["stage"] == "generate_images"]
+    assert [(r["state"], float(r["amount_usd"])) for r in first] == [("settled", 0.05), ("settled", 0.05)]
+    assert len({r["call_key"] for r in first}) == 2 and len(runway_env.created("text_to_image")) == 2

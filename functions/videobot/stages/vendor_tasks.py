@@ -152,8 +152,17 @@ class VendorTask:
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         return waits.first
 
-    def task_call(self, job_id: str, index: int, submission: int, estimate: dict):
-        return usage.task_call(job_id, self.media.usage_stage, index, submission, estimate, self.media.column)
+    def task_call(self, rt: Runtime, job_id: str, index: int, submission: int, estimate: dict):
+        """The ledger's call for one task, keyed by its segment, its round (a redo at the gate or
+        a refused segment's retry starts the submissions again from 1) and its submission: a
+        retried Lambda finds its reservation, a redo never finds the first round's."""
+        rounds = 0
+        for gate_id in (GateId(self.media.gate), GateId.refused(self.media, index)):
+            gate = gates.get_gate(rt.db, job_id, gate_id)
+            rounds += gate.revisions if gate else 0
+        return usage.task_call(
+            job_id, self.media.usage_stage, index, f"r{rounds}.{submission}", estimate, self.media.column
+        )
 
     def reserve_generations(self, rt: Runtime, job_id: str) -> int:
         """Before the Map starts: reserve every task it will submit (the segments without their
@@ -167,7 +176,7 @@ class VendorTask:
             if media.path or media.task_id:
                 continue
             estimate = generator.estimate(self.planned_request(rt, job, seg))
-            calls.append(self.task_call(job_id, seg.segment_index, media.submissions + 1, estimate))
+            calls.append(self.task_call(rt, job_id, seg.segment_index, media.submissions + 1, estimate))
         usage.reserve_generations(rt.db, rt.settings, calls)
         return len(calls)
 
@@ -297,7 +306,7 @@ class VendorTask:
         """Pay for the task: the submission counted before, its id stored right after (a retried
         Lambda then polls it instead of paying again). Returns the task id and the segment row."""
         index, submissions = seg.segment_index, seg.media(self.media).submissions
-        call = self.task_call(job_id, index, submissions + 1, generator.estimate(request))
+        call = self.task_call(rt, job_id, index, submissions + 1, generator.estimate(request))
         segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
             # reserved before the create (the stage's first ones before its Map started), the
