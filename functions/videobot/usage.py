@@ -5,7 +5,7 @@ bot-wide 24-hour budgets before the call, and settled to what the vendor reporte
 released when the call was refused or never made. tests/unit/test_spend_ledger.py checks that no
 paid provider method is called anywhere else.
 
-Each call is priced in its vendor's own unit (checked 2026-12-04; README, "Vendor facts"):
+Each call is priced in its vendor's own unit (checked 2026-12-04; README, "Vendor rules the fakes enforce"):
 tokens for the LLM, minutes of audio for gpt-transcribe (its usage says `{type: "duration",
 seconds}`, or tokens), audio output tokens for realtime speech, characters for Polly, and the
 task's reported `cost` in credits for Runway (a FAILED task too, unless refunded)."""
