@@ -22,8 +22,8 @@ help: ## List the targets
 install: $(VENV)/.installed deploy-tools ## Create .venv (the runner and the tests) and the deployment checks' tools (.venv-sam, infra/node_modules)
 
 .PHONY: demo
-demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand, RATIO=9:16, JOB_ID=abc-123
-	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
+demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand (OPEN=1 opens each contact sheet), RATIO=9:16, JOB_ID=abc-123, LOG_LEVEL=INFO to show the logs
+	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(OPEN),--open,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
 
 # pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py).
 # A worker takes a whole file at a time, in the order collected (the heavy integration files

@@ -239,7 +239,7 @@ class LocalPipeline:
             try:
                 self.deliver_execution_events()
             except Exception as exc:  # noqa: BLE001 - delivered again on the next round
-                print(f"execution events: {type(exc).__name__}: {exc}")
+                logging.getLogger(__name__).warning("execution events not delivered: %s: %s", type(exc).__name__, exc)
             time.sleep(interval)
 
     def deliver_execution_events(self) -> list[dict]:

@@ -187,7 +187,7 @@ def test_a_job_in_flight_counts_against_the_bot_wide_budget(setup, rt, db, teleg
     assert first.texts()[-1].startswith("✅ Запрос принят!")
     assert second.texts()[-1] == (
         f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 3:.2f}, а общий дневной бюджет "
-        f"бота — ${base + 5:.2f}. Новый ролик стоит ≈ $3.00, и он в бюджет не помещается. Попробуйте позже."
+        f"бота — ${base + 5:.2f}. Новый ролик стоит ≈ $3.00 и в бюджет уже не помещается. Попробуйте позже."
     )
     assert jobs.active_job_for_chat(db, second.chat_id) is None
     assert _held(db, [first, second]) == [3.0]

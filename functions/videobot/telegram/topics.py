@@ -61,7 +61,8 @@ async def start_topic(
             if created:
                 ledger.hold(cur, job.id, estimate)
     if active is not None:
-        await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=texts.status_name(lang, active.status))
+        status = texts.status_name(lang, active.status, voice=bool(active.voice_file_id))
+        await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=status)
         return
     if next_slot is not None:
         logger.info("daily job limit reached", extra={"user_id": user_id})
