@@ -76,6 +76,9 @@ def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits
     # Given a user who chose veo3.1_fast, and a Runway project at tier 1 (2 generations at once)
     # while the Maps are set to run 4 segments at once: Runway queues the rest as THROTTLED
     fake_runway.concurrency = 2
+    # each clip runs half a second, so the four submitted at once surely overlap (with tasks that
+    # end at their second poll, whether a third was created before two ended was a race)
+    fake_runway.task_seconds["image_to_video"] = 0.5
     user_id = 7_000_000_014
     with pipeline.using(
         pipeline.runtime_with(**{**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"})
