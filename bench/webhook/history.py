@@ -93,10 +93,11 @@ def budget_query_ms(db, runs: int = 50) -> tuple[float, str]:
             ledger.spent(cur, SEEDED_USER)
             times.append((time.perf_counter() - started) * 1000)
         cur.execute(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT COALESCE(SUM(amount_usd) FILTER (WHERE user_id = %s), 0),"
-            " COALESCE(SUM(amount_usd), 0) FROM ai_video_bot.vendor_usage"
-            " WHERE recorded_at > (now() AT TIME ZONE 'utc') - interval '24 hours'",
-            (SEEDED_USER,),
+            "EXPLAIN (ANALYZE, BUFFERS) SELECT COALESCE(SUM(usd) FILTER (WHERE user_id = %s), 0),"
+            " COALESCE(SUM(usd) FILTER (WHERE user_id = 0), 0) FROM ai_video_bot.spend_slots"
+            " WHERE user_id IN (%s, 0) AND slot >= date_bin('5 minutes',"
+            " (now() AT TIME ZONE 'utc') - interval '24 hours', TIMESTAMP '2000-01-01')",
+            (SEEDED_USER, SEEDED_USER),
         )
         plan = "\n".join(r[0] for r in cur.fetchall())
     return statistics.median(times), plan

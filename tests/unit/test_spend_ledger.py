@@ -410,3 +410,33 @@ def test_a_redo_at_the_gate_reserves_and_pays_a_new_task_never_the_first_ones(rt
     first = [r for r in usage.rows(db, job_id) if r["segment_index"] == 0 and r["stage"] == "generate_images"]
     assert [(r["state"], float(r["amount_usd"])) for r in first] == [("settled", 0.05), ("settled", 0.05)]
     assert len({r["call_key"] for r in first}) == 2 and len(runway_env.created("text_to_image")) == 2
+
+
+def test_the_budget_slots_follow_every_change_of_the_ledger(rt, db):
+    """The check reads the 5-minute slots a trigger keeps; they equal the rows' own sum after a
+    hold, a draw on it, a settle, a release, an end, and a row moved in time."""
+    job = new_job(db, user_id=7_200_000_000 + uuid.uuid4().int % 10**6)
+    user = job["user_id"]
+
+    def direct() -> float:
+        row = db.query_one(
+            f"SELECT COALESCE(SUM(amount_usd), 0) AS usd FROM {ledger.TABLE}"
+            " WHERE user_id = %s AND recorded_at > (now() AT TIME ZONE 'utc') - interval '24 hours'",
+            (user,),
+        )
+        return float(row["usd"])
+
+    with db.connect() as conn, conn.cursor() as cur:
+        ledger.hold(cur, job["id"], 3.0)
+    assert usage.spent(db, user).user_usd == direct() == 3.0
+    call = ledger.Call(f"slot-test:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", 0.5)
+    ledger.reserve(db, [call], ledger.Budgets())  # drawn from the hold: 2.5 held, 0.5 reserved
+    ledger.settle(db, call.key, 0.2)
+    assert usage.spent(db, user).user_usd == pytest.approx(direct()) == pytest.approx(2.7)
+    other = ledger.Call(f"slot-test:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", 4.0)
+    ledger.reserve(db, [other], ledger.Budgets())
+    ledger.release(db, other.key)
+    jobs.finish_job(db, job["id"], "completed")  # the hold's rest released
+    assert usage.spent(db, user).user_usd == pytest.approx(direct()) == pytest.approx(0.2)
+    db.execute(f"UPDATE {ledger.TABLE} SET recorded_at = recorded_at - interval '25 hours' WHERE user_id = %s", (user,))
+    assert usage.spent(db, user).user_usd == direct() == 0.0

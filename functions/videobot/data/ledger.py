@@ -2,8 +2,9 @@
 reserves its estimate before it is made, in one transaction with the budget check under one
 advisory lock, and is settled to its reported cost, or released, after. A job's estimate is
 held at acceptance; each call draws its estimate from the hold, and only what the hold does not
-cover is checked against the budgets again. `amount_usd` is what a row counts now, so the
-budget check is one indexed sum over 24 hours. Rows outlive a cancelled job's cleared content:
+cover is checked against the budgets again. `amount_usd` is what a row counts now; a trigger
+adds every change of it to 5-minute slots (spend_slots), so the budget check sums at most 289
+slots whatever the day's spend. Rows outlive a cancelled job's cleared content:
 the money is spent. Prices and the seam every paid call goes through are videobot.usage's."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from videobot.data.db import Database
 from videobot.errors import BudgetExceeded, DailyCapReached
 
 TABLE = "ai_video_bot.vendor_usage"
+SLOTS = "ai_video_bot.spend_slots"  # what the rows count, by user and 5-minute slot (a trigger's)
 JOBS = "ai_video_bot.video_jobs_enhanced"
 BUDGET_LOCK = 210_014  # pg_advisory_xact_lock key: every reservation and acceptance, in turn
 WINDOW = "interval '24 hours'"
@@ -62,12 +64,13 @@ def lock(cur) -> None:
 
 
 def spent(cur, user_id: int | None) -> Spent:
-    """The user's and everyone's last 24 hours, holds and reservations included: one
-    index-only scan of vendor_usage_window_idx."""
+    """The user's and everyone's last 24 hours, holds and reservations included: the 5-minute
+    slots a trigger keeps (migration 0015), at most 289 of each, whatever the day's spend."""
     cur.execute(
-        f"SELECT COALESCE(SUM(amount_usd) FILTER (WHERE user_id = %s), 0) AS user_usd,"
-        f" COALESCE(SUM(amount_usd), 0) AS bot_usd FROM {TABLE} WHERE recorded_at > {NOW} - {WINDOW}",
-        (user_id,),
+        f"SELECT COALESCE(SUM(usd) FILTER (WHERE user_id = %s), 0) AS user_usd,"
+        f" COALESCE(SUM(usd) FILTER (WHERE user_id = 0), 0) AS bot_usd FROM {SLOTS}"
+        f" WHERE user_id IN (%s, 0) AND slot >= date_bin('5 minutes', {NOW} - {WINDOW}, TIMESTAMP '2000-01-01')",
+        (user_id or -1, user_id or -1),
     )
     row = cur.fetchone()
     user_usd, bot_usd = row.values() if isinstance(row, dict) else row  # any cursor

@@ -22,9 +22,6 @@ UPDATE ai_video_bot.vendor_usage AS u
        reserved_usd = CASE WHEN u.vendor = 'runway' THEN u.credits * 0.01 ELSE 0 END
   FROM ai_video_bot.video_jobs_enhanced AS j
  WHERE j.id = u.job_id AND u.user_id IS NULL;
--- The budget check is one index-only scan of the last 24 hours, bot-wide and per user.
-CREATE INDEX IF NOT EXISTS vendor_usage_window_idx
-    ON ai_video_bot.vendor_usage (recorded_at) INCLUDE (user_id, amount_usd);
 -- Runway's daily generation cap is per model: generations of the last 24 hours.
 CREATE INDEX IF NOT EXISTS vendor_usage_generations_idx
     ON ai_video_bot.vendor_usage (model, recorded_at) WHERE vendor = 'runway' AND state <> 'released';
