@@ -150,6 +150,10 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
 
+.PHONY: bench-webhook-history
+bench-webhook-history: $(VENV)/.installed ## A topic's p99 through the webhook over 100,000 jobs and 1,000,000 ledger rows (JOBS= ROWS= TOPICS= HOURS=; docs/benchmarks.md)
+	$(BIN)/python -m bench.webhook.history --jobs $(or $(JOBS),100000) --rows $(or $(ROWS),1000000) --topics $(or $(TOPICS),200) --hours $(or $(HOURS),24)
+
 .PHONY: bench-test-loop
 bench-test-loop: $(VENV)/.installed ## A fresh clone of HEAD: make install, make test RUNS times (3), make test-unit, timed with CPU and load (LOCK=file to take a flock per run; docs/benchmarks.md)
 	$(BIN)/python -m bench.test_loop.run --runs $(or $(RUNS),3) $(if $(LOCK),--lock $(LOCK),)

@@ -125,6 +125,8 @@ def settings_env(database_url: str, environment) -> dict[str, str]:
         "MAX_USD_PER_DAY": "0",
         # the allowlist fails closed (empty: nobody); the tests' users are many and random
         "ALLOWED_USER_IDS": "*",
+        # Runway's daily cap off too (the fake's jobs are many; test_spend_ledger sets one)
+        "RUNWAY_DAILY_GENERATIONS": "0",
     }
 
 

@@ -27,10 +27,13 @@ CODE_NEEDS: dict[str, set[str]] = {
     "TranscribeVoiceTopicFunction": {"telegram", "transcription"},  # getFile, "🎙 Распознано"
     "GenerateScriptFunction": {"llm"},
     "RequestApprovalFunction": {"telegram"},
-    "ReviseStageFunction": {"llm"},  # ReviseScript; RedoImages/RedoClips only clear rows
+    # ReviseScript; RedoImages/RedoClips clear rows and reserve the redone tasks in the spend
+    # ledger (Runway's prices and daily cap: the providers' estimates, no vendor call)
+    "ReviseStageFunction": {"llm", "images", "clips"},
     "SplitIntoSegmentsFunction": set(),
-    "WriteImagePromptsFunction": {"llm"},
-    "WriteAnimationPromptsFunction": {"llm"},
+    # the prompts, then the Map's tasks reserved before it starts (the provider's estimate)
+    "WriteImagePromptsFunction": {"llm", "images"},
+    "WriteAnimationPromptsFunction": {"llm", "clips"},
     # a submit polls once at once: progress and "queued at Runway" (stages/vendor_tasks.py)
     "SubmitImageFunction": {"images", "telegram"},
     "CheckImageFunction": {"images", "telegram"},

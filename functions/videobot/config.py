@@ -300,6 +300,11 @@ class RunwaySettings(Group):
     # nothing, and the Map's "10 at once" would not be true. So the Maps run at most this many
     # segments while Runway makes them. Default 2: tier 1, where every new project starts.
     concurrency: int = env("RUNWAY_CONCURRENCY", 2, ge=1, le=40)
+    # Generations a day per model (the tier's "max gens/day", per model; tier 1: 50 for some
+    # models, 200 for others; docs.dev.runwayml.com/usage/tiers). Past it Runway answers 429 on
+    # create, so a stage's generations are reserved against it before its Map starts
+    # (videobot.data.ledger). 0: no cap counted here.
+    daily_generations: int = env("RUNWAY_DAILY_GENERATIONS", 50, ge=0)
 
     @property
     def video_model_choices(self) -> tuple[str, ...]:

@@ -149,7 +149,18 @@ def record_approval_timeout(rt: Runtime, job_id: str) -> dict:
 # moderation refused after every round the user had, a voice topic that cannot be heard, and a
 # stage that found its job cancelled under it. The job still fails with the reason, and the user
 # is told; the execution ends Succeeded (IsItAFault), so the failed-executions alarm means a fault.
-NOT_A_FAULT = frozenset({"ContentRefused", "VoiceNotDownloadable", "VoiceNotUnderstood", "VoiceEmpty", "JobCancelled"})
+# A job the budgets or Runway's daily cap cannot pay for is not a fault either.
+NOT_A_FAULT = frozenset(
+    {
+        "ContentRefused",
+        "VoiceNotDownloadable",
+        "VoiceNotUnderstood",
+        "VoiceEmpty",
+        "JobCancelled",
+        "BudgetExceeded",
+        "DailyCapReached",
+    }
+)
 
 
 def record_failure(rt: Runtime, job_id: str, error: dict | None = None) -> dict:

@@ -41,6 +41,9 @@ VOICES = {
     "cedar",
 }
 TRANSCRIBE_MODELS = {"gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
+# Billed by the minute of audio (OpenAI's model pages, 2026-12-04: gpt-transcribe 0.0045 USD a
+# minute): their `usage` is {type: "duration", seconds}; the others answer token usage.
+BILLED_BY_DURATION = {"gpt-transcribe", "whisper-1"}
 # OpenAI's shutdown dates (developers.openai.com/api/docs/deprecations, and the "Announced shutdown
 # date" the SDK's model lists carry: openai 3.51 ChatModel, SpeechModel, AudioModel, the Realtime
 # session's model; read 2026-12-04): from its shutdown date a model answers 404 model_not_found on
@@ -172,6 +175,7 @@ class FakeOpenAI(FakeServer):
         super().__init__()
         self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
         self.transcripts: list[str] = []  # queued transcriptions (default: a fixed Russian topic)
+        self.audio_seconds: float | None = None  # the duration a minute-billed usage states (None: from the size)
         self.transcribed: list[dict] = []  # what each transcription request carried
         self.today: date = datetime.now(UTC).date()  # the day the fake stands on (SHUTDOWNS)
         from tests.fakes.openai_realtime import FakeRealtime
@@ -402,6 +406,9 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
         return 200, {"Content-Type": "text/plain"}, text.encode()
     audio_tokens = max(1, len(upload["data"]) // 200)
     output_tokens = max(1, len(text) // 3)
+    if fields["model"] in BILLED_BY_DURATION:  # billed per minute: usage says the audio's length
+        seconds = self.audio_seconds if self.audio_seconds is not None else max(1.0, len(upload["data"]) / 4000)
+        return json_reply(200, {"text": text, "usage": {"type": "duration", "seconds": seconds}})
     return json_reply(
         200,
         {

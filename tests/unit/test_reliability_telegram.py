@@ -22,7 +22,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     lambda_poster,
     telegram,
 )
-from tests.helpers import new_job, use
+from tests.helpers import new_job, record_paid, use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot.data import gates, jobs
 from videobot.data import updates as store
@@ -371,19 +371,11 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried(rt)
 
 
 def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(setup, db, user, sfn):
-    from videobot.data import usage as usage_rows
+    from videobot import usage
 
     spender = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)  # another user
-    usage_rows.insert_llm(
-        db,
-        spender["id"],
-        "generate_script",
-        vendor="openai",
-        model="gpt-5.4-mini",
-        calls=1,
-        input_tokens=1_000_000,
-        output_tokens=1_000_000,
-    )
+    usd = usage.llm_usd("gpt-5.4-mini", 1_000_000, 1_000_000)
+    record_paid(db, spender["id"], usd, stage="generate_script", vendor="openai", model="gpt-5.4-mini")
     with use(setup, MAX_USD_PER_DAY="1"):
         assert user.say("Реклама кофе") == 200
     (said,) = user.texts()

@@ -7,6 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extras import RealDictCursor
+
+from videobot.data import ledger
 from videobot.data.db import Database, assignments
 from videobot.data.rows import Job
 from videobot.errors import JobCancelled, JobNotFound
@@ -212,12 +215,15 @@ def finish_job(db: Database, job_id: str, status: JobStatus, **fields: Any) -> J
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a terminal status")
     sets, params = assignments({"status": status, **fields}, _COLUMNS)
-    return Job.from_row(
-        db.query_one(
+    with db.connect() as conn, conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(
             f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
             (*params, job_id, list(TERMINAL_STATUSES)),
         )
-    )
+        row = cur.fetchone()
+        if row is not None:  # what the job had not spent of its hold no longer counts
+            ledger.release_hold(cur, job_id)
+    return Job.from_row(row)
 
 
 def mark_told(db: Database, job_id: str) -> None:

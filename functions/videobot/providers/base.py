@@ -108,6 +108,12 @@ class Speech:
     characters: int
     vendor: str = "offline"
     model: str = ""
+    # Realtime speech is billed by tokens: those of every attempt at this part (a part not read
+    # verbatim is read again, or by the fallback voice), and the realtime model that used them.
+    audio_tokens: int = 0
+    text_tokens_in: int = 0
+    text_tokens_out: int = 0
+    realtime_model: str = ""
 
 
 class SpeechSynthesizer(Protocol):
@@ -120,6 +126,7 @@ class Transcript:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    seconds: float | None = None  # the audio's duration when the reply's usage is {type: "duration"}
 
 
 @dataclass(frozen=True)

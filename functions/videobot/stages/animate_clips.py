@@ -69,6 +69,16 @@ class Clips(VendorTask):
             model=job.video_model,
         )  # the user's /settings, copied when the job started
 
+    def planned_request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
+        return ClipRequest(
+            prompt="",
+            ratio=job.aspect_ratio,
+            image_url="",
+            duration=int(rt.settings.pipeline.segment_seconds),
+            seed=seg.segment_index,
+            model=job.video_model,
+        )
+
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         """Store the clip, and the segment made from it for the assembly (sized, captioned,
         faded), both at once."""

@@ -38,6 +38,11 @@ class Images(VendorTask):
             reference_image_url=reference,
         )
 
+    def planned_request(self, rt: Runtime, job: Job, seg: Segment) -> ImageRequest:
+        # segments 1-9 are made from segment 0's image (the reference model)
+        reference = None if seg.segment_index == REFERENCE_SEGMENT else "reference"
+        return ImageRequest(prompt="", ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference)
+
     def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
         """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so
         they start within the same bound of its end."""

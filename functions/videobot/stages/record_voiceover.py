@@ -24,8 +24,10 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
         for seg in rows:
             index = seg.segment_index
             if not seg.narration_path:
-                spoken = rt.speech.synthesize(seg.text, language=job.language or "ru", voice=job.voice)
-                usage.record_speech(rt.db, job_id, index, spoken)
+                call = usage.speech_call(settings, job_id, index, seg.text)
+                with usage.paid_call(rt.db, settings, call) as bill:
+                    spoken = rt.speech.synthesize(seg.text, language=job.language or "ru", voice=job.voice)
+                    bill.speech(spoken)
                 path = Path(tmp) / f"speech-{index:02d}.{spoken.extension}"
                 path.write_bytes(spoken.audio)
                 key = save_media(rt, job_id, storage.segment_key(job_id, "narration", index, spoken.extension), path)

@@ -9,6 +9,7 @@ the bot is logged, not retried."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -345,6 +346,11 @@ def _ended_text(settings: Settings, db: Database, lang: str, job: Job, event: Jo
     if event.error_type in ui.VOICE_ERRORS:
         limit_mb = f"{settings.telegram.max_voice_bytes / 1_000_000:g}"
         return texts.text(lang, ui.VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
+    if event.error_type == "DailyCapReached":  # the reason ends with when the cap frees up
+        when = re.search(r"room again (.+)$", event.reason or "")
+        return texts.text(lang, "failed_daily_cap", job_id=job.id, time=when.group(1) if when else "24 h")
+    if event.error_type == "BudgetExceeded":
+        return texts.text(lang, "failed_budget", job_id=job.id)
     if event.error_type == "ContentRefused":
         named = _refused_at_limit(settings, db, lang, job)
         if named:

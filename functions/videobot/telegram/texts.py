@@ -79,6 +79,18 @@ RU = {
         "бота — ${budget}. Новый ролик стоит ≈ ${estimate} и в бюджет уже не помещается. "
         "Попробуйте позже."
     ),
+    "budget_too_small": (
+        "⛔ Ролик стоит ≈ ${estimate}, а дневной бюджет — ${budget}: такой ролик в него не помещается. "
+        "Выберите модель видео дешевле в /settings."
+    ),
+    "failed_budget": (
+        "⛔ Задача {job_id} остановлена: дневной бюджет исчерпан, за следующий шаг платить нечем. "
+        "Ничего больше не запущено."
+    ),
+    "failed_daily_cap": (
+        "⛔ Задача {job_id} остановлена до генерации: дневной лимит генераций Runway для этой модели "
+        "исчерпан. Ничего не запущено. Лимит освободится после {time}."
+    ),
     "daily_limit": (
         "⛔ Лимит — {limit:#video} в сутки, и он исчерпан.\nСледующий ролик можно будет заказать после {time} UTC."
     ),
@@ -269,6 +281,18 @@ EN = {
         "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
         "${budget}. A new video costs ≈ ${estimate}, which no longer fits. Please try again later."
     ),
+    "budget_too_small": (
+        "⛔ A video costs ≈ ${estimate}, and the daily budget is ${budget}: it cannot fit. "
+        "Pick a cheaper video model in /settings."
+    ),
+    "failed_budget": (
+        "⛔ Job {job_id} has stopped: the daily budget is used up, the next step cannot be paid for. "
+        "Nothing more was started."
+    ),
+    "failed_daily_cap": (
+        "⛔ Job {job_id} stopped before generating: Runway's daily generation limit for this model is "
+        "used up. Nothing was started. The limit frees up after {time}."
+    ),
     "daily_limit": (
         "⛔ The limit is {limit:#video} a day, and it is used up.\nYou can order the next one after {time} UTC."
     ),
@@ -408,6 +432,7 @@ RU.update(
         ),
         "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
         "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
+        "voice_over_budget": "⛔ Дневной бюджет исчерпан: голосовое сообщение не распознано. Напишите текстом.",
         "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
         "voice_heard": "🎙 Распознано: «{text}»",
         "cost_line": "💰 Стоимость: ≈ ${usd}",
@@ -502,6 +527,7 @@ EN.update(
         ),
         "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
         "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
+        "voice_over_budget": "⛔ The daily budget is used up: the voice message was not transcribed. Please type it.",
         "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
         "voice_heard": "🎙 Heard: “{text}”",
         "cost_line": "💰 Cost: ≈ ${usd}",

@@ -15,11 +15,11 @@ from telegram import Audio, Bot, Message, Voice
 
 from videobot import usage
 from videobot.data import gates, jobs, notifications
-from videobot.errors import VendorFailed, VendorUnavailable, VoiceNotDownloadable
+from videobot.errors import BudgetExceeded, VendorFailed, VendorUnavailable, VoiceNotDownloadable
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import feedback, files, handover, texts
-from videobot.telegram.replies import reply
+from videobot.telegram.replies import reply, sender_id
 from videobot.telegram.topics import start_topic
 
 
@@ -94,28 +94,14 @@ async def _hear_and_take(
         await reply(rt, bot, chat_id, lang, "voice_too_big", limit_mb=_limit_mb(rt))
         return "voice_too_big"
     try:
-        transcript = await asyncio.to_thread(
-            lambda: rt.transcriber.transcribe(
-                chat_file.data, filename=chat_file.filename, language=job.language if job else None
-            )
-        )
+        transcript = await asyncio.to_thread(_transcribe, rt, job, sender_id(message), chat_file)
     except (VendorFailed, VendorUnavailable) as exc:  # said at once: the gate is waiting for the user
         logger.warning("transcription failed", extra={"error": str(exc)})
         await reply(rt, bot, chat_id, lang, "voice_failed")
         return "voice_failed"
-    if job is not None:
-        usage.record_llm(
-            rt.db,
-            job.id,
-            "transcribe_feedback",
-            {
-                "vendor": "openai",
-                "model": transcript.model,
-                "calls": 1,
-                "input_tokens": transcript.input_tokens,
-                "output_tokens": transcript.output_tokens,
-            },
-        )
+    except BudgetExceeded:  # the transcription itself does not fit the daily budget: not made
+        await reply(rt, bot, chat_id, lang, "voice_over_budget")
+        return "voice_over_budget"
     if not transcript.text:
         await reply(rt, bot, chat_id, lang, "voice_empty")
         return "voice_empty"
@@ -140,3 +126,17 @@ async def _say_heard(rt: Runtime, bot: Bot, chat_id: int, lang: str, job, update
         raise
     if job is not None:
         notifications.confirm(rt.db, job.id, key)
+
+
+def _transcribe(rt: Runtime, job, user_id: int, chat_file):
+    """The voice note transcribed through the ledger: the open job's, or (no job open: the words
+    become a topic) the user's own line."""
+    call = usage.transcription_call(
+        rt.settings, job.id if job else None, "transcribe_feedback", len(chat_file.data), user_id=user_id
+    )
+    with usage.paid_call(rt.db, rt.settings, call) as bill:
+        transcript = rt.transcriber.transcribe(
+            chat_file.data, filename=chat_file.filename, language=job.language if job else None
+        )
+        bill.transcript(transcript)
+    return transcript

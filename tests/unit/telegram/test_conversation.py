@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part, use
+from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, record_paid, replace_part, use
 from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
@@ -269,12 +269,8 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
         # 10 images × 5 credits + 10 clips × 25 credits = 300 credits = $3.00 (offline LLM and speech)
         assert accepted.startswith("✅ Запрос принят! ID: ") and "💰 Примерная стоимость: ≈ $3.00" in accepted
         job = jobs.active_job_for_chat(db, user.chat_id)
-        db.execute(
-            "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-            " VALUES (%s, 'generate_images', 'runway', 'gen4_image', %s, 250)",
-            (job["id"], f"t-{job['id']}"),
-        )
-        jobs.update_job(db, job["id"], status="completed")
+        record_paid(db, job["id"], 2.5, stage="generate_images", model="gen4_image", credits=250)
+        jobs.finish_job(db, job["id"], "completed")  # its hold's rest released
         # $2.50 spent of $5.00: the next $3.00 job does not fit
         assert user.say("Реклама чая") == 200
     assert user.texts()[-1] == (
@@ -312,10 +308,8 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, 
     from videobot.notify import JobEnded
 
     job = job_at_gate(db, user, "images")
-    db.execute(
-        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
-        " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)",
-        (job["id"],),
+    record_paid(
+        db, job["id"], 0.02, stage="record_voiceover", vendor="openai", model="gpt-4o-mini-tts", characters=1000
     )
     rt.notifier.send(jobs.get_job(db, job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
@@ -436,13 +430,9 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
     replace_part(monkeypatch, rt, "clips", _PricedClips())
     from videobot import usage
 
-    base = usage.spent_by_everyone(db)  # what other tests' jobs of this session cost
+    base = usage.spent(db).bot_usd  # what other tests' jobs of this session cost
     someone = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
-    db.execute(
-        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-        " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)",
-        (someone["id"], f"t-{someone['id']}"),
-    )
+    record_paid(db, someone["id"], 1.5, credits=150)
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_DAY": f"{base + 4:.2f}",
