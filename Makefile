@@ -120,6 +120,10 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
 
+.PHONY: bench-load
+bench-load: $(VENV)/.installed ## USERS=20 users at once through the webhook, every gate approved at once (approvals delivered twice), offline vendors at SCALE=0.25; every video delivered once (docs/benchmarks.md)
+	$(BIN)/python -m bench.load.run --users $(or $(USERS),20) --scale $(or $(SCALE),0.25)
+
 # ---------------------------------------------------------------- reliability (docs/reliability.md)
 RELIABILITY_TESTS := tests/unit/test_reliability_input.py tests/unit/test_reliability_races.py \
 	tests/unit/test_reliability_security.py tests/unit/test_reliability_vendor_tasks.py \
