@@ -10,7 +10,7 @@ from bench.reliability.burst import burst
 from local.environment import LocalRuntime
 from local.runner import execution_events
 from local.serve import WebhookServer
-from tests.fakes.telegram_fixtures import SECRET, fake_telegram, telegram  # noqa: F401
+from tests.fakes.telegram_fixtures import SECRET, TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.reliability_support import sfn  # noqa: F401
 from tests.unit.test_database_pool import held
 from videobot.data.db import Database
@@ -49,3 +49,20 @@ def test_handlers_sharing_one_busy_connection_wait_for_it_and_the_job_goes_on(db
     assert "RecordFailure" not in states and "PoolError" not in json.dumps(outcome.history, default=str)
     assert states.count("SubmitImage") >= 10 and "AwaitImageApproval" in states
     assert outcome.job.status == "cancelled"  # by its user at the image gate, not by a fault
+
+
+def test_an_update_meeting_a_full_pool_is_answered_5xx_then_once_on_redelivery(rt, db, telegram, sfn):
+    """The webhook's pool stays full past its bound: the update is not lost to a PoolError but
+    answered 503, so Telegram delivers it again; the redelivery is answered, once."""
+    one = Database(db.url, max_connections=1, checkout_timeout_seconds=0.3)
+    busy = LocalRuntime({**rt.environ, "ALLOWED_USER_IDS": "*"}, db=one, parts=rt.given_parts)
+    user = TelegramUser(telegram, lambda_poster(busy))
+    update = user.message_update("/help")
+    try:
+        with held(one):
+            assert user.post(update) == 503  # today: PoolError, and no answer to redeliver for
+        assert user.post(update) == 200
+        assert user.post(update) == 200  # a later redelivery is a duplicate
+    finally:
+        one.close()
+    assert len(user.texts()) == 1
