@@ -18,8 +18,8 @@ from videobot.errors import DatabaseUnavailable
 
 @contextmanager
 def held(db: Database, seconds: float | None = None) -> Iterator[threading.Event]:
-    """Another thread holds one of `db`'s connections: for `seconds`, or until the block ends
-    (or the returned event is set)."""
+    """Another thread holds one of `db`'s connections: for `seconds` (the block's end waits for
+    them), or else until the block ends (or the returned event is set)."""
     taken, release = threading.Event(), threading.Event()
 
     def hold():
@@ -34,8 +34,9 @@ def held(db: Database, seconds: float | None = None) -> Iterator[threading.Event
     try:
         yield release
     finally:
-        release.set()
-        holder.join(10)
+        if seconds is None:
+            release.set()
+        holder.join(10 + (seconds or 0))
 
 
 @pytest.fixture
