@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
@@ -277,6 +276,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
+    from bench.pipeline.run import scaled_vendors
     from local.runner import LocalPipeline
     from local.serve import WebhookServer
     from tests.fakes.telegram_api import FakeTelegram
@@ -290,11 +290,7 @@ def main() -> int:
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "ALLOWED_USER_IDS": "*",
         "MAX_USD_PER_DAY": "0",
-        "OFFLINE_LATENCY_SCALE": str(args.scale),
-        # the polling schedule as deployed, its learned first waits shrunk with the vendors
-        "POLL_INTERVAL_SECONDS": "2",
-        "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(30 * args.scale))),
-        "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(90 * args.scale))),
+        **scaled_vendors(args.scale),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-load"),
     }
