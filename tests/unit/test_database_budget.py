@@ -74,6 +74,13 @@ def test_the_deploy_guide_shows_the_template_s_arithmetic(template):
     assert f"{FUNCTION_CONNECTIONS} connections" in doc
 
 
+def test_telegram_opens_no_more_connections_than_the_webhook_has_reserved(template):
+    from infra import stack
+
+    reserved = template["Resources"]["WebhookFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved == stack.WEBHOOK_CONNECTIONS  # setWebhook's max_connections
+
+
 def test_a_throttled_lambda_is_waited_out_for_minutes_not_seconds():
     """Reserved concurrency throttles a function at its figure (Lambda.TooManyRequestsException):
     the standard Lambda retry waits up to minutes, so a burst of jobs queues instead of failing."""
