@@ -154,6 +154,10 @@ bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update ki
 bench-webhook-history: $(VENV)/.installed ## A topic's p99 through the webhook over 100,000 jobs and 1,000,000 ledger rows (JOBS= ROWS= TOPICS= HOURS=; docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.history --jobs $(or $(JOBS),100000) --rows $(or $(ROWS),1000000) --topics $(or $(TOPICS),200) --hours $(or $(HOURS),24)
 
+.PHONY: bench-load
+bench-load: $(VENV)/.installed ## USERS=20 users at once through the webhook, every gate approved at once (approvals delivered twice), offline vendors at SCALE=0.25; every video delivered once (docs/benchmarks.md)
+	$(BIN)/python -m bench.load.run --users $(or $(USERS),20) --scale $(or $(SCALE),0.25)
+
 .PHONY: bench-test-loop
 bench-test-loop: $(VENV)/.installed ## A fresh clone of HEAD: make install, make test RUNS times (3), make test-unit, timed with CPU and load (LOCK=file to take a flock per run; docs/benchmarks.md)
 	$(BIN)/python -m bench.test_loop.run --runs $(or $(RUNS),3) $(if $(LOCK),--lock $(LOCK),)

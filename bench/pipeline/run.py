@@ -139,14 +139,21 @@ def _gb_seconds(history: list[dict], scale: float, memory: dict[str, int], arns:
     return gb_seconds
 
 
-def run(scale: float, runs: int, topic: str) -> dict:
-    env = {
+def scaled_vendors(scale: float) -> dict[str, str]:
+    """The settings of offline vendors at `scale` x the seed's times, polled as deployed."""
+    return {
         "OFFLINE_LATENCY_SCALE": str(scale),
         # The polling schedule as deployed (2 s, then 15% of a task's age); the caps on the
         # learned first wait shrink with the simulated vendors (Wait takes whole seconds).
         "POLL_INTERVAL_SECONDS": "2",
         "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(30 * scale))),
         "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(90 * scale))),
+    }
+
+
+def run(scale: float, runs: int, topic: str) -> dict:
+    env = {
+        **scaled_vendors(scale),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-pipeline"),
     }

@@ -193,6 +193,12 @@ class DatabaseSettings(Group):
     url: str | None = env("DATABASE_URL")
     # a connection that cannot be opened within this is DatabaseUnavailable
     connect_timeout_seconds: int = env("DATABASE_CONNECT_TIMEOUT_SECONDS", 10, ge=1, le=60)
+    # connections this process opens at most: a Lambda needs one (the webhook two: a topic
+    # holds its chat's lock while it reads), the local runner's handler threads share more.
+    # template.yaml's reserved concurrency x this must fit RDS (docs/deploy.md)
+    pool_size: int = env("DATABASE_POOL_SIZE", 32, ge=1, le=200)
+    # a caller waits this long for a free connection, then DatabaseUnavailable (retried)
+    checkout_timeout_seconds: float = env("DATABASE_CHECKOUT_TIMEOUT_SECONDS", 10.0, gt=0, le=60)
 
 
 class ProviderSettings(Group):

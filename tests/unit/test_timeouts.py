@@ -12,7 +12,8 @@ The model, per client call (all figures from config.py):
   backoff, at most SDK_MAX_BACKOFF_SECONDS between tries.
 - Step Functions and Lambda (botocore, standard mode): `aws_client_attempts` tries of connect +
   read, with at most min(20, 2^n) s between them.
-- PostgreSQL: one connection opened (`database_connect_timeout_seconds`); queries are short.
+- PostgreSQL: a wait for a free connection of the pool (`checkout_timeout_seconds`), then one
+  connection opened (`connect_timeout_seconds`); queries are short.
 - Stopping a job's Runway tasks: at most `stop_tasks_seconds` (lifecycle.stop_vendor_tasks).
 - A Submit function's create: bounded by the time its Lambda has left (its context).
 
@@ -75,7 +76,7 @@ def aws_decision(s: Settings) -> float:
 
 
 def database(s: Settings) -> float:
-    return float(s.database.connect_timeout_seconds)
+    return s.database.checkout_timeout_seconds + s.database.connect_timeout_seconds
 
 
 def stop_tasks(s: Settings) -> float:
