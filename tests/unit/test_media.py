@@ -212,7 +212,7 @@ def test_a_part_too_long_for_its_slot_is_refused_never_cut(tmp_path):
     # 3.5 s of speech does not fit 2 s at 1.25x: fit_narration will not cut it (RecordVoiceover
     # has such a part rewritten shorter before it gets here).
     parts = [tone(tmp_path / "n0.wav", 1.0), tone(tmp_path / "n1.wav", 3.5)]
-    with pytest.raises(media.MediaError, match="part 2 .* never cut"):
+    with pytest.raises(media.MediaError, match=r"part 2 .* never cut"):
         FFMPEG.fit_narration(parts, tmp_path / "vo.m4a", slot=SLOT)
     assert not (tmp_path / "vo.m4a").exists()
 
