@@ -370,8 +370,10 @@ class FFmpeg:
         spans: list[SpeechSpan] | None = None,
     ) -> Path:
         """Lay segment i's narration at i*slot following the policy above (`spans`: the parts'
-        speech, when already measured). Output: AAC 48 kHz stereo, exactly len(parts)*slot
-        seconds. A part that does not fit at max_tempo is refused (MediaError), never cut."""
+        speech, when already measured). Output: FLAC 48 kHz stereo, exactly len(parts)*slot
+        seconds: lossless up to the mastering, which encodes the video's one AAC track (and FLAC
+        writes about 7x faster than AAC). A part that does not fit at max_tempo is refused
+        (MediaError), never cut."""
         spans = spans or [self.speech_span(part) for part in parts]
         inputs: list[str] = []
         chains: list[str] = []
@@ -399,9 +401,7 @@ class FFmpeg:
                 "-map",
                 "[out]",
                 "-c:a",
-                "aac",
-                "-b:a",
-                "192k",
+                "flac",
                 "-ar",
                 "48000",
                 str(out),

@@ -161,7 +161,7 @@ def assembled(tmp_path_factory) -> dict:
     ]
     # Part 2 starts with 0.4 s of silence, as TTS output often does: it is trimmed.
     parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 2.3), tone(tmp / "n2.wav", 1.2, lead=0.4)]
-    narration = FFMPEG.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
+    narration = FFMPEG.fit_narration(parts, tmp / "voiceover.flac", slot=SLOT)
     out = FFMPEG.assemble(segments, narration, tmp / "final.mp4", clip_seconds=SLOT)
     return {"out": out, "narration": narration, "segments": segments, "tmp": tmp}
 
@@ -213,8 +213,8 @@ def test_a_part_too_long_for_its_slot_is_refused_never_cut(tmp_path):
     # has such a part rewritten shorter before it gets here).
     parts = [tone(tmp_path / "n0.wav", 1.0), tone(tmp_path / "n1.wav", 3.5)]
     with pytest.raises(media.MediaError, match=r"part 2 .* never cut"):
-        FFMPEG.fit_narration(parts, tmp_path / "vo.m4a", slot=SLOT)
-    assert not (tmp_path / "vo.m4a").exists()
+        FFMPEG.fit_narration(parts, tmp_path / "vo.flac", slot=SLOT)
+    assert not (tmp_path / "vo.flac").exists()
 
 
 def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
@@ -319,7 +319,7 @@ def test_size_cap_holds_on_high_entropy_input(tmp_path):
         noise, tmp_path / "seg.mp4", text="Шум / noise", seconds=seconds, bitrate=bitrate, max_bytes=share
     )
     assert seg.stat().st_size <= share
-    narration = FFMPEG.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.m4a", slot=seconds)
+    narration = FFMPEG.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.flac", slot=seconds)
     out = FFMPEG.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds, max_bytes=max_bytes)
     assert out.stat().st_size <= max_bytes
     assert FFMPEG.probe(out).duration == pytest.approx(count * seconds, abs=0.05)

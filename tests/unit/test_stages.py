@@ -269,7 +269,7 @@ def test_voiceover_lays_each_part_on_its_segment(rt, db, scripted_job):
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
     job = jobs.get_job(db, scripted_job["id"])
     info = FFMPEG.probe(rt.storage.local_path(job["audio_path"]))
-    assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
+    assert info.has_audio and info.audio_codec == "flac" and info.sample_rate == 48000  # lossless until mastered
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
     record_voiceover.lambda_handler.run(rt, _event(scripted_job))

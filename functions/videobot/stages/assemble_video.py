@@ -46,7 +46,7 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
                 clip = rt.storage.download(required(seg.video_path, "a clip"), tmp / f"clip-{index:02d}.mp4")
                 prepare_segment(rt, job, seg, clip, path)
             prepared.append(path)
-        narration = rt.storage.download(required(job.audio_path, "the narration"), tmp / "voiceover.m4a")
+        narration = rt.storage.download(required(job.audio_path, "the narration"), tmp / "voiceover.flac")
         out = rt.ffmpeg.assemble(
             prepared,
             narration,

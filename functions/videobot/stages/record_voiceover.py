@@ -62,12 +62,12 @@ def record_voiceover(rt: Runtime, job_id: str) -> dict:
         tempo = fit_parts(rt, job, parts, tmp, fitting)
         track = rt.ffmpeg.fit_narration(
             [p.path for p in parts],
-            tmp / "voiceover.m4a",
+            tmp / "voiceover.flac",
             slot=rt.settings.pipeline.segment_seconds,
             max_tempo=tempo,
             spans=[p.span for p in parts],
         )
-        key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.m4a"), track)
+        key = save_media(rt, job_id, storage.job_key(job_id, "voiceover.flac"), track)
         duration = rt.ffmpeg.duration(track)
     jobs.update_job(rt.db, job_id, audio_path=key, audio_duration=duration)
     figures = {
