@@ -29,6 +29,7 @@ from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
 from videobot.pipeline import GateId
 from videobot.providers import base
+from videobot.stages.animate_clips import prepared_key
 
 FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
@@ -150,7 +151,11 @@ def test_animation_prompts_then_clips(rt, db, scripted_job):
     info = FFMPEG.probe(rt.storage.local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
     # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
-    prepared = FFMPEG.probe(rt.storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    # Its key names its caption (the segment's text), so a caption made stale by a shortened
+    # narration is never taken for the current one.
+    key = prepared_key(rt, jobs.get_job(db, job["id"]), segment_rows.get_segment(db, job["id"], 3))
+    assert key == storage.text_key(job["id"], "segments", 3, seg["text"], "mp4")
+    prepared = FFMPEG.probe(rt.storage.local_path(key))
     assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
     assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
