@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import array
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +36,16 @@ def _sentence(words: list[str], offset: int, count: int) -> str:
     return " ".join(chosen).capitalize() + "."
 
 
-def overlong_script(number: int) -> tuple[str, str, list[str]]:
+def overlong_script(number: int, *, long_parts: bool = True) -> tuple[str, str, list[str]]:
     """(topic, language, ten parts) of script `number`: Russian for even numbers, English for
-    odd; two to four parts too long for 5 s even at 1.25x (15-30 words), the rest 8-10 words."""
+    odd; two to four parts too long for 5 s even at 1.25x (15-30 words), the rest 8-10 words
+    (`long_parts=False`: those too, the control that fits as written)."""
     language = "ru" if number % 2 == 0 else "en"
     words = RU_WORDS if language == "ru" else EN_WORDS
     topic = TOPICS[language][number // 2 % len(TOPICS[language])]
     long = {(number + 3 * k) % 10: 15 + (number * 7 + k * 5) % 16 for k in range(2 + number % 3)}
+    if not long_parts:
+        long = {}
     parts = [_sentence(words, number * 5 + i * 3, long.get(i, 8 + (number + i) % 3)) for i in range(10)]
     return topic, language, parts
 
@@ -50,13 +54,22 @@ def overlong_script(number: int) -> tuple[str, str, list[str]]:
 class Recorded:
     job_id: str
     result: dict  # what RecordVoiceover returned
+    seconds: float  # what RecordVoiceover took
 
 
-def record_overlong(rt, fake: FakeOpenAI, number: int, *, disobedient_rounds: int = 0) -> Recorded:
+def disobedient_rounds(number: int) -> int:
+    """How many rewrite calls of script `number` ignore their word limit: none for half the
+    scripts, the first for a quarter, both (the bound) for a quarter."""
+    return {1: 1, 3: 2}.get(number % 4, 0)
+
+
+def record_overlong(
+    rt, fake: FakeOpenAI, number: int, *, disobedient_rounds: int = 0, long_parts: bool = True
+) -> Recorded:
     """Script `number` written by the fake LLM (through the real client: too long twice, as a
     model that ignores the word limit), split into segments, then RecordVoiceover, its rewrites
     ignoring their word limit for the first `disobedient_rounds` calls."""
-    topic, language, parts = overlong_script(number)
+    topic, language, parts = overlong_script(number, long_parts=long_parts)
     for _ in range(2 if script_problems(parts, topic, language) else 1):  # the client re-asks once
         fake.reply_next({"language": language, "segments": parts})
     script = rt.llm.write_script(topic, language=language)
@@ -65,11 +78,12 @@ def record_overlong(rt, fake: FakeOpenAI, number: int, *, disobedient_rounds: in
     jobs.update_job(rt.db, job["id"], script_segments=script.segments, script_text="\n".join(script.segments))
     segments.create_segments(rt.db, job["id"], script.segments, rt.settings.pipeline.segment_seconds)
     fake.disobedient_rewrites = disobedient_rounds
+    started = time.perf_counter()
     try:
         result = record_voiceover(rt, job["id"])
     finally:
         fake.disobedient_rewrites = 0
-    return Recorded(job["id"], result)
+    return Recorded(job["id"], result, time.perf_counter() - started)
 
 
 RATE = 8000

@@ -12,7 +12,13 @@ import pytest
 
 from tests.fakes.openai_api import word_seconds
 from tests.helpers import replace_part
-from tests.narration_support import WordVoice, heard_by_segment, overlong_script, record_overlong
+from tests.narration_support import (
+    WordVoice,
+    disobedient_rounds,
+    heard_by_segment,
+    overlong_script,
+    record_overlong,
+)
 from videobot import media, usage
 from videobot.data import jobs, segments
 from videobot.stages.animate_clips import caption, prepared_key
@@ -56,7 +62,7 @@ def test_no_word_is_cut_over_twenty_scripts_in_russian_and_english(voiced, opena
         _, _, parts = overlong_script(number)
         # every fourth script's rewrites ignore the word limit once, every fourth from the
         # third on in both rounds (the bound): the rescue steps take over
-        disobedient = {1: 1, 3: 2}.get(number % 4, 0)
+        disobedient = disobedient_rounds(number)
         recorded = record_overlong(voiced, openai_env, number, disobedient_rounds=disobedient)
         figures = recorded.result["narration"]
         long = [i for i, p in enumerate(parts) if len(p.split()) >= 15]
