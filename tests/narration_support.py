@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakes.openai_api import EN_WORDS, RU_WORDS, FakeOpenAI, spoken
+from tests.fakes.openai_api import EN_WORDS, RU_WORDS, FakeOpenAI, spoken, word_seconds
 from tests.helpers import new_job
 from videobot.data import jobs, segments
+from videobot.media import NARRATION_TAIL
 from videobot.providers.base import Speech
 from videobot.providers.openai_llm import script_problems
 from videobot.stages.record_voiceover import record_voiceover
@@ -128,3 +129,31 @@ def heard_by_segment(exe: str, track: Path, slot: float, count: int) -> list[lis
     for start, end in bursts(exe, track):
         by_slot[min(count - 1, int(start // slot))].append((start, end))
     return by_slot
+
+
+def what_is_not_heard(rt, job_id: str, max_tempo: float) -> list[str]:
+    """What the job's track does not say as its segments' texts (the subtitles) do, measured on
+    its audio; [] when every word of each text is heard whole, at the part's one tempo (at most
+    max_tempo), starting with its segment and ending a breath before the next."""
+    slot = rt.settings.pipeline.segment_seconds
+    track = rt.storage.local_path(jobs.get_job(rt.db, job_id).audio_path)
+    rows = segments.get_segments(rt.db, job_id)
+    problems = []
+    for seg, heard in zip(rows, heard_by_segment(rt.ffmpeg.exe, track, slot, len(rows)), strict=True):
+        where = f"segment {seg.segment_index} {seg.text!r}"
+        said = [word_seconds(w) for w in seg.text.split()]
+        if len(heard) != len(said):  # every word of the subtitle is heard, and nothing else
+            problems.append(f"{where}: {len(heard)} words heard, {len(said)} in the text: {heard}")
+            continue
+        start, end = seg.segment_index * slot, (seg.segment_index + 1) * slot
+        if heard[0][0] < start - 0.01 or heard[-1][1] > end - NARRATION_TAIL + 0.03:
+            problems.append(f"{where}: heard from {heard[0][0]:.2f} s to {heard[-1][1]:.2f} s")
+        # each word whole, as long as the voice says it at the part's one tempo (a cut last
+        # word would be shorter than the rest)
+        tempo = sum(said) / sum(b - a for a, b in heard)
+        if tempo > max_tempo + 0.03:
+            problems.append(f"{where}: read at {tempo:.2f}x")
+        for (a, b), seconds in zip(heard, said, strict=True):
+            if abs((b - a) - seconds / tempo) > 0.025:
+                problems.append(f"{where}: a word of {seconds / tempo:.3f} s heard for {b - a:.3f} s")
+    return problems

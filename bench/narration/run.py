@@ -24,30 +24,13 @@ from pathlib import Path
 from local.environment import LocalRuntime
 from local.runner import start_embedded_postgres
 from tests.fakes.fixtures import openai_vars
-from tests.fakes.openai_api import FakeOpenAI, word_seconds
-from tests.narration_support import WordVoice, disobedient_rounds, heard_by_segment, record_overlong
-from videobot.data import jobs, segments
+from tests.fakes.openai_api import FakeOpenAI
+from tests.narration_support import WordVoice, disobedient_rounds, record_overlong, what_is_not_heard
 from videobot.data.db import Database
-from videobot.media import NARRATION_TAIL
 from videobot.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".local" / "bench-narration"
-
-
-def whole_and_inside(rt, job_id: str, slot: float) -> bool:
-    """Every word of each segment's text heard, each as long as the voice says it at the part's
-    tempo, the last ending a breath before the next segment."""
-    track = rt.storage.local_path(jobs.get_job(rt.db, job_id).audio_path)
-    heard = heard_by_segment(rt.ffmpeg.exe, track, slot, 10)
-    for seg, words in zip(segments.get_segments(rt.db, job_id), heard, strict=True):
-        said = [word_seconds(w) for w in seg.text.split()]
-        if len(words) != len(said) or words[-1][1] > (seg.segment_index + 1) * slot - NARRATION_TAIL + 0.03:
-            return False
-        tempo = sum(said) / sum(b - a for a, b in words)
-        if any(abs((b - a) - s / tempo) > 0.025 for (a, b), s in zip(words, said, strict=True)):
-            return False
-    return True
 
 
 def run(rt, fake: FakeOpenAI, scripts: int, *, long_parts: bool) -> list[dict]:
@@ -60,7 +43,7 @@ def run(rt, fake: FakeOpenAI, scripts: int, *, long_parts: bool) -> list[dict]:
             {
                 **recorded.result["narration"],
                 "seconds": recorded.seconds,
-                "whole": whole_and_inside(rt, recorded.job_id, rt.settings.pipeline.segment_seconds),
+                "whole": not what_is_not_heard(rt, recorded.job_id, rt.settings.assembly.narration_rescue_tempo),
             }
         )
     return rows

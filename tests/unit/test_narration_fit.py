@@ -10,14 +10,13 @@ import dataclasses
 
 import pytest
 
-from tests.fakes.openai_api import word_seconds
 from tests.helpers import replace_part
 from tests.narration_support import (
     WordVoice,
     disobedient_rounds,
-    heard_by_segment,
     overlong_script,
     record_overlong,
+    what_is_not_heard,
 )
 from videobot import media, usage
 from videobot.data import jobs, segments
@@ -34,27 +33,6 @@ def voiced(rt, openai_env, monkeypatch):
     return rt
 
 
-def _check_every_word_is_heard_inside_its_segment(rt, job_id: str, max_tempo: float) -> None:
-    track = rt.storage.local_path(jobs.get_job(rt.db, job_id).audio_path)
-    heard = heard_by_segment(rt.ffmpeg.exe, track, SLOT, 10)
-    for seg, words_heard in zip(segments.get_segments(rt.db, job_id), heard, strict=True):
-        said = seg.text.split()
-        where = f"job {job_id} segment {seg.segment_index}: {seg.text!r}"
-        # every word of the subtitle is heard, and nothing else
-        assert len(words_heard) == len(said), f"{where}: {words_heard}"
-        start, end = seg.segment_index * SLOT, (seg.segment_index + 1) * SLOT
-        # it starts with its segment and ends inside it, a breath before the next
-        assert words_heard[0][0] >= start - 0.01, where
-        assert words_heard[-1][1] <= end - media.NARRATION_TAIL + 0.03, where
-        # each word whole: as long as the voice says it, at the part's one tempo (a cut last
-        # word would be shorter than the rest)
-        expected = [word_seconds(w) for w in said]
-        tempo = sum(expected) / sum(b - a for a, b in words_heard)
-        assert tempo <= max_tempo + 0.03, where
-        for (a, b), seconds in zip(words_heard, expected, strict=True):
-            assert b - a == pytest.approx(seconds / tempo, abs=0.025), where
-
-
 def test_no_word_is_cut_over_twenty_scripts_in_russian_and_english(voiced, openai_env, db):
     settings = voiced.settings.assembly
     totals = {"long": 0, "rewritten": 0, "rounds": 0, "sped_up": 0, "shortened": 0}
@@ -67,7 +45,7 @@ def test_no_word_is_cut_over_twenty_scripts_in_russian_and_english(voiced, opena
         figures = recorded.result["narration"]
         long = [i for i, p in enumerate(parts) if len(p.split()) >= 15]
         max_tempo = settings.narration_rescue_tempo if figures["sped_up"] else settings.narration_max_tempo
-        _check_every_word_is_heard_inside_its_segment(voiced, recorded.job_id, max_tempo)
+        assert what_is_not_heard(voiced, recorded.job_id, max_tempo) == []
 
         assert 1 <= figures["rounds"] <= settings.narration_rewrite_rounds
         assert set(figures["rewritten"]) <= set(long) and figures["rewritten"]
@@ -128,7 +106,7 @@ def test_the_offline_editor_shortens_too(rt, monkeypatch):
     segments.create_segments(rt.db, job["id"], parts, SLOT)
     result = record_voiceover(rt, job["id"])  # the offline LLM: no key set
     assert result["narration"]["rewritten"] and not result["narration"]["sped_up"]
-    _check_every_word_is_heard_inside_its_segment(rt, job["id"], rt.settings.assembly.narration_max_tempo)
+    assert what_is_not_heard(rt, job["id"], rt.settings.assembly.narration_max_tempo) == []
 
 
 def test_a_segment_captioned_before_its_narration_was_shortened_is_captioned_again(rt, db):

@@ -281,14 +281,32 @@ def test_voiceover_lays_each_part_on_its_segment(rt, db, scripted_job):
     assert [s["narration_path"] for s in segment_rows.get_segments(db, scripted_job["id"])] == before
 
 
-def test_assemble_and_deliver(rt, db, scripted_job):
+LONG_PART = (
+    "Каждое утро наши бариста вручную мелют свежие зёрна, медленно наливают каждую чашку, "
+    "рисуют сердечко на пенке и с улыбкой желают каждому гостю по-настоящему хорошего и доброго дня."
+)
+
+
+def test_assemble_and_deliver(rt, db, scripted_job, monkeypatch):
     job = scripted_job
+    # Segment 3's part is far too long for 5 s: its clip is captioned with it first (the clips
+    # and the voice-over run side by side), then the voice-over has it shortened.
+    segment_rows.update_segment(db, job["id"], 3, text=LONG_PART)
     _images_done(rt, job)
     write_animation_prompts.lambda_handler.run(rt, _event(job))
     for i in range(10):
         submit_clip.lambda_handler.run(rt, _event(job, segment_index=i))
-    record_voiceover.lambda_handler.run(rt, _event(job))
+    spoken = record_voiceover.lambda_handler.run(rt, _event(job))
+    assert spoken["narration"]["rewritten"] == [3]
+    said = segment_rows.get_segment(db, job["id"], 3)["text"]
+    assert LONG_PART.startswith(said[:-1]) and len(said) < len(LONG_PART)
+    captioned = []
+    prepare = rt.ffmpeg.prepare_segment
+    monkeypatch.setattr(
+        rt.ffmpeg, "prepare_segment", lambda *a, **kw: captioned.append(kw["text"]) or prepare(*a, **kw)
+    )
     result = assemble_video.lambda_handler.run(rt, _event(job))
+    assert captioned == [said]  # only segment 3 captioned again, with what is said
     row = jobs.get_job(db, job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
     info = FFMPEG.probe(rt.storage.local_path(row["final_video_path"]))
