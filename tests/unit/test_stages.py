@@ -4,6 +4,7 @@ that a retried invocation repeats nothing."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import assemble_video.app as assemble_video
 import cancel_job.app as cancel_job
@@ -294,8 +295,8 @@ def test_assemble_and_deliver(rt, db, scripted_job, monkeypatch):
     segment_rows.update_segment(db, job["id"], 3, text=LONG_PART)
     _images_done(rt, job)
     write_animation_prompts.lambda_handler.run(rt, _event(job))
-    for i in range(10):
-        submit_clip.lambda_handler.run(rt, _event(job, segment_index=i))
+    with ThreadPoolExecutor(max_workers=10) as segments:  # side by side, as the Map runs them
+        list(segments.map(lambda i: submit_clip.lambda_handler.run(rt, _event(job, segment_index=i)), range(10)))
     spoken = record_voiceover.lambda_handler.run(rt, _event(job))
     assert spoken["narration"]["rewritten"] == [3]
     said = segment_rows.get_segment(db, job["id"], 3)["text"]
