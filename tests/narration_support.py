@@ -65,11 +65,12 @@ def disobedient_rounds(number: int) -> int:
 
 
 def record_overlong(
-    rt, fake: FakeOpenAI, number: int, *, disobedient_rounds: int = 0, long_parts: bool = True
+    rt, fake: FakeOpenAI, number: int, *, disobedient_rounds: int = 0, long_parts: bool = True, rewrites=()
 ) -> Recorded:
     """Script `number` written by the fake LLM (through the real client: too long twice, as a
     model that ignores the word limit), split into segments, then RecordVoiceover, its rewrites
-    ignoring their word limit for the first `disobedient_rounds` calls."""
+    ignoring their word limit for the first `disobedient_rounds` calls (`rewrites`: the fake's
+    answers to the first rewrite calls instead)."""
     topic, language, parts = overlong_script(number, long_parts=long_parts)
     for _ in range(2 if script_problems(parts, topic, language) else 1):  # the client re-asks once
         fake.reply_next({"language": language, "segments": parts})
@@ -79,6 +80,8 @@ def record_overlong(
     jobs.update_job(rt.db, job["id"], script_segments=script.segments, script_text="\n".join(script.segments))
     segments.create_segments(rt.db, job["id"], script.segments, rt.settings.pipeline.segment_seconds)
     fake.disobedient_rewrites = disobedient_rounds
+    for reply in rewrites:
+        fake.reply_next(reply)
     started = time.perf_counter()
     try:
         result = record_voiceover(rt, job["id"])

@@ -82,6 +82,28 @@ def test_all_the_parts_too_long_go_in_one_call_per_round(voiced, openai_env):
     assert all(f"Segment {i + 1} (at most" in rewrites[0]["input"] for i in long)
 
 
+@pytest.mark.parametrize("answer", ["not json", {"parts": []}], ids=["malformed", "parts left out"])
+def test_an_unusable_rewrite_is_a_round_and_the_next_one_fits(voiced, openai_env, answer):
+    recorded = record_overlong(voiced, openai_env, 2, rewrites=[answer])
+    figures = recorded.result["narration"]
+    assert figures["rounds"] == 2 and figures["rewritten"] and not figures["sped_up"]
+    assert what_is_not_heard(voiced, recorded.job_id, voiced.settings.assembly.narration_max_tempo) == []
+
+
+def test_rewrites_unusable_to_the_bound_still_leave_every_word_whole(voiced, openai_env, db):
+    recorded = record_overlong(voiced, openai_env, 2, rewrites=["not json", {"parts": []}])
+    figures = recorded.result["narration"]
+    # no round answered anything usable: the parts are read faster, or kept to their first
+    # whole words, and the subtitle says what is said
+    assert figures["rounds"] == 2 and figures["rewritten"] == [] and figures["sped_up"] and figures["shortened"]
+    assert what_is_not_heard(voiced, recorded.job_id, voiced.settings.assembly.narration_rescue_tempo) == []
+    stored = {r.segment_index: r.text for r in segments.get_segments(db, recorded.job_id)}
+    _, _, parts = overlong_script(2)
+    for index in figures["shortened"]:
+        assert parts[index].startswith(stored[index][:-1]) and stored[index].endswith(".")
+    assert {i for i, p in enumerate(parts) if stored[i] != p} == set(figures["shortened"])
+
+
 def test_a_retried_voiceover_speaks_nothing_again_and_keeps_the_rewrites(voiced, openai_env, db, monkeypatch):
     recorded = record_overlong(voiced, openai_env, 6)
     rows = segments.get_segments(db, recorded.job_id)

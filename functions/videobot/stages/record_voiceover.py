@@ -21,7 +21,7 @@ from pathlib import Path
 from videobot import storage, usage
 from videobot.data import jobs, segments
 from videobot.data.rows import Job, Segment
-from videobot.errors import VendorFailed
+from videobot.errors import ContentRefused, VendorFailed
 from videobot.lifecycle import save_media
 from videobot.media import SpeechSpan, narration_fit, narration_room
 from videobot.notify import report_progress
@@ -127,8 +127,7 @@ def fit_parts(rt: Runtime, job: Job, parts: list[Part], tmp: Path, fitting: Fitt
     long = _too_long(parts, room)
     while long and fitting.rounds < a.narration_rewrite_rounds:
         fitting.rounds += 1
-        if not _rewrite(rt, job, parts, long, room, tmp, fitting):
-            break
+        _rewrite(rt, job, parts, long, room, tmp, fitting)
         long = _too_long(parts, room)
     rescue_tempo = max(a.narration_max_tempo, a.narration_rescue_tempo)
     rescue_room = narration_room(slot, rescue_tempo)
@@ -154,18 +153,18 @@ def fit_parts(rt: Runtime, job: Job, parts: list[Part], tmp: Path, fitting: Fitt
 
 def _rewrite(
     rt: Runtime, job: Job, parts: list[Part], long: list[Part], room: float, tmp: Path, fitting: Fitting
-) -> bool:
-    """One round: every part in `long` rewritten in one LLM call, spoken again and measured.
-    False when the LLM's answer was unusable (the next steps take over)."""
+) -> None:
+    """One round: every part in `long` rewritten in one LLM call, spoken again and measured. An
+    unusable answer changes nothing (the next round, or the next steps, take over)."""
     asked = [
         LongPart(p.seg.segment_index, p.seg.text, p.span.seconds, room, _words_within(p, room, WORD_MARGIN))
         for p in long
     ]
     try:
         rewrites = rt.llm.shorten_narration(job.prompt, job.language or "ru", [p.seg.text for p in parts], asked)
-    except VendorFailed as exc:
+    except (VendorFailed, ContentRefused) as exc:  # a bad answer or a refusal: the next steps still fit it
         logger.warning("narration rewrite unusable", extra={"job_id": job.id, "error": str(exc)})
-        return False
+        return
     usage.record_llm(rt.db, job.id, "shorten_narration", rewrites.usage)
     for part in long:
         text = rewrites.parts.get(part.seg.segment_index)
@@ -175,4 +174,3 @@ def _rewrite(
         fitting.respoken += 1
         fitting.rewritten.add(part.seg.segment_index)
         part.seg, part.path, part.span = new.seg, new.path, new.span
-    return True
