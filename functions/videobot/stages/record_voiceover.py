@@ -8,8 +8,9 @@ No part is ever cut (the README's "Assembly" says the same):
     again and measured; at most NARRATION_REWRITE_ROUNDS rounds;
  3. a part that still does not fit is read faster, up to NARRATION_RESCUE_TEMPO;
  4. one longer still keeps its first whole words that fit at that tempo, and is spoken again.
-A segment's text is always what its narration says: the subtitle burned in from it (AnimateClips,
-AssembleVideo) shows exactly what is said, and Status reads the same row."""
+A segment's text (video_segments_enhanced.text) is always what its narration says, stored with
+the audio in one update: the subtitle burned in from it (AnimateClips, and AssembleVideo again when
+the text changed after) shows exactly what is said."""
 
 from __future__ import annotations
 
