@@ -66,6 +66,10 @@ demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients
 bench-vendors: $(VENV)/.installed ## What fixed vendor latencies add to the wall, through the real clients, over their critical path (RUNS=2; docs/benchmarks.md)
 	$(BIN)/python -m bench.vendors.run --runs $(or $(RUNS),2) --sweep
 
+.PHONY: bench-narration
+bench-narration: $(VENV)/.installed ## No narration cut: parts rewritten, rounds and time added over SCRIPTS=40 scripts too long (LLM_S=0; docs/benchmarks.md)
+	$(BIN)/python -m bench.narration.run --scripts $(or $(SCRIPTS),40) --llm-seconds $(or $(LLM_S),0)
+
 .PHONY: test-vendors
 test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)
 	$(BIN)/python -m pytest tests/unit/test_openai_llm.py tests/unit/test_openai_speech.py tests/unit/test_runway.py tests/unit/test_polly.py tests/integration/test_pipeline_vendors.py -q

@@ -39,7 +39,8 @@ CODE_NEEDS: dict[str, set[str]] = {
     "CheckImageFunction": {"images", "telegram"},
     "SubmitClipFunction": {"clips", "telegram"},
     "CheckClipFunction": {"clips", "telegram"},
-    "RecordVoiceoverFunction": {"speech", "telegram"},  # the narration, its progress
+    # the narration, its progress; the parts too long for their segment rewritten shorter
+    "RecordVoiceoverFunction": {"speech", "llm", "telegram"},
     "AssembleVideoFunction": {"telegram"},  # its progress
     "DeliverVideoFunction": {"telegram"},
     # the ends of a job: lifecycle.stop_vendor_tasks stops its Runway tasks, and the user is told

@@ -420,7 +420,12 @@ class AssemblySettings(Group):
     ffmpeg_path: str | None = env("FFMPEG_PATH")  # else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg
     music_path: str | None = env("MUSIC_PATH")  # optional bed, looped and ducked
     music_gain_db: float = env("MUSIC_GAIN_DB", -8.0, ge=-40, le=0)  # the bed's level before ducking
-    narration_max_tempo: float = env("NARRATION_MAX_TEMPO", 1.25, ge=1.0, le=2.0)  # speed-up limit before a cut
+    narration_max_tempo: float = env("NARRATION_MAX_TEMPO", 1.25, ge=1.0, le=2.0)  # speed-up before a rewrite
+    # A part too long even at NARRATION_MAX_TEMPO is rewritten shorter by the LLM and spoken
+    # again, at most this many rounds; one still too long is read up to NARRATION_RESCUE_TEMPO,
+    # then kept to its first whole words (stages/record_voiceover.py). Never cut.
+    narration_rewrite_rounds: int = env("NARRATION_REWRITE_ROUNDS", 2, ge=0, le=5)
+    narration_rescue_tempo: float = env("NARRATION_RESCUE_TEMPO", 1.4, ge=1.0, le=2.0)
     subtitles: bool = env("SUBTITLES", True)  # burn the segment texts in
     fade_seconds: float = env("FADE_SECONDS", 0.25, ge=0, le=1.0)  # per-clip fade from/to black
     target_lufs: float = env("TARGET_LUFS", -16.0, ge=-30, le=-9)  # integrated loudness

@@ -3,6 +3,7 @@ never from user text: jobs/<job_id>/<kind>/<segment>.<ext>."""
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import shutil
@@ -18,6 +19,14 @@ def job_prefix(job_id: str) -> str:
 
 def segment_key(job_id: str, kind: str, index: int, ext: str) -> str:
     return f"{job_prefix(job_id)}{kind}/{index:02d}.{ext}"
+
+
+def text_key(job_id: str, kind: str, index: int, text: str | None, ext: str) -> str:
+    """A segment's file made from its text (the narration that speaks it, the segment with it
+    burned in as a subtitle): the key names the text's digest, so a file made from an older
+    text is never taken for the current one. No text: the digest of none."""
+    digest = hashlib.sha256((text or "").encode("utf-8")).hexdigest()[:12]
+    return f"{job_prefix(job_id)}{kind}/{index:02d}-{digest}.{ext}"
 
 
 def job_key(job_id: str, name: str) -> str:

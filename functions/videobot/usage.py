@@ -65,8 +65,9 @@ LLM_TOKENS = {
     "script": (1_500, 1_500),
     "image_prompts": (3_500, 3_000),
     "animation_prompts": (3_500, 1_500),
+    "narration": (2_500, 800),  # the script and the parts too long, their shorter versions
 }
-LLM_CALLS = {"script": 2, "image_prompts": 1, "animation_prompts": 1}
+LLM_CALLS = {"script": 2, "image_prompts": 1, "animation_prompts": 1, "narration": 1}
 OGG_BYTES_PER_SECOND = 2_000  # a voice note's length from its size, for the reservation (Opus is ~2-4 KB/s)
 
 

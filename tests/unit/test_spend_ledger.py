@@ -39,7 +39,15 @@ OGG = b"OggS\x00\x02" + bytes(range(256)) * 20
 # ---- the seam: no paid call outside it ---------------------------------------------------------
 
 # Every paid method of the provider interfaces (videobot.providers.base).
-PAID_METHODS = {"write_script", "write_image_prompts", "write_animation_prompts", "synthesize", "transcribe", "submit"}
+PAID_METHODS = {
+    "write_script",
+    "write_image_prompts",
+    "write_animation_prompts",
+    "shorten_narration",
+    "synthesize",
+    "transcribe",
+    "submit",
+}
 
 
 def _paid_calls_outside_the_ledger(tree: ast.AST) -> list[int]:

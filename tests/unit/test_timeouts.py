@@ -143,7 +143,8 @@ SUBMITS = ("SubmitImageFunction", "SubmitClipFunction")
 # (docs/benchmarks.md), not a count of bounded client calls.
 MEDIA_BOUND = {
     "RecordVoiceoverFunction": "ten narration parts over the Realtime WebSocket (no per-session timeout in "
-    "the SDK) and FFmpeg fitting",
+    "the SDK), up to NARRATION_REWRITE_ROUNDS rewrites of the parts too long (one LLM call each, then "
+    "those parts spoken again) and FFmpeg fitting",
     "AssembleVideoFunction": "FFmpeg over ten clips, the narration and the music",
 }
 
