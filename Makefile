@@ -71,10 +71,11 @@ $(SAM_VENV)/.installed: infra/requirements-ci.txt
 	cp infra/requirements-ci.txt $@
 
 .PHONY: lint
-lint: $(VENV)/.installed ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+lint: $(VENV)/.installed ## ruff (lint, complexity and format), mypy, the state machines as infra/asl.py writes them, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m infra.asl --check
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from videobot import usage
-from videobot.pipeline import GateStage
+from videobot.pipeline import REFERENCE_SEGMENT, GateStage
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.runtime import Runtime
-
-REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
 
 # A job's LLM work before it is done: the script, then the image and animation prompts in one
 # call (tokens in, tokens out, from the offline script writer's sizes and the prompt files).
