@@ -3,14 +3,15 @@ with the job, then ask the user (once per round). The user's answer (videobot.co
 resumes the execution with that token.
 
 AwaitRefusedImage, AwaitRefusedClip: the same for one segment the vendor's moderation refused
-(its own gate, "refused_image_<i>"): the user is told which segment, why and its prompt, and
-answers with a new prompt, a retry or a cancel."""
+(its own gate, "refused_image_<i>"), asked once the others are made: the user is told which
+segment, why, its prompt and what waits on the answer (the other refused segments; for segment
+0's image, the nine made from it), and answers with a new prompt, a retry or a cancel."""
 
 from __future__ import annotations
 
 from videobot.data import gates, jobs, segments
 from videobot.notify import GateReady, SegmentRefused, notify_once
-from videobot.pipeline import GateId, GateStage
+from videobot.pipeline import IMAGE, REFERENCE_SEGMENT, GateId, GateStage, SegmentStatus
 from videobot.runtime import Runtime
 
 
@@ -31,9 +32,22 @@ def _refused(rt: Runtime, job_id: str, gate_id: GateId, task_token: str) -> dict
     gate = gates.open_gate(rt.db, job_id, gate_id, task_token)
     kind, index = gate_id.media, gate_id.segment
     assert kind is not None and index is not None  # a refusal gate names both
-    seg = segments.get_segment(rt.db, job_id, index)
+    rows = segments.get_segments(rt.db, job_id)
+    seg = rows[index]
+    made = [row.segment_index for row in rows if row.media(kind).path]
+    refused = [row.segment_index for row in rows if not row.media(kind).path and row.status == SegmentStatus.FAILED]
+    blocked: tuple[int, ...] = ()
+    if kind is IMAGE and index == REFERENCE_SEGMENT:  # the others are made from it
+        blocked = tuple(row.segment_index for row in rows if row.segment_index != index and not row.media(kind).path)
     event = SegmentRefused(
-        kind.noun, index, seg.error_message or "SAFETY", seg.prompt(kind) or "", round=gate.revisions
+        kind.noun,
+        index,
+        seg.error_message or "SAFETY",
+        seg.prompt(kind) or "",
+        round=gate.revisions,
+        ready=len(made),
+        waiting=tuple(sorted({*refused, index})),
+        blocked=blocked,
     )
     notify_once(rt.db, rt.notifier, jobs.get_job(rt.db, job_id), event)
     return {"stage": gate.stage, "waiting": True}

@@ -180,7 +180,8 @@ class TelegramNotifier:
         )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
-        """Which segment, why, and its prompt; a new prompt is written as a message."""
+        """Which segment, why, its prompt, and what waits on the answer; a new prompt is written as
+        a message."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
@@ -190,6 +191,8 @@ class TelegramNotifier:
             code=event.code,
             prompt=texts.clip(event.prompt, 1000),
         )
+        waits = texts.refusal_waits(lang, event.kind, event.ready, total, event.waiting, event.blocked)
+        message = f"{message}\n\n{waits}" if waits else message
         gate = GateId.refused(media_kind(event.kind), event.segment)
         await self._text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 
