@@ -92,6 +92,20 @@ def test_counts_take_the_right_plural_form(n, ru, en):
     assert texts.counted("ru", "clip", n) == ru and texts.counted("en", "clip", n) == en
 
 
+def test_what_waits_on_a_refusal_is_said_plainly():
+    assert texts.spans(range(1, 10)) == "2–10" and texts.spans([0, 3, 4, 5, 8]) == "1, 4–6, 9"
+    assert texts.spans([1, 2]) == "2, 3"
+    assert texts.refusal_waits("ru", "image", 0, 10, (0,), tuple(range(1, 10))) == (
+        "⏸ Это образец для изображений 2–10: они ждут вашего ответа."
+    )
+    assert texts.refusal_waits("ru", "clip", 9, 10, (6,), ()) == (
+        "⏸ Остальные готовы (9 из 10): вашего ответа ждёт только клип 7."
+    )
+    assert (
+        texts.refusal_waits("en", "clip", 8, 10, (3, 6), ()) == "⏸ 8 of 10 are ready: clips 4, 7 wait for your answer."
+    )
+
+
 def test_segments_are_named_by_number():
     assert texts.segment_caption("ru", "videos", [3], 10) == "🎞 Клип 4 из 10"
     assert texts.segment_caption("ru", "images", [2, 4], 10) == "🖼 Изображения 3, 5 из 10"
