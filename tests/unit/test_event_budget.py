@@ -23,6 +23,7 @@ import pytest
 from pydantic import ValidationError
 
 from infra import asl
+from tests.unit.test_pipeline import _states as flat  # every state by name, inside Maps and Parallels too
 from videobot.config import SEGMENT_COUNT, Settings, settings_from_environ
 from videobot.errors import ConfigurationError
 from videobot.pipeline import MEDIA_KINDS, POLL_ATTEMPTS_LIMIT, ExecutionSettings, MediaKind
@@ -43,18 +44,6 @@ def visit(state: dict) -> int:
     if state["Type"] in ("Map", "Parallel"):
         return 4  # Entered, Started, Succeeded, Exited (a Map's iterations: ITERATION each)
     return 2  # Choice, Wait, Pass, Succeed, Fail: Entered, Exited
-
-
-def flat(states: dict) -> dict[str, dict]:
-    """Every state by name, those inside Maps and Parallels too."""
-    found = {}
-    for name, state in states.items():
-        found[name] = state
-        for branch in state.get("Branches", []):
-            found |= flat(branch["States"])
-        if "ItemProcessor" in state:
-            found |= flat(state["ItemProcessor"]["States"])
-    return found
 
 
 def load(path: Path) -> dict[str, dict]:

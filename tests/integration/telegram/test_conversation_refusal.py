@@ -32,6 +32,16 @@ def _approve(user: TelegramUser, fragment: str, after: int) -> None:
     assert user.press(approve, sent_message(question)) == 200
 
 
+def _start(user: TelegramUser, fake_telegram, *approved: str) -> tuple[int, str]:
+    """A topic sent and the gates named approved: where the test's messages start, and the job."""
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама кофе") == 200
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+    for question in approved:
+        _approve(user, question, mark)
+    return mark, job_id
+
+
 def _entered(db, pipeline, job_id: str) -> list[str]:
     """The states entered: the job's execution's, then its children's (each segment's media)."""
     return pipeline.entered(jobs.get_job(db, job_id))
@@ -42,11 +52,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
 ):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        mark = len(fake_telegram.calls)
-        assert user.say("Реклама кофе") == 200
-        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-        _approve(user, "📝 Сценарий готов!", mark)
-        _approve(user, "🖼 Изображения готовы", mark)
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
 
         # The refusal pauses segment 7 only: which segment, why, its prompt, and the choices
         refused = user.wait_for_text("🚫 Сервис генерации отказался делать клип 7 из 10", timeout=TIMEOUT, after=mark)
@@ -122,11 +128,7 @@ def test_two_refused_clips_wait_for_the_user_while_the_others_are_made(db, user,
         fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=seed, failure_code="SAFETY.INPUT.TEXT")
     tier_1 = {**runway_vars(fake_runway), **FAST, "MAP_MAX_CONCURRENCY": "2", "RUNWAY_CONCURRENCY": "2"}
     with pipeline.using(pipeline.runtime_with(**tier_1)):
-        mark = len(fake_telegram.calls)
-        assert user.say("Реклама кофе") == 200
-        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-        _approve(user, "📝 Сценарий готов!", mark)
-        _approve(user, "🖼 Изображения готовы", mark)
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
 
         # Then neither pause holds one of the two slots: the eight other clips are made before
         # the user is asked, and each question says plainly what waits on the answer
@@ -155,10 +157,7 @@ def test_a_refused_reference_image_says_it_holds_the_other_nine(db, user, fake_t
     # Given segment 1's image (the reference of the other nine) refused by moderation
     fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=0, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        mark = len(fake_telegram.calls)
-        assert user.say("Реклама кофе") == 200
-        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-        _approve(user, "📝 Сценарий готов!", mark)
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!")
 
         # Then the user is told that images 2-10 wait for it, and nothing is paid for them yet
         question = user.wait_for_text(
