@@ -55,10 +55,12 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
 
         # The refusal pauses segment 7 only: which segment, why, its prompt, and the choices
-        refused = user.wait_for_text("🚫 Сервис генерации отказался делать клип 7 из 10", timeout=TIMEOUT, after=mark)
+        refused = user.wait_for_text(
+            "🚫 Модерация сервиса генерации не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark
+        )
         old_prompt = segment_rows.get_segment(db, job_id, 6)["animation_prompt"]
         text = refused.params["text"]
-        assert "(модерация: SAFETY.INPUT.TEXT)" in text and f"Промпт: «{old_prompt}»" in text
+        assert f"Промпт: «{old_prompt}»" in text and "SAFETY" not in text  # Runway's codes are for the logs
         assert "✍️ Напишите новый промпт для этого сегмента" in text
         assert [b["text"] for b in inline_buttons(refused)] == ["🔁 Повторить", "❌ Отменить задачу"]
         gate = gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))
@@ -133,7 +135,9 @@ def test_two_refused_clips_wait_for_the_user_while_the_others_are_made(db, user,
         # Then neither pause holds one of the two slots: the eight other clips are made before
         # the user is asked, and each question says plainly what waits on the answer
         asked = [
-            user.wait_for_text(f"🚫 Сервис генерации отказался делать клип {n} из 10", timeout=TIMEOUT, after=mark)
+            user.wait_for_text(
+                f"🚫 Модерация сервиса генерации не пропустила клип {n} из 10", timeout=TIMEOUT, after=mark
+            )
             for n in (4, 7)
         ]
         assert _made(db, job_id, "video_path") == 8
@@ -161,7 +165,7 @@ def test_a_refused_reference_image_says_it_holds_the_other_nine(db, user, fake_t
 
         # Then the user is told that images 2-10 wait for it, and nothing is paid for them yet
         question = user.wait_for_text(
-            "🚫 Сервис генерации отказался делать изображение 1 из 10", timeout=TIMEOUT, after=mark
+            "🚫 Модерация сервиса генерации не пропустила изображение 1 из 10", timeout=TIMEOUT, after=mark
         )
         assert "⏸ Это образец для изображений 2–10: они ждут вашего ответа." in question.params["text"]
         assert len(fake_runway.created("text_to_image")) == 1 and _made(db, job_id, "image_path") == 0
