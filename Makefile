@@ -106,9 +106,10 @@ lint-code: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m infra.asl --check
 
 .PHONY: lint
-lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the state machines as infra/asl.py writes them, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 

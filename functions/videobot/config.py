@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videobot.errors import ConfigurationError
-from videobot.pipeline import ExecutionSettings
+from videobot.pipeline import POLL_ATTEMPTS_LIMIT, ExecutionSettings
 
 TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
 # The seed's 10 segments of 5 s. Not a setting: the schema's CHECK (segment_index 0-9), the
@@ -238,18 +238,21 @@ class PipelineSettings(Group):
     poll_interval_seconds: int = env("POLL_INTERVAL_SECONDS", 2, ge=0)
     image_first_poll_seconds: int = env("IMAGE_FIRST_POLL_SECONDS", 30, ge=0)
     clip_first_poll_seconds: int = env("CLIP_FIRST_POLL_SECONDS", 90, ge=0)
-    max_poll_attempts: int = env("MAX_POLL_ATTEMPTS", 90, ge=1)
+    # Bounded so that no execution nears Step Functions' 25,000 events (tests/unit/test_event_budget.py).
+    max_poll_attempts: int = env("MAX_POLL_ATTEMPTS", 90, ge=1, le=POLL_ATTEMPTS_LIMIT)
     # What a submit keeps of its Lambda's remaining time (its context) for the work after the
     # create (storing the id, the first poll): a create never outlives its Lambda.
     submit_reserve_seconds: int = env("SUBMIT_RESERVE_SECONDS", 15, ge=1)
-    max_resubmits: int = env("MAX_RESUBMITS", 2, ge=0)
+    max_resubmits: int = env("MAX_RESUBMITS", 2, ge=0, le=3)
     # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this:
     # a cancel starts only while a whole RUNWAY_TIMEOUT_SECONDS still fits.
     stop_tasks_seconds: int = env("STOP_TASKS_SECONDS", 40, ge=1)
     map_max_concurrency: int = env("MAP_MAX_CONCURRENCY", 10, ge=1, le=40)
     segment_seconds: float = env("SEGMENT_SECONDS", 5.0)
     aspect_ratio: Literal["16:9", "9:16"] = env("ASPECT_RATIO", "16:9")
-    max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=20)  # feedback rounds per gate and job
+    # feedback rounds per gate and job; at most 9 keeps the worst execution under Step Functions'
+    # 25,000 events (tests/unit/test_event_budget.py)
+    max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=9)
 
     @property
     def segment_count(self) -> int:

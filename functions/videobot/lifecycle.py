@@ -21,7 +21,7 @@ from videobot.data.rows import Gate, Job
 from videobot.errors import JobCancelled
 from videobot.notify import GateReady, JobEnded, SegmentRefused, notify_once
 from videobot.observability import count, logger
-from videobot.pipeline import TERMINAL_STATUSES, GateStage, JobStatus
+from videobot.pipeline import IMAGE, REFERENCE_SEGMENT, TERMINAL_STATUSES, GateStage, JobStatus, SegmentStatus
 from videobot.runtime import Runtime
 
 
@@ -241,11 +241,26 @@ def gate_question(rt: Runtime, job: Job, gate: Gate) -> GateReady | SegmentRefus
     if gate_id.is_refusal:
         kind, index = gate_id.media, gate_id.segment
         assert kind is not None and index is not None  # a refusal gate names both
-        seg = segments.get_segment(rt.db, job.id, index)
+        rows = segments.get_segments(rt.db, job.id)
+        seg = rows[index]
         code = seg.error_message or "SAFETY"
         # a diagnostic, as Runway asks: logged, never shown to the user
         logger.info("segment refused by moderation", extra={"job_id": job.id, "segment": index, "failure_code": code})
-        return SegmentRefused(kind.noun, index, code, seg.prompt(kind) or "", gate.revisions)
+        made = [row.segment_index for row in rows if row.media(kind).path]
+        refused = [r.segment_index for r in rows if not r.media(kind).path and r.status == SegmentStatus.FAILED]
+        blocked: tuple[int, ...] = ()
+        if kind is IMAGE and index == REFERENCE_SEGMENT:  # the others are made from it
+            blocked = tuple(r.segment_index for r in rows if r.segment_index != index and not r.media(kind).path)
+        return SegmentRefused(
+            kind.noun,
+            index,
+            code,
+            seg.prompt(kind) or "",
+            round=gate.revisions,
+            ready=len(made),
+            waiting=tuple(sorted({*refused, index})),
+            blocked=blocked,
+        )
     redone = tuple(gate.redo_segments or ()) if gate.revisions else ()
     return GateReady(GateStage(gate_id.stage), round=gate.revisions, segments=redone)
 

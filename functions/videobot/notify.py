@@ -34,14 +34,19 @@ class GateReady:
 
 @dataclass(frozen=True)
 class SegmentRefused:
-    """The vendor's moderation refused one segment's image or clip: its Map iteration waits for
-    a new prompt, a retry or a cancel. Once per segment and round."""
+    """The vendor's moderation refused one segment's image or clip: it waits for a new prompt, a
+    retry or a cancel, once the other segments are made. Once per segment and round. What waits
+    on the user is said plainly: the segments refused now (`waiting`, this one included), or
+    those made from this one (`blocked`: segment 0's image is the others' reference)."""
 
     kind: MediaNoun
     segment: int  # 0-based
     code: str  # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
     prompt: str
     round: int = 0
+    ready: int = 0  # segments of this kind made
+    waiting: tuple[int, ...] = ()  # 0-based: refused and waiting for the user, this one included
+    blocked: tuple[int, ...] = ()  # 0-based: waiting for this segment's media
 
     @property
     def key(self) -> str:

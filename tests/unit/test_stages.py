@@ -123,11 +123,12 @@ def test_image_prompts_then_images(rt, db, scripted_job):
     assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
     assert jobs.get_job(db, job["id"])["status"] == "generating_images"
 
-    # Segment 1 waits for segment 0's image: it is the reference for the other nine.
-    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "waiting"
+    # Segment 1 is blocked until segment 0's image exists (the reference of the other nine): its
+    # child execution ends, and the Map makes it on its next pass
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "blocked"
     assert segment_rows.get_segment(db, job["id"], 1)["image_runway_task_id"] is None
     assert submit_image.lambda_handler.run(rt, _event(job, segment_index=0))["state"] == "done"
-    assert check_image.lambda_handler.run(rt, _event(job, segment_index=1, attempt=1))["state"] == "done"
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "done"
 
     seg = segment_rows.get_segment(db, job["id"], 0)
     assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
@@ -220,17 +221,22 @@ def test_unfinished_task_is_polled_not_resubmitted(rt, db, scripted_job, scripte
     assert segment_rows.get_segment(db, scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
-def test_segments_waiting_for_the_reference_image_check_just_after_it(rt, db, scripted_job, scripted_images):
-    scripted_images([base.TaskState("RUNNING")] * 3)
+def test_segments_need_the_reference_image_and_hold_no_slot_while_it_is_made_or_refused(
+    rt, db, scripted_job, scripted_images
+):
+    gen = scripted_images([base.TaskState("RUNNING")] * 3)
     write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     waits = {"poll_interval_seconds": 10, "image_first_poll_seconds": 0}
     assert submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0))["wait_seconds"] == 10
-    # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
-    # checks again on segment 0's own schedule.
+    # Segment 1 needs segment 0's image as its reference: not submitted, and not waiting in a
+    # slot of the Map either (its child execution ends; the Map makes it on its next pass)
     second = submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=1))
-    assert second["state"] == "waiting" and second["attempt"] == 0
-    assert second["wait_seconds"] == 10
+    assert second == {"state": "blocked", "attempt": 0, "wait_seconds": 0}
     assert segment_rows.get_segment(db, scripted_job["id"], 1)["image_runway_task_id"] is None
+    # the same while segment 0's image is refused and waits for the user
+    segment_rows.update_segment(db, scripted_job["id"], 0, status="failed", error_message="SAFETY.INPUT.TEXT")
+    assert submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=2))["state"] == "blocked"
+    assert len(gen.submitted) == 1
 
 
 def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(rt, db, scripted_job, scripted_images):

@@ -3,8 +3,9 @@ with the job, then ask the user (once per round). The user's answer (videobot.co
 resumes the execution with that token.
 
 AwaitRefusedImage, AwaitRefusedClip: the same for one segment the vendor's moderation refused
-(its own gate, "refused_image_<i>"): the user is told which segment and its prompt, and
-answers with a new prompt, a retry or a cancel.
+(its own gate, "refused_image_<i>"), asked once the others are made: the user is told which
+segment, its prompt and what waits on the answer (the other refused segments; for segment
+0's image, the nine made from it), and answers with a new prompt, a retry or a cancel.
 
 Once the token is stored, the stage succeeds whether or not Telegram took the question: a
 Telegram outage never fails a paid job. A question not sent is asked again by the

@@ -111,7 +111,8 @@ def classify_failure(state: TaskState) -> str:
 
 
 def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
-    """What the Choice/Wait loop reads: {"state": "done" | "waiting", "attempt", "wait_seconds"}."""
+    """What the Choice/Wait loop of statemachine/segment_media.asl.json reads: {"state": "done" |
+    "waiting" | "refused" | "blocked", "attempt", "wait_seconds"}."""
     return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
 
 
@@ -138,7 +139,9 @@ class VendorTask:
         raise NotImplementedError
 
     def request(self, rt: Runtime, job: Job, seg: Segment):
-        """The vendor request for this segment, or None while a prerequisite is missing."""
+        """The vendor request for this segment, or None while a prerequisite is missing (segment
+        0's image, the reference of the others): the segment is then "blocked", its child
+        execution ends, and the Map makes it again once its prerequisite exists."""
         raise NotImplementedError
 
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
@@ -149,8 +152,6 @@ class VendorTask:
         starts (to price and count it)."""
         raise NotImplementedError
 
-    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
-        return waits.first
 
     def task_call(self, rt: Runtime, job_id: str, index: int, submission: int, estimate: dict):
         """The ledger's call for one task, keyed by its segment, its round (a redo at the gate or
@@ -285,8 +286,8 @@ class VendorTask:
         if job.status in TERMINAL_STATUSES:
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
-        if request is None:  # a prerequisite (segment 0's image) is still being made
-            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, check.waits))
+        if request is None:  # a prerequisite (segment 0's image) is not made yet: no slot waits for it
+            return _step("blocked", attempt)
         if check.deadline is not None:  # the create's retries end in time for the rest of this invocation
             request = replace(request, deadline=check.deadline - rt.settings.pipeline.submit_reserve_seconds)
         generator = self.generator(rt)

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from videobot import usage
-from videobot.pipeline import GateStage
+from videobot.pipeline import REFERENCE_SEGMENT, GateStage
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.runtime import Runtime
-
-REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
 
 NARRATION_CHARS_PER_SEGMENT = 90  # about 5 s of speech
 

@@ -185,9 +185,9 @@ class TelegramNotifier:
         )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
-        """Which segment was refused, and its prompt; a new prompt is written as a message. The
-        vendor's failure code is only logged (lifecycle.gate_question): Runway asks that it be
-        kept from users."""
+        """Which segment was refused, its prompt, and what waits on the answer; a new prompt is
+        written as a message. The vendor's failure code is only logged (lifecycle.gate_question):
+        Runway asks that it be kept from users."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
@@ -196,6 +196,8 @@ class TelegramNotifier:
             total=total,
             prompt=texts.clip(event.prompt, 1000),
         )
+        waits = texts.refusal_waits(lang, event.kind, event.ready, total, event.waiting, event.blocked)
+        message = f"{message}\n\n{waits}" if waits else message
         gate = GateId.refused(media_kind(event.kind), event.segment)
         await self._text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 

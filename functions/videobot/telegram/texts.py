@@ -500,6 +500,9 @@ RU.update(
             "✍️ Напишите новый промпт для этого сегмента — остальные переделывать не придётся. "
             "Или нажмите 🔁 Повторить, чтобы попробовать с тем же промптом, или ❌ Отменить задачу."
         ),
+        "refused_blocks": "⏸ Это образец для изображений {numbers}: они ждут вашего ответа.",
+        "refused_waits_one": "⏸ Остальные готовы ({ready} из {total}): вашего ответа ждёт только {what}.",
+        "refused_waits_many": "⏸ Готово {ready} из {total}: вашего ответа ждут {what}.",
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
         "refusal_new_prompt": (
@@ -592,6 +595,9 @@ EN.update(
             "✍️ Write a new prompt for this segment: the others need not be made again. "
             "Or press 🔁 Retry to try the same prompt again, or ❌ Cancel the job."
         ),
+        "refused_blocks": "⏸ This is the reference for images {numbers}: they wait for your answer.",
+        "refused_waits_one": "⏸ The others are ready ({ready} of {total}): only {what} waits for your answer.",
+        "refused_waits_many": "⏸ {ready} of {total} are ready: {what} wait for your answer.",
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",
         "refusal_new_prompt": (
@@ -732,6 +738,28 @@ def named(lang: str, noun: str, indexes) -> str:
 def numbers(indexes) -> str:
     """0-based segment indexes as the user counts them: "3", "3, 5"."""
     return ", ".join(str(i + 1) for i in sorted(indexes))
+
+
+def spans(indexes) -> str:
+    """Like `numbers`, runs of three or more as a span: "2–10", "2, 3", "1, 4–6"."""
+    runs: list[list[int]] = []
+    for i in sorted(indexes):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(f"{r[0] + 1}–{r[-1] + 1}" if len(r) >= 3 else numbers(r) for r in runs)
+
+
+def refusal_waits(lang: str, noun: str, ready: int, total: int, waiting, blocked) -> str:
+    """What waits on the user's answer to a refusal: the segments made from it, or the refused
+    ones ("" when there is nothing to say)."""
+    if blocked:
+        return text(lang, "refused_blocks", numbers=spans(blocked))
+    if not waiting:
+        return ""
+    key = "refused_waits_one" if len(waiting) == 1 else "refused_waits_many"
+    return text(lang, key, ready=ready, total=total, what=named(lang, noun, waiting))
 
 
 def segment_caption(lang: str, stage: str, indexes, total: int) -> str:

@@ -16,7 +16,7 @@ from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
-from videobot.pipeline import GateId, RefusalKind
+from videobot.pipeline import MEDIA_KINDS, GateId, RefusalKind
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
 
@@ -77,6 +77,20 @@ class _PricedClips:
 )
 def test_counts_take_the_right_plural_form(n, ru, en):
     assert texts.counted("ru", "clip", n) == ru and texts.counted("en", "clip", n) == en
+
+
+def test_what_waits_on_a_refusal_is_said_plainly():
+    assert texts.spans(range(1, 10)) == "2–10" and texts.spans([0, 3, 4, 5, 8]) == "1, 4–6, 9"
+    assert texts.spans([1, 2]) == "2, 3"
+    assert texts.refusal_waits("ru", "image", 0, 10, (0,), tuple(range(1, 10))) == (
+        "⏸ Это образец для изображений 2–10: они ждут вашего ответа."
+    )
+    assert texts.refusal_waits("ru", "clip", 9, 10, (6,), ()) == (
+        "⏸ Остальные готовы (9 из 10): вашего ответа ждёт только клип 7."
+    )
+    assert (
+        texts.refusal_waits("en", "clip", 8, 10, (3, 6), ()) == "⏸ 8 of 10 are ready: clips 4, 7 wait for your answer."
+    )
 
 
 def test_segments_are_named_by_number():
@@ -321,23 +335,29 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, 
 def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
     from pathlib import Path
 
-    definition = json.loads(
-        (Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json").read_text(encoding="utf-8")
-    )
+    statemachine = Path(__file__).resolve().parents[3] / "statemachine"
+    definition = json.loads((statemachine / "video_pipeline.asl.json").read_text(encoding="utf-8"))
+    child = json.loads((statemachine / "segment_media.asl.json").read_text(encoding="utf-8"))["States"]
     parallel = definition["States"]["ProduceClipsAndVoiceover"]
     visuals = parallel["Branches"][0]["States"]
-    for mapname, noun, submit, ready in (
-        ("GenerateImages", "Image", "SubmitImage", "IsImageReady"),
-        ("AnimateClips", "Clip", "SubmitClip", "IsClipReady"),
-    ):
-        states = visuals[mapname]["ItemProcessor"]["States"]
-        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": f"AwaitRefused{noun}"} in states[ready][
+    for kind in MEDIA_KINDS:
+        s = kind.states
+        # the child ends on a refusal (its slot of the vendor Map is free) ...
+        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": s.refused} in child[s.is_ready][
             "Choices"
         ]
-        pause = states[f"AwaitRefused{noun}"]
+        assert child[s.refused]["Type"] == "Succeed"
+        # ... and the user is asked once the Map has ended, in a Map of the refused segments
+        assert {"Variable": f"$.{kind.gate}.refused", "BooleanEquals": True, "Next": s.ask_refused} in visuals[
+            s.are_ready
+        ]["Choices"]
+        states = visuals[s.ask_refused]["ItemProcessor"]["States"]
+        assert "MaxConcurrency" not in visuals[s.ask_refused]  # every refused segment is asked at once
+        pause = states[s.await_refused]
         assert pause["Resource"].endswith(".waitForTaskToken")
         assert pause["TimeoutSecondsPath"] == "$.settings.approval_timeout_seconds"
-        assert pause["Next"] == f"ResolveRefused{noun}" and states[f"ResolveRefused{noun}"]["Next"] == submit
+        assert pause["Next"] == s.resolve_refused and states[s.resolve_refused]["Next"] == s.remake
+        assert states[s.remake]["Next"] == s.is_refused  # refused again: asked again
     catches = {c["ErrorEquals"][0]: c["Next"] for c in parallel["Catch"]}
     assert catches["States.Timeout"] == "RecordApprovalTimeout" and catches["Rejected"] == "CancelJob"
 
