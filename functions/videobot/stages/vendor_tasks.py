@@ -152,7 +152,6 @@ class VendorTask:
         starts (to price and count it)."""
         raise NotImplementedError
 
-
     def task_call(self, rt: Runtime, job_id: str, index: int, submission: int, estimate: dict):
         """The ledger's call for one task, keyed by its segment, its round (a redo at the gate or
         a refused segment's retry starts the submissions again from 1) and its submission: a
