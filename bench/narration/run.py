@@ -25,9 +25,16 @@ from local.environment import LocalRuntime
 from local.runner import start_embedded_postgres
 from tests.fakes.fixtures import openai_vars
 from tests.fakes.openai_api import FakeOpenAI
-from tests.narration_support import WordVoice, disobedient_rounds, record_overlong, what_is_not_heard
+from tests.narration_support import (
+    WordVoice,
+    disobedient_rounds,
+    overlong_script,
+    record_overlong,
+    what_is_not_heard,
+)
 from videobot.data.db import Database
 from videobot.migrate import migrate
+from videobot.observability import logger
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".local" / "bench-narration"
@@ -42,6 +49,7 @@ def run(rt, fake: FakeOpenAI, scripts: int, *, long_parts: bool) -> list[dict]:
         rows.append(
             {
                 **recorded.result["narration"],
+                "long": sum(1 for p in overlong_script(number, long_parts=long_parts)[2] if len(p.split()) >= 15),
                 "seconds": recorded.seconds,
                 "whole": not what_is_not_heard(rt, recorded.job_id, rt.settings.assembly.narration_rescue_tempo),
             }
@@ -60,6 +68,7 @@ def report(rows: list[dict], control: list[dict], args) -> str:
         "| figure | value |",
         "|---|---|",
         f"| scripts with every word heard whole, inside its segment | {sum(r['whole'] for r in rows)} of {len(rows)} |",
+        f"| parts written too long (15-30 words) | {sum(r['long'] for r in rows)} |",
         f"| parts rewritten by the LLM | {parts} ({parts / len(rows):.1f} a script) |",
         f"| rewrite rounds per script (one LLM call each) | median {statistics.median(rounds):g}, max {max(rounds)} |",
         f"| scripts needing a second round | {sum(1 for r in rounds if r >= 2)} of {len(rows)} |",
@@ -80,8 +89,8 @@ def main() -> int:
     args = parser.parse_args()
     shutil.rmtree(DATA / "media", ignore_errors=True)
     DATA.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "1")
+    logger.setLevel("ERROR")  # the stage's INFO and WARNING lines would bury the table
     server, url = start_embedded_postgres(DATA)
     db = Database(url)
     migrate(db)
