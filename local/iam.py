@@ -161,6 +161,11 @@ def iam_requests(service: str, operation: str, params: Mapping) -> list[tuple[st
 _caller: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("iam_caller", default=None)
 
 
+def current_principal() -> Principal | None:
+    """The principal whose invocation this code runs in (None: the runner or a test itself)."""
+    return _caller.get()
+
+
 class AccessDenied(Exception):
     """Raised for a denied call outside botocore (a Lambda invoke the state machine's role may
     not make); botocore calls raise ClientError instead."""
@@ -178,6 +183,15 @@ class PolicyCheck:
     @contextmanager
     def acting_as(self, principal: Principal) -> Iterator[None]:
         token = _caller.set(principal)
+        try:
+            yield
+        finally:
+            _caller.reset(token)
+
+    @contextmanager
+    def as_the_runner(self) -> Iterator[None]:
+        """The local runner's own calls inside an invocation (making its secrets): no principal."""
+        token = _caller.set(None)
         try:
             yield
         finally:
@@ -251,3 +265,24 @@ def access_denied_error(principal: Principal, denied: Checked, operation: str, *
         },
         operation,
     )
+
+
+def state_machine_acts_as(principal: Principal) -> None:
+    """Attribute the Lambda invocations of moto's Step Functions interpreter to the state
+    machine's role: each Task's invoke is then checked as AWS checks it (lambda:InvokeFunction
+    on the function's ARN, with the role the state machine runs as)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = getattr(lambda_eval_utils, "_unattributed_integration", None)
+    if original is None:
+        original = lambda_eval_utils.execute_lambda_function_integration
+        lambda_eval_utils._unattributed_integration = original  # type: ignore[attr-defined]
+
+    def attributed(*args: Any, **kwargs: Any) -> Any:
+        token = _caller.set(principal)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _caller.reset(token)
+
+    lambda_eval_utils.execute_lambda_function_integration = attributed
