@@ -111,7 +111,7 @@ def demo(args: argparse.Namespace) -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     started = time.monotonic()
-    with LocalPipeline(env=env) as pipeline:
+    with LocalPipeline(env=env, workers=not args.in_process) as pipeline:
         rt = pipeline.runtime
         if args.job_id:
             from videobot import storage
@@ -138,8 +138,11 @@ def demo(args: argparse.Namespace) -> int:
         )
         if args.verbose:
             print(" → ".join(dict.fromkeys(execution_events(outcome))))
-        if job.status != "completed":
-            print(f"Reason: {job.error_message}")
+        denied = pipeline.policy_check.denied()
+        for call in denied:
+            print(f"AccessDenied: {call.principal} may not {call.action} on {call.resource}")
+        if job.status != "completed" or denied:
+            print(f"Reason: {job.error_message or 'a call the template does not allow (docs/deploy.md)'}")
             return 1
         from videobot import storage
 
@@ -195,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print the states the execution went through")
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every function in this process instead of warm worker processes per function",
+    )
     p.add_argument(
         "--job-id",
         default=None,

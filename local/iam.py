@@ -178,6 +178,7 @@ class PolicyCheck:
     runner itself, moto's interpreter, a test's own setup) are not checked."""
 
     checked: list[Checked] = field(default_factory=list)
+    default: Principal | None = None  # who acts when no one is acting_as (a worker: its function)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -190,7 +191,8 @@ class PolicyCheck:
 
     @contextmanager
     def as_the_runner(self) -> Iterator[None]:
-        """The local runner's own calls inside an invocation (making its secrets): no principal."""
+        """The local runner's own calls inside an invocation (making its secrets): no principal
+        (in a process whose `default` is a function, it still acts)."""
         token = _caller.set(None)
         try:
             yield
@@ -209,12 +211,17 @@ class PolicyCheck:
                 denied = entry
         return denied
 
+    def record(self, checked: list[Checked]) -> None:
+        """Calls checked elsewhere (a worker process)."""
+        with self._lock:
+            self.checked.extend(checked)
+
     def denied(self) -> list[Checked]:
         with self._lock:
             return [c for c in self.checked if not c.decision.allowed]
 
     def _before_parameter_build(self, params: Mapping, model: Any, **_: Any) -> None:
-        principal = _caller.get()
+        principal = _caller.get() or self.default
         if principal is None:
             return
         service = model.service_model.signing_name

@@ -29,6 +29,7 @@ from local.iam import AccessDenied, PolicyCheck, state_machine_acts_as
 from local.lambda_endpoint import Handler, LambdaEndpoint, import_handler
 from local.stack import LocalStack, matches_pattern
 from local.template import ROOT, load_template, render_definition, state_machine
+from local.workers import FunctionPool
 from videobot import config
 from videobot.data.db import Database
 from videobot.data.rows import Gate, Job
@@ -46,6 +47,7 @@ SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with Invocati
 RECONCILER = "ReconcileExecutionFunction"  # the EventBridge rule's target
 STATE_MACHINE = "VideoPipelineStateMachine"
 MIGRATIONS = "MigrateDatabaseFunction"  # the custom resource DatabaseMigrations' ServiceToken
+MIGRATIONS_HANDLER = "migrate_database.app.lambda_handler"
 
 
 def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
@@ -115,12 +117,17 @@ class LocalPipeline:
         environ: Mapping[str, str] | None = None,
         db: Database | None = None,
         template: dict | None = None,
+        workers: bool = False,
     ):
         self.data_dir = Path(data_dir or os.environ.get("LOCAL_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         self.env = env or {}
         self.environ = dict(os.environ if environ is None else environ)
         self._db = db
         self.template = template
+        self.workers = workers  # each function in its own warm worker processes (local/workers.py)
+        self.pools: dict[str, FunctionPool] = {}
+        self._moto_server: Any = None  # moto's server, for the workers (they share this process's moto)
+        self._in_process: dict[str, Handler] = {}
         self.rt: LocalRuntime | None = None
         self.functions: LocalFunctions | None = None  # the deployed functions' environments and roles
         self.policy_check = PolicyCheck()  # every AWS call a function makes, judged by its role
@@ -204,6 +211,9 @@ class LocalPipeline:
         state_machine_acts_as(self.functions.principal(STATE_MACHINE))
         self.rt = self.rt.with_env(STATE_MACHINE_ARN=self.state_machine_arn, SLOW_UPDATE_FUNCTION_NAME=SLOW_UPDATE)
         self.reconciler = self.as_function(RECONCILER, _handler(tpl.functions(template)[RECONCILER]))
+        self._in_process = dict(self.endpoint.handlers)
+        if self.workers:
+            self.use_workers(list(self.endpoint.handlers))
         # the deploy's custom resource applies the migrations, as `sam deploy` does
         self.cloudformation = CloudFormation(self.functions.stack, self.invoke_event)
         self.cloudformation.request("DatabaseMigrations", "Create")
@@ -294,6 +304,12 @@ class LocalPipeline:
         if self._watcher:
             self._watcher.join(timeout=30)
             self._watcher = None
+        for pool in self.pools.values():
+            pool.close()
+        self.pools.clear()
+        if self._moto_server is not None:
+            self._moto_server.stop()
+            self._moto_server = None
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -369,6 +385,62 @@ class LocalPipeline:
         finally:
             self.functions = previous
             self._use_functions()
+
+    # -- warm worker processes ---------------------------------------------------------------
+
+    def use_workers(self, names: list[str]) -> dict[str, FunctionPool]:
+        """Run these functions in warm worker processes, pooled per function (local/workers.py)."""
+        endpoint = self._endpoint
+        for name in names:
+            if name not in self.pools:
+                self.pools[name] = self._pool(name)
+            endpoint.handlers[name] = self.pools[name]
+        return {name: self.pools[name] for name in names}
+
+    def use_in_process(self, names: list[str] | None = None) -> None:
+        """Back to in-process handlers (a test's fault injection needs them); their workers end."""
+        for name in list(self.pools) if names is None else names:
+            self._endpoint.handlers[name] = self._in_process[name]
+            self.pools.pop(name).close()
+
+    @contextmanager
+    def in_workers(self, names: list[str]) -> Iterator[dict[str, FunctionPool]]:
+        pools = self.use_workers(names)
+        try:
+            yield pools
+        finally:
+            self.use_in_process(names)
+
+    def _pool(self, name: str) -> FunctionPool:
+        from moto.server import ThreadedMotoServer
+
+        from local.workers import start_fork_server
+
+        if self._moto_server is None:
+            start_fork_server()
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto_server.start()
+        host, port = self._moto_server.get_host_and_port()
+        functions = self._deployed
+        with self.policy_check.as_the_runner():
+            environ = {
+                **{
+                    k: v for k, v in os.environ.items() if k.startswith(("AWS_", "POWERTOOLS_", "PATH", "HOME", "LANG"))
+                },
+                **functions.environment(name, self.runtime.environ),
+                "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                "AWS_ENDPOINT_URL_LAMBDA": self._endpoint.url,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+            }
+        path = MIGRATIONS_HANDLER if name == MIGRATIONS else self._deployed.stack.handler(name)
+        return FunctionPool(name, path, environ, functions.principal(name), on_denied=self.policy_check.record)
+
+    @property
+    def _endpoint(self) -> LambdaEndpoint:
+        if self.endpoint is None:
+            raise RuntimeError("the pipeline is not running")
+        return self.endpoint
 
     def cold_start(self) -> None:
         """Every function starts again in a new sandbox: its runtime built and its secrets read anew."""

@@ -6,6 +6,7 @@ migrations run through CloudFormation's custom resource contract."""
 from __future__ import annotations
 
 import copy
+import os
 
 import psycopg2
 import pytest
@@ -125,3 +126,23 @@ def test_a_custom_resource_that_never_answers_fails_at_its_service_timeout(pipel
             cfn.request("DatabaseMigrations", "Create", service_timeout=1)
     finally:
         pipeline.endpoint.handlers[MIGRATIONS] = saved
+
+
+def test_functions_run_in_warm_worker_processes_pooled_per_function(pipeline):
+    """As `make demo` runs them: each function in processes of its own, its runtime built there
+    from its environment and its secrets, its calls judged by its role."""
+    names = ["GenerateScriptFunction", "RequestApprovalFunction", "CancelJobFunction"]
+    pipeline.policy_check.checked.clear()
+    with pipeline.in_workers(names) as pools:
+        # When two jobs are rejected at the script (the script written, the gate asked, the job ended)
+        first = pipeline.run_job("Реклама кофе", lambda job, gate: False, timeout=120)
+        cold = {name: pool.started for name, pool in pools.items()}
+        second = pipeline.run_job("Реклама чая", lambda job, gate: False, timeout=120)
+        # Then each ran in its function's own processes, started once and warm for the second job
+        assert first.job["status"] == second.job["status"] == "cancelled"
+        assert all(count >= 1 for count in cold.values())
+        assert {name: pool.started for name, pool in pools.items()} == cold
+        assert all(pid != os.getpid() for pool in pools.values() for pid in pool.pids())
+        assert pools["GenerateScriptFunction"].environ["LLM_PROVIDER"] != "none"
+        assert "OPENAI_API_KEY" not in pools["GenerateScriptFunction"].environ
+    assert pipeline.policy_check.denied() == []
