@@ -19,15 +19,31 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: install
-install: $(VENV)/.installed ## Create .venv with everything the runner and the tests need
+install: $(VENV)/.installed deploy-tools ## Create .venv (the runner and the tests) and the deployment checks' tools (.venv-sam, infra/node_modules)
 
 .PHONY: demo
-demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand, RATIO=9:16, JOB_ID=abc-123
-	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
+demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Реклама кофе), INTERACTIVE=1 to approve by hand (OPEN=1 opens each contact sheet), RATIO=9:16, JOB_ID=abc-123, LOG_LEVEL=INFO to show the logs
+	$(BIN)/python -m local demo --topic "$(TOPIC)" $(if $(INTERACTIVE),--interactive,) $(if $(OPEN),--open,) $(if $(RATIO),--ratio $(RATIO),) $(if $(JOB_ID),--job-id $(JOB_ID),)
+
+# pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py).
+# A worker takes a whole file at a time, in the order collected (the heavy integration files
+# first), so the few long tests spread over the workers instead of queueing on one.
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test
-test: lint ## Lint, unit and integration tests (tests/aws only with AWS_SAM_STACK_NAME)
-	$(BIN)/python -m pytest tests -q
+test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integration tests with the deployment checks beside them (tests/aws only with AWS_SAM_STACK_NAME)
+	@mkdir -p .local
+	@bash infra/ci_checks.sh > .local/ci_checks.log 2>&1 & checks=$$!; \
+	$(BIN)/python -m pytest tests -q $(PARALLEL); tests=$$?; \
+	wait $$checks; checked=$$?; \
+	echo "== infra/ci_checks.sh, run beside the tests (.local/ci_checks.log)"; \
+	if [ $$checked -eq 0 ]; then tail -n 1 .local/ci_checks.log; else cat .local/ci_checks.log; fi; \
+	exit $$(( tests || checked ))
+
+.PHONY: test-unit
+test-unit: $(VENV)/.installed ## The unit tests alone
+	$(BIN)/python -m pytest tests/unit -q $(PARALLEL)
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
@@ -64,17 +80,31 @@ ENV ?= default
 SAM_VENV := .venv-sam
 SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
+# The deployment checks' tools (infra/ci_checks.sh), kept out of .venv. Each marker holds a
+# copy of what it was installed from: a newer file with the same content installs nothing
+# (and changes nothing, so a linked .venv-sam or node_modules is left as it is).
 $(SAM_VENV)/.installed: infra/requirements-ci.txt
-	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q -r infra/requirements-ci.txt
-	cp infra/requirements-ci.txt $@
+	@if cmp -s $< $@; then :; else \
+	  set -e; $(PY) -m venv $(SAM_VENV); \
+	  $(SAM_VENV)/bin/python -m pip install -q --upgrade pip; \
+	  $(SAM_VENV)/bin/python -m pip install -q -r $<; \
+	  cp $< $@; fi
 
-.PHONY: lint
-lint: $(VENV)/.installed ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	@if cmp -s infra/package-lock.json $@; then :; else \
+	  set -e; cd infra && npm ci --no-audit --no-fund --loglevel=error; cp package-lock.json node_modules/.installed; fi
+
+.PHONY: deploy-tools
+deploy-tools: $(SAM_VENV)/.installed infra/node_modules/.installed
+
+.PHONY: lint-code
+lint-code: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+.PHONY: lint
+lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 
@@ -119,6 +149,10 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 .PHONY: bench-webhook
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
+
+.PHONY: bench-test-loop
+bench-test-loop: $(VENV)/.installed ## A fresh clone of HEAD: make install, make test RUNS times (3), make test-unit, timed with CPU and load (LOCK=file to take a flock per run; docs/benchmarks.md)
+	$(BIN)/python -m bench.test_loop.run --runs $(or $(RUNS),3) $(if $(LOCK),--lock $(LOCK),)
 
 # ---------------------------------------------------------------- reliability (docs/reliability.md)
 RELIABILITY_TESTS := tests/unit/test_reliability_input.py tests/unit/test_reliability_races.py \

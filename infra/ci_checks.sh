@@ -4,28 +4,22 @@
 #      no wildcard IAM action once SAM has expanded its policy templates (infra/check_iam.py)
 #   2. asl-validator on the state machine definition (cfn-lint does not look inside it), and
 #      its compact layout (infra/format_asl.py --check)
-#   3. sam build of the layer and the functions (no Docker; needs python3.12 and make)
+#   3. sam build of one function with its layers (no Docker; needs python3.12 and make): the
+#      functions share one build, so one proves them all (infra/lambda_package.py), and every
+#      function's package with its layers is checked against Lambda's 250 MB
 # The Python-level checks (substitutions, invoke permissions, no wildcard actions, functions
-# vs folders) are in tests/unit/test_template.py. Installs what it needs on a fresh clone.
+# vs folders) are in tests/unit/test_template.py. The tools are installed by `make install`
+# (.venv-sam from infra/requirements-ci.txt, infra/node_modules from infra/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
-PY="${PY:-python3}"
 SAM_VENV="$ROOT/.venv-sam"
 step() { printf '\n== %s\n' "$*"; }
 started=$SECONDS
 
 step "tools"
-if [[ ! -f "$SAM_VENV/.installed" ]] || ! cmp -s infra/requirements-ci.txt "$SAM_VENV/.installed"; then
-  "$PY" -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/python" -m pip install -q --upgrade pip
-  "$SAM_VENV/bin/python" -m pip install -q -r infra/requirements-ci.txt
-  cp infra/requirements-ci.txt "$SAM_VENV/.installed"
-fi
-if [[ ! -x infra/node_modules/.bin/asl-validator ]]; then
-  (cd infra && npm ci --no-audit --no-fund --loglevel=error)
-fi
+make -s --no-print-directory deploy-tools  # installed by `make install`; here only if missing or stale
 "$SAM_VENV/bin/sam" --version
 
 step "sam validate --lint"
@@ -53,27 +47,13 @@ if ! python3.12 -c '' 2>/dev/null; then
 fi
 python3.12 -c '' 2>/dev/null || { echo "sam build needs python3.12 on PATH" >&2; exit 1; }
 BUILD_DIR="$ROOT/.aws-sam/build"
-if [[ -f layers/ffmpeg/Makefile ]]; then
-  "$SAM_VENV/bin/sam" build --cached --parallel --build-dir "$BUILD_DIR"
-else
-  # Until layers/ffmpeg lands, build the shared function code alone (every function shares it).
-  echo "layers/ffmpeg/Makefile is missing: building the functions without the FfmpegLayer"
-  "$SAM_VENV/bin/sam" build --cached --build-dir "$BUILD_DIR" GenerateScriptFunction
-fi
+target=$("$SAM_VENV/bin/python" infra/lambda_package.py plan)
+echo "building: $target"
+if [[ "$target" == all ]]; then target=""; fi
+# shellcheck disable=SC2086 # an empty target builds every resource
+"$SAM_VENV/bin/sam" build --cached --parallel --build-dir "$BUILD_DIR" $target
 test -f "$BUILD_DIR/template.yaml"
 
 step "Lambda size limit: a function and its layers stay under 250 MB unzipped"
-layer_bytes=0
-[[ -d "$BUILD_DIR/FfmpegLayer" ]] && layer_bytes=$(du -sb "$BUILD_DIR/FfmpegLayer" | cut -f1)
-for fn in "$BUILD_DIR"/*Function; do
-  [[ -d "$fn" ]] || continue
-  bytes=$(du -sb "$fn" | cut -f1)
-  case "$(basename "$fn")" in
-    SubmitClipFunction|CheckClipFunction|RecordVoiceoverFunction|AssembleVideoFunction) bytes=$((bytes + layer_bytes));;
-  esac
-  if (( bytes >= 262144000 )); then
-    echo "$(basename "$fn") needs $((bytes / 1048576)) MB unzipped: over Lambda's 250 MB" >&2; exit 1
-  fi
-  echo "$(basename "$fn"): $((bytes / 1048576)) MB"
-done
+"$SAM_VENV/bin/python" infra/lambda_package.py sizes "$BUILD_DIR"
 echo "deployment checks passed in $((SECONDS - started)) s"

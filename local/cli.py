@@ -6,16 +6,21 @@ import argparse
 import logging
 import os
 import sys
+import threading
 import time
-from functools import partial
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from local import load_dotenv_file
 from local.runner import LocalPipeline, execution_events
+from local.sheet import gate_sheet, open_in_viewer
 from videobot import runtime
 from videobot.data.db import Database
 from videobot.data.rows import Gate, Job
 from videobot.runtime import Runtime
+
+DEMO_LOG = "demo.log"  # under the data folder (.local/): the demo's structured logs
 
 SEED_QUERY_JOBS = """SELECT id, status, created_at, completed_at
 FROM ai_video_bot.video_jobs_enhanced
@@ -82,84 +87,202 @@ class Progress:
             print()
 
 
-def ask_in_terminal(rt: Runtime, job: Job, gate: Gate) -> bool:
-    """INTERACTIVE=1: show what is being approved and ask."""
-    from videobot.data import segments as segment_rows
-    from videobot.pipeline import media_kind
+class DemoLogs:
+    """Where the demo's logs go: every structured line (the stages' Powertools logs, and other
+    libraries' warnings) to one file under the data folder, never between the progress bars and
+    the questions. LOG_LEVEL=INFO (or DEBUG, WARNING) shows them on the terminal too, above the
+    bars; while a question waits for its answer they are held, and shown after it."""
 
-    store = rt.storage
-    print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
-    if gate.stage == "script":
-        for i, text in enumerate(job.segment_texts):
-            print(f"  {i + 1:2d}. {text}")
-    else:
-        kind = media_kind(gate.stage)
-        for seg in segment_rows.get_segments(rt.db, job.id):
-            key = seg.media(kind).path or ""
-            path = store.local_path(key) or store.url(key)
-            print(f"  {seg.segment_index + 1:2d}. {path}")
-    while True:
-        answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()
-        if answer in ("y", "yes", "д", "да", ""):
-            return True
-        if answer in ("n", "no", "н", "нет"):
-            return False
+    def __init__(self, path: Path, terminal_level: str | None = None):
+        level = (terminal_level or "").upper()
+        self.path = path
+        self.terminal_level = level if level in logging.getLevelNamesMapping() else None
+        self._held: list[str] | None = None
+        self._hold_lock = threading.Lock()
+
+    def __enter__(self) -> DemoLogs:
+        from videobot.observability import SERVICE, logger
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w", encoding="utf-8")
+        level = logging.DEBUG if self.terminal_level == "DEBUG" else logging.INFO
+        service = logger.registered_handler  # Powertools' own handler: its JSON lines go to the file
+        assert isinstance(service, logging.StreamHandler), service
+        self._saved = (service, service.setStream(self._file), logger.log_level, logging.getLogger().level)
+        logger.setLevel(level)
+        others = logging.StreamHandler(self._file)  # other loggers' lines (the service's come above)
+        others.setFormatter(service.formatter)
+        others.addFilter(lambda record: record.name != SERVICE)
+        self._handlers: list[logging.Handler] = [others]
+        if self.terminal_level:
+            shown = _Terminal(self, self.terminal_level)
+            shown.setFormatter(service.formatter)
+            self._handlers.append(shown)
+        root = logging.getLogger()
+        for handler in self._handlers:
+            root.addHandler(handler)
+        root.setLevel(min(root.level, logging.getLevelNamesMapping()[self.terminal_level or "WARNING"]))
+        logging.captureWarnings(True)  # a library's warning is a log line too
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from videobot.observability import logger
+
+        service, stream, level, root_level = self._saved
+        self.release()
+        logging.captureWarnings(False)
+        root = logging.getLogger()
+        for handler in self._handlers:
+            root.removeHandler(handler)
+        root.setLevel(root_level)
+        service.setStream(stream)
+        logger.setLevel(level)
+        self._file.close()
+
+    @contextmanager
+    def holding(self):
+        """A question is on the terminal: the log lines wait until it is answered."""
+        with self._hold_lock:
+            self._held = []
+        try:
+            yield
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        with self._hold_lock:
+            held, self._held = self._held or [], None
+        for line in held:
+            _above_the_bars(line)
+
+    def show(self, line: str) -> None:
+        with self._hold_lock:
+            if self._held is not None:
+                self._held.append(line)
+                return
+        _above_the_bars(line)
+
+
+class _Terminal(logging.Handler):
+    def __init__(self, logs: DemoLogs, level: str):
+        super().__init__(level)
+        self.logs = logs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.logs.show(self.format(record))
+        except Exception:  # noqa: BLE001 - logging's own error path
+            self.handleError(record)
+
+
+def _above_the_bars(line: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+
+
+class Approver:
+    """INTERACTIVE=1: show what is being approved and ask. The script is printed; the images and
+    the clips are one contact sheet (a PNG, numbered 1-10), opened with --open / OPEN=1."""
+
+    def __init__(self, rt: Runtime, logs: DemoLogs, sheets: Path, open_sheets: bool = False):
+        self.rt, self.logs, self.sheets, self.open_sheets = rt, logs, sheets, open_sheets
+
+    def __call__(self, job: Job, gate: Gate) -> bool:
+        from videobot.data import segments as segment_rows
+        from videobot.pipeline import media_kind
+
+        with self.logs.holding():
+            print(f"\n\n=== Approval: {gate.stage} (job {job.id}) ===")
+            if gate.stage == "script":
+                for i, text in enumerate(job.segment_texts):
+                    print(f"  {i + 1:2d}. {text}")
+            else:
+                kind = media_kind(gate.stage)
+                name = kind.folder  # "images", "clips"
+                segments = segment_rows.get_segments(self.rt.db, job.id)
+                sheet = gate_sheet(
+                    self.rt.storage,
+                    segments,
+                    kind,
+                    self.sheets / f"{job.id}-{name}-{gate.revisions}.png",
+                    f"{name} · job {job.id} · {job.prompt[:60]}",
+                )
+                print(f"  Contact sheet ({name} 1-{len(segments)}): {shown_path(sheet)}")
+                if self.open_sheets:
+                    problem = open_in_viewer(sheet)
+                    if problem:
+                        print(f"  (not opened: {problem}; open the file yourself)")
+            while True:
+                answer = input("Approve? [y]es / [n]o (reject): ").strip().lower()
+                if answer in ("y", "yes", "д", "да", ""):
+                    return True
+                if answer in ("n", "no", "н", "нет"):
+                    return False
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def demo(args: argparse.Namespace) -> int:
     env = {"POLL_INTERVAL_SECONDS": os.environ.get("POLL_INTERVAL_SECONDS", "1")}
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    pipeline = LocalPipeline(env=env, workers=not args.in_process)
+    with DemoLogs(pipeline.data_dir / DEMO_LOG, os.environ.get("LOG_LEVEL")) as logs:
+        print(f"Logs: {shown_path(logs.path)} (LOG_LEVEL=INFO shows them here too)")
+        with pipeline:
+            return run_demo(pipeline, args, logs)
+
+
+def run_demo(pipeline: LocalPipeline, args: argparse.Namespace, logs: DemoLogs) -> int:
+    """One job through the running pipeline: progress bars, the questions (with --interactive),
+    then the result."""
     started = time.monotonic()
-    with LocalPipeline(env=env, workers=not args.in_process) as pipeline:
-        rt = pipeline.runtime
-        if args.job_id:
-            from videobot import storage
-            from videobot.data import jobs
-
-            if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
-                rt.storage.delete_prefix(storage.job_prefix(args.job_id))
-                jobs.delete_job(rt.db, args.job_id)
-        job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
-        print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
-        progress = Progress(rt.db, enabled=not args.quiet)
-        try:
-            outcome = pipeline.wait(
-                job.id,
-                partial(ask_in_terminal, rt) if args.interactive else (lambda j, g: True),
-                timeout=args.timeout,
-                on_tick=progress,
-            )
-        finally:
-            progress.close()
-        job = outcome.job
-        print(
-            f"Job {job.id}: {job.status} (execution {outcome.execution_status}) in {time.monotonic() - started:.1f} s"
-        )
-        if args.verbose:
-            print(" → ".join(dict.fromkeys(execution_events(outcome))))
-        denied = pipeline.policy_check.denied()
-        for call in denied:
-            print(f"AccessDenied: {call.principal} may not {call.action} on {call.resource}")
-        if job.status != "completed" or denied:
-            print(f"Reason: {job.error_message or 'a call the template does not allow (docs/deploy.md)'}")
-            return 1
+    rt = pipeline.runtime
+    if args.job_id:
         from videobot import storage
+        from videobot.data import jobs
 
-        store, key = rt.storage, job.final_video_path or ""
-        path = store.local_path(key) or store.url(key)
-        print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
-        print(f"MP4: {path}")
-        from videobot import usage
+        if jobs.find_job(rt.db, args.job_id):  # a rerun of the demo with a fixed id replaces it
+            rt.storage.delete_prefix(storage.job_prefix(args.job_id))
+            jobs.delete_job(rt.db, args.job_id)
+    job = pipeline.start_job(args.topic, aspect_ratio=args.ratio, job_id=args.job_id)
+    print(f"✅ Запрос принят! ID: {job.id}  (topic: {args.topic!r})")
+    progress = Progress(rt.db, enabled=not args.quiet)
+    decide = Approver(rt, logs, pipeline.data_dir / "contact-sheets", args.open) if args.interactive else None
+    try:
+        outcome = pipeline.wait(job.id, decide or (lambda j, g: True), timeout=args.timeout, on_tick=progress)
+    finally:
+        progress.close()
+    job = outcome.job
+    print(f"Job {job.id}: {job.status} (execution {outcome.execution_status}) in {time.monotonic() - started:.1f} s")
+    if args.verbose:
+        print(" → ".join(dict.fromkeys(execution_events(outcome))))
+    denied = pipeline.policy_check.denied()
+    for call in denied:
+        print(f"AccessDenied: {call.principal} may not {call.action} on {call.resource}")
+    if job.status != "completed" or denied:
+        print(f"Reason: {job.error_message or 'a call the template does not allow (docs/deploy.md)'}")
+        return 1
+    store, key = rt.storage, job.final_video_path or ""
+    path = store.local_path(key) or store.url(key)
+    print(f"Final video: {job.final_video_duration:.1f} s, {job.final_video_size_mb:.2f} MB")
+    print(f"MP4: {path}")
+    from videobot import usage
 
-        spent = usage.summary(rt.db, job.id)
-        print(
-            f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
-            f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
-            f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
-        )
-        if args.job_id:
-            print_seed_queries(rt.db, args.job_id)
+    spent = usage.summary(rt.db, job.id)
+    print(
+        f"Vendor usage: {spent['llm_calls']} LLM calls ({spent['llm_input_tokens']} in, "
+        f"{spent['llm_output_tokens']} out tokens), {spent['tts_characters']} TTS characters, "
+        f"{spent['runway_credits']:.0f} Runway credits: about ${spent['estimated_usd']:.2f}"
+    )
+    if args.job_id:
+        print_seed_queries(rt.db, args.job_id)
     return 0
 
 
@@ -195,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--topic", default="Реклама кофе")
     p.add_argument("--ratio", choices=["16:9", "9:16"], default=None)
     p.add_argument("--interactive", action="store_true", help="ask Approve/Reject at each gate")
+    p.add_argument(
+        "--open",
+        action="store_true",
+        default=os.environ.get("OPEN", "").lower() in ("1", "true", "yes"),
+        help="with --interactive, open each gate's contact sheet in the system viewer (also OPEN=1)",
+    )
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print the states the execution went through")

@@ -118,7 +118,8 @@ class FunctionPool:
         if not worker.conn.poll(timeout + KILL_GRACE_SECONDS):
             worker.process.kill()  # Lambda ends the sandbox at the function's Timeout
             worker.process.join(5)
-            raise TimeoutError(f"{self.function} ran past its {timeout:.1f} s")
+            message = f"Task timed out after {timeout:.2f} seconds"
+            raise _error_class("Sandbox.Timedout")(message)  # Lambda's error, whoever sees it first
         (status, value), denied = worker.conn.recv()
         with self._lock:
             self.idle.append(worker)

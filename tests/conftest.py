@@ -1,6 +1,7 @@
-"""Shared fixtures: one embedded PostgreSQL for the session (or TEST_DATABASE_URL), migrated
-from the same SQL files as production, a media folder per session, and the runtime each test
-gives the code, built from settings (never from the process environment)."""
+"""Shared fixtures: one embedded PostgreSQL for the run (or TEST_DATABASE_URL's server), a
+database of its own for each pytest process (each xdist worker), migrated from the same SQL
+files as production, a media folder per process, renders made once a run, and the runtime
+each test gives the code, built from settings (never from the process environment)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from local.environment import LocalRuntime
+from tests import databases, render_cache
 from tests.helpers import CONFIGURING, Setup
+from videobot import media
 from videobot.data.db import Database
+from videobot.providers import offline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,16 +24,23 @@ pytest_plugins = ["tests.fakes.fixtures"]  # vendor fakes: fake_openai, fake_run
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url
-    import pgserver
+    """This process's own database (tests/databases.py), on TEST_DATABASE_URL's server or on
+    the embedded PostgreSQL that every process of the run shares."""
+    server_url, server = os.environ.get("TEST_DATABASE_URL"), None
+    if not server_url:
+        import pgserver
 
-    pgdata = ROOT / ".local" / "test-pgdata"
-    pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(pgdata))
-    yield server.get_uri()
-    server.cleanup()
+        pgdata = ROOT / ".local" / "test-pgdata"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(str(pgdata))  # started by the first process, stopped by the last
+        server_url = server.get_uri()
+    url = databases.create_process_database(
+        server_url, ROOT / ".local" / "test-databases.lock", local_server=server is not None
+    )
+    yield url
+    databases.drop_process_database(server_url)  # FORCE: connections some runtime still holds are ended
+    if server is not None:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +71,42 @@ def environment(db: Database, tmp_path_factory: pytest.TempPathFactory):
 
     migrate(db)
     yield work
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary folder, the same for every pytest-xdist worker (each worker's own
+    base folder sits inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session", autouse=True)
+def renders_once(tmp_path_factory: pytest.TempPathFactory):
+    """Slides, vendor clips and prepared segments: each distinct one is rendered once a run
+    and copied after (tests/render_cache.py). Yields the real functions, as (owner, name, function)."""
+    folder = run_folder(tmp_path_factory) / "renders"
+    real = [
+        (media.FFmpeg, "ken_burns_clip", media.FFmpeg.ken_burns_clip, render_cache.file_render),
+        (media.FFmpeg, "prepare_segment", media.FFmpeg.prepare_segment, render_cache.file_render),
+        (offline, "render_slide", offline.render_slide, render_cache.bytes_render),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        for module, name, function, cached in real:
+            patch.setattr(module, name, cached(function, folder))
+        yield [(module, name, function) for module, name, function, _ in real]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def powertools_logs_at_warning():
+    """What POWERTOOLS_LOG_LEVEL=WARNING (above) means for the session: the Powertools Logger
+    read its level when videobot was first imported, by this file, before `environment` set
+    it, so every INFO line was built, formatted and captured (about 4% of a run's CPU)."""
+    from videobot.observability import logger
+
+    saved = logger.log_level
+    logger.setLevel("WARNING")
+    yield
+    logger.setLevel(saved)
 
 
 @pytest.fixture(scope="session")

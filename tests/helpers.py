@@ -35,6 +35,33 @@ def job_at_gate(db, user, stage: str, revisions: int = 0) -> dict:
     return job
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+def with_media(rt, db, job: dict) -> dict:
+    """The job's ten segments, each with its prompts, an image and a clip (stand-in bytes, told
+    apart by their last byte)."""
+    from videobot import storage
+    from videobot.data import segments
+
+    segments.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    for i in range(10):
+        image = rt.storage.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
+        clip = rt.storage.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
+        segments.update_segment(
+            db,
+            job["id"],
+            i,
+            image_prompt="p",
+            image_path=image,
+            animation_prompt="a",
+            video_path=clip,
+            status="video_ready",
+        )
+    return job
+
+
 class StartingStepFunctions:
     """A Step Functions client whose executions start and do nothing (the webhook alone is tested)."""
 

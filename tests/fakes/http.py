@@ -10,13 +10,20 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# How often serve_forever looks for a shutdown request: socketserver's default (0.5 s) made
+# every stop() of a fake wait half a second, once per test that starts one.
+SHUTDOWN_POLL_SECONDS = 0.02
 
-class _BurstServer(ThreadingHTTPServer):
+
+class BurstServer(ThreadingHTTPServer):
     """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
     wait 1-3 s for a SYN retransmit."""
 
     request_queue_size = 128
     daemon_threads = True
+
+    def serve_forever(self, poll_interval: float = SHUTDOWN_POLL_SECONDS) -> None:
+        super().serve_forever(poll_interval)
 
 
 @dataclass
@@ -149,7 +156,7 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = _BurstServer(("127.0.0.1", 0), Handler)
+        self._server = BurstServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -18,8 +18,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote, urlparse
+
+from tests.fakes.http import BurstServer
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -35,14 +37,6 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-
-
-class _BurstServer(ThreadingHTTPServer):
-    """A listen backlog for bursts: the default (5) drops simultaneous connects, which then
-    wait 1-3 s for a SYN retransmit."""
-
-    request_queue_size = 128
-    daemon_threads = True
 
 
 class BotApiError(Exception):
@@ -135,7 +129,7 @@ class FakeTelegram:
         self.files: dict[str, dict] = {}  # file_id -> {"data", "file_path", "file_size"}
         self._lock = threading.Condition()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = _BurstServer(("127.0.0.1", 0), handler)
+        self.server = BurstServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="fake-telegram", daemon=True)

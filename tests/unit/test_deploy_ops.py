@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from infra import stack
+from tests.fakes.http import BurstServer
 from videobot import deploy_hooks
 from videobot.deploy_hooks import handle_migrations
 
@@ -73,7 +74,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def server():
     _Recorder.calls = []
     _Recorder.telegram_ok = True
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    httpd = BurstServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -98,8 +98,9 @@ def test_an_error_keeps_its_type_and_a_timeout_ends_the_worker(pools):
     assert type(raised.value).__name__ == "KeyError"  # the ASL's error name
     slow = pools("remember")
     first = slow({}, LambdaContext("remember", 30))
-    with pytest.raises(TimeoutError):
+    with pytest.raises(FunctionError) as timed_out:
         slow({"sleep": 30}, LambdaContext("remember", 0.2))
+    assert type(timed_out.value).__name__ == "Sandbox.Timedout"
     assert slow.pids() == []  # the sandbox was ended, not returned to the pool
     assert slow({}, LambdaContext("remember", 30))["pid"] != first["pid"]
 

@@ -18,6 +18,18 @@ from videobot import media
 FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
 SLOT = 2.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def real_renders(renders_once):
+    """These tests, and their module's fixtures, are about the renders themselves: no render
+    cache (tests/render_cache.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, name, function in renders_once:
+            patch.setattr(owner, name, function)
+        yield
+
+
 COLOURS = ["red", "lime", "blue"]  # one per test clip, told apart by the dominant channel
 
 

@@ -164,7 +164,7 @@ def test_a_new_topic_during_an_active_job_starts_nothing_and_says_why(db, user, 
     jobs.update_job(db, job["id"], status="generating_images")
     assert user.say("Реклама чая") == 200
     (reply,) = user.texts()
-    assert reply.startswith(f"⏳ У вас уже есть задача в работе (ID: {job['id']}")
+    assert reply.startswith(f"⏳ У вас уже есть задача в работе: {job['id']}.")
     assert sfn.named("StartExecution") == []
     assert [r["id"] for r in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))] == [job["id"]]
 

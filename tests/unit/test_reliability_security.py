@@ -63,7 +63,7 @@ def test_a_user_over_the_daily_limit_is_told_when_and_starts_nothing(setup, db, 
         first_update = user.message_update("Четвёртая")
     texts = user.texts()
     assert [t.split("!")[0] for t in texts[:2]] == ["✅ Запрос принят"] * 2
-    assert texts[2].startswith("⛔ За сутки можно заказать не больше 2 роликов") and " UTC." in texts[2]
+    assert texts[2].startswith("⛔ Лимит — 2 ролика в сутки, и он исчерпан.") and " UTC." in texts[2]
     first_job = jobs.job_for_update(db, made[0]["update_id"])
     assert len(texts) == 4 and not texts[3].startswith("⛔") and first_job["id"] in texts[3]  # its own job
     assert len(sfn.named("StartExecution")) == 2

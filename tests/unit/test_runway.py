@@ -632,9 +632,11 @@ def test_a_throttled_task_tells_the_user_once_that_it_waits_in_runways_queue(rt,
     queued = [event for _, event in sent if isinstance(event, VendorQueued)]
     assert queued == [VendorQueued("images")]  # once per job and stage, however many polls
     assert texts.text("ru", "vendor_queued", what=texts.text("ru", "vendor_queued_images")).startswith(
-        "⏳ Изображения: в очереди у Runway"
+        "⏳ Изображения: часть задач ждёт в очереди у Runway"
     )
-    assert "queued at Runway" in texts.text("en", "vendor_queued", what=texts.text("en", "vendor_queued_videos"))
+    assert "waiting in Runway's queue" in texts.text(
+        "en", "vendor_queued", what=texts.text("en", "vendor_queued_videos")
+    )
 
 
 # ---- Runway's concurrency tiers (issue 14, item 7) ---------------------------------------------

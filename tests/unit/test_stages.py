@@ -4,6 +4,7 @@ that a retried invocation repeats nothing."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import assemble_video.app as assemble_video
 import cancel_job.app as cancel_job
@@ -280,8 +281,8 @@ def test_assemble_and_deliver(rt, db, scripted_job):
     job = scripted_job
     _images_done(rt, job)
     write_animation_prompts.lambda_handler.run(rt, _event(job))
-    for i in range(10):
-        submit_clip.lambda_handler.run(rt, _event(job, segment_index=i))
+    with ThreadPoolExecutor(max_workers=10) as segments:  # side by side, as the Map runs them
+        list(segments.map(lambda i: submit_clip.lambda_handler.run(rt, _event(job, segment_index=i)), range(10)))
     record_voiceover.lambda_handler.run(rt, _event(job))
     result = assemble_video.lambda_handler.run(rt, _event(job))
     row = jobs.get_job(db, job["id"])

@@ -33,6 +33,14 @@ def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
     return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
 
 
+def open_gates_for_job(db: Database, job_id: str) -> list[Gate]:
+    """Every gate of the job still waiting for the user (an approval, or refused segments), oldest first."""
+    rows = db.query(
+        f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL ORDER BY opened_at, stage", (job_id,)
+    )
+    return [Gate.from_row(row) for row in rows]
+
+
 def get_gate(db: Database, job_id: str, gate: GateId) -> Gate | None:
     return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND stage = %s", (job_id, str(gate))))
 

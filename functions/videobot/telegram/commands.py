@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import Bot, Message
 
-from videobot.data import jobs, segments
+from videobot.data import gates, jobs, segments
+from videobot.pipeline import GateId
 from videobot.runtime import Runtime
 from videobot.telegram import texts, ui
 from videobot.telegram.cost import cost_line
@@ -33,9 +34,12 @@ def status_for_chat(rt: Runtime, chat_id: int, lang: str) -> str:
     job = jobs.latest_job_for_chat(rt.db, chat_id)
     if job is None:
         return texts.text(lang, "no_job")
-    status = ui.status_text(lang, job, segments.segment_counts(rt.db, job.id), rt.settings.pipeline.segment_count)
+    open_gates = (GateId.find(gate.stage) for gate in gates.open_gates_for_job(rt.db, job.id))
+    refused = [gate.segment for gate in open_gates if gate and gate.segment is not None]
+    counts = segments.segment_counts(rt.db, job.id)
+    status = ui.status_text(lang, job, counts, rt.settings.pipeline.segment_count, refused)
     return texts.clip(status + "\n" + cost_line(rt.db, lang, job.id), texts.TELEGRAM_TEXT_LIMIT)
 
 
 async def status(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
-    await send(rt, bot, message.chat_id, status_for_chat(rt, message.chat_id, lang))
+    await send(rt, bot, message.chat_id, lang, status_for_chat(rt, message.chat_id, lang))

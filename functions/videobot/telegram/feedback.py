@@ -88,7 +88,7 @@ async def gate_feedback(rt: Runtime, bot: Bot, message: Message, lang: str, text
 async def _new_prompt(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
     words = _words(text)
     if not visible(words):
-        await reply(rt, bot, chat_id, lang, "unsupported_message")
+        await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
     result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
     await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_new_prompt")
@@ -121,7 +121,7 @@ async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: J
         return
     if _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
         # "переделай 11" or "переделай" alone: say how
-        await reply(rt, bot, chat_id, lang, "redo_hint", what=texts.text(lang, f"stage_{stage}"), count=count)
+        await reply(rt, bot, chat_id, lang, "redo_hint", what=texts.text(lang, f"redo_what_{stage}"), count=count)
         return
     await _offer_redo_all(rt, bot, chat_id, lang, job, gate, _words(text))
 
@@ -140,18 +140,15 @@ async def _answer_revision(
     if not result.done:
         await _not_revised(rt, bot, chat_id, lang, result)
         return
-    all_of_them = len(indexes) >= rt.settings.pipeline.segment_count
-    await reply(
-        rt,
-        bot,
-        chat_id,
-        lang,
-        f"revising_{gate.stage}",
-        numbers=texts.text(lang, "all_ten") if all_of_them else texts.numbers(indexes),
-        n=result.round,
-        limit=result.limit,
-        usd=f"{job_cost_usd(rt.db, job_id):.2f}",
-    )
+    spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(rt.db, job_id):.2f}")
+    noun = "image" if gate.stage == GateStage.IMAGES else "clip"
+    if gate.stage == GateStage.SCRIPT:
+        key, what = "revising_script", ""
+    elif len(indexes) < rt.settings.pipeline.segment_count:  # "изображение 3", "клипы 2, 5"
+        key, what = "revising_some", texts.named(lang, noun, indexes)
+    else:  # "все 10 изображений"
+        key, what = "revising_all", texts.counted(lang, noun, len(indexes))
+    await reply(rt, bot, chat_id, lang, key, what=what, n=result.round, limit=result.limit, spent=spent)
 
 
 async def answer_refusal(

@@ -27,11 +27,12 @@ COMMANDS = {
     "settings": user_settings.settings_command,
     "history": history.history_command,
 }
+# The persistent keyboard's buttons, by name: a label in either language works.
 BUTTONS = {
-    texts.BTN_START: commands.start,
-    texts.BTN_STATUS: commands.status,
-    texts.BTN_APPROVE: decisions.approve_current,
-    texts.BTN_REJECT: decisions.reject_current,
+    "start": commands.start,
+    "status": commands.status,
+    "approve": decisions.approve_current,
+    "reject": decisions.reject_current,
 }
 
 
@@ -55,11 +56,11 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
     chat_id = message.chat_id
     if message.chat.type != "private":
         if message.text and message.text.startswith("/"):
-            await send(rt, bot, chat_id, texts.text(lang, "private_only"), keyboard=False)
+            await send(rt, bot, chat_id, lang, texts.text(lang, "private_only"), keyboard=False)
         return
     if not allowed(rt.settings, user.id if user else None):
         logger.info("user not on the allowlist", extra={"user_id": user.id if user else None})
-        await send(rt, bot, chat_id, texts.text(lang, "not_allowed"), keyboard=False)
+        await send(rt, bot, chat_id, lang, texts.text(lang, "not_allowed"), keyboard=False)
         return
     chats.remember_chat(rt.db, chat_id, user.id if user else None, user.language_code if user else None)
     if message.text is None:
@@ -73,8 +74,9 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
         else:
             await action(rt, bot, message, lang)
         return
-    if text in BUTTONS:
-        await BUTTONS[text](rt, bot, message, lang)
+    button = texts.button_name(text)
+    if button:
+        await BUTTONS[button](rt, bot, message, lang)
         return
     if await feedback.gate_feedback(rt, bot, message, lang, text):
         return
@@ -103,20 +105,20 @@ async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
         await _answer(rt, query, texts.text(lang, "callback_working"))
         answer = await _button_answer(rt, bot, query, lang)
         if answer not in _ROUTINE_ANSWERS and query.message is not None:
-            await send(rt, bot, query.message.chat.id, answer)
+            await send(rt, bot, query.message.chat.id, lang, answer)
         return
     work = asyncio.ensure_future(_button_answer(rt, bot, query, lang))
     done, _ = await asyncio.wait({work}, timeout=budget)
     if done:
         failed = work.exception()
-        await _answer(rt, query, texts.text(lang, "unknown_button") if failed else work.result())
+        await _answer(rt, query, texts.text(lang, "error") if failed else work.result())
         if failed:
             raise failed
         return
     await _answer(rt, query, texts.text(lang, "callback_working"))
     answer = await work
     if answer not in _ROUTINE_ANSWERS and query.message is not None:
-        await send(rt, bot, query.message.chat.id, answer)
+        await send(rt, bot, query.message.chat.id, lang, answer)
 
 
 # Outcomes the chat is told of by a message anyway (the approval's reply, the job's end).

@@ -17,7 +17,7 @@ from telegram import Bot, InputMediaPhoto, InputMediaVideo
 from telegram.error import Forbidden
 
 from videobot.config import Settings
-from videobot.data import chats, jobs, notifications, segments
+from videobot.data import chats, gates, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.db import Database
 from videobot.data.rows import Job
@@ -32,7 +32,7 @@ from videobot.notify import (
     VoiceHeard,
 )
 from videobot.observability import logger
-from videobot.pipeline import GateId, GateStage, JobStatus, media_kind
+from videobot.pipeline import CLIP, IMAGE, GateId, GateStage, JobStatus, SegmentStatus, media_kind
 from videobot.storage import Storage
 from videobot.telegram import bot as bots
 from videobot.telegram import texts, ui
@@ -92,7 +92,7 @@ class TelegramNotifier:
             await self._video_ready(bot, job, lang, event)
         elif isinstance(event, JobEnded):
             await self._text(
-                bot, job.chat_id, _ended_text(self.settings, self.db, lang, job, event), ui.main_keyboard()
+                bot, job.chat_id, _ended_text(self.settings, self.db, lang, job, event), ui.main_keyboard(lang)
             )
         elif isinstance(event, VoiceHeard):
             await self._text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
@@ -110,7 +110,7 @@ class TelegramNotifier:
             bot,
             job.chat_id,
             texts.text(lang, "script_ready", script=script),
-            ui.approval_keyboard(job.id, "script", event.round),
+            ui.approval_keyboard(lang, job.id, "script", event.round),
         )
 
     async def _images_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
@@ -136,12 +136,12 @@ class TelegramNotifier:
                 caption = None
             items.append(InputMediaPhoto(data, caption=caption, filename=Path(seg.image_path).name))
         above = (
-            texts.text(lang, "images_above_redone", what=texts.named(lang, "image", redone))
+            texts.text(lang, "above_redone", icon="🖼", what=texts.named(lang, "image", redone))
             if redone
-            else texts.text(lang, "images_above_all")
+            else texts.text(lang, "images_above_all", count=total)
         )
         await self._gate_with_album(
-            bot, job, "images", parts, items, texts.text(lang, "images_ready", above=above), event.round
+            bot, job, lang, "images", parts, items, texts.text(lang, "images_ready", above=above), event.round
         )
 
     async def _videos_ready(self, bot: Bot, job: Job, lang: str, event: GateReady, parts: Parts) -> None:
@@ -153,12 +153,13 @@ class TelegramNotifier:
             for s in segments.get_segments(self.db, job.id)
             if s.video_path and (not redone or s.segment_index in redone)
         ][: ALBUM_LIMIT if redone else CLIPS_SHOWN]
+        indexes = [index for index, _path in shown]
         items: list[InputMediaVideo] = []
         for index, path in shown:
             if redone:
                 caption = texts.segment_caption(lang, "videos", [index], total)
-            elif not items:
-                caption = texts.text(lang, "first_clips", what=texts.counted(lang, "clip", len(shown)), total=total)
+            elif not items:  # the album's caption: "🎞 Клипы 1, 2, 3 из 10"
+                caption = texts.segment_caption(lang, "videos", indexes, total)
             else:
                 caption = None
             items.append(
@@ -169,25 +170,24 @@ class TelegramNotifier:
                     supports_streaming=True,
                 )
             )
-        indexes = [index for index, _path in shown]
         above = (
-            texts.text(lang, "videos_above_redone", what=texts.named(lang, "clip", indexes))
+            texts.text(lang, "above_redone", icon="🎞", what=texts.named(lang, "clip", indexes))
             if redone
-            else texts.text(lang, "videos_above_first", what=texts.counted(lang, "clip", len(items)))
+            else texts.text(lang, "videos_above_first", count=total, what=texts.named(lang, "clip", indexes))
         )
         await self._gate_with_album(
-            bot, job, "videos", parts, items, texts.text(lang, "videos_ready", above=above), event.round
+            bot, job, lang, "videos", parts, items, texts.text(lang, "videos_ready", above=above), event.round
         )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
-        """Which segment, why, and its prompt; a new prompt is written as a message."""
+        """Which segment was refused, and its prompt; a new prompt is written as a message. The
+        vendor's failure code is only logged: Runway asks that it be kept from users."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
             "segment_refused",
             what=texts.named(lang, event.kind, [event.segment]),
             total=total,
-            code=event.code,
             prompt=texts.clip(event.prompt, 1000),
         )
         gate = GateId.refused(media_kind(event.kind), event.segment)
@@ -210,7 +210,7 @@ class TelegramNotifier:
                     texts.text(
                         lang, "video_too_big", size_mb=size_mb, limit_mb=f"{limit / 1_000_000:g}", job_id=job.id
                     ),
-                    ui.main_keyboard(),
+                    ui.main_keyboard(lang),
                 )
                 return
             created = job.created_at.replace(tzinfo=UTC)
@@ -230,7 +230,7 @@ class TelegramNotifier:
                         duration=duration,
                         supports_streaming=True,
                         filename="video.mp4",
-                        reply_markup=ui.main_keyboard(),
+                        reply_markup=ui.main_keyboard(lang),
                     )
 
             await call(send, "sendVideo", self.settings)
@@ -286,7 +286,7 @@ class TelegramNotifier:
         await call(lambda: bot.send_media_group(chat_id, items[:ALBUM_LIMIT]), "sendMediaGroup", self.settings)
 
     async def _gate_with_album(
-        self, bot: Bot, job: Job, stage: str, parts: Parts, items: list, question: str, round_: int
+        self, bot: Bot, job: Job, lang: str, stage: str, parts: Parts, items: list, question: str, round_: int
     ) -> None:
         if items and parts.claim("album"):
             try:
@@ -294,56 +294,53 @@ class TelegramNotifier:
             except Exception:
                 parts.release("album")
                 raise
-        await self._text(bot, job.chat_id, question, ui.approval_keyboard(job.id, stage, round_))
+        await self._text(bot, job.chat_id, question, ui.approval_keyboard(lang, job.id, stage, round_))
 
 
-def _stage_name(lang: str, stage: str | None) -> str:
+def _where(lang: str, stage: str | None) -> str:
+    """Where a job ended, after "отменена" or "не ответили вовремя": " на этапе изображений",
+    ", пока сегмент 4 ждал новый промпт"; nothing for a job cancelled between gates."""
     gate = GateId.find(stage)
     if gate is None:
-        return stage or "?"
+        return ""
     if gate.is_refusal:
-        return texts.text(lang, "stage_refused", n=(gate.segment or 0) + 1)
-    return texts.text(lang, f"stage_{gate.stage}")
+        return texts.text(lang, "where_refused", n=(gate.segment or 0) + 1)
+    return texts.text(lang, f"where_{gate.stage}")
 
 
-OUTAGE_ERRORS = {
-    "VendorUnavailable",
-    "PollBudgetExceeded",
-    "DatabaseUnavailable",
-    "States.Timeout",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ServiceException",
-}
-
-
-# A voice topic that could not become a topic (TranscribeVoiceTopic) is said in the voice's words.
-VOICE_ERRORS = {
-    "VoiceNotDownloadable": "voice_too_big",
-    "VoiceNotUnderstood": "voice_failed",
-    "VoiceEmpty": "voice_empty",
-}
-
-
-def failure_key(error_type: str | None) -> str:
-    if error_type in VOICE_ERRORS:
-        return VOICE_ERRORS[error_type]
-    if error_type == "ContentRefused":
-        return "failed_refused"
-    if error_type in OUTAGE_ERRORS:
-        return "failed_outage"
-    return "failed_generic"
+def _refused_at_limit(settings: Settings, db: Database, lang: str, job: Job) -> str | None:
+    """A job failed because a segment was refused once more after its last attempt: that
+    segment, named ("клип 7"); None when no segment was (the language model refused the topic)."""
+    limit = settings.pipeline.max_gate_revisions
+    for seg in segments.get_segments(db, job.id):
+        for kind in (IMAGE, CLIP) if seg.status == SegmentStatus.FAILED else ():
+            gate = gates.get_gate(db, job.id, GateId.refused(kind, seg.segment_index))
+            if gate and gate.revisions >= limit:
+                return texts.text(
+                    lang,
+                    "failed_refused_segment",
+                    what=texts.named(lang, kind.noun, [seg.segment_index]),
+                    total=settings.pipeline.segment_count,
+                    limit=limit,
+                    job_id=job.id,
+                )
+    return None
 
 
 def _ended_text(settings: Settings, db: Database, lang: str, job: Job, event: JobEnded) -> str:
     if event.outcome == "cancelled":
-        where = texts.text(lang, "cancelled_at", stage=_stage_name(lang, event.stage)) if event.stage else ""
-        return texts.text(lang, "cancelled", job_id=job.id, where=where) + "\n" + cost_with_narration(db, lang, job.id)
+        message = texts.text(lang, "cancelled", job_id=job.id, where=_where(lang, event.stage))
+        return message + "\n" + cost_with_narration(db, lang, job.id)
     if event.outcome == "timed_out":
-        return texts.text(lang, "timed_out", job_id=job.id, stage=_stage_name(lang, event.stage))
-    if event.error_type in VOICE_ERRORS:
+        return texts.text(lang, "timed_out", job_id=job.id, where=_where(lang, event.stage))
+    if event.error_type in ui.VOICE_ERRORS:
         limit_mb = f"{settings.telegram.max_voice_bytes / 1_000_000:g}"
-        return texts.text(lang, VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
-    return texts.text(lang, failure_key(event.error_type), job_id=job.id)
+        return texts.text(lang, ui.VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
+    if event.error_type == "ContentRefused":
+        named = _refused_at_limit(settings, db, lang, job)
+        if named:
+            return named
+    return texts.text(lang, ui.failure_key(event.error_type), job_id=job.id)
 
 
 # ---- progress: one message per stage, edited in place ----------------------------------------

@@ -29,14 +29,14 @@ def allowed(settings: Settings, user_id: int | None) -> bool:
     return not permitted or (user_id is not None and user_id in permitted)
 
 
-async def send(rt: Runtime, bot: Bot, chat_id: int, message: str, keyboard: bool = True) -> None:
+async def send(rt: Runtime, bot: Bot, chat_id: int, lang: str, message: str, keyboard: bool = True) -> None:
     """A plain-text message (no parse mode: user text can never break it), with the seed's
-    persistent keyboard unless the chat must not get it."""
+    persistent keyboard in the chat's language unless the chat must not get it."""
     await call(
         lambda: bot.send_message(
             chat_id,
             texts.clip(message, texts.TELEGRAM_TEXT_LIMIT),
-            reply_markup=ui.main_keyboard() if keyboard else None,
+            reply_markup=ui.main_keyboard(lang) if keyboard else None,
         ),
         "sendMessage",
         rt.settings,
@@ -44,7 +44,7 @@ async def send(rt: Runtime, bot: Bot, chat_id: int, message: str, keyboard: bool
 
 
 async def reply(rt: Runtime, bot: Bot, chat_id: int, lang: str, key: str, **values) -> None:
-    await send(rt, bot, chat_id, texts.text(lang, key, **values))
+    await send(rt, bot, chat_id, lang, texts.text(lang, key, **values))
 
 
 def visible(text: str) -> bool:

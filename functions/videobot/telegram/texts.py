@@ -1,102 +1,119 @@
 """Every text the bot shows, in one catalogue: Russian (the seed's texts) by default, English
-when the user's language_code starts with "en". Messages are sent without a parse mode, so a
-user's underscores and asterisks can never break them."""
+when the user's language_code starts with "en". Both catalogues have the same keys and the
+same placeholders (tests/unit/telegram/test_texts.py renders every one of them).
+
+A count with its noun is written `{limit:#video}`: the number and the noun in the plural form
+CLDR gives for it (Babel's plural rules: 1 ролик, 2 ролика, 5 роликов, 11 роликов, 21 ролик).
+Russian texts put such a count where the noun stands in the nominative ("лимит — 21 ролик").
+Messages are sent without a parse mode, so a user's underscores and asterisks can never break
+them."""
 
 from __future__ import annotations
 
-BTN_STATUS = "📊 Статус"
-BTN_APPROVE = "✅ Подтвердить"
-BTN_REJECT = "❌ Отклонить"
-BTN_START = "🔄 Старт"
+import functools
+import string
+
+from babel import Locale
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
 
+# The persistent keyboard and the approval buttons: the seed's labels in Russian, the same
+# buttons in English. A tap on either language's label works (a chat whose language changed
+# keeps its old keyboard until the next message).
+BUTTONS = {
+    "ru": {"status": "📊 Статус", "start": "🔄 Старт", "approve": "✅ Подтвердить", "reject": "❌ Отклонить"},
+    "en": {"status": "📊 Status", "start": "🔄 Start", "approve": "✅ Approve", "reject": "❌ Reject"},
+}
+
 RU = {
     "welcome": (
         "👋 Привет, {name}!\n\n"
-        "Я делаю 50-секундные видеоролики по вашему описанию: сценарий, 10 изображений, "
+        "Я делаю 50-секундные ролики по вашему описанию: сценарий, 10 изображений, "
         "10 анимированных клипов, озвучка и монтаж.\n\n"
-        "Этапы (три из них вы утверждаете):\n"
+        "Этапы (три из них утверждаете вы):\n"
         "1. 📝 Сценарий — утверждение\n"
         "2. 🖼 10 изображений — утверждение\n"
         "3. 🎞 10 клипов — утверждение\n"
         "4. 🎙 Озвучка и 🎬 сборка ролика\n\n"
-        "⏱ Обычно это занимает 15-20 минут.\n\n"
+        "⏱ Обычно это занимает 15–20 минут.\n\n"
         "Кнопки:\n"
         "📊 Статус — показывает текущий прогресс\n"
         "✅ Подтвердить — утверждает текущий этап\n"
         "❌ Отклонить — отменяет задачу и очищает данные\n"
         "🔄 Старт — показывает это приветствие\n\n"
-        "✍️ Отправьте описание ролика, например: Реклама кофе"
+        "✍️ Отправьте описание ролика, например «Реклама кофе», или надиктуйте его голосовым сообщением."
     ),
     "help": (
         "ℹ️ Как пользоваться ботом\n\n"
-        "Отправьте описание ролика обычным сообщением (до {max_chars} символов).\n"
-        "Я пришлю сценарий, затем изображения и клипы — каждый этап нужно утвердить "
-        "(✅ Подтвердить) или отменить (❌ Отклонить). На ответ есть {minutes} мин.\n\n"
+        "Отправьте описание ролика сообщением (лимит — {max_chars:#char}) или надиктуйте его голосовым.\n"
+        "Я пришлю сценарий, потом изображения, потом клипы и после каждого этапа подожду вашего ответа "
+        "(до {minutes} мин.):\n"
+        "✅ Подтвердить — этап принят, работаю дальше;\n"
+        "❌ Отклонить — отменить всю задачу, а не только этап;\n"
+        "💬 или напишите, что изменить. Сценарий я перепишу по вашим словам; изображения и клипы — "
+        "по номерам: «переделай 3», «переделай 2 5 светлее»; а «покажи 7» пришлёт изображение или клип 7 ещё раз.\n\n"
         "/start — приветствие\n/status — прогресс текущей задачи\n/settings — формат, голос, язык, субтитры\n"
-        "/history — последние задачи\n/help — эта справка\n\n🎙 Описание можно надиктовать голосовым сообщением."
+        "/history — последние задачи\n/help — эта справка"
     ),
     "accepted": (
         "✅ Запрос принят! ID: {job_id}\n\n"
         "💰 Примерная стоимость: ≈ ${usd}\n"
-        "⏱ Ролик будет готов примерно через 15-20 минут.\n"
+        "⏱ Ролик будет готов примерно через 15–20 минут.\n"
         "📊 Статус — посмотреть прогресс\n"
         "✅ Подтвердить — утвердить текущий этап\n"
         "❌ Отклонить — отменить задачу"
     ),
     "busy": (
-        "⏳ У вас уже есть задача в работе (ID: {job_id}, статус: {status}).\n"
+        "⏳ У вас уже есть задача в работе: {job_id}.\n"
+        "📊 Статус: {status}\n"
         "Дождитесь её окончания или нажмите ❌ Отклонить, чтобы отменить её и начать новую."
     ),
     "daily_budget": (
         "⛔ За последние сутки ваши ролики стоили ${spent}, а дневной бюджет — ${budget}. "
-        "Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается.\n"
-        "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше ${room}."
+        "Новый ролик стоит ≈ ${estimate} и в бюджет уже не помещается.\n"
+        "Заказать его можно будет, когда расходы за последние 24 часа опустятся ниже ${room}."
     ),
     "bot_budget": (
         "⛔ За последние сутки ролики всех пользователей бота стоили ${spent}, а общий дневной бюджет "
-        "бота — ${budget}. Новый ролик стоит ≈ ${estimate}, и он в бюджет не помещается. "
+        "бота — ${budget}. Новый ролик стоит ≈ ${estimate} и в бюджет уже не помещается. "
         "Попробуйте позже."
     ),
     "daily_limit": (
-        "⛔ За сутки можно заказать не больше {limit} роликов, и этот лимит исчерпан.\n"
-        "Следующий можно будет заказать после {time} UTC."
+        "⛔ Лимит — {limit:#video} в сутки, и он исчерпан.\nСледующий ролик можно будет заказать после {time} UTC."
     ),
     "script_ready": (
         "📝 Сценарий готов!\n\n{script}\n\n💬 Чтобы изменить сценарий, просто напишите, "
         "что поменять, — я перепишу его и спрошу снова."
     ),
     "images_ready": (
-        "🖼 Изображения готовы ({above}). Выберите действие:\n"
-        "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание), чтобы сделать их заново, "
-        "или просто напишите, что изменить во всех."
+        "{above} Выберите действие:\n"
+        "💬 Или напишите «переделай 3» (можно несколько номеров и пожелание: «переделай 2 5 светлее»), "
+        "а чтобы изменить все изображения сразу, просто напишите, что поменять."
     ),
     "videos_ready": (
-        "🎞 Клипы готовы (10 шт.), выше {above}. Выберите действие:\n"
+        "{above} Выберите действие:\n"
         "💬 «покажи 7» пришлёт любой клип; «переделай 3» (можно несколько номеров и пожелание) "
-        "сделает его заново; или просто напишите, что изменить во всех."
+        "сделает его заново; а чтобы изменить все клипы сразу, просто напишите, что поменять."
     ),
-    "images_above_all": "10 шт.",
-    "images_above_redone": "выше заново: {what}",
-    "videos_above_first": "первые {what}",
-    "videos_above_redone": "заново: {what}",
+    "images_above_all": "🖼 Изображения готовы ({count} шт.), они выше.",
+    "videos_above_first": "🎞 Клипы готовы ({count} шт.). Выше — {what}.",
+    "above_redone": "{icon} Переделано: {what}, см. выше.",
     "images_album_caption": "🖼 Изображения для ролика «{topic}»",
     "approved_script": "✅ Сценарий утверждён! Начинаю генерацию...",
     "approved_images": "✅ Изображения утверждены! Анимирую клипы...",
     "approved_videos": "✅ Клипы утверждены! Собираю ролик...{voiceover}",
     "cb_approved": "✅ Утверждено",
-    "cb_rejected": "❌ Отклоняю задачу...",
+    "cb_rejected": "❌ Отменяю задачу…",
     "already_decided": "Этот этап уже {decision}. Повторное нажатие ничего не меняет.",
     "decision_approved": "утверждён",
     "decision_rejected": "отклонён",
     "decision_timed_out": "закрыт: время на ответ истекло",
     "decision_abandoned": "закрыт",
     "not_at_this_stage": "Эта кнопка устарела: задача сейчас не ждёт решения на этом этапе.",
-    "job_over": "Эта задача уже завершена (статус: {status}). Кнопка больше не действует.",
+    "job_over": "Эта задача уже закончилась (статус: {status}). Кнопка больше не действует.",
     "older_job": "Эта кнопка от предыдущей задачи. Действует только последняя: {job_id}.",
-    "expired": "⌛ Время на подтверждение истекло, задача остановлена.",
+    "expired": "⌛ Время на ответ истекло, задача остановлена.",
     "nothing_to_approve": "Сейчас нечего подтверждать. 📊 Статус покажет, что происходит.",
     "nothing_to_reject": "Нет активной задачи, которую можно отменить.",
     "no_job": "У вас пока нет задач. Отправьте описание ролика, чтобы начать.",
@@ -104,14 +121,23 @@ RU = {
         "❌ Задача {job_id} отменена{where}. Сценарий, изображения, клипы и озвучка удалены; "
         "в /history осталась только тема."
     ),
-    "cancelled_at": " на этапе «{stage}»",
     "timed_out": (
-        "⌛ Вы не ответили на этапе «{stage}» вовремя, поэтому задача {job_id} остановлена. "
+        "⌛ Вы не ответили вовремя{where}, поэтому задача {job_id} остановлена. "
         "Отправьте описание снова, чтобы начать заново."
     ),
+    # where a job ended: after "отменена" and "не ответили вовремя"
+    "where_script": " на этапе сценария",
+    "where_images": " на этапе изображений",
+    "where_videos": " на этапе клипов",
+    "where_refused": ", пока сегмент {n} ждал новый промпт",
     "failed_refused": (
-        "🚫 Сервис генерации отказался создавать материал для этого описания "
-        "(модерация). Задача {job_id} остановлена. Попробуйте сформулировать тему иначе."
+        "🚫 Сервис генерации отказался работать с этим описанием (модерация). Задача {job_id} остановлена. "
+        "Попробуйте сформулировать тему иначе."
+    ),
+    "failed_refused_segment": (
+        "🚫 Модерация сервиса генерации снова не пропустила {what} из {total}, а попыток "
+        "для этого сегмента больше нет (лимит — {limit:#attempt}). Задача {job_id} остановлена. "
+        "Попробуйте сформулировать тему иначе."
     ),
     "failed_outage": (
         "⚠️ Сервис генерации сейчас недоступен, задача {job_id} остановлена. Попробуйте ещё раз чуть позже."
@@ -120,62 +146,74 @@ RU = {
     "video_caption": "🎬 Ваш ролик готов!\n⏱ Создан за {minutes} мин. • 📦 {size_mb} МБ • {duration} сек",
     "video_too_big": (
         "🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
-        "{limit_mb} МБ. Задача {job_id}."
+        "{limit_mb} МБ, поэтому прислать его сюда не получится. Задача {job_id}."
     ),
     "not_allowed": "🔒 Извините, этот бот работает только для приглашённых пользователей.",
     "private_only": "Я работаю только в личных сообщениях. Напишите мне напрямую.",
     "empty_topic": "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
-    "topic_too_long": "Описание слишком длинное ({length} символов). Уложитесь в {max_chars}.",
-    "unsupported_message": "Я понимаю только текст: напишите описание ролика сообщением.",
-    "voice_unsupported": "Видеосообщения не поддерживаются. Напишите описание текстом или надиктуйте голосовым.",
-    "edited_ignored": "Изменения сообщений не учитываются. Отправьте описание новым сообщением.",
+    "topic_too_long": "Описание слишком длинное: {length:#char} при лимите {max_chars}. Сократите его.",
+    "unsupported_message": "Я понимаю текст и голосовые сообщения: напишите описание ролика или надиктуйте его.",
+    "voice_unsupported": "Видеосообщения я не понимаю. Напишите описание или надиктуйте его голосовым сообщением.",
+    "edited_ignored": "Исправленные сообщения я не читаю: отправьте исправленный текст новым сообщением.",
     "unknown_command": "Неизвестная команда. /help — список команд.",
-    "unknown_button": "Неизвестная кнопка.",
+    "unknown_button": "Эта кнопка больше не действует.",
     "error": "⚠️ Что-то пошло не так. Попробуйте ещё раз через минуту.",
-    # Status
+    # Status, in the seed's order: ID, Статус, Сценарий, the segment counts; then the rest
     "status_title": "📊 Статус задачи",
     "status_id": "🆔 ID: {job_id}",
     "status_status": "📊 Статус: {status}",
-    "status_prompt": "💬 Описание: {prompt}",
     "status_script": "{icon} Сценарий: {state}",
     "status_segments": "📊 Сегменты ({count} шт.):",
     "status_image_prompts": "• Промпты для изображений: {n}/{total}",
     "status_images": "• Изображения: {n}/{total}",
     "status_animation_prompts": "• Промпты для анимации: {n}/{total}",
     "status_videos": "• Видео: {n}/{total}",
+    "status_prompt": "💬 Описание: {prompt}",
     "status_audio": "🎙 Озвучка: {duration} сек",
-    "status_audio_none": "🎙 Озвучка: ещё нет",
+    "status_audio_none": "🎙 Озвучка: ещё не записана",
     "status_video": "🎬 Финальное видео: {size_mb} МБ, {duration} сек",
-    "status_video_none": "🎬 Финальное видео: ещё нет",
+    "status_video_none": "🎬 Финальное видео: ещё не собрано",
     "status_created": "🕐 Создана: {at}",
     "status_completed": "🏁 Завершена: {at}",
-    "status_error": "⚠️ Причина: {error}",
-    "script_waiting": "ожидание",
-    "script_generated": "сгенерирован, ждёт утверждения",
+    "status_error": "⚠️ Причина: {reason}",
+    "reason_timed_out": "вы не ответили вовремя",
+    "reason_failed_refused": "модерация сервиса генерации не пропустила материал",
+    "reason_failed_outage": "сервис генерации был недоступен",
+    "reason_failed_generic": "внутренняя ошибка",
+    "reason_voice_too_big": "голосовое сообщение слишком большое",
+    "reason_voice_failed": "голосовое сообщение не удалось распознать",
+    "reason_voice_empty": "в голосовом сообщении не удалось разобрать слов",
+    "script_waiting": "ещё не готов",
+    "script_generated": "готов, ждёт вашего решения",
     "script_approved": "утверждён",
     "script_rejected": "отклонён",
-    "stage_script": "сценарий",
-    "stage_images": "изображения",
-    "stage_videos": "клипы",
+    # The Статус line while a job runs: "Обработка — генерирую изображения"
+    "processing": "Обработка — {activity}",
+    "waits_prompt": "ждёт ваш новый промпт для сегмента {numbers}",
+    "waits_prompts": "ждёт ваши новые промпты для сегментов {numbers}",
+    "busy_waits_prompt": "{activity}, а сегмент {numbers} ждёт ваш новый промпт",
+    "busy_waits_prompts": "{activity}, а сегменты {numbers} ждут ваши новые промпты",
+    "transcribing_voice": "распознаю голосовое сообщение",
 }
 
+# What a running job does or waits for (after "Обработка — "), and how a job ended.
 STATUS_RU = {
-    "pending": "В очереди",
-    "generating_script": "Пишу сценарий",
-    "awaiting_script_approval": "Ожидает утверждения сценария",
-    "script_approved": "Сценарий утверждён",
-    "generating_images": "Генерирую изображения",
-    "awaiting_image_approval": "Ожидает утверждения изображений",
-    "images_approved": "Изображения утверждены",
-    "generating_videos": "Анимирую клипы",
-    "awaiting_video_approval": "Ожидает утверждения видео",
-    "videos_approved": "Видео утверждены",
-    "assembling": "Собираю ролик",
-    "delivering": "Отправляю ролик",
+    "pending": "начинаю работу",
+    "generating_script": "пишу сценарий",
+    "awaiting_script_approval": "ждёт вашего решения по сценарию",
+    "script_approved": "делю сценарий на сегменты",
+    "generating_images": "генерирую изображения",
+    "awaiting_image_approval": "ждёт вашего решения по изображениям",
+    "images_approved": "пишу промпты для анимации",
+    "generating_videos": "анимирую клипы",
+    "awaiting_video_approval": "ждёт вашего решения по клипам",
+    "videos_approved": "заканчиваю озвучку",
+    "assembling": "собираю ролик",
+    "delivering": "отправляю ролик",
     "completed": "Завершено",
     "cancelled": "Отменено",
     "failed": "Ошибка",
-    "timed_out": "Время ожидания истекло",
+    "timed_out": "Остановлено: время на ответ истекло",
 }
 
 EN = {
@@ -184,68 +222,80 @@ EN = {
         "I make 50-second videos from your description: a script, 10 images, 10 animated clips, "
         "a voice-over and the final edit.\n\n"
         "Stages (you approve three of them):\n"
-        "1. 📝 Script — approval\n2. 🖼 10 images — approval\n3. 🎞 10 clips — approval\n"
+        "1. 📝 Script — approval\n"
+        "2. 🖼 10 images — approval\n"
+        "3. 🎞 10 clips — approval\n"
         "4. 🎙 Voice-over and 🎬 assembly\n\n"
-        "⏱ It usually takes 15-20 minutes.\n\n"
-        "Buttons:\n📊 Статус — shows the progress\n✅ Подтвердить — approves the current stage\n"
-        "❌ Отклонить — cancels the job and clears its data\n🔄 Старт — shows this greeting\n\n"
-        "✍️ Send a description, for example: Coffee commercial"
+        "⏱ It usually takes 15–20 minutes.\n\n"
+        "Buttons:\n"
+        "📊 Status — shows the current progress\n"
+        "✅ Approve — approves the current stage\n"
+        "❌ Reject — cancels the job and clears its data\n"
+        "🔄 Start — shows this greeting\n\n"
+        "✍️ Send a description of the video, for example “Coffee commercial”, or say it in a voice message."
     ),
     "help": (
         "ℹ️ How to use the bot\n\n"
-        "Send a description of the video as a plain message (up to {max_chars} characters).\n"
-        "I will send the script, then the images and the clips; approve each stage (✅) or cancel "
-        "(❌). You have {minutes} min to answer.\n\n"
+        "Send a description of the video as a message (the limit is {max_chars:#char}) or say it in a "
+        "voice message.\n"
+        "I will send the script, then the images, then the clips, and wait for your answer after each "
+        "(up to {minutes} min):\n"
+        "✅ Approve — the stage is accepted, I carry on;\n"
+        "❌ Reject — cancel the whole job, not just the stage;\n"
+        "💬 or write what to change. I rewrite the script with your words; images and clips go by "
+        "number: “redo 3”, “redo 2 5 brighter”; and “show 7” sends image or clip 7 again.\n\n"
         "/start — greeting\n/status — progress of the current job\n/settings — format, voice, language, subtitles\n"
-        "/history — your latest jobs\n/help — this help\n\n🎙 You can also say the description in a voice message."
+        "/history — your latest jobs\n/help — this help"
     ),
     "accepted": (
-        "✅ Request accepted! ID: {job_id}\n\n💰 Estimated cost: ≈ ${usd}\n"
-        "⏱ The video will be ready in about 15-20 minutes.\n"
-        "📊 Статус — see the progress\n✅ Подтвердить — approve the current stage\n❌ Отклонить — cancel the job"
+        "✅ Request accepted! ID: {job_id}\n\n"
+        "💰 Estimated cost: ≈ ${usd}\n"
+        "⏱ The video will be ready in about 15–20 minutes.\n"
+        "📊 Status — see the progress\n"
+        "✅ Approve — approve the current stage\n"
+        "❌ Reject — cancel the job"
     ),
     "busy": (
-        "⏳ You already have a job running (ID: {job_id}, status: {status}).\n"
-        "Wait for it to finish, or press ❌ Отклонить to cancel it and start a new one."
+        "⏳ You already have a job running: {job_id}.\n"
+        "📊 Status: {status}\n"
+        "Wait for it to finish, or press ❌ Reject to cancel it and start a new one."
     ),
     "daily_budget": (
-        "⛔ Your videos of the last 24 hours cost ${spent}, and the daily budget is ${budget}. "
-        "A new video costs ≈ ${estimate}, which does not fit.\n"
-        "You can order a new one when the last 24 hours cost less than ${room}."
+        "⛔ Your videos of the last 24 hours cost ${spent}, and your daily budget is ${budget}. "
+        "A new video costs ≈ ${estimate}, which no longer fits.\n"
+        "You can order it once your videos of the last 24 hours cost less than ${room}."
     ),
     "bot_budget": (
         "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
-        "${budget}. A new video costs ≈ ${estimate}, which does not fit. Please try later."
+        "${budget}. A new video costs ≈ ${estimate}, which no longer fits. Please try again later."
     ),
     "daily_limit": (
-        "⛔ You can order at most {limit} videos in 24 hours, and the limit is used up.\n"
-        "You can order the next one after {time} UTC."
+        "⛔ The limit is {limit:#video} a day, and it is used up.\nYou can order the next one after {time} UTC."
     ),
     "script_ready": (
         "📝 The script is ready!\n\n{script}\n\n💬 To change it, just write what to change: "
         "I will rewrite it and ask again."
     ),
     "images_ready": (
-        "🖼 The images are ready ({above}). Choose an action:\n"
-        "💬 Or write “redo 3” (several numbers and a wish are fine) to make them again, "
-        "or just write what to change in all of them."
+        "{above} Choose an action:\n"
+        "💬 Or write “redo 3” (several numbers and a wish are fine: “redo 2 5 brighter”), "
+        "and to change all the images at once, just write what to change."
     ),
     "videos_ready": (
-        "🎞 The clips are ready (10), above: {above}. Choose an action:\n"
+        "{above} Choose an action:\n"
         "💬 “show 7” sends any clip; “redo 3” (several numbers and a wish are fine) makes it again; "
-        "or just write what to change in all of them."
+        "and to change all the clips at once, just write what to change."
     ),
-    "images_above_all": "10",
-    "images_above_redone": "above, made again: {what}",
-    "videos_above_first": "the first {what}",
-    "videos_above_redone": "made again: {what}",
+    "images_above_all": "🖼 The images are ready ({count}), see above.",
+    "videos_above_first": "🎞 The clips are ready ({count}). Above: {what}.",
+    "above_redone": "{icon} Made again: {what}, see above.",
     "images_album_caption": "🖼 Images for “{topic}”",
-    "approved_script": "✅ Script approved! Starting the generation...",
+    "approved_script": "✅ Script approved! Starting generation...",
     "approved_images": "✅ Images approved! Animating the clips...",
     "approved_videos": "✅ Clips approved! Assembling the video...{voiceover}",
     "cb_approved": "✅ Approved",
-    "cb_rejected": "❌ Cancelling the job...",
-    "already_decided": "This stage is already {decision}. Tapping again changes nothing.",
+    "cb_rejected": "❌ Cancelling the job…",
+    "already_decided": "This stage has already been {decision}. Tapping again changes nothing.",
     "decision_approved": "approved",
     "decision_rejected": "rejected",
     "decision_timed_out": "closed: the time to answer ran out",
@@ -253,91 +303,108 @@ EN = {
     "not_at_this_stage": "This button is out of date: the job is not waiting for a decision at this stage.",
     "job_over": "This job is already over (status: {status}). The button no longer works.",
     "older_job": "This button belongs to an earlier job. Only the latest one counts: {job_id}.",
-    "expired": "⌛ The time to approve ran out, the job has stopped.",
-    "nothing_to_approve": "There is nothing to approve right now. 📊 Статус shows what is going on.",
+    "expired": "⌛ The time to answer ran out, so the job has stopped.",
+    "nothing_to_approve": "There is nothing to approve right now. 📊 Status shows what is going on.",
     "nothing_to_reject": "There is no active job to cancel.",
     "no_job": "You have no jobs yet. Send a description to start one.",
     "cancelled": (
-        "❌ Job {job_id} is cancelled{where}. Its script, images, clips and narration are deleted; "
+        "❌ Job {job_id} was cancelled{where}. Its script, images, clips and narration are deleted; "
         "/history keeps only the topic."
     ),
-    "cancelled_at": " at the “{stage}” stage",
     "timed_out": (
-        "⌛ There was no answer at the “{stage}” stage in time, so job {job_id} has stopped. "
-        "Send the description again to start over."
+        "⌛ There was no answer in time{where}, so job {job_id} has stopped. Send the description again to start over."
     ),
+    "where_script": " at the script stage",
+    "where_images": " at the image stage",
+    "where_videos": " at the clip stage",
+    "where_refused": " while segment {n} was waiting for a new prompt",
     "failed_refused": (
-        "🚫 The generation service refused to make material for this description "
-        "(moderation). Job {job_id} has stopped. Try wording the topic differently."
+        "🚫 The generation service refused to work with this description (moderation). Job {job_id} "
+        "has stopped. Try wording the topic differently."
     ),
-    "failed_outage": "⚠️ The generation service is unavailable right now, job {job_id} has stopped. Try again later.",
+    "failed_refused_segment": (
+        "🚫 The generation service's moderation refused {what} of {total} again, and this "
+        "segment has no attempts left (the limit is {limit:#attempt}). Job {job_id} has stopped. "
+        "Try wording the topic differently."
+    ),
+    "failed_outage": "⚠️ The generation service is unavailable right now, so job {job_id} has stopped. Try again later.",
     "failed_generic": "⚠️ The video could not be made: job {job_id} stopped because of an error. Please try again.",
     "video_caption": "🎬 Your video is ready!\n⏱ Made in {minutes} min • 📦 {size_mb} MB • {duration} s",
     "video_too_big": (
         "🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
-        "from bots. Job {job_id}."
+        "from bots, so it cannot be sent here. Job {job_id}."
     ),
     "not_allowed": "🔒 Sorry, this bot is for invited users only.",
     "private_only": "I only work in private chats. Message me directly.",
     "empty_topic": "The description is empty. Write what the video should be about, e.g. Coffee commercial",
-    "topic_too_long": "The description is too long ({length} characters). Keep it within {max_chars}.",
-    "unsupported_message": "I only understand text: send the video's description as a message.",
-    "voice_unsupported": "Video messages are not supported. Type the description or say it in a voice message.",
-    "edited_ignored": "Edited messages are not used. Send the description as a new message.",
+    "topic_too_long": "The description is too long: {length:#char}, and the limit is {max_chars}. Please shorten it.",
+    "unsupported_message": "I understand text and voice messages: type the video's description or say it.",
+    "voice_unsupported": "I can't understand video messages. Type the description or say it in a voice message.",
+    "edited_ignored": "I don't read edited messages: send the corrected text as a new message.",
     "unknown_command": "Unknown command. /help lists the commands.",
-    "unknown_button": "Unknown button.",
+    "unknown_button": "This button no longer works.",
     "error": "⚠️ Something went wrong. Please try again in a minute.",
     "status_title": "📊 Job status",
     "status_id": "🆔 ID: {job_id}",
     "status_status": "📊 Status: {status}",
-    "status_prompt": "💬 Description: {prompt}",
     "status_script": "{icon} Script: {state}",
     "status_segments": "📊 Segments ({count}):",
     "status_image_prompts": "• Image prompts: {n}/{total}",
     "status_images": "• Images: {n}/{total}",
     "status_animation_prompts": "• Animation prompts: {n}/{total}",
     "status_videos": "• Videos: {n}/{total}",
+    "status_prompt": "💬 Description: {prompt}",
     "status_audio": "🎙 Voice-over: {duration} s",
-    "status_audio_none": "🎙 Voice-over: not yet",
+    "status_audio_none": "🎙 Voice-over: not recorded yet",
     "status_video": "🎬 Final video: {size_mb} MB, {duration} s",
-    "status_video_none": "🎬 Final video: not yet",
+    "status_video_none": "🎬 Final video: not assembled yet",
     "status_created": "🕐 Created: {at}",
     "status_completed": "🏁 Completed: {at}",
-    "status_error": "⚠️ Reason: {error}",
-    "script_waiting": "waiting",
-    "script_generated": "generated, waiting for approval",
+    "status_error": "⚠️ Reason: {reason}",
+    "reason_timed_out": "there was no answer in time",
+    "reason_failed_refused": "the generation service's moderation refused the material",
+    "reason_failed_outage": "the generation service was unavailable",
+    "reason_failed_generic": "an internal error",
+    "reason_voice_too_big": "the voice message was too big",
+    "reason_voice_failed": "the voice message could not be transcribed",
+    "reason_voice_empty": "no words could be made out in the voice message",
+    "script_waiting": "not ready yet",
+    "script_generated": "ready, waiting for your decision",
     "script_approved": "approved",
     "script_rejected": "rejected",
-    "stage_script": "script",
-    "stage_images": "images",
-    "stage_videos": "clips",
+    "processing": "Processing — {activity}",
+    "waits_prompt": "waiting for your new prompt for segment {numbers}",
+    "waits_prompts": "waiting for your new prompts for segments {numbers}",
+    "busy_waits_prompt": "{activity}; segment {numbers} is waiting for your new prompt",
+    "busy_waits_prompts": "{activity}; segments {numbers} are waiting for your new prompts",
+    "transcribing_voice": "transcribing the voice message",
 }
 
 STATUS_EN = {
-    "pending": "Queued",
-    "generating_script": "Writing the script",
-    "awaiting_script_approval": "Waiting for script approval",
-    "script_approved": "Script approved",
-    "generating_images": "Generating images",
-    "awaiting_image_approval": "Waiting for image approval",
-    "images_approved": "Images approved",
-    "generating_videos": "Animating clips",
-    "awaiting_video_approval": "Waiting for clip approval",
-    "videos_approved": "Clips approved",
-    "assembling": "Assembling the video",
-    "delivering": "Sending the video",
+    "pending": "starting",
+    "generating_script": "writing the script",
+    "awaiting_script_approval": "waiting for your decision on the script",
+    "script_approved": "splitting the script into segments",
+    "generating_images": "generating images",
+    "awaiting_image_approval": "waiting for your decision on the images",
+    "images_approved": "writing the animation prompts",
+    "generating_videos": "animating the clips",
+    "awaiting_video_approval": "waiting for your decision on the clips",
+    "videos_approved": "finishing the voice-over",
+    "assembling": "assembling the video",
+    "delivering": "sending the video",
     "completed": "Completed",
     "cancelled": "Cancelled",
     "failed": "Failed",
-    "timed_out": "Approval timed out",
+    "timed_out": "Stopped: no answer in time",
 }
 
 # ---- Steering: voice topics, /settings, /history, cost ----
 RU.update(
     {
         "voice_needs_key": (
-            "🎙 Чтобы понимать голосовые сообщения, боту нужен ключ OpenAI (OPENAI_API_KEY), "
-            "а он не настроен. Напишите описание текстом."
+            "🎙 Голосовые сообщения сейчас не распознаются: бот не подключён к сервису распознавания речи. "
+            "Напишите описание текстом."
         ),
         "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
         "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
@@ -352,10 +419,10 @@ RU.update(
             "⚙️ Настройки (для следующего ролика)\n\n"
             "📐 Формат: {ratio}\n🗣 Голос: {voice}\n🌐 Язык озвучки: {language}\n"
             "💬 Субтитры: {subtitles}{video}\n\n"
-            "Ряды кнопок: формат, голос, язык, субтитры{video_row}."
+            "Кнопки ниже, по рядам: формат, голос, язык, субтитры{video_row}."
         ),
-        "settings_video": "\n🎬 Видеомодель: {model} (ролик 50 с ≈ ${usd})",
-        "settings_video_row": ", видеомодель (цена ролика 50 с)",
+        "settings_video": "\n🎬 Видеомодель: {model} (ролик на 50 с ≈ ${usd})",
+        "settings_video_row": ", видеомодель (с ценой ролика на 50 с)",
         "settings_on": "вкл",
         "settings_off": "выкл",
         "settings_lang_auto": "авто",
@@ -370,20 +437,22 @@ RU.update(
         "history_sent": "🎬 Отправляю ролик",
         "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
         "decision_revised": "отправлен на доработку",
-        "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Потрачено: ≈ ${usd}",
-        "revising_images": (
-            "🔄 Делаю заново изображения {numbers} (правка {n} из {limit}), остальные не трогаю. Потрачено: ≈ ${usd}"
+        "spent_so_far": "Всего на этот ролик потрачено ≈ ${usd}.",
+        "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). {spent}",
+        "revising_some": "🔄 Делаю заново {what}, остальные не трогаю (правка {n} из {limit}). {spent}",
+        "revising_all": "🔄 Делаю заново все {what} (правка {n} из {limit}). {spent}",
+        "revise_limit": (
+            "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
-        "revising_videos": (
-            "🔄 Делаю заново клипы {numbers} (правка {n} из {limit}), остальные не трогаю. Потрачено: ≈ ${usd}"
-        ),
-        "revise_limit": "На этом этапе уже {limit} правок, больше нельзя. ✅ Подтвердите или ❌ отклоните.",
         "redo_hint": (
-            "Чтобы переделать {what}, напишите номера от 1 до {count}, например: «переделай 3» "
-            "или «redo 3 5 светлее». Или ✅ Подтвердите / ❌ Отклоните."
+            "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3» "
+            "или «переделай 3 5 светлее». Или нажмите ✅ Подтвердить / ❌ Отклонить."
         ),
-        "script_feedback_hint": "Напишите словами, что изменить в сценарии, или ✅ Подтвердите / ❌ Отклоните.",
-        "all_ten": "все 10",
+        "redo_what_images": "изображения",
+        "redo_what_videos": "клипы",
+        "script_feedback_hint": (
+            "Напишите словами, что изменить в сценарии, или нажмите ✅ Подтвердить / ❌ Отклонить."
+        ),
         "redo_all_offer": (
             "🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
             "Или назовите номера: «переделай 3 5 …»."
@@ -400,22 +469,25 @@ RU.update(
         "segment_images": "🖼 Изображения {numbers} из {total}",
         "segment_clip": "🎞 Клип {numbers} из {total}",
         "segment_clips": "🎞 Клипы {numbers} из {total}",
-        "first_clips": "🎞 Первые {what} из {total}",
         "segment_refused": (
-            "🚫 Сервис генерации отказался делать {what} из {total} (модерация: {code}).\n"
+            "🚫 Модерация сервиса генерации не пропустила {what} из {total}.\n"
             "Промпт: «{prompt}»\n\n"
-            "✍️ Напишите новый промпт для этого сегмента: остальные не переделываются. "
-            "Или повторите как есть, или отмените задачу."
+            "✍️ Напишите новый промпт для этого сегмента — остальные переделывать не придётся. "
+            "Или нажмите 🔁 Повторить, чтобы попробовать с тем же промптом, или ❌ Отменить задачу."
         ),
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
-        "refusal_new_prompt": "✍️ Новый промпт для сегмента {n} принят, делаю его заново (попытка {round} из {limit}).",
+        "refusal_new_prompt": (
+            "✍️ Новый промпт для сегмента {n} принят, делаю сегмент заново (попытка {round} из {limit})."
+        ),
+        "refusal_prompt_hint": "Напишите новый промпт для сегмента {n} словами или нажмите 🔁 Повторить.",
         "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
         "cb_refusal_retry": "🔁 Пробую ещё раз",
-        "stage_refused": "отказ по сегменту {n}",
         "vendor_queued": (
-            "⏳ {what}: в очереди у Runway. Тариф Runway запускает 1-2 генерации одновременно, "
-            "остальные ждут своей очереди; это время не тратится впустую и не оплачивается."
+            "⏳ {what}: часть задач ждёт в очереди у Runway. Тариф бота в Runway позволяет лишь несколько "
+            "генераций одновременно на все задачи бота, остальные ждут своей очереди. Ожидание не "
+            "оплачивается, но ролик будет готов позже; сколько задач в очереди, видно в сообщении о "
+            "прогрессе и в 📊 Статус."
         ),
         "vendor_queued_images": "Изображения",
         "vendor_queued_videos": "Клипы",
@@ -425,26 +497,26 @@ RU.update(
 EN.update(
     {
         "voice_needs_key": (
-            "🎙 To understand voice messages the bot needs an OpenAI key (OPENAI_API_KEY), "
-            "and none is configured. Please type the description."
+            "🎙 Voice messages can't be understood right now: the bot is not connected to a speech "
+            "recognition service. Please type the description."
         ),
         "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
         "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
         "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
         "voice_heard": "🎙 Heard: “{text}”",
         "cost_line": "💰 Cost: ≈ ${usd}",
-        "cost_narration": " (the narration ≈ ${usd} of it)",
+        "cost_narration": " (of which the narration ≈ ${usd})",
         "status_audio_recording": "🎙 Voice-over: {n}/{total}",
-        "voiceover_done": "🎙 The voice-over is ready already: {total}/{total}.",
+        "voiceover_done": "🎙 The voice-over is already done: {total}/{total}.",
         "voiceover_at": "🎙 Voice-over: {n}/{total}, carrying on.",
         "settings": (
             "⚙️ Settings (for your next video)\n\n"
             "📐 Format: {ratio}\n🗣 Voice: {voice}\n🌐 Narration language: {language}\n"
             "💬 Subtitles: {subtitles}{video}\n\n"
-            "Button rows: format, voice, language, subtitles{video_row}."
+            "The buttons below, row by row: format, voice, language, subtitles{video_row}."
         ),
         "settings_video": "\n🎬 Video model: {model} (a 50 s video ≈ ${usd})",
-        "settings_video_row": ", video model (the price of a 50 s video)",
+        "settings_video_row": ", video model (with the price of a 50 s video)",
         "settings_on": "on",
         "settings_off": "off",
         "settings_lang_auto": "auto",
@@ -455,24 +527,24 @@ EN.update(
         "history_title": "🗂 Your latest jobs:",
         "history_line": "{n}. {at} UTC · {prompt}\n   {status} · 💰 ≈ ${usd} · ID: {job_id}",
         "history_button": "🎬 {n}. {prompt}",
-        "history_caption": "🎬 “{prompt}” once more",
+        "history_caption": "🎬 “{prompt}” again",
         "history_sent": "🎬 Sending the video",
         "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
         "decision_revised": "sent back for a revision",
-        "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). Spent: ≈ ${usd}",
-        "revising_images": (
-            "🔄 Making images {numbers} again (revision {n} of {limit}), keeping the rest. Spent: ≈ ${usd}"
+        "spent_so_far": "Spent on this video so far: ≈ ${usd}.",
+        "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). {spent}",
+        "revising_some": "🔄 Making {what} again and keeping the rest (revision {n} of {limit}). {spent}",
+        "revising_all": "🔄 Making all {what} again (revision {n} of {limit}). {spent}",
+        "revise_limit": (
+            "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
         ),
-        "revising_videos": (
-            "🔄 Making clips {numbers} again (revision {n} of {limit}), keeping the rest. Spent: ≈ ${usd}"
-        ),
-        "revise_limit": "This stage already had {limit} revisions; no more. ✅ Approve or ❌ reject.",
         "redo_hint": (
-            "To redo {what}, write numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
-            "Or ✅ approve / ❌ reject."
+            "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
+            "Or press ✅ Approve / ❌ Reject."
         ),
-        "script_feedback_hint": "Write in words what to change in the script, or ✅ approve / ❌ reject.",
-        "all_ten": "all 10",
+        "redo_what_images": "images",
+        "redo_what_videos": "clips",
+        "script_feedback_hint": "Write in words what to change in the script, or press ✅ Approve / ❌ Reject.",
         "redo_all_offer": (
             "🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\nOr name the numbers: “redo 3 5 …”."
         ),
@@ -488,22 +560,25 @@ EN.update(
         "segment_images": "🖼 Images {numbers} of {total}",
         "segment_clip": "🎞 Clip {numbers} of {total}",
         "segment_clips": "🎞 Clips {numbers} of {total}",
-        "first_clips": "🎞 The first {what} of {total}",
         "segment_refused": (
-            "🚫 The generation service refused to make {what} of {total} (moderation: {code}).\n"
+            "🚫 The generation service's moderation refused {what} of {total}.\n"
             "Prompt: “{prompt}”\n\n"
-            "✍️ Write a new prompt for this segment: the others are not made again. "
-            "Or retry it as it is, or cancel the job."
+            "✍️ Write a new prompt for this segment: the others need not be made again. "
+            "Or press 🔁 Retry to try the same prompt again, or ❌ Cancel the job."
         ),
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",
-        "refusal_new_prompt": "✍️ New prompt for segment {n} taken, making it again (attempt {round} of {limit}).",
+        "refusal_new_prompt": (
+            "✍️ Got the new prompt for segment {n}; making the segment again (attempt {round} of {limit})."
+        ),
+        "refusal_prompt_hint": "Write the new prompt for segment {n} in words, or press 🔁 Retry.",
         "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
         "cb_refusal_retry": "🔁 Trying again",
-        "stage_refused": "refused segment {n}",
         "vendor_queued": (
-            "⏳ {what}: queued at Runway. Runway's tier runs 1-2 generations at once and the rest "
-            "wait their turn; the wait is not billed."
+            "⏳ {what}: some tasks are waiting in Runway's queue. The bot's Runway plan allows only a few "
+            "generations at once across all the bot's jobs, so the rest wait their turn. The wait is not "
+            "billed, but the video will be ready later; the progress message and 📊 Status show how many "
+            "are queued."
         ),
         "vendor_queued_images": "Images",
         "vendor_queued_videos": "Clips",
@@ -533,47 +608,85 @@ EN.update(
 
 CATALOGUE = {"ru": RU, "en": EN}
 STATUS_NAMES = {"ru": STATUS_RU, "en": STATUS_EN}
+ENDED_STATUSES = ("completed", "cancelled", "failed", "timed_out")
+
+# Nouns counted in the texts (`{n:#clip}`), by CLDR plural category: Russian one / few /
+# many (and "other", for fractions), English one / other.
+NOUNS = {
+    "ru": {
+        "clip": {"one": "клип", "few": "клипа", "many": "клипов", "other": "клипа"},
+        "image": {"one": "изображение", "few": "изображения", "many": "изображений", "other": "изображения"},
+        "segment": {"one": "сегмент", "few": "сегмента", "many": "сегментов", "other": "сегмента"},
+        "video": {"one": "ролик", "few": "ролика", "many": "роликов", "other": "ролика"},
+        "char": {"one": "символ", "few": "символа", "many": "символов", "other": "символа"},
+        "revision": {"one": "правка", "few": "правки", "many": "правок", "other": "правки"},
+        "attempt": {"one": "попытка", "few": "попытки", "many": "попыток", "other": "попытки"},
+    },
+    "en": {
+        "clip": {"one": "clip", "other": "clips"},
+        "image": {"one": "image", "other": "images"},
+        "segment": {"one": "segment", "other": "segments"},
+        "video": {"one": "video", "other": "videos"},
+        "char": {"one": "character", "other": "characters"},
+        "revision": {"one": "revision", "other": "revisions"},
+        "attempt": {"one": "attempt", "other": "attempts"},
+    },
+}
 
 
 def language_of(language_code: str | None) -> str:
     return "en" if (language_code or "").lower().startswith("en") else "ru"
 
 
-def text(lang: str, key: str, **values) -> str:
-    return CATALOGUE.get(lang, RU)[key].format(**values)
+@functools.cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
 
 
-# Plural forms: Russian one / few / many (1 клип, 3 клипа, 5 клипов, 11 клипов, 21 клип).
-NOUNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "ru": {
-        "clip": ("клип", "клипа", "клипов"),
-        "image": ("изображение", "изображения", "изображений"),
-        "segment": ("сегмент", "сегмента", "сегментов"),
-    },
-    "en": {"clip": ("clip", "clips"), "image": ("image", "images"), "segment": ("segment", "segments")},
-}
-
-
-def plural(lang: str, noun: str, n: int) -> str:
-    if lang == "en":
-        one, many = NOUNS["en"][noun]
-        return one if n == 1 else many
-    one, few, many = NOUNS["ru"][noun]
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+def plural(lang: str, noun: str, n: int | float) -> str:
+    """The noun's form for n, by CLDR's plural rules for the language (Babel)."""
+    lang = lang if lang in NOUNS else "ru"
+    return NOUNS[lang][noun][_locale(lang).plural_form(abs(n))]
 
 
 def counted(lang: str, noun: str, n: int) -> str:
-    """ "3 клипа", "5 изображений", "1 clip"."""
+    """ "3 клипа", "5 изображений", "21 ролик", "1 clip"."""
     return f"{n} {plural(lang, noun, n)}"
 
 
+class _Formatter(string.Formatter):
+    """str.format, plus `{n:#noun}`: the count with its noun in the right plural form."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def format_field(self, value, format_spec: str) -> str:
+        if format_spec.startswith("#"):
+            return counted(self.lang, format_spec[1:], value)
+        return super().format_field(value, format_spec)
+
+
+_FORMATTERS = {lang: _Formatter(lang) for lang in CATALOGUE}
+
+
+def text(lang: str, key: str, **values) -> str:
+    lang = lang if lang in CATALOGUE else "ru"
+    return _FORMATTERS[lang].format(CATALOGUE[lang][key], **values)
+
+
+def button(lang: str, name: str) -> str:
+    """A button's label: "status", "start", "approve", "reject"."""
+    return BUTTONS.get(lang, BUTTONS["ru"])[name]
+
+
+def button_name(label: str) -> str | None:
+    """Which button a label is, in either language ("📊 Status" and "📊 Статус" are "status")."""
+    return next((name for labels in BUTTONS.values() for name, shown in labels.items() if shown == label), None)
+
+
 NAMED = {
-    "ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения")},
-    "en": {"clip": ("clip", "clips"), "image": ("image", "images")},
+    "ru": {"clip": ("клип", "клипы"), "image": ("изображение", "изображения"), "segment": ("сегмент", "сегменты")},
+    "en": {"clip": ("clip", "clips"), "image": ("image", "images"), "segment": ("segment", "segments")},
 }
 
 
@@ -596,8 +709,20 @@ def segment_caption(lang: str, stage: str, indexes, total: int) -> str:
     return text(lang, key, numbers=numbers(indexes), total=total)
 
 
-def status_name(lang: str, status: str) -> str:
+def activity(lang: str, status: str, *, voice: bool = False) -> str:
+    """What a running job does or waits for: "генерирую изображения", "ждёт вашего решения по
+    сценарию" (a voice topic still pending is being transcribed)."""
+    if voice and status == "pending":
+        return text(lang, "transcribing_voice")
     return STATUS_NAMES.get(lang, STATUS_RU).get(status, status)
+
+
+def status_name(lang: str, status: str, *, voice: bool = False) -> str:
+    """How a job's status reads: "Обработка — генерирую изображения" while it runs (the seed's
+    "Обработка", and what it is doing), "Завершено" once it ended."""
+    if status in ENDED_STATUSES:
+        return STATUS_NAMES.get(lang, STATUS_RU)[status]
+    return text(lang, "processing", activity=activity(lang, status, voice=voice))
 
 
 def clip(value: str, limit: int) -> str:

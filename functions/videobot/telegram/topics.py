@@ -58,7 +58,8 @@ async def start_topic(
                 voice_file_id=voice_file_id,
             )
     if active is not None:
-        await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=texts.status_name(lang, active.status))
+        status = texts.status_name(lang, active.status, voice=bool(active.voice_file_id))
+        await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=status)
         return
     if next_slot is not None:
         logger.info("daily job limit reached", extra={"user_id": user_id})

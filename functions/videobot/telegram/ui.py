@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -18,12 +19,13 @@ STAGE_CODES: dict[str, str] = {stage: code for code, stage in CODE_STAGES.items(
 CALLBACK_LIMIT = 64
 
 
-def main_keyboard() -> ReplyKeyboardMarkup:
-    """The seed's persistent buttons: row 1 Статус, Старт; row 2 Подтвердить, Отклонить."""
+def main_keyboard(lang: str) -> ReplyKeyboardMarkup:
+    """The seed's persistent buttons in the chat's language: row 1 Статус, Старт; row 2
+    Подтвердить, Отклонить (Status, Start; Approve, Reject)."""
     return ReplyKeyboardMarkup(
         [
-            [KeyboardButton(texts.BTN_STATUS), KeyboardButton(texts.BTN_START)],
-            [KeyboardButton(texts.BTN_APPROVE), KeyboardButton(texts.BTN_REJECT)],
+            [KeyboardButton(texts.button(lang, "status")), KeyboardButton(texts.button(lang, "start"))],
+            [KeyboardButton(texts.button(lang, "approve")), KeyboardButton(texts.button(lang, "reject"))],
         ],
         resize_keyboard=True,
         is_persistent=True,
@@ -54,12 +56,16 @@ def parse_callback(data: str | None) -> tuple[bool, str, GateStage, int] | None:
     return parts[0] == "a", parts[1], CODE_STAGES[parts[2]], int(parts[3])
 
 
-def approval_keyboard(job_id: str, stage: str, round_: int = 0) -> InlineKeyboardMarkup:
+def approval_keyboard(lang: str, job_id: str, stage: str, round_: int = 0) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BTN_APPROVE, callback_data=callback_data(True, job_id, stage, round_)),
-                InlineKeyboardButton(texts.BTN_REJECT, callback_data=callback_data(False, job_id, stage, round_)),
+                InlineKeyboardButton(
+                    texts.button(lang, "approve"), callback_data=callback_data(True, job_id, stage, round_)
+                ),
+                InlineKeyboardButton(
+                    texts.button(lang, "reject"), callback_data=callback_data(False, job_id, stage, round_)
+                ),
             ]
         ]
     )
@@ -121,8 +127,25 @@ def script_state(job: Job) -> tuple[str, str]:
     return "⏳", "script_waiting"
 
 
-def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
-    """The seed's Status view, from the job row and its segment counts."""
+def status_line(lang: str, job: Job, counts: dict, total: int, refused: Sequence[int]) -> str:
+    """The Статус line: "Обработка — генерирую изображения" while the job runs, saying what it
+    waits for ("Обработка — ждёт ваш новый промпт для сегмента 7": `refused`, the 0-based
+    segments paused at a refusal), and the outcome once it ended."""
+    making = {"generating_images": "images", "generating_videos": "videos"}.get(job.status)
+    if not refused or making is None:
+        return texts.status_name(lang, job.status, voice=bool(job.voice_file_id))
+    several = "s" if len(refused) > 1 else ""
+    waiting = {"numbers": texts.numbers(refused)}
+    if (counts.get(making) or 0) + len(refused) < total:  # the others are still being made
+        waiting["activity"] = texts.activity(lang, job.status)
+        return texts.text(lang, "processing", activity=texts.text(lang, f"busy_waits_prompt{several}", **waiting))
+    return texts.text(lang, "processing", activity=texts.text(lang, f"waits_prompt{several}", **waiting))
+
+
+def status_text(lang: str, job: Job, counts: dict, total: int, refused: Sequence[int] = ()) -> str:
+    """The seed's Status view, from the job row, its segment counts and the segments paused at
+    a refusal: ID, Статус, Сценарий and the segment counts, in the seed's order; then the
+    description, the voice-over, the final video and the times."""
 
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
@@ -135,14 +158,14 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     lines = [
         t("status_title"),
         t("status_id", job_id=job.id),
-        t("status_status", status=texts.status_name(lang, job.status)),
-        t("status_prompt", prompt=texts.clip(job.prompt, 100)),
+        t("status_status", status=status_line(lang, job, counts, total, sorted(refused))),
         t("status_script", icon=icon, state=t(state)),
         t("status_segments", count=total),
         t("status_image_prompts", n=counts.get("image_prompts") or 0, total=total),
         t("status_images", n=counts.get("images") or 0, total=total) + queued(JobStatus.GENERATING_IMAGES),
         t("status_animation_prompts", n=counts.get("animation_prompts") or 0, total=total),
         t("status_videos", n=counts.get("videos") or 0, total=total) + queued(JobStatus.GENERATING_VIDEOS),
+        t("status_prompt", prompt=texts.clip(job.prompt, 100)),
         t("status_audio", duration=_number(job.audio_duration))
         if job.audio_duration
         else t("status_audio_recording", n=counts.get("narrations"), total=total)
@@ -155,6 +178,36 @@ def status_text(lang: str, job: Job, counts: dict, total: int) -> str:
     ]
     if job.completed_at:
         lines.append(t("status_completed", at=_time(job.completed_at)))
-    if job.status in (JobStatus.FAILED, JobStatus.TIMED_OUT) and job.error_message:
-        lines.append(t("status_error", error=texts.clip(job.error_message, 300)))
+    if job.status == JobStatus.TIMED_OUT:
+        lines.append(t("status_error", reason=t("reason_timed_out")))
+    elif job.status == JobStatus.FAILED:  # error_message is "<error type>: <details>", the details for the logs
+        kind = (job.error_message or "").partition(":")[0]
+        lines.append(t("status_error", reason=t(f"reason_{failure_key(kind)}")))
     return texts.clip("\n".join(lines), texts.TELEGRAM_TEXT_LIMIT)
+
+
+# How a failed job is told (the notifier's message, the Status card's reason), by its ASL error.
+OUTAGE_ERRORS = {
+    "VendorUnavailable",
+    "PollBudgetExceeded",
+    "DatabaseUnavailable",
+    "States.Timeout",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+}
+# A voice topic that could not become a topic (TranscribeVoiceTopic) is said in the voice's words.
+VOICE_ERRORS = {
+    "VoiceNotDownloadable": "voice_too_big",
+    "VoiceNotUnderstood": "voice_failed",
+    "VoiceEmpty": "voice_empty",
+}
+
+
+def failure_key(error_type: str | None) -> str:
+    if error_type in VOICE_ERRORS:
+        return VOICE_ERRORS[error_type]
+    if error_type == "ContentRefused":
+        return "failed_refused"
+    if error_type in OUTAGE_ERRORS:
+        return "failed_outage"
+    return "failed_generic"

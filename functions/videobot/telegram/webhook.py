@@ -160,7 +160,7 @@ def _say(rt: Runtime, data: dict, key: str, **values) -> None:
     if chat_id is None:
         return
     try:
-        bot.run(lambda b: send(rt, b, chat_id, texts.text(lang, key, **values)), rt.settings)
+        bot.run(lambda b: send(rt, b, chat_id, lang, texts.text(lang, key, **values)), rt.settings)
     except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
         logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
 

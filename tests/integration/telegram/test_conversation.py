@@ -104,7 +104,7 @@ def test_reject_at_the_script_then_a_new_job_and_an_old_button(db, user):
     # a second topic between gates is refused, tests/unit/telegram/test_conversation.py.)
     assert user.press(reject, sent_message(script)) == 200
     confirmation = user.wait_for_text(f"❌ Задача {first} отменена", timeout=GATE_TIMEOUT)
-    assert "на этапе «сценарий»" in confirmation.params["text"]
+    assert "отменена на этапе сценария." in confirmation.params["text"]
     job = jobs.get_job(db, first)
     assert job["status"] == "cancelled" and job["script_text"] is None and job["script_approved"] == -1
 
@@ -131,8 +131,8 @@ def test_reject_at_the_images_gate_clears_rows_and_media(rt, db, user, pipeline)
     user.press(approve, sent_message(script))
     question, _, reject_images = _question(user, "🖼 Изображения готовы")
     assert user.press(reject_images, sent_message(question)) == 200
-    assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
-    user.wait_for_text(f"❌ Задача {job_id} отменена на этапе «изображения»", timeout=GATE_TIMEOUT)
+    assert user.callback_answers()[-1] == "❌ Отменяю задачу…"
+    user.wait_for_text(f"❌ Задача {job_id} отменена на этапе изображений.", timeout=GATE_TIMEOUT)
     job = jobs.get_job(db, job_id)
     _wait_until(lambda: pipeline.execution(job)["status"] != "RUNNING", what="the execution to end")
     assert pipeline.settle(), "a stage still running after the execution ended"
@@ -140,7 +140,7 @@ def test_reject_at_the_images_gate_clears_rows_and_media(rt, db, user, pipeline)
     assert not rt.storage.local_path(storage.job_prefix(job_id)).exists()
     # Pressing the rejected question's button again is answered and changes nothing
     assert user.press(reject_images, sent_message(question)) == 200
-    assert user.callback_answers()[-1] == "Эта задача уже завершена (статус: Отменено). Кнопка больше не действует."
+    assert user.callback_answers()[-1] == "Эта задача уже закончилась (статус: Отменено). Кнопка больше не действует."
 
 
 def test_wrong_or_missing_secret_is_refused_and_does_nothing(db, user, fake_telegram):
@@ -170,7 +170,7 @@ def test_two_topics_delivered_in_parallel_start_one_job(db, user):
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(user.post, updates)) == [200, 200]
     # Then one job starts and the other topic is told what to do
-    replies = sorted(t.split("!")[0].split(" (")[0] for t in user.texts())
+    replies = sorted(t.split("!")[0].split(":")[0] for t in user.texts())
     assert replies == ["⏳ У вас уже есть задача в работе", "✅ Запрос принят"]
     assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))) == 1
     assert user.say("❌ Отклонить") == 200

@@ -52,10 +52,12 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         _approve(user, "🖼 Изображения готовы", mark)
 
         # The refusal pauses segment 7 only: which segment, why, its prompt, and the choices
-        refused = user.wait_for_text("🚫 Сервис генерации отказался делать клип 7 из 10", timeout=TIMEOUT, after=mark)
+        refused = user.wait_for_text(
+            "🚫 Модерация сервиса генерации не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark
+        )
         old_prompt = segment_rows.get_segment(db, job_id, 6)["animation_prompt"]
         text = refused.params["text"]
-        assert "(модерация: SAFETY.INPUT.TEXT)" in text and f"Промпт: «{old_prompt}»" in text
+        assert f"Промпт: «{old_prompt}»" in text and "SAFETY" not in text  # Runway's codes are for the logs
         assert "✍️ Напишите новый промпт для этого сегмента" in text
         assert [b["text"] for b in inline_buttons(refused)] == ["🔁 Повторить", "❌ Отменить задачу"]
         gate = gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))

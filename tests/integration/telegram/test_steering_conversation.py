@@ -32,7 +32,7 @@ def _question(user: TelegramUser, fragment: str, after: int = 0):
 
 def _reject_and_wait(db, user: TelegramUser, pipeline, job_id: str, question, reject) -> None:
     assert user.press(reject, sent_message(question)) == 200
-    assert user.callback_answers()[-1] == "❌ Отклоняю задачу..."
+    assert user.callback_answers()[-1] == "❌ Отменяю задачу…"
     user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)
     job = jobs.get_job(db, job_id)
     deadline = time.monotonic() + GATE_TIMEOUT
@@ -171,7 +171,7 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(db,
     mark = len(fake_telegram.calls)
     assert user.say("Сделай смешнее и добавь шутку про понедельник") == 200
     revising = user.wait_for_text("🔄 Переписываю сценарий", after=mark).params["text"]
-    assert "(правка 1 из 5)" in revising and "Потрачено: ≈ $0.00" in revising
+    assert "(правка 1 из 5)" in revising and "Всего на этот ролик потрачено ≈ $0.00." in revising
     script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
     after = jobs.get_job(db, job_id)["script_text"]
     assert after != before and after.startswith("Сделай смешнее")  # the offline writer opens with the words
@@ -200,9 +200,11 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(db,
     rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job_id)}
     mark = len(fake_telegram.calls)
     assert user.say("переделай 3") == 200
-    assert "🔄 Делаю заново изображения 3 (правка 1 из 5)" in user.wait_for_text("🔄", after=mark).params["text"]
-    question, _, reject = _question(user, "🖼 Изображения готовы", after=mark)
-    assert question.params["text"].startswith("🖼 Изображения готовы (выше заново: изображение 3).")
+    assert (
+        "🔄 Делаю заново изображение 3, остальные не трогаю (правка 1 из 5)"
+        in user.wait_for_text("🔄", after=mark).params["text"]
+    )
+    question, _, reject = _question(user, "🖼 Переделано: изображение 3, см. выше.", after=mark)
     again = {s["segment_index"]: s for s in segment_rows.get_segments(db, job_id)}
     assert {i for i in range(10) if again[i] != rows[i]} == {2}
     assert again[2]["image_generated_at"] > rows[2]["image_generated_at"] and again[2]["status"] == "image_ready"

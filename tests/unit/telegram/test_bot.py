@@ -22,7 +22,7 @@ from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
 from videobot.errors import VendorUnavailable
 from videobot.notify import GateReady, JobEnded, LogNotifier, VideoReady, notify_once, report_progress
-from videobot.pipeline import GateId, GateStage, JobStatus
+from videobot.pipeline import GateId, GateStage
 from videobot.telegram import texts, ui
 from videobot.telegram.notifier import TelegramNotifier
 from videobot.telegram.webhook import handle_event
@@ -53,26 +53,18 @@ def test_callback_data_is_short_round_trips_and_never_carries_a_token():
         ui.callback_data(True, "j" * 61, "script")
 
 
-def test_the_keyboard_is_the_seeds_four_buttons():
-    keyboard = ui.main_keyboard().to_dict()
+def test_the_keyboard_is_the_seeds_four_buttons_in_the_chats_language():
+    keyboard = ui.main_keyboard("ru").to_dict()
     assert [[b["text"] for b in row] for row in keyboard["keyboard"]] == [
         ["📊 Статус", "🔄 Старт"],
         ["✅ Подтвердить", "❌ Отклонить"],
     ]
     assert keyboard["is_persistent"] and keyboard["resize_keyboard"]
-
-
-def test_both_languages_have_every_text_with_the_same_placeholders():
-    import string
-
-    def fields(s):
-        return {f for _, f, _, _ in string.Formatter().parse(s) if f}
-
-    assert texts.RU.keys() == texts.EN.keys() and texts.STATUS_RU.keys() == texts.STATUS_EN.keys()
-    assert set(texts.STATUS_RU) == set(JobStatus)
-    for key in texts.RU:
-        assert fields(texts.RU[key]) == fields(texts.EN[key]), key
-    assert texts.language_of("en-GB") == "en" and texts.language_of("de") == "ru" and texts.language_of(None) == "ru"
+    english = ui.main_keyboard("en").to_dict()
+    assert [[b["text"] for b in row] for row in english["keyboard"]] == [
+        ["📊 Status", "🔄 Start"],
+        ["✅ Approve", "❌ Reject"],
+    ]
 
 
 def test_status_follows_the_seeds_format(db):
@@ -90,9 +82,11 @@ def test_status_follows_the_seeds_format(db):
 
     lines = ui.status_text("ru", job, segment_rows.segment_counts(db, job["id"]), 10).splitlines()
 
-    assert lines[:3] == ["📊 Статус задачи", f"🆔 ID: {job['id']}", "📊 Статус: Генерирую изображения"]
-    assert lines[3].startswith("💬 Описание: Реклама кофе очень") and len(lines[3]) <= len("💬 Описание: ") + 100
-    assert lines[4:10] == [
+    # The seed's lines first, in its order: ID, Статус ("Обработка" and what it does), Сценарий, the counts
+    assert lines[:9] == [
+        "📊 Статус задачи",
+        f"🆔 ID: {job['id']}",
+        "📊 Статус: Обработка — генерирую изображения",
         "✅ Сценарий: утверждён",
         "📊 Сегменты (10 шт.):",
         "• Промпты для изображений: 7/10",
@@ -100,8 +94,21 @@ def test_status_follows_the_seeds_format(db):
         "• Промпты для анимации: 0/10",
         "• Видео: 0/10",
     ]
-    assert lines[10:12] == ["🎙 Озвучка: ещё нет", "🎬 Финальное видео: ещё нет"]
+    assert lines[9].startswith("💬 Описание: Реклама кофе очень") and len(lines[9]) <= len("💬 Описание: ") + 100
+    assert lines[10:12] == ["🎙 Озвучка: ещё не записана", "🎬 Финальное видео: ещё не собрано"]
     assert lines[12].startswith("🕐 Создана: ") and lines[12].endswith(" UTC")
+
+    # Segment 7 refused while the others are still being made, then alone
+    lines = ui.status_text("ru", job, segment_rows.segment_counts(db, job["id"]), 10, [6]).splitlines()
+    assert lines[2] == "📊 Статус: Обработка — генерирую изображения, а сегмент 7 ждёт ваш новый промпт"
+    lines = ui.status_text("ru", job, {"images": 9}, 10, [6]).splitlines()
+    assert lines[2] == "📊 Статус: Обработка — ждёт ваш новый промпт для сегмента 7"
+    lines = ui.status_text("en", job, {"images": 8}, 10, [6, 3]).splitlines()
+    assert lines[2] == "📊 Status: Processing — waiting for your new prompts for segments 4, 7"
+    waiting = jobs.update_job(db, job["id"], status="awaiting_script_approval")
+    assert ui.status_text("ru", waiting, {}, 10).splitlines()[2] == (
+        "📊 Статус: Обработка — ждёт вашего решения по сценарию"
+    )
 
     done = jobs.update_job(
         db,
@@ -180,7 +187,7 @@ def test_status_reads_the_newest_job_from_postgresql(db, user):
     job = _job_for(db, user, status="awaiting_script_approval", script_text="Текст", script_generated_at=NOW)
     assert user.say("📊 Статус") == 200
     lines = user.texts()[-1].splitlines()
-    assert lines[1] == f"🆔 ID: {job['id']}" and "📝 Сценарий: сгенерирован, ждёт утверждения" in lines
+    assert lines[1] == f"🆔 ID: {job['id']}" and "📝 Сценарий: готов, ждёт вашего решения" in lines
 
 
 def test_english_speakers_get_english(setup, rt, telegram):
@@ -194,10 +201,16 @@ def test_english_speakers_get_english(setup, rt, telegram):
 @pytest.mark.parametrize(
     "template, expected",
     [
-        ("telegram_message_sticker", "Я понимаю только текст: напишите описание ролика сообщением."),
+        (
+            "telegram_message_sticker",
+            "Я понимаю текст и голосовые сообщения: напишите описание ролика или надиктуйте его.",
+        ),
         # Without OPENAI_API_KEY a voice topic cannot be transcribed (tests/unit/telegram/test_steering_voice.py)
         ("telegram_message_voice", texts.text("ru", "voice_needs_key")),
-        ("telegram_edited_message", "Изменения сообщений не учитываются. Отправьте описание новым сообщением."),
+        (
+            "telegram_edited_message",
+            "Исправленные сообщения я не читаю: отправьте исправленный текст новым сообщением.",
+        ),
         ("telegram_group_message", "Я работаю только в личных сообщениях. Напишите мне напрямую."),
     ],
 )
@@ -215,7 +228,7 @@ def test_empty_or_overlong_topics_start_nothing(db, user):
     user.say("кофе " * 300)
     assert user.texts() == [
         "Описание пустое. Напишите, о чём должен быть ролик, например: Реклама кофе",
-        "Описание слишком длинное (1499 символов). Уложитесь в 1000.",
+        "Описание слишком длинное: 1499 символов при лимите 1000. Сократите его.",
     ]
     assert jobs.latest_job_for_chat(db, user.chat_id) is None
 
@@ -245,10 +258,10 @@ def test_buttons_that_cannot_act_are_answered_and_change_nothing(db, user):
     user.press({"callback_data": ui.callback_data(False, newest["id"], "videos")})
 
     assert user.callback_answers() == [
-        "Неизвестная кнопка.",
+        "Эта кнопка больше не действует.",
         "Эта кнопка устарела: задача сейчас не ждёт решения на этом этапе.",
         f"Эта кнопка от предыдущей задачи. Действует только последняя: {newest['id']}.",
-        "Эта задача уже завершена (статус: Завершено). Кнопка больше не действует.",
+        "Эта задача уже закончилась (статус: Завершено). Кнопка больше не действует.",
     ]
     assert gates.get_gate(db, old["id"], GateId("script"))["decided_at"] is None
     assert user.texts() == []
@@ -299,8 +312,8 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(rt, db
     questions = user.sent("sendMessage")
     assert [q.params["text"].split("\n")[0] for q in questions] == [
         "📝 Сценарий готов!",
-        "🖼 Изображения готовы (10 шт.). Выберите действие:",
-        "🎞 Клипы готовы (10 шт.), выше первые 3 клипа. Выберите действие:",
+        "🖼 Изображения готовы (10 шт.), они выше. Выберите действие:",
+        "🎞 Клипы готовы (10 шт.). Выше — клипы 1, 2, 3. Выберите действие:",
     ]
     assert "Первая фраза.\nВторая фраза." in questions[0].params["text"]
     for question, code in zip(questions, "siv", strict=True):
@@ -310,7 +323,7 @@ def test_gates_send_the_script_the_images_album_and_the_first_three_clips(rt, db
     assert [m["type"] for m in images.params["media"]] == ["photo"] * 10 and len(images.files) == 10
     assert [m["type"] for m in clips.params["media"]] == ["video"] * 3 and len(clips.files) == 3
     assert images.params["media"][0]["caption"].startswith("🖼 Изображения для ролика «Реклама кофе»")
-    assert clips.params["media"][0]["caption"] == "🎞 Первые 3 клипа из 10"
+    assert clips.params["media"][0]["caption"] == "🎞 Клипы 1, 2, 3 из 10"
 
 
 def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big(setup, rt, db, user):
@@ -325,7 +338,8 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
         tuned.notifier.send(job, VideoReady(job["final_video_path"]))
     assert len(user.sent("sendVideo")) == 1
     assert user.texts()[-1] == (
-        f"🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше 0.001 МБ. Задача {job['id']}."
+        "🎬 Ролик готов, но он весит 0.0 МБ, а Telegram принимает от ботов не больше 0.001 МБ, "
+        f"поэтому прислать его сюда не получится. Задача {job['id']}."
     )
 
 
@@ -334,15 +348,29 @@ def test_the_finished_video_is_uploaded_with_a_caption_or_explained_when_too_big
     [
         (
             JobEnded("cancelled", stage="images"),
-            "❌ Задача {id} отменена на этапе «изображения». Сценарий, изображения, клипы и озвучка удалены; "
+            "❌ Задача {id} отменена на этапе изображений. Сценарий, изображения, клипы и озвучка удалены; "
             "в /history осталась только тема.",
         ),
         (
             JobEnded("cancelled"),
             "❌ Задача {id} отменена. Сценарий, изображения, клипы и озвучка удалены; в /history осталась только тема.",
         ),
-        (JobEnded("timed_out", stage="script"), "⌛ Вы не ответили на этапе «сценарий» вовремя"),
-        (JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"), "🚫 Сервис генерации отказался"),
+        (
+            JobEnded("timed_out", stage="script"),
+            "⌛ Вы не ответили вовремя на этапе сценария, поэтому задача {id} остановлена.",
+        ),
+        (
+            JobEnded("timed_out", stage="refused_image_3"),
+            "⌛ Вы не ответили вовремя, пока сегмент 4 ждал новый промпт, поэтому задача {id} остановлена.",
+        ),
+        (
+            JobEnded("cancelled", stage="refused_clip_6"),
+            "❌ Задача {id} отменена, пока сегмент 7 ждал новый промпт.",
+        ),
+        (
+            JobEnded("failed", error_type="ContentRefused", reason="SAFETY.INPUT.TEXT"),
+            "🚫 Сервис генерации отказался работать с этим описанием",
+        ),
         (JobEnded("failed", error_type="VendorUnavailable", reason="503"), "⚠️ Сервис генерации сейчас недоступен"),
         (JobEnded("failed", error_type="MediaError", reason="ffmpeg"), "⚠️ Не удалось сделать ролик"),
     ],

@@ -11,17 +11,14 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import StartingStepFunctions, job_at_gate, new_job, replace_part, use
-from videobot import storage
+from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part, use
+from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
 from videobot.pipeline import GateId, RefusalKind
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -58,16 +55,6 @@ class _PricedImages:
 class _PricedClips:
     def estimate(self, request) -> dict:
         return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
-
-
-def _with_media(rt, db, job: dict) -> dict:
-    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
-    store = rt.storage
-    for i in range(10):
-        image = store.put_bytes(storage.segment_key(job["id"], "images", i, "png"), PNG + bytes([i]))
-        clip = store.put_bytes(storage.segment_key(job["id"], "clips", i, "mp4"), MP4 + bytes([i]))
-        segment_rows.update_segment(db, job["id"], i, image_path=image, video_path=clip, status="video_ready")
-    return job
 
 
 # ---- texts -----------------------------------------------------------------------------------
@@ -140,7 +127,9 @@ def test_a_topic_while_no_gate_is_open_is_still_refused(db, user, monkeypatch):
     job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
     jobs.update_job(db, job["id"], status="generating_images")
     assert user.say("Реклама сока") == 200
-    assert user.texts()[-1].startswith(f"⏳ У вас уже есть задача в работе (ID: {job['id']}")
+    assert user.texts()[-1].startswith(
+        f"⏳ У вас уже есть задача в работе: {job['id']}.\n📊 Статус: Обработка — генерирую изображения"
+    )
 
 
 def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, user, monkeypatch):
@@ -165,7 +154,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, use
     }
     assert call["gate"]["redo_segments"] == list(range(10)) and call["gate"]["revisions"] == 1
     assert user.callback_answers()[-1] == "🔁 Переделываю все"
-    assert user.texts()[-1].startswith("🔄 Делаю заново изображения все 10 (правка 1 из 5)")
+    assert user.texts()[-1].startswith("🔄 Делаю заново все 10 изображений (правка 1 из 5).")
     assert user.sent("editMessageReplyMarkup")  # the offer's buttons are gone
     # A second tap on the same offer changes nothing
     assert user.press(redo, offer.result) == 200
@@ -228,7 +217,7 @@ def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(rt, db, user):
     [clip] = user.sent("sendVideo")
     assert clip.params["caption"] == "🎞 Клип 4 из 10"
     question = user.texts()[-1]
-    assert question.startswith("🎞 Клипы готовы (10 шт.), выше заново: клип 4. Выберите действие:")
+    assert question.startswith("🎞 Переделано: клип 4, см. выше. Выберите действие:")
     assert "Первые 1" not in question and "первые 1" not in question
     buttons = inline_buttons(user.sent("sendMessage")[-1])
     assert [b["callback_data"] for b in buttons] == [f"a:{job['id']}:v:1", f"r:{job['id']}:v:1"]
@@ -236,7 +225,7 @@ def test_after_redo_4_the_clip_gate_shows_clip_4_by_number(rt, db, user):
     assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("videos", 2, (2, 4)))
     album = user.sent("sendMediaGroup")[-1]
     assert [m.get("caption") for m in album.params["media"]] == ["🎞 Клип 3 из 10", "🎞 Клип 5 из 10"]
-    assert "выше заново: клипы 3, 5." in user.texts()[-1]
+    assert user.texts()[-1].startswith("🎞 Переделано: клипы 3, 5, см. выше.")
 
 
 def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(setup, rt, db, user):
@@ -246,7 +235,7 @@ def test_after_redo_3_the_image_gate_shows_image_3_by_number_in_english(setup, r
     assert notify_once(db, rt.notifier, jobs.get_job(db, job["id"]), GateReady("images", 1, (2,)))
     [photo] = english.sent("sendPhoto")
     assert photo.params["caption"] == "🖼 Image 3 of 10"
-    assert english.texts()[-1].startswith("🖼 The images are ready (above, made again: image 3).")
+    assert english.texts()[-1].startswith("🖼 Made again: image 3, see above.")
 
 
 def test_show_7_at_the_clip_gate_sends_clip_7(rt, db, user):
@@ -290,8 +279,8 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
         assert user.say("Реклама чая") == 200
     assert user.texts()[-1] == (
         "⛔ За последние сутки ваши ролики стоили $2.50, а дневной бюджет — $5.00. "
-        "Новый ролик стоит ≈ $3.00, и он в бюджет не помещается.\n"
-        "Новый ролик можно будет заказать, когда расходы за 24 часа станут меньше $2.00."
+        "Новый ролик стоит ≈ $3.00 и в бюджет уже не помещается.\n"
+        "Заказать его можно будет, когда расходы за последние 24 часа опустятся ниже $2.00."
     )
     assert db.query_one(f"SELECT count(*) AS n FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))["n"] == 1
 
@@ -385,7 +374,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt,
     job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
-        "🚫 Сервис генерации отказался делать клип 7 из 10 (модерация: SAFETY.INPUT.TEXT).\nПромпт: «steam rising»"
+        "🚫 Модерация сервиса генерации не пропустила клип 7 из 10.\nПромпт: «steam rising»"
     )
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
@@ -394,7 +383,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt,
     assert user.say("пар над чашкой, крупный план") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
-    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю его заново (попытка 1 из 5)."
+    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
     before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     revise_stage(rt, job["id"], GateId(RefusalKind.CLIP, 6))
@@ -432,7 +421,7 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(rt, db, user):
     lifecycle.record_approval_timeout(rt, job["id"])
     assert jobs.get_job(db, job["id"])["status"] == "timed_out"
     assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_3"))["decision"] == "timed_out"
-    assert user.texts()[-1].startswith("⌛ Вы не ответили на этапе «отказ по сегменту 4» вовремя")
+    assert user.texts()[-1].startswith("⌛ Вы не ответили вовремя, пока сегмент 4 ждал новый промпт, поэтому")
 
 
 def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monkeypatch):
@@ -458,7 +447,7 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
         assert user.say("Реклама кофе") == 200  # base + 1.50 spent, + 3.00 would pass base + 4.00
     assert user.texts()[-1] == (
         f"⛔ За последние сутки ролики всех пользователей бота стоили ${base + 1.5:.2f}, "
-        f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00, и он "
-        "в бюджет не помещается. Попробуйте позже."
+        f"а общий дневной бюджет бота — ${base + 4:.2f}. Новый ролик стоит ≈ $3.00 и в "
+        "бюджет уже не помещается. Попробуйте позже."
     )
     assert jobs.active_job_for_chat(db, user.chat_id) is None

@@ -77,7 +77,7 @@ def test_each_choice_is_stored_per_user_and_the_message_is_edited_in_place(db, u
 def test_a_choice_the_bot_does_not_offer_changes_nothing(db, user):
     assert user.post(user.callback_update("st|v|robot")) == 200
     assert user.post(user.callback_update("st|zz|1")) == 200
-    assert user.callback_answers() == ["Этот вариант сейчас недоступен.", "Неизвестная кнопка."]
+    assert user.callback_answers() == ["Этот вариант сейчас недоступен.", "Эта кнопка больше не действует."]
     assert preferences.get(db, user.user_id) == preferences.Preferences()
 
 
@@ -151,7 +151,7 @@ def test_history_lists_the_jobs_with_status_and_cost_and_sends_a_video_again(rt,
     call = user.sent("sendMessage")[-1]
     lines = call.params["text"].split("\n\n")
     assert lines[0] == "🗂 Ваши последние задачи:" and len(lines) == 3
-    assert "Реклама чая" in lines[1] and "Ожидает утверждения изображений · 💰 ≈ $0.00" in lines[1]
+    assert "Реклама чая" in lines[1] and "Обработка — ждёт вашего решения по изображениям · 💰 ≈ $0.00" in lines[1]
     assert running["id"] in lines[1]
     assert "Реклама кофе" in lines[2] and "Завершено · 💰 ≈ $1.20" in lines[2]  # 0.75 + 0.45
     [button] = inline_buttons(call)

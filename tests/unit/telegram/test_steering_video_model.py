@@ -61,8 +61,8 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
         f"veo3.1_fast · ${JOB_USD['veo3.1_fast']}",
     ]  # gen4.5 is not offered here
     text = call.params["text"]
-    assert f"🎬 Видеомодель: gen4_turbo (ролик 50 с ≈ ${JOB_USD['gen4_turbo']})" in text
-    assert text.endswith("Ряды кнопок: формат, голос, язык, субтитры, видеомодель (цена ролика 50 с).")
+    assert f"🎬 Видеомодель: gen4_turbo (ролик на 50 с ≈ ${JOB_USD['gen4_turbo']})" in text
+    assert text.endswith("Кнопки ниже, по рядам: формат, голос, язык, субтитры, видеомодель (с ценой ролика на 50 с).")
 
     veo = next(b for b in inline_buttons(call) if b["callback_data"] == "st|vm|veo3.1_fast")
     assert user.press(veo, sent_message(call)) == 200
@@ -84,7 +84,7 @@ def test_settings_offer_only_the_operators_models_each_with_the_price_of_a_50_s_
 def test_offline_there_is_no_model_row(user):
     call = _settings(user)
     assert _model_row(call) == [] and "Видеомодель" not in call.params["text"]
-    assert call.params["text"].endswith("Ряды кнопок: формат, голос, язык, субтитры.")
+    assert call.params["text"].endswith("Кнопки ниже, по рядам: формат, голос, язык, субтитры.")
 
 
 def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(setup, rt, db, user, sfn, runway_bot):

@@ -134,7 +134,7 @@ def test_a_voice_topic_over_the_daily_limit_starts_nothing(setup, db, user, fake
         done = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
         jobs.finish_job(db, done["id"], "completed")
         assert user.post(voice_update(user)) == 200
-    assert user.texts()[-1].startswith("⛔ За сутки можно заказать не больше 1 ")
+    assert user.texts()[-1].startswith("⛔ Лимит — 1 ролик в сутки, и он исчерпан.")
     assert sfn.named("StartExecution") == []
     assert jobs.latest_job_for_chat(db, user.chat_id).id == done["id"]
 
