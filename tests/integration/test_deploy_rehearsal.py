@@ -32,6 +32,10 @@ def test_each_function_gets_its_own_environment_and_its_keys_from_secrets(pipeli
         pipeline.functions.secrets["OpenAIApiKeySecret"]: True,
         pipeline.functions.secrets["DatabaseUrlSecret"]: True,
     }
+    # and another function reads the database secret itself, not from the first one's cache
+    pipeline.function_runtime("SplitIntoSegmentsFunction")
+    split = [c.resource for c in pipeline.policy_check.checked if c.principal == "SplitIntoSegmentsFunctionRole"]
+    assert split == [pipeline.functions.secrets["DatabaseUrlSecret"]]
     webhook_worker = pipeline.function_runtime("HandleSlowUpdateFunction")
     deliver = pipeline.function_runtime("DeliverVideoFunction")
     # Then no key and no database URL reaches a function as a plain value: each comes from its secret
