@@ -27,11 +27,24 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from local.iam import Checked, Principal
+from local.lambda_endpoint import PRELOAD as ENDPOINT_PRELOAD
 
 # The endpoint answers Sandbox.Timedout at the Timeout; the worker is killed just after.
 KILL_GRACE_SECONDS = 1.0
-# Imported once by the fork server, so each worker starts with them loaded.
-PRELOAD = ["boto3", "botocore", "psycopg2", "videobot.entry", "videobot.runtime", "videobot.config", "local.iam"]
+# Imported once by the fork server, so each worker starts with them loaded (copy-on-write): the
+# SDKs the handlers import (local/lambda_endpoint.py's PRELOAD), and the modules every worker
+# runs. None of them reads the environment when imported but Powertools' logger, whose service
+# name and level are the same in every function's environment.
+PRELOAD = [
+    *ENDPOINT_PRELOAD,
+    "psycopg2",
+    "aws_lambda_powertools.utilities.parameters",
+    "videobot.entry",
+    "videobot.runtime",
+    "videobot.config",
+    "local.iam",
+    "local.lambda_endpoint",
+]
 
 
 class FunctionError(Exception):
@@ -152,4 +165,4 @@ class FunctionPool:
 def start_fork_server() -> None:
     """Preload what every worker imports, once (the fork server starts on the first worker)."""
     multiprocessing.get_context("forkserver")
-    multiprocessing.set_forkserver_preload(PRELOAD)
+    multiprocessing.set_forkserver_preload(PRELOAD)  # one not installed is skipped
