@@ -517,7 +517,8 @@ class LocalPipeline:
         (local/functions.py), on the laptop's runtime (`rt`: its settings, database and parts)."""
         base = self.runtime
         cached = self._function_runtimes.get(name)
-        if cached is not None and cached[0] is base:
+        # rebuilt when the laptop's runtime changed, or a part given to it (a test's replace_part)
+        if cached is not None and cached[0] is base and cached[1].given_parts == base.given_parts:
             return cached[1]
         functions = self._deployed
         with self._runtimes_lock, self.policy_check.as_the_runner():
