@@ -232,7 +232,7 @@ def shown_path(path: Path) -> str:
 def demo(args: argparse.Namespace) -> int:
     env = {"POLL_INTERVAL_SECONDS": os.environ.get("POLL_INTERVAL_SECONDS", "1")}
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    pipeline = LocalPipeline(env=env)
+    pipeline = LocalPipeline(env=env, workers=not args.in_process)
     with DemoLogs(pipeline.data_dir / DEMO_LOG, os.environ.get("LOG_LEVEL")) as logs:
         print(f"Logs: {shown_path(logs.path)} (LOG_LEVEL=INFO shows them here too)")
         with pipeline:
@@ -263,8 +263,11 @@ def run_demo(pipeline: LocalPipeline, args: argparse.Namespace, logs: DemoLogs) 
     print(f"Job {job.id}: {job.status} (execution {outcome.execution_status}) in {time.monotonic() - started:.1f} s")
     if args.verbose:
         print(" → ".join(dict.fromkeys(execution_events(outcome))))
-    if job.status != "completed":
-        print(f"Reason: {job.error_message}")
+    denied = pipeline.policy_check.denied()
+    for call in denied:
+        print(f"AccessDenied: {call.principal} may not {call.action} on {call.resource}")
+    if job.status != "completed" or denied:
+        print(f"Reason: {job.error_message or 'a call the template does not allow (docs/deploy.md)'}")
         return 1
     store, key = rt.storage, job.final_video_path or ""
     path = store.local_path(key) or store.url(key)
@@ -324,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--verbose", action="store_true", help="print the states the execution went through")
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every function in this process instead of warm worker processes per function",
+    )
     p.add_argument(
         "--job-id",
         default=None,

@@ -35,7 +35,8 @@ def needs_recorder():
 @pytest.fixture(autouse=True)
 def each_function_reaches_only_what_the_template_gives_it(request):
     """A test that runs the pipeline also checks that no function reached a vendor (or Step
-    Functions, or Lambda) its template.yaml environment and policies do not give it."""
+    Functions, or Lambda) its template.yaml environment and policies do not give it, and that
+    no AWS call it made was denied by its role."""
     if "pipeline" not in request.fixturenames:
         yield
         return
@@ -43,5 +44,8 @@ def each_function_reaches_only_what_the_template_gives_it(request):
     for name, handler in list(pipeline.endpoint.handlers.items()):
         pipeline.endpoint.handlers[name] = recorder.wrap(name, handler)
     recorder.take()
+    pipeline.policy_check.checked.clear()
     yield
     assert unlisted(recorder.take()) == [], "see tests/function_needs.py and template.yaml"
+    # and no AWS call a function made was one its role does not allow (local/iam.py)
+    assert [(c.principal, c.action, c.resource) for c in pipeline.policy_check.denied()] == []

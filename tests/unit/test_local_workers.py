@@ -1,0 +1,119 @@
+"""local/workers.py: each function's invocations in warm worker processes of its own."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from local.iam import Principal
+from local.lambda_endpoint import LambdaContext
+from local.workers import FunctionError, FunctionPool
+
+calls = 0  # module state: a worker keeps its own
+
+
+def remember(event, context):
+    """What a worker sees: its process, its environment, its module state, Lambda's context."""
+    global calls
+    calls += 1
+    time.sleep(event.get("sleep", 0))
+    return {
+        "pid": os.getpid(),
+        "calls": calls,
+        "name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "leak": os.environ.get("ONLY_THE_OTHER_FUNCTION"),
+        "remaining_ms": context.get_remaining_time_in_millis(),
+    }
+
+
+def fail(event, context):
+    raise KeyError("no such segment")
+
+
+def read_secret(event, context):
+    import boto3
+
+    boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(SecretId=event["arn"])
+
+
+ROLE = Principal(
+    "SomeFunctionRole",
+    "arn:aws:iam::123456789012:role/SomeFunctionRole",
+    (
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "arn:aws:secretsmanager:*:*:secret:mine-*",
+        },
+    ),
+)
+
+
+def pool(handler: str, **env: str) -> FunctionPool:
+    environ = {"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": handler, **env}
+    return FunctionPool(handler, f"tests.unit.test_local_workers.{handler}", environ, ROLE)
+
+
+@pytest.fixture
+def pools():
+    made: list[FunctionPool] = []
+    yield lambda handler, **env: made.append(pool(handler, **env)) or made[-1]
+    for p in made:
+        p.close()
+
+
+def test_a_worker_is_a_warm_process_with_only_its_function_environment(pools):
+    other = pools("fail", ONLY_THE_OTHER_FUNCTION="secret")
+    mine = pools("remember")
+    first = mine({}, LambdaContext("remember", 30))
+    second = mine({}, LambdaContext("remember", 30))
+    assert first["pid"] != os.getpid() and second["pid"] == first["pid"]  # warm: the same sandbox
+    assert (first["calls"], second["calls"]) == (1, 2)  # its module state, kept between invocations
+    assert first["name"] == "remember" and first["leak"] is None  # no other function's variables
+    assert 0 < first["remaining_ms"] <= 30_000
+    assert mine.started == 1 and other.started == 0
+
+
+def test_concurrent_invocations_get_a_worker_each(pools):
+    mine = pools("remember")
+    results: list[dict] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(mine({"sleep": 0.5}, LambdaContext("remember", 30))))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r["pid"] for r in results}) == 2 and mine.started == 2
+
+
+def test_an_error_keeps_its_type_and_a_timeout_ends_the_worker(pools):
+    failing = pools("fail")
+    with pytest.raises(FunctionError) as raised:
+        failing({}, LambdaContext("fail", 30))
+    assert type(raised.value).__name__ == "KeyError"  # the ASL's error name
+    slow = pools("remember")
+    first = slow({}, LambdaContext("remember", 30))
+    with pytest.raises(FunctionError) as timed_out:
+        slow({"sleep": 30}, LambdaContext("remember", 0.2))
+    assert type(timed_out.value).__name__ == "Sandbox.Timedout"
+    assert slow.pids() == []  # the sandbox was ended, not returned to the pool
+    assert slow({}, LambdaContext("remember", 30))["pid"] != first["pid"]
+
+
+def test_a_call_the_role_does_not_allow_fails_in_the_worker_with_access_denied(pools):
+    reader = pools("read_secret", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    denied: list = []
+    reader.on_denied = denied.extend
+    other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:theirs-Ab12Cd"
+    with pytest.raises(
+        FunctionError, match=r"AccessDeniedException.*not authorized to perform: secretsmanager:GetSecretValue"
+    ):
+        reader({"arn": other}, LambdaContext("read_secret", 30))
+    assert [(d.principal, d.action, d.resource) for d in denied] == [
+        ("SomeFunctionRole", "secretsmanager:GetSecretValue", other)
+    ]
