@@ -328,9 +328,13 @@ class LocalStack:
         return found
 
     def event_rules(self) -> list[EventRule]:
+        """The rules that match events (an EventPattern); a schedule's rule (MessagesSweep's
+        ScheduleExpression) is the runner's own timer."""
         rules = []
         for name in self.of_type("AWS::Events::Rule"):
             props = self.properties(name)
+            if "EventPattern" not in props:
+                continue
             rules.append(EventRule(name, props["EventPattern"], tuple(t["Arn"] for t in props.get("Targets", []))))
         return rules
 

@@ -93,15 +93,25 @@ def test_managed_policies_and_sam_policy_templates_are_expanded(stack):
     assert not allowed(stack, "GenerateScriptFunction", "states:StartExecution", machine)
 
 
-def test_the_state_machine_role_invokes_exactly_its_functions(stack):
-    role = stack.role_of("VideoPipelineStateMachine")
-    invoked = {
-        v["Fn::GetAtt"][0]
-        for v in stack.resources["VideoPipelineStateMachine"]["Properties"]["DefinitionSubstitutions"].values()
-    }
-    for function in stack.functions():
-        may = iam.evaluate(stack.statements(role), "lambda:InvokeFunction", stack.get_att(function, "Arn")).allowed
-        assert may == (function in invoked), function
+def test_each_state_machine_role_invokes_exactly_its_functions(stack):
+    machines = [name for name, res in stack.resources.items() if res["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert set(machines) == {"VideoPipelineStateMachine", "SegmentMediaStateMachine"}
+    for machine in machines:
+        role = stack.role_of(machine)
+        invoked = {
+            v["Fn::GetAtt"][0]
+            for v in stack.resources[machine]["Properties"]["DefinitionSubstitutions"].values()
+            if isinstance(v, dict) and "Fn::GetAtt" in v
+        }
+        for function in stack.functions():
+            arn = stack.get_att(function, "Arn")
+            may = iam.evaluate(stack.statements(role), "lambda:InvokeFunction", arn).allowed
+            assert may == (function in invoked), (machine, function)
+    # the pipeline starts each segment's child execution; the child starts nothing
+    child = stack.ref("SegmentMediaStateMachine")
+    pipeline, segment = stack.role_of("VideoPipelineStateMachine"), stack.role_of("SegmentMediaStateMachine")
+    assert iam.evaluate(stack.statements(pipeline), "states:StartExecution", child).allowed
+    assert not iam.evaluate(stack.statements(segment), "states:StartExecution", child).allowed
 
 
 def test_the_eventbridge_rule_targets_the_reconciler_with_a_permission(stack):
@@ -114,9 +124,10 @@ def test_the_eventbridge_rule_targets_the_reconciler_with_a_permission(stack):
     assert matches_pattern(rule.pattern, event)
     assert not matches_pattern(rule.pattern, {**event, "detail": {**event["detail"], "status": "SUCCEEDED"}})
     assert rule.targets == (stack.get_att("ReconcileExecutionFunction", "Arn"),)
-    (permission,) = stack.invoke_permissions("ReconcileExecutionFunction")
-    assert permission["Principal"] == "events.amazonaws.com"
-    assert permission["SourceArn"] == stack.get_att(rule.logical_id, "Arn")
+    # one permission per rule that targets it: this one, and the MessagesSweep schedule's
+    permissions = stack.invoke_permissions("ReconcileExecutionFunction")
+    assert {p["Principal"] for p in permissions} == {"events.amazonaws.com"}
+    assert stack.get_att(rule.logical_id, "Arn") in {p["SourceArn"] for p in permissions}
 
 
 def test_a_grant_removed_from_a_copy_of_the_template_is_denied(stack):
