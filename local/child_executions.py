@@ -15,7 +15,12 @@ pipeline's Maps with `states:startExecution.sync:2`. moto's interpreter runs tha
   and the one that gives the answer AWS's names back (`ExecutionArn`, `Output`, `Status`):
   `speak_the_sfn_integration`;
 - follow a child at once: moto checks a .sync child every 0.5 s (AWS is told by an EventBridge
-  rule), which would add half a second to every segment of every Map; 0.05 s here.
+  rule), which would add half a second to every segment of every Map; 0.05 s here;
+- answer a task token while a child starts: moto's SendTaskSuccess and SendTaskFailure ask every
+  RUNNING execution's evaluation environment, which a just-started execution's worker thread
+  has not built yet (AttributeError on None, seen as "Step Functions did not answer" when a tap
+  met a segment's child starting). An execution with no environment yet holds no token, so it
+  is skipped: `answer_tokens_while_children_start`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,49 @@ def follow_children_promptly() -> None:
     )
 
     callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_CHECK_SECONDS  # type: ignore[misc]
+
+
+def answer_tokens_while_children_start() -> None:
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, TaskDoesNotExist, TaskTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+        CallbackOutcomeSuccess,
+    )
+
+    backend = models.StepFunctionsParserBackend
+    if getattr(backend, "_skips_unstarted", False):
+        return
+
+    def notify(self: Any, executions: list, token: str, outcome: Any) -> bool:
+        """moto's loop, skipping an execution whose worker has no environment yet."""
+        for execution in executions:
+            env = execution.exec_worker.env if execution.exec_worker is not None else None
+            if env is None:
+                continue
+            try:
+                if env.callback_pool_manager.notify(callback_id=token, outcome=outcome):
+                    return True
+            except CallbackNotifyConsumerError as consumer_error:
+                if isinstance(consumer_error, CallbackConsumerTimeout):
+                    raise TaskTimedOut("Task Timed Out") from None
+                raise TaskDoesNotExist("Task does not exist") from None
+        raise InvalidToken()
+
+    def send_task_success(self: Any, task_token: str, outcome: str) -> None:
+        success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+        notify(self, self._get_executions(ExecutionStatus.RUNNING), task_token, success)
+
+    def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> Any:
+        failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
+        notify(self, self._get_executions(), task_token, failure)
+        return models.SendTaskFailureOutput()
+
+    backend.send_task_success = send_task_success  # type: ignore[method-assign,assignment]
+    backend.send_task_failure = send_task_failure  # type: ignore[method-assign]
+    backend._skips_unstarted = True  # type: ignore[attr-defined]
 
 
 def speak_the_sfn_integration() -> None:
@@ -70,6 +118,7 @@ def create_state_machines(sfn: Any, template: dict) -> dict[str, str]:
     named by its logical id without "StateMachine". Returns logical id -> ARN."""
     follow_children_promptly()
     speak_the_sfn_integration()
+    answer_tokens_while_children_start()
     arns: dict[str, str] = {}
     for logical_id in sorted(tpl.state_machines(template), key=lambda name: name == PIPELINE):
         spec = tpl.state_machine(template, logical_id, refs=arns)
