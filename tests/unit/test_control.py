@@ -138,8 +138,10 @@ def start(rt, chat: int, **kwargs):
     return control.start_job(rt, user_id=chat, chat_id=chat, prompt="Реклама кофе", **kwargs)
 
 
-def test_a_job_starts_one_execution_named_after_it_with_its_settings(starting, db, chat):
+def test_a_job_starts_one_execution_named_after_it_with_its_settings(starting, db, chat, monkeypatch):
     rt, sfn = starting()
+    counted = []
+    monkeypatch.setattr(control, "count", lambda name, *args, **kwargs: counted.append(name))
     job, created = start(rt, chat, aspect_ratio="9:16", source_update_id=chat, overrides={"max_concurrency": 3})
     (call,) = sfn.started
     assert created and call["stateMachineArn"] == ARN and call["name"] == job.id
@@ -149,6 +151,7 @@ def test_a_job_starts_one_execution_named_after_it_with_its_settings(starting, d
     assert jobs.get_job(db, job.id).aspect_ratio == "9:16"
     again, created = start(rt, chat, source_update_id=chat)  # the same update delivered again
     assert (again.id, created, len(sfn.started)) == (job.id, False, 1)
+    assert counted == ["JobsStarted"]  # the operator's metric, once
 
 
 def test_a_voice_topic_asks_the_execution_to_transcribe_it(starting, chat):
@@ -165,7 +168,10 @@ def test_no_state_machine_is_a_configuration_error(rt, db):
 @pytest.mark.parametrize("error", ["ThrottlingException", ConnectionError("reset")])
 def test_a_start_that_failed_removes_the_job(starting, db, chat, error):
     rt, sfn = starting(error=error)
-    with pytest.raises(StartFailed):
+    with pytest.raises(
+        StartFailed,
+        match=rf"^StartExecution failed: {type(error).__name__ if not isinstance(error, str) else 'ClientError'}$",
+    ):
         start(rt, chat)
     job_id = sfn.started[0]["name"]
     assert sfn.described == [f"{ARN.replace(':stateMachine:', ':execution:')}:{job_id}"]
