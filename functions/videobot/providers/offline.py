@@ -27,10 +27,13 @@ from videobot.providers.base import (
     SUCCEEDED,
     ClipRequest,
     ImageRequest,
+    LongPart,
     Prompts,
+    Rewrites,
     Script,
     Speech,
     TaskState,
+    first_words,
 )
 
 # The seed's vendor times in seconds, (shortest, longest) per call. "prompts" is one call
@@ -160,6 +163,11 @@ class OfflineLLM:
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
         self._take(vendor_seconds("prompts", "animation"))
         return Prompts([_MOTIONS[i % 10] for i in range(len(segments))])
+
+    def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
+        """Offline, a part is shortened to its first max_words words (a model would rephrase)."""
+        self._take(vendor_seconds("prompts", "narration"))
+        return Rewrites({p.index: first_words(p.text, p.max_words) for p in parts})
 
 
 def _read_url(url: str) -> bytes:

@@ -7,8 +7,10 @@ retry finds the work done or the rows cleared."""
 from __future__ import annotations
 
 from videobot.data import gates, jobs, segments
-from videobot.pipeline import GateId, GateStage, media_kind
+from videobot.pipeline import IMAGE, GateId, GateStage, media_kind
 from videobot.runtime import Runtime
+from videobot.stages.animate_clips import CLIPS
+from videobot.stages.generate_images import IMAGES
 from videobot.stages.generate_script import revise_script
 
 
@@ -32,7 +34,9 @@ def revise_stage(rt: Runtime, job_id: str, gate_id: GateId) -> dict:
         # the user's words join the prompt
         joined = f"{prompt}. {gate.feedback}" if gate.feedback and gate.feedback not in prompt else None
         segments.redo_media(rt.db, job_id, index, kind, prompt=joined)
-    return {"stage": gate.stage, "revision": gate.revisions, "segments": indexes}
+    # the redone tasks, reserved before the Map starts again (Runway's daily cap, the budgets)
+    reserved = (IMAGES if kind == IMAGE else CLIPS).reserve_generations(rt, job_id)
+    return {"stage": gate.stage, "revision": gate.revisions, "segments": indexes, "reserved": reserved}
 
 
 def _resolve_refusal(rt: Runtime, job_id: str, gate_id: GateId) -> dict:

@@ -67,44 +67,54 @@ def _words(text: str) -> str:
     return texts.clip(text.strip(), MAX_FEEDBACK_CHARS)
 
 
-async def gate_feedback(rt: Runtime, bot: Bot, message: Message, lang: str, text: str) -> bool:
+async def gate_feedback(
+    rt: Runtime, bot: Bot, message: Message, lang: str, text: str, update_id: int | None = None
+) -> bool:
     """True when the chat has an open gate: the message was taken as feedback there. (The gate
     is read here to route the words; control.revise reads it again under a row lock, so that it
-    is decided once.)"""
+    is decided once, and once per `update_id`: the Telegram update that carried the words.)"""
     job = jobs.active_job_for_chat(rt.db, message.chat_id)
     gate = gates.open_gate_for_job(rt.db, job.id) if job else None
+    if job is not None and gate is None and update_id is not None:
+        gate = gates.gate_revised_by(rt.db, job.id, update_id)  # a redelivery of words already taken
     if job is None or gate is None:
         return False
     gate_id = gate.id
     if gate_id.is_refusal:  # a refused segment: the words are its new prompt
-        await _new_prompt(rt, bot, message.chat_id, lang, job, gate_id, text)
+        await _new_prompt(rt, bot, message.chat_id, lang, job, gate_id, text, update_id)
     elif gate_id.stage == GateStage.SCRIPT:
-        await _script_feedback(rt, bot, message.chat_id, lang, job, gate_id, text)
+        await _script_feedback(rt, bot, message.chat_id, lang, job, gate_id, text, update_id)
     else:
-        await _media_feedback(rt, bot, message.chat_id, lang, job, gate, text)
+        await _media_feedback(rt, bot, message.chat_id, lang, job, gate, text, update_id)
     return True
 
 
-async def _new_prompt(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
+async def _new_prompt(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str, update_id: int | None
+) -> None:
     words = _words(text)
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
+    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
     await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_new_prompt")
 
 
-async def _script_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
+async def _script_feedback(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str, update_id: int | None
+) -> None:
     keyword = _REWRITE.match(text)
     words = _words(keyword.group(1) if keyword else text)
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "script_feedback_hint")
         return
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
+    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [])
 
 
-async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str) -> None:
+async def _media_feedback(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str, update_id: int | None
+) -> None:
     """At the image or clip gate: "покажи 7", "переделай 3 5 светлее", or words for all ten."""
     stage, count = GateStage(gate.stage), rt.settings.pipeline.segment_count
     shown = parse_show(text)
@@ -115,7 +125,9 @@ async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: J
     if parsed is not None:
         indexes, words = parsed
         result = await asyncio.to_thread(
-            lambda: control.revise(rt, job.id, gate.id, feedback=_words(words) or None, segments=indexes)
+            lambda: control.revise(
+                rt, job.id, gate.id, feedback=_words(words) or None, segments=indexes, update_id=update_id
+            )
         )
         await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes)
         return
@@ -171,7 +183,7 @@ async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: c
 
 
 async def refusal_from_button(
-    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]
+    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str], update_id: int | None = None
 ) -> str:
     """[🔁 Повторить] / [❌ Отменить задачу] under a refused segment."""
     job = jobs.find_job(rt.db, parts[1]) if len(parts) >= 2 else None
@@ -186,7 +198,9 @@ async def refusal_from_button(
     gate = GateId.find(parts[2]) if len(parts) == 4 else None
     if gate is None or not gate.is_refusal or not parts[3].isdigit():
         return texts.text(lang, "unknown_button")
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, round_=int(parts[3])))
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate, round_=int(parts[3]), update_id=update_id)
+    )
     if result.reason == "stale_round":
         await drop_buttons(rt, query)
         return texts.text(lang, "stale_round")
@@ -218,7 +232,7 @@ async def _offer_redo_all(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: J
 
 
 async def redo_all_from_button(
-    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]
+    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str], update_id: int | None = None
 ) -> str:
     """The answer to [🔁 Переделать все] or [Отмена] under an offer."""
 
@@ -240,7 +254,7 @@ async def redo_all_from_button(
         return t("offer_stale")
     everyone = list(range(rt.settings.pipeline.segment_count))
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job_id, gate, feedback=words, segments=everyone, round_=round_)
+        lambda: control.revise(rt, job_id, gate, feedback=words, segments=everyone, round_=round_, update_id=update_id)
     )
     if result.reason == "stale_round":
         return t("offer_stale")
