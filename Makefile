@@ -45,6 +45,10 @@ test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integ
 test-unit: $(VENV)/.installed ## The unit tests alone
 	$(BIN)/python -m pytest tests/unit -q $(PARALLEL)
 
+.PHONY: mutation
+mutation: $(VENV)/.installed ## mutmut over the money and gate modules against their unit tests, one mutant at a time, niced (MUTANTS='videobot.control.*' for some; REPORT=1 to print the last scores; docs/reliability.md)
+	nice -n 19 $(BIN)/python -m tests.mutation $(if $(REPORT),--report,) $(MUTANTS)
+
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Apply the SQL migrations to DATABASE_URL (or the embedded PostgreSQL)
 	$(BIN)/python -m local migrate

@@ -1,0 +1,205 @@
+"""`make mutation`: mutmut over the modules that hold money and gates ([tool.mutmut] in
+pyproject.toml names them and their unit tests), one mutant at a time, then the score of each
+module. A module scores killed / (mutants - equivalent ones); below 85% the run fails.
+
+mutmut names a mutant after its file's path, which must be the module's import name, so it
+runs from .local/mutation/, where `videobot` is a link to functions/videobot (and `tests`,
+`pyproject.toml` links to ours). Its results stay in .local/mutation/mutants/ (`make
+mutation REPORT=1` prints them again; `cd .local/mutation && ../../.venv/bin/mutmut show NAME`
+shows a mutant). The tests get one embedded PostgreSQL for the whole
+run (TEST_DATABASE_URL); each mutant's pytest copies its database from the migrated template.
+Each run starts afresh (mutmut would keep the verdicts of functions whose code did not change,
+even when their tests did).
+
+    make mutation                          # every module
+    make mutation MUTANTS='videobot.control.*'   # some mutants (mutmut's name globs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".local" / "mutation"
+PGDATA = ROOT / ".local" / "mutation-pgdata"
+THRESHOLD = 0.85
+
+# Mutants no test can kill because the program behaves the same with them: each with why.
+# Keys are mutmut's names (`mutmut show NAME` prints the change). Besides these, a mutant that
+# only changes the letter case of SQL text is equivalent (`sql_case_only`).
+EQUIVALENT: dict[str, str] = {
+    "videobot.control.x_cancel__mutmut_23": "decide(approve=None): approve is only tested for truth; None is false",
+    "videobot.control.x_decide__mutmut_30": (
+        "`claimed is None or round_ ...`: after a successful claim the extra read finds the gate"
+        " decided by it, so the stale-round answer cannot follow"
+    ),
+    "videobot.data.gates.x_reopen_gate__mutmut_12": "', REVISIONS = REVISIONS - 1': SQL names are case-insensitive",
+    "videobot.data.gates.x_revise_gate__mutmut_62": (
+        "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
+        " same transaction always returns it"
+    ),
+}
+
+SQL_CASE = "SQL keywords and unquoted names are case-insensitive (so are the 'utc' zone and interval units)"
+SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|SET|RETURNING|AND|NULL|FROM|ON CONFLICT)\b")
+# quoted values whose case PostgreSQL ignores: a time zone's name, an interval's unit
+CASELESS_LITERALS = {"'utc'", "'1 second'"}
+
+
+def _sql_case_only(old: str, new: str) -> bool:
+    if old.lower() != new.lower() or not SQL_WORD.search(old.upper()):
+        return False
+    quoted = re.compile(r"'[^']*'")
+    return all(
+        a == b or a.lower() in CASELESS_LITERALS for a, b in zip(quoted.findall(old), quoted.findall(new), strict=True)
+    )
+
+
+def sql_case_only(module: str, name: str) -> bool:
+    """Whether mutant `name` differs from its original only in the case of SQL strings."""
+    tree = _parsed(module)
+    function = name.rpartition(".")[2]
+    original = tree.get(function.partition("__mutmut_")[0] + "__mutmut_orig")
+    mutant = tree.get(function)
+    if original is None or mutant is None:
+        return False
+    changed = []
+    for a, b in zip(ast.walk(original), ast.walk(mutant), strict=False):
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, ast.Constant) and isinstance(b, ast.Constant) and a.value != b.value:
+            if not (isinstance(a.value, str) and isinstance(b.value, str)):
+                return False
+            changed.append((a.value, b.value))
+    same_shape = _shape(original) == _shape(mutant)
+    return same_shape and bool(changed) and all(_sql_case_only(a, b) for a, b in changed)
+
+
+def _shape(function: ast.AST) -> str:
+    """The function's tree with its name and string values blanked."""
+    copy = ast.parse(ast.unparse(function)).body[0]
+    copy.name = "_"  # type: ignore[attr-defined]
+    for node in ast.walk(copy):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.dump(copy)
+
+
+_trees: dict[str, dict[str, ast.AST]] = {}
+
+
+def _parsed(module: str) -> dict[str, ast.AST]:
+    if module not in _trees:
+        path = WORK / "mutants" / Path(*module.split(".")).with_suffix(".py")
+        tree = ast.parse(path.read_text())
+        _trees[module] = {
+            node.name: node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name
+        }
+    return _trees[module]
+
+
+def equivalence(module: str, name: str) -> str | None:
+    if name in EQUIVALENT:
+        return EQUIVALENT[name]
+    return SQL_CASE if sql_case_only(module, name) else None
+
+
+def stage() -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    for name, target in (
+        ("videobot", ROOT / "functions" / "videobot"),
+        ("tests", ROOT / "tests"),
+        ("pyproject.toml", ROOT / "pyproject.toml"),
+    ):
+        link = WORK / name
+        if not link.is_symlink():
+            link.symlink_to(target)
+
+
+def start_database():
+    import pgserver
+
+    PGDATA.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(PGDATA))
+    return server
+
+
+def run_mutmut(names: list[str], database_url: str) -> int:
+    # A fresh run each time: mutmut retests a function when its code changes, not when its
+    # tests do, and a score must be the tests' of today.
+    shutil.rmtree(WORK / "mutants", ignore_errors=True)
+    env = {**os.environ, "TEST_DATABASE_URL": database_url}
+    mutmut = Path(sys.executable).with_name("mutmut")
+    # one mutant at a time: the machine is shared
+    return subprocess.call([str(mutmut), "run", "--max-children", "1", *names], cwd=WORK, env=env)
+
+
+def results() -> dict[str, dict[str, int | None]]:
+    """Each mutated module's mutants and their exit codes (mutmut's .meta files)."""
+    found = {}
+    for meta in sorted((WORK / "mutants" / "videobot").rglob("*.py.meta")):
+        data = json.loads(meta.read_text())
+        module = ".".join(meta.relative_to(WORK / "mutants").with_suffix("").with_suffix("").parts)
+        found[module] = data["exit_code_by_key"]
+    return found
+
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", 36: "timeout", None: "not checked"}
+
+
+def report(found: dict[str, dict[str, int | None]]) -> bool:
+    ok = True
+    for module, codes in found.items():
+        statuses = {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
+        why = {name: equivalence(module, name) for name, status in statuses.items() if status != "killed"}
+        equivalent = {name: reason for name, reason in why.items() if reason}
+        counted = {name: s for name, s in statuses.items() if name not in equivalent}
+        tally = Counter(counted.values())
+        killed = tally["killed"] + tally["timeout"]
+        total = len(counted)
+        score = killed / total if total else 1.0
+        unchecked = tally["not checked"]
+        line = f"{module}: {killed}/{total} killed ({score:.1%}), {len(equivalent)} equivalent"
+        if unchecked:
+            line += f", {unchecked} not checked yet"
+        print(line)
+        for name, status in sorted(counted.items()):
+            if status not in ("killed", "timeout", "not checked"):
+                print(f"    {status}: {name}")
+        for name, reason in sorted(equivalent.items()):
+            print(f"    equivalent: {name} ({reason})")
+        if not unchecked and score < THRESHOLD:
+            ok = False
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mutants", nargs="*", help="mutmut name globs (default: every mutant)")
+    parser.add_argument("--report", action="store_true", help="only print the scores of the last run")
+    args = parser.parse_args()
+    stage()
+    if not args.report:
+        server = start_database()
+        try:
+            code = run_mutmut(args.mutants, server.get_uri())
+        finally:
+            server.cleanup()
+        if code != 0:
+            return code
+    return 0 if report(results()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
