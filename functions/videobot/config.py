@@ -244,6 +244,9 @@ class PipelineSettings(Group):
     segment_seconds: float = env("SEGMENT_SECONDS", 5.0)
     aspect_ratio: Literal["16:9", "9:16"] = env("ASPECT_RATIO", "16:9")
     max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=20)  # feedback rounds per gate and job
+    # A redo at a gate costing this much or more is confirmed with one tap; a cheaper one starts
+    # at once, its price said in the answer (0: every redo is confirmed).
+    redo_confirm_usd: float = env("REDO_CONFIRM_USD", 0.5, ge=0)
 
     @property
     def segment_count(self) -> int:

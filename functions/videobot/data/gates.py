@@ -30,7 +30,13 @@ def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
 
 
 def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
-    return Gate.from_row(db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL", (job_id,)))
+    """The job's oldest gate still waiting (see open_gates_for_job: refused segments can wait side by side)."""
+    return Gate.from_row(
+        db.query_one(
+            f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL ORDER BY opened_at, stage LIMIT 1",
+            (job_id,),
+        )
+    )
 
 
 def open_gates_for_job(db: Database, job_id: str) -> list[Gate]:

@@ -57,18 +57,30 @@ def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)
 
 
+def _llm_usd(rt: Runtime, tokens: tuple[tuple[int, int], ...]) -> float:
+    """LLM calls of these (tokens in, tokens out) sizes with the configured model; 0 offline."""
+    settings = rt.settings
+    if settings.providers.pipeline_llm == "offline":
+        return 0.0
+    prices = usage.LLM_USD_PER_MTOK.items()
+    price_in, price_out = next(
+        (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
+    )
+    return sum(i * price_in + o * price_out for i, o in tokens) / 1e6
+
+
+def script_usd(rt: Runtime) -> float:
+    """One rewrite of the script with the user's words (the script's own call)."""
+    return _llm_usd(rt, LLM_TOKENS_PER_JOB[:1])
+
+
 def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
     """The estimated cost of a whole job with the configured models and the user's video model,
     before anything is paid: ten images, ten clips, the LLM calls and the narration."""
     settings = rt.settings
     count = settings.pipeline.segment_count
     total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
-    if settings.providers.pipeline_llm != "offline":
-        prices = usage.LLM_USD_PER_MTOK.items()
-        price_in, price_out = next(
-            (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
-        )
-        total += sum(i * price_in + o * price_out for i, o in LLM_TOKENS_PER_JOB) / 1e6
+    total += _llm_usd(rt, LLM_TOKENS_PER_JOB)
     if settings.providers.pipeline_tts != "offline":
         model = settings.openai.tts_model if settings.providers.pipeline_tts == "openai" else "standard"
         price = usage.tts_price(settings.providers.pipeline_tts, model)
