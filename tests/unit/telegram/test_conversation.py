@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, replace_part, use
+from tests.helpers import MP4, PricedClips, PricedImages, StartingStepFunctions, job_at_gate, new_job, replace_part, use
 from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
@@ -43,18 +43,6 @@ class _StepFunctions:
             ("failure", {**kwargs, "gate": gates.get_gate(self.db, self.job_id, GateId.parse(self.stage))})
         )
         return {}
-
-
-class _PricedImages:
-    """A gen4_image-priced generator (5 credits an image), so the offer's cost is a real figure."""
-
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_image", "seconds": 0, "credits": 5}
-
-
-class _PricedClips:
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
 # ---- texts -----------------------------------------------------------------------------------
@@ -136,7 +124,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, use
     job = job_at_gate(db, user, "images")
     sfn = _StepFunctions(db, job["id"], "images")
     replace_part(monkeypatch, rt, "sfn", sfn)
-    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "images", PricedImages())
     assert user.say("сделай ярче") == 200
     [offer] = user.sent("sendMessage")
     assert offer.params["text"].startswith(
@@ -166,7 +154,7 @@ def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(rt, db,
     job = job_at_gate(db, user, "videos")
     sfn = _StepFunctions(db, job["id"], "videos")
     replace_part(monkeypatch, rt, "sfn", sfn)
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     assert user.say("помедленнее") == 200
     [offer] = user.sent("sendMessage")
     assert "Переделать все 10 клипов с пожеланием «помедленнее»? Это будет стоить ≈ $2.50." in offer.params["text"]
@@ -256,8 +244,8 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
     setup, rt, db, user, monkeypatch
 ):
     replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, rt, "images", _PricedImages())
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "images", PricedImages())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_USER_PER_DAY": "5",
@@ -426,8 +414,8 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(rt, db, user):
 
 def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monkeypatch):
     replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, rt, "images", _PricedImages())
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "images", PricedImages())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     from videobot import usage
 
     base = usage.spent_by_everyone(db)  # what other tests' jobs of this session cost

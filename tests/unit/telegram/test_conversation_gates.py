@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import job_at_gate, replace_part, use
+from tests.helpers import PricedClips, PricedImages, job_at_gate, replace_part, use
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
@@ -25,20 +25,6 @@ from videobot.stages.request_approval import request_approval
 @pytest.fixture
 def user(setup, rt, telegram):
     return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
-
-
-class _PricedImages:
-    """gen4_image's price: 5 credits ($0.05) an image."""
-
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_image", "seconds": 0, "credits": 5}
-
-
-class _PricedClips:
-    """gen4_turbo's price: 5 credits a second, $0.25 a 5-second clip."""
-
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
 def _revision(sfn) -> dict | None:
@@ -64,7 +50,7 @@ def test_a_plain_yes_at_the_script_gate_approves_it_and_costs_nothing(db, user, 
 
 def test_ok_at_the_clip_gate_approves_and_redo_all_with_words_redoes_all_ten(rt, db, user, sfn, monkeypatch):
     job = job_at_gate(db, user, "images")
-    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "images", PricedImages())
     assert user.say("переделай все ярче") == 200  # not the numbers hint: the priced offer of all ten
     [offer] = user.sent("sendMessage")
     assert offer.params["text"].startswith(
@@ -178,7 +164,7 @@ def test_with_one_refusal_open_the_text_goes_there(rt, db, user, sfn):
 
 def test_a_cheap_redo_starts_at_once_with_its_own_price_and_the_jobs_total(rt, db, user, sfn, monkeypatch):
     job = job_at_gate(db, user, "videos")
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     usage.record_task(db, job["id"], "images", 0, "task-0", {"vendor": "runway", "model": "gen4_image", "credits": 50})
     assert user.say("переделай 3") == 200  # one clip, $0.25: under REDO_CONFIRM_USD ($0.50)
     assert _revision(sfn) == {"feedback": None, "segments": [2]}
@@ -190,7 +176,7 @@ def test_a_cheap_redo_starts_at_once_with_its_own_price_and_the_jobs_total(rt, d
 
 def test_a_redo_at_the_threshold_is_confirmed_with_one_tap(rt, db, user, sfn, monkeypatch):
     job = job_at_gate(db, user, "videos")
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     assert user.say("переделай 3 5 медленнее") == 200  # two clips, $0.50
     assert sfn.calls == []  # nothing spent before the tap
     [offer] = user.sent("sendMessage")
@@ -209,7 +195,7 @@ def test_a_redo_at_the_threshold_is_confirmed_with_one_tap(rt, db, user, sfn, mo
 def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
     job = job_at_gate(db, user, "images")
     with use(setup, REDO_CONFIRM_USD="0") as changed:
-        replace_part(monkeypatch, changed, "images", _PricedImages())
+        replace_part(monkeypatch, changed, "images", PricedImages())
         assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
     assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
