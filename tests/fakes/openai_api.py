@@ -312,8 +312,14 @@ class FakeOpenAI(FakeServer):
                     for i in range(10)
                 ],
             }
-        if name == "animation_prompts":
-            return {"animation_prompts": [f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)]}
+        if name == "animation_prompts":  # one per image prompt listed, as a model answers
+            listed = text.split("Image prompts:", 1)[-1].strip().splitlines() if "Image prompts:" in text else []
+            shots = [line.split(". ", 1)[-1] for line in listed if line.strip()] or [""] * 10
+            return {
+                "animation_prompts": [
+                    f"Gentle pan across the scene, soft light, for: {shot[:40]}".strip() for shot in shots
+                ]
+            }
         return {}
 
     # -- /v1/audio/speech ---------------------------------------------------------------------

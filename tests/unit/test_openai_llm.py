@@ -14,6 +14,7 @@ from tests.helpers import new_job
 from videobot import usage
 from videobot.data import segments as segment_rows
 from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.pipeline import IMAGE
 from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
 
 FAST_RETRY = {"retry-after-ms": "10"}
@@ -153,3 +154,29 @@ def test_the_stages_use_at_most_three_calls_and_record_the_tokens(rt, db, openai
     assert all(s["status"] == "animation_prompt_ready" for s in segments)
     totals = usage.summary(db, job["id"])
     assert totals["llm_calls"] == 3 and totals["llm_input_tokens"] > 0 and totals["estimated_usd"] > 0
+
+
+def test_clips_are_animated_from_prompts_written_for_the_images_that_exist(rt, db, openai_env):
+    """Images 3 and 7 made again after the animation prompts were drafted (a redo at the gate,
+    a new prompt for a refused image): WriteAnimationPrompts rewrites exactly those two, in one
+    call that names their new image prompts; the others keep their drafts."""
+    job = new_job(db)
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
+    drafts = {s["segment_index"]: s["animation_prompt_draft"] for s in segment_rows.get_segments(db, job["id"])}
+    for index, prompt in ((2, "A brighter cafe counter at noon, cinematic, no text"), (6, "A red cup, no text")):
+        segment_rows.redo_media(db, job["id"], index, IMAGE, prompt=prompt)
+    calls = len(openai_env.calls("POST /v1/responses"))
+
+    write_animation_prompts.lambda_handler.run(rt, {"job_id": job["id"]})
+    write_animation_prompts.lambda_handler.run(rt, {"job_id": job["id"]})  # a retry writes nothing more
+
+    [call] = openai_env.calls("POST /v1/responses")[calls:]
+    body = call.json()
+    assert body["instructions"] == role_prompt("animation_prompts")
+    assert "1. A brighter cafe counter at noon" in body["input"] and "2. A red cup, no text" in body["input"]
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    assert rows[2]["animation_prompt"].endswith("for: A brighter cafe counter at noon, cinemat")
+    assert rows[6]["animation_prompt"].endswith("for: A red cup, no text")
+    assert all(rows[i]["animation_prompt"] == drafts[i] for i in range(10) if i not in (2, 6))
+    assert usage.summary(db, job["id"])["llm_calls"] == calls + 1  # recorded at the same seam

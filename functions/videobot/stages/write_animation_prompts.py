@@ -1,5 +1,7 @@
-"""WriteAnimationPrompts: one motion prompt per segment for the clip vendor (the drafts
-written with the image prompts, or a call of their own)."""
+"""WriteAnimationPrompts: one motion prompt per segment for the clip vendor: the drafts
+written with the image prompts, and for every segment without one (its image was made again
+after the draft: a redo at the gate, a new prompt for a refused image; or no draft was written)
+a prompt written now for the picture that exists, in one LLM call for all of them."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from videobot.data import jobs, segments
 from videobot.data.db import NOW
 from videobot.pipeline import CLIP
 from videobot.runtime import Runtime
-from videobot.stages.common import expect_segments, required
+from videobot.stages.common import expect_segments
 
 
 def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
@@ -16,20 +18,23 @@ def write_animation_prompts(rt: Runtime, job_id: str) -> dict:
     rows = segments.get_segments(rt.db, job_id)
     if all(s.animation_prompt for s in rows):
         return {"prompts": len(rows)}
-    if all(s.animation_prompt_draft for s in rows):
-        prompts = [required(s.animation_prompt_draft, "an animation prompt draft") for s in rows]
-    else:
-        written = rt.llm.write_animation_prompts(job.prompt, [s.text for s in rows], [s.image_prompt for s in rows])
+    prompts = {s.segment_index: s.animation_prompt_draft for s in rows if s.animation_prompt_draft}
+    missing = [s for s in rows if s.segment_index not in prompts]
+    if missing:
+        written = rt.llm.write_animation_prompts(
+            job.prompt, [s.text for s in missing], [s.image_prompt for s in missing]
+        )
         usage.record_llm(rt.db, job_id, "write_animation_prompts", written.usage)
-        prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "animation prompts")
-    for seg, prompt in zip(rows, prompts, strict=True):
+        fresh = expect_segments(written.items, len(missing), "animation prompts")
+        prompts.update(zip((s.segment_index for s in missing), fresh, strict=True))
+    for seg in rows:
         if not seg.animation_prompt:
             segments.update_segment(
                 rt.db,
                 job_id,
                 seg.segment_index,
-                animation_prompt=prompt,
+                animation_prompt=prompts[seg.segment_index],
                 animation_prompt_generated_at=NOW,
                 status=CLIP.prompt_ready,
             )
-    return {"prompts": len(prompts)}
+    return {"prompts": len(rows), "written": [s.segment_index for s in missing]}
