@@ -68,12 +68,16 @@ VISUALS_SCHEMA = {
     "required": ["visual_style", "shots"],
     "additionalProperties": False,
 }
-ANIMATION_SCHEMA = {
-    "type": "object",
-    "properties": {"animation_prompts": _strings()},
-    "required": ["animation_prompts"],
-    "additionalProperties": False,
-}
+
+
+def animation_schema(count: int = SEGMENT_COUNT) -> dict:
+    """Exactly `count` animation prompts: all ten, or those of the images made again."""
+    return {
+        "type": "object",
+        "properties": {"animation_prompts": _strings(count)},
+        "required": ["animation_prompts"],
+        "additionalProperties": False,
+    }
 
 
 def check_script(segments, topic: str, language: str | None = None) -> tuple[list[str], list[str]]:
@@ -210,13 +214,15 @@ class OpenAILLM:
         )
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
-        """Used only when the image-prompt call did not write them (e.g. another LLM did)."""
+        """Used only for images without a draft: made again after the image-prompt call wrote
+        theirs, or all ten when that call did not write them (e.g. another LLM did)."""
         user_input = (
             _visual_input(topic, segments)
             + "\n\nImage prompts:\n"
             + "\n".join(f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
         )
-        data, usage = self._call("animation_prompts", "animation_prompts", ANIMATION_SCHEMA, user_input)
+        schema = animation_schema(len(segments))
+        data, usage = self._call("animation_prompts", "animation_prompts", schema, user_input)
         prompts = data.get("animation_prompts") if isinstance(data, dict) else None
         if (
             not isinstance(prompts, list)
