@@ -312,6 +312,15 @@ class FakeOpenAI(FakeServer):
                     for i in range(10)
                 ],
             }
+        if name == "revised_prompts":  # as many as the schema demands, in English, 100-200 characters
+            count = schema["properties"]["image_prompts"].get("maxItems", 1)
+            listed = text.split("Image prompts to rewrite:", 1)[-1].strip().splitlines()
+            shots = ([line.split(". ", 1)[-1] for line in listed if line.strip()] + [""] * count)[:count]
+            return {
+                "image_prompts": [
+                    f"{shot[:120]}, reworked as the user asked, same warm cinematic world, no text" for shot in shots
+                ]
+            }
         if name == "animation_prompts":
             # a model's output follows the strict schema: as many prompts as it demands
             count = schema["properties"]["animation_prompts"].get("maxItems", 10)

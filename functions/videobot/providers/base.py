@@ -35,6 +35,8 @@ class LLM(Protocol):
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts: ...
 
+    def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts: ...
+
 
 # Vendor task statuses (Runway's names).
 PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (

@@ -80,6 +80,16 @@ def animation_schema(count: int = SEGMENT_COUNT) -> dict:
     }
 
 
+def revised_schema(count: int) -> dict:
+    """Exactly `count` image prompts: those the user asked to make again."""
+    return {
+        "type": "object",
+        "properties": {"image_prompts": _strings(count)},
+        "required": ["image_prompts"],
+        "additionalProperties": False,
+    }
+
+
 def check_script(segments, topic: str, language: str | None = None) -> tuple[list[str], list[str]]:
     """(hard, soft) problems of a script, in words the model can act on. Hard ones (the wrong
     count, empty parts, the wrong language) the pipeline cannot live with; soft ones (a part a
@@ -231,6 +241,25 @@ class OpenAILLM:
         ):
             raise VendorFailed("the animation prompts did not match the schema")
         return Prompts([_trim(p) for p in prompts], usage=_sum([usage]))
+
+    def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts:
+        """The named images' prompts rewritten with the user's wish, in one call, keeping the
+        prompts' rules and the video's visual world (`world`: every image prompt of the video)."""
+        user_input = (
+            f"Topic: {topic}\n\nThe video's image prompts:\n"
+            + "\n".join(f"- {p}" for p in world)
+            + f"\n\nThe user's wish: {wish}\n\nImage prompts to rewrite:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(prompts, 1))
+        )
+        data, usage = self._call("revise_image_prompts", "revised_prompts", revised_schema(len(prompts)), user_input)
+        items = data.get("image_prompts") if isinstance(data, dict) else None
+        if (
+            not isinstance(items, list)
+            or len(items) != len(prompts)
+            or not all(isinstance(p, str) and p.strip() for p in items)
+        ):
+            raise VendorFailed("the revised image prompts did not match the schema")
+        return Prompts([_trim(p) for p in items], usage=_sum([usage]))
 
 
 class _Broken:
