@@ -372,7 +372,9 @@ async def redo_all_from_button(
     if result.reason == "stale_round":
         return t("offer_stale")
     await _answer_revision(rt, bot, chat_id, lang, job_id, gate, result, indexes, usd)
-    return t("cb_redo_all") if result.done else t("offer_stale")
+    if not result.done:
+        return t("offer_stale")
+    return t("cb_redo_all") if len(indexes) == rt.settings.pipeline.segment_count else t("cb_redo")
 
 
 async def _show(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, stage: GateStage, numbers: list[int]) -> None:

@@ -188,6 +188,7 @@ def test_a_redo_at_the_threshold_is_confirmed_with_one_tap(rt, db, user, sfn, mo
     assert (redo["text"], cancel["text"]) == ("🔁 Переделать (≈ $0.50)", "Отмена")
     assert user.press(redo, offer.result) == 200
     assert _revision(sfn) == {"feedback": "медленнее", "segments": [2, 4]}
+    assert user.callback_answers()[-1] == "🔁 Принято, переделываю"  # not "все"
     assert gates.get_gate(db, job["id"], GateId("videos"))["redo_segments"] == [2, 4]
     assert user.texts()[-1].startswith("🔄 Делаю заново клипы 3, 5, остальные не трогаю (правка 1 из 5).")
 
