@@ -3,8 +3,7 @@
 images or clips only the named segments are cleared, and the state machine's loop back into
 the Map makes exactly those again (the others are done and return at once). The user's words
 for images are worked into the named image prompts by the LLM, in one call; for clips they
-join the motion prompt. Idempotent: a
-retry finds the work done or the rows cleared."""
+join the motion prompt. Idempotent: a retry finds the work done or the rows cleared."""
 
 from __future__ import annotations
 

@@ -349,7 +349,7 @@ async def redo_all_from_button(
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
-    chosen = ui.parse_segments(parts[4]) if len(parts) == 5 else None
+    chosen = ui.parse_segments(parts[4], rt.settings.pipeline.segment_count) if len(parts) == 5 else None
     if len(parts) not in (4, 5) or parts[2] not in ui.CODE_STAGES or not parts[3].isdigit() or chosen == []:
         return t("unknown_button")
     job_id, gate, round_ = parts[1], GateId(ui.CODE_STAGES[parts[2]]), int(parts[3])

@@ -95,10 +95,12 @@ def redo_all_keyboard(
     )
 
 
-def parse_segments(data: str) -> list[int]:
-    """A redo button's segments ("2.4": 0-based), [] when they are not that."""
+def parse_segments(data: str, count: int) -> list[int]:
+    """A redo button's segments ("2.4": 0-based, each below `count`), [] when they are not that."""
     values = data.split(SEGMENTS_SEPARATOR)
-    return sorted({int(v) for v in values}) if all(v.isdigit() and len(v) <= 2 for v in values) else []
+    if not all(v.isdigit() and int(v) < count for v in values):
+        return []
+    return sorted({int(v) for v in values})
 
 
 def yes_or_redo_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: float) -> InlineKeyboardMarkup:

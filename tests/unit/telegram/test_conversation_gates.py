@@ -200,3 +200,10 @@ def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
         assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
     assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+def test_a_redo_button_naming_a_segment_that_does_not_exist_is_refused(db, user, sfn):
+    job = job_at_gate(db, user, "videos")
+    gates.offer_redo_all(db, job["id"], GateId("videos"), "")
+    assert user.press({"callback_data": f"ra|{job['id']}|v|0|2.42"}) == 200
+    assert sfn.calls == [] and user.callback_answers()[-1] == "Эта кнопка больше не действует."
