@@ -70,22 +70,13 @@ VISUALS_SCHEMA = {
 }
 
 
-def animation_schema(count: int = SEGMENT_COUNT) -> dict:
-    """Exactly `count` animation prompts: all ten, or those of the images made again."""
+def list_schema(field: str, count: int = SEGMENT_COUNT) -> dict:
+    """An object holding exactly `count` strings under `field`: the animation prompts (all ten,
+    or those of the images made again), the image prompts a wish rewrote."""
     return {
         "type": "object",
-        "properties": {"animation_prompts": _strings(count)},
-        "required": ["animation_prompts"],
-        "additionalProperties": False,
-    }
-
-
-def revised_schema(count: int) -> dict:
-    """Exactly `count` image prompts: those the user asked to make again."""
-    return {
-        "type": "object",
-        "properties": {"image_prompts": _strings(count)},
-        "required": ["image_prompts"],
+        "properties": {field: _strings(count)},
+        "required": [field],
         "additionalProperties": False,
     }
 
@@ -231,16 +222,7 @@ class OpenAILLM:
             + "\n\nImage prompts:\n"
             + "\n".join(f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
         )
-        schema = animation_schema(len(segments))
-        data, usage = self._call("animation_prompts", "animation_prompts", schema, user_input)
-        prompts = data.get("animation_prompts") if isinstance(data, dict) else None
-        if (
-            not isinstance(prompts, list)
-            or len(prompts) != len(segments)
-            or not all(isinstance(p, str) and p.strip() for p in prompts)
-        ):
-            raise VendorFailed("the animation prompts did not match the schema")
-        return Prompts([_trim(p) for p in prompts], usage=_sum([usage]))
+        return self._prompts("animation_prompts", "animation_prompts", "animation_prompts", len(segments), user_input)
 
     def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts:
         """The named images' prompts rewritten with the user's wish, in one call, keeping the
@@ -251,14 +233,18 @@ class OpenAILLM:
             + f"\n\nThe user's wish: {wish}\n\nImage prompts to rewrite:\n"
             + "\n".join(f"{i}. {p}" for i, p in enumerate(prompts, 1))
         )
-        data, usage = self._call("revise_image_prompts", "revised_prompts", revised_schema(len(prompts)), user_input)
-        items = data.get("image_prompts") if isinstance(data, dict) else None
+        return self._prompts("revise_image_prompts", "revised_prompts", "image_prompts", len(prompts), user_input)
+
+    def _prompts(self, role: str, schema_name: str, field: str, count: int, user_input: str) -> Prompts:
+        """One call answering exactly `count` prompts under `field`, each within Runway's limit."""
+        data, usage = self._call(role, schema_name, list_schema(field, count), user_input)
+        items = data.get(field) if isinstance(data, dict) else None
         if (
             not isinstance(items, list)
-            or len(items) != len(prompts)
+            or len(items) != count
             or not all(isinstance(p, str) and p.strip() for p in items)
         ):
-            raise VendorFailed("the revised image prompts did not match the schema")
+            raise VendorFailed(f"the {role} reply did not match the schema")
         return Prompts([_trim(p) for p in items], usage=_sum([usage]))
 
 

@@ -33,6 +33,16 @@ def _approve(user: TelegramUser, fragment: str, after: int) -> None:
     assert user.press(approve, sent_message(question)) == 200
 
 
+def _to_the_clips(user: TelegramUser, fake_telegram) -> tuple[str, int]:
+    """A topic, its script and images approved: the clips are being made. (job id, the mark)"""
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама кофе") == 200
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+    _approve(user, "📝 Сценарий готов!", mark)
+    _approve(user, "🖼 Изображения готовы", mark)
+    return job_id, mark
+
+
 def _entered(db, pipeline, job_id: str) -> list[str]:
     return [
         e["stateEnteredEventDetails"]["name"]
@@ -46,11 +56,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
 ):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        mark = len(fake_telegram.calls)
-        assert user.say("Реклама кофе") == 200
-        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-        _approve(user, "📝 Сценарий готов!", mark)
-        _approve(user, "🖼 Изображения готовы", mark)
+        job_id, mark = _to_the_clips(user, fake_telegram)
 
         # The refusal pauses segment 7 only: which segment, why, its prompt, and the choices
         refused = user.wait_for_text(
@@ -121,11 +127,7 @@ def test_with_two_refused_clips_a_new_prompt_goes_to_the_segment_answered(
     for seed in (3, 6):
         fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=seed, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        mark = len(fake_telegram.calls)
-        assert user.say("Реклама кофе") == 200
-        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-        _approve(user, "📝 Сценарий готов!", mark)
-        _approve(user, "🖼 Изображения готовы", mark)
+        job_id, mark = _to_the_clips(user, fake_telegram)
         seventh = user.wait_for_text("не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark)
         user.wait_for_text("не пропустила клип 4 из 10", timeout=TIMEOUT, after=mark)
 
