@@ -107,7 +107,7 @@ async def _at_refused(
         await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(refused))
     elif said is Meaning.YES:  # ✅: the same prompt again
         result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id))
-        await answer_refusal(rt, bot, message.chat_id, lang, gate.id, result, "refusal_retrying")
+        await answer_refusal(rt, bot, message.chat_id, lang, job, gate.id, result, "refusal_retrying")
     else:
         await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words)
 
@@ -177,7 +177,7 @@ async def _new_prompt(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, 
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
     result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
-    await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_new_prompt")
+    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_new_prompt")
 
 
 async def _script_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
@@ -270,13 +270,16 @@ async def _answer_revision(
 
 
 async def answer_refusal(
-    rt: Runtime, bot: Bot, chat_id: int, lang: str, gate: GateId, result: control.Decision, key: str
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, result: control.Decision, key: str
 ) -> None:
-    """What the user is told after a new prompt or a retry at a refused segment."""
+    """What the user is told after a new prompt or a retry at a refused segment, with that
+    attempt's own price (one image or clip)."""
     if not result.done:
         await _not_revised(rt, bot, chat_id, lang, result)
         return
-    await reply(rt, bot, chat_id, lang, key, n=(gate.segment or 0) + 1, round=result.round, limit=result.limit)
+    segment, kind = gate.segment or 0, gate.media
+    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [segment]) if kind else 0.0
+    await reply(rt, bot, chat_id, lang, key, n=segment + 1, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
 
 
 async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision) -> None:
@@ -310,7 +313,7 @@ async def refusal_from_button(
         return texts.text(lang, "stale_round")
     if result.done:
         await drop_buttons(rt, query)
-    await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_retrying")
+    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_retrying")
     return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 

@@ -509,10 +509,10 @@ RU.update(
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
         "refusal_new_prompt": (
-            "✍️ Новый промпт для сегмента {n} принят, делаю сегмент заново (попытка {round} из {limit})."
+            "✍️ Новый промпт для сегмента {n} принят, делаю сегмент заново (попытка {round} из {limit}, ≈ ${usd})."
         ),
         "refusal_prompt_hint": "Напишите новый промпт для сегмента {n} словами или нажмите 🔁 Повторить.",
-        "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
+        "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}, ≈ ${usd}).",
         "cb_refusal_retry": "🔁 Пробую ещё раз",
         "vendor_queued": (
             "⏳ {what}: часть задач ждёт в очереди у Runway. Тариф бота в Runway позволяет лишь несколько "
@@ -617,10 +617,10 @@ EN.update(
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",
         "refusal_new_prompt": (
-            "✍️ Got the new prompt for segment {n}; making the segment again (attempt {round} of {limit})."
+            "✍️ Got the new prompt for segment {n}; making the segment again (attempt {round} of {limit}, ≈ ${usd})."
         ),
         "refusal_prompt_hint": "Write the new prompt for segment {n} in words, or press 🔁 Retry.",
-        "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
+        "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}, ≈ ${usd}).",
         "cb_refusal_retry": "🔁 Trying again",
         "vendor_queued": (
             "⏳ {what}: some tasks are waiting in Runway's queue. The bot's Runway plan allows only a few "

@@ -83,7 +83,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         mark = len(fake_telegram.calls)
         assert user.say(NEW_PROMPT) == 200
         taken = user.wait_for_text("✍️ Новый промпт для сегмента 7 принят", after=mark).params["text"]
-        assert "(попытка 1 из 5)" in taken
+        assert "(попытка 1 из 5, ≈ $0.25)" in taken  # its own price: one gen4_turbo clip
         _approve(user, "🎞 Клипы готовы", mark)
         video = user.wait_for_text("✅ Клипы утверждены!", after=mark)
         assert video

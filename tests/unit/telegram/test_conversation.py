@@ -371,7 +371,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt,
     assert user.say("пар над чашкой, крупный план") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
-    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5)."
+    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5, ≈ $0.00)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
     before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     revise_stage(rt, job["id"], GateId(RefusalKind.CLIP, 6))
@@ -394,7 +394,7 @@ def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
-    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5)."
+    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5, ≈ $0.00)."
 
     gates.open_gate(db, job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
