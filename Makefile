@@ -66,6 +66,10 @@ demo-vendors: $(VENV)/.installed ## The demo with the real OpenAI/Runway clients
 bench-vendors: $(VENV)/.installed ## What fixed vendor latencies add to the wall, through the real clients, over their critical path (RUNS=2; docs/benchmarks.md)
 	$(BIN)/python -m bench.vendors.run --runs $(or $(RUNS),2) --sweep
 
+.PHONY: bench-narration
+bench-narration: $(VENV)/.installed ## No narration cut: parts rewritten, rounds and time added over SCRIPTS=40 scripts too long (LLM_S=0; docs/benchmarks.md)
+	$(BIN)/python -m bench.narration.run --scripts $(or $(SCRIPTS),40) --llm-seconds $(or $(LLM_S),0)
+
 .PHONY: test-vendors
 test-vendors: $(VENV)/.installed ## Run the vendor contract tests (fake OpenAI, Runway, moto Polly)
 	$(BIN)/python -m pytest tests/unit/test_openai_llm.py tests/unit/test_openai_speech.py tests/unit/test_runway.py tests/unit/test_polly.py tests/integration/test_pipeline_vendors.py -q
@@ -102,9 +106,10 @@ lint-code: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m infra.asl --check
 
 .PHONY: lint
-lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
+lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the state machines as infra/asl.py writes them, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
 	$(BIN)/python -m pytest tests/unit/test_architecture.py -q
 	bash infra/ci_checks.sh
 
@@ -149,6 +154,14 @@ bench-assembly: $(VENV)/.installed bench/.venv-moviepy/.installed ## Benchmark a
 .PHONY: bench-webhook
 bench-webhook: $(VENV)/.installed ## Webhook latency warm (p50/p99 per update kind) and cold import time (docs/benchmarks.md)
 	$(BIN)/python -m bench.webhook.run --requests $(or $(REQUESTS),300)
+
+.PHONY: bench-webhook-history
+bench-webhook-history: $(VENV)/.installed ## A topic's p99 through the webhook over 100,000 jobs and 1,000,000 ledger rows (JOBS= ROWS= TOPICS= HOURS=; docs/benchmarks.md)
+	$(BIN)/python -m bench.webhook.history --jobs $(or $(JOBS),100000) --rows $(or $(ROWS),1000000) --topics $(or $(TOPICS),200) --hours $(or $(HOURS),24)
+
+.PHONY: bench-load
+bench-load: $(VENV)/.installed ## USERS=20 users at once through the webhook, every gate approved at once (approvals delivered twice), offline vendors at SCALE=0.25; every video delivered once (docs/benchmarks.md)
+	$(BIN)/python -m bench.load.run --users $(or $(USERS),20) --scale $(or $(SCALE),0.25)
 
 .PHONY: bench-test-loop
 bench-test-loop: $(VENV)/.installed ## A fresh clone of HEAD: make install, make test RUNS times (3), make test-unit, timed with CPU and load (LOCK=file to take a flock per run; docs/benchmarks.md)

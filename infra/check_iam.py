@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_TO_S3 = {
     "CodeUri: functions/": "CodeUri: s3://bucket/functions.zip",
     "DefinitionUri: statemachine/video_pipeline.asl.json": "DefinitionUri: s3://bucket/definition.json",
+    "DefinitionUri: statemachine/segment_media.asl.json": "DefinitionUri: s3://bucket/segment_media.json",
     "ContentUri: layers/ffmpeg/": "ContentUri: s3://bucket/ffmpeg.zip",
     "Location: infra/network.yaml": "Location: https://s3.amazonaws.com/bucket/network.yaml",
     "Location: infra/database.yaml": "Location: https://s3.amazonaws.com/bucket/database.yaml",

@@ -33,7 +33,8 @@ step "cfn-lint on the nested stacks"
 echo "infra/network.yaml and infra/database.yaml are valid"
 
 step "asl-validator"
-infra/node_modules/.bin/asl-validator --json-path statemachine/video_pipeline.asl.json
+infra/node_modules/.bin/asl-validator --json-path statemachine/video_pipeline.asl.json \
+  --json-path statemachine/segment_media.asl.json
 "$SAM_VENV/bin/python" infra/format_asl.py --check statemachine/*.json
 echo "statemachine/*.json are laid out by infra/format_asl.py"
 

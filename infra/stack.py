@@ -21,6 +21,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org"
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Telegram opens at most this many connections to the webhook at once: the WebhookFunction's
+# reserved concurrency in template.yaml, so Telegram queues a burst instead of meeting a
+# throttled Lambda (tests/unit/test_database_budget.py keeps the two equal).
+WEBHOOK_CONNECTIONS = 8
 
 
 def stack_name_from_samconfig(config_env: str, path: Path = ROOT / "samconfig.toml") -> str:
@@ -77,7 +81,7 @@ def set_webhook(token: str, url: str, secret: str, base_url: str | None = None) 
             "url": url,
             "secret_token": secret,
             "allowed_updates": ALLOWED_UPDATES,
-            "max_connections": 40,
+            "max_connections": WEBHOOK_CONNECTIONS,
         },
     )
     body = response.json()

@@ -31,7 +31,7 @@ class LocalRuntime(Runtime):
     def with_env(self, **changes: str | None) -> LocalRuntime:
         """The same settings with `changes` (None removes a value), on the same database unless
         they name another."""
-        db = None if {"DATABASE_URL", "DATABASE_CONNECT_TIMEOUT_SECONDS"} & set(changes) else self.db
+        db = None if any(name.startswith("DATABASE_") for name in changes) else self.db
         return LocalRuntime({**self.environ, **changes}, db=db, parts=self.given_parts)
 
     def with_parts(self, **parts: object) -> LocalRuntime:

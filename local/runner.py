@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local import child_executions
 from local import template as tpl
 from local.environment import LocalRuntime
 from local.lambda_endpoint import Handler, LambdaEndpoint, import_handler
-from local.template import ROOT, load_template, render_definition, state_machine
+from local.template import ROOT, load_template
 from videobot import config
 from videobot.data.db import Database
 from videobot.data.rows import Gate, Job
@@ -34,6 +35,9 @@ INTERPRETER_LOG = "stepfunctions-interpreter.log"
 
 
 SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with InvocationType=Event
+# The reconciler's schedule: rate(1 minute) on AWS (template.yaml, MessagesSweep); more often here,
+# where a job runs in minutes (a question is asked again after its backoff all the same).
+SWEEP_SECONDS = 10.0
 
 
 def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
@@ -129,7 +133,8 @@ def _handler(path: str) -> LambdaHandler:
 class JobOutcome:
     job: Job
     execution_status: str
-    history: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # the execution's events
+    children: list[list[dict]] = field(default_factory=list)  # each child execution's events
 
 
 class LocalPipeline:
@@ -160,6 +165,7 @@ class LocalPipeline:
         self.sfn: Any = None  # boto3's Step Functions client, on moto
         self.interpreter_log: Path | None = None
         self.state_machine_arn: str | None = None
+        self.state_machine_arns: dict[str, str] = {}  # logical id -> ARN: the pipeline and its child
         self.reconciler: Handler | None = None  # the ReconcileExecutionFunction's handler
         self.delivered: dict[str, dict] = {}  # execution ARN -> the event delivered for it
         self._deliver_lock = threading.Lock()
@@ -216,13 +222,8 @@ class LocalPipeline:
         if environ.get("MEDIA_BUCKET") and not os.environ.get("AWS_ENDPOINT_URL_S3"):
             boto3.client("s3").create_bucket(Bucket=environ["MEDIA_BUCKET"])
         self.sfn = boto3.client("stepfunctions")
-        spec = state_machine(template)
-        self.state_machine_arn = self.sfn.create_state_machine(
-            name="VideoPipeline",
-            definition=render_definition(spec),
-            type="STANDARD",
-            roleArn=f"arn:aws:iam::{tpl.ACCOUNT}:role/video-pipeline",
-        )["stateMachineArn"]
+        self.state_machine_arns = child_executions.create_state_machines(self.sfn, template)
+        self.state_machine_arn = self.state_machine_arns[child_executions.PIPELINE]
         self.rt = self.rt.with_env(STATE_MACHINE_ARN=self.state_machine_arn, SLOW_UPDATE_FUNCTION_NAME=SLOW_UPDATE)
         self.reconciler = self.bound(_handler(tpl.functions(template)["ReconcileExecutionFunction"]))
         self._watching.set()
@@ -233,14 +234,35 @@ class LocalPipeline:
     # -- EventBridge, as AWS delivers it -----------------------------------------------------
 
     def _watch(self, interval: float = 1.0) -> None:
-        """Like the EventBridge rule: every execution that ends FAILED, TIMED_OUT or ABORTED
-        reaches the reconciler, also those no one waits for (`make serve`)."""
+        """Like the EventBridge rules: every execution that ends FAILED, TIMED_OUT or ABORTED
+        reaches the reconciler, also those no one waits for (`make serve`); and, as its
+        schedule does on AWS (every minute), the reconciler's sweep runs every
+        SWEEP_SECONDS."""
+        swept = time.monotonic()
         while self._watching.is_set():
             try:
                 self.deliver_execution_events()
+                child_executions.stop_orphaned_children(self.sfn, self.state_machine_arns)
+                if time.monotonic() - swept >= SWEEP_SECONDS:
+                    swept = time.monotonic()
+                    self.deliver_scheduled_event()
             except Exception as exc:  # noqa: BLE001 - delivered again on the next round
                 logging.getLogger(__name__).warning("execution events not delivered: %s: %s", type(exc).__name__, exc)
             time.sleep(interval)
+
+    def deliver_scheduled_event(self) -> object:
+        """The reconciler's schedule ("Scheduled Event"): its sweep, once."""
+        if self.reconciler is None:
+            return None
+        event = {
+            "version": "0",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": tpl.ACCOUNT,
+            "region": tpl.REGION,
+            "detail": {},
+        }
+        return self.reconciler(event, None)
 
     def deliver_execution_events(self) -> list[dict]:
         """Deliver "Step Functions Execution Status Change" for each ended execution not yet
@@ -354,17 +376,20 @@ class LocalPipeline:
         return self.sfn.describe_execution(executionArn=job.execution_arn)
 
     def history(self, job: Job) -> list[dict]:
-        events: list[dict] = []
-        token = None
-        while True:
-            kwargs: dict[str, Any] = {"executionArn": job.execution_arn, "maxResults": 1000}
-            if token:
-                kwargs["nextToken"] = token
-            page = self.sfn.get_execution_history(**kwargs)
-            events += page["events"]
-            token = page.get("nextToken")
-            if not token:
-                return events
+        """The job's execution's events (its children's are `child_histories`)."""
+        return [] if job.execution_arn is None else child_executions.history(self.sfn, job.execution_arn)
+
+    def child_histories(self, job: Job) -> list[list[dict]]:
+        """The events of each child execution the job's execution started (a segment's image or
+        clip: local/child_executions.py), oldest first."""
+        if job.execution_arn is None:
+            return []
+        children = child_executions.children_of(self.sfn, self.state_machine_arns, job.execution_arn)
+        return [child_executions.history(self.sfn, child) for child in children]
+
+    def entered(self, job: Job) -> list[str]:
+        """The states the job's execution entered, then each child's."""
+        return state_names([self.history(job), *self.child_histories(job)])
 
     def wait(
         self,
@@ -391,7 +416,7 @@ class LocalPipeline:
                 # (the voice-over beside a rejected gate): what it leaves is part of the outcome.
                 self.settle(max(1.0, deadline - time.monotonic()))
                 self.deliver_execution_events()  # EventBridge's event for this end, reconciled
-                return JobOutcome(jobs.get_job(rt.db, job_id), status, self.history(job))
+                return JobOutcome(jobs.get_job(rt.db, job_id), status, self.history(job), self.child_histories(job))
             gate = gates.open_gate_for_job(rt.db, job_id)
             if gate and decider is not None:
                 job = jobs.get_job(rt.db, job_id)  # read after the gate: the row read above may predate it
@@ -411,14 +436,20 @@ class LocalPipeline:
         return self.wait(job.id, decider, timeout=timeout)
 
 
+def state_names(histories: list[list[dict]]) -> list[str]:
+    """Names of the states entered, in order, history after history."""
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for history in histories
+        for event in history
+        if event.get("stateEnteredEventDetails")
+    ]
+
+
 def execution_events(outcome: JobOutcome) -> list[str]:
-    """Names of the states entered, in order (for tests and the demo's summary)."""
-    names = []
-    for event in outcome.history:
-        details = event.get("stateEnteredEventDetails")
-        if details:
-            names.append(details["name"])
-    return names
+    """Names of the states entered, in order: the execution's, then each child's (for tests and
+    the demo's summary)."""
+    return state_names([outcome.history, *outcome.children])
 
 
 def dumps(obj) -> str:

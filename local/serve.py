@@ -199,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     with LocalPipeline() as pipeline:
         print(f"state machine: {pipeline.state_machine_arn}")
         print(f"Bot API: {os.environ.get('TELEGRAM_API_BASE_URL') or 'https://api.telegram.org'}")
+        if not pipeline.runtime.settings.telegram.allowed_user_ids:
+            print(
+                "ALLOWED_USER_IDS is empty, so the bot refuses everyone: set your Telegram user id "
+                "(or * to open it to everyone) in .env",
+                file=sys.stderr,
+            )
         try:
             if args.mode == "polling":
                 from videobot.telegram import bot

@@ -72,24 +72,35 @@ def function_timeouts(template: dict) -> dict[str, float]:
     }
 
 
-def pipeline_functions(template: dict, logical_id: str = "VideoPipelineStateMachine") -> dict[str, str]:
-    """Logical id -> handler, for the functions the state machine invokes (its
+def state_machines(template: dict) -> list[str]:
+    """The logical ids of the template's state machines."""
+    return [name for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::StateMachine"]
+
+
+def pipeline_functions(template: dict) -> dict[str, str]:
+    """Logical id -> handler, for the functions the state machines invoke (their
     DefinitionSubstitutions' GetAtt targets), leaving out the webhook and the deploy hooks."""
-    props = template["Resources"][logical_id]["Properties"]
     invoked = {
         value["Fn::GetAtt"][0]
-        for value in props.get("DefinitionSubstitutions", {}).values()
+        for logical_id in state_machines(template)
+        for value in template["Resources"][logical_id]["Properties"].get("DefinitionSubstitutions", {}).values()
         if isinstance(value, dict) and "Fn::GetAtt" in value
     }
     return {name: handler for name, handler in functions(template).items() if name in invoked}
 
 
-def state_machine(template: dict, logical_id: str = "VideoPipelineStateMachine") -> StateMachineSpec:
+def state_machine(
+    template: dict, logical_id: str = "VideoPipelineStateMachine", refs: dict[str, str] | None = None
+) -> StateMachineSpec:
+    """A state machine's definition file and its substitutions resolved: a function's ARN, and
+    `refs` (logical id -> ARN) for another resource's !Ref (the child state machine's)."""
     props = template["Resources"][logical_id]["Properties"]
     subs = {}
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         if isinstance(value, dict) and "Fn::GetAtt" in value and value["Fn::GetAtt"][1] == "Arn":
             subs[key] = function_arn(value["Fn::GetAtt"][0])
+        elif isinstance(value, dict) and value.get("Ref") in (refs or {}):
+            subs[key] = (refs or {})[value["Ref"]]
         elif isinstance(value, (str, int, float)):
             subs[key] = str(value)
         else:

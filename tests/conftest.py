@@ -123,6 +123,10 @@ def settings_env(database_url: str, environment) -> dict[str, str]:
         "CALLBACK_ANSWER_SECONDS": "10",
         # bot-wide budget off: the session's jobs are many (test_reliability_telegram sets one)
         "MAX_USD_PER_DAY": "0",
+        # the allowlist fails closed (empty: nobody); the tests' users are many and random
+        "ALLOWED_USER_IDS": "*",
+        # Runway's daily cap off too (the fake's jobs are many; test_spend_ledger sets one)
+        "RUNWAY_DAILY_GENERATIONS": "0",
     }
 
 

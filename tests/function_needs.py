@@ -27,16 +27,20 @@ CODE_NEEDS: dict[str, set[str]] = {
     "TranscribeVoiceTopicFunction": {"telegram", "transcription"},  # getFile, "🎙 Распознано"
     "GenerateScriptFunction": {"llm"},
     "RequestApprovalFunction": {"telegram"},
-    "ReviseStageFunction": {"llm"},  # ReviseScript; RedoImages/RedoClips only clear rows
+    # ReviseScript; RedoImages/RedoClips clear rows and reserve the redone tasks in the spend
+    # ledger (Runway's prices and daily cap: the providers' estimates, no vendor call)
+    "ReviseStageFunction": {"llm", "images", "clips"},
     "SplitIntoSegmentsFunction": set(),
-    "WriteImagePromptsFunction": {"llm"},
-    "WriteAnimationPromptsFunction": {"llm"},
+    # the prompts, then the Map's tasks reserved before it starts (the provider's estimate)
+    "WriteImagePromptsFunction": {"llm", "images"},
+    "WriteAnimationPromptsFunction": {"llm", "clips"},
     # a submit polls once at once: progress and "queued at Runway" (stages/vendor_tasks.py)
     "SubmitImageFunction": {"images", "telegram"},
     "CheckImageFunction": {"images", "telegram"},
     "SubmitClipFunction": {"clips", "telegram"},
     "CheckClipFunction": {"clips", "telegram"},
-    "RecordVoiceoverFunction": {"speech", "telegram"},  # the narration, its progress
+    # the narration, its progress; the parts too long for their segment rewritten shorter
+    "RecordVoiceoverFunction": {"speech", "llm", "telegram"},
     "AssembleVideoFunction": {"telegram"},  # its progress
     "DeliverVideoFunction": {"telegram"},
     # the ends of a job: lifecycle.stop_vendor_tasks stops its Runway tasks, and the user is told

@@ -146,3 +146,30 @@ class Setup:
 def offered(rt) -> dict:
     """The choices the running bot offers in /settings (preferences.choose's voices and models)."""
     return {"voices": rt.speech_voices(), "video_models": rt.settings.runway.video_model_choices}
+
+
+def record_paid(
+    db,
+    job_id: str | None,
+    usd: float,
+    *,
+    stage: str = "generate_clips",
+    vendor: str = "runway",
+    model: str = "gen4_turbo",
+    task_id: str | None = None,
+    user_id: int | None = None,
+    **units,
+) -> str:
+    """A paid call already made and settled at `usd`, through the ledger (no budgets checked):
+    a job's history for a test. Returns its ledger key."""
+    import uuid as _uuid
+
+    from videobot.data import ledger
+
+    key = f"test:{_uuid.uuid4().hex}"
+    call = ledger.Call(key, job_id, stage, vendor, model, usd, user_id=user_id)
+    ledger.reserve(db, [call], ledger.Budgets())
+    if task_id:
+        ledger.attach_task(db, key, task_id)
+    ledger.settle(db, key, usd, **units)
+    return key

@@ -111,8 +111,8 @@ def make_inputs(work: Path) -> None:
         if not part.exists():
             part.write_bytes(OfflineSpeech().synthesize(text, language="ru").audio)
         parts.append(part)
-    if not (work / "narration.m4a").exists():
-        media.FFmpeg().fit_narration(parts, work / "narration.m4a", slot=SECONDS)
+    if not (work / "narration.flac").exists():
+        media.FFmpeg().fit_narration(parts, work / "narration.flac", slot=SECONDS)
 
 
 # ---- the three ways ------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def ours_assemble(work: Path, segments: list[Path], out: Path) -> None:
     """What AssembleVideo does (stages.assemble_video, without storage)."""
     from videobot import media
 
-    media.FFmpeg().assemble(segments, work / "narration.m4a", out, clip_seconds=SECONDS)
+    media.FFmpeg().assemble(segments, work / "narration.flac", out, clip_seconds=SECONDS)
 
 
 def bare_cmd(work: Path, out: Path) -> list[str]:
@@ -160,7 +160,7 @@ def bare_cmd(work: Path, out: Path) -> list[str]:
         "-i",
         str(listing),
         "-i",
-        str(work / "narration.m4a"),
+        str(work / "narration.flac"),
         "-map",
         "0:v",
         "-map",

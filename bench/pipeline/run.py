@@ -78,11 +78,14 @@ def event_seconds(event: dict) -> float:
     return ts.timestamp() if hasattr(ts, "timestamp") else float(ts)
 
 
-def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dict[str, str]) -> dict:
-    """Figures of one execution from its history."""
+def analyse(
+    history: list[dict], scale: float, memory: dict[str, int], arns: dict[str, str], children: list[list[dict]] = ()
+) -> dict:
+    """Figures of one execution from its history, with its child executions' (each segment's
+    image or clip: they are billed too)."""
     start, end = event_seconds(history[0]), event_seconds(history[-1])
-    entered = [e for e in history if e["type"].endswith("StateEntered")]
-    scheduled = {e["id"]: e for e in history if e["type"] == "TaskScheduled"}
+    everything = [history, *children]
+    entered = [e for h in everything for e in h if e["type"].endswith("StateEntered")]
     gate_time, assembly = _state_times(history)
     return {
         "wall": end - start,
@@ -90,9 +93,15 @@ def analyse(history: list[dict], scale: float, memory: dict[str, int], arns: dic
         "assembly": assembly,
         "transitions": len(entered),
         "transitions_by_state": dict(Counter(e["stateEnteredEventDetails"]["name"] for e in entered)),
-        "lambda_invocations": len(scheduled),
-        "lambda_gb_seconds": _gb_seconds(history, scale, memory, arns),
+        "child_executions": len(children),
+        "lambda_invocations": sum(1 for h in everything for e in h if e["type"] == "TaskScheduled")
+        - sum(1 for e in history if _child_execution(e)),
+        "lambda_gb_seconds": sum(_gb_seconds(h, scale, memory, arns) for h in everything),
     }
+
+
+def _child_execution(event: dict) -> bool:
+    return event["type"] == "TaskScheduled" and "startExecution" in event["taskScheduledEventDetails"]["resource"]
 
 
 def _state_times(history: list[dict]) -> tuple[float, float]:
@@ -128,7 +137,9 @@ def _gb_seconds(history: list[dict], scale: float, memory: dict[str, int], arns:
         if sched is None:
             continue
         params = json.loads(sched["taskScheduledEventDetails"]["parameters"])
-        function = arns.get(params.get("FunctionName", ""), "")
+        if "FunctionName" not in params:  # a child execution: its own history holds its Lambdas
+            continue
+        function = arns.get(params["FunctionName"], "")
         if "waitForTaskToken" in sched["taskScheduledEventDetails"].get("resource", ""):
             took = 0.2  # the gate's Lambda only stores the token and sends the question
         else:
@@ -139,14 +150,21 @@ def _gb_seconds(history: list[dict], scale: float, memory: dict[str, int], arns:
     return gb_seconds
 
 
-def run(scale: float, runs: int, topic: str) -> dict:
-    env = {
+def scaled_vendors(scale: float) -> dict[str, str]:
+    """The settings of offline vendors at `scale` x the seed's times, polled as deployed."""
+    return {
         "OFFLINE_LATENCY_SCALE": str(scale),
         # The polling schedule as deployed (2 s, then 15% of a task's age); the caps on the
         # learned first wait shrink with the simulated vendors (Wait takes whole seconds).
         "POLL_INTERVAL_SECONDS": "2",
         "IMAGE_FIRST_POLL_SECONDS": str(max(1, math.ceil(30 * scale))),
         "CLIP_FIRST_POLL_SECONDS": str(max(1, math.ceil(90 * scale))),
+    }
+
+
+def run(scale: float, runs: int, topic: str) -> dict:
+    env = {
+        **scaled_vendors(scale),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-pipeline"),
     }
@@ -164,7 +182,7 @@ def run(scale: float, runs: int, topic: str) -> dict:
             outcome = pipeline.wait(job["id"], timeout=1800, interval=0.05)
             if outcome.execution_status != "SUCCEEDED":
                 raise SystemExit(f"run {n + 1}: the execution ended {outcome.execution_status}")
-            figures = analyse(outcome.history, scale, memory, arns)
+            figures = analyse(outcome.history, scale, memory, arns, outcome.children)
             figures.update(model(scale, figures["assembly"]))
             results.append(figures)
             print(

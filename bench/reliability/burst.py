@@ -207,7 +207,7 @@ def main() -> int:
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "TELEGRAM_WEBHOOK_SECRET": secret,
         "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "ALLOWED_USER_IDS": "",
+        "ALLOWED_USER_IDS": "*",
         "LOCAL_DATA_DIR": str(ROOT / ".local" / "bench-reliability"),
     }
     try:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from videobot.errors import ConfigurationError
-from videobot.pipeline import ExecutionSettings
+from videobot.pipeline import POLL_ATTEMPTS_LIMIT, ExecutionSettings
 
 TELEGRAM_UPLOAD_LIMIT_BYTES = 50_000_000  # sendVideo by multipart upload
 # The seed's 10 segments of 5 s. Not a setting: the schema's CHECK (segment_index 0-9), the
@@ -193,6 +193,12 @@ class DatabaseSettings(Group):
     url: str | None = env("DATABASE_URL")
     # a connection that cannot be opened within this is DatabaseUnavailable
     connect_timeout_seconds: int = env("DATABASE_CONNECT_TIMEOUT_SECONDS", 10, ge=1, le=60)
+    # connections this process opens at most: a Lambda needs one (the webhook two: a topic
+    # holds its chat's lock while it reads), the local runner's handler threads share more.
+    # template.yaml's reserved concurrency x this must fit RDS (docs/deploy.md)
+    pool_size: int = env("DATABASE_POOL_SIZE", 32, ge=1, le=200)
+    # a caller waits this long for a free connection, then DatabaseUnavailable (retried)
+    checkout_timeout_seconds: float = env("DATABASE_CHECKOUT_TIMEOUT_SECONDS", 10.0, gt=0, le=60)
 
 
 class ProviderSettings(Group):
@@ -232,18 +238,21 @@ class PipelineSettings(Group):
     poll_interval_seconds: int = env("POLL_INTERVAL_SECONDS", 2, ge=0)
     image_first_poll_seconds: int = env("IMAGE_FIRST_POLL_SECONDS", 30, ge=0)
     clip_first_poll_seconds: int = env("CLIP_FIRST_POLL_SECONDS", 90, ge=0)
-    max_poll_attempts: int = env("MAX_POLL_ATTEMPTS", 90, ge=1)
+    # Bounded so that no execution nears Step Functions' 25,000 events (tests/unit/test_event_budget.py).
+    max_poll_attempts: int = env("MAX_POLL_ATTEMPTS", 90, ge=1, le=POLL_ATTEMPTS_LIMIT)
     # What a submit keeps of its Lambda's remaining time (its context) for the work after the
     # create (storing the id, the first poll): a create never outlives its Lambda.
     submit_reserve_seconds: int = env("SUBMIT_RESERVE_SECONDS", 15, ge=1)
-    max_resubmits: int = env("MAX_RESUBMITS", 2, ge=0)
+    max_resubmits: int = env("MAX_RESUBMITS", 2, ge=0, le=3)
     # Stopping a failed or cancelled job's Runway tasks (lifecycle.stop_vendor_tasks) takes at most this:
     # a cancel starts only while a whole RUNWAY_TIMEOUT_SECONDS still fits.
     stop_tasks_seconds: int = env("STOP_TASKS_SECONDS", 40, ge=1)
     map_max_concurrency: int = env("MAP_MAX_CONCURRENCY", 10, ge=1, le=40)
     segment_seconds: float = env("SEGMENT_SECONDS", 5.0)
     aspect_ratio: Literal["16:9", "9:16"] = env("ASPECT_RATIO", "16:9")
-    max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=20)  # feedback rounds per gate and job
+    # feedback rounds per gate and job; at most 9 keeps the worst execution under Step Functions'
+    # 25,000 events (tests/unit/test_event_budget.py)
+    max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=9)
     # A redo at a gate costing this much or more is confirmed with one tap; a cheaper one starts
     # at once, its price said in the answer (0: every redo is confirmed).
     redo_confirm_usd: float = env("REDO_CONFIRM_USD", 0.5, ge=0)
@@ -303,6 +312,11 @@ class RunwaySettings(Group):
     # nothing, and the Map's "10 at once" would not be true. So the Maps run at most this many
     # segments while Runway makes them. Default 2: tier 1, where every new project starts.
     concurrency: int = env("RUNWAY_CONCURRENCY", 2, ge=1, le=40)
+    # Generations a day per model (the tier's "max gens/day", per model; tier 1: 50 for some
+    # models, 200 for others; docs.dev.runwayml.com/usage/tiers). Past it Runway answers 429 on
+    # create, so a stage's generations are reserved against it before its Map starts
+    # (videobot.data.ledger). 0: no cap counted here.
+    daily_generations: int = env("RUNWAY_DAILY_GENERATIONS", 50, ge=0)
 
     @property
     def video_model_choices(self) -> tuple[str, ...]:
@@ -324,6 +338,12 @@ class AwsSettings(Group):
     connect_timeout_seconds: float = env("AWS_CONNECT_TIMEOUT_SECONDS", 3.0, gt=0)
     read_timeout_seconds: float = env("AWS_READ_TIMEOUT_SECONDS", 10.0, gt=0)
     client_attempts: int = env("AWS_CLIENT_ATTEMPTS", 3, ge=1, le=10)
+    # SendTask* and StopExecution answered with a throttle (nothing landed: safe to send again)
+    # are tried this many times in all (control.call_step_functions), with full-jitter backoff
+    # from 0.5 s doubling. 1 where botocore's standard mode already retries throttles
+    # (`client_attempts` > 1); the webhook, whose client makes one attempt (a lost answer must
+    # not be sent again blindly), sets 2 within its 29 s (tests/unit/test_timeouts.py).
+    throttle_attempts: int = env("AWS_THROTTLE_ATTEMPTS", 1, ge=1, le=8)
     # The webhook's slow work (/history's resend, voice feedback at a gate) runs in this
     # function, invoked asynchronously (HandleSlowUpdateFunction in template.yaml).
     slow_update_function_name: str | None = env("SLOW_UPDATE_FUNCTION_NAME")
@@ -336,8 +356,12 @@ class TelegramSettings(Group):
     bot_token: str | None = env("TELEGRAM_BOT_TOKEN", repr=False)
     webhook_secret: str | None = env("TELEGRAM_WEBHOOK_SECRET", repr=False)
     api_base_url: str = env("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
-    # Comma-separated Telegram user ids; empty means everyone may use the bot.
+    # Comma-separated Telegram user ids. Fails closed: empty (or unset) means nobody may use the
+    # bot, and `*` is the only way to open it to everyone.
     allowed_user_ids: str | None = env("ALLOWED_USER_IDS")
+    # Handled update ids are kept this long to drop Telegram's redeliveries (it stops after a
+    # 2xx, and gives an update up within 24 hours), then purged by the reconciler's sweep.
+    updates_retention_hours: int = env("TELEGRAM_UPDATES_RETENTION_HOURS", 48, ge=25)
     max_topic_chars: int = env("MAX_TOPIC_CHARS", 1000, ge=1, le=4000)
     upload_limit_bytes: int = env("TELEGRAM_UPLOAD_LIMIT_BYTES", TELEGRAM_UPLOAD_LIMIT_BYTES, ge=1)
     max_voice_bytes: int = env("MAX_VOICE_BYTES", 20_000_000, ge=1, le=20_000_000)  # getFile's cap: "20MB"
@@ -367,11 +391,20 @@ class TelegramSettings(Group):
         return value
 
     @property
+    def open_to_everyone(self) -> bool:
+        return (self.allowed_user_ids or "").strip() == "*"
+
+    @property
     def allowed_user_id_set(self) -> frozenset[int]:
         raw = (self.allowed_user_ids or "").replace(";", ",").replace(" ", ",")
         if raw.strip() == "*":
             return frozenset()
         return frozenset(int(part) for part in raw.split(",") if part.strip())
+
+    def allows(self, user_id: int | None) -> bool:
+        """Whether this Telegram user may use the bot: `*` opens it, else only the ids listed
+        (none listed: nobody); an update without a sender never."""
+        return user_id is not None and (self.open_to_everyone or user_id in self.allowed_user_id_set)
 
 
 class LimitSettings(Group):
@@ -393,7 +426,12 @@ class AssemblySettings(Group):
     ffmpeg_path: str | None = env("FFMPEG_PATH")  # else /opt/bin/ffmpeg (the Lambda layer), else imageio-ffmpeg
     music_path: str | None = env("MUSIC_PATH")  # optional bed, looped and ducked
     music_gain_db: float = env("MUSIC_GAIN_DB", -8.0, ge=-40, le=0)  # the bed's level before ducking
-    narration_max_tempo: float = env("NARRATION_MAX_TEMPO", 1.25, ge=1.0, le=2.0)  # speed-up limit before a cut
+    narration_max_tempo: float = env("NARRATION_MAX_TEMPO", 1.25, ge=1.0, le=2.0)  # speed-up before a rewrite
+    # A part too long even at NARRATION_MAX_TEMPO is rewritten shorter by the LLM and spoken
+    # again, at most this many rounds; one still too long is read up to NARRATION_RESCUE_TEMPO,
+    # then kept to its first whole words (stages/record_voiceover.py). Never cut.
+    narration_rewrite_rounds: int = env("NARRATION_REWRITE_ROUNDS", 2, ge=0, le=5)
+    narration_rescue_tempo: float = env("NARRATION_RESCUE_TEMPO", 1.4, ge=1.0, le=2.0)
     subtitles: bool = env("SUBTITLES", True)  # burn the segment texts in
     fade_seconds: float = env("FADE_SECONDS", 0.25, ge=0, le=1.0)  # per-clip fade from/to black
     target_lufs: float = env("TARGET_LUFS", -16.0, ge=-30, le=-9)  # integrated loudness

@@ -5,19 +5,46 @@ token is read from PostgreSQL here; the state machine is resumed with it."""
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from videobot import lifecycle, preferences
 from videobot.data import gates, jobs
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError, StartFailed, VendorUnavailable
+from videobot.errors import ConfigurationError, ControlUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import count, logger
 from videobot.pipeline import TERMINAL_STATUSES, ExecutionInput, GateId
 from videobot.runtime import Runtime
 
 _DEAD_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+# Step Functions' answers that mean the call was not taken (nothing landed): tried again.
+_THROTTLED = {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailable"}
+THROTTLE_BACKOFF_SECONDS = 0.5
+
+
+def call_step_functions(rt: Runtime, call: Callable[[Any], Any]) -> Any:
+    """One SendTask* or StopExecution call, a throttle tried again with backoff (full jitter,
+    0.5 s doubling) up to AWS_THROTTLE_ATTEMPTS in all; still throttled, or refused otherwise:
+    ControlUnavailable (the caller undoes what it took, and the user is asked to try again). A
+    dead token and a missing execution are answers, returned to the caller as ClientError."""
+    attempts = rt.settings.aws.throttle_attempts
+    for attempt in range(1, attempts + 1):
+        try:
+            return call(rt.sfn)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _DEAD_TOKEN_ERRORS or code in ("ExecutionDoesNotExist", "ValidationException"):
+                raise
+            if code not in _THROTTLED or attempt == attempts:
+                logger.warning("Step Functions did not take the call", extra={"error_code": code, "attempts": attempt})
+                raise ControlUnavailable(f"Step Functions answered {code}") from exc
+            time.sleep(random.uniform(0, THROTTLE_BACKOFF_SECONDS * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")
 
 
 def start_job(
@@ -105,28 +132,45 @@ class Decision:
     limit: int | None = None  # the revisions a gate allows (MAX_GATE_REVISIONS)
 
 
-def _resume(rt: Runtime, job_id: str, gate: GateId, decision: str, token: str, send) -> Decision | None:
+def _resume(
+    rt: Runtime,
+    job_id: str,
+    gate: GateId,
+    decision: str,
+    token: str,
+    send,
+    *,
+    keyed: bool = False,
+    resend: bool = False,
+) -> Decision | None:
     """Tell Step Functions. A dead token is the outcome of an earlier send on it whose answer
     was lost (that decision landed), or else the gate is abandoned ("expired"). Any other
     failure reopens the gate (the user can answer again) and raises; a failure that left no
-    answer (connection error, read timeout) may have landed, and the gate remembers it."""
+    answer (connection error, read timeout) may have landed, and the gate remembers it. A
+    revision `keyed` by its Telegram update stays taken when the answer is lost: the update's
+    redelivery sends it again on the same token (`resend`), where a dead token means it landed."""
     try:
-        send(rt.sfn)
+        call_step_functions(rt, send)
+    except ControlUnavailable:  # Step Functions answered: nothing landed
+        if not resend:
+            gates.reopen_gate(rt.db, job_id, gate, decision)
+        raise
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
-            landed = gates.landed_decision(rt.db, job_id, gate, token)
+            landed = decision if resend else gates.landed_decision(rt.db, job_id, gate, token)
             if landed:
+                gates.confirm_resumed(rt.db, job_id, gate, token)
                 logger.info(
                     "an earlier decision had landed", extra={"job_id": job_id, "stage": str(gate), "decision": landed}
                 )
                 return Decision(True, landed, str(gate))
             gates.abandon_gate(rt.db, job_id, gate)
             return Decision(False, "expired", str(gate))
-        gates.reopen_gate(rt.db, job_id, gate, decision)  # e.g. throttled: Step Functions answered, nothing landed
         raise
     except Exception as exc:  # no answer: a connection error, a read timeout
-        gates.reopen_gate(rt.db, job_id, gate, decision, outcome_unknown=True)
-        # transient for the webhook: a 5xx, so Telegram delivers the tap again
+        if not keyed:
+            gates.reopen_gate(rt.db, job_id, gate, decision, outcome_unknown=True)
+        # transient for the webhook: a 5xx, so Telegram delivers the update again
         raise VendorUnavailable(f"Step Functions did not answer: {type(exc).__name__}") from exc
     gates.confirm_resumed(rt.db, job_id, gate, token)
     return None
@@ -173,15 +217,28 @@ def revise(
     feedback: str | None = None,
     segments: list[int] | None = None,
     round_: int | None = None,
+    update_id: int | None = None,
 ) -> Decision:
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
-    back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached)."""
+    back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached). With
+    `update_id`, the Telegram update that carried the feedback, it is applied once whatever
+    fails: a redelivery (after a lost answer, a failed finish, a killed webhook, a retried
+    worker) finds its revision taken and sends it again only if it was never confirmed."""
     stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
-    revision = gates.revise_gate(rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_)
+    revision = gates.revise_gate(
+        rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_, update_id=update_id
+    )
+    if revision.outcome == "already":
+        logger.info("feedback already applied", extra={"job_id": job_id, "stage": stage, "update_id": update_id})
+        return Decision(True, "revised", stage, revision.round, limit)
     token = revision.token
     if token is None:
         return Decision(False, revision.outcome, stage, revision.round, limit)
+    resend = revision.outcome == "resend"
+    if resend:  # the revision as it was taken (a voice note heard again may differ by a word)
+        taken = gates.get_gate(rt.db, job_id, gate)
+        feedback, segments = (taken.feedback, taken.redo_segments) if taken else (feedback, segments)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
     failed = _resume(
         rt,
@@ -190,6 +247,8 @@ def revise(
         "revised",
         token,
         lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
+        keyed=update_id is not None,
+        resend=resend,
     )
     if failed:
         return replace(failed, round=revision.round, limit=limit)
@@ -210,16 +269,21 @@ def cancel(rt: Runtime, job_id: str) -> Decision:
         if result.done or result.reason == "not_waiting":
             return result
     if job.execution_arn:
+        arn = job.execution_arn
         try:
-            rt.sfn.stop_execution(executionArn=job.execution_arn, error="Cancelled", cause="cancelled by the user")
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
-                raise
+            call_step_functions(
+                rt, lambda sfn: sfn.stop_execution(executionArn=arn, error="Cancelled", cause="cancelled by the user")
+            )
+        except ControlUnavailable:
+            raise  # nothing was cancelled: the user is asked to try again
+        except ClientError:
+            pass  # the execution had ended, or never started
         except Exception as exc:  # noqa: BLE001 - e.g. no connection; moto fails on a just-started run
             # The job is cancelled in PostgreSQL below all the same: every later stage finds it
             # cancelled and ends (JobCancelled), and the user hears of it now, not never.
             logger.warning("could not stop the execution", extra={"job_id": job_id, "error": repr(exc)})
-    lifecycle.cancel_job(rt, job_id)
+    if not lifecycle.cancel_job(rt, job_id)["cancelled"]:
+        return Decision(False, "not_waiting")  # it ended first (delivered): nothing was cancelled
     return Decision(True, "rejected")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from videobot import runtime
-from videobot.observability import observe_stage
+from videobot.observability import observe_stage, scrub
 from videobot.runtime import Runtime
 
 _lock = threading.Lock()
@@ -52,10 +52,16 @@ class LambdaHandler:
         return self.run(process_runtime(), event, context)
 
     def run(self, rt: Runtime, event: dict, context: LambdaContext | None = None) -> dict:
-        if self.stage is None:
-            return self.fn(rt, event, context)
-        with observe_stage(self.stage, event):
-            return self.fn(rt, event, context)
+        """An exception that leaves is scrubbed of secrets first: the Lambda runtime logs it and
+        reports its message (Step Functions' Cause, stored as the job's error)."""
+        try:
+            if self.stage is None:
+                return self.fn(rt, event, context)
+            with observe_stage(self.stage, event):
+                return self.fn(rt, event, context)
+        except Exception as exc:
+            scrub(exc)
+            raise
 
 
 def stage_handler(stage: str) -> Callable[[Handler], LambdaHandler]:

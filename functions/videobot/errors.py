@@ -46,6 +46,11 @@ class MediaError(VideoBotError):
     """FFmpeg failed, or a media file is not what it should be."""
 
 
+class ControlUnavailable(VideoBotError):
+    """Step Functions did not take an answer at a gate or a cancel (throttled past the retries,
+    or refused the call): nothing changed, and the user is asked to try again."""
+
+
 class StartFailed(VideoBotError):
     """Step Functions refused or never answered StartExecution: no job was left behind."""
 
@@ -61,3 +66,22 @@ class VoiceNotUnderstood(VideoBotError):
 
 class VoiceEmpty(VideoBotError):
     """The voice topic was transcribed, but no words were made out."""
+
+
+class BudgetExceeded(VideoBotError):
+    """A paid call (or a new job) does not fit the user's or the bot-wide 24-hour budget."""
+
+    def __init__(self, scope: str, spent: float, budget: float, needed: float):
+        super().__init__(
+            f"the {scope} budget of ${budget:.2f} a day is used up (${spent:.2f} spent, ${needed:.2f} more needed)"
+        )
+        self.scope, self.spent, self.budget, self.needed = scope, spent, budget, needed
+
+
+class DailyCapReached(VideoBotError):
+    """A vendor model's daily generation cap (Runway's tier) cannot take a stage's generations."""
+
+    def __init__(self, model: str, cap: int, used: int, wanted: int, resets_at=None):
+        when = resets_at.strftime("%Y-%m-%d %H:%M UTC") if resets_at else "in 24 hours"
+        super().__init__(f"{model}: {used} of {cap} generations a day used, {wanted} more needed; room again {when}")
+        self.model, self.cap, self.used, self.wanted, self.resets_at = model, cap, used, wanted, resets_at

@@ -90,14 +90,15 @@ _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)[^,]*, (\d+) Hz")
 #   1. it may end up to NARRATION_TAIL before the next segment starts (a breath between parts);
 #   2. if longer, it is sped up with atempo (pitch kept) just enough to fit, but never past
 #      max_tempo (1.25x by default: faster than that sounds rushed);
-#   3. what still overflows is cut, with a short fade-out so the cut does not click;
+#   3. a part that does not fit even so is never cut: RecordVoiceover has it rewritten shorter
+#      and spoken again before it gets here (stages/record_voiceover.py), and fit_narration
+#      refuses a part that still overflows rather than cut a word;
 #   4. a shorter part is padded with silence to exactly the slot.
 # Before that, the silence a TTS engine puts before and after the speech is trimmed (keeping
 # SPEECH_MARGIN), so that it neither delays the start nor counts as length to fit.
 # Segment i's narration therefore always starts at i * slot, like its clip.
 
 NARRATION_TAIL = 0.10
-CUT_FADE = 0.12
 SPEECH_MARGIN = 0.03
 _SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
 _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
@@ -106,17 +107,34 @@ _SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
 @dataclass(frozen=True)
 class NarrationFit:
     tempo: float  # 1.0 = unchanged
-    cut: bool  # True when the sped-up part still overflowed and was cut
-    spoken: float  # seconds of speech left in the slot
+    fits: bool  # False when even max_tempo leaves the part longer than its slot
+    spoken: float  # seconds the part lasts at that tempo
 
 
 def narration_fit(duration: float, slot: float = 5.0, max_tempo: float = 1.25) -> NarrationFit:
     usable = slot - NARRATION_TAIL
     if duration <= usable:
-        return NarrationFit(1.0, False, duration)
+        return NarrationFit(1.0, True, duration)
     tempo = min(duration / usable, max_tempo)
     spoken = duration / tempo
-    return NarrationFit(tempo, spoken > usable + 1e-6, min(spoken, usable))
+    return NarrationFit(tempo, spoken <= usable + 1e-6, spoken)
+
+
+def narration_room(slot: float = 5.0, max_tempo: float = 1.25) -> float:
+    """The longest speech (at its natural pace) that fits a slot at max_tempo."""
+    return (slot - NARRATION_TAIL) * max_tempo
+
+
+@dataclass(frozen=True)
+class SpeechSpan:
+    """Where the speech is in a narration part: its leading and trailing silence left out."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
 
 
 # ---- loudness -----------------------------------------------------------------------------
@@ -323,10 +341,14 @@ class FFmpeg:
         )
         return Path(out)
 
-    def speech_span(self, path: str | Path, *, threshold_db: float = -50.0) -> tuple[float, float]:
-        """(start, end) of the speech in a file: its leading and trailing silence left out."""
-        duration = self.duration(path)
+    def speech_span(self, path: str | Path, *, threshold_db: float = -50.0) -> SpeechSpan:
+        """Where the speech is in a file, its leading and trailing silence left out (one ffmpeg
+        run: silencedetect, and the duration from the same run's header)."""
         err = self.run(["-i", str(path), "-af", f"silencedetect=noise={threshold_db}dB:d=0.05", "-f", "null", "-"])
+        m = _DURATION.search(err)
+        if not m:
+            raise MediaError(f"not a media file: {Path(path).name}")
+        duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
         starts = [float(x) for x in _SILENCE_START.findall(err)]
         ends = [float(x) for x in _SILENCE_END.findall(err)]
         start, end = 0.0, duration
@@ -335,28 +357,40 @@ class FFmpeg:
         if starts and (len(ends) < len(starts) or ends[-1] >= duration - 0.01) and starts[-1] > start:
             end = starts[-1]  # a silence that runs to the end
         if end <= start:  # all silence: keep the file as it is
-            return 0.0, duration
-        return max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN)
+            return SpeechSpan(0.0, duration)
+        return SpeechSpan(max(0.0, start - SPEECH_MARGIN), min(duration, end + SPEECH_MARGIN))
 
     def fit_narration(
-        self, parts: list[str | Path], out: str | Path, *, slot: float = 5.0, max_tempo: float = 1.25
+        self,
+        parts: list[str | Path],
+        out: str | Path,
+        *,
+        slot: float = 5.0,
+        max_tempo: float = 1.25,
+        spans: list[SpeechSpan] | None = None,
     ) -> Path:
-        """Lay segment i's narration at i*slot following the policy above. Output: AAC 48 kHz
-        stereo, exactly len(parts)*slot seconds."""
+        """Lay segment i's narration at i*slot following the policy above (`spans`: the parts'
+        speech, when already measured). Output: FLAC 48 kHz stereo, exactly len(parts)*slot
+        seconds: lossless up to the mastering, which encodes the video's one AAC track (and FLAC
+        writes about 7x faster than AAC). A part that does not fit at max_tempo is refused
+        (MediaError), never cut."""
+        spans = spans or [self.speech_span(part) for part in parts]
         inputs: list[str] = []
         chains: list[str] = []
-        for i, part in enumerate(parts):
+        for i, (part, span) in enumerate(zip(parts, spans, strict=True)):
             inputs += ["-i", str(part)]
-            start, end = self.speech_span(part)
-            fit = narration_fit(end - start, slot, max_tempo)
+            fit = narration_fit(span.seconds, slot, max_tempo)
+            if not fit.fits:
+                raise MediaError(
+                    f"narration part {i + 1} has {span.seconds:.2f} s of speech: it does not fit its {slot:g} s "
+                    f"at {max_tempo:g}x, and a part is never cut"
+                )
             chain = (
-                f"[{i}:a]atrim={start:.3f}:{end:.3f},asetpts=PTS-STARTPTS,"
+                f"[{i}:a]atrim={span.start:.3f}:{span.end:.3f},asetpts=PTS-STARTPTS,"
                 f"aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
             )
             if fit.tempo > 1.0005:
                 chain += f",atempo={fit.tempo:.4f}"
-            if fit.cut:
-                chain += f",atrim=0:{fit.spoken:.3f},afade=t=out:st={fit.spoken - CUT_FADE:.3f}:d={CUT_FADE}"
             chains.append(chain + f",apad=whole_dur={slot},atrim=0:{slot},asetpts=N/SR/TB[a{i}]")
         concat = "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
         self.run(
@@ -367,9 +401,7 @@ class FFmpeg:
                 "-map",
                 "[out]",
                 "-c:a",
-                "aac",
-                "-b:a",
-                "192k",
+                "flac",
                 "-ar",
                 "48000",
                 str(out),

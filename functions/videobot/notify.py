@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from videobot.data import notifications
 from videobot.data.db import Database
 from videobot.data.rows import Job
+from videobot.errors import VendorUnavailable
 from videobot.observability import logger
 from videobot.pipeline import GateStage, MediaNoun
 
@@ -33,14 +34,19 @@ class GateReady:
 
 @dataclass(frozen=True)
 class SegmentRefused:
-    """The vendor's moderation refused one segment's image or clip: its Map iteration waits for
-    a new prompt, a retry or a cancel. Once per segment and round."""
+    """The vendor's moderation refused one segment's image or clip: it waits for a new prompt, a
+    retry or a cancel, once the other segments are made. Once per segment and round. What waits
+    on the user is said plainly: the segments refused now (`waiting`, this one included), or
+    those made from this one (`blocked`: segment 0's image is the others' reference)."""
 
     kind: MediaNoun
     segment: int  # 0-based
     code: str  # the vendor's failure code, e.g. SAFETY.INPUT.TEXT
     prompt: str
     round: int = 0
+    ready: int = 0  # segments of this kind made
+    waiting: tuple[int, ...] = ()  # 0-based: refused and waiting for the user, this one included
+    blocked: tuple[int, ...] = ()  # 0-based: waiting for this segment's media
 
     @property
     def key(self) -> str:
@@ -125,21 +131,37 @@ class LogNotifier:
         )
 
 
+class NotificationInFlight(VendorUnavailable):
+    """Another sender holds this message's claim and has not confirmed it yet (within its
+    lease): the stage's retry looks again, and takes the claim over if that sender died."""
+
+
 def notify_once(
     db: Database,
     notifier: Notifier,
     job: Job,
     event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard,
 ) -> bool:
-    """Send an event once per job and key. If sending fails the claim is released, so the
-    stage's retry sends it then."""
-    if not notifications.claim(db, job.id, event.key):
+    """Send an event once per job and key, at least once: the key is claimed, the message sent,
+    and the key recorded as sent only after Telegram confirmed it. A send that fails releases
+    the claim (the retry sends it); a sender killed mid-send leaves a claim that the retry takes
+    over after its lease (data.notifications): a rare duplicate, never a lost message. Returns
+    False when the message was already sent; raises NotificationInFlight while another sender
+    holds it (a VendorQueued notice, said by whichever poll sees the queue first, is then
+    simply not said again)."""
+    state = notifications.claim_state(db, job.id, event.key)
+    if state == notifications.SENT:
         return False
+    if state == notifications.IN_FLIGHT:
+        if isinstance(event, VendorQueued):
+            return False
+        raise NotificationInFlight(f"{event.key} of job {job.id} is being sent")
     try:
         notifier.send(job, event)
-    except Exception:
+    except Exception:  # (a killed sender runs nothing more: its claim waits out its lease)
         notifications.release(db, job.id, event.key)
         raise
+    notifications.confirm(db, job.id, event.key)
     return True
 
 

@@ -107,8 +107,11 @@ def stage_handler(stage: str) -> Callable:
 
 # ---- No secret in any log line ---------------------------------------------------------------
 # python-telegram-bot and httpx log the Bot API URL, which carries the bot token; an SDK or a
-# stage could log a key. Every record (any library's) is redacted when it is made; the
-# Powertools logger's `extra` fields, added after that, are redacted by a filter.
+# stage could log a key, and an exception's message can carry one (InvalidToken names the bot
+# token; a vendor's error may echo a key). Every record (any library's) is redacted when it is
+# made, its exception (and so its traceback) too; the Powertools logger's `extra` fields, added
+# after that, are redacted by a filter; an exception leaving a handler is scrubbed
+# (videobot.entry), so the Lambda runtime's report and Step Functions' Cause carry none either.
 REDACTED = "<redacted>"
 _BOT_TOKEN_IN_URL = re.compile(r"(/(?:file/)?bot)\d+:[A-Za-z0-9_-]+")
 _secrets: set[str] = set()
@@ -130,7 +133,42 @@ def redact(text: str) -> str:
     return text
 
 
+def _attribute_names(obj: object) -> set[str]:
+    """An object's own attributes: its __dict__ and the __slots__ of its classes
+    (python-telegram-bot's errors keep `message` in a slot)."""
+    names = set(getattr(obj, "__dict__", {}))
+    for cls in type(obj).__mro__:
+        slots = cls.__dict__.get("__slots__", ())
+        names.update((slots,) if isinstance(slots, str) else slots)
+    return names
+
+
+def scrub(exc: BaseException | None) -> BaseException | None:
+    """Redact secrets from an exception, in place: its message (args), its string attributes
+    (python-telegram-bot's `message`: InvalidToken's names the token) and every exception it
+    chains (`__cause__`, `__context__`). A traceback formatted after this, by any logger or by
+    the Lambda runtime reporting it, carries no secret; its class (the ASL error name) is kept."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        try:
+            current.args = tuple(redact(a) if isinstance(a, str) and _leaks(a) else a for a in current.args)
+            for key in _attribute_names(current):
+                value = getattr(current, key, None)
+                if isinstance(value, str) and _leaks(value):
+                    setattr(current, key, redact(value))
+        except Exception:  # noqa: BLE001 - an exception type that refuses new args keeps them
+            pass
+        pending += [current.__cause__, current.__context__]
+    return exc
+
+
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    if isinstance(record.exc_info, tuple) and record.exc_info[1] is not None:
+        scrub(record.exc_info[1])  # the traceback is formatted later, from the exception
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a malformed record is left to logging's own error path

@@ -98,35 +98,62 @@ class SegmentStatus(StrEnum):
 
 @dataclass(frozen=True)
 class MapStates:
-    """The states of one kind of media in statemachine/video_pipeline.asl.json: its Map and the
-    states inside it, then its gate and what follows it."""
+    """The states of one kind of media (infra/asl.py writes them from these names).
+
+    In statemachine/video_pipeline.asl.json: its Map (`map`), each iteration one child
+    execution (`make`) of statemachine/segment_media.asl.json; a Choice on what the Map made
+    (`are_ready`); the refused segments asked about in a Map of their own (`ask_refused`:
+    `is_refused`, `await_refused`, `resolve_refused`, `remake`, `settled`), so a pause holds
+    none of the vendor Map's slots; the Map again for the segments that `waited` for a refused
+    one (images: segment 0 is the others' reference); then its gate and what follows it.
+
+    In statemachine/segment_media.asl.json: one segment's vendor task, `submit`, then `check`
+    after each `wait` until `is_ready` says it is `ready`, `refused`, or (`blocked`, images
+    only) waiting for another segment's refused picture. Its events count in the child's own
+    history, so no execution nears Step Functions' 25,000 events (tests/unit/test_event_budget.py)."""
 
     map: str
+    make: str
+    are_ready: str
+    ask_refused: str
+    is_refused: str
+    await_refused: str
+    resolve_refused: str
+    remake: str
+    settled: str
+    await_approval: str
+    decision: str
+    redo: str
     submit: str
     is_ready: str
     wait: str
     check: str
     ready: str
-    await_refused: str
-    resolve_refused: str
-    await_approval: str
-    decision: str
-    redo: str
+    refused: str
+    blocked: str | None = None  # a kind made from another segment's media (images: segment 0's)
+    waited: str | None = None  # after the refusals, a Choice: were some blocked? (the Map again)
 
-    def names(self) -> tuple[str, ...]:
+    def parent(self) -> tuple[str, ...]:
+        """The names in statemachine/video_pipeline.asl.json."""
         return (
             self.map,
-            self.submit,
-            self.is_ready,
-            self.wait,
-            self.check,
-            self.ready,
+            self.make,
+            self.are_ready,
+            self.ask_refused,
+            self.is_refused,
             self.await_refused,
             self.resolve_refused,
+            self.remake,
+            self.settled,
             self.await_approval,
             self.decision,
             self.redo,
-        )
+        ) + ((self.waited,) if self.waited else ())
+
+    def child(self) -> tuple[str, ...]:
+        """The names in statemachine/segment_media.asl.json."""
+        ends = (self.ready, self.refused) + ((self.blocked,) if self.blocked else ())
+        return (self.submit, self.is_ready, self.wait, self.check, *ends)
 
 
 MediaNoun = Literal["image", "clip"]
@@ -163,16 +190,25 @@ IMAGE = MediaKind(
     ready=SegmentStatus.IMAGE_READY,
     states=MapStates(
         map="GenerateImages",
+        make="MakeImage",
+        are_ready="AreImagesReady",
+        ask_refused="AskAboutRefusedImages",
+        is_refused="IsImageRefused",
+        await_refused="AwaitRefusedImage",
+        resolve_refused="ResolveRefusedImage",
+        remake="MakeRefusedImageAgain",
+        settled="ImageSettled",
+        await_approval="AwaitImageApproval",
+        decision="ImagesDecision",
+        redo="RedoImages",
         submit="SubmitImage",
         is_ready="IsImageReady",
         wait="WaitForImage",
         check="CheckImage",
         ready="ImageReady",
-        await_refused="AwaitRefusedImage",
-        resolve_refused="ResolveRefusedImage",
-        await_approval="AwaitImageApproval",
-        decision="ImagesDecision",
-        redo="RedoImages",
+        refused="ImageRefused",
+        blocked="ImageWaitsForReference",
+        waited="DidImagesWaitForReference",
     ),
 )
 CLIP = MediaKind(
@@ -188,19 +224,29 @@ CLIP = MediaKind(
     ready=SegmentStatus.VIDEO_READY,
     states=MapStates(
         map="AnimateClips",
+        make="AnimateClip",
+        are_ready="AreClipsReady",
+        ask_refused="AskAboutRefusedClips",
+        is_refused="IsClipRefused",
+        await_refused="AwaitRefusedClip",
+        resolve_refused="ResolveRefusedClip",
+        remake="AnimateRefusedClipAgain",
+        settled="ClipSettled",
+        await_approval="AwaitVideoApproval",
+        decision="ClipsDecision",
+        redo="RedoClips",
         submit="SubmitClip",
         is_ready="IsClipReady",
         wait="WaitForClip",
         check="CheckClip",
         ready="ClipReady",
-        await_refused="AwaitRefusedClip",
-        resolve_refused="ResolveRefusedClip",
-        await_approval="AwaitVideoApproval",
-        decision="ClipsDecision",
-        redo="RedoClips",
+        refused="ClipRefused",
     ),
 )
 MEDIA_KINDS = (IMAGE, CLIP)
+# Segment 0's image is the reference the others are made from (Runway referenceImages): until it
+# exists they are "blocked", and a refused one holds them all.
+REFERENCE_SEGMENT = 0
 
 
 def media_kind(of: GateStage | RefusalKind | str) -> MediaKind:
@@ -278,6 +324,10 @@ class GateId:
 # stage reads them only from its event, parsed once by its handler.
 
 Seconds = Annotated[int, Field(ge=0)]
+# The most checks of one vendor task (MAX_POLL_ATTEMPTS): with every check at its Retry limit, a
+# segment's child execution then stays under Step Functions' 25,000 events
+# (tests/unit/test_event_budget.py).
+POLL_ATTEMPTS_LIMIT = 150
 
 
 class ExecutionSettings(BaseModel):
@@ -290,7 +340,7 @@ class ExecutionSettings(BaseModel):
     poll_interval_seconds: Seconds
     image_first_poll_seconds: Seconds
     clip_first_poll_seconds: Seconds
-    max_poll_attempts: Annotated[int, Field(ge=1)]
+    max_poll_attempts: Annotated[int, Field(ge=1, le=POLL_ATTEMPTS_LIMIT)]
     max_concurrency: Annotated[int, Field(ge=1, le=40)]
 
     def first_poll_seconds(self, kind: MediaKind) -> int:

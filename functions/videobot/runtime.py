@@ -47,7 +47,10 @@ class Runtime:
         self.settings = settings
         # PostgreSQL (its pool opens on first use); a runtime may share another's (`db`)
         self.db = db or Database(
-            settings.database.url, connect_timeout_seconds=settings.database.connect_timeout_seconds
+            settings.database.url,
+            connect_timeout_seconds=settings.database.connect_timeout_seconds,
+            max_connections=settings.database.pool_size,
+            checkout_timeout_seconds=settings.database.checkout_timeout_seconds,
         )
 
     @_Built

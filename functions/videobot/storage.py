@@ -3,6 +3,7 @@ never from user text: jobs/<job_id>/<kind>/<segment>.<ext>."""
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import shutil
@@ -20,8 +21,27 @@ def segment_key(job_id: str, kind: str, index: int, ext: str) -> str:
     return f"{job_prefix(job_id)}{kind}/{index:02d}.{ext}"
 
 
+def text_key(job_id: str, kind: str, index: int, text: str | None, ext: str) -> str:
+    """A segment's file made from its text (the narration that speaks it, the segment with it
+    burned in as a subtitle): the key names the text's digest, so a file made from an older
+    text is never taken for the current one. No text: the digest of none."""
+    digest = hashlib.sha256((text or "").encode("utf-8")).hexdigest()[:12]
+    return f"{job_prefix(job_id)}{kind}/{index:02d}-{digest}.{ext}"
+
+
 def job_key(job_id: str, name: str) -> str:
     return f"{job_prefix(job_id)}{name}"
+
+
+def writable_key(key: str, *, prefix: bool = False) -> str:
+    """A key this project writes (or deletes under): jobs/<id>/..., every segment a plain name
+    (no "", "." or ".."), no backslash or control character. S3 has no folders to escape, but
+    a key like jobs/../x is one no id makes, and the IAM policies scope writes to jobs/*."""
+    parts = (key[:-1] if prefix and key.endswith("/") else key).split("/")
+    plain = all(part not in ("", ".", "..") for part in parts) and "\\" not in key and key.isprintable()
+    if parts[0] != "jobs" or len(parts) < 2 or not plain:
+        raise ValueError(f"key escapes the media folder: {key!r}")
+    return key
 
 
 class Storage(Protocol):
@@ -97,11 +117,13 @@ class S3Storage:
         self.s3 = boto3.client("s3")
 
     def put_bytes(self, key: str, data: bytes) -> str:
+        writable_key(key)
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         return key
 
     def put_file(self, key: str, path: str | Path) -> str:
+        writable_key(key)
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         self.s3.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type})
         return key
@@ -114,6 +136,7 @@ class S3Storage:
         return Path(path)
 
     def delete_prefix(self, prefix: str) -> int:
+        writable_key(prefix, prefix=True)
         count = 0
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):

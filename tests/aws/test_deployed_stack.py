@@ -147,17 +147,42 @@ def test_each_function_may_read_every_secret_its_environment_names(aws_session, 
     assert checked == len(functions)  # every function reads the database secret at least
 
 
-def test_the_state_machine_may_invoke_each_function_it_names(outputs, aws_session, functions):
-    machine = aws_session.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["StateMachineArn"])
-    assert machine["type"] == "STANDARD"
-    assert machine["loggingConfiguration"]["level"] in ("ERROR", "ALL")
-    assert "${" not in machine["definition"]  # every substitution was made
-    named = [c["FunctionArn"] for c in functions.values() if c["FunctionArn"] in machine["definition"]]
-    assert len(named) == 17
-    decisions = aws_session.client("iam").simulate_principal_policy(
-        PolicySourceArn=machine["roleArn"], ActionNames=["lambda:InvokeFunction"], ResourceArns=named
-    )["EvaluationResults"]
-    assert {d["EvalDecision"] for d in decisions} == {"allowed"}
+def test_the_state_machines_may_invoke_each_function_they_name(outputs, aws_session, functions):
+    sfn, iam = aws_session.client("stepfunctions"), aws_session.client("iam")
+    named_by = {}
+    for output in ("StateMachineArn", "SegmentMediaStateMachineArn"):
+        machine = sfn.describe_state_machine(stateMachineArn=outputs[output])
+        assert machine["type"] == "STANDARD"
+        assert machine["loggingConfiguration"]["level"] in ("ERROR", "ALL")
+        assert "${" not in machine["definition"]  # every substitution was made
+        named = [c["FunctionArn"] for c in functions.values() if c["FunctionArn"] in machine["definition"]]
+        decisions = iam.simulate_principal_policy(
+            PolicySourceArn=machine["roleArn"], ActionNames=["lambda:InvokeFunction"], ResourceArns=named
+        )["EvaluationResults"]
+        assert {d["EvalDecision"] for d in decisions} == {"allowed"}
+        named_by[output] = named
+    # the pipeline names 13, each segment's child execution Submit*/Check*: 17 together
+    assert (len(named_by["StateMachineArn"]), len(named_by["SegmentMediaStateMachineArn"])) == (13, 4)
+
+
+def test_the_pipeline_may_run_its_child_executions(outputs, aws_session):
+    # states:startExecution.sync:2: start the child, follow and stop its executions, and set up
+    # the managed EventBridge rule that follows them
+    role = aws_session.client("stepfunctions").describe_state_machine(stateMachineArn=outputs["StateMachineArn"])[
+        "roleArn"
+    ]
+    child = outputs["SegmentMediaStateMachineArn"]
+    execution = child.replace(":stateMachine:", ":execution:") + ":awstest"
+    region, account = child.split(":")[3:5]
+    rule = f"arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    iam = aws_session.client("iam")
+    for actions, resource in (
+        (["states:StartExecution"], child),
+        (["states:DescribeExecution", "states:StopExecution"], execution),
+        (["events:PutTargets", "events:PutRule", "events:DescribeRule"], rule),
+    ):
+        decisions = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=actions, ResourceArns=[resource])
+        assert {d["EvalDecision"] for d in decisions["EvaluationResults"]} == {"allowed"}, actions
 
 
 def test_a_function_starts_with_its_secrets_and_reaches_postgresql(aws_session, functions):

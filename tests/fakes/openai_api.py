@@ -41,6 +41,9 @@ VOICES = {
     "cedar",
 }
 TRANSCRIBE_MODELS = {"gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "whisper-1"}
+# Billed by the minute of audio (OpenAI's model pages, 2026-12-04: gpt-transcribe 0.0045 USD a
+# minute): their `usage` is {type: "duration", seconds}; the others answer token usage.
+BILLED_BY_DURATION = {"gpt-transcribe", "whisper-1"}
 # OpenAI's shutdown dates (developers.openai.com/api/docs/deprecations, and the "Announced shutdown
 # date" the SDK's model lists carry: openai 3.51 ChatModel, SpeechModel, AudioModel, the Realtime
 # session's model; read 2026-12-04): from its shutdown date a model answers 404 model_not_found on
@@ -172,8 +175,10 @@ class FakeOpenAI(FakeServer):
         super().__init__()
         self.replies: list = []  # queued output_text payloads (dict/list -> JSON, str -> raw)
         self.transcripts: list[str] = []  # queued transcriptions (default: a fixed Russian topic)
+        self.audio_seconds: float | None = None  # the duration a minute-billed usage states (None: from the size)
         self.transcribed: list[dict] = []  # what each transcription request carried
         self.today: date = datetime.now(UTC).date()  # the day the fake stands on (SHUTDOWNS)
+        self.disobedient_rewrites = 0  # see ignore_word_limit
         from tests.fakes.openai_realtime import FakeRealtime
 
         # the Realtime API (WebSocket), started with this fake and standing on the same day
@@ -195,6 +200,11 @@ class FakeOpenAI(FakeServer):
     def transcribe_next(self, text: str) -> None:
         """The next /v1/audio/transcriptions call hears this text."""
         self.transcripts.append(text)
+
+    def ignore_word_limit(self, times: int = 1) -> None:
+        """The next `times` narration rewrites ignore the word limit they are given, as a model
+        may: each part loses only its last word."""
+        self.disobedient_rewrites += times
 
     def reply_next(self, payload, *, status: str = "completed") -> None:
         """The next /v1/responses call answers with this content instead of a generated one."""
@@ -321,6 +331,8 @@ class FakeOpenAI(FakeServer):
                     f"{shot[:120]}, reworked as the user asked, same warm cinematic world, no text" for shot in shots
                 ]
             }
+        if name == "narration_rewrites":
+            return {"parts": self._rewrites(text)}
         if name == "animation_prompts":
             # a model's output follows the strict schema: as many prompts as it demands
             count = schema["properties"]["animation_prompts"].get("maxItems", 10)
@@ -333,6 +345,19 @@ class FakeOpenAI(FakeServer):
                 ]
             }
         return {}
+
+    def _rewrites(self, text: str) -> list[dict]:
+        """Each part asked for ("Segment N (at most M words; ...): text"), kept to its first M
+        words and ending a sentence; a disobedient rewrite only drops the last word."""
+        asked = re.findall(r"^Segment (\d+) \(at most (\d+) words[^)]*\): (.+)$", text, re.MULTILINE)
+        disobey = self.disobedient_rewrites > 0
+        self.disobedient_rewrites -= disobey
+        parts = []
+        for number, limit, part in asked:
+            words = part.split()
+            keep = len(words) - 1 if disobey else int(limit)
+            parts.append({"segment": int(number), "text": " ".join(words[:keep]).rstrip(".,;:!?") + "."})
+        return parts
 
     # -- /v1/audio/speech ---------------------------------------------------------------------
 
@@ -355,8 +380,7 @@ class FakeOpenAI(FakeServer):
         fmt = body.get("response_format", "mp3")
         if fmt not in AUDIO_TYPES:
             return error(400, f"this fake speaks {sorted(AUDIO_TYPES)}, not {fmt!r}", "invalid_value")
-        seconds = min(6.0, max(0.8, len(text.split()) / 2.6))
-        return 200, {"Content-Type": AUDIO_TYPES[fmt]}, tone(seconds, fmt)
+        return 200, {"Content-Type": AUDIO_TYPES[fmt]}, spoken(text, fmt)
 
 
 def _multipart(request: Request) -> tuple[dict, dict]:
@@ -420,6 +444,9 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
         return 200, {"Content-Type": "text/plain"}, text.encode()
     audio_tokens = max(1, len(upload["data"]) // 200)
     output_tokens = max(1, len(text) // 3)
+    if fields["model"] in BILLED_BY_DURATION:  # billed per minute: usage says the audio's length
+        seconds = self.audio_seconds if self.audio_seconds is not None else max(1.0, len(upload["data"]) / 4000)
+        return json_reply(200, {"text": text, "usage": {"type": "duration", "seconds": seconds}})
     return json_reply(
         200,
         {
@@ -435,10 +462,49 @@ def _transcription(self: FakeOpenAI, request: Request) -> Reply:
     )
 
 
-def tone(seconds: float, fmt: str, rate: int = 24000) -> bytes:
-    """A soft tone standing in for speech: 16-bit mono PCM, as WAV, raw PCM, or via ffmpeg."""
-    n = int(seconds * rate)
-    pcm = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(n))
+# The fakes' voice reads every word it is given, as a real one does (it never stops at the end of
+# a 5-second segment): each word a burst of tone as long as the word, a short pause between words,
+# and the silence a TTS engine leaves around its speech. So a test can count the words it hears.
+SPEECH_LEAD = 0.15  # silence before the first word and after the last
+WORD_GAP = 0.12  # silence between words: a word is one burst
+_CYCLE = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * i / 100))) for i in range(100))  # 240 Hz
+
+
+def word_seconds(word: str) -> float:
+    """How long the fakes' voice takes for one word: about 2.4 English words a second."""
+    return 0.12 + 0.045 * len(word)
+
+
+def speech_seconds(text: str) -> float:
+    """The speech in what the fakes' voice says for `text`, without the silence around it."""
+    words = text.split()
+    return sum(word_seconds(w) for w in words) + WORD_GAP * max(0, len(words) - 1)
+
+
+def _samples(seconds: float, rate: int) -> int:
+    return round(seconds * rate)
+
+
+def spoken(text: str, fmt: str, rate: int = 24000) -> bytes:
+    """`text` read aloud by the fakes' voice: 16-bit mono PCM, as WAV, raw PCM, or via ffmpeg."""
+    cycle = (
+        _CYCLE
+        if rate == 24000
+        else b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 240 * i / rate))) for i in range(rate // 240))
+    )
+    silence = b"\0\0"
+    chunks = [silence * _samples(SPEECH_LEAD, rate)]
+    for i, word in enumerate(text.split()):
+        if i:
+            chunks.append(silence * _samples(WORD_GAP, rate))
+        n = _samples(word_seconds(word), rate)
+        chunks.append((cycle * (n * 2 // len(cycle) + 1))[: n * 2])
+    chunks.append(silence * _samples(SPEECH_LEAD, rate))
+    return encoded(b"".join(chunks), fmt, rate)
+
+
+def encoded(pcm: bytes, fmt: str, rate: int = 24000) -> bytes:
+    """16-bit mono PCM as raw PCM, WAV, or another format through ffmpeg."""
     if fmt == "pcm":
         return pcm
     wav = pcm_to_wav(pcm, rate)

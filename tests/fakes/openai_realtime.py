@@ -160,7 +160,7 @@ class FakeRealtime:
         return None
 
     def _respond(self, ws, session: dict, asked: str) -> None:
-        from tests.fakes.openai_api import tone
+        from tests.fakes.openai_api import spoken
 
         with self._lock:
             said = self.rewordings.pop(0) if self.rewordings else asked
@@ -171,7 +171,7 @@ class FakeRealtime:
                 response={"id": response_id, "object": "realtime.response", "status": "in_progress", "output": []},
             )
         )
-        pcm = tone(min(6.0, max(0.8, len(said.split()) / 2.6)), "pcm", RATE)
+        pcm = spoken(said, "pcm", RATE)
         step = RATE * 2 // 5  # 200 ms of 16-bit mono per delta
         ids = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
         for start in range(0, len(pcm), step):

@@ -58,7 +58,14 @@ VIDEO_RATIOS = {
 VIDEO_DURATIONS = {"gen4_turbo": {5, 10}, "gen4.5": set(range(2, 11)), "veo3.1_fast": {4, 6, 8}}
 # Credits as Runway bills them (its pricing page): per image, and per second of clip.
 IMAGE_CREDITS = {"gen4_image": 5, "gen4_image_turbo": 2}
-VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 15}
+VIDEO_CREDITS_PER_SECOND = {"gen4_turbo": 5, "gen4.5": 12, "veo3.1_fast": 10}
+# veo3.1_fast takes `audio: bool`, and "audio inclusion affects pricing" (runwayml 5.24,
+# Veo3_1Fast): 10 credits/s without audio, 15 with (Runway's pricing, 10-15 credits/s). A
+# request that does not say is taken as with audio.
+AUDIO_CREDITS_PER_SECOND = {"veo3.1_fast": 15}
+# A FAILED task reports its `cost` ("fully refunded tasks report 0", runwayml 5.24 FailedCost):
+# a moderation refusal of an input (SAFETY.INPUT.*) is not refunded; other failures are.
+NOT_REFUNDED = ("SAFETY.INPUT.",)
 # Runway's task failure codes (docs.dev.runwayml.com/errors/task-failures, read 2026-12-04; the
 # SDK's `failureCode` is Optional): SAFETY.* and INPUT_PREPROCESSING.SAFETY.* are moderation
 # refusals (retrying the same input fails the same way); INTERNAL.BAD_OUTPUT.* may succeed when
@@ -167,8 +174,12 @@ def _data_uri_problem(uri: str, what: str) -> str | None:
 
 
 class FakeRunway(FakeServer):
-    def __init__(self, concurrency: int | None = None):
+    def __init__(self, concurrency: int | None = None, daily_cap: int | None = None):
         super().__init__()
+        # Runway's daily generation cap (docs.dev.runwayml.com/usage/tiers: "max gens/day", per
+        # model; tier 1: 50 for some models, 200 for others): past it a create answers 429 and
+        # starts nothing. None: no cap.
+        self.daily_cap = daily_cap
         # Runway's usage tiers (docs.dev.runwayml.com/usage/tiers, read 2026-12-02): limits are per
         # model and project, tier 1 running 1-2 generations at once; a task over the limit is
         # accepted and waits as THROTTLED, then goes on as PENDING/RUNNING when a slot frees
@@ -292,6 +303,8 @@ class FakeRunway(FakeServer):
             return f"ratio: invalid value {body.get('ratio')!r} for {model}"
         if "duration" in body and body["duration"] not in VIDEO_DURATIONS[model]:
             return f"duration: must be one of {sorted(VIDEO_DURATIONS[model])}"
+        if "audio" in body and (model not in AUDIO_CREDITS_PER_SECOND or not isinstance(body["audio"], bool)):
+            return f"audio: {model} takes no audio" if model not in AUDIO_CREDITS_PER_SECOND else "audio: a boolean"
         return (
             self.image_problem(body.get("promptImage"), "promptImage")
             or self._check_prompt(body, required=False)
@@ -347,6 +360,10 @@ class FakeRunway(FakeServer):
         problem = check(body) if isinstance(body, dict) else "body must be an object"
         if problem:
             return json_reply(400, {"error": "Validation of body failed", "issues": [{"message": problem}]})
+        if self.daily_cap is not None and self._created_today(body.get("model")) >= self.daily_cap:
+            return error(
+                429, f"You have reached the daily generation limit for {body.get('model')}. Try again tomorrow."
+            )
         plan = self._take_plan(kind, body.get("seed"))
         if any(word in str(body.get("promptText", "")).lower() for word in MODERATED_WORDS):
             plan = Plan(kind, ["PENDING", "FAILED"], failure_code="INPUT_PREPROCESSING.SAFETY.TEXT")
@@ -369,10 +386,22 @@ class FakeRunway(FakeServer):
                     return plan
         return None
 
+    def _created_today(self, model) -> int:
+        """The model's tasks created in the last 24 hours (every one here is)."""
+        return sum(1 for t in list(self.tasks.values()) if t.body.get("model") == model)
+
     def credits(self, task: Task) -> int:
+        model = task.body["model"]
         if task.kind == "text_to_image":
-            return IMAGE_CREDITS[task.body["model"]]
-        return VIDEO_CREDITS_PER_SECOND[task.body["model"]] * int(task.body.get("duration", 5))
+            return IMAGE_CREDITS[model]
+        per_second = VIDEO_CREDITS_PER_SECOND[model]
+        if model in AUDIO_CREDITS_PER_SECOND and task.body.get("audio", True):
+            per_second = AUDIO_CREDITS_PER_SECOND[model]
+        return per_second * int(task.body.get("duration", 5))
+
+    def failed_cost(self, task: Task, code: str | None) -> int:
+        """A failed task's cost: refunded (0) unless Runway keeps it."""
+        return self.credits(task) if (code or "").startswith(NOT_REFUNDED) else 0
 
     def _admitted(self, task: Task) -> bool:
         """Whether the task holds a slot of its model's tier: slots go to the oldest waiting tasks
@@ -411,7 +440,11 @@ class FakeRunway(FakeServer):
             obj.update(cost={"credits": self.credits(task)}, output=[f"{self.url}/outputs/{task.id}.{ext}"])
         elif status == "FAILED":
             code = "INTERNAL.BAD_OUTPUT.CODE01" if task.failure_code is None else task.failure_code
-            obj.update(cost={"credits": 0}, failure="The generation failed.", failureCode=code or None)
+            obj.update(
+                cost={"credits": self.failed_cost(task, code)},
+                failure="The generation failed.",
+                failureCode=code or None,
+            )
         else:  # CANCELLED
             obj["cost"] = {"credits": 0}
         return json_reply(200, obj)

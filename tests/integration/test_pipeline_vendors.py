@@ -76,6 +76,9 @@ def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits
     # Given a user who chose veo3.1_fast, and a Runway project at tier 1 (2 generations at once)
     # while the Maps are set to run 4 segments at once: Runway queues the rest as THROTTLED
     fake_runway.concurrency = 2
+    # each clip runs half a second, so the four submitted at once surely overlap (with tasks that
+    # end at their second poll, whether a third was created before two ended was a race)
+    fake_runway.task_seconds["image_to_video"] = 0.5
     user_id = 7_000_000_014
     with pipeline.using(
         pipeline.runtime_with(**{**openai_vars(fake_openai), **runway_vars(fake_runway), "RUNWAY_CONCURRENCY": "4"})
@@ -96,17 +99,18 @@ def test_a_job_on_veo_through_runways_tier_1_queue_records_its_6_s_clips_credits
     assert any("THROTTLED" in t.history for t in fake_runway.tasks.values())
     assert all(s["vendor_status"] is None for s in segment_rows.get_segments(db, job["id"]))
 
-    # ... and vendor_usage records each clip on its model, billed for 6 s
+    # ... and the ledger records each clip on its model, billed for 6 s without audio (10 credits/s)
     totals = usage.summary(db, job["id"])
     assert totals["by_model"]["runway:veo3.1_fast"] == {
         "calls": 10,
-        "credits": 10 * 90.0,
+        "credits": 10 * 60.0,
         "seconds": 60.0,
         "tokens": 0,
         "characters": 0,
     }
-    assert totals["runway_credits"] == 5 + 9 * 2 + 10 * 90
-    assert totals["estimated_usd"] == pytest.approx(9.23 + 0.03, abs=0.05)
+    assert totals["runway_credits"] == 5 + 9 * 2 + 10 * 60
+    assert totals["estimated_usd"] == pytest.approx(6.23 + 0.03, abs=0.05)
+    assert all(t.body.get("audio") is False for t in fake_runway.created("image_to_video"))
 
 
 def test_a_refused_image_fails_the_job_and_names_the_segment(pipeline, fake_openai, fake_runway):

@@ -49,7 +49,7 @@ def vendors(pipeline, fake_openai, fake_runway, fake_telegram):
         **openai_vars(fake_openai),
         **runway_vars(fake_runway),
         **FAST,
-        **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
+        **telegram_environment(fake_telegram, ALLOWED_USER_IDS="*"),
     }
     with pipeline.using(pipeline.runtime_with(**env)):
         yield fake_openai, fake_runway, fake_telegram
@@ -135,7 +135,8 @@ def test_postgresql_connection_lost_during_stages_is_retried_to_success(db, pipe
     with pipeline.using(pipeline.runtime_with(**FAST)):
         outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
 
-    failures = [e for e in outcome.history if "DatabaseUnavailable" in json.dumps(e, default=str)]
+    events = [*outcome.history, *(e for child in outcome.children for e in child)]  # SubmitImage's: a child's
+    failures = [e for e in events if "DatabaseUnavailable" in json.dumps(e, default=str)]
     assert len(failures) >= 2  # both stages failed once, visibly, and were retried
     assert len(script_calls) == 2  # the call that lost its connection, then the retry
     assert seen[0] == "script" and "images" in seen

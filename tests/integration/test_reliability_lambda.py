@@ -117,11 +117,13 @@ def test_a_stage_killed_after_the_vendor_accepted_is_retried_and_creates_nothing
     finally:
         images.released.set()
     job = outcome.job
-    history = outcome.history
+    history = [e for child in outcome.children for e in child]  # SubmitImage runs in each segment's child
     timed_out = [e for e in history if (e.get("taskFailedEventDetails") or {}).get("error") == "Sandbox.Timedout"]
     assert len(timed_out) == 1  # the kill happened, as AWS reports it
     invoked = pipeline.endpoint.invocations[before:]
-    assert invoked.count("SubmitImageFunction") == 11  # ... and SubmitImage ran again, once
+    # ... and SubmitImage ran again, once: ten in the Map's first pass (segment 0, and the nine
+    # blocked until its image exists), ten in the second (segment 0 found done), and the retry
+    assert invoked.count("SubmitImageFunction") == 21
     assert "AwaitImageApproval" in execution_events(outcome)  # the retry went on to the gate
     assert len(images.submitted) == len(set(images.submitted)) == 10  # one task per segment, none new
     first = images.blocked[0]

@@ -48,11 +48,14 @@ def test_a_failing_record_failure_is_reconciled_from_the_execution_event(rt, db,
     event = pipeline.delivered[job["execution_arn"]]
     assert event["detail-type"] == "Step Functions Execution Status Change"
     assert event["detail"]["status"] == "FAILED" and event["detail"]["name"] == job["id"]
-    # EventBridge may deliver an event twice: the second changes nothing and says nothing
+    # EventBridge may deliver an event twice: the second changes nothing and says nothing (the
+    # user was told: issue 21 item 5)
     assert lifecycle.reconcile_execution(rt, event["detail"]) == {
         "reconciled": False,
         "status": "failed",
+        "told": False,
     }
+    assert jobs.get_job(db, job["id"])["end_told_at"] is not None
     assert len([e for e in told.events if e[0] == job["id"] and e[1] == "JobEnded"]) == 1
 
 

@@ -74,7 +74,7 @@ def test_no_secret_reaches_any_log_line(db, pipeline, fake_telegram, fake_openai
     }
     fake_telegram.reset()
     env = {
-        **telegram_environment(fake_telegram, ALLOWED_USER_IDS=""),
+        **telegram_environment(fake_telegram, ALLOWED_USER_IDS="*"),
         **openai_vars(fake_openai),
         **runway_vars(fake_runway),
         **FAST_POLLS,

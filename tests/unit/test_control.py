@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from tests.helpers import new_job, replace_part
 from videobot import control
 from videobot.data import gates, jobs
+from videobot.errors import ControlUnavailable
 from videobot.pipeline import GateId
 
 
@@ -69,7 +70,7 @@ def test_the_decision_is_visible_before_step_functions_is_told(rt, gate, approve
 
 def test_a_failed_call_reopens_the_gate(rt, db, gate):
     job, _sfn = gate("ThrottlingException")
-    with pytest.raises(ClientError):
+    with pytest.raises(ControlUnavailable):  # throttled past the retries: the user is asked to try again
         control.decide(rt, job["id"], GateId("script"), approve=True)
     assert gates.get_gate(db, job["id"], GateId("script"))["decided_at"] is None
     row = jobs.get_job(db, job["id"])

@@ -245,6 +245,7 @@ def test_set_webhook_registers_the_url_with_the_secret_token(server):
     assert body["secret_token"] == "s3cret_token-1"
     assert body["url"].endswith("/telegram/webhook")
     assert body["allowed_updates"] == ["message", "callback_query"]
+    assert body["max_connections"] == stack.WEBHOOK_CONNECTIONS
     assert info["url"] == body["url"]
 
 

@@ -17,7 +17,6 @@ from tests.unit.test_architecture import MODULES, ROOT, layer_of, render_layers
 
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 README = ROOT / "README.md"
-ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
 CODE = re.compile(r"`([^`]+)`")
 
 
@@ -48,24 +47,37 @@ def _states(states: dict, found: dict | None = None) -> dict[str, dict]:
     return found
 
 
+def _machines() -> dict[str, dict[str, dict]]:
+    """Each state machine of the template (the pipeline, and its child execution of one segment's
+    media) -> its states by name."""
+    template = tpl.load_template()
+    return {
+        machine: _states(json.loads((ROOT / spec["Properties"]["DefinitionUri"]).read_text(encoding="utf-8"))["States"])
+        for machine, spec in template["Resources"].items()
+        if machine in tpl.state_machines(template)
+    }
+
+
 @pytest.fixture(scope="module")
 def states() -> dict[str, dict]:
-    return _states(json.loads(ASL.read_text(encoding="utf-8"))["States"])
+    """Every state of every state machine, by name."""
+    return {name: state for found in _machines().values() for name, state in found.items()}
 
 
 @pytest.fixture(scope="module")
-def folder_of_state(states) -> dict[str, str]:
+def folder_of_state() -> dict[str, str]:
     """Each Task state that invokes a function -> that function's folder (functions/<folder>)."""
     template = tpl.load_template()
-    substitutions = template["Resources"]["VideoPipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
     handlers = tpl.functions(template)
     folders = {}
-    for name, state in states.items():
-        arguments = state.get("Parameters") or state.get("Arguments") or {}
-        target = re.fullmatch(r"\$\{(\w+)\}", str(arguments.get("FunctionName", "")))
-        if state["Type"] == "Task" and target:
-            function = substitutions[target.group(1)]["Fn::GetAtt"][0]
-            folders[name] = handlers[function].split(".")[0]
+    for machine, found in _machines().items():
+        substitutions = template["Resources"][machine]["Properties"]["DefinitionSubstitutions"]
+        for name, state in found.items():
+            arguments = state.get("Parameters") or state.get("Arguments") or {}
+            target = re.fullmatch(r"\$\{(\w+)\}", str(arguments.get("FunctionName", "")))
+            if state["Type"] == "Task" and target:
+                function = substitutions[target.group(1)]["Fn::GetAtt"][0]
+                folders[name] = handlers[function].split(".")[0]
     return folders
 
 

@@ -158,7 +158,7 @@ def top_level_boxes(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def assembled(tmp_path_factory) -> dict:
-    """Three 2 s segments; narration 0 short, 1 far too long (tempo and cut), 2 short."""
+    """Three 2 s segments; narration 0 short, 1 too long (sped up to fit), 2 short."""
     tmp = tmp_path_factory.mktemp("assembly")
     texts = ["Кофе по утрам", "Fresh coffee, every morning", "Свежий кофе — fresh coffee"]
     segments = [
@@ -172,8 +172,8 @@ def assembled(tmp_path_factory) -> dict:
         for i, c in enumerate(COLOURS)
     ]
     # Part 2 starts with 0.4 s of silence, as TTS output often does: it is trimmed.
-    parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 3.5), tone(tmp / "n2.wav", 1.2, lead=0.4)]
-    narration = FFMPEG.fit_narration(parts, tmp / "voiceover.m4a", slot=SLOT)
+    parts = [tone(tmp / "n0.wav", 1.0), tone(tmp / "n1.wav", 2.3), tone(tmp / "n2.wav", 1.2, lead=0.4)]
+    narration = FFMPEG.fit_narration(parts, tmp / "voiceover.flac", slot=SLOT)
     out = FFMPEG.assemble(segments, narration, tmp / "final.mp4", clip_seconds=SLOT)
     return {"out": out, "narration": narration, "segments": segments, "tmp": tmp}
 
@@ -205,19 +205,28 @@ def test_each_narration_starts_with_its_clip(assembled):
         assert voice[i] == pytest.approx(clips[i], abs=0.15)
 
 
-def test_long_narration_is_sped_up_then_cut_and_short_is_padded(assembled):
+def test_long_narration_is_sped_up_whole_and_short_is_padded(assembled):
     env = envelope(assembled["narration"])
     block = 0.01
 
     def loud_between(a: float, b: float) -> float:
         return sum(1 for x in env[int(a / block) : int(b / block)] if x > -60) * block
 
-    # Part 0 (1.0 s) is left as it is and padded; part 1 (3.5 s) plays at 1.25x (2.8 s) and is
-    # cut to leave a breath before part 2.
+    # Part 0 (1.0 s) is left as it is and padded; part 1 (2.3 s) plays whole at 2.3/1.9x, ending
+    # a breath before part 2.
     assert loud_between(0, SLOT) == pytest.approx(1.0, abs=0.05)
     assert loud_between(SLOT, 2 * SLOT) == pytest.approx(SLOT - media.NARRATION_TAIL, abs=0.08)
     assert loud_between(2 * SLOT - 0.06, 2 * SLOT) == 0
     assert FFMPEG.duration(assembled["narration"]) == pytest.approx(3 * SLOT, abs=0.03)
+
+
+def test_a_part_too_long_for_its_slot_is_refused_never_cut(tmp_path):
+    # 3.5 s of speech does not fit 2 s at 1.25x: fit_narration will not cut it (RecordVoiceover
+    # has such a part rewritten shorter before it gets here).
+    parts = [tone(tmp_path / "n0.wav", 1.0), tone(tmp_path / "n1.wav", 3.5)]
+    with pytest.raises(media.MediaError, match=r"part 2 .* never cut"):
+        FFMPEG.fit_narration(parts, tmp_path / "vo.flac", slot=SLOT)
+    assert not (tmp_path / "vo.flac").exists()
 
 
 def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
@@ -235,26 +244,27 @@ def test_speech_span_leaves_out_the_silence_around_the_speech(tmp_path):
             str(part),
         ]
     )
-    start, end = FFMPEG.speech_span(part)
-    assert start == pytest.approx(0.3 - media.SPEECH_MARGIN, abs=0.03)
-    assert end == pytest.approx(1.8 + media.SPEECH_MARGIN, abs=0.03)
+    span = FFMPEG.speech_span(part)
+    assert span.start == pytest.approx(0.3 - media.SPEECH_MARGIN, abs=0.03)
+    assert span.end == pytest.approx(1.8 + media.SPEECH_MARGIN, abs=0.03)
     # 2.5 s in the file, 1.56 s of it speech: nothing to speed up in a 2 s slot.
-    assert media.narration_fit(end - start, slot=2.0).tempo == 1.0
+    assert media.narration_fit(span.seconds, slot=2.0).tempo == 1.0
 
 
 @pytest.mark.parametrize(
-    "duration, tempo, cut",
+    "duration, tempo, fits",
     [
-        (3.0, 1.0, False),  # fits: as it is, padded with silence
-        (5.4, 5.4 / 4.9, False),  # a little long: a gentle tempo change only
-        (6.125, 1.25, False),  # exactly what 1.25x fits
-        (7.0, 1.25, True),  # too long: 1.25x, then the rest is cut
+        (3.0, 1.0, True),  # fits: as it is, padded with silence
+        (5.4, 5.4 / 4.9, True),  # a little long: a gentle tempo change only
+        (6.125, 1.25, True),  # exactly what 1.25x fits (media.narration_room)
+        (7.0, 1.25, False),  # too long even at 1.25x: to be rewritten shorter, never cut
     ],
 )
-def test_narration_policy(duration, tempo, cut):
+def test_narration_policy(duration, tempo, fits):
     fit = media.narration_fit(duration, slot=5.0, max_tempo=1.25)
-    assert fit.tempo == pytest.approx(tempo, abs=1e-3) and fit.cut is cut
-    assert fit.spoken <= 5.0 - media.NARRATION_TAIL + 1e-6
+    assert fit.tempo == pytest.approx(tempo, abs=1e-3) and fit.fits is fits
+    assert (fit.spoken <= 5.0 - media.NARRATION_TAIL + 1e-6) is fits
+    assert (duration <= media.narration_room(5.0, 1.25) + 1e-9) is fits
 
 
 @pytest.mark.parametrize("ratio", ["16:9", "9:16"])
@@ -321,7 +331,7 @@ def test_size_cap_holds_on_high_entropy_input(tmp_path):
         noise, tmp_path / "seg.mp4", text="Шум / noise", seconds=seconds, bitrate=bitrate, max_bytes=share
     )
     assert seg.stat().st_size <= share
-    narration = FFMPEG.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.m4a", slot=seconds)
+    narration = FFMPEG.fit_narration([tone(tmp_path / "n.wav", 0.5)] * count, tmp_path / "vo.flac", slot=seconds)
     out = FFMPEG.assemble([seg] * count, narration, tmp_path / "final.mp4", clip_seconds=seconds, max_bytes=max_bytes)
     assert out.stat().st_size <= max_bytes
     assert FFMPEG.probe(out).duration == pytest.approx(count * seconds, abs=0.05)

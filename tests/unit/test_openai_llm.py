@@ -16,6 +16,7 @@ from videobot.data import gates
 from videobot.data import segments as segment_rows
 from videobot.errors import VendorFailed, VendorUnavailable
 from videobot.pipeline import IMAGE, GateId
+from videobot.providers.base import LongPart
 from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
 from videobot.stages.revise_stage import revise_stage
 
@@ -210,3 +211,44 @@ def test_a_wish_for_images_is_worked_into_their_prompts_in_one_call(rt, db, open
         assert rows[i]["image_path"] is None and rows[i]["animation_prompt_draft"] is None
     assert all(rows[i]["image_prompt"] == before[i] for i in range(10) if i not in (2, 6))
     assert usage.summary(db, job["id"])["llm_calls"] == calls + 1
+
+
+LONG_EN = "Every single morning our baristas grind fresh beans by hand and pour each cup slowly with care and love."
+
+
+def test_the_parts_too_long_are_shortened_in_one_call_with_the_whole_script_in_view(rt, openai_env):
+    script = [f"Coffee warms the morning, part {i}." for i in range(10)]
+    script[2] = script[7] = LONG_EN
+    parts = [LongPart(2, LONG_EN, 7.9, 6.1, 12), LongPart(7, LONG_EN, 7.9, 6.1, 9)]
+
+    rewrites = rt.llm.shorten_narration("Coffee advert", "en", script, parts)
+
+    [call] = openai_env.calls("POST /v1/responses")
+    body = call.json()
+    assert body["instructions"] == role_prompt("shorten_narration")
+    assert body["metadata"] == {"role": "shorten_narration", "prompt_version": "v1"}
+    schema = body["text"]["format"]["schema"]["properties"]["parts"]
+    assert body["text"]["format"]["strict"] is True and schema["minItems"] == schema["maxItems"] == 2
+    assert "10. Coffee warms the morning, part 9." in body["input"]  # the whole script
+    assert "Segment 3 (at most 12 words; now 19 words, 7.9 s spoken where 6.1 s fit): Every" in body["input"]
+    assert "Segment 8 (at most 9 words" in body["input"]
+    assert sorted(rewrites.parts) == [2, 7]
+    assert len(rewrites.parts[2].split()) == 12 and len(rewrites.parts[7].split()) == 9
+    assert rewrites.usage["calls"] == 1 and rewrites.usage["output_tokens"] > 0
+
+
+@pytest.mark.parametrize(
+    "reply, problem",
+    [
+        ({"parts": [{"segment": 3, "text": "Fresh beans."}]}, "did not name the parts asked for"),  # one left out
+        ({"parts": [{"segment": 3, "text": "Fresh beans."}, {"segment": 4, "text": "Hot."}]}, "did not name"),
+        ({"parts": [{"segment": 3, "text": " "}, {"segment": 8, "text": "Hot."}]}, "segment 3 is empty"),
+        ({"parts": [{"segment": 3, "text": "Свежие зёрна."}, {"segment": 8, "text": "Hot."}]}, "not in en"),
+        ("not json", "did not name"),
+    ],
+)
+def test_a_rewrite_that_is_not_the_parts_asked_for_is_refused(rt, openai_env, reply, problem):
+    openai_env.reply_next(reply)
+    parts = [LongPart(2, LONG_EN, 7.9, 6.1, 12), LongPart(7, LONG_EN, 7.9, 6.1, 9)]
+    with pytest.raises(VendorFailed, match=problem):
+        rt.llm.shorten_narration("Coffee advert", "en", [LONG_EN] * 10, parts)

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from tests.fakes.fixtures import openai_vars
+from tests.fakes.openai_api import SPEECH_LEAD, speech_seconds
 from tests.helpers import use
 from videobot import media
 from videobot.errors import ConfigurationError, VendorFailed
@@ -46,7 +47,8 @@ def test_speech_goes_over_the_realtime_api_and_comes_back_as_wav(rt, openai_env,
     assert spoken.model == "gpt-realtime-2.1-mini" and spoken.characters == len(" ".join(TEXT.split()))
     path = tmp_path / "speech.wav"
     path.write_bytes(spoken.audio)
-    assert FFMPEG.duration(path) == pytest.approx(6 / 2.6, abs=0.15)  # the fake's 6 words
+    # the fake's voice read the 6 words whole, with its silence around them
+    assert FFMPEG.duration(path) == pytest.approx(speech_seconds(TEXT) + 2 * SPEECH_LEAD, abs=0.02)
 
 
 def test_a_reworded_reading_is_read_again(rt, openai_env):

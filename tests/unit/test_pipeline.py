@@ -30,6 +30,7 @@ from videobot.pipeline import (
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachine" / "video_pipeline.asl.json").read_text(encoding="utf-8"))
+CHILD = json.loads((ROOT / "statemachine" / "segment_media.asl.json").read_text(encoding="utf-8"))
 SCHEMA = "\n".join(sql for _, sql in migration_files())
 
 
@@ -93,11 +94,12 @@ def _states(states: dict) -> dict[str, dict]:
 
 @pytest.mark.parametrize("kind", MEDIA_KINDS, ids=lambda k: k.noun)
 def test_each_kind_of_media_names_the_states_of_its_map(kind):
-    states = _states(ASL["States"])
-    assert set(kind.states.names()) <= set(states)
-    inside = states[kind.states.map]["ItemProcessor"]["States"]
-    in_the_map = (kind.states.submit, kind.states.check, kind.states.await_refused, kind.states.resolve_refused)
-    assert set(in_the_map) <= set(inside)
+    states, child = _states(ASL["States"]), _states(CHILD["States"])
+    assert set(kind.states.parent()) <= set(states)
+    assert set(kind.states.child()) <= set(child)
+    assert set(states[kind.states.map]["ItemProcessor"]["States"]) >= {kind.states.make}
+    refusals = states[kind.states.ask_refused]["ItemProcessor"]["States"]
+    assert set(refusals) >= {kind.states.await_refused, kind.states.resolve_refused, kind.states.remake}
 
     def payload(name: str) -> dict:
         return states[name]["Parameters"]["Payload"]
@@ -106,21 +108,25 @@ def test_each_kind_of_media_names_the_states_of_its_map(kind):
     assert payload(kind.states.resolve_refused)["stage"] == kind.refusal
     assert payload(kind.states.await_approval)["stage"] == kind.gate
     assert payload(kind.states.redo)["stage"] == kind.gate
+    for make in (kind.states.make, kind.states.remake):  # each a child execution of this kind
+        assert states[make]["Parameters"]["Input"]["kind"] == kind.noun
     assert states[kind.states.decision]["Default"] != kind.states.redo
     assert states[kind.states.redo]["Next"] == kind.states.map
     assert media_kind(kind.gate) is media_kind(kind.refusal) is media_kind(kind.noun) is kind
 
 
 def test_what_the_state_machine_reads_of_an_executions_settings_is_execution_settings():
-    text = json.dumps(ASL)
+    text = json.dumps([ASL, CHILD])
     paths = set(re.findall(r"\$\.settings\.(\w+)", text))
     assert paths and paths <= set(ExecutionSettings.model_fields)
-    states = _states(ASL["States"])
+    states, child = _states(ASL["States"]), _states(CHILD["States"])
     for kind in MEDIA_KINDS:  # a vendor task's states get the whole of them: their event is parsed once
         for name in (kind.states.submit, kind.states.check):
-            payload = states[name]["Parameters"]["Payload"]
+            payload = child[name]["Parameters"]["Payload"]
             assert payload["settings.$"] == "$.settings" and not any("poll" in key for key in payload), name
         assert states[kind.states.map]["ItemSelector"]["settings.$"] == "$.settings"
+        for make in (kind.states.make, kind.states.remake):  # and the child execution gets them whole
+            assert states[make]["Parameters"]["Input"]["settings.$"] == "$.settings"
 
 
 def test_an_executions_input_is_checked_when_it_is_made():

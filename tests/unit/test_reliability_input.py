@@ -29,6 +29,7 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 # hypothesis seeds `random` per example, so users get ids from a counter, not new_chat_id()
 _user_ids = itertools.count(8_100_000_000 + os.getpid() * 1000)
+_update_ids = itertools.count(7_100_000_000 + os.getpid() * 100_000)
 
 # Topics crafted against the places user text could leak into.
 HOSTILE_TOPICS = [
@@ -96,12 +97,37 @@ def test_random_bodies_are_refused_with_400_never_a_crash(rt, telegram, body):
     assert len(telegram.calls) == sent  # nothing is said for a body that is not an update
 
 
+# JSON values shaped like an update (a valid update_id, anything else beside it): these reach
+# the handler, where json_values alone almost never do.
+update_shaped = st.fixed_dictionaries(
+    {"update_id": st.integers(1, 2**62)},
+    optional={"message": json_values, "edited_message": json_values, "callback_query": json_values},
+)
+
+
 @FUZZ
 @given(value=json_values)
 def test_any_json_value_is_answered_without_a_crash(rt, telegram, value):
     sent = len(telegram.calls)
     assert _answered_as_parsed(rt, _api(json.dumps(value))) in (200, 400)
     assert len(telegram.calls) == sent
+
+
+@FUZZ
+@given(value=update_shaped)
+def test_any_update_shaped_value_reaches_the_handler_and_never_crashes_it(rt, telegram, value):
+    """#12: a valid update_id with any JSON beside it is handled (200, finished), the webhook's
+    catch-all never reached and nothing said (no such update comes from a private chat)."""
+    from unittest import mock
+
+    from videobot.telegram import handlers
+
+    said = [c for c in telegram.calls if c.method != "getMe"]  # a new thread's Bot says getMe
+    value = {**value, "update_id": next(_update_ids)}  # a new update each time, never a duplicate
+    with mock.patch.object(handlers, "handle_update", wraps=handlers.handle_update) as handled:
+        assert _answered_as_parsed(rt, _api(json.dumps(value))) == 200
+    assert handled.called
+    assert [c for c in telegram.calls if c.method != "getMe"] == said
 
 
 @pytest.mark.parametrize("update_id", [True, False, 2**63, 2**64 + 5, -(2**63) - 1, -1, 1.5, "7", None, [1]])
@@ -138,7 +164,7 @@ def _mutations():
 
 @FUZZ
 @given(mutation=_mutations())
-def test_missing_fields_and_wrong_types_never_crash_the_webhook(setup, rt, db, telegram, mutation):
+def test_missing_fields_and_wrong_types_never_crash_the_webhook(setup, rt, db, telegram, sfn, mutation):
     path, replacement = mutation
     user = TelegramUser(telegram, lambda_poster(lambda: setup.rt), user_id=next(_user_ids))
     update = user.message_update("/help")
@@ -149,7 +175,13 @@ def test_missing_fields_and_wrong_types_never_crash_the_webhook(setup, rt, db, t
         parent.pop(path[-1], None)
     else:
         parent[path[-1]] = replacement
-    assert user.post(update) == 200  # a well-formed update_id: answered, never redelivered for ever
+    from unittest import mock
+
+    from videobot.telegram import webhook
+
+    with mock.patch.object(webhook.logger, "exception") as crashed:  # the catch-all's line
+        assert user.post(update) == 200  # a well-formed update_id: answered, never redelivered for ever
+    assert not crashed.called, crashed.call_args  # handled, not a crash papered over
     row = db.query_one(
         "SELECT handled_at FROM ai_video_bot.telegram_updates WHERE update_id = %s", (update["update_id"],)
     )

@@ -13,10 +13,11 @@ import pytest
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
 from tests.helpers import new_job, use
 from tests.reliability_support import deliver_as_telegram, sfn  # noqa: F401
+from videobot import lifecycle
 from videobot.data import gates, jobs
 from videobot.data import updates as store
 from videobot.pipeline import GateId
-from videobot.telegram import ui
+from videobot.telegram import texts, ui
 
 ROUNDS = 4  # each race is run this many times on fresh jobs, to meet the overlap more than once
 
@@ -138,7 +139,7 @@ def test_approve_and_reject_at_once_end_in_one_consistent_outcome(db, user, sfn,
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(db, user, sfn, round_):
+def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(rt, db, user, sfn, round_):
     job = _waiting_job(db, user)
     both = [user.message_update("✅ Подтвердить"), user.message_update("❌ Отклонить")]
     assert _at_once(user.post, both) == [200, 200]
@@ -152,10 +153,18 @@ def test_keyboard_approve_and_reject_at_once_end_in_one_consistent_outcome(db, u
         # to an already-approved job; either way one decision reached Step Functions
         approved = status == "script_approved" and gate["decision"] == "approved"
         assert (status == "cancelled" and gate is None) or approved
+        if status == "cancelled":  # the reject's answer: the job cancelled between gates, once
+            assert sum(t.startswith(f"❌ Задача {job['id']} отменена") for t in user.texts()) == 1
+        else:
+            assert texts.text("ru", "nothing_to_reject") in user.texts()
     else:
         assert calls == ["SendTaskFailure"] and gate["decision"] == "rejected"
         assert sfn.named("StopExecution") == [] and status == "awaiting_script_approval"
-    assert len(user.texts()) >= 1  # the approve is answered; the reject's answer comes from CancelJob
+        # the reject's answer comes from CancelJob, which the state machine runs on "Rejected"
+        lifecycle.cancel_job(rt, job["id"])
+        assert user.texts()[-1].startswith(f"❌ Задача {job['id']} отменена на этапе сценария")
+    approved_said = texts.text("ru", "approved_script", voiceover="")
+    assert (approved_said in user.texts()) == (calls == ["SendTaskSuccess"])  # the approve's answer agrees
 
 
 def test_a_new_topic_during_an_active_job_starts_nothing_and_says_why(db, user, sfn):

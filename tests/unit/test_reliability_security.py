@@ -167,6 +167,31 @@ def test_a_key_cannot_leave_the_media_folder(tmp_path, hostile):
         local.put_bytes(storage.job_key(hostile, "x"), b"x")
 
 
+def test_the_s3_storage_writes_and_deletes_only_under_jobs():
+    """#29 for S3Storage (the class AWS runs): a key no id makes is refused before any call, for
+    writes, uploads and deletes; a job's own keys work (moto's S3)."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="media")
+        s3 = storage.S3Storage("media")
+        key = storage.job_key("0123456789abcdef", "final.mp4")
+        assert s3.put_bytes(key, b"video") == key and s3.get_bytes(key) == b"video"
+        for hostile in ("../../etc", "../..", "a/../../../b", "a//b", "a\\..\\b", "a\x00b"):
+            with pytest.raises(ValueError, match="escapes"):
+                s3.put_bytes(storage.job_key(hostile, "x"), b"x")
+            with pytest.raises(ValueError, match="escapes"):
+                s3.put_file(storage.job_key(hostile, "x"), __file__)
+            with pytest.raises(ValueError, match="escapes"):
+                s3.delete_prefix(storage.job_prefix(hostile))
+        with pytest.raises(ValueError, match="escapes"):
+            s3.put_bytes("music/bed.mp3", b"x")  # outside jobs/: not a key an id makes
+        assert s3.delete_prefix(storage.job_prefix("0123456789abcdef")) == 1
+        listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket="media")
+        assert listed.get("KeyCount", 0) == 0  # nothing hostile was written
+
+
 # ---- least privilege for S3 (template.yaml) --------------------------------------------------
 
 S3_ACCESS = {  # what each function does with media, and so all it may do

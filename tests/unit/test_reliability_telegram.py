@@ -22,7 +22,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
     lambda_poster,
     telegram,
 )
-from tests.helpers import new_job, use
+from tests.helpers import new_job, record_paid, use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot.data import gates, jobs
 from videobot.data import updates as store
@@ -53,12 +53,16 @@ def _handled(db, update: dict) -> bool:
     return row is not None and row["handled_at"] is not None
 
 
-def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(db, user, sfn, telegram):
+@pytest.mark.parametrize("answer_seconds", ["10", "0"])  # answered with the outcome; before any work
+def test_an_expired_callback_query_is_a_2xx_and_the_decision_takes_effect_once(
+    setup, db, user, sfn, telegram, answer_seconds
+):
     job = _waiting_job(db, user)
     tap = user.callback_update(ui.callback_data(True, job["id"], "script"))
     telegram.fail_next("answerCallbackQuery", 400, TOO_OLD)
 
-    assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
+    with use(setup, CALLBACK_ANSWER_SECONDS=answer_seconds):
+        assert user.post(tap) == 200  # not a 500: Telegram stops delivering it
     assert [n for n, kw in sfn.calls if kw.get("taskToken") == f"token-{job['id']}"] == ["SendTaskSuccess"]
     assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "approved"
     assert jobs.get_job(db, job["id"])["status"] == "script_approved"
@@ -257,8 +261,13 @@ def test_a_decision_left_by_a_killed_webhook_is_sent_again_by_the_next_tap(db, u
     assert sent["taskToken"] == f"token-{job['id']}"
     assert gates.get_gate(db, job["id"], GateId("script"))["resumed_at"] is not None
     assert user.texts()[-1].startswith("✅ Сценарий утверждён!")
-    assert user.post(user.callback_update(tap)) == 200  # confirmed: never sent again
+    # confirmed: never sent again, however long ago it was decided (resumed_at, not the clock)
+    db.execute(
+        f"UPDATE {gates.GATES} SET decided_at = decided_at - interval '61 seconds' WHERE job_id = %s", (job["id"],)
+    )
+    assert user.post(user.callback_update(tap)) == 200
     assert len(sfn.named("SendTaskSuccess")) == 1
+    assert "уже утверждён" in user.callback_answers()[-1]
 
 
 # ---- item 8: StartExecution failing is a clear answer ----------------------------------------
@@ -362,19 +371,11 @@ def test_a_timeout_before_anything_was_sent_and_idempotent_calls_are_retried(rt)
 
 
 def test_the_bot_wide_daily_budget_refuses_a_new_topic_with_a_clear_message(setup, db, user, sfn):
-    from videobot.data import usage as usage_rows
+    from videobot import usage
 
     spender = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)  # another user
-    usage_rows.insert_llm(
-        db,
-        spender["id"],
-        "generate_script",
-        vendor="openai",
-        model="gpt-5.4-mini",
-        calls=1,
-        input_tokens=1_000_000,
-        output_tokens=1_000_000,
-    )
+    usd = usage.llm_usd("gpt-5.4-mini", 1_000_000, 1_000_000)
+    record_paid(db, spender["id"], usd, stage="generate_script", vendor="openai", model="gpt-5.4-mini")
     with use(setup, MAX_USD_PER_DAY="1"):
         assert user.say("Реклама кофе") == 200
     (said,) = user.texts()

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from tests.fakes.fixtures import runway_vars
 from tests.fakes.runway_api import NO_FAILURE_CODE
-from tests.helpers import use
+from tests.helpers import record_paid, use
 from videobot import usage
 from videobot.data import gates
 from videobot.data import segments as segment_rows
@@ -92,16 +92,21 @@ def test_clip_requests_use_gen4_turbo_for_5_seconds_with_the_image_inline(rt, ru
 def test_task_states_are_read_in_runways_shapes(rt, runway_env):
     runway_env.plan("text_to_image", ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"])
     runway_env.plan("text_to_image", ["FAILED"], failure_code="SAFETY.INPUT.TEXT")
+    runway_env.plan("text_to_image", ["FAILED"], failure_code="INTERNAL.BAD_OUTPUT.CODE01")
     images = rt.images
     ok = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
     refused = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
+    bad_output = images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
 
     states = [images.get_task(ok) for _ in range(4)]
     assert [s.status for s in states] == ["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED"]
     assert states[2].progress == 0.5 and states[0].credits == 5 and states[3].credits == 5
     assert images.fetch_output(states[3].output_url).startswith(b"\x89PNG")
     failed = images.get_task(refused)
-    assert (failed.status, failed.failure_code, failed.credits) == ("FAILED", "SAFETY.INPUT.TEXT", 0)
+    # a FAILED task reports its cost: an input refused by moderation is billed, not refunded;
+    # a bad output is refunded (0)
+    assert (failed.status, failed.failure_code, failed.credits) == ("FAILED", "SAFETY.INPUT.TEXT", 5)
+    assert images.get_task(bad_output).credits == 0
 
 
 def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(rt, runway_env):
@@ -109,7 +114,7 @@ def test_a_429_on_create_is_retried_with_backoff_and_creates_one_task(rt, runway
         "POST /v1/text_to_image",
         429,
         times=2,
-        body={"error": "Daily task limit reached"},
+        body={"error": "Too many concurrent requests"},
         headers={"Retry-After": "0"},
     )
     rt.images.submit(ImageRequest(prompt="Coffee", ratio="16:9"))
@@ -121,7 +126,7 @@ def test_a_persistent_429_leaves_the_retry_to_the_state_machine(rt, runway_env, 
         "POST /v1/image_to_video",
         429,
         times=10,
-        body={"error": "Daily task limit reached"},
+        body={"error": "Too many concurrent requests"},
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable, match="HTTP 429"):
@@ -239,10 +244,10 @@ def test_images_are_stored_at_once_and_each_task_is_paid_once(rt, db, prompted_j
     assert rt.storage.get_bytes(seg1["image_path"]).startswith(b"\x89PNG")
     assert runway_env.tasks[seg1["image_runway_task_id"]].body["referenceImages"][0]["tag"] == "opening"
     assert "referenceImages" not in runway_env.tasks[seg0["image_runway_task_id"]].body
-    rows = usage.rows(db, job_id)
-    assert [(r["segment_index"], r["model"], r["credits"], r["credits_final"]) for r in rows] == [
-        (0, "gen4_image", 5, True),
-        (1, "gen4_image_turbo", 2, True),  # made from segment 0's image: the reference model by default
+    rows = [r for r in usage.rows(db, job_id) if r["task_id"]]
+    assert [(r["segment_index"], r["model"], r["credits"], r["state"]) for r in rows] == [
+        (0, "gen4_image", 5, "settled"),
+        (1, "gen4_image_turbo", 2, "settled"),  # made from segment 0's image: the reference model by default
     ]
 
 
@@ -303,7 +308,7 @@ def test_a_create_refused_with_429_is_not_counted_as_a_submission(rt, db, prompt
         "POST /v1/text_to_image",
         429,
         times=4,
-        body={"error": "Daily task limit reached"},
+        body={"error": "Too many concurrent requests"},
         headers={"Retry-After": "0"},
     )
     with pytest.raises(VendorUnavailable):
@@ -485,7 +490,7 @@ def test_the_submit_stage_bounds_its_create_by_the_time_its_lambda_has_left(setu
 
 
 @pytest.mark.parametrize(
-    "model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60), ("veo3.1_fast", 6, 90)]
+    "model, sent_seconds, credits", [("gen4_turbo", 5, 25), ("gen4.5", 5, 60), ("veo3.1_fast", 6, 60)]
 )
 def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(
     rt, runway_env, still, model, sent_seconds, credits
@@ -494,6 +499,8 @@ def test_each_video_model_gets_a_duration_it_accepts_and_its_own_credits(
     request = ClipRequest(prompt="Pan", ratio="16:9", image_url=still, duration=5, model=model)
     task = clips.submit(request)
     assert runway_env.tasks[task].body["model"] == model and runway_env.tasks[task].body["duration"] == sent_seconds
+    # the bot discards a clip's audio: veo3.1_fast is asked for none, and priced without it
+    assert runway_env.tasks[task].body.get("audio") is (False if model == "veo3.1_fast" else None)
     assert clips.estimate(request) == {"vendor": "runway", "model": model, "seconds": sent_seconds, "credits": credits}
     assert clips.get_task(task).credits == credits  # the fake bills as Runway does
 
@@ -583,14 +590,7 @@ def test_the_first_check_learns_from_the_models_past_tasks_in_postgresql(db, pro
     model = f"learning-{prompted_job['id']}"  # the database outlives one test run
     for n, seconds in enumerate((31.0, 40.0, 55.0)):
         task = f"learn-{n}-{prompted_job['id']}"
-        usage.record_task(
-            db,
-            prompted_job["id"],
-            "generate_clips",
-            n,
-            task,
-            {"vendor": "runway", "model": model, "seconds": 5, "credits": 25},
-        )
+        record_paid(db, prompted_job["id"], 0.25, model=model, task_id=task, seconds=5, credits=25)
         db.execute(
             "UPDATE ai_video_bot.vendor_usage SET running_at = recorded_at + %s, settled_at = recorded_at + %s"
             " WHERE task_id = %s",

@@ -30,6 +30,7 @@ from videobot.data import segments as segment_rows
 from videobot.errors import ContentRefused, JobCancelled, PollBudgetExceeded, VendorFailed
 from videobot.pipeline import GateId
 from videobot.providers import base
+from videobot.stages.animate_clips import prepared_key
 
 FFMPEG = media.FFmpeg()  # the bundled imageio-ffmpeg, as in the local runner
 
@@ -122,11 +123,12 @@ def test_image_prompts_then_images(rt, db, scripted_job):
     assert all(s["status"] == "image_prompt_ready" and 100 <= len(s["image_prompt"]) <= 200 for s in segs)
     assert jobs.get_job(db, job["id"])["status"] == "generating_images"
 
-    # Segment 1 waits for segment 0's image: it is the reference for the other nine.
-    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "waiting"
+    # Segment 1 is blocked until segment 0's image exists (the reference of the other nine): its
+    # child execution ends, and the Map makes it on its next pass
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "blocked"
     assert segment_rows.get_segment(db, job["id"], 1)["image_runway_task_id"] is None
     assert submit_image.lambda_handler.run(rt, _event(job, segment_index=0))["state"] == "done"
-    assert check_image.lambda_handler.run(rt, _event(job, segment_index=1, attempt=1))["state"] == "done"
+    assert submit_image.lambda_handler.run(rt, _event(job, segment_index=1))["state"] == "done"
 
     seg = segment_rows.get_segment(db, job["id"], 0)
     assert seg["status"] == "image_ready" and seg["image_path"] == f"jobs/{job['id']}/images/00.png"
@@ -151,7 +153,11 @@ def test_animation_prompts_then_clips(rt, db, scripted_job):
     info = FFMPEG.probe(rt.storage.local_path(seg["video_path"]))
     assert info.has_video and not info.has_audio and (info.width, info.height) == (1280, 720)
     # The segment's share of the assembly was done here, in the Map: sized, captioned, faded.
-    prepared = FFMPEG.probe(rt.storage.local_path(f"jobs/{job['id']}/segments/03.mp4"))
+    # Its key names its caption (the segment's text), so a caption made stale by a shortened
+    # narration is never taken for the current one.
+    key = prepared_key(rt, jobs.get_job(db, job["id"]), segment_rows.get_segment(db, job["id"], 3))
+    assert key == storage.text_key(job["id"], "segments", 3, seg["text"], "mp4")
+    prepared = FFMPEG.probe(rt.storage.local_path(key))
     assert (prepared.video_codec, prepared.pix_fmt, prepared.width, prepared.height) == ("h264", "yuv420p", 1280, 720)
     assert prepared.duration == pytest.approx(5.0, abs=0.01) and not prepared.has_audio
 
@@ -215,17 +221,22 @@ def test_unfinished_task_is_polled_not_resubmitted(rt, db, scripted_job, scripte
     assert segment_rows.get_segment(db, scripted_job["id"], 0)["image_path"].endswith("/images/00.png")
 
 
-def test_segments_waiting_for_the_reference_image_check_just_after_it(rt, db, scripted_job, scripted_images):
-    scripted_images([base.TaskState("RUNNING")] * 3)
+def test_segments_need_the_reference_image_and_hold_no_slot_while_it_is_made_or_refused(
+    rt, db, scripted_job, scripted_images
+):
+    gen = scripted_images([base.TaskState("RUNNING")] * 3)
     write_image_prompts.lambda_handler.run(rt, _event(scripted_job))
     waits = {"poll_interval_seconds": 10, "image_first_poll_seconds": 0}
     assert submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=0))["wait_seconds"] == 10
-    # Segment 1 needs segment 0's image as its reference: it is not submitted yet, and
-    # checks again on segment 0's own schedule.
+    # Segment 1 needs segment 0's image as its reference: not submitted, and not waiting in a
+    # slot of the Map either (its child execution ends; the Map makes it on its next pass)
     second = submit_image.lambda_handler.run(rt, _event(scripted_job, waits, segment_index=1))
-    assert second["state"] == "waiting" and second["attempt"] == 0
-    assert second["wait_seconds"] == 10
+    assert second == {"state": "blocked", "attempt": 0, "wait_seconds": 0}
     assert segment_rows.get_segment(db, scripted_job["id"], 1)["image_runway_task_id"] is None
+    # the same while segment 0's image is refused and waits for the user
+    segment_rows.update_segment(db, scripted_job["id"], 0, status="failed", error_message="SAFETY.INPUT.TEXT")
+    assert submit_image.lambda_handler.run(rt, _event(scripted_job, segment_index=2))["state"] == "blocked"
+    assert len(gen.submitted) == 1
 
 
 def test_safety_refusal_pauses_the_segment_then_fails_it_for_good(rt, db, scripted_job, scripted_images):
@@ -270,21 +281,39 @@ def test_voiceover_lays_each_part_on_its_segment(rt, db, scripted_job):
     assert all(s["narration_path"] and 0.5 < s["narration_duration"] < 6.5 for s in segs)
     job = jobs.get_job(db, scripted_job["id"])
     info = FFMPEG.probe(rt.storage.local_path(job["audio_path"]))
-    assert info.has_audio and info.audio_codec == "aac" and info.sample_rate == 48000
+    assert info.has_audio and info.audio_codec == "flac" and info.sample_rate == 48000  # lossless until mastered
     # Retried: the speech is not synthesised again.
     before = [s["narration_path"] for s in segs]
     record_voiceover.lambda_handler.run(rt, _event(scripted_job))
     assert [s["narration_path"] for s in segment_rows.get_segments(db, scripted_job["id"])] == before
 
 
-def test_assemble_and_deliver(rt, db, scripted_job):
+LONG_PART = (
+    "Каждое утро наши бариста вручную мелют свежие зёрна, медленно наливают каждую чашку, "
+    "рисуют сердечко на пенке и с улыбкой желают каждому гостю по-настоящему хорошего и доброго дня."
+)
+
+
+def test_assemble_and_deliver(rt, db, scripted_job, monkeypatch):
     job = scripted_job
+    # Segment 3's part is far too long for 5 s: its clip is captioned with it first (the clips
+    # and the voice-over run side by side), then the voice-over has it shortened.
+    segment_rows.update_segment(db, job["id"], 3, text=LONG_PART)
     _images_done(rt, job)
     write_animation_prompts.lambda_handler.run(rt, _event(job))
     with ThreadPoolExecutor(max_workers=10) as segments:  # side by side, as the Map runs them
         list(segments.map(lambda i: submit_clip.lambda_handler.run(rt, _event(job, segment_index=i)), range(10)))
-    record_voiceover.lambda_handler.run(rt, _event(job))
+    spoken = record_voiceover.lambda_handler.run(rt, _event(job))
+    assert spoken["narration"]["rewritten"] == [3]
+    said = segment_rows.get_segment(db, job["id"], 3)["text"]
+    assert LONG_PART.startswith(said[:-1]) and len(said) < len(LONG_PART)
+    captioned = []
+    prepare = rt.ffmpeg.prepare_segment
+    monkeypatch.setattr(
+        rt.ffmpeg, "prepare_segment", lambda *a, **kw: captioned.append(kw["text"]) or prepare(*a, **kw)
+    )
     result = assemble_video.lambda_handler.run(rt, _event(job))
+    assert captioned == [said]  # only segment 3 captioned again, with what is said
     row = jobs.get_job(db, job["id"])
     assert row["status"] == "delivering" and row["final_video_path"] == f"jobs/{job['id']}/final.mp4"
     info = FFMPEG.probe(rt.storage.local_path(row["final_video_path"]))

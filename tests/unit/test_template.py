@@ -18,6 +18,13 @@ from videobot.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "video_pipeline.asl.json"
+# Each state machine of the template and its definition: the pipeline, and each segment's image
+# or clip as its child execution (statemachine/segment_media.asl.json).
+MACHINES = {
+    "VideoPipelineStateMachine": ASL,
+    "SegmentMediaStateMachine": ROOT / "statemachine" / "segment_media.asl.json",
+}
+CHILD_EXECUTION = "arn:aws:states:::states:startExecution.sync:2"
 RETRY_POLICIES = ROOT / "statemachine" / "retry_policies.json"
 STANDARD_LAMBDA_ERRORS = [
     "Lambda.ServiceException",
@@ -44,23 +51,34 @@ def of_type(resources: dict, kind: str) -> dict:
     return {name: res for name, res in resources.items() if res["Type"] == kind}
 
 
-def machine_props(resources) -> dict:
-    return resources["VideoPipelineStateMachine"]["Properties"]
+def machine_props(resources, machine: str = "VideoPipelineStateMachine") -> dict:
+    return resources[machine]["Properties"]
 
 
-def test_every_asl_placeholder_is_a_substitution_and_every_substitution_is_used(resources):
-    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", ASL.read_text(encoding="utf-8")))
-    keys = set(machine_props(resources)["DefinitionSubstitutions"])
+def test_the_state_machines_are_their_definitions(resources):
+    machines = of_type(resources, "AWS::Serverless::StateMachine")
+    assert {name: ROOT / res["Properties"]["DefinitionUri"] for name, res in machines.items()} == MACHINES
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_every_asl_placeholder_is_a_substitution_and_every_substitution_is_used(resources, machine):
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", MACHINES[machine].read_text(encoding="utf-8")))
+    keys = set(machine_props(resources, machine)["DefinitionSubstitutions"])
     assert used, "the ASL has no placeholders: the check would prove nothing"
     assert used - keys == set(), "placeholders without a DefinitionSubstitutions key"
     assert keys - used == set(), "DefinitionSubstitutions keys the ASL never uses"
 
 
-def _invoked_functions(resources) -> set[str]:
-    subs = machine_props(resources)["DefinitionSubstitutions"]
-    text = ASL.read_text(encoding="utf-8")
+def _invoked_functions(resources, machine: str | None = None) -> set[str]:
+    """The functions a state machine's Tasks invoke (every state machine's: None)."""
+    if machine is None:
+        return set().union(*(_invoked_functions(resources, m) for m in MACHINES))
+    subs = machine_props(resources, machine)["DefinitionSubstitutions"]
+    text = MACHINES[machine].read_text(encoding="utf-8")
     invoked = set()
     for state in _task_states(json.loads(text)["States"]):
+        if state["Resource"] == CHILD_EXECUTION:  # a child execution, not a function
+            continue
         name = state.get("Parameters", {}).get("FunctionName", "")
         match = re.fullmatch(r"\$\{([A-Za-z0-9_]+)\}", name)
         assert match, f"task {state} names its function without a substitution"
@@ -91,8 +109,11 @@ def _retry_policies() -> dict[str, list]:
 
 def test_the_named_retry_policies_start_with_the_standard_lambda_retry():
     policies = _retry_policies()
-    assert set(policies) == {"Stage", "ApprovalGate"}
+    assert set(policies) == {"Stage", "ApprovalGate", "ChildExecution"}
     for name, retriers in policies.items():
+        if name == "ChildExecution":  # a start Step Functions refused; never a child that failed
+            assert all(e.startswith("StepFunctions.") for r in retriers for e in r["ErrorEquals"])
+            continue
         lambda_retry = retriers[0]
         assert lambda_retry["ErrorEquals"] == STANDARD_LAMBDA_ERRORS, name
         assert lambda_retry["JitterStrategy"] == "FULL", name
@@ -108,8 +129,14 @@ def test_the_named_retry_policies_start_with_the_standard_lambda_retry():
 def test_every_asl_task_retries_with_a_named_policy():
     # Step Functions cannot share a Retry block, so each Task repeats a named policy verbatim.
     policies = _retry_policies()
-    tasks = dict(_named_task_states(json.loads(ASL.read_text(encoding="utf-8"))["States"]))
-    assert len(tasks) == 25  # with TranscribeVoiceTopic and the refused-segment pauses (AwaitRefused*, ResolveRefused*)
+    tasks = {
+        name: state
+        for path in MACHINES.values()
+        for name, state in _named_task_states(json.loads(path.read_text(encoding="utf-8"))["States"])
+    }
+    # with TranscribeVoiceTopic, the refused-segment pauses (AwaitRefused*, ResolveRefused*), each
+    # kind's two child executions (the Map's, the refusal's) and the child's Submit*/Check*
+    assert len(tasks) == 29
     used = {}
     for name, state in tasks.items():
         named = [policy for policy, retriers in policies.items() if state.get("Retry") == retriers]
@@ -123,22 +150,53 @@ def test_every_asl_task_retries_with_a_named_policy():
         "AwaitRefusedImage",
         "AwaitRefusedClip",
     }
+    children = {name for name, state in tasks.items() if state["Resource"] == CHILD_EXECUTION}
+    assert children == {"MakeImage", "MakeRefusedImageAgain", "AnimateClip", "AnimateRefusedClipAgain"}
     assert {name for name, policy in used.items() if policy == "ApprovalGate"} == gates
-    assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates
+    assert {name for name, policy in used.items() if policy == "ChildExecution"} == children
+    assert {name for name, policy in used.items() if policy == "Stage"} == set(tasks) - gates - children
 
 
-def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources):
-    invoked = _invoked_functions(resources)
-    assert len(invoked) == 17  # the 16 stage functions (TranscribeVoiceTopic first) and ReviseStage
+@pytest.mark.parametrize("machine", MACHINES)
+def test_every_function_the_asl_invokes_exists_and_has_an_invoke_permission(resources, machine):
+    invoked = _invoked_functions(resources, machine)
     functions = of_type(resources, "AWS::Serverless::Function")
     permitted = {
         p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
-        for p in machine_props(resources)["Policies"]
+        for p in machine_props(resources, machine)["Policies"]
         if "LambdaInvokePolicy" in p
     }
     assert invoked <= set(functions)
     assert invoked - permitted == set(), "invoked without a LambdaInvokePolicy"
     assert permitted - invoked == set(), "invoke permission the state machine does not need"
+
+
+def test_the_state_machines_invoke_every_stage_function_between_them(resources):
+    # the 16 stage functions (TranscribeVoiceTopic first) and ReviseStage; Submit*/Check* in the child
+    assert len(_invoked_functions(resources)) == 17
+    assert _invoked_functions(resources, "SegmentMediaStateMachine") == {
+        "SubmitImageFunction",
+        "CheckImageFunction",
+        "SubmitClipFunction",
+        "CheckClipFunction",
+    }
+
+
+def test_the_pipeline_may_run_its_child_executions_to_the_end(resources):
+    # states:startExecution.sync:2 needs StartExecution on the child, DescribeExecution and
+    # StopExecution on its executions, and the managed EventBridge rule it follows them with.
+    props = machine_props(resources)
+    assert props["DefinitionSubstitutions"]["SegmentMediaStateMachineArn"] == {"Ref": "SegmentMediaStateMachine"}
+    assert {
+        "StepFunctionsExecutionPolicy": {"StateMachineName": {"Fn::GetAtt": ["SegmentMediaStateMachine", "Name"]}}
+    } in props["Policies"]
+    statements = {s["Sid"]: s for p in props["Policies"] if "Statement" in p for s in p["Statement"]}
+    follow = statements["FollowSegmentMediaExecutions"]
+    assert set(follow["Action"]) == {"states:DescribeExecution", "states:StopExecution"}
+    assert ":execution:${SegmentMediaStateMachine.Name}:*" in follow["Resource"]["Fn::Sub"]
+    rule = statements["SyncChildExecutions"]
+    assert set(rule["Action"]) == {"events:PutTargets", "events:PutRule", "events:DescribeRule"}
+    assert rule["Resource"]["Fn::Sub"].endswith(":rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")
 
 
 def _statements(node):
@@ -665,7 +723,9 @@ def test_the_deploy_guide_counts_what_the_template_creates(template, resources):
     assert {int(n) for n in re.findall(r"\b(\d+) functions\b", guide)} <= {len(functions), len(invoked)}
     assert {int(n) for n in re.findall(r"\b(\d+) `Errors` alarms\b", guide)} == {len(errors_alarms)}
     assert {int(n) for n in re.findall(r"\b(\d+) function alarms\b", guide)} == {len(errors_alarms)}
-    assert {int(n) for n in re.findall(r"\beach of the (\d+) functions it names\b", guide)} == {len(invoked)}
+    assert {int(n) for n in re.findall(r"\beach of the (\d+) functions (?:it names|they name)\b", guide)} == {
+        len(invoked)
+    }
     # who holds which key
     by_vendor = {
         vendor: sum(bool(needs.CODE_NEEDS[name] & capabilities) for name in functions)
@@ -712,3 +772,14 @@ def test_the_maps_concurrency_follows_the_runway_tier_parameter(template):
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["RUNWAY_CONCURRENCY"] == {"Ref": "RunwayConcurrency"}
     assert env["MAP_MAX_CONCURRENCY"] == {"Ref": "MapMaxConcurrency"}
+
+
+def test_the_committed_state_machines_are_the_generated_ones():
+    # infra/asl.py writes each kind of media's states and every Retry from the pipeline's
+    # vocabulary and the named policies; `make lint` runs the same check (python -m infra.asl --check)
+    from infra import asl
+
+    written = asl.generated()
+    assert set(written) == set(MACHINES.values())
+    for path, text in written.items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name}: run `python -m infra.asl`"

@@ -12,7 +12,8 @@ The model, per client call (all figures from config.py):
   backoff, at most SDK_MAX_BACKOFF_SECONDS between tries.
 - Step Functions and Lambda (botocore, standard mode): `aws_client_attempts` tries of connect +
   read, with at most min(20, 2^n) s between them.
-- PostgreSQL: one connection opened (`database_connect_timeout_seconds`); queries are short.
+- PostgreSQL: a wait for a free connection of the pool (`checkout_timeout_seconds`), then one
+  connection opened (`connect_timeout_seconds`); queries are short.
 - Stopping a job's Runway tasks: at most `stop_tasks_seconds` (lifecycle.stop_vendor_tasks).
 - A Submit function's create: bounded by the time its Lambda has left (its context).
 
@@ -67,8 +68,15 @@ def aws(s: Settings) -> float:
     return a * (s.aws.connect_timeout_seconds + s.aws.read_timeout_seconds) + sleeps
 
 
+def aws_decision(s: Settings) -> float:
+    """A SendTask* or StopExecution (videobot.control.call_step_functions): `throttle_attempts`
+    calls, full-jitter backoff of at most 0.5 s × 2^(n-1) between them."""
+    a = s.aws.throttle_attempts
+    return a * aws(s) + sum(0.5 * 2.0 ** (n - 1) for n in range(1, a))
+
+
 def database(s: Settings) -> float:
-    return float(s.database.connect_timeout_seconds)
+    return s.database.checkout_timeout_seconds + s.database.connect_timeout_seconds
 
 
 def stop_tasks(s: Settings) -> float:
@@ -83,6 +91,7 @@ CLIENTS = {
     "openai": openai,
     "runway": runway,
     "aws": aws,
+    "aws_decision": aws_decision,
     "database": database,
     "stop_tasks": stop_tasks,
 }
@@ -94,15 +103,15 @@ WORST_PATHS: dict[str, dict[str, dict[str, int]]] = {
         # and the "could not start" message
         "topic": {"database": 1, "aws": 2, "telegram": 2},
         # a tap: answerCallbackQuery, the decision's SendTask*, the reply and a button edit
-        "tap": {"database": 1, "aws": 1, "telegram": 3},
+        "tap": {"database": 1, "aws_decision": 1, "telegram": 3},
         # /history's button or a voice note at a gate: the answer, then the worker's Invoke (Event)
         "hand_over": {"database": 1, "aws": 1, "telegram": 2},
         # a typed feedback at a gate: SendTaskSuccess with the revision, and the reply
-        "feedback": {"database": 1, "aws": 1, "telegram": 2},
+        "feedback": {"database": 1, "aws_decision": 1, "telegram": 2},
     },
     "HandleSlowUpdateFunction": {
         "resend_video": {"database": 1, "telegram_upload": 1, "telegram": 1},
-        "voice_feedback": {"database": 1, "telegram_file": 1, "openai": 1, "aws": 1, "telegram": 3},
+        "voice_feedback": {"database": 1, "telegram_file": 1, "openai": 1, "aws_decision": 1, "telegram": 3},
     },
     "TranscribeVoiceTopicFunction": {"stage": {"database": 1, "telegram_file": 1, "openai": 1, "telegram": 1}},
     # the script and its one re-ask when it breaks the rules (providers/openai_llm.py)
@@ -134,7 +143,8 @@ SUBMITS = ("SubmitImageFunction", "SubmitClipFunction")
 # (docs/benchmarks.md), not a count of bounded client calls.
 MEDIA_BOUND = {
     "RecordVoiceoverFunction": "ten narration parts over the Realtime WebSocket (no per-session timeout in "
-    "the SDK) and FFmpeg fitting",
+    "the SDK), up to NARRATION_REWRITE_ROUNDS rewrites of the parts too long (one LLM call each, then "
+    "those parts spoken again) and FFmpeg fitting",
     "AssembleVideoFunction": "FFmpeg over ten clips, the narration and the music",
 }
 

@@ -3,8 +3,11 @@ per `connect()`. The runtime builds one from the settings (`rt.db`) and every fu
 data layer takes it as its first parameter.
 
 On Lambda a warm container keeps its connection; in the local runner many handler threads
-share the pool. A broken connection is discarded and reported as DatabaseUnavailable, which
-the state machine retries.
+share the pool. A caller waits for a free connection at most `checkout_timeout_seconds`
+(DATABASE_CHECKOUT_TIMEOUT_SECONDS): waiting is not a failure, but a pool still full after it
+is DatabaseUnavailable, like a broken connection (which is discarded): the state machine
+retries both, and the webhook answers 5xx so that Telegram redelivers. psycopg2's own
+PoolError never leaves this module.
 """
 
 from __future__ import annotations
@@ -24,18 +27,32 @@ from videobot.errors import ConfigurationError, DatabaseUnavailable
 
 KEEP_IDLE = 4  # connections kept open between calls (a warm Lambda needs one)
 MAX_CONNECTIONS = 32
+CHECKOUT_TIMEOUT_SECONDS = 10.0
 
 
 class Database:
-    """The database at `url` (DATABASE_URL): its pool is opened on first use. A connection that
-    cannot be opened within `connect_timeout_seconds` is DatabaseUnavailable."""
+    """The database at `url` (DATABASE_URL): its pool of at most `max_connections`
+    (DATABASE_POOL_SIZE) is opened on first use. A connection that cannot be opened within
+    `connect_timeout_seconds`, or none free within `checkout_timeout_seconds`, is
+    DatabaseUnavailable."""
 
-    def __init__(self, url: str | None, *, connect_timeout_seconds: int = 10, max_connections: int = MAX_CONNECTIONS):
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        connect_timeout_seconds: int = 10,
+        max_connections: int = MAX_CONNECTIONS,
+        checkout_timeout_seconds: float = CHECKOUT_TIMEOUT_SECONDS,
+    ):
         self.url = url
         self.connect_timeout_seconds = connect_timeout_seconds
         self.max_connections = max_connections
+        self.checkout_timeout_seconds = checkout_timeout_seconds
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._lock = threading.Lock()
+        # One permit per connection the pool may open: a caller holds one from checkout to
+        # return, so psycopg2's pool is never asked for more than it has (its PoolError).
+        self._permits = threading.BoundedSemaphore(max_connections)
 
     def _connections(self) -> psycopg2.pool.ThreadedConnectionPool:
         with self._lock:
@@ -47,17 +64,35 @@ class Database:
                 )
                 # psycopg2 closes a returned connection once `minconn` are idle, and its
                 # constructor opens `minconn` at once; so open none eagerly, then keep a few.
-                pool.minconn = KEEP_IDLE
+                pool.minconn = min(KEEP_IDLE, self.max_connections)
                 self._pool = pool
             return self._pool
 
     def _checkout(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, psycopg2.extensions.connection]:
-        """A connection from the pool (the one place a caller waits for one)."""
+        """A connection from the pool (the one place a caller waits for one): within
+        `checkout_timeout_seconds` of a free one, else DatabaseUnavailable. Give it back with
+        `_checkin`."""
         pool = self._connections()
+        if not self._permits.acquire(timeout=self.checkout_timeout_seconds):
+            raise DatabaseUnavailable(
+                f"no free PostgreSQL connection within {self.checkout_timeout_seconds:g} s "
+                f"(all {self.max_connections} of this process in use)"
+            )
         try:
             return pool, pool.getconn()
-        except psycopg2.OperationalError as exc:
+        except (psycopg2.OperationalError, psycopg2.pool.PoolError) as exc:
+            self._permits.release()
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc.__class__.__name__}") from None
+
+    def _checkin(
+        self, pool: psycopg2.pool.ThreadedConnectionPool, conn: psycopg2.extensions.connection, *, close: bool
+    ):
+        try:
+            pool.putconn(conn, close=close)
+        except psycopg2.pool.PoolError:  # the pool was closed meanwhile (close())
+            conn.close()
+        finally:
+            self._permits.release()
 
     @contextmanager
     def connect(self) -> Iterator[psycopg2.extensions.connection]:
@@ -75,7 +110,7 @@ class Database:
                 conn.rollback()
             raise
         finally:
-            pool.putconn(conn, close=broken or bool(conn.closed))
+            self._checkin(pool, conn, close=broken or bool(conn.closed))
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         with self.connect() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:

@@ -23,19 +23,62 @@ def open_gate(db: Database, job_id: str, gate: GateId, task_token: str) -> Gate:
         f"INSERT INTO {GATES} (job_id, stage, task_token) VALUES (%s, %s, %s)"
         " ON CONFLICT (job_id, stage) DO UPDATE SET task_token = EXCLUDED.task_token,"
         " decision = NULL, decided_at = NULL, unknown_decision = NULL, resumed_at = NULL,"
+        " ask_attempts = 0, next_ask_at = NULL,"
         " opened_at = (now() AT TIME ZONE 'utc') RETURNING *",
         (job_id, str(gate), task_token),
     )
     return Gate.from_row(row)
 
 
+def question_failed(db: Database, job_id: str, gate: GateId, delays: tuple[float, ...]) -> Gate | None:
+    """Telegram did not take the gate's question: count the attempt and set when it is asked
+    again, the attempt's delay from `delays` (the last one repeats). None if the gate is no
+    longer open."""
+    return Gate.from_row(
+        db.query_one(
+            f"UPDATE {GATES} SET ask_attempts = ask_attempts + 1,"
+            " next_ask_at = (now() AT TIME ZONE 'utc') + (%s::float8[])[LEAST(ask_attempts + 1, %s)]"
+            " * interval '1 second' WHERE job_id = %s AND stage = %s AND decided_at IS NULL RETURNING *",
+            (list(delays), len(delays), job_id, str(gate)),
+        )
+    )
+
+
+def question_asked(db: Database, job_id: str, gate: GateId) -> None:
+    db.execute(f"UPDATE {GATES} SET next_ask_at = NULL WHERE job_id = %s AND stage = %s", (job_id, str(gate)))
+
+
+def questions_due(db: Database, limit: int = 100) -> list[Gate]:
+    """Open gates whose question is due to be asked again."""
+    rows = db.query(
+        f"SELECT * FROM {GATES} WHERE next_ask_at IS NOT NULL AND decided_at IS NULL"
+        " AND next_ask_at <= (now() AT TIME ZONE 'utc') ORDER BY next_ask_at LIMIT %s",
+        (limit,),
+    )
+    return [Gate.from_row(row) for row in rows]
+
+
 def open_gate_for_job(db: Database, job_id: str) -> Gate | None:
-    """The job's oldest gate still waiting (see open_gates_for_job: refused segments can wait side by side)."""
+    """The job's open gate; of two refused segments paused at once, the one asked first."""
     return Gate.from_row(
         db.query_one(
             f"SELECT * FROM {GATES} WHERE job_id = %s AND decided_at IS NULL ORDER BY opened_at, stage LIMIT 1",
             (job_id,),
         )
+    )
+
+
+def latest_gate(db: Database, job_id: str) -> Gate | None:
+    """The job's gate opened last (the one that timed out, even if a tap decided it meanwhile)."""
+    return Gate.from_row(
+        db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s ORDER BY opened_at DESC LIMIT 1", (job_id,))
+    )
+
+
+def gate_revised_by(db: Database, job_id: str, update_id: int) -> Gate | None:
+    """The job's gate whose last revision this Telegram update made (its redelivery)."""
+    return Gate.from_row(
+        db.query_one(f"SELECT * FROM {GATES} WHERE job_id = %s AND revised_by_update = %s", (job_id, update_id))
     )
 
 
@@ -88,8 +131,9 @@ def decide_gate(
 
 class Revision(NamedTuple):
     """A revision asked at a gate: its token and the gate's new round when it was taken
-    ("revised"), else why not ("not_waiting", "limit", "stale_round"; with the gate's round
-    where there is one)."""
+    ("revised"); the token to send again when this update's revision was taken but never
+    confirmed ("resend"); else why not ("already": this update's revision was applied,
+    "not_waiting", "limit", "stale_round"; with the gate's round where there is one)."""
 
     token: str | None
     outcome: str
@@ -105,16 +149,23 @@ def revise_gate(
     segments: list[int] | None,
     limit: int,
     round_: int | None = None,
+    update_id: int | None = None,
 ) -> Revision:
     """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
-    with `round_`, only at that round); the gate's round becomes one more."""
+    with `round_`, only at that round); the gate's round becomes one more. With `update_id`
+    (the Telegram update that carried the feedback), once per update: a redelivery finds its
+    revision, to be sent again if Step Functions never confirmed it."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            f"SELECT revisions FROM {GATES} WHERE job_id = %s AND stage = %s AND decided_at IS NULL FOR UPDATE",
+            f"SELECT revisions, decided_at, decision, resumed_at, task_token, revised_by_update FROM {GATES}"
+            " WHERE job_id = %s AND stage = %s FOR UPDATE",
             (job_id, str(gate)),
         )
         row = cur.fetchone()
-        if row is None:
+        if row is not None and update_id is not None and row[5] == update_id:
+            unconfirmed = row[1] is not None and row[2] == "revised" and row[3] is None
+            return Revision(row[4], "resend", row[0]) if unconfirmed else Revision(None, "already", row[0])
+        if row is None or row[1] is not None:
             return Revision(None, "not_waiting")
         if round_ is not None and row[0] != round_:
             return Revision(None, "stale_round", row[0])
@@ -122,9 +173,9 @@ def revise_gate(
             return Revision(None, "limit", row[0])
         claimed = _claim(cur, job_id, gate, "revised")
         cur.execute(
-            f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s"
-            " WHERE job_id = %s AND stage = %s",
-            (feedback, segments or None, job_id, str(gate)),
+            f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s,"
+            " revised_by_update = %s WHERE job_id = %s AND stage = %s",
+            (feedback, segments or None, update_id, job_id, str(gate)),
         )
         return Revision(claimed[0] if claimed else None, "revised", row[0] + 1)
 
@@ -184,7 +235,7 @@ def reopen_gate(db: Database, job_id: str, gate: GateId, decision: str, *, outco
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"UPDATE {GATES} SET decision = NULL, decided_at = NULL"
-            + (", revisions = revisions - 1" if decision == "revised" else "")
+            + (", revisions = revisions - 1, revised_by_update = NULL" if decision == "revised" else "")
             + (", unknown_decision = %s" if outcome_unknown else "")
             + " WHERE job_id = %s AND stage = %s AND decision = %s",
             ((decision,) if outcome_unknown else ()) + (job_id, str(gate), decision),

@@ -7,6 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extras import RealDictCursor
+
+from videobot.data import ledger
 from videobot.data.db import Database, assignments
 from videobot.data.rows import Job
 from videobot.errors import JobCancelled, JobNotFound
@@ -35,6 +38,7 @@ _COLUMNS = {
     "subtitles",
     "video_model",
     "prompt",  # a voice topic's words, stored by TranscribeVoiceTopic
+    "end_notice",  # how it ended, as the user is told it (with the terminal status, in one update)
 }
 
 
@@ -211,12 +215,32 @@ def finish_job(db: Database, job_id: str, status: JobStatus, **fields: Any) -> J
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a terminal status")
     sets, params = assignments({"status": status, **fields}, _COLUMNS)
-    return Job.from_row(
-        db.query_one(
+    with db.connect() as conn, conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(
             f"UPDATE {JOBS} SET {sets} WHERE id = %s AND status <> ALL(%s) RETURNING *",
             (*params, job_id, list(TERMINAL_STATUSES)),
         )
+        row = cur.fetchone()
+        if row is not None:  # what the job had not spent of its hold no longer counts
+            ledger.release_hold(cur, job_id)
+    return Job.from_row(row)
+
+
+def mark_told(db: Database, job_id: str) -> None:
+    """Telegram confirmed the notice of the job's end."""
+    db.execute(f"UPDATE {JOBS} SET end_told_at = (now() AT TIME ZONE 'utc') WHERE id = %s", (job_id,))
+
+
+def untold_ends(db: Database, older_than_seconds: float, limit: int = 100) -> list[Job]:
+    """Jobs that ended without a video at least `older_than_seconds` ago whose user was not
+    told yet (the notice failed, or the Lambda that sends it died)."""
+    rows = db.query(
+        f"SELECT * FROM {JOBS} WHERE end_notice IS NOT NULL AND end_told_at IS NULL"
+        " AND completed_at < (now() AT TIME ZONE 'utc') - %s * interval '1 second'"
+        " ORDER BY completed_at LIMIT %s",
+        (older_than_seconds, limit),
     )
+    return [Job.from_row(row) for row in rows]
 
 
 def clear_job(db: Database, job_id: str) -> None:

@@ -75,6 +75,8 @@ class Job(Row):
     subtitles: bool | None = None
     video_model: str | None = None  # the user's choice when the job started (migration 0012)
     voice_file_id: str | None = None  # a voice topic's Telegram file, transcribed by the pipeline
+    end_notice: Any = None  # how the job ended, as the user is told it (JobEnded's fields; migration 0014)
+    end_told_at: datetime | None = None  # when Telegram confirmed that notice
 
     @property
     def segment_texts(self) -> list[str]:
@@ -153,6 +155,9 @@ class Gate(Row):
     offered_feedback: str | None = None
     unknown_decision: str | None = None
     resumed_at: datetime | None = None
+    ask_attempts: int = 0  # questions Telegram did not take (migration 0014)
+    next_ask_at: datetime | None = None  # when the reconciler asks again; None once asked
+    revised_by_update: int | None = None  # the Telegram update whose feedback made the last revision
 
     @property
     def id(self) -> GateId:

@@ -13,6 +13,7 @@ from videobot.pipeline import CLIP, MediaKind
 SEGMENTS = "ai_video_bot.video_segments_enhanced"
 
 _COLUMNS = {
+    "text",
     "image_prompt",
     "image_prompt_generated_at",
     "image_path",
@@ -69,6 +70,12 @@ def update_segment(db: Database, job_id: str, index: int, **fields: Any) -> Segm
     if row is None:
         raise JobCancelled(f"segment {index} of job {job_id} is gone")
     return Segment.from_row(row)
+
+
+def store_narration(db: Database, job_id: str, index: int, *, text: str, path: str, seconds: float) -> Segment:
+    """The segment's narration as spoken: its text (what the subtitle shows), the audio and the
+    seconds of speech in it, in one update."""
+    return update_segment(db, job_id, index, text=text, narration_path=path, narration_duration=seconds)
 
 
 def segment_counts(db: Database, job_id: str) -> dict[str, int]:

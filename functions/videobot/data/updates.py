@@ -47,3 +47,12 @@ def finish_update(db: Database, update_id: int) -> None:
 def release_update(db: Database, update_id: int) -> None:
     """Handling failed: forget the claim so Telegram's redelivery is handled."""
     db.execute(f"DELETE FROM {UPDATES} WHERE update_id = %s AND handled_at IS NULL", (update_id,))
+
+
+def purge_updates(db: Database, retention_hours: int) -> int:
+    """Forget update ids received more than `retention_hours` ago (Telegram redelivers an update
+    for at most 24 hours): the table stays the size of two days' traffic."""
+    return db.execute(
+        f"DELETE FROM {UPDATES} WHERE received_at < (now() AT TIME ZONE 'utc') - %s * interval '1 hour'",
+        (retention_hours,),
+    )

@@ -24,8 +24,38 @@ class Prompts:
     animation: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class LongPart:
+    """A narration part too long for its segment even at the fastest tempo allowed."""
+
+    index: int  # the segment (0-9)
+    text: str
+    seconds: float  # its speech, at the voice's natural pace
+    room: float  # the most speech (at that pace) its segment takes
+    max_words: int  # what a rewrite must stay within, from the voice's own pace
+
+
+def first_words(text: str, count: int) -> str:
+    """The text kept to its first `count` whole words (at least one), ending a sentence: the
+    offline editor's rewrite, and the voice-over's last resort. No word is ever cut."""
+    words = text.split()
+    if len(words) <= max(1, count):
+        return text
+    kept = " ".join(words[: max(1, count)]).rstrip(",;:-\u2013\u2014")
+    return kept if kept.endswith((".", "!", "?", "\u2026")) else kept + "."
+
+
+@dataclass(frozen=True)
+class Rewrites:
+    """Shorter narration parts by segment index, and what the call cost."""
+
+    parts: dict[int, str]
+    usage: dict = field(default_factory=dict)
+
+
 class LLM(Protocol):
-    """The seed's three roles: script writer, image-prompt writer, animation-prompt writer."""
+    """The seed's three roles: script writer, image-prompt writer, animation-prompt writer; and
+    the narrator's editor, who shortens the parts too long to be spoken in their 5 s."""
 
     def write_script(
         self, topic: str, *, language: str | None = None, feedback: str | None = None, previous: list[str] | None = None
@@ -36,6 +66,10 @@ class LLM(Protocol):
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts: ...
 
     def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts: ...
+
+    def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
+        """Every part in `parts` rewritten within its max_words, in one call, the script in view."""
+        ...
 
 
 # Vendor task statuses (Runway's names).
@@ -110,6 +144,12 @@ class Speech:
     characters: int
     vendor: str = "offline"
     model: str = ""
+    # Realtime speech is billed by tokens: those of every attempt at this part (a part not read
+    # verbatim is read again, or by the fallback voice), and the realtime model that used them.
+    audio_tokens: int = 0
+    text_tokens_in: int = 0
+    text_tokens_out: int = 0
+    realtime_model: str = ""
 
 
 class SpeechSynthesizer(Protocol):
@@ -122,6 +162,7 @@ class Transcript:
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
+    seconds: float | None = None  # the audio's duration when the reply's usage is {type: "duration"}
 
 
 @dataclass(frozen=True)

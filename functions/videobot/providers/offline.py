@@ -27,10 +27,13 @@ from videobot.providers.base import (
     SUCCEEDED,
     ClipRequest,
     ImageRequest,
+    LongPart,
     Prompts,
+    Rewrites,
     Script,
     Speech,
     TaskState,
+    first_words,
 )
 
 # The seed's vendor times in seconds, (shortest, longest) per call. "prompts" is one call
@@ -169,6 +172,11 @@ class OfflineLLM:
         return Prompts(
             [f"{prompt.rsplit(', no text', 1)[0][: 200 - len(wish) - 11]}, {wish}, no text" for prompt in prompts]
         )
+
+    def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
+        """Offline, a part is shortened to its first max_words words (a model would rephrase)."""
+        self._take(vendor_seconds("prompts", "narration"))
+        return Rewrites({p.index: first_words(p.text, p.max_words) for p in parts})
 
 
 def _read_url(url: str) -> bytes:

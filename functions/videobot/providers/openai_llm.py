@@ -19,7 +19,7 @@ from importlib import resources
 from videobot.config import SEGMENT_COUNT, Settings
 from videobot.errors import ContentRefused, VendorFailed
 from videobot.observability import logger
-from videobot.providers.base import Prompts, Script
+from videobot.providers.base import LongPart, Prompts, Rewrites, Script
 from videobot.providers.offline import detect_language
 from videobot.providers.openai_common import make_client, vendor_error
 from videobot.providers.runway import PROMPT_TEXT_UNITS
@@ -77,6 +77,28 @@ def list_schema(field: str, count: int = SEGMENT_COUNT) -> dict:
         "type": "object",
         "properties": {field: _strings(count)},
         "required": [field],
+        "additionalProperties": False,
+    }
+
+
+def rewrites_schema(count: int) -> dict:
+    """The shortened parts, one object per part asked for (`segment`: its 1-based number)."""
+    return {
+        "type": "object",
+        "properties": {
+            "parts": {
+                "type": "array",
+                "minItems": count,
+                "maxItems": count,
+                "items": {
+                    "type": "object",
+                    "properties": {"segment": {"type": "integer"}, "text": {"type": "string"}},
+                    "required": ["segment", "text"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["parts"],
         "additionalProperties": False,
     }
 
@@ -246,6 +268,43 @@ class OpenAILLM:
         ):
             raise VendorFailed(f"the {role} reply did not match the schema")
         return Prompts([_trim(p) for p in items], usage=_sum([usage]))
+
+    def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
+        """The parts too long for their segment, rewritten shorter in one call with the whole
+        script in view. A reply that leaves a part out, adds one or changes the language is
+        refused (VendorFailed); whether a rewrite fits is the voice-over's to measure."""
+        user_input = _rewrite_input(topic, language, script, parts)
+        data, usage = self._call("shorten_narration", "narration_rewrites", rewrites_schema(len(parts)), user_input)
+        items = data.get("parts") if isinstance(data, dict) else None
+        asked = {p.index + 1 for p in parts}
+        if (
+            not isinstance(items, list)
+            or not all(isinstance(x, dict) and isinstance(x.get("segment"), int) for x in items)
+            or sorted(x["segment"] for x in items) != sorted(asked)
+        ):
+            raise VendorFailed(
+                f"the shortened narration did not name the parts asked for ({getattr(data, 'reason', 'parts')})"
+            )
+        texts = {x["segment"] - 1: " ".join(str(x.get("text") or "").split()) for x in items}
+        for index, text in texts.items():
+            if not text:
+                raise VendorFailed(f"the shortened narration of segment {index + 1} is empty")
+            if language in ("ru", "en") and detect_language(text) != language:
+                raise VendorFailed(f"the shortened narration of segment {index + 1} is not in {language}")
+        return Rewrites(texts, usage=_sum([usage]))
+
+
+def _rewrite_input(topic: str, language: str, script: list[str], parts: list[LongPart]) -> str:
+    whole = "\n".join(f"{i}. {text}" for i, text in enumerate(script, 1))
+    asked = "\n".join(
+        f"Segment {p.index + 1} (at most {p.max_words} words; now {len(p.text.split())} words, "
+        f"{p.seconds:.1f} s spoken where {p.room:.1f} s fit): {p.text}"
+        for p in parts
+    )
+    return (
+        f"Topic: {topic}\nLanguage: {language}\n\nThe whole script, segment by segment:\n{whole}\n\n"
+        f"Rewrite these parts shorter:\n{asked}"
+    )
 
 
 class _Broken:

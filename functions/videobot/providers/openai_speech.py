@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 
 from videobot import media
 from videobot.config import Settings
@@ -27,7 +28,13 @@ VOICES = ("marin", "cedar", "alloy", "ash", "ballad", "coral", "echo", "sage", "
 
 
 class NotVerbatim(VendorFailed):
-    """The voice model said something other than the text."""
+    """The voice model said something other than the text: its attempts were billed."""
+
+    may_have_spent = True
+
+    def __init__(self, message: str, tokens: tuple[int, int, int] = (0, 0, 0)):
+        super().__init__(message)
+        self.tokens = tokens  # (audio out, text in, text out) of every attempt
 
 
 def words(text: str) -> list[str]:
@@ -51,21 +58,28 @@ class OpenAISpeech:
             raise VendorFailed(f"speech input must be 1-{MAX_INPUT_CHARS} characters, not {len(text)}")
         voice = voice if voice in VOICES else self.settings.openai.tts_voice
         tries = self.settings.openai.tts_verbatim_retries + 1
+        model, spent = self.settings.openai.tts_model, (0, 0, 0)
         for attempt in range(tries):
-            pcm, transcript = self._speak(text, voice)
+            pcm, transcript, tokens = self._speak(text, voice)
+            spent = (spent[0] + tokens[0], spent[1] + tokens[1], spent[2] + tokens[2])
             if words(transcript) == words(text):
                 return Speech(
                     audio=media.pcm_to_wav(pcm, RATE),
                     extension="wav",
                     characters=len(text),
                     vendor="openai",
-                    model=self.settings.openai.tts_model,
+                    model=model,
+                    audio_tokens=spent[0],
+                    text_tokens_in=spent[1],
+                    text_tokens_out=spent[2],
+                    realtime_model=model,
                 )
             logger.warning("speech was not read verbatim", extra={"attempt": attempt + 1, "tries": tries})
-        raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries")
+        raise NotVerbatim(f"OpenAI speech: the voice model did not read the text verbatim in {tries} tries", spent)
 
-    def _speak(self, text: str, voice: str) -> tuple[bytes, str]:
-        """One Realtime session: (16-bit 24 kHz mono PCM, the transcript of what was said)."""
+    def _speak(self, text: str, voice: str) -> tuple[bytes, str, tuple[int, int, int]]:
+        """One Realtime session: (16-bit 24 kHz mono PCM, the transcript of what was said, its
+        billed tokens: audio out, text in, text out, from `response.done`'s usage)."""
         import openai
         from websockets.exceptions import InvalidStatus, WebSocketException
 
@@ -84,7 +98,7 @@ class OpenAISpeech:
                     item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
                 )
                 connection.response.create()
-                audio, transcript = _spoken(connection)
+                audio, transcript, tokens = _spoken(connection)
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "speech") from None
         except InvalidStatus as exc:  # the handshake was refused
@@ -96,12 +110,26 @@ class OpenAISpeech:
             raise VendorUnavailable(f"OpenAI speech: the Realtime connection failed ({type(exc).__name__})") from None
         if not audio or transcript is None:
             raise VendorUnavailable("OpenAI speech: the response had no audio or no transcript")
-        return audio, transcript
+        return audio, transcript, tokens
 
 
-def _spoken(connection) -> tuple[bytes, str | None]:
-    """The response's audio and the transcript of what was said, read from its events."""
-    audio, transcript = bytearray(), None
+def _tokens(usage) -> tuple[int, int, int]:
+    """(audio output, text input, text output) tokens of a realtime response's usage."""
+    if usage is None:
+        return 0, 0, 0
+    out = getattr(usage, "output_token_details", None)
+    inp = getattr(usage, "input_token_details", None)
+    return (
+        int(getattr(out, "audio_tokens", 0) or 0),
+        int(getattr(inp, "text_tokens", 0) or getattr(usage, "input_tokens", 0) or 0),
+        int(getattr(out, "text_tokens", 0) or 0),
+    )
+
+
+def _spoken(connection) -> tuple[bytes, str | None, tuple[int, int, int]]:
+    """The response's audio, the transcript of what was said and its billed tokens, read from
+    its events."""
+    audio, transcript, tokens = bytearray(), None, (0, 0, 0)
     for event in connection:
         if event.type == "error":
             raise VendorFailed(
@@ -114,8 +142,9 @@ def _spoken(connection) -> tuple[bytes, str | None]:
         elif event.type == "response.done":
             if event.response.status != "completed":
                 raise VendorUnavailable(f"OpenAI speech: the response ended {event.response.status}")
+            tokens = _tokens(getattr(event.response, "usage", None))
             break
-    return bytes(audio), transcript
+    return bytes(audio), transcript, tokens
 
 
 class FallbackSpeech:
@@ -128,6 +157,16 @@ class FallbackSpeech:
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Speech:
         try:
             return self.primary.synthesize(text, language=language, voice=voice)
-        except NotVerbatim:
+        except NotVerbatim as exc:
             logger.warning("speech falls back", extra={"fallback": type(self.fallback).__name__})
-            return self.fallback.synthesize(text, language=language)
+            tokens = exc.tokens
+        spoken = self.fallback.synthesize(text, language=language)
+        # the primary's attempts were billed too: the part carries their tokens
+        model = getattr(getattr(self.primary, "settings", None), "openai", None)
+        return replace(
+            spoken,
+            audio_tokens=spoken.audio_tokens + tokens[0],
+            text_tokens_in=spoken.text_tokens_in + tokens[1],
+            text_tokens_out=spoken.text_tokens_out + tokens[2],
+            realtime_model=model.tts_model if model is not None else spoken.realtime_model,
+        )

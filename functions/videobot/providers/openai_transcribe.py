@@ -48,10 +48,15 @@ class OpenAITranscriber:
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "transcription") from None
         text = " ".join((getattr(reply, "text", None) or "").split())
+        # What it is billed by: `usage` is {type: "duration", seconds} for a model billed by the
+        # minute (gpt-transcribe), or {type: "tokens", input_tokens, output_tokens} (openai 3.51's
+        # TranscriptTextUsageDuration / TranscriptTextUsageTokens): both are read.
         usage = getattr(reply, "usage", None)
+        seconds = getattr(usage, "seconds", None) if getattr(usage, "type", None) == "duration" else None
         return Transcript(
             text=text,
             model=model,
             input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
             output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+            seconds=float(seconds) if seconds is not None else None,
         )

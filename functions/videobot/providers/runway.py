@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from videobot import media
 from videobot.config import Settings
-from videobot.errors import ConfigurationError, VendorFailed, VendorUnavailable
+from videobot.errors import ConfigurationError, DailyCapReached, VendorFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.providers.base import ClipRequest, ImageRequest, TaskState
 
@@ -42,7 +42,9 @@ IMAGE_CREDITS = {"gen4_image": {720: 5, 1080: 8}, "gen4_image_turbo": {720: 2, 1
 VIDEO_MODELS = {
     "gen4_turbo": {"credits_per_second": 5, "durations": (5, 10)},
     "gen4.5": {"credits_per_second": 12, "durations": tuple(range(2, 11))},
-    "veo3.1_fast": {"credits_per_second": 15, "durations": (4, 6, 8)},  # 10-15 credits/s listed: 15 counted
+    # veo3.1_fast: 10 credits/s without audio, 15 with; the bot discards a clip's audio, so it
+    # asks for none (`audio: false`, submit) and this is what it pays.
+    "veo3.1_fast": {"credits_per_second": 10, "durations": (4, 6, 8), "audio": False},
 }
 VIDEO_CREDITS_PER_SECOND = {name: spec["credits_per_second"] for name, spec in VIDEO_MODELS.items()}
 
@@ -176,6 +178,9 @@ class _RunwayTasks:
             try:
                 return self._create_once(creator, params)
             except (runwayml.RateLimitError, runwayml.InternalServerError) as exc:
+                if isinstance(exc, runwayml.RateLimitError) and "daily" in _message(exc).lower():
+                    # the model's generations of the day are used up: no retry helps today
+                    raise DailyCapReached(str(params.get("model")), 0, 0, 1) from None
                 time.sleep(self._retry_delay(exc, attempt, attempts, deadline, timeout))
         raise AssertionError("unreachable")
 
@@ -188,9 +193,9 @@ class _RunwayTasks:
         except (runwayml.RateLimitError, runwayml.InternalServerError):
             raise
         except runwayml.APITimeoutError:
-            raise VendorFailed(
-                f"Runway {self.kind}: the create timed out; not repeated, it may have started a task"
-            ) from None
+            failed = VendorFailed(f"Runway {self.kind}: the create timed out; not repeated, it may have started a task")
+            failed.may_have_spent = True  # type: ignore[attr-defined]  # its reservation stays counted
+            raise failed from None
         except runwayml.APIConnectionError:
             raise VendorUnavailable(f"Runway {self.kind}: cannot connect") from None
         except runwayml.APIStatusError as exc:
@@ -321,6 +326,7 @@ class RunwayClipGenerator(_RunwayTasks):
             ratio=RATIOS[request.ratio],
             duration=clip_seconds(model, request.duration),
             seed=request.seed,
+            **({"audio": False} if "audio" in video_model(model) else {}),
         )
 
     def estimate(self, request: ClipRequest) -> dict:

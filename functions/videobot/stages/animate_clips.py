@@ -20,8 +20,18 @@ from videobot.stages.common import required
 from videobot.stages.vendor_tasks import JobRow, VendorTask
 
 
-def prepared_key(job_id: str, index: int) -> str:
-    return storage.segment_key(job_id, "segments", index, "mp4")
+def caption(rt: Runtime, job: Job, seg: Segment) -> str | None:
+    """The subtitle burned into the segment: its narration's text, unless the user's /settings
+    (or SUBTITLES) turned subtitles off."""
+    subtitles = rt.settings.assembly.subtitles if job.subtitles is None else job.subtitles
+    return seg.text if subtitles else None
+
+
+def prepared_key(rt: Runtime, job: Job, seg: Segment) -> str:
+    """Where the prepared segment is stored: the key names its caption's digest, so a segment
+    captioned before RecordVoiceover shortened its narration is not taken for the current one
+    (AssembleVideo prepares it again)."""
+    return storage.text_key(job.id, "segments", seg.segment_index, caption(rt, job, seg), "mp4")
 
 
 def video_budget(settings) -> tuple[int, int]:
@@ -40,11 +50,10 @@ def video_budget(settings) -> tuple[int, int]:
 def prepare_segment(rt: Runtime, job: Job, seg: Segment, clip: Path, out: Path) -> Path:
     s = rt.settings
     bitrate, max_bytes = video_budget(s)
-    subtitles = s.assembly.subtitles if job.subtitles is None else job.subtitles  # the user's /settings
     return rt.ffmpeg.prepare_segment(
         clip,
         out,
-        text=seg.text if subtitles else None,
+        text=caption(rt, job, seg),
         aspect_ratio=job.aspect_ratio,
         seconds=s.pipeline.segment_seconds,
         bitrate=bitrate,
@@ -69,6 +78,16 @@ class Clips(VendorTask):
             model=job.video_model,
         )  # the user's /settings, copied when the job started
 
+    def planned_request(self, rt: Runtime, job: Job, seg: Segment) -> ClipRequest:
+        return ClipRequest(
+            prompt="",
+            ratio=job.aspect_ratio,
+            image_url="",
+            duration=int(rt.settings.pipeline.segment_seconds),
+            seed=seg.segment_index,
+            model=job.video_model,
+        )
+
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         """Store the clip, and the segment made from it for the assembly (sized, captioned,
         faded), both at once."""
@@ -79,9 +98,10 @@ class Clips(VendorTask):
             info = rt.ffmpeg.probe(path)
             if not info.has_video:
                 raise VendorFailed(f"segment {index + 1}: the clip has no video stream")
-            prepared = prepare_segment(rt, job(), seg, path, Path(tmp) / "segment.mp4")
+            row = job()
+            prepared = prepare_segment(rt, row, seg, path, Path(tmp) / "segment.mp4")
             key = storage.segment_key(job.id, CLIP.folder, index, "mp4")
-            save_media(rt, job.id, {key: path, prepared_key(job.id, index): prepared})
+            save_media(rt, job.id, {key: path, prepared_key(rt, row, seg): prepared})
         return segments.store_media(rt.db, job.id, index, CLIP, key, video_duration=info.duration)
 
 

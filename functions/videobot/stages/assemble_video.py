@@ -38,13 +38,15 @@ def assemble_video(rt: Runtime, job_id: str) -> dict:
             index = seg.segment_index
             path = tmp / f"segment-{index:02d}.mp4"
             try:
-                rt.storage.download(prepared_key(job_id, index), path)
-            except Exception:  # noqa: BLE001 - not stored (a clip stored before preparation existed)
-                logger.warning("prepared segment missing, preparing it now", extra={"segment_index": index})
+                rt.storage.download(prepared_key(rt, job, seg), path)
+            except Exception:  # noqa: BLE001 - none with this caption (its narration was shortened after)
+                logger.warning(
+                    "no prepared segment with this caption, preparing it now", extra={"segment_index": index}
+                )
                 clip = rt.storage.download(required(seg.video_path, "a clip"), tmp / f"clip-{index:02d}.mp4")
                 prepare_segment(rt, job, seg, clip, path)
             prepared.append(path)
-        narration = rt.storage.download(required(job.audio_path, "the narration"), tmp / "voiceover.m4a")
+        narration = rt.storage.download(required(job.audio_path, "the narration"), tmp / "voiceover.flac")
         out = rt.ffmpeg.assemble(
             prepared,
             narration,

@@ -1,6 +1,8 @@
-"""GenerateImages (a Map over the segments): SubmitImage, then CheckImage after each wait,
-until the segment's image is stored. Segment 0's image is the reference the others are made
-from (Runway referenceImages), so the ten pictures stay consistent."""
+"""GenerateImages (a Map over the segments, each a child execution): SubmitImage, then CheckImage
+after each wait, until the segment's image is stored. Segment 0's image is the reference the
+others are made from (Runway referenceImages), so the ten pictures stay consistent: until it
+exists the others are "blocked" (their child ends, freeing its slot) and the Map makes them
+on its next pass."""
 
 from __future__ import annotations
 
@@ -9,13 +11,11 @@ from videobot.data import segments
 from videobot.data.rows import Job, Segment
 from videobot.errors import VendorFailed
 from videobot.lifecycle import save_media
-from videobot.pipeline import IMAGE
+from videobot.pipeline import IMAGE, REFERENCE_SEGMENT
 from videobot.providers.base import ImageGenerator, ImageRequest
 from videobot.runtime import Runtime
 from videobot.stages.common import required
-from videobot.stages.vendor_tasks import JobRow, PollWaits, VendorTask, elapsed_since, next_wait
-
-REFERENCE_SEGMENT = 0
+from videobot.stages.vendor_tasks import JobRow, VendorTask
 
 
 class Images(VendorTask):
@@ -29,7 +29,7 @@ class Images(VendorTask):
         if seg.segment_index != REFERENCE_SEGMENT:
             ref = segments.get_segment(rt.db, job.id, REFERENCE_SEGMENT)
             if not ref.image_path:
-                return None  # wait for segment 0's image
+                return None  # blocked until segment 0's image is made
             reference = rt.storage.url(ref.image_path)
         return ImageRequest(
             prompt=required(seg.image_prompt, "an image prompt"),
@@ -38,13 +38,10 @@ class Images(VendorTask):
             reference_image_url=reference,
         )
 
-    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
-        """Segments 1-9 wait for segment 0's image on the same schedule as its own checks, so
-        they start within the same bound of its end."""
-        ref = segments.get_segment(rt.db, job_id, REFERENCE_SEGMENT)
-        if ref.image_submitted_at is None:
-            return max(waits.interval, 1) if waits.interval else 0
-        return next_wait(elapsed_since(ref.image_submitted_at), waits)
+    def planned_request(self, rt: Runtime, job: Job, seg: Segment) -> ImageRequest:
+        # segments 1-9 are made from segment 0's image (the reference model)
+        reference = None if seg.segment_index == REFERENCE_SEGMENT else "reference"
+        return ImageRequest(prompt="", ratio=job.aspect_ratio, seed=seg.segment_index, reference_image_url=reference)
 
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         ext = media.image_type(data)

@@ -16,16 +16,18 @@ def generate_script(rt: Runtime, job_id: str) -> dict:
     if job.script_segments:
         return {"segments": len(job.segment_texts)}
     jobs.update_job(rt.db, job_id, status=JobStatus.GENERATING_SCRIPT)
-    script = rt.llm.write_script(job.prompt, language=job.language)
-    usage.record_llm(rt.db, job_id, "generate_script", script.usage)
+    with usage.paid_call(rt.db, rt.settings, usage.llm_call(rt.settings, job_id, "generate_script", "script")) as bill:
+        script = rt.llm.write_script(job.prompt, language=job.language)
+        bill.llm(script.usage)
     return {"segments": len(_store(rt, job_id, script))}
 
 
 def revise_script(rt: Runtime, job_id: str, feedback: str | None) -> None:
     """Write the script again with the user's words, the previous one in view."""
     job = jobs.update_job(rt.db, job_id, status=JobStatus.GENERATING_SCRIPT)
-    script = rt.llm.write_script(job.prompt, language=job.language, feedback=feedback, previous=job.segment_texts)
-    usage.record_llm(rt.db, job_id, "revise_script", script.usage)
+    with usage.paid_call(rt.db, rt.settings, usage.llm_call(rt.settings, job_id, "revise_script", "script")) as bill:
+        script = rt.llm.write_script(job.prompt, language=job.language, feedback=feedback, previous=job.segment_texts)
+        bill.llm(script.usage)
     _store(rt, job_id, script)
 
 

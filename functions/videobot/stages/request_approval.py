@@ -3,37 +3,28 @@ with the job, then ask the user (once per round). The user's answer (videobot.co
 resumes the execution with that token.
 
 AwaitRefusedImage, AwaitRefusedClip: the same for one segment the vendor's moderation refused
-(its own gate, "refused_image_<i>"): the user is told which segment, why and its prompt, and
-answers with a new prompt, a retry or a cancel."""
+(its own gate, "refused_image_<i>"), asked once the others are made: the user is told which
+segment, its prompt and what waits on the answer (the other refused segments; for segment
+0's image, the nine made from it), and answers with a new prompt, a retry or a cancel.
+
+Once the token is stored, the stage succeeds whether or not Telegram took the question: a
+Telegram outage never fails a paid job. A question not sent is asked again by the
+reconciler's sweep, with backoff, until the gate is answered or times out
+(videobot.lifecycle.reconcile_messages)."""
 
 from __future__ import annotations
 
-from videobot.data import gates, jobs, segments
-from videobot.notify import GateReady, SegmentRefused, notify_once
+from videobot import lifecycle
+from videobot.data import gates, jobs
 from videobot.pipeline import GateId, GateStage
 from videobot.runtime import Runtime
 
 
 def request_approval(rt: Runtime, job_id: str, gate_id: GateId, task_token: str) -> dict:
     if gate_id.is_refusal:
-        return _refused(rt, job_id, gate_id, task_token)
-    stage = GateStage(gate_id.stage)
-    job = jobs.update_job(rt.db, job_id, status=stage.awaiting)
+        job = jobs.get_job(rt.db, job_id)
+    else:
+        job = jobs.update_job(rt.db, job_id, status=GateStage(gate_id.stage).awaiting)
     gate = gates.open_gate(rt.db, job_id, gate_id, task_token)
-    # After a revision (ReviseScript, RedoImages, RedoClips) the gate asks again, once per round.
-    rounds = gate.revisions
-    redone = tuple(gate.redo_segments or ()) if rounds else ()
-    notify_once(rt.db, rt.notifier, job, GateReady(stage, round=rounds, segments=redone))
-    return {"stage": str(gate_id), "waiting": True}
-
-
-def _refused(rt: Runtime, job_id: str, gate_id: GateId, task_token: str) -> dict:
-    gate = gates.open_gate(rt.db, job_id, gate_id, task_token)
-    kind, index = gate_id.media, gate_id.segment
-    assert kind is not None and index is not None  # a refusal gate names both
-    seg = segments.get_segment(rt.db, job_id, index)
-    event = SegmentRefused(
-        kind.noun, index, seg.error_message or "SAFETY", seg.prompt(kind) or "", round=gate.revisions
-    )
-    notify_once(rt.db, rt.notifier, jobs.get_job(rt.db, job_id), event)
-    return {"stage": gate.stage, "waiting": True}
+    asked = lifecycle.ask(rt, job, gate)
+    return {"stage": str(gate_id), "waiting": True, "asked": asked}

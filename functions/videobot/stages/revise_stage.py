@@ -15,7 +15,9 @@ from videobot.data.db import NOW
 from videobot.data.rows import Job
 from videobot.pipeline import CLIP, IMAGE, GateId, GateStage, media_kind
 from videobot.runtime import Runtime
+from videobot.stages.animate_clips import CLIPS
 from videobot.stages.common import expect_segments
+from videobot.stages.generate_images import IMAGES
 from videobot.stages.generate_script import revise_script
 
 
@@ -42,7 +44,9 @@ def revise_stage(rt: Runtime, job_id: str, gate_id: GateId) -> dict:
             motion = segments.get_segment(rt.db, job_id, index).prompt(kind) or ""
             prompt = f"{motion}. {gate.feedback}" if gate.feedback not in motion else None
         segments.redo_media(rt.db, job_id, index, kind, prompt=prompt)
-    return {"stage": gate.stage, "revision": gate.revisions, "segments": indexes}
+    # the redone tasks, reserved before the Map starts again (Runway's daily cap, the budgets)
+    reserved = (IMAGES if kind == IMAGE else CLIPS).reserve_generations(rt, job_id)
+    return {"stage": gate.stage, "revision": gate.revisions, "segments": indexes, "reserved": reserved}
 
 
 def _revise_image_prompts(rt: Runtime, job: Job, indexes: list[int], wish: str, asked_at: datetime | None) -> None:
@@ -54,8 +58,10 @@ def _revise_image_prompts(rt: Runtime, job: Job, indexes: list[int], wish: str, 
     if asked_at and all(s.image_prompt_generated_at and s.image_prompt_generated_at > asked_at for s in named):
         return
     world = [s.image_prompt or "" for s in rows]
-    written = rt.llm.revise_image_prompts(job.prompt, [s.image_prompt or "" for s in named], wish, world)
-    usage.record_llm(rt.db, job.id, "revise_image_prompts", written.usage)
+    call = usage.llm_call(rt.settings, job.id, "revise_stage", "revise_image_prompts")
+    with usage.paid_call(rt.db, rt.settings, call) as bill:
+        written = rt.llm.revise_image_prompts(job.prompt, [s.image_prompt or "" for s in named], wish, world)
+        bill.llm(written.usage)
     revised = expect_segments(written.items, len(named), "revised image prompts")
     for seg, prompt in zip(named, revised, strict=True):
         segments.update_segment(rt.db, job.id, seg.segment_index, image_prompt=prompt, image_prompt_generated_at=NOW)

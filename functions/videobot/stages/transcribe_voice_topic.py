@@ -26,27 +26,17 @@ def transcribe_voice_topic(rt: Runtime, job_id: str) -> dict:
         if not job.voice_file_id:
             raise VoiceNotUnderstood(f"job {job_id} has neither a topic nor a voice note")
         voice = rt.chat_files.download(job.voice_file_id, max_bytes=rt.settings.telegram.max_voice_bytes)
+        call = usage.transcription_call(rt.settings, job_id, "transcribe_topic", len(voice.data))
         try:
-            transcript = rt.transcriber.transcribe(voice.data, filename=voice.filename, language=job.language)
+            with usage.paid_call(rt.db, rt.settings, call) as bill:
+                transcript = rt.transcriber.transcribe(voice.data, filename=voice.filename, language=job.language)
+                bill.transcript(transcript)
         except VendorFailed as exc:  # refused for good (a corrupt file, a 400); outages are retried
             logger.warning("transcription failed", extra={"job_id": job_id, "error": str(exc)})
             raise VoiceNotUnderstood(str(exc)) from None
         text = transcript.text.strip()
         if not text:
             raise VoiceEmpty("no words were made out in the voice note")
-        # the words are the topic; the transcription is part of what this job cost
-        usage.record_llm(
-            rt.db,
-            job_id,
-            "transcribe_topic",
-            {
-                "vendor": "openai",
-                "model": transcript.model,
-                "calls": 1,
-                "input_tokens": transcript.input_tokens,
-                "output_tokens": transcript.output_tokens,
-            },
-        )
         job = jobs.update_job(rt.db, job_id, prompt=text[: rt.settings.telegram.max_topic_chars])
     notify_once(rt.db, rt.notifier, job, VoiceHeard(job.prompt[:HEARD_SHOWN_CHARS]))
     return {"topic_chars": len(job.prompt)}

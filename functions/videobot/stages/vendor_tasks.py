@@ -111,7 +111,8 @@ def classify_failure(state: TaskState) -> str:
 
 
 def _step(state: str, attempt: int, wait_seconds: int = 0) -> dict:
-    """What the Choice/Wait loop reads: {"state": "done" | "waiting", "attempt", "wait_seconds"}."""
+    """What the Choice/Wait loop of statemachine/segment_media.asl.json reads: {"state": "done" |
+    "waiting" | "refused" | "blocked", "attempt", "wait_seconds"}."""
     return {"state": state, "attempt": attempt, "wait_seconds": wait_seconds}
 
 
@@ -138,14 +139,46 @@ class VendorTask:
         raise NotImplementedError
 
     def request(self, rt: Runtime, job: Job, seg: Segment):
-        """The vendor request for this segment, or None while a prerequisite is missing."""
+        """The vendor request for this segment, or None while a prerequisite is missing (segment
+        0's image, the reference of the others): the segment is then "blocked", its child
+        execution ends, and the Map makes it again once its prerequisite exists."""
         raise NotImplementedError
 
     def store(self, rt: Runtime, job: JobRow, seg: Segment, data: bytes) -> Segment:
         raise NotImplementedError
 
-    def prerequisite_wait(self, rt: Runtime, job_id: str, waits: PollWaits) -> int:
-        return waits.first
+    def planned_request(self, rt: Runtime, job: Job, seg: Segment):
+        """The request this segment's task will be, as far as it is known before the Map
+        starts (to price and count it)."""
+        raise NotImplementedError
+
+    def task_call(self, rt: Runtime, job_id: str, index: int, submission: int, estimate: dict):
+        """The ledger's call for one task, keyed by its segment, its round (a redo at the gate or
+        a refused segment's retry starts the submissions again from 1) and its submission: a
+        retried Lambda finds its reservation, a redo never finds the first round's."""
+        rounds = 0
+        for gate_id in (GateId(self.media.gate), GateId.refused(self.media, index)):
+            gate = gates.get_gate(rt.db, job_id, gate_id)
+            rounds += gate.revisions if gate else 0
+        return usage.task_call(
+            job_id, self.media.usage_stage, index, f"r{rounds}.{submission}", estimate, self.media.column
+        )
+
+    def reserve_generations(self, rt: Runtime, job_id: str) -> int:
+        """Before the Map starts: reserve every task it will submit (the segments without their
+        media) against the vendor model's daily cap and the budgets, at once. DailyCapReached
+        (with when the cap frees up) or BudgetExceeded, and nothing is started, when they do not
+        fit. The submits find these reservations (same keys). Returns how many were reserved."""
+        job, generator = jobs.get_job(rt.db, job_id), self.generator(rt)
+        calls = []
+        for seg in segments.get_segments(rt.db, job_id):
+            media = seg.media(self.media)
+            if media.path or media.task_id:
+                continue
+            estimate = generator.estimate(self.planned_request(rt, job, seg))
+            calls.append(self.task_call(rt, job_id, seg.segment_index, media.submissions + 1, estimate))
+        usage.reserve_generations(rt.db, rt.settings, calls)
+        return len(calls)
 
     def submit(
         self, rt: Runtime, job_id: str, index: int, execution: ExecutionSettings, deadline: float | None = None
@@ -203,9 +236,9 @@ class VendorTask:
         notes when it left the queue (returned: its generation's start); a queued one says once
         that the wait is Runway's queue."""
         if status not in UNFINISHED:
-            usage.settle_task(rt.db, task_id, credits)
+            usage.settle_task(rt.db, job.id, task_id, credits)
         elif status == RUNNING:
-            return usage.task_running(rt.db, task_id)  # queue time (THROTTLED, PENDING) is not generation time
+            return usage.task_running(rt.db, job.id, task_id)  # queue time (THROTTLED, PENDING) is not generation time
         elif status == THROTTLED:  # over Runway's tier: say the wait is its queue
             try:
                 notify_once(rt.db, rt.notifier, job(), VendorQueued(self.media.gate))
@@ -252,8 +285,8 @@ class VendorTask:
         if job.status in TERMINAL_STATUSES:
             raise JobCancelled(f"job {job_id} is {job.status}")
         request = self.request(rt, job, seg)
-        if request is None:  # a prerequisite (segment 0's image) is still being made
-            return _step("waiting", attempt, self.prerequisite_wait(rt, job_id, check.waits))
+        if request is None:  # a prerequisite (segment 0's image) is not made yet: no slot waits for it
+            return _step("blocked", attempt)
         if check.deadline is not None:  # the create's retries end in time for the rest of this invocation
             request = replace(request, deadline=check.deadline - rt.settings.pipeline.submit_reserve_seconds)
         generator = self.generator(rt)
@@ -261,9 +294,6 @@ class VendorTask:
         # read again after the create: the job may have ended while we submitted
         if jobs.get_job(rt.db, job_id).status in TERMINAL_STATUSES:
             generator.cancel(task_id)  # the others were stopped then
-        usage.record_task(
-            rt.db, job_id, self.media.usage_stage, seg.segment_index, task_id, generator.estimate(request)
-        )
         logger.info("vendor task submitted", extra={"kind": self.media.column, "task_id": task_id})
         result, status = self._poll(rt, JobRow(rt, job_id), seg, task_id, attempt, check)  # a fast vendor may be done
         if result["state"] == "waiting" and status != THROTTLED:
@@ -276,10 +306,17 @@ class VendorTask:
         """Pay for the task: the submission counted before, its id stored right after (a retried
         Lambda then polls it instead of paying again). Returns the task id and the segment row."""
         index, submissions = seg.segment_index, seg.media(self.media).submissions
+        call = self.task_call(rt, job_id, index, submissions + 1, generator.estimate(request))
         segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
-            with metrics_for_vendor_call(self.media.column, "submit"):
+            # reserved before the create (the stage's first ones before its Map started), the
+            # task's id attached after it; a poll that sees it end settles it at its cost
+            with (
+                usage.paid_call(rt.db, rt.settings, call) as bill,
+                metrics_for_vendor_call(self.media.column, "submit"),
+            ):
                 task_id = generator.submit(request)
+                bill.task(task_id)
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
             segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise

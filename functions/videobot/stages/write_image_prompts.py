@@ -10,15 +10,18 @@ from videobot.data.db import NOW
 from videobot.pipeline import IMAGE
 from videobot.runtime import Runtime
 from videobot.stages.common import expect_segments
+from videobot.stages.generate_images import IMAGES
 
 
 def write_image_prompts(rt: Runtime, job_id: str) -> dict:
     job = jobs.update_job(rt.db, job_id, status=IMAGE.generating)
     rows = segments.get_segments(rt.db, job_id)
     if all(s.image_prompt for s in rows):
-        return {"prompts": len(rows)}
-    written = rt.llm.write_image_prompts(job.prompt, [s.text for s in rows])
-    usage.record_llm(rt.db, job_id, "write_image_prompts", written.usage)
+        return {"prompts": len(rows), "reserved": IMAGES.reserve_generations(rt, job_id)}
+    call = usage.llm_call(rt.settings, job_id, "write_image_prompts", "image_prompts")
+    with usage.paid_call(rt.db, rt.settings, call) as bill:
+        written = rt.llm.write_image_prompts(job.prompt, [s.text for s in rows])
+        bill.llm(written.usage)
     prompts = expect_segments(written.items, rt.settings.pipeline.segment_count, "image prompts")
     drafts = written.animation or [None] * len(prompts)
     for seg, prompt, draft in zip(rows, prompts, drafts, strict=True):
@@ -32,4 +35,5 @@ def write_image_prompts(rt: Runtime, job_id: str) -> dict:
                 image_prompt_generated_at=NOW,
                 status=IMAGE.prompt_ready,
             )
-    return {"prompts": len(prompts)}
+    # GenerateImages' tasks, reserved before its Map starts (Runway's daily cap, the budgets)
+    return {"prompts": len(prompts), "reserved": IMAGES.reserve_generations(rt, job_id)}

@@ -4,15 +4,10 @@
 from __future__ import annotations
 
 from videobot import usage
-from videobot.pipeline import GateStage
+from videobot.pipeline import REFERENCE_SEGMENT, GateStage
 from videobot.providers.base import ClipRequest, ImageRequest
 from videobot.runtime import Runtime
 
-REFERENCE_SEGMENT = 0  # as stages.generate_images: its image is the others' reference
-
-# A job's LLM work before it is done: the script, then the image and animation prompts in one
-# call (tokens in, tokens out, from the offline script writer's sizes and the prompt files).
-LLM_TOKENS_PER_JOB = ((1_500, 1_500), (3_500, 3_000))
 NARRATION_CHARS_PER_SEGMENT = 90  # about 5 s of speech
 
 
@@ -57,21 +52,12 @@ def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)
 
 
-def _llm_usd(rt: Runtime, tokens: tuple[tuple[int, int], ...]) -> float:
-    """LLM calls of these (tokens in, tokens out) sizes with the configured model; 0 offline."""
-    settings = rt.settings
-    if settings.providers.pipeline_llm == "offline":
-        return 0.0
-    prices = usage.LLM_USD_PER_MTOK.items()
-    price_in, price_out = next(
-        (v for k, v in prices if settings.openai.model.startswith(k)), usage.LLM_USD_PER_MTOK_FALLBACK
-    )
-    return sum(i * price_in + o * price_out for i, o in tokens) / 1e6
-
-
 def script_usd(rt: Runtime) -> float:
-    """One rewrite of the script with the user's words (the script's own call)."""
-    return _llm_usd(rt, LLM_TOKENS_PER_JOB[:1])
+    """One rewrite of the script with the user's words, as the ledger reserves it (the rewrite
+    and its one retry); 0 offline."""
+    if rt.settings.providers.pipeline_llm == "offline":
+        return 0.0
+    return usage.llm_estimate(rt.settings, "script")
 
 
 def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
@@ -80,9 +66,7 @@ def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -
     settings = rt.settings
     count = settings.pipeline.segment_count
     total = redo_usd(rt, GateStage.IMAGES, count, ratio) + redo_usd(rt, GateStage.VIDEOS, count, ratio, video_model)
-    total += _llm_usd(rt, LLM_TOKENS_PER_JOB)
-    if settings.providers.pipeline_tts != "offline":
-        model = settings.openai.tts_model if settings.providers.pipeline_tts == "openai" else "standard"
-        price = usage.tts_price(settings.providers.pipeline_tts, model)
-        total += count * NARRATION_CHARS_PER_SEGMENT * price / 1e6
+    if settings.providers.pipeline_llm != "offline":  # as the ledger reserves them
+        total += usage.llm_estimate(settings, "script") + usage.llm_estimate(settings, "image_prompts")
+    total += count * usage.speech_estimate(settings, settings.providers.pipeline_tts, NARRATION_CHARS_PER_SEGMENT)[1]
     return round(total, 2)

@@ -74,31 +74,44 @@ def _words(text: str) -> str:
     return texts.clip(text.strip(), MAX_FEEDBACK_CHARS)
 
 
-async def gate_feedback(rt: Runtime, bot: Bot, message: Message, lang: str, text: str) -> bool:
+async def gate_feedback(
+    rt: Runtime, bot: Bot, message: Message, lang: str, text: str, update_id: int | None = None
+) -> bool:
     """True when the chat has an open gate: the message was taken as an answer there. (The gate
     is read here to route the words; control.revise reads it again under a row lock, so that it
-    is decided once.)"""
+    is decided once, and once per `update_id`: the Telegram update that carried the words.)"""
     job = jobs.active_job_for_chat(rt.db, message.chat_id)
     waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
+    if job is not None and not waiting and update_id is not None:
+        taken = gates.gate_revised_by(rt.db, job.id, update_id)  # a redelivery of words already taken
+        waiting = [taken] if taken is not None else []
     if job is None or not waiting:
         return False
     said, gate = meaning(text), waiting[0]
     refused = [g for g in waiting if g.id.is_refusal]
     if refused:  # refused segments: the words are the new prompt of the one answered
-        await _at_refused(rt, bot, message, lang, job, refused, text, said)
+        await _at_refused(rt, bot, message, lang, job, refused, text, said, update_id)
     elif said is Meaning.YES:
         await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, gate)
     elif said is Meaning.MAYBE:
         await _ask_yes_or_feedback(rt, bot, message.chat_id, lang, job, gate, _words(text))
     elif gate.id.stage == GateStage.SCRIPT:
-        await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text)
+        await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text, update_id)
     else:
-        await _media_feedback(rt, bot, message.chat_id, lang, job, gate, text)
+        await _media_feedback(rt, bot, message.chat_id, lang, job, gate, text, update_id)
     return True
 
 
 async def _at_refused(
-    rt: Runtime, bot: Bot, message: Message, lang: str, job: Job, refused: list[Gate], text: str, said: Meaning
+    rt: Runtime,
+    bot: Bot,
+    message: Message,
+    lang: str,
+    job: Job,
+    refused: list[Gate],
+    text: str,
+    said: Meaning,
+    update_id: int | None,
 ) -> None:
     """A text while refused segments wait: routed to the one the user replied to, or the one it
     names ("7: …"), or the only one; with several and no clue, which is asked."""
@@ -106,10 +119,10 @@ async def _at_refused(
     if gate is None:
         await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(refused))
     elif said is Meaning.YES:  # ✅: the same prompt again
-        result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id))
+        result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id, update_id=update_id))
         await answer_refusal(rt, bot, message.chat_id, lang, job, gate.id, result, "refusal_retrying")
     else:
-        await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words)
+        await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words, update_id)
 
 
 def _answered(message: Message, refused: list[Gate], text: str) -> tuple[Gate | None, str]:
@@ -171,27 +184,33 @@ def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int]) -> float
     return round(redo_usd(rt, stage, len(indexes), job.aspect_ratio, job.video_model, segments=indexes), 2)
 
 
-async def _new_prompt(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
+async def _new_prompt(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str, update_id: int | None
+) -> None:
     words = _words(text)
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
+    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
     await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_new_prompt")
 
 
-async def _script_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str) -> None:
+async def _script_feedback(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, text: str, update_id: int | None
+) -> None:
     keyword = _REWRITE.match(text)
     words = _words(keyword.group(1) if keyword else text)
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "script_feedback_hint")
         return
     usd = await asyncio.to_thread(script_usd, rt)
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words))
+    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [], usd)
 
 
-async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str) -> None:
+async def _media_feedback(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str, update_id: int | None
+) -> None:
     """At the image or clip gate: "покажи 7", "переделай 3 5 светлее", "переделай все ярче",
     or words alone (offered as a redo of all ten)."""
     stage, count = GateStage(gate.stage), rt.settings.pipeline.segment_count
@@ -201,14 +220,14 @@ async def _media_feedback(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: J
         return
     parsed, everyone = parse_redo(text, count), redo_all_words(text)
     if parsed is not None:
-        await _redo(rt, bot, chat_id, lang, job, gate, parsed[0], parsed[1], ask=False)
+        await _redo(rt, bot, chat_id, lang, job, gate, parsed[0], parsed[1], ask=False, update_id=update_id)
     elif everyone is not None:
-        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), everyone, ask=False)
+        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), everyone, ask=False, update_id=update_id)
     elif _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
         # "переделай 11" or "переделай" alone: say how
         await reply(rt, bot, chat_id, lang, "redo_hint", what=texts.text(lang, f"redo_what_{stage}"), count=count)
     else:  # words alone: what to redo is a guess, so it is always asked
-        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), text, ask=True)
+        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), text, ask=True, update_id=update_id)
 
 
 async def _redo(
@@ -222,20 +241,22 @@ async def _redo(
     words: str,
     *,
     ask: bool,
+    update_id: int | None,
 ) -> None:
     """Redo the named images or clips. Its price is said before anything is paid: at or above
     REDO_CONFIRM_USD (or when what to redo was guessed) as a question with one tap to confirm,
     below it in the answer that starts it."""
     settings, words = rt.settings, _words(words)
-    if gate.revisions >= settings.pipeline.max_gate_revisions:
+    taken = update_id is not None and gate.revised_by_update == update_id  # a redelivery: answered as before
+    if gate.revisions >= settings.pipeline.max_gate_revisions and not taken:
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.pipeline.max_gate_revisions)
         return
     usd = await asyncio.to_thread(_price, rt, job, GateStage(gate.stage), indexes)
-    if ask or usd >= settings.pipeline.redo_confirm_usd:
+    if (ask or usd >= settings.pipeline.redo_confirm_usd) and not taken:
         await _offer_redo(rt, bot, chat_id, lang, job, gate, indexes, words, usd)
         return
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate.id, feedback=words or None, segments=indexes)
+        lambda: control.revise(rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id)
     )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes, usd)
 
@@ -292,7 +313,7 @@ async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: c
 
 
 async def refusal_from_button(
-    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]
+    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str], update_id: int | None = None
 ) -> str:
     """[🔁 Повторить] / [❌ Отменить задачу] under a refused segment."""
     job = jobs.find_job(rt.db, parts[1]) if len(parts) >= 2 else None
@@ -307,7 +328,9 @@ async def refusal_from_button(
     gate = GateId.find(parts[2]) if len(parts) == 4 else None
     if gate is None or not gate.is_refusal or not parts[3].isdigit():
         return texts.text(lang, "unknown_button")
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, round_=int(parts[3])))
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate, round_=int(parts[3]), update_id=update_id)
+    )
     if result.reason == "stale_round":
         await drop_buttons(rt, query)
         return texts.text(lang, "stale_round")
@@ -344,7 +367,7 @@ async def _offer_redo(
 
 
 async def redo_all_from_button(
-    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str]
+    rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str], update_id: int | None = None
 ) -> str:
     """The answer to [🔁 Переделать …] or [Отмена] under an offer (or [✏️ Переписать] under
     "approval or a wish?" at the script gate)."""
@@ -370,7 +393,9 @@ async def redo_all_from_button(
     indexes = [] if stage == GateStage.SCRIPT else chosen or list(range(rt.settings.pipeline.segment_count))
     usd = await asyncio.to_thread(_price, rt, job, stage, indexes)
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_)
+        lambda: control.revise(
+            rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_, update_id=update_id
+        )
     )
     if result.reason == "stale_round":
         return t("offer_stale")

@@ -6,6 +6,7 @@ run again for the same update."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import BadRequest
@@ -37,9 +38,16 @@ BUTTONS = {
 
 
 async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
-    update = Update.de_json(data, bot)
+    try:
+        update = Update.de_json(data, bot)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:  # not an update Telegram sends
+        logger.info("update not understood", extra={"error_type": type(exc).__name__})
+        return
+    if _malformed(update):  # fields Telegram always sends, missing or of the wrong type
+        logger.info("update not understood", extra={"error_type": "MissingField"})
+        return
     if update.callback_query:
-        await on_callback(rt, bot, update.callback_query)
+        await on_callback(rt, bot, update.callback_query, update.update_id)
     elif update.message:
         await on_message(rt, bot, update.message, update.update_id)
     elif update.edited_message:
@@ -48,6 +56,25 @@ async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
             await reply(rt, bot, message.chat_id, lang_of(message.from_user), "edited_ignored")
     else:
         logger.info("update ignored", extra={"update_id": update.update_id})
+
+
+def _malformed(update: Update) -> bool:
+    """An update without what every real one of its kind carries: a message's chat (an int id,
+    a str type), a text that is a str, a sender with an int id; a callback query's sender."""
+    # typed as Any: python-telegram-bot's types say what Telegram sends; this checks they hold
+    message: Any = update.message or update.edited_message
+    query: Any = update.callback_query
+    users = [message.from_user if message else None, query.from_user if query else None]
+    if message is not None and (
+        message.chat is None
+        or type(message.chat.id) is not int
+        or not isinstance(message.chat.type, str)
+        or (message.text is not None and not isinstance(message.text, str))
+    ):
+        return True
+    if query is not None and query.from_user is None:
+        return True
+    return any(user is not None and type(user.id) is not int for user in users)
 
 
 async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) -> None:
@@ -78,7 +105,7 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
     if button:
         await BUTTONS[button](rt, bot, message, lang)
         return
-    if await feedback.gate_feedback(rt, bot, message, lang, text):
+    if await feedback.gate_feedback(rt, bot, message, lang, text, update_id):
         return
     await start_topic(rt, bot, message, lang, text, update_id)
 
@@ -92,7 +119,7 @@ async def _not_text(rt: Runtime, bot: Bot, message: Message, lang: str, update_i
     await reply(rt, bot, message.chat_id, lang, key)
 
 
-async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
+async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery, update_id: int | None = None) -> None:
     """Every callback query is answered once, and early: with its outcome when that is known
     within CALLBACK_ANSWER_SECONDS, else with "working on it" while the work goes on (the
     outcome then follows in the chat, unless it is the routine one the chat hears of anyway);
@@ -103,11 +130,11 @@ async def on_callback(rt: Runtime, bot: Bot, query: CallbackQuery) -> None:
     budget = rt.settings.telegram.callback_answer_seconds
     if budget <= 0:  # answered before anything else is done
         await _answer(rt, query, texts.text(lang, "callback_working"))
-        answer = await _button_answer(rt, bot, query, lang)
+        answer = await _button_answer(rt, bot, query, lang, update_id)
         if answer not in _ROUTINE_ANSWERS and query.message is not None:
             await send(rt, bot, query.message.chat.id, lang, answer)
         return
-    work = asyncio.ensure_future(_button_answer(rt, bot, query, lang))
+    work = asyncio.ensure_future(_button_answer(rt, bot, query, lang, update_id))
     done, _ = await asyncio.wait({work}, timeout=budget)
     if done:
         failed = work.exception()
@@ -132,7 +159,7 @@ async def _answer(rt: Runtime, query: CallbackQuery, answer: str) -> None:
         logger.info("callback query not answered", extra={"error": str(exc)})
 
 
-async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str) -> str:
+async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, update_id: int | None = None) -> str:
     parts = callbacks.parse(query.data)
     if parts[0] not in (
         callbacks.SETTING,
@@ -151,9 +178,9 @@ async def _button_answer(rt: Runtime, bot: Bot, query: CallbackQuery, lang: str)
     if parts[0] == callbacks.SETTING and len(parts) == 3:
         return await user_settings.choose(rt, query, lang, parts[1], parts[2])
     if parts[0] in (callbacks.REFUSAL_RETRY, callbacks.REFUSAL_CANCEL):
-        return await feedback.refusal_from_button(rt, bot, query, lang, chat_id, parts)
+        return await feedback.refusal_from_button(rt, bot, query, lang, chat_id, parts, update_id)
     if parts[0] in (callbacks.REDO_ALL, callbacks.REDO_CANCEL):
-        return await feedback.redo_all_from_button(rt, bot, query, lang, chat_id, parts)
+        return await feedback.redo_all_from_button(rt, bot, query, lang, chat_id, parts, update_id)
     if parts[0] == callbacks.HISTORY and len(parts) == 2:
         return await history.resend(rt, bot, chat_id, lang, parts[1], query.id)
     return texts.text(lang, "unknown_button")

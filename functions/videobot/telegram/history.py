@@ -112,4 +112,5 @@ async def resend_now(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str
     except Exception:
         notifications.release(rt.db, job_id, key)  # nothing reached the chat: Lambda's retry sends it
         raise
+    notifications.confirm(rt.db, job_id, key)
     return {"sent": True}

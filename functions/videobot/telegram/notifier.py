@@ -9,6 +9,7 @@ the bot is logged, not retried."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from videobot.data import chats, gates, jobs, notifications, segments
 from videobot.data import progress as progress_rows
 from videobot.data.db import Database
 from videobot.data.rows import Job
+from videobot.errors import VendorUnavailable
 from videobot.notify import (
     Event,
     GateReady,
@@ -53,6 +55,9 @@ class Parts:
 
     def claim(self, part: str) -> bool:
         return notifications.claim(self.db, self.job_id, f"{self.event}:{part}")
+
+    def confirm(self, part: str) -> None:
+        notifications.confirm(self.db, self.job_id, f"{self.event}:{part}")
 
     def release(self, part: str) -> None:
         notifications.release(self.db, self.job_id, f"{self.event}:{part}")
@@ -180,8 +185,9 @@ class TelegramNotifier:
         )
 
     async def _segment_refused(self, bot: Bot, job: Job, lang: str, event: SegmentRefused) -> None:
-        """Which segment was refused, and its prompt; a new prompt is written as a message. The
-        vendor's failure code is only logged: Runway asks that it be kept from users."""
+        """Which segment was refused, its prompt, and what waits on the answer; a new prompt is
+        written as a message. The vendor's failure code is only logged (lifecycle.gate_question):
+        Runway asks that it be kept from users."""
         total = self.settings.pipeline.segment_count
         message = texts.text(
             lang,
@@ -190,6 +196,8 @@ class TelegramNotifier:
             total=total,
             prompt=texts.clip(event.prompt, 1000),
         )
+        waits = texts.refusal_waits(lang, event.kind, event.ready, total, event.waiting, event.blocked)
+        message = f"{message}\n\n{waits}" if waits else message
         gate = GateId.refused(media_kind(event.kind), event.segment)
         await self._text(bot, job.chat_id, message, ui.refusal_keyboard(lang, job.id, str(gate), event.round))
 
@@ -233,7 +241,10 @@ class TelegramNotifier:
                         reply_markup=ui.main_keyboard(lang),
                     )
 
-            await call(send, "sendVideo", self.settings)
+            if await call(send, "sendVideo", self.settings) is None:
+                # the upload left and no answer came: not confirmed, so not recorded as sent. The
+                # stage's retry sends it again: a rare duplicate video, never a lost one.
+                raise VendorUnavailable(f"sendVideo of job {job.id} was not confirmed by Telegram")
 
     async def _progress(self, bot: Bot, job: Job, lang: str, event: Progress) -> None:
         """The first report of a stage sends its message; later ones edit it, at most every few
@@ -294,6 +305,7 @@ class TelegramNotifier:
             except Exception:
                 parts.release("album")
                 raise
+            parts.confirm("album")
         await self._text(bot, job.chat_id, question, ui.approval_keyboard(lang, job.id, stage, round_))
 
 
@@ -336,6 +348,11 @@ def _ended_text(settings: Settings, db: Database, lang: str, job: Job, event: Jo
     if event.error_type in ui.VOICE_ERRORS:
         limit_mb = f"{settings.telegram.max_voice_bytes / 1_000_000:g}"
         return texts.text(lang, ui.VOICE_ERRORS[event.error_type], limit_mb=limit_mb)
+    if event.error_type == "DailyCapReached":  # the reason ends with when the cap frees up
+        when = re.search(r"room again (.+)$", event.reason or "")
+        return texts.text(lang, "failed_daily_cap", job_id=job.id, time=when.group(1) if when else "24 h")
+    if event.error_type == "BudgetExceeded":
+        return texts.text(lang, "failed_budget", job_id=job.id)
     if event.error_type == "ContentRefused":
         named = _refused_at_limit(settings, db, lang, job)
         if named:

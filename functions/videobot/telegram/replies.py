@@ -25,8 +25,7 @@ def sender_id(message: Message) -> int:
 
 
 def allowed(settings: Settings, user_id: int | None) -> bool:
-    permitted = settings.telegram.allowed_user_id_set
-    return not permitted or (user_id is not None and user_id in permitted)
+    return settings.telegram.allows(user_id)
 
 
 async def send(rt: Runtime, bot: Bot, chat_id: int, lang: str, message: str, keyboard: bool = True) -> None:

@@ -86,6 +86,18 @@ RU = {
         "бота — ${budget}. Новый ролик стоит ≈ ${estimate} и в бюджет уже не помещается. "
         "Попробуйте позже."
     ),
+    "budget_too_small": (
+        "⛔ Ролик стоит ≈ ${estimate}, а дневной бюджет — ${budget}: такой ролик в него не помещается. "
+        "Выберите модель видео дешевле в /settings."
+    ),
+    "failed_budget": (
+        "⛔ Задача {job_id} остановлена: дневной бюджет исчерпан, за следующий шаг платить нечем. "
+        "Ничего больше не запущено."
+    ),
+    "failed_daily_cap": (
+        "⛔ Задача {job_id} остановлена до генерации: дневной лимит генераций Runway для этой модели "
+        "исчерпан. Ничего не запущено. Лимит освободится после {time}."
+    ),
     "daily_limit": (
         "⛔ Лимит — {limit:#video} в сутки, и он исчерпан.\nСледующий ролик можно будет заказать после {time} UTC."
     ),
@@ -283,6 +295,18 @@ EN = {
         "⛔ All users' videos of the last 24 hours cost ${spent}, and the bot's daily budget is "
         "${budget}. A new video costs ≈ ${estimate}, which no longer fits. Please try again later."
     ),
+    "budget_too_small": (
+        "⛔ A video costs ≈ ${estimate}, and the daily budget is ${budget}: it cannot fit. "
+        "Pick a cheaper video model in /settings."
+    ),
+    "failed_budget": (
+        "⛔ Job {job_id} has stopped: the daily budget is used up, the next step cannot be paid for. "
+        "Nothing more was started."
+    ),
+    "failed_daily_cap": (
+        "⛔ Job {job_id} stopped before generating: Runway's daily generation limit for this model is "
+        "used up. Nothing was started. The limit frees up after {time}."
+    ),
     "daily_limit": (
         "⛔ The limit is {limit:#video} a day, and it is used up.\nYou can order the next one after {time} UTC."
     ),
@@ -422,6 +446,7 @@ RU.update(
         ),
         "voice_too_big": "🎙 Голосовое сообщение слишком большое: бот может скачать не больше {limit_mb} МБ.",
         "voice_failed": "🎙 Не удалось распознать голосовое сообщение. Попробуйте ещё раз или напишите текстом.",
+        "voice_over_budget": "⛔ Дневной бюджет исчерпан: голосовое сообщение не распознано. Напишите текстом.",
         "voice_empty": "🎙 В голосовом сообщении не удалось разобрать слов. Попробуйте ещё раз или напишите текстом.",
         "voice_heard": "🎙 Распознано: «{text}»",
         "cost_line": "💰 Стоимость: ≈ ${usd}",
@@ -506,6 +531,9 @@ RU.update(
             "✍️ Напишите новый промпт для этого сегмента — остальные переделывать не придётся. "
             "Или нажмите 🔁 Повторить, чтобы попробовать с тем же промптом, или ❌ Отменить задачу."
         ),
+        "refused_blocks": "⏸ Это образец для изображений {numbers}: они ждут вашего ответа.",
+        "refused_waits_one": "⏸ Остальные готовы ({ready} из {total}): вашего ответа ждёт только {what}.",
+        "refused_waits_many": "⏸ Готово {ready} из {total}: вашего ответа ждут {what}.",
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
         "refusal_new_prompt": (
@@ -533,6 +561,7 @@ EN.update(
         ),
         "voice_too_big": "🎙 The voice message is too big: the bot can download at most {limit_mb} MB.",
         "voice_failed": "🎙 The voice message could not be transcribed. Try again or type the description.",
+        "voice_over_budget": "⛔ The daily budget is used up: the voice message was not transcribed. Please type it.",
         "voice_empty": "🎙 No words could be made out in the voice message. Try again or type the description.",
         "voice_heard": "🎙 Heard: “{text}”",
         "cost_line": "💰 Cost: ≈ ${usd}",
@@ -614,6 +643,9 @@ EN.update(
             "✍️ Write a new prompt for this segment: the others need not be made again. "
             "Or press 🔁 Retry to try the same prompt again, or ❌ Cancel the job."
         ),
+        "refused_blocks": "⏸ This is the reference for images {numbers}: they wait for your answer.",
+        "refused_waits_one": "⏸ The others are ready ({ready} of {total}): only {what} waits for your answer.",
+        "refused_waits_many": "⏸ {ready} of {total} are ready: {what} wait for your answer.",
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",
         "refusal_new_prompt": (
@@ -642,6 +674,9 @@ RU.update(
             "⚠️ Не удалось запустить задачу: сервис сейчас недоступен. Ничего не списано, "
             "задача не создана. Отправьте описание ещё раз через минуту."
         ),
+        "try_again": (
+            "⚠️ Сейчас не получилось: сервис перегружен, ничего не изменилось. Попробуйте ещё раз через минуту."
+        ),
     }
 )
 EN.update(
@@ -650,6 +685,9 @@ EN.update(
         "start_failed": (
             "⚠️ The job could not be started: the service is unavailable right now. Nothing was "
             "charged and no job was created. Send the description again in a minute."
+        ),
+        "try_again": (
+            "⚠️ That did not go through: the service is overloaded and nothing changed. Try again in a minute."
         ),
     }
 )
@@ -748,6 +786,28 @@ def named(lang: str, noun: str, indexes) -> str:
 def numbers(indexes) -> str:
     """0-based segment indexes as the user counts them: "3", "3, 5"."""
     return ", ".join(str(i + 1) for i in sorted(indexes))
+
+
+def spans(indexes) -> str:
+    """Like `numbers`, runs of three or more as a span: "2–10", "2, 3", "1, 4–6"."""
+    runs: list[list[int]] = []
+    for i in sorted(indexes):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(f"{r[0] + 1}–{r[-1] + 1}" if len(r) >= 3 else numbers(r) for r in runs)
+
+
+def refusal_waits(lang: str, noun: str, ready: int, total: int, waiting, blocked) -> str:
+    """What waits on the user's answer to a refusal: the segments made from it, or the refused
+    ones ("" when there is nothing to say)."""
+    if blocked:
+        return text(lang, "refused_blocks", numbers=spans(blocked))
+    if not waiting:
+        return ""
+    key = "refused_waits_one" if len(waiting) == 1 else "refused_waits_many"
+    return text(lang, key, ready=ready, total=total, what=named(lang, noun, waiting))
 
 
 def segment_caption(lang: str, stage: str, indexes, total: int) -> str:

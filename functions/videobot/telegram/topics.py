@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from telegram import Bot, Message
 
 from videobot import control, preferences, usage
-from videobot.data import jobs
+from videobot.data import jobs, ledger
+from videobot.errors import BudgetExceeded
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import texts
@@ -32,7 +33,9 @@ async def start_topic(
             rt, bot, chat_id, lang, "topic_too_long", length=len(topic), max_chars=settings.telegram.max_topic_chars
         )
         return
-    # One topic at a time per chat: the check and the start run under the chat's lock.
+    # One topic at a time per chat: the check and the start run under the chat's lock; the
+    # budgets' check, the start and the new job's hold under the ledger's lock, so users who
+    # start at once are counted one after another, jobs in flight included.
     with rt.db.connect() as conn, conn.cursor() as cur:
         jobs.lock_chat(cur, chat_id)
         redelivered = jobs.update_started(cur, update_id)  # a redelivered update finds its job
@@ -44,10 +47,8 @@ async def start_topic(
             preferences.get(rt.db, user_id).aspect_ratio or settings.pipeline.aspect_ratio,
             preferences.video_model_for(rt.db, user_id, settings),
         )
-        spent = None if redelivered or active or next_slot else _daily_budget_spent(rt, user_id, estimate)
-        no_room = redelivered or active or next_slot or spent is not None
-        bot_spent = None if no_room else _bot_budget_spent(rt, estimate)
-        if active is None and next_slot is None and spent is None and bot_spent is None:
+        over = None if redelivered or active or next_slot else _over_budget(rt, cur, user_id, estimate)
+        if active is None and next_slot is None and over is None:
             job, created = await asyncio.to_thread(
                 control.start_job,
                 rt,
@@ -57,6 +58,8 @@ async def start_topic(
                 source_update_id=update_id,
                 voice_file_id=voice_file_id,
             )
+            if created:
+                ledger.hold(cur, job.id, estimate)
     if active is not None:
         status = texts.status_name(lang, active.status, voice=bool(active.voice_file_id))
         await reply(rt, bot, chat_id, lang, "busy", job_id=active.id, status=status)
@@ -73,33 +76,8 @@ async def start_topic(
             time=next_slot.strftime("%Y-%m-%d %H:%M"),
         )
         return
-    if spent is not None:
-        logger.info("daily budget reached", extra={"user_id": user_id, "spent_usd": spent})
-        budget = settings.limits.max_usd_per_user_per_day
-        await reply(
-            rt,
-            bot,
-            chat_id,
-            lang,
-            "daily_budget",
-            spent=f"{spent:.2f}",
-            budget=f"{budget:.2f}",
-            estimate=f"{estimate:.2f}",
-            room=f"{max(0.0, budget - estimate):.2f}",
-        )
-        return
-    if bot_spent is not None:
-        logger.info("bot-wide daily budget reached", extra={"spent_usd": bot_spent})
-        await reply(
-            rt,
-            bot,
-            chat_id,
-            lang,
-            "bot_budget",
-            spent=f"{bot_spent:.2f}",
-            budget=f"{settings.limits.max_usd_per_day:.2f}",
-            estimate=f"{estimate:.2f}",
-        )
+    if over is not None:
+        await _refuse_over_budget(rt, bot, chat_id, lang, over, estimate)
         return
     logger.info("topic accepted", extra={"job_id": job.id, "new_job": created})
     usd = estimated_job_usd(rt, job.aspect_ratio, job.video_model)
@@ -116,20 +94,24 @@ def _daily_limit_reached(rt: Runtime, cur, user_id: int) -> datetime | None:
     return started[-1] + timedelta(hours=24) if len(started) >= limit else None
 
 
-def _daily_budget_spent(rt: Runtime, user_id: int, estimate: float) -> float | None:
-    """None while the user's last 24 hours and this job's estimate fit their daily budget;
-    else the spend."""
-    budget = rt.settings.limits.max_usd_per_user_per_day
-    if not budget:
-        return None
-    spent = usage.spent_by_user(rt.db, user_id)
-    return spent if spent >= budget or spent + estimate > budget else None
+def _over_budget(rt: Runtime, cur, user_id: int, estimate: float) -> BudgetExceeded | None:
+    """None while the user's and everyone's last 24 hours (jobs in flight included: their
+    holds and reservations) and this job's estimate fit the budgets; else why not. Takes the
+    ledger's lock for the rest of the transaction: the start and the hold follow under it."""
+    ledger.lock(cur)
+    try:
+        ledger.check(cur, user_id, estimate, usage.budgets(rt.settings))
+    except BudgetExceeded as exc:
+        return exc
+    return None
 
 
-def _bot_budget_spent(rt: Runtime, estimate: float) -> float | None:
-    """None while all users' last 24 hours and this job's estimate fit the bot-wide budget."""
-    budget = rt.settings.limits.max_usd_per_day
-    if not budget:
-        return None
-    spent = usage.spent_by_everyone(rt.db)
-    return spent if spent >= budget or spent + estimate > budget else None
+async def _refuse_over_budget(rt: Runtime, bot: Bot, chat_id: int, lang: str, over: BudgetExceeded, estimate: float):
+    logger.info("budget reached", extra={"scope": over.scope, "spent_usd": over.spent})
+    amounts = {"spent": f"{over.spent:.2f}", "budget": f"{over.budget:.2f}", "estimate": f"{estimate:.2f}"}
+    if estimate > over.budget:  # no wait makes room for it
+        await reply(rt, bot, chat_id, lang, "budget_too_small", **amounts)
+    elif over.scope == "user":
+        await reply(rt, bot, chat_id, lang, "daily_budget", room=f"{over.budget - estimate:.2f}", **amounts)
+    else:
+        await reply(rt, bot, chat_id, lang, "bot_budget", **amounts)

@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from videobot import control
 from videobot.data import updates
-from videobot.errors import DatabaseUnavailable, StartFailed, VendorUnavailable
+from videobot.errors import ControlUnavailable, DatabaseUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import logger
 from videobot.runtime import Runtime
 from videobot.telegram import bot, handlers, texts
@@ -115,6 +115,8 @@ def _handle(rt: Runtime, data: dict, update_id: int) -> dict:
         bot.run(lambda b: handlers.handle_update(rt, b, data), rt.settings)
     except StartFailed:
         _say(rt, data, "start_failed")
+    except ControlUnavailable:  # Step Functions throttled past the retries: nothing changed
+        _say(rt, data, "try_again")
     except PERMANENT_TELEGRAM as exc:
         logger.warning(
             "telegram refused a call for this update", extra={"error_type": type(exc).__name__, "error": str(exc)}
@@ -149,20 +151,23 @@ def chat_of(data: dict) -> int | None:
 
 
 def _say(rt: Runtime, data: dict, key: str, **values) -> None:
-    """No job was started (StartExecution failed and the job was removed): the user hears why,
-    once (this update is then answered 200; sending the topic again later is theirs to decide)."""
+    """Nothing was done (StartExecution failed and the job was removed; Step Functions did not
+    take an answer): the user hears why, once (this update is then answered 200; sending it
+    again later is theirs to decide)."""
     chat_id = chat_of(data)
-    message = data.get("message")
-    message = message if isinstance(message, dict) else {}
-    sender = message.get("from")
-    sender = sender if isinstance(sender, dict) else {}
+    sender = {}
+    for kind in ("message", "callback_query"):
+        part = data.get(kind)
+        if isinstance(part, dict) and isinstance(part.get("from"), dict):
+            sender = part["from"]
+            break
     lang = texts.language_of(sender.get("language_code"))
     if chat_id is None:
         return
     try:
         bot.run(lambda b: send(rt, b, chat_id, lang, texts.text(lang, key, **values)), rt.settings)
-    except Exception as exc:  # noqa: BLE001 - logged; no job was started either way
-        logger.warning("could not say why no job started", extra={"error_type": type(exc).__name__})
+    except Exception as exc:  # noqa: BLE001 - logged; nothing was done either way
+        logger.warning("could not say why nothing was done", extra={"error_type": type(exc).__name__})
 
 
 def _end_blocked_chat(rt: Runtime, data: dict) -> None:

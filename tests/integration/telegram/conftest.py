@@ -17,7 +17,7 @@ from tests.fakes.telegram_fixtures import (  # noqa: F401
 def bot(pipeline, fake_telegram):
     """`make serve` in-process: the webhook server on a free port, the pipeline's functions
     pointed at the fake Bot API."""
-    with pipeline.using(pipeline.runtime_with(**telegram_environment(fake_telegram, ALLOWED_USER_IDS=""))):
+    with pipeline.using(pipeline.runtime_with(**telegram_environment(fake_telegram, ALLOWED_USER_IDS="*"))):
         server = WebhookServer(lambda: pipeline.runtime, port=0).start()
         yield server
         server.stop()

@@ -33,22 +33,19 @@ def _approve(user: TelegramUser, fragment: str, after: int) -> None:
     assert user.press(approve, sent_message(question)) == 200
 
 
-def _to_the_clips(user: TelegramUser, fake_telegram) -> tuple[str, int]:
-    """A topic, its script and images approved: the clips are being made. (job id, the mark)"""
+def _start(user: TelegramUser, fake_telegram, *approved: str) -> tuple[int, str]:
+    """A topic sent and the gates named approved: where the test's messages start, and the job."""
     mark = len(fake_telegram.calls)
     assert user.say("Реклама кофе") == 200
     job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
-    _approve(user, "📝 Сценарий готов!", mark)
-    _approve(user, "🖼 Изображения готовы", mark)
-    return job_id, mark
+    for question in approved:
+        _approve(user, question, mark)
+    return mark, job_id
 
 
 def _entered(db, pipeline, job_id: str) -> list[str]:
-    return [
-        e["stateEnteredEventDetails"]["name"]
-        for e in pipeline.history(jobs.get_job(db, job_id))
-        if e.get("stateEnteredEventDetails")
-    ]
+    """The states entered: the job's execution's, then its children's (each segment's media)."""
+    return pipeline.entered(jobs.get_job(db, job_id))
 
 
 def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_extra_task(
@@ -56,7 +53,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
 ):
     fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=6, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        job_id, mark = _to_the_clips(user, fake_telegram)
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
 
         # The refusal pauses segment 7 only: which segment, why, its prompt, and the choices
         refused = user.wait_for_text(
@@ -127,7 +124,7 @@ def test_with_two_refused_clips_a_new_prompt_goes_to_the_segment_answered(
     for seed in (3, 6):
         fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=seed, failure_code="SAFETY.INPUT.TEXT")
     with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
-        job_id, mark = _to_the_clips(user, fake_telegram)
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
         seventh = user.wait_for_text("не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark)
         user.wait_for_text("не пропустила клип 4 из 10", timeout=TIMEOUT, after=mark)
 
@@ -149,3 +146,67 @@ def test_with_two_refused_clips_a_new_prompt_goes_to_the_segment_answered(
     by_seed = {seed: [t.body["promptText"] for t in clips if t.body["seed"] == seed] for seed in (3, 6)}
     assert by_seed[6][1] == NEW_PROMPT and by_seed[3][1] == "Пар над чашкой крупным планом, мягкий свет"
     assert gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))["feedback"] == NEW_PROMPT
+
+
+def _made(db, job_id: str, column: str) -> int:
+    return len([s for s in segment_rows.get_segments(db, job_id) if s[column]])
+
+
+def _reject(user: TelegramUser, fragment: str, after: int) -> None:
+    question = user.wait_for_text(fragment, timeout=TIMEOUT, after=after)
+    _, reject = inline_buttons(question)
+    assert user.press(reject, sent_message(question)) == 200
+
+
+def test_two_refused_clips_wait_for_the_user_while_the_others_are_made(db, user, fake_telegram, fake_runway, pipeline):
+    # Given Runway's tier 1 (two generations at once) and clips 4 and 7 refused by moderation
+    for seed in (3, 6):
+        fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=seed, failure_code="SAFETY.INPUT.TEXT")
+    tier_1 = {**runway_vars(fake_runway), **FAST, "MAP_MAX_CONCURRENCY": "2", "RUNWAY_CONCURRENCY": "2"}
+    with pipeline.using(pipeline.runtime_with(**tier_1)):
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
+
+        # Then neither pause holds one of the two slots: the eight other clips are made before
+        # the user is asked, and each question says plainly what waits on the answer
+        asked = [
+            user.wait_for_text(
+                f"🚫 Модерация сервиса генерации не пропустила клип {n} из 10", timeout=TIMEOUT, after=mark
+            )
+            for n in (4, 7)
+        ]
+        assert _made(db, job_id, "video_path") == 8
+        for question in asked:
+            assert "⏸ Готово 8 из 10: вашего ответа ждут клипы 4, 7." in question.params["text"]
+        assert all(
+            gates.get_gate(db, job_id, GateId.parse(g))["decided_at"] is None
+            for g in ("refused_clip_3", "refused_clip_6")
+        )
+
+        # When the user retries both, both are made again and the clips' gate asks once
+        for question in asked:
+            retry, _ = inline_buttons(question)
+            assert user.press(retry, sent_message(question)) == 200
+        _reject(user, "🎞 Клипы готовы", mark)  # (the rest of the job is the happy path's)
+    assert len(fake_runway.created("image_to_video")) == 12
+    assert user.wait_for_text("❌", timeout=TIMEOUT, after=mark)
+
+
+def test_a_refused_reference_image_says_it_holds_the_other_nine(db, user, fake_telegram, fake_runway, pipeline):
+    # Given segment 1's image (the reference of the other nine) refused by moderation
+    fake_runway.plan("text_to_image", ["RUNNING", "FAILED"], seed=0, failure_code="SAFETY.INPUT.TEXT")
+    with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!")
+
+        # Then the user is told that images 2-10 wait for it, and nothing is paid for them yet
+        question = user.wait_for_text(
+            "🚫 Модерация сервиса генерации не пропустила изображение 1 из 10", timeout=TIMEOUT, after=mark
+        )
+        assert "⏸ Это образец для изображений 2–10: они ждут вашего ответа." in question.params["text"]
+        assert len(fake_runway.created("text_to_image")) == 1 and _made(db, job_id, "image_path") == 0
+
+        # When the user retries it, the reference and then the nine are made
+        retry, _ = inline_buttons(question)
+        assert user.press(retry, sent_message(question)) == 200
+        user.wait_for_text("🖼 Изображения готовы", timeout=TIMEOUT, after=mark)
+        assert _made(db, job_id, "image_path") == 10 and len(fake_runway.created("text_to_image")) == 11
+        _reject(user, "🖼 Изображения готовы", mark)

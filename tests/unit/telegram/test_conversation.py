@@ -11,12 +11,22 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import MP4, PricedClips, PricedImages, StartingStepFunctions, job_at_gate, new_job, replace_part, use
+from tests.helpers import (
+    MP4,
+    PricedClips,
+    PricedImages,
+    StartingStepFunctions,
+    job_at_gate,
+    new_job,
+    record_paid,
+    replace_part,
+    use,
+)
 from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.notify import GateReady, notify_once
-from videobot.pipeline import GateId, RefusalKind
+from videobot.pipeline import MEDIA_KINDS, GateId, RefusalKind
 from videobot.telegram import texts, ui
 from videobot.telegram.feedback import parse_show
 
@@ -65,6 +75,20 @@ class _StepFunctions:
 )
 def test_counts_take_the_right_plural_form(n, ru, en):
     assert texts.counted("ru", "clip", n) == ru and texts.counted("en", "clip", n) == en
+
+
+def test_what_waits_on_a_refusal_is_said_plainly():
+    assert texts.spans(range(1, 10)) == "2–10" and texts.spans([0, 3, 4, 5, 8]) == "1, 4–6, 9"
+    assert texts.spans([1, 2]) == "2, 3"
+    assert texts.refusal_waits("ru", "image", 0, 10, (0,), tuple(range(1, 10))) == (
+        "⏸ Это образец для изображений 2–10: они ждут вашего ответа."
+    )
+    assert texts.refusal_waits("ru", "clip", 9, 10, (6,), ()) == (
+        "⏸ Остальные готовы (9 из 10): вашего ответа ждёт только клип 7."
+    )
+    assert (
+        texts.refusal_waits("en", "clip", 8, 10, (3, 6), ()) == "⏸ 8 of 10 are ready: clips 4, 7 wait for your answer."
+    )
 
 
 def test_segments_are_named_by_number():
@@ -257,12 +281,8 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
         # 10 images × 5 credits + 10 clips × 25 credits = 300 credits = $3.00 (offline LLM and speech)
         assert accepted.startswith("✅ Запрос принят! ID: ") and "💰 Примерная стоимость: ≈ $3.00" in accepted
         job = jobs.active_job_for_chat(db, user.chat_id)
-        db.execute(
-            "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-            " VALUES (%s, 'generate_images', 'runway', 'gen4_image', %s, 250)",
-            (job["id"], f"t-{job['id']}"),
-        )
-        jobs.update_job(db, job["id"], status="completed")
+        record_paid(db, job["id"], 2.5, stage="generate_images", model="gen4_image", credits=250)
+        jobs.finish_job(db, job["id"], "completed")  # its hold's rest released
         # $2.50 spent of $5.00: the next $3.00 job does not fit
         assert user.say("Реклама чая") == 200
     assert user.texts()[-1] == (
@@ -300,10 +320,8 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, 
     from videobot.notify import JobEnded
 
     job = job_at_gate(db, user, "images")
-    db.execute(
-        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, segment_index, vendor, model, characters)"
-        " VALUES (%s, 'record_voiceover', 0, 'openai', 'gpt-4o-mini-tts', 1000)",
-        (job["id"],),
+    record_paid(
+        db, job["id"], 0.02, stage="record_voiceover", vendor="openai", model="gpt-4o-mini-tts", characters=1000
     )
     rt.notifier.send(jobs.get_job(db, job["id"]), JobEnded("cancelled", stage="images"))
     assert user.texts()[-1].endswith("\n💰 Стоимость: ≈ $0.02 (из них озвучка ≈ $0.02)")
@@ -315,23 +333,29 @@ def test_a_rejected_job_that_paid_for_its_narration_says_so_in_its_cost(rt, db, 
 def test_the_refused_segment_pause_is_a_visible_loop_timed_like_a_gate():
     from pathlib import Path
 
-    definition = json.loads(
-        (Path(__file__).resolve().parents[3] / "statemachine" / "video_pipeline.asl.json").read_text(encoding="utf-8")
-    )
+    statemachine = Path(__file__).resolve().parents[3] / "statemachine"
+    definition = json.loads((statemachine / "video_pipeline.asl.json").read_text(encoding="utf-8"))
+    child = json.loads((statemachine / "segment_media.asl.json").read_text(encoding="utf-8"))["States"]
     parallel = definition["States"]["ProduceClipsAndVoiceover"]
     visuals = parallel["Branches"][0]["States"]
-    for mapname, noun, submit, ready in (
-        ("GenerateImages", "Image", "SubmitImage", "IsImageReady"),
-        ("AnimateClips", "Clip", "SubmitClip", "IsClipReady"),
-    ):
-        states = visuals[mapname]["ItemProcessor"]["States"]
-        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": f"AwaitRefused{noun}"} in states[ready][
+    for kind in MEDIA_KINDS:
+        s = kind.states
+        # the child ends on a refusal (its slot of the vendor Map is free) ...
+        assert {"Variable": "$.poll.state", "StringEquals": "refused", "Next": s.refused} in child[s.is_ready][
             "Choices"
         ]
-        pause = states[f"AwaitRefused{noun}"]
+        assert child[s.refused]["Type"] == "Succeed"
+        # ... and the user is asked once the Map has ended, in a Map of the refused segments
+        assert {"Variable": f"$.{kind.gate}.refused", "BooleanEquals": True, "Next": s.ask_refused} in visuals[
+            s.are_ready
+        ]["Choices"]
+        states = visuals[s.ask_refused]["ItemProcessor"]["States"]
+        assert "MaxConcurrency" not in visuals[s.ask_refused]  # every refused segment is asked at once
+        pause = states[s.await_refused]
         assert pause["Resource"].endswith(".waitForTaskToken")
         assert pause["TimeoutSecondsPath"] == "$.settings.approval_timeout_seconds"
-        assert pause["Next"] == f"ResolveRefused{noun}" and states[f"ResolveRefused{noun}"]["Next"] == submit
+        assert pause["Next"] == s.resolve_refused and states[s.resolve_refused]["Next"] == s.remake
+        assert states[s.remake]["Next"] == s.is_refused  # refused again: asked again
     catches = {c["ErrorEquals"][0]: c["Next"] for c in parallel["Catch"]}
     assert catches["States.Timeout"] == "RecordApprovalTimeout" and catches["Rejected"] == "CancelJob"
 
@@ -356,14 +380,20 @@ def _refused_clip(rt, db, user: TelegramUser, index: int = 6) -> dict:
     return job
 
 
-def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch):
+def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt, db, user, monkeypatch, caplog):
+    """Runway's failure code is a diagnostic (Runway asks it be kept from users): logged with the
+    job and segment, never in the message (issue 21, item 13)."""
     from videobot.stages.revise_stage import revise_stage
 
-    job = _refused_clip(rt, db, user)
+    with caplog.at_level("INFO", logger="video-bot"):
+        job = _refused_clip(rt, db, user)
     [told] = user.sent("sendMessage")
     assert told.params["text"].startswith(
         "🚫 Модерация сервиса генерации не пропустила клип 7 из 10.\nПромпт: «steam rising»"
     )
+    assert "SAFETY" not in told.params["text"]
+    [logged] = [r for r in caplog.records if r.getMessage() == "segment refused by moderation"]
+    assert (logged.failure_code, logged.segment, logged.job_id) == ("SAFETY.INPUT.TEXT", 6, job["id"])
     retry, cancel = inline_buttons(told)
     assert retry["callback_data"] == f"sr|{job['id']}|refused_clip_6|0" and cancel["callback_data"] == f"sx|{job['id']}"
     sfn = _StepFunctions(db, job["id"], "refused_clip_6")
@@ -418,13 +448,9 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
     replace_part(monkeypatch, rt, "clips", PricedClips())
     from videobot import usage
 
-    base = usage.spent_by_everyone(db)  # what other tests' jobs of this session cost
+    base = usage.spent(db).bot_usd  # what other tests' jobs of this session cost
     someone = new_job(db, "Реклама чая", user_id=user.user_id + 1, chat_id=user.chat_id + 1)
-    db.execute(
-        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-        " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, 150)",
-        (someone["id"], f"t-{someone['id']}"),
-    )
+    record_paid(db, someone["id"], 1.5, credits=150)
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_DAY": f"{base + 4:.2f}",
@@ -439,3 +465,48 @@ def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monke
         "бюджет уже не помещается. Попробуйте позже."
     )
     assert jobs.active_job_for_chat(db, user.chat_id) is None
+
+
+class _Tokens:
+    def __init__(self):
+        self.succeeded: list[str] = []
+
+    def send_task_success(self, **kwargs):
+        self.succeeded.append(kwargs["taskToken"])
+        return {}
+
+
+def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, user, monkeypatch):
+    """C8, two pauses at once (issue 21 item 15): clips 3 and 7 refused, each its own question
+    and buttons; words written go to the pause asked first (clip 3), never to both, and the
+    other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
+    from videobot.stages.request_approval import request_approval
+
+    job = _refused_clip(rt, db, user, index=2)
+    segment_rows.update_segment(
+        db,
+        job["id"],
+        6,
+        video_path=None,
+        animation_prompt="cup on a table",
+        status="failed",
+        error_message="SAFETY.OUTPUT.IMAGE",
+    )
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, 6), "token-refused-7")
+    first, second = user.sent("sendMessage")
+    assert first.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 3 из 10")
+    assert second.params["text"].startswith("🚫 Модерация сервиса генерации не пропустила клип 7 из 10")
+    assert "SAFETY" not in first.params["text"] + second.params["text"]
+    tokens = _Tokens()
+    replace_part(monkeypatch, rt, "sfn", tokens)
+
+    assert user.say("пар над чашкой, крупный план") == 200
+    assert tokens.succeeded == ["token-refused"]
+    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5)
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
+    assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
+
+    retry, _cancel = inline_buttons(second)
+    assert user.press(retry, second.result) == 200
+    assert tokens.succeeded == ["token-refused", "token-refused-7"]
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)

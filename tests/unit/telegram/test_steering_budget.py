@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, fake_telegram, lambda_poster, telegram  # noqa: F401
-from tests.helpers import use
+from tests.helpers import record_paid, use
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
 from videobot.data import jobs
@@ -18,11 +18,7 @@ def user(setup, rt, telegram):
 
 
 def _paid_runway_credits(db, job_id: str, credits: float) -> None:
-    db.execute(
-        "INSERT INTO ai_video_bot.vendor_usage (job_id, stage, vendor, model, task_id, credits)"
-        " VALUES (%s, 'generate_clips', 'runway', 'gen4_turbo', %s, %s)",
-        (job_id, f"task-{job_id}", credits),
-    )
+    record_paid(db, job_id, credits * 0.01, task_id=f"task-{job_id}", credits=credits)
 
 
 def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(setup, db, user, sfn):
@@ -30,8 +26,8 @@ def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(setup, db, user
         assert user.say("Первая") == 200
         job = jobs.active_job_for_chat(db, user.chat_id)
         _paid_runway_credits(db, job["id"], 300)  # 3.00 USD
-        jobs.update_job(db, job["id"], status="completed")
-        assert usage.spent_by_user(db, user.user_id) == 3.0
+        jobs.finish_job(db, job["id"], "completed")  # its hold released: what it paid counts
+        assert usage.spent(db, user.user_id).user_usd == 3.0
         assert user.say("Вторая") == 200
     texts = user.texts()
     assert texts[0].startswith("✅ Запрос принят")
@@ -40,7 +36,8 @@ def test_a_user_over_the_daily_budget_is_told_and_starts_nothing(setup, db, user
 
     # The spend leaves the window after 24 hours; 0 means no budget.
     db.execute(
-        f"UPDATE {jobs.JOBS} SET created_at = created_at - interval '25 hours' WHERE user_id = %s", (user.user_id,)
+        "UPDATE ai_video_bot.vendor_usage SET recorded_at = recorded_at - interval '25 hours' WHERE user_id = %s",
+        (user.user_id,),
     )
     with use(setup, MAX_USD_PER_USER_PER_DAY="3", MAX_JOBS_PER_USER_PER_DAY="0"):
         assert user.say("Третья") == 200

@@ -162,14 +162,13 @@ class _StepFunctions:
 def test_revise_claims_the_gate_before_step_functions_hears_and_a_failed_call_reopens_it(rt, db, user, monkeypatch):
     import json
 
-    from botocore.exceptions import ClientError
-
     from videobot import control
+    from videobot.errors import ControlUnavailable
 
     job = job_at_gate(db, user, "images")
     failing = _StepFunctions(db, job["id"], "ThrottlingException")
     replace_part(monkeypatch, rt, "sfn", failing)
-    with pytest.raises(ClientError):
+    with pytest.raises(ControlUnavailable):  # Step Functions throttled: the user is asked to try again
         control.revise(rt, job["id"], GateId("images"), segments=[2])
     gate = gates.get_gate(db, job["id"], GateId("images"))
     assert gate["decided_at"] is None and gate["revisions"] == 0  # the user can ask again

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.fixtures import openai_vars
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster, sent_message
-from tests.helpers import new_job, use
+from tests.helpers import new_job, record_paid, use
 from videobot import media, preferences, storage, usage
 from videobot.data import jobs
 from videobot.data import segments as segment_rows
@@ -118,12 +118,8 @@ def test_the_subtitles_choice_reaches_the_clip_preparation(rt, db, monkeypatch, 
 def _finished_job(rt, db, user: TelegramUser, prompt: str) -> dict:
     job = new_job(db, prompt, user_id=user.user_id, chat_id=user.chat_id)
     final = rt.storage.put_bytes(storage.job_key(job["id"], "final.mp4"), MP4 * 50)
-    usage.record_llm(
-        db,
-        job["id"],
-        "generate_script",
-        {"vendor": "openai", "model": "gpt-5.4-mini", "calls": 1, "input_tokens": 1_000_000, "output_tokens": 100_000},
-    )
+    usd = usage.llm_usd("gpt-5.4-mini", 1_000_000, 100_000)
+    record_paid(db, job["id"], usd, stage="generate_script", vendor="openai", model="gpt-5.4-mini")
     return jobs.update_job(
         db,
         job["id"],

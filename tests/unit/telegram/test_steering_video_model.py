@@ -30,8 +30,9 @@ from videobot.stages import animate_clips
 from videobot.telegram import estimates
 
 # Offline LLM and speech: a job is 10 images (segment 0 gen4_image 5 credits, 1-9 gen4_image_turbo
-# 2 each: 23 credits) and 10 clips (gen4_turbo 25, gen4.5 60, veo3.1_fast 6 s x 15 = 90 credits each).
-JOB_USD = {"gen4_turbo": "2.73", "gen4.5": "6.23", "veo3.1_fast": "9.23"}
+# 2 each: 23 credits) and 10 clips (gen4_turbo 25, gen4.5 60, veo3.1_fast 6 s x 10 = 60 credits each, no audio).
+# veo3.1_fast is asked for no audio: 10 credits/s (15 with audio), 6 s per 5 s segment
+JOB_USD = {"gen4_turbo": "2.73", "gen4.5": "6.23", "veo3.1_fast": "6.23"}
 
 
 @pytest.fixture
@@ -107,8 +108,8 @@ def test_the_choice_is_copied_onto_the_job_and_priced_before_it_starts(setup, rt
 def test_the_daily_budget_counts_the_chosen_models_real_credits(setup, rt, db, user, sfn, runway_bot):
     with use(setup, MAX_JOBS_PER_USER_PER_DAY="0", MAX_USD_PER_USER_PER_DAY="5") as tuned:
         preferences.choose(db, user.user_id, "video_model", "veo3.1_fast", **offered(tuned))
-        assert user.say("Реклама кофе") == 200  # 9.23 USD does not fit a 5 USD budget
-        assert user.texts()[-1].startswith("⛔ За последние сутки ваши ролики стоили $0.00")
+        assert user.say("Реклама кофе") == 200  # 6.23 USD can never fit a 5 USD budget: said so
+        assert user.texts()[-1].startswith("⛔ Ролик стоит ≈ $6.23, а дневной бюджет — $5.00")
         assert f"${JOB_USD['veo3.1_fast']}" in user.texts()[-1]
         assert jobs.active_job_for_chat(db, user.chat_id) is None and sfn.named("StartExecution") == []
 
@@ -130,8 +131,8 @@ def test_the_clip_stage_sends_the_jobs_model_and_records_its_billed_seconds_and_
     [task] = runway_env.created("image_to_video")
     assert (task.body["model"], task.body["duration"]) == ("veo3.1_fast", 6)  # 4, 6 or 8 s only: 6, trimmed to 5
     [row] = [r for r in usage.rows(db, job["id"]) if r["task_id"]]
-    assert (row["model"], row["seconds"], row["credits"]) == ("veo3.1_fast", 6.0, 90.0)
-    assert usage.summary(db, job["id"])["estimated_usd"] == 0.9
+    assert (row["model"], row["seconds"], row["credits"]) == ("veo3.1_fast", 6.0, 60.0)
+    assert usage.summary(db, job["id"])["estimated_usd"] == 0.6
 
 
 def test_a_model_without_a_price_is_refused_never_priced_as_0(rt, db, runway_env):
@@ -143,7 +144,7 @@ def test_a_model_without_a_price_is_refused_never_priced_as_0(rt, db, runway_env
     with pytest.raises(KeyError):  # an estimate without credits is not a free task
         estimates._task_usd({"vendor": "runway", "model": "gen4_turbo"})
     with pytest.raises(KeyError):
-        usage.record_task(db, "nojob", "generate_clips", 0, "task-without-price", {"vendor": "runway", "model": "x"})
+        usage.task_call("nojob", "generate_clips", 0, 1, {"vendor": "runway", "model": "x"}, "clip")
     # At start-up: an operator's list naming an unknown model is refused
     with pytest.raises(ConfigurationError, match="RUNWAY_VIDEO_MODELS: 'gen4_aleph'"):
         check_models(Settings(RUNWAY_VIDEO_MODELS="gen4_turbo,gen4_aleph"))

@@ -55,7 +55,8 @@ def test_the_transcription_request_follows_the_documented_shape(setup, rt, fake_
         "size": len(OGG),
     }
     assert transcript.text == "Реклама кофе на рассвете" and transcript.model == "gpt-transcribe"
-    assert transcript.input_tokens > 0 and transcript.output_tokens > 0
+    # gpt-transcribe is billed by the minute: its usage says the audio's duration
+    assert transcript.seconds is not None and transcript.seconds > 0
 
 
 def test_transcription_errors_become_ours(setup, rt, fake_openai):
@@ -232,3 +233,22 @@ def test_a_voice_note_at_an_open_gate_is_feedback_like_a_typed_one(setup, rt, db
     ]
     assert len(fake_openai.transcribed) == 1
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+def test_a_voice_note_over_the_daily_budget_is_not_transcribed_and_says_why(
+    setup, rt, db, user, fake_openai, slow_worker
+):
+    from tests.helpers import record_paid
+
+    job = new_job(db, "Реклама кофе", user_id=user.user_id, chat_id=user.chat_id)
+    jobs.update_job(db, job["id"], status="awaiting_image_approval")
+    gates.open_gate(db, job["id"], GateId("images"), "token-" + job["id"])
+    record_paid(db, job["id"], 1.0)  # the user's day is spent
+    user.fake.add_file("AwACAgIAAxkBAAIC-voice", OGG)
+    with use(setup, **openai_vars(fake_openai), MAX_USD_PER_USER_PER_DAY="1"):
+        assert user.post(voice_update(user)) == 200
+        assert slow_worker.wait_idle(30)
+    assert slow_worker.async_runs == [("HandleSlowUpdateFunction", 0, "ok")]  # answered, not retried
+    assert user.texts() == ["⛔ Дневной бюджет исчерпан: голосовое сообщение не распознано. Напишите текстом."]
+    assert fake_openai.transcribed == []  # the transcription was never paid for
+    assert [r["stage"] for r in usage.rows(db, job["id"])] == ["generate_clips"]  # nothing reserved
