@@ -478,8 +478,8 @@ class _Tokens:
 
 def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, user, monkeypatch):
     """C8, two pauses at once (issue 21 item 15): clips 3 and 7 refused, each its own question
-    and buttons; words written go to the pause asked first (clip 3), never to both, and the
-    other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
+    and buttons; words with no clue are asked about, words naming clip 3 go to clip 3 alone
+    (never to both) and the other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
     from videobot.stages.request_approval import request_approval
 
     job = _refused_clip(rt, db, user, index=2)
@@ -501,12 +501,14 @@ def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, use
     replace_part(monkeypatch, rt, "sfn", tokens)
 
     assert user.say("пар над чашкой, крупный план") == 200
+    assert tokens.succeeded == [] and user.texts()[-1].startswith("Новые промпты ждут сегменты 3, 7.")
+    assert user.say("3: пар над чашкой, крупный план") == 200
     assert tokens.succeeded == ["token-refused"]
-    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5)
+    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5, usd="0.00")
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
 
     retry, _cancel = inline_buttons(second)
     assert user.press(retry, second.result) == 200
     assert tokens.succeeded == ["token-refused", "token-refused-7"]
-    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5, usd="0.00")

@@ -12,10 +12,9 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import PricedClips, PricedImages, job_at_gate, replace_part, use
+from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, replace_part, use
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
-from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId, RefusalKind
@@ -165,7 +164,7 @@ def test_with_one_refusal_open_the_text_goes_there(rt, db, user, sfn):
 def test_a_cheap_redo_starts_at_once_with_its_own_price_and_the_jobs_total(rt, db, user, sfn, monkeypatch):
     job = job_at_gate(db, user, "videos")
     replace_part(monkeypatch, rt, "clips", PricedClips())
-    usage.record_task(db, job["id"], "images", 0, "task-0", {"vendor": "runway", "model": "gen4_image", "credits": 50})
+    record_paid(db, job["id"], 0.5, stage="generate_images", model="gen4_image", task_id="task-0", credits=50)
     assert user.say("переделай 3") == 200  # one clip, $0.25: under REDO_CONFIRM_USD ($0.50)
     assert _revision(sfn) == {"feedback": None, "segments": [2]}
     assert user.texts() == [
