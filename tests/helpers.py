@@ -69,6 +69,20 @@ class StartingStepFunctions:
         return {"executionArn": f"arn:aws:states:us-east-1:123456789012:execution:vp:{kwargs['name']}"}
 
 
+class PricedImages:
+    """gen4_image's price (5 credits, $0.05 an image), so a quoted cost is a real figure."""
+
+    def estimate(self, request) -> dict:
+        return {"vendor": "runway", "model": "gen4_image", "seconds": 0, "credits": 5}
+
+
+class PricedClips:
+    """gen4_turbo's price (5 credits a second, $0.25 a 5-second clip)."""
+
+    def estimate(self, request) -> dict:
+        return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
+
+
 class StubTasks:
     """A vendor task API that costs nothing and is never fetched from: the base of the tests'
     scripted vendors (they add submit and get_task)."""

@@ -253,6 +253,9 @@ class PipelineSettings(Group):
     # feedback rounds per gate and job; at most 9 keeps the worst execution under Step Functions'
     # 25,000 events (tests/unit/test_event_budget.py)
     max_gate_revisions: int = env("MAX_GATE_REVISIONS", 5, ge=0, le=9)
+    # A redo at a gate costing this much or more is confirmed with one tap; a cheaper one starts
+    # at once, its price said in the answer (0: every redo is confirmed).
+    redo_confirm_usd: float = env("REDO_CONFIRM_USD", 0.5, ge=0)
 
     @property
     def segment_count(self) -> int:

@@ -66,8 +66,9 @@ LLM_TOKENS = {
     "image_prompts": (3_500, 3_000),
     "animation_prompts": (3_500, 1_500),
     "narration": (2_500, 800),  # the script and the parts too long, their shorter versions
+    "revise_image_prompts": (3_000, 1_500),  # the video's ten prompts and the wish; those named, rewritten
 }
-LLM_CALLS = {"script": 2, "image_prompts": 1, "animation_prompts": 1, "narration": 1}
+LLM_CALLS = {"script": 2, "image_prompts": 1, "animation_prompts": 1, "narration": 1, "revise_image_prompts": 1}
 OGG_BYTES_PER_SECOND = 2_000  # a voice note's length from its size, for the reservation (Opus is ~2-4 KB/s)
 
 

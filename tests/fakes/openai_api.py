@@ -253,7 +253,7 @@ class FakeOpenAI(FakeServer):
         if self.replies:
             payload, status = self.replies.pop(0)
         else:
-            payload, status = self._generate(fmt["name"], text), "completed"
+            payload, status = self._generate(fmt["name"], text, fmt["schema"]), "completed"
         output_text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         return json_reply(200, self._response_object(body, text, output_text, status))
 
@@ -299,7 +299,7 @@ class FakeOpenAI(FakeServer):
             },
         }
 
-    def _generate(self, name: str, text: str):
+    def _generate(self, name: str, text: str, schema: dict):
         topic = text.split("Topic:", 1)[-1].split("\n", 1)[0].strip() if "Topic:" in text else text[:60]
         russian = _is_cyrillic(topic)
         if name == "video_script":
@@ -322,10 +322,28 @@ class FakeOpenAI(FakeServer):
                     for i in range(10)
                 ],
             }
+        if name == "revised_prompts":  # as many as the schema demands, in English, 100-200 characters
+            count = schema["properties"]["image_prompts"].get("maxItems", 1)
+            listed = text.split("Image prompts to rewrite:", 1)[-1].strip().splitlines()
+            shots = ([line.split(". ", 1)[-1] for line in listed if line.strip()] + [""] * count)[:count]
+            return {
+                "image_prompts": [
+                    f"{shot[:120]}, reworked as the user asked, same warm cinematic world, no text" for shot in shots
+                ]
+            }
         if name == "narration_rewrites":
             return {"parts": self._rewrites(text)}
         if name == "animation_prompts":
-            return {"animation_prompts": [f"Gentle pan across the scene, soft light, shot {i + 1}" for i in range(10)]}
+            # a model's output follows the strict schema: as many prompts as it demands
+            count = schema["properties"]["animation_prompts"].get("maxItems", 10)
+            listed = text.split("Image prompts:", 1)[-1].strip().splitlines() if "Image prompts:" in text else []
+            shots = [line.split(". ", 1)[-1] for line in listed if line.strip()]
+            shots = (shots + [""] * count)[:count]
+            return {
+                "animation_prompts": [
+                    f"Gentle pan across the scene, soft light, for: {shot[:40]}".strip() for shot in shots
+                ]
+            }
         return {}
 
     def _rewrites(self, text: str) -> list[dict]:

@@ -110,6 +110,13 @@ class TelegramUser:
     def say(self, text: str) -> int:
         return self.post(self.message_update(text))
 
+    def reply_to(self, call: Call, text: str) -> int:
+        """A text sent as a reply to the bot's message `call` (Telegram puts that message, with
+        its inline keyboard, in reply_to_message)."""
+        update = self.message_update(text)
+        update["message"]["reply_to_message"] = sent_message(call)
+        return self.post(update)
+
     def press(self, button: dict, message: dict | None = None) -> int:
         return self.post(self.callback_update(button["callback_data"], message))
 

@@ -12,10 +12,13 @@ import write_image_prompts.app as write_image_prompts
 
 from tests.helpers import new_job
 from videobot import usage
+from videobot.data import gates
 from videobot.data import segments as segment_rows
 from videobot.errors import VendorFailed, VendorUnavailable
+from videobot.pipeline import IMAGE, GateId
 from videobot.providers.base import LongPart
 from videobot.providers.openai_llm import OpenAILLM, role_prompt, script_problems
+from videobot.stages.revise_stage import revise_stage
 
 FAST_RETRY = {"retry-after-ms": "10"}
 TEN_RU = [f"Ароматный кофе согревает утро и дарит бодрость на весь день номер {i}." for i in range(10)]
@@ -154,6 +157,60 @@ def test_the_stages_use_at_most_three_calls_and_record_the_tokens(rt, db, openai
     assert all(s["status"] == "animation_prompt_ready" for s in segments)
     totals = usage.summary(db, job["id"])
     assert totals["llm_calls"] == 3 and totals["llm_input_tokens"] > 0 and totals["estimated_usd"] > 0
+
+
+def test_clips_are_animated_from_prompts_written_for_the_images_that_exist(rt, db, openai_env):
+    """Images 3 and 7 made again after the animation prompts were drafted (a redo at the gate,
+    a new prompt for a refused image): WriteAnimationPrompts rewrites exactly those two, in one
+    call that names their new image prompts; the others keep their drafts."""
+    job = new_job(db)
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
+    drafts = {s["segment_index"]: s["animation_prompt_draft"] for s in segment_rows.get_segments(db, job["id"])}
+    for index, prompt in ((2, "A brighter cafe counter at noon, cinematic, no text"), (6, "A red cup, no text")):
+        segment_rows.redo_media(db, job["id"], index, IMAGE, prompt=prompt)
+    calls = len(openai_env.calls("POST /v1/responses"))
+
+    write_animation_prompts.lambda_handler.run(rt, {"job_id": job["id"]})
+    write_animation_prompts.lambda_handler.run(rt, {"job_id": job["id"]})  # a retry writes nothing more
+
+    [call] = openai_env.calls("POST /v1/responses")[calls:]
+    body = call.json()
+    assert body["instructions"] == role_prompt("animation_prompts")
+    assert "1. A brighter cafe counter at noon" in body["input"] and "2. A red cup, no text" in body["input"]
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    assert rows[2]["animation_prompt"].endswith("for: A brighter cafe counter at noon, cinemat")
+    assert rows[6]["animation_prompt"].endswith("for: A red cup, no text")
+    assert all(rows[i]["animation_prompt"] == drafts[i] for i in range(10) if i not in (2, 6))
+    assert usage.summary(db, job["id"])["llm_calls"] == calls + 1  # recorded at the same seam
+
+
+def test_a_wish_for_images_is_worked_into_their_prompts_in_one_call(rt, db, openai_env):
+    """ "переделай 3 7 ярче" at the image gate: RedoImages rewrites images 3 and 7's prompts with
+    the wish through the LLM, in one call that shows the video's other prompts (its visual world),
+    instead of appending Russian words to English prompts; a retried RedoImages calls nothing."""
+    job = new_job(db)
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
+    before = {s["segment_index"]: s["image_prompt"] for s in segment_rows.get_segments(db, job["id"])}
+    gates.open_gate(db, job["id"], GateId("images"), "token")
+    gates.revise_gate(db, job["id"], GateId("images"), feedback="ярче", segments=[2, 6], limit=5)
+    calls = len(openai_env.calls("POST /v1/responses"))
+
+    assert revise_stage(rt, job["id"], GateId("images"))["segments"] == [2, 6]
+    revise_stage(rt, job["id"], GateId("images"))  # a retry
+
+    [call] = openai_env.calls("POST /v1/responses")[calls:]
+    body = call.json()
+    assert body["instructions"] == role_prompt("revise_image_prompts")
+    assert "The user's wish: ярче" in body["input"] and all(p in body["input"] for p in before.values())
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    for i in (2, 6):
+        assert rows[i]["image_prompt"].startswith(before[i][:60]) and "ярче" not in rows[i]["image_prompt"]
+        assert 100 <= len(rows[i]["image_prompt"]) <= 200 and rows[i]["image_prompt"].endswith("no text")
+        assert rows[i]["image_path"] is None and rows[i]["animation_prompt_draft"] is None
+    assert all(rows[i]["image_prompt"] == before[i] for i in range(10) if i not in (2, 6))
+    assert usage.summary(db, job["id"])["llm_calls"] == calls + 1
 
 
 LONG_EN = "Every single morning our baristas grind fresh beans by hand and pour each cup slowly with care and love."

@@ -43,6 +43,7 @@ PAID_METHODS = {
     "write_script",
     "write_image_prompts",
     "write_animation_prompts",
+    "revise_image_prompts",
     "shorten_narration",
     "synthesize",
     "transcribe",

@@ -126,7 +126,8 @@ def store_media(db: Database, job_id: str, index: int, kind: MediaKind, path: st
 
 def redo_media(db: Database, job_id: str, index: int, kind: MediaKind, prompt: str | None = None) -> Segment:
     """Forget the segment's image or clip and its task, so the Map makes it again (with `prompt`,
-    when given)."""
+    when given). A new image also forgets the animation prompt drafted for the old one: the
+    clip is animated from a prompt written for the picture that exists (WriteAnimationPrompts)."""
     fields: dict[str, Any] = {
         _media(kind, "path"): None,
         _media(kind, "runway_task_id"): None,
@@ -138,6 +139,8 @@ def redo_media(db: Database, job_id: str, index: int, kind: MediaKind, prompt: s
     }
     if kind is CLIP:
         fields["video_duration"] = None
+    else:
+        fields["animation_prompt_draft"] = None
     if prompt is not None:
         fields[kind.prompt_column] = prompt
     return update_segment(db, job_id, index, **fields)

@@ -164,6 +164,15 @@ class OfflineLLM:
         self._take(vendor_seconds("prompts", "animation"))
         return Prompts([_MOTIONS[i % 10] for i in range(len(segments))])
 
+    def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts:
+        """Offline, a wish can only be followed literally: it replaces the prompt's mood, the
+        rest (the scene, "no text") kept, within the prompts' 200 characters."""
+        self._take(vendor_seconds("prompts", "image"))
+        wish = " ".join(wish.split())[:60]
+        return Prompts(
+            [f"{prompt.rsplit(', no text', 1)[0][: 200 - len(wish) - 11]}, {wish}, no text" for prompt in prompts]
+        )
+
     def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
         """Offline, a part is shortened to its first max_words words (a model would rephrase)."""
         self._take(vendor_seconds("prompts", "narration"))

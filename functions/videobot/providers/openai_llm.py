@@ -70,6 +70,17 @@ VISUALS_SCHEMA = {
 }
 
 
+def list_schema(field: str, count: int = SEGMENT_COUNT) -> dict:
+    """An object holding exactly `count` strings under `field`: the animation prompts (all ten,
+    or those of the images made again), the image prompts a wish rewrote."""
+    return {
+        "type": "object",
+        "properties": {field: _strings(count)},
+        "required": [field],
+        "additionalProperties": False,
+    }
+
+
 def rewrites_schema(count: int) -> dict:
     """The shortened parts, one object per part asked for (`segment`: its 1-based number)."""
     return {
@@ -90,14 +101,6 @@ def rewrites_schema(count: int) -> dict:
         "required": ["parts"],
         "additionalProperties": False,
     }
-
-
-ANIMATION_SCHEMA = {
-    "type": "object",
-    "properties": {"animation_prompts": _strings()},
-    "required": ["animation_prompts"],
-    "additionalProperties": False,
-}
 
 
 def check_script(segments, topic: str, language: str | None = None) -> tuple[list[str], list[str]]:
@@ -234,21 +237,37 @@ class OpenAILLM:
         )
 
     def write_animation_prompts(self, topic: str, segments: list[str], image_prompts: list[str]) -> Prompts:
-        """Used only when the image-prompt call did not write them (e.g. another LLM did)."""
+        """Used only for images without a draft: made again after the image-prompt call wrote
+        theirs, or all ten when that call did not write them (e.g. another LLM did)."""
         user_input = (
             _visual_input(topic, segments)
             + "\n\nImage prompts:\n"
             + "\n".join(f"{i}. {p}" for i, p in enumerate(image_prompts, 1))
         )
-        data, usage = self._call("animation_prompts", "animation_prompts", ANIMATION_SCHEMA, user_input)
-        prompts = data.get("animation_prompts") if isinstance(data, dict) else None
+        return self._prompts("animation_prompts", "animation_prompts", "animation_prompts", len(segments), user_input)
+
+    def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts:
+        """The named images' prompts rewritten with the user's wish, in one call, keeping the
+        prompts' rules and the video's visual world (`world`: every image prompt of the video)."""
+        user_input = (
+            f"Topic: {topic}\n\nThe video's image prompts:\n"
+            + "\n".join(f"- {p}" for p in world)
+            + f"\n\nThe user's wish: {wish}\n\nImage prompts to rewrite:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(prompts, 1))
+        )
+        return self._prompts("revise_image_prompts", "revised_prompts", "image_prompts", len(prompts), user_input)
+
+    def _prompts(self, role: str, schema_name: str, field: str, count: int, user_input: str) -> Prompts:
+        """One call answering exactly `count` prompts under `field`, each within Runway's limit."""
+        data, usage = self._call(role, schema_name, list_schema(field, count), user_input)
+        items = data.get(field) if isinstance(data, dict) else None
         if (
-            not isinstance(prompts, list)
-            or len(prompts) != len(segments)
-            or not all(isinstance(p, str) and p.strip() for p in prompts)
+            not isinstance(items, list)
+            or len(items) != count
+            or not all(isinstance(p, str) and p.strip() for p in items)
         ):
-            raise VendorFailed("the animation prompts did not match the schema")
-        return Prompts([_trim(p) for p in prompts], usage=_sum([usage]))
+            raise VendorFailed(f"the {role} reply did not match the schema")
+        return Prompts([_trim(p) for p in items], usage=_sum([usage]))
 
     def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
         """The parts too long for their segment, rewritten shorter in one call with the whole

@@ -1,7 +1,8 @@
 """callback_data of the settings and history buttons (1-64 bytes), "|"-separated so the
 approval buttons' parser never takes them: "st|<field>|<value>" changes a setting,
-"hv|<job_id>" sends a finished video again, "ra|<job_id>|<i|v>|<round>" redoes all ten
-images or clips with the words the user wrote at that round of the gate, "rx|…" declines."""
+"hv|<job_id>" sends a finished video again, "ra|<job_id>|<i|v>|<round>[|<2.4>]" redoes all ten
+images or clips (or the 0-based segments listed) with the words the user wrote at that round of
+the gate ("ra|<job_id>|s|<round>" rewrites the script with them), "rx|…" declines."""
 
 from __future__ import annotations
 

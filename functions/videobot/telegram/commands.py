@@ -27,6 +27,7 @@ async def help_(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
         "help",
         max_chars=settings.telegram.max_topic_chars,
         minutes=max(1, settings.pipeline.approval_timeout_seconds // 60),
+        confirm_usd=f"{settings.pipeline.redo_confirm_usd:.2f}",
     )
 
 

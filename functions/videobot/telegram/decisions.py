@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 
 from videobot import control
 from videobot.data import chats, gates, jobs, segments
+from videobot.data.rows import Gate
 from videobot.observability import logger
 from videobot.pipeline import TERMINAL_STATUSES, GateId, GateStage
 from videobot.runtime import Runtime
@@ -20,20 +21,34 @@ from videobot.telegram.replies import allowed, reply
 
 
 async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
+    """✅ on the keyboard (or a plain "ок"): the chat's open gate. With several refused
+    segments waiting, which one to retry is asked (each has its own 🔁 button)."""
     job = jobs.active_job_for_chat(rt.db, message.chat_id)
-    gate = gates.open_gate_for_job(rt.db, job.id) if job else None
-    if job is None or gate is None:
+    waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
+    if job is None or not waiting:
         await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
         return
-    result = await asyncio.to_thread(control.decide, rt, job.id, gate.id, True)
+    if len(waiting) > 1:
+        await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=refused_numbers(waiting))
+        return
+    await approve_gate(rt, bot, message.chat_id, lang, job.id, waiting[0])
+
+
+async def approve_gate(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str, gate: Gate) -> None:
+    result = await asyncio.to_thread(control.decide, rt, job_id, gate.id, True)
     await reply(
         rt,
         bot,
-        message.chat_id,
+        chat_id,
         lang,
         _decision_text(result, gate.stage),
-        voiceover=voiceover_state(rt, lang, job.id, gate.stage),
+        voiceover=voiceover_state(rt, lang, job_id, gate.stage),
     )
+
+
+def refused_numbers(waiting: list[Gate]) -> str:
+    """The refused segments waiting, as the user counts them: "4, 7"."""
+    return texts.numbers(g.id.segment for g in waiting if g.id.segment is not None)
 
 
 async def reject_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:

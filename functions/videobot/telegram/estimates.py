@@ -52,6 +52,14 @@ def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)
 
 
+def script_usd(rt: Runtime) -> float:
+    """One rewrite of the script with the user's words, as the ledger reserves it (the rewrite
+    and its one retry); 0 offline."""
+    if rt.settings.providers.pipeline_llm == "offline":
+        return 0.0
+    return usage.llm_estimate(rt.settings, "script")
+
+
 def estimated_job_usd(rt: Runtime, ratio: str, video_model: str | None = None) -> float:
     """The estimated cost of a whole job with the configured models and the user's video model,
     before anything is paid: ten images, ten clips, the LLM calls and the narration."""

@@ -1,11 +1,17 @@
-"""Feedback at an open gate. A person at an open gate who writes (or says) words means
-feedback, never a second topic:
+"""Feedback at an open gate. A person at an open gate who writes (or says) words means an
+answer there, never a second topic:
 
-- at the script gate, any text rewrites the script with those words (a reply to the bot, or
-  "перепиши: …", works the same way);
-- at the image and clip gates, "переделай 3 5 светлее" makes those segments again; "покажи 7"
-  sends segment 7's image or clip; words without numbers ("сделай ярче") are offered as one
-  tap to redo all ten with them, with that redo's cost (the words wait in the gate row).
+- a plain yes ("ок", "да", "👍", telegram/meaning.py) is ✅; a yes with more words ("да, но
+  короче") is asked about with two buttons, ✅ and the revision with its price;
+- at the script gate, any other text rewrites the script with those words (a reply to the bot,
+  or "перепиши: …", works the same way);
+- at the image and clip gates, "переделай 3 5 светлее" makes those segments again, "переделай
+  все ярче" all ten; "покажи 7" sends segment 7's image or clip; words without numbers ("сделай
+  ярче") are offered as one tap to redo all ten with them (the words wait in the gate row);
+- every redo's own price is said before anything is paid: at or above REDO_CONFIRM_USD as a
+  question with one tap to confirm, below it in the answer that starts it;
+- while refused segments wait, a text is the new prompt of the one the user replied to, or
+  named ("7: …"), or the only one; with several and no clue, which is asked.
 
 The state machine loops through ReviseScript / RedoImages / RedoClips."""
 
@@ -24,11 +30,12 @@ from videobot.data.rows import Gate, Job
 from videobot.observability import logger
 from videobot.pipeline import IMAGE, GateId, GateStage, media_kind
 from videobot.runtime import Runtime
-from videobot.telegram import texts, ui
+from videobot.telegram import callbacks, decisions, texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import job_cost_usd
 from videobot.telegram.decisions import drop_buttons
-from videobot.telegram.estimates import redo_usd
+from videobot.telegram.estimates import redo_usd, script_usd
+from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
 _REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
@@ -70,23 +77,111 @@ def _words(text: str) -> str:
 async def gate_feedback(
     rt: Runtime, bot: Bot, message: Message, lang: str, text: str, update_id: int | None = None
 ) -> bool:
-    """True when the chat has an open gate: the message was taken as feedback there. (The gate
+    """True when the chat has an open gate: the message was taken as an answer there. (The gate
     is read here to route the words; control.revise reads it again under a row lock, so that it
     is decided once, and once per `update_id`: the Telegram update that carried the words.)"""
     job = jobs.active_job_for_chat(rt.db, message.chat_id)
-    gate = gates.open_gate_for_job(rt.db, job.id) if job else None
-    if job is not None and gate is None and update_id is not None:
-        gate = gates.gate_revised_by(rt.db, job.id, update_id)  # a redelivery of words already taken
-    if job is None or gate is None:
+    waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
+    if job is not None and not waiting and update_id is not None:
+        taken = gates.gate_revised_by(rt.db, job.id, update_id)  # a redelivery of words already taken
+        waiting = [taken] if taken is not None else []
+    if job is None or not waiting:
         return False
-    gate_id = gate.id
-    if gate_id.is_refusal:  # a refused segment: the words are its new prompt
-        await _new_prompt(rt, bot, message.chat_id, lang, job, gate_id, text, update_id)
-    elif gate_id.stage == GateStage.SCRIPT:
-        await _script_feedback(rt, bot, message.chat_id, lang, job, gate_id, text, update_id)
+    said, gate = meaning(text), waiting[0]
+    refused = [g for g in waiting if g.id.is_refusal]
+    if refused:  # refused segments: the words are the new prompt of the one answered
+        await _at_refused(rt, bot, message, lang, job, refused, text, said, update_id)
+    elif said is Meaning.YES:
+        await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, gate)
+    elif said is Meaning.MAYBE:
+        await _ask_yes_or_feedback(rt, bot, message.chat_id, lang, job, gate, _words(text))
+    elif gate.id.stage == GateStage.SCRIPT:
+        await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text, update_id)
     else:
         await _media_feedback(rt, bot, message.chat_id, lang, job, gate, text, update_id)
     return True
+
+
+async def _at_refused(
+    rt: Runtime,
+    bot: Bot,
+    message: Message,
+    lang: str,
+    job: Job,
+    refused: list[Gate],
+    text: str,
+    said: Meaning,
+    update_id: int | None,
+) -> None:
+    """A text while refused segments wait: routed to the one the user replied to, or the one it
+    names ("7: …"), or the only one; with several and no clue, which is asked."""
+    gate, words = _answered(message, refused, text)
+    if gate is None:
+        await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(refused))
+    elif said is Meaning.YES:  # ✅: the same prompt again
+        result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id, update_id=update_id))
+        await answer_refusal(rt, bot, message.chat_id, lang, job, gate.id, result, "refusal_retrying")
+    else:
+        await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words, update_id)
+
+
+def _answered(message: Message, refused: list[Gate], text: str) -> tuple[Gate | None, str]:
+    by_segment = {g.id.segment: g for g in refused}
+    replied = _replied_to(message.reply_to_message, refused)
+    if replied is not None:
+        return replied, text
+    named = named_segment(text)
+    if named is not None and named[0] in by_segment:
+        return by_segment[named[0]], named[1]
+    return (refused[0], text) if len(refused) == 1 else (None, text)
+
+
+def _replied_to(replied: Message | None, refused: list[Gate]) -> Gate | None:
+    """The refused segment whose message the user replied to: by its buttons (they name the
+    gate), else by its text ("клип 7 из 10", in either language)."""
+    if replied is None:
+        return None
+    markup = replied.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            parts = callbacks.parse(button.callback_data if isinstance(button.callback_data, str) else None)
+            if parts[0] == callbacks.REFUSAL_RETRY and len(parts) == 4:
+                found = next((g for g in refused if g.stage == parts[2]), None)
+                if found is not None:
+                    return found
+    said = replied.text or ""
+    for gate in refused:
+        kind, segment = gate.id.media, gate.id.segment
+        for lang, of in (("ru", "из"), ("en", "of")):
+            if kind is not None and f"{texts.named(lang, kind.noun, [segment])} {of} " in said:
+                return gate
+    return None
+
+
+async def _ask_yes_or_feedback(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, words: str
+) -> None:
+    """ "да, но короче": approval or a wish? Asked with two buttons, ✅ and the revision (with
+    its price); the words wait in the gate row until one is tapped."""
+    round_ = gates.offer_redo_all(rt.db, job.id, gate.id, words)
+    if round_ is None:
+        await reply(rt, bot, chat_id, lang, "nothing_to_approve")
+        return
+    stage = GateStage(gate.stage)
+    everyone = list(range(rt.settings.pipeline.segment_count))
+    usd = await asyncio.to_thread(_price, rt, job, stage, everyone)
+    key = "ask_script" if stage == GateStage.SCRIPT else "ask_redo_all"
+    what = "" if stage == GateStage.SCRIPT else texts.counted(lang, media_kind(stage).noun, len(everyone))
+    question = texts.text(lang, key, words=texts.clip(words, 300), what=what, usd=f"{usd:.2f}")
+    keyboard = ui.yes_or_redo_keyboard(lang, job.id, stage, round_, usd)
+    await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
+
+
+def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int]) -> float:
+    """What this revision will cost: the script's rewrite, or the named images or clips."""
+    if stage == GateStage.SCRIPT:
+        return round(script_usd(rt), 2)
+    return round(redo_usd(rt, stage, len(indexes), job.aspect_ratio, job.video_model, segments=indexes), 2)
 
 
 async def _new_prompt(
@@ -97,7 +192,7 @@ async def _new_prompt(
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
     result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
-    await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_new_prompt")
+    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_new_prompt")
 
 
 async def _script_feedback(
@@ -108,34 +203,62 @@ async def _script_feedback(
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "script_feedback_hint")
         return
+    usd = await asyncio.to_thread(script_usd, rt)
     result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
-    await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [])
+    await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [], usd)
 
 
 async def _media_feedback(
     rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, text: str, update_id: int | None
 ) -> None:
-    """At the image or clip gate: "покажи 7", "переделай 3 5 светлее", or words for all ten."""
+    """At the image or clip gate: "покажи 7", "переделай 3 5 светлее", "переделай все ярче",
+    or words alone (offered as a redo of all ten)."""
     stage, count = GateStage(gate.stage), rt.settings.pipeline.segment_count
     shown = parse_show(text)
     if shown is not None:
         await _show(rt, bot, chat_id, lang, job, stage, shown)
         return
-    parsed = parse_redo(text, count)
+    parsed, everyone = parse_redo(text, count), redo_all_words(text)
     if parsed is not None:
-        indexes, words = parsed
-        result = await asyncio.to_thread(
-            lambda: control.revise(
-                rt, job.id, gate.id, feedback=_words(words) or None, segments=indexes, update_id=update_id
-            )
-        )
-        await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes)
-        return
-    if _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
+        await _redo(rt, bot, chat_id, lang, job, gate, parsed[0], parsed[1], ask=False, update_id=update_id)
+    elif everyone is not None:
+        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), everyone, ask=False, update_id=update_id)
+    elif _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
         # "переделай 11" or "переделай" alone: say how
         await reply(rt, bot, chat_id, lang, "redo_hint", what=texts.text(lang, f"redo_what_{stage}"), count=count)
+    else:  # words alone: what to redo is a guess, so it is always asked
+        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), text, ask=True, update_id=update_id)
+
+
+async def _redo(
+    rt: Runtime,
+    bot: Bot,
+    chat_id: int,
+    lang: str,
+    job: Job,
+    gate: Gate,
+    indexes: list[int],
+    words: str,
+    *,
+    ask: bool,
+    update_id: int | None,
+) -> None:
+    """Redo the named images or clips. Its price is said before anything is paid: at or above
+    REDO_CONFIRM_USD (or when what to redo was guessed) as a question with one tap to confirm,
+    below it in the answer that starts it."""
+    settings, words = rt.settings, _words(words)
+    taken = update_id is not None and gate.revised_by_update == update_id  # a redelivery: answered as before
+    if gate.revisions >= settings.pipeline.max_gate_revisions and not taken:
+        await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.pipeline.max_gate_revisions)
         return
-    await _offer_redo_all(rt, bot, chat_id, lang, job, gate, _words(text))
+    usd = await asyncio.to_thread(_price, rt, job, GateStage(gate.stage), indexes)
+    if (ask or usd >= settings.pipeline.redo_confirm_usd) and not taken:
+        await _offer_redo(rt, bot, chat_id, lang, job, gate, indexes, words, usd)
+        return
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id)
+    )
+    await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes, usd)
 
 
 async def _answer_revision(
@@ -147,8 +270,10 @@ async def _answer_revision(
     gate: GateId,
     result: control.Decision,
     indexes: list[int],
+    usd: float,
 ) -> None:
-    """What the user is told after feedback at a gate: the round it is (from the decision)."""
+    """What the user is told after feedback at a gate: the round it is (from the decision), this
+    revision's own price and, apart from it, what the whole video has cost so far."""
     if not result.done:
         await _not_revised(rt, bot, chat_id, lang, result)
         return
@@ -160,17 +285,22 @@ async def _answer_revision(
         key, what = "revising_some", texts.named(lang, noun, indexes)
     else:  # "все 10 изображений"
         key, what = "revising_all", texts.counted(lang, noun, len(indexes))
-    await reply(rt, bot, chat_id, lang, key, what=what, n=result.round, limit=result.limit, spent=spent)
+    await reply(
+        rt, bot, chat_id, lang, key, what=what, n=result.round, limit=result.limit, spent=spent, usd=f"{usd:.2f}"
+    )
 
 
 async def answer_refusal(
-    rt: Runtime, bot: Bot, chat_id: int, lang: str, gate: GateId, result: control.Decision, key: str
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, result: control.Decision, key: str
 ) -> None:
-    """What the user is told after a new prompt or a retry at a refused segment."""
+    """What the user is told after a new prompt or a retry at a refused segment, with that
+    attempt's own price (one image or clip)."""
     if not result.done:
         await _not_revised(rt, bot, chat_id, lang, result)
         return
-    await reply(rt, bot, chat_id, lang, key, n=(gate.segment or 0) + 1, round=result.round, limit=result.limit)
+    segment, kind = gate.segment or 0, gate.media
+    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [segment]) if kind else 0.0
+    await reply(rt, bot, chat_id, lang, key, n=segment + 1, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
 
 
 async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision) -> None:
@@ -206,40 +336,47 @@ async def refusal_from_button(
         return texts.text(lang, "stale_round")
     if result.done:
         await drop_buttons(rt, query)
-    await answer_refusal(rt, bot, chat_id, lang, gate, result, "refusal_retrying")
+    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_retrying")
     return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 
-async def _offer_redo_all(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, words: str) -> None:
-    settings = rt.settings
-    if gate.revisions >= settings.pipeline.max_gate_revisions:
-        await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.pipeline.max_gate_revisions)
-        return
+async def _offer_redo(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: Gate, indexes: list[int], words: str, usd: float
+) -> None:
+    """[🔁 Переделать (≈ $1.20)] [Отмена] under the redo's price; the words wait in the gate row."""
     round_ = gates.offer_redo_all(rt.db, job.id, gate.id, words)
     if round_ is None:
         await reply(rt, bot, chat_id, lang, "nothing_to_approve")
         return
-    count, stage = settings.pipeline.segment_count, GateStage(gate.stage)
-    usd = await asyncio.to_thread(redo_usd, rt, stage, count, job.aspect_ratio, job.video_model)
-    what = texts.counted(lang, media_kind(stage).noun, count)
-    offer = texts.text(lang, "redo_all_offer", what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}")
-    keyboard = ui.redo_all_keyboard(lang, job.id, stage, round_, usd)
+    count, stage = rt.settings.pipeline.segment_count, GateStage(gate.stage)
+    noun = media_kind(stage).noun
+    spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(rt.db, job.id):.2f}")
+    if len(indexes) == count:
+        what, key = texts.counted(lang, noun, count), "redo_all_offer" if words else "redo_all_offer_plain"
+        chosen = None
+    else:
+        what, key = texts.named(lang, noun, indexes), "redo_some_offer" if words else "redo_some_offer_plain"
+        chosen = indexes
+    offer = texts.text(lang, key, what=what, words=texts.clip(words, 300), usd=f"{usd:.2f}", spent=spent)
+    keyboard = ui.redo_all_keyboard(lang, job.id, stage, round_, usd, chosen)
     await call(
         lambda: bot.send_message(chat_id, texts.clip(offer, texts.TELEGRAM_TEXT_LIMIT), reply_markup=keyboard),
         "sendMessage",
-        settings,
+        rt.settings,
     )
 
 
 async def redo_all_from_button(
     rt: Runtime, bot: Bot, query: CallbackQuery, lang: str, chat_id: int, parts: list[str], update_id: int | None = None
 ) -> str:
-    """The answer to [🔁 Переделать все] or [Отмена] under an offer."""
+    """The answer to [🔁 Переделать …] or [Отмена] under an offer (or [✏️ Переписать] under
+    "approval or a wish?" at the script gate)."""
 
     def t(key: str, **kw) -> str:
         return texts.text(lang, key, **kw)
 
-    if len(parts) != 4 or parts[2] not in ui.CODE_STAGES or not parts[3].isdigit():
+    chosen = ui.parse_segments(parts[4], rt.settings.pipeline.segment_count) if len(parts) == 5 else None
+    if len(parts) not in (4, 5) or parts[2] not in ui.CODE_STAGES or not parts[3].isdigit() or chosen == []:
         return t("unknown_button")
     job_id, gate, round_ = parts[1], GateId(ui.CODE_STAGES[parts[2]]), int(parts[3])
     job = jobs.find_job(rt.db, job_id)
@@ -252,14 +389,20 @@ async def redo_all_from_button(
     words = gates.offered_feedback(rt.db, job_id, gate, round_)
     if words is None:
         return t("offer_stale")
-    everyone = list(range(rt.settings.pipeline.segment_count))
+    stage = GateStage(gate.stage)
+    indexes = [] if stage == GateStage.SCRIPT else chosen or list(range(rt.settings.pipeline.segment_count))
+    usd = await asyncio.to_thread(_price, rt, job, stage, indexes)
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job_id, gate, feedback=words, segments=everyone, round_=round_, update_id=update_id)
+        lambda: control.revise(
+            rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_, update_id=update_id
+        )
     )
     if result.reason == "stale_round":
         return t("offer_stale")
-    await _answer_revision(rt, bot, chat_id, lang, job_id, gate, result, everyone)
-    return t("cb_redo_all") if result.done else t("offer_stale")
+    await _answer_revision(rt, bot, chat_id, lang, job_id, gate, result, indexes, usd)
+    if not result.done:
+        return t("offer_stale")
+    return t("cb_redo_all") if len(indexes) == rt.settings.pipeline.segment_count else t("cb_redo")
 
 
 async def _show(rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, stage: GateStage, numbers: list[int]) -> None:

@@ -51,8 +51,15 @@ RU = {
         "(до {minutes} мин.):\n"
         "✅ Подтвердить — этап принят, работаю дальше;\n"
         "❌ Отклонить — отменить всю задачу, а не только этап;\n"
+        "👍 «ок», «да», «го», «давай» или 👍 — то же, что ✅ Подтвердить;\n"
         "💬 или напишите, что изменить. Сценарий я перепишу по вашим словам; изображения и клипы — "
-        "по номерам: «переделай 3», «переделай 2 5 светлее»; а «покажи 7» пришлёт изображение или клип 7 ещё раз.\n\n"
+        "по номерам: «переделай 3», «переделай 2 5 светлее», или все сразу: «переделай все ярче»; "
+        "а «покажи 7» пришлёт изображение или клип 7 ещё раз. Если не пойму, одобрение это или правка "
+        "(«да, но короче»), спрошу кнопками.\n"
+        "💰 Цену каждой переделки я называю до того, как её начать; дорогую (от ${confirm_usd}) "
+        "начинаю только после вашего нажатия.\n"
+        "🚫 Если модерация не пропустила сегмент, ответьте на моё сообщение о нём новым промптом "
+        "или начните с номера: «7: чашка кофе на столе».\n\n"
         "/start — приветствие\n/status — прогресс текущей задачи\n/settings — формат, голос, язык, субтитры\n"
         "/history — последние задачи\n/help — эта справка"
     ),
@@ -254,8 +261,15 @@ EN = {
         "(up to {minutes} min):\n"
         "✅ Approve — the stage is accepted, I carry on;\n"
         "❌ Reject — cancel the whole job, not just the stage;\n"
+        "👍 “ok”, “yes”, “approve” or 👍 — the same as ✅ Approve;\n"
         "💬 or write what to change. I rewrite the script with your words; images and clips go by "
-        "number: “redo 3”, “redo 2 5 brighter”; and “show 7” sends image or clip 7 again.\n\n"
+        "number: “redo 3”, “redo 2 5 brighter”, or all at once: “redo all brighter”; and “show 7” "
+        "sends image or clip 7 again. If I can't tell approval from a change (“yes, but shorter”), "
+        "I ask with buttons.\n"
+        "💰 I tell each redo's price before it starts, and start an expensive one (from ${confirm_usd}) "
+        "only when you tap.\n"
+        "🚫 If moderation refused a segment, reply to my message about it with a new prompt, or start "
+        "with its number: “7: a cup of coffee on a table”.\n\n"
         "/start — greeting\n/status — progress of the current job\n/settings — format, voice, language, subtitles\n"
         "/history — your latest jobs\n/help — this help"
     ),
@@ -463,9 +477,13 @@ RU.update(
         "history_gone": "Этого ролика больше нет: он удалён или срок хранения истёк.",
         "decision_revised": "отправлен на доработку",
         "spent_so_far": "Всего на этот ролик потрачено ≈ ${usd}.",
-        "revising_script": "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). {spent}",
-        "revising_some": "🔄 Делаю заново {what}, остальные не трогаю (правка {n} из {limit}). {spent}",
-        "revising_all": "🔄 Делаю заново все {what} (правка {n} из {limit}). {spent}",
+        "revising_script": (
+            "🔄 Переписываю сценарий по вашему отзыву (правка {n} из {limit}). Эта правка стоит ≈ ${usd}. {spent}"
+        ),
+        "revising_some": (
+            "🔄 Делаю заново {what}, остальные не трогаю (правка {n} из {limit}). Эта правка стоит ≈ ${usd}. {spent}"
+        ),
+        "revising_all": "🔄 Делаю заново все {what} (правка {n} из {limit}). Эта правка стоит ≈ ${usd}. {spent}",
         "revise_limit": (
             "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
@@ -479,12 +497,25 @@ RU.update(
             "Напишите словами, что изменить в сценарии, или нажмите ✅ Подтвердить / ❌ Отклонить."
         ),
         "redo_all_offer": (
-            "🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}.\n"
+            "🔁 Переделать все {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}. {spent}\n"
             "Или назовите номера: «переделай 3 5 …»."
         ),
+        "redo_all_offer_plain": "🔁 Переделать все {what}? Это будет стоить ≈ ${usd}. {spent}",
+        "redo_some_offer": "🔁 Переделать {what} с пожеланием «{words}»? Это будет стоить ≈ ${usd}. {spent}",
+        "redo_some_offer_plain": "🔁 Переделать {what}? Это будет стоить ≈ ${usd}. {spent}",
+        "ask_script": "🤔 Утвердить сценарий как есть или переписать его с пожеланием «{words}» (≈ ${usd})?",
+        "ask_redo_all": "🤔 Утвердить как есть или переделать все {what} с пожеланием «{words}» (≈ ${usd})?",
+        "refusal_which": (
+            "Новые промпты ждут сегменты {numbers}. Ответьте на моё сообщение о нужном сегменте "
+            "или начните с его номера: «7: новый промпт». 🔁 Повторить под каждым сообщением "
+            "пробует тот же промпт ещё раз."
+        ),
         "btn_redo_all": "🔁 Переделать все (≈ ${usd})",
+        "btn_redo_some": "🔁 Переделать (≈ ${usd})",
+        "btn_rewrite": "✏️ Переписать (≈ ${usd})",
         "btn_redo_cancel": "Отмена",
         "cb_redo_all": "🔁 Переделываю все",
+        "cb_redo": "🔁 Принято, переделываю",
         "redo_all_declined": "Хорошо, ничего не переделываю.",
         "offer_stale": "Это предложение устарело: этап уже решён или изменился.",
         "stale_round": "Эта кнопка от прежней версии. Ответьте на последний вопрос ниже.",
@@ -506,10 +537,10 @@ RU.update(
         "btn_refusal_retry": "🔁 Повторить",
         "btn_refusal_cancel": "❌ Отменить задачу",
         "refusal_new_prompt": (
-            "✍️ Новый промпт для сегмента {n} принят, делаю сегмент заново (попытка {round} из {limit})."
+            "✍️ Новый промпт для сегмента {n} принят, делаю сегмент заново (попытка {round} из {limit}, ≈ ${usd})."
         ),
         "refusal_prompt_hint": "Напишите новый промпт для сегмента {n} словами или нажмите 🔁 Повторить.",
-        "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}).",
+        "refusal_retrying": "🔁 Пробую сегмент {n} ещё раз (попытка {round} из {limit}, ≈ ${usd}).",
         "cb_refusal_retry": "🔁 Пробую ещё раз",
         "vendor_queued": (
             "⏳ {what}: часть задач ждёт в очереди у Runway. Тариф бота в Runway позволяет лишь несколько "
@@ -561,9 +592,13 @@ EN.update(
         "history_gone": "This video is no longer available: it was deleted or its storage time ran out.",
         "decision_revised": "sent back for a revision",
         "spent_so_far": "Spent on this video so far: ≈ ${usd}.",
-        "revising_script": "🔄 Rewriting the script with your feedback (revision {n} of {limit}). {spent}",
-        "revising_some": "🔄 Making {what} again and keeping the rest (revision {n} of {limit}). {spent}",
-        "revising_all": "🔄 Making all {what} again (revision {n} of {limit}). {spent}",
+        "revising_script": (
+            "🔄 Rewriting the script with your feedback (revision {n} of {limit}). It costs ≈ ${usd}. {spent}"
+        ),
+        "revising_some": (
+            "🔄 Making {what} again and keeping the rest (revision {n} of {limit}). It costs ≈ ${usd}. {spent}"
+        ),
+        "revising_all": "🔄 Making all {what} again (revision {n} of {limit}). It costs ≈ ${usd}. {spent}",
         "revise_limit": (
             "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
         ),
@@ -575,11 +610,24 @@ EN.update(
         "redo_what_videos": "clips",
         "script_feedback_hint": "Write in words what to change in the script, or press ✅ Approve / ❌ Reject.",
         "redo_all_offer": (
-            "🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}.\nOr name the numbers: “redo 3 5 …”."
+            "🔁 Redo all {what} with “{words}”? That costs ≈ ${usd}. {spent}\nOr name the numbers: “redo 3 5 …”."
+        ),
+        "redo_all_offer_plain": "🔁 Redo all {what}? That costs ≈ ${usd}. {spent}",
+        "redo_some_offer": "🔁 Redo {what} with “{words}”? That costs ≈ ${usd}. {spent}",
+        "redo_some_offer_plain": "🔁 Redo {what}? That costs ≈ ${usd}. {spent}",
+        "ask_script": "🤔 Approve the script as it is, or rewrite it with “{words}” (≈ ${usd})?",
+        "ask_redo_all": "🤔 Approve as they are, or redo all {what} with “{words}” (≈ ${usd})?",
+        "refusal_which": (
+            "Segments {numbers} are waiting for new prompts. Reply to my message about the one you mean, "
+            "or start with its number: “7: the new prompt”. 🔁 Retry under each message tries the same "
+            "prompt again."
         ),
         "btn_redo_all": "🔁 Redo all (≈ ${usd})",
+        "btn_redo_some": "🔁 Redo (≈ ${usd})",
+        "btn_rewrite": "✏️ Rewrite (≈ ${usd})",
         "btn_redo_cancel": "Cancel",
         "cb_redo_all": "🔁 Redoing all",
+        "cb_redo": "🔁 Got it, redoing",
         "redo_all_declined": "All right, nothing is redone.",
         "offer_stale": "This offer is out of date: the stage was decided or has changed.",
         "stale_round": "This button is from an earlier version. Answer the latest question below.",
@@ -601,10 +649,10 @@ EN.update(
         "btn_refusal_retry": "🔁 Retry",
         "btn_refusal_cancel": "❌ Cancel the job",
         "refusal_new_prompt": (
-            "✍️ Got the new prompt for segment {n}; making the segment again (attempt {round} of {limit})."
+            "✍️ Got the new prompt for segment {n}; making the segment again (attempt {round} of {limit}, ≈ ${usd})."
         ),
         "refusal_prompt_hint": "Write the new prompt for segment {n} in words, or press 🔁 Retry.",
-        "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}).",
+        "refusal_retrying": "🔁 Trying segment {n} again (attempt {round} of {limit}, ≈ ${usd}).",
         "cb_refusal_retry": "🔁 Trying again",
         "vendor_queued": (
             "⏳ {what}: some tasks are waiting in Runway's queue. The bot's Runway plan allows only a few "

@@ -15,6 +15,7 @@ from videobot.telegram import callbacks, texts
 # "<a|r>:<job_id>:<s|i|v>:<round>", the round being the gate's revision the question asked
 # about, so a button of an earlier round never decides the round the user has not seen.
 CODE_STAGES = {"s": GateStage.SCRIPT, "i": GateStage.IMAGES, "v": GateStage.VIDEOS}
+SEGMENTS_SEPARATOR = "."
 STAGE_CODES: dict[str, str] = {stage: code for code, stage in CODE_STAGES.items()}  # by GateStage or its value
 CALLBACK_LIMIT = 64
 
@@ -71,19 +72,50 @@ def approval_keyboard(lang: str, job_id: str, stage: str, round_: int = 0) -> In
     )
 
 
-def redo_all_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: float) -> InlineKeyboardMarkup:
-    """[🔁 Переделать все (≈ $0.50)] [Отмена] under words given at the image or clip gate."""
+def redo_all_keyboard(
+    lang: str, job_id: str, stage: str, round_: int, usd: float, segments: list[int] | None = None
+) -> InlineKeyboardMarkup:
+    """[🔁 Переделать (≈ $0.50)] [Отмена] under a priced redo at the image or clip gate: of
+    the `segments` named (0-based), else of all ten."""
     code = STAGE_CODES[stage]
+    chosen = (SEGMENTS_SEPARATOR.join(str(i) for i in segments),) if segments else ()
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    texts.text(lang, "btn_redo_all", usd=f"{usd:.2f}"),
-                    callback_data=callbacks.make(callbacks.REDO_ALL, job_id, code, str(round_)),
+                    texts.text(lang, "btn_redo_all" if not segments else "btn_redo_some", usd=f"{usd:.2f}"),
+                    callback_data=callbacks.make(callbacks.REDO_ALL, job_id, code, str(round_), *chosen),
                 ),
                 InlineKeyboardButton(
                     texts.text(lang, "btn_redo_cancel"),
                     callback_data=callbacks.make(callbacks.REDO_CANCEL, job_id, code, str(round_)),
+                ),
+            ]
+        ]
+    )
+
+
+def parse_segments(data: str, count: int) -> list[int]:
+    """A redo button's segments ("2.4": 0-based, each below `count`), [] when they are not that."""
+    values = data.split(SEGMENTS_SEPARATOR)
+    if not all(v.isdigit() and int(v) < count for v in values):
+        return []
+    return sorted({int(v) for v in values})
+
+
+def yes_or_redo_keyboard(lang: str, job_id: str, stage: str, round_: int, usd: float) -> InlineKeyboardMarkup:
+    """ "Approval or a wish?": [✅ Подтвердить] (the gate's own approval at this round) and
+    [✏️ Переписать (≈ $0.01)] or [🔁 Переделать все (≈ $0.50)] with the words written."""
+    key = "btn_rewrite" if stage == GateStage.SCRIPT else "btn_redo_all"
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.button(lang, "approve"), callback_data=callback_data(True, job_id, stage, round_)
+                ),
+                InlineKeyboardButton(
+                    texts.text(lang, key, usd=f"{usd:.2f}"),
+                    callback_data=callbacks.make(callbacks.REDO_ALL, job_id, STAGE_CODES[stage], str(round_)),
                 ),
             ]
         ]

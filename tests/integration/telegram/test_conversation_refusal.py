@@ -2,7 +2,8 @@
 Telegram's protocol to the local webhook, with the real state machine and the real Runway
 client against the fake Runway API: the clip of segment 7 is refused (SAFETY), the user is
 told which segment, why and its prompt, writes a new prompt, and the job ends in a delivered
-video with exactly one extra Runway task; nothing already paid is made again."""
+video with exactly one extra Runway task; nothing already paid is made again. With two clips
+refused, each new prompt goes to the segment the user answered."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
         mark = len(fake_telegram.calls)
         assert user.say(NEW_PROMPT) == 200
         taken = user.wait_for_text("✍️ Новый промпт для сегмента 7 принят", after=mark).params["text"]
-        assert "(попытка 1 из 5)" in taken
+        assert "(попытка 1 из 5, ≈ $0.25)" in taken  # its own price: one gen4_turbo clip
         _approve(user, "🎞 Клипы готовы", mark)
         video = user.wait_for_text("✅ Клипы утверждены!", after=mark)
         assert video
@@ -112,6 +113,39 @@ def test_a_refused_clip_then_a_new_prompt_ends_in_a_delivered_video_with_one_ext
     assert entered.count("AwaitRefusedClip") == 1 and entered.count("ResolveRefusedClip") == 1
     assert entered.count("SubmitClip") == 11
     assert gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))["decision"] == "revised"
+
+
+def test_with_two_refused_clips_a_new_prompt_goes_to_the_segment_answered(
+    db, user, fake_telegram, fake_runway, pipeline
+):
+    """Clips 4 and 7 refused, on the real state machine: a reply to clip 7's message is clip 7's
+    new prompt (not clip 4's, as when the gate was read without an order), a prompt with no clue
+    is asked about, "4: …" is clip 4's; the job ends with exactly two extra Runway tasks."""
+    for seed in (3, 6):
+        fake_runway.plan("image_to_video", ["RUNNING", "FAILED"], seed=seed, failure_code="SAFETY.INPUT.TEXT")
+    with pipeline.using(pipeline.runtime_with(**{**runway_vars(fake_runway), **FAST})):
+        mark, job_id = _start(user, fake_telegram, "📝 Сценарий готов!", "🖼 Изображения готовы")
+        seventh = user.wait_for_text("не пропустила клип 7 из 10", timeout=TIMEOUT, after=mark)
+        user.wait_for_text("не пропустила клип 4 из 10", timeout=TIMEOUT, after=mark)
+
+        mark = len(fake_telegram.calls)
+        assert user.say("Чашка кофе на столе") == 200  # no reply, no number: which?
+        assert "Новые промпты ждут сегменты 4, 7." in user.wait_for_text("Новые промпты", after=mark).params["text"]
+        assert user.reply_to(seventh, NEW_PROMPT) == 200
+        user.wait_for_text("✍️ Новый промпт для сегмента 7 принят", after=mark)
+        assert user.say("4: Пар над чашкой крупным планом, мягкий свет") == 200
+        user.wait_for_text("✍️ Новый промпт для сегмента 4 принят", after=mark)
+        _approve(user, "🎞 Клипы готовы", mark)
+
+    deadline = time.monotonic() + TIMEOUT
+    while jobs.get_job(db, job_id)["status"] != "completed":
+        assert time.monotonic() < deadline, "the job did not complete"
+        time.sleep(0.1)
+    clips = fake_runway.created("image_to_video")
+    assert len(clips) == 12
+    by_seed = {seed: [t.body["promptText"] for t in clips if t.body["seed"] == seed] for seed in (3, 6)}
+    assert by_seed[6][1] == NEW_PROMPT and by_seed[3][1] == "Пар над чашкой крупным планом, мягкий свет"
+    assert gates.get_gate(db, job_id, GateId.parse("refused_clip_6"))["feedback"] == NEW_PROMPT
 
 
 def _made(db, job_id: str, column: str) -> int:

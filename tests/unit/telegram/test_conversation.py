@@ -11,7 +11,17 @@ import json
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import MP4, StartingStepFunctions, job_at_gate, new_job, record_paid, replace_part, use
+from tests.helpers import (
+    MP4,
+    PricedClips,
+    PricedImages,
+    StartingStepFunctions,
+    job_at_gate,
+    new_job,
+    record_paid,
+    replace_part,
+    use,
+)
 from tests.helpers import with_media as _with_media
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
@@ -43,18 +53,6 @@ class _StepFunctions:
             ("failure", {**kwargs, "gate": gates.get_gate(self.db, self.job_id, GateId.parse(self.stage))})
         )
         return {}
-
-
-class _PricedImages:
-    """A gen4_image-priced generator (5 credits an image), so the offer's cost is a real figure."""
-
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_image", "seconds": 0, "credits": 5}
-
-
-class _PricedClips:
-    def estimate(self, request) -> dict:
-        return {"vendor": "runway", "model": "gen4_turbo", "seconds": request.duration, "credits": 5 * request.duration}
 
 
 # ---- texts -----------------------------------------------------------------------------------
@@ -150,7 +148,7 @@ def test_words_at_the_image_gate_offer_to_redo_all_ten_with_the_cost(rt, db, use
     job = job_at_gate(db, user, "images")
     sfn = _StepFunctions(db, job["id"], "images")
     replace_part(monkeypatch, rt, "sfn", sfn)
-    replace_part(monkeypatch, rt, "images", _PricedImages())
+    replace_part(monkeypatch, rt, "images", PricedImages())
     assert user.say("сделай ярче") == 200
     [offer] = user.sent("sendMessage")
     assert offer.params["text"].startswith(
@@ -180,7 +178,7 @@ def test_the_offer_can_be_declined_and_a_clip_gate_offer_costs_the_clips(rt, db,
     job = job_at_gate(db, user, "videos")
     sfn = _StepFunctions(db, job["id"], "videos")
     replace_part(monkeypatch, rt, "sfn", sfn)
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     assert user.say("помедленнее") == 200
     [offer] = user.sent("sendMessage")
     assert "Переделать все 10 клипов с пожеланием «помедленнее»? Это будет стоить ≈ $2.50." in offer.params["text"]
@@ -270,8 +268,8 @@ def test_the_accepted_topic_states_its_estimated_cost_and_the_budget_refuses_wit
     setup, rt, db, user, monkeypatch
 ):
     replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, rt, "images", _PricedImages())
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "images", PricedImages())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     env = {
         "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:vp",
         "MAX_USD_PER_USER_PER_DAY": "5",
@@ -403,7 +401,7 @@ def test_a_refused_clip_is_told_with_its_prompt_and_a_new_prompt_replaces_it(rt,
     assert user.say("пар над чашкой, крупный план") == 200
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["feedback"] == "пар над чашкой, крупный план"
-    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5)."
+    assert user.texts()[-1] == "✍️ Новый промпт для сегмента 7 принят, делаю сегмент заново (попытка 1 из 5, ≈ $0.00)."
     # ResolveRefusedClip: the new prompt in, the refused task out; the other clips untouched
     before = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
     revise_stage(rt, job["id"], GateId(RefusalKind.CLIP, 6))
@@ -426,7 +424,7 @@ def test_retry_and_cancel_at_a_refused_clip(rt, db, user, monkeypatch):
     [(kind, call)] = sfn.calls
     assert kind == "success" and call["gate"]["decision"] == "revised" and call["gate"]["feedback"] is None
     assert user.callback_answers()[-1] == "🔁 Пробую ещё раз"
-    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
+    assert user.texts()[-1] == "🔁 Пробую сегмент 7 ещё раз (попытка 1 из 5, ≈ $0.00)."
 
     gates.open_gate(db, job["id"], GateId.parse("refused_clip_6"), "token-again")  # refused again: the pause reopens
     assert user.press(cancel, told.result) == 200
@@ -446,8 +444,8 @@ def test_no_answer_at_a_refused_segment_ends_like_a_gate_timeout(rt, db, user):
 
 def test_the_bot_wide_budget_refuses_with_the_numbers(setup, rt, db, user, monkeypatch):
     replace_part(monkeypatch, rt, "sfn", StartingStepFunctions())
-    replace_part(monkeypatch, rt, "images", _PricedImages())
-    replace_part(monkeypatch, rt, "clips", _PricedClips())
+    replace_part(monkeypatch, rt, "images", PricedImages())
+    replace_part(monkeypatch, rt, "clips", PricedClips())
     from videobot import usage
 
     base = usage.spent(db).bot_usd  # what other tests' jobs of this session cost
@@ -480,8 +478,8 @@ class _Tokens:
 
 def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, user, monkeypatch):
     """C8, two pauses at once (issue 21 item 15): clips 3 and 7 refused, each its own question
-    and buttons; words written go to the pause asked first (clip 3), never to both, and the
-    other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
+    and buttons; words with no clue are asked about, words naming clip 3 go to clip 3 alone
+    (never to both) and the other keeps waiting; clip 7's 🔁 retries clip 7 alone."""
     from videobot.stages.request_approval import request_approval
 
     job = _refused_clip(rt, db, user, index=2)
@@ -503,12 +501,14 @@ def test_two_refused_segments_pause_at_once_each_answered_on_its_own(rt, db, use
     replace_part(monkeypatch, rt, "sfn", tokens)
 
     assert user.say("пар над чашкой, крупный план") == 200
+    assert tokens.succeeded == [] and user.texts()[-1].startswith("Новые промпты ждут сегменты 3, 7.")
+    assert user.say("3: пар над чашкой, крупный план") == 200
     assert tokens.succeeded == ["token-refused"]
-    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5)
+    assert user.texts()[-1] == texts.text("ru", "refusal_new_prompt", n=3, round=1, limit=5, usd="0.00")
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 2))["feedback"] == "пар над чашкой, крупный план"
     assert gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))["decided_at"] is None  # still waiting
 
     retry, _cancel = inline_buttons(second)
     assert user.press(retry, second.result) == 200
     assert tokens.succeeded == ["token-refused", "token-refused-7"]
-    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5)
+    assert user.texts()[-1] == texts.text("ru", "refusal_retrying", n=7, round=1, limit=5, usd="0.00")

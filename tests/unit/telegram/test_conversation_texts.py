@@ -63,7 +63,8 @@ def test_a_redo_names_what_it_redoes_in_the_right_form(setup, rt, db, user, sfn)
     job = job_at_gate(db, user, "images")
     assert user.say("переделай 3") == 200
     assert user.texts()[-1] == (
-        "🔄 Делаю заново изображение 3, остальные не трогаю (правка 1 из 5). Всего на этот ролик потрачено ≈ $0.00."
+        "🔄 Делаю заново изображение 3, остальные не трогаю (правка 1 из 5). Эта правка стоит ≈ $0.00. "
+        "Всего на этот ролик потрачено ≈ $0.00."
     )
     gates.open_gate(db, job["id"], GateId.parse("images"), "token-again")  # asked again after the redo
     assert user.say("переделай 2, 5 светлее") == 200

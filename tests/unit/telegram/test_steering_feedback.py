@@ -206,3 +206,18 @@ def test_the_next_job_is_made_with_the_users_settings(rt, db, user, monkeypatch)
     assert created
     assert (job["aspect_ratio"], job["voice"], job["language"], job["subtitles"]) == ("9:16", "male", "en", False)
     assert (other["aspect_ratio"], other["voice"], other["language"], other["subtitles"]) == ("16:9", None, None, None)
+
+
+def test_redo_images_offline_works_the_wish_into_the_prompt_within_its_rules(rt, db):
+    job = new_job(db, "Реклама кофе")
+    segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
+    long_prompt = "Cinematic photo of a cosy cafe counter, " + "warm light, " * 12 + "no text"
+    for i in range(10):
+        segment_rows.update_segment(db, job["id"], i, image_prompt=long_prompt, image_path=f"i{i}.png")
+    gates.open_gate(db, job["id"], GateId("images"), "token")
+    _revised(db, job["id"], "images", "ярче " * 30, [2])
+    revise_stage(rt, job["id"], GateId("images"))
+    prompt = segment_rows.get_segment(db, job["id"], 2)["image_prompt"]
+    assert prompt.startswith("Cinematic photo of a cosy cafe counter") and prompt.endswith(", no text")
+    assert len(prompt) <= 200 and prompt.count("no text") == 1
+    assert segment_rows.get_segment(db, job["id"], 3)["image_prompt"] == long_prompt

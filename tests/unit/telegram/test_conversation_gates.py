@@ -1,0 +1,208 @@
+"""Issue 22, items 1, 4 and 5, spoken in Telegram's protocol to the webhook Lambda with the fake
+Bot API (Step Functions a recorder): "ок" approves, "переделай все …" redoes all ten, a yes
+with a wish is asked about with two buttons, /help lists what is understood; a new prompt
+goes to the refused segment the user answered; every redo's own price comes before any spend,
+confirmed with one tap at or above REDO_CONFIRM_USD, and "Всего … потрачено" is the job's
+total."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
+from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, replace_part, use
+from tests.helpers import with_media as _with_media
+from tests.reliability_support import sfn  # noqa: F401
+from videobot.data import gates, jobs
+from videobot.data import segments as segment_rows
+from videobot.pipeline import GateId, RefusalKind
+from videobot.stages.request_approval import request_approval
+
+
+@pytest.fixture
+def user(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
+
+
+def _revision(sfn) -> dict | None:
+    """The revision sent to Step Functions, if any ({"feedback", "segments"})."""
+    outputs = [json.loads(kw["output"]) for kw in sfn.named("SendTaskSuccess")]
+    return outputs[-1].get("revise") if outputs else None
+
+
+# ---- item 4: "ок" approves ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("said", ["ок", "Да!", "го", "давай", "👍", "👍🏻", "yes", "OK", "approve", "да, давай"])
+def test_a_plain_yes_at_the_script_gate_approves_it_and_costs_nothing(db, user, sfn, said):
+    job = job_at_gate(db, user, "script")
+    assert user.say(said) == 200
+    [success] = sfn.named("SendTaskSuccess")
+    assert json.loads(success["output"]) == {"approved": True, "stage": "script"}  # no rewrite, no round spent
+    gate = gates.get_gate(db, job["id"], GateId("script"))
+    assert gate["decision"] == "approved" and gate["revisions"] == 0
+    assert user.texts() == ["✅ Сценарий утверждён! Начинаю генерацию..."]
+    assert jobs.get_job(db, job["id"])["status"] == "script_approved"
+
+
+def test_ok_at_the_clip_gate_approves_and_redo_all_with_words_redoes_all_ten(rt, db, user, sfn, monkeypatch):
+    job = job_at_gate(db, user, "images")
+    replace_part(monkeypatch, rt, "images", PricedImages())
+    assert user.say("переделай все ярче") == 200  # not the numbers hint: the priced offer of all ten
+    [offer] = user.sent("sendMessage")
+    assert offer.params["text"].startswith(
+        "🔁 Переделать все 10 изображений с пожеланием «ярче»? Это будет стоить ≈ $0.50. "
+        "Всего на этот ролик потрачено ≈ $0.00."
+    )
+    redo, _ = inline_buttons(offer)
+    assert user.press(redo, offer.result) == 200
+    assert _revision(sfn) == {"feedback": "ярче", "segments": list(range(10))}
+
+    job = job_at_gate(db, user, "videos")
+    assert user.say("ок") == 200
+    assert json.loads(sfn.named("SendTaskSuccess")[-1]["output"]) == {"approved": True, "stage": "videos"}
+    assert gates.get_gate(db, job["id"], GateId("videos"))["decision"] == "approved"
+    assert user.texts()[-1].startswith("✅ Клипы утверждены! Собираю ролик...")
+
+
+def test_a_yes_with_a_wish_is_asked_with_two_buttons(db, user, sfn):
+    job = job_at_gate(db, user, "script")
+    assert user.say("да, но сделай короче") == 200
+    assert sfn.calls == []  # nothing decided, nothing paid
+    [question] = user.sent("sendMessage")
+    assert question.params["text"] == (
+        "🤔 Утвердить сценарий как есть или переписать его с пожеланием «да, но сделай короче» (≈ $0.00)?"
+    )
+    approve, rewrite = inline_buttons(question)
+    assert (approve["text"], rewrite["text"]) == ("✅ Подтвердить", "✏️ Переписать (≈ $0.00)")
+    assert user.press(rewrite, question.result) == 200
+    assert _revision(sfn) == {"feedback": "да, но сделай короче", "segments": []}
+    gate = gates.get_gate(db, job["id"], GateId("script"))
+    assert gate["decision"] == "revised" and gate["feedback"] == "да, но сделай короче"
+    assert user.texts()[-1].startswith("🔄 Переписываю сценарий по вашему отзыву (правка 1 из 5).")
+
+    # the other button approves, the same question at another job
+    job = job_at_gate(db, user, "script")
+    assert user.say("ок, только без шуток") == 200
+    question = user.sent("sendMessage")[-1]
+    approve, _ = inline_buttons(question)
+    assert user.press(approve, question.result) == 200
+    assert gates.get_gate(db, job["id"], GateId("script"))["decision"] == "approved"
+
+
+def test_help_lists_what_is_understood(user):
+    assert user.say("/help") == 200
+    help_ = user.texts()[-1]
+    for said in ("«ок», «да», «го», «давай» или 👍 — то же, что ✅ Подтвердить", "«переделай все ярче»", "«7: "):
+        assert said in help_
+    assert "дорогую (от $0.50)" in help_
+
+
+# ---- item 1: a new prompt goes to the segment the user answered -------------------------------
+
+
+def _two_refused_clips(rt, db, user: TelegramUser) -> dict:
+    """Clips 4 and 7 refused, each waiting at its own gate, each told in its own message."""
+    job = _with_media(rt, db, job_at_gate(db, user, "images"))
+    gates.close_open_gates(db, job["id"], "approved")
+    jobs.update_job(db, job["id"], status="generating_videos", script_text="…", script_approved=1)
+    for index in (3, 6):
+        segment_rows.update_segment(db, job["id"], index, video_path=None, status="failed", animation_prompt="steam")
+        request_approval(rt, job["id"], GateId(RefusalKind.CLIP, index), f"token-refused-{index}")  # says so
+    return job
+
+
+def _refused_message(user: TelegramUser, number: int):
+    return next(c for c in user.sent("sendMessage") if f"не пропустила клип {number} из 10" in c.params["text"])
+
+
+def _new_prompts(sfn) -> dict[str, str]:
+    """The token each new prompt was sent on, with its words."""
+    return {kw["taskToken"]: json.loads(kw["output"])["revise"]["feedback"] for kw in sfn.named("SendTaskSuccess")}
+
+
+def test_a_reply_to_clip_7s_message_is_clip_7s_new_prompt(rt, db, user, sfn):
+    job = _two_refused_clips(rt, db, user)
+    assert user.reply_to(_refused_message(user, 7), "Чашка кофе на столе, мягкий свет") == 200
+    assert _new_prompts(sfn) == {"token-refused-6": "Чашка кофе на столе, мягкий свет"}
+    assert user.texts()[-1].startswith("✍️ Новый промпт для сегмента 7 принят")
+    assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_3"))["decided_at"] is None  # 4 still waits
+
+
+def test_a_prompt_that_names_its_segment_goes_there(rt, db, user, sfn):
+    job = _two_refused_clips(rt, db, user)
+    assert user.say("7: чашка кофе на столе") == 200
+    assert _new_prompts(sfn) == {"token-refused-6": "чашка кофе на столе"}
+    assert user.texts()[-1].startswith("✍️ Новый промпт для сегмента 7 принят")
+    assert gates.get_gate(db, job["id"], GateId.parse("refused_clip_6"))["feedback"] == "чашка кофе на столе"
+
+
+def test_with_two_refusals_and_no_clue_the_bot_asks_which(rt, db, user, sfn):
+    job = _two_refused_clips(rt, db, user)
+    for said in ("Чашка кофе на столе", "✅ Подтвердить", "ок"):
+        assert user.say(said) == 200
+        assert sfn.calls == []
+        assert user.texts()[-1].startswith(
+            "Новые промпты ждут сегменты 4, 7. Ответьте на моё сообщение о нужном сегменте "
+            "или начните с его номера: «7: новый промпт»."
+        )
+    assert all(g.decided_at is None for g in gates.open_gates_for_job(db, job["id"]))
+
+
+def test_with_one_refusal_open_the_text_goes_there(rt, db, user, sfn):
+    job = _two_refused_clips(rt, db, user)
+    gates.decide_gate(db, job["id"], GateId.parse("refused_clip_3"), "revised")  # clip 4 answered already
+    assert user.say("Чашка кофе на столе") == 200
+    assert _new_prompts(sfn) == {"token-refused-6": "Чашка кофе на столе"}
+
+
+# ---- item 5: a price before every spend --------------------------------------------------------
+
+
+def test_a_cheap_redo_starts_at_once_with_its_own_price_and_the_jobs_total(rt, db, user, sfn, monkeypatch):
+    job = job_at_gate(db, user, "videos")
+    replace_part(monkeypatch, rt, "clips", PricedClips())
+    record_paid(db, job["id"], 0.5, stage="generate_images", model="gen4_image", task_id="task-0", credits=50)
+    assert user.say("переделай 3") == 200  # one clip, $0.25: under REDO_CONFIRM_USD ($0.50)
+    assert _revision(sfn) == {"feedback": None, "segments": [2]}
+    assert user.texts() == [
+        "🔄 Делаю заново клип 3, остальные не трогаю (правка 1 из 5). Эта правка стоит ≈ $0.25. "
+        "Всего на этот ролик потрачено ≈ $0.50."
+    ]
+
+
+def test_a_redo_at_the_threshold_is_confirmed_with_one_tap(rt, db, user, sfn, monkeypatch):
+    job = job_at_gate(db, user, "videos")
+    replace_part(monkeypatch, rt, "clips", PricedClips())
+    assert user.say("переделай 3 5 медленнее") == 200  # two clips, $0.50
+    assert sfn.calls == []  # nothing spent before the tap
+    [offer] = user.sent("sendMessage")
+    assert offer.params["text"] == (
+        "🔁 Переделать клипы 3, 5 с пожеланием «медленнее»? Это будет стоить ≈ $0.50. "
+        "Всего на этот ролик потрачено ≈ $0.00."
+    )
+    redo, cancel = inline_buttons(offer)
+    assert (redo["text"], cancel["text"]) == ("🔁 Переделать (≈ $0.50)", "Отмена")
+    assert user.press(redo, offer.result) == 200
+    assert _revision(sfn) == {"feedback": "медленнее", "segments": [2, 4]}
+    assert user.callback_answers()[-1] == "🔁 Принято, переделываю"  # not "все"
+    assert gates.get_gate(db, job["id"], GateId("videos"))["redo_segments"] == [2, 4]
+    assert user.texts()[-1].startswith("🔄 Делаю заново клипы 3, 5, остальные не трогаю (правка 1 из 5).")
+
+
+def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
+    job = job_at_gate(db, user, "images")
+    with use(setup, REDO_CONFIRM_USD="0") as changed:
+        replace_part(monkeypatch, changed, "images", PricedImages())
+        assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
+    assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
+    assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+def test_a_redo_button_naming_a_segment_that_does_not_exist_is_refused(db, user, sfn):
+    job = job_at_gate(db, user, "videos")
+    gates.offer_redo_all(db, job["id"], GateId("videos"), "")
+    assert user.press({"callback_data": f"ra|{job['id']}|v|0|2.42"}) == 200
+    assert sfn.calls == [] and user.callback_answers()[-1] == "Эта кнопка больше не действует."
