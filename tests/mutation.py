@@ -155,7 +155,18 @@ def results() -> dict[str, dict[str, int | None]]:
     return found
 
 
-STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", 36: "timeout", None: "not checked"}
+# mutmut's exit codes; +-24 is SIGXCPU, its CPU-time limit on a mutant that loops (stats.py)
+STATUS = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    33: "no tests",
+    5: "no tests",
+    36: "timeout",
+    24: "timeout",
+    -24: "timeout",
+    None: "not checked",
+}
 
 
 def report(found: dict[str, dict[str, int | None]]) -> bool:
