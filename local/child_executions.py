@@ -15,7 +15,8 @@ pipeline's Maps with `states:startExecution.sync:2`. moto's interpreter runs tha
   and the one that gives the answer AWS's names back (`ExecutionArn`, `Output`, `Status`):
   `speak_the_sfn_integration`;
 - follow a child at once: moto checks a .sync child every 0.5 s (AWS is told by an EventBridge
-  rule), which would add half a second to every segment of every Map; 0.05 s here;
+  rule), which would add half a second to every segment of every Map; here the follower wakes
+  when an execution ends (local/interpreter.py, with the interpreter's other per-execution costs);
 - answer a task token while a child starts: moto's SendTaskSuccess and SendTaskFailure ask every
   RUNNING execution's evaluation environment, which a just-started execution's worker thread
   has not built yet (AttributeError on None, seen as "Step Functions did not answer" when a tap
@@ -28,19 +29,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from local import interpreter
 from local import template as tpl
 
 PIPELINE = "VideoPipelineStateMachine"
 STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
-SYNC_CHECK_SECONDS = 0.05
-
-
-def follow_children_promptly() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_callback as callback,
-    )
-
-    callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_CHECK_SECONDS  # type: ignore[misc]
 
 
 def answer_tokens_while_children_start() -> None:
@@ -116,7 +109,7 @@ def speak_the_sfn_integration() -> None:
 def create_state_machines(sfn: Any, template: dict) -> dict[str, str]:
     """Create every state machine of the template (the pipeline last: it names the others), each
     named by its logical id without "StateMachine". Returns logical id -> ARN."""
-    follow_children_promptly()
+    interpreter.run_cheaply()
     speak_the_sfn_integration()
     answer_tokens_while_children_start()
     arns: dict[str, str] = {}
@@ -135,21 +128,32 @@ def stop_orphaned_children(sfn: Any, arns: dict[str, str]) -> list[str]:
     """Stop each running child execution whose parent execution has ended (Step Functions stops
     a .sync child when its parent stops). Returns the children stopped."""
     stopped = []
+    parents_running: dict[str, bool] = {}
     for logical_id, arn in arns.items():
         if logical_id == PIPELINE:
             continue
         running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
         for child in running:
             parent = _parent_of(sfn, child["executionArn"])
-            if parent and sfn.describe_execution(executionArn=parent)["status"] != "RUNNING":
+            if parent is None:
+                continue
+            if parent not in parents_running:
+                parents_running[parent] = sfn.describe_execution(executionArn=parent)["status"] == "RUNNING"
+            if not parents_running[parent]:
                 sfn.stop_execution(executionArn=child["executionArn"], error="States.Aborted", cause="its parent ended")
                 stopped.append(child["executionArn"])
     return stopped
 
 
+# child execution ARN -> the execution that started it (an execution's input never changes)
+_parents: dict[str, str | None] = {}
+
+
 def _parent_of(sfn: Any, execution_arn: str) -> str | None:
-    started = json.loads(sfn.describe_execution(executionArn=execution_arn).get("input") or "{}")
-    return started.get(STARTED_BY)
+    if execution_arn not in _parents:
+        started = json.loads(sfn.describe_execution(executionArn=execution_arn).get("input") or "{}")
+        _parents[execution_arn] = started.get(STARTED_BY)
+    return _parents[execution_arn]
 
 
 def children_of(sfn: Any, arns: dict[str, str], execution_arn: str) -> list[str]:

@@ -15,8 +15,9 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that keeps CloudFormation's short tags (!Ref, !GetAtt, ...) as dicts."""
+class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A YAML loader that keeps CloudFormation's short tags (!Ref, !GetAtt, ...) as dicts
+    (libyaml's, when PyYAML has it: the template is read by every pipeline and many tests)."""
 
 
 def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node):
