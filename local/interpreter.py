@@ -48,7 +48,7 @@ def parse_each_definition_once() -> None:
         tree = tree_of(definition)
         return Preprocessor().visit(tree), tree
 
-    cls.parse = staticmethod(parse_once)  # type: ignore[method-assign,assignment]
+    cls.parse = staticmethod(parse_once)  # type: ignore[method-assign]
     cls._parses_once = True  # type: ignore[attr-defined]
 
 
