@@ -86,6 +86,11 @@ class _Ends:
         self._count = 0
         self._seen = threading.local()
 
+    @property
+    def count(self) -> int:
+        """How many executions have ended in this process."""
+        return self._count
+
     def ended(self) -> None:
         with self._changed:
             self._count += 1

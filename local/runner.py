@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local import child_executions
+from local import child_executions, interpreter
 from local import template as tpl
 from local.cloudformation import CloudFormation
 from local.environment import LocalRuntime
@@ -49,6 +49,8 @@ SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with Invocati
 # The reconciler's schedule: rate(1 minute) on AWS (template.yaml, MessagesSweep); more often here,
 # where a job runs in minutes (a question is asked again after its backoff all the same).
 SWEEP_SECONDS = 10.0
+# Children of ended parents are looked for when an execution ends, and at least this often.
+ORPHAN_CHECK_SECONDS = 10.0
 RECONCILER = "ReconcileExecutionFunction"  # the EventBridge rule's target
 MIGRATIONS = "MigrateDatabaseFunction"  # the custom resource DatabaseMigrations' ServiceToken
 MIGRATIONS_HANDLER = "migrate_database.app.lambda_handler"
@@ -282,11 +284,18 @@ class LocalPipeline:
         reaches the reconciler, also those no one waits for (`make serve`); and, as its
         schedule does on AWS (every minute), the reconciler's sweep runs every
         SWEEP_SECONDS."""
-        swept = time.monotonic()
+        swept = orphans_checked = time.monotonic()
+        ends_seen = -1
         while self._watching.is_set():
             try:
                 self.deliver_execution_events()
-                child_executions.stop_orphaned_children(self.sfn, self.state_machine_arns)
+                # a child is orphaned only when its parent ends: look when an execution has
+                # ended since the last look (and every ORPHAN_CHECK_SECONDS, for a child that
+                # started as its parent was ending)
+                ends = interpreter.ENDS.count
+                if ends != ends_seen or time.monotonic() - orphans_checked >= ORPHAN_CHECK_SECONDS:
+                    ends_seen, orphans_checked = ends, time.monotonic()
+                    child_executions.stop_orphaned_children(self.sfn, self.state_machine_arns)
                 if time.monotonic() - swept >= SWEEP_SECONDS:
                     swept = time.monotonic()
                     self.deliver_scheduled_event()
@@ -595,13 +604,17 @@ class LocalPipeline:
         """The job's execution's events (its children's are `child_histories`)."""
         return [] if job.execution_arn is None else child_executions.history(self.sfn, job.execution_arn)
 
+    def child_executions(self, job: Job) -> list[str]:
+        """The child executions (a segment's image or clip) the job's execution started, oldest
+        first."""
+        if job.execution_arn is None:
+            return []
+        return child_executions.children_of(self.sfn, self.state_machine_arns, job.execution_arn)
+
     def child_histories(self, job: Job) -> list[list[dict]]:
         """The events of each child execution the job's execution started (a segment's image or
         clip: local/child_executions.py), oldest first."""
-        if job.execution_arn is None:
-            return []
-        children = child_executions.children_of(self.sfn, self.state_machine_arns, job.execution_arn)
-        return [child_executions.history(self.sfn, child) for child in children]
+        return [child_executions.history(self.sfn, child) for child in self.child_executions(job)]
 
     def entered(self, job: Job) -> list[str]:
         """The states the job's execution entered, then each child's."""

@@ -82,12 +82,13 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def renders_once(tmp_path_factory: pytest.TempPathFactory):
-    """Slides, vendor clips and prepared segments: each distinct one is rendered once a run
+    """Slides, vendor clips, prepared segments and mastered soundtracks: each distinct one is rendered once a run
     and copied after (tests/render_cache.py). Yields the real functions, as (owner, name, function)."""
     folder = run_folder(tmp_path_factory) / "renders"
     real = [
         (media.FFmpeg, "ken_burns_clip", media.FFmpeg.ken_burns_clip, render_cache.file_render),
         (media.FFmpeg, "prepare_segment", media.FFmpeg.prepare_segment, render_cache.file_render),
+        (media.FFmpeg, "master_audio", media.FFmpeg.master_audio, render_cache.file_render),
         (offline, "render_slide", offline.render_slide, render_cache.bytes_render),
     ]
     with pytest.MonkeyPatch.context() as patch:

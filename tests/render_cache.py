@@ -1,15 +1,16 @@
 """Media renders made once per distinct input in a test run, and copied after.
 
 A job through the pipeline renders ten slides (Pillow, the offline image vendor), ten Ken
-Burns clips (ffmpeg, the offline clip vendor) and prepares ten segments (ffmpeg, the clip
-stage: sized, captioned, faded, encoded): about 30 s of CPU, of which the vendors' part is
+Burns clips (ffmpeg, the offline clip vendor), prepares ten segments (ffmpeg, the clip
+stage: sized, captioned, faded, encoded) and masters its soundtrack (ffmpeg: measured, mixed,
+limited, encoded to AAC and measured again): about 32 s of CPU, of which the vendors' part is
 half. A test run makes about fifteen such jobs, mostly of one topic, so mostly of the same
-inputs. Each of those three functions is deterministic in its arguments, so:
+inputs. Each of those four functions is deterministic in its arguments, so:
 
 - the first call with given arguments in a run runs the real function;
-- a later call with the same arguments (every argument, and the full bytes of an input file,
-  after defaults are applied) gets a copy of what that first call returned or wrote: the
-  same bytes the real function would produce again.
+- a later call with the same arguments (every argument, the full bytes of the input file and
+  of any other file an option names, after defaults are applied) gets a copy of what that
+  first call returned or wrote: the same bytes the real function would produce again.
 
 So every test still sees real media made by the project's own code, and every distinct input
 is still rendered by it in each run. What is not repeated is the identical ffmpeg command on
@@ -42,11 +43,20 @@ def _once(folder: Path, key: str):
         yield folder / key
 
 
+def _file(value: object) -> Path | None:
+    """The file an option names (a path, e.g. master_audio's music bed), else None."""
+    if not isinstance(value, (str, Path)) or "\n" in str(value) or len(str(value)) > 4096:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() and path.is_file() else None
+
+
 def _key(function: Callable, arguments: dict) -> str:
     digest = hashlib.sha256(f"{function.__module__}.{function.__qualname__}".encode())
     for name, value in arguments.items():
         digest.update(f"\0{name}=".encode())
-        digest.update(Path(value).read_bytes() if name == "<file>" else repr(value).encode())
+        file = Path(value) if name == "<file>" else _file(value)
+        digest.update(file.read_bytes() if file is not None else repr(value).encode())
     return digest.hexdigest()
 
 

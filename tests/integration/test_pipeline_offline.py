@@ -3,6 +3,8 @@ in-process, real PostgreSQL and real media."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from local.runner import execution_events
@@ -154,6 +156,35 @@ def test_a_failing_stage_records_the_reason(rt, pipeline, monkeypatch):
     assert "RecordFailure" in execution_events(outcome) and "JobEndedOnInput" in execution_events(outcome)
     assert outcome.job["status"] == "failed"
     assert outcome.job["error_message"].startswith("ContentRefused: segment 1")
+
+
+def test_a_stopped_execution_stops_its_segments_children(rt, db, pipeline, monkeypatch):
+    """Step Functions stops a .sync child when its parent stops (here the parent is stopped
+    from outside, as the console's Stop does: the job itself knows nothing of it)."""
+    from videobot.providers import base
+
+    class Slow(StubTasks):  # images that never finish (a child may still end itself on the job's end)
+        def submit(self, request):
+            return "slow-task"
+
+        def get_task(self, task_id):
+            return base.TaskState("RUNNING", progress=0.5)
+
+    replace_part(monkeypatch, rt, "images", Slow())
+    job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 30})
+    children: list[str] = []
+
+    def stop_once_every_image_polls(j) -> None:
+        if not children and len(started := pipeline.child_executions(j)) == 10:
+            pipeline.sfn.stop_execution(executionArn=j.execution_arn, error="Stopped", cause="by hand")
+            children.extend(started)
+
+    outcome = pipeline.wait(job.id, lambda j, g: True, timeout=120, on_tick=stop_once_every_image_polls)
+    assert children and outcome.execution_status in ("ABORTED", "FAILED")
+    deadline = time.monotonic() + 5
+    while running := [c for c in children if pipeline.sfn.describe_execution(executionArn=c)["status"] == "RUNNING"]:
+        assert time.monotonic() < deadline, f"{len(running)} children still running after their parent ended"
+        time.sleep(0.1)
 
 
 def test_cancel_between_gates_stops_the_execution_and_clears_the_job(rt, db, pipeline, monkeypatch):

@@ -116,3 +116,24 @@ def test_a_method_is_keyed_on_its_instance_too(renders, tmp_path, monkeypatch):
     assert renders.calls == 2
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes() == b"still|None|5.0"
     assert other.read_bytes() == b"still|/opt/bin/ffmpeg|5.0"
+
+
+def test_a_file_an_option_names_is_keyed_on_its_bytes(renders, tmp_path):
+    """master_audio's music bed: the same path with other content is another input."""
+
+    def mix(source, out, *, music=None) -> Path:
+        renders.calls += 1
+        bed = Path(music).read_bytes() if music else b""
+        Path(out).write_bytes(Path(source).read_bytes() + b"+" + bed)
+        return Path(out)
+
+    cached = render_cache.file_render(mix, tmp_path / "cache")
+    voice, music = tmp_path / "voice.flac", tmp_path / "music.mp3"
+    voice.write_bytes(b"voice")
+    music.write_bytes(b"jazz")
+    cached(voice, tmp_path / "1.m4a", music=music)
+    cached(voice, tmp_path / "2.m4a", music=str(music))
+    assert renders.calls == 1
+    music.write_bytes(b"rock")
+    assert cached(voice, tmp_path / "3.m4a", music=music).read_bytes() == b"voice+rock"
+    assert renders.calls == 2
