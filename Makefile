@@ -32,14 +32,17 @@ WORKERS ?= 2
 PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test
-test: $(VENV)/.installed deploy-tools lint-code ## Lint, then the unit and integration tests with the deployment checks beside them (tests/aws only with AWS_SAM_STACK_NAME)
+test: $(VENV)/.installed deploy-tools lint-fast ## Lint, then the unit and integration tests with mypy and the deployment checks beside them (tests/aws only with AWS_SAM_STACK_NAME)
 	@mkdir -p .local
 	@bash infra/ci_checks.sh > .local/ci_checks.log 2>&1 & checks=$$!; \
+	$(BIN)/mypy > .local/mypy.log 2>&1 & typed=$$!; \
 	$(BIN)/python -m pytest tests -q $(PARALLEL); tests=$$?; \
+	wait $$typed; typecheck=$$?; \
+	echo "== mypy, run beside the tests (.local/mypy.log)"; cat .local/mypy.log; \
 	wait $$checks; checked=$$?; \
 	echo "== infra/ci_checks.sh, run beside the tests (.local/ci_checks.log)"; \
 	if [ $$checked -eq 0 ]; then tail -n 1 .local/ci_checks.log; else cat .local/ci_checks.log; fi; \
-	exit $$(( tests || checked ))
+	exit $$(( tests || typecheck || checked ))
 
 .PHONY: test-unit
 test-unit: $(VENV)/.installed ## The unit tests alone
@@ -105,12 +108,15 @@ infra/node_modules/.installed: infra/package.json infra/package-lock.json
 .PHONY: deploy-tools
 deploy-tools: $(SAM_VENV)/.installed infra/node_modules/.installed
 
-.PHONY: lint-code
-lint-code: $(VENV)/.installed
+.PHONY: lint-fast
+lint-fast: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
 	$(BIN)/python -m infra.asl --check
+
+.PHONY: lint-code
+lint-code: lint-fast
+	$(BIN)/mypy
 
 .PHONY: lint
 lint: lint-code deploy-tools ## ruff (lint, complexity and format), mypy, the state machines as infra/asl.py writes them, the import rules (docs/architecture.md), then the offline deployment checks (sam validate --lint, cfn-lint, asl-validator, sam build)
