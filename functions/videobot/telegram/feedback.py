@@ -38,7 +38,13 @@ from videobot.telegram.estimates import prompt_revision_usd, redo_usd, script_us
 from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
-_REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
+_NOUN = r"(?:клип\w*|изображени\w*|картинк\w*|clips?|images?)"
+# "переделай 3", "переделай клип 3", "сделай клип 3 медленнее", "make clip 3 slower" ("сделай"
+# and "make" only with the noun: "сделай ярче" is a wish for all ten)
+_REDO = re.compile(
+    rf"^\s*(?:(?:переделай(?:те)?|переделать|redo)\b(?:\s*{_NOUN}\b)?|(?:сделай(?:те)?|make)\s+{_NOUN}\b)(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _REWRITE = re.compile(
     r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$", re.IGNORECASE | re.DOTALL
 )
