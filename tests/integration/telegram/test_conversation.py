@@ -4,6 +4,7 @@ answers read from a fake Bot API, the real state machine running offline behind 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from tests.fakes.telegram_fixtures import (
@@ -13,10 +14,12 @@ from tests.fakes.telegram_fixtures import (
     inline_buttons,
     sent_message,
 )
-from videobot import storage
+from tests.helpers import replace_part
+from videobot import storage, usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
+from videobot.providers.offline import OfflineLLM
 
 GATE_TIMEOUT = 120
 
@@ -28,13 +31,25 @@ def _wait_until(condition, timeout: float = GATE_TIMEOUT, what: str = "the condi
         time.sleep(0.1)
 
 
-def _question(user: TelegramUser, fragment: str):
-    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT)
+def _question(user: TelegramUser, fragment: str, after: int = 0):
+    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT, after=after)
     approve, reject = inline_buttons(call)
     return call, approve, reject
 
 
-def test_from_start_to_the_delivered_video(db, user, fake_telegram):
+class _OneLongPart(OfflineLLM):
+    """The offline script writer, with segment 4's narration far too long for its 5 s, as a
+    model may write it whatever the prompt asks."""
+
+    def write_script(self, topic: str, **kwargs):
+        script = super().write_script(topic, **kwargs)
+        parts = list(script.segments)
+        parts[3] += " Каждое утро мы обжариваем зёрна сами, перемалываем их прямо перед заваркой, " * 3
+        return dataclasses.replace(script, segments=parts)
+
+
+def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypatch):
+    replace_part(monkeypatch, rt, "llm", _OneLongPart())
     # Given a new user greets the bot
     assert user.say("/start") == 200
     assert "Привет, Анна" in user.wait_for_text("Привет").params["text"]
@@ -77,10 +92,37 @@ def test_from_start_to_the_delivered_video(db, user, fake_telegram):
     # The images question's button, pressed late, is answered and changes nothing
     assert user.press(approve_images, sent_message(question)) == 200
     assert user.callback_answers()[-1].startswith("Этот этап уже утверждён")
+
+    # A wish for one clip is worked into its motion prompt by the LLM (offline: its pace), in one
+    # call through the ledger, and only that clip is made again
+    motion = segment_rows.get_segment(db, job_id, 2)["animation_prompt"]
+    mark = len(fake_telegram.calls)
+    assert user.say("сделай клип 3 медленнее") == 200
+    assert user.wait_for_text("🔄 Делаю заново клип 3", after=mark)
+    clips, approve_clips, _ = _question(user, "🎞 Переделано: клип 3, см. выше.", after=mark)
+    revised = segment_rows.get_segment(db, job_id, 2)["animation_prompt"]
+    assert revised.startswith("Very slow and calm: ") and "медленнее" not in revised and revised != motion
+    assert [r["calls"] for r in usage.rows(db, job_id) if r["stage"] == "revise_stage"] == [1]
+    # The first sendVideo is refused for longer than the bot waits: DeliverVideo is retried
+    fake_telegram.fail_next("sendVideo", 429, retry_after=60)
     assert user.press(approve_clips, sent_message(clips)) == 200
 
-    # The finished video arrives as a multipart upload under 50 MB, with a caption
-    video = user.wait_for_method("sendVideo", timeout=GATE_TIMEOUT)
+    # The finished video arrives as a multipart upload under 50 MB, with a caption; just before
+    # it, once (the retried delivery does not say it again), that segment 4's narration was
+    # rewritten shorter to fit its 5 s
+    video = fake_telegram.wait_for(
+        lambda c: c.method == "sendVideo" and c.params.get("caption", "").startswith("🎬"), GATE_TIMEOUT, "the video"
+    )
+    [notice] = [c for c in user.sent("sendMessage") if c.params["text"].startswith("✂️")]
+    assert notice.params["text"] == (
+        "✂️ Текст озвучки сегмента 4 не укладывался в его 5 сек., поэтому я переписал его короче. "
+        "В ролике и в субтитрах — сокращённый текст."
+    )
+    calls = fake_telegram.calls
+    [refused] = [c for c in calls if c.method == "sendVideo" and c.error_code == 429]
+    assert calls.index(notice) < calls.index(refused) < calls.index(video)
+    said = segment_rows.get_segment(db, job_id, 3)["text"]
+    assert said != jobs.get_job(db, job_id)["script_segments"][3] and len(said.split()) < 20
     upload = video.files["video"]
     assert 0 < upload["size"] <= 50 * 1024 * 1024 and upload["data"][4:8] == b"ftyp"
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
