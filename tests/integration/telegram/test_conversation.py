@@ -5,6 +5,7 @@ answers read from a fake Bot API, the real state machine running offline behind 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 from tests.fakes.telegram_fixtures import (
@@ -204,16 +205,56 @@ def test_allowlist_refuses_politely_and_starts_nothing(db, pipeline, bot, fake_t
     assert jobs.latest_job_for_chat(db, stranger.chat_id) is None
 
 
-def test_two_topics_delivered_in_parallel_start_one_job(db, user):
+class _ScriptHeld(OfflineLLM):
+    """The offline script writer, held until the test lets it write: the job cannot reach its
+    script gate (where a text is feedback on the script) before then."""
+
+    def __init__(self):
+        super().__init__()
+        self.go = threading.Event()
+
+    def write_script(self, topic: str, **kwargs):
+        assert self.go.wait(GATE_TIMEOUT), "the script writer was never let go"
+        return super().write_script(topic, **kwargs)
+
+
+def test_two_topics_delivered_in_parallel_start_one_job(rt, db, user, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    # Given Telegram delivers two topics of one chat over two connections at once
+    # Given the job the first topic starts is still writing its script (a second topic handled
+    # once the script is shown is feedback on it: the next test)
+    held = _ScriptHeld()
+    replace_part(monkeypatch, rt, "llm", held)
+    # When Telegram delivers two topics of one chat over two connections at once
     updates = [user.message_update("Реклама кофе"), user.message_update("Реклама чая")]
-    with ThreadPoolExecutor(2) as pool:
-        assert list(pool.map(user.post, updates)) == [200, 200]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(user.post, updates)) == [200, 200]
+        replies = sorted(t.split("!")[0].split(":")[0] for t in user.texts())  # before the script is shown
+    finally:
+        held.go.set()
     # Then one job starts and the other topic is told what to do
-    replies = sorted(t.split("!")[0].split(":")[0] for t in user.texts())
     assert replies == ["⏳ У вас уже есть задача в работе", "✅ Запрос принят"]
-    assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))) == 1
-    assert user.say("❌ Отклонить") == 200
+    [job] = db.query(f"SELECT id, prompt FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))
+    script, _, reject = _question(user, "📝 Сценарий готов!")
+    assert job["prompt"] in script.params["text"]
+    assert user.press(reject, sent_message(script)) == 200
     user.wait_for_text("❌ Задача", timeout=GATE_TIMEOUT)
+
+
+def test_a_second_topic_sent_once_the_script_is_shown_is_feedback_on_it(db, user, fake_telegram):
+    # Given a job whose script is shown, waiting for the user's answer
+    assert user.say("Реклама кофе") == 200
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    _question(user, "📝 Сценарий готов!")
+    # When the user sends another topic
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама чая") == 200
+    # Then it is an answer at the open gate (the script rewritten with it), not a second job
+    assert user.wait_for_text("🔄 Переписываю сценарий", after=mark)
+    script, _, reject = _question(user, "📝 Сценарий готов!", after=mark)
+    assert "Реклама чая" in script.params["text"]
+    assert [j["id"] for j in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))] == [job_id]
+    assert not any(t.startswith("⏳ У вас уже есть задача") for t in user.texts())
+    assert user.press(reject, sent_message(script)) == 200
+    user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)
