@@ -303,3 +303,19 @@ def test_a_video_said_as_approved_comes_with_no_narration_notice(rt, db, user):
     segments.create_segments(db, job["id"], script, 5.0)
     assert deliver_video(rt, job["id"])["narration_shortened"] == []
     assert user.texts() == [] and len(user.sent("sendVideo")) == 1
+
+
+def test_the_narration_notice_reads_right_for_one_segment_and_several_in_both_languages():
+    from videobot.notify import NarrationShortened
+    from videobot.telegram.notifier import _notice_text
+
+    assert _notice_text("ru", NarrationShortened((3,), 5.0)).startswith(
+        "✂️ Текст озвучки сегмента 4 не укладывался в его 5 сек., поэтому я переписал его короче."
+    )
+    assert _notice_text("en", NarrationShortened((3,), 5.0)) == (
+        "✂️ The narration of segment 4 did not fit its 5 s, so I rewrote it shorter. "
+        "The video and its subtitles say the shorter text."
+    )
+    assert _notice_text("en", NarrationShortened((1, 6), 5.0)).startswith(
+        "✂️ The narration of segments 2, 7 did not fit their 5 s, so I rewrote them shorter."
+    )
