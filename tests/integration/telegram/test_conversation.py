@@ -112,7 +112,9 @@ def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypa
     # it, once (the retried delivery does not say it again), that segment 4's narration was
     # rewritten shorter to fit its 5 s
     video = fake_telegram.wait_for(
-        lambda c: c.method == "sendVideo" and c.params.get("caption", "").startswith("🎬"), GATE_TIMEOUT, "the video"
+        lambda c: c in user.sent("sendVideo") and c.params.get("caption", "").startswith("🎬"),
+        GATE_TIMEOUT,
+        "the video",
     )
     [notice] = [c for c in user.sent("sendMessage") if c.params["text"].startswith("✂️")]
     assert notice.params["text"] == (
@@ -120,7 +122,7 @@ def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypa
         "В ролике и в субтитрах — сокращённый текст."
     )
     calls = fake_telegram.calls
-    [refused] = [c for c in calls if c.method == "sendVideo" and c.error_code == 429]
+    [refused] = fake_telegram.calls_to("sendVideo", chat_id=user.chat_id, failed=True)
     assert calls.index(notice) < calls.index(refused) < calls.index(video)
     said = segment_rows.get_segment(db, job_id, 3)["text"]
     assert said != jobs.get_job(db, job_id)["script_segments"][3] and len(said.split()) < 20
