@@ -74,6 +74,17 @@ class VideoReady:
 
 
 @dataclass(frozen=True)
+class NarrationShortened:
+    """The narration of these segments (0-based) did not fit their `seconds` and was rewritten
+    shorter (videobot.stages.record_voiceover): said once, just before the video it is in."""
+
+    segments: tuple[int, ...]
+    seconds: float
+
+    key = "narration_shortened"
+
+
+@dataclass(frozen=True)
 class JobEnded:
     """The job ended without a video: rejected or cancelled, no answer at a gate, or failed."""
 
@@ -108,7 +119,7 @@ class VoiceHeard:
     key = "voice_heard"
 
 
-Event = GateReady | SegmentRefused | Progress | VideoReady | JobEnded | VendorQueued | VoiceHeard
+Event = GateReady | SegmentRefused | Progress | NarrationShortened | VideoReady | JobEnded | VendorQueued | VoiceHeard
 
 
 class Notifier(Protocol):
@@ -140,7 +151,7 @@ def notify_once(
     db: Database,
     notifier: Notifier,
     job: Job,
-    event: GateReady | SegmentRefused | VideoReady | JobEnded | VendorQueued | VoiceHeard,
+    event: GateReady | SegmentRefused | NarrationShortened | VideoReady | JobEnded | VendorQueued | VoiceHeard,
 ) -> bool:
     """Send an event once per job and key, at least once: the key is claimed, the message sent,
     and the key recorded as sent only after Telegram confirmed it. A send that fails releases

@@ -67,8 +67,16 @@ LLM_TOKENS = {
     "animation_prompts": (3_500, 1_500),
     "narration": (2_500, 800),  # the script and the parts too long, their shorter versions
     "revise_image_prompts": (3_000, 1_500),  # the video's ten prompts and the wish; those named, rewritten
+    "revise_animation_prompts": (2_000, 800),  # the named clips' pictures, motions and the wish; the motions
 }
-LLM_CALLS = {"script": 2, "image_prompts": 1, "animation_prompts": 1, "narration": 1, "revise_image_prompts": 1}
+LLM_CALLS = {
+    "script": 2,
+    "image_prompts": 1,
+    "animation_prompts": 1,
+    "narration": 1,
+    "revise_image_prompts": 1,
+    "revise_animation_prompts": 1,
+}
 OGG_BYTES_PER_SECOND = 2_000  # a voice note's length from its size, for the reservation (Opus is ~2-4 KB/s)
 
 

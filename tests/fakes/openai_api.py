@@ -331,6 +331,11 @@ class FakeOpenAI(FakeServer):
                     f"{shot[:120]}, reworked as the user asked, same warm cinematic world, no text" for shot in shots
                 ]
             }
+        if name == "revised_animation_prompts":  # as many as the schema demands, in English
+            count = schema["properties"]["animation_prompts"].get("maxItems", 1)
+            listed = text.split("Animation prompts to rewrite:", 1)[-1].strip().splitlines()
+            motions = ([line.split(". ", 1)[-1] for line in listed if line.strip()] + [""] * count)[:count]
+            return {"animation_prompts": [f"{m[:60]}, reworked as the user asked".strip(", ") for m in motions]}
         if name == "narration_rewrites":
             return {"parts": self._rewrites(text)}
         if name == "animation_prompts":

@@ -213,6 +213,36 @@ def test_a_wish_for_images_is_worked_into_their_prompts_in_one_call(rt, db, open
     assert usage.summary(db, job["id"])["llm_calls"] == calls + 1
 
 
+def test_a_wish_for_clips_is_worked_into_their_motion_prompts_in_one_call(rt, db, openai_env):
+    """ "сделай клип 3 медленнее" at the clip gate: RedoClips rewrites clip 3's motion prompt with
+    the wish through the LLM, in one call beside the picture it animates, instead of appending
+    Russian words to an English prompt; a retried RedoClips calls nothing."""
+    job = new_job(db)
+    for handler in (generate_script, split_into_segments, write_image_prompts):
+        handler.lambda_handler.run(rt, {"job_id": job["id"]})
+    for i in range(10):
+        segment_rows.update_segment(db, job["id"], i, animation_prompt=f"Slow dolly in, steam rising, shot {i + 1}")
+    rows = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    gates.open_gate(db, job["id"], GateId("videos"), "token")
+    gates.revise_gate(db, job["id"], GateId("videos"), feedback="медленнее", segments=[2], limit=5)
+    calls = len(openai_env.calls("POST /v1/responses"))
+
+    assert revise_stage(rt, job["id"], GateId("videos"))["segments"] == [2]
+    revise_stage(rt, job["id"], GateId("videos"))  # a retry
+
+    [call] = openai_env.calls("POST /v1/responses")[calls:]
+    body = call.json()
+    assert body["instructions"] == role_prompt("revise_animation_prompts")
+    assert body["text"]["format"]["name"] == "revised_animation_prompts"
+    assert "The user's wish: медленнее" in body["input"] and rows[2]["image_prompt"] in body["input"]
+    assert "Animation prompts to rewrite:\n1. Slow dolly in, steam rising, shot 3" in body["input"]
+    after = {s["segment_index"]: s for s in segment_rows.get_segments(db, job["id"])}
+    assert after[2]["animation_prompt"] == "Slow dolly in, steam rising, shot 3, reworked as the user asked"
+    assert after[2]["video_path"] is None and after[2]["status"] == "animation_prompt_ready"
+    assert all(after[i]["animation_prompt"] == rows[i]["animation_prompt"] for i in range(10) if i != 2)
+    assert usage.summary(db, job["id"])["llm_calls"] == calls + 1
+
+
 LONG_EN = "Every single morning our baristas grind fresh beans by hand and pour each cup slowly with care and love."
 
 

@@ -44,6 +44,7 @@ PAID_METHODS = {
     "write_image_prompts",
     "write_animation_prompts",
     "revise_image_prompts",
+    "revise_animation_prompts",
     "shorten_narration",
     "synthesize",
     "transcribe",

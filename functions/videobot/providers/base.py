@@ -67,6 +67,11 @@ class LLM(Protocol):
 
     def revise_image_prompts(self, topic: str, prompts: list[str], wish: str, world: list[str]) -> Prompts: ...
 
+    def revise_animation_prompts(self, topic: str, prompts: list[str], wish: str, pictures: list[str]) -> Prompts:
+        """The named clips' motion prompts rewritten with the user's wish, in one call, each for
+        the picture it animates (`pictures`: their image prompts, in the same order)."""
+        ...
+
     def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
         """Every part in `parts` rewritten within its max_words, in one call, the script in view."""
         ...

@@ -173,10 +173,47 @@ class OfflineLLM:
             [f"{prompt.rsplit(', no text', 1)[0][: 200 - len(wish) - 11]}, {wish}, no text" for prompt in prompts]
         )
 
+    def revise_animation_prompts(self, topic: str, prompts: list[str], wish: str, pictures: list[str]) -> Prompts:
+        """Offline, a wish is followed where its words name a pace ("медленнее", "faster") or a
+        stillness: the motion's own pace words are replaced by the one asked for. Other words
+        join as the clip's mood, as the image reviser does; within the prompts' 100 characters."""
+        self._take(vendor_seconds("prompts", "animation"))
+        return Prompts([revise_motion(prompt, wish) for prompt in prompts])
+
     def shorten_narration(self, topic: str, language: str, script: list[str], parts: list[LongPart]) -> Rewrites:
         """Offline, a part is shortened to its first max_words words (a model would rephrase)."""
         self._take(vendor_seconds("prompts", "narration"))
         return Rewrites({p.index: first_words(p.text, p.max_words) for p in parts})
+
+
+# A motion wish's words (Russian or English stems) and the pace each asks for; the pace words
+# a motion prompt may already hold, which the one asked for replaces.
+_PACES = (
+    (("медлен", "медленн", "помедлен", "плавн", "спокойн", "slow", "calm", "gentl"), "very slow and calm"),
+    (("быстр", "динамичн", "энергичн", "резч", "fast", "quick", "dynamic", "energetic"), "brisk and dynamic"),
+    (("статичн", "без движ", "неподвиж", "static", "still", "no motion"), "almost still, barely moving"),
+)
+_PACE_WORDS = re.compile(
+    r"\b(?:very |almost )?(?:slow(?:ly)?|gentl[ey]|smooth(?:ly)?|steady|steadily|calm(?:ly)?|subtle|"
+    r"brisk(?:ly)?|fast|quick(?:ly)?|dynamic|rapid(?:ly)?)\b,?\s*",
+    re.IGNORECASE,
+)
+MOTION_PROMPT_CHARS = 100
+
+
+def revise_motion(motion: str, wish: str) -> str:
+    """A motion prompt with a wish worked in, deterministically: the pace the wish names (the
+    motion's own pace words dropped), else the wish's words as the clip's mood."""
+    wish = " ".join(wish.split())
+    pace = next((p for stems, p in _PACES if any(s in wish.lower() for s in stems)), None)
+    if pace is None:
+        kept = motion[: max(0, MOTION_PROMPT_CHARS - len(wish[:60]) - 2)].rstrip(" ,.")
+        return f"{kept}, {wish[:60]}"
+    for _, said in _PACES:  # a pace asked for before gives way
+        motion = motion[len(said) + 2 :] if motion.lower().startswith(f"{said}: ") else motion
+    plain = re.sub(r"(?:[\s,]+and)+$", "", " ".join(_PACE_WORDS.sub("", motion).split()).strip(" ,.")).strip(" ,")
+    plain = plain[:1].lower() + plain[1:]
+    return f"{pace[:1].upper()}{pace[1:]}: {plain}"[:MOTION_PROMPT_CHARS].rstrip(" ,")
 
 
 def _read_url(url: str) -> bytes:

@@ -257,6 +257,19 @@ class OpenAILLM:
         )
         return self._prompts("revise_image_prompts", "revised_prompts", "image_prompts", len(prompts), user_input)
 
+    def revise_animation_prompts(self, topic: str, prompts: list[str], wish: str, pictures: list[str]) -> Prompts:
+        """The named clips' motion prompts rewritten with the user's wish ("сделай медленнее"), in
+        one call, each beside the picture it animates, keeping the motion prompts' rules."""
+        user_input = (
+            f"Topic: {topic}\n\nThe pictures the clips animate:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(pictures, 1))
+            + f"\n\nThe user's wish: {wish}\n\nAnimation prompts to rewrite:\n"
+            + "\n".join(f"{i}. {p}" for i, p in enumerate(prompts, 1))
+        )
+        return self._prompts(
+            "revise_animation_prompts", "revised_animation_prompts", "animation_prompts", len(prompts), user_input
+        )
+
     def _prompts(self, role: str, schema_name: str, field: str, count: int, user_input: str) -> Prompts:
         """One call answering exactly `count` prompts under `field`, each within Runway's limit."""
         data, usage = self._call(role, schema_name, list_schema(field, count), user_input)

@@ -1,10 +1,13 @@
-"""DeliverVideo: send the finished video to the user (once), and complete the job."""
+"""DeliverVideo: send the finished video to the user (once), and complete the job. Just before
+it, once, which segments' narration was rewritten shorter to fit (RecordVoiceover): the user
+approved a script that the video no longer says word for word."""
 
 from __future__ import annotations
 
-from videobot.data import jobs
+from videobot.data import jobs, segments
 from videobot.data.db import NOW
-from videobot.notify import VideoReady, notify_once
+from videobot.data.rows import Job
+from videobot.notify import NarrationShortened, VideoReady, notify_once
 from videobot.observability import count
 from videobot.pipeline import JobStatus
 from videobot.runtime import Runtime
@@ -12,7 +15,21 @@ from videobot.runtime import Runtime
 
 def deliver_video(rt: Runtime, job_id: str) -> dict:
     job = jobs.get_job(rt.db, job_id)
+    shortened = shortened_segments(rt, job)
+    if shortened:
+        notify_once(rt.db, rt.notifier, job, NarrationShortened(tuple(shortened), rt.settings.pipeline.segment_seconds))
     notify_once(rt.db, rt.notifier, job, VideoReady(job.final_video_path))
     if jobs.finish_job(rt.db, job_id, JobStatus.COMPLETED, completed_at=NOW):
         count("JobsEnded", outcome="delivered")
-    return {"delivered": True}
+    return {"delivered": True, "narration_shortened": shortened}
+
+
+def shortened_segments(rt: Runtime, job: Job) -> list[int]:
+    """The segments (0-based) whose narration is no longer the approved script's part: each
+    segment's text is what its narration says (RecordVoiceover stores the shorter one)."""
+    approved = job.segment_texts
+    return [
+        seg.segment_index
+        for seg in segments.get_segments(rt.db, job.id)
+        if seg.segment_index < len(approved) and seg.text != approved[seg.segment_index]
+    ]

@@ -2,8 +2,8 @@
 (videobot.control.revise). The script is rewritten with it, then asked about again; for
 images or clips only the named segments are cleared, and the state machine's loop back into
 the Map makes exactly those again (the others are done and return at once). The user's words
-for images are worked into the named image prompts by the LLM, in one call; for clips they
-join the motion prompt. Idempotent: a retry finds the work done or the rows cleared."""
+for images or clips are worked into the named image or motion prompts by the LLM, in one call.
+Idempotent: a retry finds the work done or the rows cleared."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from videobot import usage
 from videobot.data import gates, jobs, segments
 from videobot.data.db import NOW
 from videobot.data.rows import Job
-from videobot.pipeline import CLIP, IMAGE, GateId, GateStage, media_kind
+from videobot.pipeline import IMAGE, GateId, GateStage, MediaKind, media_kind
 from videobot.runtime import Runtime
 from videobot.stages.animate_clips import CLIPS
 from videobot.stages.common import expect_segments
@@ -36,35 +36,39 @@ def revise_stage(rt: Runtime, job_id: str, gate_id: GateId) -> dict:
     kind = media_kind(gate_id.stage)
     indexes = sorted(set(gate.redo_segments or []))
     job = jobs.update_job(rt.db, job_id, status=kind.generating)
-    if kind is IMAGE and gate.feedback:
-        _revise_image_prompts(rt, job, indexes, gate.feedback, gate.decided_at)
+    if gate.feedback:
+        _revise_prompts(rt, job, kind, indexes, gate.feedback, gate.decided_at)
     for index in indexes:  # (a clip's prepared segment is overwritten when it is made again)
-        prompt = None
-        if kind is CLIP and gate.feedback:  # the user's words join the motion prompt
-            motion = segments.get_segment(rt.db, job_id, index).prompt(kind) or ""
-            prompt = f"{motion}. {gate.feedback}" if gate.feedback not in motion else None
-        segments.redo_media(rt.db, job_id, index, kind, prompt=prompt)
+        segments.redo_media(rt.db, job_id, index, kind)
     # the redone tasks, reserved before the Map starts again (Runway's daily cap, the budgets)
     reserved = (IMAGES if kind == IMAGE else CLIPS).reserve_generations(rt, job_id)
     return {"stage": gate.stage, "revision": gate.revisions, "segments": indexes, "reserved": reserved}
 
 
-def _revise_image_prompts(rt: Runtime, job: Job, indexes: list[int], wish: str, asked_at: datetime | None) -> None:
-    """The named images' prompts rewritten with the user's words, in one LLM call that keeps the
-    prompts' rules (English, 100-200 characters, no text) and the video's visual world. A retry
-    finds them rewritten since the wish was given (image_prompt_generated_at) and calls nothing."""
+def _revise_prompts(
+    rt: Runtime, job: Job, kind: MediaKind, indexes: list[int], wish: str, asked_at: datetime | None
+) -> None:
+    """The named segments' image prompts, or their clips' motion prompts, rewritten with the
+    user's words in one LLM call that keeps the prompts' rules (English, their length, no text):
+    images in the video's visual world (every image prompt in view), motions for the picture
+    each animates. A retry finds them rewritten since the wish was given (<prompt>_generated_at)
+    and calls nothing."""
     rows = segments.get_segments(rt.db, job.id)
     named = [s for s in rows if s.segment_index in indexes]
-    if asked_at and all(s.image_prompt_generated_at and s.image_prompt_generated_at > asked_at for s in named):
+    stamp = f"{kind.prompt_column}_generated_at"
+    if asked_at and all(getattr(s, stamp) and getattr(s, stamp) > asked_at for s in named):
         return
-    world = [s.image_prompt or "" for s in rows]
-    call = usage.llm_call(rt.settings, job.id, "revise_stage", "revise_image_prompts")
-    with usage.paid_call(rt.db, rt.settings, call) as bill:
-        written = rt.llm.revise_image_prompts(job.prompt, [s.image_prompt or "" for s in named], wish, world)
+    role = f"revise_{kind.prompt_column}s"  # revise_image_prompts, revise_animation_prompts
+    prompts = [s.prompt(kind) or "" for s in named]
+    with usage.paid_call(rt.db, rt.settings, usage.llm_call(rt.settings, job.id, "revise_stage", role)) as bill:
+        if kind is IMAGE:
+            written = rt.llm.revise_image_prompts(job.prompt, prompts, wish, [s.image_prompt or "" for s in rows])
+        else:
+            written = rt.llm.revise_animation_prompts(job.prompt, prompts, wish, [s.image_prompt or "" for s in named])
         bill.llm(written.usage)
-    revised = expect_segments(written.items, len(named), "revised image prompts")
+    revised = expect_segments(written.items, len(named), f"revised {kind.prompt_column}s")
     for seg, prompt in zip(named, revised, strict=True):
-        segments.update_segment(rt.db, job.id, seg.segment_index, image_prompt=prompt, image_prompt_generated_at=NOW)
+        segments.update_segment(rt.db, job.id, seg.segment_index, **{kind.prompt_column: prompt, stamp: NOW})
 
 
 def _resolve_refusal(rt: Runtime, job_id: str, gate_id: GateId) -> dict:

@@ -47,6 +47,15 @@ def redo_usd(
     return len(indexes) * clip_usd(rt, ratio, model)
 
 
+def prompt_revision_usd(rt: Runtime, stage: GateStage) -> float:
+    """The one LLM call that works the user's words into the named image or motion prompts
+    before a redo (RedoImages, RedoClips), as the ledger reserves it; 0 offline."""
+    if rt.settings.providers.pipeline_llm == "offline":
+        return 0.0
+    role = "revise_image_prompts" if stage == GateStage.IMAGES else "revise_animation_prompts"
+    return usage.llm_estimate(rt.settings, role)
+
+
 def video_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """The clips of one whole video on `model`: what /settings shows beside each model."""
     return round(rt.settings.pipeline.segment_count * clip_usd(rt, ratio, model), 2)

@@ -34,11 +34,17 @@ from videobot.telegram import callbacks, decisions, texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import job_cost_usd
 from videobot.telegram.decisions import drop_buttons
-from videobot.telegram.estimates import redo_usd, script_usd
+from videobot.telegram.estimates import prompt_revision_usd, redo_usd, script_usd
 from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
-_REDO = re.compile(r"^\s*(?:переделай(?:те)?|переделать|redo)\b(.*)$", re.IGNORECASE | re.DOTALL)
+_NOUN = r"(?:клип\w*|изображени\w*|картинк\w*|clips?|images?)"
+# "переделай 3", "переделай клип 3", "сделай клип 3 медленнее", "make clip 3 slower" ("сделай"
+# and "make" only with the noun: "сделай ярче" is a wish for all ten)
+_REDO = re.compile(
+    rf"^\s*(?:(?:переделай(?:те)?|переделать|redo)\b(?:\s*{_NOUN}\b)?|(?:сделай(?:те)?|make)\s+{_NOUN}\b)(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _REWRITE = re.compile(
     r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$", re.IGNORECASE | re.DOTALL
 )
@@ -169,7 +175,7 @@ async def _ask_yes_or_feedback(
         return
     stage = GateStage(gate.stage)
     everyone = list(range(rt.settings.pipeline.segment_count))
-    usd = await asyncio.to_thread(_price, rt, job, stage, everyone)
+    usd = await asyncio.to_thread(_price, rt, job, stage, everyone, words)
     key = "ask_script" if stage == GateStage.SCRIPT else "ask_redo_all"
     what = "" if stage == GateStage.SCRIPT else texts.counted(lang, media_kind(stage).noun, len(everyone))
     question = texts.text(lang, key, words=texts.clip(words, 300), what=what, usd=f"{usd:.2f}")
@@ -177,11 +183,13 @@ async def _ask_yes_or_feedback(
     await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
-def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int]) -> float:
-    """What this revision will cost: the script's rewrite, or the named images or clips."""
+def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int], words: str = "") -> float:
+    """What this revision will cost: the script's rewrite, or the named images or clips (and,
+    with the user's words, the LLM call that works them into their prompts)."""
     if stage == GateStage.SCRIPT:
         return round(script_usd(rt), 2)
-    return round(redo_usd(rt, stage, len(indexes), job.aspect_ratio, job.video_model, segments=indexes), 2)
+    usd = redo_usd(rt, stage, len(indexes), job.aspect_ratio, job.video_model, segments=indexes)
+    return round(usd + (prompt_revision_usd(rt, stage) if words else 0.0), 2)
 
 
 async def _new_prompt(
@@ -251,7 +259,7 @@ async def _redo(
     if gate.revisions >= settings.pipeline.max_gate_revisions and not taken:
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=settings.pipeline.max_gate_revisions)
         return
-    usd = await asyncio.to_thread(_price, rt, job, GateStage(gate.stage), indexes)
+    usd = await asyncio.to_thread(_price, rt, job, GateStage(gate.stage), indexes, words)
     if (ask or usd >= settings.pipeline.redo_confirm_usd) and not taken:
         await _offer_redo(rt, bot, chat_id, lang, job, gate, indexes, words, usd)
         return
@@ -391,7 +399,7 @@ async def redo_all_from_button(
         return t("offer_stale")
     stage = GateStage(gate.stage)
     indexes = [] if stage == GateStage.SCRIPT else chosen or list(range(rt.settings.pipeline.segment_count))
-    usd = await asyncio.to_thread(_price, rt, job, stage, indexes)
+    usd = await asyncio.to_thread(_price, rt, job, stage, indexes, words)
     result = await asyncio.to_thread(
         lambda: control.revise(
             rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_, update_id=update_id

@@ -27,6 +27,7 @@ from videobot.notify import (
     Event,
     GateReady,
     JobEnded,
+    NarrationShortened,
     Progress,
     SegmentRefused,
     VendorQueued,
@@ -99,11 +100,8 @@ class TelegramNotifier:
             await self._text(
                 bot, job.chat_id, _ended_text(self.settings, self.db, lang, job, event), ui.main_keyboard(lang)
             )
-        elif isinstance(event, VoiceHeard):
-            await self._text(bot, job.chat_id, texts.text(lang, "voice_heard", text=event.text))
-        elif isinstance(event, VendorQueued):
-            what = texts.text(lang, f"vendor_queued_{event.stage}")
-            await self._text(bot, job.chat_id, texts.text(lang, "vendor_queued", what=what))
+        elif isinstance(event, (NarrationShortened, VoiceHeard, VendorQueued)):
+            await self._text(bot, job.chat_id, _notice_text(lang, event))
         else:
             raise TypeError(f"no Telegram message for {event!r}")
 
@@ -307,6 +305,16 @@ class TelegramNotifier:
                 raise
             parts.confirm("album")
         await self._text(bot, job.chat_id, question, ui.approval_keyboard(lang, job.id, stage, round_))
+
+
+def _notice_text(lang: str, event: NarrationShortened | VoiceHeard | VendorQueued) -> str:
+    """A notice of one message, no buttons."""
+    if isinstance(event, NarrationShortened):
+        key = "narration_shortened_one" if len(event.segments) == 1 else "narration_shortened_many"
+        return texts.text(lang, key, numbers=texts.numbers(event.segments), seconds=f"{event.seconds:g}")
+    if isinstance(event, VoiceHeard):
+        return texts.text(lang, "voice_heard", text=event.text)
+    return texts.text(lang, "vendor_queued", what=texts.text(lang, f"vendor_queued_{event.stage}"))
 
 
 def _where(lang: str, stage: str | None) -> str:

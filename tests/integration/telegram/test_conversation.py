@@ -4,6 +4,8 @@ answers read from a fake Bot API, the real state machine running offline behind 
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 
 from tests.fakes.telegram_fixtures import (
@@ -13,10 +15,12 @@ from tests.fakes.telegram_fixtures import (
     inline_buttons,
     sent_message,
 )
-from videobot import storage
+from tests.helpers import replace_part
+from videobot import storage, usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId
+from videobot.providers.offline import OfflineLLM
 
 GATE_TIMEOUT = 120
 
@@ -28,13 +32,25 @@ def _wait_until(condition, timeout: float = GATE_TIMEOUT, what: str = "the condi
         time.sleep(0.1)
 
 
-def _question(user: TelegramUser, fragment: str):
-    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT)
+def _question(user: TelegramUser, fragment: str, after: int = 0):
+    call = user.wait_for_text(fragment, timeout=GATE_TIMEOUT, after=after)
     approve, reject = inline_buttons(call)
     return call, approve, reject
 
 
-def test_from_start_to_the_delivered_video(db, user, fake_telegram):
+class _OneLongPart(OfflineLLM):
+    """The offline script writer, with segment 4's narration far too long for its 5 s, as a
+    model may write it whatever the prompt asks."""
+
+    def write_script(self, topic: str, **kwargs):
+        script = super().write_script(topic, **kwargs)
+        parts = list(script.segments)
+        parts[3] += " Каждое утро мы обжариваем зёрна сами, перемалываем их прямо перед заваркой, " * 3
+        return dataclasses.replace(script, segments=parts)
+
+
+def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypatch):
+    replace_part(monkeypatch, rt, "llm", _OneLongPart())
     # Given a new user greets the bot
     assert user.say("/start") == 200
     assert "Привет, Анна" in user.wait_for_text("Привет").params["text"]
@@ -77,10 +93,39 @@ def test_from_start_to_the_delivered_video(db, user, fake_telegram):
     # The images question's button, pressed late, is answered and changes nothing
     assert user.press(approve_images, sent_message(question)) == 200
     assert user.callback_answers()[-1].startswith("Этот этап уже утверждён")
+
+    # A wish for one clip is worked into its motion prompt by the LLM (offline: its pace), in one
+    # call through the ledger, and only that clip is made again
+    motion = segment_rows.get_segment(db, job_id, 2)["animation_prompt"]
+    mark = len(fake_telegram.calls)
+    assert user.say("сделай клип 3 медленнее") == 200
+    assert user.wait_for_text("🔄 Делаю заново клип 3", after=mark)
+    clips, approve_clips, _ = _question(user, "🎞 Переделано: клип 3, см. выше.", after=mark)
+    revised = segment_rows.get_segment(db, job_id, 2)["animation_prompt"]
+    assert revised.startswith("Very slow and calm: ") and "медленнее" not in revised and revised != motion
+    assert [r["calls"] for r in usage.rows(db, job_id) if r["stage"] == "revise_stage"] == [1]
+    # The first sendVideo is refused for longer than the bot waits: DeliverVideo is retried
+    fake_telegram.fail_next("sendVideo", 429, retry_after=60)
     assert user.press(approve_clips, sent_message(clips)) == 200
 
-    # The finished video arrives as a multipart upload under 50 MB, with a caption
-    video = user.wait_for_method("sendVideo", timeout=GATE_TIMEOUT)
+    # The finished video arrives as a multipart upload under 50 MB, with a caption; just before
+    # it, once (the retried delivery does not say it again), that segment 4's narration was
+    # rewritten shorter to fit its 5 s
+    video = fake_telegram.wait_for(
+        lambda c: c in user.sent("sendVideo") and c.params.get("caption", "").startswith("🎬"),
+        GATE_TIMEOUT,
+        "the video",
+    )
+    [notice] = [c for c in user.sent("sendMessage") if c.params["text"].startswith("✂️")]
+    assert notice.params["text"] == (
+        "✂️ Текст озвучки сегмента 4 не укладывался в его 5 сек., поэтому я переписал его короче. "
+        "В ролике и в субтитрах — сокращённый текст."
+    )
+    calls = fake_telegram.calls
+    [refused] = fake_telegram.calls_to("sendVideo", chat_id=user.chat_id, failed=True)
+    assert calls.index(notice) < calls.index(refused) < calls.index(video)
+    said = segment_rows.get_segment(db, job_id, 3)["text"]
+    assert said != jobs.get_job(db, job_id)["script_segments"][3] and len(said.split()) < 20
     upload = video.files["video"]
     assert 0 < upload["size"] <= 50 * 1024 * 1024 and upload["data"][4:8] == b"ftyp"
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
@@ -162,16 +207,56 @@ def test_allowlist_refuses_politely_and_starts_nothing(db, pipeline, bot, fake_t
     assert jobs.latest_job_for_chat(db, stranger.chat_id) is None
 
 
-def test_two_topics_delivered_in_parallel_start_one_job(db, user):
+class _ScriptHeld(OfflineLLM):
+    """The offline script writer, held until the test lets it write: the job cannot reach its
+    script gate (where a text is feedback on the script) before then."""
+
+    def __init__(self):
+        super().__init__()
+        self.go = threading.Event()
+
+    def write_script(self, topic: str, **kwargs):
+        assert self.go.wait(GATE_TIMEOUT), "the script writer was never let go"
+        return super().write_script(topic, **kwargs)
+
+
+def test_two_topics_delivered_in_parallel_start_one_job(rt, db, user, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    # Given Telegram delivers two topics of one chat over two connections at once
+    # Given the job the first topic starts is still writing its script (a second topic handled
+    # once the script is shown is feedback on it: the next test)
+    held = _ScriptHeld()
+    replace_part(monkeypatch, rt, "llm", held)
+    # When Telegram delivers two topics of one chat over two connections at once
     updates = [user.message_update("Реклама кофе"), user.message_update("Реклама чая")]
-    with ThreadPoolExecutor(2) as pool:
-        assert list(pool.map(user.post, updates)) == [200, 200]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(user.post, updates)) == [200, 200]
+        replies = sorted(t.split("!")[0].split(":")[0] for t in user.texts())  # before the script is shown
+    finally:
+        held.go.set()
     # Then one job starts and the other topic is told what to do
-    replies = sorted(t.split("!")[0].split(":")[0] for t in user.texts())
     assert replies == ["⏳ У вас уже есть задача в работе", "✅ Запрос принят"]
-    assert len(db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))) == 1
-    assert user.say("❌ Отклонить") == 200
+    [job] = db.query(f"SELECT id, prompt FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))
+    script, _, reject = _question(user, "📝 Сценарий готов!")
+    assert job["prompt"] in script.params["text"]
+    assert user.press(reject, sent_message(script)) == 200
     user.wait_for_text("❌ Задача", timeout=GATE_TIMEOUT)
+
+
+def test_a_second_topic_sent_once_the_script_is_shown_is_feedback_on_it(db, user, fake_telegram):
+    # Given a job whose script is shown, waiting for the user's answer
+    assert user.say("Реклама кофе") == 200
+    job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!").params["text"])
+    _question(user, "📝 Сценарий готов!")
+    # When the user sends another topic
+    mark = len(fake_telegram.calls)
+    assert user.say("Реклама чая") == 200
+    # Then it is an answer at the open gate (the script rewritten with it), not a second job
+    assert user.wait_for_text("🔄 Переписываю сценарий", after=mark)
+    script, _, reject = _question(user, "📝 Сценарий готов!", after=mark)
+    assert "Реклама чая" in script.params["text"]
+    assert [j["id"] for j in db.query(f"SELECT id FROM {jobs.JOBS} WHERE chat_id = %s", (user.chat_id,))] == [job_id]
+    assert not any(t.startswith("⏳ У вас уже есть задача") for t in user.texts())
+    assert user.press(reject, sent_message(script)) == 200
+    user.wait_for_text(f"❌ Задача {job_id} отменена", timeout=GATE_TIMEOUT)

@@ -4,11 +4,12 @@ state machine offline behind it: a voice note becomes a job, /settings change th
 
 from __future__ import annotations
 
+import re
 import time
 
 from PIL import Image
 
-from tests.fakes.fixtures import openai_vars
+from tests.fakes.fixtures import openai_vars, runway_vars
 from tests.fakes.telegram_fixtures import (
     TelegramUser,
     accepted_job_id,
@@ -225,3 +226,48 @@ def test_feedback_rewrites_the_script_and_redo_3_makes_exactly_image_3_again(db,
     assert "NoSuchJsonPathError" not in terminal.err + terminal.out
     assert "FailureEventException" not in terminal.err + terminal.out
     assert "NoSuchJsonPathError" in pipeline.interpreter_log.read_text(encoding="utf-8")
+
+
+def test_a_redo_with_words_is_quoted_at_what_the_ledger_then_reserves(
+    db, user, fake_telegram, fake_openai, fake_runway, pipeline
+):
+    """Issue 22, item 5's gap: "переделай 3 ярче" pays Runway for image 3 and the OpenAI call
+    that rewrites its prompt with the words. The price said before the redo is both, from the
+    ledger's own tables: it equals what the ledger reserves for that redo."""
+    vendors = {
+        **openai_vars(fake_openai),
+        **runway_vars(fake_runway),
+        "LLM_PROVIDER": "openai",
+        "TTS_PROVIDER": "offline",
+        "IMAGE_FIRST_POLL_SECONDS": "0",
+        "POLL_INTERVAL_SECONDS": "0",
+        "REDO_CONFIRM_USD": "0",  # every redo waits for its tap: the quote comes before any spend
+    }
+    with pipeline.using(pipeline.runtime_with(**vendors)):
+        mark = len(fake_telegram.calls)
+        assert user.say("Реклама кофе") == 200
+        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+        script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
+        assert user.press(approve, sent_message(script)) == 200
+        _question(user, "🖼 Изображения готовы", after=mark)
+        before = {r["id"] for r in usage.rows(db, job_id)}
+
+        mark = len(fake_telegram.calls)
+        assert user.say("переделай 3 ярче") == 200
+        offer = user.wait_for_text("🔁 Переделать изображение 3 с пожеланием «ярче»?", after=mark)
+        quoted = float(re.search(r"Это будет стоить ≈ \$(\d+\.\d\d)\.", offer.params["text"]).group(1))
+        assert {r["id"] for r in usage.rows(db, job_id)} == before  # nothing reserved before the tap
+        redo, _ = inline_buttons(offer)
+        assert user.press(redo, sent_message(offer)) == 200
+        question, _, reject = _question(user, "🖼 Переделано: изображение 3, см. выше.", after=mark)
+
+        redone = [r for r in usage.rows(db, job_id) if r["id"] not in before]
+        assert sorted((r["stage"], r["vendor"], r["segment_index"]) for r in redone) == [
+            ("generate_images", "runway", 2),
+            ("revise_stage", "openai", None),
+        ]
+        llm = next(float(r["reserved_usd"]) for r in redone if r["vendor"] == "openai")
+        assert 0 < llm < 0.01  # the sub-cent call the quote once left out
+        assert quoted == round(sum(float(r["reserved_usd"]) for r in redone), 2)
+        assert quoted != round(sum(float(r["reserved_usd"]) for r in redone if r["vendor"] == "runway"), 2)
+        _reject_and_wait(db, user, pipeline, job_id, question, reject)

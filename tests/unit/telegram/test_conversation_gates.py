@@ -15,10 +15,12 @@ from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_p
 from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, replace_part, use
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
+from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
-from videobot.pipeline import GateId, RefusalKind
+from videobot.pipeline import GateId, GateStage, RefusalKind
 from videobot.stages.request_approval import request_approval
+from videobot.telegram.estimates import redo_usd
 
 
 @pytest.fixture
@@ -199,6 +201,25 @@ def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
         assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
     assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+@pytest.mark.parametrize("stage", ["images", "videos"])
+def test_a_redo_with_words_is_quoted_with_the_llm_call_that_rewrites_its_prompts(setup, rt, db, user, sfn, stage):
+    """The wish is worked into the named prompts by one LLM call before the redo: its price, from
+    the ledger's own table (usage.llm_estimate), is part of the quote; a redo without words
+    makes no such call and is quoted without it."""
+    job = job_at_gate(db, user, stage)
+    role, noun = ("revise_image_prompts", "изображение") if stage == "images" else ("revise_animation_prompts", "клип")
+    with use(setup, PIPELINE_LLM_PROVIDER="openai", REDO_CONFIRM_USD="0") as changed:
+        llm = usage.llm_estimate(changed.settings, role)
+        media = redo_usd(changed, GateStage(stage), 1, job["aspect_ratio"], segments=[2])
+        assert 0 < llm < 0.01  # sub-cent, yet it moves the rounded quote
+        assert user.say("переделай 3 ярче") == 200
+        assert user.say("переделай 3") == 200
+    with_words, plain = user.texts()[-2:]
+    assert f"Это будет стоить ≈ ${media + llm:.2f}." in with_words and "«ярче»" in with_words
+    assert plain.startswith(f"🔁 Переделать {noun} 3? Это будет стоить ≈ ${media:.2f}.")
+    assert f"{media + llm:.2f}" != f"{media:.2f}"
 
 
 def test_a_redo_button_naming_a_segment_that_does_not_exist_is_refused(db, user, sfn):

@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import new_job, replace_part
 from videobot import lifecycle, storage
-from videobot.data import gates, jobs, notifications
+from videobot.data import gates, jobs, notifications, segments
 from videobot.errors import VendorUnavailable
 from videobot.notify import NotificationInFlight
 from videobot.pipeline import GateId, JobStatus
@@ -68,7 +68,7 @@ def test_a_lambda_killed_mid_upload_sends_the_video_on_its_retry(rt, db, user, m
     assert user.sent("sendVideo") == [] and jobs.get_job(db, job["id"]).status == JobStatus.DELIVERING
 
     monkeypatch.setattr(notifications, "CLAIM_LEASE_SECONDS", 0)  # the killed sender's lease is over
-    assert deliver_video(rt, job["id"]) == {"delivered": True}
+    assert deliver_video(rt, job["id"]) == {"delivered": True, "narration_shortened": []}
     (video,) = user.sent("sendVideo")
     assert video.files["video"]["size"] == len(MP4) * 100
     assert video.params["caption"].startswith("🎬 Ваш ролик готов!")
@@ -266,3 +266,56 @@ def test_a_tap_racing_the_gates_timeout_still_names_the_stage(rt, db, user, monk
     (told,) = user.texts()
     assert told.startswith("⌛ Вы не ответили вовремя на этапе изображений")
     assert jobs.get_job(db, job["id"]).status == JobStatus.TIMED_OUT
+
+
+def test_narration_rewritten_shorter_is_said_once_just_before_the_video_even_when_delivery_is_retried(rt, db, user):
+    """Issue 22, item 9's gap: the video no longer says the approved script word for word where
+    RecordVoiceover rewrote a part shorter. The user is told which segments, once (its own
+    notification key), just before the video; a DeliverVideo retried after the video failed
+    does not say it again."""
+    job = _assembled_job(rt, db, user)
+    script = [f"Часть {i} сценария, как её утвердили." for i in range(10)]
+    jobs.update_job(db, job["id"], script_segments=script)
+    segments.create_segments(db, job["id"], script, 5.0)
+    for index in (3, 6):  # what RecordVoiceover stores for a part it had rewritten shorter
+        segments.update_segment(db, job["id"], index, text=f"Часть {index}.")
+    user.fake.fail_next("sendVideo", 429, retry_after=60)  # longer than the bot waits: the stage fails
+    with pytest.raises(VendorUnavailable):
+        deliver_video(rt, job["id"])
+    assert deliver_video(rt, job["id"]) == {"delivered": True, "narration_shortened": [3, 6]}
+    deliver_video(rt, job["id"])  # a later retry: nothing again
+
+    notices = [t for t in user.texts() if t.startswith("✂️")]
+    assert notices == [
+        "✂️ Тексты озвучки сегментов 4, 7 не укладывались в их 5 сек., поэтому я переписал их короче. "
+        "В ролике и в субтитрах — сокращённый текст."
+    ]
+    calls = user.fake.calls
+    [notice] = [c for c in calls if c.method == "sendMessage" and c.params["text"].startswith("✂️")]
+    [video] = [c for c in calls if c.method == "sendVideo" and c.error_code is None]
+    assert calls.index(notice) < calls.index(video)
+
+
+def test_a_video_said_as_approved_comes_with_no_narration_notice(rt, db, user):
+    job = _assembled_job(rt, db, user)
+    script = [f"Part {i}." for i in range(10)]
+    jobs.update_job(db, job["id"], script_segments=script)
+    segments.create_segments(db, job["id"], script, 5.0)
+    assert deliver_video(rt, job["id"])["narration_shortened"] == []
+    assert user.texts() == [] and len(user.sent("sendVideo")) == 1
+
+
+def test_the_narration_notice_reads_right_for_one_segment_and_several_in_both_languages():
+    from videobot.notify import NarrationShortened
+    from videobot.telegram.notifier import _notice_text
+
+    assert _notice_text("ru", NarrationShortened((3,), 5.0)).startswith(
+        "✂️ Текст озвучки сегмента 4 не укладывался в его 5 сек., поэтому я переписал его короче."
+    )
+    assert _notice_text("en", NarrationShortened((3,), 5.0)) == (
+        "✂️ The narration of segment 4 did not fit its 5 s, so I rewrote it shorter. "
+        "The video and its subtitles say the shorter text."
+    )
+    assert _notice_text("en", NarrationShortened((1, 6), 5.0)).startswith(
+        "✂️ The narration of segments 2, 7 did not fit their 5 s, so I rewrote them shorter."
+    )

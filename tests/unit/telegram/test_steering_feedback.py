@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import StartingStepFunctions, job_at_gate, new_job, offered, replace_part
+from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
 from videobot.data.db import NOW
@@ -37,6 +38,10 @@ def user(setup, rt, telegram):
         ("redo 11", None),
         ("переделай все", None),
         ("сделай 3", None),
+        ("сделай клип 3 медленнее", ([2], "медленнее")),
+        ("переделай клипы 3 и 5 быстрее", ([2, 4], "быстрее")),
+        ("make clip 3 slower", ([2], "slower")),
+        ("сделай ярче", None),
         ("3", None),
     ],
 )
@@ -79,7 +84,7 @@ def test_revise_script_rewrites_it_with_the_feedback(rt, db):
     assert len(after["script_segments"]) == 10
 
 
-def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_prompts(rt, db):
+def test_redo_clips_clears_exactly_the_named_clips_and_revises_their_motion_with_the_wish(rt, db):
     job = new_job(db, "Реклама кофе")
     segment_rows.create_segments(db, job["id"], [f"Часть {i}" for i in range(10)], 5.0)
     for i in range(10):
@@ -88,7 +93,7 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
             job["id"],
             i,
             image_path=f"i{i}.png",
-            animation_prompt=f"pan {i}",
+            animation_prompt=f"Gentle pan {i} across the scene, smooth and steady",
             video_path=f"v{i}.mp4",
             video_runway_task_id=f"task-{i}",
             video_generated_at=NOW,
@@ -104,11 +109,18 @@ def test_redo_clips_clears_exactly_the_named_clips_and_adds_the_wish_to_their_pr
     for i in (2, 4):
         assert after[i]["video_path"] is None and after[i]["video_runway_task_id"] is None
         assert after[i]["status"] == "animation_prompt_ready" and after[i]["image_path"] == f"i{i}.png"
-        assert after[i]["animation_prompt"] == f"pan {i}. медленнее"
+        # the wish, rewritten into the motion by the (offline) LLM: its pace, not its words appended
+        assert after[i]["animation_prompt"] == f"Very slow and calm: pan {i} across the scene"
     assert jobs.get_job(db, job["id"])["status"] == "generating_videos"
-    # A retried invocation changes nothing more
+    # in one LLM call, through the ledger
+    [call] = [r for r in usage.rows(db, job["id"]) if r["stage"] == "revise_stage"]
+    assert call["calls"] == 1
+    # A retried invocation changes nothing more and calls nothing
     revise_stage(rt, job["id"], GateId("videos"))
-    assert segment_rows.get_segment(db, job["id"], 2)["animation_prompt"] == "pan 2. медленнее"
+    assert (
+        segment_rows.get_segment(db, job["id"], 2)["animation_prompt"] == "Very slow and calm: pan 2 across the scene"
+    )
+    assert len([r for r in usage.rows(db, job["id"]) if r["stage"] == "revise_stage"]) == 1
 
 
 def test_each_gate_loops_back_visibly_in_the_state_machine():
