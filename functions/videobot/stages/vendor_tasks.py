@@ -306,7 +306,16 @@ class VendorTask:
         """Pay for the task: the submission counted before, its id stored right after (a retried
         Lambda then polls it instead of paying again). Returns the task id and the segment row."""
         index, submissions = seg.segment_index, seg.media(self.media).submissions
-        call = self.task_call(rt, job_id, index, submissions + 1, generator.estimate(request))
+        estimate = generator.estimate(request)
+        if submissions:
+            # a retried Lambda: the last submission may have been accepted (paid, its id in the
+            # ledger) when the connection was lost, before the segment recorded it: poll that one
+            previous = self.task_call(rt, job_id, index, submissions, estimate)
+            accepted = usage.accepted_task(rt.db, previous.key)
+            if accepted:
+                logger.warning("vendor task accepted but not recorded: recorded now", extra={"task_id": accepted})
+                return accepted, self._record(rt, generator, job_id, index, accepted)
+        call = self.task_call(rt, job_id, index, submissions + 1, estimate)
         segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
             # reserved before the create (the stage's first ones before its Map started), the
@@ -320,8 +329,11 @@ class VendorTask:
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
             segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise
+        return task_id, self._record(rt, generator, job_id, index, task_id)
+
+    def _record(self, rt: Runtime, generator, job_id: str, index: int, task_id: str) -> Segment:
         try:
-            return task_id, segments.record_task(rt.db, job_id, index, self.media, task_id)
+            return segments.record_task(rt.db, job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
