@@ -449,3 +449,117 @@ def test_the_budget_slots_follow_every_change_of_the_ledger(rt, db):
     assert usage.spent(db, user).user_usd == pytest.approx(direct()) == pytest.approx(0.2)
     db.execute(f"UPDATE {ledger.TABLE} SET recorded_at = recorded_at - interval '25 hours' WHERE user_id = %s", (user,))
     assert usage.spent(db, user).user_usd == direct() == 0.0
+
+
+# ---- the ledger's task queries (data/ledger.py), each filter and each answer checked ------------
+
+
+def _task(db, job_id: str, task_id: str | None, model: str = "gen4_turbo", *, settle: float | None = None) -> str:
+    """A reserved Runway task of the job, attached as `task_id` (None: not accepted yet), settled
+    at `settle` USD when given. Returns its key."""
+    key = f"task-test:{uuid.uuid4().hex}"
+    ledger.reserve(db, [ledger.Call(key, job_id, "generate_clips", "runway", model, 0.25)], ledger.Budgets())
+    if task_id:
+        ledger.attach_task(db, key, task_id)
+    if settle is not None:
+        ledger.settle(db, key, settle)
+    return key
+
+
+def _ledger_row(db, key: str) -> dict:
+    return db.query_one(f"SELECT * FROM {ledger.TABLE} WHERE call_key = %s", (key,))
+
+
+def test_a_release_frees_a_reservation_once_and_never_a_settled_call(db):
+    job = new_job(db)
+    reserved, settled = _task(db, job["id"], "t-reserved"), _task(db, job["id"], "t-settled", settle=0.3)
+
+    assert ledger.release(db, reserved) is True
+    row = _ledger_row(db, reserved)
+    assert (row["state"], float(row["amount_usd"]), float(row["reserved_usd"])) == ("released", 0.0, 0.25)
+    assert row["settled_at"] is not None
+    assert ledger.release(db, reserved) is False  # released already: nothing changes
+    assert ledger.release(db, settled) is False  # the money was spent
+    row = _ledger_row(db, settled)
+    assert (row["state"], float(row["amount_usd"])) == ("settled", 0.3)
+    assert ledger.release(db, f"task-test:{uuid.uuid4().hex}") is False
+
+
+def test_a_task_is_seen_running_once_per_job_and_only_while_reserved(db):
+    job, other = new_job(db), new_job(db)
+    task = f"t-{uuid.uuid4().hex}"
+    key = _task(db, job["id"], task)
+    assert ledger.task_running(db, job["id"], "t-unknown") is None
+
+    first = ledger.task_running(db, job["id"], task)
+    assert first is not None and _ledger_row(db, key)["running_at"] == first
+    assert ledger.task_running(db, job["id"], task) == first  # its queue time ended once
+
+    # the same id in another job (a vendor reusing ids) is that job's own row
+    other_key = _task(db, other["id"], task)
+    other_first = ledger.task_running(db, other["id"], task)
+    assert other_first is not None and other_first != first
+    assert _ledger_row(db, other_key)["running_at"] == other_first and _ledger_row(db, key)["running_at"] == first
+
+    # a settled task is not marked; the newest row of an id answers
+    settled = f"t-{uuid.uuid4().hex}"
+    settled_key = _task(db, job["id"], settled, settle=0.2)
+    assert ledger.task_running(db, job["id"], settled) is None
+    assert _ledger_row(db, settled_key)["running_at"] is None
+    newer = _task(db, job["id"], settled)  # resubmitted under the same id
+    seen = ledger.task_running(db, job["id"], settled)
+    assert seen is not None and _ledger_row(db, newer)["running_at"] == seen
+
+
+def test_a_tasks_model_is_the_ledgers(db):
+    job = new_job(db)
+    task = f"t-{uuid.uuid4().hex}"
+    _task(db, job["id"], task, model="veo3.1_fast")
+    assert ledger.model_of_task(db, task) == "veo3.1_fast"
+    assert usage.model_of_task(db, task) == "veo3.1_fast"
+    assert ledger.model_of_task(db, f"t-{uuid.uuid4().hex}") is None
+
+
+def test_the_recent_task_seconds_are_the_models_settled_tasks_newest_first(db):
+    job, model = new_job(db), f"model-{uuid.uuid4().hex[:8]}"
+
+    def ran(seconds: float, ended_ago: float, *, from_running: bool = True, **kwargs) -> str:
+        """A task of `model` settled `ended_ago` seconds ago after running `seconds` (from its
+        running_at, else from its reservation)."""
+        key = _task(db, job["id"], kwargs.pop("task_id", f"t-{uuid.uuid4().hex}"), kwargs.pop("model", model), **kwargs)
+        now = "(now() AT TIME ZONE 'utc')"
+        db.execute(
+            f"UPDATE {ledger.TABLE} SET settled_at = {now} - make_interval(secs => %s),"
+            f" running_at = CASE WHEN %s THEN {now} - make_interval(secs => %s) END,"
+            f" recorded_at = {now} - make_interval(secs => %s) WHERE call_key = %s",
+            # queued 10 s before it ran: a duration from the reservation would be 10 s longer
+            (ended_ago, from_running, ended_ago + seconds, ended_ago + seconds + (10 if from_running else 0), key),
+        )
+        return key
+
+    assert ledger.recent_task_seconds(db, model) == []
+    ran(40, 300, settle=0.2)
+    ran(30, 200, settle=0.2, from_running=False)  # never seen running: from its reservation
+    ran(20, 100, settle=0.2)
+    ran(5, 50, settle=0.2, model="another-model")
+    ran(6, 40)  # still reserved: not settled
+    ran(7, 30, settle=0.2, task_id=None)  # no task (a call settled at once)
+    ledger.release(db, ran(8, 20))  # released (its settled_at now): never counted
+    assert ledger.recent_task_seconds(db, model) == pytest.approx([20, 30, 40])
+    assert usage.recent_task_seconds(db, model, limit=2) == pytest.approx([20, 30])
+    assert ledger.recent_task_seconds(db, model, 1) == pytest.approx([20])
+
+
+def test_an_accepted_task_is_the_one_still_reserved_with_its_id(db):
+    """What a retried submit adopts (#36): a reserved call the vendor accepted; never one not
+    accepted, settled (seen ending) or released."""
+    job = new_job(db)
+    accepted = _task(db, job["id"], "t-accepted")
+    assert ledger.accepted_task(db, accepted) == "t-accepted"
+    assert usage.accepted_task(db, accepted) == "t-accepted"
+    assert ledger.accepted_task(db, _task(db, job["id"], None)) is None
+    assert ledger.accepted_task(db, _task(db, job["id"], "t-ended", settle=0.1)) is None
+    released = _task(db, job["id"], "t-released")
+    ledger.release(db, released)
+    assert ledger.accepted_task(db, released) is None
+    assert ledger.accepted_task(db, f"task-test:{uuid.uuid4().hex}") is None
