@@ -4,8 +4,9 @@ Each Map iteration calls `advance` from its Submit* state, then from its Check* 
 each Wait: submit if not yet submitted, otherwise poll once; store the output when the task
 succeeded; resubmit a task the vendor lost (CANCELLED, INTERNAL.*, THIRD_PARTY.UNAVAILABLE) a
 bounded number of times, after a wait where Runway asks for one.
-A task id is stored right after the vendor accepted it, so a retried Lambda polls that task
-instead of paying for another one."""
+A task id is stored right after the vendor accepted it (the ledger's row first, then the
+segment's), so a retried Lambda polls that task instead of paying for another one: one whose
+connection was lost between the two finds it in the ledger."""
 
 from __future__ import annotations
 
