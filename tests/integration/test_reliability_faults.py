@@ -10,12 +10,12 @@ import json
 import random
 
 import generate_script.app as generate_script_app
-import psycopg2
 import pytest
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars
 from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment  # noqa: F401
+from tests.helpers import lose_the_connection
 from videobot import usage
 from videobot.data import gates
 from videobot.data import segments as segment_rows
@@ -96,18 +96,6 @@ def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(
     assert len([t for t in runway.created("image_to_video") if t.body["seed"] == 8]) == 1
 
 
-def _lose_the_connection(db) -> None:
-    """The stage's PostgreSQL connection is terminated under it (as a failover or a network cut
-    would): the query on it fails, and DatabaseUnavailable goes to the state machine."""
-    with db.connect() as conn, conn.cursor() as cur:
-        killer = psycopg2.connect(db.url)
-        killer.autocommit = True
-        with killer.cursor() as k:
-            k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
-        killer.close()
-        cur.execute("SELECT 1")
-
-
 def test_postgresql_connection_lost_in_the_middle_of_stages_is_retried_without_redoing_their_paid_work(
     db, pipeline, vendors, monkeypatch
 ):
@@ -123,13 +111,13 @@ def test_postgresql_connection_lost_in_the_middle_of_stages_is_retried_without_r
         result = real_script(rt, *args, **kwargs)
         if "script" not in lost:
             lost.append("script")
-            _lose_the_connection(rt.db)
+            lose_the_connection(rt.db)
         return result
 
     def record_task(db_, *args, **kwargs):
         if "image" not in lost:
             lost.append("image")
-            _lose_the_connection(db_)
+            lose_the_connection(db_)
         return real_record(db_, *args, **kwargs)
 
     monkeypatch.setattr(generate_script_app, "generate_script", generate_script)

@@ -4,10 +4,9 @@ against the fake)."""
 
 from __future__ import annotations
 
-import psycopg2
 import pytest
 
-from tests.helpers import replace_part
+from tests.helpers import lose_the_connection, replace_part
 from videobot import control, lifecycle
 from videobot.data import jobs, ledger
 from videobot.data import segments as segment_rows
@@ -58,18 +57,6 @@ def test_a_cancel_between_gates_stops_the_running_tasks(rt, db, prompted_job, ru
     assert _deleted(runway_env) == [task] and jobs.get_job(db, job_id)["status"] == "cancelled"
 
 
-def _lose_the_connection(db) -> None:
-    """The stage's PostgreSQL connection is terminated under it (a failover, a network cut): the
-    query on it fails, and DatabaseUnavailable goes to the state machine, which retries the stage."""
-    with db.connect() as conn, conn.cursor() as cur:
-        killer = psycopg2.connect(db.url)
-        killer.autocommit = True
-        with killer.cursor() as k:
-            k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
-        killer.close()
-        cur.execute("SELECT 1")
-
-
 def _image_rows(db, job_id: str) -> list[dict]:
     """The ledger's rows of segment 0's image."""
     return [r for r in ledger.rows(db, job_id) if r["stage"] == "generate_images" and r["segment_index"] == 0]
@@ -91,7 +78,7 @@ def test_a_connection_lost_after_the_task_was_paid_is_retried_without_paying_aga
             segment = real_record(*args, **kwargs)
         if not lost_once:
             lost_once.append(True)
-            _lose_the_connection(db)
+            lose_the_connection(db)
         return segment if lost == "after" else real_record(*args, **kwargs)
 
     monkeypatch.setattr(segment_rows, "record_task", record_task)
