@@ -50,7 +50,7 @@ EQUIVALENT: dict[str, str] = {
 }
 
 SQL_CASE = "SQL keywords and unquoted names are case-insensitive (so are the 'utc' zone and interval units)"
-SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|SET|RETURNING|AND|NULL|FROM|ON CONFLICT)\b")
+SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|SET|RETURNING|AND|NULL|FROM|ON CONFLICT|ORDER BY|LIMIT)\b")
 # quoted values whose case PostgreSQL ignores: a time zone's name, an interval's unit
 CASELESS_LITERALS = {"'utc'", "'1 second'"}
 

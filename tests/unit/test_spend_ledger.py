@@ -548,6 +548,9 @@ def test_the_recent_task_seconds_are_the_models_settled_tasks_newest_first(db):
     assert ledger.recent_task_seconds(db, model) == pytest.approx([20, 30, 40])
     assert usage.recent_task_seconds(db, model, limit=2) == pytest.approx([20, 30])
     assert ledger.recent_task_seconds(db, model, 1) == pytest.approx([20])
+    for _ in range(18):  # 21 of them: the 20 newest by default
+        ran(50, 400, settle=0.2)
+    assert len(ledger.recent_task_seconds(db, model)) == 20 and ledger.recent_task_seconds(db, model)[-1] == 50
 
 
 def test_an_accepted_task_is_the_one_still_reserved_with_its_id(db):
