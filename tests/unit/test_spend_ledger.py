@@ -566,3 +566,39 @@ def test_an_accepted_task_is_the_one_still_reserved_with_its_id(db):
     ledger.release(db, released)
     assert ledger.accepted_task(db, released) is None
     assert ledger.accepted_task(db, f"task-test:{uuid.uuid4().hex}") is None
+
+
+def test_the_budget_check_names_the_scope_that_is_used_up(db):
+    """`check` refuses what does not fit, naming whose budget: the user's first, then the
+    bot-wide one; a budget already used up refuses even a free call; 0 means no budget."""
+    job = new_job(db, user_id=7_300_000_000 + uuid.uuid4().int % 10**6)
+    record_paid(db, job["id"], 1.0)
+    with db.connect() as conn, conn.cursor() as cur:
+        now = ledger.spent(cur, job["user_id"])
+        assert now.user_usd == pytest.approx(1.0) and now.bot_usd >= 1.0
+        with pytest.raises(BudgetExceeded) as user_over:
+            ledger.check(cur, job["user_id"], 0.6, ledger.Budgets(user_usd=1.5, bot_usd=now.bot_usd + 10))
+        assert user_over.value.scope == "user" and "the user budget of $1.50" in str(user_over.value)
+        with pytest.raises(BudgetExceeded) as bot_over:
+            ledger.check(cur, job["user_id"], 0.6, ledger.Budgets(user_usd=5, bot_usd=now.bot_usd + 0.5))
+        assert bot_over.value.scope == "bot" and str(bot_over.value).startswith("the bot budget of")
+        with pytest.raises(BudgetExceeded):  # used up to the cent: nothing more, not even free
+            ledger.check(cur, job["user_id"], 0.0, ledger.Budgets(user_usd=1.0))
+        assert ledger.check(cur, job["user_id"], 0.5, ledger.Budgets(user_usd=1.5)) == now  # fits exactly
+        assert ledger.check(cur, job["user_id"], 100.0, ledger.Budgets()) == now  # no budgets
+
+
+def test_calls_of_nobody_count_together_never_against_a_user(db):
+    """A call with neither job nor user (user_id NULL) is counted in the bot-wide sum and under
+    "nobody" (spent(None)), never under a real user's id."""
+
+    def spent() -> tuple[float, float, float]:
+        with db.connect() as conn, conn.cursor() as cur:
+            nobody, user_1 = ledger.spent(cur, None), ledger.spent(cur, 1)
+        return nobody.user_usd, nobody.bot_usd, user_1.user_usd
+
+    before = spent()
+    record_paid(db, None, 0.7)
+    after = spent()
+    assert after[0] - before[0] == pytest.approx(0.7) and after[1] - before[1] == pytest.approx(0.7)
+    assert after[2] == before[2]
