@@ -43,6 +43,9 @@ EQUIVALENT: dict[str, str] = {
         " decided by it, so the stale-round answer cannot follow"
     ),
     "videobot.data.gates.x_reopen_gate__mutmut_12": "', REVISIONS = REVISIONS - 1': SQL names are case-insensitive",
+    "videobot.data.ledger.x__insert__mutmut_7": (
+        "' RESERVED_USD, AMOUNT_USD, …': the INSERT's column names, unquoted, so case-insensitive"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"

@@ -602,3 +602,17 @@ def test_calls_of_nobody_count_together_never_against_a_user(db):
     after = spent()
     assert after[0] - before[0] == pytest.approx(0.7) and after[1] - before[1] == pytest.approx(0.7)
     assert after[2] == before[2]
+
+
+def test_a_reservation_keeps_its_estimate_in_the_vendors_units(db):
+    """The estimate's units are stored with the reservation (what a settle without units keeps);
+    a unit the estimate does not name is 0."""
+    job = new_job(db)
+    units = {"seconds": 5.5, "credits": 12, "characters": 40, "input_tokens": 100, "output_tokens": 20}
+    key = f"units:{uuid.uuid4().hex}"
+    priced = ledger.Call(key, job["id"], "generate_clips", "runway", "gen4_turbo", 0.6, units=units)
+    bare = ledger.Call(f"units:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", 0.01)
+    (row, empty) = ledger.reserve(db, [priced, bare], ledger.Budgets())
+    names = list(units)
+    assert {n: float(row[n]) for n in names} == {n: float(v) for n, v in units.items()}
+    assert {n: float(empty[n]) for n in names} == dict.fromkeys(names, 0.0)
