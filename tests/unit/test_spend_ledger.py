@@ -616,3 +616,48 @@ def test_a_reservation_keeps_its_estimate_in_the_vendors_units(db):
     names = list(units)
     assert {n: float(row[n]) for n in names} == {n: float(v) for n, v in units.items()}
     assert {n: float(empty[n]) for n in names} == dict.fromkeys(names, 0.0)
+
+
+def _runway_calls(job_id: str, model: str, n: int) -> list[ledger.Call]:
+    return [ledger.Call(f"cap:{uuid.uuid4().hex}", job_id, "generate_images", "runway", model, 0.05) for _ in range(n)]
+
+
+def test_the_daily_cap_takes_exactly_its_count_and_says_when_it_frees_up(db):
+    job, model = new_job(db), f"capped-{uuid.uuid4().hex[:8]}"
+    caps = {model: 3}
+    assert ledger.reserve(db, [], ledger.Budgets(), caps) == []
+    with pytest.raises(DailyCapReached) as whole:  # more than the whole day's cap at once
+        ledger.reserve(db, _runway_calls(job["id"], model, 4), ledger.Budgets(), caps)
+    assert str(whole.value) == f"{model}: 0 of 3 generations a day used, 4 more needed; room again in 24 hours"
+    (first,) = ledger.reserve(db, _runway_calls(job["id"], model, 1), ledger.Budgets(), caps)
+    with pytest.raises(DailyCapReached) as over:  # one used, three more: the first frees the room
+        ledger.reserve(db, _runway_calls(job["id"], model, 3), ledger.Budgets(), caps)
+    resets = (first["recorded_at"] + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
+    assert str(over.value) == f"{model}: 1 of 3 generations a day used, 3 more needed; room again {resets}"
+    assert len(ledger.reserve(db, _runway_calls(job["id"], model, 2), ledger.Budgets(), caps)) == 2  # exactly 3
+
+
+def test_a_reservation_draws_on_the_jobs_hold_and_checks_only_what_it_does_not_cover(db):
+    def held_job(usd: float) -> dict:
+        job = new_job(db, user_id=7_400_000_000 + uuid.uuid4().int % 10**6)
+        with db.connect() as conn, conn.cursor() as cur:
+            ledger.hold(cur, job["id"], usd)
+        return job
+
+    def call(job: dict, usd: float) -> ledger.Call:
+        return ledger.Call(f"hold:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", usd)
+
+    # the hold alone uses the whole budget: what it covers needs no check
+    job, budgets = held_job(3.0), ledger.Budgets(user_usd=3.0)
+    known = call(job, 1.0)
+    (row,) = ledger.reserve(db, [known], budgets)
+    (again, new) = ledger.reserve(db, [known, call(job, 2.0)], budgets)  # a retried one, and the hold's rest
+    assert again["id"] == row["id"] and new["id"] != row["id"]
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(db, [call(job, 0.01)], budgets)
+    # past the hold, only what it does not cover is checked
+    job, budgets = held_job(3.0), ledger.Budgets(user_usd=3.5)
+    ledger.reserve(db, [call(job, 3.5)], budgets)  # 0.5 beyond the hold: fits to the cent
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(db, [call(job, 0.01)], budgets)
+    assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(3.5)
