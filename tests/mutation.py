@@ -46,6 +46,10 @@ EQUIVALENT: dict[str, str] = {
     "videobot.data.ledger.x__insert__mutmut_7": (
         "' RESERVED_USD, AMOUNT_USD, …': the INSERT's column names, unquoted, so case-insensitive"
     ),
+    "videobot.data.ledger.x_check__mutmut_14": (
+        "`used + usd >= budget + 1e-9`: differs only when the sum is budget + 1e-9 to the last bit;"
+        " the 1e-9 is the tolerance that makes an exact fit fit"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"
