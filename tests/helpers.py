@@ -117,6 +117,20 @@ def replace_part(monkeypatch, rt, name: str, value) -> None:
     monkeypatch.setitem(rt.given_parts, name, value)
 
 
+def lose_the_connection(db) -> None:
+    """A stage's PostgreSQL connection is terminated under it (a failover, a network cut): the
+    query on it fails, and DatabaseUnavailable goes to the state machine, which retries the stage."""
+    import psycopg2
+
+    with db.connect() as conn, conn.cursor() as cur:
+        killer = psycopg2.connect(db.url)
+        killer.autocommit = True
+        with killer.cursor() as k:
+            k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
+        killer.close()
+        cur.execute("SELECT 1")
+
+
 @contextmanager
 def use(setup: Setup, **env: str | None) -> Iterator:
     """The test's runtime with some settings changed, for a block; code reached through the

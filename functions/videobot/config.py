@@ -4,10 +4,12 @@ assembly). Each setting keeps its environment variable's name (template.yaml, .e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -596,5 +598,20 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
         settings.telegram.webhook_secret,
         settings.openai.api_key,
         settings.runway.api_secret,
+        *database_passwords(settings.database.url),
     )
     return settings
+
+
+_DSN_PASSWORD = re.compile(r"(?:^|[\s?&])password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
+
+
+def database_passwords(url: str | None) -> list[str]:
+    """The password in DATABASE_URL, as written and decoded (a URI's, or a key=value DSN's):
+    libpq quotes the part of a connection string it cannot parse in its error."""
+    if not url:
+        return []
+    found = [m.group(1).strip("'") for m in _DSN_PASSWORD.finditer(url)]
+    if "://" in url:  # scheme://user:password@host:port/name, read as text (it may not parse)
+        found.append(url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0].partition(":")[2])
+    return [p for v in found if v for p in {v, unquote(v)}]

@@ -327,6 +327,11 @@ def model_of_task(db: Database, task_id: str) -> str | None:
     return ledger.model_of_task(db, task_id)
 
 
+def accepted_task(db: Database, key: str) -> str | None:
+    """The vendor task a reserved call was accepted as, not yet seen ending (see ledger)."""
+    return ledger.accepted_task(db, key)
+
+
 def rows(db: Database, job_id: str) -> list[dict]:
     return ledger.rows(db, job_id)
 

@@ -10,13 +10,13 @@ import json
 import random
 
 import generate_script.app as generate_script_app
-import psycopg2
 import pytest
-import submit_image.app as submit_image_app
 
 from local.runner import execution_events
 from tests.fakes.fixtures import openai_vars, runway_vars
 from tests.fakes.telegram_fixtures import fake_telegram, telegram_environment  # noqa: F401
+from tests.helpers import lose_the_connection
+from videobot import usage
 from videobot.data import gates
 from videobot.data import segments as segment_rows
 
@@ -96,49 +96,47 @@ def test_a_refused_clip_fails_cleanly_naming_the_segment_and_is_not_resubmitted(
     assert len([t for t in runway.created("image_to_video") if t.body["seed"] == 8]) == 1
 
 
-def _drops_its_connection_once(real, calls: list):
-    """The stage's PostgreSQL connection is terminated under it (as a failover or a network
-    cut would) the first time it runs; DatabaseUnavailable goes to the state machine."""
+def test_postgresql_connection_lost_in_the_middle_of_stages_is_retried_without_redoing_their_paid_work(
+    db, pipeline, vendors, monkeypatch
+):
+    """#36: the connection dies after each stage's paid work was done: GenerateScript's after the
+    script was written, paid for and stored, before the stage returned; a SubmitImage's after
+    Runway accepted its task and the ledger attached it, before the segment recorded it. Both are
+    retried by the state machine; neither pays again, and the job goes on to the images gate."""
+    _, runway, _ = vendors
+    lost: list[str] = []
+    real_script, real_record = generate_script_app.generate_script, segment_rows.record_task
 
-    def stage(rt, *args, **kwargs):
-        if not calls:
-            calls.append(args)
-            with rt.db.connect() as conn, conn.cursor() as cur:
-                killer = psycopg2.connect(rt.db.url)
-                killer.autocommit = True
-                with killer.cursor() as k:
-                    k.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
-                killer.close()
-                cur.execute("SELECT 1")
-        calls.append(args)
-        return real(rt, *args, **kwargs)
+    def generate_script(rt, *args, **kwargs):
+        result = real_script(rt, *args, **kwargs)
+        if "script" not in lost:
+            lost.append("script")
+            lose_the_connection(rt.db)
+        return result
 
-    return stage
+    def record_task(db_, *args, **kwargs):
+        if "image" not in lost:
+            lost.append("image")
+            lose_the_connection(db_)
+        return real_record(db_, *args, **kwargs)
 
-
-def test_postgresql_connection_lost_during_stages_is_retried_to_success(db, pipeline, monkeypatch):
-    script_calls, image_calls = [], []
-    monkeypatch.setattr(
-        generate_script_app,
-        "generate_script",
-        _drops_its_connection_once(generate_script_app.generate_script, script_calls),
-    )
-    monkeypatch.setattr(
-        submit_image_app, "submit_image", _drops_its_connection_once(submit_image_app.submit_image, image_calls)
-    )
+    monkeypatch.setattr(generate_script_app, "generate_script", generate_script)
+    monkeypatch.setattr(segment_rows, "record_task", record_task)
     seen = []
 
     def decider(job, gate):
         seen.append(gate["stage"])
         return gate["stage"] == "script"  # approve the script, reject at the images
 
-    with pipeline.using(pipeline.runtime_with(**FAST)):
-        outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
+    outcome = pipeline.run_job("Реклама кофе", decider, timeout=180)
 
     events = [*outcome.history, *(e for child in outcome.children for e in child)]  # SubmitImage's: a child's
     failures = [e for e in events if "DatabaseUnavailable" in json.dumps(e, default=str)]
-    assert len(failures) >= 2  # both stages failed once, visibly, and were retried
-    assert len(script_calls) == 2  # the call that lost its connection, then the retry
-    assert seen[0] == "script" and "images" in seen
-    assert outcome.job["status"] == "cancelled"  # ended by the user, not by the fault
-    assert len(image_calls) >= 2
+    assert lost == ["script", "image"] and len(failures) >= 2  # both stages failed once, visibly, and were retried
+    assert seen == ["script", "images"] and outcome.job["status"] == "cancelled"  # ended by the user, not the fault
+    paid = usage.rows(db, outcome.job["id"])
+    assert len([r for r in paid if r["stage"] == "generate_script"]) == 1  # the script was paid for once
+    seeds = sorted(t.body["seed"] for t in runway.created("text_to_image"))
+    assert seeds == list(range(10))  # one task per segment: the lost one was polled, not paid again
+    images = [r for r in paid if r["stage"] == "generate_images" and r["task_id"]]
+    assert sorted(r["task_id"] for r in images) == sorted(t.id for t in runway.created("text_to_image"))

@@ -450,3 +450,215 @@ def test_the_budget_slots_follow_every_change_of_the_ledger(rt, db):
     assert usage.spent(db, user).user_usd == pytest.approx(direct()) == pytest.approx(0.2)
     db.execute(f"UPDATE {ledger.TABLE} SET recorded_at = recorded_at - interval '25 hours' WHERE user_id = %s", (user,))
     assert usage.spent(db, user).user_usd == direct() == 0.0
+
+
+# ---- the ledger's task queries (data/ledger.py), each filter and each answer checked ------------
+
+
+def _task(db, job_id: str, task_id: str | None, model: str = "gen4_turbo", *, settle: float | None = None) -> str:
+    """A reserved Runway task of the job, attached as `task_id` (None: not accepted yet), settled
+    at `settle` USD when given. Returns its key."""
+    key = f"task-test:{uuid.uuid4().hex}"
+    ledger.reserve(db, [ledger.Call(key, job_id, "generate_clips", "runway", model, 0.25)], ledger.Budgets())
+    if task_id:
+        ledger.attach_task(db, key, task_id)
+    if settle is not None:
+        ledger.settle(db, key, settle)
+    return key
+
+
+def _ledger_row(db, key: str) -> dict:
+    return db.query_one(f"SELECT * FROM {ledger.TABLE} WHERE call_key = %s", (key,))
+
+
+def test_a_release_frees_a_reservation_once_and_never_a_settled_call(db):
+    job = new_job(db)
+    reserved, settled = _task(db, job["id"], "t-reserved"), _task(db, job["id"], "t-settled", settle=0.3)
+
+    assert ledger.release(db, reserved) is True
+    row = _ledger_row(db, reserved)
+    assert (row["state"], float(row["amount_usd"]), float(row["reserved_usd"])) == ("released", 0.0, 0.25)
+    assert row["settled_at"] is not None
+    assert ledger.release(db, reserved) is False  # released already: nothing changes
+    assert ledger.release(db, settled) is False  # the money was spent
+    row = _ledger_row(db, settled)
+    assert (row["state"], float(row["amount_usd"])) == ("settled", 0.3)
+    assert ledger.release(db, f"task-test:{uuid.uuid4().hex}") is False
+
+
+def test_a_task_is_seen_running_once_per_job_and_only_while_reserved(db):
+    job, other = new_job(db), new_job(db)
+    task = f"t-{uuid.uuid4().hex}"
+    key = _task(db, job["id"], task)
+    assert ledger.task_running(db, job["id"], "t-unknown") is None
+
+    first = ledger.task_running(db, job["id"], task)
+    assert first is not None and _ledger_row(db, key)["running_at"] == first
+    assert ledger.task_running(db, job["id"], task) == first  # its queue time ended once
+
+    # the same id in another job (a vendor reusing ids) is that job's own row
+    other_key = _task(db, other["id"], task)
+    other_first = ledger.task_running(db, other["id"], task)
+    assert other_first is not None and other_first != first
+    assert _ledger_row(db, other_key)["running_at"] == other_first and _ledger_row(db, key)["running_at"] == first
+
+    # a settled task is not marked; the newest row of an id answers
+    settled = f"t-{uuid.uuid4().hex}"
+    settled_key = _task(db, job["id"], settled, settle=0.2)
+    assert ledger.task_running(db, job["id"], settled) is None
+    assert _ledger_row(db, settled_key)["running_at"] is None
+    newer = _task(db, job["id"], settled)  # resubmitted under the same id
+    seen = ledger.task_running(db, job["id"], settled)
+    assert seen is not None and _ledger_row(db, newer)["running_at"] == seen
+
+
+def test_a_tasks_model_is_the_ledgers(db):
+    job = new_job(db)
+    task = f"t-{uuid.uuid4().hex}"
+    _task(db, job["id"], task, model="veo3.1_fast")
+    assert ledger.model_of_task(db, task) == "veo3.1_fast"
+    assert usage.model_of_task(db, task) == "veo3.1_fast"
+    assert ledger.model_of_task(db, f"t-{uuid.uuid4().hex}") is None
+
+
+def test_the_recent_task_seconds_are_the_models_settled_tasks_newest_first(db):
+    job, model = new_job(db), f"model-{uuid.uuid4().hex[:8]}"
+
+    def ran(seconds: float, ended_ago: float, *, from_running: bool = True, **kwargs) -> str:
+        """A task of `model` settled `ended_ago` seconds ago after running `seconds` (from its
+        running_at, else from its reservation)."""
+        key = _task(db, job["id"], kwargs.pop("task_id", f"t-{uuid.uuid4().hex}"), kwargs.pop("model", model), **kwargs)
+        now = "(now() AT TIME ZONE 'utc')"
+        db.execute(
+            f"UPDATE {ledger.TABLE} SET settled_at = {now} - make_interval(secs => %s),"
+            f" running_at = CASE WHEN %s THEN {now} - make_interval(secs => %s) END,"
+            f" recorded_at = {now} - make_interval(secs => %s) WHERE call_key = %s",
+            # queued 10 s before it ran: a duration from the reservation would be 10 s longer
+            (ended_ago, from_running, ended_ago + seconds, ended_ago + seconds + (10 if from_running else 0), key),
+        )
+        return key
+
+    assert ledger.recent_task_seconds(db, model) == []
+    ran(40, 300, settle=0.2)
+    ran(30, 200, settle=0.2, from_running=False)  # never seen running: from its reservation
+    ran(20, 100, settle=0.2)
+    ran(5, 50, settle=0.2, model="another-model")
+    ran(6, 40)  # still reserved: not settled
+    ran(7, 30, settle=0.2, task_id=None)  # no task (a call settled at once)
+    ledger.release(db, ran(8, 20))  # released (its settled_at now): never counted
+    assert ledger.recent_task_seconds(db, model) == pytest.approx([20, 30, 40])
+    assert usage.recent_task_seconds(db, model, limit=2) == pytest.approx([20, 30])
+    assert ledger.recent_task_seconds(db, model, 1) == pytest.approx([20])
+    for _ in range(18):  # 21 of them: the 20 newest by default
+        ran(50, 400, settle=0.2)
+    assert len(ledger.recent_task_seconds(db, model)) == 20 and ledger.recent_task_seconds(db, model)[-1] == 50
+
+
+def test_an_accepted_task_is_the_one_still_reserved_with_its_id(db):
+    """What a retried submit adopts (#36): a reserved call the vendor accepted; never one not
+    accepted, settled (seen ending) or released."""
+    job = new_job(db)
+    accepted = _task(db, job["id"], "t-accepted")
+    assert ledger.accepted_task(db, accepted) == "t-accepted"
+    assert usage.accepted_task(db, accepted) == "t-accepted"
+    assert ledger.accepted_task(db, _task(db, job["id"], None)) is None
+    assert ledger.accepted_task(db, _task(db, job["id"], "t-ended", settle=0.1)) is None
+    released = _task(db, job["id"], "t-released")
+    ledger.release(db, released)
+    assert ledger.accepted_task(db, released) is None
+    assert ledger.accepted_task(db, f"task-test:{uuid.uuid4().hex}") is None
+
+
+def test_the_budget_check_names_the_scope_that_is_used_up(db):
+    """`check` refuses what does not fit, naming whose budget: the user's first, then the
+    bot-wide one; a budget already used up refuses even a free call; 0 means no budget."""
+    job = new_job(db, user_id=7_300_000_000 + uuid.uuid4().int % 10**6)
+    record_paid(db, job["id"], 1.0)
+    with db.connect() as conn, conn.cursor() as cur:
+        now = ledger.spent(cur, job["user_id"])
+        assert now.user_usd == pytest.approx(1.0) and now.bot_usd >= 1.0
+        with pytest.raises(BudgetExceeded) as user_over:
+            ledger.check(cur, job["user_id"], 0.6, ledger.Budgets(user_usd=1.5, bot_usd=now.bot_usd + 10))
+        assert user_over.value.scope == "user" and "the user budget of $1.50" in str(user_over.value)
+        with pytest.raises(BudgetExceeded) as bot_over:
+            ledger.check(cur, job["user_id"], 0.6, ledger.Budgets(user_usd=5, bot_usd=now.bot_usd + 0.5))
+        assert bot_over.value.scope == "bot" and str(bot_over.value).startswith("the bot budget of")
+        with pytest.raises(BudgetExceeded):  # used up to the cent: nothing more, not even free
+            ledger.check(cur, job["user_id"], 0.0, ledger.Budgets(user_usd=1.0))
+        assert ledger.check(cur, job["user_id"], 0.5, ledger.Budgets(user_usd=1.5)) == now  # fits exactly
+        assert ledger.check(cur, job["user_id"], 100.0, ledger.Budgets()) == now  # no budgets
+
+
+def test_calls_of_nobody_count_together_never_against_a_user(db):
+    """A call with neither job nor user (user_id NULL) is counted in the bot-wide sum and under
+    "nobody" (spent(None)), never under a real user's id."""
+
+    def spent() -> tuple[float, float, float]:
+        with db.connect() as conn, conn.cursor() as cur:
+            nobody, user_1 = ledger.spent(cur, None), ledger.spent(cur, 1)
+        return nobody.user_usd, nobody.bot_usd, user_1.user_usd
+
+    before = spent()
+    record_paid(db, None, 0.7)
+    after = spent()
+    assert after[0] - before[0] == pytest.approx(0.7) and after[1] - before[1] == pytest.approx(0.7)
+    assert after[2] == before[2]
+
+
+def test_a_reservation_keeps_its_estimate_in_the_vendors_units(db):
+    """The estimate's units are stored with the reservation (what a settle without units keeps);
+    a unit the estimate does not name is 0."""
+    job = new_job(db)
+    units = {"seconds": 5.5, "credits": 12, "characters": 40, "input_tokens": 100, "output_tokens": 20}
+    key = f"units:{uuid.uuid4().hex}"
+    priced = ledger.Call(key, job["id"], "generate_clips", "runway", "gen4_turbo", 0.6, units=units)
+    bare = ledger.Call(f"units:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", 0.01)
+    (row, empty) = ledger.reserve(db, [priced, bare], ledger.Budgets())
+    names = list(units)
+    assert {n: float(row[n]) for n in names} == {n: float(v) for n, v in units.items()}
+    assert {n: float(empty[n]) for n in names} == dict.fromkeys(names, 0.0)
+
+
+def _runway_calls(job_id: str, model: str, n: int) -> list[ledger.Call]:
+    return [ledger.Call(f"cap:{uuid.uuid4().hex}", job_id, "generate_images", "runway", model, 0.05) for _ in range(n)]
+
+
+def test_the_daily_cap_takes_exactly_its_count_and_says_when_it_frees_up(db):
+    job, model = new_job(db), f"capped-{uuid.uuid4().hex[:8]}"
+    caps = {model: 3}
+    assert ledger.reserve(db, [], ledger.Budgets(), caps) == []
+    with pytest.raises(DailyCapReached) as whole:  # more than the whole day's cap at once
+        ledger.reserve(db, _runway_calls(job["id"], model, 4), ledger.Budgets(), caps)
+    assert str(whole.value) == f"{model}: 0 of 3 generations a day used, 4 more needed; room again in 24 hours"
+    (first,) = ledger.reserve(db, _runway_calls(job["id"], model, 1), ledger.Budgets(), caps)
+    with pytest.raises(DailyCapReached) as over:  # one used, three more: the first frees the room
+        ledger.reserve(db, _runway_calls(job["id"], model, 3), ledger.Budgets(), caps)
+    resets = (first["recorded_at"] + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
+    assert str(over.value) == f"{model}: 1 of 3 generations a day used, 3 more needed; room again {resets}"
+    assert len(ledger.reserve(db, _runway_calls(job["id"], model, 2), ledger.Budgets(), caps)) == 2  # exactly 3
+
+
+def test_a_reservation_draws_on_the_jobs_hold_and_checks_only_what_it_does_not_cover(db):
+    def held_job(usd: float) -> dict:
+        job = new_job(db, user_id=7_400_000_000 + uuid.uuid4().int % 10**6)
+        with db.connect() as conn, conn.cursor() as cur:
+            ledger.hold(cur, job["id"], usd)
+        return job
+
+    def call(job: dict, usd: float) -> ledger.Call:
+        return ledger.Call(f"hold:{uuid.uuid4().hex}", job["id"], "generate_script", "openai", "m", usd)
+
+    # the hold alone uses the whole budget: what it covers needs no check
+    job, budgets = held_job(3.0), ledger.Budgets(user_usd=3.0)
+    known = call(job, 1.0)
+    (row,) = ledger.reserve(db, [known], budgets)
+    (again, new) = ledger.reserve(db, [known, call(job, 2.0)], budgets)  # a retried one, and the hold's rest
+    assert again["id"] == row["id"] and new["id"] != row["id"]
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(db, [call(job, 0.01)], budgets)
+    # past the hold, only what it does not cover is checked
+    job, budgets = held_job(3.0), ledger.Budgets(user_usd=3.5)
+    ledger.reserve(db, [call(job, 3.5)], budgets)  # 0.5 beyond the hold: fits to the cent
+    with pytest.raises(BudgetExceeded):
+        ledger.reserve(db, [call(job, 0.01)], budgets)
+    assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(3.5)

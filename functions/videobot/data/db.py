@@ -83,6 +83,9 @@ class Database:
         except (psycopg2.OperationalError, psycopg2.pool.PoolError) as exc:
             self._permits.release()
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc.__class__.__name__}") from None
+        except psycopg2.ProgrammingError:  # "invalid dsn: …", quoting the part (a password) it cannot read
+            self._permits.release()
+            raise ConfigurationError("DATABASE_URL is not a valid PostgreSQL connection string") from None
 
     def _checkin(
         self, pool: psycopg2.pool.ThreadedConnectionPool, conn: psycopg2.extensions.connection, *, close: bool

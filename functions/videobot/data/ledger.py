@@ -266,6 +266,15 @@ def recent_task_seconds(db: Database, model: str, limit: int = 20) -> list[float
     return [float(r["seconds"]) for r in rows]
 
 
+def accepted_task(db: Database, key: str) -> str | None:
+    """The task id attached to a call still reserved: the vendor accepted it and no poll has
+    seen it end (a task seen ending is settled, so a resubmit never finds its predecessor)."""
+    row = db.query_one(
+        f"SELECT task_id FROM {TABLE} WHERE call_key = %s AND state = '{RESERVED}' AND task_id IS NOT NULL", (key,)
+    )
+    return row["task_id"] if row else None
+
+
 def model_of_task(db: Database, task_id: str) -> str | None:
     row = db.query_one(f"SELECT model FROM {TABLE} WHERE task_id = %s", (task_id,))
     return row["model"] if row else None

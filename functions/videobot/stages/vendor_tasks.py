@@ -4,8 +4,9 @@ Each Map iteration calls `advance` from its Submit* state, then from its Check* 
 each Wait: submit if not yet submitted, otherwise poll once; store the output when the task
 succeeded; resubmit a task the vendor lost (CANCELLED, INTERNAL.*, THIRD_PARTY.UNAVAILABLE) a
 bounded number of times, after a wait where Runway asks for one.
-A task id is stored right after the vendor accepted it, so a retried Lambda polls that task
-instead of paying for another one."""
+A task id is stored right after the vendor accepted it (the ledger's row first, then the
+segment's), so a retried Lambda polls that task instead of paying for another one: one whose
+connection was lost between the two finds it in the ledger."""
 
 from __future__ import annotations
 
@@ -306,7 +307,16 @@ class VendorTask:
         """Pay for the task: the submission counted before, its id stored right after (a retried
         Lambda then polls it instead of paying again). Returns the task id and the segment row."""
         index, submissions = seg.segment_index, seg.media(self.media).submissions
-        call = self.task_call(rt, job_id, index, submissions + 1, generator.estimate(request))
+        estimate = generator.estimate(request)
+        if submissions:
+            # a retried Lambda: the last submission may have been accepted (paid, its id in the
+            # ledger) when the connection was lost, before the segment recorded it: poll that one
+            previous = self.task_call(rt, job_id, index, submissions, estimate)
+            accepted = usage.accepted_task(rt.db, previous.key)
+            if accepted:
+                logger.warning("vendor task accepted but not recorded: recorded now", extra={"task_id": accepted})
+                return accepted, self._record(rt, generator, job_id, index, accepted)
+        call = self.task_call(rt, job_id, index, submissions + 1, estimate)
         segments.count_submission(rt.db, job_id, index, self.media, submissions + 1)
         try:
             # reserved before the create (the stage's first ones before its Map started), the
@@ -320,8 +330,11 @@ class VendorTask:
         except VendorUnavailable:  # refused before a task was started (429, 5xx): not a submission
             segments.count_submission(rt.db, job_id, index, self.media, submissions)
             raise
+        return task_id, self._record(rt, generator, job_id, index, task_id)
+
+    def _record(self, rt: Runtime, generator, job_id: str, index: int, task_id: str) -> Segment:
         try:
-            return task_id, segments.record_task(rt.db, job_id, index, self.media, task_id)
+            return segments.record_task(rt.db, job_id, index, self.media, task_id)
         except JobCancelled:  # cancelled (rows cleared) while we submitted: stop this task too
             generator.cancel(task_id)
             raise
