@@ -76,6 +76,7 @@ class TelegramUser:
         self.chat_id = self.user_id
         self.language_code, self.first_name = language_code, first_name
         self.message_ids = itertools.count(1)
+        self.query_ids: list[str] = []  # the callback queries this user's taps made
 
     def _user(self) -> dict:
         return {"id": self.user_id, "is_bot": False, "first_name": self.first_name, "language_code": self.language_code}
@@ -99,6 +100,7 @@ class TelegramUser:
         update["update_id"] = next(_update_ids)
         query = update["callback_query"]
         query.update({"id": str(next(_update_ids)), "from": self._user(), "data": data})
+        self.query_ids.append(query["id"])
         query["message"]["chat"] = {"id": self.chat_id, "first_name": self.first_name, "type": "private"}
         if message:
             query["message"].update({"message_id": message["message_id"], "text": message.get("text", "…")})
@@ -146,7 +148,12 @@ class TelegramUser:
         )
 
     def callback_answers(self) -> list[str]:
-        return [c.params.get("text", "") for c in self.fake.calls_to("answerCallbackQuery")]
+        """The answers to this user's taps (the fake Bot API serves the whole session)."""
+        return [
+            c.params.get("text", "")
+            for c in self.fake.calls_to("answerCallbackQuery")
+            if str(c.params.get("callback_query_id")) in self.query_ids
+        ]
 
 
 def inline_buttons(call: Call) -> list[dict]:

@@ -138,7 +138,7 @@ def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypa
     assert "✅ Сценарий: утверждён" in status and "📊 Сегменты (10 шт.):" in status
     assert "• Изображения: 10/10" in status and "• Видео: 10/10" in status
     # Every callback query got its answer
-    assert len(user.fake.calls_to("answerCallbackQuery")) == 5
+    assert len(user.callback_answers()) == len(user.query_ids) == 5
 
 
 def test_reject_at_the_script_then_a_new_job_and_an_old_button(db, user):

@@ -168,7 +168,7 @@ def test_history_never_sends_another_chats_or_a_deleted_video(setup, rt, db, use
     done = _finished_job(rt, db, user, "Реклама кофе")
     stranger = TelegramUser(user.fake, lambda_poster(lambda: setup.rt))
     assert stranger.post(stranger.callback_update(f"hv|{done['id']}")) == 200
-    assert user.callback_answers() == [texts.text("ru", "history_gone")]
+    assert stranger.callback_answers() == [texts.text("ru", "history_gone")]
     assert slow_worker.invocations == []  # refused in the webhook: nothing handed over
     # The stored file is gone (the bucket's lifecycle expired it): the worker finds out and says so
     jobs.update_job(db, done["id"], final_video_path=storage.job_key(done["id"], "expired.mp4"))
