@@ -507,6 +507,20 @@ RU.update(
             "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3» "
             "или «переделай 3 5 светлее». Или нажмите ✅ Подтвердить / ❌ Отклонить."
         ),
+        "wrong_stage_script": (
+            "📝 Сейчас на проверке сценарий: изображений и клипов ещё нет. Сейчас можно переписать сценарий "
+            "(напишите, что изменить) или утвердить его: ✅ Подтвердить."
+        ),
+        "wrong_stage_images": (
+            "🖼 Сейчас на проверке изображения: клипов ещё нет, их можно будет переделать на следующем этапе. "
+            "Сейчас можно переделать изображения (номера от 1 до {count}): «переделай 3 светлее», "
+            "«переделай 2-4 ярче» или «переделай все ярче»; или нажмите ✅ Подтвердить."
+        ),
+        "wrong_stage_videos": (
+            "🎞 Сейчас на проверке клипы: изображения уже утверждены. Сейчас можно переделать клипы "
+            "(номера от 1 до {count}): «переделай 3 медленнее», «переделай 2-4 быстрее» или "
+            "«переделай все плавнее»; или нажмите ✅ Подтвердить."
+        ),
         "redo_what_images": "изображения",
         "redo_what_videos": "клипы",
         "script_feedback_hint": (
@@ -621,6 +635,20 @@ EN.update(
         "redo_hint": (
             "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
             "Or press ✅ Approve / ❌ Reject."
+        ),
+        "wrong_stage_script": (
+            "📝 The script is up for approval now: there are no images or clips yet. You can rewrite the "
+            "script now (write what to change) or approve it: ✅ Approve."
+        ),
+        "wrong_stage_images": (
+            "🖼 The images are up for approval now: there are no clips yet, they can be redone at the next "
+            "stage. You can redo images now (numbers 1 to {count}): “redo 3 brighter”, “redo 2-4 warmer” "
+            "or “redo all brighter”; or press ✅ Approve."
+        ),
+        "wrong_stage_videos": (
+            "🎞 The clips are up for approval now: the images are already approved. You can redo clips now "
+            "(numbers 1 to {count}): “redo 3 slower”, “redo 2-4 faster” or “redo all smoother”; or press "
+            "✅ Approve."
         ),
         "redo_what_images": "images",
         "redo_what_videos": "clips",
