@@ -163,13 +163,13 @@ RU = {
     ),
     "failed_generic": "⚠️ Не удалось сделать ролик: задача {job_id} остановлена из-за ошибки. Попробуйте ещё раз.",
     "narration_shortened_one": (
-        "✂️ Текст озвучки сегмента {numbers} не укладывался в его {seconds} сек., поэтому я переписал его "
-        "короче. В ролике и в субтитрах — сокращённый текст."
+        "✂️ Текст озвучки сегмента {numbers} не укладывался в его {seconds} сек., поэтому я переписал его короче."
     ),
     "narration_shortened_many": (
-        "✂️ Тексты озвучки сегментов {numbers} не укладывались в их {seconds} сек., поэтому я переписал их "
-        "короче. В ролике и в субтитрах — сокращённый текст."
+        "✂️ Тексты озвучки сегментов {numbers} не укладывались в их {seconds} сек., поэтому я переписал их короче."
     ),
+    "narration_shortened_subtitled": "В ролике и в субтитрах — сокращённый текст.",
+    "narration_shortened_spoken": "В ролике звучит сокращённый текст.",
     "video_caption": "🎬 Ваш ролик готов!\n⏱ Создан за {minutes} мин. • 📦 {size_mb} МБ • {duration} сек",
     "video_too_big": (
         "🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
@@ -376,13 +376,13 @@ EN = {
     "failed_outage": "⚠️ The generation service is unavailable right now, so job {job_id} has stopped. Try again later.",
     "failed_generic": "⚠️ The video could not be made: job {job_id} stopped because of an error. Please try again.",
     "narration_shortened_one": (
-        "✂️ The narration of segment {numbers} did not fit its {seconds} s, so I rewrote it shorter. "
-        "The video and its subtitles say the shorter text."
+        "✂️ The narration of segment {numbers} did not fit its {seconds} s, so I rewrote it shorter."
     ),
     "narration_shortened_many": (
-        "✂️ The narration of segments {numbers} did not fit their {seconds} s, so I rewrote them shorter. "
-        "The video and its subtitles say the shorter text."
+        "✂️ The narration of segments {numbers} did not fit their {seconds} s, so I rewrote them shorter."
     ),
+    "narration_shortened_subtitled": "The video and its subtitles say the shorter text.",
+    "narration_shortened_spoken": "The video says the shorter text.",
     "video_caption": "🎬 Your video is ready!\n⏱ Made in {minutes} min • 📦 {size_mb} MB • {duration} s",
     "video_too_big": (
         "🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
