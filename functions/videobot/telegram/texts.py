@@ -504,8 +504,8 @@ RU.update(
             "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
         "redo_hint": (
-            "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3» "
-            "или «переделай 3 5 светлее». Или нажмите ✅ Подтвердить / ❌ Отклонить."
+            "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3», "
+            "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
         ),
         "wrong_stage_script": (
             "📝 Сейчас на проверке сценарий: изображений и клипов ещё нет. Сейчас можно переписать сценарий "
@@ -633,8 +633,8 @@ EN.update(
             "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
         ),
         "redo_hint": (
-            "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
-            "Or press ✅ Approve / ❌ Reject."
+            "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3”, “redo 3 5 brighter” "
+            "or “redo 2-4”. Or press ✅ Approve / ❌ Reject."
         ),
         "wrong_stage_script": (
             "📝 The script is up for approval now: there are no images or clips yet. You can rewrite the "
