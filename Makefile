@@ -27,8 +27,10 @@ demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Рекл�
 
 # pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py).
 # A worker takes a whole file at a time, in the order collected (the heavy integration files
-# first), so the few long tests spread over the workers instead of queueing on one.
-WORKERS ?= 2
+# first), so the few long tests spread over the workers instead of queueing on one. Four on two
+# cores: a pipeline test spends much of its time waiting (for a gate, a poll, an end), and a
+# third and fourth worker run in those waits (docs/benchmarks.md: 2 workers vs 3 vs 4).
+WORKERS ?= 4
 PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test

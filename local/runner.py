@@ -10,7 +10,6 @@ machine's invocations and the EventBridge rule's; a denied call fails with Acces
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -50,7 +49,7 @@ SLOW_UPDATE = "HandleSlowUpdateFunction"  # invoked by the webhook with Invocati
 # where a job runs in minutes (a question is asked again after its backoff all the same).
 SWEEP_SECONDS = 10.0
 # Children of ended parents are looked for when an execution ends, and at least this often.
-ORPHAN_CHECK_SECONDS = 10.0
+ORPHAN_CHECK_SECONDS = 2.0
 RECONCILER = "ReconcileExecutionFunction"  # the EventBridge rule's target
 MIGRATIONS = "MigrateDatabaseFunction"  # the custom resource DatabaseMigrations' ServiceToken
 MIGRATIONS_HANDLER = "migrate_database.app.lambda_handler"
@@ -70,54 +69,6 @@ def keep_interpreter_logs_out_of_the_terminal(data_dir: Path) -> Path | None:
         log.addHandler(handler)
     log.propagate = False
     return path
-
-
-@functools.cache  # once a process
-def lighten_the_interpreter() -> None:
-    """Two costs of moto's interpreter (moto 5.2), paid per state and spent on nothing a job
-    needs: a new boto3 client for every Task it invokes (tens of ms of CPU each, about 90 a
-    job), and a new JSONPath parser, tables and all, for every path it reads. One client per
-    (region, service, endpoint) and one parse per path serve the same calls."""
-    import boto3
-    import jsonpath_ng
-    import jsonpath_ng.ext
-    from botocore.config import Config
-    from moto.core.models import botocore_stubber
-    from moto.settings import moto_server_port
-    from moto.stepfunctions.parser.asl.component.common.path import result_path
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.parser.asl.utils import json_path
-
-    clients: dict[tuple, object] = {}
-    lock = threading.Lock()
-
-    def boto_client_for(region: str, service: str, state_credentials=None):
-        # moto's own boto_client_for, with room for a Map's concurrent invocations on the one client
-        intercepted = botocore_stubber.enabled
-        endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
-        key = (region, service, endpoint, intercepted)
-        with lock:
-            if key not in clients:
-                clients[key] = boto3.client(
-                    service,
-                    region_name=region,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",
-                    endpoint_url=None if intercepted else f"http://localhost:{moto_server_port()}",
-                    config=Config(
-                        parameter_validation=False,
-                        retries={"max_attempts": 0, "total_max_attempts": 1},
-                        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                        max_pool_connections=64,
-                    ),
-                )
-            return clients[key]
-
-    lambda_eval_utils.boto_client_for = boto_client_for
-    json_path.parse = functools.lru_cache(maxsize=None)(jsonpath_ng.ext.parse)
-    result_path.parse = functools.lru_cache(maxsize=None)(jsonpath_ng.parse)
 
 
 # A gate decider: (job row, gate row) -> True to approve, False to reject, None to wait.
@@ -247,7 +198,7 @@ class LocalPipeline:
         from moto import mock_aws
 
         self.policy_check.install()
-        lighten_the_interpreter()
+        interpreter.run_cheaply()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         secrets_base = {**environ, "DATABASE_URL": environ.get("DATABASE_URL") or self.rt.db.url or ""}

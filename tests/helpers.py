@@ -97,6 +97,18 @@ class StubTasks:
         raise AssertionError("never fetched")
 
 
+class EndlessImages(StubTasks):
+    """Images that never finish: each segment's child polls until stopped."""
+
+    def submit(self, request):
+        return "endless-task"
+
+    def get_task(self, task_id):
+        from videobot.providers import base
+
+        return base.TaskState("RUNNING", progress=0.5)
+
+
 class RefusingImages(StubTasks):
     """Every image refused by moderation."""
 

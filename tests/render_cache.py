@@ -47,8 +47,11 @@ def _file(value: object) -> Path | None:
     """The file an option names (a path, e.g. master_audio's music bed), else None."""
     if not isinstance(value, (str, Path)) or "\n" in str(value) or len(str(value)) > 4096:
         return None
-    path = Path(value)
-    return path if path.is_absolute() and path.is_file() else None
+    try:
+        path = Path(value)
+        return path if path.is_file() else None  # absolute or relative (a local MUSIC_PATH)
+    except OSError:  # not a name a file could have
+        return None
 
 
 def _key(function: Callable, arguments: dict) -> str:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from local.runner import execution_events
-from tests.helpers import RefusingImages, StubTasks, replace_part
+from tests.helpers import EndlessImages, RefusingImages, replace_part
 from videobot import control, media, storage
 from videobot.data import gates
 from videobot.data import segments as segment_rows
@@ -161,16 +161,7 @@ def test_a_failing_stage_records_the_reason(rt, pipeline, monkeypatch):
 def test_a_stopped_execution_stops_its_segments_children(rt, db, pipeline, monkeypatch):
     """Step Functions stops a .sync child when its parent stops (here the parent is stopped
     from outside, as the console's Stop does: the job itself knows nothing of it)."""
-    from videobot.providers import base
-
-    class Slow(StubTasks):  # images that never finish (a child may still end itself on the job's end)
-        def submit(self, request):
-            return "slow-task"
-
-        def get_task(self, task_id):
-            return base.TaskState("RUNNING", progress=0.5)
-
-    replace_part(monkeypatch, rt, "images", Slow())
+    replace_part(monkeypatch, rt, "images", EndlessImages())  # a child may still end itself on the job's end
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 30})
     children: list[str] = []
 
@@ -181,23 +172,14 @@ def test_a_stopped_execution_stops_its_segments_children(rt, db, pipeline, monke
 
     outcome = pipeline.wait(job.id, lambda j, g: True, timeout=120, on_tick=stop_once_every_image_polls)
     assert children and outcome.execution_status in ("ABORTED", "FAILED")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 8  # the runner looks when an execution ends, at most every 2 s
     while running := [c for c in children if pipeline.sfn.describe_execution(executionArn=c)["status"] == "RUNNING"]:
         assert time.monotonic() < deadline, f"{len(running)} children still running after their parent ended"
         time.sleep(0.1)
 
 
 def test_cancel_between_gates_stops_the_execution_and_clears_the_job(rt, db, pipeline, monkeypatch):
-    from videobot.providers import base
-
-    class Slow(StubTasks):  # images that never finish, so the job is surely between gates
-        def submit(self, request):
-            return "slow-task"
-
-        def get_task(self, task_id):
-            return base.TaskState("RUNNING", progress=0.5)
-
-    replace_part(monkeypatch, rt, "images", Slow())
+    replace_part(monkeypatch, rt, "images", EndlessImages())  # so the job is surely between gates
     job = pipeline.start_job("Реклама кофе", overrides={"poll_interval_seconds": 1})
     cancelled = []
 

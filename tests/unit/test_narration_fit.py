@@ -22,7 +22,9 @@ from videobot import media, usage
 from videobot.data import jobs, segments
 from videobot.stages.animate_clips import caption, prepared_key
 
-SCRIPTS = 20  # 10 Russian, 10 English
+# 4 Russian, 4 English: each way a rewrite can go (obeyed; its limit ignored once; ignored in
+# both rounds, the bound) twice over; `make bench-narration` sweeps 40 (docs/benchmarks.md)
+SCRIPTS = 8
 SLOT = 5.0
 
 
@@ -33,7 +35,7 @@ def voiced(rt, openai_env, monkeypatch):
     return rt
 
 
-def test_no_word_is_cut_over_twenty_scripts_in_russian_and_english(voiced, openai_env, db):
+def test_no_word_is_cut_over_eight_scripts_in_russian_and_english(voiced, openai_env, db):
     settings = voiced.settings.assembly
     totals = {"long": 0, "rewritten": 0, "rounds": 0, "sped_up": 0, "shortened": 0}
     for number in range(SCRIPTS):
