@@ -258,10 +258,9 @@ async def _media_feedback(
     parsed, everyone = parse_redo(text, count), redo_all_words(text)
     if parsed is not None and parsed.kind not in (None, media_kind(stage).noun):  # "клип 3" at the image gate
         await reply(rt, bot, chat_id, lang, f"wrong_stage_{stage}", count=count)
-    elif parsed is not None and parsed.segments is None:  # "сделай клипы медленнее": all of them, asked
-        await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), parsed.words, ask=True, update_id=update_id)
-    elif parsed is not None:
-        await _redo(rt, bot, chat_id, lang, job, gate, parsed.segments, parsed.words, ask=False, update_id=update_id)
+    elif parsed is not None:  # with no numbers ("сделай клипы медленнее") all of them, asked
+        chosen, ask = (list(range(count)), True) if parsed.segments is None else (parsed.segments, False)
+        await _redo(rt, bot, chat_id, lang, job, gate, chosen, parsed.words, ask=ask, update_id=update_id)
     elif everyone is not None:
         await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), everyone, ask=False, update_id=update_id)
     elif _REDO.match(text) or not visible(text) or not re.search(r"\w", text):
