@@ -76,10 +76,12 @@ class VideoReady:
 @dataclass(frozen=True)
 class NarrationShortened:
     """The narration of these segments (0-based) did not fit their `seconds` and was rewritten
-    shorter (videobot.stages.record_voiceover): said once, just before the video it is in."""
+    shorter (videobot.stages.record_voiceover): said once, after the video it is in, and of its
+    subtitles only when the video has them."""
 
     segments: tuple[int, ...]
     seconds: float
+    subtitles: bool = True
 
     key = "narration_shortened"
 

@@ -186,13 +186,22 @@ class OfflineLLM:
         return Rewrites({p.index: first_words(p.text, p.max_words) for p in parts})
 
 
-# A motion wish's words (Russian or English stems) and the pace each asks for; the pace words
-# a motion prompt may already hold, which the one asked for replaces.
-_PACES = (
-    (("медлен", "медленн", "помедлен", "плавн", "спокойн", "slow", "calm", "gentl"), "very slow and calm"),
-    (("быстр", "динамичн", "энергичн", "резч", "fast", "quick", "dynamic", "energetic"), "brisk and dynamic"),
-    (("статичн", "без движ", "неподвиж", "static", "still", "no motion"), "almost still, barely moving"),
+# A motion wish's words (Russian or English stems) and the pace each asks for: an explicit
+# speed, which wins over a manner ("быстрее, но плавно" is faster, smoothly), then a manner. A
+# negated speed ("не так медленно", "not so fast", "less slow") asks for a moderate pace.
+_SLOW, _FAST, _STILL = "very slow and calm", "brisk and dynamic", "almost still, barely moving"
+_MODERATE, _FAST_SMOOTH = "steady, moderate pace", "brisk yet smooth"
+_SPEEDS = (
+    (("медлен", "помедл", "slow"), _SLOW),
+    (("быстр", "fast", "quick", "rapid"), _FAST),
+    (("статичн", "без движ", "неподвиж", "static", "still", "no motion"), _STILL),
 )
+_MANNERS = (
+    (("плавн", "спокойн", "мягк", "smooth", "calm", "gentl"), _SLOW),
+    (("динамичн", "энергичн", "резч", "dynamic", "energetic"), _FAST),
+)
+_PACES = (_SLOW, _FAST, _STILL, _MODERATE, _FAST_SMOOTH)
+_NEGATION = r"(?:\bне|\bnot|\bless|\bменее)\s+(?:(?:так\w*|слишком|очень|настолько|so|too|as|that)\s+)?\w*"
 _PACE_WORDS = re.compile(
     r"\b(?:very |almost )?(?:slow(?:ly)?|gentl[ey]|smooth(?:ly)?|steady|steadily|calm(?:ly)?|subtle|"
     r"brisk(?:ly)?|fast|quick(?:ly)?|dynamic|rapid(?:ly)?)\b,?\s*",
@@ -205,15 +214,35 @@ def revise_motion(motion: str, wish: str) -> str:
     """A motion prompt with a wish worked in, deterministically: the pace the wish names (the
     motion's own pace words dropped), else the wish's words as the clip's mood."""
     wish = " ".join(wish.split())
-    pace = next((p for stems, p in _PACES if any(s in wish.lower() for s in stems)), None)
+    pace = _pace(wish.lower())
     if pace is None:
         kept = motion[: max(0, MOTION_PROMPT_CHARS - len(wish[:60]) - 2)].rstrip(" ,.")
         return f"{kept}, {wish[:60]}"
-    for _, said in _PACES:  # a pace asked for before gives way
+    for said in _PACES:  # a pace asked for before gives way
         motion = motion[len(said) + 2 :] if motion.lower().startswith(f"{said}: ") else motion
     plain = re.sub(r"(?:[\s,]+and)+$", "", " ".join(_PACE_WORDS.sub("", motion).split()).strip(" ,.")).strip(" ,")
     plain = plain[:1].lower() + plain[1:]
     return f"{pace[:1].upper()}{pace[1:]}: {plain}"[:MOTION_PROMPT_CHARS].rstrip(" ,")
+
+
+def _pace(wish: str) -> str | None:
+    """The pace a (lower-case) wish asks for, None when it names none."""
+
+    def said(table: tuple) -> tuple[str, bool] | None:  # (its pace, negated)
+        for stems, pace in table:
+            for stem in stems:
+                if stem in wish:
+                    return pace, re.search(_NEGATION + re.escape(stem), wish) is not None
+        return None
+
+    speed, manner = said(_SPEEDS), said(_MANNERS)
+    if speed is None:
+        return None if manner is None else _MODERATE if manner[1] else manner[0]
+    if speed[1]:
+        return _MODERATE
+    if speed[0] == _FAST and manner == (_SLOW, False):  # "быстрее, но плавно"
+        return _FAST_SMOOTH
+    return speed[0]
 
 
 def _read_url(url: str) -> bytes:

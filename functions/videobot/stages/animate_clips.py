@@ -20,11 +20,14 @@ from videobot.stages.common import required
 from videobot.stages.vendor_tasks import JobRow, VendorTask
 
 
+def subtitled(rt: Runtime, job: Job) -> bool:
+    """Whether the job's video has subtitles: the user's /settings, else SUBTITLES."""
+    return rt.settings.assembly.subtitles if job.subtitles is None else job.subtitles
+
+
 def caption(rt: Runtime, job: Job, seg: Segment) -> str | None:
-    """The subtitle burned into the segment: its narration's text, unless the user's /settings
-    (or SUBTITLES) turned subtitles off."""
-    subtitles = rt.settings.assembly.subtitles if job.subtitles is None else job.subtitles
-    return seg.text if subtitles else None
+    """The subtitle burned into the segment: its narration's text, unless subtitles are off."""
+    return seg.text if subtitled(rt, job) else None
 
 
 def prepared_key(rt: Runtime, job: Job, seg: Segment) -> str:

@@ -21,6 +21,7 @@ import asyncio
 import re
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from telegram import Bot, CallbackQuery, Message
 
@@ -28,7 +29,7 @@ from videobot import control
 from videobot.data import gates, jobs, segments
 from videobot.data.rows import Gate, Job
 from videobot.observability import logger
-from videobot.pipeline import IMAGE, GateId, GateStage, media_kind
+from videobot.pipeline import IMAGE, GateId, GateStage, MediaNoun, media_kind
 from videobot.runtime import Runtime
 from videobot.telegram import callbacks, decisions, texts, ui
 from videobot.telegram.bot import call
@@ -38,36 +39,62 @@ from videobot.telegram.estimates import prompt_revision_usd, redo_usd, script_us
 from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
-_NOUN = r"(?:клип\w*|изображени\w*|картинк\w*|clips?|images?)"
-# "переделай 3", "переделай клип 3", "сделай клип 3 медленнее", "make clip 3 slower" ("сделай"
-# and "make" only with the noun: "сделай ярче" is a wish for all ten)
+_NOUN = r"(клип\w*|изображени\w*|картинк\w*|clips?|images?)"
+# "переделай 3", "переделай клип 3", "сделай клип 3 медленнее", "make clip 3 slower", "сделай клипы
+# медленнее" ("сделай" and "make" only with the noun: "сделай ярче" is a wish for all ten)
 _REDO = re.compile(
     rf"^\s*(?:(?:переделай(?:те)?|переделать|redo)\b(?:\s*{_NOUN}\b)?|(?:сделай(?:те)?|make)\s+{_NOUN}\b)(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+_NOUN_KINDS: tuple[tuple[str, MediaNoun], ...] = (("клип", "clip"), ("clip", "clip"), ("изображ", "image"))
 _REWRITE = re.compile(
     r"^\s*(?:перепиши(?:те)?|измени(?:те)?|rewrite|change)\b[\s:,.-]*(\S.*)$", re.IGNORECASE | re.DOTALL
 )
-_NUMBERS = re.compile(r"^\s*((?:\d+\s*(?:,|и|and)?\s*)+)(.*)$", re.IGNORECASE | re.DOTALL)
+# one number or a range: "3", "3-5", "3–5", "с 3 по 5", "3 to 5", "from 3 to 5"
+_RANGE = r"(\d+)(?:\s*(?:-|–|—|\bпо\b|\bдо\b|\bto\b)\s*(\d+))?"
+_NUMBERS = re.compile(
+    rf"^\s*((?:(?:(?:\bс|\bfrom)\s+)?{_RANGE}\s*(?:,|\bи\b|\band\b)?\s*)+)(?P<words>.*)$", re.IGNORECASE | re.DOTALL
+)
 _SHOW = re.compile(
     r"^\s*(?:покажи(?:те)?|показать|show)\s*(?:клип|изображение|картинку|clip|image)?\s*"
     r"((?:\d+\s*(?:,|и|and)?\s*)+)$",
     re.IGNORECASE,
 )
 MAX_FEEDBACK_CHARS = 500
+_PUNCTUATION = " \t\n:;,.-—"
 
 
-def parse_redo(text: str, count: int) -> tuple[list[int], str] | None:
-    """ "переделай 3", "redo 3 5 brighter", "переделай 2, 4 и 7: светлее" -> (0-based segment
-    indexes, the words after the numbers); None when it names no valid segment."""
+class Redo(NamedTuple):
+    """What "переделай …" asked for: the segments (0-based; None: all of `kind`, "сделай клипы
+    медленнее"), the words after them, and the kind its noun named (None without a noun)."""
+
+    segments: list[int] | None
+    words: str
+    kind: MediaNoun | None = None
+
+
+def parse_redo(text: str, count: int) -> Redo | None:
+    """ "переделай 3", "redo 3 5 brighter", "переделай 2, 4 и 7: светлее", "make clips 3-5 slower",
+    "сделай клипы медленнее" -> Redo; None when it is not a redo, or names no valid segment."""
     match = _REDO.match(text)
-    numbers = _NUMBERS.match(match.group(1)) if match else None
-    if numbers is None:
+    if match is None:
         return None
-    chosen = sorted({int(n) for n in re.findall(r"\d+", numbers.group(1))})
-    if not chosen or chosen[0] < 1 or chosen[-1] > count:
+    noun, rest = (match.group(1) or match.group(2) or "").lower(), match.group(3)
+    kind = next((k for stem, k in _NOUN_KINDS if noun.startswith(stem)), "image" if noun else None)
+    numbers = _NUMBERS.match(rest)
+    if numbers is None:  # a noun with no numbers means all of that kind
+        if kind is None or re.match(r"\s*\d", rest):
+            return None
+        return Redo(None, re.sub(r"^\s*(?:все|всё|all)\b", "", rest, flags=re.IGNORECASE).strip(_PUNCTUATION), kind)
+    chosen: set[int] = set()
+    for first, last in re.findall(_RANGE, numbers.group(1), re.IGNORECASE):
+        if last and not int(first) <= int(last) <= count:
+            return None
+        chosen.update(range(int(first), int(last or first) + 1))
+    ordered = sorted(chosen)
+    if not ordered or ordered[0] < 1 or ordered[-1] > count:
         return None
-    return [n - 1 for n in chosen], numbers.group(2).strip(" \t\n:;,.-—")
+    return Redo([n - 1 for n in ordered], numbers.group("words").strip(_PUNCTUATION), kind)
 
 
 def parse_show(text: str) -> list[int] | None:
@@ -93,7 +120,7 @@ async def gate_feedback(
         waiting = [taken] if taken is not None else []
     if job is None or not waiting:
         return False
-    said, gate = meaning(text), waiting[0]
+    said, gate, count = meaning(text), waiting[0], rt.settings.pipeline.segment_count
     refused = [g for g in waiting if g.id.is_refusal]
     if refused:  # refused segments: the words are the new prompt of the one answered
         await _at_refused(rt, bot, message, lang, job, refused, text, said, update_id)
@@ -101,6 +128,8 @@ async def gate_feedback(
         await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, gate)
     elif said is Meaning.MAYBE:
         await _ask_yes_or_feedback(rt, bot, message.chat_id, lang, job, gate, _words(text))
+    elif gate.id.stage == GateStage.SCRIPT and (redo := parse_redo(text, count)) and redo.kind:
+        await reply(rt, bot, message.chat_id, lang, "wrong_stage_script", count=count)  # "переделай клип 3"
     elif gate.id.stage == GateStage.SCRIPT:
         await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text, update_id)
     else:
@@ -227,8 +256,11 @@ async def _media_feedback(
         await _show(rt, bot, chat_id, lang, job, stage, shown)
         return
     parsed, everyone = parse_redo(text, count), redo_all_words(text)
-    if parsed is not None:
-        await _redo(rt, bot, chat_id, lang, job, gate, parsed[0], parsed[1], ask=False, update_id=update_id)
+    if parsed is not None and parsed.kind not in (None, media_kind(stage).noun):  # "клип 3" at the image gate
+        await reply(rt, bot, chat_id, lang, f"wrong_stage_{stage}", count=count)
+    elif parsed is not None:  # with no numbers ("сделай клипы медленнее") all of them, asked
+        chosen, ask = (list(range(count)), True) if parsed.segments is None else (parsed.segments, False)
+        await _redo(rt, bot, chat_id, lang, job, gate, chosen, parsed.words, ask=ask, update_id=update_id)
     elif everyone is not None:
         await _redo(rt, bot, chat_id, lang, job, gate, list(range(count)), everyone, ask=False, update_id=update_id)
     elif _REDO.match(text) or not visible(text) or not re.search(r"\w", text):

@@ -311,7 +311,9 @@ def _notice_text(lang: str, event: NarrationShortened | VoiceHeard | VendorQueue
     """A notice of one message, no buttons."""
     if isinstance(event, NarrationShortened):
         key = "narration_shortened_one" if len(event.segments) == 1 else "narration_shortened_many"
-        return texts.text(lang, key, numbers=texts.numbers(event.segments), seconds=f"{event.seconds:g}")
+        said = texts.text(lang, key, numbers=texts.numbers(event.segments), seconds=f"{event.seconds:g}")
+        where = "narration_shortened_subtitled" if event.subtitles else "narration_shortened_spoken"
+        return f"{said} {texts.text(lang, where)}"
     if isinstance(event, VoiceHeard):
         return texts.text(lang, "voice_heard", text=event.text)
     return texts.text(lang, "vendor_queued", what=texts.text(lang, f"vendor_queued_{event.stage}"))

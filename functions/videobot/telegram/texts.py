@@ -163,13 +163,13 @@ RU = {
     ),
     "failed_generic": "⚠️ Не удалось сделать ролик: задача {job_id} остановлена из-за ошибки. Попробуйте ещё раз.",
     "narration_shortened_one": (
-        "✂️ Текст озвучки сегмента {numbers} не укладывался в его {seconds} сек., поэтому я переписал его "
-        "короче. В ролике и в субтитрах — сокращённый текст."
+        "✂️ Текст озвучки сегмента {numbers} не укладывался в его {seconds} сек., поэтому я переписал его короче."
     ),
     "narration_shortened_many": (
-        "✂️ Тексты озвучки сегментов {numbers} не укладывались в их {seconds} сек., поэтому я переписал их "
-        "короче. В ролике и в субтитрах — сокращённый текст."
+        "✂️ Тексты озвучки сегментов {numbers} не укладывались в их {seconds} сек., поэтому я переписал их короче."
     ),
+    "narration_shortened_subtitled": "В ролике и в субтитрах — сокращённый текст.",
+    "narration_shortened_spoken": "В ролике звучит сокращённый текст.",
     "video_caption": "🎬 Ваш ролик готов!\n⏱ Создан за {minutes} мин. • 📦 {size_mb} МБ • {duration} сек",
     "video_too_big": (
         "🎬 Ролик готов, но он весит {size_mb} МБ, а Telegram принимает от ботов не больше "
@@ -376,13 +376,13 @@ EN = {
     "failed_outage": "⚠️ The generation service is unavailable right now, so job {job_id} has stopped. Try again later.",
     "failed_generic": "⚠️ The video could not be made: job {job_id} stopped because of an error. Please try again.",
     "narration_shortened_one": (
-        "✂️ The narration of segment {numbers} did not fit its {seconds} s, so I rewrote it shorter. "
-        "The video and its subtitles say the shorter text."
+        "✂️ The narration of segment {numbers} did not fit its {seconds} s, so I rewrote it shorter."
     ),
     "narration_shortened_many": (
-        "✂️ The narration of segments {numbers} did not fit their {seconds} s, so I rewrote them shorter. "
-        "The video and its subtitles say the shorter text."
+        "✂️ The narration of segments {numbers} did not fit their {seconds} s, so I rewrote them shorter."
     ),
+    "narration_shortened_subtitled": "The video and its subtitles say the shorter text.",
+    "narration_shortened_spoken": "The video says the shorter text.",
     "video_caption": "🎬 Your video is ready!\n⏱ Made in {minutes} min • 📦 {size_mb} MB • {duration} s",
     "video_too_big": (
         "🎬 The video is ready, but it is {size_mb} MB and Telegram accepts at most {limit_mb} MB "
@@ -504,8 +504,22 @@ RU.update(
             "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
         "redo_hint": (
-            "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3» "
-            "или «переделай 3 5 светлее». Или нажмите ✅ Подтвердить / ❌ Отклонить."
+            "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3», "
+            "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
+        ),
+        "wrong_stage_script": (
+            "📝 Сейчас на проверке сценарий: изображений и клипов ещё нет. Сейчас можно переписать сценарий "
+            "(напишите, что изменить) или утвердить его: ✅ Подтвердить."
+        ),
+        "wrong_stage_images": (
+            "🖼 Сейчас на проверке изображения: клипов ещё нет, их можно будет переделать на следующем этапе. "
+            "Сейчас можно переделать изображения (номера от 1 до {count}): «переделай 3 светлее», "
+            "«переделай 2-4 ярче» или «переделай все ярче»; или нажмите ✅ Подтвердить."
+        ),
+        "wrong_stage_videos": (
+            "🎞 Сейчас на проверке клипы: изображения уже утверждены. Сейчас можно переделать клипы "
+            "(номера от 1 до {count}): «переделай 3 медленнее», «переделай 2-4 быстрее» или "
+            "«переделай все плавнее»; или нажмите ✅ Подтвердить."
         ),
         "redo_what_images": "изображения",
         "redo_what_videos": "клипы",
@@ -619,8 +633,22 @@ EN.update(
             "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
         ),
         "redo_hint": (
-            "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3” or “redo 3 5 brighter”. "
-            "Or press ✅ Approve / ❌ Reject."
+            "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3”, “redo 3 5 brighter” "
+            "or “redo 2-4”. Or press ✅ Approve / ❌ Reject."
+        ),
+        "wrong_stage_script": (
+            "📝 The script is up for approval now: there are no images or clips yet. You can rewrite the "
+            "script now (write what to change) or approve it: ✅ Approve."
+        ),
+        "wrong_stage_images": (
+            "🖼 The images are up for approval now: there are no clips yet, they can be redone at the next "
+            "stage. You can redo images now (numbers 1 to {count}): “redo 3 brighter”, “redo 2-4 warmer” "
+            "or “redo all brighter”; or press ✅ Approve."
+        ),
+        "wrong_stage_videos": (
+            "🎞 The clips are up for approval now: the images are already approved. You can redo clips now "
+            "(numbers 1 to {count}): “redo 3 slower”, “redo 2-4 faster” or “redo all smoother”; or press "
+            "✅ Approve."
         ),
         "redo_what_images": "images",
         "redo_what_videos": "clips",

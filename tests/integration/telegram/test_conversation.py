@@ -108,22 +108,25 @@ def test_from_start_to_the_delivered_video(rt, db, user, fake_telegram, monkeypa
     fake_telegram.fail_next("sendVideo", 429, retry_after=60)
     assert user.press(approve_clips, sent_message(clips)) == 200
 
-    # The finished video arrives as a multipart upload under 50 MB, with a caption; just before
-    # it, once (the retried delivery does not say it again), that segment 4's narration was
-    # rewritten shorter to fit its 5 s
+    # The finished video arrives as a multipart upload under 50 MB, with a caption; after it,
+    # once (the refused first attempt said nothing), that segment 4's narration was rewritten
+    # shorter to fit its 5 s
     video = fake_telegram.wait_for(
         lambda c: c in user.sent("sendVideo") and c.params.get("caption", "").startswith("🎬"),
         GATE_TIMEOUT,
         "the video",
     )
-    [notice] = [c for c in user.sent("sendMessage") if c.params["text"].startswith("✂️")]
+    notice = fake_telegram.wait_for(
+        lambda c: c in user.sent("sendMessage") and c.params["text"].startswith("✂️"), GATE_TIMEOUT, "the notice"
+    )
+    assert [c for c in user.sent("sendMessage") if c.params["text"].startswith("✂️")] == [notice]
     assert notice.params["text"] == (
         "✂️ Текст озвучки сегмента 4 не укладывался в его 5 сек., поэтому я переписал его короче. "
         "В ролике и в субтитрах — сокращённый текст."
     )
     calls = fake_telegram.calls
     [refused] = fake_telegram.calls_to("sendVideo", chat_id=user.chat_id, failed=True)
-    assert calls.index(notice) < calls.index(refused) < calls.index(video)
+    assert calls.index(refused) < calls.index(video) < calls.index(notice)
     said = segment_rows.get_segment(db, job_id, 3)["text"]
     assert said != jobs.get_job(db, job_id)["script_segments"][3] and len(said.split()) < 20
     upload = video.files["video"]

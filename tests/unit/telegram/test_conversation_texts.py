@@ -72,8 +72,8 @@ def test_a_redo_names_what_it_redoes_in_the_right_form(setup, rt, db, user, sfn)
     gates.open_gate(db, job["id"], GateId.parse("images"), "token-more")
     assert user.say("переделай 42") == 200  # no such image: how to ask, in Russian
     assert user.texts()[-1] == (
-        "Чтобы переделать изображения, напишите их номера от 1 до 10, например: «переделай 3» "
-        "или «переделай 3 5 светлее». Или нажмите ✅ Подтвердить / ❌ Отклонить."
+        "Чтобы переделать изображения, напишите их номера от 1 до 10, например: «переделай 3», "
+        "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
     )
     db.execute(f"UPDATE {gates.GATES} SET revisions = 5 WHERE job_id = %s", (job["id"],))
     assert user.say("переделай 4") == 200

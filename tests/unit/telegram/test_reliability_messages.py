@@ -268,20 +268,27 @@ def test_a_tap_racing_the_gates_timeout_still_names_the_stage(rt, db, user, monk
     assert jobs.get_job(db, job["id"]).status == JobStatus.TIMED_OUT
 
 
-def test_narration_rewritten_shorter_is_said_once_just_before_the_video_even_when_delivery_is_retried(rt, db, user):
-    """Issue 22, item 9's gap: the video no longer says the approved script word for word where
-    RecordVoiceover rewrote a part shorter. The user is told which segments, once (its own
-    notification key), just before the video; a DeliverVideo retried after the video failed
-    does not say it again."""
+def _shortened_job(rt, db, user: TelegramUser, **fields) -> dict:
+    """An assembled job whose narration of segments 4 and 7 RecordVoiceover rewrote shorter."""
     job = _assembled_job(rt, db, user)
     script = [f"Часть {i} сценария, как её утвердили." for i in range(10)]
-    jobs.update_job(db, job["id"], script_segments=script)
+    jobs.update_job(db, job["id"], script_segments=script, **fields)
     segments.create_segments(db, job["id"], script, 5.0)
     for index in (3, 6):  # what RecordVoiceover stores for a part it had rewritten shorter
         segments.update_segment(db, job["id"], index, text=f"Часть {index}.")
+    return job
+
+
+def test_narration_rewritten_shorter_is_said_once_after_the_video_even_when_delivery_is_retried(rt, db, user):
+    """Issue 22, item 9's gap: the video no longer says the approved script word for word where
+    RecordVoiceover rewrote a part shorter. The user is told which segments, once (its own
+    notification key), after the video; a DeliverVideo retried after the video failed says it
+    once, and a later retry does not say it again."""
+    job = _shortened_job(rt, db, user)
     user.fake.fail_next("sendVideo", 429, retry_after=60)  # longer than the bot waits: the stage fails
     with pytest.raises(VendorUnavailable):
         deliver_video(rt, job["id"])
+    assert [t for t in user.texts() if t.startswith("✂️")] == []  # nothing before the video
     assert deliver_video(rt, job["id"]) == {"delivered": True, "narration_shortened": [3, 6]}
     deliver_video(rt, job["id"])  # a later retry: nothing again
 
@@ -293,7 +300,42 @@ def test_narration_rewritten_shorter_is_said_once_just_before_the_video_even_whe
     calls = user.fake.calls
     [notice] = [c for c in calls if c.method == "sendMessage" and c.params["text"].startswith("✂️")]
     [video] = [c for c in calls if c.method == "sendVideo" and c.error_code is None]
-    assert calls.index(notice) < calls.index(video)
+    assert calls.index(video) < calls.index(notice)
+
+
+def test_a_narration_notice_that_cannot_be_sent_never_holds_the_video_back(rt, db, user):
+    """The notice fails every time it is tried (429 past the bot's wait): the video is still
+    delivered, once, and the job completed; the notice is logged, not raised. It keeps its own
+    key: once Telegram takes it (a DeliverVideo run again), it is said once and never again."""
+    job = _shortened_job(rt, db, user)
+    for _ in range(2):
+        user.fake.fail_next("sendMessage", 429, retry_after=60)
+        assert deliver_video(rt, job["id"]) == {"delivered": True, "narration_shortened": [3, 6]}
+        assert len(user.sent("sendVideo")) == 1 and jobs.get_job(db, job["id"]).status == JobStatus.COMPLETED
+        assert [t for t in user.texts() if t.startswith("✂️")] == []
+    assert not notifications.was_sent(db, job["id"], "narration_shortened")
+    assert len(user.fake.calls_to("sendMessage", failed=True)) == 2
+
+    deliver_video(rt, job["id"])
+    deliver_video(rt, job["id"])
+    assert len([t for t in user.texts() if t.startswith("✂️")]) == 1 and len(user.sent("sendVideo")) == 1
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("ru", "поэтому я переписал их короче. В ролике звучит сокращённый текст."),
+        ("en", "so I rewrote them shorter. The video says the shorter text."),
+    ],
+)
+def test_a_video_without_subtitles_gets_a_notice_that_does_not_mention_them(rt, db, user, lang, said):
+    from videobot.data import chats
+
+    job = _shortened_job(rt, db, user, subtitles=False)  # the user's /settings turned them off
+    chats.remember_chat(db, user.chat_id, user.user_id, lang)
+    deliver_video(rt, job["id"])
+    [notice] = [t for t in user.texts() if t.startswith("✂️")]
+    assert notice.endswith(said) and "субтитр" not in notice and "subtitle" not in notice
 
 
 def test_a_video_said_as_approved_comes_with_no_narration_notice(rt, db, user):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, lambda_poster
 from tests.helpers import StartingStepFunctions, job_at_gate, new_job, offered, replace_part
+from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
@@ -28,25 +29,97 @@ def user(setup, rt, telegram):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("переделай 3", ([2], "")),
-        ("Переделай 3 5", ([2, 4], "")),
-        ("redo 3 5", ([2, 4], "")),
-        ("переделай 2, 4 и 7: светлее и теплее", ([1, 3, 6], "светлее и теплее")),
-        ("redo 10 brighter", ([9], "brighter")),
+        ("переделай 3", ([2], "", None)),
+        ("Переделай 3 5", ([2, 4], "", None)),
+        ("redo 3 5", ([2, 4], "", None)),
+        ("переделай 2, 4 и 7: светлее и теплее", ([1, 3, 6], "светлее и теплее", None)),
+        ("redo 10 brighter", ([9], "brighter", None)),
         ("переделай", None),
         ("переделай 0", None),
         ("redo 11", None),
         ("переделай все", None),
         ("сделай 3", None),
-        ("сделай клип 3 медленнее", ([2], "медленнее")),
-        ("переделай клипы 3 и 5 быстрее", ([2, 4], "быстрее")),
-        ("make clip 3 slower", ([2], "slower")),
+        ("сделай клип 3 медленнее", ([2], "медленнее", "clip")),
+        ("переделай клипы 3 и 5 быстрее", ([2, 4], "быстрее", "clip")),
+        ("make clip 3 slower", ([2], "slower", "clip")),
+        ("переделай картинку 2 светлее", ([1], "светлее", "image")),
+        ("redo image 4", ([3], "", "image")),
         ("сделай ярче", None),
         ("3", None),
+        # a noun with no numbers: all of that kind, with the wish (offered with its price)
+        ("сделай клипы медленнее", (None, "медленнее", "clip")),
+        ("make clips slower", (None, "slower", "clip")),
+        ("сделай картинки ярче", (None, "ярче", "image")),
+        ("make images brighter", (None, "brighter", "image")),
+        ("переделай все клипы плавнее", None),  # "все" first: redo_all_words' phrase, not this one
+        ("переделай клипы все плавнее", (None, "плавнее", "clip")),
+        ("redo clips", (None, "", "clip")),
+        ("сделай клип 11 медленнее", None),
+        # ranges, with either noun and either verb
+        ("make clips 3-5 slower", ([2, 3, 4], "slower", "clip")),
+        ("сделай клипы 3–5 медленнее", ([2, 3, 4], "медленнее", "clip")),
+        ("переделай картинки с 3 по 5 ярче", ([2, 3, 4], "ярче", "image")),
+        ("redo images 3 to 5 brighter", ([2, 3, 4], "brighter", "image")),
+        ("redo 2, 6-7 and 9", ([1, 5, 6, 8], "", None)),
+        ("переделай 8-10", ([7, 8, 9], "", None)),
+        ("переделай 5-3", None),
+        ("redo 3-11", None),
     ],
 )
 def test_redo_names_segments_one_based(text, expected):
     assert parse_redo(text, 10) == expected
+
+
+@pytest.mark.parametrize(
+    "said, wish",
+    [
+        ("сделай картинки ярче", "ярче"),
+        ("make images brighter", "brighter"),
+        ("переделай изображения теплее", "теплее"),
+    ],
+)
+def test_a_noun_with_no_numbers_offers_all_ten_with_the_wish_and_its_price(db, user, sfn, said, wish):
+    job = job_at_gate(db, user, "images")
+    assert user.say(said) == 200
+    [offer] = user.sent("sendMessage")
+    assert offer.params["text"].startswith(f"🔁 Переделать все 10 изображений с пожеланием «{wish}»? Это будет стоить")
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("images"))["offered_feedback"] == wish
+
+
+def test_clips_with_no_numbers_at_the_clip_gate_are_offered_all_ten(db, user, sfn):
+    job = job_at_gate(db, user, "videos")
+    assert user.say("make clips slower") == 200
+    [offer] = user.sent("sendMessage")
+    assert offer.params["text"].startswith("🔁 Переделать все 10 клипов с пожеланием «slower»?")
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["offered_feedback"] == "slower"
+
+
+@pytest.mark.parametrize(
+    "stage, said, told",
+    [
+        ("images", "сделай клип 3 медленнее", "wrong_stage_images"),
+        ("images", "make clips 3-5 slower", "wrong_stage_images"),
+        ("videos", "переделай картинку 3 светлее", "wrong_stage_videos"),
+        ("videos", "сделай картинки ярче", "wrong_stage_videos"),
+        ("script", "сделай клип 3 медленнее", "wrong_stage_script"),
+    ],
+)
+def test_a_noun_of_another_stage_is_told_which_stage_is_open_and_nothing_changes(db, user, sfn, stage, said, told):
+    job = job_at_gate(db, user, stage)
+    assert user.say(said) == 200
+    assert user.texts() == [texts.text("ru", told, count=10)]
+    gate = gates.get_gate(db, job["id"], GateId(stage))
+    assert sfn.calls == [] and gate["decided_at"] is None and gate["offered_feedback"] is None
+    assert gate["revisions"] == 0
+
+
+def test_the_wrong_stage_answers_read_in_both_languages():
+    for lang in ("ru", "en"):
+        assert "✅" in texts.text(lang, "wrong_stage_script", count=10)
+        for stage in ("images", "videos"):
+            said = texts.text(lang, f"wrong_stage_{stage}", count=10)
+            assert "1 " in said and "10" in said and "2-4" in said
+    assert texts.text("en", "wrong_stage_images", count=10).startswith("🖼 The images are up for approval now")
 
 
 def test_revisions_are_bounded_per_gate(db, user):
