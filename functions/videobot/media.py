@@ -331,7 +331,7 @@ class FFmpeg:
                 "-c:v",
                 "libx264",
                 "-preset",
-                "veryfast",
+                "ultrafast",  # a vendor's download, encoded again by prepare_segment: half the CPU of veryfast
                 "-crf",
                 "23",
                 "-movflags",

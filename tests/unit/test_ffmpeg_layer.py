@@ -4,6 +4,7 @@ imageio-ffmpeg wheel. The wheel is fetched from the package registry once into
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -55,8 +56,16 @@ def _functions_architectures(template: dict) -> set[str]:
 
 
 def _make_print_arch(layer_dir: Path) -> str:
+    # its own make, not a sub-make of the one running the tests (whose MAKEFLAGS would print
+    # "make[2]: Entering directory" around the answer)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     return subprocess.run(
-        ["make", "-s", "-C", str(layer_dir), "print-arch"], check=True, capture_output=True, text=True, timeout=60
+        ["make", "-s", "--no-print-directory", "-C", str(layer_dir), "print-arch"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     ).stdout.strip()
 
 
