@@ -27,10 +27,11 @@ demo: $(VENV)/.installed ## Make a video offline: TOPIC="..." (default Рекл�
 
 # pytest-xdist workers: each gets its own database and local pipeline (tests/conftest.py).
 # A worker takes a whole file at a time, in the order collected (the heavy integration files
-# first), so the few long tests spread over the workers instead of queueing on one. Four on two
+# first), so the few long tests spread over the workers instead of queueing on one. Three on two
 # cores: a pipeline test spends much of its time waiting (for a gate, a poll, an end), and a
-# third and fourth worker run in those waits (docs/benchmarks.md: 2 workers vs 3 vs 4).
-WORKERS ?= 4
+# third worker runs in those waits; a fourth costs more (its own start and collection) than it
+# fills (docs/benchmarks.md).
+WORKERS ?= 3
 PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test

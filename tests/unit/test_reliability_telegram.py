@@ -11,7 +11,7 @@ import json
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes.telegram_fixtures import (  # noqa: F401
@@ -172,19 +172,27 @@ def test_a_body_nested_200000_deep_is_a_400(rt, telegram, kind):
     assert telegram.calls == []
 
 
+SHALLOW, DEEP = 500, 50_000  # surely parsed, surely not (json gives up at about 2,000 levels here)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(depth=st.integers(min_value=1, max_value=300_000), kind=st.sampled_from(["list", "dict"]))
+@example(depth=SHALLOW, kind="list")  # the deepest body surely parsed
+@example(depth=DEEP, kind="dict")  # the shallowest body surely refused
 def test_any_nesting_depth_is_answered_without_a_crash(rt, telegram, depth, kind):
     body = _nested(depth, kind)
     status = handle_event(rt, _api(body))["statusCode"]
-    try:
-        json.loads(body)
-        parsed = True
-    except RecursionError:
-        parsed = False
-    # parsed: a well-formed update (its message is not a Message, so answered and ignored);
-    # too deep for the parser: refused
-    assert status == (200 if parsed else 400)
+    # never a crash: parsed, a well-formed update (its message is not a Message, so answered and
+    # ignored); too deep for the parser, refused. Where the parser gives up depends on how deep
+    # the stack already is (a json.loads here, a frame or two shallower than the handler's, can
+    # still parse a body the handler cannot), so only the clear cases are pinned.
+    assert status in (200, 400)
+    if depth <= SHALLOW:
+        assert status == 200
+    if depth >= DEEP:
+        with pytest.raises(RecursionError):
+            json.loads(body)
+        assert status == 400
 
 
 # ---- item 6: a gate never sticks -------------------------------------------------------------
