@@ -80,6 +80,23 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+# The longest unit files (docs/benchmarks.md), handed out first: pytest-xdist's `--dist loadfile`
+# gives the workers whole files in the order collected, and one of these begun last kept one
+# worker busy while the others had finished.
+LONGEST_UNIT_FILES = ("tests/unit/test_narration_fit.py", "tests/unit/test_stages.py", "tests/unit/test_media.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The integration files first (they are the longest), then the longest unit files, then the
+    rest, each in the order collected (the same in every worker: the sort is stable)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return 0 if path.startswith("tests/integration/") else 1 if path in LONGEST_UNIT_FILES else 2
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def renders_once(tmp_path_factory: pytest.TempPathFactory):
     """Slides, vendor clips, prepared segments and mastered soundtracks: each distinct one is rendered once a run
