@@ -198,7 +198,6 @@ class LocalPipeline:
         from moto import mock_aws
 
         self.policy_check.install()
-        interpreter.run_cheaply()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         secrets_base = {**environ, "DATABASE_URL": environ.get("DATABASE_URL") or self.rt.db.url or ""}
