@@ -90,11 +90,13 @@ def llm_usd(model: str, input_tokens: int, output_tokens: int) -> float:
 
 
 def speech_price(vendor: str, model: str) -> float:
-    """USD per million characters for a character-billed voice (Polly, tts-1); 0 offline."""
+    """USD per million characters for a character-billed voice (Polly, tts-1); 0 offline. A Polly
+    `model` is its engine, or "engine:voice" as a Speech reports it (no engine named: standard)."""
     if vendor == "offline":
         return 0.0
     if vendor == "polly":
-        return SPEECH_USD_PER_MCHAR["polly:" + (model.split(":", 1)[0] if ":" in model else "standard")]
+        engine = model.split(":", 1)[0]
+        return SPEECH_USD_PER_MCHAR.get("polly:" + engine, SPEECH_USD_PER_MCHAR["polly:standard"])
     return SPEECH_USD_PER_MCHAR.get(model, 20.0)
 
 

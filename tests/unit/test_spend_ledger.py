@@ -552,6 +552,7 @@ def test_the_recent_task_seconds_are_the_models_settled_tasks_newest_first(db):
     for _ in range(18):  # 21 of them: the 20 newest by default
         ran(50, 400, settle=0.2)
     assert len(ledger.recent_task_seconds(db, model)) == 20 and ledger.recent_task_seconds(db, model)[-1] == 50
+    assert len(usage.recent_task_seconds(db, model)) == 20  # the seam the first poll's placement reads
 
 
 def test_an_accepted_task_is_the_one_still_reserved_with_its_id(db):

@@ -1,0 +1,206 @@
+"""How a job ends without a video (videobot.lifecycle), stage by stage: what is stored (its
+status, its reason, the notice its user is told, its gates) and what each path answers the state
+machine, including the reconciler's answer to an execution that ended with its job unfinished."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from tests.helpers import new_job
+from videobot import lifecycle, storage
+from videobot.data import gates, jobs
+from videobot.pipeline import GateId, JobStatus
+
+
+def _gate(db, job_id: str, stage: str, decision: str | None = None) -> None:
+    gates.open_gate(db, job_id, GateId(stage), f"token-{job_id}-{stage}")
+    if decision:
+        gates.decide_gate(db, job_id, GateId(stage), decision)
+
+
+@pytest.mark.parametrize(
+    ("error", "details"),
+    [
+        ({"Error": "MediaError", "Cause": "ffmpeg exited 1"}, ("MediaError", "ffmpeg exited 1")),
+        # a Lambda's error: its Cause is JSON naming the type and the message
+        (
+            {"Error": "Lambda.Unknown", "Cause": json.dumps({"errorType": "VendorFailed", "errorMessage": "gone"})},
+            ("VendorFailed", "gone"),
+        ),
+        (
+            {"Error": "X", "Cause": json.dumps({"errorType": "", "errorMessage": ""})},
+            ("X", '{"errorType": "", "errorMessage": ""}'),
+        ),
+        ({"Error": "X", "Cause": "[1, 2]"}, ("X", "[1, 2]")),  # JSON, but not an error's
+        ({"Error": "X", "Cause": None}, ("X", "")),
+        ({"Cause": "it broke"}, ("Unknown", "it broke")),
+        (None, ("Unknown", "")),
+        ({"Error": "X", "Cause": "é" * 1_500}, ("X", "é" * 1_000)),  # bounded for the row and the message
+    ],
+)
+def test_a_catchs_error_gives_its_type_and_message(error, details):
+    assert lifecycle.error_details(error) == details
+
+
+def test_a_failure_is_stored_with_its_reason_told_once_and_its_gates_abandoned(rt, db):
+    job_id = new_job(db)["id"]
+    _gate(db, job_id, "script")
+    assert lifecycle.record_failure(rt, job_id, {"Error": "MediaError", "Cause": "ffmpeg"}) == {
+        "failed": True,
+        "error_type": "MediaError",
+        "fault": True,
+    }
+    job = jobs.get_job(db, job_id)
+    assert (job.status, job.error_message) == (JobStatus.FAILED, "MediaError: ffmpeg")
+    assert job.completed_at is not None and job.end_told_at is not None
+    assert job.end_notice == {"outcome": "failed", "stage": "", "error_type": "MediaError", "reason": "ffmpeg"}
+    assert gates.latest_gate(db, job_id).decision == "abandoned"
+    # the Lambda retried: the same end, told once
+    told = job.end_told_at
+    assert lifecycle.record_failure(rt, job_id, {"Error": "MediaError", "Cause": "ffmpeg"})["failed"] is True
+    assert jobs.get_job(db, job_id).end_told_at == told
+
+
+@pytest.mark.parametrize("kind", sorted(lifecycle.NOT_A_FAULT))
+def test_an_end_on_the_users_input_is_not_a_fault(rt, db, kind):
+    job_id = new_job(db)["id"]
+    assert lifecycle.record_failure(rt, job_id, {"Error": kind, "Cause": "x"}) == {
+        "failed": True,
+        "error_type": kind,
+        "fault": False,
+    }
+
+
+def test_a_failure_after_another_end_leaves_that_end(rt, db):
+    job_id = new_job(db)["id"]
+    lifecycle.cancel_job(rt, job_id)
+    assert lifecycle.record_failure(rt, job_id, {"Error": "MediaError"})["failed"] is False
+    job = jobs.get_job(db, job_id)
+    assert (job.status, job.error_message, job.end_notice["outcome"]) == (
+        JobStatus.CANCELLED,
+        "cancelled by the user",
+        "cancelled",
+    )
+
+
+def test_a_timeout_names_the_open_gate_else_the_last_one_else_none(rt, db):
+    job_id = new_job(db)["id"]
+    _gate(db, job_id, "script", "approved")
+    _gate(db, job_id, "images")
+    assert lifecycle.record_approval_timeout(rt, job_id) == {"timed_out": True, "stage": "images"}
+    job = jobs.get_job(db, job_id)
+    assert (job.status, job.error_message) == (JobStatus.TIMED_OUT, "no answer at the images approval in time")
+    assert job.end_notice == {"outcome": "timed_out", "stage": "images", "error_type": "", "reason": ""}
+    assert gates.get_gate(db, job_id, GateId("images")).decision == "timed_out"
+    assert gates.get_gate(db, job_id, GateId("script")).decision == "approved"  # decided gates stay as they are
+    assert job.end_told_at is not None
+
+    nothing_open = new_job(db)["id"]
+    assert lifecycle.record_approval_timeout(rt, nothing_open) == {"timed_out": True, "stage": ""}
+    assert jobs.get_job(db, nothing_open).error_message == "no answer at the  approval in time"
+
+    lifecycle.cancel_job(rt, ended := new_job(db)["id"])
+    assert lifecycle.record_approval_timeout(rt, ended) == {"timed_out": False, "stage": ""}
+    assert jobs.get_job(db, ended).status == JobStatus.CANCELLED
+
+
+def test_a_reject_at_a_gate_cancels_naming_it_and_clears_the_job(rt, db):
+    job_id = new_job(db)["id"]
+    rt.storage.put_bytes(storage.job_key(job_id, "script.txt"), b"x")
+    rt.storage.put_bytes(storage.job_key(job_id, "voice.mp3"), b"y")
+    _gate(db, job_id, "script", "rejected")
+    assert lifecycle.cancel_job(rt, job_id) == {"cancelled": True, "deleted_files": 2}
+    job = jobs.get_job(db, job_id)
+    assert (job.status, job.error_message, job.script_approved) == (
+        JobStatus.CANCELLED,
+        "rejected at the script approval",
+        -1,
+    )
+    assert job.end_notice == {"outcome": "cancelled", "stage": "script", "error_type": "", "reason": ""}
+    assert gates.latest_gate(db, job_id) is None  # its rows cleared
+    assert job.end_told_at is not None
+
+    images = new_job(db)["id"]
+    _gate(db, images, "images", "rejected")
+    lifecycle.cancel_job(rt, images)
+    job = jobs.get_job(db, images)
+    assert (job.error_message, job.script_approved, job.end_notice["stage"]) == (
+        "rejected at the images approval",
+        0,
+        "images",
+    )
+
+
+def test_a_cancel_after_the_video_was_delivered_keeps_it(rt, db):
+    job_id = new_job(db)["id"]
+    final = rt.storage.put_bytes(storage.job_key(job_id, "final.mp4"), b"video")
+    jobs.finish_job(db, job_id, JobStatus.COMPLETED, final_video_path=final)
+    assert lifecycle.cancel_job(rt, job_id) == {"cancelled": False, "status": JobStatus.COMPLETED}
+    assert rt.storage.get_bytes(final) == b"video" and jobs.get_job(db, job_id).final_video_path == final
+
+
+def test_an_end_is_told_from_its_stored_notice_once(rt, db):
+    job_id = new_job(db)["id"]
+    assert lifecycle.tell_end(rt, jobs.get_job(db, job_id)) is False  # not ended: nothing to tell
+    notice = {"outcome": "failed", "stage": "", "error_type": "MediaError", "reason": "x"}
+    jobs.finish_job(db, job_id, JobStatus.FAILED, end_notice=json.dumps(notice))
+    job = jobs.get_job(db, job_id)
+    assert lifecycle.tell_end(rt, dataclasses.replace(job, end_notice=json.dumps(notice))) is True
+    assert jobs.get_job(db, job_id).end_told_at is not None
+    assert lifecycle.tell_end(rt, jobs.get_job(db, job_id)) is False  # told already
+
+
+def _execution(job_id: str | None, status: str, **detail) -> dict:
+    return {"name": job_id, "status": status, **detail}
+
+
+@pytest.mark.parametrize(
+    ("detail", "status", "reason"),
+    [
+        # stopped from the console: a cancel
+        ({"status": "ABORTED"}, JobStatus.CANCELLED, "cancelled by the user"),
+        # RecordApprovalTimeout itself failed
+        ({"status": "FAILED", "error": "ApprovalTimedOut"}, JobStatus.TIMED_OUT, "no answer at the  approval in time"),
+        ({"status": "TIMED_OUT"}, JobStatus.FAILED, "States.Timeout: the execution ran out of time"),
+        ({"status": "FAILED", "error": "States.Runtime", "cause": "boom"}, JobStatus.FAILED, "States.Runtime: boom"),
+        ({"status": "FAILED"}, JobStatus.FAILED, "States.Runtime: the execution failed"),
+    ],
+)
+def test_an_execution_that_ended_with_its_job_unfinished_ends_the_job(rt, db, detail, status, reason):
+    job_id = new_job(db)["id"]
+    assert lifecycle.reconcile_execution(rt, _execution(job_id, **detail)) == {"reconciled": True, "status": status}
+    job = jobs.get_job(db, job_id)
+    assert (job.status, job.error_message, job.end_told_at is not None) == (status, reason, True)
+
+
+def test_an_execution_that_failed_after_a_reject_cancels_its_job(rt, db):
+    job_id = new_job(db)["id"]
+    _gate(db, job_id, "videos", "rejected")
+    assert lifecycle.reconcile_execution(rt, _execution(job_id, "FAILED")) == {
+        "reconciled": True,
+        "status": "cancelled",
+    }
+    assert jobs.get_job(db, job_id).error_message == "rejected at the videos approval"
+
+
+def test_the_reconciler_leaves_what_is_not_a_jobs_ended_execution(rt, db):
+    job_id = new_job(db)["id"]
+    ignored = {"reconciled": False, "reason": "not a job's ended execution"}
+    assert lifecycle.reconcile_execution(rt, _execution(job_id, "SUCCEEDED")) == ignored
+    assert lifecycle.reconcile_execution(rt, _execution(job_id, "RUNNING")) == ignored
+    assert lifecycle.reconcile_execution(rt, _execution(None, "FAILED")) == ignored
+    assert lifecycle.reconcile_execution(rt, {"status": "FAILED"}) == ignored
+    assert lifecycle.reconcile_execution(rt, _execution("job-that-is-not", "FAILED")) == ignored
+    assert jobs.get_job(db, job_id).status == JobStatus.PENDING
+
+    # a job that ended: it stays as it ended; told already, nothing more
+    lifecycle.record_failure(rt, job_id, {"Error": "MediaError", "Cause": "x"})
+    assert lifecycle.reconcile_execution(rt, _execution(job_id, "TIMED_OUT")) == {
+        "reconciled": False,
+        "status": JobStatus.FAILED,
+        "told": False,
+    }
+    assert jobs.get_job(db, job_id).error_message == "MediaError: x"
