@@ -13,6 +13,13 @@ even when their tests did).
 
     make mutation                          # every module
     make mutation MUTANTS='videobot.control.*'   # some mutants (mutmut's name globs)
+
+A "timeout" from mutmut is not a kill until checked: its wall-clock limit is about 15 times the
+tests' measured time, and a niced run on a busy machine can be starved past it by a mutant
+whose tests all pass. So after each run every timed-out mutant is run again directly, its tests
+with the mutant switched on (MUTANT_UNDER_TEST) and a limit of RECHECK_SECONDS: a test that
+fails kills it, all passing is a survivor, only a run past the limit stays a timeout. The
+verdicts are kept in mutants/rechecked.json, which the report reads.
 """
 
 from __future__ import annotations
@@ -152,6 +159,34 @@ def run_mutmut(names: list[str], database_url: str) -> int:
     return subprocess.call([str(mutmut), "run", "--max-children", "1", *names], cwd=WORK, env=env)
 
 
+RECHECK_SECONDS = 300
+
+
+def recheck_timeouts(database_url: str) -> None:
+    """Run each mutant mutmut timed out directly (see the module's docstring)."""
+    stats = json.loads((WORK / "mutants" / "mutmut-stats.json").read_text())
+    tests_of = stats["tests_by_mangled_function_name"]
+    path = WORK / "mutants" / "rechecked.json"
+    rechecked = json.loads(path.read_text()) if path.exists() else {}
+    python = Path(sys.executable)
+    for codes in results().values():
+        for name, code in sorted(codes.items()):
+            if STATUS.get(code) != "timeout" or name in rechecked:
+                continue
+            tests = sorted(tests_of.get(name.partition("__mutmut_")[0], ()))
+            env = {**os.environ, "TEST_DATABASE_URL": database_url, "MUTANT_UNDER_TEST": name}
+            args = [str(python), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist", *tests]
+            try:
+                run = subprocess.run(args, cwd=WORK / "mutants", env=env, capture_output=True, timeout=RECHECK_SECONDS)
+                # 0: every test passed; 5: none ran; else a test failed or could not run
+                verdict = {0: 0, 5: 33}.get(run.returncode, 1)
+            except subprocess.TimeoutExpired:
+                verdict = -24
+            rechecked[name] = verdict
+            print(f"rechecked {name}: {STATUS[verdict]}", flush=True)
+            path.write_text(json.dumps(rechecked, indent=1))
+
+
 def results() -> dict[str, dict[str, int | None]]:
     """Each mutated module's mutants and their exit codes (mutmut's .meta files)."""
     found = {}
@@ -159,6 +194,10 @@ def results() -> dict[str, dict[str, int | None]]:
         data = json.loads(meta.read_text())
         module = ".".join(meta.relative_to(WORK / "mutants").with_suffix("").with_suffix("").parts)
         found[module] = data["exit_code_by_key"]
+    rechecked = WORK / "mutants" / "rechecked.json"
+    verdicts = json.loads(rechecked.read_text()) if rechecked.exists() else {}
+    for codes in found.values():
+        codes.update({name: verdicts[name] for name in codes if name in verdicts})
     return found
 
 
@@ -206,12 +245,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mutants", nargs="*", help="mutmut name globs (default: every mutant)")
     parser.add_argument("--report", action="store_true", help="only print the scores of the last run")
+    parser.add_argument("--recheck", action="store_true", help="only run the last run's timeouts again, directly")
     args = parser.parse_args()
     stage()
-    if not args.report:
+    if args.recheck:
+        server = start_database()
+        try:
+            recheck_timeouts(server.get_uri())
+        finally:
+            server.cleanup()
+    elif not args.report:
         server = start_database()
         try:
             code = run_mutmut(args.mutants, server.get_uri())
+            if code == 0:
+                recheck_timeouts(server.get_uri())
         finally:
             server.cleanup()
         if code != 0:

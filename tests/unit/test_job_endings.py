@@ -9,10 +9,12 @@ import json
 
 import pytest
 
-from tests.helpers import new_job
+from tests.helpers import new_job, replace_part
 from videobot import lifecycle, storage
-from videobot.data import gates, jobs
-from videobot.pipeline import GateId, JobStatus
+from videobot.data import gates, jobs, segments
+from videobot.errors import JobCancelled
+from videobot.notify import GateReady, SegmentRefused
+from videobot.pipeline import IMAGE, GateId, GateStage, JobStatus, SegmentStatus
 
 
 def _gate(db, job_id: str, stage: str, decision: str | None = None) -> None:
@@ -204,3 +206,106 @@ def test_the_reconciler_leaves_what_is_not_a_jobs_ended_execution(rt, db):
         "told": False,
     }
     assert jobs.get_job(db, job_id).error_message == "MediaError: x"
+
+
+# ---- what a gate asks, and asking it -------------------------------------------------------
+
+
+def _refused(db, job_id: str, made: set[int], refused: dict[int, str | None]) -> None:
+    """The job's ten segments: `made` have their image, `refused` failed with their code."""
+    segments.create_segments(db, job_id, [f"Часть {i}" for i in range(10)], 5.0)
+    for i in range(10):
+        fields = {"image_prompt": f"prompt {i}"}
+        if i in made:
+            fields |= {"image_path": f"jobs/{job_id}/images/{i}.png", "status": SegmentStatus.IMAGE_READY}
+        elif i in refused:
+            fields |= {"status": SegmentStatus.FAILED, "error_message": refused[i]}
+        segments.update_segment(db, job_id, i, **fields)
+
+
+def test_a_refused_segments_question_says_which_what_is_ready_and_what_waits(rt, db):
+    job_id = new_job(db)["id"]
+    _refused(db, job_id, made={1, 2, 5}, refused={3: "SAFETY.INPUT.TEXT", 7: None})
+    gate_id = GateId.refused(IMAGE, 3)
+    gates.open_gate(db, job_id, gate_id, "token")
+    db.execute(f"UPDATE {gates.GATES} SET revisions = 2 WHERE job_id = %s", (job_id,))
+    question = lifecycle.gate_question(rt, jobs.get_job(db, job_id), gates.get_gate(db, job_id, gate_id))
+    assert question == SegmentRefused(
+        "image", 3, "SAFETY.INPUT.TEXT", "prompt 3", round=2, ready=3, waiting=(3, 7), blocked=()
+    )
+
+
+def test_a_refused_reference_image_blocks_the_others_and_a_missing_code_is_safety(rt, db):
+    job_id = new_job(db)["id"]
+    _refused(db, job_id, made={4}, refused={0: None})
+    gate_id = GateId.refused(IMAGE, 0)
+    gates.open_gate(db, job_id, gate_id, "token")
+    question = lifecycle.gate_question(rt, jobs.get_job(db, job_id), gates.get_gate(db, job_id, gate_id))
+    assert question == SegmentRefused(
+        "image", 0, "SAFETY", "prompt 0", round=0, ready=1, waiting=(0,), blocked=(1, 2, 3, 5, 6, 7, 8, 9)
+    )
+
+
+def test_a_gates_question_shows_the_redone_segments_only_after_a_revision(rt, db):
+    job_id = new_job(db)["id"]
+    gates.open_gate(db, job_id, GateId("images"), "token")
+    db.execute(f"UPDATE {gates.GATES} SET redo_segments = %s WHERE job_id = %s", ([2, 5], job_id))
+    job = jobs.get_job(db, job_id)
+    assert lifecycle.gate_question(rt, job, gates.get_gate(db, job_id, GateId("images"))) == GateReady(
+        GateStage.IMAGES, round=0, segments=()
+    )
+    db.execute(f"UPDATE {gates.GATES} SET revisions = 1 WHERE job_id = %s", (job_id,))
+    assert lifecycle.gate_question(rt, job, gates.get_gate(db, job_id, GateId("images"))) == GateReady(
+        GateStage.IMAGES, round=1, segments=(2, 5)
+    )
+
+
+# ---- a stage's files ---------------------------------------------------------------------------
+
+
+def test_a_stage_stores_its_files_until_the_job_is_cancelled(rt, db, tmp_path):
+    job_id = new_job(db)["id"]
+    voice = tmp_path / "voice.mp3"
+    voice.write_bytes(b"voice")
+    script, audio = storage.job_key(job_id, "script.txt"), storage.job_key(job_id, "voice.mp3")
+    assert lifecycle.save_media(rt, job_id, {script: b"script", audio: voice}) == script
+    assert (rt.storage.get_bytes(script), rt.storage.get_bytes(audio)) == (b"script", b"voice")
+    one = storage.job_key(job_id, "one.bin")
+    assert lifecycle.save_media(rt, job_id, one, b"1") == one and rt.storage.get_bytes(one) == b"1"
+
+    lifecycle.cancel_job(rt, job_id)
+    with pytest.raises(JobCancelled):
+        lifecycle.save_media(rt, job_id, storage.job_key(job_id, "late.bin"), b"late")
+    assert rt.storage.delete_prefix(storage.job_prefix(job_id)) == 0  # nothing written after the cancel
+
+
+class _Cancels:
+    """A vendor whose cancel records the task, and refuses those named in `refusing`."""
+
+    def __init__(self, refusing=()):
+        self.cancelled, self.refusing = [], set(refusing)
+
+    def cancel(self, task_id):
+        if task_id in self.refusing:
+            raise ConnectionError("reset")
+        self.cancelled.append(task_id)
+
+
+def test_an_ending_stops_each_unfinished_task_once_within_its_time(rt, db, monkeypatch):
+    job_id = new_job(db)["id"]
+    segments.create_segments(db, job_id, [f"Часть {i}" for i in range(10)], 5.0)
+    segments.update_segment(db, job_id, 0, image_runway_task_id="i-0", image_path="jobs/x/0.png")  # finished
+    segments.update_segment(db, job_id, 0, video_runway_task_id="v-0")
+    segments.update_segment(db, job_id, 1, image_runway_task_id="i-1")
+    segments.update_segment(db, job_id, 2, image_runway_task_id="i-2", video_runway_task_id="v-2")
+    images, clips = _Cancels(refusing={"i-2"}), _Cancels()
+    replace_part(monkeypatch, rt, "images", images)
+    replace_part(monkeypatch, rt, "clips", clips)
+    assert lifecycle.stop_vendor_tasks(rt, job_id) == 3  # i-2 could not be stopped: logged, not raised
+    assert (images.cancelled, clips.cancelled) == (["i-1"], ["v-0", "v-2"])
+
+    # a cancel starts only while a whole request timeout fits in the time to stop them
+    tight = rt.with_env(STOP_TASKS_SECONDS="20", RUNWAY_TIMEOUT_SECONDS="20")
+    assert lifecycle.stop_vendor_tasks(tight, job_id) == 0 and images.cancelled == ["i-1"]
+    roomy = rt.with_env(STOP_TASKS_SECONDS="30", RUNWAY_TIMEOUT_SECONDS="20")
+    assert lifecycle.stop_vendor_tasks(roomy, job_id) == 3
