@@ -169,7 +169,7 @@ def test_the_budgets_and_runways_daily_cap_come_from_the_settings():
         # a spoken part read by Polly: its characters
         (
             lambda bill: bill.speech(Speech(b"", "wav", characters=2_000, vendor="polly", model="neural:Tatyana")),
-            {"amount_usd": 2_000 * 16.0 / M, "characters": 2_000},
+            {"amount_usd": 2_000 * 16.0 / M, "characters": 2_000, "vendor": "polly", "model": "neural:Tatyana"},
         ),
         # a transcript by the minute, and one with no usage at all: the estimate stands
         (
@@ -233,3 +233,45 @@ def test_a_jobs_summary_counts_each_call_once_by_its_kind_and_model(db):
         "narration_usd": 0.0042,  # 0.00422
     }
     assert usage.summary(db, new_job(db)["id"])["estimated_usd"] == 0.0
+
+
+class _Killed(BaseException):
+    """The Lambda's sandbox ending mid-call."""
+
+
+class _MayHaveSpent(Exception):
+    may_have_spent = True  # a create that timed out: the vendor may have started the task
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [(ValueError("refused"), "released"), (_Killed(), "released"), (_MayHaveSpent("timed out"), "reserved")],
+)
+def test_a_paid_call_that_raised_is_released_unless_it_may_have_spent(db, error, state):
+    job = new_job(db)
+    call = ledger.Call(f"{job['id']}:t", job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)
+    with pytest.raises(type(error)), usage.paid_call(db, Settings(), call):
+        raise error
+    [row] = usage.rows(db, job["id"])
+    assert (row["state"], float(row["reserved_usd"])) == (state, 0.25)
+    assert float(row["amount_usd"]) == (0.0 if state == "released" else 0.25)
+
+
+def test_a_vendor_task_stays_reserved_until_a_poll_sees_it_end_then_counts_what_it_reported(db):
+    job = new_job(db)
+    estimate = {"vendor": "runway", "model": "gen4_turbo", "seconds": 5, "credits": 25}
+    for index, task_id in ((0, "t-0"), (1, "t-1")):
+        with usage.paid_call(
+            db, Settings(), usage.task_call(job["id"], "generate_clips", index, 1, estimate, "clip")
+        ) as bill:
+            bill.task(task_id)
+    assert [(r["task_id"], r["state"]) for r in usage.rows(db, job["id"])] == [("t-0", "reserved"), ("t-1", "reserved")]
+    usage.settle_task(db, job["id"], "t-0", 12)  # Runway's `cost`
+    usage.settle_task(db, job["id"], "t-1", None)  # none reported: the estimate
+    usage.settle_task(db, job["id"], "t-0", 99)  # seen ending again: counted once
+    usage.settle_task(db, job["id"], "t-unknown", 99)
+    rows = usage.rows(db, job["id"])
+    assert [(r["state"], float(r["amount_usd"]), r["credits"]) for r in rows] == [
+        ("settled", pytest.approx(0.12), 12.0),
+        ("settled", pytest.approx(0.25), 25.0),
+    ]
