@@ -57,6 +57,14 @@ EQUIVALENT: dict[str, str] = {
         "`used + usd >= budget + 1e-9`: differs only when the sum is budget + 1e-9 to the last bit;"
         " the 1e-9 is the tolerance that makes an exact fit fit"
     ),
+    "videobot.usage.x_summary__mutmut_27": "the total's first value: replaced by round(usd, 4) before it is returned",
+    "videobot.usage.x_summary__mutmut_30": "the narration's first value: replaced before it is returned",
+    "videobot.usage.x_speech_price__mutmut_12": "`model.split(':')[0]`: only the part before the first colon is read",
+    "videobot.usage.x_speech_price__mutmut_15": "`model.split(':', 2)[0]`: only the part before the first colon is read",
+    "videobot.usage.x_speech_price__mutmut_13": (
+        "`model.rsplit(':', 1)[0]`: differs only for a model with two colons; a Polly model is its engine"
+        " or 'engine:VoiceId' (PollySpeech), and a VoiceId has none"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"

@@ -495,6 +495,7 @@ def test_a_task_is_seen_running_once_per_job_and_only_while_reserved(db):
     first = ledger.task_running(db, job["id"], task)
     assert first is not None and _ledger_row(db, key)["running_at"] == first
     assert ledger.task_running(db, job["id"], task) == first  # its queue time ended once
+    assert usage.task_running(db, job["id"], task) == first  # the seam a poll calls
 
     # the same id in another job (a vendor reusing ids) is that job's own row
     other_key = _task(db, other["id"], task)

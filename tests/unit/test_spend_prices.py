@@ -14,15 +14,22 @@ from videobot.data import ledger
 from videobot.providers.base import Speech, Transcript
 
 M = 1_000_000
+
+
+def approx(usd: float):
+    """Equal to the float's rounding: a price off by a millionth is another price."""
+    return pytest.approx(usd, rel=1e-9, abs=1e-12)
+
+
 OPENAI = {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test"}
 
 
 def test_llm_tokens_are_priced_per_million_in_and_out_by_the_models_prefix():
-    assert usage.llm_usd("gpt-5.4-mini", M, 0) == pytest.approx(0.75)
-    assert usage.llm_usd("gpt-5.4-mini", 0, M) == pytest.approx(4.50)
-    assert usage.llm_usd("gpt-5.4-mini-2026-03-01", 2_000, 3_000) == pytest.approx((2_000 * 0.75 + 3_000 * 4.50) / M)
-    assert usage.llm_usd("gpt-4.1-mini", M, M) == pytest.approx(0.40 + 1.60)
-    assert usage.llm_usd("a-model-not-listed", M, M) == pytest.approx(1.25 + 10.0)  # the fallback
+    assert usage.llm_usd("gpt-5.4-mini", M, 0) == approx(0.75)
+    assert usage.llm_usd("gpt-5.4-mini", 0, M) == approx(4.50)
+    assert usage.llm_usd("gpt-5.4-mini-2026-03-01", 2_000, 3_000) == approx((2_000 * 0.75 + 3_000 * 4.50) / M)
+    assert usage.llm_usd("gpt-4.1-mini", M, M) == approx(0.40 + 1.60)
+    assert usage.llm_usd("a-model-not-listed", M, M) == approx(1.25 + 10.0)  # the fallback
     assert usage.llm_usd("gpt-5.4-mini", 0, 0) == 0.0
 
 
@@ -38,47 +45,47 @@ def test_character_billed_voices_are_priced_per_million_characters():
 
 
 def test_realtime_speech_is_priced_by_its_text_and_audio_tokens():
-    assert usage.realtime_usd("gpt-realtime-2.1-mini", M) == pytest.approx(20.0)
-    assert usage.realtime_usd("gpt-realtime-2.1-mini", 0, M, 0) == pytest.approx(0.60)
-    assert usage.realtime_usd("gpt-realtime-2.1-mini", 0, 0, M) == pytest.approx(2.40)
-    assert usage.realtime_usd("a-realtime-not-listed", M, M, M) == pytest.approx(4.0 + 16.0 + 64.0)
+    assert usage.realtime_usd("gpt-realtime-2.1-mini", M) == approx(20.0)
+    assert usage.realtime_usd("gpt-realtime-2.1-mini", 0, M, 0) == approx(0.60)
+    assert usage.realtime_usd("gpt-realtime-2.1-mini", 0, 0, M) == approx(2.40)
+    assert usage.realtime_usd("a-realtime-not-listed", M, M, M) == approx(4.0 + 16.0 + 64.0)
 
 
 def test_a_spoken_part_costs_its_realtime_tokens_plus_the_characters_another_voice_read():
     realtime = {"realtime_model": "gpt-realtime-2.1-mini", "audio_tokens": 1_000}
     # read by the realtime model: its tokens only, never its characters
-    assert usage.speech_usd(Speech(b"", "wav", characters=500, vendor="openai", **realtime)) == pytest.approx(0.02)
+    assert usage.speech_usd(Speech(b"", "wav", characters=500, vendor="openai", **realtime)) == approx(0.02)
     tokens = Speech(b"", "wav", 500, "openai", realtime_model="gpt-realtime-2.1-mini", text_tokens_in=M)
-    assert usage.speech_usd(tokens) == pytest.approx(0.60)
+    assert usage.speech_usd(tokens) == approx(0.60)
     out = Speech(b"", "wav", 500, "openai", realtime_model="gpt-realtime-2.1-mini", text_tokens_out=M)
-    assert usage.speech_usd(out) == pytest.approx(2.40)
+    assert usage.speech_usd(out) == approx(2.40)
     # the realtime model tried, then Polly read it: both
     both = Speech(b"", "wav", characters=500, vendor="polly", model="neural:Tatyana", **realtime)
-    assert usage.speech_usd(both) == pytest.approx(0.02 + 500 * 16.0 / M)
+    assert usage.speech_usd(both) == approx(0.02 + 500 * 16.0 / M)
     # Polly alone: its characters; offline: nothing
-    assert usage.speech_usd(Speech(b"", "wav", characters=M, vendor="polly", model="Maxim")) == pytest.approx(4.0)
+    assert usage.speech_usd(Speech(b"", "wav", characters=M, vendor="polly", model="Maxim")) == approx(4.0)
     assert usage.speech_usd(Speech(b"", "wav", characters=M)) == 0.0
 
 
 def test_a_transcript_is_priced_by_the_minute_else_by_its_tokens_else_not_at_all():
-    assert usage.transcript_usd(Transcript("", "gpt-transcribe", seconds=90.0)) == pytest.approx(1.5 * 0.0045)
-    assert usage.transcript_usd(Transcript("", "whisper-1", 500, 50, seconds=30.0)) == pytest.approx(0.5 * 0.006)
+    assert usage.transcript_usd(Transcript("", "gpt-transcribe", seconds=90.0)) == approx(1.5 * 0.0045)
+    assert usage.transcript_usd(Transcript("", "whisper-1", 500, 50, seconds=30.0)) == approx(0.5 * 0.006)
     # a duration for a model priced by the minute in no table: its tokens
     tokens = Transcript("", "gpt-4o-mini-transcribe-x", input_tokens=M, output_tokens=M)
-    assert usage.transcript_usd(tokens) == pytest.approx(1.25 + 5.00)
-    assert usage.transcript_usd(Transcript("", "a-model-not-listed", 0, M, seconds=60.0)) == pytest.approx(10.0)
-    assert usage.transcript_usd(Transcript("", "gpt-4o-transcribe", input_tokens=M)) == pytest.approx(2.50)
+    assert usage.transcript_usd(tokens) == approx(1.25 + 5.00)
+    assert usage.transcript_usd(Transcript("", "a-model-not-listed", 0, M, seconds=60.0)) == approx(10.0)
+    assert usage.transcript_usd(Transcript("", "gpt-4o-transcribe", input_tokens=M)) == approx(2.50)
     assert usage.transcript_usd(Transcript("", "gpt-transcribe")) is None  # neither: the estimate stands
 
 
 def test_an_llm_call_reserves_its_roles_calls_at_the_configured_model():
     settings = Settings(**OPENAI)
     # the script writer may write twice: 2 x (1,500 in, 1,500 out) at gpt-5.4-mini
-    assert usage.llm_estimate(settings, "script") == pytest.approx((3_000 * 0.75 + 3_000 * 4.50) / M)
-    assert usage.llm_estimate(settings, "image_prompts") == pytest.approx((3_500 * 0.75 + 3_000 * 4.50) / M)
+    assert usage.llm_estimate(settings, "script") == approx((3_000 * 0.75 + 3_000 * 4.50) / M)
+    assert usage.llm_estimate(settings, "image_prompts") == approx((3_500 * 0.75 + 3_000 * 4.50) / M)
     call = usage.llm_call(settings, "job-1", "generate_script", "script")
     assert (call.job_id, call.stage, call.vendor, call.model) == ("job-1", "generate_script", "openai", "gpt-5.4-mini")
-    assert call.usd == pytest.approx(usage.llm_estimate(settings, "script"))
+    assert call.usd == approx(usage.llm_estimate(settings, "script"))
     assert call.key.startswith("job-1:generate_script:") and call.user_id is None and call.segment_index is None
     assert call.key != usage.llm_call(settings, "job-1", "generate_script", "script").key  # each call its own
     offline = usage.llm_call(Settings(), "job-1", "generate_script", "script")
@@ -92,17 +99,17 @@ def test_a_spoken_parts_estimate_covers_each_verbatim_try_and_the_fallback_voice
     settings = Settings(TTS_PROVIDER="openai", OPENAI_API_KEY="sk-test", OPENAI_TTS_VERBATIM_RETRIES=2)
     assert usage.speech_estimate(settings, "openai", chars) == (
         "gpt-realtime-2.1-mini",
-        pytest.approx(3 * one_try + polly),
+        approx(3 * one_try + polly),
     )
     alone = settings.with_values(TTS_FALLBACK_PROVIDER="none", OPENAI_TTS_VERBATIM_RETRIES=0)
-    assert usage.speech_estimate(alone, "openai", chars) == ("gpt-realtime-2.1-mini", pytest.approx(one_try))
+    assert usage.speech_estimate(alone, "openai", chars) == ("gpt-realtime-2.1-mini", approx(one_try))
     neural = Settings(TTS_PROVIDER="polly", POLLY_ENGINE="neural")
-    assert usage.speech_estimate(neural, "polly", M) == ("neural", pytest.approx(16.0))
+    assert usage.speech_estimate(neural, "polly", M) == ("neural", approx(16.0))
     assert usage.speech_estimate(Settings(), "offline", chars) == ("offline", 0.0)
 
     call = usage.speech_call(neural, "job-1", 3, "x" * 1_000)
     assert (call.job_id, call.stage, call.vendor, call.model) == ("job-1", "record_voiceover", "polly", "neural")
-    assert (call.segment_index, call.units, call.usd) == (3, {"characters": 1_000}, pytest.approx(1_000 * 16.0 / M))
+    assert (call.segment_index, call.units, call.usd) == (3, {"characters": 1_000}, approx(1_000 * 16.0 / M))
     assert call.key.startswith("job-1:record_voiceover:")
 
 
@@ -110,13 +117,13 @@ def test_a_voice_notes_transcription_reserves_its_minutes_from_its_size():
     settings = Settings(**OPENAI)
     call = usage.transcription_call(settings, None, "transcribe_voice_topic", 240_000, user_id=42)
     # 240 KB of Opus at 2 KB/s: two minutes at 0.0045 USD; no job, so the user's budget
-    assert call.usd == pytest.approx(2 * 0.0045)
+    assert call.usd == approx(2 * 0.0045)
     assert (call.job_id, call.user_id, call.vendor, call.model) == (None, 42, "openai", "gpt-transcribe")
     assert call.units == {"seconds": 120.0} and call.key.startswith("None:transcribe_voice_topic:")
     assert usage.transcription_call(settings, "job-1", "s", 10).units == {"seconds": 1.0}  # at least a second
     by_tokens = settings.with_values(OPENAI_TRANSCRIBE_MODEL="a-model-not-listed")
     # a model priced in tokens: about 10 tokens of audio a second in, 200 out
-    assert usage.transcription_call(by_tokens, "job-1", "s", 20_000).usd == pytest.approx(
+    assert usage.transcription_call(by_tokens, "job-1", "s", 20_000).usd == approx(
         usage.llm_usd("a-model-not-listed", 100, 200)
     )
 
@@ -132,7 +139,7 @@ def test_a_vendor_task_reserves_its_credits_keyed_by_segment_and_submission():
         "gen4_turbo",
         4,
     )
-    assert call.usd == pytest.approx(0.25) and call.units == {"seconds": 5.0, "credits": 25.0}
+    assert call.usd == approx(0.25) and call.units == {"seconds": 5.0, "credits": 25.0}
     image = usage.task_call("job-1", "generate_images", 0, 1, {"vendor": "runway", "model": "m", "credits": 5}, "image")
     assert image.units == {"seconds": 0.0, "credits": 5.0}
     with pytest.raises(KeyError):  # no price: never reserved as free
@@ -189,7 +196,7 @@ def test_a_paid_call_is_stored_settled_at_what_the_vendor_reported(db, settle, s
     [row] = usage.rows(db, job["id"])
     assert row["state"] == "settled"
     assert {k: float(row[k]) if k == "amount_usd" else row[k] for k in stored} == {
-        k: pytest.approx(v) if k == "amount_usd" else v for k, v in stored.items()
+        k: approx(v) if k == "amount_usd" else v for k, v in stored.items()
     }
 
 
@@ -272,6 +279,6 @@ def test_a_vendor_task_stays_reserved_until_a_poll_sees_it_end_then_counts_what_
     usage.settle_task(db, job["id"], "t-unknown", 99)
     rows = usage.rows(db, job["id"])
     assert [(r["state"], float(r["amount_usd"]), r["credits"]) for r in rows] == [
-        ("settled", pytest.approx(0.12), 12.0),
-        ("settled", pytest.approx(0.25), 25.0),
+        ("settled", approx(0.12), 12.0),
+        ("settled", approx(0.25), 25.0),
     ]
