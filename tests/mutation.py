@@ -60,7 +60,7 @@ EQUIVALENT: dict[str, str] = {
     "videobot.usage.x_summary__mutmut_27": "the total's first value: replaced by round(usd, 4) before it is returned",
     "videobot.usage.x_summary__mutmut_30": "the narration's first value: replaced before it is returned",
     "videobot.usage.x_speech_price__mutmut_12": "`model.split(':')[0]`: only the part before the first colon is read",
-    "videobot.usage.x_speech_price__mutmut_15": "`model.split(':', 2)[0]`: only the part before the first colon is read",
+    "videobot.usage.x_speech_price__mutmut_15": "`split(':', 2)[0]`: only the part before the first colon is read",
     "videobot.usage.x_speech_price__mutmut_13": (
         "`model.rsplit(':', 1)[0]`: differs only for a model with two colons; a Polly model is its engine"
         " or 'engine:VoiceId' (PollySpeech), and a VoiceId has none"
