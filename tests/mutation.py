@@ -65,6 +65,16 @@ EQUIVALENT: dict[str, str] = {
         "`model.rsplit(':', 1)[0]`: differs only for a model with two colons; a Polly model is its engine"
         " or 'engine:VoiceId' (PollySpeech), and a VoiceId has none"
     ),
+    "videobot.usage.x_speech_usd__mutmut_5": "`usd = realtime_usd(...)`: usd is 0.0 there, so `=` is `+=`",
+    **{
+        f"videobot.usage.xǁBillǁllm__mutmut_{n}": (
+            "a usage naming no model is priced at the fallback: '', 'None' and 'XXXX' name no listed model"
+        )
+        for n in (42, 44, 47)
+    },
+    "videobot.usage.x_settle_task__mutmut_18": (
+        "{'CREDITS': ...}: the key is a column name in settle's UPDATE, unquoted, so case-insensitive"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"

@@ -74,7 +74,12 @@ def test_vendor_spend_is_emitted_as_it_is_settled_and_sums_to_the_jobs_cost(metr
             bill.task(task)
     usage.settle_task(db, job["id"], task, 20)  # Runway reported less than estimated
     usage.settle_task(db, job["id"], task, 20)  # settled once
-    spend = [(m["vendor"], m["VendorSpendUsd"][0]) for m in _emitted(capsys, "VendorSpendUsd")]
+    emitted = _emitted(capsys, "VendorSpendUsd")
+    spend = [(m["vendor"], m["VendorSpendUsd"][0]) for m in emitted]
+    # US dollars: no CloudWatch unit (not the milliseconds put_metric defaults to)
+    assert [m["_aws"]["CloudWatchMetrics"][0]["Metrics"] for m in emitted] == [
+        [{"Name": "VendorSpendUsd", "Unit": "None"}]
+    ] * 3
     assert [vendor for vendor, _ in spend] == ["openai", "polly", "runway"]
     assert spend[2][1] == pytest.approx(0.20)
     assert sum(usd for _, usd in spend) == pytest.approx(usage.summary(db, job["id"])["estimated_usd"], abs=1e-4)

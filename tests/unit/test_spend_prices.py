@@ -170,6 +170,11 @@ def test_the_budgets_and_runways_daily_cap_come_from_the_settings():
                 "output_tokens": 5_000,
             },
         ),
+        # a reply whose usage counted no tokens: none
+        (
+            lambda bill: bill.llm({"calls": 1, "model": "gpt-4.1-mini"}),
+            {"amount_usd": 0.0, "calls": 1, "input_tokens": 0, "output_tokens": 0},
+        ),
         # no usage (offline) or no call made: free
         (lambda bill: bill.llm(None), {"amount_usd": 0.0, "calls": 1, "input_tokens": 0}),
         (lambda bill: bill.llm({"calls": 0, "input_tokens": 9}), {"amount_usd": 0.0, "input_tokens": 0}),
