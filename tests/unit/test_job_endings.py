@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import new_job, replace_part
 from videobot import lifecycle, storage
 from videobot.data import gates, jobs, segments
+from videobot.data.db import NOW
 from videobot.errors import JobCancelled
 from videobot.notify import GateReady, SegmentRefused
 from videobot.pipeline import IMAGE, GateId, GateStage, JobStatus, SegmentStatus
@@ -309,3 +310,60 @@ def test_an_ending_stops_each_unfinished_task_once_within_its_time(rt, db, monke
     assert lifecycle.stop_vendor_tasks(tight, job_id) == 0 and images.cancelled == ["i-1"]
     roomy = rt.with_env(STOP_TASKS_SECONDS="30", RUNWAY_TIMEOUT_SECONDS="20")
     assert lifecycle.stop_vendor_tasks(roomy, job_id) == 3
+
+
+class _Recorder:
+    """A notifier that records what each job's user is sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, job, event):
+        self.sent.append((job.id, event))
+
+
+def _asked_again_now(db, job_id: str, gate_id: GateId) -> None:
+    """The gate's question failed once and its backoff is over."""
+    gates.question_failed(db, job_id, gate_id, (30.0,))
+    db.execute(
+        f"UPDATE {gates.GATES} SET next_ask_at = (now() AT TIME ZONE 'utc') - interval '1 second' WHERE job_id = %s",
+        (job_id,),
+    )
+
+
+def test_the_sweep_asks_each_due_question_again_and_tells_each_untold_end(rt, db, monkeypatch):
+    recorder = _Recorder()
+    replace_part(monkeypatch, rt, "notifier", recorder)
+    monkeypatch.setattr(lifecycle, "END_NOTICE_GRACE_SECONDS", 0)
+    lifecycle.reconcile_messages(rt)  # what earlier tests left due
+    recorder.sent.clear()
+
+    refused = new_job(db)["id"]  # a refused segment's question: asked with its segment and prompt
+    _refused(db, refused, made={0}, refused={3: "SAFETY.INPUT.IMAGE"})
+    gates.open_gate(db, refused, GateId.refused(IMAGE, 3), "token")
+    _asked_again_now(db, refused, GateId.refused(IMAGE, 3))
+    script = new_job(db)["id"]
+    gates.open_gate(db, script, GateId("script"), "token")
+    _asked_again_now(db, script, GateId("script"))
+    ended = new_job(db)["id"]  # ended with its gate still open: never asked
+    gates.open_gate(db, ended, GateId("images"), "token")
+    _asked_again_now(db, ended, GateId("images"))
+    jobs.finish_job(db, ended, JobStatus.COMPLETED)
+    untold = [new_job(db)["id"] for _ in range(2)]
+    for job_id in untold:
+        notice = {"outcome": "failed", "reason": "x"}
+        jobs.finish_job(db, job_id, JobStatus.FAILED, completed_at=NOW, end_notice=notice)
+
+    assert lifecycle.reconcile_messages(rt) == {"asked": 2, "told": 2}
+    assert sorted((job_id, type(event).__name__) for job_id, event in recorder.sent) == sorted(
+        [(refused, "SegmentRefused"), (script, "GateReady"), *((job_id, "JobEnded") for job_id in untold)]
+    )
+    question = next(event for job_id, event in recorder.sent if job_id == refused)
+    assert (question.segment, question.code, question.prompt, question.ready) == (
+        3,
+        "SAFETY.INPUT.IMAGE",
+        "prompt 3",
+        1,
+    )
+    assert gates.get_gate(db, script, GateId("script")).next_ask_at is None  # asked: not due again
+    assert lifecycle.reconcile_messages(rt) == {"asked": 0, "told": 0}
