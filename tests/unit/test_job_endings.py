@@ -101,6 +101,13 @@ def test_a_timeout_names_the_open_gate_else_the_last_one_else_none(rt, db):
     assert gates.get_gate(db, job_id, GateId("script")).decision == "approved"  # decided gates stay as they are
     assert job.end_told_at is not None
 
+    # two refused segments paused at once: the one asked first is the open gate named
+    paused = new_job(db)["id"]
+    _refused(db, paused, made=set(), refused={3: None, 5: None})
+    for segment in (3, 5):
+        gates.open_gate(db, paused, GateId.refused(IMAGE, segment), f"token-{segment}")
+    assert lifecycle.record_approval_timeout(rt, paused)["stage"] == "refused_image_3"
+
     nothing_open = new_job(db)["id"]
     assert lifecycle.record_approval_timeout(rt, nothing_open) == {"timed_out": True, "stage": ""}
     assert jobs.get_job(db, nothing_open).error_message == "no answer at the  approval in time"
@@ -168,7 +175,11 @@ def _execution(job_id: str | None, status: str, **detail) -> dict:
         # RecordApprovalTimeout itself failed
         ({"status": "FAILED", "error": "ApprovalTimedOut"}, JobStatus.TIMED_OUT, "no answer at the  approval in time"),
         ({"status": "TIMED_OUT"}, JobStatus.FAILED, "States.Timeout: the execution ran out of time"),
-        ({"status": "FAILED", "error": "States.Runtime", "cause": "boom"}, JobStatus.FAILED, "States.Runtime: boom"),
+        (
+            {"status": "FAILED", "error": "States.TaskFailed", "cause": "boom"},
+            JobStatus.FAILED,
+            "States.TaskFailed: boom",
+        ),
         ({"status": "FAILED"}, JobStatus.FAILED, "States.Runtime: the execution failed"),
     ],
 )
