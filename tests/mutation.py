@@ -81,6 +81,10 @@ EQUIVALENT: dict[str, str] = {
         "`find_job(db, job_id) if job_id or True`: find_job(None) looks for `id = NULL`, which finds no job,"
         " as the guard answers"
     ),
+    "videobot.lifecycle.x_gate_question__mutmut_3": (
+        "`kind is not None or index is not None`: a refusal GateId always has both (its __post_init__"
+        " raises otherwise), so `or` and `and` agree"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"
