@@ -85,6 +85,10 @@ EQUIVALENT: dict[str, str] = {
         "`kind is not None or index is not None`: a refusal GateId always has both (its __post_init__"
         " raises otherwise), so `or` and `and` agree"
     ),
+    "videobot.lifecycle.x_gate_question__mutmut_21": (
+        "`r.media(None)`: the clip's columns; at an image refusal no segment has a clip yet (clips are"
+        " made after the images gate), so the segments without either are the same"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"

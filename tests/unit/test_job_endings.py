@@ -247,11 +247,12 @@ def test_a_refused_segments_question_says_which_what_is_ready_and_what_waits(rt,
 def test_a_refused_reference_image_blocks_the_others_and_a_missing_code_is_safety(rt, db):
     job_id = new_job(db)["id"]
     _refused(db, job_id, made={4}, refused={0: None})
+    segments.update_segment(db, job_id, 0, image_prompt=None)  # none stored: none shown
     gate_id = GateId.refused(IMAGE, 0)
     gates.open_gate(db, job_id, gate_id, "token")
     question = lifecycle.gate_question(rt, jobs.get_job(db, job_id), gates.get_gate(db, job_id, gate_id))
     assert question == SegmentRefused(
-        "image", 0, "SAFETY", "prompt 0", round=0, ready=1, waiting=(0,), blocked=(1, 2, 3, 5, 6, 7, 8, 9)
+        "image", 0, "SAFETY", "", round=0, ready=1, waiting=(0,), blocked=(1, 2, 3, 5, 6, 7, 8, 9)
     )
 
 
