@@ -89,6 +89,13 @@ EQUIVALENT: dict[str, str] = {
         "`r.media(None)`: the clip's columns; at an image refusal no segment has a clip yet (clips are"
         " made after the images gate), so the segments without either are the same"
     ),
+    "videobot.lifecycle.x_stop_vendor_tasks__mutmut_15": (
+        "`>= deadline`: differs only when the monotonic clock reads exactly deadline - timeout"
+    ),
+    "videobot.lifecycle.x_stop_vendor_tasks__mutmut_16": (
+        "`break` for `continue` once no time is left: the clock only moves on, so every later task is"
+        " skipped either way; only the log line of each skipped task is lost"
+    ),
     "videobot.data.gates.x_revise_gate__mutmut_62": (
         "`claimed or True`: the gate's row is locked FOR UPDATE and undecided, so the claim in the"
         " same transaction always returns it"
