@@ -284,7 +284,7 @@ def test_a_stage_stores_its_files_until_the_job_is_cancelled(rt, db, tmp_path):
     assert lifecycle.save_media(rt, job_id, one, b"1") == one and rt.storage.get_bytes(one) == b"1"
 
     lifecycle.cancel_job(rt, job_id)
-    with pytest.raises(JobCancelled):
+    with pytest.raises(JobCancelled, match=f"job {job_id} is cancelled"):  # the reason RecordFailure stores
         lifecycle.save_media(rt, job_id, storage.job_key(job_id, "late.bin"), b"late")
     assert rt.storage.delete_prefix(storage.job_prefix(job_id)) == 0  # nothing written after the cancel
 
@@ -376,3 +376,30 @@ def test_the_sweep_asks_each_due_question_again_and_tells_each_untold_end(rt, db
     )
     assert gates.get_gate(db, script, GateId("script")).next_ask_at is None  # asked: not due again
     assert lifecycle.reconcile_messages(rt) == {"asked": 0, "told": 0}
+
+
+class _FolderGone:
+    """Storage whose write fails as a cancel deleting the job's folder makes it fail; `cancel`
+    ends the job as the write fails (the cancel that deleted it)."""
+
+    def __init__(self, storage, rt, cancel: bool):
+        self.storage, self.rt, self.cancel = storage, rt, cancel
+
+    def put_bytes(self, key, data):
+        if self.cancel:
+            jobs.finish_job(self.rt.db, key.split("/")[1], JobStatus.CANCELLED)
+        raise FileNotFoundError(key)
+
+    def __getattr__(self, name):
+        return getattr(self.storage, name)
+
+
+def test_a_write_that_fails_is_the_cancels_doing_only_when_the_job_was_cancelled(rt, db, monkeypatch):
+    job_id = new_job(db)["id"]
+    key = storage.job_key(job_id, "voice.mp3")
+    replace_part(monkeypatch, rt, "storage", _FolderGone(rt.storage, rt, cancel=False))
+    with pytest.raises(FileNotFoundError):  # a real storage fault: raised as it is
+        lifecycle.save_media(rt, job_id, key, b"voice")
+    replace_part(monkeypatch, rt, "storage", _FolderGone(rt.storage, rt, cancel=True))
+    with pytest.raises(JobCancelled, match=f"job {job_id} is cancelled"):
+        lifecycle.save_media(rt, job_id, key, b"voice")
