@@ -5,6 +5,8 @@ each test gives the code, built from settings (never from the process environmen
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 from pathlib import Path
 
@@ -97,6 +99,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (botocore's models, moto, pydantic's schemas: most of the heap)
+    lives for the whole run: frozen, the garbage collector stops walking it at every full
+    collection (gc.freeze)."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def renders_once(tmp_path_factory: pytest.TempPathFactory):
     """Slides, vendor clips, prepared segments and mastered soundtracks: each distinct one is rendered once a run
@@ -112,6 +122,23 @@ def renders_once(tmp_path_factory: pytest.TempPathFactory):
         for module, name, function, cached in real:
             patch.setattr(module, name, cached(function, folder))
         yield [(module, name, function) for module, name, function, _ in real]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_data_read_once():
+    """One botocore data loader for every botocore session of the run. moto starts each mock
+    with a new default session, and each runtime a test builds makes its clients afresh, so each
+    session read and decoded botocore's JSON again (endpoints, rule sets, service models: the
+    largest share of the unit tests' Python CPU, py-spy). The loader only reads the files it is
+    given and memoizes what it decoded, which botocore already shares between the clients of a
+    session."""
+    import botocore.loaders
+    import botocore.session
+
+    one_per_path = functools.cache(botocore.loaders.create_loader)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", one_per_path)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
