@@ -82,19 +82,28 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-# The longest unit files (docs/benchmarks.md), handed out first: pytest-xdist's `--dist loadfile`
-# gives the workers whole files in the order collected, and one of these begun last kept one
-# worker busy while the others had finished.
-LONGEST_UNIT_FILES = ("tests/unit/test_narration_fit.py", "tests/unit/test_stages.py", "tests/unit/test_media.py")
+# The longest unit files (their wall time in a parallel run: docs/benchmarks.md), longest first:
+# pytest-xdist's `--dist loadfile` gives the workers whole files in the order collected, and one
+# of these begun last kept one worker busy while the others had finished. The last two mostly
+# wait (retries, deadlines), which the other workers' CPU fills.
+LONGEST_UNIT_FILES = (
+    "tests/unit/test_narration_fit.py",
+    "tests/unit/test_stages.py",
+    "tests/unit/test_media.py",
+    "tests/unit/test_runway.py",
+    "tests/unit/telegram/test_bot.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The integration files first (they are the longest), then the longest unit files, then the
-    rest, each in the order collected (the same in every worker: the sort is stable)."""
+    """The integration files first (they are the longest), then the longest unit files, longest
+    first, then the rest, each in the order collected (the same in every worker: the sort is
+    stable)."""
+    longest = {path: rank for rank, path in enumerate(LONGEST_UNIT_FILES, start=1)}
 
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
-        return 0 if path.startswith("tests/integration/") else 1 if path in LONGEST_UNIT_FILES else 2
+        return 0 if path.startswith("tests/integration/") else longest.get(path, len(longest) + 1)
 
     items.sort(key=rank)
 
