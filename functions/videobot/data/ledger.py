@@ -96,6 +96,22 @@ def hold(cur, job_id: str, usd: float) -> None:
     )
 
 
+def hold_more(cur, job_id: str, usd: float, budgets: Budgets) -> None:
+    """Add `usd` to a job's hold (a revision asked at a gate), under `lock`, once it fits the
+    budgets on top of all that counts now (the job's hold for its remaining stages included):
+    BudgetExceeded, and nothing held, when it does not. The revision's calls then draw on it."""
+    cur.execute(f"SELECT user_id FROM {JOBS} WHERE id = %s", (job_id,))
+    row = cur.fetchone()
+    check(cur, (row["user_id"] if isinstance(row, dict) else row[0]) if row else None, usd, budgets)
+    cur.execute(
+        f"INSERT INTO {TABLE} (job_id, user_id, stage, vendor, model, call_key, state, reserved_usd, amount_usd)"
+        f" SELECT id, user_id, 'accept_topic', 'budget', 'job', %s, '{HELD}', %s, %s FROM {JOBS} WHERE id = %s"
+        f" ON CONFLICT (call_key) DO UPDATE SET reserved_usd = {TABLE}.reserved_usd + EXCLUDED.reserved_usd,"
+        f" amount_usd = {TABLE}.amount_usd + EXCLUDED.amount_usd WHERE {TABLE}.state = '{HELD}'",
+        (f"hold:{job_id}", usd, usd, job_id),
+    )
+
+
 def release_hold(cur, job_id: str) -> None:
     """A job ended: what it had not yet spent of its hold no longer counts."""
     cur.execute(

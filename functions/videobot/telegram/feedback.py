@@ -28,6 +28,7 @@ from telegram import Bot, CallbackQuery, Message
 from videobot import control
 from videobot.data import gates, jobs, segments
 from videobot.data.rows import Gate, Job
+from videobot.errors import BudgetExceeded
 from videobot.observability import logger
 from videobot.pipeline import IMAGE, GateId, GateStage, MediaNoun, media_kind
 from videobot.runtime import Runtime
@@ -154,8 +155,7 @@ async def _at_refused(
     if gate is None:
         await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(refused))
     elif said is Meaning.YES:  # ✅: the same prompt again
-        result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id, update_id=update_id))
-        await answer_refusal(rt, bot, message.chat_id, lang, job, gate.id, result, "refusal_retrying")
+        await _retry_refused(rt, bot, message.chat_id, lang, job, gate.id, None, update_id, "refusal_retrying")
     else:
         await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words, update_id)
 
@@ -212,6 +212,18 @@ async def _ask_yes_or_feedback(
     await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
+def over_budget(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
+    """The amounts of "redo_over_budget" and when the revision would fit: once the user's own
+    last 24 hours fall low enough, later for the bot-wide budget, never when it is too big."""
+    if usd > over.budget:
+        when = texts.text(lang, "redo_over_budget_never")
+    elif over.scope == "user":
+        when = texts.text(lang, "redo_over_budget_user", room=f"{over.budget - usd:.2f}")
+    else:
+        when = texts.text(lang, "redo_over_budget_bot")
+    return {"usd": f"{usd:.2f}", "spent": f"{over.spent:.2f}", "budget": f"{over.budget:.2f}", "when": when}
+
+
 def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int], words: str = "") -> float:
     """What this revision will cost: the script's rewrite, or the named images or clips (and,
     with the user's words, the LLM call that works them into their prompts)."""
@@ -228,8 +240,7 @@ async def _new_prompt(
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
-    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_new_prompt")
+    await _retry_refused(rt, bot, chat_id, lang, job, gate, words, update_id, "refusal_new_prompt")
 
 
 async def _script_feedback(
@@ -241,7 +252,9 @@ async def _script_feedback(
         await reply(rt, bot, chat_id, lang, "script_feedback_hint")
         return
     usd = await asyncio.to_thread(script_usd, rt)
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id, usd=usd)
+    )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [], usd)
 
 
@@ -296,7 +309,9 @@ async def _redo(
         await _offer_redo(rt, bot, chat_id, lang, job, gate, indexes, words, usd)
         return
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id)
+        lambda: control.revise(
+            rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id, usd=usd
+        )
     )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes, usd)
 
@@ -315,7 +330,7 @@ async def _answer_revision(
     """What the user is told after feedback at a gate: the round it is (from the decision), this
     revision's own price and, apart from it, what the whole video has cost so far."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result)
+        await _not_revised(rt, bot, chat_id, lang, result, usd)
         return
     spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(rt.db, job_id):.2f}")
     noun = "image" if gate.stage == GateStage.IMAGES else "clip"
@@ -330,21 +345,53 @@ async def _answer_revision(
     )
 
 
+async def _retry_refused(
+    rt: Runtime,
+    bot: Bot,
+    chat_id: int,
+    lang: str,
+    job: Job,
+    gate: GateId,
+    words: str | None,
+    update_id: int | None,
+    key: str,
+    round_: int | None = None,
+) -> control.Decision:
+    """A refused segment tried again (with `words`, its new prompt), at that attempt's own price
+    (one image or clip), and what the user is told."""
+    kind = gate.media
+    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [gate.segment or 0]) if kind else 0.0
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate, feedback=words, round_=round_, update_id=update_id, usd=usd)
+    )
+    if result.reason != "stale_round":
+        await answer_refusal(rt, bot, chat_id, lang, gate, result, key, usd)
+    return result
+
+
 async def answer_refusal(
-    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, result: control.Decision, key: str
+    rt: Runtime,
+    bot: Bot,
+    chat_id: int,
+    lang: str,
+    gate: GateId,
+    result: control.Decision,
+    key: str,
+    usd: float,
 ) -> None:
     """What the user is told after a new prompt or a retry at a refused segment, with that
-    attempt's own price (one image or clip)."""
+    attempt's own price `usd`."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result)
+        await _not_revised(rt, bot, chat_id, lang, result, usd)
         return
-    segment, kind = gate.segment or 0, gate.media
-    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [segment]) if kind else 0.0
-    await reply(rt, bot, chat_id, lang, key, n=segment + 1, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
+    n = (gate.segment or 0) + 1
+    await reply(rt, bot, chat_id, lang, key, n=n, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
 
 
-async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision) -> None:
-    if result.reason == "limit":
+async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision, usd: float) -> None:
+    if result.reason == "over_budget" and result.over_budget is not None:
+        await reply(rt, bot, chat_id, lang, "redo_over_budget", **over_budget(lang, result.over_budget, usd))
+    elif result.reason == "limit":
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=result.limit)
     elif result.reason == "expired":
         await reply(rt, bot, chat_id, lang, "expired")
@@ -368,15 +415,12 @@ async def refusal_from_button(
     gate = GateId.find(parts[2]) if len(parts) == 4 else None
     if gate is None or not gate.is_refusal or not parts[3].isdigit():
         return texts.text(lang, "unknown_button")
-    result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate, round_=int(parts[3]), update_id=update_id)
-    )
+    result = await _retry_refused(rt, bot, chat_id, lang, job, gate, None, update_id, "refusal_retrying", int(parts[3]))
     if result.reason == "stale_round":
         await drop_buttons(rt, query)
         return texts.text(lang, "stale_round")
     if result.done:
         await drop_buttons(rt, query)
-    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_retrying")
     return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 
@@ -434,7 +478,14 @@ async def redo_all_from_button(
     usd = await asyncio.to_thread(_price, rt, job, stage, indexes, words)
     result = await asyncio.to_thread(
         lambda: control.revise(
-            rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_, update_id=update_id
+            rt,
+            job_id,
+            gate,
+            feedback=words or None,
+            segments=indexes or None,
+            round_=round_,
+            update_id=update_id,
+            usd=usd,
         )
     )
     if result.reason == "stale_round":

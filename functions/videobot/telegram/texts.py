@@ -503,6 +503,16 @@ RU.update(
         "revise_limit": (
             "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
+        "redo_over_budget": (
+            "⛔ Эта правка стоит ≈ ${usd} и сейчас не помещается в дневной бюджет: за последние сутки "
+            "с тем, что ещё нужно этому ролику, набирается ${spent}, а бюджет — ${budget}. Ничего не "
+            "оплачено, этап ждёт вашего ответа: ✅ Подтвердить, ❌ Отклонить или правка поменьше.\n{when}"
+        ),
+        "redo_over_budget_user": (
+            "Эту правку можно будет заказать, когда расходы за последние 24 часа опустятся ниже ${room}."
+        ),
+        "redo_over_budget_bot": "Общий дневной бюджет бота сейчас исчерпан: попробуйте позже.",
+        "redo_over_budget_never": "Такая правка не помещается в дневной бюджет, даже пустой.",
         "redo_hint": (
             "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3», "
             "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
@@ -632,6 +642,14 @@ EN.update(
         "revise_limit": (
             "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
         ),
+        "redo_over_budget": (
+            "⛔ This revision costs ≈ ${usd} and does not fit the daily budget now: the last 24 hours, with "
+            "what this video still needs, come to ${spent}, and the budget is ${budget}. Nothing was paid; "
+            "the stage waits for your answer: ✅ Approve, ❌ Reject or a smaller revision.\n{when}"
+        ),
+        "redo_over_budget_user": "You can ask for it once the spending of the last 24 hours is below ${room}.",
+        "redo_over_budget_bot": "The bot's daily budget is used up for now: please try again later.",
+        "redo_over_budget_never": "A revision this size does not fit the daily budget even when it is empty.",
         "redo_hint": (
             "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3”, “redo 3 5 brighter” "
             "or “redo 2-4”. Or press ✅ Approve / ❌ Reject."
