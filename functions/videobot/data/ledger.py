@@ -4,8 +4,9 @@ advisory lock, and is settled to its reported cost, or released, after. A job's 
 held at acceptance; each call draws its estimate from the hold, and only what the hold does not
 cover is checked against the budgets again. `amount_usd` is what a row counts now; a trigger
 adds every change of it to 5-minute slots (spend_slots), so the budget check sums at most 289
-slots whatever the day's spend. Rows outlive a cancelled job's cleared content:
-the money is spent. Prices and the seam every paid call goes through are videobot.usage's."""
+slots whatever the day's spend; the reconciler's sweep purges the slots older than that. Rows
+outlive a cancelled job's cleared content: the money is spent. Prices and the seam every paid
+call goes through are videobot.usage's."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ JOBS = "ai_video_bot.video_jobs_enhanced"
 BUDGET_LOCK = 210_014  # pg_advisory_xact_lock key: every reservation and acceptance, in turn
 WINDOW = "interval '24 hours'"
 NOW = "(now() AT TIME ZONE 'utc')"
+# the 5-minute slot the 24-hour window starts in: the oldest slot a budget check reads
+WINDOW_START = f"date_bin('5 minutes', {NOW} - {WINDOW}, TIMESTAMP '2000-01-01')"
 HELD, RESERVED, SETTLED, RELEASED = "held", "reserved", "settled", "released"
 
 
@@ -69,12 +72,18 @@ def spent(cur, user_id: int | None) -> Spent:
     cur.execute(
         f"SELECT COALESCE(SUM(usd) FILTER (WHERE user_id = %s), 0) AS user_usd,"
         f" COALESCE(SUM(usd) FILTER (WHERE user_id = 0), 0) AS bot_usd FROM {SLOTS}"
-        f" WHERE user_id IN (%s, 0) AND slot >= date_bin('5 minutes', {NOW} - {WINDOW}, TIMESTAMP '2000-01-01')",
+        f" WHERE user_id IN (%s, 0) AND slot >= {WINDOW_START}",
         (user_id or -1, user_id or -1),
     )
     row = cur.fetchone()
     user_usd, bot_usd = row.values() if isinstance(row, dict) else row  # any cursor
     return Spent(float(user_usd), float(bot_usd))
+
+
+def purge_slots(db: Database) -> int:
+    """Forget the 5-minute slots older than the oldest one a budget check reads (the slot that
+    holds the start of the 24-hour window stays): the table stays a day of slots per user."""
+    return db.execute(f"DELETE FROM {SLOTS} WHERE slot < {WINDOW_START}")
 
 
 def check(cur, user_id: int | None, usd: float, budgets: Budgets) -> Spent:
