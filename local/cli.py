@@ -90,8 +90,10 @@ class Progress:
 class DemoLogs:
     """Where the demo's logs go: every structured line (the stages' Powertools logs, and other
     libraries' warnings) to one file under the data folder, never between the progress bars and
-    the questions. LOG_LEVEL=INFO (or DEBUG, WARNING) shows them on the terminal too, above the
-    bars; while a question waits for its answer they are held, and shown after it."""
+    the questions; the functions' worker processes append theirs to the same file
+    (LocalPipeline's `worker_log`). LOG_LEVEL=INFO (or DEBUG, WARNING) shows this process's lines
+    on the terminal too, above the bars; while a question waits for its answer they are held, and
+    shown after it."""
 
     def __init__(self, path: Path, terminal_level: str | None = None):
         level = (terminal_level or "").upper()
@@ -104,7 +106,9 @@ class DemoLogs:
         from videobot.observability import SERVICE, logger
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", encoding="utf-8")
+        self.path.write_text("", encoding="utf-8")
+        # appended to, line by line: the functions' worker processes append their lines too
+        self._file = self.path.open("a", encoding="utf-8", buffering=1)
         level = logging.DEBUG if self.terminal_level == "DEBUG" else logging.INFO
         service = logger.registered_handler  # Powertools' own handler: its JSON lines go to the file
         assert isinstance(service, logging.StreamHandler), service
@@ -233,7 +237,8 @@ def demo(args: argparse.Namespace) -> int:
     env = {"POLL_INTERVAL_SECONDS": os.environ.get("POLL_INTERVAL_SECONDS", "1")}
     logging.getLogger("botocore").setLevel(logging.WARNING)
     pipeline = LocalPipeline(env=env, workers=not args.in_process)
-    with DemoLogs(pipeline.data_dir / DEMO_LOG, os.environ.get("LOG_LEVEL")) as logs:
+    pipeline.worker_log = pipeline.data_dir / DEMO_LOG  # the functions' workers write there too
+    with DemoLogs(pipeline.worker_log, os.environ.get("LOG_LEVEL")) as logs:
         print(f"Logs: {shown_path(logs.path)} (LOG_LEVEL=INFO shows them here too)")
         with pipeline:
             return run_demo(pipeline, args, logs)
