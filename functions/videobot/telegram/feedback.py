@@ -80,8 +80,7 @@ def parse_redo(text: str, count: int) -> Redo | None:
     match = _REDO.match(text)
     if match is None:
         return None
-    noun, rest = (match.group(1) or match.group(2) or "").lower(), match.group(3)
-    kind = next((k for stem, k in _NOUN_KINDS if noun.startswith(stem)), "image" if noun else None)
+    kind, rest = _noun_kind(match), match.group(3)
     numbers = _NUMBERS.match(rest)
     if numbers is None:  # a noun with no numbers means all of that kind
         if kind is None or re.match(r"\s*\d", rest):
@@ -96,6 +95,18 @@ def parse_redo(text: str, count: int) -> Redo | None:
     if not ordered or ordered[0] < 1 or ordered[-1] > count:
         return None
     return Redo([n - 1 for n in ordered], numbers.group("words").strip(_PUNCTUATION), kind)
+
+
+def redo_noun(text: str) -> MediaNoun | None:
+    """The kind a redo's noun names ("сделай клип 11 медленнее": "clip"), whatever its numbers
+    (a number out of 1..10 at another stage's gate is still about that stage); None without one."""
+    match = _REDO.match(text)
+    return _noun_kind(match) if match else None
+
+
+def _noun_kind(match: re.Match) -> MediaNoun | None:
+    noun = (match.group(1) or match.group(2) or "").lower()
+    return next((k for stem, k in _NOUN_KINDS if noun.startswith(stem)), "image" if noun else None)
 
 
 def parse_show(text: str) -> list[int] | None:
@@ -129,8 +140,8 @@ async def gate_feedback(
         await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, gate)
     elif said is Meaning.MAYBE:
         await _ask_yes_or_feedback(rt, bot, message.chat_id, lang, job, gate, _words(text))
-    elif gate.id.stage == GateStage.SCRIPT and (redo := parse_redo(text, count)) and redo.kind:
-        await reply(rt, bot, message.chat_id, lang, "wrong_stage_script", count=count)  # "переделай клип 3"
+    elif gate.id.stage == GateStage.SCRIPT and redo_noun(text):  # "переделай клип 3", "сделай клип 11 …"
+        await reply(rt, bot, message.chat_id, lang, "wrong_stage_script", count=count)
     elif gate.id.stage == GateStage.SCRIPT:
         await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text, update_id)
     else:
@@ -268,8 +279,8 @@ async def _media_feedback(
     if shown is not None:
         await _show(rt, bot, chat_id, lang, job, stage, shown)
         return
-    parsed, everyone = parse_redo(text, count), redo_all_words(text)
-    if parsed is not None and parsed.kind not in (None, media_kind(stage).noun):  # "клип 3" at the image gate
+    parsed, everyone, noun = parse_redo(text, count), redo_all_words(text), redo_noun(text)
+    if noun not in (None, media_kind(stage).noun):  # "клип 3" (or "клип 11") at the image gate
         await reply(rt, bot, chat_id, lang, f"wrong_stage_{stage}", count=count)
     elif parsed is not None:  # with no numbers ("сделай клипы медленнее") all of them, asked
         chosen, ask = (list(range(count)), True) if parsed.segments is None else (parsed.segments, False)

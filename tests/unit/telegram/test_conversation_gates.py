@@ -8,6 +8,7 @@ total."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,11 +22,17 @@ from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId, GateStage, RefusalKind
 from videobot.stages.request_approval import request_approval
 from videobot.telegram.estimates import redo_usd
+from videobot.telegram.feedback import parse_redo
 
 
 @pytest.fixture
 def user(setup, rt, telegram):
     return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
+
+
+@pytest.fixture
+def english(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt), language_code="en", first_name="Ann")
 
 
 def _revision(sfn) -> dict | None:
@@ -100,6 +107,21 @@ def test_help_lists_what_is_understood(user):
     for said in ("«ок», «да», «го», «давай» или 👍 — то же, что ✅ Подтвердить", "«переделай все ярче»", "«7: "):
         assert said in help_
     assert "дорогую (от $0.50)" in help_
+
+
+def test_help_names_ranges_and_every_redo_it_shows_is_understood(user, english):
+    """/help said nothing of ranges («3-5», «с 3 по 5»), which the bot understands. Every "redo"
+    example it gives, in either language, names the segments it says."""
+    for who, verb in ((user, "переделай"), (english, "redo")):
+        assert who.say("/help") == 200
+        help_ = who.texts()[-1]
+        examples = [e for e in re.findall(r"[«“]([^»”]+)[»”]", help_) if e.startswith(verb)]
+        ranges = [e for e in examples if re.search(r"\d+(-| по | to )\d+", e)]
+        assert len(ranges) == 2, examples
+        for example in ranges:
+            assert parse_redo(example, 10).segments == [2, 3, 4], example
+        for example in examples:
+            assert parse_redo(example, 10) is not None or "все" in example or "all" in example, example
 
 
 # ---- item 1: a new prompt goes to the segment the user answered -------------------------------
