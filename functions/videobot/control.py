@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from videobot import lifecycle, preferences, usage
-from videobot.data import gates, jobs
+from videobot.data import gates, jobs, ledger
 from videobot.data.rows import Job
 from videobot.errors import BudgetExceeded, ConfigurationError, ControlUnavailable, StartFailed, VendorUnavailable
 from videobot.observability import count, logger
@@ -254,16 +254,21 @@ def revise(
         taken = gates.get_gate(rt.db, job_id, gate)
         feedback, segments = (taken.feedback, taken.redo_segments) if taken else (feedback, segments)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
-    failed = _resume(
-        rt,
-        job_id,
-        gate,
-        "revised",
-        token,
-        lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
-        keyed=update_id is not None,
-        resend=resend,
-    )
+    try:
+        failed = _resume(
+            rt,
+            job_id,
+            gate,
+            "revised",
+            token,
+            lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
+            keyed=update_id is not None,
+            resend=resend,
+        )
+    except ControlUnavailable:
+        if usd > 0 and not resend:  # Step Functions took nothing: neither is the revision held
+            ledger.hold_less(rt.db, job_id, usd)
+        raise
     if failed:
         return replace(failed, round=revision.round, limit=limit)
     logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})

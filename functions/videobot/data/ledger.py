@@ -121,6 +121,15 @@ def hold_more(cur, job_id: str, usd: float, budgets: Budgets) -> None:
     )
 
 
+def hold_less(db: Database, job_id: str, usd: float) -> None:
+    """Take back what `hold_more` added for a revision Step Functions never took."""
+    db.execute(
+        f"UPDATE {TABLE} SET reserved_usd = GREATEST(reserved_usd - %s, 0), amount_usd = GREATEST(amount_usd - %s, 0)"
+        f" WHERE call_key = %s AND state = '{HELD}'",
+        (usd, usd, f"hold:{job_id}"),
+    )
+
+
 def release_hold(cur, job_id: str) -> None:
     """A job ended: what it had not yet spent of its hold no longer counts."""
     cur.execute(
