@@ -16,7 +16,14 @@ from botocore.exceptions import ClientError
 from videobot import lifecycle, preferences, usage
 from videobot.data import gates, jobs, ledger
 from videobot.data.rows import Job
-from videobot.errors import BudgetExceeded, ConfigurationError, ControlUnavailable, StartFailed, VendorUnavailable
+from videobot.errors import (
+    BudgetExceeded,
+    ConfigurationError,
+    ControlUnavailable,
+    DailyCapReached,
+    StartFailed,
+    VendorUnavailable,
+)
 from videobot.observability import count, logger
 from videobot.pipeline import TERMINAL_STATUSES, ExecutionInput, GateId
 from videobot.runtime import Runtime
@@ -126,12 +133,13 @@ class Decision:
     """What became of an answer at a gate, with what the reply to the user needs."""
 
     done: bool
-    # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round", "over_budget"
+    # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round",
+    # "over_budget", "daily_cap"
     reason: str
     stage: str | None = None  # the gate's id, printed ("script", "refused_clip_6")
     round: int | None = None  # the gate's revisions once decided (after a revision, its new count)
     limit: int | None = None  # the revisions a gate allows (MAX_GATE_REVISIONS)
-    over_budget: BudgetExceeded | None = None  # "over_budget": the budget the revision does not fit
+    unaffordable: BudgetExceeded | DailyCapReached | None = None  # "over_budget", "daily_cap": why not
 
 
 def _resume(
@@ -221,6 +229,7 @@ def revise(
     round_: int | None = None,
     update_id: int | None = None,
     usd: float = 0.0,
+    generations: dict[str, int] | None = None,
 ) -> Decision:
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
@@ -228,8 +237,10 @@ def revise(
     `update_id`, the Telegram update that carried the feedback, it is applied once whatever
     fails: a redelivery (after a lost answer, a failed finish, a killed webhook, a retried
     worker) finds its revision taken and sends it again only if it was never confirmed. Its
-    estimate `usd` is held for it before Step Functions hears of it: a revision the budgets
-    cannot pay for now is refused ("over_budget") and the gate stays open, nothing paid."""
+    estimate `usd` is held for it before Step Functions hears of it, and its vendor
+    `generations` (model -> count) checked against the models' daily caps: a revision that
+    cannot be paid for or made today is refused ("over_budget", "daily_cap") and the gate stays
+    open, nothing paid."""
     stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
     revision = gates.revise_gate(
         rt.db,
@@ -240,15 +251,14 @@ def revise(
         limit=limit,
         round_=round_,
         update_id=update_id,
-        usd=usd,
-        budgets=usage.budgets(rt.settings),
+        ask=usage.ask(rt.settings, usd, generations or {}),
     )
     if revision.outcome == "already":
         logger.info("feedback already applied", extra={"job_id": job_id, "stage": stage, "update_id": update_id})
         return Decision(True, "revised", stage, revision.round, limit)
     token = revision.token
     if token is None:
-        return Decision(False, revision.outcome, stage, revision.round, limit, revision.over_budget)
+        return Decision(False, revision.outcome, stage, revision.round, limit, revision.unaffordable)
     resend = revision.outcome == "resend"
     if resend:  # the revision as it was taken (a voice note heard again may differ by a word)
         taken = gates.get_gate(rt.db, job_id, gate)

@@ -54,6 +54,18 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What a revision asked at a gate will spend, checked when the gate is taken: `usd` against
+    the budgets (and held for it), its vendor generations (model -> count) against the models'
+    daily caps (`caps`: model -> generations a day; a model not named has none)."""
+
+    usd: float = 0.0
+    budgets: Budgets = Budgets()
+    generations: dict[str, int] = field(default_factory=dict)
+    caps: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Spent:
     """What counts against the budgets now: settled costs, reservations in flight and holds."""
 
@@ -212,17 +224,26 @@ def reserve(db: Database, calls: list[Call], budgets: Budgets, caps: dict[str, i
         known = {r["call_key"] for r in cur.fetchall()}
         wanted: dict[str, int] = {}
         for c in calls:
-            if c.key not in known and c.model in (caps or {}):
+            if c.key not in known:
                 wanted[c.model] = wanted.get(c.model, 0) + 1
-        for model, count in wanted.items():
-            cap = (caps or {})[model]
-            times = generation_times(cur, model)
-            if len(times) + count > cap:
-                # the day frees up one generation as each of the oldest leaves the window
-                need = len(times) + count - cap
-                resets = times[need - 1] + timedelta(hours=24) if need <= len(times) else None
-                raise DailyCapReached(model, cap, len(times), count, resets)
+        check_generations(cur, wanted, caps or {})
         return _reserve_in(cur, calls, budgets) if calls else []
+
+
+def check_generations(cur, wanted: dict[str, int], caps: dict[str, int]) -> None:
+    """Raise DailyCapReached when a model's generations of the last 24 hours (every job's,
+    reservations included) and the `wanted` ones (model -> count) would pass its daily cap, with
+    when enough of them leave the window (None: more than a whole day's cap is wanted)."""
+    for model, count in wanted.items():
+        cap = caps.get(model)
+        if not cap:
+            continue
+        times = generation_times(cur, model)
+        if len(times) + count > cap:
+            # the day frees up one generation as each of the oldest leaves the window
+            need = len(times) + count - cap
+            resets = times[need - 1] + timedelta(hours=24) if need <= len(times) else None
+            raise DailyCapReached(model, cap, len(times), count, resets)
 
 
 def generation_times(cur, model: str) -> list[datetime]:
@@ -233,7 +254,7 @@ def generation_times(cur, model: str) -> list[datetime]:
         f" AND recorded_at > {NOW} - {WINDOW} ORDER BY recorded_at",
         (model,),
     )
-    return [r["recorded_at"] for r in cur.fetchall()]
+    return [r["recorded_at"] if isinstance(r, dict) else r[0] for r in cur.fetchall()]  # any cursor
 
 
 def settle(db: Database, key: str, usd: float, **units) -> dict | None:

@@ -47,6 +47,25 @@ def redo_usd(
     return len(indexes) * clip_usd(rt, ratio, model)
 
 
+def redo_generations(
+    rt: Runtime, stage: GateStage, ratio: str, model: str | None = None, segments: list[int] | None = None
+) -> dict[str, int]:
+    """The Runway generations (model -> count) making the `segments` images or clips again
+    takes, for the models' daily caps; none offline."""
+    counted: dict[str, int] = {}
+    for i in segments or []:
+        if stage == GateStage.IMAGES:
+            estimate = rt.images.estimate(_image_request(ratio, i))
+        else:
+            seconds = int(rt.settings.pipeline.segment_seconds)
+            estimate = rt.clips.estimate(
+                ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model)
+            )
+        if estimate["vendor"] == "runway":
+            counted[estimate["model"]] = counted.get(estimate["model"], 0) + 1
+    return counted
+
+
 def prompt_revision_usd(rt: Runtime, stage: GateStage) -> float:
     """The one LLM call that works the user's words into the named image or motion prompts
     before a redo (RedoImages, RedoClips), as the ledger reserves it; 0 offline."""

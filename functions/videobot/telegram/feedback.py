@@ -28,7 +28,7 @@ from telegram import Bot, CallbackQuery, Message
 from videobot import control
 from videobot.data import gates, jobs, segments
 from videobot.data.rows import Gate, Job
-from videobot.errors import BudgetExceeded
+from videobot.errors import BudgetExceeded, DailyCapReached
 from videobot.observability import logger
 from videobot.pipeline import IMAGE, GateId, GateStage, MediaNoun, media_kind
 from videobot.runtime import Runtime
@@ -36,7 +36,7 @@ from videobot.telegram import callbacks, decisions, texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import job_cost_usd
 from videobot.telegram.decisions import drop_buttons
-from videobot.telegram.estimates import prompt_revision_usd, redo_usd, script_usd
+from videobot.telegram.estimates import prompt_revision_usd, redo_generations, redo_usd, script_usd
 from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
@@ -235,6 +235,13 @@ def over_budget(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
     return {"usd": f"{usd:.2f}", "spent": f"{over.spent:.2f}", "budget": f"{over.budget:.2f}", "when": when}
 
 
+def _generations(rt: Runtime, job: Job, stage: GateStage, indexes: list[int]) -> dict[str, int]:
+    """The vendor generations a redo of `indexes` takes (none for the script's rewrite)."""
+    if stage == GateStage.SCRIPT:
+        return {}
+    return redo_generations(rt, stage, job.aspect_ratio, job.video_model, segments=indexes)
+
+
 def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int], words: str = "") -> float:
     """What this revision will cost: the script's rewrite, or the named images or clips (and,
     with the user's words, the LLM call that works them into their prompts)."""
@@ -321,7 +328,14 @@ async def _redo(
         return
     result = await asyncio.to_thread(
         lambda: control.revise(
-            rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id, usd=usd
+            rt,
+            job.id,
+            gate.id,
+            feedback=words or None,
+            segments=indexes,
+            update_id=update_id,
+            usd=usd,
+            generations=_generations(rt, job, GateStage(gate.stage), indexes),
         )
     )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes, usd)
@@ -372,8 +386,11 @@ async def _retry_refused(
     (one image or clip), and what the user is told."""
     kind = gate.media
     usd = await asyncio.to_thread(_price, rt, job, kind.gate, [gate.segment or 0]) if kind else 0.0
+    made = _generations(rt, job, kind.gate, [gate.segment or 0]) if kind else {}
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate, feedback=words, round_=round_, update_id=update_id, usd=usd)
+        lambda: control.revise(
+            rt, job.id, gate, feedback=words, round_=round_, update_id=update_id, usd=usd, generations=made
+        )
     )
     if result.reason != "stale_round":
         await answer_refusal(rt, bot, chat_id, lang, gate, result, key, usd)
@@ -400,8 +417,15 @@ async def answer_refusal(
 
 
 async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision, usd: float) -> None:
-    if result.reason == "over_budget" and result.over_budget is not None:
-        await reply(rt, bot, chat_id, lang, "redo_over_budget", **over_budget(lang, result.over_budget, usd))
+    if isinstance(result.unaffordable, BudgetExceeded):
+        await reply(rt, bot, chat_id, lang, "redo_over_budget", **over_budget(lang, result.unaffordable, usd))
+    elif isinstance(result.unaffordable, DailyCapReached):
+        over = result.unaffordable
+        if over.resets_at is None:  # more than a whole day of the model's generations
+            await reply(rt, bot, chat_id, lang, "redo_daily_cap_never", cap=over.cap, wanted=over.wanted)
+        else:
+            time = over.resets_at.strftime("%Y-%m-%d %H:%M UTC")
+            await reply(rt, bot, chat_id, lang, "redo_daily_cap", time=time, cap=over.cap)
     elif result.reason == "limit":
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=result.limit)
     elif result.reason == "expired":
@@ -497,6 +521,7 @@ async def redo_all_from_button(
             round_=round_,
             update_id=update_id,
             usd=usd,
+            generations=_generations(rt, job, stage, indexes),
         )
     )
     if result.reason == "stale_round":

@@ -515,6 +515,15 @@ RU.update(
         ),
         "redo_over_budget_bot": "Общий дневной бюджет бота сейчас исчерпан: попробуйте позже.",
         "redo_over_budget_never": "Такая правка не помещается в дневной бюджет, даже пустой.",
+        "redo_daily_cap": (
+            "⛔ Дневной лимит генераций Runway для этой модели ({cap} в сутки) сейчас не вмещает эту правку. "
+            "Заказать её можно будет после {time}. Ничего не оплачено, этап ждёт вашего ответа: "
+            "✅ Подтвердить, ❌ Отклонить или правка поменьше."
+        ),
+        "redo_daily_cap_never": (
+            "⛔ Генераций Runway в этой правке: {wanted}, а дневной лимит модели — {cap}: столько за сутки не сделать. "
+            "Ничего не оплачено, этап ждёт вашего ответа: ✅ Подтвердить, ❌ Отклонить или правка поменьше."
+        ),
         "redo_hint": (
             "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3», "
             "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
@@ -652,6 +661,16 @@ EN.update(
         "redo_over_budget_user": "You can ask for it once the spending of the last 24 hours is below ${room}.",
         "redo_over_budget_bot": "The bot's daily budget is used up for now: please try again later.",
         "redo_over_budget_never": "A revision this size does not fit the daily budget even when it is empty.",
+        "redo_daily_cap": (
+            "⛔ Runway's daily generation limit for this model ({cap} a day) cannot take this revision now. "
+            "You can ask for it after {time}. Nothing was paid; the stage waits for your answer: "
+            "✅ Approve, ❌ Reject or a smaller revision."
+        ),
+        "redo_daily_cap_never": (
+            "⛔ This revision is {wanted} Runway generations, and the model's daily limit is {cap}: "
+            "that many cannot be made in a day. Nothing was paid; the stage waits for your answer: "
+            "✅ Approve, ❌ Reject or a smaller revision."
+        ),
         "redo_hint": (
             "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3”, “redo 3 5 brighter” "
             "or “redo 2-4”. Or press ✅ Approve / ❌ Reject."

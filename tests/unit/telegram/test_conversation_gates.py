@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, r
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
-from videobot.data import gates, jobs
+from videobot.data import gates, jobs, ledger
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId, GateStage, RefusalKind
 from videobot.stages.request_approval import request_approval
@@ -223,6 +224,30 @@ def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
         assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
     assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+def test_a_redo_past_runways_daily_cap_is_refused_with_when_and_the_gate_stays_open(
+    setup, rt, db, user, sfn, monkeypatch
+):
+    """A redo Runway's daily cap cannot take now ended the job at RedoClips (DailyCapReached);
+    it is refused at the gate with when it would fit, and nothing is asked of Step Functions."""
+    job = job_at_gate(db, user, "videos")
+    key = f"cap-test:{job['id']}"
+    ledger.reserve(db, [ledger.Call(key, job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)], ledger.Budgets())
+    with db.connect() as conn, conn.cursor() as cur:
+        used = ledger.generation_times(cur, "gen4_turbo")
+    with use(setup, RUNWAY_DAILY_GENERATIONS=str(len(used))) as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        assert user.say("переделай 3") == 200  # one clip, $0.25: would start at once
+    when = (used[0] + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
+    assert user.texts() == [
+        f"⛔ Дневной лимит генераций Runway для этой модели ({len(used)} в сутки) сейчас не вмещает эту правку. "
+        f"Заказать её можно будет после {when}. Ничего не оплачено, этап ждёт вашего ответа: "
+        "✅ Подтвердить, ❌ Отклонить или правка поменьше."
+    ]
+    assert sfn.calls == []
+    gate = gates.get_gate(db, job["id"], GateId("videos"))
+    assert (gate["decided_at"], gate["revisions"]) == (None, 0)
 
 
 @pytest.mark.parametrize("stage", ["images", "videos"])
