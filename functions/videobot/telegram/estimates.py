@@ -23,12 +23,14 @@ def _image_request(ratio: str, index: int) -> ImageRequest:
     )
 
 
+def _clip_request(rt: Runtime, ratio: str, model: str | None) -> ClipRequest:
+    seconds = int(rt.settings.pipeline.segment_seconds)
+    return ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model)
+
+
 def clip_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
-    seconds = int(rt.settings.pipeline.segment_seconds)
-    return _task_usd(
-        rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
-    )
+    return _task_usd(rt.clips.estimate(_clip_request(rt, ratio, model)))
 
 
 def redo_usd(
@@ -57,10 +59,7 @@ def redo_generations(
         if stage == GateStage.IMAGES:
             estimate = rt.images.estimate(_image_request(ratio, i))
         else:
-            seconds = int(rt.settings.pipeline.segment_seconds)
-            estimate = rt.clips.estimate(
-                ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model)
-            )
+            estimate = rt.clips.estimate(_clip_request(rt, ratio, model))
         if estimate["vendor"] == "runway":
             counted[estimate["model"]] = counted.get(estimate["model"], 0) + 1
     return counted

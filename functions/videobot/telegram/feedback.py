@@ -223,7 +223,7 @@ async def _ask_yes_or_feedback(
     await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
-def over_budget(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
+def _over_budget_amounts(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
     """The amounts of "redo_over_budget" and when the revision would fit: once the user's own
     last 24 hours fall low enough, later for the bot-wide budget, never when it is too big."""
     if usd > over.budget:
@@ -418,7 +418,7 @@ async def answer_refusal(
 
 async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision, usd: float) -> None:
     if isinstance(result.unaffordable, BudgetExceeded):
-        await reply(rt, bot, chat_id, lang, "redo_over_budget", **over_budget(lang, result.unaffordable, usd))
+        await reply(rt, bot, chat_id, lang, "redo_over_budget", **_over_budget_amounts(lang, result.unaffordable, usd))
     elif isinstance(result.unaffordable, DailyCapReached):
         over = result.unaffordable
         if over.resets_at is None:  # more than a whole day of the model's generations
