@@ -16,6 +16,7 @@ vendor fake's failure, a clock): those objects cannot cross into a process."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import sys
@@ -102,7 +103,8 @@ def _write_output_to(path: str) -> None:
     for stream, target in ((sys.stdout, 1), (sys.stderr, 2)):
         stream.flush()
         os.dup2(fd, target)
-        stream.reconfigure(line_buffering=True)  # a line at a time, as each is written
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)  # a line at a time, as each is written
     os.close(fd)
 
 
