@@ -7,6 +7,12 @@ TOPIC ?= Реклама кофе
 
 .DEFAULT_GOAL := help
 
+# Python's bytecode is cached (in the __pycache__ folders git ignores, never in a Lambda package:
+# sam build leaves them out), even where the shell sets PYTHONDONTWRITEBYTECODE, as these
+# machines do: without it every process compiled the project's modules again, and pytest
+# rewrote every test module's asserts again, two thirds of each xdist worker's collection.
+export PYTHONDONTWRITEBYTECODE :=
+
 $(VENV)/.installed: requirements.txt functions/requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -90,8 +91,12 @@ class Progress:
 class DemoLogs:
     """Where the demo's logs go: every structured line (the stages' Powertools logs, and other
     libraries' warnings) to one file under the data folder, never between the progress bars and
-    the questions. LOG_LEVEL=INFO (or DEBUG, WARNING) shows them on the terminal too, above the
-    bars; while a question waits for its answer they are held, and shown after it."""
+    the questions; the functions' worker processes append theirs to the same file
+    (LocalPipeline's `worker_log`). LOG_LEVEL=INFO (or DEBUG, WARNING) shows the file's lines at
+    that level or above on the terminal too, whichever process wrote them, above the bars; while a
+    question waits for its answer they are held, and shown after it."""
+
+    FOLLOW_SECONDS = 0.2  # how often the file is read for new lines to show
 
     def __init__(self, path: Path, terminal_level: str | None = None):
         level = (terminal_level or "").upper()
@@ -99,45 +104,65 @@ class DemoLogs:
         self.terminal_level = level if level in logging.getLevelNamesMapping() else None
         self._held: list[str] | None = None
         self._hold_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
 
     def __enter__(self) -> DemoLogs:
         from videobot.observability import SERVICE, logger
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", encoding="utf-8")
+        self.path.write_text("", encoding="utf-8")
+        # appended to, line by line: the functions' worker processes append their lines too
+        self._file = self.path.open("a", encoding="utf-8", buffering=1)
         level = logging.DEBUG if self.terminal_level == "DEBUG" else logging.INFO
         service = logger.registered_handler  # Powertools' own handler: its JSON lines go to the file
         assert isinstance(service, logging.StreamHandler), service
         self._saved = (service, service.setStream(self._file), logger.log_level, logging.getLogger().level)
         logger.setLevel(level)
-        others = logging.StreamHandler(self._file)  # other loggers' lines (the service's come above)
-        others.setFormatter(service.formatter)
-        others.addFilter(lambda record: record.name != SERVICE)
-        self._handlers: list[logging.Handler] = [others]
-        if self.terminal_level:
-            shown = _Terminal(self, self.terminal_level)
-            shown.setFormatter(service.formatter)
-            self._handlers.append(shown)
+        self._others = logging.StreamHandler(self._file)  # other loggers' lines (the service's come above)
+        self._others.setFormatter(service.formatter)
+        self._others.addFilter(lambda record: record.name != SERVICE)
         root = logging.getLogger()
-        for handler in self._handlers:
-            root.addHandler(handler)
+        root.addHandler(self._others)
         root.setLevel(min(root.level, logging.getLevelNamesMapping()[self.terminal_level or "WARNING"]))
         logging.captureWarnings(True)  # a library's warning is a log line too
+        if self.terminal_level:
+            self._follower = threading.Thread(target=self._follow, name="demo-logs", daemon=True)
+            self._follower.start()
         return self
 
     def __exit__(self, *exc) -> None:
         from videobot.observability import logger
 
         service, stream, level, root_level = self._saved
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join()  # it shows what is left in the file first
         self.release()
         logging.captureWarnings(False)
         root = logging.getLogger()
-        for handler in self._handlers:
-            root.removeHandler(handler)
+        root.removeHandler(self._others)
         root.setLevel(root_level)
         service.setStream(stream)
         logger.setLevel(level)
         self._file.close()
+
+    def _follow(self) -> None:
+        """Show the file's new lines as they come (this process's and the workers'), to the end."""
+        threshold = logging.getLevelNamesMapping()[self.terminal_level or "WARNING"]
+        with self.path.open(encoding="utf-8") as file:
+            partial = ""
+            while True:
+                stopping = self._stop.is_set()  # read once more after the stop: nothing is left behind
+                for line in file.readlines():
+                    partial += line
+                    if partial.endswith("\n"):
+                        if _level_of(partial) >= threshold:
+                            self.show(partial.rstrip("\n"))
+                        partial = ""
+                if stopping:
+                    return
+                self._stop.wait(self.FOLLOW_SECONDS)
 
     @contextmanager
     def holding(self):
@@ -163,16 +188,12 @@ class DemoLogs:
         _above_the_bars(line)
 
 
-class _Terminal(logging.Handler):
-    def __init__(self, logs: DemoLogs, level: str):
-        super().__init__(level)
-        self.logs = logs
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.logs.show(self.format(record))
-        except Exception:  # noqa: BLE001 - logging's own error path
-            self.handleError(record)
+def _level_of(line: str) -> int:
+    """A structured line's level; a line that is not one (a worker's traceback) counts as an error."""
+    try:
+        return logging.getLevelNamesMapping().get(str(json.loads(line).get("level", "")).upper(), logging.ERROR)
+    except (ValueError, AttributeError):
+        return logging.ERROR
 
 
 def _above_the_bars(line: str) -> None:
@@ -233,7 +254,8 @@ def demo(args: argparse.Namespace) -> int:
     env = {"POLL_INTERVAL_SECONDS": os.environ.get("POLL_INTERVAL_SECONDS", "1")}
     logging.getLogger("botocore").setLevel(logging.WARNING)
     pipeline = LocalPipeline(env=env, workers=not args.in_process)
-    with DemoLogs(pipeline.data_dir / DEMO_LOG, os.environ.get("LOG_LEVEL")) as logs:
+    pipeline.worker_log = pipeline.data_dir / DEMO_LOG  # the functions' workers write there too
+    with DemoLogs(pipeline.worker_log, os.environ.get("LOG_LEVEL")) as logs:
         print(f"Logs: {shown_path(logs.path)} (LOG_LEVEL=INFO shows them here too)")
         with pipeline:
             return run_demo(pipeline, args, logs)

@@ -124,6 +124,7 @@ class LocalPipeline:
         db: Database | None = None,
         template: dict | None = None,
         workers: bool = False,
+        worker_log: str | Path | None = None,
     ):
         self.data_dir = Path(data_dir or os.environ.get("LOCAL_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         self.env = env or {}
@@ -131,6 +132,7 @@ class LocalPipeline:
         self._db = db
         self.template = template
         self.workers = workers  # each function in its own warm worker processes (local/workers.py)
+        self.worker_log = worker_log  # where the workers' output goes (else where the runner's does)
         self.pools: dict[str, FunctionPool] = {}
         self._moto_server: Any = None  # moto's server, for the workers (they share this process's moto)
         self._in_process: dict[str, Handler] = {}
@@ -467,7 +469,14 @@ class LocalPipeline:
                 "AWS_LAMBDA_FUNCTION_NAME": name,
             }
         path = MIGRATIONS_HANDLER if name == MIGRATIONS else self._deployed.stack.handler(name)
-        return FunctionPool(name, path, environ, functions.principal(name), on_denied=self.policy_check.record)
+        return FunctionPool(
+            name,
+            path,
+            environ,
+            functions.principal(name),
+            on_denied=self.policy_check.record,
+            log_path=self.worker_log,
+        )
 
     @property
     def _endpoint(self) -> LambdaEndpoint:

@@ -16,8 +16,10 @@ vendor fake's failure, a clock): those objects cannot cross into a process."""
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import traceback
@@ -55,8 +57,18 @@ def _error_class(name: str) -> type[Exception]:
     return type(name, (FunctionError,), {})
 
 
-def _serve(conn: Connection, function: str, handler_path: str, environ: dict[str, str], principal: Principal) -> None:
-    """A worker: the function's environment, its role's check, its handler, one invocation at a time."""
+def _serve(
+    conn: Connection,
+    function: str,
+    handler_path: str,
+    environ: dict[str, str],
+    principal: Principal,
+    log_path: str | None = None,
+) -> None:
+    """A worker: the function's environment, its role's check, its handler, one invocation at a
+    time; its stdout and stderr (its log lines) appended to `log_path` when given."""
+    if log_path:
+        _write_output_to(log_path)
     os.environ.clear()
     os.environ.update(environ)
     from local.iam import PolicyCheck
@@ -83,6 +95,19 @@ def _serve(conn: Connection, function: str, handler_path: str, environ: dict[str
         conn.send((reply, [c for c in check.checked[seen:] if not c.decision.allowed]))
 
 
+def _write_output_to(path: str) -> None:
+    """Point the process's stdout and stderr at `path`, appended to (as Lambda sends a function's
+    output to its log stream, not to a terminal): a worker is forked from the fork server, whose
+    output is wherever it was started, such as the terminal of `make demo`."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    for stream, target in ((sys.stdout, 1), (sys.stderr, 2)):
+        stream.flush()
+        os.dup2(fd, target)
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)  # a line at a time, as each is written
+    os.close(fd)
+
+
 @dataclass
 class _Worker:
     process: Any  # multiprocessing's Process
@@ -99,10 +124,12 @@ class FunctionPool:
         environ: Mapping[str, str],
         principal: Principal,
         on_denied: Callable[[list[Checked]], None] | None = None,
+        log_path: str | os.PathLike | None = None,
     ):
         self.function, self.handler_path = function, handler_path
         self.environ, self.principal = dict(environ), principal
         self.on_denied = on_denied
+        self.log_path = os.fspath(log_path) if log_path else None  # the workers' output, appended
         self.idle: list[_Worker] = []
         self.started = 0  # cold starts
         self._lock = threading.Lock()
@@ -112,7 +139,7 @@ class FunctionPool:
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=_serve,
-            args=(child, self.function, self.handler_path, self.environ, self.principal),
+            args=(child, self.function, self.handler_path, self.environ, self.principal, self.log_path),
             name=f"lambda-{self.function}",
             daemon=True,
         )

@@ -5,6 +5,8 @@ each test gives the code, built from settings (never from the process environmen
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 from pathlib import Path
 
@@ -80,21 +82,38 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-# The longest unit files (docs/benchmarks.md), handed out first: pytest-xdist's `--dist loadfile`
-# gives the workers whole files in the order collected, and one of these begun last kept one
-# worker busy while the others had finished.
-LONGEST_UNIT_FILES = ("tests/unit/test_narration_fit.py", "tests/unit/test_stages.py", "tests/unit/test_media.py")
+# The longest unit files (their wall time in a parallel run: docs/benchmarks.md), longest first:
+# pytest-xdist's `--dist loadfile` gives the workers whole files in the order collected, and one
+# of these begun last kept one worker busy while the others had finished. The last two mostly
+# wait (retries, deadlines), which the other workers' CPU fills.
+LONGEST_UNIT_FILES = (
+    "tests/unit/test_narration_fit.py",
+    "tests/unit/test_stages.py",
+    "tests/unit/test_media.py",
+    "tests/unit/test_runway.py",
+    "tests/unit/telegram/test_bot.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The integration files first (they are the longest), then the longest unit files, then the
-    rest, each in the order collected (the same in every worker: the sort is stable)."""
+    """The integration files first (they are the longest), then the longest unit files, longest
+    first, then the rest, each in the order collected (the same in every worker: the sort is
+    stable)."""
+    longest = {path: rank for rank, path in enumerate(LONGEST_UNIT_FILES, start=1)}
 
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
-        return 0 if path.startswith("tests/integration/") else 1 if path in LONGEST_UNIT_FILES else 2
+        return 0 if path.startswith("tests/integration/") else longest.get(path, len(longest) + 1)
 
     items.sort(key=rank)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (botocore's models, moto, pydantic's schemas: most of the heap)
+    lives for the whole run: frozen, the garbage collector stops walking it at every full
+    collection (gc.freeze)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -112,6 +131,23 @@ def renders_once(tmp_path_factory: pytest.TempPathFactory):
         for module, name, function, cached in real:
             patch.setattr(module, name, cached(function, folder))
         yield [(module, name, function) for module, name, function, _ in real]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_data_read_once():
+    """One botocore data loader for every botocore session of the run. moto starts each mock
+    with a new default session, and each runtime a test builds makes its clients afresh, so each
+    session read and decoded botocore's JSON again (endpoints, rule sets, service models: the
+    largest share of the unit tests' Python CPU, py-spy). The loader only reads the files it is
+    given and memoizes what it decoded, which botocore already shares between the clients of a
+    session."""
+    import botocore.loaders
+    import botocore.session
+
+    one_per_path = functools.cache(botocore.loaders.create_loader)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", one_per_path)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,10 +13,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from videobot import lifecycle, preferences
-from videobot.data import gates, jobs
+from videobot import lifecycle, preferences, usage
+from videobot.data import gates, jobs, ledger
 from videobot.data.rows import Job
-from videobot.errors import ConfigurationError, ControlUnavailable, StartFailed, VendorUnavailable
+from videobot.errors import (
+    BudgetExceeded,
+    ConfigurationError,
+    ControlUnavailable,
+    DailyCapReached,
+    StartFailed,
+    VendorUnavailable,
+)
 from videobot.observability import count, logger
 from videobot.pipeline import TERMINAL_STATUSES, ExecutionInput, GateId
 from videobot.runtime import Runtime
@@ -126,10 +133,13 @@ class Decision:
     """What became of an answer at a gate, with what the reply to the user needs."""
 
     done: bool
-    reason: str  # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round"
+    # "approved", "rejected", "revised", "not_waiting", "expired", "limit", "stale_round",
+    # "over_budget", "daily_cap"
+    reason: str
     stage: str | None = None  # the gate's id, printed ("script", "refused_clip_6")
     round: int | None = None  # the gate's revisions once decided (after a revision, its new count)
     limit: int | None = None  # the revisions a gate allows (MAX_GATE_REVISIONS)
+    unaffordable: BudgetExceeded | DailyCapReached | None = None  # "over_budget", "daily_cap": why not
 
 
 def _resume(
@@ -218,38 +228,57 @@ def revise(
     segments: list[int] | None = None,
     round_: int | None = None,
     update_id: int | None = None,
+    usd: float = 0.0,
+    generations: dict[str, int] | None = None,
 ) -> Decision:
     """Answer the open gate `stage` with feedback instead of a decision: the task succeeds with
     {"revise": ...}, and the state machine loops through ReviseScript / RedoImages / RedoClips
     back to the gate. At most MAX_GATE_REVISIONS rounds per gate ("limit" once reached). With
     `update_id`, the Telegram update that carried the feedback, it is applied once whatever
     fails: a redelivery (after a lost answer, a failed finish, a killed webhook, a retried
-    worker) finds its revision taken and sends it again only if it was never confirmed."""
+    worker) finds its revision taken and sends it again only if it was never confirmed. Its
+    estimate `usd` is held for it before Step Functions hears of it, and its vendor
+    `generations` (model -> count) checked against the models' daily caps: a revision that
+    cannot be paid for or made today is refused ("over_budget", "daily_cap") and the gate stays
+    open, nothing paid."""
     stage, limit = str(gate), rt.settings.pipeline.max_gate_revisions
     revision = gates.revise_gate(
-        rt.db, job_id, gate, feedback=feedback, segments=segments, limit=limit, round_=round_, update_id=update_id
+        rt.db,
+        job_id,
+        gate,
+        feedback=feedback,
+        segments=segments,
+        limit=limit,
+        round_=round_,
+        update_id=update_id,
+        ask=usage.ask(rt.settings, usd, generations or {}),
     )
     if revision.outcome == "already":
         logger.info("feedback already applied", extra={"job_id": job_id, "stage": stage, "update_id": update_id})
         return Decision(True, "revised", stage, revision.round, limit)
     token = revision.token
     if token is None:
-        return Decision(False, revision.outcome, stage, revision.round, limit)
+        return Decision(False, revision.outcome, stage, revision.round, limit, revision.unaffordable)
     resend = revision.outcome == "resend"
     if resend:  # the revision as it was taken (a voice note heard again may differ by a word)
         taken = gates.get_gate(rt.db, job_id, gate)
         feedback, segments = (taken.feedback, taken.redo_segments) if taken else (feedback, segments)
     output = {"approved": False, "stage": stage, "revise": {"feedback": feedback, "segments": segments or []}}
-    failed = _resume(
-        rt,
-        job_id,
-        gate,
-        "revised",
-        token,
-        lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
-        keyed=update_id is not None,
-        resend=resend,
-    )
+    try:
+        failed = _resume(
+            rt,
+            job_id,
+            gate,
+            "revised",
+            token,
+            lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)),
+            keyed=update_id is not None,
+            resend=resend,
+        )
+    except ControlUnavailable:
+        if usd > 0 and not resend:  # Step Functions took nothing: neither is the revision held
+            ledger.hold_less(rt.db, job_id, usd)
+        raise
     if failed:
         return replace(failed, round=revision.round, limit=limit)
     logger.info("gate revision asked", extra={"job_id": job_id, "stage": stage, "segments": segments or []})

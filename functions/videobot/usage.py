@@ -214,8 +214,18 @@ def budgets(settings: Settings) -> ledger.Budgets:
 
 def daily_caps(settings: Settings, calls: list[ledger.Call]) -> dict[str, int]:
     """Runway's generations a day per model (RUNWAY_DAILY_GENERATIONS; 0: none)."""
+    return generation_caps(settings, [c.model for c in calls if c.vendor == "runway"])
+
+
+def generation_caps(settings: Settings, runway_models) -> dict[str, int]:
     cap = settings.runway.daily_generations
-    return {c.model: cap for c in calls if c.vendor == "runway"} if cap else {}
+    return dict.fromkeys(runway_models, cap) if cap else {}
+
+
+def ask(settings: Settings, usd: float, generations: dict[str, int]) -> ledger.Ask:
+    """What a revision at a gate will spend (`generations`: Runway model -> count), checked
+    when the gate is taken (videobot.data.gates.revise_gate)."""
+    return ledger.Ask(usd, budgets(settings), generations, generation_caps(settings, generations))
 
 
 def reserve_generations(db: Database, settings: Settings, calls: list[ledger.Call]) -> None:

@@ -9,7 +9,9 @@ import argparse
 import json
 import re
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -82,6 +84,33 @@ def test_log_level_info_shows_the_logs_but_never_after_a_question(pipeline, tmp_
     assert {"gate decided", "stage started"} <= {r["message"] for r in shown}
     job_id = re.search(r"Job (\w+): cancelled", out).group(1)
     assert jobs.get_job(pipeline.runtime.db, job_id).status == "cancelled"
+
+
+def test_log_level_info_shows_the_lines_a_worker_process_appends_to_the_file(tmp_path, capfd):
+    """The functions' workers write to the file, not through this process's logging: LOG_LEVEL
+    shows the file's lines at its level or above, whoever wrote them, held while a question waits."""
+    worker = (
+        "import json, sys\n"
+        "with open(sys.argv[1], 'a', encoding='utf-8') as f:\n"
+        "    for level, message in (('INFO', 'a worker line'), ('DEBUG', 'a debug line')):\n"
+        "        f.write(json.dumps({'level': level, 'message': message}) + '\\n')\n"
+        "    f.write('Traceback (a worker crashed)\\n')\n"
+    )
+    path = tmp_path / "demo.log"
+    with cli.DemoLogs(path, "INFO") as logs:
+        with logs.holding():
+            subprocess.run([sys.executable, "-c", worker, str(path)], check=True)
+            logger.info("the runner's line")
+            time.sleep(3 * logs.FOLLOW_SECONDS)
+            assert capfd.readouterr() == ("", "")  # held while the question waits
+    out, err = capfd.readouterr()
+    shown = err.splitlines()
+    assert out == "" and "Traceback (a worker crashed)" in shown
+    assert {json.loads(line)["message"] for line in shown if line.startswith("{")} == {
+        "a worker line",
+        "the runner's line",
+    }
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4
 
 
 COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48)]

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.helpers import new_job, offered, replace_part
-from videobot import control, preferences
+from videobot import control, preferences, usage
 from videobot.data import gates, jobs
 from videobot.errors import ConfigurationError, ControlUnavailable, StartFailed, VendorUnavailable
 from videobot.pipeline import GateId
@@ -439,6 +439,22 @@ def test_a_revision_keeps_the_words_and_a_lost_answer_gives_its_round_back(rt, d
         control.revise(rt, job["id"], images, feedback="ещё")
     row = gates.get_gate(db, job["id"], images)
     assert (row.decided_at, row.revisions, row.unknown_decision) == (None, 1, "revised")
+
+
+def test_a_revision_step_functions_never_took_is_not_held(rt, db, gate):
+    """A revision is held (its estimate added to the job's hold) when the gate is taken; when
+    Step Functions then refuses it (throttled past the retries), the gate reopens and the hold
+    gives it back, so asking again does not count it twice."""
+    job, sfn = gate("ThrottlingException", stage="images")
+    user, images = job["user_id"], GateId("images")
+    before = usage.spent(db, user).user_usd
+    with pytest.raises(ControlUnavailable):
+        control.revise(rt, job["id"], images, feedback="ярче", segments=[2], usd=0.4)
+    assert gates.get_gate(db, job["id"], images)["decided_at"] is None
+    assert usage.spent(db, user).user_usd == pytest.approx(before)
+    sfn.error_code = None
+    assert control.revise(rt, job["id"], images, feedback="ярче", segments=[2], usd=0.4).done
+    assert usage.spent(db, user).user_usd == pytest.approx(before + 0.4)
 
 
 def test_a_cancel_racing_another_tap_leaves_the_job_to_that_tap(rt, db, cancelling, chat, monkeypatch):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import new_job
-from videobot.data import gates, jobs
+from videobot import usage
+from videobot.data import gates, jobs, ledger
 from videobot.pipeline import GateId, GateStage, JobStatus, RefusalKind
 
 SCRIPT, IMAGES = GateId(GateStage.SCRIPT), GateId(GateStage.IMAGES)
@@ -140,21 +141,58 @@ def test_a_revision_takes_a_round_and_keeps_the_words(db, job_id):
     revise = gates.revise_gate
     assert revise(db, job_id, SCRIPT, feedback="x", segments=None, limit=2) == gates.Revision(None, "not_waiting")
     gates.open_gate(db, job_id, SCRIPT, "t-script")
-    assert revise(db, job_id, SCRIPT, feedback="x", segments=None, limit=2, round_=1) == (None, "stale_round", 0)
-    assert revise(db, job_id, SCRIPT, feedback="короче", segments=[2, 5], limit=2, round_=0) == (
-        "t-script",
-        "revised",
-        1,
+    assert revise(db, job_id, SCRIPT, feedback="x", segments=None, limit=2, round_=1) == gates.Revision(
+        None, "stale_round", 0
+    )
+    assert revise(db, job_id, SCRIPT, feedback="короче", segments=[2, 5], limit=2, round_=0) == gates.Revision(
+        "t-script", "revised", 1
     )
     gate = gates.get_gate(db, job_id, SCRIPT)
     assert (gate.decision, gate.revisions, gate.feedback, gate.redo_segments) == ("revised", 1, "короче", [2, 5])
     assert gate.decided_at is not None
     gates.open_gate(db, job_id, SCRIPT, "t-script-2")  # the state machine asks again
-    assert revise(db, job_id, SCRIPT, feedback="ещё", segments=[], limit=2) == ("t-script-2", "revised", 2)
+    assert revise(db, job_id, SCRIPT, feedback="ещё", segments=[], limit=2) == gates.Revision(
+        "t-script-2", "revised", 2
+    )
     assert gates.get_gate(db, job_id, SCRIPT).redo_segments is None
     gates.open_gate(db, job_id, SCRIPT, "t-script-3")
-    assert revise(db, job_id, SCRIPT, feedback="ещё", segments=None, limit=2) == (None, "limit", 2)
+    assert revise(db, job_id, SCRIPT, feedback="ещё", segments=None, limit=2) == gates.Revision(None, "limit", 2)
     assert gates.get_gate(db, job_id, SCRIPT).decided_at is None  # the limit decides nothing
+
+
+def test_a_revision_over_the_budget_leaves_the_gate_open_and_holds_nothing(db, job_id):
+    user_id = jobs.get_job(db, job_id)["user_id"]
+    gates.open_gate(db, job_id, IMAGES, "t-images")
+    before = usage.spent(db, user_id).user_usd
+    ask = ledger.Ask(1.5, ledger.Budgets(user_usd=before + 1.0))
+    refused = gates.revise_gate(db, job_id, IMAGES, feedback="ярче", segments=[2], limit=5, ask=ask)
+    assert (refused.token, refused.outcome, refused.round) == (None, "over_budget", 0)
+    assert (refused.unaffordable.scope, refused.unaffordable.budget) == ("user", pytest.approx(before + 1.0))
+    gate = gates.get_gate(db, job_id, IMAGES)
+    assert (gate.decided_at, gate.revisions, gate.feedback) == (None, 0, None)
+    assert usage.spent(db, user_id).user_usd == pytest.approx(before)
+    # one that fits is held for the redo, on top of what counted before
+    ask = ledger.Ask(0.75, ledger.Budgets(user_usd=before + 1.0))
+    taken = gates.revise_gate(db, job_id, IMAGES, feedback="ярче", segments=[2], limit=5, ask=ask)
+    assert (taken.token, taken.outcome, taken.round) == ("t-images", "revised", 1)
+    assert usage.spent(db, user_id).user_usd == pytest.approx(before + 0.75)
+
+
+def test_a_revision_past_a_models_daily_cap_leaves_the_gate_open_and_says_when(db, job_id):
+    model = f"cap-test-{job_id}"  # a model of its own: no other test's generations
+    for n in range(3):
+        ledger.reserve(
+            db, [ledger.Call(f"cap:{job_id}:{n}", job_id, "generate_images", "runway", model, 0.0)], ledger.Budgets()
+        )
+    gates.open_gate(db, job_id, IMAGES, "t-images")
+    ask = ledger.Ask(0.0, ledger.Budgets(), {model: 2}, {model: 4})
+    refused = gates.revise_gate(db, job_id, IMAGES, feedback=None, segments=[2, 5], limit=5, ask=ask)
+    assert (refused.token, refused.outcome, refused.round) == (None, "daily_cap", 0)
+    assert (refused.unaffordable.cap, refused.unaffordable.used, refused.unaffordable.wanted) == (4, 3, 2)
+    assert refused.unaffordable.resets_at is not None  # the oldest of the three leaves the window
+    assert gates.get_gate(db, job_id, IMAGES)["decided_at"] is None
+    one = ledger.Ask(0.0, ledger.Budgets(), {model: 1}, {model: 4})
+    assert gates.revise_gate(db, job_id, IMAGES, feedback=None, segments=[2], limit=5, ask=one).outcome == "revised"
 
 
 def test_a_decision_confirmed_on_its_token_only(db, job_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -29,6 +30,17 @@ def remember(event, context):
     }
 
 
+def speak(event, context):
+    """A function's log line (Powertools' JSON, to stdout) and a line on stderr; where they went."""
+    import sys
+
+    from videobot.observability import logger
+
+    logger.info("worker says hello", extra={"job_id": event["job_id"]})
+    print("a line on stderr", file=sys.stderr)
+    return {fd: os.path.realpath(f"/proc/self/fd/{fd}") for fd in (1, 2)}
+
+
 def fail(event, context):
     raise KeyError("no such segment")
 
@@ -52,15 +64,15 @@ ROLE = Principal(
 )
 
 
-def pool(handler: str, **env: str) -> FunctionPool:
+def pool(handler: str, log_path=None, **env: str) -> FunctionPool:
     environ = {"PATH": os.environ["PATH"], "AWS_LAMBDA_FUNCTION_NAME": handler, **env}
-    return FunctionPool(handler, f"tests.unit.test_local_workers.{handler}", environ, ROLE)
+    return FunctionPool(handler, f"tests.unit.test_local_workers.{handler}", environ, ROLE, log_path=log_path)
 
 
 @pytest.fixture
 def pools():
     made: list[FunctionPool] = []
-    yield lambda handler, **env: made.append(pool(handler, **env)) or made[-1]
+    yield lambda handler, log_path=None, **env: made.append(pool(handler, log_path, **env)) or made[-1]
     for p in made:
         p.close()
 
@@ -117,3 +129,18 @@ def test_a_call_the_role_does_not_allow_fails_in_the_worker_with_access_denied(p
     assert [(d.principal, d.action, d.resource) for d in denied] == [
         ("SomeFunctionRole", "secretsmanager:GetSecretValue", other)
     ]
+
+
+def test_a_workers_log_lines_go_to_the_log_file_never_to_the_terminal(pools, tmp_path):
+    """`make demo`: the workers are forked from a server started in the demo's terminal, so their
+    output went there, between the progress bars, not only to .local/demo.log. With a log file
+    their stdout and stderr are that file, appended to after what is already there."""
+    log = tmp_path / "demo.log"
+    log.write_text("the runner's line\n", encoding="utf-8")
+    speaker = pools("speak", log_path=log)
+    where = speaker({"job_id": "job-42"}, LambdaContext("speak", 30))
+    assert where == {1: str(log), 2: str(log)}
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "the runner's line" and "a line on stderr" in lines
+    [said] = [json.loads(line) for line in lines if line.startswith("{")]
+    assert (said["message"], said["job_id"], said["level"]) == ("worker says hello", "job-42", "INFO")

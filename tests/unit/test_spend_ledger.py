@@ -16,6 +16,7 @@ from pathlib import Path
 
 import generate_script.app as generate_script
 import pytest
+import reconcile_execution.app as reconcile
 import split_into_segments.app as split_into_segments
 import write_image_prompts.app as write_image_prompts
 
@@ -450,6 +451,26 @@ def test_the_budget_slots_follow_every_change_of_the_ledger(rt, db):
     assert usage.spent(db, user).user_usd == pytest.approx(direct()) == pytest.approx(0.2)
     db.execute(f"UPDATE {ledger.TABLE} SET recorded_at = recorded_at - interval '25 hours' WHERE user_id = %s", (user,))
     assert usage.spent(db, user).user_usd == direct() == 0.0
+
+
+def test_the_sweep_purges_the_slots_no_budget_window_reads_and_keeps_the_rest(rt, db):
+    """The 5-minute slots grew forever. The reconciler's sweep drops those older than the slot
+    the 24-hour window starts in; what the budget check sums stays, and so does its answer."""
+    user = 7_300_000_000 + uuid.uuid4().int % 10**6
+    start = "date_bin('5 minutes', (now() AT TIME ZONE 'utc') - interval '24 hours', TIMESTAMP '2000-01-01')"
+    ages = {"old": f"{start} - interval '3 days'", "just_out": f"{start} - interval '5 minutes'", "first": start}
+    ages["recent"] = f"{start} + interval '23 hours'"
+    for name, slot in ages.items():
+        db.execute(f"INSERT INTO {ledger.SLOTS} (user_id, slot, usd) VALUES (%s, {slot}, %s)", (user, len(name)))
+    before = usage.spent(db, user).user_usd
+    assert before == len("first") + len("recent")
+
+    result = reconcile.lambda_handler.run(rt, {"detail-type": "Scheduled Event", "source": "aws.events"})
+    assert result["purged_spend_slots"] >= 2
+    kept = db.query(f"SELECT usd FROM {ledger.SLOTS} WHERE user_id = %s ORDER BY slot", (user,))
+    assert [float(r["usd"]) for r in kept] == [len("first"), len("recent")]
+    assert usage.spent(db, user).user_usd == before
+    assert db.query_one(f"SELECT 1 FROM {ledger.SLOTS} WHERE slot < {start} LIMIT 1") is None  # nobody's
 
 
 # ---- the ledger's task queries (data/ledger.py), each filter and each answer checked ------------

@@ -294,15 +294,29 @@ LONG_PART = (
 )
 
 
-def test_assemble_and_deliver(rt, db, scripted_job, monkeypatch):
+def _made_by_runway(rt, job: dict, submit, check, segment_index: int) -> None:
+    """A segment's task on the fake Runway: submitted, then checked until done, as the Map's
+    Wait/Choice loop does."""
+    step = submit.lambda_handler.run(rt, _event(job, segment_index=segment_index))
+    while step["state"] == "waiting":
+        step = check.lambda_handler.run(rt, _event(job, segment_index=segment_index, attempt=step["attempt"]))
+    assert step["state"] == "done"
+
+
+def test_assemble_and_deliver(rt, db, scripted_job, monkeypatch, runway_env):
+    """The images and clips come from the fake Runway, one clip for every segment (the renders
+    this test is about are the segments', the soundtrack's and the video's: ten clips of the
+    offline vendor would add ten Ken Burns renders, a third of its CPU)."""
     job = scripted_job
     # Segment 3's part is far too long for 5 s: its clip is captioned with it first (the clips
     # and the voice-over run side by side), then the voice-over has it shortened.
     segment_rows.update_segment(db, job["id"], 3, text=LONG_PART)
-    _images_done(rt, job)
+    write_image_prompts.lambda_handler.run(rt, _event(job))
+    for i in range(10):
+        _made_by_runway(rt, job, submit_image, check_image, i)
     write_animation_prompts.lambda_handler.run(rt, _event(job))
     with ThreadPoolExecutor(max_workers=10) as segments:  # side by side, as the Map runs them
-        list(segments.map(lambda i: submit_clip.lambda_handler.run(rt, _event(job, segment_index=i)), range(10)))
+        list(segments.map(lambda i: _made_by_runway(rt, job, submit_clip, check_clip, i), range(10)))
     spoken = record_voiceover.lambda_handler.run(rt, _event(job))
     assert spoken["narration"]["rewritten"] == [3]
     said = segment_rows.get_segment(db, job["id"], 3)["text"]

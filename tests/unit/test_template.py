@@ -14,6 +14,7 @@ import pytest
 
 from local import template as tpl
 from tests import function_needs as needs
+from videobot.config import Settings
 from videobot.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -774,7 +775,17 @@ def test_the_maps_concurrency_follows_the_runway_tier_parameter(template):
     assert env["MAP_MAX_CONCURRENCY"] == {"Ref": "MapMaxConcurrency"}
 
 
-def test_the_committed_state_machines_are_the_generated_ones():
+def test_runways_daily_generation_cap_is_a_parameter_with_the_settings_default(template):
+    """RunwayDailyGenerations (the tier's "max gens/day" per model) reaches every function as
+    RUNWAY_DAILY_GENERATIONS, with the settings' own default: a deploy on another tier changes a
+    parameter, not the code."""
+    param = template["Parameters"]["RunwayDailyGenerations"]
+    assert param["Type"] == "Number" and param["MinValue"] == 0
+    assert param["Default"] == Settings().runway.daily_generations == 50
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RUNWAY_DAILY_GENERATIONS"] == {"Ref": "RunwayDailyGenerations"}
+    groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert any("RunwayDailyGenerations" in g["Parameters"] for g in groups)
     # infra/asl.py writes each kind of media's states and every Retry from the pipeline's
     # vocabulary and the named policies; `make lint` runs the same check (python -m infra.asl --check)
     from infra import asl

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from videobot.data import jobs
+from videobot.data import jobs, ledger
 from videobot.data.db import Database
 from videobot.data.rows import Gate
+from videobot.errors import BudgetExceeded, DailyCapReached
 from videobot.pipeline import GateId, GateStage
 
 GATES = "ai_video_bot.approval_gates"
@@ -133,11 +134,13 @@ class Revision(NamedTuple):
     """A revision asked at a gate: its token and the gate's new round when it was taken
     ("revised"); the token to send again when this update's revision was taken but never
     confirmed ("resend"); else why not ("already": this update's revision was applied,
-    "not_waiting", "limit", "stale_round"; with the gate's round where there is one)."""
+    "not_waiting", "limit", "stale_round", "over_budget", "daily_cap"; with the gate's round
+    where there is one)."""
 
     token: str | None
     outcome: str
     round: int | None = None
+    unaffordable: BudgetExceeded | DailyCapReached | None = None  # "over_budget", "daily_cap": why
 
 
 def revise_gate(
@@ -150,11 +153,16 @@ def revise_gate(
     limit: int,
     round_: int | None = None,
     update_id: int | None = None,
+    ask: ledger.Ask | None = None,
 ) -> Revision:
     """Decide an open gate 'revised' with the user's feedback, at most `limit` rounds (and,
     with `round_`, only at that round); the gate's round becomes one more. With `update_id`
     (the Telegram update that carried the feedback), once per update: a redelivery finds its
-    revision, to be sent again if Step Functions never confirmed it."""
+    revision, to be sent again if Step Functions never confirmed it. What it will spend (`ask`)
+    is checked in the same transaction: its generations against the models' daily caps
+    ("daily_cap"), its estimate against the budgets on top of what the job still needs
+    ("over_budget"), and then added to the job's hold; when it does not fit, the gate is left
+    open and nothing is held."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"SELECT revisions, decided_at, decision, resumed_at, task_token, revised_by_update FROM {GATES}"
@@ -171,6 +179,14 @@ def revise_gate(
             return Revision(None, "stale_round", row[0])
         if row[0] >= limit:
             return Revision(None, "limit", row[0])
+        if ask is not None and (ask.usd > 0 or ask.generations):
+            ledger.lock(cur)
+            try:
+                ledger.check_generations(cur, ask.generations, ask.caps)
+                if ask.usd > 0:
+                    ledger.hold_more(cur, job_id, ask.usd, ask.budgets)
+            except (BudgetExceeded, DailyCapReached) as exc:
+                return Revision(None, "over_budget" if isinstance(exc, BudgetExceeded) else "daily_cap", row[0], exc)
         claimed = _claim(cur, job_id, gate, "revised")
         cur.execute(
             f"UPDATE {GATES} SET revisions = revisions + 1, feedback = %s, redo_segments = %s,"

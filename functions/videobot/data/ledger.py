@@ -4,8 +4,9 @@ advisory lock, and is settled to its reported cost, or released, after. A job's 
 held at acceptance; each call draws its estimate from the hold, and only what the hold does not
 cover is checked against the budgets again. `amount_usd` is what a row counts now; a trigger
 adds every change of it to 5-minute slots (spend_slots), so the budget check sums at most 289
-slots whatever the day's spend. Rows outlive a cancelled job's cleared content:
-the money is spent. Prices and the seam every paid call goes through are videobot.usage's."""
+slots whatever the day's spend; the reconciler's sweep purges the slots older than that. Rows
+outlive a cancelled job's cleared content: the money is spent. Prices and the seam every paid
+call goes through are videobot.usage's."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ JOBS = "ai_video_bot.video_jobs_enhanced"
 BUDGET_LOCK = 210_014  # pg_advisory_xact_lock key: every reservation and acceptance, in turn
 WINDOW = "interval '24 hours'"
 NOW = "(now() AT TIME ZONE 'utc')"
+# the 5-minute slot the 24-hour window starts in: the oldest slot a budget check reads
+WINDOW_START = f"date_bin('5 minutes', {NOW} - {WINDOW}, TIMESTAMP '2000-01-01')"
 HELD, RESERVED, SETTLED, RELEASED = "held", "reserved", "settled", "released"
 
 
@@ -51,6 +54,18 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What a revision asked at a gate will spend, checked when the gate is taken: `usd` against
+    the budgets (and held for it), its vendor generations (model -> count) against the models'
+    daily caps (`caps`: model -> generations a day; a model not named has none)."""
+
+    usd: float = 0.0
+    budgets: Budgets = Budgets()
+    generations: dict[str, int] = field(default_factory=dict)
+    caps: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Spent:
     """What counts against the budgets now: settled costs, reservations in flight and holds."""
 
@@ -69,12 +84,18 @@ def spent(cur, user_id: int | None) -> Spent:
     cur.execute(
         f"SELECT COALESCE(SUM(usd) FILTER (WHERE user_id = %s), 0) AS user_usd,"
         f" COALESCE(SUM(usd) FILTER (WHERE user_id = 0), 0) AS bot_usd FROM {SLOTS}"
-        f" WHERE user_id IN (%s, 0) AND slot >= date_bin('5 minutes', {NOW} - {WINDOW}, TIMESTAMP '2000-01-01')",
+        f" WHERE user_id IN (%s, 0) AND slot >= {WINDOW_START}",
         (user_id or -1, user_id or -1),
     )
     row = cur.fetchone()
     user_usd, bot_usd = row.values() if isinstance(row, dict) else row  # any cursor
     return Spent(float(user_usd), float(bot_usd))
+
+
+def purge_slots(db: Database) -> int:
+    """Forget the 5-minute slots older than the oldest one a budget check reads (the slot that
+    holds the start of the 24-hour window stays): the table stays a day of slots per user."""
+    return db.execute(f"DELETE FROM {SLOTS} WHERE slot < {WINDOW_START}")
 
 
 def check(cur, user_id: int | None, usd: float, budgets: Budgets) -> Spent:
@@ -93,6 +114,31 @@ def hold(cur, job_id: str, usd: float) -> None:
         f" SELECT id, user_id, 'accept_topic', 'budget', 'job', %s, '{HELD}', %s, %s FROM {JOBS} WHERE id = %s"
         " ON CONFLICT (call_key) DO NOTHING",
         (f"hold:{job_id}", usd, usd, job_id),
+    )
+
+
+def hold_more(cur, job_id: str, usd: float, budgets: Budgets) -> None:
+    """Add `usd` to a job's hold (a revision asked at a gate), under `lock`, once it fits the
+    budgets on top of all that counts now (the job's hold for its remaining stages included):
+    BudgetExceeded, and nothing held, when it does not. The revision's calls then draw on it."""
+    cur.execute(f"SELECT user_id FROM {JOBS} WHERE id = %s", (job_id,))
+    row = cur.fetchone()
+    check(cur, (row["user_id"] if isinstance(row, dict) else row[0]) if row else None, usd, budgets)
+    cur.execute(
+        f"INSERT INTO {TABLE} (job_id, user_id, stage, vendor, model, call_key, state, reserved_usd, amount_usd)"
+        f" SELECT id, user_id, 'accept_topic', 'budget', 'job', %s, '{HELD}', %s, %s FROM {JOBS} WHERE id = %s"
+        f" ON CONFLICT (call_key) DO UPDATE SET reserved_usd = {TABLE}.reserved_usd + EXCLUDED.reserved_usd,"
+        f" amount_usd = {TABLE}.amount_usd + EXCLUDED.amount_usd WHERE {TABLE}.state = '{HELD}'",
+        (f"hold:{job_id}", usd, usd, job_id),
+    )
+
+
+def hold_less(db: Database, job_id: str, usd: float) -> None:
+    """Take back what `hold_more` added for a revision Step Functions never took."""
+    db.execute(
+        f"UPDATE {TABLE} SET reserved_usd = GREATEST(reserved_usd - %s, 0), amount_usd = GREATEST(amount_usd - %s, 0)"
+        f" WHERE call_key = %s AND state = '{HELD}'",
+        (usd, usd, f"hold:{job_id}"),
     )
 
 
@@ -178,17 +224,26 @@ def reserve(db: Database, calls: list[Call], budgets: Budgets, caps: dict[str, i
         known = {r["call_key"] for r in cur.fetchall()}
         wanted: dict[str, int] = {}
         for c in calls:
-            if c.key not in known and c.model in (caps or {}):
+            if c.key not in known:
                 wanted[c.model] = wanted.get(c.model, 0) + 1
-        for model, count in wanted.items():
-            cap = (caps or {})[model]
-            times = generation_times(cur, model)
-            if len(times) + count > cap:
-                # the day frees up one generation as each of the oldest leaves the window
-                need = len(times) + count - cap
-                resets = times[need - 1] + timedelta(hours=24) if need <= len(times) else None
-                raise DailyCapReached(model, cap, len(times), count, resets)
+        check_generations(cur, wanted, caps or {})
         return _reserve_in(cur, calls, budgets) if calls else []
+
+
+def check_generations(cur, wanted: dict[str, int], caps: dict[str, int]) -> None:
+    """Raise DailyCapReached when a model's generations of the last 24 hours (every job's,
+    reservations included) and the `wanted` ones (model -> count) would pass its daily cap, with
+    when enough of them leave the window (None: more than a whole day's cap is wanted)."""
+    for model, count in wanted.items():
+        cap = caps.get(model)
+        if not cap:
+            continue
+        times = generation_times(cur, model)
+        if len(times) + count > cap:
+            # the day frees up one generation as each of the oldest leaves the window
+            need = len(times) + count - cap
+            resets = times[need - 1] + timedelta(hours=24) if need <= len(times) else None
+            raise DailyCapReached(model, cap, len(times), count, resets)
 
 
 def generation_times(cur, model: str) -> list[datetime]:
@@ -199,7 +254,7 @@ def generation_times(cur, model: str) -> list[datetime]:
         f" AND recorded_at > {NOW} - {WINDOW} ORDER BY recorded_at",
         (model,),
     )
-    return [r["recorded_at"] for r in cur.fetchall()]
+    return [r["recorded_at"] if isinstance(r, dict) else r[0] for r in cur.fetchall()]  # any cursor
 
 
 def settle(db: Database, key: str, usd: float, **units) -> dict | None:

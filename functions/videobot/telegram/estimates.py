@@ -23,12 +23,14 @@ def _image_request(ratio: str, index: int) -> ImageRequest:
     )
 
 
+def _clip_request(rt: Runtime, ratio: str, model: str | None) -> ClipRequest:
+    seconds = int(rt.settings.pipeline.segment_seconds)
+    return ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model)
+
+
 def clip_usd(rt: Runtime, ratio: str, model: str | None = None) -> float:
     """One clip on `model` (None: the deployment's default), as the provider bills it."""
-    seconds = int(rt.settings.pipeline.segment_seconds)
-    return _task_usd(
-        rt.clips.estimate(ClipRequest(prompt="", ratio=ratio, image_url="", duration=seconds, model=model))
-    )
+    return _task_usd(rt.clips.estimate(_clip_request(rt, ratio, model)))
 
 
 def redo_usd(
@@ -45,6 +47,22 @@ def redo_usd(
     if stage == GateStage.IMAGES:
         return sum(_task_usd(rt.images.estimate(_image_request(ratio, i))) for i in indexes)
     return len(indexes) * clip_usd(rt, ratio, model)
+
+
+def redo_generations(
+    rt: Runtime, stage: GateStage, ratio: str, model: str | None = None, segments: list[int] | None = None
+) -> dict[str, int]:
+    """The Runway generations (model -> count) making the `segments` images or clips again
+    takes, for the models' daily caps; none offline."""
+    counted: dict[str, int] = {}
+    for i in segments or []:
+        if stage == GateStage.IMAGES:
+            estimate = rt.images.estimate(_image_request(ratio, i))
+        else:
+            estimate = rt.clips.estimate(_clip_request(rt, ratio, model))
+        if estimate["vendor"] == "runway":
+            counted[estimate["model"]] = counted.get(estimate["model"], 0) + 1
+    return counted
 
 
 def prompt_revision_usd(rt: Runtime, stage: GateStage) -> float:

@@ -28,6 +28,7 @@ from telegram import Bot, CallbackQuery, Message
 from videobot import control
 from videobot.data import gates, jobs, segments
 from videobot.data.rows import Gate, Job
+from videobot.errors import BudgetExceeded, DailyCapReached
 from videobot.observability import logger
 from videobot.pipeline import IMAGE, GateId, GateStage, MediaNoun, media_kind
 from videobot.runtime import Runtime
@@ -35,7 +36,7 @@ from videobot.telegram import callbacks, decisions, texts, ui
 from videobot.telegram.bot import call
 from videobot.telegram.cost import job_cost_usd
 from videobot.telegram.decisions import drop_buttons
-from videobot.telegram.estimates import prompt_revision_usd, redo_usd, script_usd
+from videobot.telegram.estimates import prompt_revision_usd, redo_generations, redo_usd, script_usd
 from videobot.telegram.meaning import Meaning, meaning, named_segment, redo_all_words
 from videobot.telegram.replies import reply, visible
 
@@ -79,8 +80,7 @@ def parse_redo(text: str, count: int) -> Redo | None:
     match = _REDO.match(text)
     if match is None:
         return None
-    noun, rest = (match.group(1) or match.group(2) or "").lower(), match.group(3)
-    kind = next((k for stem, k in _NOUN_KINDS if noun.startswith(stem)), "image" if noun else None)
+    kind, rest = _noun_kind(match), match.group(3)
     numbers = _NUMBERS.match(rest)
     if numbers is None:  # a noun with no numbers means all of that kind
         if kind is None or re.match(r"\s*\d", rest):
@@ -95,6 +95,18 @@ def parse_redo(text: str, count: int) -> Redo | None:
     if not ordered or ordered[0] < 1 or ordered[-1] > count:
         return None
     return Redo([n - 1 for n in ordered], numbers.group("words").strip(_PUNCTUATION), kind)
+
+
+def redo_noun(text: str) -> MediaNoun | None:
+    """The kind a redo's noun names ("сделай клип 11 медленнее": "clip"), whatever its numbers
+    (a number out of 1..10 at another stage's gate is still about that stage); None without one."""
+    match = _REDO.match(text)
+    return _noun_kind(match) if match else None
+
+
+def _noun_kind(match: re.Match) -> MediaNoun | None:
+    noun = (match.group(1) or match.group(2) or "").lower()
+    return next((k for stem, k in _NOUN_KINDS if noun.startswith(stem)), "image" if noun else None)
 
 
 def parse_show(text: str) -> list[int] | None:
@@ -128,8 +140,8 @@ async def gate_feedback(
         await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, gate)
     elif said is Meaning.MAYBE:
         await _ask_yes_or_feedback(rt, bot, message.chat_id, lang, job, gate, _words(text))
-    elif gate.id.stage == GateStage.SCRIPT and (redo := parse_redo(text, count)) and redo.kind:
-        await reply(rt, bot, message.chat_id, lang, "wrong_stage_script", count=count)  # "переделай клип 3"
+    elif gate.id.stage == GateStage.SCRIPT and redo_noun(text):  # "переделай клип 3", "сделай клип 11 …"
+        await reply(rt, bot, message.chat_id, lang, "wrong_stage_script", count=count)
     elif gate.id.stage == GateStage.SCRIPT:
         await _script_feedback(rt, bot, message.chat_id, lang, job, gate.id, text, update_id)
     else:
@@ -154,8 +166,7 @@ async def _at_refused(
     if gate is None:
         await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(refused))
     elif said is Meaning.YES:  # ✅: the same prompt again
-        result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate.id, update_id=update_id))
-        await answer_refusal(rt, bot, message.chat_id, lang, job, gate.id, result, "refusal_retrying")
+        await _retry_refused(rt, bot, message.chat_id, lang, job, gate.id, None, update_id, "refusal_retrying")
     else:
         await _new_prompt(rt, bot, message.chat_id, lang, job, gate.id, words, update_id)
 
@@ -212,6 +223,25 @@ async def _ask_yes_or_feedback(
     await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
+def _over_budget_amounts(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
+    """The amounts of "redo_over_budget" and when the revision would fit: once the user's own
+    last 24 hours fall low enough, later for the bot-wide budget, never when it is too big."""
+    if usd > over.budget:
+        when = texts.text(lang, "redo_over_budget_never")
+    elif over.scope == "user":
+        when = texts.text(lang, "redo_over_budget_user", room=f"{over.budget - usd:.2f}")
+    else:
+        when = texts.text(lang, "redo_over_budget_bot")
+    return {"usd": f"{usd:.2f}", "spent": f"{over.spent:.2f}", "budget": f"{over.budget:.2f}", "when": when}
+
+
+def _generations(rt: Runtime, job: Job, stage: GateStage, indexes: list[int]) -> dict[str, int]:
+    """The vendor generations a redo of `indexes` takes (none for the script's rewrite)."""
+    if stage == GateStage.SCRIPT:
+        return {}
+    return redo_generations(rt, stage, job.aspect_ratio, job.video_model, segments=indexes)
+
+
 def _price(rt: Runtime, job: Job, stage: GateStage, indexes: list[int], words: str = "") -> float:
     """What this revision will cost: the script's rewrite, or the named images or clips (and,
     with the user's words, the LLM call that works them into their prompts)."""
@@ -228,8 +258,7 @@ async def _new_prompt(
     if not visible(words):
         await reply(rt, bot, chat_id, lang, "refusal_prompt_hint", n=(gate.segment or 0) + 1)
         return
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
-    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_new_prompt")
+    await _retry_refused(rt, bot, chat_id, lang, job, gate, words, update_id, "refusal_new_prompt")
 
 
 async def _script_feedback(
@@ -241,7 +270,9 @@ async def _script_feedback(
         await reply(rt, bot, chat_id, lang, "script_feedback_hint")
         return
     usd = await asyncio.to_thread(script_usd, rt)
-    result = await asyncio.to_thread(lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id))
+    result = await asyncio.to_thread(
+        lambda: control.revise(rt, job.id, gate, feedback=words, update_id=update_id, usd=usd)
+    )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate, result, [], usd)
 
 
@@ -255,8 +286,8 @@ async def _media_feedback(
     if shown is not None:
         await _show(rt, bot, chat_id, lang, job, stage, shown)
         return
-    parsed, everyone = parse_redo(text, count), redo_all_words(text)
-    if parsed is not None and parsed.kind not in (None, media_kind(stage).noun):  # "клип 3" at the image gate
+    parsed, everyone, noun = parse_redo(text, count), redo_all_words(text), redo_noun(text)
+    if noun not in (None, media_kind(stage).noun):  # "клип 3" (or "клип 11") at the image gate
         await reply(rt, bot, chat_id, lang, f"wrong_stage_{stage}", count=count)
     elif parsed is not None:  # with no numbers ("сделай клипы медленнее") all of them, asked
         chosen, ask = (list(range(count)), True) if parsed.segments is None else (parsed.segments, False)
@@ -296,7 +327,16 @@ async def _redo(
         await _offer_redo(rt, bot, chat_id, lang, job, gate, indexes, words, usd)
         return
     result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate.id, feedback=words or None, segments=indexes, update_id=update_id)
+        lambda: control.revise(
+            rt,
+            job.id,
+            gate.id,
+            feedback=words or None,
+            segments=indexes,
+            update_id=update_id,
+            usd=usd,
+            generations=_generations(rt, job, GateStage(gate.stage), indexes),
+        )
     )
     await _answer_revision(rt, bot, chat_id, lang, job.id, gate.id, result, indexes, usd)
 
@@ -315,7 +355,7 @@ async def _answer_revision(
     """What the user is told after feedback at a gate: the round it is (from the decision), this
     revision's own price and, apart from it, what the whole video has cost so far."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result)
+        await _not_revised(rt, bot, chat_id, lang, result, usd)
         return
     spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(rt.db, job_id):.2f}")
     noun = "image" if gate.stage == GateStage.IMAGES else "clip"
@@ -330,21 +370,63 @@ async def _answer_revision(
     )
 
 
+async def _retry_refused(
+    rt: Runtime,
+    bot: Bot,
+    chat_id: int,
+    lang: str,
+    job: Job,
+    gate: GateId,
+    words: str | None,
+    update_id: int | None,
+    key: str,
+    round_: int | None = None,
+) -> control.Decision:
+    """A refused segment tried again (with `words`, its new prompt), at that attempt's own price
+    (one image or clip), and what the user is told."""
+    kind = gate.media
+    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [gate.segment or 0]) if kind else 0.0
+    made = _generations(rt, job, kind.gate, [gate.segment or 0]) if kind else {}
+    result = await asyncio.to_thread(
+        lambda: control.revise(
+            rt, job.id, gate, feedback=words, round_=round_, update_id=update_id, usd=usd, generations=made
+        )
+    )
+    if result.reason != "stale_round":
+        await answer_refusal(rt, bot, chat_id, lang, gate, result, key, usd)
+    return result
+
+
 async def answer_refusal(
-    rt: Runtime, bot: Bot, chat_id: int, lang: str, job: Job, gate: GateId, result: control.Decision, key: str
+    rt: Runtime,
+    bot: Bot,
+    chat_id: int,
+    lang: str,
+    gate: GateId,
+    result: control.Decision,
+    key: str,
+    usd: float,
 ) -> None:
     """What the user is told after a new prompt or a retry at a refused segment, with that
-    attempt's own price (one image or clip)."""
+    attempt's own price `usd`."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result)
+        await _not_revised(rt, bot, chat_id, lang, result, usd)
         return
-    segment, kind = gate.segment or 0, gate.media
-    usd = await asyncio.to_thread(_price, rt, job, kind.gate, [segment]) if kind else 0.0
-    await reply(rt, bot, chat_id, lang, key, n=segment + 1, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
+    n = (gate.segment or 0) + 1
+    await reply(rt, bot, chat_id, lang, key, n=n, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
 
 
-async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision) -> None:
-    if result.reason == "limit":
+async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision, usd: float) -> None:
+    if isinstance(result.unaffordable, BudgetExceeded):
+        await reply(rt, bot, chat_id, lang, "redo_over_budget", **_over_budget_amounts(lang, result.unaffordable, usd))
+    elif isinstance(result.unaffordable, DailyCapReached):
+        over = result.unaffordable
+        if over.resets_at is None:  # more than a whole day of the model's generations
+            await reply(rt, bot, chat_id, lang, "redo_daily_cap_never", cap=over.cap, wanted=over.wanted)
+        else:
+            time = over.resets_at.strftime("%Y-%m-%d %H:%M UTC")
+            await reply(rt, bot, chat_id, lang, "redo_daily_cap", time=time, cap=over.cap)
+    elif result.reason == "limit":
         await reply(rt, bot, chat_id, lang, "revise_limit", limit=result.limit)
     elif result.reason == "expired":
         await reply(rt, bot, chat_id, lang, "expired")
@@ -368,15 +450,12 @@ async def refusal_from_button(
     gate = GateId.find(parts[2]) if len(parts) == 4 else None
     if gate is None or not gate.is_refusal or not parts[3].isdigit():
         return texts.text(lang, "unknown_button")
-    result = await asyncio.to_thread(
-        lambda: control.revise(rt, job.id, gate, round_=int(parts[3]), update_id=update_id)
-    )
+    result = await _retry_refused(rt, bot, chat_id, lang, job, gate, None, update_id, "refusal_retrying", int(parts[3]))
     if result.reason == "stale_round":
         await drop_buttons(rt, query)
         return texts.text(lang, "stale_round")
     if result.done:
         await drop_buttons(rt, query)
-    await answer_refusal(rt, bot, chat_id, lang, job, gate, result, "refusal_retrying")
     return texts.text(lang, "cb_refusal_retry") if result.done else texts.text(lang, "not_at_this_stage")
 
 
@@ -434,7 +513,15 @@ async def redo_all_from_button(
     usd = await asyncio.to_thread(_price, rt, job, stage, indexes, words)
     result = await asyncio.to_thread(
         lambda: control.revise(
-            rt, job_id, gate, feedback=words or None, segments=indexes or None, round_=round_, update_id=update_id
+            rt,
+            job_id,
+            gate,
+            feedback=words or None,
+            segments=indexes or None,
+            round_=round_,
+            update_id=update_id,
+            usd=usd,
+            generations=_generations(rt, job, stage, indexes),
         )
     )
     if result.reason == "stale_round":

@@ -40,7 +40,8 @@ BUTTONS = {
 async def handle_update(rt: Runtime, bot: Bot, data: dict) -> None:
     try:
         update = Update.de_json(data, bot)
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:  # not an update Telegram sends
+    # not an update Telegram sends (a date no clock holds: OSError or OverflowError)
+    except (TypeError, KeyError, ValueError, AttributeError, OSError, OverflowError) as exc:
         logger.info("update not understood", extra={"error_type": type(exc).__name__})
         return
     if _malformed(update):  # fields Telegram always sends, missing or of the wrong type

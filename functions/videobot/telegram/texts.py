@@ -53,7 +53,8 @@ RU = {
         "❌ Отклонить — отменить всю задачу, а не только этап;\n"
         "👍 «ок», «да», «го», «давай» или 👍 — то же, что ✅ Подтвердить;\n"
         "💬 или напишите, что изменить. Сценарий я перепишу по вашим словам; изображения и клипы — "
-        "по номерам: «переделай 3», «переделай 2 5 светлее», или все сразу: «переделай все ярче»; "
+        "по номерам: «переделай 3», «переделай 2 5 светлее», несколько подряд: «переделай 3-5» или "
+        "«переделай с 3 по 5», или все сразу: «переделай все ярче»; "
         "а «покажи 7» пришлёт изображение или клип 7 ещё раз. Если не пойму, одобрение это или правка "
         "(«да, но короче»), спрошу кнопками.\n"
         "💰 Цену каждой переделки я называю до того, как её начать; дорогую (от ${confirm_usd}) "
@@ -271,7 +272,8 @@ EN = {
         "❌ Reject — cancel the whole job, not just the stage;\n"
         "👍 “ok”, “yes”, “approve” or 👍 — the same as ✅ Approve;\n"
         "💬 or write what to change. I rewrite the script with your words; images and clips go by "
-        "number: “redo 3”, “redo 2 5 brighter”, or all at once: “redo all brighter”; and “show 7” "
+        "number: “redo 3”, “redo 2 5 brighter”, a run of them: “redo 3-5” or “redo 3 to 5”, or all "
+        "at once: “redo all brighter”; and “show 7” "
         "sends image or clip 7 again. If I can't tell approval from a change (“yes, but shorter”), "
         "I ask with buttons.\n"
         "💰 I tell each redo's price before it starts, and start an expensive one (from ${confirm_usd}) "
@@ -503,6 +505,25 @@ RU.update(
         "revise_limit": (
             "Правок на этом этапе больше не будет: лимит — {limit:#revision}. Нажмите ✅ Подтвердить или ❌ Отклонить."
         ),
+        "redo_over_budget": (
+            "⛔ Эта правка стоит ≈ ${usd} и сейчас не помещается в дневной бюджет: за последние сутки "
+            "с тем, что ещё нужно этому ролику, набирается ${spent}, а бюджет — ${budget}. Ничего не "
+            "оплачено, этап ждёт вашего ответа: ✅ Подтвердить, ❌ Отклонить или правка поменьше.\n{when}"
+        ),
+        "redo_over_budget_user": (
+            "Эту правку можно будет заказать, когда расходы за последние 24 часа опустятся ниже ${room}."
+        ),
+        "redo_over_budget_bot": "Общий дневной бюджет бота сейчас исчерпан: попробуйте позже.",
+        "redo_over_budget_never": "Такая правка не помещается в дневной бюджет, даже пустой.",
+        "redo_daily_cap": (
+            "⛔ Дневной лимит генераций Runway для этой модели ({cap} в сутки) сейчас не вмещает эту правку. "
+            "Заказать её можно будет после {time}. Ничего не оплачено, этап ждёт вашего ответа: "
+            "✅ Подтвердить, ❌ Отклонить или правка поменьше."
+        ),
+        "redo_daily_cap_never": (
+            "⛔ Генераций Runway в этой правке: {wanted}, а дневной лимит модели — {cap}: столько за сутки не сделать. "
+            "Ничего не оплачено, этап ждёт вашего ответа: ✅ Подтвердить, ❌ Отклонить или правка поменьше."
+        ),
         "redo_hint": (
             "Чтобы переделать {what}, напишите их номера от 1 до {count}, например: «переделай 3», "
             "«переделай 3 5 светлее» или «переделай 2-4». Или нажмите ✅ Подтвердить / ❌ Отклонить."
@@ -631,6 +652,24 @@ EN.update(
         "revising_all": "🔄 Making all {what} again (revision {n} of {limit}). It costs ≈ ${usd}. {spent}",
         "revise_limit": (
             "No more revisions at this stage: the limit is {limit:#revision}. Press ✅ Approve or ❌ Reject."
+        ),
+        "redo_over_budget": (
+            "⛔ This revision costs ≈ ${usd} and does not fit the daily budget now: the last 24 hours, with "
+            "what this video still needs, come to ${spent}, and the budget is ${budget}. Nothing was paid; "
+            "the stage waits for your answer: ✅ Approve, ❌ Reject or a smaller revision.\n{when}"
+        ),
+        "redo_over_budget_user": "You can ask for it once the spending of the last 24 hours is below ${room}.",
+        "redo_over_budget_bot": "The bot's daily budget is used up for now: please try again later.",
+        "redo_over_budget_never": "A revision this size does not fit the daily budget even when it is empty.",
+        "redo_daily_cap": (
+            "⛔ Runway's daily generation limit for this model ({cap} a day) cannot take this revision now. "
+            "You can ask for it after {time}. Nothing was paid; the stage waits for your answer: "
+            "✅ Approve, ❌ Reject or a smaller revision."
+        ),
+        "redo_daily_cap_never": (
+            "⛔ This revision is {wanted} Runway generations, and the model's daily limit is {cap}: "
+            "that many cannot be made in a day. Nothing was paid; the stage waits for your answer: "
+            "✅ Approve, ❌ Reject or a smaller revision."
         ),
         "redo_hint": (
             "To redo some {what}, write their numbers from 1 to {count}, e.g. “redo 3”, “redo 3 5 brighter” "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from PIL import Image
 
 from tests.fakes.fixtures import openai_vars, runway_vars
@@ -19,7 +20,8 @@ from tests.fakes.telegram_fixtures import (
 from videobot import usage
 from videobot.data import gates, jobs
 from videobot.data import segments as segment_rows
-from videobot.pipeline import GateId
+from videobot.pipeline import GateId, GateStage
+from videobot.telegram.estimates import estimated_job_usd, redo_usd
 
 GATE_TIMEOUT = 120
 OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
@@ -271,3 +273,56 @@ def test_a_redo_with_words_is_quoted_at_what_the_ledger_then_reserves(
         assert quoted == round(sum(float(r["reserved_usd"]) for r in redone), 2)
         assert quoted != round(sum(float(r["reserved_usd"]) for r in redone if r["vendor"] == "runway"), 2)
         _reject_and_wait(db, user, pipeline, job_id, question, reject)
+
+
+def test_a_redo_over_the_budget_is_refused_and_the_gate_stays_open(db, user, fake_telegram, fake_runway, pipeline):
+    """A redo the daily budget cannot pay for now is refused in plain words, with its price and
+    when it would fit; nothing is paid or held, and the gate still takes ✅: the job goes on to
+    its clips, which the job's hold still covers (the redo never ate into it)."""
+    vendors = {
+        **runway_vars(fake_runway),
+        "LLM_PROVIDER": "offline",
+        "TTS_PROVIDER": "offline",
+        "IMAGE_FIRST_POLL_SECONDS": "0",
+        "CLIP_FIRST_POLL_SECONDS": "0",
+        "POLL_INTERVAL_SECONDS": "0",
+        "MAX_JOBS_PER_USER_PER_DAY": "0",
+    }
+    priced = pipeline.runtime_with(**vendors)
+    job_usd = estimated_job_usd(priced, "16:9")
+    image_usd = round(redo_usd(priced, GateStage.IMAGES, 1, "16:9", segments=[2]), 2)
+    assert image_usd > 0
+    budget = job_usd + image_usd / 2  # the job fits, the job and one image more do not
+    with pipeline.using(pipeline.runtime_with(**vendors, MAX_USD_PER_USER_PER_DAY=f"{budget:.4f}")):
+        mark = len(fake_telegram.calls)
+        assert user.say("Реклама кофе") == 200
+        job_id = accepted_job_id(user.wait_for_text("✅ Запрос принят!", after=mark).params["text"])
+        script, approve, _ = _question(user, "📝 Сценарий готов!", after=mark)
+        assert user.press(approve, sent_message(script)) == 200
+        images, approve_images, _ = _question(user, "🖼 Изображения готовы", after=mark)
+        ledger_before = [(r["call_key"], r["state"], r["amount_usd"]) for r in usage.rows(db, job_id)]
+        spent_before = usage.spent(db, user.user_id).user_usd
+        runway_tasks = len(fake_runway.tasks)
+
+        mark = len(fake_telegram.calls)
+        assert user.say("переделай 3") == 200
+        refused = user.wait_for_text("⛔ Эта правка стоит", after=mark).params["text"]
+        assert f"≈ ${image_usd:.2f}" in refused and f"бюджет — ${budget:.2f}" in refused
+        assert "Ничего не оплачено, этап ждёт вашего ответа" in refused
+        assert f"опустятся ниже ${budget - image_usd:.2f}" in refused
+        assert not any(t.startswith("🔄") for t in user.texts()[-3:])
+        # nothing paid, reserved or held; the gate is open at its first round, the job waits
+        assert [(r["call_key"], r["state"], r["amount_usd"]) for r in usage.rows(db, job_id)] == ledger_before
+        assert usage.spent(db, user.user_id).user_usd == pytest.approx(spent_before)
+        assert len(fake_runway.tasks) == runway_tasks
+        gate = gates.get_gate(db, job_id, GateId("images"))
+        assert gate["decided_at"] is None and gate["revisions"] == 0
+        job = jobs.get_job(db, job_id)
+        assert job["status"] == "awaiting_image_approval" and pipeline.execution(job)["status"] == "RUNNING"
+
+        # ✅ still works, and the clips are made from the job's hold
+        assert user.press(approve_images, sent_message(images)) == 200
+        user.wait_for_text("✅ Изображения утверждены!", after=mark)
+        clips, _, reject = _question(user, "🎞 Клипы готовы", after=mark)
+        assert jobs.get_job(db, job_id)["status"] == "awaiting_video_approval"
+        _reject_and_wait(db, user, pipeline, job_id, clips, reject)

@@ -8,6 +8,8 @@ total."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 
 import pytest
 
@@ -16,16 +18,22 @@ from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, r
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
-from videobot.data import gates, jobs
+from videobot.data import gates, jobs, ledger
 from videobot.data import segments as segment_rows
 from videobot.pipeline import GateId, GateStage, RefusalKind
 from videobot.stages.request_approval import request_approval
 from videobot.telegram.estimates import redo_usd
+from videobot.telegram.feedback import parse_redo
 
 
 @pytest.fixture
 def user(setup, rt, telegram):
     return TelegramUser(telegram, lambda_poster(lambda: setup.rt))
+
+
+@pytest.fixture
+def english(setup, rt, telegram):
+    return TelegramUser(telegram, lambda_poster(lambda: setup.rt), language_code="en", first_name="Ann")
 
 
 def _revision(sfn) -> dict | None:
@@ -100,6 +108,21 @@ def test_help_lists_what_is_understood(user):
     for said in ("«ок», «да», «го», «давай» или 👍 — то же, что ✅ Подтвердить", "«переделай все ярче»", "«7: "):
         assert said in help_
     assert "дорогую (от $0.50)" in help_
+
+
+def test_help_names_ranges_and_every_redo_it_shows_is_understood(user, english):
+    """/help said nothing of ranges («3-5», «с 3 по 5»), which the bot understands. Every "redo"
+    example it gives, in either language, names the segments it says."""
+    for who, verb in ((user, "переделай"), (english, "redo")):
+        assert who.say("/help") == 200
+        help_ = who.texts()[-1]
+        examples = [e for e in re.findall(r"[«“]([^»”]+)[»”]", help_) if e.startswith(verb)]
+        ranges = [e for e in examples if re.search(r"\d+(-| по | to )\d+", e)]
+        assert len(ranges) == 2, examples
+        for example in ranges:
+            assert parse_redo(example, 10).segments == [2, 3, 4], example
+        for example in examples:
+            assert parse_redo(example, 10) is not None or "все" in example or "all" in example, example
 
 
 # ---- item 1: a new prompt goes to the segment the user answered -------------------------------
@@ -201,6 +224,30 @@ def test_the_threshold_is_a_setting(setup, rt, db, user, sfn, monkeypatch):
         assert user.say("переделай 3") == 200  # $0.05, confirmed since every redo is
     assert sfn.calls == [] and user.texts()[-1].startswith("🔁 Переделать изображение 3? Это будет стоить ≈ $0.05.")
     assert gates.get_gate(db, job["id"], GateId("images"))["decided_at"] is None
+
+
+def test_a_redo_past_runways_daily_cap_is_refused_with_when_and_the_gate_stays_open(
+    setup, rt, db, user, sfn, monkeypatch
+):
+    """A redo Runway's daily cap cannot take now ended the job at RedoClips (DailyCapReached);
+    it is refused at the gate with when it would fit, and nothing is asked of Step Functions."""
+    job = job_at_gate(db, user, "videos")
+    key = f"cap-test:{job['id']}"
+    ledger.reserve(db, [ledger.Call(key, job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)], ledger.Budgets())
+    with db.connect() as conn, conn.cursor() as cur:
+        used = ledger.generation_times(cur, "gen4_turbo")
+    with use(setup, RUNWAY_DAILY_GENERATIONS=str(len(used))) as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        assert user.say("переделай 3") == 200  # one clip, $0.25: would start at once
+    when = (used[0] + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M UTC")
+    assert user.texts() == [
+        f"⛔ Дневной лимит генераций Runway для этой модели ({len(used)} в сутки) сейчас не вмещает эту правку. "
+        f"Заказать её можно будет после {when}. Ничего не оплачено, этап ждёт вашего ответа: "
+        "✅ Подтвердить, ❌ Отклонить или правка поменьше."
+    ]
+    assert sfn.calls == []
+    gate = gates.get_gate(db, job["id"], GateId("videos"))
+    assert (gate["decided_at"], gate["revisions"]) == (None, 0)
 
 
 @pytest.mark.parametrize("stage", ["images", "videos"])

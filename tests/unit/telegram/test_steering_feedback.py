@@ -102,6 +102,11 @@ def test_clips_with_no_numbers_at_the_clip_gate_are_offered_all_ten(db, user, sf
         ("videos", "переделай картинку 3 светлее", "wrong_stage_videos"),
         ("videos", "сделай картинки ярче", "wrong_stage_videos"),
         ("script", "сделай клип 3 медленнее", "wrong_stage_script"),
+        # a number out of 1..10 at another stage's gate: still that stage's answer, never the
+        # numbers hint of the open stage, nor (at the script gate) a paid rewrite with the words
+        ("images", "сделай клип 11 медленнее", "wrong_stage_images"),
+        ("script", "сделай клип 11 медленнее", "wrong_stage_script"),
+        ("videos", "переделай картинку 12 светлее", "wrong_stage_videos"),
     ],
 )
 def test_a_noun_of_another_stage_is_told_which_stage_is_open_and_nothing_changes(db, user, sfn, stage, said, told):
@@ -111,6 +116,13 @@ def test_a_noun_of_another_stage_is_told_which_stage_is_open_and_nothing_changes
     gate = gates.get_gate(db, job["id"], GateId(stage))
     assert sfn.calls == [] and gate["decided_at"] is None and gate["offered_feedback"] is None
     assert gate["revisions"] == 0
+
+
+def test_a_number_out_of_range_at_its_own_gate_gets_the_numbers_hint(db, user, sfn):
+    job = job_at_gate(db, user, "videos")
+    assert user.say("сделай клип 11 медленнее") == 200
+    assert user.texts() == [texts.text("ru", "redo_hint", what=texts.text("ru", "redo_what_videos"), count=10)]
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["revisions"] == 0
 
 
 def test_the_wrong_stage_answers_read_in_both_languages():
