@@ -16,12 +16,11 @@ even when their tests did).
 
 A "timeout" from mutmut is not a kill until checked: its wall-clock limit is about 15 times the
 tests' measured time, and a niced run on a busy machine can be starved past it by a mutant
-whose tests all pass. Nor is a "survived": under the fork server some mutants whose tests fail
-when run directly were reported as surviving. So after each run every timed-out or surviving
-mutant is run again directly, its tests with the mutant switched on (MUTANT_UNDER_TEST) and a
-limit of RECHECK_SECONDS: a test that fails kills it, all passing is a survivor, only a run
-past the limit stays a timeout. The verdicts are kept in mutants/rechecked.json, which the
-report reads.
+whose tests all pass. So after each run every timed-out mutant, and every survivor (so that each
+one reported was seen passing its tests), is run again directly: its tests with the mutant
+switched on (MUTANT_UNDER_TEST) and a limit of RECHECK_SECONDS. A test that fails kills it, all
+passing is a survivor, only a run past the limit stays a timeout. The verdicts are kept in
+mutants/rechecked.json, which the report reads.
 """
 
 from __future__ import annotations
