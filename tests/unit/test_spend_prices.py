@@ -153,6 +153,11 @@ def test_the_budgets_and_runways_daily_cap_come_from_the_settings():
     openai = ledger.Call("k2", "j", "generate_script", "openai", "gpt-5.4-mini", 0.01)
     assert usage.daily_caps(settings, [runway, openai]) == {"gen4_turbo": 50}
     assert usage.daily_caps(settings.with_values(RUNWAY_DAILY_GENERATIONS=0), [runway]) == {}
+    # a revision at a gate asks its USD and its generations, against the same budgets and caps
+    assert usage.ask(settings, 0.5, {"gen4_turbo": 3}) == ledger.Ask(
+        0.5, ledger.Budgets(3.0, 40.0), {"gen4_turbo": 3}, {"gen4_turbo": 50}
+    )
+    assert usage.ask(settings.with_values(RUNWAY_DAILY_GENERATIONS=0), 0.5, {"gen4_turbo": 3}).caps == {}
 
 
 @pytest.mark.parametrize(
