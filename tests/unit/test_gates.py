@@ -275,3 +275,21 @@ def test_words_offered_for_redo_all_belong_to_their_round_of_the_open_gate(db, j
     gates.decide_gate(db, job_id, IMAGES, "rejected")
     assert gates.offered_feedback(db, job_id, IMAGES, 0) is None  # the gate is closed
     assert gates.offer_redo_all(db, job_id, IMAGES, "ещё") is None
+
+
+def test_a_revision_is_keyed_by_its_update_so_a_redelivery_resends_or_is_told_it_was_applied(db, job_id):
+    """Item 8: Telegram redelivers the update that carried the feedback. Until Step Functions
+    confirmed the revision, the redelivery gets its token to send again ("resend"), never a
+    second round; after, "already"; another update finds the gate decided."""
+    images = GateId("images")
+    gates.open_gate(db, job_id, images, "token-1")
+    revise = {"feedback": "светлее", "segments": [1], "limit": 3}
+    assert gates.revise_gate(db, job_id, images, update_id=501, **revise) == gates.Revision("token-1", "revised", 1)
+    assert gates.gate_revised_by(db, job_id, 501).stage == "images"
+    assert gates.gate_revised_by(db, job_id, 502) is None
+    assert gates.revise_gate(db, job_id, images, update_id=501, **revise) == gates.Revision("token-1", "resend", 1)
+    assert gates.revise_gate(db, job_id, images, update_id=502, **revise) == gates.Revision(None, "not_waiting")
+    gates.confirm_resumed(db, job_id, images, "token-1")
+    assert gates.revise_gate(db, job_id, images, update_id=501, **revise) == gates.Revision(None, "already", 1)
+    gate = gates.get_gate(db, job_id, images)
+    assert (gate.revisions, gate.feedback, gate.redo_segments, gate.revised_by_update) == (1, "светлее", [1], 501)
