@@ -208,9 +208,9 @@ def recheck(database_url: str) -> None:
     path = WORK / "mutants" / "rechecked.json"
     rechecked = json.loads(path.read_text()) if path.exists() else {}
     python = Path(sys.executable)
-    for codes in results().values():
+    for module, codes in results().items():
         for name, code in sorted(codes.items()):
-            if STATUS.get(code) not in ("timeout", "survived") or name in rechecked:
+            if STATUS.get(code) not in ("timeout", "survived") or name in rechecked or equivalence(module, name):
                 continue
             tests = sorted(tests_of.get(name.partition("__mutmut_")[0], ()))
             env = {**os.environ, "TEST_DATABASE_URL": database_url, "MUTANT_UNDER_TEST": name}
