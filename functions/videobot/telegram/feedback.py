@@ -149,6 +149,22 @@ async def gate_feedback(
     return True
 
 
+async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int | None = None) -> None:
+    """✅ on the keyboard: the chat's open gate approved. At a refused segment ✅ tries it again,
+    a paid retry priced and checked like a typed «ок» (control.decide would send it unchecked);
+    with several refused segments waiting, which one to retry is asked (each has its own 🔁)."""
+    job = jobs.active_job_for_chat(rt.db, message.chat_id)
+    waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
+    if job is None or not waiting:
+        await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
+    elif len(waiting) > 1:
+        await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(waiting))
+    elif waiting[0].id.is_refusal:
+        await _retry_refused(rt, bot, message.chat_id, lang, job, waiting[0].id, None, update_id, "refusal_retrying")
+    else:
+        await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, waiting[0])
+
+
 async def _at_refused(
     rt: Runtime,
     bot: Bot,

@@ -274,3 +274,49 @@ def test_a_redo_button_naming_a_segment_that_does_not_exist_is_refused(db, user,
     gates.offer_redo_all(db, job["id"], GateId("videos"), "")
     assert user.press({"callback_data": f"ra|{job['id']}|v|0|2.42"}) == 200
     assert sfn.calls == [] and user.callback_answers()[-1] == "Эта кнопка больше не действует."
+
+
+def _one_refused_clip(rt, db, user: TelegramUser) -> dict:
+    """Clip 7 refused, the only gate open."""
+    job = _with_media(rt, db, job_at_gate(db, user, "images"))
+    gates.close_open_gates(db, job["id"], "approved")
+    jobs.update_job(db, job["id"], status="generating_videos", script_text="…", script_approved=1)
+    segment_rows.update_segment(db, job["id"], 6, video_path=None, status="failed", animation_prompt="steam")
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, 6), "token-refused-6")
+    return job
+
+
+@pytest.mark.parametrize("said", ["✅ Подтвердить", "ок"])
+def test_approve_at_a_refused_clip_past_the_daily_cap_is_refused_like_any_retry(
+    setup, rt, db, user, sfn, monkeypatch, said
+):
+    """✅ on the keyboard at a refused segment tries it again: a paid clip. It went to Step
+    Functions unchecked (no price held, no daily cap), and RetryClip then ended the job with
+    DailyCapReached; it is refused at the gate as a typed «ок» is, and the gate stays open."""
+    job = _one_refused_clip(rt, db, user)
+    ledger.reserve(
+        db,
+        [ledger.Call(f"cap-ok:{job['id']}", job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)],
+        ledger.Budgets(),
+    )
+    with db.connect() as conn, conn.cursor() as cur:
+        used = ledger.generation_times(cur, "gen4_turbo")
+    with use(setup, RUNWAY_DAILY_GENERATIONS=str(len(used))) as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        before = len(user.texts())
+        assert user.say(said) == 200
+    assert sfn.calls == []
+    assert user.texts()[before:][-1].startswith("⛔ Дневной лимит генераций Runway для этой модели")
+    gate = gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))
+    assert (gate["decided_at"], gate["revisions"]) == (None, 0)
+
+
+def test_approve_at_a_refused_clip_holds_its_price(setup, rt, db, user, sfn, monkeypatch):
+    """A retry started by ✅ is held like any revision, so it never eats what later stages need."""
+    job = _one_refused_clip(rt, db, user)
+    replace_part(monkeypatch, rt, "clips", PricedClips())
+    before = usage.spent(db, job["user_id"]).user_usd
+    assert user.say("✅ Подтвердить") == 200
+    assert [json.loads(kw["output"])["stage"] for kw in sfn.named("SendTaskSuccess")] == ["refused_clip_6"]
+    assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(before + 0.25)
+    assert user.texts()[-1].startswith("🔁 ")
