@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, replace_part, use
+from tests.helpers import PricedClips, PricedImages, job_at_gate, new_job, record_paid, replace_part, use
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
@@ -320,3 +320,71 @@ def test_approve_at_a_refused_clip_holds_its_price(setup, rt, db, user, sfn, mon
     assert [json.loads(kw["output"])["stage"] for kw in sfn.named("SendTaskSuccess")] == ["refused_clip_6"]
     assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(before + 0.25)
     assert user.texts()[-1].startswith("🔁 ")
+
+
+def _refused_redo(user, said: str = "переделай 3") -> str:
+    assert user.say(said) == 200
+    (text,) = user.texts()
+    return text
+
+
+def test_a_redo_this_video_and_the_budget_cannot_hold_together_is_never_promised_a_wait(
+    setup, rt, db, user, sfn, monkeypatch
+):
+    """The refusal said "можно будет заказать, когда расходы … опустятся ниже $0.85" when this
+    video's own $1.00 (counted for 24 hours, the gate open for minutes) already passes that: a
+    wait that cannot help. It says the revision does not fit with this video."""
+    job = job_at_gate(db, user, "videos")
+    record_paid(db, job["id"], 1.0, stage="generate_script", vendor="openai", model="budget-test")
+    with use(setup, MAX_USD_PER_USER_PER_DAY="1.10") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(user)
+    assert text == (
+        "⛔ Эта правка стоит ≈ $0.25 и сейчас не помещается в дневной бюджет: за последние сутки с тем, что ещё "
+        "нужно этому ролику, набирается $1.00, а бюджет — $1.10. Ничего не оплачено, этап ждёт вашего ответа: "
+        "✅ Подтвердить, ❌ Отклонить или правка поменьше.\n"
+        "Вместе с этим роликом (≈ $1.00 за последние сутки) такая правка в дневной бюджет не помещается."
+    )
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
+
+
+def test_a_redo_over_the_budget_because_of_other_videos_says_when_it_would_fit(
+    setup, rt, db, english, sfn, monkeypatch
+):
+    """The user's other videos leave the window: then the wait is true, and said in English too."""
+    other = new_job(db, user_id=english.user_id, chat_id=english.chat_id)
+    jobs.update_job(db, other["id"], status="completed")
+    record_paid(db, other["id"], 1.0, stage="generate_script", vendor="openai", model="budget-test")
+    job_at_gate(db, english, "videos")
+    with use(setup, MAX_USD_PER_USER_PER_DAY="1.10") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(english, "redo 3")
+    assert text.startswith("⛔ This revision costs ≈ $0.25 and does not fit the daily budget now")
+    assert text.endswith("\nYou can ask for it once the spending of the last 24 hours is below $0.85.")
+
+
+def test_a_redo_over_the_bots_budget_says_so(setup, rt, db, user, sfn, monkeypatch):
+    job_at_gate(db, user, "videos")
+    base = usage.spent(db, user.user_id).bot_usd
+    record_paid(db, None, 0.2, stage="transcribe", vendor="openai", model="budget-test", user_id=user.user_id + 1)
+    with use(setup, MAX_USD_PER_DAY=f"{base + 0.3:.6f}", MAX_USD_PER_USER_PER_DAY="0") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(user)
+    assert text.startswith("⛔ Эта правка стоит ≈ $0.25 и сейчас не помещается в дневной бюджет")
+    assert text.endswith("\nОбщий дневной бюджет бота сейчас исчерпан: попробуйте позже.")
+
+
+def test_a_redo_of_more_generations_than_a_whole_day_allows_says_it_never_fits(
+    setup, rt, db, english, sfn, monkeypatch
+):
+    """Past the daily cap with no time that would free enough (more than the whole cap wanted):
+    said so, no time, in English too; nothing asked of Step Functions."""
+    job = job_at_gate(db, english, "videos")
+    with use(setup, RUNWAY_DAILY_GENERATIONS="1", REDO_CONFIRM_USD="5") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        assert english.say("redo 3 5") == 200
+    assert english.texts() == [
+        "⛔ This revision is 2 Runway generations, and the model's daily limit is 1: that many cannot be made "
+        "in a day. Nothing was paid; the stage waits for your answer: ✅ Approve, ❌ Reject or a smaller revision."
+    ]
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
