@@ -149,7 +149,7 @@ def job_counted(db: Database, job_id: str) -> float:
         f"SELECT COALESCE(SUM(amount_usd), 0) AS usd FROM {TABLE} WHERE job_id = %s AND recorded_at > {NOW} - {WINDOW}",
         (job_id,),
     )
-    return float(row["usd"])
+    return float(row["usd"]) if row else 0.0
 
 
 def release_hold(cur, job_id: str) -> None:
