@@ -71,6 +71,7 @@ def _serve(
         _write_output_to(log_path)
     os.environ.clear()
     os.environ.update(environ)
+    _read_at_import_again()
     from local.iam import PolicyCheck
     from local.lambda_endpoint import LambdaContext, import_handler
 
@@ -93,6 +94,17 @@ def _serve(
         except Exception as exc:  # noqa: BLE001 - reported as Lambda reports an unhandled error
             reply = ("error", (type(exc).__name__, str(exc), traceback.format_exception(exc)[-3:]))
         conn.send((reply, [c for c in check.checked[seen:] if not c.decision.allowed]))
+
+
+def _read_at_import_again() -> None:
+    """The fork server imported PRELOAD with the runner's environment; a cold start on Lambda
+    imports them with the function's own. What they read from the environment at import is read
+    again from the function's: the Powertools Logger's level (POWERTOOLS_LOG_LEVEL, else
+    LOG_LEVEL, else INFO), which otherwise stayed whatever the process that started the fork
+    server had."""
+    observability = sys.modules.get("videobot.observability")
+    if observability is not None:
+        observability.logger.setLevel(None)
 
 
 def _write_output_to(path: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from local.iam import Principal
 from local.lambda_endpoint import LambdaContext
-from local.workers import FunctionError, FunctionPool
+from local.workers import FunctionError, FunctionPool, start_fork_server
 
 calls = 0  # module state: a worker keeps its own
 
@@ -71,6 +71,9 @@ def pool(handler: str, log_path=None, **env: str) -> FunctionPool:
 
 @pytest.fixture
 def pools():
+    """Pools as the runner makes them: their workers forked from a server that preloaded the
+    project (with this process's environment, POWERTOOLS_LOG_LEVEL=WARNING: tests/conftest.py)."""
+    start_fork_server()  # the first pool of the process starts it, as LocalPipeline's does
     made: list[FunctionPool] = []
     yield lambda handler, log_path=None, **env: made.append(pool(handler, log_path, **env)) or made[-1]
     for p in made:
@@ -144,3 +147,14 @@ def test_a_workers_log_lines_go_to_the_log_file_never_to_the_terminal(pools, tmp
     assert lines[0] == "the runner's line" and "a line on stderr" in lines
     [said] = [json.loads(line) for line in lines if line.startswith("{")]
     assert (said["message"], said["job_id"], said["level"]) == ("worker says hello", "job-42", "INFO")
+
+
+def test_a_workers_log_level_is_its_functions_not_the_fork_servers(pools, tmp_path):
+    """The fork server imported the Powertools Logger with this process's level (WARNING); a
+    worker logs at its own function's, as a cold start on Lambda reads it."""
+    for level, expected in (("INFO", ["worker says hello"]), ("ERROR", []), (None, ["worker says hello"])):
+        log = tmp_path / f"{level}.log"
+        speaker = pools("speak", log_path=log, **({"POWERTOOLS_LOG_LEVEL": level} if level else {}))
+        speaker({"job_id": "job-7"}, LambdaContext("speak", 30))
+        lines = log.read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line)["message"] for line in lines if line.startswith("{")] == expected, level
