@@ -158,12 +158,14 @@ def _resume(
     failure reopens the gate (the user can answer again) and raises; a failure that left no
     answer (connection error, read timeout) may have landed, and the gate remembers it. A
     revision `keyed` by its Telegram update stays taken when the answer is lost: the update's
-    redelivery sends it again on the same token (`resend`), where a dead token means it landed."""
+    redelivery sends it again on the same token (`resend`), where a dead token means it landed
+    and a refusal (throttled past the retries) is transient, so the update comes again."""
     try:
         call_step_functions(rt, send)
-    except ControlUnavailable:  # Step Functions answered: nothing landed
-        if not resend:
-            gates.reopen_gate(rt.db, job_id, gate, decision)
+    except ControlUnavailable as exc:  # Step Functions answered: this call did not land
+        if resend:  # the first send's outcome is still unknown: the revision stays taken, sent again
+            raise VendorUnavailable(f"Step Functions did not take the resend: {exc}") from exc
+        gates.reopen_gate(rt.db, job_id, gate, decision)
         raise
     except ClientError as exc:
         if exc.response["Error"]["Code"] in _DEAD_TOKEN_ERRORS:
@@ -276,7 +278,7 @@ def revise(
             resend=resend,
         )
     except ControlUnavailable:
-        if usd > 0 and not resend:  # Step Functions took nothing: neither is the revision held
+        if usd > 0:  # Step Functions took nothing (a resend raises VendorUnavailable): nor is it held
             ledger.hold_less(rt.db, job_id, usd)
         raise
     if failed:

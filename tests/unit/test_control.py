@@ -465,3 +465,26 @@ def test_a_cancel_racing_another_tap_leaves_the_job_to_that_tap(rt, db, cancelli
     assert control.cancel(rt, job_id) == control.Decision(False, "not_waiting", "script", None, LIMIT)
     assert control.end_for_blocked_chat(rt, chat) is None
     assert sfn.calls == [] and told.events == [] and jobs.get_job(db, job_id).status == "script_approved"
+
+
+def test_a_keyed_revisions_resend_throttled_is_delivered_again_not_dropped(rt, db, gate):
+    """A revision keyed by its update whose answer was lost stays taken (it may have landed). When
+    the redelivery's resend was then throttled past the retries, the user was told "try again"
+    and the update finished: the gate stayed decided 'revised', never confirmed, and every new
+    answer found it "not_waiting" until it timed out. The resend is transient instead (a 5xx, so
+    Telegram delivers the update again), and the hold is neither given back nor added twice."""
+    job, sfn = gate(ConnectionError("reset by peer"), stage="images")
+    user, images = job["user_id"], GateId("images")
+    before = usage.spent(db, user).user_usd
+    ask = {"feedback": "ярче", "segments": [2], "update_id": 4242, "usd": 0.4}
+    with pytest.raises(VendorUnavailable):  # no answer: it may have landed
+        control.revise(rt, job["id"], images, **ask)
+    sfn.error_code = "ThrottlingException"
+    with pytest.raises(VendorUnavailable):  # the redelivery's resend, throttled: delivered again
+        control.revise(rt, job["id"], images, **ask)
+    assert usage.spent(db, user).user_usd == pytest.approx(before + 0.4)
+    sfn.error_code = None
+    assert control.revise(rt, job["id"], images, **ask).done  # the next redelivery lands it
+    row = gates.get_gate(db, job["id"], images)
+    assert (row.decision, row.revisions, row.resumed_at is not None) == ("revised", 1, True)
+    assert usage.spent(db, user).user_usd == pytest.approx(before + 0.4)

@@ -142,6 +142,16 @@ def hold_less(db: Database, job_id: str, usd: float) -> None:
     )
 
 
+def job_counted(db: Database, job_id: str) -> float:
+    """What one job counts against the budgets now: its hold, its reservations and its costs of
+    the last 24 hours (the part of a user's spending that stays while the job lives)."""
+    row = db.query_one(
+        f"SELECT COALESCE(SUM(amount_usd), 0) AS usd FROM {TABLE} WHERE job_id = %s AND recorded_at > {NOW} - {WINDOW}",
+        (job_id,),
+    )
+    return float(row["usd"]) if row else 0.0
+
+
 def release_hold(cur, job_id: str) -> None:
     """A job ended: what it had not yet spent of its hold no longer counts."""
     cur.execute(

@@ -20,20 +20,6 @@ from videobot.telegram.bot import call
 from videobot.telegram.replies import allowed, reply
 
 
-async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str) -> None:
-    """✅ on the keyboard (or a plain "ок"): the chat's open gate. With several refused
-    segments waiting, which one to retry is asked (each has its own 🔁 button)."""
-    job = jobs.active_job_for_chat(rt.db, message.chat_id)
-    waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
-    if job is None or not waiting:
-        await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
-        return
-    if len(waiting) > 1:
-        await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=refused_numbers(waiting))
-        return
-    await approve_gate(rt, bot, message.chat_id, lang, job.id, waiting[0])
-
-
 async def approve_gate(rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str, gate: Gate) -> None:
     result = await asyncio.to_thread(control.decide, rt, job_id, gate.id, True)
     await reply(

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from telegram import Bot, CallbackQuery, Message
 
 from videobot import control
-from videobot.data import gates, jobs, segments
+from videobot.data import gates, jobs, ledger, segments
 from videobot.data.rows import Gate, Job
 from videobot.errors import BudgetExceeded, DailyCapReached
 from videobot.observability import logger
@@ -149,6 +149,22 @@ async def gate_feedback(
     return True
 
 
+async def approve_current(rt: Runtime, bot: Bot, message: Message, lang: str, update_id: int | None = None) -> None:
+    """✅ on the keyboard: the chat's open gate approved. At a refused segment ✅ tries it again,
+    a paid retry priced and checked like a typed «ок» (control.decide would send it unchecked);
+    with several refused segments waiting, which one to retry is asked (each has its own 🔁)."""
+    job = jobs.active_job_for_chat(rt.db, message.chat_id)
+    waiting = gates.open_gates_for_job(rt.db, job.id) if job else []
+    if job is None or not waiting:
+        await reply(rt, bot, message.chat_id, lang, "nothing_to_approve")
+    elif len(waiting) > 1:
+        await reply(rt, bot, message.chat_id, lang, "refusal_which", numbers=decisions.refused_numbers(waiting))
+    elif waiting[0].id.is_refusal:
+        await _retry_refused(rt, bot, message.chat_id, lang, job, waiting[0].id, None, update_id, "refusal_retrying")
+    else:
+        await decisions.approve_gate(rt, bot, message.chat_id, lang, job.id, waiting[0])
+
+
 async def _at_refused(
     rt: Runtime,
     bot: Bot,
@@ -223,11 +239,14 @@ async def _ask_yes_or_feedback(
     await call(lambda: bot.send_message(chat_id, question, reply_markup=keyboard), "sendMessage", rt.settings)
 
 
-def _over_budget_amounts(lang: str, over: BudgetExceeded, usd: float) -> dict[str, str]:
+def _over_budget_amounts(lang: str, over: BudgetExceeded, usd: float, job_usd: float) -> dict[str, str]:
     """The amounts of "redo_over_budget" and when the revision would fit: once the user's own
-    last 24 hours fall low enough, later for the bot-wide budget, never when it is too big."""
+    last 24 hours fall low enough, later for the bot-wide budget; never when it is too big, nor
+    when this video (`job_usd`, what it counts now, for 24 hours) and it do not fit together."""
     if usd > over.budget:
         when = texts.text(lang, "redo_over_budget_never")
+    elif usd + job_usd > over.budget + 1e-9:
+        when = texts.text(lang, "redo_over_budget_this_video", job=f"{job_usd:.2f}")
     elif over.scope == "user":
         when = texts.text(lang, "redo_over_budget_user", room=f"{over.budget - usd:.2f}")
     else:
@@ -355,7 +374,7 @@ async def _answer_revision(
     """What the user is told after feedback at a gate: the round it is (from the decision), this
     revision's own price and, apart from it, what the whole video has cost so far."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result, usd)
+        await _not_revised(rt, bot, chat_id, lang, job_id, result, usd)
         return
     spent = texts.text(lang, "spent_so_far", usd=f"{job_cost_usd(rt.db, job_id):.2f}")
     noun = "image" if gate.stage == GateStage.IMAGES else "clip"
@@ -393,7 +412,7 @@ async def _retry_refused(
         )
     )
     if result.reason != "stale_round":
-        await answer_refusal(rt, bot, chat_id, lang, gate, result, key, usd)
+        await answer_refusal(rt, bot, chat_id, lang, job.id, gate, result, key, usd)
     return result
 
 
@@ -402,6 +421,7 @@ async def answer_refusal(
     bot: Bot,
     chat_id: int,
     lang: str,
+    job_id: str,
     gate: GateId,
     result: control.Decision,
     key: str,
@@ -410,15 +430,19 @@ async def answer_refusal(
     """What the user is told after a new prompt or a retry at a refused segment, with that
     attempt's own price `usd`."""
     if not result.done:
-        await _not_revised(rt, bot, chat_id, lang, result, usd)
+        await _not_revised(rt, bot, chat_id, lang, job_id, result, usd)
         return
     n = (gate.segment or 0) + 1
     await reply(rt, bot, chat_id, lang, key, n=n, round=result.round, limit=result.limit, usd=f"{usd:.2f}")
 
 
-async def _not_revised(rt: Runtime, bot: Bot, chat_id: int, lang: str, result: control.Decision, usd: float) -> None:
+async def _not_revised(
+    rt: Runtime, bot: Bot, chat_id: int, lang: str, job_id: str, result: control.Decision, usd: float
+) -> None:
     if isinstance(result.unaffordable, BudgetExceeded):
-        await reply(rt, bot, chat_id, lang, "redo_over_budget", **_over_budget_amounts(lang, result.unaffordable, usd))
+        job_usd = await asyncio.to_thread(ledger.job_counted, rt.db, job_id)
+        amounts = _over_budget_amounts(lang, result.unaffordable, usd, job_usd)
+        await reply(rt, bot, chat_id, lang, "redo_over_budget", **amounts)
     elif isinstance(result.unaffordable, DailyCapReached):
         over = result.unaffordable
         if over.resets_at is None:  # more than a whole day of the model's generations

@@ -28,11 +28,11 @@ COMMANDS = {
     "settings": user_settings.settings_command,
     "history": history.history_command,
 }
-# The persistent keyboard's buttons, by name: a label in either language works.
+# The persistent keyboard's buttons, by name: a label in either language works. ✅ ("approve")
+# is feedback.approve_current, keyed by its update as typed words are.
 BUTTONS = {
     "start": commands.start,
     "status": commands.status,
-    "approve": decisions.approve_current,
     "reject": decisions.reject_current,
 }
 
@@ -103,6 +103,9 @@ async def on_message(rt: Runtime, bot: Bot, message: Message, update_id: int) ->
             await action(rt, bot, message, lang)
         return
     button = texts.button_name(text)
+    if button == "approve":  # keyed by its update, as a typed «ок» is: a retry at a refused segment is paid
+        await feedback.approve_current(rt, bot, message, lang, update_id)
+        return
     if button:
         await BUTTONS[button](rt, bot, message, lang)
         return

@@ -515,6 +515,9 @@ RU.update(
         ),
         "redo_over_budget_bot": "Общий дневной бюджет бота сейчас исчерпан: попробуйте позже.",
         "redo_over_budget_never": "Такая правка не помещается в дневной бюджет, даже пустой.",
+        "redo_over_budget_this_video": (
+            "Вместе с этим роликом (≈ ${job} за последние сутки) такая правка в дневной бюджет не помещается."
+        ),
         "redo_daily_cap": (
             "⛔ Дневной лимит генераций Runway для этой модели ({cap} в сутки) сейчас не вмещает эту правку. "
             "Заказать её можно будет после {time}. Ничего не оплачено, этап ждёт вашего ответа: "
@@ -661,6 +664,10 @@ EN.update(
         "redo_over_budget_user": "You can ask for it once the spending of the last 24 hours is below ${room}.",
         "redo_over_budget_bot": "The bot's daily budget is used up for now: please try again later.",
         "redo_over_budget_never": "A revision this size does not fit the daily budget even when it is empty.",
+        "redo_over_budget_this_video": (
+            "Together with this video (≈ ${job} in the last 24 hours), a revision this size does not fit "
+            "the daily budget."
+        ),
         "redo_daily_cap": (
             "⛔ Runway's daily generation limit for this model ({cap} a day) cannot take this revision now. "
             "You can ask for it after {time}. Nothing was paid; the stage waits for your answer: "

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from tests.fakes.telegram_fixtures import TelegramUser, inline_buttons, lambda_poster
-from tests.helpers import PricedClips, PricedImages, job_at_gate, record_paid, replace_part, use
+from tests.helpers import PricedClips, PricedImages, job_at_gate, new_job, record_paid, replace_part, use
 from tests.helpers import with_media as _with_media
 from tests.reliability_support import sfn  # noqa: F401
 from videobot import usage
@@ -274,3 +274,117 @@ def test_a_redo_button_naming_a_segment_that_does_not_exist_is_refused(db, user,
     gates.offer_redo_all(db, job["id"], GateId("videos"), "")
     assert user.press({"callback_data": f"ra|{job['id']}|v|0|2.42"}) == 200
     assert sfn.calls == [] and user.callback_answers()[-1] == "Эта кнопка больше не действует."
+
+
+def _one_refused_clip(rt, db, user: TelegramUser) -> dict:
+    """Clip 7 refused, the only gate open."""
+    job = _with_media(rt, db, job_at_gate(db, user, "images"))
+    gates.close_open_gates(db, job["id"], "approved")
+    jobs.update_job(db, job["id"], status="generating_videos", script_text="…", script_approved=1)
+    segment_rows.update_segment(db, job["id"], 6, video_path=None, status="failed", animation_prompt="steam")
+    request_approval(rt, job["id"], GateId(RefusalKind.CLIP, 6), "token-refused-6")
+    return job
+
+
+@pytest.mark.parametrize("said", ["✅ Подтвердить", "ок"])
+def test_approve_at_a_refused_clip_past_the_daily_cap_is_refused_like_any_retry(
+    setup, rt, db, user, sfn, monkeypatch, said
+):
+    """✅ on the keyboard at a refused segment tries it again: a paid clip. It went to Step
+    Functions unchecked (no price held, no daily cap), and RetryClip then ended the job with
+    DailyCapReached; it is refused at the gate as a typed «ок» is, and the gate stays open."""
+    job = _one_refused_clip(rt, db, user)
+    ledger.reserve(
+        db,
+        [ledger.Call(f"cap-ok:{job['id']}", job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)],
+        ledger.Budgets(),
+    )
+    with db.connect() as conn, conn.cursor() as cur:
+        used = ledger.generation_times(cur, "gen4_turbo")
+    with use(setup, RUNWAY_DAILY_GENERATIONS=str(len(used))) as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        before = len(user.texts())
+        assert user.say(said) == 200
+    assert sfn.calls == []
+    assert user.texts()[before:][-1].startswith("⛔ Дневной лимит генераций Runway для этой модели")
+    gate = gates.get_gate(db, job["id"], GateId(RefusalKind.CLIP, 6))
+    assert (gate["decided_at"], gate["revisions"]) == (None, 0)
+
+
+def test_approve_at_a_refused_clip_holds_its_price(setup, rt, db, user, sfn, monkeypatch):
+    """A retry started by ✅ is held like any revision, so it never eats what later stages need."""
+    job = _one_refused_clip(rt, db, user)
+    replace_part(monkeypatch, rt, "clips", PricedClips())
+    before = usage.spent(db, job["user_id"]).user_usd
+    assert user.say("✅ Подтвердить") == 200
+    assert [json.loads(kw["output"])["stage"] for kw in sfn.named("SendTaskSuccess")] == ["refused_clip_6"]
+    assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(before + 0.25)
+    assert user.texts()[-1].startswith("🔁 ")
+
+
+def _refused_redo(user, said: str = "переделай 3") -> str:
+    assert user.say(said) == 200
+    (text,) = user.texts()
+    return text
+
+
+def test_a_redo_this_video_and_the_budget_cannot_hold_together_is_never_promised_a_wait(
+    setup, rt, db, user, sfn, monkeypatch
+):
+    """The refusal said "можно будет заказать, когда расходы … опустятся ниже $0.85" when this
+    video's own $1.00 (counted for 24 hours, the gate open for minutes) already passes that: a
+    wait that cannot help. It says the revision does not fit with this video."""
+    job = job_at_gate(db, user, "videos")
+    record_paid(db, job["id"], 1.0, stage="generate_script", vendor="openai", model="budget-test")
+    with use(setup, MAX_USD_PER_USER_PER_DAY="1.10") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(user)
+    assert text == (
+        "⛔ Эта правка стоит ≈ $0.25 и сейчас не помещается в дневной бюджет: за последние сутки с тем, что ещё "
+        "нужно этому ролику, набирается $1.00, а бюджет — $1.10. Ничего не оплачено, этап ждёт вашего ответа: "
+        "✅ Подтвердить, ❌ Отклонить или правка поменьше.\n"
+        "Вместе с этим роликом (≈ $1.00 за последние сутки) такая правка в дневной бюджет не помещается."
+    )
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
+
+
+def test_a_redo_over_the_budget_because_of_other_videos_says_when_it_would_fit(
+    setup, rt, db, english, sfn, monkeypatch
+):
+    """The user's other videos leave the window: then the wait is true, and said in English too."""
+    other = new_job(db, user_id=english.user_id, chat_id=english.chat_id)
+    jobs.update_job(db, other["id"], status="completed")
+    record_paid(db, other["id"], 1.0, stage="generate_script", vendor="openai", model="budget-test")
+    job_at_gate(db, english, "videos")
+    with use(setup, MAX_USD_PER_USER_PER_DAY="1.10") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(english, "redo 3")
+    assert text.startswith("⛔ This revision costs ≈ $0.25 and does not fit the daily budget now")
+    assert text.endswith("\nYou can ask for it once the spending of the last 24 hours is below $0.85.")
+
+
+def test_a_redo_over_the_bots_budget_says_so(setup, rt, db, user, sfn, monkeypatch):
+    job_at_gate(db, user, "videos")
+    base = usage.spent(db, user.user_id).bot_usd
+    record_paid(db, None, 0.2, stage="transcribe", vendor="openai", model="budget-test", user_id=user.user_id + 1)
+    with use(setup, MAX_USD_PER_DAY=f"{base + 0.3:.6f}", MAX_USD_PER_USER_PER_DAY="0") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        text = _refused_redo(user)
+    assert text.startswith("⛔ Эта правка стоит ≈ $0.25 и сейчас не помещается в дневной бюджет")
+    assert text.endswith("\nОбщий дневной бюджет бота сейчас исчерпан: попробуйте позже.")
+
+
+def test_a_redo_of_more_generations_than_a_whole_day_allows_says_it_never_fits(
+    setup, rt, db, english, sfn, monkeypatch
+):
+    """Past the daily cap with no time that would free enough (more than the whole cap wanted):
+    said so, no time, in English too; nothing asked of Step Functions."""
+    job = job_at_gate(db, english, "videos")
+    with use(setup, RUNWAY_DAILY_GENERATIONS="1", REDO_CONFIRM_USD="5") as changed:
+        replace_part(monkeypatch, changed, "clips", PricedClips())
+        assert english.say("redo 3 5") == 200
+    assert english.texts() == [
+        "⛔ This revision is 2 Runway generations, and the model's daily limit is 1: that many cannot be made "
+        "in a day. Nothing was paid; the stage waits for your answer: ✅ Approve, ❌ Reject or a smaller revision."
+    ]
+    assert sfn.calls == [] and gates.get_gate(db, job["id"], GateId("videos"))["decided_at"] is None
