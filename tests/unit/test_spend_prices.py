@@ -1,7 +1,9 @@
 """What each paid call is charged, in its vendor's own unit (videobot.usage): the estimate a call
 reserves before it is made and the figure it is settled at after, from the vendor's prices
 (usage.py's tables, checked 2026-12-04). These are the amounts the budgets count, so each is
-asserted to the cent's fraction it is, not only as "more than zero"."""
+asserted to the cent's fraction it is, not only as "more than zero". A call made here reserves
+with the test's runtime settings (no budget, no daily cap): the worker's database holds the
+spending of every test before it, Runway's generations of the day included."""
 
 from __future__ import annotations
 
@@ -198,10 +200,10 @@ def test_the_budgets_and_runways_daily_cap_come_from_the_settings():
         (lambda bill: None, {"amount_usd": 0.5, "state": "settled"}),
     ],
 )
-def test_a_paid_call_is_stored_settled_at_what_the_vendor_reported(db, settle, stored):
+def test_a_paid_call_is_stored_settled_at_what_the_vendor_reported(rt, db, settle, stored):
     job = new_job(db)
     call = ledger.Call(f"{job['id']}:t", job["id"], "generate_script", "openai", "gpt-5.4-mini", 0.5)
-    with usage.paid_call(db, Settings(), call) as bill:
+    with usage.paid_call(db, rt.settings, call) as bill:
         settle(bill)
     [row] = usage.rows(db, job["id"])
     assert row["state"] == "settled"
@@ -264,22 +266,22 @@ class _MayHaveSpent(Exception):
     ("error", "state"),
     [(ValueError("refused"), "released"), (_Killed(), "released"), (_MayHaveSpent("timed out"), "reserved")],
 )
-def test_a_paid_call_that_raised_is_released_unless_it_may_have_spent(db, error, state):
+def test_a_paid_call_that_raised_is_released_unless_it_may_have_spent(rt, db, error, state):
     job = new_job(db)
     call = ledger.Call(f"{job['id']}:t", job["id"], "generate_clips", "runway", "gen4_turbo", 0.25)
-    with pytest.raises(type(error)), usage.paid_call(db, Settings(), call):
+    with pytest.raises(type(error)), usage.paid_call(db, rt.settings, call):
         raise error
     [row] = usage.rows(db, job["id"])
     assert (row["state"], float(row["reserved_usd"])) == (state, 0.25)
     assert float(row["amount_usd"]) == (0.0 if state == "released" else 0.25)
 
 
-def test_a_vendor_task_stays_reserved_until_a_poll_sees_it_end_then_counts_what_it_reported(db):
+def test_a_vendor_task_stays_reserved_until_a_poll_sees_it_end_then_counts_what_it_reported(rt, db):
     job = new_job(db)
     estimate = {"vendor": "runway", "model": "gen4_turbo", "seconds": 5, "credits": 25}
     for index, task_id in ((0, "t-0"), (1, "t-1")):
         with usage.paid_call(
-            db, Settings(), usage.task_call(job["id"], "generate_clips", index, 1, estimate, "clip")
+            db, rt.settings, usage.task_call(job["id"], "generate_clips", index, 1, estimate, "clip")
         ) as bill:
             bill.task(task_id)
     assert [(r["task_id"], r["state"]) for r in usage.rows(db, job["id"])] == [("t-0", "reserved"), ("t-1", "reserved")]
