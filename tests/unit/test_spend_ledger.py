@@ -685,3 +685,65 @@ def test_a_reservation_draws_on_the_jobs_hold_and_checks_only_what_it_does_not_c
     with pytest.raises(BudgetExceeded):
         ledger.reserve(db, [call(job, 0.01)], budgets)
     assert usage.spent(db, job["user_id"]).user_usd == pytest.approx(3.5)
+
+
+def test_a_model_without_a_cap_does_not_end_the_check_of_the_ones_after_it(db):
+    """ledger.check_generations: an uncapped model asked first is skipped, not the end of the check."""
+    job, capped = new_job(db), f"capped-{uuid.uuid4().hex[:8]}"
+    free = ledger.Call(f"cap:{uuid.uuid4().hex}", job["id"], "generate_images", "runway", "uncapped", 0.05)
+    with pytest.raises(DailyCapReached):
+        ledger.reserve(db, [free, *_runway_calls(job["id"], capped, 2)], ledger.Budgets(), {capped: 1})
+
+
+def test_a_revisions_hold_checks_its_jobs_users_budget_whichever_cursor_reads_the_job(db):
+    """ledger.hold_more: the budget it checks is the job's user's (a tuple or a dict cursor), an
+    exact fit is held, another user's job is not charged this one's spending, and a job that does
+    not exist holds nothing."""
+    from psycopg2.extensions import cursor as tuple_cursor
+    from psycopg2.extras import RealDictCursor
+
+    user = 7_500_000_000 + uuid.uuid4().int % 10**6
+    job, budgets = new_job(db, user_id=user), ledger.Budgets(user_usd=3.0)
+    with db.connect() as conn, conn.cursor() as cur:
+        ledger.hold(cur, job["id"], 2.5)
+    for factory in (tuple_cursor, RealDictCursor):
+        with pytest.raises(BudgetExceeded) as over, db.connect() as conn, conn.cursor(cursor_factory=factory) as cur:
+            ledger.hold_more(cur, job["id"], 1.0, budgets)
+        assert (over.value.scope, over.value.spent) == ("user", pytest.approx(2.5))
+    for factory in (tuple_cursor, RealDictCursor):
+        other = new_job(db, user_id=user + 1)
+        with db.connect() as conn, conn.cursor(cursor_factory=factory) as cur:
+            ledger.hold_more(cur, other["id"], 1.0, budgets)
+        assert ledger.job_counted(db, other["id"]) == pytest.approx(1.0)
+    with db.connect() as conn, conn.cursor(cursor_factory=RealDictCursor) as cur:
+        ledger.hold_more(cur, job["id"], 0.5, budgets)  # exactly the budget
+        ledger.hold_more(cur, "no-such-job", 1.0, budgets)  # nobody's: held nowhere
+    assert ledger.job_counted(db, job["id"]) == pytest.approx(3.0)
+    assert db.query_one(f"SELECT 1 FROM {ledger.TABLE} WHERE call_key = 'hold:no-such-job'") is None
+
+
+def test_what_a_job_counts_is_its_reservations_and_costs_of_the_last_24_hours(db):
+    """ledger.job_counted: reserved and settled calls count at their amount, a released one not,
+    another job's not, one older than the window not."""
+    job, other = new_job(db), new_job(db)
+    assert ledger.job_counted(db, job["id"]) == 0.0
+    assert ledger.job_counted(db, "no-such-job") == 0.0
+
+    def call(of: dict, usd: float) -> ledger.Call:
+        return ledger.Call(f"counted:{uuid.uuid4().hex}", of["id"], "generate_script", "openai", "m", usd)
+
+    reserved, released, settled, old, others = (
+        call(job, 0.5),
+        call(job, 0.25),
+        call(job, 1.0),
+        call(job, 2.0),
+        call(other, 3.0),
+    )
+    ledger.reserve(db, [reserved, released, settled, old, others], ledger.Budgets())
+    ledger.release(db, released.key)
+    ledger.settle(db, settled.key, 0.75)
+    db.execute(
+        f"UPDATE {ledger.TABLE} SET recorded_at = recorded_at - interval '25 hours' WHERE call_key = %s", (old.key,)
+    )
+    assert ledger.job_counted(db, job["id"]) == pytest.approx(0.5 + 0.75)
+    assert ledger.job_counted(db, other["id"]) == pytest.approx(3.0)
