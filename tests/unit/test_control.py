@@ -488,3 +488,52 @@ def test_a_keyed_revisions_resend_throttled_is_delivered_again_not_dropped(rt, d
     row = gates.get_gate(db, job["id"], images)
     assert (row.decision, row.revisions, row.resumed_at is not None) == ("revised", 1, True)
     assert usage.spent(db, user).user_usd == pytest.approx(before + 0.4)
+
+
+def _sfn_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "SendTaskSuccess")
+
+
+def test_a_throttled_step_functions_call_is_tried_again_with_doubling_backoff_up_to_its_attempts(rt, monkeypatch):
+    """control.call_step_functions: a throttle is tried again after a full-jitter wait of at most
+    0.5 s, then 1 s, up to AWS_THROTTLE_ATTEMPTS calls in all; still throttled, or refused
+    otherwise, ControlUnavailable; a dead token or a missing execution is the answer itself."""
+    three = rt.with_env(AWS_THROTTLE_ATTEMPTS="3")
+    slept: list[float] = []
+    bounds: list[tuple[float, float]] = []
+    monkeypatch.setattr(control.time, "sleep", slept.append)
+    monkeypatch.setattr(control.random, "uniform", lambda low, high: bounds.append((low, high)) or high)
+    calls: list[str] = []
+
+    def answering(*answers):
+        queue = iter(answers)
+
+        def call(sfn):
+            answer = next(queue)
+            calls.append(answer if isinstance(answer, str) else answer.response["Error"]["Code"])
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+    throttled = [_sfn_error("ThrottlingException"), _sfn_error("TooManyRequestsException")]
+    assert control.call_step_functions(three, answering(*throttled, "taken")) == "taken"
+    assert bounds == [(0, 0.5), (0, 1.0)] and slept == [0.5, 1.0] and len(calls) == 3
+
+    calls.clear()
+    with pytest.raises(ControlUnavailable, match="ThrottlingException"):
+        control.call_step_functions(three, answering(*[_sfn_error("ThrottlingException")] * 4))
+    assert len(calls) == 3  # every attempt, and no more
+
+    for code in ("AccessDeniedException", "InternalFailure"):
+        calls.clear()
+        with pytest.raises(ControlUnavailable, match=code):
+            control.call_step_functions(three, answering(_sfn_error(code), "taken"))
+        assert calls == [code]  # not tried again
+
+    for code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist", "ExecutionDoesNotExist", "ValidationException"):
+        calls.clear()
+        with pytest.raises(ClientError) as answered:
+            control.call_step_functions(three, answering(_sfn_error(code), "taken"))
+        assert answered.value.response["Error"]["Code"] == code and calls == [code]
