@@ -123,7 +123,7 @@ def hold_more(cur, job_id: str, usd: float, budgets: Budgets) -> None:
     BudgetExceeded, and nothing held, when it does not. The revision's calls then draw on it."""
     cur.execute(f"SELECT user_id FROM {JOBS} WHERE id = %s", (job_id,))
     row = cur.fetchone()
-    check(cur, (row["user_id"] if isinstance(row, dict) else row[0]) if row else None, usd, budgets)
+    check(cur, _first(row, "user_id") if row else None, usd, budgets)
     cur.execute(
         f"INSERT INTO {TABLE} (job_id, user_id, stage, vendor, model, call_key, state, reserved_usd, amount_usd)"
         f" SELECT id, user_id, 'accept_topic', 'budget', 'job', %s, '{HELD}', %s, %s FROM {JOBS} WHERE id = %s"
@@ -264,7 +264,13 @@ def generation_times(cur, model: str) -> list[datetime]:
         f" AND recorded_at > {NOW} - {WINDOW} ORDER BY recorded_at",
         (model,),
     )
-    return [r["recorded_at"] if isinstance(r, dict) else r[0] for r in cur.fetchall()]  # any cursor
+    return [_first(r, "recorded_at") for r in cur.fetchall()]
+
+
+def _first(row, name: str):
+    """A row's first column, `name`, from either kind of cursor: `reserve`'s dict rows or the
+    tuples of `gates.revise_gate`'s cursor, which calls `hold_more` and `check_generations`."""
+    return row[name] if isinstance(row, dict) else row[0]
 
 
 def settle(db: Database, key: str, usd: float, **units) -> dict | None:
